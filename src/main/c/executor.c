@@ -1,1 +1,708 @@
-int main(){return 0;}
+/*
+ * hull-executor: the only C in Hull.
+ *
+ * Java decides everything; this program carries out a plan that Java sends
+ * over fd 3 (a unix stream socket). See docs/executor-protocol.md.
+ *
+ * Roles:
+ *   parent  - reads the plan, runs the "parent" ops (setns, unshare, writes),
+ *             clones the container init, relays sync messages between the
+ *             init and Java, cleans up on abort, and in foreground mode waits
+ *             for the init and reports its exit status.
+ *   child   - the container init: waits for GO (uid/gid maps and cgroups are
+ *             written by Java meanwhile), runs the "child" ops in order
+ *             (mounts, pivot_root, hostname, ids, ...), reports READY, waits
+ *             for COMMIT, then waits on the exec fifo for `start`, and execs.
+ *
+ * Keep this file small and boring. No allocation after clone except for
+ * error messages; every failure names the operation and its arguments.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PLAN_MAGIC 0x4c4c5548u /* "HULL" little-endian */
+#define PLAN_VERSION 1u
+#define PLAN_MAX (16u << 20)
+#define MAX_ARGS 4096
+#define JAVA_FD 3
+
+/* Parent ops */
+enum {
+    OP_MODE = 1,        /* u64 detach */
+    OP_SETNS = 2,       /* str path, u64 nstype */
+    OP_UNSHARE = 3,     /* u64 flags */
+    OP_WRITE = 4,       /* str path, str content */
+    OP_ABORT_UNLINK = 5, /* str path: removed if the creation is aborted */
+    OP_ABORT_RMDIR = 6, /* str path: removed (retrying while busy) on abort */
+    OP_CLONE = 7,       /* u64 flags: everything after runs in the child */
+    /* Child ops */
+    OP_SETUID = 20,     /* u64 uid */
+    OP_SETGID = 21,     /* u64 gid */
+    OP_SETGROUPS = 22,  /* u64 gid ... */
+    OP_SETSID = 23,
+    OP_SETHOSTNAME = 24, /* str */
+    OP_SETDOMAINNAME = 25, /* str */
+    OP_OPEN_ROOT = 26,  /* str path: root for in-root path resolution */
+    OP_MOUNT = 27,      /* str src, str target, str fstype, u64 flags, str data, u64 tflags */
+    OP_MKNOD = 28,      /* str target(in root), u64 mode, u64 dev, u64 uid, u64 gid */
+    OP_SYMLINK = 29,    /* str linkcontent, str target(in root) */
+    OP_MKDIR = 30,      /* str target(in root), u64 mode */
+    OP_PIVOT_ROOT = 31, /* str rootfs path */
+    OP_CHDIR = 32,      /* str path */
+    OP_UMASK = 33,      /* u64 mask */
+    OP_OPEN_FIFO = 34,  /* str path (host) */
+    OP_RESOLVE_EXEC = 35, /* str path-env value, str argv0 */
+    OP_READY = 36,
+    OP_WAIT_START = 37,
+    OP_EXEC = 38,       /* str args...; env from OP_ENV */
+    OP_ENV = 39,        /* str env... */
+    OP_UNSHARE_CHILD = 40, /* u64 flags */
+    OP_PRCTL = 41,      /* u64 option, u64 arg2 */
+};
+
+/* OP_MOUNT target flags */
+#define T_IN_ROOT 1u      /* target resolved inside the root (no symlink escape) */
+#define T_MKDIR 2u        /* create target (and parents) as a directory */
+#define T_MKFILE 4u       /* create target (parents as dirs) as an empty file */
+#define T_SRC_IN_ROOT 8u  /* source is a path inside the root too */
+#define T_OPTIONAL 16u    /* missing target is not an error */
+#define T_KEEP_LOCKED 32u /* remount: keep the flags the kernel locks (nosuid, ...) */
+
+struct arg { uint32_t len; const char *p; };
+struct op { uint32_t code; uint32_t argc; struct arg *argv; };
+
+static struct op *ops;
+static size_t nops;
+static int rootfd = -1;
+static int fifofd = -1;
+static int c2p = -1; /* child -> parent */
+static int p2c = -1; /* parent -> child */
+static int in_child;
+static char **exec_env;
+static char resolved_exec[PATH_MAX];
+
+/* ---------- errors ---------- */
+
+static void fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+    char msg[4096];
+    int e = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    (void)e;
+    if (n < 0) n = 0;
+    if ((size_t)n >= sizeof msg) n = sizeof msg - 1;
+    if (in_child && c2p >= 0) {
+        char buf[4100];
+        buf[0] = 'E';
+        memcpy(buf + 1, msg, n);
+        ssize_t w = write(c2p, buf, n + 1);
+        (void)w;
+    } else if (!in_child) {
+        char buf[4200];
+        int m = snprintf(buf, sizeof buf, "ERROR %s\n", msg);
+        ssize_t w = write(JAVA_FD, buf, m);
+        (void)w;
+    } else {
+        dprintf(2, "hull-executor: %s\n", msg);
+    }
+    _exit(in_child ? 126 : 125);
+}
+
+#define SYSFAIL(fmt, ...) fail(fmt ": %s", ##__VA_ARGS__, strerror(errno))
+
+/* ---------- plan ---------- */
+
+static int read_full(int fd, void *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, (char *)buf + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        got += r;
+    }
+    return 0;
+}
+
+static uint32_t le32(const unsigned char *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+
+static void read_plan(void)
+{
+    unsigned char hdr[12];
+    if (read_full(JAVA_FD, hdr, sizeof hdr)) fail("reading plan header: short read");
+    if (le32(hdr) != PLAN_MAGIC) fail("bad plan magic");
+    if (le32(hdr + 4) != PLAN_VERSION) fail("plan version %u not supported", le32(hdr + 4));
+    uint32_t len = le32(hdr + 8);
+    if (len > PLAN_MAX) fail("plan too large: %u bytes", len);
+    unsigned char *buf = malloc(len ? len : 1);
+    if (!buf || read_full(JAVA_FD, buf, len)) fail("reading plan body (%u bytes)", len);
+    /* Two passes: count, then fill. */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t off = 0, n = 0;
+        while (off < len) {
+            if (len - off < 8) fail("plan truncated in op header at %zu", off);
+            uint32_t code = le32(buf + off), argc = le32(buf + off + 4);
+            off += 8;
+            if (argc > MAX_ARGS) fail("op %u: too many arguments (%u)", code, argc);
+            struct arg *av = NULL;
+            if (pass) {
+                av = calloc(argc + 1, sizeof *av);
+                if (!av) fail("out of memory");
+                ops[n].code = code;
+                ops[n].argc = argc;
+                ops[n].argv = av;
+            }
+            for (uint32_t i = 0; i < argc; i++) {
+                if (len - off < 4) fail("plan truncated in op %u", code);
+                uint32_t al = le32(buf + off);
+                off += 4;
+                if (al > len - off) fail("plan truncated in op %u argument %u", code, i);
+                if (pass) { av[i].len = al; av[i].p = (const char *)buf + off; }
+                off += al;
+            }
+            n++;
+        }
+        if (!pass) {
+            ops = calloc(n + 1, sizeof *ops);
+            if (!ops) fail("out of memory");
+        }
+        nops = n;
+    }
+}
+
+static const char *str(const struct op *o, uint32_t i)
+{
+    if (i >= o->argc) fail("op %u: missing argument %u", o->code, i);
+    const struct arg *a = &o->argv[i];
+    if (a->len == 0 || a->p[a->len - 1] != '\0' || memchr(a->p, 0, a->len) != a->p + a->len - 1)
+        fail("op %u: argument %u is not a string", o->code, i);
+    return a->p;
+}
+
+/* NULL for the empty string */
+static const char *optstr(const struct op *o, uint32_t i)
+{
+    const char *s = str(o, i);
+    return *s ? s : NULL;
+}
+
+static uint64_t u64(const struct op *o, uint32_t i)
+{
+    if (i >= o->argc) fail("op %u: missing argument %u", o->code, i);
+    const struct arg *a = &o->argv[i];
+    if (a->len != 8) fail("op %u: argument %u is not a u64", o->code, i);
+    uint64_t v;
+    memcpy(&v, a->p, 8);
+    return v;
+}
+
+/* ---------- safe paths inside the root ---------- */
+
+static int open_in_root(const char *path, int flags)
+{
+    struct open_how how = {
+        .flags = (uint64_t)flags | O_CLOEXEC,
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    while (*path == '/') path++;
+    if (!*path) path = ".";
+    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+/* mkdir -p inside the root, each component resolved inside the root */
+static void mkdirs_in_root(const char *path, mode_t mode)
+{
+    char buf[PATH_MAX];
+    if (strlen(path) >= sizeof buf) fail("path too long: %s", path);
+    strcpy(buf, path);
+    for (char *p = buf; ; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char saved = *p;
+        *p = '\0';
+        if (*buf) {
+            int fd = open_in_root(buf, O_PATH | O_DIRECTORY);
+            if (fd >= 0) {
+                close(fd);
+            } else if (errno == ENOENT) {
+                char *slash = strrchr(buf, '/');
+                const char *name = slash ? slash + 1 : buf;
+                int parent;
+                if (slash) {
+                    *slash = '\0';
+                    parent = open_in_root(*buf ? buf : "/", O_PATH | O_DIRECTORY);
+                    *slash = '/';
+                } else {
+                    parent = open_in_root(".", O_PATH | O_DIRECTORY);
+                }
+                if (parent < 0) SYSFAIL("resolving parent of %s in rootfs", buf);
+                if (mkdirat(parent, name, mode) && errno != EEXIST) SYSFAIL("mkdir %s in rootfs", buf);
+                close(parent);
+            } else {
+                SYSFAIL("resolving %s in rootfs", buf);
+            }
+        }
+        *p = saved;
+        if (!saved) break;
+    }
+}
+
+/* Split target into parent (resolved in root) + last name. Returns parent fd. */
+static int parent_in_root(const char *path, const char **name)
+{
+    static char buf[PATH_MAX];
+    if (strlen(path) >= sizeof buf) fail("path too long: %s", path);
+    strcpy(buf, path);
+    char *slash = strrchr(buf, '/');
+    int parent;
+    if (!slash) {
+        *name = path;
+        parent = open_in_root(".", O_PATH | O_DIRECTORY);
+    } else {
+        *slash = '\0';
+        *name = path + (slash - buf) + 1;
+        parent = open_in_root(*buf ? buf : "/", O_PATH | O_DIRECTORY);
+    }
+    if (parent < 0) SYSFAIL("resolving parent of %s in rootfs", path);
+    return parent;
+}
+
+static void mkfile_in_root(const char *path)
+{
+    int fd = open_in_root(path, O_PATH);
+    if (fd >= 0) { close(fd); return; }
+    if (errno != ENOENT) SYSFAIL("resolving %s in rootfs", path);
+    char buf[PATH_MAX];
+    if (strlen(path) >= sizeof buf) fail("path too long: %s", path);
+    strcpy(buf, path);
+    char *slash = strrchr(buf, '/');
+    if (slash && slash != buf) {
+        *slash = '\0';
+        mkdirs_in_root(buf, 0755);
+    }
+    const char *name;
+    int parent = parent_in_root(path, &name);
+    fd = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 && errno != EEXIST) SYSFAIL("creating %s in rootfs", path);
+    if (fd >= 0) close(fd);
+    close(parent);
+}
+
+static unsigned long locked_flags(const char *path)
+{
+    struct statvfs s;
+    if (statvfs(path, &s)) SYSFAIL("statvfs %s", path);
+    unsigned long f = 0;
+    if (s.f_flag & ST_NOSUID) f |= MS_NOSUID;
+    if (s.f_flag & ST_NODEV) f |= MS_NODEV;
+    if (s.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+    if (s.f_flag & ST_NOATIME) f |= MS_NOATIME;
+    if (s.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+    if (s.f_flag & ST_RELATIME) f |= MS_RELATIME;
+    return f;
+}
+
+static void do_mount(const struct op *o)
+{
+    const char *src = optstr(o, 0), *target = str(o, 1), *fstype = optstr(o, 2);
+    unsigned long flags = u64(o, 3);
+    const char *data = optstr(o, 4);
+    uint64_t tf = u64(o, 5);
+    char tpath[64], spath[64];
+    const char *t = target, *s = src;
+    int tfd = -1, sfd = -1;
+    if (tf & T_IN_ROOT) {
+        if (rootfd < 0) fail("mount %s: no root opened", target);
+        if (tf & T_MKDIR) mkdirs_in_root(target, 0755);
+        if (tf & T_MKFILE) mkfile_in_root(target);
+        tfd = open_in_root(target, O_PATH);
+        if (tfd < 0) {
+            if (errno == ENOENT && (tf & T_OPTIONAL)) return;
+            SYSFAIL("mount target %s in rootfs", target);
+        }
+        snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", tfd);
+        t = tpath;
+    }
+    if ((tf & T_SRC_IN_ROOT) && src) {
+        sfd = open_in_root(src, O_PATH);
+        if (sfd < 0) {
+            if (errno == ENOENT && (tf & T_OPTIONAL)) { if (tfd >= 0) close(tfd); return; }
+            SYSFAIL("mount source %s in rootfs", src);
+        }
+        snprintf(spath, sizeof spath, "/proc/self/fd/%d", sfd);
+        s = spath;
+    }
+    if (tf & T_KEEP_LOCKED) flags |= locked_flags(t);
+    if (mount(s, t, fstype, flags, data))
+        SYSFAIL("mount %s on %s (type %s, flags 0x%lx, data \"%s\")", src ? src : "none", target,
+                fstype ? fstype : "none", flags, data ? data : "");
+    if (tfd >= 0) close(tfd);
+    if (sfd >= 0) close(sfd);
+}
+
+static void do_pivot_root(const char *rootfs)
+{
+    int oldroot = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
+    if (oldroot < 0) SYSFAIL("open /");
+    if (chdir(rootfs)) SYSFAIL("chdir %s", rootfs);
+    if (syscall(SYS_pivot_root, ".", ".")) SYSFAIL("pivot_root %s", rootfs);
+    /* The old root is now mounted on top of "."; detach it without propagating. */
+    if (fchdir(oldroot)) SYSFAIL("fchdir old root");
+    if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL)) SYSFAIL("make old root rslave");
+    if (umount2(".", MNT_DETACH)) SYSFAIL("detach old root");
+    if (chdir("/")) SYSFAIL("chdir /");
+    close(oldroot);
+    if (rootfd >= 0) close(rootfd);
+    rootfd = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
+    if (rootfd < 0) SYSFAIL("open new root");
+}
+
+static void resolve_exec(const char *pathenv, const char *argv0)
+{
+    if (strchr(argv0, '/')) {
+        if (strlen(argv0) >= sizeof resolved_exec) fail("executable path too long");
+        strcpy(resolved_exec, argv0);
+        if (access(resolved_exec, X_OK)) SYSFAIL("exec: %s", argv0);
+        return;
+    }
+    const char *p = pathenv && *pathenv ? pathenv : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    int last_err = ENOENT;
+    while (*p) {
+        const char *e = strchrnul(p, ':');
+        size_t dl = e - p;
+        if (dl + 1 + strlen(argv0) + 1 <= sizeof resolved_exec) {
+            memcpy(resolved_exec, p, dl);
+            if (dl == 0) resolved_exec[dl++] = '.';
+            resolved_exec[dl] = '/';
+            strcpy(resolved_exec + dl + 1, argv0);
+            struct stat st;
+            if (stat(resolved_exec, &st) == 0 && S_ISREG(st.st_mode)) {
+                if (access(resolved_exec, X_OK) == 0) return;
+                last_err = errno;
+            }
+        }
+        p = *e ? e + 1 : e;
+    }
+    errno = last_err;
+    fail("exec: \"%s\": executable file not found in $PATH", argv0);
+}
+
+static char **strv(const struct op *o)
+{
+    char **v = calloc(o->argc + 1, sizeof *v);
+    if (!v) fail("out of memory");
+    for (uint32_t i = 0; i < o->argc; i++) v[i] = (char *)str(o, i);
+    return v;
+}
+
+static void child_ops(size_t from)
+{
+    for (size_t i = from; i < nops; i++) {
+        const struct op *o = &ops[i];
+        switch (o->code) {
+        case OP_SETUID: { uid_t u = u64(o, 0); if (setresuid(u, u, u)) SYSFAIL("setresuid %u", u); break; }
+        case OP_SETGID: { gid_t g = u64(o, 0); if (setresgid(g, g, g)) SYSFAIL("setresgid %u", g); break; }
+        case OP_SETGROUPS: {
+            gid_t gs[MAX_ARGS];
+            for (uint32_t k = 0; k < o->argc; k++) gs[k] = u64(o, k);
+            if (setgroups(o->argc, gs)) SYSFAIL("setgroups (%u groups)", o->argc);
+            break;
+        }
+        case OP_SETSID: if (setsid() < 0) SYSFAIL("setsid"); break;
+        case OP_SETHOSTNAME: { const char *h = str(o, 0); if (sethostname(h, strlen(h))) SYSFAIL("sethostname %s", h); break; }
+        case OP_SETDOMAINNAME: { const char *h = str(o, 0); if (setdomainname(h, strlen(h))) SYSFAIL("setdomainname %s", h); break; }
+        case OP_OPEN_ROOT: {
+            if (rootfd >= 0) close(rootfd);
+            rootfd = open(str(o, 0), O_DIRECTORY | O_PATH | O_CLOEXEC);
+            if (rootfd < 0) SYSFAIL("open rootfs %s", str(o, 0));
+            break;
+        }
+        case OP_MOUNT: do_mount(o); break;
+        case OP_MKNOD: {
+            const char *name, *t = str(o, 0);
+            int parent = parent_in_root(t, &name);
+            mode_t mode = u64(o, 1);
+            if (mknodat(parent, name, mode, (dev_t)u64(o, 2)) && errno != EEXIST) SYSFAIL("mknod %s", t);
+            if (fchmodat(parent, name, mode & 07777, AT_SYMLINK_NOFOLLOW) && errno != EOPNOTSUPP) SYSFAIL("chmod %s", t);
+            if (fchownat(parent, name, u64(o, 3), u64(o, 4), AT_SYMLINK_NOFOLLOW)) SYSFAIL("chown %s", t);
+            close(parent);
+            break;
+        }
+        case OP_SYMLINK: {
+            const char *name, *t = str(o, 1);
+            int parent = parent_in_root(t, &name);
+            if (symlinkat(str(o, 0), parent, name) && errno != EEXIST) SYSFAIL("symlink %s -> %s", t, str(o, 0));
+            close(parent);
+            break;
+        }
+        case OP_MKDIR: mkdirs_in_root(str(o, 0), u64(o, 1)); break;
+        case OP_PIVOT_ROOT: do_pivot_root(str(o, 0)); break;
+        case OP_CHDIR: if (chdir(str(o, 0))) SYSFAIL("chdir to cwd %s", str(o, 0)); break;
+        case OP_UMASK: umask(u64(o, 0)); break;
+        case OP_OPEN_FIFO:
+            fifofd = open(str(o, 0), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+            if (fifofd < 0) SYSFAIL("open exec fifo %s", str(o, 0));
+            break;
+        case OP_ENV: exec_env = strv(o); break;
+        case OP_RESOLVE_EXEC: resolve_exec(optstr(o, 0), str(o, 1)); break;
+        case OP_UNSHARE_CHILD: if (unshare(u64(o, 0))) SYSFAIL("unshare 0x%lx", (unsigned long)u64(o, 0)); break;
+        case OP_PRCTL: if (prctl(u64(o, 0), u64(o, 1), 0, 0, 0)) SYSFAIL("prctl %lu", (unsigned long)u64(o, 0)); break;
+        case OP_READY: {
+            char c = 'R';
+            if (write(c2p, &c, 1) != 1) SYSFAIL("report ready");
+            ssize_t r;
+            do r = read(p2c, &c, 1); while (r < 0 && errno == EINTR);
+            if (r != 1 || c != 'C') _exit(125); /* creation aborted */
+            if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0)) SYSFAIL("clear pdeathsig");
+            close(p2c);
+            /* From here on, errors go to stderr: nobody listens on c2p after commit. */
+            close(c2p);
+            c2p = -1;
+            in_child = 2;
+            break;
+        }
+        case OP_WAIT_START: {
+            if (fifofd < 0) fail("no exec fifo opened");
+            struct pollfd pfd = { .fd = fifofd, .events = POLLIN };
+            for (;;) {
+                int r = poll(&pfd, 1, -1);
+                if (r < 0 && errno == EINTR) continue;
+                if (r < 0) SYSFAIL("poll exec fifo");
+                break;
+            }
+            char c;
+            ssize_t r;
+            do r = read(fifofd, &c, 1); while (r < 0 && errno == EINTR);
+            if (r != 1) fail("start aborted: exec fifo closed without a start byte");
+            close(fifofd);
+            fifofd = -1;
+            break;
+        }
+        case OP_EXEC: {
+            char **argv = strv(o);
+            if (!resolved_exec[0]) resolve_exec(NULL, argv[0]);
+            execve(resolved_exec, argv, exec_env ? exec_env : (char *[]){ NULL });
+            SYSFAIL("exec %s", resolved_exec);
+        }
+        default:
+            fail("unknown child op %u", o->code);
+        }
+    }
+    fail("plan ended without exec");
+}
+
+/* ---------- parent ---------- */
+
+static pid_t child = -1;
+
+static void forward_signal(int sig)
+{
+    if (child > 0) kill(child, sig);
+}
+
+static void java_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void java_send(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    ssize_t w = write(JAVA_FD, buf, n);
+    (void)w;
+}
+
+/* Reads one line from Java; returns 0 on EOF/error. */
+static int java_line(char *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n + 1 < cap) {
+        char c;
+        ssize_t r = read(JAVA_FD, &c, 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return 0;
+        if (c == '\n') break;
+        buf[n++] = c;
+    }
+    buf[n] = '\0';
+    return 1;
+}
+
+static void abort_creation(void) __attribute__((noreturn));
+static void abort_creation(void)
+{
+    if (child > 0) {
+        kill(child, SIGKILL);
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
+    }
+    for (size_t i = 0; i < nops; i++) {
+        const struct op *o = &ops[i];
+        if (o->code == OP_ABORT_UNLINK) {
+            unlink(str(o, 0));
+        } else if (o->code == OP_ABORT_RMDIR) {
+            /* A cgroup stays busy for a moment after its last process is reaped. */
+            for (int tries = 0; tries < 200; tries++) {
+                if (rmdir(str(o, 0)) == 0 || errno == ENOENT) break;
+                if (errno != EBUSY) break;
+                struct timespec ts = { 0, 10 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+    _exit(125);
+}
+
+static int exit_code(int status)
+{
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return 255;
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (fcntl(JAVA_FD, F_GETFD) < 0) {
+        dprintf(2, "hull-executor: this program is run by Hull, which passes its plan on fd 3\n");
+        return 2;
+    }
+    fcntl(JAVA_FD, F_SETFD, FD_CLOEXEC);
+    read_plan();
+
+    int detach = 1;
+    size_t i = 0;
+    unsigned long clone_flags = 0;
+    int cloned = 0;
+    for (; i < nops && !cloned; i++) {
+        const struct op *o = &ops[i];
+        switch (o->code) {
+        case OP_MODE: detach = u64(o, 0) != 0; break;
+        case OP_SETNS: {
+            const char *path = str(o, 0);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) SYSFAIL("open namespace %s", path);
+            if (setns(fd, u64(o, 1))) SYSFAIL("setns %s", path);
+            close(fd);
+            break;
+        }
+        case OP_UNSHARE: if (unshare(u64(o, 0))) SYSFAIL("unshare 0x%lx", (unsigned long)u64(o, 0)); break;
+        case OP_WRITE: {
+            const char *path = str(o, 0), *content = str(o, 1);
+            int fd = open(path, O_WRONLY | O_CLOEXEC);
+            if (fd < 0) SYSFAIL("open %s", path);
+            if (write(fd, content, strlen(content)) != (ssize_t)strlen(content)) SYSFAIL("write %s", path);
+            close(fd);
+            break;
+        }
+        case OP_ABORT_UNLINK: case OP_ABORT_RMDIR: break;
+        case OP_CLONE: clone_flags = u64(o, 0); cloned = 1; break;
+        default: fail("unknown parent op %u (child ops need a clone first)", o->code);
+        }
+    }
+    if (!cloned) fail("plan has no clone op");
+
+    int c2p_pipe[2], p2c_pipe[2];
+    if (pipe2(c2p_pipe, O_CLOEXEC) || pipe2(p2c_pipe, O_CLOEXEC)) SYSFAIL("pipe");
+    pid_t me = getpid();
+    child = (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (child < 0) SYSFAIL("clone (flags 0x%lx)", clone_flags);
+    if (child == 0) {
+        in_child = 1;
+        signal(SIGPIPE, SIG_DFL);
+        c2p = c2p_pipe[1];
+        p2c = p2c_pipe[0];
+        close(c2p_pipe[0]);
+        close(p2c_pipe[1]);
+        close(JAVA_FD);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)) SYSFAIL("set pdeathsig");
+        if (getppid() != me && !(clone_flags & CLONE_NEWPID)) _exit(125);
+        char c;
+        ssize_t r;
+        do r = read(p2c, &c, 1); while (r < 0 && errno == EINTR);
+        if (r != 1 || c != 'G') _exit(125);
+        child_ops(i);
+    }
+    /* Terminal signals reach the whole process group; Java forwards what the
+     * container should get, so the parent must not die of them. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGTSTP, SIG_IGN);
+    signal(SIGTTIN, SIG_IGN);
+    signal(SIGTTOU, SIG_IGN);
+    struct sigaction sa = { .sa_handler = forward_signal };
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
+    close(c2p_pipe[1]);
+    close(p2c_pipe[0]);
+    c2p = c2p_pipe[0];
+    p2c = p2c_pipe[1];
+
+    char line[256];
+    java_send("PID %d\n", child);
+    if (!java_line(line, sizeof line) || strcmp(line, "GO")) abort_creation();
+    if (write(p2c, "G", 1) != 1) abort_creation();
+
+    /* Wait for the init to be ready, or to fail. */
+    char msg[4097];
+    ssize_t n;
+    do n = read(c2p, msg, sizeof msg - 1); while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        int status = 0;
+        waitpid(child, &status, 0);
+        child = -1;
+        java_send("ERROR container init exited before it was ready (status %d)\n", exit_code(status));
+        java_line(line, sizeof line);
+        abort_creation();
+    }
+    if (msg[0] == 'E') {
+        msg[n] = '\0';
+        for (char *p = msg + 1; *p; p++) if (*p == '\n') *p = ' ';
+        java_send("ERROR %s\n", msg + 1);
+        java_line(line, sizeof line);
+        abort_creation();
+    }
+    java_send("READY\n");
+    if (!java_line(line, sizeof line) || strcmp(line, "COMMIT")) abort_creation();
+    if (write(p2c, "C", 1) != 1) abort_creation();
+    close(p2c);
+    close(c2p);
+    if (detach) {
+        java_send("COMMITTED\n");
+        return 0;
+    }
+    java_send("COMMITTED\n");
+    int status;
+    while (waitpid(child, &status, 0) < 0) {
+        if (errno != EINTR) SYSFAIL("waitpid %d", child);
+    }
+    if (WIFSIGNALED(status)) java_send("EXIT signal %d\n", WTERMSIG(status));
+    else java_send("EXIT code %d\n", WEXITSTATUS(status));
+    return exit_code(status);
+}

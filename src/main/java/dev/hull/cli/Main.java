@@ -1,1 +1,19 @@
-package dev.hull.cli; public class Main { public static void main(String[] a){ System.out.println("hi"); } }
+package dev.hull.cli;
+
+/**
+ * Entry point for every Hull command. The launcher names the program with
+ * -Dhull.program: "hull-runtime" (the OCI runtime CLI) or "hull" (default).
+ */
+public final class Main {
+    private Main() {}
+
+    public static void main(String[] args) {
+        String program = System.getProperty("hull.program", "hull");
+        int code = switch (program) {
+            case "hull-runtime" -> RuntimeCli.main(args);
+            default -> HullCli.main(args);
+        };
+        System.out.flush();
+        System.exit(code);
+    }
+}

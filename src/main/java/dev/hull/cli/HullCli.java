@@ -1,0 +1,80 @@
+package dev.hull.cli;
+
+import dev.hull.engine.Engine;
+import dev.hull.runtime.RuntimeError;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code hull}: the user's command line, with docker/podman habits. */
+@Command(name = "hull", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = {"Hull runs applications in isolated containers on Linux.", "",
+            "Try:  hull run --rm busybox echo hello"},
+        subcommands = {HullCli.Run.class, CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes (run):%n",
+        exitCodeList = {"0-124:the container's own exit status", "125:Hull itself failed (the message says why)",
+            "128+N:the container was killed by signal N"})
+public final class HullCli {
+
+    @Command(name = "run", description = {"Run a command in a new container.", "",
+        "Examples:", "  hull run --rm busybox echo hello", "  hull run --rm -e GREETING=hi busybox sh -c 'echo $GREETING'",
+        "  hull run --rm -v /srv/data:/data:ro busybox ls /data", "  hull run -d --name web busybox httpd -f"},
+            sortOptions = false)
+    static final class Run implements Callable<Integer> {
+        @Option(names = "--rm", description = "Remove the container when it exits.")
+        boolean rm;
+        @Option(names = {"-d", "--detach"}, description = "Run in the background and print the container id.")
+        boolean detach;
+        @Option(names = "--name", description = "Name the container (default: a random id).")
+        String name;
+        @Option(names = {"-e", "--env"}, paramLabel = "KEY=VALUE", description = "Set an environment variable.")
+        List<String> env = new ArrayList<>();
+        @Option(names = {"-w", "--workdir"}, description = "Working directory inside the container.")
+        String workdir;
+        @Option(names = {"-u", "--user"}, paramLabel = "UID[:GID]", description = "Run as this user.")
+        String user;
+        @Option(names = {"-h", "--hostname"}, description = "Container hostname (default: the id's first 12 characters).")
+        String hostname;
+        @Option(names = "--network", defaultValue = "none", description = "none (own loopback) or host.")
+        String network;
+        @Option(names = {"-v", "--volume"}, paramLabel = "HOST:CONTAINER[:ro]", description = "Bind-mount a host path.")
+        List<String> volumes = new ArrayList<>();
+        @Option(names = "--read-only", description = "Mount the container's root filesystem read-only.")
+        boolean readOnly;
+        @Option(names = "--help", usageHelp = true, description = "Show this help.")
+        boolean help;
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "Image to run (built in: busybox).")
+        String image;
+        @Parameters(index = "1..*", paramLabel = "COMMAND", description = "Command and arguments (default: sh).")
+        List<String> command = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            try {
+                Engine engine = Engine.defaults();
+                var req = new Engine.RunRequest(image, command, name, rm, detach, env, workdir, user, hostname,
+                        network, volumes, readOnly);
+                int code = engine.run(req, SignalForwarder::forwardTo);
+                return code;
+            } catch (RuntimeError e) {
+                System.err.println("hull: " + e.getMessage());
+                return 125;
+            } catch (Exception e) {
+                System.err.println("hull: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+                return 125;
+            }
+        }
+    }
+
+    public static int main(String[] args) {
+        CommandLine cl = new CommandLine(new HullCli());
+        cl.getSubcommands().get("run").getCommandSpec().parser().stopAtPositional(true);
+        CommandLine runtime = RuntimeCli.commandLine();
+        cl.addSubcommand("runtime", runtime);
+        return cl.execute(args);
+    }
+}

@@ -1,0 +1,343 @@
+package dev.hull.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.runtime.ContainerRuntime;
+import dev.hull.runtime.RuntimeError;
+import dev.hull.runtime.Signals;
+import dev.hull.runtime.StateStore;
+import dev.hull.runtime.spec.DefaultSpec;
+import dev.hull.runtime.spec.Features;
+import dev.hull.runtime.spec.State;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code hull-runtime}: the OCI runtime command line, a drop-in for runc's,
+ * so containerd, Kubernetes and podman can drive Hull.
+ */
+@Command(name = "hull-runtime", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = {"Hull's OCI runtime: runs OCI bundles (a rootfs and a config.json) like runc.",
+            "", "A typical life: spec, create, start, state, kill, delete. run does create+start (and, in the"
+                + " foreground, waits and deletes)."},
+        subcommands = {RuntimeCli.Create.class, RuntimeCli.Start.class, RuntimeCli.StateCmd.class,
+            RuntimeCli.Kill.class, RuntimeCli.Delete.class, RuntimeCli.Run.class, RuntimeCli.ListCmd.class,
+            RuntimeCli.Spec.class, RuntimeCli.FeaturesCmd.class, CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:success", "1:the operation failed (the message says why)", "2:bad command line",
+            "N:run in the foreground exits with the container's status (128+signal if killed)"})
+public final class RuntimeCli {
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Option(names = "--root", description = "Directory for container state (default: ${DEFAULT-VALUE}).",
+            defaultValue = "/run/hull-runtime")
+    Path root;
+
+    @Option(names = "--log", description = "Also write errors (and with --debug, debug lines) to this file.")
+    Path log;
+
+    @Option(names = "--log-format", description = "Format of --log lines: text or json (default: ${DEFAULT-VALUE}).",
+            defaultValue = "text")
+    String logFormat;
+
+    @Option(names = "--debug", description = "Log debug information.")
+    boolean debug;
+
+    @Option(names = "--systemd-cgroup", description = "Use systemd for cgroups (not supported yet: an error).")
+    boolean systemdCgroup;
+
+    @Option(names = "--criu", hidden = true, description = "Accepted for runc compatibility; ignored.")
+    String criu;
+
+    @Option(names = "--rootless", hidden = true, description = "Accepted for runc compatibility (auto|true|false).")
+    String rootless;
+
+    ContainerRuntime runtime() throws RuntimeError {
+        if (systemdCgroup) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT,
+                    "--systemd-cgroup is not supported yet: Hull manages cgroupfs directly (v1 and v2)");
+        }
+        if (!logFormat.equals("text") && !logFormat.equals("json")) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-format must be text or json, not " + logFormat);
+        }
+        return new ContainerRuntime(root);
+    }
+
+    void logError(String message) {
+        if (log == null) {
+            return;
+        }
+        String line;
+        String time = Instant.now().toString();
+        if ("json".equals(logFormat)) {
+            ObjectNode n = JsonNodeFactory.instance.objectNode();
+            n.put("level", "error");
+            n.put("msg", message);
+            n.put("time", time);
+            line = n.toString();
+        } else {
+            line = "time=\"" + time + "\" level=error msg=\"" + message.replace("\"", "\\\"") + "\"";
+        }
+        try {
+            Files.writeString(log, line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
+        } catch (IOException ignored) {
+            // stderr still has the message
+        }
+    }
+
+    /** Base for subcommands: runs, and turns errors into a message and exit code 1. */
+    abstract static class Sub implements Callable<Integer> {
+        @ParentCommand
+        RuntimeCli parent;
+
+        abstract int execute(ContainerRuntime rt) throws Exception;
+
+        @Override
+        public Integer call() {
+            try {
+                return execute(parent.runtime());
+            } catch (RuntimeError e) {
+                return fail(e.getMessage());
+            } catch (IOException e) {
+                return fail(e.getMessage() == null ? e.toString() : e.getMessage());
+            } catch (Exception e) {
+                if (parent.debug) {
+                    e.printStackTrace();
+                }
+                return fail(e.toString());
+            }
+        }
+
+        int fail(String message) {
+            parent.logError(message);
+            System.err.println("hull-runtime: " + message);
+            return 1;
+        }
+    }
+
+    @Command(name = "create", description = "Create a container from a bundle; its process waits for start.")
+    static final class Create extends Sub {
+        @Option(names = {"-b", "--bundle"}, defaultValue = ".", description = "Bundle directory (default: current).")
+        Path bundle;
+        @Option(names = "--pid-file", description = "Write the container init's pid (host view) here.")
+        Path pidFile;
+        @Option(names = "--console-socket", description = "Unix socket to receive the pty master (not supported yet).")
+        String consoleSocket;
+        @Option(names = "--no-pivot", hidden = true)
+        boolean noPivot;
+        @Option(names = "--no-new-keyring", hidden = true)
+        boolean noNewKeyring;
+        @Option(names = "--preserve-fds", hidden = true, defaultValue = "0")
+        int preserveFds;
+        @Parameters(index = "0", paramLabel = "ID", description = "Container id (A-Z a-z 0-9 _ + - .).")
+        String id;
+
+        @Override
+        int execute(ContainerRuntime rt) throws Exception {
+            unsupported(consoleSocket, preserveFds);
+            rt.create(id, bundle, pidFile);
+            return 0;
+        }
+    }
+
+    static void unsupported(String consoleSocket, int preserveFds) throws RuntimeError {
+        if (consoleSocket != null) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--console-socket is not supported yet");
+        }
+        if (preserveFds != 0) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--preserve-fds is not supported yet");
+        }
+    }
+
+    @Command(name = "start", description = "Start a created container: its process execs now.")
+    static final class Start extends Sub {
+        @Parameters(index = "0", paramLabel = "ID")
+        String id;
+
+        @Override
+        int execute(ContainerRuntime rt) throws Exception {
+            rt.start(id);
+            return 0;
+        }
+    }
+
+    @Command(name = "state", description = "Print a container's state as JSON (the OCI state schema).")
+    static final class StateCmd extends Sub {
+        @Parameters(index = "0", paramLabel = "ID")
+        String id;
+
+        @Override
+        int execute(ContainerRuntime rt) throws Exception {
+            State s = rt.state(id);
+            System.out.println(JSON.writeValueAsString(s.toJson()));
+            return 0;
+        }
+    }
+
+    @Command(name = "kill", description = "Send a signal (default TERM) to the container's init, or with --all to"
+            + " every process in it. Signals by name (TERM, SIGKILL) or number.")
+    static final class Kill extends Sub {
+        @Option(names = {"-a", "--all"}, description = "Signal every process of the container.")
+        boolean all;
+        @Parameters(index = "0", paramLabel = "ID")
+        String id;
+        @Parameters(index = "1", paramLabel = "SIGNAL", defaultValue = "TERM")
+        String signal;
+
+        @Override
+        int execute(ContainerRuntime rt) throws Exception {
+            rt.kill(id, Signals.parse(signal), all);
+            return 0;
+        }
+    }
+
+    @Command(name = "delete", description = "Delete a stopped or created container, and everything it held.")
+    static final class Delete extends Sub {
+        @Option(names = {"-f", "--force"}, description = "Kill the container first if it runs; a missing one is fine.")
+        boolean force;
+        @Parameters(index = "0", paramLabel = "ID")
+        String id;
+
+        @Override
+        int execute(ContainerRuntime rt) throws Exception {
+            rt.delete(id, force);
+            return 0;
+        }
+    }
+
+    @Command(name = "run", description = "Create and start a container. In the foreground (the default) it forwards"
+            + " signals, waits, deletes the container and exits with its status.")
+    static final class Run extends Sub {
+        @Option(names = {"-b", "--bundle"}, defaultValue = ".", description = "Bundle directory (default: current).")
+        Path bundle;
+        @Option(names = {"-d", "--detach"}, description = "Return once the container runs.")
+        boolean detach;
+        @Option(names = "--pid-file", description = "Write the container init's pid here.")
+        Path pidFile;
+        @Option(names = "--console-socket", description = "Not supported yet.")
+        String consoleSocket;
+        @Option(names = "--no-pivot", hidden = true)
+        boolean noPivot;
+        @Option(names = "--no-new-keyring", hidden = true)
+        boolean noNewKeyring;
+        @Option(names = "--keep", hidden = true)
+        boolean keep;
+        @Option(names = "--preserve-fds", hidden = true, defaultValue = "0")
+        int preserveFds;
+        @Parameters(index = "0", paramLabel = "ID")
+        String id;
+
+        @Override
+        int execute(ContainerRuntime rt) throws Exception {
+            unsupported(consoleSocket, preserveFds);
+            return rt.run(id, bundle, pidFile, detach, SignalForwarder::forwardTo);
+        }
+    }
+
+    @Command(name = "list", aliases = "ps", description = "List containers.")
+    static final class ListCmd extends Sub {
+        @Option(names = {"-f", "--format"}, defaultValue = "table", description = "table or json.")
+        String format;
+        @Option(names = {"-q", "--quiet"}, description = "Print ids only.")
+        boolean quiet;
+
+        @Override
+        int execute(ContainerRuntime rt) throws Exception {
+            List<State> states = rt.list();
+            if (quiet) {
+                states.forEach(s -> System.out.println(s.id()));
+                return 0;
+            }
+            switch (format) {
+                case "json" -> {
+                    ArrayNode arr = JsonNodeFactory.instance.arrayNode();
+                    for (State s : states) {
+                        ObjectNode n = arr.addObject();
+                        n.put("ociVersion", s.ociVersion());
+                        n.put("id", s.id());
+                        n.put("pid", s.pid());
+                        n.put("status", s.status());
+                        n.put("bundle", s.bundle());
+                        n.put("rootfs", rt.store().load(s.id()).rootfs());
+                        n.put("created", rt.store().load(s.id()).created());
+                        ObjectNode ann = n.putObject("annotations");
+                        s.annotations().forEach(ann::put);
+                    }
+                    System.out.println(JSON.writeValueAsString(arr));
+                }
+                case "table" -> {
+                    PrintWriter out = new PrintWriter(System.out, true);
+                    out.printf("%-20s %-8s %-10s %-40s %s%n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+                    for (State s : states) {
+                        out.printf("%-20s %-8d %-10s %-40s %s%n", s.id(), s.pid(), s.status(), s.bundle(),
+                                rt.store().load(s.id()).created());
+                    }
+                }
+                default -> throw new RuntimeError(RuntimeError.Kind.BAD_INPUT,
+                        "--format must be table or json, not " + format);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "spec", description = "Write a default config.json (like runc spec) into the bundle directory.")
+    static final class Spec extends Sub {
+        @Option(names = {"-b", "--bundle"}, defaultValue = ".", description = "Where to write config.json.")
+        Path bundle;
+        @Option(names = "--rootless", description = "A spec for a rootless container (user namespace).")
+        boolean rootlessSpec;
+
+        @Override
+        int execute(ContainerRuntime rt) throws Exception {
+            Path file = bundle.resolve("config.json");
+            try {
+                Files.write(file, JSON.writeValueAsBytes(DefaultSpec.create(rootlessSpec)),
+                        StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            } catch (FileAlreadyExistsException e) {
+                throw new RuntimeError(RuntimeError.Kind.EXISTS, "File " + file + " exists. Remove it first");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "features", description = "Print what this runtime supports, as JSON (the OCI features schema).")
+    static final class FeaturesCmd extends Sub {
+        @Override
+        int execute(ContainerRuntime rt) throws Exception {
+            System.out.println(JSON.writeValueAsString(Features.create()));
+            return 0;
+        }
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new RuntimeCli());
+        cl.setUsageHelpAutoWidth(true);
+        return cl;
+    }
+
+    public static int main(String[] args) {
+        return commandLine().execute(args);
+    }
+
+    static {
+        // keep StateStore's default in one place
+        assert StateStore.DEFAULT_ROOT.toString().equals("/run/hull-runtime");
+    }
+}

@@ -1,0 +1,445 @@
+package dev.hull.linux;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * The system calls Hull makes from Java, through the FFM API. Every failure
+ * throws {@link LinuxException} naming the call, its arguments and errno.
+ *
+ * <p>Calls that would change the JVM's own namespaces or credentials are
+ * deliberately absent: a multithreaded JVM cannot do those safely; the
+ * executor does them.
+ */
+public final class Syscalls {
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
+
+    public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200,
+            O_NOCTTY = 0400, O_NONBLOCK = 04000, O_DIRECTORY = 0200000, O_NOFOLLOW = 0400000,
+            O_CLOEXEC = 02000000, O_PATH = 010000000;
+    public static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = O_CLOEXEC;
+    public static final int MNT_FORCE = 1, MNT_DETACH = 2, MNT_EXPIRE = 4, UMOUNT_NOFOLLOW = 8;
+    public static final int PR_SET_PDEATHSIG = 1, PR_SET_CHILD_SUBREAPER = 36;
+    public static final int WNOHANG = 1;
+    public static final short POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
+
+    private static final MethodHandle MOUNT = fn("mount", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS);
+    private static final MethodHandle UMOUNT2 = fn("umount2", JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle KILL = fn("kill", JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle PIDFD_OPEN = fn("pidfd_open", JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle PIDFD_SEND_SIGNAL =
+            fn("pidfd_send_signal", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle WAITPID = fn("waitpid", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle SETNS = fn("setns", JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle OPEN = fnVariadic("open", 2, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+    private static final MethodHandle CLOSE = fn("close", JAVA_INT, JAVA_INT);
+    private static final MethodHandle READ = fn("read", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+    private static final MethodHandle WRITE = fn("write", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+    private static final MethodHandle MKFIFO = fn("mkfifo", JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle SOCKETPAIR = fn("socketpair", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    private static final MethodHandle PRCTL = fnVariadic("prctl", 1, JAVA_INT, JAVA_INT, JAVA_LONG);
+    private static final MethodHandle GETUID = fnNoErrno("getuid", JAVA_INT);
+    private static final MethodHandle POSIX_SPAWN =
+            fnNoErrno("posix_spawn", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+    private static final MethodHandle FA_INIT = fnNoErrno("posix_spawn_file_actions_init", JAVA_INT, ADDRESS);
+    private static final MethodHandle FA_ADDDUP2 =
+            fnNoErrno("posix_spawn_file_actions_adddup2", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+    private static final MethodHandle FA_DESTROY = fnNoErrno("posix_spawn_file_actions_destroy", JAVA_INT, ADDRESS);
+    private static final MethodHandle ATTR_INIT = fnNoErrno("posix_spawnattr_init", JAVA_INT, ADDRESS);
+    private static final MethodHandle ATTR_SETFLAGS =
+            fnNoErrno("posix_spawnattr_setflags", JAVA_INT, ADDRESS, ValueLayoutShort.SHORT);
+    private static final MethodHandle ATTR_SETSIGMASK =
+            fnNoErrno("posix_spawnattr_setsigmask", JAVA_INT, ADDRESS, ADDRESS);
+    private static final MethodHandle ATTR_SETSIGDEFAULT =
+            fnNoErrno("posix_spawnattr_setsigdefault", JAVA_INT, ADDRESS, ADDRESS);
+    private static final MethodHandle ATTR_DESTROY = fnNoErrno("posix_spawnattr_destroy", JAVA_INT, ADDRESS);
+    private static final MethodHandle SIGEMPTYSET = fnNoErrno("sigemptyset", JAVA_INT, ADDRESS);
+    private static final MethodHandle SIGFILLSET = fnNoErrno("sigfillset", JAVA_INT, ADDRESS);
+
+    /** Holder for the short layout so the import list stays readable. */
+    private static final class ValueLayoutShort {
+        static final java.lang.foreign.ValueLayout.OfShort SHORT = java.lang.foreign.ValueLayout.JAVA_SHORT;
+    }
+
+    private Syscalls() {}
+
+    private static MethodHandle fn(String name, MemoryLayout ret, MemoryLayout... args) {
+        return LINKER.downcallHandle(symbol(name), FunctionDescriptor.of(ret, args), CAPTURE);
+    }
+
+    private static MethodHandle fnVariadic(String name, int firstVariadic, MemoryLayout ret, MemoryLayout... args) {
+        return LINKER.downcallHandle(symbol(name), FunctionDescriptor.of(ret, args), CAPTURE,
+                Linker.Option.firstVariadicArg(firstVariadic));
+    }
+
+    private static MethodHandle fnNoErrno(String name, MemoryLayout ret, MemoryLayout... args) {
+        return LINKER.downcallHandle(symbol(name), FunctionDescriptor.of(ret, args));
+    }
+
+    private static MemorySegment symbol(String name) {
+        return LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+    }
+
+    private static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+
+    private static MemorySegment cstr(Arena arena, String s) {
+        return s == null ? MemorySegment.NULL : arena.allocateFrom(s, StandardCharsets.UTF_8);
+    }
+
+    private static RuntimeException unexpected(Throwable t) {
+        if (t instanceof RuntimeException re) {
+            return re;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+
+    private static String q(String s) {
+        return s == null ? "NULL" : '"' + s + '"';
+    }
+
+    // ---- mounts ----
+
+    public static void mount(String source, String target, String fstype, long flags, String data)
+            throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) MOUNT.invokeExact(st, cstr(arena, source), cstr(arena, target), cstr(arena, fstype), flags,
+                    cstr(arena, data));
+            if (r != 0) {
+                throw new LinuxException("mount(" + q(source) + ", " + q(target) + ", " + q(fstype) + ", 0x"
+                        + Long.toHexString(flags) + ", " + q(data) + ")", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    public static void umount2(String target, int flags) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) UMOUNT2.invokeExact(st, cstr(arena, target), flags);
+            if (r != 0) {
+                throw new LinuxException("umount2(" + q(target) + ", " + flags + ")", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    // ---- processes and signals ----
+
+    public static void kill(int pid, int signal) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) KILL.invokeExact(st, pid, signal);
+            if (r != 0) {
+                throw new LinuxException("kill(" + pid + ", " + signal + ")", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** A pidfd for pid, or throws (ESRCH when the process is gone). */
+    public static int pidfdOpen(int pid) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) PIDFD_OPEN.invokeExact(st, pid, 0);
+            if (r < 0) {
+                throw new LinuxException("pidfd_open(" + pid + ", 0)", errno(st));
+            }
+            return r;
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    public static void pidfdSendSignal(int pidfd, int signal) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) PIDFD_SEND_SIGNAL.invokeExact(st, pidfd, signal, MemorySegment.NULL, 0);
+            if (r != 0) {
+                throw new LinuxException("pidfd_send_signal(" + pidfd + ", " + signal + ")", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * waitpid(pid, &status, options). Returns the raw status, or -1 when
+     * WNOHANG was given and the child has not changed state.
+     */
+    public static int waitpid(int pid, int options) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment status = arena.allocate(JAVA_INT);
+            for (;;) {
+                int r = (int) WAITPID.invokeExact(st, pid, status, options);
+                if (r > 0) {
+                    return status.get(JAVA_INT, 0);
+                }
+                if (r == 0) {
+                    return -1;
+                }
+                int e = errno(st);
+                if (e != Errno.EINTR) {
+                    throw new LinuxException("waitpid(" + pid + ", " + options + ")", e);
+                }
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** Exit code shell-style: the code, or 128+signal. */
+    public static int exitCode(int status) {
+        int sig = status & 0x7f;
+        if (sig == 0) {
+            return (status >> 8) & 0xff;
+        }
+        return 128 + sig;
+    }
+
+    public static void setns(int fd, int nstype) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) SETNS.invokeExact(st, fd, nstype);
+            if (r != 0) {
+                throw new LinuxException("setns(" + fd + ", 0x" + Integer.toHexString(nstype) + ")", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    public static void prctl(int option, long arg2) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) PRCTL.invokeExact(st, option, arg2);
+            if (r < 0) {
+                throw new LinuxException("prctl(" + option + ", " + arg2 + ")", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    public static int getuid() {
+        try {
+            return (int) GETUID.invokeExact();
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    // ---- files ----
+
+    public static int open(String path, int flags, int mode) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            for (;;) {
+                int r = (int) OPEN.invokeExact(st, cstr(arena, path), flags, mode);
+                if (r >= 0) {
+                    return r;
+                }
+                int e = errno(st);
+                if (e != Errno.EINTR) {
+                    throw new LinuxException("open(" + q(path) + ", 0" + Integer.toOctalString(flags) + ")", e);
+                }
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    public static void close(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) CLOSE.invokeExact(st, fd);
+            if (r != 0) {
+                // close errors leave nothing to recover; the fd is gone either way.
+                return;
+            }
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** read(2) into buf; returns bytes read, 0 at EOF. Retries EINTR. */
+    public static int read(int fd, byte[] buf, int off, int len) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment seg = arena.allocate(len);
+            for (;;) {
+                long r = (long) READ.invokeExact(st, fd, seg, (long) len);
+                if (r >= 0) {
+                    MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, buf, off, (int) r);
+                    return (int) r;
+                }
+                int e = errno(st);
+                if (e != Errno.EINTR) {
+                    throw new LinuxException("read(" + fd + ")", e);
+                }
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** Writes all of data; retries short writes and EINTR. */
+    public static void writeFully(int fd, byte[] data) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment seg = arena.allocate(Math.max(1, data.length));
+            MemorySegment.copy(data, 0, seg, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
+            long off = 0;
+            while (off < data.length) {
+                long r = (long) WRITE.invokeExact(st, fd, seg.asSlice(off), (long) data.length - off);
+                if (r >= 0) {
+                    off += r;
+                    continue;
+                }
+                int e = errno(st);
+                if (e != Errno.EINTR) {
+                    throw new LinuxException("write(" + fd + ", " + data.length + " bytes)", e);
+                }
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    public static void mkfifo(String path, int mode) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) MKFIFO.invokeExact(st, cstr(arena, path), mode);
+            if (r != 0) {
+                throw new LinuxException("mkfifo(" + q(path) + ", 0" + Integer.toOctalString(mode) + ")", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC): two connected fds. */
+    public static int[] socketpair() throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment fds = arena.allocate(JAVA_INT, 2);
+            int r = (int) SOCKETPAIR.invokeExact(st, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
+            if (r != 0) {
+                throw new LinuxException("socketpair(AF_UNIX, SOCK_STREAM)", errno(st));
+            }
+            return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * posix_spawn(path, argv, envp) with every signal reset to its default and
+     * an empty signal mask (the JVM's own dispositions must not leak), and
+     * {@code dup2(from[i], to[i])} for each pair. Returns the child's pid.
+     */
+    public static int spawn(String path, List<String> argv, List<String> envp, int[] dupFrom, int[] dupTo)
+            throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment fa = arena.allocate(256, 16);
+            MemorySegment attr = arena.allocate(512, 16);
+            MemorySegment sigs = arena.allocate(128, 16);
+            check("posix_spawn_file_actions_init", (int) FA_INIT.invokeExact(fa));
+            check("posix_spawnattr_init", (int) ATTR_INIT.invokeExact(attr));
+            try {
+                for (int i = 0; i < dupFrom.length; i++) {
+                    check("posix_spawn_file_actions_adddup2(" + dupFrom[i] + ", " + dupTo[i] + ")",
+                            (int) FA_ADDDUP2.invokeExact(fa, dupFrom[i], dupTo[i]));
+                }
+                int ignored = (int) SIGEMPTYSET.invokeExact(sigs);
+                check("posix_spawnattr_setsigmask", (int) ATTR_SETSIGMASK.invokeExact(attr, sigs));
+                ignored = (int) SIGFILLSET.invokeExact(sigs);
+                check("posix_spawnattr_setsigdefault", (int) ATTR_SETSIGDEFAULT.invokeExact(attr, sigs));
+                check("posix_spawnattr_setflags", (int) ATTR_SETFLAGS.invokeExact(attr,
+                        (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)));
+                MemorySegment pid = arena.allocate(JAVA_INT);
+                int r = (int) POSIX_SPAWN.invokeExact(pid, cstr(arena, path), fa, attr, strv(arena, argv),
+                        strv(arena, envp));
+                if (r != 0) {
+                    throw new LinuxException("posix_spawn(" + q(path) + ")", r);
+                }
+                return pid.get(JAVA_INT, 0);
+            } finally {
+                int ignored = (int) FA_DESTROY.invokeExact(fa);
+                ignored = (int) ATTR_DESTROY.invokeExact(attr);
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static void check(String what, int r) throws LinuxException {
+        if (r != 0) {
+            throw new LinuxException(what, r);
+        }
+    }
+
+    private static MemorySegment strv(Arena arena, List<String> strings) {
+        MemorySegment v = arena.allocate(ADDRESS, strings.size() + 1L);
+        for (int i = 0; i < strings.size(); i++) {
+            v.setAtIndex(ADDRESS, i, cstr(arena, strings.get(i)));
+        }
+        v.setAtIndex(ADDRESS, strings.size(), MemorySegment.NULL);
+        return v;
+    }
+}

@@ -1,0 +1,360 @@
+package dev.hull.runtime;
+
+import dev.hull.linux.Errno;
+import dev.hull.linux.LinuxException;
+import dev.hull.linux.Syscalls;
+import dev.hull.linux.cgroup.CgroupLayout;
+import dev.hull.linux.cgroup.CgroupManager;
+import dev.hull.linux.cgroup.CgroupManagers;
+import dev.hull.runtime.executor.ExecutorException;
+import dev.hull.runtime.executor.ExecutorSession;
+import dev.hull.runtime.executor.Plan;
+import dev.hull.runtime.spec.ConfigException;
+import dev.hull.runtime.spec.IdMapping;
+import dev.hull.runtime.spec.Linux;
+import dev.hull.runtime.spec.Spec;
+import dev.hull.runtime.spec.SpecParser;
+import dev.hull.runtime.spec.State;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntConsumer;
+
+/**
+ * The OCI runtime operations: create, start, state, kill, delete, run, list.
+ * State lives under the root directory and outlives the process that made it.
+ */
+public final class ContainerRuntime {
+    public static final String OCI_VERSION = "1.2.1";
+    private static final int SIGKILL = 9;
+
+    private final StateStore store;
+    private CgroupLayout layout;
+
+    public ContainerRuntime(Path root) {
+        this.store = new StateStore(root);
+    }
+
+    public StateStore store() {
+        return store;
+    }
+
+    private CgroupLayout layout() throws IOException {
+        if (layout == null) {
+            layout = CgroupLayout.detect();
+        }
+        return layout;
+    }
+
+    /** A created container whose executor is still attached (foreground run). */
+    private record Created(ContainerRecord record, ExecutorSession session) {}
+
+    /** {@code create}: sets the container up and leaves its init waiting for {@link #start}. */
+    public ContainerRecord create(String id, Path bundle, Path pidFile) throws RuntimeError, IOException {
+        Created c = create(id, bundle, pidFile, true);
+        c.session().close();
+        return c.record();
+    }
+
+    private Created create(String id, Path bundle, Path pidFile, boolean detach) throws RuntimeError, IOException {
+        StateStore.validateId(id);
+        Path bundleDir = bundle.toAbsolutePath().normalize();
+        Spec spec;
+        try {
+            spec = SpecParser.parse(bundleDir.resolve("config.json"));
+        } catch (NoSuchFileException e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, bundleDir.resolve("config.json") + ": no such file"
+                    + " (is --bundle the directory holding config.json?)");
+        } catch (ConfigException e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, e.getMessage());
+        }
+        if (spec.root() == null) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: root: required on Linux");
+        }
+        Path rootfs = bundleDir.resolve(spec.root().path()).normalize();
+        if (!Files.isDirectory(rootfs)) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT,
+                    "config.json: root.path: " + rootfs + " is not a directory");
+        }
+        Linux linux = spec.linux();
+        CgroupManager cgroup;
+        try {
+            cgroup = CgroupManagers.forContainer(layout(), linux == null ? null : linux.cgroupsPath(), id);
+        } catch (IllegalArgumentException e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: " + e.getMessage());
+        }
+        Path stateDir = store.dir(id);
+        Path fifo = stateDir.resolve(StateStore.EXEC_FIFO);
+        Plan plan;
+        try {
+            plan = PlanBuilder.build(spec, new PlanBuilder.Context(id, bundleDir, rootfs, stateDir, fifo,
+                    cgroup.paths(), layout(), detach));
+        } catch (ConfigException e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, e.getMessage());
+        }
+
+        store.reserve(id);
+        ExecutorSession session = null;
+        boolean committed = false;
+        try {
+            Syscalls.mkfifo(fifo.toString(), 0622);
+            cgroup.create();
+            session = ExecutorSession.start(plan);
+            int pid = session.awaitPid();
+            if (linux != null && linux.namespace("user").map(n -> n.path() == null).orElse(false)) {
+                writeIdMap(pid, "uid_map", linux.uidMappings());
+                writeIdMap(pid, "gid_map", linux.gidMappings());
+            }
+            cgroup.addProcess(pid);
+            session.go();
+            session.awaitReady();
+            ContainerRecord rec = new ContainerRecord(id, pid, startTime(pid), bundleDir.toString(), rootfs.toString(),
+                    Instant.now().toString(), spec.ociVersion(), cgroup.cgroupPath(),
+                    cgroup.paths().stream().map(Path::toString).toList(), spec.annotations());
+            store.save(rec);
+            if (pidFile != null) {
+                writePidFile(pidFile, pid);
+            }
+            session.commit();
+            committed = true;
+            return new Created(rec, session);
+        } catch (ExecutorException e) {
+            throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
+        } finally {
+            if (!committed) {
+                if (session != null) {
+                    session.close(); // the executor kills the init and undoes its part
+                }
+                try {
+                    cgroup.destroy();
+                } finally {
+                    store.remove(id);
+                }
+            }
+        }
+    }
+
+    private static void writeIdMap(int pid, String file, List<IdMapping> maps) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (IdMapping m : maps) {
+            sb.append(m.containerID()).append(' ').append(m.hostID()).append(' ').append(m.size()).append('\n');
+        }
+        // One write: the kernel accepts a map only once, whole.
+        Files.writeString(Path.of("/proc", Integer.toString(pid), file), sb.toString());
+    }
+
+    private static void writePidFile(Path pidFile, int pid) throws IOException {
+        Path abs = pidFile.toAbsolutePath();
+        Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp");
+        Files.writeString(tmp, Integer.toString(pid));
+        Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** {@code start}: lets a created container's init exec the user process. */
+    public void start(String id) throws RuntimeError, IOException {
+        ContainerRecord rec = store.load(id);
+        String status = status(rec);
+        if (!status.equals("created")) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE,
+                    "cannot start container \"" + id + "\": it is " + status + ", not created");
+        }
+        Path fifo = store.dir(id).resolve(StateStore.EXEC_FIFO);
+        int fd;
+        try {
+            fd = Syscalls.open(fifo.toString(), Syscalls.O_WRONLY | Syscalls.O_NONBLOCK | Syscalls.O_CLOEXEC, 0);
+        } catch (LinuxException e) {
+            if (e.errno() == Errno.ENXIO) {
+                throw new RuntimeError(RuntimeError.Kind.WRONG_STATE,
+                        "cannot start container \"" + id + "\": its init is no longer waiting");
+            }
+            throw e;
+        }
+        try {
+            Syscalls.writeFully(fd, new byte[] {'0'});
+        } finally {
+            Syscalls.close(fd);
+        }
+        Files.deleteIfExists(fifo);
+    }
+
+    /** {@code state}: the OCI state of a container. */
+    public State state(String id) throws RuntimeError, IOException {
+        ContainerRecord rec = store.load(id);
+        String status = status(rec);
+        return new State(rec.ociVersion(), rec.id(), status, status.equals("stopped") ? 0 : rec.pid(), rec.bundle(),
+                rec.annotations());
+    }
+
+    public List<State> list() throws IOException {
+        List<State> out = new ArrayList<>();
+        for (String id : store.ids()) {
+            try {
+                out.add(state(id));
+            } catch (RuntimeError e) {
+                // removed meanwhile
+            }
+        }
+        return out;
+    }
+
+    /** created, running or stopped, from the init's liveness and the exec fifo. */
+    String status(ContainerRecord rec) throws IOException {
+        if (rec.pid() <= 0 || !alive(rec.pid(), rec.startTime())) {
+            return "stopped";
+        }
+        if (Files.exists(store.dir(rec.id()).resolve(StateStore.EXEC_FIFO))) {
+            return "created";
+        }
+        return "running";
+    }
+
+    /** The process exists, is not a zombie, and is the same process (start time) as recorded. */
+    static boolean alive(int pid, long startTime) {
+        String[] f = stat(pid);
+        if (f == null) {
+            return false;
+        }
+        char state = f[0].charAt(0);
+        return state != 'Z' && state != 'X' && Long.parseLong(f[19]) == startTime;
+    }
+
+    /** /proc/PID/stat fields after the command name (field 3 onwards), or null if the process is gone. */
+    private static String[] stat(int pid) {
+        try {
+            String s = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
+            return s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    static long startTime(int pid) throws IOException {
+        String[] f = stat(pid);
+        if (f == null) {
+            throw new ExecutorException("container init (pid " + pid + ") exited during creation");
+        }
+        return Long.parseLong(f[19]);
+    }
+
+    /** {@code kill}: signals the init, or with all every process of the container. */
+    public void kill(String id, int signal, boolean all) throws RuntimeError, IOException {
+        ContainerRecord rec = store.load(id);
+        String status = status(rec);
+        if (status.equals("stopped")) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "container \"" + id + "\" is not running");
+        }
+        if (all) {
+            CgroupManager cg = cgroupOf(rec);
+            for (int pid : cg.pids()) {
+                try {
+                    Syscalls.kill(pid, signal);
+                } catch (LinuxException e) {
+                    if (e.errno() != Errno.ESRCH) {
+                        throw e;
+                    }
+                }
+            }
+            return;
+        }
+        signalInit(rec, signal);
+    }
+
+    private static void signalInit(ContainerRecord rec, int signal) throws IOException {
+        int pidfd;
+        try {
+            pidfd = Syscalls.pidfdOpen(rec.pid());
+        } catch (LinuxException e) {
+            if (e.errno() == Errno.ESRCH) {
+                return; // gone already
+            }
+            throw e;
+        }
+        try {
+            // The pidfd pins the process: check it is still our init before signalling.
+            if (alive(rec.pid(), rec.startTime())) {
+                Syscalls.pidfdSendSignal(pidfd, signal);
+            }
+        } finally {
+            Syscalls.close(pidfd);
+        }
+    }
+
+    private CgroupManager cgroupOf(ContainerRecord rec) throws IOException {
+        return CgroupManagers.forContainer(layout(), rec.cgroupPath(), rec.id());
+    }
+
+    /** {@code delete}: removes a stopped (or, with force, any) container and everything it held. */
+    public void delete(String id, boolean force) throws RuntimeError, IOException {
+        ContainerRecord rec;
+        try {
+            rec = store.load(id);
+        } catch (RuntimeError e) {
+            if (force && e.kind() == RuntimeError.Kind.NOT_FOUND) {
+                return;
+            }
+            throw e;
+        }
+        String status = status(rec);
+        if (status.equals("running") && !force) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE,
+                    "cannot delete container \"" + id + "\": it is running (stop it first, or use --force)");
+        }
+        if (!status.equals("stopped")) {
+            signalInit(rec, SIGKILL);
+            waitGone(rec);
+        }
+        cgroupOf(rec).destroy();
+        store.remove(id);
+    }
+
+    private static void waitGone(ContainerRecord rec) throws RuntimeError {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (alive(rec.pid(), rec.startTime())) {
+            if (System.nanoTime() > deadline) {
+                throw new RuntimeError(RuntimeError.Kind.FAILED,
+                        "container \"" + rec.id() + "\": init (pid " + rec.pid() + ") did not die within 10 s");
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
+     * {@code run}: create and start. Detached, returns 0 once the container
+     * runs. In the foreground, calls {@code onStarted} with the init's pid
+     * (to forward signals), waits for the container to exit, deletes it, and
+     * returns its exit code (128+signal when killed).
+     */
+    public int run(String id, Path bundle, Path pidFile, boolean detach, IntConsumer onStarted)
+            throws RuntimeError, IOException {
+        if (detach) {
+            create(id, bundle, pidFile);
+            start(id);
+            return 0;
+        }
+        Created c = create(id, bundle, pidFile, false);
+        try (ExecutorSession session = c.session()) {
+            start(id);
+            if (onStarted != null) {
+                onStarted.accept(c.record().pid());
+            }
+            return session.awaitExit();
+        } finally {
+            delete(id, true);
+        }
+    }
+
+    public static Map<String, Integer> signalNumbers() {
+        return Signals.NUMBERS;
+    }
+}

@@ -1,0 +1,347 @@
+package dev.hull.runtime;
+
+import dev.hull.linux.cgroup.CgroupLayout;
+import dev.hull.runtime.executor.Plan;
+import dev.hull.runtime.spec.ConfigException;
+import dev.hull.runtime.spec.Device;
+import dev.hull.runtime.spec.Linux;
+import dev.hull.runtime.spec.Mount;
+import dev.hull.runtime.spec.MountOptions;
+import dev.hull.runtime.spec.Namespace;
+import dev.hull.runtime.spec.Process;
+import dev.hull.runtime.spec.Spec;
+import dev.hull.runtime.spec.TimeOffset;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns a validated spec into the executor's plan. Every decision about what
+ * the container looks like is made here, in Java; the executor only carries
+ * the ops out in order.
+ */
+public final class PlanBuilder {
+    // clone/unshare/setns flags
+    static final long CLONE_NEWTIME = 0x80, CLONE_NEWNS = 0x20000, CLONE_NEWCGROUP = 0x02000000,
+            CLONE_NEWUTS = 0x04000000, CLONE_NEWIPC = 0x08000000, CLONE_NEWUSER = 0x10000000,
+            CLONE_NEWPID = 0x20000000, CLONE_NEWNET = 0x40000000;
+    // mount flags
+    static final long MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_REMOUNT = 32, MS_BIND = 4096,
+            MS_REC = 16384, MS_UNBINDABLE = 1 << 17, MS_PRIVATE = 1 << 18, MS_SLAVE = 1 << 19, MS_SHARED = 1 << 20;
+    static final long S_IFCHR = 0020000, S_IFBLK = 0060000, S_IFIFO = 0010000;
+
+    /** The order namespaces are joined in: user first (it grants the rights for the rest), mount last. */
+    static final List<String> JOIN_ORDER = List.of("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount");
+
+    /** What the plan needs beyond the spec. */
+    public record Context(String containerId, Path bundle, Path rootfs, Path stateDir, Path execFifo,
+            List<Path> cgroupDirs, CgroupLayout cgroupLayout, boolean detach) {}
+
+    private PlanBuilder() {}
+
+    public static long nsFlag(String type) {
+        return switch (type) {
+            case "pid" -> CLONE_NEWPID;
+            case "network" -> CLONE_NEWNET;
+            case "mount" -> CLONE_NEWNS;
+            case "ipc" -> CLONE_NEWIPC;
+            case "uts" -> CLONE_NEWUTS;
+            case "user" -> CLONE_NEWUSER;
+            case "cgroup" -> CLONE_NEWCGROUP;
+            case "time" -> CLONE_NEWTIME;
+            default -> throw new IllegalArgumentException("unknown namespace type " + type);
+        };
+    }
+
+    public static Plan build(Spec spec, Context ctx) throws ConfigException {
+        Linux linux = spec.linux();
+        Process proc = spec.process();
+        if (proc == null) {
+            throw new ConfigException("config.json: process: required to create a container");
+        }
+        if (spec.root() == null) {
+            throw new ConfigException("config.json: root: required on Linux");
+        }
+        List<Namespace> namespaces = linux == null ? List.of() : linux.namespaces();
+        boolean newMountNs = namespaces.stream().anyMatch(n -> n.type().equals("mount") && n.path() == null);
+        if (!newMountNs) {
+            throw new ConfigException("config.json: linux.namespaces: Hull needs a new mount namespace"
+                    + " (a \"mount\" entry without a path) to set up the root filesystem safely");
+        }
+        if (proc.terminal()) {
+            throw new ConfigException("config.json: process.terminal: terminals need --console-socket,"
+                    + " which this version of Hull does not support yet; set \"terminal\": false");
+        }
+
+        Plan plan = new Plan();
+        plan.mode(ctx.detach());
+        // What to undo if creation is aborted (the CLI is killed, the init fails).
+        plan.onAbortUnlink(ctx.execFifo().toString());
+        plan.onAbortUnlink(ctx.stateDir().resolve(StateStore.STATE_FILE).toString());
+        plan.onAbortUnlink(ctx.stateDir().resolve(StateStore.STATE_FILE + ".tmp").toString());
+        plan.onAbortRmdir(ctx.stateDir().toString());
+        for (Path dir : ctx.cgroupDirs()) {
+            plan.onAbortRmdir(dir.toString());
+        }
+
+        // Join existing namespaces, in an order that keeps the rights to do so.
+        long cloneFlags = 0;
+        boolean newUserNs = false, newCgroupNs = false, newUts = false;
+        for (String type : JOIN_ORDER) {
+            for (Namespace ns : namespaces) {
+                if (!ns.type().equals(type)) {
+                    continue;
+                }
+                if (ns.path() != null) {
+                    plan.setns(ns.path(), nsFlag(type));
+                } else if (type.equals("time")) {
+                    plan.unshare(CLONE_NEWTIME);
+                    plan.writeFile("/proc/self/timens_offsets", timeOffsets(linux.timeOffsets()));
+                } else if (type.equals("cgroup")) {
+                    newCgroupNs = true; // unshared by the init once it sits in its cgroup
+                } else {
+                    cloneFlags |= nsFlag(type);
+                    newUserNs |= type.equals("user");
+                    newUts |= type.equals("uts");
+                }
+            }
+        }
+        if (linux != null && !linux.timeOffsets().isEmpty()
+                && namespaces.stream().noneMatch(n -> n.type().equals("time") && n.path() == null)) {
+            throw new ConfigException("config.json: linux.timeOffsets: needs a new time namespace");
+        }
+        plan.clone(cloneFlags);
+
+        // ---- in the container init, after GO ----
+        if (newUserNs) {
+            // Become root of the new user namespace (the maps are written by now).
+            if (maps(linux.gidMappings(), 0)) {
+                plan.setgid(0);
+            }
+            if (maps(linux.uidMappings(), 0)) {
+                plan.setuid(0);
+            }
+        }
+        if (newCgroupNs) {
+            plan.unshareInChild(CLONE_NEWCGROUP);
+        }
+
+        String rootfs = ctx.rootfs().toString();
+        plan.mount(null, "/", null, MS_REC | rootPropagation(linux), null, 0);
+        String overlay = spec.annotations().get(Annotations.ROOTFS_OVERLAY);
+        if (overlay != null) {
+            plan.mount("overlay", rootfs, "overlay", 0, overlay, 0);
+        } else {
+            plan.mount(rootfs, rootfs, null, MS_BIND | MS_REC, null, 0);
+        }
+        plan.openRoot(rootfs);
+
+        boolean devBoundFromHost = false;
+        boolean procMounted = false;
+        for (int i = 0; i < spec.mounts().size(); i++) {
+            Mount m = spec.mounts().get(i);
+            String dest = m.destination().startsWith("/") ? m.destination() : "/" + m.destination();
+            MountOptions.Parsed o = MountOptions.parse(m.options());
+            boolean bind = o.bind() || o.recursiveBind() || "bind".equals(m.type());
+            if (bind) {
+                if (m.source() == null) {
+                    throw new ConfigException("config.json: mounts[" + i + "].source: a bind mount needs a source");
+                }
+                Path src = ctx.bundle().resolve(m.source());
+                if (!Files.exists(src)) {
+                    throw new ConfigException("config.json: mounts[" + i + "].source: " + src + " does not exist");
+                }
+                devBoundFromHost |= dest.equals("/dev");
+                long createAs = Files.isDirectory(src) ? Plan.T_MKDIR : Plan.T_MKFILE;
+                plan.mount(src.toString(), dest, null, MS_BIND | (o.recursiveBind() ? MS_REC : 0), null,
+                        Plan.T_IN_ROOT | createAs);
+                long extra = o.flags() & ~(MS_BIND | MS_REC | MS_REMOUNT);
+                if (extra != 0 || o.clearFlags() != 0) {
+                    plan.mount(null, dest, null, MS_REMOUNT | MS_BIND | extra, null,
+                            Plan.T_IN_ROOT | Plan.T_KEEP_LOCKED);
+                }
+            } else if ("cgroup".equals(m.type())) {
+                mountCgroups(plan, dest, o, ctx.cgroupLayout());
+            } else {
+                if (m.type() == null) {
+                    throw new ConfigException("config.json: mounts[" + i + "].type: required for a non-bind mount");
+                }
+                procMounted |= dest.equals("/proc");
+                plan.mount(m.source() == null ? m.type() : m.source(), dest, m.type(), o.flags(), emptyToNull(o.data()),
+                        Plan.T_IN_ROOT | Plan.T_MKDIR);
+            }
+            if (o.propagationFlags() != 0) {
+                plan.mount(null, dest, null, o.propagationFlags(), null, Plan.T_IN_ROOT);
+            }
+        }
+
+        if (!devBoundFromHost) {
+            devices(plan, linux, newUserNs, procMounted);
+        }
+        plan.openFifo(ctx.execFifo().toString());
+        plan.pivotRoot(rootfs);
+        if ("shared".equals(propagationName(linux)) || "rshared".equals(propagationName(linux))) {
+            plan.mount(null, "/", null, MS_SHARED | MS_REC, null, 0);
+        }
+        if (spec.root().readonly()) {
+            plan.mount(null, "/", null, MS_REMOUNT | MS_BIND | MS_RDONLY, null, Plan.T_KEEP_LOCKED);
+        }
+        if (spec.hostname() != null) {
+            if (!newUts) {
+                throw new ConfigException("config.json: hostname: setting a hostname needs a new uts namespace");
+            }
+            plan.sethostname(spec.hostname());
+        }
+        if (spec.domainname() != null) {
+            if (!newUts) {
+                throw new ConfigException("config.json: domainname: setting a domainname needs a new uts namespace");
+            }
+            plan.setdomainname(spec.domainname());
+        }
+        plan.chdir(proc.cwd() == null ? "/" : proc.cwd());
+        var user = proc.user();
+        if (user != null) {
+            if (!user.additionalGids().isEmpty() || !newUserNs) {
+                plan.setgroups(user.additionalGids());
+            }
+            plan.setgid(user.gid());
+            plan.setuid(user.uid());
+            plan.umask(user.umask() == null ? 022 : user.umask());
+        } else {
+            plan.umask(022);
+        }
+        plan.env(proc.env());
+        plan.resolveExec(pathOf(proc.env()), proc.args().get(0));
+        plan.ready();
+        plan.waitStart();
+        plan.exec(proc.args());
+        return plan;
+    }
+
+    private static void devices(Plan plan, Linux linux, boolean userNs, boolean procMounted) {
+        List<Device> devs = new ArrayList<>();
+        for (String[] d : new String[][] {{"/dev/null", "1", "3"}, {"/dev/zero", "1", "5"}, {"/dev/full", "1", "7"},
+                {"/dev/random", "1", "8"}, {"/dev/urandom", "1", "9"}, {"/dev/tty", "5", "0"}}) {
+            devs.add(new Device("c", d[0], Long.parseLong(d[1]), Long.parseLong(d[2]), 0666, 0L, 0L));
+        }
+        if (linux != null) {
+            for (Device d : linux.devices()) {
+                devs.removeIf(x -> x.path().equals(d.path()));
+                devs.add(d);
+            }
+        }
+        boolean ptmxDevice = false;
+        for (Device d : devs) {
+            ptmxDevice |= d.path().equals("/dev/ptmx");
+            Path parent = Path.of(d.path()).getParent();
+            if (parent != null && !parent.toString().equals("/")) {
+                plan.mkdir(parent.toString(), 0755);
+            }
+            if (userNs) {
+                // mknod is not allowed in a user namespace: bind the host's node instead.
+                plan.mount(d.path(), d.path(), null, MS_BIND, null, Plan.T_IN_ROOT | Plan.T_MKFILE);
+            } else {
+                long type = switch (d.type()) {
+                    case "b" -> S_IFBLK;
+                    case "p" -> S_IFIFO;
+                    default -> S_IFCHR;
+                };
+                long mode = type | (d.fileMode() == null ? 0666 : d.fileMode() & 07777);
+                plan.mknod(d.path(), mode, makedev(d.major(), d.minor()), d.uid() == null ? 0 : d.uid(),
+                        d.gid() == null ? 0 : d.gid());
+            }
+        }
+        plan.mkdir("/dev", 0755);
+        plan.symlink("/proc/self/fd", "/dev/fd");
+        plan.symlink("/proc/self/fd/0", "/dev/stdin");
+        plan.symlink("/proc/self/fd/1", "/dev/stdout");
+        plan.symlink("/proc/self/fd/2", "/dev/stderr");
+        if (!ptmxDevice) {
+            plan.symlink("pts/ptmx", "/dev/ptmx");
+        }
+        if (procMounted) {
+            plan.symlink("/proc/kcore", "/dev/core");
+        }
+    }
+
+    /** glibc's makedev encoding. */
+    static long makedev(long major, long minor) {
+        return ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8) | ((minor & 0xffffff00L) << 12)
+                | (minor & 0xffL);
+    }
+
+    private static void mountCgroups(Plan plan, String dest, MountOptions.Parsed o, CgroupLayout layout) {
+        long flags = o.flags() & ~MS_RDONLY;
+        boolean ro = (o.flags() & MS_RDONLY) != 0;
+        if (layout.mode() == CgroupLayout.Mode.V2) {
+            plan.mount("cgroup2", dest, "cgroup2", o.flags(), null, Plan.T_IN_ROOT | Plan.T_MKDIR);
+            return;
+        }
+        plan.mount("tmpfs", dest, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755", Plan.T_IN_ROOT | Plan.T_MKDIR);
+        for (CgroupLayout.V1Hierarchy h : layout.v1()) {
+            String name = String.join(",", h.controllers()).replace("name=", "");
+            String data = String.join(",", h.controllers());
+            plan.mount("cgroup", dest + "/" + name, "cgroup", flags | (ro ? MS_RDONLY : 0), data,
+                    Plan.T_IN_ROOT | Plan.T_MKDIR);
+        }
+        if (layout.unifiedMount() != null) {
+            plan.mount("cgroup2", dest + "/unified", "cgroup2", flags | (ro ? MS_RDONLY : 0), null,
+                    Plan.T_IN_ROOT | Plan.T_MKDIR);
+        }
+        if (ro) {
+            plan.mount(null, dest, null, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755",
+                    Plan.T_IN_ROOT);
+        }
+    }
+
+    private static String propagationName(Linux linux) {
+        return linux == null ? null : linux.rootfsPropagation();
+    }
+
+    /** Propagation for "/" in the new mount namespace: never shared while the rootfs is being set up. */
+    private static long rootPropagation(Linux linux) {
+        String p = propagationName(linux);
+        if (p == null) {
+            return MS_SLAVE;
+        }
+        return switch (p.startsWith("r") ? p.substring(1) : p) {
+            case "private" -> MS_PRIVATE;
+            case "unbindable" -> MS_UNBINDABLE;
+            default -> MS_SLAVE; // slave, and shared (made shared after pivot_root)
+        };
+    }
+
+    private static boolean maps(List<dev.hull.runtime.spec.IdMapping> maps, long id) {
+        for (var m : maps) {
+            if (id >= m.containerID() && id < m.containerID() + m.size()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String timeOffsets(Map<String, TimeOffset> offsets) {
+        StringBuilder sb = new StringBuilder();
+        for (var e : offsets.entrySet()) {
+            sb.append(e.getKey()).append(' ').append(e.getValue().secs()).append(' ')
+                    .append(e.getValue().nanosecs()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    static String pathOf(List<String> env) {
+        String path = null;
+        for (String e : env) {
+            if (e.startsWith("PATH=")) {
+                path = e.substring(5);
+            }
+        }
+        return path;
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+}

@@ -1,0 +1,180 @@
+package dev.hull.runtime.executor;
+
+import dev.hull.linux.LinuxException;
+import dev.hull.linux.Syscalls;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * One run of the executor: spawned with the plan socket on fd 3, then driven
+ * through the sync points PID → GO → READY → COMMIT (→ EXIT in foreground
+ * mode). Closing the session before COMMIT makes the executor kill the init
+ * and undo what the plan listed for abort.
+ */
+public final class ExecutorSession implements AutoCloseable {
+    private static final int PLAN_FD = 3;
+
+    private final int executorPid;
+    private int fd;
+    private final byte[] buf = new byte[512];
+    private int bufStart;
+    private int bufEnd;
+    private boolean reaped;
+    private int executorStatus;
+
+    private ExecutorSession(int executorPid, int fd) {
+        this.executorPid = executorPid;
+        this.fd = fd;
+    }
+
+    /** The executor binary: -Dhull.executor, else $HULL_EXECUTOR, else next to the jar. */
+    public static Path binary() {
+        String prop = System.getProperty("hull.executor");
+        if (prop == null) {
+            prop = System.getenv("HULL_EXECUTOR");
+        }
+        Path p = prop != null ? Path.of(prop) : null;
+        if (p == null) {
+            try {
+                Path jar = Path.of(ExecutorSession.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+                p = jar.getParent().resolve("hull-executor");
+                if (!Files.exists(p)) {
+                    p = jar.getParent().getParent().resolve("hull-executor");
+                }
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot locate hull-executor; set -Dhull.executor", e);
+            }
+        }
+        if (!Files.isExecutable(p)) {
+            throw new IllegalStateException("hull-executor not found or not executable at " + p
+                    + " (build it with ./hull or mvn package; or set -Dhull.executor)");
+        }
+        return p;
+    }
+
+    public static ExecutorSession start(Plan plan) throws IOException {
+        byte[] encoded = plan.encode();
+        int[] pair = Syscalls.socketpair();
+        int pid;
+        try {
+            pid = Syscalls.spawn(binary().toString(), List.of("hull-executor"), List.of(),
+                    new int[] {pair[1]}, new int[] {PLAN_FD});
+        } catch (IOException | RuntimeException e) {
+            Syscalls.close(pair[0]);
+            Syscalls.close(pair[1]);
+            throw e;
+        }
+        Syscalls.close(pair[1]);
+        ExecutorSession s = new ExecutorSession(pid, pair[0]);
+        try {
+            Syscalls.writeFully(pair[0], encoded);
+        } catch (LinuxException e) {
+            // The executor died early (it reports why on the socket).
+            String line = s.readLineOrNull();
+            s.close();
+            throw new ExecutorException(line != null && line.startsWith("ERROR ") ? line.substring(6) : e.getMessage());
+        }
+        return s;
+    }
+
+    public int executorPid() {
+        return executorPid;
+    }
+
+    /** Waits for the init's pid (as the host sees it). */
+    public int awaitPid() throws IOException {
+        String line = expect("PID ");
+        return Integer.parseInt(line.substring(4).trim());
+    }
+
+    /** Lets the init go on with the child ops (maps and cgroups are in place). */
+    public void go() throws IOException {
+        send("GO");
+    }
+
+    /** Waits until the init has carried out its plan up to the ready point. */
+    public void awaitReady() throws IOException {
+        expect("READY");
+    }
+
+    /** The container is recorded: the init may outlive us now. */
+    public void commit() throws IOException {
+        send("COMMIT");
+        expect("COMMITTED");
+    }
+
+    /** Foreground mode: waits for the init to exit; returns a shell-style exit code. */
+    public int awaitExit() throws IOException {
+        String line = readLineOrNull();
+        if (line == null) {
+            int status = reap();
+            throw new ExecutorException("executor ended without an exit status (status " + status + ")");
+        }
+        String[] parts = line.split(" ");
+        if (parts.length == 3 && parts[0].equals("EXIT")) {
+            int n = Integer.parseInt(parts[2]);
+            reap();
+            return parts[1].equals("signal") ? 128 + n : n;
+        }
+        throw new ExecutorException("unexpected executor message: " + line);
+    }
+
+    private String expect(String prefix) throws IOException {
+        String line = readLineOrNull();
+        if (line == null) {
+            int status = reap();
+            throw new ExecutorException("executor exited unexpectedly (status " + Syscalls.exitCode(status) + ")");
+        }
+        if (line.startsWith("ERROR ")) {
+            throw new ExecutorException(line.substring(6));
+        }
+        if (!line.startsWith(prefix)) {
+            throw new ExecutorException("unexpected executor message: " + line + " (expected " + prefix.trim() + ")");
+        }
+        return line;
+    }
+
+    private void send(String line) throws IOException {
+        Syscalls.writeFully(fd, (line + "\n").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private String readLineOrNull() throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (;;) {
+            while (bufStart < bufEnd) {
+                byte b = buf[bufStart++];
+                if (b == '\n') {
+                    return sb.toString();
+                }
+                sb.append((char) (b & 0xff));
+            }
+            int n = Syscalls.read(fd, buf, 0, buf.length);
+            if (n <= 0) {
+                return sb.isEmpty() ? null : sb.toString();
+            }
+            bufStart = 0;
+            bufEnd = n;
+        }
+    }
+
+    private int reap() throws LinuxException {
+        if (!reaped) {
+            executorStatus = Syscalls.waitpid(executorPid, 0);
+            reaped = true;
+        }
+        return executorStatus;
+    }
+
+    /** Closes the socket (an abort, before COMMIT) and reaps the executor. */
+    @Override
+    public void close() throws IOException {
+        if (fd >= 0) {
+            Syscalls.close(fd);
+            fd = -1;
+        }
+        reap();
+    }
+}

@@ -1,0 +1,166 @@
+package dev.hull.runtime.executor;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The plan Java hands to the executor: an ordered list of operations. Ops
+ * before {@link #clone(long)} run in the executor's parent process; ops after
+ * it run in the container init. The wire format and op codes are documented
+ * in docs/executor-protocol.md and mirrored in src/main/c/executor.c.
+ */
+public final class Plan {
+    static final int MAGIC = 0x4c4c5548;
+    static final int VERSION = 1;
+
+    // Parent ops
+    static final int OP_MODE = 1, OP_SETNS = 2, OP_UNSHARE = 3, OP_WRITE = 4, OP_ABORT_UNLINK = 5,
+            OP_ABORT_RMDIR = 6, OP_CLONE = 7;
+    // Child ops
+    static final int OP_SETUID = 20, OP_SETGID = 21, OP_SETGROUPS = 22, OP_SETSID = 23, OP_SETHOSTNAME = 24,
+            OP_SETDOMAINNAME = 25, OP_OPEN_ROOT = 26, OP_MOUNT = 27, OP_MKNOD = 28, OP_SYMLINK = 29,
+            OP_MKDIR = 30, OP_PIVOT_ROOT = 31, OP_CHDIR = 32, OP_UMASK = 33, OP_OPEN_FIFO = 34,
+            OP_RESOLVE_EXEC = 35, OP_READY = 36, OP_WAIT_START = 37, OP_EXEC = 38, OP_ENV = 39,
+            OP_UNSHARE_CHILD = 40, OP_PRCTL = 41;
+
+    /** Mount target flags. */
+    public static final long T_IN_ROOT = 1, T_MKDIR = 2, T_MKFILE = 4, T_SRC_IN_ROOT = 8, T_OPTIONAL = 16,
+            T_KEEP_LOCKED = 32;
+
+    /** One operation, kept readable for tests and --debug logs. */
+    public record Op(int code, List<Object> args) {
+        @Override
+        public String toString() {
+            return name(code) + args;
+        }
+    }
+
+    private final List<Op> ops = new ArrayList<>();
+    private boolean cloned;
+
+    public List<Op> ops() {
+        return List.copyOf(ops);
+    }
+
+    private Plan op(int code, Object... args) {
+        boolean childOp = code >= OP_SETUID;
+        if (childOp != cloned && code != OP_CLONE) {
+            throw new IllegalStateException(name(code) + (childOp ? " must come after clone" : " must come before clone"));
+        }
+        ops.add(new Op(code, List.of(args)));
+        return this;
+    }
+
+    // ---- parent ----
+    public Plan mode(boolean detach) { return op(OP_MODE, detach ? 1L : 0L); }
+    public Plan setns(String path, long nstype) { return op(OP_SETNS, path, nstype); }
+    public Plan unshare(long flags) { return op(OP_UNSHARE, flags); }
+    public Plan writeFile(String path, String content) { return op(OP_WRITE, path, content); }
+    public Plan onAbortUnlink(String path) { return op(OP_ABORT_UNLINK, path); }
+    public Plan onAbortRmdir(String path) { return op(OP_ABORT_RMDIR, path); }
+
+    public Plan clone(long flags) {
+        if (cloned) {
+            throw new IllegalStateException("clone twice");
+        }
+        op(OP_CLONE, flags);
+        cloned = true;
+        return this;
+    }
+
+    // ---- child ----
+    public Plan setuid(long uid) { return op(OP_SETUID, uid); }
+    public Plan setgid(long gid) { return op(OP_SETGID, gid); }
+    public Plan setgroups(List<Long> gids) { return op(OP_SETGROUPS, gids.toArray()); }
+    public Plan setsid() { return op(OP_SETSID); }
+    public Plan sethostname(String name) { return op(OP_SETHOSTNAME, name); }
+    public Plan setdomainname(String name) { return op(OP_SETDOMAINNAME, name); }
+    public Plan openRoot(String path) { return op(OP_OPEN_ROOT, path); }
+
+    /** null source/fstype/data are sent as empty strings, which the executor passes as NULL. */
+    public Plan mount(String source, String target, String fstype, long flags, String data, long targetFlags) {
+        return op(OP_MOUNT, nz(source), target, nz(fstype), flags, nz(data), targetFlags);
+    }
+
+    public Plan mknod(String target, long mode, long dev, long uid, long gid) {
+        return op(OP_MKNOD, target, mode, dev, uid, gid);
+    }
+
+    public Plan symlink(String linkContent, String target) { return op(OP_SYMLINK, linkContent, target); }
+    public Plan mkdir(String target, long mode) { return op(OP_MKDIR, target, mode); }
+    public Plan pivotRoot(String rootfs) { return op(OP_PIVOT_ROOT, rootfs); }
+    public Plan chdir(String path) { return op(OP_CHDIR, path); }
+    public Plan umask(long mask) { return op(OP_UMASK, mask); }
+    public Plan openFifo(String path) { return op(OP_OPEN_FIFO, path); }
+    public Plan env(List<String> env) { return op(OP_ENV, env.toArray()); }
+    public Plan resolveExec(String pathEnv, String argv0) { return op(OP_RESOLVE_EXEC, nz(pathEnv), argv0); }
+    public Plan ready() { return op(OP_READY); }
+    public Plan waitStart() { return op(OP_WAIT_START); }
+    public Plan exec(List<String> args) { return op(OP_EXEC, args.toArray()); }
+    public Plan unshareInChild(long flags) { return op(OP_UNSHARE_CHILD, flags); }
+    public Plan prctl(long option, long arg) { return op(OP_PRCTL, option, arg); }
+
+    private static String nz(String s) {
+        return s == null ? "" : s;
+    }
+
+    /** The wire form: header (magic, version, length) then ops, all little-endian. */
+    public byte[] encode() {
+        ByteArrayOutputStream body = new ByteArrayOutputStream(4096);
+        for (Op op : ops) {
+            le32(body, op.code());
+            le32(body, op.args().size());
+            for (Object a : op.args()) {
+                byte[] bytes;
+                if (a instanceof String s) {
+                    if (s.indexOf('\0') >= 0) {
+                        throw new IllegalArgumentException(name(op.code()) + ": string contains NUL: " + s);
+                    }
+                    byte[] raw = s.getBytes(StandardCharsets.UTF_8);
+                    bytes = new byte[raw.length + 1];
+                    System.arraycopy(raw, 0, bytes, 0, raw.length);
+                } else if (a instanceof Long l) {
+                    bytes = new byte[8];
+                    for (int i = 0; i < 8; i++) {
+                        bytes[i] = (byte) (l >>> (8 * i));
+                    }
+                } else {
+                    throw new IllegalArgumentException("unsupported plan argument " + a);
+                }
+                le32(body, bytes.length);
+                body.writeBytes(bytes);
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(body.size() + 12);
+        le32(out, MAGIC);
+        le32(out, VERSION);
+        le32(out, body.size());
+        out.writeBytes(body.toByteArray());
+        return out.toByteArray();
+    }
+
+    private static void le32(ByteArrayOutputStream out, int v) {
+        out.write(v);
+        out.write(v >>> 8);
+        out.write(v >>> 16);
+        out.write(v >>> 24);
+    }
+
+    static String name(int code) {
+        return switch (code) {
+            case OP_MODE -> "mode"; case OP_SETNS -> "setns"; case OP_UNSHARE -> "unshare"; case OP_WRITE -> "write";
+            case OP_ABORT_UNLINK -> "abort-unlink"; case OP_ABORT_RMDIR -> "abort-rmdir"; case OP_CLONE -> "clone";
+            case OP_SETUID -> "setuid"; case OP_SETGID -> "setgid"; case OP_SETGROUPS -> "setgroups";
+            case OP_SETSID -> "setsid"; case OP_SETHOSTNAME -> "sethostname"; case OP_SETDOMAINNAME -> "setdomainname";
+            case OP_OPEN_ROOT -> "open-root"; case OP_MOUNT -> "mount"; case OP_MKNOD -> "mknod";
+            case OP_SYMLINK -> "symlink"; case OP_MKDIR -> "mkdir"; case OP_PIVOT_ROOT -> "pivot-root";
+            case OP_CHDIR -> "chdir"; case OP_UMASK -> "umask"; case OP_OPEN_FIFO -> "open-fifo";
+            case OP_RESOLVE_EXEC -> "resolve-exec"; case OP_READY -> "ready"; case OP_WAIT_START -> "wait-start";
+            case OP_EXEC -> "exec"; case OP_ENV -> "env"; case OP_UNSHARE_CHILD -> "unshare-child";
+            case OP_PRCTL -> "prctl";
+            default -> "op" + code;
+        };
+    }
+}
