@@ -41,8 +41,8 @@ class ExampleConfigsTest {
             String name = f.getFileName().toString();
             String skip = NOT_LINUX.get(name);
             if (skip != null) {
-                tests.add(dynamicTest("SKIPPED " + name + ": " + skip + " (Hull is a Linux runtime)",
-                        () -> Assumptions.abort(skip)));
+                String reason = "SKIPPED " + name + ": " + skip + " (Hull is a Linux runtime)";
+                tests.add(dynamicTest(reason, () -> Assumptions.abort(reason)));
             } else if (name.equals("spec-example.json")) {
                 // Pre-1.0 example: by design Hull rejects ociVersion outside 1.x, so parse it with the
                 // version bumped, and check that the unmodified file is rejected for its version only.
@@ -78,7 +78,8 @@ class ExampleConfigsTest {
             String name = f.getFileName().toString();
             String skip = NOT_LINUX.get(name);
             if (skip != null) {
-                tests.add(dynamicTest("SKIPPED " + name + ": " + skip, () -> Assumptions.abort(skip)));
+                String reason = "SKIPPED " + name + ": " + skip;
+                tests.add(dynamicTest(reason, () -> Assumptions.abort(reason)));
             } else if (name.equals("invalid-json.json")) {
                 tests.add(dynamicTest(name, () -> assertThatThrownBy(() -> SpecParser.parse(f))
                         .isInstanceOf(ConfigException.class)
