@@ -1,0 +1,50 @@
+package dev.hull.runtime.spec;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * The {@code features} document (features-schema.json), like {@code runc features}. It only
+ * advertises what Hull handles: mount options come from {@link MountOptions#known()}, namespace
+ * types and hook phases from {@link SpecParser}. Seccomp, AppArmor, SELinux, Intel RDT, idmapped
+ * mounts and net devices are reported as not enabled; capabilities are not listed.
+ */
+public final class Features {
+    /** Value of the {@code run.hull.version} annotation. */
+    public static final String HULL_VERSION = "0.1.0";
+
+    private Features() {}
+
+    public static ObjectNode create() {
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        ObjectNode n = f.objectNode();
+        n.put("ociVersionMin", SpecParser.MIN_SPEC_VERSION);
+        n.put("ociVersionMax", SpecParser.SPEC_VERSION);
+        addAll(n.putArray("hooks"), SpecParser.HOOK_PHASES);
+        addAll(n.putArray("mountOptions"), MountOptions.known());
+
+        ObjectNode linux = n.putObject("linux");
+        addAll(linux.putArray("namespaces"), SpecParser.NAMESPACE_TYPES);
+        ObjectNode cgroup = linux.putObject("cgroup");
+        cgroup.put("v1", true);
+        cgroup.put("v2", true);
+        cgroup.put("systemd", false);
+        cgroup.put("systemdUser", false);
+        linux.putObject("seccomp").put("enabled", false);
+        linux.putObject("apparmor").put("enabled", false);
+        linux.putObject("selinux").put("enabled", false);
+        linux.putObject("intelRdt").put("enabled", false);
+        linux.putObject("mountExtensions").putObject("idmap").put("enabled", false);
+        linux.putObject("netDevices").put("enabled", false);
+
+        n.putObject("annotations").put("run.hull.version", HULL_VERSION);
+        return n;
+    }
+
+    private static void addAll(ArrayNode a, Iterable<String> values) {
+        for (String v : values) {
+            a.add(v);
+        }
+    }
+}
