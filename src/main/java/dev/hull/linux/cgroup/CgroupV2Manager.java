@@ -29,6 +29,8 @@ public final class CgroupV2Manager implements CgroupManager {
     private final String cgroupPath;
     private final Path leaf;
     private final List<String> notEnabled = new ArrayList<>();
+    /** Tests turn this off to exercise the per-pid kill path that kernels before 5.14 need. */
+    boolean useCgroupKill = true;
 
     public CgroupV2Manager(Path unifiedRoot, String cgroupPath) {
         this.root = Objects.requireNonNull(unifiedRoot, "unifiedRoot");
@@ -114,7 +116,7 @@ public final class CgroupV2Manager implements CgroupManager {
     @Override
     public void destroy() throws IOException {
         long deadline = System.nanoTime() + CgroupFs.DESTROY_TIMEOUT_NANOS;
-        killAll(List.of(leaf), leaf, deadline, null);
+        killAll(List.of(leaf), useCgroupKill ? leaf : null, deadline, null);
         CgroupFs.removeTree(leaf, deadline);
     }
 

@@ -121,6 +121,16 @@ class CgroupV1ManagerTest {
         assertThat(manager.exists()).isFalse();
     }
 
+    /** Pure v1 (no cgroup2 part, so no cgroup.kill): the freezer + per-pid kill path must do the work. */
+    @Test
+    void legacyOnlyManagerKillsForkingTreeViaFreezer() throws Exception {
+        assumeTrue(layout.v1Hierarchy("freezer").isPresent(), "no freezer hierarchy on this host");
+        manager = new CgroupV1Manager(new CgroupLayout(CgroupLayout.Mode.LEGACY, null, layout.v1()),
+                CgroupTestSupport.uniquePath("v1legacy"));
+        assertThat(manager.paths()).hasSize(layout.v1().size());
+        forkingProcessTreeIsFullyKilled();
+    }
+
     @Test
     void childCgroupsAreRemovedDeepestFirst() throws Exception {
         manager.create();

@@ -140,6 +140,16 @@ class CgroupV2ManagerTest {
 
     @Test
     void forkingProcessIsFullyKilled() throws Exception {
+        forkingTreeIsKilled();
+    }
+
+    @Test
+    void forkingProcessIsFullyKilledWithoutCgroupKill() throws Exception {
+        manager.useCgroupKill = false; // the path for kernels < 5.14
+        forkingTreeIsKilled();
+    }
+
+    private void forkingTreeIsKilled() throws Exception {
         manager.create();
         Process sh = start(new ProcessBuilder("sh", "-c", "read x; sleep 1000 & sleep 1000 & wait").start());
         manager.addProcess((int) sh.pid());
