@@ -131,7 +131,7 @@ public final class CgroupV1Manager implements CgroupManager {
         long deadline = System.nanoTime() + CgroupFs.DESTROY_TIMEOUT_NANOS;
         Path frz = freezerDir != null && Files.exists(freezerDir.resolve("freezer.state")) ? freezerDir : null;
         try {
-            CgroupV2Manager.killAll(paths(), unified == null ? null : unified.path(), deadline, frz);
+            CgroupV2Manager.killAll(cgroupPath + " (" + paths() + ")", paths(), unified == null ? null : unified.path(), deadline, frz);
         } finally {
             if (frz != null && Files.exists(frz)) {
                 thaw(frz); // never leave a frozen cgroup behind, even on timeout
@@ -167,11 +167,17 @@ public final class CgroupV1Manager implements CgroupManager {
         return true;
     }
 
+    /**
+     * Thaws the freezer cgroup and every cgroup below it: in v1 a child that was frozen by itself (e.g. by the
+     * container) stays frozen when only its parent is thawed, and its processes could then never die.
+     */
     static void thaw(Path freezerDir) throws IOException {
-        try {
-            CgroupFs.write(freezerDir.resolve("freezer.state"), "THAWED");
-        } catch (java.nio.file.NoSuchFileException e) {
-            // gone
+        for (Path d : CgroupFs.subtree(freezerDir)) {
+            try {
+                CgroupFs.write(d.resolve("freezer.state"), "THAWED");
+            } catch (java.nio.file.NoSuchFileException e) {
+                // gone
+            }
         }
     }
 

@@ -116,7 +116,7 @@ public final class CgroupV2Manager implements CgroupManager {
     @Override
     public void destroy() throws IOException {
         long deadline = System.nanoTime() + CgroupFs.DESTROY_TIMEOUT_NANOS;
-        killAll(List.of(leaf), useCgroupKill ? leaf : null, deadline, null);
+        killAll(leaf.toString(), List.of(leaf), useCgroupKill ? leaf : null, deadline, null);
         CgroupFs.removeTree(leaf, deadline);
     }
 
@@ -125,7 +125,7 @@ public final class CgroupV2Manager implements CgroupManager {
      * cgroup.kill it is used (atomic, catches forks); otherwise (or additionally) each pid is SIGKILLed, with the
      * v1 freezer (freezerDir, may be null) frozen around the kills so nothing can fork in between.
      */
-    static void killAll(List<Path> dirs, Path unifiedLeaf, long deadline, Path freezerDir) throws IOException {
+    static void killAll(String label, List<Path> dirs, Path unifiedLeaf, long deadline, Path freezerDir) throws IOException {
         Path killFile = unifiedLeaf == null ? null : unifiedLeaf.resolve("cgroup.kill");
         boolean useKillFile = killFile != null && Files.exists(killFile);
         while (true) {
@@ -141,11 +141,11 @@ public final class CgroupV2Manager implements CgroupManager {
                 return;
             }
             if (System.nanoTime() - deadline > 0) {
-                throw new IOException("cgroup " + dirs.getFirst() + ": processes still present after "
+                throw new IOException("cgroup " + label + ": processes still present after "
                         + CgroupFs.DESTROY_TIMEOUT_NANOS / 1_000_000_000L + " s: " + pids);
             }
             if (pids.contains((int) ProcessHandle.current().pid())) {
-                throw new IOException("cgroup " + dirs.getFirst() + " contains the calling process (pid "
+                throw new IOException("cgroup " + label + " contains the calling process (pid "
                         + ProcessHandle.current().pid() + "); refusing to kill it");
             }
             if (useKillFile) {

@@ -131,6 +131,32 @@ class CgroupV1ManagerTest {
         forkingProcessTreeIsFullyKilled();
     }
 
+    /** A child freezer cgroup frozen by the "container" itself must not make destroy() hang. */
+    @Test
+    void selfFrozenChildCgroupIsThawedAndKilled() throws Exception {
+        Path freezer = manager.path("freezer");
+        assumeTrue(freezer != null, "no freezer hierarchy on this host");
+        manager = new CgroupV1Manager(new CgroupLayout(CgroupLayout.Mode.LEGACY, null, layout.v1()),
+                CgroupTestSupport.uniquePath("v1frozen"));
+        freezer = manager.path("freezer");
+        manager.create();
+        Process p = start(CgroupTestSupport.sleeper());
+        manager.addProcess((int) p.pid());
+        Path child = Files.createDirectory(freezer.resolve("frozen-child"));
+        Files.writeString(child.resolve("cgroup.procs"), Long.toString(p.pid()));
+        Files.writeString(child.resolve("freezer.state"), "FROZEN");
+        long until = System.nanoTime() + 5_000_000_000L;
+        while (!Files.readString(child.resolve("freezer.state")).strip().equals("FROZEN") && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+        assertThat(Files.readString(child.resolve("freezer.state")).strip()).isEqualTo("FROZEN");
+
+        manager.destroy();
+        CgroupTestSupport.awaitDead(p);
+        assertThat(child).doesNotExist();
+        assertThat(manager.exists()).isFalse();
+    }
+
     @Test
     void childCgroupsAreRemovedDeepestFirst() throws Exception {
         manager.create();
