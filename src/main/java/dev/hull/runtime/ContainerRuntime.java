@@ -31,7 +31,7 @@ import java.util.function.IntConsumer;
  * State lives under the root directory and outlives the process that made it.
  */
 public final class ContainerRuntime {
-    public static final String OCI_VERSION = "1.2.1";
+    public static final String OCI_VERSION = dev.hull.runtime.spec.SpecParser.SPEC_VERSION;
     private static final int SIGKILL = 9;
 
     private final StateStore store;
