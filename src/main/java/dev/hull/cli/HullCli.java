@@ -16,7 +16,7 @@ import picocli.CommandLine.Parameters;
             "Try:  hull run --rm busybox echo hello"},
         subcommands = {HullCli.Run.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes (run):%n",
-        exitCodeList = {"0-124:the container's own exit status", "125:Hull itself failed (the message says why)",
+        exitCodeList = {"0-124:the container's own exit status", "125:Hull itself failed (the message says why)", "126:the command cannot be run", "127:the command was not found",
             "128+N:the container was killed by signal N"})
 public final class HullCli {
 
@@ -62,6 +62,14 @@ public final class HullCli {
                 return code;
             } catch (RuntimeError e) {
                 System.err.println("hull: " + e.getMessage());
+                // docker's conventions: 127 command not found, 126 cannot be run, 125 Hull failed
+                String m = e.getMessage();
+                if (m.contains("executable file not found")) {
+                    return 127;
+                }
+                if (m.contains(": exec: ") && m.contains("Permission denied")) {
+                    return 126;
+                }
                 return 125;
             } catch (Exception e) {
                 System.err.println("hull: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
