@@ -83,6 +83,10 @@ public final class HullCli {
         cl.getSubcommands().get("run").getCommandSpec().parser().stopAtPositional(true);
         CommandLine runtime = RuntimeCli.commandLine();
         cl.addSubcommand("runtime", runtime);
+        // `source <(hull completion)` gives bash/zsh completion of every command and option.
+        CommandLine completion = new CommandLine(new picocli.AutoComplete.GenerateCompletion());
+        completion.getCommandSpec().usageMessage().hidden(false);
+        cl.addSubcommand("completion", completion);
         return cl.execute(args);
     }
 }
