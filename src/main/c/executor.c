@@ -33,6 +33,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -584,8 +587,125 @@ static int exit_code(int status)
     return 255;
 }
 
-int main(void)
+
+/* ---------- warm-path client ----------
+ * hull-executor --client SOCKET COLD ARGS...
+ * Hands ARGS, the working directory, the environment and fds 0-2 to Hull's
+ * resident JVM (hull runtime-server) on SOCKET, relays signals to it, and
+ * exits with the status it answers. If no server listens, execs COLD ARGS
+ * (the JVM launcher) instead, so behaviour is the same either way. */
+
+static int client_main(int argc, char **argv)
 {
+    if (argc < 4) {
+        dprintf(2, "usage: hull-executor --client SOCKET COLD-LAUNCHER [ARGS...]\n");
+        return 2;
+    }
+    const char *sock = argv[2];
+    char **cold = argv + 3;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    if (fd < 0 || strlen(sock) >= sizeof addr.sun_path) goto fallback;
+    strcpy(addr.sun_path, sock);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) goto fallback;
+
+    /* Block the signals we relay before sending, so none is lost. */
+    static const int relayed[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM };
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof relayed / sizeof *relayed; i++) sigaddset(&set, relayed[i]);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) goto fallback;
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    if (sfd < 0) goto fallback;
+
+    /* Request: u32 length, then NUL-terminated cwd, argc, argv..., envc, env... */
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) strcpy(cwd, "/");
+    extern char **environ;
+    int nargs = argc - 4, nenv = 0;
+    while (environ[nenv]) nenv++;
+    char num1[16], num2[16];
+    snprintf(num1, sizeof num1, "%d", nargs);
+    snprintf(num2, sizeof num2, "%d", nenv);
+    size_t len = strlen(cwd) + 1 + strlen(num1) + 1 + strlen(num2) + 1;
+    for (int i = 0; i < nargs; i++) len += strlen(argv[4 + i]) + 1;
+    for (int i = 0; i < nenv; i++) len += strlen(environ[i]) + 1;
+    if (len > (1u << 20)) { dprintf(2, "hull-runtime: arguments too long\n"); return 1; }
+    char *req = malloc(4 + len);
+    if (!req) return 1;
+    uint32_t l32 = len;
+    memcpy(req, &l32, 4);
+    char *p = req + 4;
+#define PUT(s) do { size_t n_ = strlen(s) + 1; memcpy(p, (s), n_); p += n_; } while (0)
+    PUT(cwd);
+    PUT(num1);
+    for (int i = 0; i < nargs; i++) PUT(argv[4 + i]);
+    PUT(num2);
+    for (int i = 0; i < nenv; i++) PUT(environ[i]);
+#undef PUT
+    int fds[3] = { 0, 1, 2 };
+    char control[CMSG_SPACE(sizeof fds)];
+    memset(control, 0, sizeof control);
+    struct iovec iov = { .iov_base = req, .iov_len = 4 + len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof fds);
+    memcpy(CMSG_DATA(c), fds, sizeof fds);
+    ssize_t sent = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (sent < 0) goto fallback_unblock;
+    size_t off = sent;
+    while (off < 4 + len) {
+        ssize_t w = write(fd, req + off, 4 + len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) { dprintf(2, "hull-runtime: warm server went away\n"); return 1; }
+        off += w;
+    }
+
+    char line[64];
+    size_t ln = 0;
+    for (;;) {
+        struct pollfd pf[2] = { { .fd = fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+        if (poll(pf, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return 1;
+        }
+        if (pf[1].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) == sizeof si) {
+                char out[32];
+                int n = snprintf(out, sizeof out, "S %u\n", si.ssi_signo);
+                if (write(fd, out, n) < 0) { /* the server is finishing */ }
+            }
+        }
+        if (pf[0].revents & (POLLIN | POLLHUP)) {
+            char ch;
+            ssize_t r = read(fd, &ch, 1);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) { dprintf(2, "hull-runtime: warm server closed the connection\n"); return 1; }
+            if (ch != '\n') {
+                if (ln + 1 < sizeof line) line[ln++] = ch;
+                continue;
+            }
+            line[ln] = '\0';
+            if (line[0] == 'X' && line[1] == ' ') return atoi(line + 2) & 0xff;
+            ln = 0;
+        }
+    }
+
+fallback_unblock:
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+fallback:
+    if (fd >= 0) close(fd);
+    execv(cold[0], cold);
+    dprintf(2, "hull-runtime: cannot run %s: %s\n", cold[0], strerror(errno));
+    return 127;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "--client") == 0) return client_main(argc, argv);
     signal(SIGPIPE, SIG_IGN);
     if (fcntl(JAVA_FD, F_GETFD) < 0) {
         dprintf(2, "hull-executor: this program is run by Hull, which passes its plan on fd 3\n");

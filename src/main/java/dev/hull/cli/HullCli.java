@@ -14,7 +14,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "hull", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"Hull runs applications in isolated containers on Linux.", "",
             "Try:  hull run --rm busybox echo hello"},
-        subcommands = {HullCli.Run.class, CommandLine.HelpCommand.class},
+        subcommands = {HullCli.Run.class, HullCli.RuntimeServer.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes (run):%n",
         exitCodeList = {"0-124:the container's own exit status", "125:Hull itself failed (the message says why)", "126:the command cannot be run", "127:the command was not found",
             "128+N:the container was killed by signal N"})
@@ -78,10 +78,35 @@ public final class HullCli {
         }
     }
 
+    @Command(name = "runtime-server", description = {"Keep a warm JVM that runs hull-runtime commands.", "",
+        "bin/hull-runtime hands each command (argv, working directory, stdio) to this server when its socket"
+            + " exists, and starts a JVM of its own when it does not. Same behaviour, no JVM start per command."})
+    static final class RuntimeServer implements Callable<Integer> {
+        @Option(names = "--socket", description = "Socket path (default: $HULL_RUNTIME_SOCKET or "
+                + "/run/hull/runtime.sock).")
+        java.nio.file.Path socket;
+
+        @Override
+        public Integer call() throws Exception {
+            java.nio.file.Path path = socket != null ? socket : WarmServer.socketPath();
+            WarmServer server = WarmServer.bind(path);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    server.close();
+                } catch (java.io.IOException ignored) {
+                    // exiting anyway
+                }
+            }));
+            System.err.println("hull: runtime server listening on " + path);
+            server.serve();
+            return 0;
+        }
+    }
+
     public static int main(String[] args) {
         CommandLine cl = new CommandLine(new HullCli());
         cl.getSubcommands().get("run").getCommandSpec().parser().stopAtPositional(true);
-        CommandLine runtime = RuntimeCli.commandLine();
+        CommandLine runtime = RuntimeCli.commandLine(Invocation.ofThisProcess());
         cl.addSubcommand("runtime", runtime);
         // `source <(hull completion)` gives bash/zsh completion of every command and option.
         CommandLine completion = new CommandLine(new picocli.AutoComplete.GenerateCompletion());

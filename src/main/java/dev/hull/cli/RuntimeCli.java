@@ -45,6 +45,12 @@ import picocli.CommandLine.ParentCommand;
 public final class RuntimeCli {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
+    final Invocation inv;
+
+    RuntimeCli(Invocation inv) {
+        this.inv = inv;
+    }
+
     @Option(names = "--root", description = "Directory for container state (default: ${DEFAULT-VALUE}).",
             defaultValue = "/run/hull-runtime")
     Path root;
@@ -76,7 +82,7 @@ public final class RuntimeCli {
         if (!logFormat.equals("text") && !logFormat.equals("json")) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-format must be text or json, not " + logFormat);
         }
-        return new ContainerRuntime(root);
+        return new ContainerRuntime(inv.resolve(root)).withStdio(inv.stdio());
     }
 
     void logError(String message) {
@@ -95,7 +101,7 @@ public final class RuntimeCli {
             line = "time=\"" + time + "\" level=error msg=\"" + message.replace("\"", "\\\"") + "\"";
         }
         try {
-            Files.writeString(log, line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+            Files.writeString(inv.resolve(log), line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND);
         } catch (IOException ignored) {
             // stderr still has the message
@@ -119,7 +125,7 @@ public final class RuntimeCli {
                 return fail(e.getMessage() == null ? e.toString() : e.getMessage());
             } catch (Exception e) {
                 if (parent.debug) {
-                    e.printStackTrace();
+                    e.printStackTrace(parent.inv.err());
                 }
                 return fail(e.toString());
             }
@@ -127,7 +133,7 @@ public final class RuntimeCli {
 
         int fail(String message) {
             parent.logError(message);
-            System.err.println("hull-runtime: " + message);
+            parent.inv.err().println("hull-runtime: " + message);
             return 1;
         }
     }
@@ -152,7 +158,7 @@ public final class RuntimeCli {
         @Override
         int execute(ContainerRuntime rt) throws Exception {
             unsupported(consoleSocket, preserveFds);
-            rt.create(id, bundle, pidFile);
+            rt.create(id, parent.inv.resolve(bundle), parent.inv.resolve(pidFile));
             return 0;
         }
     }
@@ -186,7 +192,7 @@ public final class RuntimeCli {
         @Override
         int execute(ContainerRuntime rt) throws Exception {
             State s = rt.state(id);
-            System.out.println(JSON.writeValueAsString(s.toJson()));
+            parent.inv.out().println(JSON.writeValueAsString(s.toJson()));
             return 0;
         }
     }
@@ -247,7 +253,8 @@ public final class RuntimeCli {
         @Override
         int execute(ContainerRuntime rt) throws Exception {
             unsupported(consoleSocket, preserveFds);
-            return rt.run(id, bundle, pidFile, detach, SignalForwarder::forwardTo);
+            return rt.run(id, parent.inv.resolve(bundle), parent.inv.resolve(pidFile), detach,
+                    parent.inv.onStarted());
         }
     }
 
@@ -262,7 +269,7 @@ public final class RuntimeCli {
         int execute(ContainerRuntime rt) throws Exception {
             List<State> states = rt.list();
             if (quiet) {
-                states.forEach(s -> System.out.println(s.id()));
+                states.forEach(s -> parent.inv.out().println(s.id()));
                 return 0;
             }
             switch (format) {
@@ -280,10 +287,10 @@ public final class RuntimeCli {
                         ObjectNode ann = n.putObject("annotations");
                         s.annotations().forEach(ann::put);
                     }
-                    System.out.println(JSON.writeValueAsString(arr));
+                    parent.inv.out().println(JSON.writeValueAsString(arr));
                 }
                 case "table" -> {
-                    PrintWriter out = new PrintWriter(System.out, true);
+                    PrintWriter out = parent.inv.out();
                     out.printf("%-20s %-8s %-10s %-40s %s%n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
                     for (State s : states) {
                         out.printf("%-20s %-8d %-10s %-40s %s%n", s.id(), s.pid(), s.status(), s.bundle(),
@@ -306,7 +313,7 @@ public final class RuntimeCli {
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
-            Path file = bundle.resolve("config.json");
+            Path file = parent.inv.resolve(bundle).resolve("config.json");
             try {
                 Files.write(file, JSON.writeValueAsBytes(DefaultSpec.create(rootlessSpec)),
                         StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
@@ -321,19 +328,30 @@ public final class RuntimeCli {
     static final class FeaturesCmd extends Sub {
         @Override
         int execute(ContainerRuntime rt) throws Exception {
-            System.out.println(JSON.writeValueAsString(Features.create()));
+            parent.inv.out().println(JSON.writeValueAsString(Features.create()));
             return 0;
         }
     }
 
-    static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new RuntimeCli());
+    static CommandLine commandLine(Invocation inv) {
+        CommandLine cl = new CommandLine(new RuntimeCli(inv));
         cl.setUsageHelpAutoWidth(true);
+        cl.setOut(inv.out());
+        cl.setErr(inv.err());
         return cl;
     }
 
     public static int main(String[] args) {
-        return commandLine().execute(args);
+        return execute(Invocation.ofThisProcess(), args);
+    }
+
+    static int execute(Invocation inv, String[] args) {
+        try {
+            return commandLine(inv).execute(args);
+        } finally {
+            inv.out().flush();
+            inv.err().flush();
+        }
     }
 
     static {

@@ -36,6 +36,7 @@ public final class ContainerRuntime {
 
     private final StateStore store;
     private CgroupLayout layout;
+    private int[] stdio;
 
     public ContainerRuntime(Path root) {
         this.store = new StateStore(root);
@@ -43,6 +44,15 @@ public final class ContainerRuntime {
 
     public StateStore store() {
         return store;
+    }
+
+    /**
+     * The descriptors the container gets as stdin, stdout, stderr (a warm
+     * server passes its client's); null, the default, means this process's own.
+     */
+    public ContainerRuntime withStdio(int[] fds) {
+        this.stdio = fds == null ? null : fds.clone();
+        return this;
     }
 
     private CgroupLayout layout() throws IOException {
@@ -105,7 +115,7 @@ public final class ContainerRuntime {
         try {
             Syscalls.mkfifo(fifo.toString(), 0622);
             cgroup.create();
-            session = ExecutorSession.start(plan);
+            session = ExecutorSession.start(plan, stdio);
             int pid = session.awaitPid();
             if (linux != null && linux.namespace("user").map(n -> n.path() == null).orElse(false)) {
                 writeIdMap(pid, "uid_map", linux.uidMappings());

@@ -56,12 +56,22 @@ public final class ExecutorSession implements AutoCloseable {
     }
 
     public static ExecutorSession start(Plan plan) throws IOException {
+        return start(plan, null);
+    }
+
+    /**
+     * Spawns the executor with the plan socket on fd 3 and, when stdio is given,
+     * those three descriptors as its (and so the container's) stdin, stdout, stderr;
+     * otherwise it inherits ours.
+     */
+    public static ExecutorSession start(Plan plan, int[] stdio) throws IOException {
         byte[] encoded = plan.encode();
         int[] pair = Syscalls.socketpair();
         int pid;
+        int[] from = stdio == null ? new int[] {pair[1]} : new int[] {pair[1], stdio[0], stdio[1], stdio[2]};
+        int[] to = stdio == null ? new int[] {PLAN_FD} : new int[] {PLAN_FD, 0, 1, 2};
         try {
-            pid = Syscalls.spawn(binary().toString(), List.of("hull-executor"), List.of(),
-                    new int[] {pair[1]}, new int[] {PLAN_FD});
+            pid = Syscalls.spawn(binary().toString(), List.of("hull-executor"), List.of(), from, to);
         } catch (IOException | RuntimeException e) {
             Syscalls.close(pair[0]);
             Syscalls.close(pair[1]);

@@ -1,0 +1,179 @@
+package dev.hull.linux;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Unix stream sockets through FFM, with what java.nio lacks: receiving file
+ * descriptors (SCM_RIGHTS) along with data.
+ */
+public final class UnixSocket {
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
+    private static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 02000000, SOL_SOCKET = 1,
+            SCM_RIGHTS = 1, MSG_CMSG_CLOEXEC = 0x40000000;
+    private static final int SUN_PATH_MAX = 108;
+
+    private static final MethodHandle SOCKET = fn("socket", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle BIND = fn("bind", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle LISTEN = fn("listen", JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle ACCEPT4 = fn("accept4", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+    private static final MethodHandle RECVMSG = fn("recvmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle SHUTDOWN = fn("shutdown", JAVA_INT, JAVA_INT, JAVA_INT);
+
+    private UnixSocket() {}
+
+    private static MethodHandle fn(String name, MemoryLayout ret, MemoryLayout... args) {
+        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(),
+                FunctionDescriptor.of(ret, args), CAPTURE);
+    }
+
+    private static int errno(MemorySegment st) {
+        return (int) ERRNO.get(st, 0L);
+    }
+
+    private static RuntimeException unexpected(Throwable t) {
+        if (t instanceof RuntimeException re) {
+            return re;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+
+    /** A listening socket bound to path (which must not exist). */
+    public static int listen(String path, int backlog) throws LinuxException {
+        byte[] p = path.getBytes(StandardCharsets.UTF_8);
+        if (p.length >= SUN_PATH_MAX) {
+            throw new LinuxException("bind(\"" + path + "\"): path longer than " + (SUN_PATH_MAX - 1) + " bytes",
+                    Errno.EINVAL);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int fd = (int) SOCKET.invokeExact(st, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (fd < 0) {
+                throw new LinuxException("socket(AF_UNIX)", errno(st));
+            }
+            MemorySegment addr = arena.allocate(2 + SUN_PATH_MAX);
+            addr.set(ValueLayoutShort.SHORT, 0, (short) AF_UNIX);
+            MemorySegment.copy(p, 0, addr, JAVA_BYTE, 2, p.length);
+            if ((int) BIND.invokeExact(st, fd, addr, 2 + p.length + 1) != 0) {
+                int e = errno(st);
+                Syscalls.close(fd);
+                throw new LinuxException("bind(\"" + path + "\")", e);
+            }
+            if ((int) LISTEN.invokeExact(st, fd, backlog) != 0) {
+                int e = errno(st);
+                Syscalls.close(fd);
+                throw new LinuxException("listen(\"" + path + "\")", e);
+            }
+            return fd;
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    public static int accept(int listenFd) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            for (;;) {
+                int fd = (int) ACCEPT4.invokeExact(st, listenFd, MemorySegment.NULL, MemorySegment.NULL, SOCK_CLOEXEC);
+                if (fd >= 0) {
+                    return fd;
+                }
+                int e = errno(st);
+                if (e != Errno.EINTR) {
+                    throw new LinuxException("accept4(" + listenFd + ")", e);
+                }
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** Stops a blocked accept (SHUT_RDWR). */
+    public static void shutdown(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int ignored = (int) SHUTDOWN.invokeExact(st, fd, 2);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** Data and the descriptors that came with it. */
+    public record Message(byte[] data, int[] fds) {}
+
+    /** One recvmsg: up to maxBytes of data and up to maxFds descriptors (close-on-exec). */
+    public static Message receive(int fd, int maxBytes, int maxFds) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment data = arena.allocate(maxBytes);
+            MemorySegment iov = arena.allocate(16, 8);
+            iov.set(ADDRESS, 0, data);
+            iov.set(JAVA_LONG, 8, maxBytes);
+            long cmsgSpace = 16 + ((4L * maxFds + 7) & ~7L);
+            MemorySegment control = arena.allocate(cmsgSpace, 8);
+            // struct msghdr on x86_64: name, namelen(+pad), iov, iovlen, control, controllen, flags
+            MemorySegment msg = arena.allocate(56, 8);
+            msg.set(ADDRESS, 16, iov);
+            msg.set(JAVA_LONG, 24, 1);
+            msg.set(ADDRESS, 32, control);
+            msg.set(JAVA_LONG, 40, cmsgSpace);
+            long n;
+            for (;;) {
+                n = (long) RECVMSG.invokeExact(st, fd, msg, MSG_CMSG_CLOEXEC);
+                if (n >= 0) {
+                    break;
+                }
+                int e = errno(st);
+                if (e != Errno.EINTR) {
+                    throw new LinuxException("recvmsg(" + fd + ")", e);
+                }
+            }
+            int[] fds = new int[0];
+            long controlLen = msg.get(JAVA_LONG, 40);
+            if (controlLen >= 16) {
+                long len = control.get(JAVA_LONG, 0);
+                int level = control.get(JAVA_INT, 8);
+                int type = control.get(JAVA_INT, 12);
+                if (level == SOL_SOCKET && type == SCM_RIGHTS && len > 16) {
+                    int count = (int) ((len - 16) / 4);
+                    fds = new int[count];
+                    for (int i = 0; i < count; i++) {
+                        fds[i] = control.get(JAVA_INT, 16 + 4L * i);
+                    }
+                }
+            }
+            byte[] out = data.asSlice(0, n).toArray(JAVA_BYTE);
+            return new Message(out, fds);
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private static final class ValueLayoutShort {
+        static final java.lang.foreign.ValueLayout.OfShort SHORT = java.lang.foreign.ValueLayout.JAVA_SHORT;
+    }
+}
