@@ -479,6 +479,10 @@ static void child_ops(size_t from)
             do r = read(p2c, &c, 1); while (r < 0 && errno == EINTR);
             if (r != 1 || c != 'C') _exit(125); /* creation aborted */
             if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0)) SYSFAIL("clear pdeathsig");
+            /* Acknowledge: the parent must not exit (and so kill us by the
+             * death signal) before the death signal is cleared. */
+            c = 'A';
+            if (write(c2p, &c, 1) != 1) _exit(125);
             close(p2c);
             /* From here on, errors go to stderr: nobody listens on c2p after commit. */
             close(c2p);
@@ -691,6 +695,18 @@ int main(void)
     java_send("READY\n");
     if (!java_line(line, sizeof line) || strcmp(line, "COMMIT")) abort_creation();
     if (write(p2c, "C", 1) != 1) abort_creation();
+    do n = read(c2p, msg, sizeof msg - 1); while (n < 0 && errno == EINTR);
+    if (n != 1 || msg[0] != 'A') {
+        if (n > 1 && msg[0] == 'E') {
+            msg[n] = '\0';
+            for (char *p = msg + 1; *p; p++) if (*p == '\n') *p = ' ';
+            java_send("ERROR %s\n", msg + 1);
+        } else {
+            java_send("ERROR container init died while the creation was committed\n");
+        }
+        java_line(line, sizeof line);
+        abort_creation();
+    }
     close(p2c);
     close(c2p);
     if (detach) {
