@@ -104,6 +104,14 @@ public final class ContainerRuntime {
         boolean committed = false;
         try {
             Syscalls.mkfifo(fifo.toString(), 0622);
+            if (linux != null && linux.namespace("user").map(n -> n.path() == null).orElse(false)) {
+                // The init opens the fifo as root of its new user namespace (like runc: chown to that root).
+                long uid = hostId(linux.uidMappings()), gid = hostId(linux.gidMappings());
+                if (uid >= 0 && gid >= 0) {
+                    Files.setAttribute(fifo, "unix:uid", (int) uid);
+                    Files.setAttribute(fifo, "unix:gid", (int) gid);
+                }
+            }
             cgroup.create();
             session = ExecutorSession.start(plan);
             int pid = session.awaitPid();
@@ -138,6 +146,16 @@ public final class ContainerRuntime {
                 }
             }
         }
+    }
+
+    /** The host id that container id 0 maps to, or -1 if it is not mapped. */
+    private static long hostId(List<IdMapping> maps) {
+        for (IdMapping m : maps) {
+            if (m.containerID() == 0 && m.size() > 0) {
+                return m.hostID();
+            }
+        }
+        return -1;
     }
 
     private static void writeIdMap(int pid, String file, List<IdMapping> maps) throws IOException {
