@@ -57,6 +57,7 @@ enum {
     OP_ABORT_UNLINK = 5, /* str path: removed if the creation is aborted */
     OP_ABORT_RMDIR = 6, /* str path: removed (retrying while busy) on abort */
     OP_CLONE = 7,       /* u64 flags: everything after runs in the child */
+    OP_RESERVE = 8,     /* str path: mkdir the state dir ("EXISTS" if there); arms the abort cleanup */
     /* Child ops */
     OP_SETUID = 20,     /* u64 uid */
     OP_SETGID = 21,     /* u64 gid */
@@ -102,6 +103,8 @@ static int p2c = -1; /* parent -> child */
 static int in_child;
 static char **exec_env;
 static char resolved_exec[PATH_MAX];
+static int armed; /* the state dir is ours: undo the creation on any failure */
+static void abort_creation(void) __attribute__((noreturn));
 
 /* ---------- errors ---------- */
 
@@ -128,6 +131,7 @@ static void fail(const char *fmt, ...)
         int m = snprintf(buf, sizeof buf, "ERROR %s\n", msg);
         ssize_t w = write(JAVA_FD, buf, m);
         (void)w;
+        if (armed) abort_creation();
     } else {
         dprintf(2, "hull-executor: %s\n", msg);
     }
@@ -557,9 +561,9 @@ static int java_line(char *buf, size_t cap)
     return 1;
 }
 
-static void abort_creation(void) __attribute__((noreturn));
 static void abort_creation(void)
 {
+    armed = 0; /* a failure in here must not recurse */
     if (child > 0) {
         kill(child, SIGKILL);
         while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
@@ -624,6 +628,16 @@ int main(void)
             break;
         }
         case OP_ABORT_UNLINK: case OP_ABORT_RMDIR: break;
+        case OP_RESERVE: {
+            const char *path = str(o, 0);
+            if (mkdir(path, 0711)) {
+                if (errno == EEXIST) { java_send("EXISTS\n"); _exit(125); }
+                SYSFAIL("mkdir state directory %s", path);
+            }
+            armed = 1;
+            java_send("RESERVED\n");
+            break;
+        }
         case OP_CLONE: clone_flags = u64(o, 0); cloned = 1; break;
         default: fail("unknown parent op %u (child ops need a clone first)", o->code);
         }

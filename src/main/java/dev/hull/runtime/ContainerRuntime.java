@@ -99,8 +99,27 @@ public final class ContainerRuntime {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, e.getMessage());
         }
 
-        store.reserve(id);
-        ExecutorSession session = null;
+        // The executor makes the state directory: once it has, it undoes the creation if we die.
+        Files.createDirectories(store.root());
+        ExecutorSession session;
+        try {
+            session = ExecutorSession.start(plan);
+        } catch (ExecutorException e) {
+            throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
+        }
+        boolean reserved = false;
+        try {
+            reserved = session.awaitReserved();
+        } catch (ExecutorException e) {
+            throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
+        } finally {
+            if (!reserved) {
+                session.close();
+            }
+        }
+        if (!reserved) {
+            throw new RuntimeError(RuntimeError.Kind.EXISTS, "container \"" + id + "\" already exists");
+        }
         boolean committed = false;
         try {
             Syscalls.mkfifo(fifo.toString(), 0622);
@@ -113,7 +132,6 @@ public final class ContainerRuntime {
                 }
             }
             cgroup.create();
-            session = ExecutorSession.start(plan);
             int pid = session.awaitPid();
             if (linux != null && linux.namespace("user").map(n -> n.path() == null).orElse(false)) {
                 writeIdMap(pid, "uid_map", linux.uidMappings());
@@ -136,9 +154,7 @@ public final class ContainerRuntime {
             throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
         } finally {
             if (!committed) {
-                if (session != null) {
-                    session.close(); // the executor kills the init and undoes its part
-                }
+                session.close(); // the executor kills the init and undoes its part
                 try {
                     cgroup.destroy();
                 } finally {

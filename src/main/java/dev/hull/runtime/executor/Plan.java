@@ -17,7 +17,7 @@ public final class Plan {
 
     // Parent ops
     static final int OP_MODE = 1, OP_SETNS = 2, OP_UNSHARE = 3, OP_WRITE = 4, OP_ABORT_UNLINK = 5,
-            OP_ABORT_RMDIR = 6, OP_CLONE = 7;
+            OP_ABORT_RMDIR = 6, OP_CLONE = 7, OP_RESERVE = 8;
     // Child ops
     static final int OP_SETUID = 20, OP_SETGID = 21, OP_SETGROUPS = 22, OP_SETSID = 23, OP_SETHOSTNAME = 24,
             OP_SETDOMAINNAME = 25, OP_OPEN_ROOT = 26, OP_MOUNT = 27, OP_MKNOD = 28, OP_SYMLINK = 29,
@@ -60,6 +60,11 @@ public final class Plan {
     public Plan writeFile(String path, String content) { return op(OP_WRITE, path, content); }
     public Plan onAbortUnlink(String path) { return op(OP_ABORT_UNLINK, path); }
     public Plan onAbortRmdir(String path) { return op(OP_ABORT_RMDIR, path); }
+    /**
+     * Makes the container's state directory (failing with EXISTS if it is there): done by the
+     * executor so that from then on it, not the JVM, is sure to undo the creation if Java dies.
+     */
+    public Plan reserve(String dir) { return op(OP_RESERVE, dir); }
 
     public Plan clone(long flags) {
         if (cloned) {
@@ -152,6 +157,7 @@ public final class Plan {
         return switch (code) {
             case OP_MODE -> "mode"; case OP_SETNS -> "setns"; case OP_UNSHARE -> "unshare"; case OP_WRITE -> "write";
             case OP_ABORT_UNLINK -> "abort-unlink"; case OP_ABORT_RMDIR -> "abort-rmdir"; case OP_CLONE -> "clone";
+            case OP_RESERVE -> "reserve";
             case OP_SETUID -> "setuid"; case OP_SETGID -> "setgid"; case OP_SETGROUPS -> "setgroups";
             case OP_SETSID -> "setsid"; case OP_SETHOSTNAME -> "sethostname"; case OP_SETDOMAINNAME -> "setdomainname";
             case OP_OPEN_ROOT -> "open-root"; case OP_MOUNT -> "mount"; case OP_MKNOD -> "mknod";
