@@ -23,6 +23,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -31,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -81,6 +84,7 @@ enum {
     OP_ENV = 39,        /* str env... */
     OP_UNSHARE_CHILD = 40, /* u64 flags */
     OP_PRCTL = 41,      /* u64 option, u64 arg2 */
+    OP_LO_UP = 42,      /* bring up the loopback interface of a new network namespace */
 };
 
 /* OP_MOUNT target flags */
@@ -475,6 +479,16 @@ static void child_ops(size_t from)
         case OP_ENV: exec_env = strv(o); break;
         case OP_RESOLVE_EXEC: resolve_exec(optstr(o, 0), str(o, 1)); break;
         case OP_UNSHARE_CHILD: if (unshare(u64(o, 0))) SYSFAIL("unshare 0x%lx", (unsigned long)u64(o, 0)); break;
+        case OP_LO_UP: {
+            struct ifreq ifr = { .ifr_name = "lo" };
+            int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            if (s < 0) SYSFAIL("socket (to bring lo up)");
+            if (ioctl(s, SIOCGIFFLAGS, &ifr)) SYSFAIL("get flags of lo");
+            ifr.ifr_flags |= IFF_UP;
+            if (ioctl(s, SIOCSIFFLAGS, &ifr)) SYSFAIL("bring lo up");
+            close(s);
+            break;
+        }
         case OP_PRCTL: if (prctl(u64(o, 0), u64(o, 1), 0, 0, 0)) SYSFAIL("prctl %lu", (unsigned long)u64(o, 0)); break;
         case OP_READY: {
             char c = 'R';

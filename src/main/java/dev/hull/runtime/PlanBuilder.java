@@ -125,6 +125,9 @@ public final class PlanBuilder {
                 plan.setuid(0);
             }
         }
+        if ((cloneFlags & CLONE_NEWNET) != 0) {
+            plan.loopbackUp();
+        }
         if (newCgroupNs) {
             plan.unshareInChild(CLONE_NEWCGROUP);
         }

@@ -22,7 +22,7 @@ class BadInputTest {
 
     @AfterAll
     static void tearDown() {
-        Bundles.deleteTree(base);
+        Bundles.cleanUp(base);
     }
 
     /** create fails with a message containing all of {@code expected}; nothing is left under the root. */

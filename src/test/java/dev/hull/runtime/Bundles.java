@@ -74,6 +74,27 @@ final class Bundles {
         return new Bundle(parent.resolve(name + "-" + SEQ.incrementAndGet()));
     }
 
+    /**
+     * Removes a test class's directory; first force-deletes every container still recorded in its
+     * state root (a failed test must not leave processes or cgroups behind).
+     */
+    static void cleanUp(Path base) {
+        Path root = base.resolve("state");
+        try {
+            ContainerRuntime rt = new ContainerRuntime(root);
+            for (String id : rt.store().ids()) {
+                try {
+                    rt.delete(id, true);
+                } catch (RuntimeError | IOException e) {
+                    System.err.println("cleanup of container " + id + " failed: " + e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        deleteTree(base);
+    }
+
     static void deleteTree(Path dir) {
         if (dir == null || !Files.exists(dir)) {
             return;

@@ -26,7 +26,7 @@ class ExampleBundlesTest {
 
     @AfterAll
     static void tearDown() {
-        Bundles.deleteTree(base);
+        Bundles.cleanUp(base);
     }
 
     /** A bundle holding the example config, with root.path pointed at the busybox rootfs. */

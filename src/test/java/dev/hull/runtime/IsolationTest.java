@@ -25,7 +25,7 @@ class IsolationTest {
 
     @AfterAll
     static void tearDown() {
-        Bundles.deleteTree(base);
+        Bundles.cleanUp(base);
     }
 
     Bundles.Bundle bundle() {
@@ -76,10 +76,12 @@ class IsolationTest {
 
     @Test
     void networkNamespaceHasOnlyLoopback() throws Exception {
-        String out = ContainerTests.output(rt, bundle(), "ls /sys/class/net; echo --; tail -n +3 /proc/net/dev");
+        String out = ContainerTests.output(rt, bundle(),
+                "ls /sys/class/net; echo --; tail -n +3 /proc/net/dev; echo --; cat /sys/class/net/lo/flags");
         String[] parts = out.split("--\n");
         assertThat(parts[0].strip()).isEqualTo("lo");
         assertThat(parts[1].strip().split("\n")).hasSize(1).allMatch(l -> l.strip().startsWith("lo:"));
+        assertThat(Integer.decode(parts[2].strip()) & 1).as("lo is up (IFF_UP), like runc leaves it").isEqualTo(1);
     }
 
     @Test

@@ -24,7 +24,7 @@ class LeaksTest {
 
     @AfterAll
     static void tearDown() {
-        Bundles.deleteTree(base);
+        Bundles.cleanUp(base);
     }
 
     @Test

@@ -23,7 +23,7 @@ class LifecycleTest {
 
     @AfterAll
     static void tearDown() {
-        Bundles.deleteTree(base);
+        Bundles.cleanUp(base);
     }
 
     static JsonNode state(String id) throws Exception {

@@ -22,7 +22,7 @@ class MountsTest {
 
     @AfterAll
     static void tearDown() {
-        Bundles.deleteTree(base);
+        Bundles.cleanUp(base);
     }
 
     Bundles.Bundle bundle() {

@@ -23,7 +23,7 @@ public final class Plan {
             OP_SETDOMAINNAME = 25, OP_OPEN_ROOT = 26, OP_MOUNT = 27, OP_MKNOD = 28, OP_SYMLINK = 29,
             OP_MKDIR = 30, OP_PIVOT_ROOT = 31, OP_CHDIR = 32, OP_UMASK = 33, OP_OPEN_FIFO = 34,
             OP_RESOLVE_EXEC = 35, OP_READY = 36, OP_WAIT_START = 37, OP_EXEC = 38, OP_ENV = 39,
-            OP_UNSHARE_CHILD = 40, OP_PRCTL = 41;
+            OP_UNSHARE_CHILD = 40, OP_PRCTL = 41, OP_LO_UP = 42;
 
     /** Mount target flags. */
     public static final long T_IN_ROOT = 1, T_MKDIR = 2, T_MKFILE = 4, T_SRC_IN_ROOT = 8, T_OPTIONAL = 16,
@@ -77,6 +77,8 @@ public final class Plan {
 
     // ---- child ----
     public Plan setuid(long uid) { return op(OP_SETUID, uid); }
+    /** Brings up lo in the init's new network namespace (as runc does). */
+    public Plan loopbackUp() { return op(OP_LO_UP); }
     public Plan setgid(long gid) { return op(OP_SETGID, gid); }
     public Plan setgroups(List<Long> gids) { return op(OP_SETGROUPS, gids.toArray()); }
     public Plan setsid() { return op(OP_SETSID); }
@@ -165,7 +167,7 @@ public final class Plan {
             case OP_CHDIR -> "chdir"; case OP_UMASK -> "umask"; case OP_OPEN_FIFO -> "open-fifo";
             case OP_RESOLVE_EXEC -> "resolve-exec"; case OP_READY -> "ready"; case OP_WAIT_START -> "wait-start";
             case OP_EXEC -> "exec"; case OP_ENV -> "env"; case OP_UNSHARE_CHILD -> "unshare-child";
-            case OP_PRCTL -> "prctl";
+            case OP_PRCTL -> "prctl"; case OP_LO_UP -> "lo-up";
             default -> "op" + code;
         };
     }
