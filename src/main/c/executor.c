@@ -23,6 +23,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -31,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -60,6 +63,7 @@ enum {
     OP_ABORT_UNLINK = 5, /* str path: removed if the creation is aborted */
     OP_ABORT_RMDIR = 6, /* str path: removed (retrying while busy) on abort */
     OP_CLONE = 7,       /* u64 flags: everything after runs in the child */
+    OP_RESERVE = 8,     /* str path: mkdir the state dir ("EXISTS" if there); arms the abort cleanup */
     /* Child ops */
     OP_SETUID = 20,     /* u64 uid */
     OP_SETGID = 21,     /* u64 gid */
@@ -83,6 +87,7 @@ enum {
     OP_ENV = 39,        /* str env... */
     OP_UNSHARE_CHILD = 40, /* u64 flags */
     OP_PRCTL = 41,      /* u64 option, u64 arg2 */
+    OP_LO_UP = 42,      /* bring up the loopback interface of a new network namespace */
 };
 
 /* OP_MOUNT target flags */
@@ -105,6 +110,8 @@ static int p2c = -1; /* parent -> child */
 static int in_child;
 static char **exec_env;
 static char resolved_exec[PATH_MAX];
+static int armed; /* the state dir is ours: undo the creation on any failure */
+static void abort_creation(void) __attribute__((noreturn));
 
 /* ---------- errors ---------- */
 
@@ -131,6 +138,7 @@ static void fail(const char *fmt, ...)
         int m = snprintf(buf, sizeof buf, "ERROR %s\n", msg);
         ssize_t w = write(JAVA_FD, buf, m);
         (void)w;
+        if (armed) abort_creation();
     } else {
         dprintf(2, "hull-executor: %s\n", msg);
     }
@@ -474,6 +482,16 @@ static void child_ops(size_t from)
         case OP_ENV: exec_env = strv(o); break;
         case OP_RESOLVE_EXEC: resolve_exec(optstr(o, 0), str(o, 1)); break;
         case OP_UNSHARE_CHILD: if (unshare(u64(o, 0))) SYSFAIL("unshare 0x%lx", (unsigned long)u64(o, 0)); break;
+        case OP_LO_UP: {
+            struct ifreq ifr = { .ifr_name = "lo" };
+            int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            if (s < 0) SYSFAIL("socket (to bring lo up)");
+            if (ioctl(s, SIOCGIFFLAGS, &ifr)) SYSFAIL("get flags of lo");
+            ifr.ifr_flags |= IFF_UP;
+            if (ioctl(s, SIOCSIFFLAGS, &ifr)) SYSFAIL("bring lo up");
+            close(s);
+            break;
+        }
         case OP_PRCTL: if (prctl(u64(o, 0), u64(o, 1), 0, 0, 0)) SYSFAIL("prctl %lu", (unsigned long)u64(o, 0)); break;
         case OP_READY: {
             char c = 'R';
@@ -482,6 +500,10 @@ static void child_ops(size_t from)
             do r = read(p2c, &c, 1); while (r < 0 && errno == EINTR);
             if (r != 1 || c != 'C') _exit(125); /* creation aborted */
             if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0)) SYSFAIL("clear pdeathsig");
+            /* Acknowledge: the parent must not exit (and so kill us by the
+             * death signal) before the death signal is cleared. */
+            c = 'A';
+            if (write(c2p, &c, 1) != 1) _exit(125);
             close(p2c);
             /* From here on, errors go to stderr: nobody listens on c2p after commit. */
             close(c2p);
@@ -556,9 +578,9 @@ static int java_line(char *buf, size_t cap)
     return 1;
 }
 
-static void abort_creation(void) __attribute__((noreturn));
 static void abort_creation(void)
 {
+    armed = 0; /* a failure in here must not recurse */
     if (child > 0) {
         kill(child, SIGKILL);
         while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
@@ -740,6 +762,16 @@ int main(int argc, char **argv)
             break;
         }
         case OP_ABORT_UNLINK: case OP_ABORT_RMDIR: break;
+        case OP_RESERVE: {
+            const char *path = str(o, 0);
+            if (mkdir(path, 0711)) {
+                if (errno == EEXIST) { java_send("EXISTS\n"); _exit(125); }
+                SYSFAIL("mkdir state directory %s", path);
+            }
+            armed = 1;
+            java_send("RESERVED\n");
+            break;
+        }
         case OP_CLONE: clone_flags = u64(o, 0); cloned = 1; break;
         default: fail("unknown parent op %u (child ops need a clone first)", o->code);
         }
@@ -811,6 +843,18 @@ int main(int argc, char **argv)
     java_send("READY\n");
     if (!java_line(line, sizeof line) || strcmp(line, "COMMIT")) abort_creation();
     if (write(p2c, "C", 1) != 1) abort_creation();
+    do n = read(c2p, msg, sizeof msg - 1); while (n < 0 && errno == EINTR);
+    if (n != 1 || msg[0] != 'A') {
+        if (n > 1 && msg[0] == 'E') {
+            msg[n] = '\0';
+            for (char *p = msg + 1; *p; p++) if (*p == '\n') *p = ' ';
+            java_send("ERROR %s\n", msg + 1);
+        } else {
+            java_send("ERROR container init died while the creation was committed\n");
+        }
+        java_line(line, sizeof line);
+        abort_creation();
+    }
     close(p2c);
     close(c2p);
     if (detach) {

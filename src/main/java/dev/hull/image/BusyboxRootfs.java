@@ -73,6 +73,8 @@ public final class BusyboxRootfs {
     }
 
     private static void build(Path root) throws IOException {
+        // createTempDirectory made it 0700: a rootfs must be usable by the (mapped) users of a container.
+        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
         for (String d : List.of("bin", "sbin", "usr/bin", "usr/sbin", "etc", "dev", "proc", "sys", "root", "home",
                 "var/log", "run", "mnt")) {
             Files.createDirectories(root.resolve(d));

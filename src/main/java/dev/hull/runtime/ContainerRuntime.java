@@ -109,13 +109,39 @@ public final class ContainerRuntime {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, e.getMessage());
         }
 
-        store.reserve(id);
-        ExecutorSession session = null;
+        // The executor makes the state directory: once it has, it undoes the creation if we die.
+        Files.createDirectories(store.root());
+        ExecutorSession session;
+        try {
+            session = ExecutorSession.start(plan, stdio);
+        } catch (ExecutorException e) {
+            throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
+        }
+        boolean reserved = false;
+        try {
+            reserved = session.awaitReserved();
+        } catch (ExecutorException e) {
+            throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
+        } finally {
+            if (!reserved) {
+                session.close();
+            }
+        }
+        if (!reserved) {
+            throw new RuntimeError(RuntimeError.Kind.EXISTS, "container \"" + id + "\" already exists");
+        }
         boolean committed = false;
         try {
             Syscalls.mkfifo(fifo.toString(), 0622);
+            if (linux != null && linux.namespace("user").map(n -> n.path() == null).orElse(false)) {
+                // The init opens the fifo as root of its new user namespace (like runc: chown to that root).
+                long uid = hostId(linux.uidMappings()), gid = hostId(linux.gidMappings());
+                if (uid >= 0 && gid >= 0) {
+                    Files.setAttribute(fifo, "unix:uid", (int) uid);
+                    Files.setAttribute(fifo, "unix:gid", (int) gid);
+                }
+            }
             cgroup.create();
-            session = ExecutorSession.start(plan, stdio);
             int pid = session.awaitPid();
             if (linux != null && linux.namespace("user").map(n -> n.path() == null).orElse(false)) {
                 writeIdMap(pid, "uid_map", linux.uidMappings());
@@ -138,9 +164,7 @@ public final class ContainerRuntime {
             throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
         } finally {
             if (!committed) {
-                if (session != null) {
-                    session.close(); // the executor kills the init and undoes its part
-                }
+                session.close(); // the executor kills the init and undoes its part
                 try {
                     cgroup.destroy();
                 } finally {
@@ -148,6 +172,16 @@ public final class ContainerRuntime {
                 }
             }
         }
+    }
+
+    /** The host id that container id 0 maps to, or -1 if it is not mapped. */
+    private static long hostId(List<IdMapping> maps) {
+        for (IdMapping m : maps) {
+            if (m.containerID() == 0 && m.size() > 0) {
+                return m.hostID();
+            }
+        }
+        return -1;
     }
 
     private static void writeIdMap(int pid, String file, List<IdMapping> maps) throws IOException {
@@ -342,7 +376,8 @@ public final class ContainerRuntime {
     /**
      * {@code run}: create and start. Detached, returns 0 once the container
      * runs. In the foreground, calls {@code onStarted} with the init's pid
-     * (to forward signals), waits for the container to exit, deletes it, and
+     * (to forward signals) before starting it, so no signal sent once the
+     * process runs is lost; then waits for the container to exit, deletes it, and
      * returns its exit code (128+signal when killed).
      */
     public int run(String id, Path bundle, Path pidFile, boolean detach, IntConsumer onStarted)
@@ -354,10 +389,10 @@ public final class ContainerRuntime {
         }
         Created c = create(id, bundle, pidFile, false);
         try (ExecutorSession session = c.session()) {
-            start(id);
             if (onStarted != null) {
                 onStarted.accept(c.record().pid());
             }
+            start(id);
             return session.awaitExit();
         } finally {
             delete(id, true);

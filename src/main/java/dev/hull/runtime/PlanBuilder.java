@@ -77,6 +77,7 @@ public final class PlanBuilder {
 
         Plan plan = new Plan();
         plan.mode(ctx.detach());
+        plan.reserve(ctx.stateDir().toString());
         // What to undo if creation is aborted (the CLI is killed, the init fails).
         plan.onAbortUnlink(ctx.execFifo().toString());
         plan.onAbortUnlink(ctx.stateDir().resolve(StateStore.STATE_FILE).toString());
@@ -123,6 +124,9 @@ public final class PlanBuilder {
             if (maps(linux.uidMappings(), 0)) {
                 plan.setuid(0);
             }
+        }
+        if ((cloneFlags & CLONE_NEWNET) != 0) {
+            plan.loopbackUp();
         }
         if (newCgroupNs) {
             plan.unshareInChild(CLONE_NEWCGROUP);

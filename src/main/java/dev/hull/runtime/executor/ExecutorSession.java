@@ -94,6 +94,27 @@ public final class ExecutorSession implements AutoCloseable {
         return executorPid;
     }
 
+    /**
+     * Waits for the executor to make the state directory: true once it has (from then on it undoes
+     * the creation if this session ends before COMMIT), false if the directory exists already.
+     */
+    public boolean awaitReserved() throws IOException {
+        String line = readLineOrNull();
+        if ("EXISTS".equals(line)) {
+            return false;
+        }
+        if (line == null) {
+            throw new ExecutorException("executor exited unexpectedly (status " + Syscalls.exitCode(reap()) + ")");
+        }
+        if (line.startsWith("ERROR ")) {
+            throw new ExecutorException(line.substring(6));
+        }
+        if (!line.equals("RESERVED")) {
+            throw new ExecutorException("unexpected executor message: " + line + " (expected RESERVED)");
+        }
+        return true;
+    }
+
     /** Waits for the init's pid (as the host sees it). */
     public int awaitPid() throws IOException {
         String line = expect("PID ");

@@ -17,13 +17,13 @@ public final class Plan {
 
     // Parent ops
     static final int OP_MODE = 1, OP_SETNS = 2, OP_UNSHARE = 3, OP_WRITE = 4, OP_ABORT_UNLINK = 5,
-            OP_ABORT_RMDIR = 6, OP_CLONE = 7;
+            OP_ABORT_RMDIR = 6, OP_CLONE = 7, OP_RESERVE = 8;
     // Child ops
     static final int OP_SETUID = 20, OP_SETGID = 21, OP_SETGROUPS = 22, OP_SETSID = 23, OP_SETHOSTNAME = 24,
             OP_SETDOMAINNAME = 25, OP_OPEN_ROOT = 26, OP_MOUNT = 27, OP_MKNOD = 28, OP_SYMLINK = 29,
             OP_MKDIR = 30, OP_PIVOT_ROOT = 31, OP_CHDIR = 32, OP_UMASK = 33, OP_OPEN_FIFO = 34,
             OP_RESOLVE_EXEC = 35, OP_READY = 36, OP_WAIT_START = 37, OP_EXEC = 38, OP_ENV = 39,
-            OP_UNSHARE_CHILD = 40, OP_PRCTL = 41;
+            OP_UNSHARE_CHILD = 40, OP_PRCTL = 41, OP_LO_UP = 42;
 
     /** Mount target flags. */
     public static final long T_IN_ROOT = 1, T_MKDIR = 2, T_MKFILE = 4, T_SRC_IN_ROOT = 8, T_OPTIONAL = 16,
@@ -60,6 +60,11 @@ public final class Plan {
     public Plan writeFile(String path, String content) { return op(OP_WRITE, path, content); }
     public Plan onAbortUnlink(String path) { return op(OP_ABORT_UNLINK, path); }
     public Plan onAbortRmdir(String path) { return op(OP_ABORT_RMDIR, path); }
+    /**
+     * Makes the container's state directory (failing with EXISTS if it is there): done by the
+     * executor so that from then on it, not the JVM, is sure to undo the creation if Java dies.
+     */
+    public Plan reserve(String dir) { return op(OP_RESERVE, dir); }
 
     public Plan clone(long flags) {
         if (cloned) {
@@ -72,6 +77,8 @@ public final class Plan {
 
     // ---- child ----
     public Plan setuid(long uid) { return op(OP_SETUID, uid); }
+    /** Brings up lo in the init's new network namespace (as runc does). */
+    public Plan loopbackUp() { return op(OP_LO_UP); }
     public Plan setgid(long gid) { return op(OP_SETGID, gid); }
     public Plan setgroups(List<Long> gids) { return op(OP_SETGROUPS, gids.toArray()); }
     public Plan setsid() { return op(OP_SETSID); }
@@ -152,6 +159,7 @@ public final class Plan {
         return switch (code) {
             case OP_MODE -> "mode"; case OP_SETNS -> "setns"; case OP_UNSHARE -> "unshare"; case OP_WRITE -> "write";
             case OP_ABORT_UNLINK -> "abort-unlink"; case OP_ABORT_RMDIR -> "abort-rmdir"; case OP_CLONE -> "clone";
+            case OP_RESERVE -> "reserve";
             case OP_SETUID -> "setuid"; case OP_SETGID -> "setgid"; case OP_SETGROUPS -> "setgroups";
             case OP_SETSID -> "setsid"; case OP_SETHOSTNAME -> "sethostname"; case OP_SETDOMAINNAME -> "setdomainname";
             case OP_OPEN_ROOT -> "open-root"; case OP_MOUNT -> "mount"; case OP_MKNOD -> "mknod";
@@ -159,7 +167,7 @@ public final class Plan {
             case OP_CHDIR -> "chdir"; case OP_UMASK -> "umask"; case OP_OPEN_FIFO -> "open-fifo";
             case OP_RESOLVE_EXEC -> "resolve-exec"; case OP_READY -> "ready"; case OP_WAIT_START -> "wait-start";
             case OP_EXEC -> "exec"; case OP_ENV -> "env"; case OP_UNSHARE_CHILD -> "unshare-child";
-            case OP_PRCTL -> "prctl";
+            case OP_PRCTL -> "prctl"; case OP_LO_UP -> "lo-up";
             default -> "op" + code;
         };
     }

@@ -18,19 +18,19 @@ import java.util.concurrent.ConcurrentHashMap;
  * The shared (read-only) OCI runtime-spec schemas and examples, at ../shared/specs/oci-runtime-schema
  * relative to the project root (system property hull.home, set by surefire; else user.dir).
  */
-final class SchemaFiles {
+public final class SchemaFiles {
     private static final ConcurrentHashMap<String, JsonSchema> SCHEMAS = new ConcurrentHashMap<>();
 
     private SchemaFiles() {}
 
-    static Path dir() {
+    public static Path dir() {
         String home = System.getProperty("hull.home", System.getProperty("user.dir"));
         Path dir = Path.of(home).toAbsolutePath().normalize().resolve("../shared/specs/oci-runtime-schema").normalize();
         assertThat(dir.resolve("config-schema.json")).as("OCI runtime-spec schemas under %s", dir).isRegularFile();
         return dir;
     }
 
-    static Path example(String kind, String goodOrBad, String name) {
+    public static Path example(String kind, String goodOrBad, String name) {
         return dir().resolve("test").resolve(kind).resolve(goodOrBad).resolve(name);
     }
 
@@ -46,7 +46,7 @@ final class SchemaFiles {
         });
     }
 
-    static Set<ValidationMessage> validate(String schemaFile, JsonNode doc) {
+    public static Set<ValidationMessage> validate(String schemaFile, JsonNode doc) {
         return schema(schemaFile).validate(doc);
     }
 

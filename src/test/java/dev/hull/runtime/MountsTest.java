@@ -1,0 +1,139 @@
+package dev.hull.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The config's mounts, as the container sees them, and that none of them reaches outside the rootfs. */
+class MountsTest {
+    static Path base;
+    static ContainerRuntime rt;
+
+    @BeforeAll
+    static void setUp() {
+        base = Bundles.tempDir("mounts");
+        rt = new ContainerRuntime(ContainerTests.root(base));
+    }
+
+    @AfterAll
+    static void tearDown() {
+        Bundles.cleanUp(base);
+    }
+
+    Bundles.Bundle bundle() {
+        return Bundles.create(base, "b");
+    }
+
+    @Test
+    void tmpfsWithOptions() throws Exception {
+        Bundles.Bundle b = bundle().mount("/mnt/a", "tmpfs", "tmpfs", "size=2m", "mode=1770", "noexec", "nosuid");
+        String out = ContainerTests.output(rt, b, "grep ' /mnt/a ' /proc/mounts; stat -c %a /mnt/a");
+        String[] lines = out.split("\n");
+        assertThat(lines[0]).startsWith("tmpfs /mnt/a tmpfs ").contains("noexec").contains("nosuid")
+                .contains("size=2048k").contains("mode=1770");
+        assertThat(lines[1]).isEqualTo("1770");
+    }
+
+    @Test
+    void readOnlyBindCannotBeWritten() throws Exception {
+        Path src = Files.createDirectories(base.resolve("ro-src-" + System.nanoTime()));
+        Files.writeString(src.resolve("file"), "from the host\n");
+        Bundles.Bundle b = bundle().mount("/mnt/a", "bind", src.toString(), "bind", "ro");
+        String out = ContainerTests.output(rt, b,
+                "cat /mnt/a/file; if touch /mnt/a/new 2>/out/touch-err; then echo WROTE; else echo DENIED; fi; "
+                        + "grep ' /mnt/a ' /proc/mounts");
+        String[] lines = out.split("\n");
+        assertThat(lines[0]).isEqualTo("from the host");
+        assertThat(lines[1]).isEqualTo("DENIED");
+        assertThat(Files.readString(b.out.resolve("touch-err"))).contains("Read-only file system");
+        assertThat(lines[2]).contains(" ro,").doesNotContain(" rw,");
+        assertThat(src.resolve("new")).doesNotExist();
+    }
+
+    @Test
+    void rbindCarriesSubmountsAndBindDoesNot() throws Exception {
+        // /sys/fs/cgroup has a submount per hierarchy on this host: a recursive bind shows them.
+        assertThat(Files.exists(Path.of("/sys/fs/cgroup/pids/cgroup.procs"))
+                || Files.exists(Path.of("/sys/fs/cgroup/cgroup.procs"))).isTrue();
+        Bundles.Bundle b = bundle().mount("/mnt/a", "bind", "/sys/fs/cgroup", "rbind", "ro")
+                .mount("/mnt/b", "bind", "/sys/fs/cgroup", "bind", "ro");
+        String out = ContainerTests.output(rt, b,
+                "grep -c ' /mnt/a' /proc/mounts; grep -c ' /mnt/b' /proc/mounts");
+        String[] lines = out.split("\n");
+        assertThat(Integer.parseInt(lines[0])).as("mounts at and under /mnt/a (rbind)").isGreaterThan(1);
+        assertThat(Integer.parseInt(lines[1])).as("mounts at and under /mnt/b (bind)").isEqualTo(1);
+    }
+
+    @Test
+    void bindOfASingleFile() throws Exception {
+        Path file = base.resolve("hosts-" + System.nanoTime());
+        Files.writeString(file, "10.1.2.3 bound-file\n");
+        Bundles.Bundle b = bundle().mount("/etc/hosts", "bind", file.toString(), "bind", "ro");
+        assertThat(ContainerTests.output(rt, b, "cat /etc/hosts")).isEqualTo("10.1.2.3 bound-file\n");
+
+        // A destination that does not exist yet is created as a file (in an overlay, not the shared rootfs).
+        Bundles.Bundle o = bundle().overlay().mount("/etc/new-dir/new-file", "bind", file.toString(), "bind");
+        assertThat(ContainerTests.output(rt, o, "cat /etc/new-dir/new-file; test -f /etc/new-dir/new-file && echo FILE"))
+                .isEqualTo("10.1.2.3 bound-file\nFILE\n");
+        assertThat(o.upper().resolve("etc/new-dir/new-file")).isRegularFile();
+        assertThat(Bundles.rootfs().resolve("etc/new-dir")).doesNotExist();
+    }
+
+    @Test
+    void destinationsThroughSymlinksStayInsideTheRootfs() throws Exception {
+        Set<String> before = Host.mountPoints();
+        Bundles.Bundle b = bundle().overlay();
+        Files.createSymbolicLink(b.upper().resolve("evil"), Path.of("/etc"));
+        Files.createSymbolicLink(b.upper().resolve("evil2"), Path.of("../../../../../../etc"));
+        Path file = base.resolve("payload-" + System.nanoTime());
+        Files.writeString(file, "payload\n");
+        String dirName = "hull-evil-dir-" + ProcessHandle.current().pid();
+        String fileName = "hull-evil-file-" + ProcessHandle.current().pid();
+        b.mount("/evil/" + dirName, "tmpfs", "tmpfs", "size=1m")
+                .mount("/evil2/" + fileName, "bind", file.toString(), "bind")
+                .mount("/evil", "tmpfs", "tmpfs", "size=1m", "mode=700");
+        String out = ContainerTests.output(rt, b,
+                "grep -c ' /etc ' /proc/mounts; ls /etc | wc -l; stat -c %a /etc");
+        String[] lines = out.split("\n");
+        assertThat(lines[0]).as("/evil resolved to the rootfs's /etc").isEqualTo("1");
+        assertThat(lines[1]).as("the tmpfs on the container's /etc is empty").isEqualTo("0");
+        assertThat(lines[2]).isEqualTo("700");
+        assertThat(Path.of("/etc", dirName)).doesNotExist();
+        assertThat(Path.of("/etc", fileName)).doesNotExist();
+        assertThat(b.upper().resolve("etc").resolve(dirName)).as("made in the rootfs").isDirectory();
+        assertThat(b.upper().resolve("etc").resolve(fileName)).as("made in the rootfs").isRegularFile();
+        assertThat(Files.readAllLines(Path.of("/etc/passwd"))).isNotEmpty();
+        Set<String> after = Host.mountPoints();
+        after.removeAll(before);
+        assertThat(after).noneMatch(m -> m.startsWith("/etc"));
+    }
+
+    @Test
+    void readonlyRootCannotBeWritten() throws Exception {
+        String out = ContainerTests.output(rt, bundle(),
+                "if touch /hull-ro-test 2>/out/err; then echo WROTE; else echo DENIED; fi; grep -c ' / ' /proc/mounts");
+        assertThat(out.split("\n")[0]).isEqualTo("DENIED");
+        assertThat(Bundles.rootfs().resolve("hull-ro-test")).doesNotExist();
+
+        Bundles.Bundle rw = bundle().overlay();
+        assertThat(ContainerTests.output(rt, rw, "touch /hull-rw-test && echo WROTE")).isEqualTo("WROTE\n");
+        assertThat(rw.upper().resolve("hull-rw-test")).exists();
+        assertThat(Bundles.rootfs().resolve("hull-rw-test")).doesNotExist();
+    }
+
+    @Test
+    void rootfsPropagation() throws Exception {
+        String script = "awk '$5 == \"/\" {print}' /proc/self/mountinfo";
+        Bundles.Bundle shared = bundle();
+        shared.linux().put("rootfsPropagation", "rshared");
+        assertThat(ContainerTests.output(rt, shared, script)).contains(" shared:");
+        Bundles.Bundle priv = bundle();
+        priv.linux().put("rootfsPropagation", "private");
+        assertThat(ContainerTests.output(rt, priv, script)).doesNotContain("shared:").doesNotContain("master:");
+    }
+}
