@@ -58,7 +58,7 @@ if [[ ! -f $here/target/hull.jar || ! -x $here/target/hull-executor ]]; then
   echo "bench: building Hull (mvn package)" >&2
   (cd "$here" && mvn -q -B -DskipTests package) >/dev/null
 fi
-if [[ ! $here/target/hull.aot -nt $here/target/hull.jar ]]; then
+if [[ ! $here/target/hull.aot -nt $here/target/hull.jar || ! $here/target/hull.aot -nt $here/target/lib ]]; then
   echo "bench: training the AOT cache (scripts/aot-train)" >&2
   "$here/scripts/aot-train"
 fi
