@@ -69,7 +69,10 @@ results=$here/bench/results
 mkdir -p "$results"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 bundle=$work/bundle
-HULL="$here/bin/hull-runtime --root $work/hull"
+# Hull cold (a JVM per command, AOT cache) and warm (the static client hands
+# the command to a resident `hull runtime-server`); same state root.
+HULL="env HULL_COLD=1 $here/bin/hull-runtime --root $work/hull"
+HULLW="env HULL_RUNTIME_SOCKET=$work/warm.sock $here/bin/hull-runtime --root $work/hull"
 RUNC="runc --root $work/runc"
 # crun in a private mount namespace where /sys/fs/cgroup/unified is unmounted
 # (so it sees pure cgroup v1); the host's mounts are untouched.
@@ -80,6 +83,7 @@ ids=(bench bench-run)
 
 cleanup() {
   set +e
+  [[ -n ${server_pid:-} ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   for id in "${ids[@]}"; do
     eval "$HULL delete --force $id" >/dev/null 2>&1
     eval "$RUNC delete --force $id" >/dev/null 2>&1
@@ -118,7 +122,7 @@ PY
 {
 echo '#!/usr/bin/env bash'
 echo 'set -u'
-printf 'hull=%q runc=%q runcw=%q crun=%q\n' "$HULL" "$RUNC" "$RUNCW" "$CRUN"
+printf 'hull=%q hullw=%q runc=%q runcw=%q crun=%q\n' "$HULL" "$HULLW" "$RUNC" "$RUNCW" "$CRUN"
 echo 'rt=$1 phase=$2'
 echo 'R=${!rt}'
 cat <<EOF
@@ -149,10 +153,16 @@ hf() { # hf NAME [hyperfine args...]
   grep -E '^Benchmark|Time \(mean' "$work/$name.out" | sed 's/^/  /' >&2
 }
 
+HULL_RUNTIME_SOCKET=$work/warm.sock "$here/bin/hull" runtime-server 2>"$work/server.log" &
+server_pid=$!
+for i in $(seq 100); do [[ -S $work/warm.sock ]] && break; sleep 0.1; done
+[[ -S $work/warm.sock ]] || { cat "$work/server.log" >&2; echo "bench: runtime-server did not start" >&2; exit 1; }
+
 echo "bench: $runs runs, $warmup warmups; results in $results/$stamp-*.json" >&2
 echo "bench: run (create+start+wait+delete of /bin/true)" >&2
 hf run \
   -n hull "$HULL run --bundle $bundle bench-run" \
+  -n hull-warm "$HULLW run --bundle $bundle bench-run" \
   -n runc "$RUNC run --bundle $bundle bench-run" \
   -n crun "$CRUN run --bundle $bundle bench-run" \
   -n runc-wrapped "$RUNCW run --bundle $bundle bench-run"
@@ -165,6 +175,7 @@ for phase in create start delete; do
   echo "bench: $phase" >&2
   hf "$phase" \
     -n hull -p "$work/prep hull $phase" "$HULL $cmd" \
+    -n hull-warm -p "$work/prep hullw $phase" "$HULLW $cmd" \
     -n runc -p "$work/prep runc $phase" "$RUNC $cmd" \
     -n crun -p "$work/prep crun $phase" "$CRUN $cmd"
   # hyperfine's last prepare+command leaves "bench" behind; remove it now
@@ -195,12 +206,12 @@ def load(name):
         return {r["command"]: r for r in json.load(f)["results"]}
 ms = lambda r: r["median"] * 1000
 print(f"\nMedians in ms ({runs} runs each; hyperfine -N).\n")
-print(f"| {'command':<10} | {'hull':>8} | {'runc':>8} | {'crun*':>8} | {'hull/runc':>9} | {'hull/crun':>9} |")
-print(f"|{'-'*12}|{'-'*10}|{'-'*10}|{'-'*10}|{'-'*11}|{'-'*11}|")
+print(f"| {'command':<8} | {'hull warm':>9} | {'hull cold':>9} | {'runc':>7} | {'crun*':>7} | {'warm/runc':>9} | {'warm/crun':>9} | {'cold/runc':>9} |")
+print(f"|{'-'*10}|{'-'*11}|{'-'*11}|{'-'*9}|{'-'*9}|{'-'*11}|{'-'*11}|{'-'*11}|")
 for phase in ["run", "create", "start", "delete"]:
     r = load(phase)
-    h, rc, cr = ms(r["hull"]), ms(r["runc"]), ms(r["crun"])
-    print(f"| {phase:<10} | {h:8.1f} | {rc:8.1f} | {cr:8.1f} | {h/rc:8.1f}x | {h/cr:8.1f}x |")
+    w, h, rc, cr = ms(r["hull-warm"]), ms(r["hull"]), ms(r["runc"]), ms(r["crun"])
+    print(f"| {phase:<8} | {w:9.1f} | {h:9.1f} | {rc:7.1f} | {cr:7.1f} | {w/rc:8.2f}x | {w/cr:8.2f}x | {h/rc:8.1f}x |")
 r = load("run")
 print(f"\n* crun runs inside the unshare wrapper; runc run wrapped the same way: "
       f"{ms(r['runc-wrapped']):.1f} ms (unwrapped {ms(r['runc']):.1f} ms).")
