@@ -78,9 +78,19 @@ public record HostPrivileges(long bounding, long permitted, long effective, int 
                 eff = Long.parseUnsignedLong(line.substring(7).trim(), 16);
             }
         }
-        int last = Integer.parseInt(Files.readString(Path.of("/proc/sys/kernel/cap_last_cap")).trim());
-        long nrOpen = Long.parseLong(Files.readString(Path.of("/proc/sys/fs/nr_open")).trim());
+        int last = Integer.parseInt(read("/proc/sys/kernel/cap_last_cap"));
+        long nrOpen = Long.parseLong(read("/proc/sys/fs/nr_open"));
         return new HostPrivileges(bnd, prm, eff, last, readHardLimits(), nrOpen, readLsms());
+    }
+
+    /**
+     * A small /proc or /sys file, trimmed. Not Files.readString: it sizes its first read by the file's
+     * size (0 here) and a sysctl file answers a read at a non-zero offset with EOF, so "40" came back as "4".
+     */
+    static String read(String path) throws IOException {
+        try (var in = Files.newInputStream(Path.of(path))) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        }
     }
 
     private static List<Long> readHardLimits() throws IOException {
@@ -103,7 +113,7 @@ public record HostPrivileges(long bounding, long permitted, long effective, int 
     static Set<String> readLsms() {
         Set<String> out = new LinkedHashSet<>();
         try {
-            for (String s : Files.readString(Path.of("/sys/kernel/security/lsm")).trim().split(",")) {
+            for (String s : read("/sys/kernel/security/lsm").split(",")) {
                 if (!s.isBlank()) {
                     out.add(s.trim());
                 }
@@ -113,7 +123,7 @@ public record HostPrivileges(long bounding, long permitted, long effective, int 
             // securityfs not mounted: look at the modules' own files
         }
         try {
-            if (Files.readString(Path.of("/sys/module/apparmor/parameters/enabled")).trim().equals("Y")) {
+            if (read("/sys/module/apparmor/parameters/enabled").equals("Y")) {
                 out.add("apparmor");
             }
         } catch (IOException e) {
