@@ -35,9 +35,10 @@ import java.util.TreeMap;
  * </ol>
  * A capability this host cannot give (not in Hull's own bounding/permitted set, e.g. CAP_SYS_RESOURCE
  * on a host that lacks it, or beyond the kernel's cap_last_cap) is left out of every set: the
- * container still runs. runc does the same for names beyond the kernel's last capability (it
- * warns "ignoring unknown or unavailable capabilities") and would fail at capset for a permitted
- * capability it does not hold; Hull drops those too. Unknown names are errors naming the field.
+ * container still runs. runc filters only names it does not know or that lie beyond the kernel's
+ * last capability (it warns "ignoring unknown or unavailable capabilities"); a capability merely
+ * missing from its own permitted set reaches capset, which the kernel refuses with EPERM. Hull
+ * leaves such capabilities out instead, and makes unknown names an error naming the field.
  */
 public final class Privileges {
     static final long PR_SET_NO_NEW_PRIVS = 38;
