@@ -89,6 +89,8 @@ public final class PlanBuilder {
                     + " which this version of Hull does not support yet; set \"terminal\": false");
         }
 
+        Privileges privileges = Privileges.of(spec);
+
         Plan plan = new Plan();
         plan.mode(ctx.detach());
         plan.reserve(ctx.stateDir().toString());
@@ -214,6 +216,7 @@ public final class PlanBuilder {
         if (spec.root().readonly()) {
             plan.mount(null, "/", null, MS_REMOUNT | MS_BIND | MS_RDONLY, null, Plan.T_KEEP_LOCKED);
         }
+        privileges.planAfterPivot(plan); // sysctls, readonlyPaths, maskedPaths
         if (spec.hostname() != null) {
             if (!newUts) {
                 throw new ConfigException("config.json: hostname: setting a hostname needs a new uts namespace");
@@ -227,6 +230,7 @@ public final class PlanBuilder {
             plan.setdomainname(spec.domainname());
         }
         plan.chdir(proc.cwd() == null ? "/" : proc.cwd());
+        privileges.planBeforeUser(plan); // rlimits, scheduler, ioprio, personality, bounding set + keepcaps
         var user = proc.user();
         if (user != null) {
             if (!user.additionalGids().isEmpty() || !newUserNs) {
@@ -240,6 +244,7 @@ public final class PlanBuilder {
         }
         plan.env(proc.env());
         plan.resolveExec(pathOf(proc.env()), proc.args().get(0));
+        privileges.planAfterUser(plan); // capset, ambient, LSM label, no_new_privs
         plan.ready();
         plan.waitStart();
         plan.exec(proc.args());
