@@ -70,10 +70,6 @@ public final class PlanBuilder {
             throw new ConfigException("config.json: linux.namespaces: Hull needs a new mount namespace"
                     + " (a \"mount\" entry without a path) to set up the root filesystem safely");
         }
-        if (proc.terminal()) {
-            throw new ConfigException("config.json: process.terminal: terminals need --console-socket,"
-                    + " which this version of Hull does not support yet; set \"terminal\": false");
-        }
 
         Plan plan = new Plan();
         plan.mode(ctx.detach());
@@ -114,6 +110,7 @@ public final class PlanBuilder {
             throw new ConfigException("config.json: linux.timeOffsets: needs a new time namespace");
         }
         plan.clone(cloneFlags);
+        ProcessControl.afterClone(plan, spec);
 
         // ---- in the container init, after GO ----
         if (newUserNs) {
@@ -184,6 +181,7 @@ public final class PlanBuilder {
         if (!devBoundFromHost) {
             devices(plan, linux, newUserNs, procMounted);
         }
+        ProcessControl.beforePivotRoot(plan, spec);
         plan.openFifo(ctx.execFifo().toString());
         plan.pivotRoot(rootfs);
         if ("shared".equals(propagationName(linux)) || "rshared".equals(propagationName(linux))) {
@@ -204,10 +202,25 @@ public final class PlanBuilder {
             }
             plan.setdomainname(spec.domainname());
         }
+        ProcessControl.terminal(plan, proc);
+        processSteps(plan, proc, newUserNs);
+        plan.ready();
+        plan.waitStart();
+        ProcessControl.beforeExec(plan, spec);
+        plan.exec(proc.args());
+        return plan;
+    }
+
+    /**
+     * The steps that turn the init (or an exec'd process, see {@link ExecPlanBuilder}) into the
+     * configured process: cwd, ids, umask, env, executable lookup. Shared by create and exec so both
+     * get the same confinement.
+     */
+    static void processSteps(Plan plan, Process proc, boolean inUserNs) {
         plan.chdir(proc.cwd() == null ? "/" : proc.cwd());
         var user = proc.user();
         if (user != null) {
-            if (!user.additionalGids().isEmpty() || !newUserNs) {
+            if (!user.additionalGids().isEmpty() || !inUserNs) {
                 plan.setgroups(user.additionalGids());
             }
             plan.setgid(user.gid());
@@ -218,10 +231,6 @@ public final class PlanBuilder {
         }
         plan.env(proc.env());
         plan.resolveExec(pathOf(proc.env()), proc.args().get(0));
-        plan.ready();
-        plan.waitStart();
-        plan.exec(proc.args());
-        return plan;
     }
 
     private static void devices(Plan plan, Linux linux, boolean userNs, boolean procMounted) {

@@ -24,6 +24,8 @@ public final class Plan {
             OP_MKDIR = 30, OP_PIVOT_ROOT = 31, OP_CHDIR = 32, OP_UMASK = 33, OP_OPEN_FIFO = 34,
             OP_RESOLVE_EXEC = 35, OP_READY = 36, OP_WAIT_START = 37, OP_EXEC = 38, OP_ENV = 39,
             OP_UNSHARE_CHILD = 40, OP_PRCTL = 41, OP_LO_UP = 42;
+    // Process control (exec, terminals, hooks): codes 90-109
+    static final int OP_CONSOLE = 90, OP_HOOK_STATE = 91, OP_HOOK = 92, OP_HOOKS_SYNC = 93;
 
     /** Mount target flags. */
     public static final long T_IN_ROOT = 1, T_MKDIR = 2, T_MKFILE = 4, T_SRC_IN_ROOT = 8, T_OPTIONAL = 16,
@@ -109,6 +111,25 @@ public final class Plan {
     public Plan unshareInChild(long flags) { return op(OP_UNSHARE_CHILD, flags); }
     public Plan prctl(long option, long arg) { return op(OP_PRCTL, option, arg); }
 
+    // ---- process control (ops 90-109) ----
+    /**
+     * Opens a pty from /dev/ptmx (as the init sees it), makes its slave stdin/stdout/stderr and the
+     * controlling terminal of a new session, sets its size (0x0: left alone) and sends the master
+     * over the unix socket on fd {@code socketFd}.
+     */
+    public Plan console(int socketFd, long rows, long cols) { return op(OP_CONSOLE, (long) socketFd, rows, cols); }
+    /** Reads the state JSON that hooks get on stdin from fd {@code fd}, until EOF. */
+    public Plan hookState(int fd) { return op(OP_HOOK_STATE, (long) fd); }
+    /** Runs a hook in the init's namespaces and waits for it (killed after timeout seconds; 0: none). */
+    public Plan hook(String path, long timeoutSecs, List<String> args, List<String> env) {
+        List<Object> a = new ArrayList<>(List.of(path, timeoutSecs, (long) args.size()));
+        a.addAll(args);
+        a.addAll(env);
+        return op(OP_HOOK, a.toArray());
+    }
+    /** The init pauses; Java is told HOOKS and runs the runtime-namespace hooks, then sends HOOKS-DONE. */
+    public Plan hooksSync() { return op(OP_HOOKS_SYNC); }
+
     private static String nz(String s) {
         return s == null ? "" : s;
     }
@@ -168,6 +189,8 @@ public final class Plan {
             case OP_RESOLVE_EXEC -> "resolve-exec"; case OP_READY -> "ready"; case OP_WAIT_START -> "wait-start";
             case OP_EXEC -> "exec"; case OP_ENV -> "env"; case OP_UNSHARE_CHILD -> "unshare-child";
             case OP_PRCTL -> "prctl"; case OP_LO_UP -> "lo-up";
+            case OP_CONSOLE -> "console"; case OP_HOOK_STATE -> "hook-state"; case OP_HOOK -> "hook";
+            case OP_HOOKS_SYNC -> "hooks-sync";
             default -> "op" + code;
         };
     }
