@@ -88,7 +88,9 @@ final class ConsoleRelay implements AutoCloseable {
     private void copySize() {
         try {
             int[] size = FdPassing.windowSize(in);
-            FdPassing.setWindowSize(master, size[0], size[1]);
+            if (size[0] > 0 && size[1] > 0) { // an unsized terminal leaves consoleSize in place
+                FdPassing.setWindowSize(master, size[0], size[1]);
+            }
         } catch (LinuxException e) {
             // stdin is not a terminal: the pty keeps consoleSize
         }

@@ -307,4 +307,44 @@ class ProcessControlTest {
         ok(d);
         assertThat(d.err()).contains("warning").contains("hooks.poststop[0]").contains("status 8");
     }
+
+    /** Runs hull-runtime under script(1), which gives it a terminal; returns exit code and output. */
+    static Host.Result underScript(String... args) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")),
+                "needs script(1) from util-linux to give the CLI a terminal");
+        StringBuilder cmd = new StringBuilder();
+        for (String a : Host.cliCommand(root, args)) {
+            cmd.append('\'').append(a.replace("'", "'\\''")).append("' ");
+        }
+        Path outFile = Files.createTempFile("hull-rt-script-", ".out");
+        try {
+            java.lang.Process p = new ProcessBuilder("script", "-qec", cmd.toString(), "/dev/null")
+                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                    .redirectOutput(outFile.toFile()).redirectErrorStream(true).start();
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("script finished").isTrue();
+            return new Host.Result(p.exitValue(), Files.readString(outFile), "");
+        } finally {
+            Files.deleteIfExists(outFile);
+        }
+    }
+
+    @Test
+    void foregroundRunAndExecAttachTheCallersTerminal() throws Exception {
+        Bundles.Bundle b = Bundles.create(base, "b").args("sh", "-c", "tty; stty size; echo done; exit 3");
+        b.process().put("terminal", true);
+        b.process().putObject("consoleSize").put("height", 20).put("width", 70);
+        b.write();
+        String id = Bundles.id("fg");
+        Host.Result r = underScript("run", "--bundle", b.dir.toString(), id);
+        assertThat(r.exit()).as("%s", r).isEqualTo(3);
+        assertThat(r.out()).contains("/dev/pts/0").contains("20 70").contains("done");
+        assertThat(Host.cli(root, "state", id).exit()).as("foreground run deletes the container").isEqualTo(1);
+
+        Bundles.Bundle c = Bundles.create(base, "b").script("sleep 1000");
+        String rid = running(c);
+        Host.Result e = underScript("exec", "--tty", rid, "sh", "-c", "tty; exit 4");
+        assertThat(e.exit()).as("%s", e).isEqualTo(4);
+        assertThat(e.out()).contains("/dev/pts/");
+        ok(Host.cli(root, "delete", "--force", rid));
+    }
 }
