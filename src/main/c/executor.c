@@ -100,6 +100,11 @@ enum {
     OP_MASK_PATH = 77,  /* str path (in root): dir -> read-only tmpfs, other -> /dev/null bound over; missing ignored */
     OP_READONLY_PATH = 78, /* str path (in root): bind onto itself, remount read-only; missing ignored */
     OP_LSM_EXEC = 79,   /* str attr file, str fallback attr file (or ""), str content: label for the exec */
+    /* Process control (exec, terminals, hooks): codes 90-109 */
+    OP_CONSOLE = 90,    /* u64 sockfd, u64 rows, u64 cols: new pty; slave -> stdio + ctty; master sent on sockfd */
+    OP_HOOK_STATE = 91, /* u64 fd: read the container state JSON (hooks' stdin) from fd until EOF */
+    OP_HOOK = 92,       /* str path, u64 timeout-secs (0: none), u64 argc, argv..., env...: run a hook, wait */
+    OP_HOOKS_SYNC = 93, /* pause: the parent tells Java "HOOKS" and resumes us on "HOOKS-DONE" */
 };
 
 /* OP_MOUNT target flags */
@@ -598,6 +603,127 @@ static int privilege_op(const struct op *o)
     }
 }
 
+
+/* ---------- process control: terminals and hooks (ops 90-109) ---------- */
+
+/* OP_CONSOLE: a new pty from /dev/ptmx as this process sees it (the container's
+ * devpts after pivot_root / setns). The slave becomes stdin, stdout, stderr and
+ * the controlling terminal of a new session; the master goes to Java over the
+ * unix socket sockfd (SCM_RIGHTS, payload "/dev/ptmx", as runc sends it). */
+static void do_console(const struct op *o)
+{
+    int sock = (int)u64(o, 0);
+    unsigned short rows = (unsigned short)u64(o, 1), cols = (unsigned short)u64(o, 2);
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) SYSFAIL("console: open /dev/ptmx");
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock)) SYSFAIL("console: unlock pty");
+    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+    if (slave < 0) SYSFAIL("console: open pty slave (TIOCGPTPEER)");
+    if (rows || cols) {
+        struct winsize ws = { .ws_row = rows, .ws_col = cols };
+        if (ioctl(slave, TIOCSWINSZ, &ws)) SYSFAIL("console: set size %ux%u", rows, cols);
+    }
+    if (setsid() < 0 && errno != EPERM) SYSFAIL("console: setsid");
+    if (ioctl(slave, TIOCSCTTY, 0)) SYSFAIL("console: make the pty the controlling terminal");
+    for (int fd = 0; fd < 3; fd++)
+        if (dup2(slave, fd) < 0) SYSFAIL("console: dup2 pty slave to %d", fd);
+    if (slave > 2) close(slave);
+    static const char name[] = "/dev/ptmx";
+    char control[CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof control);
+    struct iovec iov = { .iov_base = (void *)name, .iov_len = sizeof name - 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &master, sizeof(int));
+    ssize_t r;
+    do r = sendmsg(sock, &msg, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
+    if (r < 0) SYSFAIL("console: send pty master on fd %d", sock);
+    close(master);
+    close(sock);
+}
+
+static char *hook_state;
+static size_t hook_state_len;
+
+static void do_hook_state(const struct op *o)
+{
+    int fd = (int)u64(o, 0);
+    size_t cap = 4096;
+    hook_state = malloc(cap);
+    if (!hook_state) fail("out of memory");
+    for (;;) {
+        if (hook_state_len == cap) {
+            if (cap >= (1u << 20)) fail("hook state: more than 1 MiB on fd %d", fd);
+            cap *= 2;
+            hook_state = realloc(hook_state, cap);
+            if (!hook_state) fail("out of memory");
+        }
+        ssize_t r = read(fd, hook_state + hook_state_len, cap - hook_state_len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) SYSFAIL("hook state: read fd %d", fd);
+        if (r == 0) break;
+        hook_state_len += r;
+    }
+    close(fd);
+}
+
+/* OP_HOOK: runs path with argv and env, the state on its stdin, and waits;
+ * killed (and an error) after timeout seconds; a non-zero exit is an error. */
+static void do_hook(const struct op *o)
+{
+    const char *path = str(o, 0);
+    uint64_t timeout = u64(o, 1), argc = u64(o, 2);
+    if (argc + 3 > o->argc) fail("hook %s: argument count %lu exceeds the op's arguments", path, (unsigned long)argc);
+    char **argv = calloc(argc + 1, sizeof *argv), **envp = calloc(o->argc - 3 - argc + 1, sizeof *envp);
+    if (!argv || !envp) fail("out of memory");
+    for (uint64_t k = 0; k < argc; k++) argv[k] = (char *)str(o, 3 + k);
+    for (uint32_t k = 3 + argc, n = 0; k < o->argc; k++) envp[n++] = (char *)str(o, k);
+    if (argc == 0) { argv[0] = (char *)path; argv[1] = NULL; }
+    int in[2];
+    if (pipe2(in, O_CLOEXEC)) SYSFAIL("hook %s: pipe", path);
+    pid_t pid = fork();
+    if (pid < 0) SYSFAIL("hook %s: fork", path);
+    if (pid == 0) {
+        if (dup2(in[0], 0) < 0) _exit(126);
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        execve(path, argv, envp);
+        dprintf(2, "hull-executor: hook %s: exec: %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    close(in[0]);
+    signal(SIGPIPE, SIG_IGN);
+    for (size_t off = 0; off < hook_state_len;) {
+        ssize_t w = write(in[1], hook_state + off, hook_state_len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break; /* the hook need not read its stdin */
+        off += w;
+    }
+    close(in[1]);
+    signal(SIGPIPE, SIG_DFL);
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pfd < 0) SYSFAIL("hook %s: pidfd_open", path);
+    struct pollfd p = { .fd = pfd, .events = POLLIN };
+    int r;
+    do r = poll(&p, 1, timeout ? (int)(timeout * 1000) : -1); while (r < 0 && errno == EINTR);
+    if (r < 0) SYSFAIL("hook %s: poll", path);
+    int status = 0;
+    if (r == 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        fail("hook %s: timed out after %lu s (killed)", path, (unsigned long)timeout);
+    }
+    while (waitpid(pid, &status, 0) < 0) if (errno != EINTR) SYSFAIL("hook %s: waitpid", path);
+    close(pfd);
+    if (WIFSIGNALED(status)) fail("hook %s: killed by signal %d", path, WTERMSIG(status));
+    if (WEXITSTATUS(status)) fail("hook %s: exited with status %d", path, WEXITSTATUS(status));
+    free(argv);
+    free(envp);
+}
+
 static void child_ops(size_t from)
 {
     for (size_t i = from; i < nops; i++) {
@@ -665,6 +791,17 @@ static void child_ops(size_t from)
             ifr.ifr_flags |= IFF_UP;
             if (ioctl(s, SIOCSIFFLAGS, &ifr)) SYSFAIL("bring lo up");
             close(s);
+            break;
+        }
+        case OP_CONSOLE: do_console(o); break;
+        case OP_HOOK_STATE: do_hook_state(o); break;
+        case OP_HOOK: do_hook(o); break;
+        case OP_HOOKS_SYNC: {
+            char c = 'H';
+            if (write(c2p, &c, 1) != 1) SYSFAIL("report hooks point");
+            ssize_t r;
+            do r = read(p2c, &c, 1); while (r < 0 && errno == EINTR);
+            if (r != 1 || c != 'h') _exit(125); /* creation aborted */
             break;
         }
         case OP_PRCTL: if (prctl(u64(o, 0), u64(o, 1), 0, 0, 0)) SYSFAIL("prctl %lu", (unsigned long)u64(o, 0)); break;
@@ -968,7 +1105,8 @@ int main(int argc, char **argv)
         close(p2c_pipe[1]);
         close(JAVA_FD);
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)) SYSFAIL("set pdeathsig");
-        if (getppid() != me && !(clone_flags & CLONE_NEWPID)) _exit(125);
+        pid_t pp = getppid(); /* 0 when the parent is outside a joined pid namespace (exec) */
+        if (pp != me && pp != 0 && !(clone_flags & CLONE_NEWPID)) _exit(125);
         char c;
         ssize_t r;
         do r = read(p2c, &c, 1); while (r < 0 && errno == EINTR);
@@ -1001,6 +1139,12 @@ int main(int argc, char **argv)
     char msg[4097];
     ssize_t n;
     do n = read(c2p, msg, sizeof msg - 1); while (n < 0 && errno == EINTR);
+    while (n == 1 && msg[0] == 'H') { /* OP_HOOKS_SYNC: Java runs the runtime-namespace hooks now */
+        java_send("HOOKS\n");
+        if (!java_line(line, sizeof line) || strcmp(line, "HOOKS-DONE")) abort_creation();
+        if (write(p2c, "h", 1) != 1) abort_creation();
+        do n = read(c2p, msg, sizeof msg - 1); while (n < 0 && errno == EINTR);
+    }
     if (n <= 0) {
         int status = 0;
         waitpid(child, &status, 0);

@@ -38,7 +38,7 @@ import picocli.CommandLine.ParentCommand;
                 + " foreground, waits and deletes)."},
         subcommands = {RuntimeCli.Create.class, RuntimeCli.Start.class, RuntimeCli.StateCmd.class,
             RuntimeCli.Kill.class, RuntimeCli.Delete.class, RuntimeCli.Run.class, RuntimeCli.ListCmd.class,
-            RuntimeCli.Spec.class, RuntimeCli.FeaturesCmd.class, CommandLine.HelpCommand.class},
+            RuntimeCli.Spec.class, RuntimeCli.FeaturesCmd.class, ExecCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the operation failed (the message says why)", "2:bad command line",
             "N:run in the foreground exits with the container's status (128+signal if killed)"})
@@ -144,7 +144,7 @@ public final class RuntimeCli {
         Path bundle;
         @Option(names = "--pid-file", description = "Write the container init's pid (host view) here.")
         Path pidFile;
-        @Option(names = "--console-socket", description = "Unix socket to receive the pty master (not supported yet).")
+        @Option(names = "--console-socket", description = "Unix socket to receive the pty master (SCM_RIGHTS) when process.terminal is true.")
         String consoleSocket;
         @Option(names = "--no-pivot", hidden = true)
         boolean noPivot;
@@ -157,7 +157,8 @@ public final class RuntimeCli {
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
-            unsupported(consoleSocket, preserveFds);
+            unsupported(null, preserveFds);
+            rt.withConsoleSocket(parent.inv.resolve(consoleSocket == null ? null : Path.of(consoleSocket)));
             rt.create(id, parent.inv.resolve(bundle), parent.inv.resolve(pidFile));
             return 0;
         }
@@ -237,7 +238,7 @@ public final class RuntimeCli {
         boolean detach;
         @Option(names = "--pid-file", description = "Write the container init's pid here.")
         Path pidFile;
-        @Option(names = "--console-socket", description = "Not supported yet.")
+        @Option(names = "--console-socket", description = "Unix socket to receive the pty master when process.terminal is true.")
         String consoleSocket;
         @Option(names = "--no-pivot", hidden = true)
         boolean noPivot;
@@ -252,7 +253,8 @@ public final class RuntimeCli {
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
-            unsupported(consoleSocket, preserveFds);
+            unsupported(null, preserveFds);
+            rt.withConsoleSocket(parent.inv.resolve(consoleSocket == null ? null : Path.of(consoleSocket)));
             return rt.run(id, parent.inv.resolve(bundle), parent.inv.resolve(pidFile), detach,
                     parent.inv.onStarted());
         }
@@ -336,6 +338,7 @@ public final class RuntimeCli {
     static CommandLine commandLine(Invocation inv) {
         CommandLine cl = new CommandLine(new RuntimeCli(inv));
         cl.setUsageHelpAutoWidth(true);
+        cl.getSubcommands().get("exec").setStopAtPositional(true); // exec ID sh -c ...: -c is the command's
         cl.setOut(inv.out());
         cl.setErr(inv.err());
         return cl;

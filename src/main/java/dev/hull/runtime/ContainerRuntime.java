@@ -37,6 +37,7 @@ public final class ContainerRuntime {
     private final StateStore store;
     private CgroupLayout layout;
     private int[] stdio;
+    private Path consoleSocket;
 
     public ContainerRuntime(Path root) {
         this.store = new StateStore(root);
@@ -55,6 +56,20 @@ public final class ContainerRuntime {
         return this;
     }
 
+    /** Where create/run/exec send the pty master of a process with a terminal (runc's --console-socket). */
+    public ContainerRuntime withConsoleSocket(Path socket) {
+        this.consoleSocket = socket;
+        return this;
+    }
+
+    int[] stdio() {
+        return stdio;
+    }
+
+    Path consoleSocket() {
+        return consoleSocket;
+    }
+
     private CgroupLayout layout() throws IOException {
         if (layout == null) {
             layout = CgroupLayout.detect();
@@ -63,12 +78,13 @@ public final class ContainerRuntime {
     }
 
     /** A created container whose executor is still attached (foreground run). */
-    private record Created(ContainerRecord record, ExecutorSession session) {}
+    private record Created(ContainerRecord record, ExecutorSession session, int ptyMaster) {}
 
     /** {@code create}: sets the container up and leaves its init waiting for {@link #start}. */
     public ContainerRecord create(String id, Path bundle, Path pidFile) throws RuntimeError, IOException {
         Created c = create(id, bundle, pidFile, true);
         c.session().close();
+        ProcessControl.closeQuietly(c.ptyMaster());
         return c.record();
     }
 
@@ -99,6 +115,7 @@ public final class ContainerRuntime {
         } catch (IllegalArgumentException e) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: " + e.getMessage());
         }
+        ProcessControl.checkTerminal(spec.process(), consoleSocket, detach);
         Path stateDir = store.dir(id);
         Path fifo = stateDir.resolve(StateStore.EXEC_FIFO);
         Plan plan;
@@ -112,11 +129,14 @@ public final class ContainerRuntime {
         // The executor makes the state directory: once it has, it undoes the creation if we die.
         Files.createDirectories(store.root());
         ExecutorSession session;
+        ProcessControl.Channels channels = ProcessControl.Channels.open(spec.process(), ProcessControl.hooksInInit(spec));
         try {
-            session = ExecutorSession.start(plan, stdio);
+            session = ExecutorSession.start(plan, stdio, channels.executorFds());
         } catch (ExecutorException e) {
+            channels.close();
             throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
         }
+        channels.spawned();
         boolean reserved = false;
         try {
             reserved = session.awaitReserved();
@@ -125,6 +145,7 @@ public final class ContainerRuntime {
         } finally {
             if (!reserved) {
                 session.close();
+                channels.close();
             }
         }
         if (!reserved) {
@@ -149,8 +170,14 @@ public final class ContainerRuntime {
             }
             cgroup.addProcess(pid);
             Privileges.applyOomScoreAdj(spec, pid);
+            State creating = new State(spec.ociVersion(), id, "creating", pid, bundleDir.toString(), spec.annotations());
+            channels.sendState(creating);
             session.go();
-            session.awaitReady();
+            while (session.awaitHooksOrReady()) {
+                ProcessControl.runCreateHooks(spec, creating);
+                session.hooksDone();
+            }
+            int master = channels.receiveMaster();
             ContainerRecord rec = new ContainerRecord(id, pid, startTime(pid), bundleDir.toString(), rootfs.toString(),
                     Instant.now().toString(), spec.ociVersion(), cgroup.cgroupPath(),
                     cgroup.paths().stream().map(Path::toString).toList(), spec.annotations());
@@ -160,10 +187,11 @@ public final class ContainerRuntime {
             }
             session.commit();
             committed = true;
-            return new Created(rec, session);
+            return new Created(rec, session, ProcessControl.deliverMaster(master, consoleSocket));
         } catch (ExecutorException e) {
             throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
         } finally {
+            channels.close();
             if (!committed) {
                 session.close(); // the executor kills the init and undoes its part
                 try {
@@ -226,6 +254,7 @@ public final class ContainerRuntime {
             Syscalls.close(fd);
         }
         Files.deleteIfExists(fifo);
+        ProcessControl.afterStart(this, rec);
     }
 
     /** {@code state}: the OCI state of a container. */
@@ -330,7 +359,7 @@ public final class ContainerRuntime {
         }
     }
 
-    private CgroupManager cgroupOf(ContainerRecord rec) throws IOException {
+    CgroupManager cgroupOf(ContainerRecord rec) throws IOException {
         return CgroupManagers.forContainer(layout(), rec.cgroupPath(), rec.id());
     }
 
@@ -356,6 +385,7 @@ public final class ContainerRuntime {
         }
         cgroupOf(rec).destroy();
         store.remove(id);
+        ProcessControl.afterDelete(rec);
     }
 
     private static void waitGone(ContainerRecord rec) throws RuntimeError {
@@ -389,12 +419,16 @@ public final class ContainerRuntime {
             return 0;
         }
         Created c = create(id, bundle, pidFile, false);
-        try (ExecutorSession session = c.session()) {
+        try (ExecutorSession session = c.session();
+                ConsoleRelay relay = ConsoleRelay.attach(c.ptyMaster())) {
             if (onStarted != null) {
                 onStarted.accept(c.record().pid());
             }
+            relay.watchResize();
             start(id);
-            return session.awaitExit();
+            int code = session.awaitExit();
+            relay.drain();
+            return code;
         } finally {
             delete(id, true);
         }

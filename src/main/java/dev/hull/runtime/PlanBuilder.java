@@ -84,10 +84,6 @@ public final class PlanBuilder {
                         + " here (its devices are bind mounts)");
             }
         }
-        if (proc.terminal()) {
-            throw new ConfigException("config.json: process.terminal: terminals need --console-socket,"
-                    + " which this version of Hull does not support yet; set \"terminal\": false");
-        }
 
         Privileges privileges = Privileges.of(spec);
 
@@ -130,6 +126,7 @@ public final class PlanBuilder {
             throw new ConfigException("config.json: linux.timeOffsets: needs a new time namespace");
         }
         plan.clone(cloneFlags);
+        ProcessControl.afterClone(plan, spec);
 
         // ---- in the container init, after GO ----
         if (newUserNs) {
@@ -204,6 +201,7 @@ public final class PlanBuilder {
         if (!devBoundFromHost) {
             devices(plan, linux, newUserNs, procMounted);
         }
+        ProcessControl.beforePivotRoot(plan, spec);
         plan.openFifo(ctx.execFifo().toString());
         if (newMountNs) {
             plan.pivotRoot(rootfs);
@@ -229,11 +227,26 @@ public final class PlanBuilder {
             }
             plan.setdomainname(spec.domainname());
         }
+        ProcessControl.terminal(plan, proc);
+        processSteps(plan, proc, newUserNs, privileges);
+        plan.ready();
+        plan.waitStart();
+        ProcessControl.beforeExec(plan, spec);
+        plan.exec(proc.args());
+        return plan;
+    }
+
+    /**
+     * The steps that turn the init (or an exec'd process, see {@link ExecPlanBuilder}) into the
+     * configured process: cwd, ids, umask, env, executable lookup. Shared by create and exec so both
+     * get the same confinement.
+     */
+    static void processSteps(Plan plan, Process proc, boolean inUserNs, Privileges privileges) {
         plan.chdir(proc.cwd() == null ? "/" : proc.cwd());
         privileges.planBeforeUser(plan); // rlimits, scheduler, ioprio, personality, bounding set + keepcaps
         var user = proc.user();
         if (user != null) {
-            if (!user.additionalGids().isEmpty() || !newUserNs) {
+            if (!user.additionalGids().isEmpty() || !inUserNs) {
                 plan.setgroups(user.additionalGids());
             }
             plan.setgid(user.gid());
@@ -245,10 +258,6 @@ public final class PlanBuilder {
         plan.env(proc.env());
         plan.resolveExec(pathOf(proc.env()), proc.args().get(0));
         privileges.planAfterUser(plan); // capset, ambient, LSM label, no_new_privs
-        plan.ready();
-        plan.waitStart();
-        plan.exec(proc.args());
-        return plan;
     }
 
     private static void devices(Plan plan, Linux linux, boolean userNs, boolean procMounted) {

@@ -65,11 +65,25 @@ public final class ExecutorSession implements AutoCloseable {
      * otherwise it inherits ours.
      */
     public static ExecutorSession start(Plan plan, int[] stdio) throws IOException {
+        return start(plan, stdio, new int[0]);
+    }
+
+    /** As {@link #start(Plan, int[])}, and {@code extraFds[i]} becomes the executor's fd {@code 4 + i}. */
+    public static ExecutorSession start(Plan plan, int[] stdio, int[] extraFds) throws IOException {
         byte[] encoded = plan.encode();
         int[] pair = Syscalls.socketpair();
         int pid;
         int[] from = stdio == null ? new int[] {pair[1]} : new int[] {pair[1], stdio[0], stdio[1], stdio[2]};
         int[] to = stdio == null ? new int[] {PLAN_FD} : new int[] {PLAN_FD, 0, 1, 2};
+        if (extraFds.length > 0) {
+            int n = from.length;
+            from = java.util.Arrays.copyOf(from, n + extraFds.length);
+            to = java.util.Arrays.copyOf(to, n + extraFds.length);
+            for (int i = 0; i < extraFds.length; i++) {
+                from[n + i] = extraFds[i];
+                to[n + i] = PLAN_FD + 1 + i;
+            }
+        }
         try {
             pid = Syscalls.spawn(binary().toString(), List.of("hull-executor"), List.of(), from, to);
         } catch (IOException | RuntimeException e) {
@@ -129,6 +143,26 @@ public final class ExecutorSession implements AutoCloseable {
     /** Waits until the init has carried out its plan up to the ready point. */
     public void awaitReady() throws IOException {
         expect("READY");
+    }
+
+    /**
+     * Waits for the init's next sync point: true at its hooks point (the runtime-namespace hooks run
+     * now, then {@link #hooksDone()}), false once it is READY.
+     */
+    public boolean awaitHooksOrReady() throws IOException {
+        String line = expect("");
+        if (line.equals("HOOKS")) {
+            return true;
+        }
+        if (!line.equals("READY")) {
+            throw new ExecutorException("unexpected executor message: " + line + " (expected HOOKS or READY)");
+        }
+        return false;
+    }
+
+    /** The runtime-namespace hooks have run: the init goes on. */
+    public void hooksDone() throws IOException {
+        send("HOOKS-DONE");
     }
 
     /** The container is recorded: the init may outlive us now. */

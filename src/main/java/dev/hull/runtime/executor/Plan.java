@@ -27,6 +27,8 @@ public final class Plan {
     // Privilege ops (capabilities, rlimits, sysctls, masked/readonly paths, ...): 70-89
     static final int OP_CAP_BOUNDING = 70, OP_CAPS = 71, OP_RLIMIT = 72, OP_IOPRIO = 73, OP_SCHED = 74,
             OP_PERSONALITY = 75, OP_SYSCTL = 76, OP_MASK_PATH = 77, OP_READONLY_PATH = 78, OP_LSM_EXEC = 79;
+    // Process control (exec, terminals, hooks): codes 90-109
+    static final int OP_CONSOLE = 90, OP_HOOK_STATE = 91, OP_HOOK = 92, OP_HOOKS_SYNC = 93;
 
     /** Mount target flags. */
     public static final long T_IN_ROOT = 1, T_MKDIR = 2, T_MKFILE = 4, T_SRC_IN_ROOT = 8, T_OPTIONAL = 16,
@@ -135,6 +137,24 @@ public final class Plan {
     public Plan readonlyPath(String path) { return op(OP_READONLY_PATH, path); }
     /** Writes content to the LSM attr file (or fallback, if the first does not exist) for the next exec. */
     public Plan lsmExec(String attr, String fallback, String content) { return op(OP_LSM_EXEC, attr, nz(fallback), content); }
+    // ---- process control (ops 90-109) ----
+    /**
+     * Opens a pty from /dev/ptmx (as the init sees it), makes its slave stdin/stdout/stderr and the
+     * controlling terminal of a new session, sets its size (0x0: left alone) and sends the master
+     * over the unix socket on fd {@code socketFd}.
+     */
+    public Plan console(int socketFd, long rows, long cols) { return op(OP_CONSOLE, (long) socketFd, rows, cols); }
+    /** Reads the state JSON that hooks get on stdin from fd {@code fd}, until EOF. */
+    public Plan hookState(int fd) { return op(OP_HOOK_STATE, (long) fd); }
+    /** Runs a hook in the init's namespaces and waits for it (killed after timeout seconds; 0: none). */
+    public Plan hook(String path, long timeoutSecs, List<String> args, List<String> env) {
+        List<Object> a = new ArrayList<>(List.of(path, timeoutSecs, (long) args.size()));
+        a.addAll(args);
+        a.addAll(env);
+        return op(OP_HOOK, a.toArray());
+    }
+    /** The init pauses; Java is told HOOKS and runs the runtime-namespace hooks, then sends HOOKS-DONE. */
+    public Plan hooksSync() { return op(OP_HOOKS_SYNC); }
 
     private static String nz(String s) {
         return s == null ? "" : s;
@@ -199,6 +219,8 @@ public final class Plan {
             case OP_IOPRIO -> "ioprio"; case OP_SCHED -> "sched"; case OP_PERSONALITY -> "personality";
             case OP_SYSCTL -> "sysctl"; case OP_MASK_PATH -> "mask-path"; case OP_READONLY_PATH -> "readonly-path";
             case OP_LSM_EXEC -> "lsm-exec";
+            case OP_CONSOLE -> "console"; case OP_HOOK_STATE -> "hook-state"; case OP_HOOK -> "hook";
+            case OP_HOOKS_SYNC -> "hooks-sync";
             default -> "op" + code;
         };
     }

@@ -83,6 +83,11 @@ public final class SpecParser {
         return p.spec(readTree(json, sourceName));
     }
 
+    /** Parses a standalone process document ({@code exec --process FILE}); errors are prefixed with sourceName. */
+    public static Process parseProcess(byte[] json, String sourceName) throws ConfigException {
+        return new SpecParser(sourceName).process(readTree(json, sourceName), "process");
+    }
+
     /** Reads JSON into a tree, turning syntax errors into "invalid JSON at line L column C: ..." errors. */
     static JsonNode readTree(byte[] json, String sourceName) throws ConfigException {
         JsonNode root;

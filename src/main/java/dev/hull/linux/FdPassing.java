@@ -1,0 +1,160 @@
+package dev.hull.linux;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Connecting to a unix socket by path and sending a descriptor over it (SCM_RIGHTS): what the
+ * console-socket protocol of runc needs; plus terminal ioctls for the pty master.
+ */
+public final class FdPassing {
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
+    private static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 02000000, SOL_SOCKET = 1, SCM_RIGHTS = 1,
+            MSG_NOSIGNAL = 0x4000;
+    private static final int SUN_PATH_MAX = 108;
+    public static final long TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414;
+
+    private static final MethodHandle SOCKET = fn("socket", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle CONNECT = fn("connect", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle SENDMSG = fn("sendmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle IOCTL = LINKER.downcallHandle(LINKER.defaultLookup().find("ioctl").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), CAPTURE, Linker.Option.firstVariadicArg(2));
+
+    private FdPassing() {}
+
+    private static MethodHandle fn(String name, MemoryLayout ret, MemoryLayout... args) {
+        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(),
+                FunctionDescriptor.of(ret, args), CAPTURE);
+    }
+
+    private static int errno(MemorySegment st) {
+        return (int) ERRNO.get(st, 0L);
+    }
+
+    private static RuntimeException unexpected(Throwable t) {
+        if (t instanceof RuntimeException re) {
+            return re;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+
+    /** A stream socket connected to the unix socket at path. */
+    public static int connect(String path) throws LinuxException {
+        byte[] p = path.getBytes(StandardCharsets.UTF_8);
+        if (p.length >= SUN_PATH_MAX) {
+            throw new LinuxException("connect(\"" + path + "\"): path longer than " + (SUN_PATH_MAX - 1) + " bytes",
+                    Errno.EINVAL);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int fd = (int) SOCKET.invokeExact(st, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (fd < 0) {
+                throw new LinuxException("socket(AF_UNIX)", errno(st));
+            }
+            MemorySegment addr = arena.allocate(2 + SUN_PATH_MAX);
+            addr.set(JAVA_SHORT, 0, (short) AF_UNIX);
+            MemorySegment.copy(p, 0, addr, JAVA_BYTE, 2, p.length);
+            for (;;) {
+                if ((int) CONNECT.invokeExact(st, fd, addr, 2 + p.length + 1) == 0) {
+                    return fd;
+                }
+                int e = errno(st);
+                if (e != Errno.EINTR) {
+                    Syscalls.close(fd);
+                    throw new LinuxException("connect(\"" + path + "\")", e);
+                }
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** One sendmsg of payload with fd attached (SCM_RIGHTS). */
+    public static void sendFd(int sock, int fd, byte[] payload) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment data = arena.allocate(Math.max(1, payload.length));
+            MemorySegment.copy(payload, 0, data, JAVA_BYTE, 0, payload.length);
+            MemorySegment iov = arena.allocate(16, 8);
+            iov.set(ADDRESS, 0, data);
+            iov.set(JAVA_LONG, 8, payload.length);
+            MemorySegment control = arena.allocate(24, 8); // CMSG_SPACE(sizeof(int))
+            control.set(JAVA_LONG, 0, 20); // CMSG_LEN(sizeof(int))
+            control.set(JAVA_INT, 8, SOL_SOCKET);
+            control.set(JAVA_INT, 12, SCM_RIGHTS);
+            control.set(JAVA_INT, 16, fd);
+            MemorySegment msg = arena.allocate(56, 8);
+            msg.set(ADDRESS, 16, iov);
+            msg.set(JAVA_LONG, 24, 1);
+            msg.set(ADDRESS, 32, control);
+            msg.set(JAVA_LONG, 40, 24);
+            for (;;) {
+                long n = (long) SENDMSG.invokeExact(st, sock, msg, MSG_NOSIGNAL);
+                if (n >= 0) {
+                    return;
+                }
+                int e = errno(st);
+                if (e != Errno.EINTR) {
+                    throw new LinuxException("sendmsg(" + sock + ", SCM_RIGHTS fd " + fd + ")", e);
+                }
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** The window size of a terminal: {rows, cols}. */
+    public static int[] windowSize(int fd) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment ws = arena.allocate(8, 2);
+            if ((int) IOCTL.invokeExact(st, fd, TIOCGWINSZ, ws) != 0) {
+                throw new LinuxException("ioctl(" + fd + ", TIOCGWINSZ)", errno(st));
+            }
+            return new int[] {Short.toUnsignedInt(ws.get(JAVA_SHORT, 0)), Short.toUnsignedInt(ws.get(JAVA_SHORT, 2))};
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    public static void setWindowSize(int fd, int rows, int cols) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment ws = arena.allocate(8, 2);
+            ws.set(JAVA_SHORT, 0, (short) rows);
+            ws.set(JAVA_SHORT, 2, (short) cols);
+            if ((int) IOCTL.invokeExact(st, fd, TIOCSWINSZ, ws) != 0) {
+                throw new LinuxException("ioctl(" + fd + ", TIOCSWINSZ " + rows + "x" + cols + ")", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+}

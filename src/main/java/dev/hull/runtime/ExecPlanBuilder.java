@@ -1,0 +1,63 @@
+package dev.hull.runtime;
+
+import dev.hull.runtime.executor.Plan;
+import dev.hull.runtime.spec.Namespace;
+import dev.hull.runtime.spec.Process;
+import dev.hull.runtime.spec.Spec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The plan for {@code exec}: join every namespace the container's init is in (user first, mount
+ * last; the executor's clone makes the new process a member of the joined pid namespace), then
+ * the same process steps as the init ({@link PlanBuilder#processSteps}), and no wait on the exec
+ * fifo. setns into the mount namespace puts root and cwd at that namespace's root, which is the
+ * container's root after its pivot_root, so no chroot is needed.
+ */
+final class ExecPlanBuilder {
+    private ExecPlanBuilder() {}
+
+    /** /proc/PID/ns/ file names of the spec's namespace types. */
+    static String nsFile(String type) {
+        return switch (type) {
+            case "network" -> "net";
+            case "mount" -> "mnt";
+            default -> type;
+        };
+    }
+
+    static Plan build(Spec spec, Process proc, int initPid, boolean detach) throws IOException {
+        Plan plan = new Plan();
+        plan.mode(detach);
+        List<Namespace> namespaces = spec.linux() == null ? List.of() : spec.linux().namespaces();
+        boolean inUserNs = false;
+        for (String type : PlanBuilder.JOIN_ORDER) {
+            if (namespaces.stream().noneMatch(n -> n.type().equals(type))) {
+                continue; // shared with the host: nothing to join
+            }
+            Path theirs = Path.of("/proc", Integer.toString(initPid), "ns", nsFile(type));
+            Path ours = Path.of("/proc/self/ns", nsFile(type));
+            if (Files.readSymbolicLink(theirs).equals(Files.readSymbolicLink(ours))) {
+                continue; // joining the namespace we are in (user: EINVAL) changes nothing
+            }
+            plan.setns(theirs.toString(), PlanBuilder.nsFlag(type));
+            inUserNs |= type.equals("user");
+        }
+        plan.clone(0);
+        ProcessControl.terminal(plan, proc);
+        Privileges privileges;
+        try {
+            // The exec'd process gets the same confinement rules as the init, from its own process section.
+            privileges = Privileges.of(new Spec(spec.ociVersion(), proc, spec.root(), spec.hostname(),
+                    spec.domainname(), spec.mounts(), spec.linux(), spec.hooks(), spec.annotations(), spec.raw()));
+        } catch (dev.hull.runtime.spec.ConfigException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        PlanBuilder.processSteps(plan, proc, inUserNs, privileges);
+        plan.ready();
+        plan.exec(proc.args());
+        return plan;
+    }
+}
