@@ -205,6 +205,12 @@ public final class PlanBuilder {
             plan.setdomainname(spec.domainname());
         }
         plan.chdir(proc.cwd() == null ? "/" : proc.cwd());
+        // Seccomp (see PlanSeccomp): without noNewPrivileges the filter needs CAP_SYS_ADMIN, so it is
+        // loaded before the process's ids (and capabilities) are set; with it, as the last step before exec.
+        var seccomp = PlanSeccomp.compile(spec);
+        if (seccomp != null && !proc.noNewPrivileges()) {
+            PlanSeccomp.load(plan, seccomp, false);
+        }
         var user = proc.user();
         if (user != null) {
             if (!user.additionalGids().isEmpty() || !newUserNs) {
@@ -220,6 +226,9 @@ public final class PlanBuilder {
         plan.resolveExec(pathOf(proc.env()), proc.args().get(0));
         plan.ready();
         plan.waitStart();
+        if (seccomp != null && proc.noNewPrivileges()) {
+            PlanSeccomp.load(plan, seccomp, true);
+        }
         plan.exec(proc.args());
         return plan;
     }

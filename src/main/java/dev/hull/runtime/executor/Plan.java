@@ -24,6 +24,8 @@ public final class Plan {
             OP_MKDIR = 30, OP_PIVOT_ROOT = 31, OP_CHDIR = 32, OP_UMASK = 33, OP_OPEN_FIFO = 34,
             OP_RESOLVE_EXEC = 35, OP_READY = 36, OP_WAIT_START = 37, OP_EXEC = 38, OP_ENV = 39,
             OP_UNSHARE_CHILD = 40, OP_PRCTL = 41, OP_LO_UP = 42;
+    // Seccomp (ops 60-64)
+    static final int OP_SECCOMP = 60;
 
     /** Mount target flags. */
     public static final long T_IN_ROOT = 1, T_MKDIR = 2, T_MKFILE = 4, T_SRC_IN_ROOT = 8, T_OPTIONAL = 16,
@@ -33,7 +35,7 @@ public final class Plan {
     public record Op(int code, List<Object> args) {
         @Override
         public String toString() {
-            return name(code) + args;
+            return name(code) + args.stream().map(a -> a instanceof byte[] b ? "<" + b.length + " bytes>" : a).toList();
         }
     }
 
@@ -108,6 +110,8 @@ public final class Plan {
     public Plan exec(List<String> args) { return op(OP_EXEC, args.toArray()); }
     public Plan unshareInChild(long flags) { return op(OP_UNSHARE_CHILD, flags); }
     public Plan prctl(long option, long arg) { return op(OP_PRCTL, option, arg); }
+    /** Loads a seccomp filter: seccomp(SECCOMP_SET_MODE_FILTER, flags, program of 8-byte sock_filters). */
+    public Plan seccomp(long flags, byte[] program) { return op(OP_SECCOMP, flags, program.clone()); }
 
     private static String nz(String s) {
         return s == null ? "" : s;
@@ -128,6 +132,8 @@ public final class Plan {
                     byte[] raw = s.getBytes(StandardCharsets.UTF_8);
                     bytes = new byte[raw.length + 1];
                     System.arraycopy(raw, 0, bytes, 0, raw.length);
+                } else if (a instanceof byte[] raw) {
+                    bytes = raw;
                 } else if (a instanceof Long l) {
                     bytes = new byte[8];
                     for (int i = 0; i < 8; i++) {
@@ -168,6 +174,7 @@ public final class Plan {
             case OP_RESOLVE_EXEC -> "resolve-exec"; case OP_READY -> "ready"; case OP_WAIT_START -> "wait-start";
             case OP_EXEC -> "exec"; case OP_ENV -> "env"; case OP_UNSHARE_CHILD -> "unshare-child";
             case OP_PRCTL -> "prctl"; case OP_LO_UP -> "lo-up";
+            case OP_SECCOMP -> "seccomp";
             default -> "op" + code;
         };
     }

@@ -3,11 +3,13 @@ package dev.hull.runtime.spec;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.linux.seccomp.Arch;
+import dev.hull.linux.seccomp.SeccompCompiler;
 
 /**
  * The {@code features} document (features-schema.json), like {@code runc features}. It only
  * advertises what Hull handles: mount options come from {@link MountOptions#known()}, namespace
- * types and hook phases from {@link SpecParser}. Seccomp, AppArmor, SELinux, Intel RDT, idmapped
+ * types and hook phases from {@link SpecParser}, seccomp from {@link SeccompCompiler}. AppArmor, SELinux, Intel RDT, idmapped
  * mounts and net devices are reported as not enabled; capabilities are not listed.
  */
 public final class Features {
@@ -31,7 +33,7 @@ public final class Features {
         cgroup.put("v2", true);
         cgroup.put("systemd", false);
         cgroup.put("systemdUser", false);
-        linux.putObject("seccomp").put("enabled", false);
+        seccomp(linux.putObject("seccomp"));
         linux.putObject("apparmor").put("enabled", false);
         linux.putObject("selinux").put("enabled", false);
         linux.putObject("intelRdt").put("enabled", false);
@@ -40,6 +42,19 @@ public final class Features {
 
         n.putObject("annotations").put("run.hull.version", HULL_VERSION);
         return n;
+    }
+
+    /** Seccomp: what {@link SeccompCompiler} compiles (NOTIFY and WAIT_KILLABLE_RECV not yet). */
+    private static void seccomp(ObjectNode s) {
+        s.put("enabled", true);
+        addAll(s.putArray("actions"), SeccompCompiler.ACTIONS);
+        addAll(s.putArray("operators"), SeccompCompiler.OPERATORS);
+        ArrayNode archs = s.putArray("archs");
+        for (Arch a : Arch.values()) {
+            archs.add(a.specName());
+        }
+        addAll(s.putArray("knownFlags"), SeccompCompiler.KNOWN_FLAGS);
+        addAll(s.putArray("supportedFlags"), SeccompCompiler.SUPPORTED_FLAGS);
     }
 
     private static void addAll(ArrayNode a, Iterable<String> values) {
