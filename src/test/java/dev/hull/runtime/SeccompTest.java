@@ -91,6 +91,20 @@ class SeccompTest {
     }
 
     @Test
+    void argumentFilterMatchesExactly() throws Exception {
+        // kill(2) is denied for signal 10 (SIGUSR1) only.
+        ObjectNode p = profile("SCMP_ACT_ALLOW");
+        arg(rule(p, "SCMP_ACT_ERRNO", "kill"), 1, 10, 0, "SCMP_CMP_EQ");
+        // personality(2): denied when the low byte is PER_LINUX32 (8), whatever the flags above it.
+        arg(rule(p, "SCMP_ACT_ERRNO", "personality"), 0, 0xff, 8, "SCMP_CMP_MASKED_EQ");
+        String[] r = runScript(bundle(p), "trap 'echo got-USR2' USR2; trap 'echo got-USR1' USR1;"
+                + " kill -USR2 $$; echo usr2=$?; kill -USR1 $$; echo usr1=$?;"
+                + " linux64 uname -m; echo linux64=$?; linux32 uname -m; echo linux32=$?");
+        assertThat(r[1]).isEqualTo("got-USR2\nusr2=0\nusr1=1\nx86_64\nlinux64=0\nlinux32=1\n");
+        assertThat(r[2]).contains("Operation not permitted");
+    }
+
+    @Test
     void killProcessKillsWithSigsys() throws Exception {
         ObjectNode p = profile("SCMP_ACT_ALLOW");
         rule(p, "SCMP_ACT_KILL_PROCESS", "mkdir", "mkdirat");
