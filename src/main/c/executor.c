@@ -90,6 +90,7 @@ enum {
     OP_UNSHARE_CHILD = 40, /* u64 flags */
     OP_PRCTL = 41,      /* u64 option, u64 arg2 */
     OP_LO_UP = 42,      /* bring up the loopback interface of a new network namespace */
+    OP_CHROOT = 43,     /* str rootfs: chroot, for containers without a mount namespace */
     /* Seccomp (60-64) */
     OP_SECCOMP = 60,    /* u64 flags, bytes program (struct sock_filter[]): seccomp(SECCOMP_SET_MODE_FILTER) */
 };
@@ -502,6 +503,14 @@ static void child_ops(size_t from)
         }
         case OP_MKDIR: mkdirs_in_root(str(o, 0), u64(o, 1)); break;
         case OP_PIVOT_ROOT: do_pivot_root(str(o, 0)); break;
+        case OP_CHROOT: {
+            const char *r = str(o, 0);
+            if (chdir(r) || chroot(".") || chdir("/")) SYSFAIL("chroot %s", r);
+            if (rootfd >= 0) close(rootfd);
+            rootfd = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
+            if (rootfd < 0) SYSFAIL("open new root");
+            break;
+        }
         case OP_CHDIR: if (chdir(str(o, 0))) SYSFAIL("chdir to cwd %s", str(o, 0)); break;
         case OP_UMASK: umask(u64(o, 0)); break;
         case OP_OPEN_FIFO:

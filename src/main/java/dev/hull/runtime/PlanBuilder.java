@@ -67,8 +67,22 @@ public final class PlanBuilder {
         List<Namespace> namespaces = linux == null ? List.of() : linux.namespaces();
         boolean newMountNs = namespaces.stream().anyMatch(n -> n.type().equals("mount") && n.path() == null);
         if (!newMountNs) {
-            throw new ConfigException("config.json: linux.namespaces: Hull needs a new mount namespace"
-                    + " (a \"mount\" entry without a path) to set up the root filesystem safely");
+            // Without a mount namespace of its own, the container shares the host's mount table:
+            // Hull then makes no mount at all (nothing could leak) and enters the rootfs with chroot.
+            String why = " needs a new mount namespace (a \"mount\" entry without a path in linux.namespaces)";
+            if (!spec.mounts().isEmpty()) {
+                throw new ConfigException("config.json: mounts:" + why);
+            }
+            if (spec.root().readonly()) {
+                throw new ConfigException("config.json: root.readonly:" + why);
+            }
+            if (spec.annotations().containsKey(Annotations.ROOTFS_OVERLAY)) {
+                throw new ConfigException("config.json: annotations." + Annotations.ROOTFS_OVERLAY + ":" + why);
+            }
+            if (namespaces.stream().anyMatch(n -> n.type().equals("user") && n.path() == null)) {
+                throw new ConfigException("config.json: linux.namespaces: a new user namespace" + why
+                        + " here (its devices are bind mounts)");
+            }
         }
         if (proc.terminal()) {
             throw new ConfigException("config.json: process.terminal: terminals need --console-socket,"
@@ -133,12 +147,16 @@ public final class PlanBuilder {
         }
 
         String rootfs = ctx.rootfs().toString();
-        plan.mount(null, "/", null, MS_REC | rootPropagation(linux), null, 0);
+        if (newMountNs) {
+            plan.mount(null, "/", null, MS_REC | rootPropagation(linux), null, 0);
+        }
         String overlay = spec.annotations().get(Annotations.ROOTFS_OVERLAY);
         if (overlay != null) {
             plan.mount("overlay", rootfs, "overlay", 0, overlay, 0);
         } else {
-            plan.mount(rootfs, rootfs, null, MS_BIND | MS_REC, null, 0);
+            if (newMountNs) {
+                plan.mount(rootfs, rootfs, null, MS_BIND | MS_REC, null, 0);
+            }
         }
         plan.openRoot(rootfs);
 
@@ -185,7 +203,11 @@ public final class PlanBuilder {
             devices(plan, linux, newUserNs, procMounted);
         }
         plan.openFifo(ctx.execFifo().toString());
-        plan.pivotRoot(rootfs);
+        if (newMountNs) {
+            plan.pivotRoot(rootfs);
+        } else {
+            plan.chroot(rootfs);
+        }
         if ("shared".equals(propagationName(linux)) || "rshared".equals(propagationName(linux))) {
             plan.mount(null, "/", null, MS_SHARED | MS_REC, null, 0);
         }

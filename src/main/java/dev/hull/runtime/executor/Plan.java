@@ -23,7 +23,7 @@ public final class Plan {
             OP_SETDOMAINNAME = 25, OP_OPEN_ROOT = 26, OP_MOUNT = 27, OP_MKNOD = 28, OP_SYMLINK = 29,
             OP_MKDIR = 30, OP_PIVOT_ROOT = 31, OP_CHDIR = 32, OP_UMASK = 33, OP_OPEN_FIFO = 34,
             OP_RESOLVE_EXEC = 35, OP_READY = 36, OP_WAIT_START = 37, OP_EXEC = 38, OP_ENV = 39,
-            OP_UNSHARE_CHILD = 40, OP_PRCTL = 41, OP_LO_UP = 42;
+            OP_UNSHARE_CHILD = 40, OP_PRCTL = 41, OP_CHROOT = 43, OP_LO_UP = 42;
     // Seccomp (ops 60-64)
     static final int OP_SECCOMP = 60;
 
@@ -100,6 +100,8 @@ public final class Plan {
     public Plan symlink(String linkContent, String target) { return op(OP_SYMLINK, linkContent, target); }
     public Plan mkdir(String target, long mode) { return op(OP_MKDIR, target, mode); }
     public Plan pivotRoot(String rootfs) { return op(OP_PIVOT_ROOT, rootfs); }
+    /** Enter rootfs with chroot: only for containers without a mount namespace (and so without mounts). */
+    public Plan chroot(String rootfs) { return op(OP_CHROOT, rootfs); }
     public Plan chdir(String path) { return op(OP_CHDIR, path); }
     public Plan umask(long mask) { return op(OP_UMASK, mask); }
     public Plan openFifo(String path) { return op(OP_OPEN_FIFO, path); }
@@ -173,7 +175,7 @@ public final class Plan {
             case OP_CHDIR -> "chdir"; case OP_UMASK -> "umask"; case OP_OPEN_FIFO -> "open-fifo";
             case OP_RESOLVE_EXEC -> "resolve-exec"; case OP_READY -> "ready"; case OP_WAIT_START -> "wait-start";
             case OP_EXEC -> "exec"; case OP_ENV -> "env"; case OP_UNSHARE_CHILD -> "unshare-child";
-            case OP_PRCTL -> "prctl"; case OP_LO_UP -> "lo-up";
+            case OP_PRCTL -> "prctl"; case OP_CHROOT -> "chroot"; case OP_LO_UP -> "lo-up";
             case OP_SECCOMP -> "seccomp";
             default -> "op" + code;
         };
