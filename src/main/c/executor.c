@@ -22,7 +22,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/filter.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -89,6 +91,8 @@ enum {
     OP_PRCTL = 41,      /* u64 option, u64 arg2 */
     OP_LO_UP = 42,      /* bring up the loopback interface of a new network namespace */
     OP_CHROOT = 43,     /* str rootfs: chroot, for containers without a mount namespace */
+    /* Seccomp (60-64) */
+    OP_SECCOMP = 60,    /* u64 flags, bytes program (struct sock_filter[]): seccomp(SECCOMP_SET_MODE_FILTER) */
     /* Privilege (capabilities, rlimits, sysctls, masked/readonly paths, ...): ops 70-89 */
     OP_CAP_BOUNDING = 70, /* u64 drop-mask: PR_CAPBSET_DROP each bit; then PR_SET_KEEPCAPS 1 */
     OP_CAPS = 71,       /* u64 effective, permitted, inheritable, ambient: capset v3, keepcaps 0, ambient raise */
@@ -724,6 +728,31 @@ static void do_hook(const struct op *o)
     free(envp);
 }
 
+/* ---------- seccomp (ops 60-64) ---------- */
+
+static char **exec_argv; /* the exec op's argv, built before a filter is loaded (no allocation after it) */
+
+/* OP_SECCOMP: load the filter Java compiled. If the next op is exec, its argv is built first so
+ * that nothing but execve runs under the filter. */
+static void do_seccomp(const struct op *o, const struct op *next)
+{
+    uint64_t flags = u64(o, 0);
+    if (o->argc < 2) fail("seccomp (op %u): missing the program", o->code);
+    const struct arg *a = &o->argv[1];
+    if (a->len == 0 || a->len % sizeof(struct sock_filter) || a->len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+        fail("seccomp (op %u): program of %u bytes is not 1 to %u instructions of %zu bytes", o->code, a->len,
+             BPF_MAXINSNS, sizeof(struct sock_filter));
+    struct sock_filter *insns = malloc(a->len);
+    if (!insns) fail("out of memory");
+    memcpy(insns, a->p, a->len); /* aligned copy */
+    struct sock_fprog prog = { .len = (unsigned short)(a->len / sizeof(struct sock_filter)), .filter = insns };
+    if (next && next->code == OP_EXEC && !exec_argv) exec_argv = strv(next);
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)flags, &prog))
+        SYSFAIL("seccomp (op %u): load filter of %u instructions with flags 0x%lx", o->code, prog.len,
+                (unsigned long)flags);
+    /* insns is not freed: the process execs soon, and free could make syscalls the filter denies */
+}
+
 static void child_ops(size_t from)
 {
     for (size_t i = from; i < nops; i++) {
@@ -804,6 +833,7 @@ static void child_ops(size_t from)
             if (r != 1 || c != 'h') _exit(125); /* creation aborted */
             break;
         }
+        case OP_SECCOMP: do_seccomp(o, i + 1 < nops ? &ops[i + 1] : NULL); break;
         case OP_PRCTL: if (prctl(u64(o, 0), u64(o, 1), 0, 0, 0)) SYSFAIL("prctl %lu", (unsigned long)u64(o, 0)); break;
         case OP_READY: {
             char c = 'R';
@@ -841,7 +871,7 @@ static void child_ops(size_t from)
             break;
         }
         case OP_EXEC: {
-            char **argv = strv(o);
+            char **argv = exec_argv ? exec_argv : strv(o);
             if (!resolved_exec[0]) resolve_exec(NULL, argv[0]);
             execve(resolved_exec, argv, exec_env ? exec_env : (char *[]){ NULL });
             SYSFAIL("exec %s", resolved_exec);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.image.BusyboxRootfs;
+import dev.hull.linux.seccomp.DefaultSeccomp;
 import dev.hull.runtime.Annotations;
 import dev.hull.runtime.ContainerRuntime;
 import dev.hull.runtime.RuntimeError;
@@ -143,6 +144,7 @@ public final class Engine {
         ann.put(Annotations.ROOTFS_OVERLAY, "lowerdir=" + lower + ",upperdir=" + dir.resolve("upper") + ",workdir="
                 + dir.resolve("work"));
         ObjectNode linux = (ObjectNode) spec.get("linux");
+        linux.set("seccomp", DefaultSeccomp.profile(boundingCapabilities(process)));
         ArrayNode namespaces = (ArrayNode) linux.get("namespaces");
         String network = req.network() == null ? "none" : req.network();
         switch (network) {
@@ -179,6 +181,13 @@ public final class Engine {
             }
         }
         return spec;
+    }
+
+    /** The bounding set of the config's capabilities: what the default seccomp profile is tailored to. */
+    static List<String> boundingCapabilities(ObjectNode process) {
+        List<String> caps = new ArrayList<>();
+        process.path("capabilities").path("bounding").forEach(c -> caps.add(c.asText()));
+        return caps;
     }
 
     private static String randomId() {

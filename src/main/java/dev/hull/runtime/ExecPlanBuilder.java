@@ -55,8 +55,15 @@ final class ExecPlanBuilder {
         } catch (dev.hull.runtime.spec.ConfigException e) {
             throw new IOException(e.getMessage(), e);
         }
-        PlanBuilder.processSteps(plan, proc, inUserNs, privileges);
+        dev.hull.linux.seccomp.SeccompCompiler.Filter seccomp;
+        try {
+            seccomp = PlanSeccomp.compile(spec);
+        } catch (dev.hull.runtime.spec.ConfigException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        PlanBuilder.processSteps(plan, proc, inUserNs, privileges, seccomp);
         plan.ready();
+        PlanBuilder.loadSeccompLast(plan, proc, seccomp);
         plan.exec(proc.args());
         return plan;
     }

@@ -1,6 +1,7 @@
 package dev.hull.runtime;
 
 import dev.hull.linux.cgroup.CgroupLayout;
+import dev.hull.linux.seccomp.SeccompCompiler;
 import dev.hull.runtime.executor.Plan;
 import dev.hull.runtime.spec.ConfigException;
 import dev.hull.runtime.spec.Device;
@@ -228,10 +229,12 @@ public final class PlanBuilder {
             plan.setdomainname(spec.domainname());
         }
         ProcessControl.terminal(plan, proc);
-        processSteps(plan, proc, newUserNs, privileges);
+        SeccompCompiler.Filter seccomp = PlanSeccomp.compile(spec);
+        processSteps(plan, proc, newUserNs, privileges, seccomp);
         plan.ready();
         plan.waitStart();
         ProcessControl.beforeExec(plan, spec);
+        loadSeccompLast(plan, proc, seccomp);
         plan.exec(proc.args());
         return plan;
     }
@@ -241,9 +244,15 @@ public final class PlanBuilder {
      * configured process: cwd, ids, umask, env, executable lookup. Shared by create and exec so both
      * get the same confinement.
      */
-    static void processSteps(Plan plan, Process proc, boolean inUserNs, Privileges privileges) {
+    static void processSteps(Plan plan, Process proc, boolean inUserNs, Privileges privileges,
+            SeccompCompiler.Filter seccomp) {
         plan.chdir(proc.cwd() == null ? "/" : proc.cwd());
         privileges.planBeforeUser(plan); // rlimits, scheduler, ioprio, personality, bounding set + keepcaps
+        // Seccomp (see PlanSeccomp): without noNewPrivileges the filter needs CAP_SYS_ADMIN, so it is
+        // loaded before the process's ids (and capabilities) are set; with it, as the last step before exec.
+        if (seccomp != null && !proc.noNewPrivileges()) {
+            PlanSeccomp.load(plan, seccomp, false);
+        }
         var user = proc.user();
         if (user != null) {
             if (!user.additionalGids().isEmpty() || !inUserNs) {
@@ -258,6 +267,13 @@ public final class PlanBuilder {
         plan.env(proc.env());
         plan.resolveExec(pathOf(proc.env()), proc.args().get(0));
         privileges.planAfterUser(plan); // capset, ambient, LSM label, no_new_privs
+    }
+
+    /** With noNewPrivileges the filter is the very last step before exec (it needs no capability then). */
+    static void loadSeccompLast(Plan plan, Process proc, SeccompCompiler.Filter seccomp) {
+        if (seccomp != null && proc.noNewPrivileges()) {
+            PlanSeccomp.load(plan, seccomp, true);
+        }
     }
 
     private static void devices(Plan plan, Linux linux, boolean userNs, boolean procMounted) {

@@ -29,6 +29,8 @@ public final class Plan {
             OP_PERSONALITY = 75, OP_SYSCTL = 76, OP_MASK_PATH = 77, OP_READONLY_PATH = 78, OP_LSM_EXEC = 79;
     // Process control (exec, terminals, hooks): codes 90-109
     static final int OP_CONSOLE = 90, OP_HOOK_STATE = 91, OP_HOOK = 92, OP_HOOKS_SYNC = 93;
+    // Seccomp (ops 60-64)
+    static final int OP_SECCOMP = 60;
 
     /** Mount target flags. */
     public static final long T_IN_ROOT = 1, T_MKDIR = 2, T_MKFILE = 4, T_SRC_IN_ROOT = 8, T_OPTIONAL = 16,
@@ -38,7 +40,7 @@ public final class Plan {
     public record Op(int code, List<Object> args) {
         @Override
         public String toString() {
-            return name(code) + args;
+            return name(code) + args.stream().map(a -> a instanceof byte[] b ? "<" + b.length + " bytes>" : a).toList();
         }
     }
 
@@ -115,6 +117,8 @@ public final class Plan {
     public Plan exec(List<String> args) { return op(OP_EXEC, args.toArray()); }
     public Plan unshareInChild(long flags) { return op(OP_UNSHARE_CHILD, flags); }
     public Plan prctl(long option, long arg) { return op(OP_PRCTL, option, arg); }
+    /** Loads a seccomp filter: seccomp(SECCOMP_SET_MODE_FILTER, flags, program of 8-byte sock_filters). */
+    public Plan seccomp(long flags, byte[] program) { return op(OP_SECCOMP, flags, program.clone()); }
 
     // ---- privilege (child ops 70-89) ----
     /** Drops every capability in {@code dropMask} from the bounding set, then sets PR_SET_KEEPCAPS (before setuid). */
@@ -175,6 +179,8 @@ public final class Plan {
                     byte[] raw = s.getBytes(StandardCharsets.UTF_8);
                     bytes = new byte[raw.length + 1];
                     System.arraycopy(raw, 0, bytes, 0, raw.length);
+                } else if (a instanceof byte[] raw) {
+                    bytes = raw;
                 } else if (a instanceof Long l) {
                     bytes = new byte[8];
                     for (int i = 0; i < 8; i++) {
@@ -221,6 +227,7 @@ public final class Plan {
             case OP_LSM_EXEC -> "lsm-exec";
             case OP_CONSOLE -> "console"; case OP_HOOK_STATE -> "hook-state"; case OP_HOOK -> "hook";
             case OP_HOOKS_SYNC -> "hooks-sync";
+            case OP_SECCOMP -> "seccomp";
             default -> "op" + code;
         };
     }

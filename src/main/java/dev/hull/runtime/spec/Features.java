@@ -3,13 +3,15 @@ package dev.hull.runtime.spec;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.linux.seccomp.Arch;
+import dev.hull.linux.seccomp.SeccompCompiler;
 
 /**
  * The {@code features} document (features-schema.json), like {@code runc features}. It only
  * advertises what Hull handles: mount options come from {@link MountOptions#known()}, namespace
- * types and hook phases from {@link SpecParser}, capabilities from {@link CapabilityNames}. Seccomp,
- * AppArmor (applied only where the host has it, untested here), SELinux, Intel RDT, idmapped mounts
- * and net devices are reported as not enabled.
+ * types and hook phases from {@link SpecParser}, capabilities from {@link CapabilityNames}, seccomp from
+ * {@link SeccompCompiler}. AppArmor (applied only where the host has it, untested here), SELinux, Intel RDT,
+ * idmapped mounts and net devices are reported as not enabled.
  */
 public final class Features {
     /** Value of the {@code run.hull.version} annotation. */
@@ -33,7 +35,7 @@ public final class Features {
         cgroup.put("v2", true);
         cgroup.put("systemd", false);
         cgroup.put("systemdUser", false);
-        linux.putObject("seccomp").put("enabled", false);
+        seccomp(linux.putObject("seccomp"));
         linux.putObject("apparmor").put("enabled", false);
         linux.putObject("selinux").put("enabled", false);
         linux.putObject("intelRdt").put("enabled", false);
@@ -42,6 +44,19 @@ public final class Features {
 
         n.putObject("annotations").put("run.hull.version", HULL_VERSION);
         return n;
+    }
+
+    /** Seccomp: what {@link SeccompCompiler} compiles (NOTIFY and WAIT_KILLABLE_RECV not yet). */
+    private static void seccomp(ObjectNode s) {
+        s.put("enabled", true);
+        addAll(s.putArray("actions"), SeccompCompiler.ACTIONS);
+        addAll(s.putArray("operators"), SeccompCompiler.OPERATORS);
+        ArrayNode archs = s.putArray("archs");
+        for (Arch a : Arch.values()) {
+            archs.add(a.specName());
+        }
+        addAll(s.putArray("knownFlags"), SeccompCompiler.KNOWN_FLAGS);
+        addAll(s.putArray("supportedFlags"), SeccompCompiler.SUPPORTED_FLAGS);
     }
 
     private static void addAll(ArrayNode a, Iterable<String> values) {
