@@ -23,6 +23,10 @@ import java.util.List;
  * <p>Calls that would change the JVM's own namespaces or credentials are
  * deliberately absent: a multithreaded JVM cannot do those safely; the
  * executor does them.
+ *
+ * <p>Each downcall handle lives in its own holder class, so a command links
+ * only the calls it makes (linking all of them up front cost a cold start
+ * about a third of its time).
  */
 public final class Syscalls {
     private static final Linker LINKER = Linker.nativeLinker();
@@ -41,38 +45,84 @@ public final class Syscalls {
     public static final int WNOHANG = 1;
     public static final short POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
 
-    private static final MethodHandle MOUNT = fn("mount", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS);
-    private static final MethodHandle UMOUNT2 = fn("umount2", JAVA_INT, ADDRESS, JAVA_INT);
-    private static final MethodHandle KILL = fn("kill", JAVA_INT, JAVA_INT, JAVA_INT);
-    private static final MethodHandle PIDFD_OPEN = fn("pidfd_open", JAVA_INT, JAVA_INT, JAVA_INT);
-    private static final MethodHandle PIDFD_SEND_SIGNAL =
-            fn("pidfd_send_signal", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
-    private static final MethodHandle WAITPID = fn("waitpid", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
-    private static final MethodHandle SETNS = fn("setns", JAVA_INT, JAVA_INT, JAVA_INT);
-    private static final MethodHandle OPEN = fnVariadic("open", 2, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
-    private static final MethodHandle CLOSE = fn("close", JAVA_INT, JAVA_INT);
-    private static final MethodHandle READ = fn("read", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
-    private static final MethodHandle WRITE = fn("write", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
-    private static final MethodHandle MKFIFO = fn("mkfifo", JAVA_INT, ADDRESS, JAVA_INT);
-    private static final MethodHandle SOCKETPAIR = fn("socketpair", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
-    private static final MethodHandle PRCTL = fnVariadic("prctl", 1, JAVA_INT, JAVA_INT, JAVA_LONG);
-    private static final MethodHandle GETUID = fnNoErrno("getuid", JAVA_INT);
-    private static final MethodHandle POSIX_SPAWN =
-            fnNoErrno("posix_spawn", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
-    private static final MethodHandle FA_INIT = fnNoErrno("posix_spawn_file_actions_init", JAVA_INT, ADDRESS);
-    private static final MethodHandle FA_ADDDUP2 =
-            fnNoErrno("posix_spawn_file_actions_adddup2", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
-    private static final MethodHandle FA_DESTROY = fnNoErrno("posix_spawn_file_actions_destroy", JAVA_INT, ADDRESS);
-    private static final MethodHandle ATTR_INIT = fnNoErrno("posix_spawnattr_init", JAVA_INT, ADDRESS);
-    private static final MethodHandle ATTR_SETFLAGS =
-            fnNoErrno("posix_spawnattr_setflags", JAVA_INT, ADDRESS, ValueLayoutShort.SHORT);
-    private static final MethodHandle ATTR_SETSIGMASK =
-            fnNoErrno("posix_spawnattr_setsigmask", JAVA_INT, ADDRESS, ADDRESS);
-    private static final MethodHandle ATTR_SETSIGDEFAULT =
-            fnNoErrno("posix_spawnattr_setsigdefault", JAVA_INT, ADDRESS, ADDRESS);
-    private static final MethodHandle ATTR_DESTROY = fnNoErrno("posix_spawnattr_destroy", JAVA_INT, ADDRESS);
-    private static final MethodHandle SIGEMPTYSET = fnNoErrno("sigemptyset", JAVA_INT, ADDRESS);
-    private static final MethodHandle SIGFILLSET = fnNoErrno("sigfillset", JAVA_INT, ADDRESS);
+    private static final class MOUNT {
+        static final MethodHandle H = fn("mount", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS);
+    }
+    private static final class UMOUNT2 {
+        static final MethodHandle H = fn("umount2", JAVA_INT, ADDRESS, JAVA_INT);
+    }
+    private static final class KILL {
+        static final MethodHandle H = fn("kill", JAVA_INT, JAVA_INT, JAVA_INT);
+    }
+    private static final class PIDFD_OPEN {
+        static final MethodHandle H = fn("pidfd_open", JAVA_INT, JAVA_INT, JAVA_INT);
+    }
+    private static final class PIDFD_SEND_SIGNAL {
+        static final MethodHandle H = fn("pidfd_send_signal", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    }
+    private static final class WAITPID {
+        static final MethodHandle H = fn("waitpid", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    }
+    private static final class SETNS {
+        static final MethodHandle H = fn("setns", JAVA_INT, JAVA_INT, JAVA_INT);
+    }
+    private static final class OPEN {
+        static final MethodHandle H = fnVariadic("open", 2, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+    }
+    private static final class CLOSE {
+        static final MethodHandle H = fn("close", JAVA_INT, JAVA_INT);
+    }
+    private static final class READ {
+        static final MethodHandle H = fn("read", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+    }
+    private static final class WRITE {
+        static final MethodHandle H = fn("write", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+    }
+    private static final class MKFIFO {
+        static final MethodHandle H = fn("mkfifo", JAVA_INT, ADDRESS, JAVA_INT);
+    }
+    private static final class SOCKETPAIR {
+        static final MethodHandle H = fn("socketpair", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    }
+    private static final class PRCTL {
+        static final MethodHandle H = fnVariadic("prctl", 1, JAVA_INT, JAVA_INT, JAVA_LONG);
+    }
+    private static final class GETUID {
+        static final MethodHandle H = fnNoErrno("getuid", JAVA_INT);
+    }
+    private static final class POSIX_SPAWN {
+        static final MethodHandle H = fnNoErrno("posix_spawn", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+    }
+    private static final class FA_INIT {
+        static final MethodHandle H = fnNoErrno("posix_spawn_file_actions_init", JAVA_INT, ADDRESS);
+    }
+    private static final class FA_ADDDUP2 {
+        static final MethodHandle H = fnNoErrno("posix_spawn_file_actions_adddup2", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+    }
+    private static final class FA_DESTROY {
+        static final MethodHandle H = fnNoErrno("posix_spawn_file_actions_destroy", JAVA_INT, ADDRESS);
+    }
+    private static final class ATTR_INIT {
+        static final MethodHandle H = fnNoErrno("posix_spawnattr_init", JAVA_INT, ADDRESS);
+    }
+    private static final class ATTR_SETFLAGS {
+        static final MethodHandle H = fnNoErrno("posix_spawnattr_setflags", JAVA_INT, ADDRESS, ValueLayoutShort.SHORT);
+    }
+    private static final class ATTR_SETSIGMASK {
+        static final MethodHandle H = fnNoErrno("posix_spawnattr_setsigmask", JAVA_INT, ADDRESS, ADDRESS);
+    }
+    private static final class ATTR_SETSIGDEFAULT {
+        static final MethodHandle H = fnNoErrno("posix_spawnattr_setsigdefault", JAVA_INT, ADDRESS, ADDRESS);
+    }
+    private static final class ATTR_DESTROY {
+        static final MethodHandle H = fnNoErrno("posix_spawnattr_destroy", JAVA_INT, ADDRESS);
+    }
+    private static final class SIGEMPTYSET {
+        static final MethodHandle H = fnNoErrno("sigemptyset", JAVA_INT, ADDRESS);
+    }
+    private static final class SIGFILLSET {
+        static final MethodHandle H = fnNoErrno("sigfillset", JAVA_INT, ADDRESS);
+    }
 
     /** Holder for the short layout so the import list stays readable. */
     private static final class ValueLayoutShort {
@@ -126,7 +176,7 @@ public final class Syscalls {
             throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) MOUNT.invokeExact(st, cstr(arena, source), cstr(arena, target), cstr(arena, fstype), flags,
+            int r = (int) MOUNT.H.invokeExact(st, cstr(arena, source), cstr(arena, target), cstr(arena, fstype), flags,
                     cstr(arena, data));
             if (r != 0) {
                 throw new LinuxException("mount(" + q(source) + ", " + q(target) + ", " + q(fstype) + ", 0x"
@@ -142,7 +192,7 @@ public final class Syscalls {
     public static void umount2(String target, int flags) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) UMOUNT2.invokeExact(st, cstr(arena, target), flags);
+            int r = (int) UMOUNT2.H.invokeExact(st, cstr(arena, target), flags);
             if (r != 0) {
                 throw new LinuxException("umount2(" + q(target) + ", " + flags + ")", errno(st));
             }
@@ -158,7 +208,7 @@ public final class Syscalls {
     public static void kill(int pid, int signal) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) KILL.invokeExact(st, pid, signal);
+            int r = (int) KILL.H.invokeExact(st, pid, signal);
             if (r != 0) {
                 throw new LinuxException("kill(" + pid + ", " + signal + ")", errno(st));
             }
@@ -173,7 +223,7 @@ public final class Syscalls {
     public static int pidfdOpen(int pid) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) PIDFD_OPEN.invokeExact(st, pid, 0);
+            int r = (int) PIDFD_OPEN.H.invokeExact(st, pid, 0);
             if (r < 0) {
                 throw new LinuxException("pidfd_open(" + pid + ", 0)", errno(st));
             }
@@ -188,7 +238,7 @@ public final class Syscalls {
     public static void pidfdSendSignal(int pidfd, int signal) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) PIDFD_SEND_SIGNAL.invokeExact(st, pidfd, signal, MemorySegment.NULL, 0);
+            int r = (int) PIDFD_SEND_SIGNAL.H.invokeExact(st, pidfd, signal, MemorySegment.NULL, 0);
             if (r != 0) {
                 throw new LinuxException("pidfd_send_signal(" + pidfd + ", " + signal + ")", errno(st));
             }
@@ -208,7 +258,7 @@ public final class Syscalls {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment status = arena.allocate(JAVA_INT);
             for (;;) {
-                int r = (int) WAITPID.invokeExact(st, pid, status, options);
+                int r = (int) WAITPID.H.invokeExact(st, pid, status, options);
                 if (r > 0) {
                     return status.get(JAVA_INT, 0);
                 }
@@ -239,7 +289,7 @@ public final class Syscalls {
     public static void setns(int fd, int nstype) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) SETNS.invokeExact(st, fd, nstype);
+            int r = (int) SETNS.H.invokeExact(st, fd, nstype);
             if (r != 0) {
                 throw new LinuxException("setns(" + fd + ", 0x" + Integer.toHexString(nstype) + ")", errno(st));
             }
@@ -253,7 +303,7 @@ public final class Syscalls {
     public static void prctl(int option, long arg2) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) PRCTL.invokeExact(st, option, arg2);
+            int r = (int) PRCTL.H.invokeExact(st, option, arg2);
             if (r < 0) {
                 throw new LinuxException("prctl(" + option + ", " + arg2 + ")", errno(st));
             }
@@ -266,7 +316,7 @@ public final class Syscalls {
 
     public static int getuid() {
         try {
-            return (int) GETUID.invokeExact();
+            return (int) GETUID.H.invokeExact();
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -278,7 +328,7 @@ public final class Syscalls {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             for (;;) {
-                int r = (int) OPEN.invokeExact(st, cstr(arena, path), flags, mode);
+                int r = (int) OPEN.H.invokeExact(st, cstr(arena, path), flags, mode);
                 if (r >= 0) {
                     return r;
                 }
@@ -297,7 +347,7 @@ public final class Syscalls {
     public static void close(int fd) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) CLOSE.invokeExact(st, fd);
+            int r = (int) CLOSE.H.invokeExact(st, fd);
             if (r != 0) {
                 // close errors leave nothing to recover; the fd is gone either way.
                 return;
@@ -313,7 +363,7 @@ public final class Syscalls {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment seg = arena.allocate(len);
             for (;;) {
-                long r = (long) READ.invokeExact(st, fd, seg, (long) len);
+                long r = (long) READ.H.invokeExact(st, fd, seg, (long) len);
                 if (r >= 0) {
                     MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, buf, off, (int) r);
                     return (int) r;
@@ -338,7 +388,7 @@ public final class Syscalls {
             MemorySegment.copy(data, 0, seg, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
             long off = 0;
             while (off < data.length) {
-                long r = (long) WRITE.invokeExact(st, fd, seg.asSlice(off), (long) data.length - off);
+                long r = (long) WRITE.H.invokeExact(st, fd, seg.asSlice(off), (long) data.length - off);
                 if (r >= 0) {
                     off += r;
                     continue;
@@ -358,7 +408,7 @@ public final class Syscalls {
     public static void mkfifo(String path, int mode) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) MKFIFO.invokeExact(st, cstr(arena, path), mode);
+            int r = (int) MKFIFO.H.invokeExact(st, cstr(arena, path), mode);
             if (r != 0) {
                 throw new LinuxException("mkfifo(" + q(path) + ", 0" + Integer.toOctalString(mode) + ")", errno(st));
             }
@@ -374,7 +424,7 @@ public final class Syscalls {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment fds = arena.allocate(JAVA_INT, 2);
-            int r = (int) SOCKETPAIR.invokeExact(st, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
+            int r = (int) SOCKETPAIR.H.invokeExact(st, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
             if (r != 0) {
                 throw new LinuxException("socketpair(AF_UNIX, SOCK_STREAM)", errno(st));
             }
@@ -397,29 +447,29 @@ public final class Syscalls {
             MemorySegment fa = arena.allocate(256, 16);
             MemorySegment attr = arena.allocate(512, 16);
             MemorySegment sigs = arena.allocate(128, 16);
-            check("posix_spawn_file_actions_init", (int) FA_INIT.invokeExact(fa));
-            check("posix_spawnattr_init", (int) ATTR_INIT.invokeExact(attr));
+            check("posix_spawn_file_actions_init", (int) FA_INIT.H.invokeExact(fa));
+            check("posix_spawnattr_init", (int) ATTR_INIT.H.invokeExact(attr));
             try {
                 for (int i = 0; i < dupFrom.length; i++) {
                     check("posix_spawn_file_actions_adddup2(" + dupFrom[i] + ", " + dupTo[i] + ")",
-                            (int) FA_ADDDUP2.invokeExact(fa, dupFrom[i], dupTo[i]));
+                            (int) FA_ADDDUP2.H.invokeExact(fa, dupFrom[i], dupTo[i]));
                 }
-                int ignored = (int) SIGEMPTYSET.invokeExact(sigs);
-                check("posix_spawnattr_setsigmask", (int) ATTR_SETSIGMASK.invokeExact(attr, sigs));
-                ignored = (int) SIGFILLSET.invokeExact(sigs);
-                check("posix_spawnattr_setsigdefault", (int) ATTR_SETSIGDEFAULT.invokeExact(attr, sigs));
-                check("posix_spawnattr_setflags", (int) ATTR_SETFLAGS.invokeExact(attr,
+                int ignored = (int) SIGEMPTYSET.H.invokeExact(sigs);
+                check("posix_spawnattr_setsigmask", (int) ATTR_SETSIGMASK.H.invokeExact(attr, sigs));
+                ignored = (int) SIGFILLSET.H.invokeExact(sigs);
+                check("posix_spawnattr_setsigdefault", (int) ATTR_SETSIGDEFAULT.H.invokeExact(attr, sigs));
+                check("posix_spawnattr_setflags", (int) ATTR_SETFLAGS.H.invokeExact(attr,
                         (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)));
                 MemorySegment pid = arena.allocate(JAVA_INT);
-                int r = (int) POSIX_SPAWN.invokeExact(pid, cstr(arena, path), fa, attr, strv(arena, argv),
+                int r = (int) POSIX_SPAWN.H.invokeExact(pid, cstr(arena, path), fa, attr, strv(arena, argv),
                         strv(arena, envp));
                 if (r != 0) {
                     throw new LinuxException("posix_spawn(" + q(path) + ")", r);
                 }
                 return pid.get(JAVA_INT, 0);
             } finally {
-                int ignored = (int) FA_DESTROY.invokeExact(fa);
-                ignored = (int) ATTR_DESTROY.invokeExact(attr);
+                int ignored = (int) FA_DESTROY.H.invokeExact(fa);
+                ignored = (int) ATTR_DESTROY.H.invokeExact(attr);
             }
         } catch (LinuxException e) {
             throw e;
