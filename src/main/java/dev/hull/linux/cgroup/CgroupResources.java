@@ -264,6 +264,15 @@ public final class CgroupResources {
             if (limit == -1 && swap == 0 && Files.exists(memsw)) {
                 swap = -1;
             }
+            if (update && limit > 0 && swap == 0 && Files.exists(memsw)) {
+                // Only the memory limit is changing. If swap was off (memsw == limit) keep it off; and memsw may
+                // never be below the limit, so raise it with the limit rather than fail (docker update does this).
+                long curMem = Long.parseUnsignedLong(CgroupFs.readOrNull(t.file("memory.limit_in_bytes")));
+                long curMemsw = Long.parseUnsignedLong(CgroupFs.readOrNull(memsw));
+                if (curMemsw == curMem || curMemsw < limit) {
+                    swap = limit;
+                }
+            }
             if (swap != 0 && !Files.exists(memsw)) {
                 throw new IOException(p + ".swap: this host's kernel has no swap accounting (no " + memsw + ")");
             }
