@@ -56,7 +56,13 @@ class DeviceProgramTest {
         }
         if (dir != null) {
             new CgroupV2Manager(unified, cgPath).destroy();
+            try {
+                Files.deleteIfExists(unified.resolve(CgroupTestSupport.TOP)); // fails harmlessly if still in use
+            } catch (IOException ignored) {
+                // another test's cgroup is below it
+            }
         }
+        assertThat(dir == null || !Files.exists(dir)).as("test cgroup %s removed", dir).isTrue();
     }
 
     /** Starts sh in the cgroup (it waits for a line on stdin before running script) and returns its output. */
