@@ -31,7 +31,6 @@ public final class Features {
         cgroup.put("v2", true);
         cgroup.put("systemd", false);
         cgroup.put("systemdUser", false);
-        cgroup.put("rdma", true);
         linux.putObject("seccomp").put("enabled", false);
         linux.putObject("apparmor").put("enabled", false);
         linux.putObject("selinux").put("enabled", false);
