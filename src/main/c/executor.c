@@ -88,6 +88,18 @@ enum {
     OP_UNSHARE_CHILD = 40, /* u64 flags */
     OP_PRCTL = 41,      /* u64 option, u64 arg2 */
     OP_LO_UP = 42,      /* bring up the loopback interface of a new network namespace */
+    OP_CHROOT = 43,     /* str rootfs: chroot, for containers without a mount namespace */
+    /* Privilege (capabilities, rlimits, sysctls, masked/readonly paths, ...): ops 70-89 */
+    OP_CAP_BOUNDING = 70, /* u64 drop-mask: PR_CAPBSET_DROP each bit; then PR_SET_KEEPCAPS 1 */
+    OP_CAPS = 71,       /* u64 effective, permitted, inheritable, ambient: capset v3, keepcaps 0, ambient raise */
+    OP_RLIMIT = 72,     /* u64 resource, soft, hard */
+    OP_IOPRIO = 73,     /* u64 ioprio value (class << 13 | level) for ioprio_set(IOPRIO_WHO_PROCESS, 0) */
+    OP_SCHED = 74,      /* u64 policy, flags, nice (s32), priority, runtime, deadline, period */
+    OP_PERSONALITY = 75, /* u64 persona */
+    OP_SYSCTL = 76,     /* str path under /proc/sys (in root, must be procfs), str value */
+    OP_MASK_PATH = 77,  /* str path (in root): dir -> read-only tmpfs, other -> /dev/null bound over; missing ignored */
+    OP_READONLY_PATH = 78, /* str path (in root): bind onto itself, remount read-only; missing ignored */
+    OP_LSM_EXEC = 79,   /* str attr file, str fallback attr file (or ""), str content: label for the exec */
 };
 
 /* OP_MOUNT target flags */
@@ -431,6 +443,161 @@ static char **strv(const struct op *o)
     return v;
 }
 
+/* ---------- privilege ops (70-89): capabilities, rlimits, sysctls, masked/readonly paths ---------- */
+
+#include <linux/capability.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
+#include <sys/vfs.h>
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
+
+static void do_cap_bounding(uint64_t drop)
+{
+    for (int c = 0; c < 64; c++) {
+        if (!(drop >> c & 1)) continue;
+        if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0)) SYSFAIL("cap-bounding: drop capability %d from the bounding set", c);
+    }
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0)) SYSFAIL("cap-bounding: set keepcaps");
+}
+
+static void do_caps(uint64_t eff, uint64_t perm, uint64_t inh, uint64_t amb)
+{
+    struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct d[2] = {
+        { .effective = (uint32_t)eff, .permitted = (uint32_t)perm, .inheritable = (uint32_t)inh },
+        { .effective = (uint32_t)(eff >> 32), .permitted = (uint32_t)(perm >> 32), .inheritable = (uint32_t)(inh >> 32) },
+    };
+    if (syscall(SYS_capset, &h, d))
+        SYSFAIL("caps: capset effective 0x%llx permitted 0x%llx inheritable 0x%llx", (unsigned long long)eff,
+                (unsigned long long)perm, (unsigned long long)inh);
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0)) SYSFAIL("caps: clear keepcaps");
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) SYSFAIL("caps: clear the ambient set");
+    for (int c = 0; c < 64; c++) {
+        if (!(amb >> c & 1)) continue;
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0)) SYSFAIL("caps: raise ambient capability %d", c);
+    }
+}
+
+static void do_sched(const struct op *o)
+{
+    struct { uint32_t size, policy; uint64_t flags; int32_t nice; uint32_t priority;
+             uint64_t runtime, deadline, period; } a;
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a; /* SCHED_ATTR_SIZE_VER0: 48 */
+    a.policy = u64(o, 0);
+    a.flags = u64(o, 1);
+    a.nice = (int32_t)u64(o, 2);
+    a.priority = u64(o, 3);
+    a.runtime = u64(o, 4);
+    a.deadline = u64(o, 5);
+    a.period = u64(o, 6);
+    if (syscall(SYS_sched_setattr, 0, &a, 0))
+        SYSFAIL("sched: sched_setattr policy %u flags 0x%llx nice %d priority %u", a.policy,
+                (unsigned long long)a.flags, a.nice, a.priority);
+}
+
+static void do_sysctl(const char *key, const char *value)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "/proc/sys/%s", key) >= (int)sizeof path) fail("sysctl %s: path too long", key);
+    int fd = open_in_root(path, O_WRONLY | O_NOFOLLOW);
+    if (fd < 0) SYSFAIL("sysctl: open %s", path);
+    struct statfs sf;
+    if (fstatfs(fd, &sf)) SYSFAIL("sysctl: statfs %s", path);
+    if (sf.f_type != PROC_SUPER_MAGIC) fail("sysctl: %s is not on procfs (is /proc mounted?)", path);
+    size_t n = strlen(value);
+    if (write(fd, value, n) != (ssize_t)n) SYSFAIL("sysctl: write \"%s\" to %s", value, path);
+    close(fd);
+}
+
+static void do_mask_path(const char *path)
+{
+    int fd = open_in_root(path, O_PATH);
+    if (fd < 0) {
+        if (errno == ENOENT) return;
+        SYSFAIL("mask-path: resolving %s", path);
+    }
+    struct stat st;
+    if (fstat(fd, &st)) SYSFAIL("mask-path: stat %s", path);
+    char tpath[64];
+    snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", fd);
+    if (S_ISDIR(st.st_mode)) {
+        if (mount("tmpfs", tpath, "tmpfs", MS_RDONLY, NULL)) SYSFAIL("mask-path: mount read-only tmpfs on %s", path);
+    } else {
+        int nfd = open_in_root("/dev/null", O_PATH);
+        if (nfd < 0) SYSFAIL("mask-path %s: resolving /dev/null", path);
+        char spath[64];
+        snprintf(spath, sizeof spath, "/proc/self/fd/%d", nfd);
+        if (mount(spath, tpath, NULL, MS_BIND, NULL)) SYSFAIL("mask-path: bind /dev/null over %s", path);
+        close(nfd);
+    }
+    close(fd);
+}
+
+static void do_readonly_path(const char *path)
+{
+    int fd = open_in_root(path, O_PATH);
+    if (fd < 0) {
+        if (errno == ENOENT) return;
+        SYSFAIL("readonly-path: resolving %s", path);
+    }
+    char tpath[64];
+    snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", fd);
+    if (mount(tpath, tpath, NULL, MS_BIND | MS_REC, NULL)) SYSFAIL("readonly-path: bind %s onto itself", path);
+    close(fd);
+    /* Reopen: the fd refers to the mount below the new bind. */
+    fd = open_in_root(path, O_PATH);
+    if (fd < 0) SYSFAIL("readonly-path: resolving %s again", path);
+    snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", fd);
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(tpath);
+    if (mount(NULL, tpath, NULL, flags, NULL)) SYSFAIL("readonly-path: remount %s read-only (flags 0x%lx)", path, flags);
+    close(fd);
+}
+
+static void do_lsm_exec(const char *attr, const char *fallback, const char *content)
+{
+    int fd = open(attr, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && *fallback) {
+        attr = fallback;
+        fd = open(attr, O_WRONLY | O_CLOEXEC);
+    }
+    if (fd < 0) SYSFAIL("lsm-exec: open %s", attr);
+    size_t n = strlen(content);
+    if (write(fd, content, n) != (ssize_t)n) SYSFAIL("lsm-exec: write \"%s\" to %s", content, attr);
+    close(fd);
+}
+
+/* Returns 1 if o is a privilege op (and carried it out). */
+static int privilege_op(const struct op *o)
+{
+    switch (o->code) {
+    case OP_CAP_BOUNDING: do_cap_bounding(u64(o, 0)); return 1;
+    case OP_CAPS: do_caps(u64(o, 0), u64(o, 1), u64(o, 2), u64(o, 3)); return 1;
+    case OP_RLIMIT: {
+        struct rlimit rl = { .rlim_cur = u64(o, 1), .rlim_max = u64(o, 2) };
+        if (setrlimit((int)u64(o, 0), &rl))
+            SYSFAIL("rlimit: setrlimit resource %d soft %llu hard %llu", (int)u64(o, 0),
+                    (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
+        return 1;
+    }
+    case OP_IOPRIO:
+        if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)u64(o, 0)))
+            SYSFAIL("ioprio: ioprio_set 0x%x", (int)u64(o, 0));
+        return 1;
+    case OP_SCHED: do_sched(o); return 1;
+    case OP_PERSONALITY:
+        if (personality((unsigned long)u64(o, 0)) < 0) SYSFAIL("personality 0x%lx", (unsigned long)u64(o, 0));
+        return 1;
+    case OP_SYSCTL: do_sysctl(str(o, 0), str(o, 1)); return 1;
+    case OP_MASK_PATH: do_mask_path(str(o, 0)); return 1;
+    case OP_READONLY_PATH: do_readonly_path(str(o, 0)); return 1;
+    case OP_LSM_EXEC: do_lsm_exec(str(o, 0), str(o, 1), str(o, 2)); return 1;
+    default: return 0;
+    }
+}
+
 static void child_ops(size_t from)
 {
     for (size_t i = from; i < nops; i++) {
@@ -473,6 +640,14 @@ static void child_ops(size_t from)
         }
         case OP_MKDIR: mkdirs_in_root(str(o, 0), u64(o, 1)); break;
         case OP_PIVOT_ROOT: do_pivot_root(str(o, 0)); break;
+        case OP_CHROOT: {
+            const char *r = str(o, 0);
+            if (chdir(r) || chroot(".") || chdir("/")) SYSFAIL("chroot %s", r);
+            if (rootfd >= 0) close(rootfd);
+            rootfd = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
+            if (rootfd < 0) SYSFAIL("open new root");
+            break;
+        }
         case OP_CHDIR: if (chdir(str(o, 0))) SYSFAIL("chdir to cwd %s", str(o, 0)); break;
         case OP_UMASK: umask(u64(o, 0)); break;
         case OP_OPEN_FIFO:
@@ -535,6 +710,7 @@ static void child_ops(size_t from)
             SYSFAIL("exec %s", resolved_exec);
         }
         default:
+            if (privilege_op(o)) break;
             fail("unknown child op %u", o->code);
         }
     }

@@ -93,6 +93,11 @@ public final class Engine {
         }
     }
 
+    /** The capabilities docker gives a container by default. */
+    static final List<String> DOCKER_CAPS = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
+            "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+            "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE");
+
     ObjectNode config(RunRequest req, String id, Path lower, Path dir) throws RuntimeError {
         ObjectNode spec = DefaultSpec.create(false);
         ObjectNode process = (ObjectNode) spec.get("process");
@@ -110,6 +115,14 @@ public final class Engine {
         }
         if (req.workdir() != null) {
             process.put("cwd", req.workdir());
+        }
+        // Docker's default capability set (the runtime spec's default has only three).
+        ObjectNode caps = process.putObject("capabilities");
+        for (String set : new String[] {"bounding", "effective", "permitted"}) {
+            ArrayNode a = caps.putArray(set);
+            for (String c : DOCKER_CAPS) {
+                a.add(c);
+            }
         }
         if (req.user() != null) {
             ObjectNode user = process.putObject("user");

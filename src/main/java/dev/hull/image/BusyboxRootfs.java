@@ -34,6 +34,10 @@ public final class BusyboxRootfs {
     /** Makes sure rootfs holds the busybox image; returns rootfs. */
     public static Path ensure(Path rootfs) throws IOException {
         if (isReady(rootfs)) {
+            // Roots made by older versions were 0700, which mapped (user namespace) ids cannot enter.
+            if (!Files.getPosixFilePermissions(rootfs).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+                Files.setPosixFilePermissions(rootfs, PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
             return rootfs;
         }
         if (!isStaticBusybox(HOST_BUSYBOX)) {

@@ -154,6 +154,7 @@ public final class ContainerRuntime {
                 writeIdMap(pid, "gid_map", linux.gidMappings());
             }
             cgroup.addProcess(pid);
+            Privileges.applyOomScoreAdj(spec, pid);
             session.go();
             session.awaitReady();
             ContainerRecord rec = new ContainerRecord(id, pid, startTime(pid), bundleDir.toString(), rootfs.toString(),

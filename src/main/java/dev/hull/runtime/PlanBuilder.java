@@ -67,13 +67,29 @@ public final class PlanBuilder {
         List<Namespace> namespaces = linux == null ? List.of() : linux.namespaces();
         boolean newMountNs = namespaces.stream().anyMatch(n -> n.type().equals("mount") && n.path() == null);
         if (!newMountNs) {
-            throw new ConfigException("config.json: linux.namespaces: Hull needs a new mount namespace"
-                    + " (a \"mount\" entry without a path) to set up the root filesystem safely");
+            // Without a mount namespace of its own, the container shares the host's mount table:
+            // Hull then makes no mount at all (nothing could leak) and enters the rootfs with chroot.
+            String why = " needs a new mount namespace (a \"mount\" entry without a path in linux.namespaces)";
+            if (!spec.mounts().isEmpty()) {
+                throw new ConfigException("config.json: mounts:" + why);
+            }
+            if (spec.root().readonly()) {
+                throw new ConfigException("config.json: root.readonly:" + why);
+            }
+            if (spec.annotations().containsKey(Annotations.ROOTFS_OVERLAY)) {
+                throw new ConfigException("config.json: annotations." + Annotations.ROOTFS_OVERLAY + ":" + why);
+            }
+            if (namespaces.stream().anyMatch(n -> n.type().equals("user") && n.path() == null)) {
+                throw new ConfigException("config.json: linux.namespaces: a new user namespace" + why
+                        + " here (its devices are bind mounts)");
+            }
         }
         if (proc.terminal()) {
             throw new ConfigException("config.json: process.terminal: terminals need --console-socket,"
                     + " which this version of Hull does not support yet; set \"terminal\": false");
         }
+
+        Privileges privileges = Privileges.of(spec);
 
         Plan plan = new Plan();
         plan.mode(ctx.detach());
@@ -133,12 +149,16 @@ public final class PlanBuilder {
         }
 
         String rootfs = ctx.rootfs().toString();
-        plan.mount(null, "/", null, MS_REC | rootPropagation(linux), null, 0);
+        if (newMountNs) {
+            plan.mount(null, "/", null, MS_REC | rootPropagation(linux), null, 0);
+        }
         String overlay = spec.annotations().get(Annotations.ROOTFS_OVERLAY);
         if (overlay != null) {
             plan.mount("overlay", rootfs, "overlay", 0, overlay, 0);
         } else {
-            plan.mount(rootfs, rootfs, null, MS_BIND | MS_REC, null, 0);
+            if (newMountNs) {
+                plan.mount(rootfs, rootfs, null, MS_BIND | MS_REC, null, 0);
+            }
         }
         plan.openRoot(rootfs);
 
@@ -185,13 +205,18 @@ public final class PlanBuilder {
             devices(plan, linux, newUserNs, procMounted);
         }
         plan.openFifo(ctx.execFifo().toString());
-        plan.pivotRoot(rootfs);
+        if (newMountNs) {
+            plan.pivotRoot(rootfs);
+        } else {
+            plan.chroot(rootfs);
+        }
         if ("shared".equals(propagationName(linux)) || "rshared".equals(propagationName(linux))) {
             plan.mount(null, "/", null, MS_SHARED | MS_REC, null, 0);
         }
         if (spec.root().readonly()) {
             plan.mount(null, "/", null, MS_REMOUNT | MS_BIND | MS_RDONLY, null, Plan.T_KEEP_LOCKED);
         }
+        privileges.planAfterPivot(plan); // sysctls, readonlyPaths, maskedPaths
         if (spec.hostname() != null) {
             if (!newUts) {
                 throw new ConfigException("config.json: hostname: setting a hostname needs a new uts namespace");
@@ -205,6 +230,7 @@ public final class PlanBuilder {
             plan.setdomainname(spec.domainname());
         }
         plan.chdir(proc.cwd() == null ? "/" : proc.cwd());
+        privileges.planBeforeUser(plan); // rlimits, scheduler, ioprio, personality, bounding set + keepcaps
         var user = proc.user();
         if (user != null) {
             if (!user.additionalGids().isEmpty() || !newUserNs) {
@@ -218,6 +244,7 @@ public final class PlanBuilder {
         }
         plan.env(proc.env());
         plan.resolveExec(pathOf(proc.env()), proc.args().get(0));
+        privileges.planAfterUser(plan); // capset, ambient, LSM label, no_new_privs
         plan.ready();
         plan.waitStart();
         plan.exec(proc.args());

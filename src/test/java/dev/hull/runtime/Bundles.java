@@ -17,8 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 /**
- * Test bundles: a config.json from {@link DefaultSpec} (terminal off; capabilities, rlimits,
- * maskedPaths and readonlyPaths removed since Hull does not implement them yet) whose root.path is
+ * Test bundles: a config.json from {@link DefaultSpec} (terminal off; the default confinement kept:
+ * capabilities, noNewPrivileges, rlimits, maskedPaths, readonlyPaths) whose root.path is
  * the absolute path of one shared busybox rootfs under target/test-rootfs. Tests must never write
  * into that rootfs: by default it is used with "readonly": true and only existing directories are
  * mount targets (/mnt/a, /mnt/b, /out are made when the rootfs is built); {@link Bundle#overlay()}
@@ -126,11 +126,6 @@ final class Bundles {
             config = DefaultSpec.create(false);
             ObjectNode process = (ObjectNode) config.get("process");
             process.put("terminal", false);
-            process.remove("capabilities");
-            process.remove("rlimits");
-            ObjectNode linux = linux();
-            linux.remove("maskedPaths");
-            linux.remove("readonlyPaths");
             ObjectNode root = (ObjectNode) config.get("root");
             root.put("path", rootfs().toString());
             root.put("readonly", true);
@@ -187,6 +182,18 @@ final class Bundles {
             for (int i = m.size() - 1; i >= 0; i--) {
                 if (m.get(i).path("destination").asText().equals(destination)) {
                     m.remove(i);
+                }
+            }
+            return this;
+        }
+
+        /** Adds capabilities to the bounding, effective and permitted sets of the default spec. */
+        Bundle addCaps(String... caps) {
+            ObjectNode c = (ObjectNode) process().get("capabilities");
+            for (String set : new String[] {"bounding", "effective", "permitted"}) {
+                ArrayNode a = (ArrayNode) c.get(set);
+                for (String cap : caps) {
+                    a.add(cap);
                 }
             }
             return this;

@@ -39,13 +39,33 @@ class ExampleBundlesTest {
     }
 
     @Test
-    void minimalForStartAsIsNamesWhatHullNeeds() throws Exception {
-        // No linux section: Hull insists on a new mount namespace to set the rootfs up safely.
-        Path dir = bundleOf("minimal-for-start.json");
+    void minimalForStartRunsAsShippedWithoutAnyNamespaceOrMount() throws Exception {
+        // No linux section: the container shares every host namespace; Hull makes no mount and
+        // enters the bundle's own rootfs (a copy here: device nodes are created in its /dev) by chroot.
+        Set<String> mounts = Host.mountPoints();
+        Path dir = Files.createDirectories(base.resolve("min-start-as-shipped"));
+        Files.copy(SchemaFiles.example("config", "good", "minimal-for-start.json"), dir.resolve("config.json"));
+        Process cp = new ProcessBuilder("cp", "-a", Bundles.rootfs().toString(), dir.resolve("rootfs").toString())
+                .inheritIO().start();
+        assertThat(cp.waitFor()).isZero();
         String id = Bundles.id("min-start");
+        Host.Result r = Host.cli(root, "run", "-b", dir.toString(), id);
+        assertThat(r.exit()).as("%s", r).isZero(); // sh with an empty stdin exits 0
+        assertThat(root.resolve(id)).doesNotExist();
+        assertThat(Files.exists(dir.resolve("rootfs/dev/null"))).isTrue();
+        assertThat(Host.mountPoints()).isEqualTo(mounts);
+    }
+
+    @Test
+    void withoutAMountNamespaceMountsAreRefusedNamingTheField() throws Exception {
+        Path dir = bundleOf("minimal-for-start.json");
+        ObjectNode config = (ObjectNode) Bundles.JSON.readTree(dir.resolve("config.json").toFile());
+        config.putArray("mounts").addObject().put("destination", "/proc").put("type", "proc").put("source", "proc");
+        Files.write(dir.resolve("config.json"), Bundles.JSON.writeValueAsBytes(config));
+        String id = Bundles.id("min-start-mounts");
         Host.Result r = Host.cli(root, "create", "-b", dir.toString(), id);
         assertThat(r.exit()).as("%s", r).isEqualTo(1);
-        assertThat(r.err()).contains("linux.namespaces").contains("mount namespace");
+        assertThat(r.err()).contains("config.json: mounts: needs a new mount namespace");
         assertThat(root.resolve(id)).doesNotExist();
     }
 

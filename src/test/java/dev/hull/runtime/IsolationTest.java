@@ -64,7 +64,7 @@ class IsolationTest {
     @Test
     void mountsInsideAreNotSeenOutside() throws Exception {
         Set<String> before = Host.mountPoints();
-        String out = ContainerTests.output(rt, bundle(),
+        String out = ContainerTests.output(rt, bundle().addCaps("CAP_SYS_ADMIN"),
                 "mount -t tmpfs hull-inside /mnt/a && grep -c hull-inside /proc/self/mountinfo; wc -l </proc/self/mountinfo");
         assertThat(out.split("\n")[0]).isEqualTo("1");
         assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain("hull-inside");

@@ -192,7 +192,7 @@ class ResourcesTest {
     @Test
     void aDeviceNotAllowedCannotBeOpened() throws Exception {
         assumeV1("devices");
-        Bundles.Bundle b = Bundles.create(base, "dev");
+        Bundles.Bundle b = Bundles.create(base, "dev").addCaps("CAP_MKNOD", "CAP_SYSLOG");
         b.mount("/tmp", "tmpfs", "tmpfs");
         b.script(deviceScript());
         assertThat(ContainerTests.run(rt, b, "dev")).as("%s", ContainerTests.read(b, "stderr")).isZero();
@@ -200,7 +200,7 @@ class ResourcesTest {
         assertThat(b.stderr()).contains("Operation not permitted");
 
         // The same with a rule allowing read access to c 1:11: now it opens.
-        Bundles.Bundle b2 = Bundles.create(base, "dev");
+        Bundles.Bundle b2 = Bundles.create(base, "dev").addCaps("CAP_MKNOD", "CAP_SYSLOG");
         b2.mount("/tmp", "tmpfs", "tmpfs");
         ObjectNode rule = ((com.fasterxml.jackson.databind.node.ArrayNode) resources(b2).get("devices")).addObject();
         rule.put("allow", true).put("type", "c").put("major", 1).put("minor", 11).put("access", "r");

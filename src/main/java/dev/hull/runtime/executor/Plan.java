@@ -23,7 +23,10 @@ public final class Plan {
             OP_SETDOMAINNAME = 25, OP_OPEN_ROOT = 26, OP_MOUNT = 27, OP_MKNOD = 28, OP_SYMLINK = 29,
             OP_MKDIR = 30, OP_PIVOT_ROOT = 31, OP_CHDIR = 32, OP_UMASK = 33, OP_OPEN_FIFO = 34,
             OP_RESOLVE_EXEC = 35, OP_READY = 36, OP_WAIT_START = 37, OP_EXEC = 38, OP_ENV = 39,
-            OP_UNSHARE_CHILD = 40, OP_PRCTL = 41, OP_LO_UP = 42;
+            OP_UNSHARE_CHILD = 40, OP_PRCTL = 41, OP_CHROOT = 43, OP_LO_UP = 42;
+    // Privilege ops (capabilities, rlimits, sysctls, masked/readonly paths, ...): 70-89
+    static final int OP_CAP_BOUNDING = 70, OP_CAPS = 71, OP_RLIMIT = 72, OP_IOPRIO = 73, OP_SCHED = 74,
+            OP_PERSONALITY = 75, OP_SYSCTL = 76, OP_MASK_PATH = 77, OP_READONLY_PATH = 78, OP_LSM_EXEC = 79;
 
     /** Mount target flags. */
     public static final long T_IN_ROOT = 1, T_MKDIR = 2, T_MKFILE = 4, T_SRC_IN_ROOT = 8, T_OPTIONAL = 16,
@@ -98,6 +101,8 @@ public final class Plan {
     public Plan symlink(String linkContent, String target) { return op(OP_SYMLINK, linkContent, target); }
     public Plan mkdir(String target, long mode) { return op(OP_MKDIR, target, mode); }
     public Plan pivotRoot(String rootfs) { return op(OP_PIVOT_ROOT, rootfs); }
+    /** Enter rootfs with chroot: only for containers without a mount namespace (and so without mounts). */
+    public Plan chroot(String rootfs) { return op(OP_CHROOT, rootfs); }
     public Plan chdir(String path) { return op(OP_CHDIR, path); }
     public Plan umask(long mask) { return op(OP_UMASK, mask); }
     public Plan openFifo(String path) { return op(OP_OPEN_FIFO, path); }
@@ -108,6 +113,28 @@ public final class Plan {
     public Plan exec(List<String> args) { return op(OP_EXEC, args.toArray()); }
     public Plan unshareInChild(long flags) { return op(OP_UNSHARE_CHILD, flags); }
     public Plan prctl(long option, long arg) { return op(OP_PRCTL, option, arg); }
+
+    // ---- privilege (child ops 70-89) ----
+    /** Drops every capability in {@code dropMask} from the bounding set, then sets PR_SET_KEEPCAPS (before setuid). */
+    public Plan capBounding(long dropMask) { return op(OP_CAP_BOUNDING, dropMask); }
+    /** capset (after setuid), clears keepcaps, then raises each ambient capability. */
+    public Plan caps(long effective, long permitted, long inheritable, long ambient) {
+        return op(OP_CAPS, effective, permitted, inheritable, ambient);
+    }
+    public Plan rlimit(long resource, long soft, long hard) { return op(OP_RLIMIT, resource, soft, hard); }
+    public Plan ioprio(long value) { return op(OP_IOPRIO, value); }
+    public Plan sched(long policy, long flags, long nice, long priority, long runtime, long deadline, long period) {
+        return op(OP_SCHED, policy, flags, nice, priority, runtime, deadline, period);
+    }
+    public Plan personality(long persona) { return op(OP_PERSONALITY, persona); }
+    /** Writes value to /proc/sys/{@code key} (key with slashes), resolved in the root; must be procfs. */
+    public Plan sysctl(String key, String value) { return op(OP_SYSCTL, key, value); }
+    /** A directory gets a read-only tmpfs, anything else /dev/null bound over it; a missing path is skipped. */
+    public Plan maskPath(String path) { return op(OP_MASK_PATH, path); }
+    /** Bound onto itself and remounted read-only; a missing path is skipped. */
+    public Plan readonlyPath(String path) { return op(OP_READONLY_PATH, path); }
+    /** Writes content to the LSM attr file (or fallback, if the first does not exist) for the next exec. */
+    public Plan lsmExec(String attr, String fallback, String content) { return op(OP_LSM_EXEC, attr, nz(fallback), content); }
 
     private static String nz(String s) {
         return s == null ? "" : s;
@@ -167,7 +194,11 @@ public final class Plan {
             case OP_CHDIR -> "chdir"; case OP_UMASK -> "umask"; case OP_OPEN_FIFO -> "open-fifo";
             case OP_RESOLVE_EXEC -> "resolve-exec"; case OP_READY -> "ready"; case OP_WAIT_START -> "wait-start";
             case OP_EXEC -> "exec"; case OP_ENV -> "env"; case OP_UNSHARE_CHILD -> "unshare-child";
-            case OP_PRCTL -> "prctl"; case OP_LO_UP -> "lo-up";
+            case OP_PRCTL -> "prctl"; case OP_CHROOT -> "chroot"; case OP_LO_UP -> "lo-up";
+            case OP_CAP_BOUNDING -> "cap-bounding"; case OP_CAPS -> "caps"; case OP_RLIMIT -> "rlimit";
+            case OP_IOPRIO -> "ioprio"; case OP_SCHED -> "sched"; case OP_PERSONALITY -> "personality";
+            case OP_SYSCTL -> "sysctl"; case OP_MASK_PATH -> "mask-path"; case OP_READONLY_PATH -> "readonly-path";
+            case OP_LSM_EXEC -> "lsm-exec";
             default -> "op" + code;
         };
     }

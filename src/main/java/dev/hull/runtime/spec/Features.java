@@ -7,8 +7,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 /**
  * The {@code features} document (features-schema.json), like {@code runc features}. It only
  * advertises what Hull handles: mount options come from {@link MountOptions#known()}, namespace
- * types and hook phases from {@link SpecParser}. Seccomp, AppArmor, SELinux, Intel RDT, idmapped
- * mounts and net devices are reported as not enabled; capabilities are not listed.
+ * types and hook phases from {@link SpecParser}, capabilities from {@link CapabilityNames}. Seccomp,
+ * AppArmor (applied only where the host has it, untested here), SELinux, Intel RDT, idmapped mounts
+ * and net devices are reported as not enabled.
  */
 public final class Features {
     /** Value of the {@code run.hull.version} annotation. */
@@ -26,6 +27,7 @@ public final class Features {
 
         ObjectNode linux = n.putObject("linux");
         addAll(linux.putArray("namespaces"), SpecParser.NAMESPACE_TYPES);
+        addAll(linux.putArray("capabilities"), CapabilityNames.NAMES);
         ObjectNode cgroup = linux.putObject("cgroup");
         cgroup.put("v1", true);
         cgroup.put("v2", true);

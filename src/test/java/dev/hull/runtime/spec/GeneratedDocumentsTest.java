@@ -87,6 +87,8 @@ class GeneratedDocumentsTest {
         assertThat(strings(linux.path("namespaces"))).containsExactlyInAnyOrder(
                 "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time");
         assertThat(linux.path("cgroup")).isEqualTo(M.valueToTree(Map.of("v1", true, "v2", true, "systemd", false, "systemdUser", false)));
+        assertThat(strings(linux.path("capabilities"))).hasSize(41).startsWith("CAP_CHOWN")
+                .endsWith("CAP_CHECKPOINT_RESTORE");
         assertThat(linux.path("seccomp").path("enabled").asBoolean(true)).isFalse();
         assertThat(linux.path("apparmor").path("enabled").asBoolean(true)).isFalse();
         assertThat(linux.path("selinux").path("enabled").asBoolean(true)).isFalse();
