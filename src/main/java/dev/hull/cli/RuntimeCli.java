@@ -38,7 +38,9 @@ import picocli.CommandLine.ParentCommand;
                 + " foreground, waits and deletes)."},
         subcommands = {RuntimeCli.Create.class, RuntimeCli.Start.class, RuntimeCli.StateCmd.class,
             RuntimeCli.Kill.class, RuntimeCli.Delete.class, RuntimeCli.Run.class, RuntimeCli.ListCmd.class,
-            RuntimeCli.Spec.class, RuntimeCli.FeaturesCmd.class, ExecCommand.class, CommandLine.HelpCommand.class},
+            RuntimeCli.Spec.class, RuntimeCli.FeaturesCmd.class, ExecCommand.class, RuntimeResourceCommands.Update.class,
+            RuntimeResourceCommands.Pause.class, RuntimeResourceCommands.Resume.class,
+            RuntimeResourceCommands.Events.class, RuntimeResourceCommands.Ps.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the operation failed (the message says why)", "2:bad command line",
             "N:run in the foreground exits with the container's status (128+signal if killed)"})
@@ -260,7 +262,7 @@ public final class RuntimeCli {
         }
     }
 
-    @Command(name = "list", aliases = "ps", description = "List containers.")
+    @Command(name = "list", description = "List containers.")
     static final class ListCmd extends Sub {
         @Option(names = {"-f", "--format"}, defaultValue = "table", description = "table or json.")
         String format;

@@ -6,12 +6,14 @@ import dev.hull.linux.Syscalls;
 import dev.hull.linux.cgroup.CgroupLayout;
 import dev.hull.linux.cgroup.CgroupManager;
 import dev.hull.linux.cgroup.CgroupManagers;
+import dev.hull.linux.cgroup.CgroupResources;
 import dev.hull.runtime.executor.ExecutorException;
 import dev.hull.runtime.executor.ExecutorSession;
 import dev.hull.runtime.executor.Plan;
 import dev.hull.runtime.spec.ConfigException;
 import dev.hull.runtime.spec.IdMapping;
 import dev.hull.runtime.spec.Linux;
+import dev.hull.runtime.spec.ResourcesSpec;
 import dev.hull.runtime.spec.Spec;
 import dev.hull.runtime.spec.SpecParser;
 import dev.hull.runtime.spec.State;
@@ -119,11 +121,14 @@ public final class ContainerRuntime {
         Path stateDir = store.dir(id);
         Path fifo = stateDir.resolve(StateStore.EXEC_FIFO);
         Plan plan;
+        dev.hull.linux.cgroup.Resources resources;
         try {
+            resources = ResourcesSpec.forContainer(spec);
             plan = PlanBuilder.build(spec, new PlanBuilder.Context(id, bundleDir, rootfs, stateDir, fifo,
                     cgroup.paths(), layout(), detach));
         } catch (ConfigException e) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, e.getMessage());
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, e.getMessage().startsWith("linux.resources")
+                    ? "config.json: " + e.getMessage() : e.getMessage());
         }
 
         // The executor makes the state directory: once it has, it undoes the creation if we die.
@@ -163,6 +168,7 @@ public final class ContainerRuntime {
                 }
             }
             cgroup.create();
+            new CgroupResources(layout(), cgroup.cgroupPath()).apply(resources, false);
             int pid = session.awaitPid();
             if (linux != null && linux.namespace("user").map(n -> n.path() == null).orElse(false)) {
                 writeIdMap(pid, "uid_map", linux.uidMappings());
@@ -277,10 +283,13 @@ public final class ContainerRuntime {
         return out;
     }
 
-    /** created, running or stopped, from the init's liveness and the exec fifo. */
+    /** created, running, paused or stopped, from the init's liveness, the freezer and the exec fifo. */
     String status(ContainerRecord rec) throws IOException {
         if (rec.pid() <= 0 || !alive(rec.pid(), rec.startTime())) {
             return "stopped";
+        }
+        if (new CgroupResources(layout(), rec.cgroupPath()).isFrozen()) {
+            return "paused";
         }
         if (Files.exists(store.dir(rec.id()).resolve(StateStore.EXEC_FIFO))) {
             return "created";
@@ -375,12 +384,15 @@ public final class ContainerRuntime {
             throw e;
         }
         String status = status(rec);
-        if (status.equals("running") && !force) {
+        if ((status.equals("running") || status.equals("paused")) && !force) {
             throw new RuntimeError(RuntimeError.Kind.WRONG_STATE,
-                    "cannot delete container \"" + id + "\": it is running (stop it first, or use --force)");
+                    "cannot delete container \"" + id + "\": it is " + status + " (stop it first, or use --force)");
         }
         if (!status.equals("stopped")) {
             signalInit(rec, SIGKILL);
+            if (status.equals("paused")) {
+                new CgroupResources(layout(), rec.cgroupPath()).thaw(); // a frozen process cannot die
+            }
             waitGone(rec);
         }
         cgroupOf(rec).destroy();
