@@ -93,6 +93,8 @@ enum {
     OP_CHROOT = 43,     /* str rootfs: chroot, for containers without a mount namespace */
     /* Seccomp (60-64) */
     OP_SECCOMP = 60,    /* u64 flags, bytes program (struct sock_filter[]): seccomp(SECCOMP_SET_MODE_FILTER) */
+    /* Seccomp user notification (SCMP_ACT_NOTIFY, listenerPath): 61 */
+    OP_SECCOMP_NOTIFY = 61, /* u64 flags (with NEW_LISTENER), bytes program, u64 sockfd: listener fd sent on sockfd */
     /* Privilege (capabilities, rlimits, sysctls, masked/readonly paths, ...): ops 70-89 */
     OP_CAP_BOUNDING = 70, /* u64 drop-mask: PR_CAPBSET_DROP each bit; then PR_SET_KEEPCAPS 1 */
     OP_CAPS = 71,       /* u64 effective, permitted, inheritable, ambient: capset v3, keepcaps 0, ambient raise */
@@ -753,6 +755,48 @@ static void do_seccomp(const struct op *o, const struct op *next)
     /* insns is not freed: the process execs soon, and free could make syscalls the filter denies */
 }
 
+/* ---------- seccomp user notification (op 61) ---------- */
+
+/* OP_SECCOMP_NOTIFY: load the filter with the flags Java chose (SECCOMP_FILTER_FLAG_NEW_LISTENER
+ * among them: seccomp returns the listener fd) and send that fd to Java on the unix socket sockfd
+ * (SCM_RIGHTS, payload "seccompFd"). Java passes it on to linux.seccomp.listenerPath. The sendmsg
+ * runs under the filter (Java never notifies it). */
+static void do_seccomp_notify(const struct op *o)
+{
+    uint64_t flags = u64(o, 0);
+    if (o->argc < 3) fail("seccomp-notify (op %u): needs flags, program, sockfd", o->code);
+    int sock = (int)u64(o, 2);
+    const struct arg *a = &o->argv[1];
+    if (a->len == 0 || a->len % sizeof(struct sock_filter) || a->len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+        fail("seccomp-notify (op %u): program of %u bytes is not 1 to %u instructions of %zu bytes", o->code, a->len,
+             BPF_MAXINSNS, sizeof(struct sock_filter));
+    struct sock_filter *insns = malloc(a->len);
+    if (!insns) fail("out of memory");
+    memcpy(insns, a->p, a->len);
+    struct sock_fprog prog = { .len = (unsigned short)(a->len / sizeof(struct sock_filter)), .filter = insns };
+    static const char name[] = "seccompFd";
+    char control[CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof control);
+    struct iovec iov = { .iov_base = (void *)name, .iov_len = sizeof name - 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)flags, &prog);
+    if (fd < 0)
+        SYSFAIL("seccomp-notify (op %u): load filter of %u instructions with flags 0x%lx", o->code, prog.len,
+                (unsigned long)flags);
+    int nfd = (int)fd;
+    memcpy(CMSG_DATA(c), &nfd, sizeof(int));
+    ssize_t r;
+    do r = sendmsg(sock, &msg, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
+    if (r < 0) SYSFAIL("seccomp-notify (op %u): send listener fd %d on fd %d", o->code, nfd, sock);
+    close(nfd);
+    close(sock);
+    /* insns is not freed: free could make syscalls the filter notifies or denies */
+}
+
 static void child_ops(size_t from)
 {
     for (size_t i = from; i < nops; i++) {
@@ -834,6 +878,7 @@ static void child_ops(size_t from)
             break;
         }
         case OP_SECCOMP: do_seccomp(o, i + 1 < nops ? &ops[i + 1] : NULL); break;
+        case OP_SECCOMP_NOTIFY: do_seccomp_notify(o); break;
         case OP_PRCTL: if (prctl(u64(o, 0), u64(o, 1), 0, 0, 0)) SYSFAIL("prctl %lu", (unsigned long)u64(o, 0)); break;
         case OP_READY: {
             char c = 'R';

@@ -60,20 +60,25 @@ public final class ContainerExec {
                     "cannot exec in container \"" + id + "\": it is stopped");
         }
         ProcessControl.Channels channels = ProcessControl.Channels.open(proc, false);
+        SeccompNotify notify = SeccompNotify.open(spec);
         ExecutorSession session;
         try {
-            session = ExecutorSession.start(plan, rt.stdio(), channels.executorFds());
+            session = ExecutorSession.start(plan, rt.stdio(), notify.executorFds(channels.executorFds()));
         } catch (ExecutorException e) {
             channels.close();
+            notify.close();
             throw new RuntimeError(RuntimeError.Kind.FAILED, "exec in \"" + id + "\": " + e.getMessage(), e);
         }
         channels.spawned();
+        notify.spawned();
         int master = -1;
         try {
             int pid = session.awaitPid();
             rt.cgroupOf(rec).addProcess(pid);
+            notify.start(pid, rt.state(id)); // the exec'd process's own filter and listener, as runc
             session.go();
             session.awaitReady();
+            notify.finish();
             master = channels.receiveMaster();
             if (pidFile != null) {
                 Path abs = pidFile.toAbsolutePath();
@@ -99,9 +104,11 @@ public final class ContainerExec {
                 return code;
             }
         } catch (ExecutorException e) {
+            notify.rethrowInstead(e);
             throw new RuntimeError(RuntimeError.Kind.FAILED, "exec in \"" + id + "\": " + e.getMessage(), e);
         } finally {
             channels.close();
+            notify.close();
             ProcessControl.closeQuietly(master);
             session.close();
         }

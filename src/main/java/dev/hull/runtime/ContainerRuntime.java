@@ -135,13 +135,16 @@ public final class ContainerRuntime {
         Files.createDirectories(store.root());
         ExecutorSession session;
         ProcessControl.Channels channels = ProcessControl.Channels.open(spec.process(), ProcessControl.hooksInInit(spec));
+        SeccompNotify notify = SeccompNotify.open(spec);
         try {
-            session = ExecutorSession.start(plan, stdio, channels.executorFds());
+            session = ExecutorSession.start(plan, stdio, notify.executorFds(channels.executorFds()));
         } catch (ExecutorException e) {
             channels.close();
+            notify.close();
             throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
         }
         channels.spawned();
+        notify.spawned();
         boolean reserved = false;
         try {
             reserved = session.awaitReserved();
@@ -151,6 +154,7 @@ public final class ContainerRuntime {
             if (!reserved) {
                 session.close();
                 channels.close();
+                notify.close();
             }
         }
         if (!reserved) {
@@ -178,11 +182,13 @@ public final class ContainerRuntime {
             Privileges.applyOomScoreAdj(spec, pid);
             State creating = new State(spec.ociVersion(), id, "creating", pid, bundleDir.toString(), spec.annotations());
             channels.sendState(creating);
+            notify.start(pid, creating);
             session.go();
             while (session.awaitHooksOrReady()) {
                 ProcessControl.runCreateHooks(spec, creating);
                 session.hooksDone();
             }
+            notify.finish(); // the seccomp listener fd is at linux.seccomp.listenerPath
             int master = channels.receiveMaster();
             ContainerRecord rec = new ContainerRecord(id, pid, startTime(pid), bundleDir.toString(), rootfs.toString(),
                     Instant.now().toString(), spec.ociVersion(), cgroup.cgroupPath(),
@@ -195,9 +201,11 @@ public final class ContainerRuntime {
             committed = true;
             return new Created(rec, session, ProcessControl.deliverMaster(master, consoleSocket));
         } catch (ExecutorException e) {
+            notify.rethrowInstead(e);
             throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
         } finally {
             channels.close();
+            notify.close();
             if (!committed) {
                 session.close(); // the executor kills the init and undoes its part
                 try {

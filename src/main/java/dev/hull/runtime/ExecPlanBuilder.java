@@ -55,9 +55,9 @@ final class ExecPlanBuilder {
         } catch (dev.hull.runtime.spec.ConfigException e) {
             throw new IOException(e.getMessage(), e);
         }
-        dev.hull.linux.seccomp.SeccompCompiler.Filter seccomp;
+        PlanSeccomp.Seccomp seccomp;
         try {
-            seccomp = PlanSeccomp.compile(spec);
+            seccomp = PlanSeccomp.compile(spec, SeccompNotify.executorFd(spec, proc, false));
         } catch (dev.hull.runtime.spec.ConfigException e) {
             throw new IOException(e.getMessage(), e);
         }

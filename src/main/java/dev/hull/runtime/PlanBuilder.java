@@ -1,7 +1,6 @@
 package dev.hull.runtime;
 
 import dev.hull.linux.cgroup.CgroupLayout;
-import dev.hull.linux.seccomp.SeccompCompiler;
 import dev.hull.runtime.executor.Plan;
 import dev.hull.runtime.spec.ConfigException;
 import dev.hull.runtime.spec.Device;
@@ -229,7 +228,7 @@ public final class PlanBuilder {
             plan.setdomainname(spec.domainname());
         }
         ProcessControl.terminal(plan, proc);
-        SeccompCompiler.Filter seccomp = PlanSeccomp.compile(spec);
+        PlanSeccomp.Seccomp seccomp = PlanSeccomp.compile(spec, SeccompNotify.executorFd(spec, proc, true));
         processSteps(plan, proc, newUserNs, privileges, seccomp);
         plan.ready();
         plan.waitStart();
@@ -245,12 +244,12 @@ public final class PlanBuilder {
      * get the same confinement.
      */
     static void processSteps(Plan plan, Process proc, boolean inUserNs, Privileges privileges,
-            SeccompCompiler.Filter seccomp) {
+            PlanSeccomp.Seccomp seccomp) {
         plan.chdir(proc.cwd() == null ? "/" : proc.cwd());
         privileges.planBeforeUser(plan); // rlimits, scheduler, ioprio, personality, bounding set + keepcaps
         // Seccomp (see PlanSeccomp): without noNewPrivileges the filter needs CAP_SYS_ADMIN, so it is
         // loaded before the process's ids (and capabilities) are set; with it, as the last step before exec.
-        if (seccomp != null && !proc.noNewPrivileges()) {
+        if (PlanSeccomp.early(seccomp, proc.noNewPrivileges())) {
             PlanSeccomp.load(plan, seccomp, false);
         }
         var user = proc.user();
@@ -267,11 +266,14 @@ public final class PlanBuilder {
         plan.env(proc.env());
         plan.resolveExec(pathOf(proc.env()), proc.args().get(0));
         privileges.planAfterUser(plan); // capset, ambient, LSM label, no_new_privs
+        if (PlanSeccomp.beforeReady(seccomp, proc.noNewPrivileges())) {
+            PlanSeccomp.load(plan, seccomp, true);
+        }
     }
 
     /** With noNewPrivileges the filter is the very last step before exec (it needs no capability then). */
-    static void loadSeccompLast(Plan plan, Process proc, SeccompCompiler.Filter seccomp) {
-        if (seccomp != null && proc.noNewPrivileges()) {
+    static void loadSeccompLast(Plan plan, Process proc, PlanSeccomp.Seccomp seccomp) {
+        if (PlanSeccomp.beforeExec(seccomp, proc.noNewPrivileges())) {
             PlanSeccomp.load(plan, seccomp, true);
         }
     }

@@ -17,13 +17,27 @@ import dev.hull.runtime.spec.Spec;
  * capabilities are dropped, which must stay after it): the remaining init steps (setgroups,
  * setresgid, setresuid, umask, the ready/start handshake: read, write, poll, close, prctl, execve)
  * then run under the filter, as they do under runc.
+ *
+ * <p>A filter with SCMP_ACT_NOTIFY is loaded by op 61 ({@code seccomp-notify}), which also sends the
+ * listener fd to Java on the notify socket ({@link SeccompNotify}); Java passes it on to
+ * {@code listenerPath} during create, so the filter must be loaded before {@code ready}: with
+ * noNewPrivileges it is the last step before {@code ready} (after PR_SET_NO_NEW_PRIVS) instead of
+ * the last before exec.
  */
 final class PlanSeccomp {
     static final long PR_SET_NO_NEW_PRIVS = 38;
 
     private PlanSeccomp() {}
 
-    /** The compiled filter, or null when the config has no linux.seccomp. */
+    /** A compiled filter and, when it notifies, the executor's fd the listener fd is sent on. */
+    record Seccomp(SeccompCompiler.Filter filter, int notifyFd) {}
+
+    /** The compiled filter, or null when the config has no linux.seccomp; notifyFd as in {@link Seccomp}. */
+    static Seccomp compile(Spec spec, int notifyFd) throws ConfigException {
+        SeccompCompiler.Filter f = compile(spec);
+        return f == null ? null : new Seccomp(f, f.notifies() ? notifyFd : -1);
+    }
+
     static SeccompCompiler.Filter compile(Spec spec) throws ConfigException {
         if (spec.linux() == null || spec.linux().seccomp() == null || spec.linux().seccomp().isNull()) {
             return null;
@@ -35,10 +49,29 @@ final class PlanSeccomp {
         }
     }
 
-    static void load(Plan plan, SeccompCompiler.Filter filter, boolean noNewPrivileges) {
+    static void load(Plan plan, Seccomp s, boolean noNewPrivileges) {
         if (noNewPrivileges) {
             plan.prctl(PR_SET_NO_NEW_PRIVS, 1); // harmless if set already
         }
-        plan.seccomp(filter.flags(), filter.program());
+        if (s.filter().notifies()) {
+            plan.seccompNotify(s.filter().flags(), s.filter().program(), s.notifyFd());
+        } else {
+            plan.seccomp(s.filter().flags(), s.filter().program());
+        }
+    }
+
+    /** Where the op goes: early (before the ids) without noNewPrivileges, else late; see the class comment. */
+    static boolean early(Seccomp s, boolean noNewPrivileges) {
+        return s != null && !noNewPrivileges;
+    }
+
+    /** With noNewPrivileges, a notifying filter is loaded just before ready (Java must get its fd during create). */
+    static boolean beforeReady(Seccomp s, boolean noNewPrivileges) {
+        return s != null && noNewPrivileges && s.filter().notifies();
+    }
+
+    /** With noNewPrivileges, any other filter is the very last step before exec. */
+    static boolean beforeExec(Seccomp s, boolean noNewPrivileges) {
+        return s != null && noNewPrivileges && !s.filter().notifies();
     }
 }

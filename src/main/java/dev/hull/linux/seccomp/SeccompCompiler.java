@@ -39,8 +39,12 @@ import java.util.TreeMap;
  * value the masked argument must equal.</li>
  * <li>SCMP_ACT_ERRNO and SCMP_ACT_TRACE take errnoRet (default defaultErrnoRet, then EPERM); other
  * actions reject errnoRet. SCMP_ACT_KILL is KILL_THREAD.</li>
- * <li>Not supported yet (clear errors): SCMP_ACT_NOTIFY, listenerPath,
- * SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV.</li>
+ * <li>SCMP_ACT_NOTIFY is SECCOMP_RET_USER_NOTIF; a filter that uses it gets
+ * SECCOMP_FILTER_FLAG_NEW_LISTENER (and may have SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) and needs
+ * {@code listenerPath}, where the runtime sends the listener fd ({@link Filter#notifies()}). It cannot be
+ * the default action, nor apply to {@code sendmsg}: the runtime's own hand-over of the listener fd
+ * runs under the filter (runc likewise refuses it as default action and for {@code write}). A
+ * {@code listenerPath} without any SCMP_ACT_NOTIFY rule is ignored (no listener to send).</li>
  * </ul>
  */
 public final class SeccompCompiler {
@@ -49,20 +53,23 @@ public final class SeccompCompiler {
             RET_ERRNO = 0x00050000, RET_USER_NOTIF = 0x7fc00000, RET_TRACE = 0x7ff00000, RET_LOG = 0x7ffc0000,
             RET_ALLOW = 0x7fff0000;
     // seccomp(2) flags
-    public static final long FLAG_TSYNC = 1, FLAG_LOG = 2, FLAG_SPEC_ALLOW = 4;
+    public static final long FLAG_TSYNC = 1, FLAG_LOG = 2, FLAG_SPEC_ALLOW = 4, FLAG_NEW_LISTENER = 8,
+            FLAG_WAIT_KILLABLE_RECV = 32;
+    /** The syscall the runtime hands the listener fd over with: never notified (it would wait for itself). */
+    static final String HANDOVER_SYSCALL = "sendmsg";
     static final int EPERM = 1, MAX_ERRNO = 4095;
     /** offsetof(struct seccomp_data, ...) */
     public static final int OFF_NR = 0, OFF_ARCH = 4, OFF_IP = 8, OFF_ARGS = 16;
 
     public static final List<String> ACTIONS = List.of("SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
             "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW",
-            "SCMP_ACT_LOG");
+            "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY");
     public static final List<String> OPERATORS = List.of("SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",
             "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ");
     public static final List<String> KNOWN_FLAGS = List.of("SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
             "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
     public static final List<String> SUPPORTED_FLAGS = List.of("SECCOMP_FILTER_FLAG_TSYNC",
-            "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW");
+            "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
     /** Every SeccompArch of the runtime spec (defs-linux.json): accepted; only {@link Arch} ones are filtered. */
     static final Set<String> SPEC_ARCHS = Set.of("SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32",
             "SCMP_ARCH_ARM", "SCMP_ARCH_AARCH64", "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K", "SCMP_ARCH_MIPS",
@@ -71,10 +78,24 @@ public final class SeccompCompiler {
             "SCMP_ARCH_S390X", "SCMP_ARCH_SH", "SCMP_ARCH_SHEB", "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64",
             "SCMP_ARCH_RISCV64");
 
-    /** The compiled filter: the program (8 bytes per instruction), the seccomp(2) flags, what was skipped. */
-    public record Filter(byte[] program, long flags, Set<Arch> arches, List<String> warnings) {
+    /**
+     * The compiled filter: the program (8 bytes per instruction), the seccomp(2) flags, what was skipped,
+     * and for SCMP_ACT_NOTIFY the listener ({@code listenerPath}, {@code listenerMetadata}; null without
+     * notification): the filter is then loaded with SECCOMP_FILTER_FLAG_NEW_LISTENER, in {@code flags}.
+     */
+    public record Filter(byte[] program, long flags, Set<Arch> arches, List<String> warnings, String listenerPath,
+            String listenerMetadata) {
+        public Filter(byte[] program, long flags, Set<Arch> arches, List<String> warnings) {
+            this(program, flags, arches, warnings, null, null);
+        }
+
         public int instructions() {
             return program.length / 8;
+        }
+
+        /** Whether some rule is SCMP_ACT_NOTIFY: the runtime must send the listener fd to listenerPath. */
+        public boolean notifies() {
+            return listenerPath != null;
         }
     }
 
@@ -98,16 +119,17 @@ public final class SeccompCompiler {
             throw new SeccompException(at + ": must be an object");
         }
         String listener = s.path("listenerPath").asText("");
-        if (!listener.isEmpty()) {
-            throw new SeccompException(at + ".listenerPath: seccomp user notification (SCMP_ACT_NOTIFY with a listener)"
-                    + " is not supported by Hull yet");
-        }
         int defaultErrno = EPERM;
         if (s.has("defaultErrnoRet")) {
             defaultErrno = errno(s.get("defaultErrnoRet"), at + ".defaultErrnoRet");
         }
         int defaultAction = action(text(s, "defaultAction", at), s.has("defaultErrnoRet") ? defaultErrno : null,
                 EPERM, at + ".defaultAction", at + ".defaultErrnoRet");
+        if (defaultAction == RET_USER_NOTIF) {
+            throw new SeccompException(at + ".defaultAction: SCMP_ACT_NOTIFY cannot be the default action (the"
+                    + " runtime's hand-over of the listener fd would wait for itself); use it in syscalls[].action");
+        }
+        String waitKillable = null;
 
         long flags = 0;
         JsonNode fl = s.get("flags");
@@ -118,8 +140,10 @@ public final class SeccompCompiler {
                     case "SECCOMP_FILTER_FLAG_TSYNC" -> FLAG_TSYNC;
                     case "SECCOMP_FILTER_FLAG_LOG" -> FLAG_LOG;
                     case "SECCOMP_FILTER_FLAG_SPEC_ALLOW" -> FLAG_SPEC_ALLOW;
-                    case "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" -> throw new SeccompException(at + ".flags[" + i
-                            + "]: " + f + " only applies to user notification, which Hull does not support yet");
+                    case "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" -> {
+                        waitKillable = at + ".flags[" + i + "]";
+                        yield FLAG_WAIT_KILLABLE_RECV;
+                    }
                     default -> throw new SeccompException(at + ".flags[" + i + "]: unknown flag \"" + f
                             + "\"; known: " + String.join(", ", SUPPORTED_FLAGS));
                 };
@@ -143,6 +167,7 @@ public final class SeccompCompiler {
             rules.put(a, new TreeMap<>());
         }
         List<String> warnings = new ArrayList<>();
+        String notifyAt = null; // the first SCMP_ACT_NOTIFY rule
         JsonNode sc = s.get("syscalls");
         if (sc != null && !sc.isNull()) {
             for (int i = 0; i < sc.size(); i++) {
@@ -151,6 +176,9 @@ public final class SeccompCompiler {
                 JsonNode er = e.get("errnoRet");
                 Integer errnoRet = er == null || er.isNull() ? null : errno(er, q + ".errnoRet");
                 int action = action(text(e, "action", q), errnoRet, EPERM, q + ".action", q + ".errnoRet");
+                if (action == RET_USER_NOTIF && notifyAt == null) {
+                    notifyAt = q + ".action";
+                }
                 List<List<Cond>> ruleConds = conditions(e.get("args"), q + ".args");
                 JsonNode names = e.get("names");
                 if (names == null || !names.isArray() || names.isEmpty()) {
@@ -160,6 +188,10 @@ public final class SeccompCompiler {
                 List<String> unknown = new ArrayList<>();
                 for (int j = 0; j < names.size(); j++) {
                     String name = names.get(j).asText();
+                    if (action == RET_USER_NOTIF && name.equals(HANDOVER_SYSCALL)) {
+                        throw new SeccompException(q + ".names[" + j + "]: SCMP_ACT_NOTIFY cannot apply to "
+                                + HANDOVER_SYSCALL + ": the runtime hands the listener fd over with it, under the filter");
+                    }
                     boolean known = false;
                     for (Arch a : arches) {
                         OptionalInt nr = SyscallTable.number(a, name);
@@ -195,7 +227,20 @@ public final class SeccompCompiler {
                 }
             }
         }
-        return new Filter(generate(arches, rules, defaultAction), flags, Set.copyOf(arches), List.copyOf(warnings));
+        String metadata = null;
+        if (notifyAt != null) {
+            if (listener.isEmpty()) {
+                throw new SeccompException(at + ".listenerPath: required when an action is SCMP_ACT_NOTIFY (" + notifyAt
+                        + "): the unix socket the runtime sends the seccomp listener fd to");
+            }
+            flags |= FLAG_NEW_LISTENER;
+            metadata = s.path("listenerMetadata").asText("");
+        } else if (waitKillable != null) {
+            throw new SeccompException(waitKillable + ": SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV only applies to user"
+                    + " notification: no syscalls[].action is SCMP_ACT_NOTIFY");
+        }
+        return new Filter(generate(arches, rules, defaultAction), flags, Set.copyOf(arches), List.copyOf(warnings),
+                notifyAt == null ? null : listener, metadata);
     }
 
     private static String archList(Set<Arch> arches) {
@@ -233,8 +278,7 @@ public final class SeccompCompiler {
             case "SCMP_ACT_TRACE" -> RET_TRACE | errno;
             case "SCMP_ACT_LOG" -> RET_LOG;
             case "SCMP_ACT_ALLOW" -> RET_ALLOW;
-            case "SCMP_ACT_NOTIFY" -> throw new SeccompException(at + ": SCMP_ACT_NOTIFY (seccomp user notification)"
-                    + " is not supported by Hull yet");
+            case "SCMP_ACT_NOTIFY" -> RET_USER_NOTIF;
             default -> throw new SeccompException(at + ": unknown action \"" + name + "\"; known: "
                     + String.join(", ", ACTIONS));
         };

@@ -31,6 +31,8 @@ public final class Plan {
     static final int OP_CONSOLE = 90, OP_HOOK_STATE = 91, OP_HOOK = 92, OP_HOOKS_SYNC = 93;
     // Seccomp (ops 60-64)
     static final int OP_SECCOMP = 60;
+    // Seccomp user notification (SCMP_ACT_NOTIFY, linux.seccomp.listenerPath): 61
+    static final int OP_SECCOMP_NOTIFY = 61;
 
     /** Mount target flags. */
     public static final long T_IN_ROOT = 1, T_MKDIR = 2, T_MKFILE = 4, T_SRC_IN_ROOT = 8, T_OPTIONAL = 16,
@@ -119,6 +121,10 @@ public final class Plan {
     public Plan prctl(long option, long arg) { return op(OP_PRCTL, option, arg); }
     /** Loads a seccomp filter: seccomp(SECCOMP_SET_MODE_FILTER, flags, program of 8-byte sock_filters). */
     public Plan seccomp(long flags, byte[] program) { return op(OP_SECCOMP, flags, program.clone()); }
+    /** Loads a filter with SECCOMP_FILTER_FLAG_NEW_LISTENER (in flags) and sends the listener fd on sockFd (SCM_RIGHTS). */
+    public Plan seccompNotify(long flags, byte[] program, int sockFd) {
+        return op(OP_SECCOMP_NOTIFY, flags, program.clone(), (long) sockFd);
+    }
 
     // ---- privilege (child ops 70-89) ----
     /** Drops every capability in {@code dropMask} from the bounding set, then sets PR_SET_KEEPCAPS (before setuid). */
@@ -228,6 +234,7 @@ public final class Plan {
             case OP_CONSOLE -> "console"; case OP_HOOK_STATE -> "hook-state"; case OP_HOOK -> "hook";
             case OP_HOOKS_SYNC -> "hooks-sync";
             case OP_SECCOMP -> "seccomp";
+            case OP_SECCOMP_NOTIFY -> "seccomp-notify";
             default -> "op" + code;
         };
     }

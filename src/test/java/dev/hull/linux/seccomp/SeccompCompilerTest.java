@@ -233,6 +233,45 @@ class SeccompCompilerTest {
     }
 
     @Test
+    void notifyReturnsUserNotifAndAsksForAListener() throws Exception {
+        var f = compile("{'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/agent.sock', 'listenerMetadata': 'm=1',"
+                + " 'flags': ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV', 'SECCOMP_FILTER_FLAG_LOG'],"
+                + " 'syscalls': [{'names': ['mkdir', 'mkdirat'], 'action': 'SCMP_ACT_NOTIFY'},"
+                + " {'names': ['openat'], 'action': 'SCMP_ACT_NOTIFY', 'args': [{'index': 2, 'value': 64, 'valueTwo': 64, 'op': 'SCMP_CMP_MASKED_EQ'}]},"
+                + " {'names': ['chmod'], 'action': 'SCMP_ACT_ERRNO'}]}");
+        assertThat(run(f, AUDIT_X86_64, 83)).isEqualTo(SeccompCompiler.RET_USER_NOTIF);
+        assertThat(run(f, AUDIT_X86_64, nr(Arch.X86_64, "mkdirat"))).isEqualTo(SeccompCompiler.RET_USER_NOTIF);
+        assertThat(run(f, AUDIT_X86_64, nr(Arch.X86_64, "openat"), 0, 0, 0x41)).isEqualTo(SeccompCompiler.RET_USER_NOTIF);
+        assertThat(run(f, AUDIT_X86_64, nr(Arch.X86_64, "openat"), 0, 0, 0x1)).isEqualTo(RET_ALLOW);
+        assertThat(run(f, AUDIT_X86_64, nr(Arch.X86_64, "chmod"))).isEqualTo(RET_ERRNO | 1);
+        for (String other : List.of("read", "write", "sendmsg", "close", "execve")) {
+            assertThat(run(f, AUDIT_X86_64, nr(Arch.X86_64, other))).as(other).isEqualTo(RET_ALLOW);
+        }
+        assertThat(f.notifies()).isTrue();
+        assertThat(f.listenerPath()).isEqualTo("/run/agent.sock");
+        assertThat(f.listenerMetadata()).isEqualTo("m=1");
+        // NEW_LISTENER (8) is added: seccomp(2) then returns the listener fd.
+        assertThat(f.flags()).isEqualTo(SeccompCompiler.FLAG_NEW_LISTENER | SeccompCompiler.FLAG_WAIT_KILLABLE_RECV
+                | SeccompCompiler.FLAG_LOG);
+
+        var plain = compile("{'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/agent.sock',"
+                + " 'syscalls': [{'names': ['mkdir'], 'action': 'SCMP_ACT_ERRNO'}]}");
+        assertThat(plain.notifies()).isFalse(); // a listenerPath without SCMP_ACT_NOTIFY is ignored
+        assertThat(plain.flags() & SeccompCompiler.FLAG_NEW_LISTENER).isZero();
+    }
+
+    @Test
+    void notifyMisuseNamesTheField() {
+        assertThatThrownBy(() -> compile("{'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/x',"
+                + " 'syscalls': [{'names': ['mkdir', 'sendmsg'], 'action': 'SCMP_ACT_NOTIFY'}]}"))
+                .hasMessageStartingWith("linux.seccomp.syscalls[0].names[1]: SCMP_ACT_NOTIFY cannot apply to sendmsg");
+        assertThatThrownBy(() -> compile("{'defaultAction': 'SCMP_ACT_ALLOW', 'flags': ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV']}"))
+                .hasMessageStartingWith("linux.seccomp.flags[0]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV only applies to user notification");
+        assertThatThrownBy(() -> compile("{'defaultAction': 'SCMP_ACT_ALLOW', 'syscalls': [{'names': ['mkdir'], 'action': 'SCMP_ACT_NOTIFY', 'errnoRet': 1}]}"))
+                .hasMessageStartingWith("linux.seccomp.syscalls[0].errnoRet: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE");
+    }
+
+    @Test
     void badInputNamesTheField() {
         assertThatThrownBy(() -> compile("{'defaultAction': 'SCMP_ACT_ALLOW', 'syscalls': [{'names': ['read'], 'action': 'SCMP_ACT_ERRNO'},"
                 + " {'names': ['fooo'], 'action': 'SCMP_ACT_ERRNO'}]}"))
@@ -241,10 +280,12 @@ class SeccompCompilerTest {
         assertThatThrownBy(() -> compile("{'defaultAction': 'SCMP_ACT_ALLOW', 'architectures': ['SCMP_ARCH_X86'],"
                 + " 'syscalls': [{'names': ['fooo', 'barr'], 'action': 'SCMP_ACT_ERRNO'}]}"))
                 .hasMessage("linux.seccomp.syscalls[0].names[0]: unknown syscall \"fooo\" for x86_64, i386");
-        assertThatThrownBy(() -> compile("{'defaultAction': 'SCMP_ACT_NOTIFY'}"))
-                .hasMessageStartingWith("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY").hasMessageContaining("not supported");
-        assertThatThrownBy(() -> compile("{'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/x.sock'}"))
-                .hasMessageStartingWith("linux.seccomp.listenerPath: ");
+        assertThatThrownBy(() -> compile("{'defaultAction': 'SCMP_ACT_NOTIFY', 'listenerPath': '/run/x.sock'}"))
+                .hasMessageStartingWith("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
+        assertThatThrownBy(() -> compile("{'defaultAction': 'SCMP_ACT_ALLOW', 'syscalls': [{'names': ['read'], 'action': 'SCMP_ACT_ERRNO'},"
+                + " {'names': ['mkdir'], 'action': 'SCMP_ACT_NOTIFY'}]}"))
+                .hasMessage("linux.seccomp.listenerPath: required when an action is SCMP_ACT_NOTIFY"
+                        + " (linux.seccomp.syscalls[1].action): the unix socket the runtime sends the seccomp listener fd to");
         assertThatThrownBy(() -> compile("{'defaultAction': 'SCMP_ACT_ALLOW', 'flags': ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_NOPE']}"))
                 .hasMessageStartingWith("linux.seccomp.flags[1]: unknown flag \"SECCOMP_FILTER_FLAG_NOPE\"");
         assertThatThrownBy(() -> compile("{'defaultAction': 'SCMP_ACT_ALLOW', 'architectures': ['SCMP_ARCH_Z80']}"))

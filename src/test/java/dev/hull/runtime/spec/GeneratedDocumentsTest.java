@@ -92,7 +92,8 @@ class GeneratedDocumentsTest {
         assertThat(linux.path("seccomp").path("enabled").asBoolean(false)).isTrue();
         assertThat(strings(linux.path("seccomp").path("operators"))).hasSize(7).contains("SCMP_CMP_MASKED_EQ");
         assertThat(strings(linux.path("seccomp").path("archs"))).containsExactly("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32");
-        assertThat(strings(linux.path("seccomp").path("supportedFlags"))).contains("SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW");
+        assertThat(strings(linux.path("seccomp").path("supportedFlags"))).contains("SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+        assertThat(strings(linux.path("seccomp").path("actions"))).contains("SCMP_ACT_NOTIFY");
         assertThat(linux.path("apparmor").path("enabled").asBoolean(true)).isFalse();
         assertThat(linux.path("selinux").path("enabled").asBoolean(true)).isFalse();
         assertThat(f.path("annotations").path("run.hull.version").asText()).isEqualTo("0.1.0");
