@@ -67,47 +67,82 @@ class SeccompNotifyTest {
     /** {error (positive errno, 0 for none), flags} for the n-th notification (0-based). */
     record Answer(int errno, int flags) {}
 
-    /** The listener side: accepts one connection, keeps the payload, serves notifications until the filter is gone. */
+    /**
+     * The listener side: accepts connections, keeps each payload, and serves each connection's
+     * listener fd (on a thread of its own) until no process uses that filter any more.
+     */
     static final class Agent implements AutoCloseable {
         final Path socket;
         final int listenFd;
         final IntFunction<Answer> policy;
         final List<Integer> notifiedNrs = Collections.synchronizedList(new ArrayList<>());
-        volatile String payload;
-        volatile int receivedFds = -1;
+        final List<String> payloads = Collections.synchronizedList(new ArrayList<>());
+        final List<Integer> receivedFds = Collections.synchronizedList(new ArrayList<>());
+        final List<Thread> servers = Collections.synchronizedList(new ArrayList<>());
+        final java.util.concurrent.atomic.AtomicInteger served = new java.util.concurrent.atomic.AtomicInteger();
+        volatile boolean closing;
         volatile Throwable failure;
-        final Thread thread;
+        final Thread acceptor;
 
         Agent(Path socket, IntFunction<Answer> policy) throws Exception {
             this.socket = socket;
             this.policy = policy;
             this.listenFd = UnixSocket.listen(socket.toString(), 4);
-            this.thread = Thread.ofPlatform().daemon().name("test-seccomp-agent").start(this::serve);
+            this.acceptor = Thread.ofPlatform().daemon().name("test-seccomp-agent").start(this::acceptLoop);
         }
 
-        private void serve() {
+        private void acceptLoop() {
             try {
-                int conn = UnixSocket.accept(listenFd);
-                UnixSocket.Message m;
-                try {
-                    m = UnixSocket.receive(conn, 1 << 16, 4);
-                } finally {
-                    Syscalls.close(conn);
-                }
-                payload = new String(m.data(), StandardCharsets.UTF_8);
-                receivedFds = m.fds().length;
-                if (m.fds().length != 1) {
-                    return;
-                }
-                int nfd = m.fds()[0];
-                try {
-                    notifications(nfd);
-                } finally {
-                    Syscalls.close(nfd);
+                while (true) {
+                    int conn;
+                    try {
+                        conn = UnixSocket.accept(listenFd);
+                    } catch (dev.hull.linux.LinuxException e) {
+                        if (closing) {
+                            return;
+                        }
+                        throw e;
+                    }
+                    UnixSocket.Message m;
+                    try {
+                        m = UnixSocket.receive(conn, 1 << 16, 4);
+                    } finally {
+                        Syscalls.close(conn);
+                    }
+                    payloads.add(new String(m.data(), StandardCharsets.UTF_8));
+                    receivedFds.add(m.fds().length);
+                    for (int i = 1; i < m.fds().length; i++) {
+                        Syscalls.close(m.fds()[i]);
+                    }
+                    if (m.fds().length > 0) {
+                        int nfd = m.fds()[0];
+                        servers.add(Thread.ofPlatform().daemon().start(() -> serve(nfd)));
+                    }
                 }
             } catch (Throwable t) {
                 failure = t;
             }
+        }
+
+        private void serve(int nfd) {
+            try {
+                notifications(nfd);
+            } catch (Throwable t) {
+                failure = t;
+            } finally {
+                Syscalls.close(nfd);
+            }
+        }
+
+        /** Waits until every listener fd received so far has no process left under its filter. */
+        void awaitServed() throws InterruptedException {
+            for (Thread t : List.copyOf(servers)) {
+                t.join(30_000);
+            }
+        }
+
+        JsonNode payload(int i) throws Exception {
+            return Bundles.JSON.readTree(payloads.get(i));
         }
 
         private void notifications(int nfd) throws Throwable {
@@ -137,7 +172,8 @@ class SeccompNotifyTest {
                         throw new IllegalStateException("SECCOMP_IOCTL_NOTIF_RECV: errno " + e);
                     }
                     notifiedNrs.add(req.get(JAVA_INT, 16));
-                    Answer a = policy.apply(n++);
+                    n++;
+                    Answer a = policy.apply(served.getAndIncrement());
                     resp.fill((byte) 0);
                     resp.set(JAVA_LONG, 0, req.get(JAVA_LONG, 0));
                     resp.set(JAVA_INT, 16, -a.errno());
@@ -152,14 +188,12 @@ class SeccompNotifyTest {
             }
         }
 
-        JsonNode payloadJson() throws Exception {
-            return Bundles.JSON.readTree(payload);
-        }
-
         @Override
         public void close() throws Exception {
+            closing = true;
             UnixSocket.shutdown(listenFd); // ends a wait in accept
-            thread.join(30_000);
+            acceptor.join(30_000);
+            awaitServed();
             Syscalls.close(listenFd);
             if (failure != null) {
                 throw new AssertionError("agent failed", failure);
@@ -194,9 +228,9 @@ class SeccompNotifyTest {
         int code;
         try (Agent agent = new Agent(sock, n -> n == 0 ? new Answer(EACCES, 0) : new Answer(0, FLAG_CONTINUE))) {
             code = rt.run(id, b.dir, null, false, null);
-            agent.thread.join(30_000);
-            assertThat(agent.receivedFds).isEqualTo(1);
-            JsonNode j = agent.payloadJson();
+            agent.awaitServed();
+            assertThat(agent.receivedFds).containsExactly(1);
+            JsonNode j = agent.payload(0);
             assertThat(j.path("ociVersion").asText()).isEqualTo(ContainerRuntime.OCI_VERSION);
             assertThat(j.path("fds").toString()).isEqualTo("[\"seccompFd\"]");
             assertThat(j.path("metadata").asText()).isEqualTo("agent-meta=1");
@@ -226,14 +260,61 @@ class SeccompNotifyTest {
         int code;
         try (Agent agent = new Agent(sock, n -> new Answer(ENOSPC, 0))) {
             code = rt.run(Bundles.id("scn"), b.dir, null, false, null);
-            agent.thread.join(30_000);
-            assertThat(agent.payloadJson().has("metadata")).isFalse();
+            agent.awaitServed();
+            assertThat(agent.payload(0).has("metadata")).isFalse();
             assertThat(agent.notifiedNrs).isNotEmpty();
         }
         assertThat(code).isZero();
         assertThat(ContainerTests.read(b, "stdout")).isEqualTo("z=1\n");
         assertThat(ContainerTests.read(b, "stderr")).contains("No space left on device");
         assertThat(b.out.resolve("z")).doesNotExist();
+    }
+
+    @Test
+    void execGetsItsOwnFilterAndListener() throws Exception {
+        Path sock = base.resolve("agent-" + Bundles.id("x") + ".sock");
+        Bundles.Bundle b = bundle(notifyProfile(sock, "mkdir", "mkdirat"));
+        b.script("sleep 1000");
+        b.write();
+        String id = Bundles.id("scn");
+        Path root = ContainerTests.root(base);
+        try (Agent agent = new Agent(sock, n -> new Answer(EACCES, 0))) {
+            rt.create(id, b.dir, null);
+            try {
+                rt.start(id);
+                assertThat(agent.payloads).hasSize(1);
+                Host.Result r = Host.cli(root, "exec", id, "sh", "-c", "mkdir /out/e; echo e=$?");
+                assertThat(r.exit()).as("%s", r).isZero();
+                assertThat(r.out()).isEqualTo("e=1\n");
+                assertThat(r.err()).contains("Permission denied");
+                assertThat(b.out.resolve("e")).doesNotExist();
+                assertThat(agent.payloads).hasSize(2);
+                JsonNode j = agent.payload(1);
+                assertThat(j.path("state").path("id").asText()).isEqualTo(id);
+                assertThat(j.path("state").path("status").asText()).isEqualTo("running");
+                assertThat(j.path("pid").asInt()).isNotEqualTo(j.path("state").path("pid").asInt()); // the exec'd process
+            } finally {
+                rt.delete(id, true);
+            }
+        }
+    }
+
+    @Test
+    void planLoadsANotifyingFilterBeforeReady() throws Exception {
+        ObjectNode c = PlanSeccompTest.config(true);
+        ObjectNode s = (ObjectNode) c.at("/linux/seccomp");
+        s.put("listenerPath", "/run/agent.sock");
+        ((ObjectNode) s.at("/syscalls/0")).put("action", "SCMP_ACT_NOTIFY");
+        List<String> ops = PlanSeccompTest.ops(c);
+        assertThat(ops).containsOnlyOnce("seccomp-notify").doesNotContain("seccomp");
+        // with noNewPrivileges: after prctl(NO_NEW_PRIVS), right before ready (Java gets the fd during create)
+        assertThat(ops.get(ops.indexOf("ready") - 1)).isEqualTo("seccomp-notify");
+        assertThat(ops.get(ops.indexOf("ready") - 2)).isEqualTo("prctl");
+
+        ObjectNode early = PlanSeccompTest.config(false);
+        early.set("linux", c.get("linux"));
+        List<String> eops = PlanSeccompTest.ops(early);
+        assertThat(eops.indexOf("seccomp-notify")).isLessThan(eops.indexOf("setgid")).isLessThan(eops.indexOf("ready"));
     }
 
     @Test
