@@ -47,11 +47,20 @@ import picocli.CommandLine.ParentCommand;
 public final class RuntimeCli {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    final Invocation inv;
+    /** Where the current command runs; set per command when a pooled instance is reused. */
+    Invocation inv;
 
     RuntimeCli(Invocation inv) {
         this.inv = inv;
     }
+
+    /**
+     * Command lines ready for reuse by the warm server: building picocli's model
+     * (reflection over every command's annotations) costs milliseconds per
+     * command; picocli resets options to their defaults before each parse.
+     */
+    private static final java.util.concurrent.ConcurrentLinkedQueue<CommandLine> POOL =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     @Option(names = "--root", description = "Directory for container state (default: ${DEFAULT-VALUE}).",
             defaultValue = "/run/hull-runtime")
@@ -351,11 +360,27 @@ public final class RuntimeCli {
     }
 
     static int execute(Invocation inv, String[] args) {
+        return execute(inv, args, false);
+    }
+
+    /** Runs one command; with pooled, reuses a command line from an earlier command (warm server). */
+    static int execute(Invocation inv, String[] args, boolean pooled) {
+        CommandLine cl = pooled ? POOL.poll() : null;
         try {
-            return commandLine(inv).execute(args);
+            if (cl == null) {
+                cl = commandLine(inv);
+            } else {
+                ((RuntimeCli) cl.getCommand()).inv = inv;
+                cl.setOut(inv.out());
+                cl.setErr(inv.err());
+            }
+            return cl.execute(args);
         } finally {
             inv.out().flush();
             inv.err().flush();
+            if (pooled && cl != null) {
+                POOL.offer(cl);
+            }
         }
     }
 

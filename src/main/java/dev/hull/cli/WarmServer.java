@@ -74,6 +74,7 @@ public final class WarmServer implements AutoCloseable {
 
     private void handle(int conn) {
         int[] fds = new int[0];
+        dev.hull.runtime.Trace trace = dev.hull.runtime.Trace.start();
         try {
             UnixSocket.Message first = UnixSocket.receive(conn, 65536, 3);
             fds = first.fds();
@@ -82,6 +83,7 @@ public final class WarmServer implements AutoCloseable {
                 reply(conn, 125);
                 return;
             }
+            trace.mark("warm.receive");
             List<String> fields = strings(req);
             String cwd = fields.get(0);
             int argc = Integer.parseInt(fields.get(1));
@@ -90,7 +92,8 @@ public final class WarmServer implements AutoCloseable {
             Invocation inv = new Invocation(Path.of(cwd), Invocation.writer(new FdOutputStream(fds[1])),
                     Invocation.writer(new FdOutputStream(fds[2])), fds, containerPid::set);
             Thread signals = Thread.ofPlatform().daemon().start(() -> relaySignals(conn, containerPid));
-            int code = RuntimeCli.execute(inv, argv);
+            int code = RuntimeCli.execute(inv, argv, true);
+            trace.mark("warm.command");
             reply(conn, code);
             UnixSocket.shutdown(conn);
             signals.join(1000);

@@ -91,6 +91,7 @@ public final class ContainerRuntime {
     }
 
     private Created create(String id, Path bundle, Path pidFile, boolean detach) throws RuntimeError, IOException {
+        Trace trace = Trace.start();
         StateStore.validateId(id);
         Path bundleDir = bundle.toAbsolutePath().normalize();
         Spec spec;
@@ -102,6 +103,7 @@ public final class ContainerRuntime {
         } catch (ConfigException e) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, e.getMessage());
         }
+        trace.mark("create.parse");
         if (spec.root() == null) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: root: required on Linux");
         }
@@ -131,6 +133,7 @@ public final class ContainerRuntime {
                     ? "config.json: " + e.getMessage() : e.getMessage());
         }
 
+        trace.mark("create.plan");
         // The executor makes the state directory: once it has, it undoes the creation if we die.
         Files.createDirectories(store.root());
         ExecutorSession session;
@@ -145,6 +148,7 @@ public final class ContainerRuntime {
         }
         channels.spawned();
         notify.spawned();
+        trace.mark("create.spawn");
         boolean reserved = false;
         try {
             reserved = session.awaitReserved();
@@ -171,23 +175,29 @@ public final class ContainerRuntime {
                     Files.setAttribute(fifo, "unix:gid", (int) gid);
                 }
             }
+            trace.mark("create.reserved");
             cgroup.create();
             new CgroupResources(layout(), cgroup.cgroupPath()).apply(resources, false);
+            trace.mark("create.cgroups");
             int pid = session.awaitPid();
+            trace.mark("create.pid");
             if (linux != null && linux.namespace("user").map(n -> n.path() == null).orElse(false)) {
                 writeIdMap(pid, "uid_map", linux.uidMappings());
                 writeIdMap(pid, "gid_map", linux.gidMappings());
             }
             cgroup.addProcess(pid);
+            trace.mark("create.addProcess");
             Privileges.applyOomScoreAdj(spec, pid);
             State creating = new State(spec.ociVersion(), id, "creating", pid, bundleDir.toString(), spec.annotations());
             channels.sendState(creating);
             notify.start(pid, creating);
             session.go();
+            trace.mark("create.placed");
             while (session.awaitHooksOrReady()) {
                 ProcessControl.runCreateHooks(spec, creating);
                 session.hooksDone();
             }
+            trace.mark("create.ready");
             notify.finish(); // the seccomp listener fd is at linux.seccomp.listenerPath
             int master = channels.receiveMaster();
             ContainerRecord rec = new ContainerRecord(id, pid, startTime(pid), bundleDir.toString(), rootfs.toString(),
@@ -198,6 +208,7 @@ public final class ContainerRuntime {
                 writePidFile(pidFile, pid);
             }
             session.commit();
+            trace.mark("create.commit");
             committed = true;
             return new Created(rec, session, ProcessControl.deliverMaster(master, consoleSocket));
         } catch (ExecutorException e) {
@@ -445,12 +456,17 @@ public final class ContainerRuntime {
                 onStarted.accept(c.record().pid());
             }
             relay.watchResize();
+            Trace trace = Trace.start();
             start(id);
+            trace.mark("run.start");
             int code = session.awaitExit();
+            trace.mark("run.exit");
             relay.drain();
             return code;
         } finally {
+            Trace trace = Trace.start();
             delete(id, true);
+            trace.mark("run.delete");
         }
     }
 
