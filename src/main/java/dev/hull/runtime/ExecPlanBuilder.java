@@ -28,7 +28,7 @@ final class ExecPlanBuilder {
         };
     }
 
-    static Plan build(Spec spec, Process proc, int initPid, boolean detach) throws IOException {
+    static Plan build(Spec spec, Process proc, int initPid, boolean detach, int preserveFds) throws IOException {
         Plan plan = new Plan();
         plan.mode(detach);
         List<Namespace> namespaces = spec.linux() == null ? List.of() : spec.linux().namespaces();
@@ -63,6 +63,9 @@ final class ExecPlanBuilder {
         }
         PlanBuilder.processSteps(plan, proc, inUserNs, privileges, seccomp);
         plan.ready();
+        if (preserveFds > 0) {
+            plan.preserveFds(ProcessControl.preservedFrom(proc, false), preserveFds);
+        }
         PlanBuilder.loadSeccompLast(plan, proc, seccomp);
         plan.exec(proc.args());
         return plan;
