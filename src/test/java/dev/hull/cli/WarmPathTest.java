@@ -214,4 +214,19 @@ class WarmPathTest {
         assertThat(consoleThreads()).as("relay threads of finished runs").isZero();
         assertThat(Thread.activeCount()).as("live threads after 5 attached runs").isLessThanOrEqualTo(before);
     }
+
+    @Test
+    void preserveFdsThroughTheClientTakesTheColdPathAndWorks() throws Exception {
+        Path dir = configWithArgs("preserve", List.of("sh", "-c", "echo via-fd3 >&3"));
+        Path file = tmp.resolve("fd3-out.txt");
+        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "exec 3>\"$0\"; exec \"$@\"", file.toString(),
+                ExecutorSession.binary().toString(), "--client", socket.toString(), coldLauncher.toString(),
+                "--root", stateRoot.toString(), "run", "--preserve-fds", "1", "--bundle", ".", "preserve"));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(Files.readString(file)).isEqualTo("via-fd3\n");
+    }
 }
