@@ -111,6 +111,12 @@ enum {
     OP_HOOK_STATE = 91, /* u64 fd: read the container state JSON (hooks' stdin) from fd until EOF */
     OP_HOOK = 92,       /* str path, u64 timeout-secs (0: none), u64 argc, argv..., env...: run a hook, wait */
     OP_HOOKS_SYNC = 93, /* pause: the parent tells Java "HOOKS" and resumes us on "HOOKS-DONE" */
+    /* process control, continued: start report, hook names, preserved fds (94-109) */
+    OP_HOOK_NAME = 94,  /* str name: the next hook's failure messages name it (e.g. hooks.startContainer[0]) */
+    OP_HOOK_STATE_NEXT = 95, /* hooks from here get the second state document (after the NUL) of the hook-state fd */
+    OP_START_REPORT = 96, /* str path: open the start-report fifo O_RDWR; after wait-start, failures are written there */
+    OP_START_OK = 97,   /* write "0" to the start report: start returns success */
+    OP_PRESERVE_FDS = 98, /* u64 from, u64 count: dup2(from+i, 3+i) (no CLOEXEC), close the sources */
 };
 
 /* OP_MOUNT target flags */
@@ -128,6 +134,7 @@ static struct op *ops;
 static size_t nops;
 static int rootfd = -1;
 static int fifofd = -1;
+static int report_fd = -1; /* OP_START_REPORT: where `start` reads the outcome */
 static int c2p = -1; /* child -> parent */
 static int p2c = -1; /* parent -> child */
 static int in_child;
@@ -162,6 +169,12 @@ static void fail(const char *fmt, ...)
         ssize_t w = write(JAVA_FD, buf, m);
         (void)w;
         if (armed) abort_creation();
+    } else if (report_fd >= 0) { /* after start: `start` reports the failure */
+        char buf[4100];
+        buf[0] = 'E';
+        memcpy(buf + 1, msg, n);
+        ssize_t w = write(report_fd, buf, n + 1);
+        (void)w;
     } else {
         dprintf(2, "hull-executor: %s\n", msg);
     }
@@ -654,6 +667,8 @@ static void do_console(const struct op *o)
 
 static char *hook_state;
 static size_t hook_state_len;
+static void split_hook_state(void);
+static const char *hook_name; /* OP_HOOK_NAME: names the next hook in its messages */
 
 static void do_hook_state(const struct op *o)
 {
@@ -675,6 +690,7 @@ static void do_hook_state(const struct op *o)
         hook_state_len += r;
     }
     close(fd);
+    split_hook_state();
 }
 
 /* OP_HOOK: runs path with argv and env, the state on its stdin, and waits;
@@ -689,6 +705,12 @@ static void do_hook(const struct op *o)
     for (uint64_t k = 0; k < argc; k++) argv[k] = (char *)str(o, 3 + k);
     for (uint32_t k = 3 + argc, n = 0; k < o->argc; k++) envp[n++] = (char *)str(o, k);
     if (argc == 0) { argv[0] = (char *)path; argv[1] = NULL; }
+    char what[PATH_MAX + 128];
+    if (hook_name) snprintf(what, sizeof what, "%s (%s)", hook_name, path);
+    else snprintf(what, sizeof what, "%s", path);
+    hook_name = NULL;
+    path = what; /* from here on only in messages; the exec uses argv's source below */
+    const char *exe = str(o, 0);
     int in[2];
     if (pipe2(in, O_CLOEXEC)) SYSFAIL("hook %s: pipe", path);
     pid_t pid = fork();
@@ -696,7 +718,7 @@ static void do_hook(const struct op *o)
     if (pid == 0) {
         if (dup2(in[0], 0) < 0) _exit(126);
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        execve(path, argv, envp);
+        execve(exe, argv, envp);
         dprintf(2, "hull-executor: hook %s: exec: %s\n", path, strerror(errno));
         _exit(127);
     }
@@ -728,6 +750,95 @@ static void do_hook(const struct op *o)
     if (WEXITSTATUS(status)) fail("hook %s: exited with status %d", path, WEXITSTATUS(status));
     free(argv);
     free(envp);
+}
+
+/* ---------- process control, continued (ops 94-109): start report, hook names, preserved fds ---------- */
+
+static char *hook_state_next; /* the second state document: the startContainer hooks' ("created") */
+static size_t hook_state_next_len;
+
+/* The hook-state fd carries "creating" JSON, optionally a NUL and the "created" JSON. */
+static void split_hook_state(void)
+{
+    char *z = memchr(hook_state, 0, hook_state_len);
+    if (!z) return;
+    hook_state_next = z + 1;
+    hook_state_next_len = hook_state_len - (size_t)(z + 1 - hook_state);
+    hook_state_len = (size_t)(z - hook_state);
+}
+
+static void do_hook_state_next(void)
+{
+    if (!hook_state_next) fail("hook-state-next (op %d): the hook-state fd sent no second state document", OP_HOOK_STATE_NEXT);
+    hook_state = hook_state_next;
+    hook_state_len = hook_state_next_len;
+    hook_state_next = NULL;
+}
+
+/* OP_START_REPORT: opened O_RDWR so it never blocks and never raises SIGPIPE; the reader is `start`. */
+static void do_start_report(const char *path)
+{
+    report_fd = open(path, O_RDWR | O_CLOEXEC);
+    if (report_fd < 0) SYSFAIL("start-report: open fifo %s", path);
+}
+
+static void do_start_ok(void)
+{
+    if (report_fd < 0) fail("start-ok (op %d): no start report opened", OP_START_OK);
+    ssize_t w;
+    do w = write(report_fd, "0", 1); while (w < 0 && errno == EINTR);
+    if (w != 1) SYSFAIL("start-ok: write the start report");
+    /* Stays open (CLOEXEC): a failure before the exec still reaches `start`; the exec closes it (EOF). */
+}
+
+/* OP_PRESERVE_FDS: the executor got the caller's preserved fds at from..from+count-1; they become
+ * 3..3+count-1 of the process about to exec (without CLOEXEC). The init's own fds that sit in that
+ * range are moved above it first. Ascending dup2 from higher sources never overwrites a later source. */
+static void do_preserve_fds(uint64_t from, uint64_t count)
+{
+    if (from < 3 || count > 4096) fail("preserve-fds from %lu count %lu: bad range", (unsigned long)from, (unsigned long)count);
+    int top = 3 + (int)count, end = (int)(from + count);
+    int *mine[] = { &rootfd, &report_fd, &fifofd };
+    for (size_t k = 0; k < sizeof mine / sizeof *mine; k++) {
+        if (*mine[k] >= 3 && *mine[k] < (top > end ? top : end)) {
+            int n = fcntl(*mine[k], F_DUPFD_CLOEXEC, top > end ? top : end);
+            if (n < 0) SYSFAIL("preserve-fds: move fd %d out of the way", *mine[k]);
+            close(*mine[k]);
+            *mine[k] = n;
+        }
+    }
+    for (int i = 0; i < (int)count; i++) {
+        int src = (int)from + i, dst = 3 + i;
+        if (src == dst) {
+            if (fcntl(dst, F_SETFD, 0)) SYSFAIL("preserve-fds: clear close-on-exec of fd %d", dst);
+        } else if (dup2(src, dst) < 0) {
+            SYSFAIL("preserve-fds: dup2 fd %d to %d", src, dst);
+        }
+    }
+    for (int fd = top > (int)from ? top : (int)from; fd < end; fd++) close(fd);
+}
+
+/* Everything the executor inherited beyond the fds the plan names (the plan socket, the console and
+ * hook-state sockets, the preserved fds) is marked close-on-exec: the caller's other descriptors
+ * (a JVM holds its jars open) must not reach the container. */
+static void cloexec_unlisted(void)
+{
+    unsigned int top = JAVA_FD;
+    for (size_t i = 0; i < nops; i++) {
+        const struct op *o = &ops[i];
+        uint64_t last = 0;
+        if (o->code == OP_CONSOLE || o->code == OP_HOOK_STATE) last = u64(o, 0);
+        else if (o->code == OP_PRESERVE_FDS && u64(o, 1) > 0) last = u64(o, 0) + u64(o, 1) - 1;
+        if (last > top && last < 1u << 20) top = (unsigned int)last;
+    }
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+    if (syscall(SYS_close_range, top + 1, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    if (errno != ENOSYS && errno != EINVAL) SYSFAIL("close_range %u.. (CLOSE_RANGE_CLOEXEC)", top + 1);
+    long max = sysconf(_SC_OPEN_MAX); /* kernels before 5.11: one fd at a time */
+    if (max < 0 || max > 1 << 20) max = 1 << 20;
+    for (long fd = top + 1; fd < max; fd++) fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 }
 
 /* ---------- seccomp (ops 60-64) ---------- */
@@ -869,6 +980,11 @@ static void child_ops(size_t from)
         case OP_CONSOLE: do_console(o); break;
         case OP_HOOK_STATE: do_hook_state(o); break;
         case OP_HOOK: do_hook(o); break;
+        case OP_HOOK_NAME: hook_name = str(o, 0); break;
+        case OP_HOOK_STATE_NEXT: do_hook_state_next(); break;
+        case OP_START_REPORT: do_start_report(str(o, 0)); break;
+        case OP_START_OK: do_start_ok(); break;
+        case OP_PRESERVE_FDS: do_preserve_fds(u64(o, 0), u64(o, 1)); break;
         case OP_HOOKS_SYNC: {
             char c = 'H';
             if (write(c2p, &c, 1) != 1) SYSFAIL("report hooks point");
@@ -1013,6 +1129,14 @@ static int client_main(int argc, char **argv)
     }
     const char *sock = argv[2];
     char **cold = argv + 3;
+    /* --preserve-fds passes fds 3.. of the caller into the container: only this process has them,
+     * and the request carries just 0-2, so such a command takes the cold path (the JVM inherits them). */
+    for (int i = 4; i < argc; i++)
+        if (strcmp(argv[i], "--preserve-fds") == 0 || strncmp(argv[i], "--preserve-fds=", 15) == 0) {
+            execv(cold[0], cold);
+            dprintf(2, "hull-runtime: cannot run %s: %s\n", cold[0], strerror(errno));
+            return 127;
+        }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     if (fd < 0 || strlen(sock) >= sizeof addr.sun_path) goto fallback;
@@ -1123,6 +1247,7 @@ int main(int argc, char **argv)
     }
     fcntl(JAVA_FD, F_SETFD, FD_CLOEXEC);
     read_plan();
+    cloexec_unlisted();
 
     int detach = 1;
     size_t i = 0;

@@ -45,7 +45,8 @@ final class ExecCommand extends RuntimeCli.Sub {
     boolean detach;
     @Option(names = "--pid-file", description = "Write the process's pid (host view) here.")
     Path pidFile;
-    @Option(names = "--preserve-fds", hidden = true, defaultValue = "0")
+    @Option(names = "--preserve-fds", defaultValue = "0", description = "Pass this many more fds (3, 4, ...)"
+            + " of this process to the new process, as 3, 4, ...")
     int preserveFds;
     @Parameters(index = "0", paramLabel = "ID")
     String id;
@@ -54,7 +55,7 @@ final class ExecCommand extends RuntimeCli.Sub {
 
     @Override
     int execute(ContainerRuntime rt) throws Exception {
-        RuntimeCli.unsupported(null, preserveFds);
+        rt.withPreserveFds(preserveFds);
         Process proc = processFile != null ? fromFile(parent.inv.resolve(processFile)) : fromConfig(rt);
         rt.withConsoleSocket(parent.inv.resolve(consoleSocket == null ? null : Path.of(consoleSocket)));
         return ContainerExec.exec(rt, id, proc, detach, parent.inv.resolve(pidFile),

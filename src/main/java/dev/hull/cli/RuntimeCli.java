@@ -161,26 +161,18 @@ public final class RuntimeCli {
         boolean noPivot;
         @Option(names = "--no-new-keyring", hidden = true)
         boolean noNewKeyring;
-        @Option(names = "--preserve-fds", hidden = true, defaultValue = "0")
+        @Option(names = "--preserve-fds", defaultValue = "0", description = "Pass this many more fds (3, 4, ...)"
+                + " of this process to the container's process, as 3, 4, ...")
         int preserveFds;
         @Parameters(index = "0", paramLabel = "ID", description = "Container id (A-Z a-z 0-9 _ + - .).")
         String id;
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
-            unsupported(null, preserveFds);
+            rt.withPreserveFds(preserveFds);
             rt.withConsoleSocket(parent.inv.resolve(consoleSocket == null ? null : Path.of(consoleSocket)));
             rt.create(id, parent.inv.resolve(bundle), parent.inv.resolve(pidFile));
             return 0;
-        }
-    }
-
-    static void unsupported(String consoleSocket, int preserveFds) throws RuntimeError {
-        if (consoleSocket != null) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--console-socket is not supported yet");
-        }
-        if (preserveFds != 0) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--preserve-fds is not supported yet");
         }
     }
 
@@ -257,14 +249,15 @@ public final class RuntimeCli {
         boolean noNewKeyring;
         @Option(names = "--keep", hidden = true)
         boolean keep;
-        @Option(names = "--preserve-fds", hidden = true, defaultValue = "0")
+        @Option(names = "--preserve-fds", defaultValue = "0", description = "Pass this many more fds (3, 4, ...)"
+                + " of this process to the container's process, as 3, 4, ...")
         int preserveFds;
         @Parameters(index = "0", paramLabel = "ID")
         String id;
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
-            unsupported(null, preserveFds);
+            rt.withPreserveFds(preserveFds);
             rt.withConsoleSocket(parent.inv.resolve(consoleSocket == null ? null : Path.of(consoleSocket)));
             return rt.run(id, parent.inv.resolve(bundle), parent.inv.resolve(pidFile), detach,
                     parent.inv.onStarted());

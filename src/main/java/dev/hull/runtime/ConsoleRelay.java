@@ -1,81 +1,88 @@
 package dev.hull.runtime;
 
+import dev.hull.linux.FdControl;
 import dev.hull.linux.FdPassing;
 import dev.hull.linux.LinuxException;
 import dev.hull.linux.Syscalls;
-import java.io.IOException;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Foreground terminal: relays bytes between the caller's stdin/stdout and a container process's pty
- * master, puts the caller's terminal in raw mode while attached (restored on close), copies its size
- * to the pty and again on every SIGWINCH.
+ * Foreground terminal: relays bytes between the caller's stdin/stdout (this process's, or the
+ * descriptors a warm server got from its client) and a container process's pty master, puts the
+ * caller's terminal in raw mode while attached (restored on close), copies its size to the pty (and,
+ * for this process's own terminal, again on every SIGWINCH).
+ *
+ * <p>Both relay threads wait in poll() on their source and a wake-up pipe, so {@link #close()} ends
+ * them even when the caller's stdin never has data or EOF: a resident server keeps no thread per call.
  */
 final class ConsoleRelay implements AutoCloseable {
-    private static final ConsoleRelay NONE = new ConsoleRelay(-1, 0, 1);
+    private static final ConsoleRelay NONE = new ConsoleRelay(-1, 0, 1, false);
 
     private final int master;
     private final int in;
     private final int out;
+    private final boolean ownTerminal;
+    private int[] wake;
     private Thread output;
-    private String savedStty;
+    private Thread input;
+    private byte[] savedTermios;
 
-    private ConsoleRelay(int master, int in, int out) {
+    private ConsoleRelay(int master, int in, int out, boolean ownTerminal) {
         this.master = master;
         this.in = in;
         this.out = out;
+        this.ownTerminal = ownTerminal;
     }
 
     /** A relay for master (-1: nothing to relay) on this process's stdin and stdout. */
-    static ConsoleRelay attach(int master) {
+    static ConsoleRelay attach(int master) throws LinuxException {
+        return attach(master, null);
+    }
+
+    /** A relay for master (-1: nothing to relay) on stdio[0] and stdio[1] (null: this process's 0 and 1). */
+    static ConsoleRelay attach(int master, int[] stdio) throws LinuxException {
         if (master < 0) {
             return NONE;
         }
-        ConsoleRelay r = new ConsoleRelay(master, 0, 1);
+        ConsoleRelay r = stdio == null ? new ConsoleRelay(master, 0, 1, true)
+                : new ConsoleRelay(master, stdio[0], stdio[1], false);
         r.begin();
         return r;
     }
 
-    private void begin() {
-        savedStty = stty("-g");
-        if (savedStty != null) {
-            stty("raw", "-echo");
+    private void begin() throws LinuxException {
+        wake = FdControl.pipe();
+        savedTermios = FdControl.makeRaw(in);
+        if (savedTermios != null) {
             copySize();
         }
-        output = Thread.ofPlatform().daemon().name("hull-console-out").start(() -> {
-            byte[] buf = new byte[8192];
-            try {
-                for (;;) {
-                    int n = Syscalls.read(master, buf, 0, buf.length);
-                    if (n <= 0) {
-                        return;
-                    }
-                    Syscalls.writeFully(out, java.util.Arrays.copyOf(buf, n));
-                }
-            } catch (LinuxException e) {
-                // EIO: every holder of the slave is gone
-            }
-        });
-        Thread.ofPlatform().daemon().name("hull-console-in").start(() -> {
-            byte[] buf = new byte[8192];
-            try {
-                for (;;) {
-                    int n = Syscalls.read(in, buf, 0, buf.length);
-                    if (n <= 0) {
-                        return;
-                    }
-                    Syscalls.writeFully(master, java.util.Arrays.copyOf(buf, n));
-                }
-            } catch (LinuxException e) {
-                // the container is gone
-            }
-        });
+        output = Thread.ofPlatform().daemon().name("hull-console-out").start(() -> pump(master, out));
+        input = Thread.ofPlatform().daemon().name("hull-console-in").start(() -> pump(in, master));
     }
 
-    /** From now on SIGWINCH resizes the pty (call after anything else that handles signals). */
+    /** Copies from to to until EOF, an error (EIO: every holder of the slave is gone) or the wake-up pipe. */
+    private void pump(int from, int to) {
+        byte[] buf = new byte[8192];
+        try {
+            for (;;) {
+                short[] ev = FdControl.pollIn(from, wake[0]);
+                if (ev[1] != 0) {
+                    return;
+                }
+                int n = Syscalls.read(from, buf, 0, buf.length);
+                if (n <= 0) {
+                    return;
+                }
+                Syscalls.writeFully(to, java.util.Arrays.copyOf(buf, n));
+            }
+        } catch (LinuxException e) {
+            // EIO from the master, or the other side is gone
+        }
+    }
+
+    /** From now on SIGWINCH resizes the pty (this process's own terminal only: a handler is JVM-wide). */
     void watchResize() {
-        if (this == NONE) {
+        if (this == NONE || !ownTerminal) {
             return;
         }
         try {
@@ -98,29 +105,16 @@ final class ConsoleRelay implements AutoCloseable {
 
     /** Waits (bounded) for the output the process left in the pty to be copied out. */
     void drain() {
-        if (output != null) {
+        join(output, TimeUnit.SECONDS.toMillis(5));
+    }
+
+    private static void join(Thread t, long millis) {
+        if (t != null) {
             try {
-                output.join(TimeUnit.SECONDS.toMillis(5));
+                t.join(millis);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        }
-    }
-
-    /** stty on our stdin; null if it is not a terminal. */
-    private static String stty(String... args) {
-        try {
-            List<String> cmd = new java.util.ArrayList<>(List.of("stty"));
-            cmd.addAll(List.of(args));
-            Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.INHERIT)
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            String o = new String(p.getInputStream().readAllBytes()).trim();
-            return p.waitFor() == 0 ? o : null;
-        } catch (IOException e) {
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
         }
     }
 
@@ -129,9 +123,18 @@ final class ConsoleRelay implements AutoCloseable {
         if (this == NONE) {
             return;
         }
-        if (savedStty != null) {
-            stty(savedStty);
+        try {
+            Syscalls.writeFully(wake[1], new byte[] {1});
+        } catch (LinuxException ignored) {
+            // cannot happen: we hold the read end
+        }
+        join(input, TimeUnit.SECONDS.toMillis(5));
+        join(output, TimeUnit.SECONDS.toMillis(5));
+        if (savedTermios != null) {
+            FdControl.restoreTerminal(in, savedTermios);
         }
         Syscalls.close(master);
+        Syscalls.close(wake[0]);
+        Syscalls.close(wake[1]);
     }
 }

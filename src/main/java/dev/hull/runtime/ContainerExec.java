@@ -50,7 +50,7 @@ public final class ContainerExec {
         Spec spec = spec(rt, id);
         Plan plan;
         try {
-            plan = ExecPlanBuilder.build(spec, proc, rec.pid(), detach);
+            plan = ExecPlanBuilder.build(spec, proc, rec.pid(), detach, rt.preserveFds());
         } catch (java.nio.file.NoSuchFileException e) {
             throw new RuntimeError(RuntimeError.Kind.WRONG_STATE,
                     "cannot exec in container \"" + id + "\": its init (pid " + rec.pid() + ") is gone");
@@ -59,7 +59,7 @@ public final class ContainerExec {
             throw new RuntimeError(RuntimeError.Kind.WRONG_STATE,
                     "cannot exec in container \"" + id + "\": it is stopped");
         }
-        ProcessControl.Channels channels = ProcessControl.Channels.open(proc, false);
+        ProcessControl.Channels channels = ProcessControl.Channels.open(proc, false, rt.preserveFds());
         SeccompNotify notify = SeccompNotify.open(spec);
         ExecutorSession session;
         try {
@@ -93,7 +93,7 @@ public final class ContainerExec {
                 ProcessControl.closeQuietly(master);
                 return 0;
             }
-            try (ConsoleRelay relay = ConsoleRelay.attach(master)) {
+            try (ConsoleRelay relay = ConsoleRelay.attach(master, rt.stdio())) {
                 master = -1;
                 if (onStarted != null) {
                     onStarted.accept(pid);

@@ -40,6 +40,7 @@ public final class ContainerRuntime {
     private CgroupLayout layout;
     private int[] stdio;
     private Path consoleSocket;
+    private int preserveFds;
 
     public ContainerRuntime(Path root) {
         this.store = new StateStore(root);
@@ -62,6 +63,19 @@ public final class ContainerRuntime {
     public ContainerRuntime withConsoleSocket(Path socket) {
         this.consoleSocket = socket;
         return this;
+    }
+
+    /** --preserve-fds: this process's fds 3..3+n-1 become the container process's 3..3+n-1. */
+    public ContainerRuntime withPreserveFds(int n) throws RuntimeError {
+        if (n < 0) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--preserve-fds must be 0 or more, not " + n);
+        }
+        this.preserveFds = n;
+        return this;
+    }
+
+    int preserveFds() {
+        return preserveFds;
     }
 
     int[] stdio() {
@@ -127,7 +141,7 @@ public final class ContainerRuntime {
         try {
             resources = ResourcesSpec.forContainer(spec);
             plan = PlanBuilder.build(spec, new PlanBuilder.Context(id, bundleDir, rootfs, stateDir, fifo,
-                    cgroup.paths(), layout(), detach));
+                    cgroup.paths(), layout(), detach, preserveFds));
         } catch (ConfigException e) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, e.getMessage().startsWith("linux.resources")
                     ? "config.json: " + e.getMessage() : e.getMessage());
@@ -137,7 +151,8 @@ public final class ContainerRuntime {
         // The executor makes the state directory: once it has, it undoes the creation if we die.
         Files.createDirectories(store.root());
         ExecutorSession session;
-        ProcessControl.Channels channels = ProcessControl.Channels.open(spec.process(), ProcessControl.hooksInInit(spec));
+        ProcessControl.Channels channels = ProcessControl.Channels.open(spec.process(), ProcessControl.hooksInInit(spec),
+                preserveFds);
         SeccompNotify notify = SeccompNotify.open(spec);
         try {
             session = ExecutorSession.start(plan, stdio, notify.executorFds(channels.executorFds()));
@@ -175,6 +190,7 @@ public final class ContainerRuntime {
                     Files.setAttribute(fifo, "unix:gid", (int) gid);
                 }
             }
+            ProcessControl.makeStartReport(spec, fifo);
             trace.mark("create.reserved");
             cgroup.create();
             new CgroupResources(layout(), cgroup.cgroupPath()).apply(resources, false);
@@ -189,7 +205,8 @@ public final class ContainerRuntime {
             trace.mark("create.addProcess");
             Privileges.applyOomScoreAdj(spec, pid);
             State creating = new State(spec.ociVersion(), id, "creating", pid, bundleDir.toString(), spec.annotations());
-            channels.sendState(creating);
+            channels.sendState(creating,
+                    new State(spec.ociVersion(), id, "created", pid, bundleDir.toString(), spec.annotations()));
             notify.start(pid, creating);
             session.go();
             trace.mark("create.placed");
@@ -273,12 +290,24 @@ public final class ContainerRuntime {
             }
             throw e;
         }
+        int report = -1;
         try {
+            report = ProcessControl.openStartReport(store.dir(id));
             Syscalls.writeFully(fd, new byte[] {'0'});
+        } catch (IOException | RuntimeException e) {
+            ProcessControl.closeQuietly(report);
+            throw e;
         } finally {
             Syscalls.close(fd);
         }
         Files.deleteIfExists(fifo);
+        if (report >= 0) {
+            try {
+                ProcessControl.awaitStartReport(report, rec);
+            } finally {
+                Files.deleteIfExists(store.dir(id).resolve(ProcessControl.START_REPORT));
+            }
+        }
         ProcessControl.afterStart(this, rec);
     }
 
@@ -451,7 +480,7 @@ public final class ContainerRuntime {
         }
         Created c = create(id, bundle, pidFile, false);
         try (ExecutorSession session = c.session();
-                ConsoleRelay relay = ConsoleRelay.attach(c.ptyMaster())) {
+                ConsoleRelay relay = ConsoleRelay.attach(c.ptyMaster(), stdio)) {
             if (onStarted != null) {
                 onStarted.accept(c.record().pid());
             }

@@ -28,7 +28,7 @@ final class ExecPlanBuilder {
         };
     }
 
-    static Plan build(Spec spec, Process proc, int initPid, boolean detach) throws IOException {
+    static Plan build(Spec spec, Process proc, int initPid, boolean detach, int preserveFds) throws IOException {
         Plan plan = new Plan();
         plan.mode(detach);
         List<Namespace> namespaces = spec.linux() == null ? List.of() : spec.linux().namespaces();
@@ -57,12 +57,15 @@ final class ExecPlanBuilder {
         }
         PlanSeccomp.Seccomp seccomp;
         try {
-            seccomp = PlanSeccomp.compile(spec, SeccompNotify.executorFd(spec, proc, false));
+            seccomp = PlanSeccomp.compile(spec, SeccompNotify.executorFd(spec, proc, false, preserveFds));
         } catch (dev.hull.runtime.spec.ConfigException e) {
             throw new IOException(e.getMessage(), e);
         }
         PlanBuilder.processSteps(plan, proc, inUserNs, privileges, seccomp);
         plan.ready();
+        if (preserveFds > 0) {
+            plan.preserveFds(ProcessControl.preservedFrom(proc, false), preserveFds);
+        }
         PlanBuilder.loadSeccompLast(plan, proc, seccomp);
         plan.exec(proc.args());
         return plan;

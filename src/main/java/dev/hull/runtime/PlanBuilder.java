@@ -37,7 +37,12 @@ public final class PlanBuilder {
 
     /** What the plan needs beyond the spec. */
     public record Context(String containerId, Path bundle, Path rootfs, Path stateDir, Path execFifo,
-            List<Path> cgroupDirs, CgroupLayout cgroupLayout, boolean detach) {}
+            List<Path> cgroupDirs, CgroupLayout cgroupLayout, boolean detach, int preserveFds) {
+        public Context(String containerId, Path bundle, Path rootfs, Path stateDir, Path execFifo,
+                List<Path> cgroupDirs, CgroupLayout cgroupLayout, boolean detach) {
+            this(containerId, bundle, rootfs, stateDir, execFifo, cgroupDirs, cgroupLayout, detach, 0);
+        }
+    }
 
     private PlanBuilder() {}
 
@@ -94,6 +99,7 @@ public final class PlanBuilder {
         plan.onAbortUnlink(ctx.execFifo().toString());
         plan.onAbortUnlink(ctx.stateDir().resolve(StateStore.STATE_FILE).toString());
         plan.onAbortUnlink(ctx.stateDir().resolve(StateStore.STATE_FILE + ".tmp").toString());
+        ProcessControl.onAbort(plan, spec, ctx);
         plan.onAbortRmdir(ctx.stateDir().toString());
         for (Path dir : ctx.cgroupDirs()) {
             plan.onAbortRmdir(dir.toString());
@@ -201,7 +207,7 @@ public final class PlanBuilder {
         if (!devBoundFromHost) {
             devices(plan, linux, newUserNs, procMounted);
         }
-        ProcessControl.beforePivotRoot(plan, spec);
+        ProcessControl.beforePivotRoot(plan, spec, ctx);
         plan.openFifo(ctx.execFifo().toString());
         if (newMountNs) {
             plan.pivotRoot(rootfs);
@@ -228,11 +234,11 @@ public final class PlanBuilder {
             plan.setdomainname(spec.domainname());
         }
         ProcessControl.terminal(plan, proc);
-        PlanSeccomp.Seccomp seccomp = PlanSeccomp.compile(spec, SeccompNotify.executorFd(spec, proc, true));
+        PlanSeccomp.Seccomp seccomp = PlanSeccomp.compile(spec, SeccompNotify.executorFd(spec, proc, true, ctx.preserveFds()));
         processSteps(plan, proc, newUserNs, privileges, seccomp);
         plan.ready();
         plan.waitStart();
-        ProcessControl.beforeExec(plan, spec);
+        ProcessControl.beforeExec(plan, spec, ctx.preserveFds());
         loadSeccompLast(plan, proc, seccomp);
         plan.exec(proc.args());
         return plan;

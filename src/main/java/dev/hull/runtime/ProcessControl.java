@@ -17,7 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Terminals and hooks: the plan steps (ops 90-109) and the Java side of both.
+ * Terminals, hooks and preserved fds: the plan steps (ops 90-109) and the Java side of them.
  *
  * <p>The executor gets extra descriptors from fd 4 on: the console socket (the init sends the pty
  * master there) when the process has a terminal, then the hook-state socket (the init reads the
@@ -49,6 +49,18 @@ public final class ProcessControl {
         return hooksInInit(spec) ? FIRST_EXTRA_FD + (spec.process().terminal() ? 1 : 0) : -1;
     }
 
+    /** The start-report fifo in the state dir (only with startContainer hooks): the init tells start how it went. */
+    static final String START_REPORT = "start.report";
+
+    static boolean startHooks(Spec spec) {
+        return spec.hooks() != null && !spec.hooks().startContainer().isEmpty();
+    }
+
+    /** Where the executor gets the preserved fds: after the console and hook-state sockets. */
+    static int preservedFrom(Process proc, boolean hookState) {
+        return FIRST_EXTRA_FD + (proc.terminal() ? 1 : 0) + (hookState ? 1 : 0);
+    }
+
     // ---- plan steps (called by PlanBuilder at the points named) ----
 
     /** Right after clone: read the state the in-container hooks get. */
@@ -62,14 +74,25 @@ public final class ProcessControl {
      * After the mounts, before pivot_root: the runtime-namespace hooks (prestart, createRuntime; run by
      * Java at the HOOKS sync point), then the createContainer hooks in the container's namespaces.
      */
-    static void beforePivotRoot(Plan plan, Spec spec) {
+    static void beforePivotRoot(Plan plan, Spec spec, PlanBuilder.Context ctx) {
         if (runtimeCreateHooks(spec)) {
             plan.hooksSync();
         }
         if (spec.hooks() != null) {
-            for (Hook h : spec.hooks().createContainer()) {
-                hookOp(plan, h);
+            List<Hook> hooks = spec.hooks().createContainer();
+            for (int i = 0; i < hooks.size(); i++) {
+                hookOp(plan, "createContainer", i, hooks.get(i));
             }
+        }
+        if (startHooks(spec)) {
+            plan.startReport(ctx.stateDir().resolve(START_REPORT).toString()); // host path: before pivot_root
+        }
+    }
+
+    /** Before clone: what an aborted creation removes besides the exec fifo. */
+    static void onAbort(Plan plan, Spec spec, PlanBuilder.Context ctx) {
+        if (startHooks(spec)) {
+            plan.onAbortUnlink(ctx.stateDir().resolve(START_REPORT).toString());
         }
     }
 
@@ -81,16 +104,29 @@ public final class ProcessControl {
         }
     }
 
-    /** After start, just before the user process is exec'd: the startContainer hooks. */
-    static void beforeExec(Plan plan, Spec spec) {
-        if (spec.hooks() != null) {
-            for (Hook h : spec.hooks().startContainer()) {
-                hookOp(plan, h);
+    /**
+     * After start, just before the user process is exec'd (and before a seccomp filter is loaded): the
+     * startContainer hooks with the "created" state, the preserved fds moved into place, then the
+     * report that start waits for.
+     */
+    static void beforeExec(Plan plan, Spec spec, int preserveFds) {
+        if (startHooks(spec)) {
+            plan.hookStateNext();
+            List<Hook> hooks = spec.hooks().startContainer();
+            for (int i = 0; i < hooks.size(); i++) {
+                hookOp(plan, "startContainer", i, hooks.get(i));
             }
+        }
+        if (preserveFds > 0) {
+            plan.preserveFds(preservedFrom(spec.process(), hooksInInit(spec)), preserveFds);
+        }
+        if (startHooks(spec)) {
+            plan.startOk();
         }
     }
 
-    private static void hookOp(Plan plan, Hook h) {
+    private static void hookOp(Plan plan, String phase, int i, Hook h) {
+        plan.hookName("hooks." + phase + "[" + i + "]");
         plan.hook(h.path(), h.timeout() == null ? 0 : h.timeout(), h.args(), h.env());
     }
 
@@ -99,9 +135,36 @@ public final class ProcessControl {
     /** The descriptors a create/exec hands the executor (Java keeps the other ends). */
     static final class Channels implements AutoCloseable {
         int consoleOurs = -1, consoleTheirs = -1, stateOurs = -1, stateTheirs = -1;
+        /** Close-on-exec copies of the preserved fds, numbered above every fd the executor is given. */
+        int[] preserved = new int[0];
 
         static Channels open(Process proc, boolean hookState) throws LinuxException {
+            return open(proc, hookState, 0);
+        }
+
+        /**
+         * As {@link #open(Process, boolean)}, plus this process's fds 3..3+preserveFds-1 for the
+         * container process (--preserve-fds). Every fd handed to the executor is first copied above
+         * the highest fd number it will have, so no dup2 of the spawn overwrites a later source.
+         */
+        static Channels open(Process proc, boolean hookState, int preserveFds) throws LinuxException {
             Channels c = new Channels();
+            int floor = preservedFrom(proc, hookState) + preserveFds;
+            try {
+                c.preserved = new int[preserveFds];
+                java.util.Arrays.fill(c.preserved, -1);
+                for (int i = 0; i < preserveFds; i++) {
+                    try {
+                        c.preserved[i] = dev.hull.linux.FdControl.dupAtLeast(3 + i, floor);
+                    } catch (LinuxException e) {
+                        throw new LinuxException("--preserve-fds " + preserveFds + ": fd " + (3 + i)
+                                + " is not open (" + e.getMessage() + ")", e.errno());
+                    }
+                }
+            } catch (LinuxException e) {
+                c.close();
+                throw e;
+            }
             if (proc.terminal()) {
                 int[] p = Syscalls.socketpair();
                 c.consoleOurs = p[0];
@@ -112,7 +175,20 @@ public final class ProcessControl {
                 c.stateOurs = p[0];
                 c.stateTheirs = p[1];
             }
+            if (preserveFds > 0) { // the sockets too: above the executor's fd numbers
+                c.consoleTheirs = above(c.consoleTheirs, floor);
+                c.stateTheirs = above(c.stateTheirs, floor);
+            }
             return c;
+        }
+
+        private static int above(int fd, int floor) throws LinuxException {
+            if (fd < 0 || fd >= floor) {
+                return fd;
+            }
+            int n = dev.hull.linux.FdControl.dupAtLeast(fd, floor);
+            Syscalls.close(fd);
+            return n;
         }
 
         int[] executorFds() {
@@ -123,7 +199,17 @@ public final class ProcessControl {
             if (stateTheirs >= 0) {
                 l.add(stateTheirs);
             }
+            for (int fd : preserved) {
+                l.add(fd);
+            }
             return l.stream().mapToInt(Integer::intValue).toArray();
+        }
+
+        private void closePreserved() {
+            for (int i = 0; i < preserved.length; i++) {
+                closeQuietly(preserved[i]);
+                preserved[i] = -1;
+            }
         }
 
         /** Once the executor runs: its copies are its own. */
@@ -131,12 +217,20 @@ public final class ProcessControl {
             closeQuietly(consoleTheirs);
             closeQuietly(stateTheirs);
             consoleTheirs = stateTheirs = -1;
+            closePreserved();
         }
 
-        /** Sends the state JSON to the init (once its pid is known) and closes our end: EOF for it. */
-        void sendState(State state) throws IOException {
+        /**
+         * Sends the state JSON to the init (once its pid is known) and closes our end: EOF for it. The
+         * createContainer hooks get {@code creating}; the startContainer hooks {@code created}, after a NUL.
+         */
+        void sendState(State creating, State created) throws IOException {
             if (stateOurs >= 0) {
-                Syscalls.writeFully(stateOurs, state.toJson().toString().getBytes(StandardCharsets.UTF_8));
+                java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+                b.writeBytes(creating.toJson().toString().getBytes(StandardCharsets.UTF_8));
+                b.write(0);
+                b.writeBytes(created.toJson().toString().getBytes(StandardCharsets.UTF_8));
+                Syscalls.writeFully(stateOurs, b.toByteArray());
                 closeQuietly(stateOurs);
                 stateOurs = -1;
             }
@@ -161,6 +255,86 @@ public final class ProcessControl {
             closeQuietly(stateOurs);
             closeQuietly(stateTheirs);
             consoleOurs = consoleTheirs = stateOurs = stateTheirs = -1;
+            closePreserved();
+        }
+    }
+
+    // ---- start: the outcome of the startContainer hooks ----
+
+    /** At create, next to the exec fifo (and owned alike): the start-report fifo, if there are startContainer hooks. */
+    static void makeStartReport(Spec spec, Path execFifo) throws IOException {
+        if (!startHooks(spec)) {
+            return;
+        }
+        Path report = execFifo.resolveSibling(START_REPORT);
+        Syscalls.mkfifo(report.toString(), 0600);
+        java.nio.file.Files.setAttribute(report, "unix:uid", java.nio.file.Files.getAttribute(execFifo, "unix:uid"));
+        java.nio.file.Files.setAttribute(report, "unix:gid", java.nio.file.Files.getAttribute(execFifo, "unix:gid"));
+    }
+
+    /**
+     * Opens the start-report fifo for reading, before start writes its byte (the init holds the fifo
+     * open for writing until it execs, so the open does not block and the data cannot be lost), or
+     * returns -1 when the container has no startContainer hooks (no fifo).
+     */
+    static int openStartReport(Path stateDir) throws LinuxException {
+        Path fifo = stateDir.resolve(START_REPORT);
+        if (!java.nio.file.Files.exists(fifo)) {
+            return -1;
+        }
+        int fd = Syscalls.open(fifo.toString(), Syscalls.O_RDONLY | Syscalls.O_NONBLOCK | Syscalls.O_CLOEXEC, 0);
+        dev.hull.linux.FdControl.setBlocking(fd);
+        return fd;
+    }
+
+    /**
+     * Reads the start report until EOF (the init exec'd or died): "0" is success; "E msg" a failure
+     * (a startContainer hook failed, or the exec): then the container is stopped (its init is killed,
+     * as the runtime spec asks) and start fails with the message.
+     */
+    static void awaitStartReport(int fd, ContainerRecord rec) throws RuntimeError, IOException {
+        java.io.ByteArrayOutputStream report = new java.io.ByteArrayOutputStream();
+        byte[] buf = new byte[4096];
+        try {
+            for (;;) {
+                int n = Syscalls.read(fd, buf, 0, buf.length);
+                if (n <= 0) {
+                    break;
+                }
+                report.write(buf, 0, n);
+            }
+        } finally {
+            Syscalls.close(fd);
+        }
+        String r = report.toString(StandardCharsets.UTF_8);
+        if (r.equals("0")) {
+            return;
+        }
+        int e = r.indexOf('E');
+        String why = e >= 0 ? r.substring(e + 1).trim() : "its init exited before it ran the process";
+        stop(rec);
+        throw new RuntimeError(RuntimeError.Kind.FAILED, "cannot start container \"" + rec.id() + "\": " + why);
+    }
+
+    /** Kills the init (if it still is ours) and waits, bounded, until it is gone. */
+    private static void stop(ContainerRecord rec) throws RuntimeError {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (ContainerRuntime.alive(rec.pid(), rec.startTime())) {
+            try {
+                Syscalls.kill(rec.pid(), 9);
+            } catch (LinuxException ignored) {
+                // gone meanwhile
+            }
+            if (System.nanoTime() > deadline) {
+                throw new RuntimeError(RuntimeError.Kind.FAILED,
+                        "container \"" + rec.id() + "\": init (pid " + rec.pid() + ") did not die within 10 s");
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 

@@ -48,9 +48,10 @@ final class SeccompNotify implements AutoCloseable {
      * The executor fd the init sends the listener fd on: after the ones {@link ProcessControl.Channels}
      * hands over (console, then hook state for a create).
      */
-    static int executorFd(Spec spec, Process proc, boolean create) {
+    static int executorFd(Spec spec, Process proc, boolean create, int preserveFds) {
+        // after the console and hook-state sockets and the --preserve-fds ones (see executorFds)
         return ProcessControl.FIRST_EXTRA_FD + (proc.terminal() ? 1 : 0)
-                + (create && ProcessControl.hooksInInit(spec) ? 1 : 0);
+                + (create && ProcessControl.hooksInInit(spec) ? 1 : 0) + preserveFds;
     }
 
     /** The socketpair for a filter that notifies; a no-op object otherwise. */

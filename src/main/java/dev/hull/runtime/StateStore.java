@@ -101,7 +101,7 @@ public final class StateStore {
     /** Removes the container's state directory (the known files, then the directory). */
     public void remove(String id) throws IOException {
         Path dir = dir(id);
-        for (String f : List.of(STATE_FILE, STATE_FILE + ".tmp", EXEC_FIFO)) {
+        for (String f : List.of(STATE_FILE, STATE_FILE + ".tmp", EXEC_FIFO, ProcessControl.START_REPORT)) {
             Files.deleteIfExists(dir.resolve(f));
         }
         Files.deleteIfExists(dir);

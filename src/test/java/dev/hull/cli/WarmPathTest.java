@@ -164,4 +164,69 @@ class WarmPathTest {
         assertThat(client(true, dir, List.of("delete", "--force", "shared")).code()).isZero();
         assertThat(client(false, dir, List.of("state", "shared")).code()).isEqualTo(1);
     }
+
+    /** Runs the client under script(1), which gives it a terminal; returns exit code and output. */
+    static Result clientUnderScript(boolean warm, Path cwd, List<String> args) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")),
+                "needs script(1) from util-linux to give the client a terminal");
+        List<String> cmd = new ArrayList<>(List.of(ExecutorSession.binary().toString(), "--client",
+                (warm ? socket : noSocket).toString(), coldLauncher.toString(), "--root", stateRoot.toString()));
+        cmd.addAll(args);
+        StringBuilder line = new StringBuilder();
+        for (String a : cmd) {
+            line.append('\'').append(a.replace("'", "'\\''")).append("' ");
+        }
+        Path out = Files.createTempFile(tmp, "script", ".txt");
+        Process p = new ProcessBuilder("script", "-qec", line.toString(), "/dev/null").directory(cwd.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .redirectOutput(out.toFile()).redirectErrorStream(true).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("script finished").isTrue();
+        return new Result(p.exitValue(), Files.readString(out), "");
+    }
+
+    static long consoleThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive)
+                .filter(t -> t.getName().startsWith("hull-console-")).count();
+    }
+
+    @Test
+    void attachedTerminalRunsThroughTheWarmServerUseTheClientsTerminalAndLeaveNoThreads() throws Exception {
+        ObjectNode spec = (ObjectNode) JSON.readTree(bundle.resolve("config.json").toFile());
+        ObjectNode process = (ObjectNode) spec.get("process");
+        process.put("terminal", true);
+        process.putArray("args").add("sh").add("-c").add("tty; echo tty-ok; exit 3");
+        Path dir = tmp.resolve("tty");
+        Files.createDirectories(dir);
+        Files.write(dir.resolve("config.json"), JSON.writeValueAsBytes(spec));
+        int before = Thread.activeCount();
+        assertThat(consoleThreads()).isZero();
+        for (int i = 0; i < 5; i++) {
+            Result r = clientUnderScript(true, dir, List.of("run", "--bundle", ".", "tty-" + i));
+            assertThat(r.code()).as("%s", r).isEqualTo(3);
+            assertThat(r.out()).contains("/dev/pts/0").contains("tty-ok");
+            assertThat(stateRoot.resolve("tty-" + i)).doesNotExist();
+        }
+        // The server answers before its connection thread has finished: wait (bounded) for them to end.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while ((consoleThreads() > 0 || Thread.activeCount() > before) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(consoleThreads()).as("relay threads of finished runs").isZero();
+        assertThat(Thread.activeCount()).as("live threads after 5 attached runs").isLessThanOrEqualTo(before);
+    }
+
+    @Test
+    void preserveFdsThroughTheClientTakesTheColdPathAndWorks() throws Exception {
+        Path dir = configWithArgs("preserve", List.of("sh", "-c", "echo via-fd3 >&3"));
+        Path file = tmp.resolve("fd3-out.txt");
+        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "exec 3>\"$0\"; exec \"$@\"", file.toString(),
+                ExecutorSession.binary().toString(), "--client", socket.toString(), coldLauncher.toString(),
+                "--root", stateRoot.toString(), "run", "--preserve-fds", "1", "--bundle", ".", "preserve"));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(Files.readString(file)).isEqualTo("via-fd3\n");
+    }
 }

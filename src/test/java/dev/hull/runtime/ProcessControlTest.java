@@ -258,6 +258,10 @@ class ProcessControlTest {
         ok(Host.cli(root, "start", id));
         assertThat(Host.await(() -> Files.exists(b.out.resolve("main")))).isTrue();
         assertThat(Files.readString(b.out.resolve("startContainer.ns")).trim()).isEqualTo(ns(init, "mnt"));
+        JsonNode startState = Bundles.JSON.readTree(b.out.resolve("startContainer.json").toFile());
+        assertThat(startState.path("status").asText()).as("startContainer state").isEqualTo("created");
+        assertThat(startState.path("pid").asInt()).isEqualTo(init);
+        assertThat(startState.path("id").asText()).isEqualTo(id);
         assertThat(b.out.resolve("order")).as("startContainer runs before the user process").doesNotExist();
         assertThat(Bundles.JSON.readTree(b.out.resolve("poststart.json").toFile()).path("status").asText())
                 .isEqualTo("running");
@@ -277,8 +281,8 @@ class ProcessControlTest {
             new Case("createRuntime", "exit 3", null, "hooks.createRuntime[0] (/bin/sh): exited with status 3"),
             new Case("createRuntime", "sleep 1000", 1, "hooks.createRuntime[0] (/bin/sh): timed out after 1 s"),
             new Case("prestart", "exit 4", null, "hooks.prestart[0] (/bin/sh): exited with status 4"),
-            new Case("createContainer", "sleep 1000", 1, "hook /bin/sh: timed out after 1 s"),
-            new Case("createContainer", "exit 5", null, "hook /bin/sh: exited with status 5")}) {
+            new Case("createContainer", "sleep 1000", 1, "hook hooks.createContainer[0] (/bin/sh): timed out after 1 s"),
+            new Case("createContainer", "exit 5", null, "hook hooks.createContainer[0] (/bin/sh): exited with status 5")}) {
             Set<String> mounts = Host.mountPoints();
             Bundles.Bundle b = Bundles.create(base, "b").script("sleep 1000");
             hook(b.config.putObject("hooks"), c.phase(), "/bin/sh", c.script(), c.timeout());

@@ -84,12 +84,27 @@ public final class ExecutorSession implements AutoCloseable {
                 to[n + i] = PLAN_FD + 1 + i;
             }
         }
+        // posix_spawn applies the dup2s in order: a source numbered at or below some target could be
+        // overwritten by an earlier dup2. Lift every such source above the highest target first.
+        int maxTo = 0;
+        for (int t : to) {
+            maxTo = Math.max(maxTo, t);
+        }
+        List<Integer> lifted = new java.util.ArrayList<>();
         try {
+            for (int i = 0; i < from.length; i++) {
+                if (from[i] <= maxTo) {
+                    from[i] = dev.hull.linux.FdControl.dupAtLeast(from[i], maxTo + 1);
+                    lifted.add(from[i]);
+                }
+            }
             pid = Syscalls.spawn(binary().toString(), List.of("hull-executor"), List.of(), from, to);
         } catch (IOException | RuntimeException e) {
             Syscalls.close(pair[0]);
             Syscalls.close(pair[1]);
             throw e;
+        } finally {
+            lifted.forEach(Syscalls::close);
         }
         Syscalls.close(pair[1]);
         ExecutorSession s = new ExecutorSession(pid, pair[0]);

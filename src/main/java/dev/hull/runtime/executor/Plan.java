@@ -29,6 +29,9 @@ public final class Plan {
             OP_PERSONALITY = 75, OP_SYSCTL = 76, OP_MASK_PATH = 77, OP_READONLY_PATH = 78, OP_LSM_EXEC = 79;
     // Process control (exec, terminals, hooks): codes 90-109
     static final int OP_CONSOLE = 90, OP_HOOK_STATE = 91, OP_HOOK = 92, OP_HOOKS_SYNC = 93;
+    // Process control, continued: start report, hook names, preserved fds (94-109)
+    static final int OP_HOOK_NAME = 94, OP_HOOK_STATE_NEXT = 95, OP_START_REPORT = 96, OP_START_OK = 97,
+            OP_PRESERVE_FDS = 98;
     // Seccomp (ops 60-64)
     static final int OP_SECCOMP = 60;
     // Seccomp user notification (SCMP_ACT_NOTIFY, linux.seccomp.listenerPath): 61
@@ -165,6 +168,16 @@ public final class Plan {
     }
     /** The init pauses; Java is told HOOKS and runs the runtime-namespace hooks, then sends HOOKS-DONE. */
     public Plan hooksSync() { return op(OP_HOOKS_SYNC); }
+    /** The next hook's failure messages name it {@code name} (e.g. hooks.startContainer[0]). */
+    public Plan hookName(String name) { return op(OP_HOOK_NAME, name); }
+    /** Hooks from here on get the second state document the hook-state fd carried (after a NUL). */
+    public Plan hookStateNext() { return op(OP_HOOK_STATE_NEXT); }
+    /** Opens the start-report fifo (read by {@code start}); after start, failures are reported there. */
+    public Plan startReport(String path) { return op(OP_START_REPORT, path); }
+    /** Reports success ("0") on the start-report fifo. */
+    public Plan startOk() { return op(OP_START_OK); }
+    /** The executor's fds from..from+count-1 become 3..3+count-1 of the process about to exec. */
+    public Plan preserveFds(int from, int count) { return op(OP_PRESERVE_FDS, (long) from, (long) count); }
 
     private static String nz(String s) {
         return s == null ? "" : s;
@@ -233,6 +246,8 @@ public final class Plan {
             case OP_LSM_EXEC -> "lsm-exec";
             case OP_CONSOLE -> "console"; case OP_HOOK_STATE -> "hook-state"; case OP_HOOK -> "hook";
             case OP_HOOKS_SYNC -> "hooks-sync";
+            case OP_HOOK_NAME -> "hook-name"; case OP_HOOK_STATE_NEXT -> "hook-state-next";
+            case OP_START_REPORT -> "start-report"; case OP_START_OK -> "start-ok"; case OP_PRESERVE_FDS -> "preserve-fds";
             case OP_SECCOMP -> "seccomp";
             case OP_SECCOMP_NOTIFY -> "seccomp-notify";
             default -> "op" + code;

@@ -1,0 +1,180 @@
+package dev.hull.linux;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * Descriptor plumbing for process control: fcntl (dup above a floor, file status flags), pipe2,
+ * poll, and the termios calls that put a terminal in raw mode and back. Each handle is linked on
+ * first use (one holder class per call).
+ */
+public final class FdControl {
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
+
+    public static final int F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030, O_NONBLOCK = 04000, O_CLOEXEC = 02000000;
+    public static final short POLLIN = 1, POLLERR = 8, POLLHUP = 16, POLLNVAL = 32;
+    /** sizeof(struct termios) on x86_64 glibc, with room to spare. */
+    private static final int TERMIOS_SIZE = 64;
+    private static final int TCSANOW = 0;
+
+    private static final class FCNTL {
+        static final MethodHandle H = LINKER.downcallHandle(LINKER.defaultLookup().find("fcntl").orElseThrow(),
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), CAPTURE, Linker.Option.firstVariadicArg(2));
+    }
+    private static final class PIPE2 {
+        static final MethodHandle H = fn("pipe2", JAVA_INT, ADDRESS, JAVA_INT);
+    }
+    private static final class POLL {
+        static final MethodHandle H = fn("poll", JAVA_INT, ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG, JAVA_INT);
+    }
+    private static final class TCGETATTR {
+        static final MethodHandle H = fn("tcgetattr", JAVA_INT, JAVA_INT, ADDRESS);
+    }
+    private static final class TCSETATTR {
+        static final MethodHandle H = fn("tcsetattr", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+    }
+    private static final class CFMAKERAW {
+        static final MethodHandle H = LINKER.downcallHandle(LINKER.defaultLookup().find("cfmakeraw").orElseThrow(),
+                FunctionDescriptor.ofVoid(ADDRESS));
+    }
+
+    private FdControl() {}
+
+    private static MethodHandle fn(String name, MemoryLayout ret, MemoryLayout... args) {
+        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(), FunctionDescriptor.of(ret, args),
+                CAPTURE);
+    }
+
+    private static int errno(MemorySegment st) {
+        return (int) ERRNO.get(st, 0L);
+    }
+
+    private static RuntimeException unexpected(Throwable t) {
+        if (t instanceof RuntimeException re) {
+            return re;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+
+    private static int fcntl(int fd, int cmd, int arg, String what) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) FCNTL.H.invokeExact(st, fd, cmd, arg);
+            if (r < 0) {
+                throw new LinuxException(what, errno(st));
+            }
+            return r;
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** A close-on-exec duplicate of fd numbered at least min (fcntl F_DUPFD_CLOEXEC). */
+    public static int dupAtLeast(int fd, int min) throws LinuxException {
+        return fcntl(fd, F_DUPFD_CLOEXEC, min, "fcntl(" + fd + ", F_DUPFD_CLOEXEC, " + min + ")");
+    }
+
+    /** Clears O_NONBLOCK of fd. */
+    public static void setBlocking(int fd) throws LinuxException {
+        int fl = fcntl(fd, F_GETFL, 0, "fcntl(" + fd + ", F_GETFL)");
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK, "fcntl(" + fd + ", F_SETFL)");
+    }
+
+    /** A close-on-exec pipe: {read end, write end}. */
+    public static int[] pipe() throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment fds = arena.allocate(JAVA_INT, 2);
+            if ((int) PIPE2.H.invokeExact(st, fds, O_CLOEXEC) != 0) {
+                throw new LinuxException("pipe2", errno(st));
+            }
+            return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * Waits (no timeout) until one of fds is readable, hung up or in error; returns the revents of
+     * each, in order. EINTR is retried.
+     */
+    public static short[] pollIn(int... fds) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment p = arena.allocate(8L * fds.length, 4);
+            for (int i = 0; i < fds.length; i++) {
+                p.set(JAVA_INT, 8L * i, fds[i]);
+                p.set(JAVA_SHORT, 8L * i + 4, POLLIN);
+                p.set(JAVA_SHORT, 8L * i + 6, (short) 0);
+            }
+            for (;;) {
+                int r = (int) POLL.H.invokeExact(st, p, (long) fds.length, -1);
+                if (r >= 0) {
+                    break;
+                }
+                int e = errno(st);
+                if (e != Errno.EINTR) {
+                    throw new LinuxException("poll", e);
+                }
+            }
+            short[] out = new short[fds.length];
+            for (int i = 0; i < fds.length; i++) {
+                out[i] = p.get(JAVA_SHORT, 8L * i + 6);
+            }
+            return out;
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** The terminal settings of fd (opaque bytes for {@link #restoreTerminal}), or null if fd is no terminal. */
+    public static byte[] makeRaw(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment t = arena.allocate(TERMIOS_SIZE, 8);
+            if ((int) TCGETATTR.H.invokeExact(st, fd, t) != 0) {
+                return null;
+            }
+            byte[] saved = t.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+            CFMAKERAW.H.invokeExact(t);
+            int ignored = (int) TCSETATTR.H.invokeExact(st, fd, TCSANOW, t);
+            return saved;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** Puts back what {@link #makeRaw} saved. */
+    public static void restoreTerminal(int fd, byte[] saved) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment t = arena.allocate(TERMIOS_SIZE, 8);
+            MemorySegment.copy(saved, 0, t, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, saved.length);
+            int ignored = (int) TCSETATTR.H.invokeExact(st, fd, TCSANOW, t);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+}
