@@ -196,6 +196,13 @@ final class Bundles {
                     a.add(cap);
                 }
             }
+            // The default seccomp profile follows the bounding capabilities (as the engine's does).
+            ObjectNode linux = linux();
+            if (linux.has("seccomp")) {
+                java.util.List<String> bounding = new java.util.ArrayList<>();
+                c.get("bounding").forEach(b -> bounding.add(b.asText()));
+                linux.set("seccomp", dev.hull.linux.seccomp.DefaultSeccomp.profile(bounding));
+            }
             return this;
         }
 

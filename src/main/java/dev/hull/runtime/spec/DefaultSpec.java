@@ -22,7 +22,8 @@ public final class DefaultSpec {
      * Builds the default spec. With {@code rootless}, like {@code runc spec --rootless}: no network
      * namespace, a new user namespace mapping container root to the current effective uid/gid, /sys
      * bind-mounted (rbind, read-only) from the host instead of a new sysfs, uid=/gid= mount options
-     * dropped (e.g. devpts gid=5), and no linux.resources.
+     * dropped (e.g. devpts gid=5), and no linux.resources. Both carry Hull's default seccomp
+     * profile (Docker's equivalent, {@code DefaultSeccomp}) for the default capabilities.
      */
     public static ObjectNode create(boolean rootless) {
         ObjectNode spec = F.objectNode();
@@ -93,6 +94,9 @@ public final class DefaultSpec {
                 : new String[] {"pid", "network", "ipc", "uts", "mount", "cgroup"}) {
             ns.addObject().put("type", t);
         }
+        // Unlike runc's spec, Hull's default confines syscalls too: a profile equivalent to
+        // Docker's default, shaped by the bounding capabilities above.
+        linux.set("seccomp", dev.hull.linux.seccomp.DefaultSeccomp.profile(java.util.List.of(CAPS)));
         return spec;
     }
 
