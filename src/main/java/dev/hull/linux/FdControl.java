@@ -1,5 +1,6 @@
 package dev.hull.linux;
 
+import static dev.hull.linux.Native.*;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
@@ -19,10 +20,6 @@ import java.lang.invoke.VarHandle;
  * first use (one holder class per call).
  */
 public final class FdControl {
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
 
     public static final int F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030, O_NONBLOCK = 04000, O_CLOEXEC = 02000000;
     public static final short POLLIN = 1, POLLERR = 8, POLLHUP = 16, POLLNVAL = 32;
@@ -52,25 +49,6 @@ public final class FdControl {
     }
 
     private FdControl() {}
-
-    private static MethodHandle fn(String name, MemoryLayout ret, MemoryLayout... args) {
-        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(), FunctionDescriptor.of(ret, args),
-                CAPTURE);
-    }
-
-    private static int errno(MemorySegment st) {
-        return (int) ERRNO.get(st, 0L);
-    }
-
-    private static RuntimeException unexpected(Throwable t) {
-        if (t instanceof RuntimeException re) {
-            return re;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(t);
-    }
 
     private static int fcntl(int fd, int cmd, int arg, String what) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {

@@ -1,5 +1,6 @@
 package dev.hull.linux;
 
+import static dev.hull.linux.Native.*;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -21,10 +22,6 @@ import java.nio.charset.StandardCharsets;
  * console-socket protocol of runc needs; plus terminal ioctls for the pty master.
  */
 public final class FdPassing {
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
     private static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 02000000, SOL_SOCKET = 1, SCM_RIGHTS = 1,
             MSG_NOSIGNAL = 0x4000;
     private static final int SUN_PATH_MAX = 108;
@@ -37,25 +34,6 @@ public final class FdPassing {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), CAPTURE, Linker.Option.firstVariadicArg(2));
 
     private FdPassing() {}
-
-    private static MethodHandle fn(String name, MemoryLayout ret, MemoryLayout... args) {
-        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(),
-                FunctionDescriptor.of(ret, args), CAPTURE);
-    }
-
-    private static int errno(MemorySegment st) {
-        return (int) ERRNO.get(st, 0L);
-    }
-
-    private static RuntimeException unexpected(Throwable t) {
-        if (t instanceof RuntimeException re) {
-            return re;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(t);
-    }
 
     /** A stream socket connected to the unix socket at path. */
     public static int connect(String path) throws LinuxException {

@@ -1,5 +1,6 @@
 package dev.hull.linux;
 
+import static dev.hull.linux.Native.*;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -20,10 +21,6 @@ import java.nio.charset.StandardCharsets;
  * descriptors (SCM_RIGHTS) along with data.
  */
 public final class UnixSocket {
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
     private static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 02000000, SOL_SOCKET = 1,
             SCM_RIGHTS = 1, MSG_CMSG_CLOEXEC = 0x40000000;
     private static final int SUN_PATH_MAX = 108;
@@ -36,25 +33,6 @@ public final class UnixSocket {
     private static final MethodHandle SHUTDOWN = fn("shutdown", JAVA_INT, JAVA_INT, JAVA_INT);
 
     private UnixSocket() {}
-
-    private static MethodHandle fn(String name, MemoryLayout ret, MemoryLayout... args) {
-        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(),
-                FunctionDescriptor.of(ret, args), CAPTURE);
-    }
-
-    private static int errno(MemorySegment st) {
-        return (int) ERRNO.get(st, 0L);
-    }
-
-    private static RuntimeException unexpected(Throwable t) {
-        if (t instanceof RuntimeException re) {
-            return re;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(t);
-    }
 
     /** A listening socket bound to path (which must not exist). */
     public static int listen(String path, int backlog) throws LinuxException {
