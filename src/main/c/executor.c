@@ -552,6 +552,11 @@ static void do_mask_path(const char *path)
     } else {
         int nfd = open_in_root("/dev/null", O_PATH);
         if (nfd < 0) SYSFAIL("mask-path %s: resolving /dev/null", path);
+        /* An image could make /dev/null a symlink or another node: bind only the real one. */
+        struct stat ns;
+        if (fstat(nfd, &ns)) SYSFAIL("mask-path %s: stat /dev/null", path);
+        if (!S_ISCHR(ns.st_mode) || major(ns.st_rdev) != 1 || minor(ns.st_rdev) != 3)
+            fail("mask-path %s: the container's /dev/null is not the null device (1:3)", path);
         char spath[64];
         snprintf(spath, sizeof spath, "/proc/self/fd/%d", nfd);
         if (mount(spath, tpath, NULL, MS_BIND, NULL)) SYSFAIL("mask-path: bind /dev/null over %s", path);
@@ -699,7 +704,7 @@ static void do_hook(const struct op *o)
 {
     const char *path = str(o, 0);
     uint64_t timeout = u64(o, 1), argc = u64(o, 2);
-    if (argc + 3 > o->argc) fail("hook %s: argument count %lu exceeds the op's arguments", path, (unsigned long)argc);
+    if (argc > o->argc || argc + 3 > o->argc) fail("hook %s: argument count %lu exceeds the op's arguments", path, (unsigned long)argc);
     char **argv = calloc(argc + 1, sizeof *argv), **envp = calloc(o->argc - 3 - argc + 1, sizeof *envp);
     if (!argv || !envp) fail("out of memory");
     for (uint64_t k = 0; k < argc; k++) argv[k] = (char *)str(o, 3 + k);
@@ -736,7 +741,8 @@ static void do_hook(const struct op *o)
     if (pfd < 0) SYSFAIL("hook %s: pidfd_open", path);
     struct pollfd p = { .fd = pfd, .events = POLLIN };
     int r;
-    do r = poll(&p, 1, timeout ? (int)(timeout * 1000) : -1); while (r < 0 && errno == EINTR);
+    int ms = timeout == 0 ? -1 : timeout > INT_MAX / 1000 ? INT_MAX : (int)(timeout * 1000);
+    do r = poll(&p, 1, ms); while (r < 0 && errno == EINTR);
     if (r < 0) SYSFAIL("hook %s: poll", path);
     int status = 0;
     if (r == 0) {
@@ -1057,11 +1063,16 @@ static void forward_signal(int sig)
 static void java_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void java_send(const char *fmt, ...)
 {
-    char buf[512];
+    char buf[4200];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof buf) { /* truncated: keep it one protocol line */
+        n = sizeof buf - 1;
+        buf[n - 1] = '\n';
+    }
     ssize_t w = write(JAVA_FD, buf, n);
     (void)w;
 }
@@ -1150,7 +1161,7 @@ static int client_main(int argc, char **argv)
     for (size_t i = 0; i < sizeof relayed / sizeof *relayed; i++) sigaddset(&set, relayed[i]);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) goto fallback;
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-    if (sfd < 0) goto fallback;
+    if (sfd < 0) goto fallback_unblock;
 
     /* Request: u32 length, then NUL-terminated cwd, argc, argv..., envc, env... */
     char cwd[PATH_MAX];
@@ -1191,7 +1202,7 @@ static int client_main(int argc, char **argv)
     if (sent < 0) goto fallback_unblock;
     size_t off = sent;
     while (off < 4 + len) {
-        ssize_t w = write(fd, req + off, 4 + len - off);
+        ssize_t w = send(fd, req + off, 4 + len - off, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) { dprintf(2, "hull-runtime: warm server went away\n"); return 1; }
         off += w;
@@ -1210,10 +1221,10 @@ static int client_main(int argc, char **argv)
             if (read(sfd, &si, sizeof si) == sizeof si) {
                 char out[32];
                 int n = snprintf(out, sizeof out, "S %u\n", si.ssi_signo);
-                if (write(fd, out, n) < 0) { /* the server is finishing */ }
+                if (send(fd, out, n, MSG_NOSIGNAL) < 0) { /* the server is finishing */ }
             }
         }
-        if (pf[0].revents & (POLLIN | POLLHUP)) {
+        if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             char ch;
             ssize_t r = read(fd, &ch, 1);
             if (r < 0 && errno == EINTR) continue;
@@ -1375,6 +1386,7 @@ int main(int argc, char **argv)
         java_line(line, sizeof line);
         abort_creation();
     }
+    armed = 0; /* committed: from here on a failure must not undo the container */
     close(p2c);
     close(c2p);
     if (detach) {

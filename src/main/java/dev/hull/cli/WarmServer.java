@@ -74,6 +74,7 @@ public final class WarmServer implements AutoCloseable {
 
     private void handle(int conn) {
         int[] fds = new int[0];
+        Thread signals = null;
         dev.hull.runtime.Trace trace = dev.hull.runtime.Trace.start();
         try {
             UnixSocket.Message first = UnixSocket.receive(conn, 65536, 3);
@@ -91,12 +92,10 @@ public final class WarmServer implements AutoCloseable {
             AtomicInteger containerPid = new AtomicInteger();
             Invocation inv = new Invocation(Path.of(cwd), Invocation.writer(new FdOutputStream(fds[1])),
                     Invocation.writer(new FdOutputStream(fds[2])), fds, containerPid::set);
-            Thread signals = Thread.ofPlatform().daemon().start(() -> relaySignals(conn, containerPid));
+            signals = Thread.ofPlatform().daemon().start(() -> relaySignals(conn, containerPid));
             int code = RuntimeCli.execute(inv, argv, true);
             trace.mark("warm.command");
             reply(conn, code);
-            UnixSocket.shutdown(conn);
-            signals.join(1000);
         } catch (Exception e) {
             try {
                 if (fds.length == 3) {
@@ -108,6 +107,15 @@ public final class WarmServer implements AutoCloseable {
                 // the client is gone
             }
         } finally {
+            // Stop the signal relay before the descriptor number can be reused by another client.
+            UnixSocket.shutdown(conn);
+            if (signals != null) {
+                try {
+                    signals.join(5000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             for (int fd : fds) {
                 Syscalls.close(fd);
             }

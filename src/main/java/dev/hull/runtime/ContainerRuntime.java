@@ -133,6 +133,15 @@ public final class ContainerRuntime {
         } catch (IllegalArgumentException e) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: " + e.getMessage());
         }
+        if (Files.exists(store.dir(id))) { // the executor's reserve op is the atomic check; this one names it first
+            throw new RuntimeError(RuntimeError.Kind.EXISTS, "container \"" + id + "\" already exists");
+        }
+        // A cgroup that holds processes belongs to someone else (another container): refuse it up
+        // front, before anything (the executor's abort included) could touch it.
+        if (cgroup.exists() && !cgroup.pids().isEmpty()) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: linux.cgroupsPath: cgroup "
+                    + cgroup.cgroupPath() + " already holds processes " + cgroup.pids() + " (another container's?)");
+        }
         ProcessControl.checkTerminal(spec.process(), consoleSocket, detach);
         Path stateDir = store.dir(id);
         Path fifo = stateDir.resolve(StateStore.EXEC_FIFO);
@@ -156,10 +165,13 @@ public final class ContainerRuntime {
         SeccompNotify notify = SeccompNotify.open(spec);
         try {
             session = ExecutorSession.start(plan, stdio, notify.executorFds(channels.executorFds()));
-        } catch (ExecutorException e) {
+        } catch (IOException | RuntimeException e) {
             channels.close();
             notify.close();
-            throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
+            if (e instanceof ExecutorException) {
+                throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
+            }
+            throw e;
         }
         channels.spawned();
         notify.spawned();
@@ -180,6 +192,7 @@ public final class ContainerRuntime {
             throw new RuntimeError(RuntimeError.Kind.EXISTS, "container \"" + id + "\" already exists");
         }
         boolean committed = false;
+        boolean cgroupMade = false; // never destroy a cgroup this call did not make: it may hold another container
         try {
             Syscalls.mkfifo(fifo.toString(), 0622);
             if (linux != null && linux.namespace("user").map(n -> n.path() == null).orElse(false)) {
@@ -192,7 +205,12 @@ public final class ContainerRuntime {
             }
             ProcessControl.makeStartReport(spec, fifo);
             trace.mark("create.reserved");
-            cgroup.create();
+            try {
+                cgroup.create();
+            } catch (IOException e) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: linux.cgroupsPath: " + e.getMessage(), e);
+            }
+            cgroupMade = true;
             new CgroupResources(layout(), cgroup.cgroupPath()).apply(resources, false);
             trace.mark("create.cgroups");
             int pid = session.awaitPid();
@@ -224,10 +242,12 @@ public final class ContainerRuntime {
             if (pidFile != null) {
                 writePidFile(pidFile, pid);
             }
+            // The pty master goes out before the commit: if that fails, the creation is undone.
+            int ptyMaster = ProcessControl.deliverMaster(master, consoleSocket);
             session.commit();
             trace.mark("create.commit");
             committed = true;
-            return new Created(rec, session, ProcessControl.deliverMaster(master, consoleSocket));
+            return new Created(rec, session, ptyMaster);
         } catch (ExecutorException e) {
             notify.rethrowInstead(e);
             throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
@@ -237,7 +257,9 @@ public final class ContainerRuntime {
             if (!committed) {
                 session.close(); // the executor kills the init and undoes its part
                 try {
-                    cgroup.destroy();
+                    if (cgroupMade) {
+                        cgroup.destroy();
+                    }
                 } finally {
                     store.remove(id);
                 }
