@@ -45,7 +45,12 @@ public final class WarmServer implements AutoCloseable {
 
     /** Binds the socket (replacing a stale one) with mode 0600: only root may drive the runtime. */
     public static WarmServer bind(Path path) throws IOException {
-        Files.createDirectories(path.toAbsolutePath().getParent());
+        Path dir = path.toAbsolutePath().getParent();
+        if (!Files.isDirectory(dir)) {
+            // A directory of our own, root only: no window between bind and chmod where others could connect.
+            Files.createDirectories(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        }
         Files.deleteIfExists(path);
         int fd = UnixSocket.listen(path.toString(), 64);
         Files.setPosixFilePermissions(path, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
