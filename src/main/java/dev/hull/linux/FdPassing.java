@@ -22,12 +22,9 @@ import java.nio.charset.StandardCharsets;
  * console-socket protocol of runc needs; plus terminal ioctls for the pty master.
  */
 public final class FdPassing {
-    private static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 02000000, SOL_SOCKET = 1, SCM_RIGHTS = 1,
-            MSG_NOSIGNAL = 0x4000;
-    private static final int SUN_PATH_MAX = 108;
+    private static final int SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_NOSIGNAL = 0x4000;
     public static final long TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414;
 
-    private static final MethodHandle SOCKET = fn("socket", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
     private static final MethodHandle CONNECT = fn("connect", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle SENDMSG = fn("sendmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle IOCTL = LINKER.downcallHandle(LINKER.defaultLookup().find("ioctl").orElseThrow(),
@@ -37,27 +34,16 @@ public final class FdPassing {
 
     /** A stream socket connected to the unix socket at path. */
     public static int connect(String path) throws LinuxException {
-        byte[] p = path.getBytes(StandardCharsets.UTF_8);
-        if (p.length >= SUN_PATH_MAX) {
-            throw new LinuxException("connect(\"" + path + "\"): path longer than " + (SUN_PATH_MAX - 1) + " bytes",
-                    Errno.EINVAL);
-        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int fd = (int) SOCKET.invokeExact(st, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            if (fd < 0) {
-                throw new LinuxException("socket(AF_UNIX)", errno(st));
-            }
-            MemorySegment addr = arena.allocate(2 + SUN_PATH_MAX);
-            addr.set(JAVA_SHORT, 0, (short) AF_UNIX);
-            MemorySegment.copy(p, 0, addr, JAVA_BYTE, 2, p.length);
+            UnixSocket.Endpoint ep = UnixSocket.open(arena, st, "connect", path);
             for (;;) {
-                if ((int) CONNECT.invokeExact(st, fd, addr, 2 + p.length + 1) == 0) {
-                    return fd;
+                if ((int) CONNECT.invokeExact(st, ep.fd(), ep.address(), ep.length()) == 0) {
+                    return ep.fd();
                 }
                 int e = errno(st);
                 if (e != Errno.EINTR) {
-                    Syscalls.close(fd);
+                    Syscalls.close(ep.fd());
                     throw new LinuxException("connect(\"" + path + "\")", e);
                 }
             }

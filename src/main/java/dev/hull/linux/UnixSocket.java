@@ -34,23 +34,33 @@ public final class UnixSocket {
 
     private UnixSocket() {}
 
-    /** A listening socket bound to path (which must not exist). */
-    public static int listen(String path, int backlog) throws LinuxException {
+    /** A new close-on-exec AF_UNIX stream socket and the sockaddr_un for path (allocated in arena). */
+    record Endpoint(int fd, MemorySegment address, int length) {}
+
+    /** Opens the socket for {@code call} ("bind", "connect") on path; the path must fit sun_path. */
+    static Endpoint open(Arena arena, MemorySegment st, String call, String path) throws Throwable {
         byte[] p = path.getBytes(StandardCharsets.UTF_8);
         if (p.length >= SUN_PATH_MAX) {
-            throw new LinuxException("bind(\"" + path + "\"): path longer than " + (SUN_PATH_MAX - 1) + " bytes",
+            throw new LinuxException(call + "(\"" + path + "\"): path longer than " + (SUN_PATH_MAX - 1) + " bytes",
                     Errno.EINVAL);
         }
+        int fd = (int) SOCKET.invokeExact(st, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            throw new LinuxException("socket(AF_UNIX)", errno(st));
+        }
+        MemorySegment addr = arena.allocate(2 + SUN_PATH_MAX);
+        addr.set(ValueLayoutShort.SHORT, 0, (short) AF_UNIX);
+        MemorySegment.copy(p, 0, addr, JAVA_BYTE, 2, p.length);
+        return new Endpoint(fd, addr, 2 + p.length + 1);
+    }
+
+    /** A listening socket bound to path (which must not exist). */
+    public static int listen(String path, int backlog) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int fd = (int) SOCKET.invokeExact(st, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            if (fd < 0) {
-                throw new LinuxException("socket(AF_UNIX)", errno(st));
-            }
-            MemorySegment addr = arena.allocate(2 + SUN_PATH_MAX);
-            addr.set(ValueLayoutShort.SHORT, 0, (short) AF_UNIX);
-            MemorySegment.copy(p, 0, addr, JAVA_BYTE, 2, p.length);
-            if ((int) BIND.invokeExact(st, fd, addr, 2 + p.length + 1) != 0) {
+            Endpoint ep = open(arena, st, "bind", path);
+            int fd = ep.fd();
+            if ((int) BIND.invokeExact(st, fd, ep.address(), ep.length()) != 0) {
                 int e = errno(st);
                 Syscalls.close(fd);
                 throw new LinuxException("bind(\"" + path + "\")", e);
