@@ -69,6 +69,11 @@ final class Host {
         }
     }
 
+    /** Asserts the CLI call succeeded; the message shows its exit code and output. */
+    static void ok(Result r) {
+        assertThat(r.exit()).as("%s", r).isZero();
+    }
+
     static Result cli(Path root, String... args) {
         return cli(root, null, args);
     }

@@ -1,5 +1,6 @@
 package dev.hull.runtime;
 
+import static dev.hull.runtime.Host.ok;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -44,10 +45,6 @@ class LifecycleTest {
         assertThat(state(id).path("status").asText()).as("status of %s (waited for %s)", id, status)
                 .isEqualTo(status);
         assertThat(reached).isTrue();
-    }
-
-    static void ok(Host.Result r) {
-        assertThat(r.exit()).as("%s", r).isZero();
     }
 
     /** A container whose init (sh, pid 1) exits 3 on SIGTERM; PID 1 ignores signals it has no handler for. */

@@ -1,5 +1,6 @@
 package dev.hull.runtime;
 
+import static dev.hull.runtime.Host.ok;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -33,10 +34,6 @@ class ProcessControlTest {
     @AfterAll
     static void tearDown() {
         Bundles.cleanUp(base);
-    }
-
-    static void ok(Host.Result r) {
-        assertThat(r.exit()).as("%s", r).isZero();
     }
 
     static int initPid(String id) throws Exception {

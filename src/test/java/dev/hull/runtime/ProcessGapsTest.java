@@ -1,5 +1,6 @@
 package dev.hull.runtime;
 
+import static dev.hull.runtime.Host.ok;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -27,10 +28,6 @@ class ProcessGapsTest {
     @AfterAll
     static void tearDown() {
         Bundles.cleanUp(base);
-    }
-
-    static void ok(Host.Result r) {
-        assertThat(r.exit()).as("%s", r).isZero();
     }
 
     static String status(String id) throws Exception {

@@ -1,5 +1,6 @@
 package dev.hull.runtime;
 
+import static dev.hull.runtime.Host.ok;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
@@ -84,10 +85,6 @@ class ResourcesTest {
 
     static long readLong(Path f) throws Exception {
         return Long.parseLong(Files.readString(f).strip());
-    }
-
-    static void ok(Host.Result r) {
-        assertThat(r.exit()).as("%s", r).isZero();
     }
 
     @Test
