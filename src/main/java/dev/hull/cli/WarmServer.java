@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The warm path: a resident JVM that runs hull-runtime commands for a tiny
@@ -94,9 +93,9 @@ public final class WarmServer implements AutoCloseable {
             String cwd = fields.get(0);
             int argc = Integer.parseInt(fields.get(1));
             String[] argv = fields.subList(2, 2 + argc).toArray(String[]::new);
-            AtomicInteger containerPid = new AtomicInteger();
+            ForegroundSignals containerPid = new ForegroundSignals();
             Invocation inv = new Invocation(Path.of(cwd), Invocation.writer(new FdOutputStream(fds[1])),
-                    Invocation.writer(new FdOutputStream(fds[2])), fds, containerPid::set);
+                    Invocation.writer(new FdOutputStream(fds[2])), fds, containerPid::started);
             signals = Thread.ofPlatform().daemon().start(() -> relaySignals(conn, containerPid));
             int code = RuntimeCli.execute(inv, argv, true);
             trace.mark("warm.command");
@@ -161,7 +160,39 @@ public final class WarmServer implements AutoCloseable {
         return out;
     }
 
-    private static void relaySignals(int conn, AtomicInteger containerPid) {
+    /**
+     * Signals the client relays for a foreground container: delivered to its init once the
+     * runtime knows the pid; a signal that arrives earlier (during create) waits for it, as the
+     * cold path's JVM would have had it queued too.
+     */
+    private static final class ForegroundSignals {
+        private int pid;
+        private final List<Integer> pending = new ArrayList<>();
+
+        synchronized void started(int p) {
+            pid = p;
+            pending.forEach(this::deliver);
+            pending.clear();
+        }
+
+        synchronized void signal(int sig) {
+            if (pid > 0) {
+                deliver(sig);
+            } else if (pending.size() < 64) {
+                pending.add(sig);
+            }
+        }
+
+        private void deliver(int sig) {
+            try {
+                Syscalls.kill(pid, sig);
+            } catch (LinuxException ignored) {
+                // the container is gone: nothing to forward to
+            }
+        }
+    }
+
+    private static void relaySignals(int conn, ForegroundSignals containerPid) {
         byte[] buf = new byte[64];
         StringBuilder line = new StringBuilder();
         try {
@@ -174,12 +205,14 @@ public final class WarmServer implements AutoCloseable {
                     }
                     String l = line.toString();
                     line.setLength(0);
-                    int pid = containerPid.get();
-                    if (l.startsWith("S ") && pid > 0) {
+                    if (l.startsWith("S ")) {
                         try {
-                            Syscalls.kill(pid, Integer.parseInt(l.substring(2).trim()));
-                        } catch (LinuxException | NumberFormatException ignored) {
-                            // gone, or nonsense: nothing to forward
+                            int sig = Integer.parseInt(l.substring(2).trim());
+                            if (sig > 0 && sig <= 64) {
+                                containerPid.signal(sig);
+                            }
+                        } catch (NumberFormatException ignored) {
+                            // nonsense: nothing to forward
                         }
                     }
                 }
