@@ -296,6 +296,24 @@ public final class ContainerRuntime {
     /** {@code start}: lets a created container's init exec the user process. */
     public void start(String id) throws RuntimeError, IOException {
         ContainerRecord rec = store.load(id);
+        // One start at a time per container: a second one waits here, then finds it running. The
+        // file lock orders processes; the in-JVM lock orders the warm server's threads (a JVM may
+        // not hold two locks on one file).
+        Path stateFile = store.dir(id).resolve(StateStore.STATE_FILE);
+        // An interned key: one monitor per state file in this JVM, collected once unused.
+        synchronized (("hull-start:" + stateFile).intern()) {
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(stateFile,
+                    java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+                    java.nio.channels.FileLock held = ch.lock()) {
+                startLocked(id, rec);
+            } catch (NoSuchFileException e) {
+                throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "container \"" + id + "\" does not exist");
+            }
+        }
+        ProcessControl.afterStart(this, rec);
+    }
+
+    private void startLocked(String id, ContainerRecord rec) throws RuntimeError, IOException {
         String status = status(rec);
         if (!status.equals("created")) {
             throw new RuntimeError(RuntimeError.Kind.WRONG_STATE,
@@ -330,7 +348,6 @@ public final class ContainerRuntime {
                 Files.deleteIfExists(store.dir(id).resolve(ProcessControl.START_REPORT));
             }
         }
-        ProcessControl.afterStart(this, rec);
     }
 
     /** {@code state}: the OCI state of a container. */

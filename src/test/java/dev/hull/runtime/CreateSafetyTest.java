@@ -8,7 +8,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** A failing create must undo only what it made, and report cleanly. */
+/** A failing create must undo only what it made, and report cleanly; racing starts start once. */
 class CreateSafetyTest {
     static Path base;
     static Path root;
@@ -64,5 +64,42 @@ class CreateSafetyTest {
                             .as("only printable characters in: %s", m).isTrue();
                 });
         assertThat(root.resolve(id)).doesNotExist();
+    }
+
+    @Test
+    void twoStartsAtOnceStartTheContainerOnce() throws Exception {
+        ContainerRuntime rt = new ContainerRuntime(root);
+        Bundles.Bundle b = Bundles.create(base, "race").script("echo started >> /out/starts; sleep 1000");
+        b.write();
+        String id = Bundles.id("race");
+        rt.create(id, b.dir, null);
+        try {
+            java.util.concurrent.CyclicBarrier barrier = new java.util.concurrent.CyclicBarrier(4);
+            java.util.List<java.util.concurrent.Future<String>> results = new java.util.ArrayList<>();
+            try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
+                for (int i = 0; i < 4; i++) {
+                    results.add(pool.submit(() -> {
+                        barrier.await();
+                        try {
+                            // a fresh runtime each, as separate commands of the warm server would be
+                            new ContainerRuntime(root).start(id);
+                            return "ok";
+                        } catch (RuntimeError e) {
+                            return e.kind().name();
+                        }
+                    }));
+                }
+            }
+            java.util.List<String> outcomes = new java.util.ArrayList<>();
+            for (var f : results) {
+                outcomes.add(f.get());
+            }
+            assertThat(outcomes).containsOnlyOnce("ok").containsOnly("ok", "WRONG_STATE");
+            assertThat(Host.await(() -> b.out.resolve("starts").toFile().length() > 0)).isTrue();
+            Thread.sleep(200);
+            assertThat(java.nio.file.Files.readString(b.out.resolve("starts"))).isEqualTo("started\n");
+        } finally {
+            rt.delete(id, true);
+        }
     }
 }
