@@ -26,8 +26,8 @@ final class ExecCommand extends RuntimeCli.Sub {
     Path processFile;
     @Option(names = {"-t", "--tty"}, description = "Give the process a terminal.")
     boolean tty;
-    @Option(names = "--console-socket", description = "Unix socket to receive the pty master (with --tty).")
-    String consoleSocket;
+    @picocli.CommandLine.Mixin
+    RuntimeCli.LaunchOptions launch;
     @Option(names = "--cwd", description = "Working directory in the container.")
     String cwd;
     @Option(names = {"-e", "--env"}, description = "K=V added to the environment (repeatable).")
@@ -43,11 +43,6 @@ final class ExecCommand extends RuntimeCli.Sub {
     boolean noNewPrivs;
     @Option(names = {"-d", "--detach"}, description = "Return once the process runs.")
     boolean detach;
-    @Option(names = "--pid-file", description = "Write the process's pid (host view) here.")
-    Path pidFile;
-    @Option(names = "--preserve-fds", defaultValue = "0", description = "Pass this many more fds (3, 4, ...)"
-            + " of this process to the new process, as 3, 4, ...")
-    int preserveFds;
     @Parameters(index = "0", paramLabel = "ID")
     String id;
     @Parameters(index = "1..*", paramLabel = "ARGS", description = "The command and its arguments.")
@@ -55,10 +50,9 @@ final class ExecCommand extends RuntimeCli.Sub {
 
     @Override
     int execute(ContainerRuntime rt) throws Exception {
-        rt.withPreserveFds(preserveFds);
+        Path pidFile = launch.applyTo(rt, parent.inv);
         Process proc = processFile != null ? fromFile(parent.inv.resolve(processFile)) : fromConfig(rt);
-        rt.withConsoleSocket(parent.inv.resolve(consoleSocket == null ? null : Path.of(consoleSocket)));
-        return ContainerExec.exec(rt, id, proc, detach, parent.inv.resolve(pidFile),
+        return ContainerExec.exec(rt, id, proc, detach, pidFile,
                 detach ? null : parent.inv.onStarted());
     }
 

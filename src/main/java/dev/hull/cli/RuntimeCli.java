@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -149,29 +150,41 @@ public final class RuntimeCli {
         }
     }
 
+    /** What create, run and exec share: the pid file, the terminal's console socket, descriptors to pass on. */
+    static final class LaunchOptions {
+        @Option(names = "--pid-file", description = "Write the pid (host view) of the container's process here.")
+        Path pidFile;
+        @Option(names = "--console-socket", description = "Unix socket to receive the pty master (SCM_RIGHTS) when"
+                + " the process has a terminal.")
+        String consoleSocket;
+        @Option(names = "--preserve-fds", defaultValue = "0", description = "Pass this many more fds (3, 4, ...)"
+                + " of this process to the container's process, as 3, 4, ...")
+        int preserveFds;
+
+        /** Sets the console socket and preserved fds on rt; returns the pid file, resolved against the caller's cwd. */
+        Path applyTo(ContainerRuntime rt, Invocation inv) throws RuntimeError {
+            rt.withPreserveFds(preserveFds);
+            rt.withConsoleSocket(inv.resolve(consoleSocket == null ? null : Path.of(consoleSocket)));
+            return inv.resolve(pidFile);
+        }
+    }
+
     @Command(name = "create", description = "Create a container from a bundle; its process waits for start.")
     static final class Create extends Sub {
         @Option(names = {"-b", "--bundle"}, defaultValue = ".", description = "Bundle directory (default: current).")
         Path bundle;
-        @Option(names = "--pid-file", description = "Write the container init's pid (host view) here.")
-        Path pidFile;
-        @Option(names = "--console-socket", description = "Unix socket to receive the pty master (SCM_RIGHTS) when process.terminal is true.")
-        String consoleSocket;
+        @Mixin
+        LaunchOptions launch;
         @Option(names = "--no-pivot", hidden = true)
         boolean noPivot;
         @Option(names = "--no-new-keyring", hidden = true)
         boolean noNewKeyring;
-        @Option(names = "--preserve-fds", defaultValue = "0", description = "Pass this many more fds (3, 4, ...)"
-                + " of this process to the container's process, as 3, 4, ...")
-        int preserveFds;
         @Parameters(index = "0", paramLabel = "ID", description = "Container id (A-Z a-z 0-9 _ + - .).")
         String id;
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
-            rt.withPreserveFds(preserveFds);
-            rt.withConsoleSocket(parent.inv.resolve(consoleSocket == null ? null : Path.of(consoleSocket)));
-            rt.create(id, parent.inv.resolve(bundle), parent.inv.resolve(pidFile));
+            rt.create(id, parent.inv.resolve(bundle), launch.applyTo(rt, parent.inv));
             return 0;
         }
     }
@@ -239,27 +252,20 @@ public final class RuntimeCli {
         Path bundle;
         @Option(names = {"-d", "--detach"}, description = "Return once the container runs.")
         boolean detach;
-        @Option(names = "--pid-file", description = "Write the container init's pid here.")
-        Path pidFile;
-        @Option(names = "--console-socket", description = "Unix socket to receive the pty master when process.terminal is true.")
-        String consoleSocket;
+        @Mixin
+        LaunchOptions launch;
         @Option(names = "--no-pivot", hidden = true)
         boolean noPivot;
         @Option(names = "--no-new-keyring", hidden = true)
         boolean noNewKeyring;
         @Option(names = "--keep", hidden = true)
         boolean keep;
-        @Option(names = "--preserve-fds", defaultValue = "0", description = "Pass this many more fds (3, 4, ...)"
-                + " of this process to the container's process, as 3, 4, ...")
-        int preserveFds;
         @Parameters(index = "0", paramLabel = "ID")
         String id;
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
-            rt.withPreserveFds(preserveFds);
-            rt.withConsoleSocket(parent.inv.resolve(consoleSocket == null ? null : Path.of(consoleSocket)));
-            return rt.run(id, parent.inv.resolve(bundle), parent.inv.resolve(pidFile), detach,
+            return rt.run(id, parent.inv.resolve(bundle), launch.applyTo(rt, parent.inv), detach,
                     parent.inv.onStarted());
         }
     }
