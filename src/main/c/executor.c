@@ -536,13 +536,18 @@ static void do_sysctl(const char *key, const char *value)
     close(fd);
 }
 
-static void do_mask_path(const char *path)
+/* An O_PATH fd of path inside the root, or -1 if it does not exist (op names the caller in errors). */
+static int open_existing_in_root(const char *path, const char *op)
 {
     int fd = open_in_root(path, O_PATH);
-    if (fd < 0) {
-        if (errno == ENOENT) return;
-        SYSFAIL("mask-path: resolving %s", path);
-    }
+    if (fd < 0 && errno != ENOENT) SYSFAIL("%s: resolving %s", op, path);
+    return fd;
+}
+
+static void do_mask_path(const char *path)
+{
+    int fd = open_existing_in_root(path, "mask-path");
+    if (fd < 0) return;
     struct stat st;
     if (fstat(fd, &st)) SYSFAIL("mask-path: stat %s", path);
     char tpath[64];
@@ -567,11 +572,8 @@ static void do_mask_path(const char *path)
 
 static void do_readonly_path(const char *path)
 {
-    int fd = open_in_root(path, O_PATH);
-    if (fd < 0) {
-        if (errno == ENOENT) return;
-        SYSFAIL("readonly-path: resolving %s", path);
-    }
+    int fd = open_existing_in_root(path, "readonly-path");
+    if (fd < 0) return;
     char tpath[64];
     snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", fd);
     if (mount(tpath, tpath, NULL, MS_BIND | MS_REC, NULL)) SYSFAIL("readonly-path: bind %s onto itself", path);
