@@ -138,9 +138,10 @@ public final class ContainerRuntime {
         }
         // A cgroup that holds processes belongs to someone else (another container): refuse it up
         // front, before anything (the executor's abort included) could touch it.
-        if (cgroup.exists() && !cgroup.pids().isEmpty()) {
+        List<Integer> inCgroup = cgroup.exists() ? cgroup.pids() : List.of();
+        if (!inCgroup.isEmpty()) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: linux.cgroupsPath: cgroup "
-                    + cgroup.cgroupPath() + " already holds processes " + cgroup.pids() + " (another container's?)");
+                    + cgroup.cgroupPath() + " already holds processes " + inCgroup + " (another container's?)");
         }
         ProcessControl.checkTerminal(spec.process(), consoleSocket, detach);
         Path stateDir = store.dir(id);
