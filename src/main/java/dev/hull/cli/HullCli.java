@@ -14,7 +14,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "hull", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"Hull runs applications in isolated containers on Linux.", "",
             "Try:  hull run --rm busybox echo hello"},
-        subcommands = {HullCli.Run.class, HullCli.RuntimeServer.class, CommandLine.HelpCommand.class},
+        subcommands = {HullCli.Run.class, ImageCli.Images.class, ImageCli.Remove.class,
+            ImageCli.Tag.class, ImageCli.SystemGroup.class, HullCli.RuntimeServer.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes (run):%n",
         exitCodeList = {"0-124:the container's own exit status", "125:Hull itself failed (the message says why)", "126:the command cannot be run", "127:the command was not found",
             "128+N:the container was killed by signal N"})
@@ -35,7 +36,8 @@ public final class HullCli {
         List<String> env = new ArrayList<>();
         @Option(names = {"-w", "--workdir"}, description = "Working directory inside the container.")
         String workdir;
-        @Option(names = {"-u", "--user"}, paramLabel = "UID[:GID]", description = "Run as this user.")
+        @Option(names = {"-u", "--user"}, paramLabel = "USER[:GROUP]", description = "Run as this user: a name from the"
+                + " image's /etc/passwd or a number (default: the image's User, else root).")
         String user;
         @Option(names = {"-h", "--hostname"}, description = "Container hostname (default: the id's first 12 characters).")
         String hostname;
@@ -45,11 +47,14 @@ public final class HullCli {
         List<String> volumes = new ArrayList<>();
         @Option(names = "--read-only", description = "Mount the container's root filesystem read-only.")
         boolean readOnly;
+        @Option(names = "--entrypoint", description = "Run this instead of the image's Entrypoint (\"\" for none);"
+                + " the image's Cmd is then not used.")
+        String entrypoint;
         @Option(names = "--help", usageHelp = true, description = "Show this help.")
         boolean help;
-        @Parameters(index = "0", paramLabel = "IMAGE", description = "Image to run (built in: busybox).")
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "Image to run (name, name:tag, name@digest or id; built in: busybox).")
         String image;
-        @Parameters(index = "1..*", paramLabel = "COMMAND", description = "Command and arguments (default: sh).")
+        @Parameters(index = "1..*", paramLabel = "COMMAND", description = "Command and arguments (default: the image's Cmd).")
         List<String> command = new ArrayList<>();
 
         @Override
@@ -57,7 +62,7 @@ public final class HullCli {
             try {
                 Engine engine = Engine.defaults();
                 var req = new Engine.RunRequest(image, command, name, rm, detach, env, workdir, user, hostname,
-                        network, volumes, readOnly);
+                        network, volumes, readOnly, entrypoint);
                 int code = engine.run(req, SignalForwarder::forwardTo);
                 return code;
             } catch (RuntimeError e) {
@@ -108,6 +113,7 @@ public final class HullCli {
         cl.getSubcommands().get("run").getCommandSpec().parser().stopAtPositional(true);
         CommandLine runtime = RuntimeCli.commandLine(Invocation.ofThisProcess());
         cl.addSubcommand("runtime", runtime);
+        cl.addSubcommand("image", ImageCli.imageGroup());
         // `source <(hull completion)` gives bash/zsh completion of every command and option.
         CommandLine completion = new CommandLine(new picocli.AutoComplete.GenerateCompletion());
         completion.getCommandSpec().usageMessage().hidden(false);

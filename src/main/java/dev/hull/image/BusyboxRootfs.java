@@ -24,6 +24,12 @@ public final class BusyboxRootfs {
     /** Where Debian's busybox-static puts the binary. */
     public static final Path HOST_BUSYBOX = Path.of("/bin/busybox");
     private static final String MARKER = ".hull-busybox-rootfs";
+    /** Directories of the rootfs (besides tmp, which is 1777). */
+    static final List<String> DIRS = List.of("bin", "sbin", "usr/bin", "usr/sbin", "etc", "dev", "proc", "sys",
+            "root", "home", "var/log", "run", "mnt");
+    static final String PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
+    static final String GROUP = "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n";
+    static final String HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost\n";
 
     private BusyboxRootfs() {}
 
@@ -64,7 +70,7 @@ public final class BusyboxRootfs {
         return rootfs;
     }
 
-    static boolean isStaticBusybox(Path bin) throws IOException {
+    public static boolean isStaticBusybox(Path bin) throws IOException {
         if (!Files.isRegularFile(bin)) {
             return false;
         }
@@ -79,8 +85,7 @@ public final class BusyboxRootfs {
     private static void build(Path root) throws IOException {
         // createTempDirectory made it 0700: a rootfs must be usable by the (mapped) users of a container.
         Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
-        for (String d : List.of("bin", "sbin", "usr/bin", "usr/sbin", "etc", "dev", "proc", "sys", "root", "home",
-                "var/log", "run", "mnt")) {
+        for (String d : DIRS) {
             Files.createDirectories(root.resolve(d));
         }
         Path tmp = Files.createDirectories(root.resolve("tmp"));
@@ -94,10 +99,9 @@ public final class BusyboxRootfs {
             Files.createDirectories(link.getParent());
             Files.createSymbolicLink(link, Path.of("/bin/busybox"));
         }
-        Files.writeString(root.resolve("etc/passwd"),
-                "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
-        Files.writeString(root.resolve("etc/group"), "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n");
-        Files.writeString(root.resolve("etc/hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+        Files.writeString(root.resolve("etc/passwd"), PASSWD);
+        Files.writeString(root.resolve("etc/group"), GROUP);
+        Files.writeString(root.resolve("etc/hosts"), HOSTS);
         Files.writeString(root.resolve(MARKER), "busybox rootfs made by Hull from " + HOST_BUSYBOX + "\n");
     }
 

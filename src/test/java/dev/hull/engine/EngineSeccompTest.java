@@ -25,17 +25,21 @@ class EngineSeccompTest {
 
     @AfterAll
     static void tearDown() throws Exception {
-        Engine.deleteTree(home);
+        dev.hull.image.SnapshotStore.deleteTree(home);
     }
+
+    static final dev.hull.image.ImageConfig.Config EMPTY = new dev.hull.image.ImageConfig.Config(null, null, null,
+            null, null, null, null, null, null);
 
     static Engine.RunRequest request(List<String> command) {
         return new Engine.RunRequest("busybox", command, null, true, false, List.of(), null, null, null, null,
-                List.of(), false);
+                List.of(), false, null);
     }
 
     @Test
     void generatedConfigCarriesTheDefaultProfileForItsCapabilities() throws Exception {
-        ObjectNode config = engine.config(request(List.of("true")), "x", home, home.resolve("x"));
+        ObjectNode config = engine.config(request(List.of("true")), EMPTY, new ImageUser(0, 0, List.of(), "/root"), "x",
+                null, home.resolve("x"));
         JsonNode seccomp = config.path("linux").path("seccomp");
         assertThat(seccomp.path("defaultAction").asText()).isEqualTo("SCMP_ACT_ERRNO");
         assertThat(seccomp.toString()).contains("\"personality\"").doesNotContain("\"mount\"");

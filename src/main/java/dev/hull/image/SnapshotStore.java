@@ -1,0 +1,191 @@
+package dev.hull.image;
+
+import dev.hull.image.unpack.LayerException;
+import dev.hull.image.unpack.LayerUnpacker;
+import dev.hull.image.unpack.UnpackLimits;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Unpacked layers, one directory per chain id under {@code snapshots/}, in
+ * overlayfs format (whiteouts as 0:0 character devices, opaque directories
+ * marked by xattr). A container's rootfs is an overlay of its image's snapshots
+ * with an upper directory of its own, so images share their layers.
+ *
+ * <p>A layer is unpacked into {@code snapshots/.tmp-*}, its diff id checked
+ * against the image config, and only then renamed into place and recorded: a
+ * killed unpack leaves a temp directory that the next prune or check removes,
+ * never a half layer that looks whole. Directory names are short (12 hex
+ * digits of the chain id) so that an overlay mount of many layers fits the
+ * kernel's one-page limit on mount options.
+ */
+public final class SnapshotStore {
+    private final ImageStore store;
+    private final LayerUnpacker unpacker;
+
+    public SnapshotStore(ImageStore store) {
+        this.store = store;
+        this.unpacker = new LayerUnpacker(dev.hull.linux.Syscalls.getuid() == 0);
+    }
+
+    public Path dir() {
+        return store.snapshotsDir();
+    }
+
+    /** Observes layers as they are unpacked (for progress lines). */
+    public interface Listener {
+        void unpacking(int index, int count, Descriptor layer);
+    }
+
+    /**
+     * Makes sure every layer of image is unpacked; returns the snapshot
+     * directories, lowest layer first. what names the image in errors.
+     */
+    public List<Path> prepare(ImageRecord image, String what, Listener listener) throws IOException {
+        List<String> chains = image.chainIds();
+        if (chains.size() != image.layers().size()) {
+            throw new IOException(what + ": the config lists " + image.diffIds().size() + " diff ids for "
+                    + image.layers().size() + " layers");
+        }
+        List<Path> dirs = new ArrayList<>();
+        for (int i = 0; i < chains.size(); i++) {
+            dirs.add(ensure(image, i, chains.get(i), what, listener));
+        }
+        return dirs;
+    }
+
+    /** The snapshot directories of an image that is already unpacked, lowest first; null if any is missing. */
+    public List<Path> existing(ImageRecord image) throws IOException {
+        ImageStore.Metadata m = store.read();
+        List<Path> dirs = new ArrayList<>();
+        for (String chain : image.chainIds()) {
+            SnapshotRecord s = m.snapshots.get(chain);
+            if (s == null || !Files.isDirectory(dir().resolve(s.dir()))) {
+                return null;
+            }
+            dirs.add(dir().resolve(s.dir()));
+        }
+        return dirs;
+    }
+
+    private Path ensure(ImageRecord image, int index, String chainId, String what, Listener listener)
+            throws IOException {
+        SnapshotRecord known = store.read().snapshots.get(chainId);
+        if (known != null && Files.isDirectory(dir().resolve(known.dir()))) {
+            return dir().resolve(known.dir());
+        }
+        Path locks = Files.createDirectories(dir().resolve(".locks"));
+        String chainHex = Digest.parse(chainId).hex();
+        // One unpacker per chain id across processes; the second waits, then finds it done.
+        try (FileChannel ch = FileChannel.open(locks.resolve(chainHex), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE); FileLock ignored = ch.lock()) {
+            known = store.read().snapshots.get(chainId);
+            if (known != null && Files.isDirectory(dir().resolve(known.dir()))) {
+                return dir().resolve(known.dir());
+            }
+            Descriptor layer = image.layers().get(index);
+            String diffId = image.diffIds().get(index);
+            if (listener != null) {
+                listener.unpacking(index, image.layers().size(), layer);
+            }
+            Path tmp = Files.createTempDirectory(dir(), ".tmp-");
+            boolean done = false;
+            try {
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+                String layerWhat = what + " layer " + layer.digest();
+                LayerUnpacker.Result r;
+                try (InputStream in = store.content().open(layer.parsedDigest())) {
+                    r = unpacker.unpack(in, tmp, UnpackLimits.forCompressedSize(layer.size()), layerWhat);
+                }
+                if (!r.diffId().equals(diffId)) {
+                    throw new LayerException(layerWhat, null, "uncompressed content has digest " + r.diffId()
+                            + " but the image config's diff_id is " + diffId + " (layer rejected)");
+                }
+                String name = dirName(chainHex);
+                Path target = dir().resolve(name);
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+                Fsync.directory(dir());
+                SnapshotRecord rec = new SnapshotRecord(chainId, name, diffId, r.uncompressedBytes(),
+                        Instant.now().toString());
+                store.update(m -> m.snapshots.put(chainId, rec));
+                done = true;
+                return target;
+            } finally {
+                if (!done) {
+                    deleteTree(tmp);
+                }
+            }
+        }
+    }
+
+    private String dirName(String chainHex) {
+        for (int len = 12; len < chainHex.length(); len += 4) {
+            String name = chainHex.substring(0, len);
+            if (!Files.exists(dir().resolve(name))) {
+                return name;
+            }
+        }
+        return chainHex;
+    }
+
+    /** Removes snapshots no image in m uses (call under the store's update lock); returns bytes freed. */
+    long removeUnused(ImageStore.Metadata m) throws IOException {
+        java.util.Set<String> used = new java.util.HashSet<>();
+        for (ImageRecord r : m.images.values()) {
+            used.addAll(r.chainIds());
+        }
+        long freed = 0;
+        for (var it = m.snapshots.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (!used.contains(e.getKey())) {
+                freed += e.getValue().size();
+                deleteTree(dir().resolve(e.getValue().dir()));
+                it.remove();
+            }
+        }
+        return freed;
+    }
+
+    /** Deletes a tree without following symlinks; tolerant of what an interrupted unpack left. */
+    public static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Files.walkFileTree(p, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult preVisitDirectory(Path d,
+                    java.nio.file.attribute.BasicFileAttributes a) throws IOException {
+                // a layer may hold directories without write or search permission for their owner
+                d.toFile().setWritable(true, true);
+                d.toFile().setExecutable(true, true);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes a)
+                    throws IOException {
+                Files.delete(f);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                if (e != null) {
+                    throw e;
+                }
+                Files.delete(d);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
+    }
+}
