@@ -7,7 +7,6 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -18,8 +17,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Blobs by digest: {@code blobs/<algorithm>/<hex>}. A blob is written to
@@ -30,7 +27,6 @@ import java.util.concurrent.locks.ReentrantLock;
  * (a file lock) and threads (a lock per digest).
  */
 public final class ContentStore {
-    private static final ConcurrentHashMap<Path, ReentrantLock> THREAD_LOCKS = new ConcurrentHashMap<>();
     private final Path root;
 
     public ContentStore(Path root) {
@@ -99,19 +95,11 @@ public final class ContentStore {
         Path ingest = Files.createDirectories(root.resolve("ingest"));
         Files.createDirectories(path(d).getParent());
         Path partial = ingest.resolve(d.algorithm() + "-" + d.hex());
-        ReentrantLock threadLock = THREAD_LOCKS.computeIfAbsent(partial, k -> new ReentrantLock());
-        threadLock.lock();
-        FileChannel lockChannel = null;
+        java.io.Closeable lock = FileLocks.exclusive(ingest.resolve(d.algorithm() + "-" + d.hex() + ".lock"));
         try {
-            lockChannel = FileChannel.open(ingest.resolve(d.algorithm() + "-" + d.hex() + ".lock"),
-                    StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            FileLock fileLock = lockChannel.lock();
-            return new Writer(d, expectedSize, partial, threadLock, lockChannel, fileLock);
+            return new Writer(d, expectedSize, partial, lock);
         } catch (IOException | RuntimeException e) {
-            if (lockChannel != null) {
-                lockChannel.close();
-            }
-            threadLock.unlock();
+            lock.close();
             throw e;
         }
     }
@@ -172,23 +160,18 @@ public final class ContentStore {
         private final Digest digest;
         private final long expectedSize;
         private final Path partial;
-        private final ReentrantLock threadLock;
-        private final FileChannel lockChannel;
-        private final FileLock fileLock;
+        private final java.io.Closeable lock;
         private final boolean complete;
         private FileChannel channel;
         private MessageDigest hasher;
         private long written;
         private boolean closed;
 
-        Writer(Digest digest, long expectedSize, Path partial, ReentrantLock threadLock, FileChannel lockChannel,
-                FileLock fileLock) throws IOException {
+        Writer(Digest digest, long expectedSize, Path partial, java.io.Closeable lock) throws IOException {
             this.digest = digest;
             this.expectedSize = expectedSize;
             this.partial = partial;
-            this.threadLock = threadLock;
-            this.lockChannel = lockChannel;
-            this.fileLock = fileLock;
+            this.lock = lock;
             this.complete = has(digest);
             if (complete) {
                 return;
@@ -297,12 +280,7 @@ public final class ContentStore {
                     channel.close();
                 }
             } finally {
-                try {
-                    fileLock.release();
-                    lockChannel.close();
-                } finally {
-                    threadLock.unlock();
-                }
+                lock.close();
             }
         }
     }

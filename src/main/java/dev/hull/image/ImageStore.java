@@ -4,17 +4,13 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Hull's image metadata: which images exist, their names, and which layers are
@@ -25,7 +21,6 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class ImageStore {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final ReentrantLock THREAD_LOCK = new ReentrantLock();
 
     private final Path home;
     private final ContentStore content;
@@ -80,15 +75,11 @@ public final class ImageStore {
     /** Applies a change under the store's lock and writes the result atomically; returns what the change returned. */
     public <T> T update(Change<T> change) throws IOException {
         Files.createDirectories(home);
-        THREAD_LOCK.lock();
-        try (FileChannel ch = FileChannel.open(home.resolve("images.lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE); FileLock ignored = ch.lock()) {
+        try (java.io.Closeable ignored = FileLocks.exclusive(home.resolve("images.lock"))) {
             Metadata m = read();
             T result = change.apply(m);
             Fsync.writeAtomically(file(), JSON.writeValueAsBytes(m));
             return result;
-        } finally {
-            THREAD_LOCK.unlock();
         }
     }
 

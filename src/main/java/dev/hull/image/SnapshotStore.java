@@ -5,12 +5,9 @@ import dev.hull.image.unpack.LayerUnpacker;
 import dev.hull.image.unpack.UnpackLimits;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -87,8 +84,7 @@ public final class SnapshotStore {
         Path locks = Files.createDirectories(dir().resolve(".locks"));
         String chainHex = Digest.parse(chainId).hex();
         // One unpacker per chain id across processes; the second waits, then finds it done.
-        try (FileChannel ch = FileChannel.open(locks.resolve(chainHex), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE); FileLock ignored = ch.lock()) {
+        try (java.io.Closeable ignored = FileLocks.exclusive(locks.resolve(chainHex))) {
             known = store.read().snapshots.get(chainId);
             if (known != null && Files.isDirectory(dir().resolve(known.dir()))) {
                 return dir().resolve(known.dir());

@@ -1,0 +1,46 @@
+package dev.hull.image;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Exclusive locks on a lock file that hold across processes (fcntl locks)
+ * and across threads of this JVM (which may hold only one file lock per file).
+ */
+public final class FileLocks {
+    private static final ConcurrentHashMap<Path, ReentrantLock> THREADS = new ConcurrentHashMap<>();
+
+    private FileLocks() {}
+
+    /** Blocks until this thread holds the lock on lockFile (created if missing); close releases it. */
+    public static Closeable exclusive(Path lockFile) throws IOException {
+        ReentrantLock thread = THREADS.computeIfAbsent(lockFile.toAbsolutePath(), k -> new ReentrantLock());
+        thread.lock();
+        FileChannel ch = null;
+        try {
+            ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock lock = ch.lock();
+            FileChannel channel = ch;
+            return () -> {
+                try {
+                    lock.release();
+                    channel.close();
+                } finally {
+                    thread.unlock();
+                }
+            };
+        } catch (IOException | RuntimeException e) {
+            if (ch != null) {
+                ch.close();
+            }
+            thread.unlock();
+            throw e;
+        }
+    }
+}
