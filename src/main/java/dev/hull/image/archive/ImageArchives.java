@@ -180,8 +180,8 @@ public final class ImageArchives {
 
         byte[] file(String name) throws IOException;
 
-        /** Puts blob d (of the given size) into the content store, verified. */
-        void fetch(Digest d, long size) throws IOException;
+        /** Puts blob d (of the given size) into the content store, verified; what names who refers to it. */
+        void fetch(Digest d, long size, String what) throws IOException;
     }
 
     record DirLayout(Path dir, ContentStore content) implements Layout {
@@ -200,7 +200,7 @@ public final class ImageArchives {
         }
 
         @Override
-        public void fetch(Digest d, long size) throws IOException {
+        public void fetch(Digest d, long size, String what) throws IOException {
             Path p = dir.resolve("blobs").resolve(d.algorithm()).resolve(d.hex());
             String entry = "blobs/" + d.algorithm() + "/" + d.hex();
             try (ContentStore.Writer w = content.writer(d, size)) {
@@ -213,7 +213,7 @@ public final class ImageArchives {
                     w.commit();
                 }
             } catch (NoSuchFileException e) {
-                throw new IOException(dir + ": " + entry + " is missing from the layout", e);
+                throw new IOException(dir + ": " + entry + " (" + what + ") is missing from the layout", e);
             } catch (IOException e) {
                 throw new IOException(dir + ": " + entry + ": " + e.getMessage(), e);
             }
@@ -232,9 +232,9 @@ public final class ImageArchives {
         }
 
         @Override
-        public void fetch(Digest d, long size) throws IOException {
+        public void fetch(Digest d, long size, String what) throws IOException {
             String entry = "blobs/" + d.algorithm() + "/" + d.hex();
-            tar.importAs(tar.find(entry, "index.json (via a manifest)"), d, size, entry);
+            tar.importAs(tar.find(entry, what), d, size, entry);
         }
     }
 
@@ -286,7 +286,7 @@ public final class ImageArchives {
                 throw new IOException(where + ": " + what + ": indexes nested more than " + MAX_INDEX_DEPTH + " deep");
             }
             Digest id = d.parsedDigest();
-            layout.fetch(id, d.size());
+            layout.fetch(id, d.size(), what);
             ImageIndex idx = parse(content.read(id), where, "index " + id, ImageIndex.class);
             List<String> have = new ArrayList<>();
             for (Descriptor c : idx.manifests() == null ? List.<Descriptor>of() : idx.manifests()) {
@@ -311,7 +311,7 @@ public final class ImageArchives {
         private ImageRecord image(Descriptor md, List<String> names, String what) throws IOException {
             String where = layout.describe();
             Digest mid = md.parsedDigest();
-            layout.fetch(mid, md.size());
+            layout.fetch(mid, md.size(), what);
             Manifest m = parse(content.read(mid), where, "manifest " + mid, Manifest.class);
             String mediaType = m.mediaType() != null ? m.mediaType() : md.mediaType();
             if (!MediaTypes.isManifest(mediaType) || m.config() == null) {
@@ -319,16 +319,17 @@ public final class ImageArchives {
             }
             checkDescriptor(m.config(), where, "manifest " + mid);
             Digest cid = m.config().parsedDigest();
-            layout.fetch(cid, m.config().size());
+            layout.fetch(cid, m.config().size(), "manifest " + mid + " config");
             ImageConfig config = parse(content.read(cid), where, "config " + cid, ImageConfig.class);
             List<Descriptor> layers = m.layers() == null ? List.of() : m.layers();
             if (layers.size() != config.diffIds().size()) {
                 throw new IOException(where + ": manifest " + mid + " has " + layers.size() + " layers but its config "
                         + cid + " has " + config.diffIds().size() + " diff_ids");
             }
-            for (Descriptor l : layers) {
+            for (int i = 0; i < layers.size(); i++) {
+                Descriptor l = layers.get(i);
                 checkDescriptor(l, where, "manifest " + mid);
-                layout.fetch(l.parsedDigest(), l.size());
+                layout.fetch(l.parsedDigest(), l.size(), "manifest " + mid + " layer " + i);
             }
             for (String diff : config.diffIds()) {
                 checkDigest(diff, where, "config " + cid + " diff_id");
