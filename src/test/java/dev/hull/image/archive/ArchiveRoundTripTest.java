@@ -289,4 +289,85 @@ class ArchiveRoundTripTest {
         }
         assertThat(blobs).containsExactlyInAnyOrder(got.id(), got.manifestDigest(), got.layers().get(0).digest());
     }
+
+    @Test
+    void legacyDockerArchiveWithSymlinkedLayerLoads() throws IOException {
+        // Older docker writes a layer used twice once, and a symlink for the second use.
+        byte[] layer = ArchiveTestImages.layers("legacy").get(0);
+        Digest diff = Digest.sha256(layer);
+        byte[] config = ArchiveTestImages.config(List.of(diff, diff), Platform.host(), "legacy");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(bytes)) {
+            var link = new TarArchiveEntry("./bbb/layer.tar", TarArchiveEntry.LF_SYMLINK);
+            link.setLinkName("../aaa/layer.tar");
+            tar.putArchiveEntry(link);
+            tar.closeArchiveEntry();
+            Map<String, byte[]> files = new LinkedHashMap<>();
+            files.put("./aaa/layer.tar", layer);
+            files.put("./aaa/VERSION", "1.0".getBytes());
+            files.put("./" + Digest.sha256(config).hex() + ".json", config);
+            files.put("./manifest.json", ("[{\"Config\":\"" + Digest.sha256(config).hex() + ".json\","
+                    + "\"RepoTags\":[\"legacy:old\"],\"Layers\":[\"aaa/layer.tar\",\"bbb/layer.tar\"]}]").getBytes());
+            for (var e : files.entrySet()) {
+                var f = new TarArchiveEntry(e.getKey());
+                f.setSize(e.getValue().length);
+                tar.putArchiveEntry(f);
+                tar.write(e.getValue());
+                tar.closeArchiveEntry();
+            }
+        }
+        ImageStore dst = new ImageStore(tmp.resolve("dst"));
+        ImageRecord got = ImageArchives.load(Files.write(tmp.resolve("legacy.tar"), bytes.toByteArray()), dst).get(0);
+        assertThat(got.id()).isEqualTo(Digest.sha256(config).toString());
+        assertThat(got.diffIds()).containsExactly(diff.toString(), diff.toString());
+        assertThat(got.layers()).extracting(Descriptor::digest).containsExactly(diff.toString(), diff.toString());
+        assertThat(got.names()).containsExactly("docker.io/library/legacy:old");
+    }
+
+    @Test
+    void docker25ArchiveLoads() throws IOException {
+        // Docker 25+ writes an OCI layout (uncompressed layers under blobs/) plus a manifest.json pointing into it.
+        ImageStore src = new ImageStore(tmp.resolve("src"));
+        ImageRecord img = ArchiveTestImages.build(src, "d25", "d25:1");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageArchives.saveDockerArchive(List.of(img), null, src, out);
+        Map<String, byte[]> legacy = entries(out.toByteArray());
+        Map<String, byte[]> d25 = new LinkedHashMap<>();
+        List<String> layerPaths = new ArrayList<>();
+        List<Object> layerDescs = new ArrayList<>();
+        for (String diff : img.diffIds()) {
+            byte[] layer = legacy.get(Digest.parse(diff).hex() + "/layer.tar");
+            d25.put("blobs/sha256/" + Digest.parse(diff).hex(), layer);
+            layerPaths.add("blobs/sha256/" + Digest.parse(diff).hex());
+            layerDescs.add(Map.of("mediaType", MediaTypes.OCI_LAYER, "digest", diff, "size", layer.length));
+        }
+        byte[] config = src.content().read(img.digest());
+        d25.put("blobs/sha256/" + img.digest().hex(), config);
+        byte[] manifest = ArchiveTestImages.JSON.writeValueAsBytes(Map.of("schemaVersion", 2, "mediaType",
+                MediaTypes.OCI_MANIFEST, "config", Map.of("mediaType", MediaTypes.OCI_CONFIG, "digest", img.id(),
+                        "size", config.length), "layers", layerDescs));
+        Digest md = Digest.sha256(manifest);
+        d25.put("blobs/sha256/" + md.hex(), manifest);
+        d25.put("manifest.json", ArchiveTestImages.JSON.writeValueAsBytes(List.of(Map.of("Config",
+                "blobs/sha256/" + img.digest().hex(), "RepoTags", List.of("d25:1"), "Layers", layerPaths))));
+        // Without index.json the manifest.json path is taken, through the blobs.
+        ImageStore viaManifestJson = new ImageStore(tmp.resolve("a"));
+        ImageRecord a = ImageArchives.load(Files.write(tmp.resolve("a.tar"), ArchiveTestImages.tar(d25)),
+                viaManifestJson).get(0);
+        assertThat(a.id()).isEqualTo(img.id());
+        assertThat(a.diffIds()).isEqualTo(img.diffIds());
+        assertThat(a.names()).containsExactly("docker.io/library/d25:1");
+        // With oci-layout and index.json (as Docker 25 writes), the OCI manifest is kept byte for byte.
+        d25.put("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes());
+        d25.put("index.json", ArchiveTestImages.JSON.writeValueAsBytes(Map.of("schemaVersion", 2, "manifests",
+                List.of(Map.of("mediaType", MediaTypes.OCI_MANIFEST, "digest", md.toString(), "size", manifest.length,
+                        "annotations", Map.of(ImageArchives.CONTAINERD_NAME, "docker.io/library/d25:1",
+                                ImageArchives.REF_NAME, "1"))))));
+        ImageStore viaIndex = new ImageStore(tmp.resolve("b"));
+        ImageRecord b = ImageArchives.load(Files.write(tmp.resolve("b.tar"), ArchiveTestImages.tar(d25)), viaIndex)
+                .get(0);
+        assertThat(b.manifestDigest()).isEqualTo(md.toString());
+        assertThat(b.names()).containsExactly("docker.io/library/d25:1");
+        assertThat(b.diffIds()).isEqualTo(img.diffIds());
+    }
 }
