@@ -6,7 +6,7 @@ public final class Errno {
             EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16,
             EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23,
             EMFILE = 24, ENOTTY = 25, ENOSPC = 28, EPIPE = 32, ERANGE = 34, ENOSYS = 38, ENOTEMPTY = 39,
-            ELOOP = 40, EOPNOTSUPP = 95;
+            ELOOP = 40, ENODATA = 61, EOPNOTSUPP = 95;
 
     private static final String[] NAMES = new String[134];
 
@@ -26,7 +26,8 @@ public final class Errno {
             {"25", "ENOTTY", "Inappropriate ioctl for device"}, {"28", "ENOSPC", "No space left on device"},
             {"32", "EPIPE", "Broken pipe"}, {"34", "ERANGE", "Numerical result out of range"},
             {"38", "ENOSYS", "Function not implemented"}, {"39", "ENOTEMPTY", "Directory not empty"},
-            {"40", "ELOOP", "Too many levels of symbolic links"}, {"95", "EOPNOTSUPP", "Operation not supported"},
+            {"40", "ELOOP", "Too many levels of symbolic links"},
+            {"61", "ENODATA", "No data available"}, {"95", "EOPNOTSUPP", "Operation not supported"},
         };
         for (String[] row : table) {
             NAMES[Integer.parseInt(row[0])] = row[1] + " (" + row[2] + ")";

@@ -39,6 +39,9 @@ public final class Syscalls {
     public static final int PR_SET_PDEATHSIG = 1, PR_SET_CHILD_SUBREAPER = 36;
     public static final int WNOHANG = 1;
     public static final short POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
+    public static final int S_IFMT = 0170000, S_IFIFO = 0010000, S_IFCHR = 0020000, S_IFDIR = 0040000,
+            S_IFBLK = 0060000, S_IFREG = 0100000, S_IFLNK = 0120000;
+    public static final int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100;
 
     private static final class MOUNT {
         static final MethodHandle H = fn("mount", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS);
@@ -75,6 +78,30 @@ public final class Syscalls {
     }
     private static final class MKFIFO {
         static final MethodHandle H = fn("mkfifo", JAVA_INT, ADDRESS, JAVA_INT);
+    }
+    private static final class MKNOD {
+        static final MethodHandle H = fn("mknod", JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
+    }
+    private static final class SYMLINK {
+        static final MethodHandle H = fn("symlink", JAVA_INT, ADDRESS, ADDRESS);
+    }
+    private static final class LCHOWN {
+        static final MethodHandle H = fn("lchown", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+    }
+    private static final class FCHMODAT {
+        static final MethodHandle H = fn("fchmodat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+    }
+    private static final class UTIMENSAT {
+        static final MethodHandle H = fn("utimensat", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+    }
+    private static final class LSETXATTR {
+        static final MethodHandle H = fn("lsetxattr", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT);
+    }
+    private static final class LGETXATTR {
+        static final MethodHandle H = fn("lgetxattr", JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
+    }
+    private static final class LLISTXATTR {
+        static final MethodHandle H = fn("llistxattr", JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG);
     }
     private static final class SOCKETPAIR {
         static final MethodHandle H = fn("socketpair", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
@@ -371,6 +398,181 @@ public final class Syscalls {
             int r = (int) MKFIFO.H.invokeExact(st, cstr(arena, path), mode);
             if (r != 0) {
                 throw new LinuxException("mkfifo(" + q(path) + ", 0" + Integer.toOctalString(mode) + ")", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** The dev_t of a device number, as glibc's makedev. */
+    public static long makedev(long major, long minor) {
+        return ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8) | ((minor & 0xffffff00L) << 12) | (minor & 0xffL);
+    }
+
+    /** mknod(path, mode, dev): mode carries the file type (S_IFCHR, S_IFBLK, S_IFIFO ...). Does not follow a final symlink (fails EEXIST). */
+    public static void mknod(String path, int mode, long dev) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) MKNOD.H.invokeExact(st, cstr(arena, path), mode, dev);
+            if (r != 0) {
+                throw new LinuxException("mknod(" + q(path) + ", 0" + Integer.toOctalString(mode) + ", 0x"
+                        + Long.toHexString(dev) + ")", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** symlink(target, linkPath): target is stored verbatim (no normalization, unlike {@code Path}). */
+    public static void symlink(String target, String linkPath) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) SYMLINK.H.invokeExact(st, cstr(arena, target), cstr(arena, linkPath));
+            if (r != 0) {
+                throw new LinuxException("symlink(" + q(target) + ", " + q(linkPath) + ")", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** lchown(path, uid, gid): a symlink itself, never what it points to. */
+    public static void lchown(String path, int uid, int gid) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) LCHOWN.H.invokeExact(st, cstr(arena, path), uid, gid);
+            if (r != 0) {
+                throw new LinuxException("lchown(" + q(path) + ", " + uid + ", " + gid + ")", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * fchmodat(AT_FDCWD, path, mode, AT_SYMLINK_NOFOLLOW): mode incl. setuid, setgid and sticky; never
+     * follows a final symlink (a symlink fails with EOPNOTSUPP; Linux symlinks have no mode). Unlike
+     * {@code Files.setAttribute(p, "unix:mode", m, NOFOLLOW_LINKS)} it never opens the file, so FIFOs and
+     * devices are safe.
+     */
+    public static void lchmod(String path, int mode) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) FCHMODAT.H.invokeExact(st, AT_FDCWD, cstr(arena, path), mode, AT_SYMLINK_NOFOLLOW);
+            if (r != 0) {
+                throw new LinuxException("fchmodat(" + q(path) + ", 0" + Integer.toOctalString(mode)
+                        + ", AT_SYMLINK_NOFOLLOW)", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** utimensat(AT_FDCWD, path, {t, t}, AT_SYMLINK_NOFOLLOW): atime = mtime = seconds.nanos; a symlink gets its own times. */
+    public static void lutimens(String path, long seconds, int nanos) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment times = arena.allocate(JAVA_LONG, 4);
+            times.setAtIndex(JAVA_LONG, 0, seconds);
+            times.setAtIndex(JAVA_LONG, 1, nanos);
+            times.setAtIndex(JAVA_LONG, 2, seconds);
+            times.setAtIndex(JAVA_LONG, 3, nanos);
+            int r = (int) UTIMENSAT.H.invokeExact(st, AT_FDCWD, cstr(arena, path), times, AT_SYMLINK_NOFOLLOW);
+            if (r != 0) {
+                throw new LinuxException("utimensat(" + q(path) + ", " + seconds + "." + nanos
+                        + ", AT_SYMLINK_NOFOLLOW)", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** lsetxattr(path, name, value, size, 0): on a symlink itself, never what it points to. */
+    public static void lsetxattr(String path, String name, byte[] value) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment v = arena.allocate(Math.max(1, value.length));
+            MemorySegment.copy(value, 0, v, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, value.length);
+            int r = (int) LSETXATTR.H.invokeExact(st, cstr(arena, path), cstr(arena, name), v, (long) value.length, 0);
+            if (r != 0) {
+                throw new LinuxException("lsetxattr(" + q(path) + ", " + q(name) + ", " + value.length + " bytes)",
+                        errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** lgetxattr(path, name): the value, or null when the file has no such attribute (ENODATA). */
+    public static byte[] lgetxattr(String path, String name) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment p = cstr(arena, path), n = cstr(arena, name);
+            for (;;) {
+                long size = (long) LGETXATTR.H.invokeExact(st, p, n, MemorySegment.NULL, 0L);
+                if (size >= 0) {
+                    MemorySegment buf = arena.allocate(Math.max(1, size));
+                    long r = (long) LGETXATTR.H.invokeExact(st, p, n, buf, size);
+                    if (r >= 0) {
+                        return buf.asSlice(0, r).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                    }
+                }
+                int e = errno(st);
+                if (e == Errno.ENODATA) {
+                    return null;
+                }
+                if (e != Errno.ERANGE) { // ERANGE: the value grew between the two calls
+                    throw new LinuxException("lgetxattr(" + q(path) + ", " + q(name) + ")", e);
+                }
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** llistxattr(path): the names of the attributes of path itself (a symlink's own). */
+    public static List<String> llistxattr(String path) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment p = cstr(arena, path);
+            for (;;) {
+                long size = (long) LLISTXATTR.H.invokeExact(st, p, MemorySegment.NULL, 0L);
+                if (size >= 0) {
+                    MemorySegment buf = arena.allocate(Math.max(1, size));
+                    long r = (long) LLISTXATTR.H.invokeExact(st, p, buf, size);
+                    if (r >= 0) {
+                        List<String> names = new java.util.ArrayList<>();
+                        byte[] all = buf.asSlice(0, r).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                        int start = 0;
+                        for (int i = 0; i < all.length; i++) {
+                            if (all[i] == 0) {
+                                names.add(new String(all, start, i - start, StandardCharsets.UTF_8));
+                                start = i + 1;
+                            }
+                        }
+                        return names;
+                    }
+                }
+                int e = errno(st);
+                if (e != Errno.ERANGE) {
+                    throw new LinuxException("llistxattr(" + q(path) + ")", e);
+                }
             }
         } catch (LinuxException e) {
             throw e;

@@ -1,0 +1,77 @@
+package dev.hull.image.unpack;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+
+/**
+ * Writes a stream into a new regular file, sparse: all-zero 4 KiB blocks are skipped by seeking, so
+ * holes in the input (GNU/PAX sparse tar entries, zero-filled images) stay holes on disk.
+ */
+final class SparseWriter {
+    /** Told how many bytes really went to disk, after each chunk; may throw to stop the write. */
+    interface Progress {
+        void wrote(long bytes) throws IOException;
+    }
+
+    private static final int BLOCK = 4096, CHUNK = 64 * 1024;
+    private static final byte[] ZEROS = new byte[BLOCK];
+    private final byte[] buf = new byte[CHUNK];
+
+    /**
+     * Creates dst (which must not exist; a symlink there fails, it is never followed) and copies in
+     * into it. Returns the file's size. A file that ends in a hole gets its last byte written (Java's
+     * FileChannel cannot extend a file without writing), which costs one block.
+     */
+    long write(InputStream in, Path dst, Progress progress) throws IOException {
+        long pos = 0, dataEnd = 0;
+        try (FileChannel ch = FileChannel.open(dst, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS)) {
+            for (;;) {
+                int n = in.readNBytes(buf, 0, CHUNK);
+                if (n == 0) {
+                    break;
+                }
+                long written = 0;
+                for (int start = 0; start < n; ) {
+                    int len = Math.min(BLOCK, n - start);
+                    if (isZero(start, len)) {
+                        start += len;
+                        continue;
+                    }
+                    int end = start + len; // extend the run over the following non-zero blocks
+                    while (end < n && !isZero(end, Math.min(BLOCK, n - end))) {
+                        end += Math.min(BLOCK, n - end);
+                    }
+                    writeFully(ch, ByteBuffer.wrap(buf, start, end - start), pos + start);
+                    written += end - start;
+                    dataEnd = pos + end;
+                    start = end;
+                }
+                pos += n;
+                if (written > 0) {
+                    progress.wrote(written);
+                }
+            }
+            if (pos > dataEnd) {
+                writeFully(ch, ByteBuffer.wrap(ZEROS, 0, 1), pos - 1);
+            }
+        }
+        return pos;
+    }
+
+    private boolean isZero(int off, int len) {
+        return Arrays.mismatch(buf, off, off + len, ZEROS, 0, len) < 0;
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b, long position) throws IOException {
+        while (b.hasRemaining()) {
+            position += ch.write(b, position);
+        }
+    }
+}
