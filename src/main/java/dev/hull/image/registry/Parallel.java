@@ -56,6 +56,12 @@ final class Parallel {
             }
         } finally {
             pool.shutdownNow();
+            try {
+                // no transfer may outlive a failed pull: wait for the cancelled ones to stop
+                pool.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

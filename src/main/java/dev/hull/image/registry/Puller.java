@@ -79,7 +79,8 @@ public final class Puller {
             throw new RegistryException(ref + ": the config lists " + config.diffIds().size()
                     + " layer diff ids but the manifest has " + manifest.layers().size() + " layers");
         }
-        if (config.os() != null && config.architecture() != null && !want.matches(config.platform())
+        boolean platformAsked = platform != null || chosenPlatform != null;
+        if (platformAsked && config.os() != null && config.architecture() != null && !want.matches(config.platform())
                 && !(want.variant() != null && chosenPlatform != null && want.matches(chosenPlatform)
                         && want.os().equals(config.os()) && want.architecture().equals(config.architecture()))) {
             throw new RegistryException(ref + " is for " + config.platform() + ", not the requested " + want);

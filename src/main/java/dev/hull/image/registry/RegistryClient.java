@@ -28,6 +28,7 @@ import java.security.MessageDigest;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -60,6 +61,7 @@ public final class RegistryClient implements AutoCloseable {
     public static final int MAX_MANIFEST_BYTES = 4 << 20;
     static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-(\\d+)/(\\d+|\\*)");
+    private static final Duration HTTPS_PROBE = Duration.ofSeconds(2);
     private static final Pattern LINK_NEXT = Pattern.compile("<([^>]+)>\\s*;\\s*rel=\"?next\"?");
 
     private final RegistryOptions options;
@@ -278,7 +280,14 @@ public final class RegistryClient implements AutoCloseable {
 
     @Override
     public void close() {
-        clients.values().forEach(HttpClient::close);
+        for (HttpClient c : clients.values()) {
+            c.shutdownNow(); // abort what is still in flight (a failed pull's cancelled layers), then wait
+            try {
+                c.awaitTermination(Duration.ofSeconds(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         clients.clear();
     }
 
@@ -447,6 +456,9 @@ public final class RegistryClient implements AutoCloseable {
                     interrupted = new IOException("body ended after " + w.offset() + " of " + d.size() + " bytes");
                 }
                 if (interrupted != null) {
+                    if (Thread.currentThread().isInterrupted()) {
+                        throw new InterruptedIOException("download of blob " + digest + " interrupted");
+                    }
                     if (++failures > t.retries()) {
                         throw new RegistryException("download of blob " + digest + " from " + t.host()
                                 + " failed after " + failures + " attempts: " + interrupted.getMessage(), 0,
@@ -636,6 +648,9 @@ public final class RegistryClient implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException("interrupted talking to " + t.host());
             } catch (IOException e) {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new InterruptedIOException("interrupted talking to " + t.host());
+                }
                 if (isTls(e)) {
                     throw tlsFailure(req.uri(), e);
                 }
@@ -711,8 +726,15 @@ public final class RegistryClient implements AutoCloseable {
             HttpResponse<InputStream> r;
             String scheme = "https";
             try {
-                r = exchange(t.mirror() || !options.isInsecure(t.host()) ? t : noRetries(t),
-                        () -> request(URI.create("https://" + t.host() + "/v2/")).GET().build());
+                boolean insecure = options.isInsecure(t.host());
+                // An insecure registry may speak plain HTTP: a server that never answers a TLS hello
+                // must not stall the fallback for long.
+                Duration probe = insecure && options.connectTimeout().compareTo(HTTPS_PROBE) > 0 ? HTTPS_PROBE
+                        : null;
+                r = exchange(insecure ? noRetries(t) : t, () -> {
+                    HttpRequest.Builder b = request(URI.create("https://" + t.host() + "/v2/")).GET();
+                    return (probe != null ? b.timeout(probe) : b).build();
+                });
             } catch (IOException e) {
                 if (!options.isInsecure(t.host())) {
                     throw e;
