@@ -125,6 +125,7 @@ public final class TestImages {
             String dir = name.substring(0, name.indexOf('/') + 1);
             TarArchiveEntry d = new TarArchiveEntry(dir);
             d.setMode(0755);
+            d.setModTime(1_700_000_000_000L);
             tar.putArchiveEntry(d);
             tar.closeArchiveEntry();
             TarArchiveEntry e = new TarArchiveEntry(name);
