@@ -15,7 +15,8 @@ import picocli.CommandLine.Parameters;
         description = {"Hull runs applications in isolated containers on Linux.", "",
             "Try:  hull run --rm busybox echo hello"},
         subcommands = {HullCli.Run.class, ImageCli.Images.class, ImageCli.Remove.class,
-            ImageCli.Tag.class, ImageCli.SystemGroup.class, HullCli.RuntimeServer.class, CommandLine.HelpCommand.class},
+            ImageCli.Tag.class, RegistryCli.Pull.class, RegistryCli.Push.class, RegistryCli.Login.class,
+            RegistryCli.Logout.class, ArchiveCli.Load.class, ArchiveCli.Save.class, ImageCli.SystemGroup.class, HullCli.RuntimeServer.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes (run):%n",
         exitCodeList = {"0-124:the container's own exit status", "125:Hull itself failed (the message says why)", "126:the command cannot be run", "127:the command was not found",
             "128+N:the container was killed by signal N"})
@@ -50,6 +51,13 @@ public final class HullCli {
         @Option(names = "--entrypoint", description = "Run this instead of the image's Entrypoint (\"\" for none);"
                 + " the image's Cmd is then not used.")
         String entrypoint;
+        @Option(names = "--pull", defaultValue = "missing", description = "missing (default: pull when not here),"
+                + " always, or never.")
+        String pull;
+        @Option(names = "--platform", paramLabel = "OS/ARCH[/VARIANT]", description = "Platform to pull.")
+        String platform;
+        @picocli.CommandLine.Mixin
+        RegistryCli.Access access = new RegistryCli.Access();
         @Option(names = "--help", usageHelp = true, description = "Show this help.")
         boolean help;
         @Parameters(index = "0", paramLabel = "IMAGE", description = "Image to run (name, name:tag, name@digest or id; built in: busybox).")
@@ -61,6 +69,21 @@ public final class HullCli {
         public Integer call() {
             try {
                 Engine engine = Engine.defaults();
+                dev.hull.image.Platform plat = platform == null ? dev.hull.image.Platform.host()
+                        : dev.hull.image.Platform.parse(platform);
+                Engine.ImageSource fromRegistry = text -> RegistryCli.pull(engine.images(), access, text, plat, false,
+                        System.err);
+                switch (pull) {
+                    case "missing" -> engine.imageSource(fromRegistry);
+                    case "never" -> { }
+                    case "always" -> {
+                        if (!dev.hull.image.BusyboxImage.isBuiltinName(image)) {
+                            fromRegistry.fetch(image);
+                        }
+                    }
+                    default -> throw new RuntimeError(RuntimeError.Kind.BAD_INPUT,
+                            "--pull " + pull + ": use missing, always or never");
+                }
                 var req = new Engine.RunRequest(image, command, name, rm, detach, env, workdir, user, hostname,
                         network, volumes, readOnly, entrypoint);
                 int code = engine.run(req, SignalForwarder::forwardTo);

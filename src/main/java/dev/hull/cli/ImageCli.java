@@ -341,6 +341,10 @@ final class ImageCli {
         group.addSubcommand("rm", new picocli.CommandLine(new Remove()));
         group.addSubcommand("tag", new picocli.CommandLine(new Tag()));
         group.addSubcommand("prune", new picocli.CommandLine(new Prune()));
+        group.addSubcommand("pull", new picocli.CommandLine(new RegistryCli.Pull()));
+        group.addSubcommand("push", new picocli.CommandLine(new RegistryCli.Push()));
+        group.addSubcommand("load", new picocli.CommandLine(new ArchiveCli.Load()));
+        group.addSubcommand("save", new picocli.CommandLine(new ArchiveCli.Save()));
         return group;
     }
 

@@ -21,6 +21,24 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
 public final class ImageFixtures {
     private ImageFixtures() {}
 
+    /** A tar of regular files with binary content (mode 0644), for big layers. */
+    public static byte[] tarBytes(Map<String, byte[]> files) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream out = new TarArchiveOutputStream(bytes)) {
+            out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+            for (var e : files.entrySet()) {
+                TarArchiveEntry t = new TarArchiveEntry(e.getKey());
+                t.setMode(0100644);
+                t.setSize(e.getValue().length);
+                t.setModTime(1_700_000_000_000L);
+                out.putArchiveEntry(t);
+                out.write(e.getValue());
+                out.closeArchiveEntry();
+            }
+        }
+        return bytes.toByteArray();
+    }
+
     public static byte[] tar(Map<String, String> entries) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (TarArchiveOutputStream out = new TarArchiveOutputStream(bytes)) {

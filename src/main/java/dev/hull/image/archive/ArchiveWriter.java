@@ -174,7 +174,7 @@ final class ArchiveWriter {
         try {
             MessageDigest md = Digest.sha256();
             long size;
-            try (InputStream in = Streams.decompressed(content.open(blob)); OutputStream out = Files.newOutputStream(f)) {
+            try (InputStream in = dev.hull.image.unpack.Compression.decompressAny(content.open(blob)); OutputStream out = Files.newOutputStream(f)) {
                 size = Streams.copy(in, out, md);
             }
             Digest got = Digest.of("sha256", md);

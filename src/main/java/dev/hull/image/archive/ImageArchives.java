@@ -455,15 +455,15 @@ public final class ImageArchives {
                     mediaType = MediaTypes.OCI_LAYER;
                 } else {
                     // docker load also takes compressed layers: accept those whose content is the diff_id.
-                    Streams.Kind kind;
+                    dev.hull.image.unpack.Compression kind;
                     try (InputStream in = tar.open(le)) {
                         byte[] head = in.readNBytes(4);
-                        kind = Streams.sniff(head, head.length);
+                        kind = dev.hull.image.unpack.Compression.detect(head);
                     }
                     Digest uncompressed = null;
-                    if (kind != Streams.Kind.NONE) {
+                    if (kind != dev.hull.image.unpack.Compression.NONE) {
                         MessageDigest md = Digest.sha256();
-                        try (InputStream in = Streams.decompressed(tar.open(le))) {
+                        try (InputStream in = dev.hull.image.unpack.Compression.decompressAny(tar.open(le))) {
                             Streams.copy(in, null, md);
                         } catch (IOException ex) {
                             throw new IOException(where + ": " + lwhat + ": " + kind + " layer is corrupt: "
@@ -476,7 +476,7 @@ public final class ImageArchives {
                                 + (uncompressed != null ? uncompressed + " uncompressed" : sha)
                                 + " but the image config's diff_id " + j + " is " + diff);
                     }
-                    mediaType = kind == Streams.Kind.GZIP ? MediaTypes.OCI_LAYER_GZIP : MediaTypes.OCI_LAYER_ZSTD;
+                    mediaType = kind == dev.hull.image.unpack.Compression.GZIP ? MediaTypes.OCI_LAYER_GZIP : MediaTypes.OCI_LAYER_ZSTD;
                 }
                 tar.importAs(le, sha, size, lwhat);
                 layers.add(new Descriptor(mediaType, sha, size));

@@ -68,7 +68,7 @@ final class TarContents implements Closeable {
 
     private void scan() throws IOException {
         try (InputStream file = Files.newInputStream(archive);
-                TarArchiveInputStream tar = new TarArchiveInputStream(Streams.decompressed(file))) {
+                TarArchiveInputStream tar = new TarArchiveInputStream(dev.hull.image.unpack.Compression.decompressAny(file))) {
             TarArchiveEntry e;
             int count = 0;
             while (true) {

@@ -23,6 +23,11 @@ public enum Compression {
         in.mark(4);
         byte[] magic = in.readNBytes(4);
         in.reset();
+        return detect(magic);
+    }
+
+    /** What the first bytes of a blob (up to 4) say it is compressed with. */
+    public static Compression detect(byte[] magic) {
         if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
             return GZIP;
         }
@@ -31,6 +36,12 @@ public enum Compression {
             return ZSTD;
         }
         return NONE;
+    }
+
+    /** The content of raw, decompressed if its magic bytes say gzip or zstd; closing it closes raw. */
+    public static InputStream decompressAny(InputStream raw) throws IOException {
+        BufferedInputStream in = new BufferedInputStream(raw, BUFFER);
+        return detect(in).decompress(in);
     }
 
     /** The uncompressed content of in; closing it closes in. */

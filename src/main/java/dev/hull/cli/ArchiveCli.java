@@ -1,0 +1,139 @@
+package dev.hull.cli;
+
+import dev.hull.engine.Engine;
+import dev.hull.image.ImageRecord;
+import dev.hull.image.ImageService;
+import dev.hull.image.archive.ImageArchives;
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code hull load} and {@code hull save}: images as files, without a registry. */
+final class ArchiveCli {
+    private ArchiveCli() {}
+
+    @Command(name = "load", description = {"Load images from a docker-archive (what docker save writes), an"
+        + " oci-archive or an OCI layout directory; plain, gzip or zstd.", "", "Examples:",
+        "  hull load -i app.tar", "  zstd -dc app.tar.zst | hull load", "  hull load -i ./oci-layout-dir --name app:1"},
+            sortOptions = false)
+    static final class Load implements Callable<Integer> {
+        @Option(names = {"-i", "--input"}, paramLabel = "FILE|DIR", description = "Read from this (default: stdin).")
+        Path input;
+        @Option(names = "--name", description = "Also give the loaded image this name.")
+        String name;
+        @Option(names = {"-q", "--quiet"}, description = "Print only image ids.")
+        boolean quiet;
+
+        @Override
+        public Integer call() {
+            return ImageCli.guarded(() -> {
+                ImageService images = Engine.defaults().images();
+                Path source = input;
+                Path tmp = null;
+                try (Closeable lease = images.lease()) {
+                    if (source == null) {
+                        Path dir = Files.createDirectories(images.store().home().resolve("tmp"));
+                        tmp = Files.createTempFile(dir, "load-", ".tar");
+                        try (InputStream in = System.in) {
+                            Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                        }
+                        source = tmp;
+                    }
+                    List<ImageRecord> loaded = ImageArchives.load(source, images.store(), name);
+                    for (ImageRecord r : loaded) {
+                        images.unpack(r, null);
+                        if (quiet) {
+                            System.out.println(r.id());
+                        } else if (r.names().isEmpty()) {
+                            System.out.println("Loaded image ID: " + r.id());
+                        } else {
+                            for (String n : r.names()) {
+                                System.out.println("Loaded image: " + dev.hull.image.Reference.parse(n).familiar());
+                            }
+                        }
+                    }
+                } finally {
+                    if (tmp != null) {
+                        Files.deleteIfExists(tmp);
+                    }
+                }
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "save", description = {"Write images to a file or directory.", "", "Formats:",
+        "  docker-archive  what docker save writes (default); docker load, podman load and skopeo read it",
+        "  oci-archive     an OCI image layout in a tar", "  oci-dir         an OCI image layout directory (-o DIR)",
+        "", "Examples:", "  hull save -o busybox.tar busybox", "  hull save --format oci-dir -o ./layout app:1 app:2"},
+            sortOptions = false)
+    static final class Save implements Callable<Integer> {
+        @Option(names = {"-o", "--output"}, paramLabel = "FILE|DIR", description = "Write here (default: stdout;"
+                + " required for oci-dir).")
+        Path output;
+        @Option(names = "--format", defaultValue = "docker-archive", description = "docker-archive, oci-archive or oci-dir.")
+        String format;
+        @Parameters(arity = "1..*", paramLabel = "IMAGE")
+        List<String> names;
+
+        @Override
+        public Integer call() {
+            return ImageCli.guarded(() -> {
+                ImageService images = Engine.defaults().images();
+                List<ImageRecord> records = new ArrayList<>();
+                List<List<String>> tags = new ArrayList<>();
+                for (String n : names) {
+                    ImageRecord r = images.get(n);
+                    records.add(r);
+                    boolean byName = !n.matches("(sha256:)?[0-9a-f]{4,64}");
+                    tags.add(byName ? List.of(dev.hull.image.Reference.parse(n).toString()) : null);
+                }
+                switch (format) {
+                    case "oci-dir" -> {
+                        if (output == null) {
+                            throw new IllegalArgumentException("--format oci-dir needs -o DIR");
+                        }
+                        ImageArchives.saveOciLayout(records, images.store(), output);
+                    }
+                    case "docker-archive", "oci-archive" -> {
+                        if (output == null && System.console() != null && System.console().isTerminal()) {
+                            throw new IllegalArgumentException("refusing to write an archive to a terminal: give -o FILE"
+                                    + " or redirect stdout");
+                        }
+                        Path tmp = output == null ? null : output.resolveSibling("." + output.getFileName() + ".part");
+                        try (OutputStream out = new BufferedOutputStream(tmp == null ? System.out
+                                : Files.newOutputStream(tmp), 1 << 16)) {
+                            if (format.equals("docker-archive")) {
+                                ImageArchives.saveDockerArchive(records, tags, images.store(), out);
+                            } else {
+                                ImageArchives.saveOciArchive(records, images.store(), out);
+                            }
+                        } catch (IOException | RuntimeException e) {
+                            if (tmp != null) {
+                                Files.deleteIfExists(tmp);
+                            }
+                            throw e;
+                        }
+                        if (tmp != null) {
+                            Files.move(tmp, output, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                        }
+                    }
+                    default -> throw new IllegalArgumentException("--format " + format
+                            + ": use docker-archive, oci-archive or oci-dir");
+                }
+                return 0;
+            });
+        }
+    }
+}
