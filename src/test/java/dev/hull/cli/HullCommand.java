@@ -42,10 +42,15 @@ public final class HullCommand {
 
     /** Runs hull with args, stdin from /dev/null, and waits up to 300 s. */
     public Result run(String... args) throws IOException, InterruptedException {
+        return runWithInput(Path.of("/dev/null"), args);
+    }
+
+    /** Runs hull with args and stdin from a file. */
+    public Result runWithInput(Path stdin, String... args) throws IOException, InterruptedException {
         Path out = Files.createTempFile("hull-cli-", ".out");
         Path err = Files.createTempFile("hull-cli-", ".err");
         try {
-            Process p = builder(args).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+            Process p = builder(args).redirectInput(ProcessBuilder.Redirect.from(stdin.toFile()))
                     .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
             if (!p.waitFor(300, TimeUnit.SECONDS)) {
                 p.destroyForcibly().waitFor();
