@@ -71,8 +71,14 @@ public final class HullCli {
                 Engine engine = Engine.defaults();
                 dev.hull.image.Platform plat = platform == null ? dev.hull.image.Platform.host()
                         : dev.hull.image.Platform.parse(platform);
-                Engine.ImageSource fromRegistry = text -> RegistryCli.pull(engine.images(), access, text, plat, false,
-                        System.err);
+                Engine.ImageSource fromRegistry = text -> {
+                    try {
+                        return RegistryCli.pull(engine.images(), access, text, plat, false, System.err);
+                    } catch (java.io.IOException e) {
+                        throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "image " + text
+                                + " is not here and pulling it failed: " + e.getMessage(), e);
+                    }
+                };
                 switch (pull) {
                     case "missing" -> engine.imageSource(fromRegistry);
                     case "never" -> { }
