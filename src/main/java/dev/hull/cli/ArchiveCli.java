@@ -22,7 +22,7 @@ import picocli.CommandLine.Parameters;
 final class ArchiveCli {
     private ArchiveCli() {}
 
-    @Command(name = "load", description = {"Load images from a docker-archive (what docker save writes), an"
+    @Command(name = "load", mixinStandardHelpOptions = true, description = {"Load images from a docker-archive (what docker save writes), an"
         + " oci-archive or an OCI layout directory; plain, gzip or zstd.", "", "Examples:",
         "  hull load -i app.tar", "  zstd -dc app.tar.zst | hull load", "  hull load -i ./oci-layout-dir --name app:1"},
             sortOptions = false)
@@ -72,7 +72,7 @@ final class ArchiveCli {
         }
     }
 
-    @Command(name = "save", description = {"Write images to a file or directory.", "", "Formats:",
+    @Command(name = "save", mixinStandardHelpOptions = true, description = {"Write images to a file or directory.", "", "Formats:",
         "  docker-archive  what docker save writes (default); docker load, podman load and skopeo read it",
         "  oci-archive     an OCI image layout in a tar", "  oci-dir         an OCI image layout directory (-o DIR)",
         "", "Examples:", "  hull save -o busybox.tar busybox", "  hull save --format oci-dir -o ./layout app:1 app:2"},

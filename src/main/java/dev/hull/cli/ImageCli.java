@@ -41,7 +41,7 @@ final class ImageCli {
         }
     }
 
-    @Command(name = "images", description = {"List images.", "",
+    @Command(name = "images", mixinStandardHelpOptions = true, description = {"List images.", "",
         "Examples:", "  hull images", "  hull images --format json", "  hull images -q busybox"}, sortOptions = false)
     static final class Images implements Callable<Integer> {
         @Option(names = {"-q", "--quiet"}, description = "Only image ids.")
@@ -197,7 +197,7 @@ final class ImageCli {
         }
     }
 
-    @Command(name = "inspect", description = {"Show images' details as JSON (docker's fields: Id, RepoTags,"
+    @Command(name = "inspect", mixinStandardHelpOptions = true, description = {"Show images' details as JSON (docker's fields: Id, RepoTags,"
         + " RepoDigests, Created, Architecture, Os, Config, RootFS, Size; and Hull's Manifest and Layers)."})
     static final class Inspect implements Callable<Integer> {
         @Parameters(arity = "1..*", paramLabel = "IMAGE")
@@ -247,7 +247,7 @@ final class ImageCli {
         }
     }
 
-    @Command(name = "rmi", description = {"Remove images.", "",
+    @Command(name = "rmi", mixinStandardHelpOptions = true, description = {"Remove images.", "",
         "A name of an image that has other names is only untagged. An image a container uses is refused;"
             + " --force untags it and keeps its layers for the container. Blobs and layers no image uses are"
             + " deleted."})
@@ -267,7 +267,7 @@ final class ImageCli {
         }
     }
 
-    @Command(name = "tag", description = {"Give an image another name.", "", "Example:",
+    @Command(name = "tag", mixinStandardHelpOptions = true, description = {"Give an image another name.", "", "Example:",
         "  hull tag busybox 127.0.0.1:5000/tools/busybox:1"})
     static final class Tag implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "SOURCE")
@@ -284,7 +284,7 @@ final class ImageCli {
         }
     }
 
-    @Command(name = "prune", description = {"Remove images without a name (all images no container uses with -a),"
+    @Command(name = "prune", mixinStandardHelpOptions = true, description = {"Remove images without a name (all images no container uses with -a),"
         + " unused blobs and layers, and what interrupted pulls left behind."})
     static final class Prune implements Callable<Integer> {
         @Option(names = {"-a", "--all"}, description = "Remove every image no container uses.")
@@ -302,7 +302,7 @@ final class ImageCli {
         }
     }
 
-    @Command(name = "check", description = {"Check the image store: every blob's content against its digest, every"
+    @Command(name = "check", mixinStandardHelpOptions = true, description = {"Check the image store: every blob's content against its digest, every"
         + " image's blobs and layers; list leftovers of interrupted work.", "",
         "Exit status 0: consistent (leftovers are not damage); 1: problems found (--repair removes corrupt blobs,"
             + " stale records and leftovers; then pull damaged images again)."})
@@ -330,7 +330,7 @@ final class ImageCli {
         }
     }
 
-    @Command(name = "image", description = "Manage images.")
+    @Command(name = "image", mixinStandardHelpOptions = true, description = "Manage images.")
     static final class ImageGroup {}
 
     /** hull image ls|inspect|rm|tag|prune: the same commands as the top-level ones, under docker's names. */
@@ -348,6 +348,6 @@ final class ImageCli {
         return group;
     }
 
-    @Command(name = "system", description = "Hull as a whole.", subcommands = {Check.class})
+    @Command(name = "system", mixinStandardHelpOptions = true, description = "Hull as a whole.", subcommands = {Check.class})
     static final class SystemGroup {}
 }

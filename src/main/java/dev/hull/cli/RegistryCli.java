@@ -117,7 +117,7 @@ final class RegistryCli {
         public void done(dev.hull.image.Descriptor layer, String status) {}
     };
 
-    @Command(name = "pull", description = {"Download an image from a registry, verify it and unpack its layers.", "",
+    @Command(name = "pull", mixinStandardHelpOptions = true, description = {"Download an image from a registry, verify it and unpack its layers.", "",
         "Examples:", "  hull pull 127.0.0.1:5000/tools/app:1 --tls-verify=false",
         "  hull pull --platform linux/arm64 registry.example/app@sha256:…", "",
         "Interrupted pulls resume: finished layers are kept, a partial layer continues where it stopped."},
@@ -143,7 +143,7 @@ final class RegistryCli {
         }
     }
 
-    @Command(name = "push", description = {"Upload an image to a registry.", "", "Examples:",
+    @Command(name = "push", mixinStandardHelpOptions = true, description = {"Upload an image to a registry.", "", "Examples:",
         "  hull tag busybox 127.0.0.1:5000/tools/busybox:1",
         "  hull push --tls-verify=false 127.0.0.1:5000/tools/busybox:1",
         "  hull push --tls-verify=false busybox 127.0.0.1:5000/tools/busybox:2"}, sortOptions = false)
@@ -178,7 +178,7 @@ final class RegistryCli {
         }
     }
 
-    @Command(name = "login", description = {"Store credentials for a registry, after checking them against it.", "",
+    @Command(name = "login", mixinStandardHelpOptions = true, description = {"Store credentials for a registry, after checking them against it.", "",
         "Example:", "  printf '%s' \"$TOKEN\" | hull login -u ci --password-stdin registry.example:5000"},
             sortOptions = false)
     static final class Login implements Callable<Integer> {
@@ -219,7 +219,7 @@ final class RegistryCli {
         }
     }
 
-    @Command(name = "logout", description = "Remove stored credentials for a registry.")
+    @Command(name = "logout", mixinStandardHelpOptions = true, description = "Remove stored credentials for a registry.")
     static final class Logout implements Callable<Integer> {
         @Option(names = "--authfile")
         String authfile;
