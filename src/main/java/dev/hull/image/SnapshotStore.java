@@ -54,11 +54,49 @@ public final class SnapshotStore {
             throw new IOException(what + ": the config lists " + image.diffIds().size() + " diff ids for "
                     + image.layers().size() + " layers");
         }
-        List<Path> dirs = new ArrayList<>();
-        for (int i = 0; i < chains.size(); i++) {
-            dirs.add(ensure(image, i, chains.get(i), what, listener));
+        int n = chains.size();
+        int threads = Math.min(n, Math.max(2, Runtime.getRuntime().availableProcessors()));
+        if (threads <= 1) {
+            return n == 0 ? List.of() : List.of(ensure(image, 0, chains.get(0), what, listener));
         }
-        return dirs;
+        // Layers unpack into directories of their own, so they unpack in parallel: the
+        // kernel's file creation is most of the cost, and it runs on every core.
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "hull-unpack");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<java.util.concurrent.Future<Path>> futures = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int index = i;
+                futures.add(pool.submit(() -> ensure(image, index, chains.get(index), what, listener)));
+            }
+            List<Path> dirs = new ArrayList<>();
+            for (var f : futures) {
+                try {
+                    dirs.add(f.get());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    pool.shutdownNow();
+                    if (e.getCause() instanceof IOException io) {
+                        throw io;
+                    }
+                    throw new IOException(what + ": unpacking failed: " + e.getCause(), e.getCause());
+                }
+            }
+            return dirs;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException(what + ": interrupted while unpacking");
+        } finally {
+            pool.shutdownNow();
+            try {
+                // a failed unpack's siblings stop at their next entry; wait so no thread still writes
+                pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** The snapshot directories of an image that is already unpacked, lowest first; null if any is missing. */
