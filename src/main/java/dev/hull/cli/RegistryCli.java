@@ -94,9 +94,38 @@ final class RegistryCli {
                 out.println((ref.digest() != null ? ref.digest().toString() : ref.tag()) + ": Pulling from "
                         + ref.familiarName());
             }
-            ImageRecord image = new Puller(client, images.store()).pull(ref, platform, progress == null
-                    ? NO_PROGRESS : progress);
-            images.unpack(image, quiet ? null : (i, n, layer) -> { });
+            // Layers unpack as soon as their blobs are in, while the others still download.
+            java.util.concurrent.ExecutorService unpackers = java.util.concurrent.Executors.newFixedThreadPool(2,
+                    r -> {
+                        Thread t = new Thread(r, "hull-pull-unpack");
+                        t.setDaemon(true);
+                        return t;
+                    });
+            List<java.util.concurrent.Future<?>> early = java.util.Collections.synchronizedList(new ArrayList<>());
+            ImageRecord image;
+            try {
+                image = new Puller(client, images.store()).pull(ref, platform,
+                        progress == null ? NO_PROGRESS : progress, (draft, index) -> early.add(unpackers.submit(
+                                () -> images.snapshots().prepareLayer(draft, index, "image " + ref.familiar()))));
+                for (var f : List.copyOf(early)) {
+                    try {
+                        f.get();
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        // unpacked again below, which reports the error
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException("interrupted");
+                    }
+                }
+            } finally {
+                unpackers.shutdownNow();
+                try {
+                    unpackers.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            images.unpack(image, null);
             if (!quiet) {
                 out.println("Digest: " + image.manifestDigest());
                 out.println("Status: Downloaded " + ref.familiar());

@@ -57,6 +57,9 @@ public record Digest(String algorithm, String hex) implements Comparable<Digest>
     }
 
     private static MessageDigest hasher(String algorithm) {
+        if (algorithm.equals("sha256")) {
+            return dev.hull.linux.Sha256.newDigest();
+        }
         try {
             return MessageDigest.getInstance(algorithm.equals("sha256") ? "SHA-256" : "SHA-512");
         } catch (NoSuchAlgorithmException e) {

@@ -99,6 +99,11 @@ public final class SnapshotStore {
         }
     }
 
+    /** Makes sure layer index of image is unpacked (for unpacking while a pull still downloads); returns its directory. */
+    public Path prepareLayer(ImageRecord image, int index, String what) throws IOException {
+        return ensure(image, index, image.chainIds().get(index), what, null);
+    }
+
     /** The snapshot directories of an image that is already unpacked, lowest first; null if any is missing. */
     public List<Path> existing(ImageRecord image) throws IOException {
         ImageStore.Metadata m = store.read();

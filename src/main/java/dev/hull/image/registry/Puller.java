@@ -39,8 +39,21 @@ public final class Puller {
         this.store = store;
     }
 
+    /** Told when a layer's blob is in the content store, so unpacking can start while others download. */
+    @FunctionalInterface
+    public interface LayerReady {
+        /** image: the record the pull will make; index: the layer's position in it. Must not block long. */
+        void ready(ImageRecord image, int index);
+    }
+
     /** Pulls ref for platform (null: linux/amd64) and records it in the store; returns the record. */
     public ImageRecord pull(Reference ref, Platform platform, PullProgress progress) throws IOException {
+        return pull(ref, platform, progress, null);
+    }
+
+    /** As {@link #pull(Reference, Platform, PullProgress)}, telling onLayer as each layer's blob arrives. */
+    public ImageRecord pull(Reference ref, Platform platform, PullProgress progress, LayerReady onLayer)
+            throws IOException {
         Platform want = platform == null ? Platform.LINUX_AMD64 : platform;
         PullProgress events = progress == null ? PullProgress.NONE : progress;
         ContentStore content = store.content();
@@ -86,26 +99,6 @@ public final class Puller {
             throw new RegistryException(ref + " is for " + config.platform() + ", not the requested " + want);
         }
 
-        List<Parallel.Task> downloads = new ArrayList<>();
-        Set<String> seen = new LinkedHashSet<>();
-        for (Descriptor layer : manifest.layers()) {
-            if (!seen.add(layer.digest())) {
-                continue; // the same layer twice in one image: download once
-            }
-            downloads.add(() -> {
-                Digest d = layer.parsedDigest();
-                String shortId = d.shortHex();
-                events.started(layer, shortId);
-                if (content.has(d)) {
-                    events.done(layer, PullProgress.ALREADY_EXISTS);
-                    return;
-                }
-                client.fetchBlob(ref, layer, content, (done, total) -> events.progress(layer, done, total));
-                events.done(layer, PullProgress.PULL_COMPLETE);
-            });
-        }
-        Parallel.run(downloads, client.options().parallelism());
-
         List<String> names = ref.tag() != null ? List.of(ref.withTag(ref.tag()).toString()) : List.of();
         List<String> repoDigests = List.of(ref.name() + "@" + top.digest());
         Platform recorded = config.os() != null && config.architecture() != null ? config.platform()
@@ -113,7 +106,40 @@ public final class Puller {
         ImageRecord record = new ImageRecord(configDescriptor.digest(), names, repoDigests,
                 fetched.digest().toString(), fetched.mediaType(), configDescriptor, manifest.layers(),
                 config.diffIds(), config.created(), Instant.now().toString(), recorded);
+
+        List<Parallel.Task> downloads = new ArrayList<>();
+        Set<String> seen = new LinkedHashSet<>();
+        for (int i = 0; i < manifest.layers().size(); i++) {
+            Descriptor layer = manifest.layers().get(i);
+            int index = i;
+            if (!seen.add(layer.digest())) {
+                continue; // the same layer twice in one image: download once
+            }
+            downloads.add(() -> {
+                pullLayer(ref, layer, events);
+                if (onLayer != null) {
+                    for (int j = index; j < manifest.layers().size(); j++) {
+                        if (manifest.layers().get(j).digest().equals(layer.digest())) {
+                            onLayer.ready(record, j);
+                        }
+                    }
+                }
+            });
+        }
+        Parallel.run(downloads, client.options().parallelism());
         return store.put(record);
+    }
+
+    private void pullLayer(Reference ref, Descriptor layer, PullProgress events) throws IOException {
+        ContentStore content = store.content();
+        Digest d = layer.parsedDigest();
+        events.started(layer, d.shortHex());
+        if (content.has(d)) {
+            events.done(layer, PullProgress.ALREADY_EXISTS);
+            return;
+        }
+        client.fetchBlob(ref, layer, content, (done, total) -> events.progress(layer, done, total));
+        events.done(layer, PullProgress.PULL_COMPLETE);
     }
 
     /** The index entry for platform, or an error listing what the index has. */

@@ -52,14 +52,54 @@ final class LayerExtraction {
 
     private record Deferred(Path path, int depth, boolean dir, int mode, FileTime mtime) {}
 
+    /**
+     * New small regular files are created by worker threads: creating a file is mostly kernel work
+     * (about a millisecond each on some filesystems), which then runs on every core. Only a file
+     * whose path nothing occupies and no pending file shares is handed over; the main thread keeps
+     * every check and makes every directory, and waits for all pending files ({@link #flush})
+     * before any entry that could touch one of them.
+     */
+    private static final int ASYNC_MAX_FILE = 1 << 20, ASYNC_MAX_PENDING = 256;
+    private final java.util.concurrent.ExecutorService workers;
+    private final java.util.ArrayDeque<Pending> pending = new java.util.ArrayDeque<>();
+    private final TreeSet<String> pendingPaths = new TreeSet<>();
+    private static final long ASYNC_MAX_BYTES = 32L << 20;
+    private long pendingBytes;
+
+    private record Pending(String entry, String rel, long bytes, java.util.concurrent.Future<?> done) {}
+
     LayerExtraction(boolean root, Path target, UnpackLimits limits, String what) {
         this.root = root;
         this.target = target;
         this.limits = limits;
         this.what = what;
+        int threads = Integer.getInteger("hull.unpack.fileThreads", Runtime.getRuntime().availableProcessors());
+        this.workers = threads < 2 ? null : java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "hull-unpack-file");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     LayerUnpacker.Result run(InputStream layer) throws IOException {
+        try {
+            return extractAll(layer);
+        } finally {
+            if (workers != null) {
+                // nothing may write into the target after we return (the caller deletes it on failure)
+                workers.shutdownNow();
+                try {
+                    while (!workers.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                        System.err.println("hull: " + what + ": waiting for file writers to stop");
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    private LayerUnpacker.Result extractAll(InputStream layer) throws IOException {
         top = checkTarget();
         store = Files.getFileStore(top);
         checkFreeSpace();
@@ -85,6 +125,7 @@ final class LayerExtraction {
                     throw fail(x.getMessage(), x);
                 }
             }
+            flush();
             entry = null;
             try {
                 meter.drain();
@@ -144,6 +185,9 @@ final class LayerExtraction {
         } catch (IllegalArgumentException x) {
             throw fail(x.getMessage());
         }
+        if (!pending.isEmpty() && mayTouchPending(e, path)) {
+            flush();
+        }
         if (path.base().startsWith(Overlay.WHITEOUT_PREFIX)) {
             whiteout(path);
             return;
@@ -182,6 +226,10 @@ final class LayerExtraction {
             remove(path, dst);
             Syscalls.mkfifo(dst.toString(), 0600);
         } else if (isRegularFile(e)) {
+            if (workers != null && !e.isSparse() && e.getSize() <= ASYNC_MAX_FILE && Fs.lstat(dst) == null) {
+                createLater(e, tar, path, dst);
+                return;
+            }
             remove(path, dst);
             writer.write(tar, dst, this::wrote);
         } else {
@@ -293,6 +341,15 @@ final class LayerExtraction {
 
     private void applyMetadata(TarArchiveEntry e, XattrTarInputStream tar, EntryPath path, Path dst)
             throws IOException {
+        int mode = e.getMode() & 07777;
+        setOwnerModeXattrs(e, tar.xattrs(), path, dst);
+        deferred.put(path.toString(), new Deferred(dst, path.parts().size(), e.isDirectory(), mode,
+                e.getLastModifiedTime()));
+    }
+
+    /** Ownership, mode and xattrs, in that order; thread-safe (file workers call it too). */
+    private void setOwnerModeXattrs(TarArchiveEntry e, Map<String, byte[]> xattrs, EntryPath path, Path dst)
+            throws IOException {
         String p = dst.toString();
         if (root) {
             Syscalls.lchown(p, (int) e.getLongUserId(), (int) e.getLongGroupId());
@@ -301,7 +358,7 @@ final class LayerExtraction {
         if (!e.isDirectory() && !e.isSymbolicLink()) {
             Syscalls.lchmod(p, mode); // after chown, which clears setuid/setgid
         }
-        for (Map.Entry<String, byte[]> x : tar.xattrs().entrySet()) { // after chown, which drops capabilities
+        for (Map.Entry<String, byte[]> x : xattrs.entrySet()) { // after chown, which drops capabilities
             String name = x.getKey();
             if (name.startsWith(Overlay.XATTR_PREFIX) || !root && !name.startsWith("user.")) {
                 continue; // overlayfs's own attributes never come from an image
@@ -315,8 +372,89 @@ final class LayerExtraction {
                 System.err.println("hull: " + what + ": " + path + ": the filesystem does not support xattr " + name);
             }
         }
-        deferred.put(path.toString(), new Deferred(dst, path.parts().size(), e.isDirectory(), mode,
+    }
+
+    /** Hands a new small regular file to a worker: content read here, created and chowned there. */
+    private void createLater(TarArchiveEntry e, XattrTarInputStream tar, EntryPath path, Path dst)
+            throws IOException {
+        byte[] data = tar.readNBytes((int) e.getSize());
+        if (data.length != e.getSize()) {
+            throw fail("the tar ends inside this file's content");
+        }
+        wrote(data.length);
+        Map<String, byte[]> xattrs = tar.xattrs();
+        String name = entry;
+        while (pending.size() >= ASYNC_MAX_PENDING || pendingBytes + data.length > ASYNC_MAX_BYTES && !pending.isEmpty()) {
+            await(pending.removeFirst());
+        }
+        String rel = path.toString();
+        pendingPaths.add(rel);
+        pendingBytes += data.length;
+        pending.addLast(new Pending(name, rel, data.length, workers.submit(() -> {
+            SparseWriter.writeAll(data, dst);
+            setOwnerModeXattrs(e, xattrs, path, dst);
+            return null;
+        })));
+        deferred.put(rel, new Deferred(dst, path.parts().size(), false, e.getMode() & 07777,
                 e.getLastModifiedTime()));
+    }
+
+    /** Whether entry e could touch a file still being created: its path, a parent, something under it. */
+    private boolean mayTouchPending(TarArchiveEntry e, EntryPath path) {
+        if (!isRegularFile(e) && !e.isDirectory() && !e.isSymbolicLink()) {
+            return true; // hard links, whiteouts, devices, FIFOs: rare, keep them simple
+        }
+        if (path.base().startsWith(Overlay.WHITEOUT_PREFIX) || path.isRoot()) {
+            return true;
+        }
+        StringBuilder rel = new StringBuilder();
+        for (String part : path.parts()) {
+            rel.append(rel.isEmpty() ? "" : "/").append(part);
+            if (pendingPaths.contains(rel.toString())) {
+                return true;
+            }
+        }
+        // replacing a directory removes what is under it, pending files included
+        String self = rel.toString();
+        return !pendingPaths.subSet(self + "/", self + "0").isEmpty();
+    }
+
+    /** Waits for every pending file; the first failure rejects the layer, naming its entry. */
+    private void flush() throws IOException {
+        while (!pending.isEmpty()) {
+            await(pending.removeFirst());
+        }
+    }
+
+    private void await(Pending p) throws IOException {
+        try {
+            p.done().get();
+        } catch (java.util.concurrent.ExecutionException x) {
+            flushQuietly();
+            Throwable c = x.getCause();
+            String problem = c instanceof java.nio.file.FileAlreadyExistsException
+                    ? "it is created twice" : String.valueOf(c.getMessage());
+            throw new LayerException(what, p.entry(), problem, c);
+        } catch (InterruptedException x) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException(what + ": interrupted");
+        } finally {
+            pendingPaths.remove(p.rel());
+            pendingBytes -= p.bytes();
+        }
+    }
+
+    private void flushQuietly() {
+        for (Pending p : pending) {
+            try {
+                p.done().get();
+            } catch (Exception ignored) {
+                // the first failure is the one reported
+            }
+        }
+        pending.clear();
+        pendingPaths.clear();
+        pendingBytes = 0;
     }
 
     /** Times of everything, then directory modes and times, deepest first (making entries touches a directory's mtime). */

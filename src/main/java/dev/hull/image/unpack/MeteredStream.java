@@ -4,7 +4,6 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
@@ -26,11 +25,7 @@ final class MeteredStream extends FilterInputStream {
         super(in);
         this.limit = limit;
         this.overLimit = overLimit;
-        try {
-            sha256 = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        sha256 = dev.hull.linux.Sha256.newDigest();
     }
 
     @Override

@@ -66,7 +66,37 @@ final class SparseWriter {
     }
 
     private boolean isZero(int off, int len) {
-        return Arrays.mismatch(buf, off, off + len, ZEROS, 0, len) < 0;
+        return isZero(buf, off, len);
+    }
+
+    private static boolean isZero(byte[] b, int off, int len) {
+        return Arrays.mismatch(b, off, off + len, ZEROS, 0, len) < 0;
+    }
+
+    /** Creates dst (which must not exist; never followed) holding data, sparse as {@link #write} does. Thread-safe. */
+    static void writeAll(byte[] data, Path dst) throws IOException {
+        try (FileChannel ch = FileChannel.open(dst, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS)) {
+            int n = data.length;
+            long dataEnd = 0;
+            for (int start = 0; start < n; ) {
+                int len = Math.min(BLOCK, n - start);
+                if (isZero(data, start, len)) {
+                    start += len;
+                    continue;
+                }
+                int end = start + len;
+                while (end < n && !isZero(data, end, Math.min(BLOCK, n - end))) {
+                    end += Math.min(BLOCK, n - end);
+                }
+                writeFully(ch, ByteBuffer.wrap(data, start, end - start), start);
+                dataEnd = end;
+                start = end;
+            }
+            if (n > dataEnd) {
+                writeFully(ch, ByteBuffer.wrap(ZEROS, 0, 1), n - 1);
+            }
+        }
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer b, long position) throws IOException {

@@ -132,6 +132,31 @@ class LayerHostileTest {
     }
 
     @Test
+    void aDirectoryFullOfFilesReplacedByASymlinkIsNotWrittenThrough() {
+        // many small files are created by worker threads; the symlink replacing their directory must wait for
+        // them, and what comes after must still be refused
+        TarBuilder t = new TarBuilder().dir("d", 0755);
+        for (int i = 0; i < 300; i++) {
+            t.file("d/f" + i, "content " + i, 0644);
+        }
+        t.symlink("d", sentinel.toString());
+        for (int i = 0; i < 50; i++) {
+            t.file("e/g" + i, "x", 0644);
+        }
+        t.file("d/pwned", "x", 0644);
+        assertRejected(t.bytes(), "d/pwned");
+    }
+
+    @Test
+    void aFileThatIsAlsoADirectoryIsRejectedWhileItsCreationIsPending() {
+        TarBuilder t = new TarBuilder();
+        for (int i = 0; i < 100; i++) {
+            t.file("f" + i, "x", 0644);
+        }
+        assertRejected(t.file("a", "a file", 0644).file("a/b", "x", 0644).bytes(), "a/b");
+    }
+
+    @Test
     void hardLinksOutsideTheLayerAreRejected() {
         assertRejected(new TarBuilder().hardlink("h", "../outside-file").bytes(), "h");
         assertRejected(new TarBuilder().hardlink("h", outsideFile.toString()).bytes(), "h"); // made relative: not in the layer
