@@ -261,7 +261,7 @@ final class ImageCli {
         public Integer call() {
             return guarded(() -> {
                 Engine engine = Engine.defaults();
-                engine.images().remove(images, force, engine.imagesInUse()).forEach(System.out::println);
+                engine.images().remove(images, force, engine::imagesInUse).forEach(System.out::println);
                 return 0;
             });
         }
@@ -296,7 +296,7 @@ final class ImageCli {
         public Integer call() {
             return guarded(() -> {
                 Engine engine = Engine.defaults();
-                engine.images().prune(all, engine.imagesInUse()).forEach(System.out::println);
+                engine.images().prune(all, engine::imagesInUse).forEach(System.out::println);
                 return 0;
             });
         }

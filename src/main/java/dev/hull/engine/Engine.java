@@ -87,6 +87,16 @@ public final class Engine {
     }
 
     public int run(RunRequest req, IntConsumer onStarted) throws IOException, RuntimeError {
+        // A lease until the container is recorded: no prune or rmi can take its layers meanwhile.
+        java.io.Closeable lease = images.lease();
+        try {
+            return run(req, onStarted, lease);
+        } finally {
+            lease.close();
+        }
+    }
+
+    private int run(RunRequest req, IntConsumer onStarted, java.io.Closeable lease) throws IOException, RuntimeError {
         ImageRecord image = image(req.image());
         ImageConfig imageConfig = images.config(image);
         List<Path> layers = images.unpack(image, null);
@@ -119,6 +129,7 @@ public final class Engine {
                     ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
             Files.write(dir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsBytes(config(req, ic, user, id, overlay, dir)));
+            lease.close(); // container.json names the image now: it counts as in use
             int code = runtime.run(id, dir, null, req.detach(), onStarted);
             keep = req.detach() || !req.remove();
             return code;
@@ -223,13 +234,17 @@ public final class Engine {
         String hostname = req.hostname() != null ? req.hostname() : id.length() > 12 ? id.substring(0, 12) : id;
         java.util.LinkedHashMap<String, String> envs = new java.util.LinkedHashMap<>();
         envs.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        if (ic.env() != null) {
-            ic.env().forEach(e -> putEnv(envs, e));
-        }
         envs.put("HOSTNAME", hostname);
+        if (ic.env() != null) {
+            ic.env().forEach(e -> putEnv(envs, e)); // the image's win over Hull's defaults, as in docker
+        }
         envs.putIfAbsent("HOME", user.home());
         for (String e : req.env()) {
-            putEnv(envs, e.contains("=") ? e : e + "=" + System.getenv().getOrDefault(e, ""));
+            if (e.contains("=")) {
+                putEnv(envs, e);
+            } else if (System.getenv(e) != null) {
+                putEnv(envs, e + "=" + System.getenv(e)); // -e NAME: the host's value; unset on the host: unset
+            }
         }
         ArrayNode env = process.putArray("env");
         envs.forEach((k, v) -> env.add(k + "=" + v));

@@ -74,7 +74,7 @@ record ImageUser(long uid, long gid, List<Long> additionalGids, String home) {
             }
         }
         if (gid < 0) {
-            gid = uid == 0 ? 0 : uid;
+            gid = 0; // docker: a uid the image's /etc/passwd doesn't know runs with gid 0
         }
         List<Long> extra = new ArrayList<>();
         if (name != null && ug.length == 1) {

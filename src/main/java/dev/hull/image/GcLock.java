@@ -32,16 +32,22 @@ final class GcLock {
         return LOCKS.computeIfAbsent(file.toAbsolutePath(), GcLock::new);
     }
 
-    /** A shared lease: blobs written under it survive any concurrent collection. */
+    /** A shared lease: blobs written under it survive any concurrent collection. Closing it twice is harmless. */
     Closeable lease() throws IOException {
         rw.readLock().lock();
         try {
             synchronized (this) {
                 if (shared == 0) {
                     Files.createDirectories(file.getParent());
-                    sharedChannel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                             StandardOpenOption.READ);
-                    sharedLock = sharedChannel.lock(0, Long.MAX_VALUE, true);
+                    try {
+                        sharedLock = ch.lock(0, Long.MAX_VALUE, true);
+                    } catch (IOException | RuntimeException e) {
+                        ch.close();
+                        throw e;
+                    }
+                    sharedChannel = ch;
                 }
                 shared++;
             }
@@ -49,7 +55,11 @@ final class GcLock {
             rw.readLock().unlock();
             throw e;
         }
+        java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
         return () -> {
+            if (closed.getAndSet(true)) {
+                return; // closing twice releases once
+            }
             try {
                 synchronized (this) {
                     if (--shared == 0) {

@@ -36,6 +36,12 @@ public final class ImageService {
         return store;
     }
 
+    /** Which containers use which images (image id → container ids); asked under the collection lock. */
+    @FunctionalInterface
+    public interface InUse {
+        Map<String, List<String>> get() throws IOException;
+    }
+
     public SnapshotStore snapshots() {
         return snapshots;
     }
@@ -110,11 +116,12 @@ public final class ImageService {
      * inUse maps image ids to the containers using them. Returns what was done,
      * one line each ("Untagged: …", "Deleted: …").
      */
-    public List<String> remove(List<String> texts, boolean force, Map<String, List<String>> inUse)
-            throws IOException {
+    public List<String> remove(List<String> texts, boolean force, InUse containers) throws IOException {
         List<String> out = new ArrayList<>();
         try (Closeable g = gc.exclusive()) {
-            store.update(m -> {
+            // asked only now: a run holds a lease until its container is recorded, so none is missed
+            Map<String, List<String>> inUse = containers.get();
+            List<Path> garbage = store.update(m -> {
                 for (String text : texts) {
                     ImageRecord r = ImageStore.find(m, text).orElseThrow(() -> new ImageNotFoundException(text));
                     Reference byName = nameGiven(r, text);
@@ -147,9 +154,9 @@ public final class ImageService {
                     m.images.remove(r.id());
                     out.add("Deleted: " + r.id());
                 }
-                collect(m);
-                return null;
+                return collect(m);
             });
+            delete(garbage);
         }
         return out;
     }
@@ -168,34 +175,49 @@ public final class ImageService {
      * uses, then unused blobs, snapshots and leftovers of interrupted work.
      * Returns one line per removed image and a summary line.
      */
-    public List<String> prune(boolean all, Map<String, List<String>> inUse) throws IOException {
+    public List<String> prune(boolean all, InUse users) throws IOException {
         List<String> out = new ArrayList<>();
         try (Closeable g = gc.exclusive()) {
-            long freed = store.update(m -> {
+            Map<String, List<String>> inUse = users.get();
+            List<Path> garbage = store.update(m -> {
                 for (var it = m.images.values().iterator(); it.hasNext(); ) {
                     ImageRecord r = it.next();
-                    if ((all || r.names().isEmpty()) && !inUse.containsKey(r.id())) {
+                    boolean dangling = r.names().isEmpty() && r.repoDigests().isEmpty();
+                    if ((all || dangling) && !inUse.containsKey(r.id())) {
                         it.remove();
                         out.add("Deleted: " + r.id());
                     }
                 }
                 return collect(m);
             });
-            freed += removeLeftovers();
+            long freed = delete(garbage) + removeLeftovers();
             out.add("Total reclaimed space: " + humanSize(freed));
         }
         return out;
     }
 
-    /** Under the update lock and the exclusive gc lock: deletes blobs and snapshots no image uses. */
-    private long collect(ImageStore.Metadata m) throws IOException {
-        long freed = snapshots.removeUnused(m);
+    /**
+     * Under the update lock and the exclusive gc lock: drops from m the snapshots no image uses and
+     * returns them with the blobs no image uses, to delete once m is written (a crash in between
+     * leaves unrecorded debris that the next prune removes, never a record of something deleted).
+     */
+    private List<Path> collect(ImageStore.Metadata m) throws IOException {
+        List<Path> garbage = new ArrayList<>(snapshots.dropUnused(m));
         Set<Digest> used = referencedBlobs(m);
         for (Digest d : store.content().list()) {
             if (!used.contains(d)) {
-                freed += Files.size(store.content().path(d));
-                store.content().delete(d);
+                garbage.add(store.content().path(d));
             }
+        }
+        return garbage;
+    }
+
+    /** Deletes files and trees; returns the bytes freed. */
+    private static long delete(List<Path> garbage) throws IOException {
+        long freed = 0;
+        for (Path p : garbage) {
+            freed += sizeOf(p);
+            SnapshotStore.deleteTree(p);
         }
         return freed;
     }
@@ -216,12 +238,7 @@ public final class ImageService {
 
     /** Temp snapshot dirs and partial downloads no process is working on. */
     private long removeLeftovers() throws IOException {
-        long freed = 0;
-        for (Path p : leftovers()) {
-            freed += sizeOf(p);
-            SnapshotStore.deleteTree(p);
-        }
-        return freed;
+        return delete(leftovers());
     }
 
     /** What interrupted work left behind and nobody holds: temp snapshot dirs, unrecorded snapshot dirs, partial blobs. */

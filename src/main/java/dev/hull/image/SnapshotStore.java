@@ -177,22 +177,24 @@ public final class SnapshotStore {
         return chainHex;
     }
 
-    /** Removes snapshots no image in m uses (call under the store's update lock); returns bytes freed. */
-    long removeUnused(ImageStore.Metadata m) throws IOException {
+    /**
+     * Drops from m the snapshots no image in m uses (call under the store's update lock) and
+     * returns their directories, to delete once the metadata without them is written.
+     */
+    List<Path> dropUnused(ImageStore.Metadata m) {
         java.util.Set<String> used = new java.util.HashSet<>();
         for (ImageRecord r : m.images.values()) {
             used.addAll(r.chainIds());
         }
-        long freed = 0;
+        List<Path> dirs = new ArrayList<>();
         for (var it = m.snapshots.entrySet().iterator(); it.hasNext(); ) {
             var e = it.next();
             if (!used.contains(e.getKey())) {
-                freed += e.getValue().size();
-                deleteTree(dir().resolve(e.getValue().dir()));
+                dirs.add(dir().resolve(e.getValue().dir()));
                 it.remove();
             }
         }
-        return freed;
+        return dirs;
     }
 
     /** Deletes a tree without following symlinks; tolerant of what an interrupted unpack left. */

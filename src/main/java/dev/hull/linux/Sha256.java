@@ -109,6 +109,8 @@ public final class Sha256 {
                 check((int) OpenSsl.INIT.invokeExact(ctx, OpenSsl.SHA256, MemorySegment.NULL), "EVP_DigestInit_ex");
             } catch (Throwable t) {
                 throw Native.unexpected(t);
+            } finally {
+                java.lang.ref.Reference.reachabilityFence(this); // the Cleaner must not free ctx mid-call
             }
         }
 
@@ -126,6 +128,8 @@ public final class Sha256 {
                         (long) len), "EVP_DigestUpdate");
             } catch (Throwable t) {
                 throw Native.unexpected(t);
+            } finally {
+                java.lang.ref.Reference.reachabilityFence(this);
             }
         }
 
@@ -135,10 +139,12 @@ public final class Sha256 {
             try {
                 check((int) OpenSsl.FINAL.invokeExact(ctx, MemorySegment.ofArray(out), MemorySegment.NULL),
                         "EVP_DigestFinal_ex");
+                engineReset();
             } catch (Throwable t) {
                 throw Native.unexpected(t);
+            } finally {
+                java.lang.ref.Reference.reachabilityFence(this);
             }
-            engineReset();
             return out;
         }
 

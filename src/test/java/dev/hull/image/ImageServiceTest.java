@@ -119,10 +119,10 @@ class ImageServiceTest {
         images.unpack(img, null);
         images.tag("app:1", "127.0.0.1:5000/team/app:2");
         assertThat(images.get("127.0.0.1:5000/team/app:2").id()).isEqualTo(img.id());
-        assertThat(images.remove(List.of("app:1"), false, Map.of())).containsExactly("Untagged: app:1");
+        assertThat(images.remove(List.of("app:1"), false, () -> Map.of())).containsExactly("Untagged: app:1");
         assertThat(images.get(img.digest().hex().substring(0, 8)).names())
                 .containsExactly("127.0.0.1:5000/team/app:2");
-        assertThat(images.remove(List.of("127.0.0.1:5000/team/app:2"), false, Map.of()))
+        assertThat(images.remove(List.of("127.0.0.1:5000/team/app:2"), false, () -> Map.of()))
                 .containsExactly("Untagged: 127.0.0.1:5000/team/app:2", "Deleted: " + img.id());
         assertThat(images.store().read().images).isEmpty();
         assertThat(images.store().read().snapshots).isEmpty();
@@ -130,7 +130,7 @@ class ImageServiceTest {
         try (var s = Files.list(images.snapshots().dir())) {
             assertThat(s.filter(p -> !p.getFileName().toString().startsWith(".")).toList()).isEmpty();
         }
-        assertThatThrownBy(() -> images.remove(List.of("app:1"), false, Map.of()))
+        assertThatThrownBy(() -> images.remove(List.of("app:1"), false, () -> Map.of()))
                 .isInstanceOf(ImageNotFoundException.class).hasMessageContaining("app:1");
     }
 
@@ -139,25 +139,40 @@ class ImageServiceTest {
         ImageRecord img = twoLayers("used", "m");
         List<Path> layers = images.unpack(img, null);
         Map<String, List<String>> inUse = Map.of(img.id(), List.of("web"));
-        assertThatThrownBy(() -> images.remove(List.of("used"), false, inUse)).hasMessageContaining("container web")
+        assertThatThrownBy(() -> images.remove(List.of("used"), false, () -> inUse)).hasMessageContaining("container web")
                 .hasMessageContaining("--force");
         assertThat(images.get("used").id()).isEqualTo(img.id());
-        assertThat(images.remove(List.of("used"), true, inUse)).containsExactly("Untagged: used:latest");
+        assertThat(images.remove(List.of("used"), true, () -> inUse)).containsExactly("Untagged: used:latest");
         assertThat(images.store().read().images).containsKey(img.id());
         assertThat(Files.isDirectory(layers.get(1))).isTrue();
         // dangling but in use: prune keeps it; once unused, prune removes it
-        images.prune(false, inUse);
+        images.prune(false, () -> inUse);
         assertThat(images.store().read().images).containsKey(img.id());
-        List<String> pruned = images.prune(false, Map.of());
+        List<String> pruned = images.prune(false, () -> Map.of());
         assertThat(pruned).contains("Deleted: " + img.id());
         assertThat(Files.exists(layers.get(1))).isFalse();
+    }
+
+    @Test
+    void pruneKeepsAnImagePulledByDigestOnly() throws Exception {
+        ImageRecord img = twoLayers(null, "by-digest");
+        store().update(m -> m.images.get(img.id()).repoDigests().add("docker.io/library/x@" + img.manifestDigest()));
+        images.prune(false, () -> Map.of());
+        assertThat(images.store().read().images).containsKey(img.id());
+        ImageRecord dangling = twoLayers(null, "dangling");
+        images.prune(false, () -> Map.of());
+        assertThat(images.store().read().images).containsKey(img.id()).doesNotContainKey(dangling.id());
+    }
+
+    ImageStore store() {
+        return images.store();
     }
 
     @Test
     void pruneAllKeepsOnlyImagesInUse() throws Exception {
         ImageRecord a = twoLayers("a", "a");
         ImageRecord b = twoLayers("b", "b");
-        images.prune(true, Map.of(b.id(), List.of("c1")));
+        images.prune(true, () -> Map.of(b.id(), List.of("c1")));
         assertThat(images.store().read().images.keySet()).containsExactly(b.id());
         assertThat(images.store().content().has(a.layers().get(1).parsedDigest())).isFalse();
         assertThat(images.store().content().has(b.layers().get(1).parsedDigest())).isTrue();

@@ -88,11 +88,18 @@ final class LayerExtraction {
             if (workers != null) {
                 // nothing may write into the target after we return (the caller deletes it on failure)
                 workers.shutdownNow();
-                try {
-                    while (!workers.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                boolean interrupted = Thread.interrupted();
+                while (true) { // not interruptible: returning early would leave workers writing
+                    try {
+                        if (workers.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                            break;
+                        }
                         System.err.println("hull: " + what + ": waiting for file writers to stop");
+                    } catch (InterruptedException e) {
+                        interrupted = true;
                     }
-                } catch (InterruptedException e) {
+                }
+                if (interrupted) {
                     Thread.currentThread().interrupt();
                 }
             }
@@ -255,7 +262,7 @@ final class LayerExtraction {
             return;
         }
         String name = path.base().substring(Overlay.WHITEOUT_PREFIX.length());
-        if (name.isEmpty() || name.equals(".")) {
+        if (name.isEmpty() || name.equals(".") || name.equals("..") || name.contains("/")) {
             throw fail("a whiteout must name a file");
         }
         EntryPath victim = path.parent().child(name);

@@ -132,6 +132,14 @@ class LayerHostileTest {
     }
 
     @Test
+    void aWhiteoutOfDotDotIsRejectedAndDeletesNothing() {
+        // ".wh..." would whiteout "..": the directory holding the target (every other layer)
+        assertRejected(new TarBuilder().file(".wh...", "", 0).bytes(), ".wh...");
+        assertRejected(new TarBuilder().dir("sub", 0755).file("sub/.wh...", "", 0).bytes(), "sub/.wh...");
+        assertRejected(new TarBuilder().file(".wh..", "", 0).bytes(), ".wh..");
+    }
+
+    @Test
     void aDirectoryFullOfFilesReplacedByASymlinkIsNotWrittenThrough() {
         // many small files are created by worker threads; the symlink replacing their directory must wait for
         // them, and what comes after must still be refused
