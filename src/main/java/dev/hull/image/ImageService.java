@@ -238,7 +238,37 @@ public final class ImageService {
 
     /** Temp snapshot dirs and partial downloads no process is working on. */
     private long removeLeftovers() throws IOException {
-        return delete(leftovers());
+        long freed = delete(leftovers());
+        removeLockFiles();
+        return freed;
+    }
+
+    /**
+     * Lock files of finished blob writes and unpacks. Safe only under the exclusive collection
+     * lock: every writer and unpacker holds a lease, so no process has one of them open.
+     */
+    private void removeLockFiles() throws IOException {
+        List<Path> locks = new ArrayList<>();
+        Path ingest = store.content().root().resolve("ingest");
+        if (Files.isDirectory(ingest)) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(ingest, "*.lock")) {
+                for (Path l : ds) {
+                    String partial = l.getFileName().toString().replaceFirst("\\.lock$", "");
+                    if (!Files.exists(l.resolveSibling(partial))) {
+                        locks.add(l);
+                    }
+                }
+            }
+        }
+        Path chainLocks = snapshots.dir().resolve(".locks");
+        if (Files.isDirectory(chainLocks)) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(chainLocks)) {
+                ds.forEach(locks::add);
+            }
+        }
+        for (Path l : locks) {
+            Files.deleteIfExists(l);
+        }
     }
 
     /** What interrupted work left behind and nobody holds: temp snapshot dirs, unrecorded snapshot dirs, partial blobs. */

@@ -151,6 +151,13 @@ class ImageServiceTest {
         List<String> pruned = images.prune(false, () -> Map.of());
         assertThat(pruned).contains("Deleted: " + img.id());
         assertThat(Files.exists(layers.get(1))).isFalse();
+        // and the lock files of finished writes and unpacks go with it
+        try (var s = Files.list(images.snapshots().dir().resolve(".locks"))) {
+            assertThat(s.toList()).isEmpty();
+        }
+        try (var s = Files.list(images.store().content().root().resolve("ingest"))) {
+            assertThat(s.toList()).isEmpty();
+        }
     }
 
     @Test
