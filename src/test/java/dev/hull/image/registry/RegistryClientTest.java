@@ -86,7 +86,10 @@ class RegistryClientTest {
                         .hasMessageContaining(big.digest());
             }
             Path partial = dest.content().root().resolve("ingest/sha256-" + big.parsedDigest().hex());
-            assertThat(Files.size(partial)).isEqualTo(100_000);
+            // the proxy sent 100 000 bytes before cutting; the client keeps what reached it (the JDK's HTTP
+            // client may drop its last buffer when the connection breaks)
+            long have = Files.size(partial);
+            assertThat(have).isPositive().isLessThanOrEqualTo(100_000);
             assertThat(dest.read().images).isEmpty();
             proxy.clear();
             try (RegistryClient client = new RegistryClient(options().insecure(proxy.host()).build())) {
@@ -96,7 +99,7 @@ class RegistryClientTest {
             List<FaultProxy.Seen> gets = proxy.seen().stream()
                     .filter(s -> s.method().equals("GET") && s.path().endsWith(big.digest())).toList();
             assertThat(gets).hasSize(1);
-            assertThat(gets.getFirst().range()).isEqualTo("bytes=100000-");
+            assertThat(gets.getFirst().range()).isEqualTo("bytes=" + have + "-");
             assertThat(gets.getFirst().status()).isEqualTo(206);
             assertThat(dest.content().verify(big.parsedDigest())).isTrue();
         }
