@@ -87,6 +87,7 @@ final class RegistryCli {
     static ImageRecord pull(ImageService images, Access access, String text, Platform platform, boolean quiet,
             PrintStream out) throws IOException {
         Reference ref = Reference.parse(text);
+        dev.hull.runtime.Trace trace = dev.hull.runtime.Trace.start();
         try (RegistryClient client = new RegistryClient(access.options(ref.registry()));
                 Closeable lease = images.lease()) {
             var progress = quiet ? null : ProgressDisplay.forPull(out);
@@ -107,6 +108,7 @@ final class RegistryCli {
                 image = new Puller(client, images.store()).pull(ref, platform,
                         progress == null ? NO_PROGRESS : progress, (draft, index) -> early.add(unpackers.submit(
                                 () -> images.snapshots().prepareLayer(draft, index, "image " + ref.familiar()))));
+                trace.mark("pull.download");
                 for (var f : List.copyOf(early)) {
                     try {
                         f.get();
@@ -125,7 +127,9 @@ final class RegistryCli {
                     Thread.currentThread().interrupt();
                 }
             }
+            trace.mark("pull.unpack-overlapped");
             images.unpack(image, null);
+            trace.mark("pull.unpack-rest");
             if (!quiet) {
                 out.println("Digest: " + image.manifestDigest());
                 out.println("Status: Downloaded " + ref.familiar());

@@ -58,7 +58,9 @@ public final class Puller {
         PullProgress events = progress == null ? PullProgress.NONE : progress;
         ContentStore content = store.content();
 
+        dev.hull.runtime.Trace trace = dev.hull.runtime.Trace.start();
         FetchedManifest top = client.fetchManifest(ref);
+        trace.mark("pull.manifest");
         FetchedManifest fetched = top;
         Platform chosenPlatform = null;
         if (MediaTypes.isIndex(top.mediaType())) {
@@ -86,6 +88,7 @@ public final class Puller {
 
         Descriptor configDescriptor = manifest.config();
         client.fetchBlob(ref, configDescriptor, content, ProgressListener.NONE);
+        trace.mark("pull.config");
         ImageConfig config = parse(content.read(configDescriptor.parsedDigest()), ImageConfig.class,
                 "config " + configDescriptor.digest() + " of " + ref);
         if (config.diffIds().size() != manifest.layers().size()) {
