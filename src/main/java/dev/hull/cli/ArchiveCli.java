@@ -51,7 +51,7 @@ final class ArchiveCli {
                     }
                     List<ImageRecord> loaded = ImageArchives.load(source, images.store(), name);
                     for (ImageRecord r : loaded) {
-                        images.unpack(r, null);
+                        images.unpack(r);
                         if (quiet) {
                             System.out.println(r.id());
                         } else if (r.names().isEmpty()) {

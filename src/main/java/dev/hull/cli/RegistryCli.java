@@ -128,7 +128,7 @@ final class RegistryCli {
                 }
             }
             trace.mark("pull.unpack-overlapped");
-            images.unpack(image, null);
+            images.unpack(image);
             trace.mark("pull.unpack-rest");
             if (!quiet) {
                 out.println("Digest: " + image.manifestDigest());

@@ -99,7 +99,7 @@ public final class Engine {
     private int run(RunRequest req, IntConsumer onStarted, java.io.Closeable lease) throws IOException, RuntimeError {
         ImageRecord image = image(req.image());
         ImageConfig imageConfig = images.config(image);
-        List<Path> layers = images.unpack(image, null);
+        List<Path> layers = images.unpack(image);
         String id = req.name() != null ? req.name() : randomId();
         Path dir = home.resolve("containers").resolve(id);
         Files.createDirectories(dir.getParent());

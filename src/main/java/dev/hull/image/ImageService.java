@@ -79,9 +79,9 @@ public final class ImageService {
     }
 
     /** Unpacks what is not unpacked yet; returns the layer directories, lowest first. */
-    public List<Path> unpack(ImageRecord image, SnapshotStore.Listener listener) throws IOException {
+    public List<Path> unpack(ImageRecord image) throws IOException {
         try (Closeable l = lease()) {
-            return snapshots.prepare(image, "image " + displayName(image), listener);
+            return snapshots.prepare(image, "image " + displayName(image));
         }
     }
 

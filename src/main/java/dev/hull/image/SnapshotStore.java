@@ -39,86 +39,34 @@ public final class SnapshotStore {
         return store.snapshotsDir();
     }
 
-    /** Observes layers as they are unpacked (for progress lines). */
-    public interface Listener {
-        void unpacking(int index, int count, Descriptor layer);
-    }
-
     /**
      * Makes sure every layer of image is unpacked; returns the snapshot
      * directories, lowest layer first. what names the image in errors.
      */
-    public List<Path> prepare(ImageRecord image, String what, Listener listener) throws IOException {
+    public List<Path> prepare(ImageRecord image, String what) throws IOException {
         List<String> chains = image.chainIds();
         if (chains.size() != image.layers().size()) {
             throw new IOException(what + ": the config lists " + image.diffIds().size() + " diff ids for "
                     + image.layers().size() + " layers");
         }
-        int n = chains.size();
-        int threads = Math.min(n, Math.max(2, Runtime.getRuntime().availableProcessors()));
-        if (threads <= 1) {
-            return n == 0 ? List.of() : List.of(ensure(image, 0, chains.get(0), what, listener));
-        }
         // Layers unpack into directories of their own, so they unpack in parallel: the
         // kernel's file creation is most of the cost, and it runs on every core.
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "hull-unpack");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            List<java.util.concurrent.Future<Path>> futures = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                int index = i;
-                futures.add(pool.submit(() -> ensure(image, index, chains.get(index), what, listener)));
-            }
-            List<Path> dirs = new ArrayList<>();
-            for (var f : futures) {
-                try {
-                    dirs.add(f.get());
-                } catch (java.util.concurrent.ExecutionException e) {
-                    pool.shutdownNow();
-                    if (e.getCause() instanceof IOException io) {
-                        throw io;
-                    }
-                    throw new IOException(what + ": unpacking failed: " + e.getCause(), e.getCause());
-                }
-            }
-            return dirs;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException(what + ": interrupted while unpacking");
-        } finally {
-            pool.shutdownNow();
-            try {
-                // a failed unpack's siblings stop at their next entry; wait so no thread still writes
-                pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        Path[] dirs = new Path[chains.size()];
+        List<Parallel.Task> tasks = new ArrayList<>();
+        for (int i = 0; i < dirs.length; i++) {
+            int index = i;
+            tasks.add(() -> dirs[index] = ensure(image, index, chains.get(index), what));
         }
+        Parallel.run(tasks, Math.max(2, Runtime.getRuntime().availableProcessors()), "hull-unpack-");
+        return List.of(dirs);
     }
 
     /** Makes sure layer index of image is unpacked (for unpacking while a pull still downloads); returns its directory. */
     public Path prepareLayer(ImageRecord image, int index, String what) throws IOException {
-        return ensure(image, index, image.chainIds().get(index), what, null);
+        return ensure(image, index, image.chainIds().get(index), what);
     }
 
-    /** The snapshot directories of an image that is already unpacked, lowest first; null if any is missing. */
-    public List<Path> existing(ImageRecord image) throws IOException {
-        ImageStore.Metadata m = store.read();
-        List<Path> dirs = new ArrayList<>();
-        for (String chain : image.chainIds()) {
-            SnapshotRecord s = m.snapshots.get(chain);
-            if (s == null || !Files.isDirectory(dir().resolve(s.dir()))) {
-                return null;
-            }
-            dirs.add(dir().resolve(s.dir()));
-        }
-        return dirs;
-    }
-
-    private Path ensure(ImageRecord image, int index, String chainId, String what, Listener listener)
+    private Path ensure(ImageRecord image, int index, String chainId, String what)
             throws IOException {
         SnapshotRecord known = store.read().snapshots.get(chainId);
         if (known != null && Files.isDirectory(dir().resolve(known.dir()))) {
@@ -134,9 +82,6 @@ public final class SnapshotStore {
             }
             Descriptor layer = image.layers().get(index);
             String diffId = image.diffIds().get(index);
-            if (listener != null) {
-                listener.unpacking(index, image.layers().size(), layer);
-            }
             Path tmp = Files.createTempDirectory(dir(), ".tmp-");
             boolean done = false;
             try {

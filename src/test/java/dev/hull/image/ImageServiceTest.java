@@ -59,7 +59,7 @@ class ImageServiceTest {
         }
         assertThat(a.names()).containsExactly("docker.io/library/busybox:latest");
         assertThat(images.config(a).config().cmd()).containsExactly("sh");
-        List<Path> layers = images.unpack(a, null);
+        List<Path> layers = images.unpack(a);
         assertThat(layers).hasSize(1);
         assertThat(Files.isSymbolicLink(layers.get(0).resolve("bin/sh"))).isTrue();
         assertThat(Files.size(layers.get(0).resolve("bin/busybox"))).isEqualTo(Files.size(Path.of("/bin/busybox")));
@@ -70,8 +70,8 @@ class ImageServiceTest {
     void layersAreSharedBetweenImagesAndUnpackedOnce() throws Exception {
         ImageRecord one = twoLayers("one", "1");
         ImageRecord two = twoLayers("two", "2");
-        List<Path> a = images.unpack(one, null);
-        List<Path> b = images.unpack(two, null);
+        List<Path> a = images.unpack(one);
+        List<Path> b = images.unpack(two);
         assertThat(a.get(0)).isEqualTo(b.get(0));
         assertThat(a.get(1)).isNotEqualTo(b.get(1));
         assertThat(Files.readString(b.get(1).resolve("app/marker"))).isEqualTo("2");
@@ -85,7 +85,7 @@ class ImageServiceTest {
         try {
             List<Future<List<Path>>> fs = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
-                Callable<List<Path>> c = () -> images.unpack(img, null);
+                Callable<List<Path>> c = () -> images.unpack(img);
                 fs.add(pool.submit(c));
             }
             List<Path> first = fs.get(0).get();
@@ -105,7 +105,7 @@ class ImageServiceTest {
         byte[] t = ImageFixtures.tar(layer("x", "y"));
         ImageRecord bad = ImageFixtures.image(images.store(), "bad", null, List.of(t),
                 List.of(Digest.sha256("something else".getBytes()).toString()));
-        assertThatThrownBy(() -> images.unpack(bad, null)).hasMessageContaining("image bad:latest")
+        assertThatThrownBy(() -> images.unpack(bad)).hasMessageContaining("image bad:latest")
                 .hasMessageContaining(bad.layers().get(0).digest()).hasMessageContaining("diff_id");
         assertThat(images.store().read().snapshots).isEmpty();
         try (var s = Files.list(images.snapshots().dir())) {
@@ -116,7 +116,7 @@ class ImageServiceTest {
     @Test
     void rmiUntagsANameAndDeletesTheLastOneWithItsBlobsAndLayers() throws Exception {
         ImageRecord img = twoLayers("app:1", "m");
-        images.unpack(img, null);
+        images.unpack(img);
         images.tag("app:1", "127.0.0.1:5000/team/app:2");
         assertThat(images.get("127.0.0.1:5000/team/app:2").id()).isEqualTo(img.id());
         assertThat(images.remove(List.of("app:1"), false, () -> Map.of())).containsExactly("Untagged: app:1");
@@ -137,7 +137,7 @@ class ImageServiceTest {
     @Test
     void rmiRefusesAnImageAContainerUsesAndForceOnlyUntagsIt() throws Exception {
         ImageRecord img = twoLayers("used", "m");
-        List<Path> layers = images.unpack(img, null);
+        List<Path> layers = images.unpack(img);
         Map<String, List<String>> inUse = Map.of(img.id(), List.of("web"));
         assertThatThrownBy(() -> images.remove(List.of("used"), false, () -> inUse)).hasMessageContaining("container web")
                 .hasMessageContaining("--force");
@@ -190,7 +190,7 @@ class ImageServiceTest {
     @Test
     void checkFindsCorruptBlobsMissingLayersAndLeftoversAndRepairsThem() throws Exception {
         ImageRecord img = twoLayers("chk", "m");
-        List<Path> layers = images.unpack(img, null);
+        List<Path> layers = images.unpack(img);
         assertThat(images.check(false).problems()).isEmpty();
         Path blob = images.store().content().path(img.layers().get(1).parsedDigest());
         blob.toFile().setWritable(true);
@@ -212,7 +212,7 @@ class ImageServiceTest {
         assertThat(after.leftovers()).isEmpty();
         assertThat(after.problems()).allMatch(p -> p.contains("is missing (pull the image again)"));
         // the layer whose record was dropped is unpacked again on next use
-        assertThat(Files.readString(images.unpack(twoLayers("chk2", "other"), null).get(0).resolve("etc/os")))
+        assertThat(Files.readString(images.unpack(twoLayers("chk2", "other")).get(0).resolve("etc/os")))
                 .isEqualTo("fixture\n");
     }
 

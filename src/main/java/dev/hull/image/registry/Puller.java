@@ -2,6 +2,7 @@ package dev.hull.image.registry;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hull.image.Parallel;
 import dev.hull.image.ContentStore;
 import dev.hull.image.Descriptor;
 import dev.hull.image.Digest;
@@ -129,7 +130,7 @@ public final class Puller {
                 }
             });
         }
-        Parallel.run(downloads, client.options().parallelism());
+        Parallel.run(downloads, client.options().parallelism(), "hull-transfer-");
         return store.put(record);
     }
 

@@ -2,6 +2,7 @@ package dev.hull.image.registry;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hull.image.Parallel;
 import dev.hull.image.ContentStore;
 import dev.hull.image.Descriptor;
 import dev.hull.image.Digest;
@@ -56,7 +57,7 @@ public final class Pusher {
                 events.done(layer, uploaded ? PullProgress.PUSHED : PullProgress.LAYER_ALREADY_EXISTS);
             });
         }
-        Parallel.run(uploads, client.options().parallelism());
+        Parallel.run(uploads, client.options().parallelism(), "hull-transfer-");
         client.pushBlob(target, image.config(), content, ProgressListener.NONE);
 
         byte[] manifest;

@@ -1,4 +1,4 @@
-package dev.hull.image.registry;
+package dev.hull.image;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -9,21 +9,22 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
-/** Runs transfers at most n at a time; the first failure cancels the rest and is thrown. */
-final class Parallel {
+/** Runs tasks (transfers, layer unpacks) at most n at a time; the first failure cancels the rest and is thrown. */
+public final class Parallel {
     @FunctionalInterface
-    interface Task {
+    public interface Task {
         void run() throws IOException;
     }
 
     private Parallel() {}
 
-    static void run(List<Task> tasks, int n) throws IOException {
+    /** Runs tasks on up to n daemon threads named namePrefix0, namePrefix1, …; returns when all are done. */
+    public static void run(List<Task> tasks, int n, String namePrefix) throws IOException {
         if (tasks.isEmpty()) {
             return;
         }
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(n, tasks.size()),
-                Thread.ofPlatform().daemon().name("hull-transfer-", 0).factory());
+                Thread.ofPlatform().daemon().name(namePrefix, 0).factory());
         try {
             List<Future<?>> futures = new ArrayList<>();
             for (Task t : tasks) {
@@ -57,8 +58,8 @@ final class Parallel {
         } finally {
             pool.shutdownNow();
             try {
-                // no transfer may outlive a failed pull: wait for the cancelled ones to stop
-                pool.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+                // no task may outlive a failure: wait for the cancelled ones to stop
+                pool.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
