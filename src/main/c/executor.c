@@ -50,11 +50,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "executor.h"
+
 #define PLAN_MAGIC 0x4c4c5548u /* "HULL" little-endian */
 #define PLAN_VERSION 1u
 #define PLAN_MAX (16u << 20)
 #define MAX_ARGS 4096
-#define JAVA_FD 3
 
 /* Parent ops */
 enum {
@@ -66,6 +67,10 @@ enum {
     OP_ABORT_RMDIR = 6, /* str path: removed (retrying while busy) on abort */
     OP_CLONE = 7,       /* u64 flags: everything after runs in the child */
     OP_RESERVE = 8,     /* str path: mkdir the state dir ("EXISTS" if there); arms the abort cleanup */
+    OP_MONITOR = 9,     /* str status, str log, u64 log-max-size, u64 log-max-files, u64 restart-mode,
+                         * u64 restart-max, str stop-marker, u64 stdin-inherit: stay as the container's monitor */
+    OP_MONITOR_CGROUP = 10, /* str cgroup.procs path: a restarted init's pid is written there */
+    OP_MONITOR_ON_EXIT = 11, /* str argv...: exec'd by the monitor once the container is done for good */
     /* Child ops */
     OP_SETUID = 20,     /* u64 uid */
     OP_SETGID = 21,     /* u64 gid */
@@ -138,6 +143,7 @@ static int report_fd = -1; /* OP_START_REPORT: where `start` reads the outcome *
 static int c2p = -1; /* child -> parent */
 static int p2c = -1; /* parent -> child */
 static int in_child;
+int restarting;
 static char **exec_env;
 static char resolved_exec[PATH_MAX];
 static int armed; /* the state dir is ours: undo the creation on any failure */
@@ -145,8 +151,7 @@ static void abort_creation(void) __attribute__((noreturn));
 
 /* ---------- errors ---------- */
 
-static void fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
+void fail(const char *fmt, ...)
 {
     char msg[4096];
     int e = errno;
@@ -181,7 +186,6 @@ static void fail(const char *fmt, ...)
     _exit(in_child ? 126 : 125);
 }
 
-#define SYSFAIL(fmt, ...) fail(fmt ": %s", ##__VA_ARGS__, strerror(errno))
 
 /* ---------- plan ---------- */
 
@@ -916,10 +920,25 @@ static void do_seccomp_notify(const struct op *o)
     /* insns is not freed: free could make syscalls the filter notifies or denies */
 }
 
+/* A restart (by the monitor) runs the same child ops without `start`'s fifo and report, the
+ * hooks (Java runs those) or a console socket (nobody is there to receive the pty). */
+static int skipped_on_restart(uint32_t code)
+{
+    switch (code) {
+    case OP_OPEN_FIFO: case OP_WAIT_START: case OP_START_REPORT: case OP_START_OK:
+    case OP_HOOK_STATE: case OP_HOOK: case OP_HOOKS_SYNC: case OP_HOOK_NAME: case OP_HOOK_STATE_NEXT:
+    case OP_CONSOLE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static void child_ops(size_t from)
 {
     for (size_t i = from; i < nops; i++) {
         const struct op *o = &ops[i];
+        if (restarting && skipped_on_restart(o->code)) continue;
         switch (o->code) {
         case OP_SETUID: { uid_t u = u64(o, 0); if (setresuid(u, u, u)) SYSFAIL("setresuid %u", u); break; }
         case OP_SETGID: { gid_t g = u64(o, 0); if (setresgid(g, g, g)) SYSFAIL("setresgid %u", g); break; }
@@ -1062,8 +1081,7 @@ static void forward_signal(int sig)
     if (child > 0) kill(child, sig);
 }
 
-static void java_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void java_send(const char *fmt, ...)
+void java_send(const char *fmt, ...)
 {
     char buf[4200];
     va_list ap;
@@ -1119,7 +1137,7 @@ static void abort_creation(void)
     _exit(125);
 }
 
-static int exit_code(int status)
+int exit_code(int status)
 {
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -1250,9 +1268,114 @@ fallback:
     return 127;
 }
 
+static size_t child_from;        /* the first child op */
+static unsigned long clone_flags;
+
+/* Clones the init; it waits for 'G' on p2c, then runs the child ops. */
+static void clone_init(void)
+{
+    int c2p_pipe[2], p2c_pipe[2];
+    if (pipe2(c2p_pipe, O_CLOEXEC) || pipe2(p2c_pipe, O_CLOEXEC)) SYSFAIL("pipe");
+    if (monitor.active) monitor_prepare_stdio();
+    pid_t me = getpid();
+    child = (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (child < 0) SYSFAIL("clone (flags 0x%lx)", clone_flags);
+    if (child == 0) {
+        in_child = 1;
+        signal(SIGPIPE, SIG_DFL);
+        c2p = c2p_pipe[1];
+        p2c = p2c_pipe[0];
+        close(c2p_pipe[0]);
+        close(p2c_pipe[1]);
+        close(JAVA_FD);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)) SYSFAIL("set pdeathsig");
+        pid_t pp = getppid(); /* 0 when the parent is outside a joined pid namespace (exec) */
+        if (pp != me && pp != 0 && !(clone_flags & CLONE_NEWPID)) _exit(125);
+        if (monitor.active) monitor_child_stdio();
+        char c;
+        ssize_t r;
+        do r = read(p2c, &c, 1); while (r < 0 && errno == EINTR);
+        if (r != 1 || c != 'G') _exit(125);
+        child_ops(child_from);
+    }
+    if (monitor.active) monitor_parent_stdio();
+    close(c2p_pipe[1]);
+    close(p2c_pipe[0]);
+    c2p = c2p_pipe[0];
+    p2c = p2c_pipe[1];
+}
+
+/* The monitor's restart: the same plan, with the monitor doing Java's part (the init joins its
+ * cgroups) and no exec fifo to wait on. */
+pid_t restart_init(char *err, size_t cap)
+{
+    restarting = 1;
+    clone_init();
+    char msg[4097];
+    ssize_t n = 0;
+    for (int i = 0; i < monitor.ncgroups; i++) {
+        char pid[32];
+        int len = snprintf(pid, sizeof pid, "%d", (int)child);
+        int fd = open(monitor.cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, pid, len) != len) {
+            snprintf(err, cap, "restart: join cgroup %s: %s", monitor.cgroup_procs[i], strerror(errno));
+            if (fd >= 0) close(fd);
+            goto failed;
+        }
+        close(fd);
+    }
+    if (write(p2c, "G", 1) != 1) { snprintf(err, cap, "restart: the new init is gone"); goto failed; }
+    do n = read(c2p, msg, sizeof msg - 1); while (n < 0 && errno == EINTR);
+    if (n == 1 && msg[0] == 'R') {
+        char c;
+        if (write(p2c, "C", 1) == 1) {
+            do n = read(c2p, &c, 1); while (n < 0 && errno == EINTR);
+            if (n == 1 && c == 'A') {
+                close(p2c);
+                close(c2p);
+                return child;
+            }
+        }
+        snprintf(err, cap, "restart: the new init died while starting");
+    } else if (n > 1 && msg[0] == 'E') {
+        msg[n] = '\0';
+        for (char *p = msg + 1; *p; p++) if (*p == '\n') *p = ' ';
+        snprintf(err, cap, "restart: %s", msg + 1);
+    } else {
+        snprintf(err, cap, "restart: the new init exited before it was ready");
+    }
+failed:
+    kill(child, SIGKILL);
+    while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
+    close(p2c);
+    close(c2p);
+    child = -1;
+    return -1;
+}
+
+/* OP_MONITOR: the process Java spawned exits now (Java reaps it at once); its child goes on as
+ * the executor and then the monitor, re-parented away from the caller in a session of its own. */
+static void become_monitor(const struct op *o)
+{
+    monitor.active = 1;
+    monitor.status_path = str(o, 0);
+    monitor.log_path = str(o, 1);
+    monitor.log_max_size = u64(o, 2);
+    monitor.log_max_files = u64(o, 3) ? u64(o, 3) : 1;
+    monitor.restart_mode = u64(o, 4);
+    monitor.restart_max = u64(o, 5);
+    monitor.stop_marker = str(o, 6);
+    monitor.stdin_inherit = u64(o, 7);
+    pid_t p = fork();
+    if (p < 0) SYSFAIL("fork the monitor");
+    if (p > 0) _exit(0);
+    if (setsid() < 0) SYSFAIL("setsid (monitor)");
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--client") == 0) return client_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "--init") == 0) return init_main(argc, argv);
     signal(SIGPIPE, SIG_IGN);
     if (fcntl(JAVA_FD, F_GETFD) < 0) {
         dprintf(2, "hull-executor: this program is run by Hull, which passes its plan on fd 3\n");
@@ -1264,12 +1387,17 @@ int main(int argc, char **argv)
 
     int detach = 1;
     size_t i = 0;
-    unsigned long clone_flags = 0;
     int cloned = 0;
     for (; i < nops && !cloned; i++) {
         const struct op *o = &ops[i];
         switch (o->code) {
         case OP_MODE: detach = u64(o, 0) != 0; break;
+        case OP_MONITOR: become_monitor(o); break;
+        case OP_MONITOR_CGROUP:
+            if (monitor.ncgroups == MONITOR_MAX_CGROUPS) fail("more than %d monitor cgroups", MONITOR_MAX_CGROUPS);
+            monitor.cgroup_procs[monitor.ncgroups++] = str(o, 0);
+            break;
+        case OP_MONITOR_ON_EXIT: monitor.on_exit = strv(o); break;
         case OP_SETNS: {
             const char *path = str(o, 0);
             int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1298,34 +1426,13 @@ int main(int argc, char **argv)
             java_send("RESERVED\n");
             break;
         }
-        case OP_CLONE: clone_flags = u64(o, 0); cloned = 1; break;
+        case OP_CLONE: clone_flags = u64(o, 0); cloned = 1; child_from = i + 1; break;
         default: fail("unknown parent op %u (child ops need a clone first)", o->code);
         }
     }
     if (!cloned) fail("plan has no clone op");
 
-    int c2p_pipe[2], p2c_pipe[2];
-    if (pipe2(c2p_pipe, O_CLOEXEC) || pipe2(p2c_pipe, O_CLOEXEC)) SYSFAIL("pipe");
-    pid_t me = getpid();
-    child = (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
-    if (child < 0) SYSFAIL("clone (flags 0x%lx)", clone_flags);
-    if (child == 0) {
-        in_child = 1;
-        signal(SIGPIPE, SIG_DFL);
-        c2p = c2p_pipe[1];
-        p2c = p2c_pipe[0];
-        close(c2p_pipe[0]);
-        close(p2c_pipe[1]);
-        close(JAVA_FD);
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)) SYSFAIL("set pdeathsig");
-        pid_t pp = getppid(); /* 0 when the parent is outside a joined pid namespace (exec) */
-        if (pp != me && pp != 0 && !(clone_flags & CLONE_NEWPID)) _exit(125);
-        char c;
-        ssize_t r;
-        do r = read(p2c, &c, 1); while (r < 0 && errno == EINTR);
-        if (r != 1 || c != 'G') _exit(125);
-        child_ops(i);
-    }
+    clone_init();
     /* Terminal signals reach the whole process group; Java forwards what the
      * container should get, so the parent must not die of them. */
     signal(SIGINT, SIG_IGN);
@@ -1338,10 +1445,6 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGUSR2, &sa, NULL);
-    close(c2p_pipe[1]);
-    close(p2c_pipe[0]);
-    c2p = c2p_pipe[0];
-    p2c = p2c_pipe[1];
 
     char line[256];
     java_send("PID %d\n", child);
@@ -1391,11 +1494,9 @@ int main(int argc, char **argv)
     armed = 0; /* committed: from here on a failure must not undo the container */
     close(p2c);
     close(c2p);
-    if (detach) {
-        java_send("COMMITTED\n");
-        return 0;
-    }
     java_send("COMMITTED\n");
+    if (monitor.active) monitor_run(child, !detach);
+    if (detach) return 0;
     int status;
     while (waitpid(child, &status, 0) < 0) {
         if (errno != EINTR) SYSFAIL("waitpid %d", child);

@@ -16,6 +16,25 @@ import java.util.function.IntConsumer;
  */
 record Invocation(Path cwd, PrintWriter out, PrintWriter err, int[] stdio, IntConsumer onStarted) {
 
+    private static final ThreadLocal<Invocation> CURRENT = new ThreadLocal<>();
+
+    /** The invocation the running command serves: a warm server's client, else this process. */
+    static Invocation current() {
+        Invocation inv = CURRENT.get();
+        return inv != null ? inv : ofThisProcess();
+    }
+
+    /** Runs body with inv as {@link #current()} on this thread. */
+    static <T> T with(Invocation inv, java.util.concurrent.Callable<T> body) throws Exception {
+        Invocation before = CURRENT.get();
+        CURRENT.set(inv);
+        try {
+            return body.call();
+        } finally {
+            CURRENT.set(before);
+        }
+    }
+
     static Invocation ofThisProcess() {
         return new Invocation(Path.of("").toAbsolutePath(), writer(System.out), writer(System.err), null,
                 SignalForwarder::forwardTo);

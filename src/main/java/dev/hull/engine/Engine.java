@@ -1,37 +1,43 @@
 package dev.hull.engine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.image.ImageConfig;
 import dev.hull.image.ImageRecord;
 import dev.hull.image.ImageService;
 import dev.hull.image.unpack.LayerFlattener;
-import dev.hull.linux.seccomp.DefaultSeccomp;
-import dev.hull.runtime.Annotations;
+import dev.hull.runtime.ContainerRecord;
 import dev.hull.runtime.ContainerRuntime;
+import dev.hull.runtime.Monitor;
 import dev.hull.runtime.RuntimeError;
-import dev.hull.runtime.spec.DefaultSpec;
+import dev.hull.runtime.Signals;
+import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.function.IntConsumer;
 
 /**
- * Hull's engine: turns "run this image with this command" into an OCI bundle
- * and drives the runtime. The rootfs is an overlay (image below, a per-container
- * upper layer above) mounted inside the container's own mount namespace.
+ * Hull's engine: containers made from images, each with a tiny monitor (the executor binary,
+ * staying on as the container's parent) instead of a resident daemon. The rootfs is an overlay
+ * (image layers below, a per-container upper layer) mounted inside the container's own mount
+ * namespace. Everything a container is lives under HULL_HOME ({@link ContainerStore}); what runs
+ * is told by its monitor's status file and the liveness of the processes it names.
  */
 public final class Engine {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** docker's default for stop: seconds between the stop signal and SIGKILL. */
+    public static final int DEFAULT_STOP_TIMEOUT = 10;
 
     private final Path home;
+    private final Path stateRoot;
     private final ContainerRuntime runtime;
     private final ImageService images;
+    private final ContainerStore containers;
+    private final VolumeStore volumes;
     private ImageSource imageSource;
 
     /** Fetches an image the store lacks (a registry pull); the CLI installs one. */
@@ -43,16 +49,11 @@ public final class Engine {
     /** home: where images and containers live (/var/lib/hull); stateRoot: runtime state (/run/hull). */
     public Engine(Path home, Path stateRoot) {
         this.home = home;
+        this.stateRoot = stateRoot;
         this.runtime = new ContainerRuntime(stateRoot);
         this.images = new ImageService(home);
-    }
-
-    public ImageService images() {
-        return images;
-    }
-
-    public void imageSource(ImageSource source) {
-        this.imageSource = source;
+        this.containers = new ContainerStore(home);
+        this.volumes = new VolumeStore(home);
     }
 
     public static Engine defaults() {
@@ -61,18 +62,29 @@ public final class Engine {
         return new Engine(Path.of(h != null ? h : "/var/lib/hull"), Path.of(s != null ? s : "/run/hull"));
     }
 
+    public Path home() {
+        return home;
+    }
+
+    public ImageService images() {
+        return images;
+    }
+
+    public ContainerStore containers() {
+        return containers;
+    }
+
+    public VolumeStore volumes() {
+        return volumes;
+    }
+
     public ContainerRuntime runtime() {
         return runtime;
     }
 
-    /** What {@code hull run} asks for. entrypoint null: the image's; "": none. */
-    public record RunRequest(String image, List<String> command, String name, boolean remove, boolean detach,
-            List<String> env, String workdir, String user, String hostname, String network, List<String> volumes,
-            boolean readOnly, String entrypoint) {}
-
-    /** What a container was made from, kept beside its bundle (containers/ID/container.json). */
-    public record ContainerInfo(String id, String name, String image, String imageId, String created,
-            List<String> exposedPorts, List<String> volumes, String snapshotter) {}
+    public void imageSource(ImageSource source) {
+        this.imageSource = source;
+    }
 
     /** The image, from the store, built in (busybox), or fetched by the image source. */
     public ImageRecord image(String image) throws IOException, RuntimeError {
@@ -86,57 +98,86 @@ public final class Engine {
         }
     }
 
-    public int run(RunRequest req, IntConsumer onStarted) throws IOException, RuntimeError {
-        // A lease until the container is recorded: no prune or rmi can take its layers meanwhile.
-        java.io.Closeable lease = images.lease();
+    // ---------------------------------------------------------------- create
+
+    /** {@code hull create}: the container's bundle and record; nothing runs yet. */
+    public ContainerInfo create(CreateOptions o) throws IOException, RuntimeError {
+        Monitor.RestartPolicy policy;
         try {
-            return run(req, onStarted, lease);
-        } finally {
-            lease.close();
+            policy = Monitor.RestartPolicy.parse(o.restart);
+        } catch (IllegalArgumentException e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, e.getMessage());
+        }
+        if (o.autoRemove && policy.mode() != 0) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--rm and --restart " + o.restart
+                    + " conflict: a container that restarts is never done to be removed");
+        }
+        logLimits(o); // bad --log-opt fails before anything is made
+        // A lease until the container is recorded: no prune or rmi can take its layers meanwhile.
+        try (Closeable lease = images.lease()) {
+            ImageRecord image = image(o.image);
+            ImageConfig imageConfig = images.config(image);
+            List<Path> layers = images.unpack(image);
+            ContainerInfo reserved = containers.reserve(o.name);
+            String id = reserved.id();
+            Path dir = containers.dir(id);
+            boolean done = false;
+            try {
+                String snapshotter = snapshotter();
+                Files.createDirectory(dir.resolve("rootfs"));
+                String overlay = null;
+                Path writable;
+                if (snapshotter.equals("overlay")) {
+                    Files.createDirectory(dir.resolve("upper"));
+                    Files.createDirectory(dir.resolve("work"));
+                    overlay = overlayOptions(layers, dir);
+                    writable = dir.resolve("upper");
+                } else {
+                    LayerFlattener.flatten(layers, dir.resolve("rootfs"));
+                    writable = dir.resolve("rootfs");
+                }
+                ImageConfig.Config ic = imageConfig.config() != null ? imageConfig.config()
+                        : new ImageConfig.Config(null, null, null, null, null, null, null, null, null);
+                List<String> args = ContainerSpecBuilder.args(o, ic);
+                ImageUser user = ImageUser.resolve(o.user != null ? o.user : ic.user(),
+                        ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
+                ObjectNode spec = ContainerSpecBuilder.build(o, ic, user, id, args, overlay, dir, volumes);
+                makeWorkdir(spec.path("process").path("cwd").asText("/"), layers, writable);
+                Files.write(dir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
+                String stopSignal = o.stopSignal != null ? o.stopSignal
+                        : ic.stopSignal() != null && !ic.stopSignal().isEmpty() ? ic.stopSignal() : "SIGTERM";
+                Signals.parse(stopSignal); // a bad --stop-signal fails here, not at stop
+                ContainerInfo info = new ContainerInfo(id, reserved.name(), o.image, image.id(),
+                        Instant.now().toString(),
+                        ic.exposedPorts() == null ? List.of() : List.copyOf(ic.exposedPorts().keySet()),
+                        ic.volumes() == null ? List.of() : List.copyOf(ic.volumes().keySet()), snapshotter,
+                        args, o, stopSignal);
+                containers.write(info); // from here on it exists (and names its image: in use)
+                done = true;
+                return info;
+            } finally {
+                if (!done) {
+                    containers.releaseName(reserved.name(), id);
+                    dev.hull.image.SnapshotStore.deleteTree(dir);
+                }
+            }
         }
     }
 
-    private int run(RunRequest req, IntConsumer onStarted, java.io.Closeable lease) throws IOException, RuntimeError {
-        ImageRecord image = image(req.image());
-        ImageConfig imageConfig = images.config(image);
-        List<Path> layers = images.unpack(image);
-        String id = req.name() != null ? req.name() : randomId();
-        Path dir = home.resolve("containers").resolve(id);
-        Files.createDirectories(dir.getParent());
-        try {
-            Files.createDirectory(dir);
-        } catch (java.nio.file.FileAlreadyExistsException e) {
-            throw new RuntimeError(RuntimeError.Kind.EXISTS, "a container named \"" + id + "\" already exists");
+    /** docker makes a missing working directory; so does Hull, in the container's writable layer. */
+    private static void makeWorkdir(String cwd, List<Path> layers, Path writable) throws IOException {
+        if (cwd.equals("/")) {
+            return;
         }
-        boolean keep = false;
-        try {
-            String snapshotter = snapshotter();
-            Files.createDirectory(dir.resolve("rootfs"));
-            String overlay = null;
-            if (snapshotter.equals("overlay")) {
-                Files.createDirectory(dir.resolve("upper"));
-                Files.createDirectory(dir.resolve("work"));
-                overlay = overlayOptions(layers, dir);
-            } else {
-                LayerFlattener.flatten(layers, dir.resolve("rootfs"));
+        String rel = cwd.substring(1);
+        for (Path l : layers) {
+            if (Files.exists(l.resolve(rel), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                return;
             }
-            ImageConfig.Config ic = imageConfig.config() != null ? imageConfig.config()
-                    : new ImageConfig.Config(null, null, null, null, null, null, null, null, null);
-            writeInfo(dir, new ContainerInfo(id, req.name(), req.image(), image.id(), java.time.Instant.now().toString(),
-                    ic.exposedPorts() == null ? List.of() : List.copyOf(ic.exposedPorts().keySet()),
-                    ic.volumes() == null ? List.of() : List.copyOf(ic.volumes().keySet()), snapshotter));
-            ImageUser user = ImageUser.resolve(req.user() != null ? req.user() : ic.user(),
-                    ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
-            Files.write(dir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter()
-                    .writeValueAsBytes(config(req, ic, user, id, overlay, dir)));
-            lease.close(); // container.json names the image now: it counts as in use
-            int code = runtime.run(id, dir, null, req.detach(), onStarted);
-            keep = req.detach() || !req.remove();
-            return code;
-        } finally {
-            if (!keep) {
-                dev.hull.image.SnapshotStore.deleteTree(dir);
-            }
+        }
+        Path target = writable.resolve(rel).normalize();
+        if (target.startsWith(writable)) {
+            Files.createDirectories(target);
         }
     }
 
@@ -174,166 +215,491 @@ public final class Engine {
         return opts;
     }
 
-    private static void writeInfo(Path dir, ContainerInfo info) throws IOException {
-        Files.write(dir.resolve("container.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(info));
+    // ---------------------------------------------------------------- state
+
+    /** What a container is doing now: docker's status words, and the monitor's record. */
+    public record State(String status, MonitorStatus monitor) {
+        public boolean running() {
+            return status.equals("running") || status.equals("paused") || status.equals("restarting");
+        }
+
+        public int exitCode() {
+            return monitor == null ? 0 : monitor.exitCode();
+        }
+    }
+
+    /**
+     * created (never started), running, paused, restarting or exited. A monitor that is gone
+     * while its file says running (killed, or the host rebooted) means exited, unless the init it
+     * named still runs.
+     */
+    public State state(ContainerInfo info) throws IOException {
+        MonitorStatus m = MonitorStatus.read(containers.statusFile(info.id()));
+        if (m == null) {
+            return new State("created", null);
+        }
+        boolean monitorAlive = m.monitorAlive();
+        switch (m.status()) {
+            case "running" -> {
+                if (!m.initAlive()) {
+                    if (monitorAlive) { // between the init's end and the monitor's record of it
+                        return new State("running", m);
+                    }
+                    return new State("exited", lost(m, "the container's monitor ended without recording its exit"
+                            + " (killed, or the host restarted)"));
+                }
+                return new State(frozen(info) ? "paused" : "running", m);
+            }
+            case "restarting" -> {
+                return monitorAlive ? new State("restarting", m) : new State("exited", m);
+            }
+            default -> {
+                return new State("exited", m);
+            }
+        }
+    }
+
+    private static MonitorStatus lost(MonitorStatus m, String why) {
+        return new MonitorStatus("exited", 0, 0, m.monitorPid(), m.monitorStartTime(), m.startedAt(), "",
+                255, m.restartCount(), why);
+    }
+
+    private boolean frozen(ContainerInfo info) {
+        try {
+            ContainerRecord rec = runtime.store().load(info.id());
+            return new dev.hull.linux.cgroup.CgroupResources(dev.hull.linux.cgroup.CgroupLayout.detect(),
+                    rec.cgroupPath()).isFrozen();
+        } catch (IOException | RuntimeError | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The runtime's record of the container, with the pid of the init the monitor runs now (a
+     * restart makes a new one); null if the runtime has no record (never started, or removed).
+     */
+    public ContainerRecord runtimeRecord(ContainerInfo info) throws IOException {
+        ContainerRecord rec;
+        try {
+            rec = runtime.store().load(info.id());
+        } catch (RuntimeError e) {
+            return null;
+        }
+        MonitorStatus m = MonitorStatus.read(containers.statusFile(info.id()));
+        if (m != null && m.status().equals("running") && m.pid() > 0 && m.pid() != rec.pid()) {
+            rec = new ContainerRecord(rec.id(), m.pid(), m.pidStartTime(), rec.bundle(), rec.rootfs(), rec.created(),
+                    rec.ociVersion(), rec.cgroupPath(), rec.cgroupDirs(), rec.annotations());
+            runtime.store().save(rec);
+        }
+        return rec;
+    }
+
+    /** The running container's runtime id, its record synced with the monitor; fails if it is not running. */
+    public ContainerRecord requireRunning(ContainerInfo info) throws IOException, RuntimeError {
+        State s = state(info);
+        if (!s.status().equals("running") && !s.status().equals("paused")) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "container " + info.name() + " is not running"
+                    + " (" + s.status() + ")");
+        }
+        ContainerRecord rec = runtimeRecord(info);
+        if (rec == null) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "container " + info.name() + " is not running");
+        }
+        return rec;
+    }
+
+    // ---------------------------------------------------------------- start / run
+
+    /** How a start is attached: the descriptors the container's stdio come from, a hook for its pid. */
+    public record Attach(int[] stdio, IntConsumer onStarted) {}
+
+    /**
+     * {@code hull start}: a new init (and monitor) for the container. With attach, returns the
+     * exit code once the container first ends; otherwise 0 once it runs. Starting a running
+     * container does nothing.
+     */
+    public int start(String ref, Attach attach) throws IOException, RuntimeError {
+        ContainerInfo info = containers.resolve(ref);
+        ContainerStore.Locked locked = containers.lock(info);
+        try {
+            info = locked.info();
+            State s = state(info);
+            if (s.running()) {
+                if (s.status().equals("paused")) {
+                    throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "container " + info.name()
+                            + " is paused: unpause it");
+                }
+                return 0;
+            }
+            CreateOptions o = info.options() != null ? info.options() : new CreateOptions();
+            // What a previous run left (its runtime state and cgroup; the processes are gone).
+            runtime.delete(info.id(), true);
+            Files.deleteIfExists(containers.stopMarker(info.id()));
+            Monitor monitor = monitorFor(info, o, attach != null);
+            ContainerRuntime rt = new ContainerRuntime(stateRoot).withMonitor(monitor);
+            if (attach != null && attach.stdio() != null) {
+                rt.withStdio(attach.stdio());
+            }
+            if (attach == null) {
+                rt.runMonitored(info.id(), containers.dir(info.id()), false, null);
+                return 0;
+            }
+            // Attached: the lock is let go once the container is made, before waiting for its end.
+            IntConsumer onStarted = pid -> {
+                try {
+                    locked.close();
+                } catch (IOException ignored) {
+                    // released with the process anyway
+                }
+                if (attach.onStarted() != null) {
+                    attach.onStarted().accept(pid);
+                }
+            };
+            return rt.runMonitored(info.id(), containers.dir(info.id()), true, onStarted);
+        } finally {
+            locked.close(); // (a second close does nothing)
+        }
+    }
+
+    private Monitor monitorFor(ContainerInfo info, CreateOptions o, boolean attached) throws RuntimeError {
+        long[] limits = logLimits(o);
+        List<String> onExit = List.of();
+        if (o.autoRemove && !attached) {
+            // The monitor of a detached --rm container removes it when it ends: one short JVM, then.
+            onExit = List.of("/usr/bin/env", "HULL_HOME=" + home, "HULL_STATE=" + stateRoot, launcher(), "rm",
+                    "--force", info.id());
+        }
+        return new Monitor(containers.statusFile(info.id()), containers.logFile(info.id()), limits[0],
+                (int) limits[1], Monitor.RestartPolicy.parse(o.restart), containers.stopMarker(info.id()),
+                attached && o.interactive, onExit);
+    }
+
+    /** The hull launcher (bin/hull) of this installation. */
+    static String launcher() {
+        String p = System.getProperty("hull.launcher");
+        if (p != null) {
+            return p;
+        }
+        Path exe = dev.hull.runtime.executor.ExecutorSession.binary(); // target/hull-executor
+        return exe.toAbsolutePath().getParent().resolveSibling("bin").resolve("hull").toString();
+    }
+
+    /** --log-opt max-size=SIZE (k, m, g), max-file=N: {max bytes (0 none), files}. */
+    static long[] logLimits(CreateOptions o) throws RuntimeError {
+        long size = 0;
+        long files = 1;
+        for (var e : o.logOpts.entrySet()) {
+            switch (e.getKey()) {
+                case "max-size" -> {
+                    size = parseSize(e.getValue(), "--log-opt max-size");
+                    if (size <= 0) {
+                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-opt max-size must be above 0");
+                    }
+                }
+                case "max-file" -> {
+                    try {
+                        files = Long.parseLong(e.getValue());
+                    } catch (NumberFormatException x) {
+                        files = 0;
+                    }
+                    if (files < 1) {
+                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-opt max-file=" + e.getValue()
+                                + ": a number, 1 or more");
+                    }
+                }
+                default -> throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-opt " + e.getKey()
+                        + ": the json-file log takes max-size and max-file");
+            }
+        }
+        if (files > 1 && size == 0) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-opt max-file needs max-size");
+        }
+        return new long[] {size, files};
+    }
+
+    /** 512, 10k, 64m, 1g (also kb, mb, gb, b); docker's units are 1024-based. */
+    public static long parseSize(String s, String what) throws RuntimeError {
+        String t = s.trim().toLowerCase(java.util.Locale.ROOT);
+        long mult = 1;
+        String num = t;
+        String[][] units = {{"kb", "1024"}, {"mb", "1048576"}, {"gb", "1073741824"}, {"k", "1024"}, {"m", "1048576"},
+            {"g", "1073741824"}, {"b", "1"}};
+        for (String[] u : units) {
+            if (t.endsWith(u[0])) {
+                mult = Long.parseLong(u[1]);
+                num = t.substring(0, t.length() - u[0].length());
+                break;
+            }
+        }
+        try {
+            double v = Double.parseDouble(num);
+            if (v < 0) {
+                throw new NumberFormatException();
+            }
+            return (long) (v * mult);
+        } catch (NumberFormatException e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, what + " " + s + ": use a size like 512k, 64m or 1g");
+        }
+    }
+
+    /**
+     * {@code hull run}: create, then start. Attached (no -d), returns the container's exit code,
+     * removing it afterwards with --rm; detached, returns 0 once it runs and prints nothing.
+     */
+    public Run run(CreateOptions o, boolean detach, Attach attach) throws IOException, RuntimeError {
+        ContainerInfo info = create(o);
+        if (detach) {
+            try {
+                start(info.id(), null);
+            } catch (IOException | RuntimeError | RuntimeException e) {
+                if (o.autoRemove) {
+                    remove(info.id(), true);
+                }
+                throw e;
+            }
+            return new Run(info, 0);
+        }
+        int code;
+        try {
+            code = start(info.id(), attach != null ? attach : new Attach(null, null));
+        } catch (IOException | RuntimeError | RuntimeException e) {
+            if (o.autoRemove) {
+                remove(info.id(), true);
+            }
+            throw e;
+        }
+        if (o.autoRemove) {
+            remove(info.id(), true);
+        }
+        return new Run(info, code);
+    }
+
+    public record Run(ContainerInfo container, int exitCode) {}
+
+    // ---------------------------------------------------------------- stop / kill / rm / wait
+
+    /**
+     * {@code hull stop}: the stop signal, then SIGKILL after timeout seconds; no restart follows.
+     * Returns once the container has ended. A stopped container is left as it is.
+     */
+    public void stop(String ref, Integer timeoutSeconds) throws IOException, RuntimeError {
+        ContainerInfo info = containers.resolve(ref);
+        try (ContainerStore.Locked locked = containers.lock(info)) {
+            stopLocked(locked.info(), timeoutSeconds);
+        }
+    }
+
+    private void stopLocked(ContainerInfo info, Integer timeoutSeconds) throws IOException, RuntimeError {
+        State s = state(info);
+        if (!s.running()) {
+            return;
+        }
+        Files.writeString(containers.stopMarker(info.id()), Instant.now().toString());
+        CreateOptions o = info.options() != null ? info.options() : new CreateOptions();
+        int timeout = timeoutSeconds != null ? timeoutSeconds : o.stopTimeout != null ? o.stopTimeout
+                : DEFAULT_STOP_TIMEOUT;
+        ContainerRecord rec = runtimeRecord(info);
+        if (s.status().equals("running") && rec != null) {
+            int sig = Signals.parse(info.stopSignal() != null ? info.stopSignal() : "SIGTERM");
+            signal(info, rec, sig, false);
+            if (!awaitInitGone(rec, timeout * 1000L)) {
+                signal(info, rec, 9, true);
+            }
+        } else if (s.status().equals("paused") && rec != null) {
+            signal(info, rec, 9, true);
+        }
+        awaitMonitor(info, 15_000);
+    }
+
+    private void signal(ContainerInfo info, ContainerRecord rec, int sig, boolean all) throws IOException {
+        try {
+            runtime.kill(info.id(), sig, all);
+            if (all && sig == 9) {
+                try { // a frozen process cannot die
+                    new dev.hull.linux.cgroup.CgroupResources(dev.hull.linux.cgroup.CgroupLayout.detect(),
+                            rec.cgroupPath()).thaw();
+                } catch (IOException | RuntimeException ignored) {
+                    // not frozen, or no freezer
+                }
+            }
+        } catch (RuntimeError e) {
+            // ended meanwhile
+        }
+    }
+
+    private static boolean awaitInitGone(ContainerRecord rec, long millis) {
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        while (MonitorStatus.alive(rec.pid(), rec.startTime())) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            sleep(5);
+        }
+        return true;
+    }
+
+    /** Waits until the monitor is gone (it recorded the end), or the time is up. */
+    private boolean awaitMonitor(ContainerInfo info, long millis) throws IOException {
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        for (;;) {
+            MonitorStatus m = MonitorStatus.read(containers.statusFile(info.id()));
+            if (m == null || !m.monitorAlive()) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            sleep(5);
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
+    }
+
+    /** {@code hull kill}: a signal to the container's main process (the restart policy still applies). */
+    public void kill(String ref, String signal) throws IOException, RuntimeError {
+        ContainerInfo info = containers.resolve(ref);
+        int sig = Signals.parse(signal);
+        try (ContainerStore.Locked locked = containers.lock(info)) {
+            ContainerRecord rec = requireRunning(locked.info());
+            runtime.kill(locked.info().id(), sig, false);
+            if (rec != null && sig == 9) {
+                awaitInitGone(rec, 5000);
+            }
+        }
+    }
+
+    /** {@code hull rm}: removes a container that is not running (with force, kills it first). */
+    public ContainerInfo remove(String ref, boolean force) throws IOException, RuntimeError {
+        ContainerInfo info = containers.resolve(ref);
+        try (ContainerStore.Locked locked = containers.lock(info)) {
+            info = locked.info();
+            State s = state(info);
+            if (s.running()) {
+                if (!force) {
+                    throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "container " + info.name() + " is "
+                            + s.status() + ": stop it first, or use rm --force");
+                }
+                Files.writeString(containers.stopMarker(info.id()), Instant.now().toString());
+                ContainerRecord rec = runtimeRecord(info);
+                if (rec != null) {
+                    signal(info, rec, 9, true);
+                }
+                if (!awaitMonitor(info, 15_000)) {
+                    throw new RuntimeError(RuntimeError.Kind.FAILED, "container " + info.name()
+                            + ": its monitor did not end within 15 s");
+                }
+            }
+            runtime.delete(info.id(), true);
+            containers.remove(info);
+            return info;
+        }
+    }
+
+    /** {@code hull wait}: blocks until the container ends for good (no restart pending); its exit code. */
+    public int await(String ref) throws IOException, RuntimeError {
+        ContainerInfo info = containers.resolve(ref);
+        for (;;) {
+            if (containers.read(info.id()) == null) {
+                throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "container " + info.name() + " was removed");
+            }
+            State s = state(info);
+            if (!s.running() && !s.status().equals("created")) {
+                return s.exitCode();
+            }
+            sleep(s.status().equals("created") ? 50 : 10);
+        }
+    }
+
+    /** {@code hull restart}: stop (if running), then start. */
+    public void restart(String ref, Integer timeoutSeconds) throws IOException, RuntimeError {
+        stop(ref, timeoutSeconds);
+        start(ref, null);
+    }
+
+    /** {@code hull rename}. */
+    public ContainerInfo rename(String ref, String newName) throws IOException, RuntimeError {
+        ContainerInfo info = containers.resolve(ref);
+        try (ContainerStore.Locked locked = containers.lock(info)) {
+            return containers.rename(locked.info(), newName);
+        }
+    }
+
+    /** What {@code hull exec} asks for. user: NAME or UID[:GID] (null: the container's). */
+    public record ExecRequest(List<String> args, List<String> env, String user, String workdir, boolean tty,
+            boolean interactive, boolean detach, boolean privileged, int[] stdio, IntConsumer onStarted) {}
+
+    /** {@code hull exec}: a new process in the running container; its exit code (0 once running with detach). */
+    public int exec(String ref, ExecRequest r) throws IOException, RuntimeError {
+        ContainerInfo info = containers.resolve(ref);
+        ContainerRecord rec;
+        try (ContainerStore.Locked locked = containers.lock(info)) {
+            rec = requireRunning(locked.info());
+        }
+        if (r.args().isEmpty()) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "exec needs a command");
+        }
+        ContainerRuntime rt = new ContainerRuntime(stateRoot);
+        int devNull = -1;
+        try {
+            int[] stdio = r.stdio();
+            if (!r.interactive() && !r.tty()) {
+                devNull = dev.hull.linux.Syscalls.open("/dev/null", dev.hull.linux.Syscalls.O_RDONLY
+                        | dev.hull.linux.Syscalls.O_CLOEXEC, 0);
+                stdio = new int[] {devNull, stdio == null ? 1 : stdio[1], stdio == null ? 2 : stdio[2]};
+            }
+            if (stdio != null) {
+                rt.withStdio(stdio);
+            }
+            dev.hull.runtime.spec.Process base = dev.hull.runtime.ContainerExec.spec(rt, rec.id()).process();
+            List<String> environment = new ArrayList<>(base.env());
+            for (String e : r.env()) {
+                String kv = e.contains("=") ? e : System.getenv(e) != null ? e + "=" + System.getenv(e) : null;
+                if (kv == null) {
+                    continue;
+                }
+                String key = kv.substring(0, kv.indexOf('=') + 1);
+                environment.removeIf(x -> x.startsWith(key));
+                environment.add(kv);
+            }
+            dev.hull.runtime.spec.User u = base.user();
+            if (r.user() != null) {
+                List<Path> layers = images.unpack(images.getOrBuildBuiltin(info.imageId()));
+                ImageUser iu = ImageUser.resolve(r.user(), ImageService.readImageFile(layers, "etc/passwd"),
+                        ImageService.readImageFile(layers, "etc/group"));
+                u = new dev.hull.runtime.spec.User(iu.uid(), iu.gid(), u == null ? null : u.umask(),
+                        iu.additionalGids(), null);
+            }
+            dev.hull.runtime.spec.Capabilities caps = base.capabilities();
+            if (r.privileged()) {
+                List<String> all = dev.hull.runtime.spec.CapabilityNames.NAMES;
+                caps = new dev.hull.runtime.spec.Capabilities(all, all, List.of(), all, List.of());
+            }
+            dev.hull.runtime.spec.Process proc = new dev.hull.runtime.spec.Process(r.tty(),
+                    r.tty() ? base.consoleSize() : null, u, r.args(), null, environment,
+                    r.workdir() != null ? r.workdir() : base.cwd(), base.noNewPrivileges(), caps, base.rlimits(),
+                    base.apparmorProfile(), base.oomScoreAdj(), base.selinuxLabel(), base.raw());
+            return dev.hull.runtime.ContainerExec.exec(rt, rec.id(), proc, r.detach(), null,
+                    r.detach() ? null : r.onStarted());
+        } finally {
+            if (devNull >= 0) {
+                dev.hull.linux.Syscalls.close(devNull);
+            }
+        }
     }
 
     /** Containers per image id, for rmi and prune. */
     public java.util.Map<String, List<String>> imagesInUse() throws IOException {
         java.util.Map<String, List<String>> out = new java.util.HashMap<>();
-        Path containers = home.resolve("containers");
-        if (!Files.isDirectory(containers)) {
-            return out;
-        }
-        try (var s = Files.newDirectoryStream(containers)) {
-            for (Path c : s) {
-                Path f = c.resolve("container.json");
-                if (Files.isRegularFile(f)) {
-                    try {
-                        ContainerInfo info = JSON.readValue(f.toFile(), ContainerInfo.class);
-                        out.computeIfAbsent(info.imageId(), k -> new ArrayList<>()).add(info.id());
-                    } catch (IOException e) {
-                        // a half-written record: the container never started; not a user of any image
-                    }
-                }
-            }
+        for (ContainerInfo info : containers.list()) {
+            out.computeIfAbsent(info.imageId(), k -> new ArrayList<>()).add(info.id());
         }
         return out;
-    }
-
-    /** The capabilities docker gives a container by default. */
-    static final List<String> DOCKER_CAPS = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
-            "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-            "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE");
-
-    ObjectNode config(RunRequest req, ImageConfig.Config ic, ImageUser user, String id, String overlay, Path dir)
-            throws RuntimeError {
-        ObjectNode spec = DefaultSpec.create(false);
-        ObjectNode process = (ObjectNode) spec.get("process");
-        process.put("terminal", false);
-        ArrayNode args = process.putArray("args");
-        List<String> cmd = new ArrayList<>();
-        if (req.entrypoint() != null) {
-            if (!req.entrypoint().isEmpty()) {
-                cmd.add(req.entrypoint());
-            }
-        } else if (ic.entrypoint() != null) {
-            cmd.addAll(ic.entrypoint());
-        }
-        // docker: an --entrypoint given on the command line drops the image's Cmd
-        if (!req.command().isEmpty()) {
-            cmd.addAll(req.command());
-        } else if (req.entrypoint() == null && ic.cmd() != null) {
-            cmd.addAll(ic.cmd());
-        }
-        if (cmd.isEmpty()) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "no command: the image " + req.image()
-                    + " has no Entrypoint or Cmd; give one after the image name");
-        }
-        cmd.forEach(args::add);
-        String hostname = req.hostname() != null ? req.hostname() : id.length() > 12 ? id.substring(0, 12) : id;
-        java.util.LinkedHashMap<String, String> envs = new java.util.LinkedHashMap<>();
-        envs.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        envs.put("HOSTNAME", hostname);
-        if (ic.env() != null) {
-            ic.env().forEach(e -> putEnv(envs, e)); // the image's win over Hull's defaults, as in docker
-        }
-        envs.putIfAbsent("HOME", user.home());
-        for (String e : req.env()) {
-            if (e.contains("=")) {
-                putEnv(envs, e);
-            } else if (System.getenv(e) != null) {
-                putEnv(envs, e + "=" + System.getenv(e)); // -e NAME: the host's value; unset on the host: unset
-            }
-        }
-        ArrayNode env = process.putArray("env");
-        envs.forEach((k, v) -> env.add(k + "=" + v));
-        String cwd = req.workdir() != null ? req.workdir() : ic.workingDir() != null && !ic.workingDir().isEmpty()
-                ? ic.workingDir() : "/";
-        if (!cwd.startsWith("/")) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "working directory " + cwd + " is not absolute");
-        }
-        process.put("cwd", cwd);
-        // Docker's default capability set (the runtime spec's default has only three).
-        ObjectNode caps = process.putObject("capabilities");
-        for (String set : new String[] {"bounding", "effective", "permitted"}) {
-            ArrayNode a = caps.putArray(set);
-            for (String c : DOCKER_CAPS) {
-                a.add(c);
-            }
-        }
-        ObjectNode u = process.putObject("user");
-        u.put("uid", user.uid());
-        u.put("gid", user.gid());
-        if (!user.additionalGids().isEmpty()) {
-            ArrayNode g = u.putArray("additionalGids");
-            user.additionalGids().forEach(g::add);
-        }
-        ObjectNode root = (ObjectNode) spec.get("root");
-        root.put("path", dir.resolve("rootfs").toString());
-        root.put("readonly", req.readOnly());
-        spec.put("hostname", hostname);
-        ObjectNode ann = spec.putObject("annotations");
-        if (overlay != null) {
-            ann.put(Annotations.ROOTFS_OVERLAY, overlay);
-        }
-        ObjectNode linux = (ObjectNode) spec.get("linux");
-        linux.set("seccomp", DefaultSeccomp.profile(boundingCapabilities(process)));
-        ArrayNode namespaces = (ArrayNode) linux.get("namespaces");
-        String network = req.network() == null ? "none" : req.network();
-        switch (network) {
-            case "none" -> { }
-            case "host" -> {
-                for (int i = namespaces.size() - 1; i >= 0; i--) {
-                    if (namespaces.get(i).path("type").asText().equals("network")) {
-                        namespaces.remove(i);
-                    }
-                }
-            }
-            default -> throw new RuntimeError(RuntimeError.Kind.BAD_INPUT,
-                    "--network " + network + ": use none (own loopback only) or host");
-        }
-        ArrayNode mounts = (ArrayNode) spec.get("mounts");
-        for (String v : req.volumes()) {
-            String[] parts = v.split(":");
-            if (parts.length < 2 || parts.length > 3 || !parts[1].startsWith("/")) {
-                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT,
-                        "-v " + v + ": use HOST_PATH:CONTAINER_PATH[:ro]");
-            }
-            Path host = Path.of(parts[0]).toAbsolutePath();
-            if (!Files.exists(host)) {
-                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-v " + v + ": " + host + " does not exist");
-            }
-            ObjectNode m = mounts.addObject();
-            m.put("destination", parts[1]);
-            m.put("type", "bind");
-            m.put("source", host.toString());
-            ArrayNode opts = m.putArray("options");
-            opts.add("rbind");
-            if (parts.length == 3) {
-                opts.add(parts[2]);
-            }
-        }
-        return spec;
-    }
-
-    private static void putEnv(java.util.Map<String, String> envs, String e) {
-        int eq = e.indexOf('=');
-        if (eq > 0) {
-            envs.put(e.substring(0, eq), e.substring(eq + 1));
-        }
-    }
-
-    /** The bounding set of the config's capabilities: what the default seccomp profile is tailored to. */
-    static List<String> boundingCapabilities(ObjectNode process) {
-        List<String> caps = new ArrayList<>();
-        process.path("capabilities").path("bounding").forEach(c -> caps.add(c.asText()));
-        return caps;
-    }
-
-    private static String randomId() {
-        byte[] b = new byte[6];
-        new SecureRandom().nextBytes(b);
-        return HexFormat.of().formatHex(b);
     }
 }

@@ -41,6 +41,7 @@ public final class ContainerRuntime {
     private int[] stdio;
     private Path consoleSocket;
     private int preserveFds;
+    private Monitor monitor;
 
     public ContainerRuntime(Path root) {
         this.store = new StateStore(root);
@@ -71,6 +72,12 @@ public final class ContainerRuntime {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--preserve-fds must be 0 or more, not " + n);
         }
         this.preserveFds = n;
+        return this;
+    }
+
+    /** The containers this runtime creates keep a monitor (the engine's containers): see {@link Monitor}. */
+    public ContainerRuntime withMonitor(Monitor m) {
+        this.monitor = m;
         return this;
     }
 
@@ -151,7 +158,7 @@ public final class ContainerRuntime {
         try {
             resources = ResourcesSpec.forContainer(spec);
             plan = PlanBuilder.build(spec, new PlanBuilder.Context(id, bundleDir, rootfs, stateDir, fifo,
-                    cgroup.paths(), layout(), detach, preserveFds));
+                    cgroup.paths(), layout(), detach, preserveFds, monitor));
         } catch (ConfigException e) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, e.getMessage().startsWith("linux.resources")
                     ? "config.json: " + e.getMessage() : e.getMessage());
@@ -536,6 +543,36 @@ public final class ContainerRuntime {
             Trace trace = Trace.start();
             delete(id, true);
             trace.mark("run.delete");
+        }
+    }
+
+    /**
+     * Creates and starts a container that keeps a monitor ({@link #withMonitor}); the monitor, not
+     * this call, ends it. Attached, the monitor copies the output to this call's stdout/stderr and
+     * this returns the exit code when the init first ends (the container is not deleted); detached,
+     * returns 0 once it runs.
+     */
+    public int runMonitored(String id, Path bundle, boolean attach, IntConsumer onStarted)
+            throws RuntimeError, IOException {
+        if (monitor == null) {
+            throw new IllegalStateException("runMonitored needs withMonitor");
+        }
+        if (!attach) {
+            create(id, bundle, null);
+            start(id);
+            return 0;
+        }
+        Created c = create(id, bundle, null, false);
+        try (ExecutorSession session = c.session();
+                ConsoleRelay relay = ConsoleRelay.attach(c.ptyMaster(), stdio)) {
+            if (onStarted != null) {
+                onStarted.accept(c.record().pid());
+            }
+            relay.watchResize();
+            start(id);
+            int code = session.awaitExit();
+            relay.drain();
+            return code;
         }
     }
 

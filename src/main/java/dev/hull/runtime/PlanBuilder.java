@@ -37,7 +37,11 @@ public final class PlanBuilder {
 
     /** What the plan needs beyond the spec. */
     public record Context(String containerId, Path bundle, Path rootfs, Path stateDir, Path execFifo,
-            List<Path> cgroupDirs, CgroupLayout cgroupLayout, boolean detach, int preserveFds) {
+            List<Path> cgroupDirs, CgroupLayout cgroupLayout, boolean detach, int preserveFds, Monitor monitor) {
+        public Context(String containerId, Path bundle, Path rootfs, Path stateDir, Path execFifo,
+                List<Path> cgroupDirs, CgroupLayout cgroupLayout, boolean detach, int preserveFds) {
+            this(containerId, bundle, rootfs, stateDir, execFifo, cgroupDirs, cgroupLayout, detach, preserveFds, null);
+        }
         public Context(String containerId, Path bundle, Path rootfs, Path stateDir, Path execFifo,
                 List<Path> cgroupDirs, CgroupLayout cgroupLayout, boolean detach) {
             this(containerId, bundle, rootfs, stateDir, execFifo, cgroupDirs, cgroupLayout, detach, 0);
@@ -93,6 +97,18 @@ public final class PlanBuilder {
         Privileges privileges = Privileges.of(spec);
 
         Plan plan = new Plan();
+        Monitor mon = ctx.monitor();
+        if (mon != null) { // first: the executor forks here, so everything after runs in the monitor
+            plan.monitor(mon.statusFile().toString(), mon.logFile() == null ? "" : mon.logFile().toString(), mon.logMaxSize(),
+                    mon.logMaxFiles(), mon.restart().mode(), mon.restart().maxRetries(),
+                    mon.stopMarker().toString(), mon.stdinInherit());
+            for (Path dir : ctx.cgroupDirs()) {
+                plan.monitorCgroup(dir.resolve("cgroup.procs").toString());
+            }
+            if (!mon.onExit().isEmpty()) {
+                plan.monitorOnExit(mon.onExit());
+            }
+        }
         plan.mode(ctx.detach());
         plan.reserve(ctx.stateDir().toString());
         // What to undo if creation is aborted (the CLI is killed, the init fails).

@@ -31,15 +31,23 @@ class EngineSeccompTest {
     static final dev.hull.image.ImageConfig.Config EMPTY = new dev.hull.image.ImageConfig.Config(null, null, null,
             null, null, null, null, null, null);
 
-    static Engine.RunRequest request(List<String> command) {
-        return new Engine.RunRequest("busybox", command, null, true, false, List.of(), null, null, null, null,
-                List.of(), false, null);
+    static CreateOptions request(List<String> command) {
+        CreateOptions o = new CreateOptions();
+        o.image = "busybox";
+        o.command = command;
+        o.autoRemove = true;
+        return o;
+    }
+
+    static int run(CreateOptions o) throws Exception {
+        return engine.run(o, false, new Engine.Attach(null, pid -> { })).exitCode();
     }
 
     @Test
     void generatedConfigCarriesTheDefaultProfileForItsCapabilities() throws Exception {
-        ObjectNode config = engine.config(request(List.of("true")), EMPTY, new ImageUser(0, 0, List.of(), "/root"), "x",
-                null, home.resolve("x"));
+        ObjectNode config = ContainerSpecBuilder.build(request(List.of("true")), EMPTY,
+                new ImageUser(0, 0, List.of(), "/root"), "x".repeat(64), List.of("true"), null, home.resolve("x"),
+                engine.volumes());
         JsonNode seccomp = config.path("linux").path("seccomp");
         assertThat(seccomp.path("defaultAction").asText()).isEqualTo("SCMP_ACT_ERRNO");
         assertThat(seccomp.toString()).contains("\"personality\"").doesNotContain("\"mount\"");
@@ -48,9 +56,9 @@ class EngineSeccompTest {
 
     @Test
     void hullRunBlocksMountButRunsTheShell() throws Exception {
-        assertThat(engine.run(request(List.of("sh", "-c", "echo ok >/dev/null && exit 7")), pid -> { })).isEqualTo(7);
+        assertThat(run(request(List.of("sh", "-c", "echo ok >/dev/null && exit 7")))).isEqualTo(7);
         // Root in the container could mount a tmpfs without seccomp; the default profile refuses (EPERM).
-        assertThat(engine.run(request(List.of("sh", "-c", "mount -t tmpfs t /mnt 2>/dev/null && exit 0;"
-                + " unshare -U true 2>/dev/null && exit 1; exit 42")), pid -> { })).isEqualTo(42);
+        assertThat(run(request(List.of("sh", "-c", "mount -t tmpfs t /mnt 2>/dev/null && exit 0;"
+                + " unshare -U true 2>/dev/null && exit 1; exit 42")))).isEqualTo(42);
     }
 }

@@ -17,7 +17,8 @@ public final class Plan {
 
     // Parent ops
     static final int OP_MODE = 1, OP_SETNS = 2, OP_UNSHARE = 3, OP_WRITE = 4, OP_ABORT_UNLINK = 5,
-            OP_ABORT_RMDIR = 6, OP_CLONE = 7, OP_RESERVE = 8;
+            OP_ABORT_RMDIR = 6, OP_CLONE = 7, OP_RESERVE = 8, OP_MONITOR = 9, OP_MONITOR_CGROUP = 10,
+            OP_MONITOR_ON_EXIT = 11;
     // Child ops
     static final int OP_SETUID = 20, OP_SETGID = 21, OP_SETGROUPS = 22, OP_SETSID = 23, OP_SETHOSTNAME = 24,
             OP_SETDOMAINNAME = 25, OP_OPEN_ROOT = 26, OP_MOUNT = 27, OP_MKNOD = 28, OP_SYMLINK = 29,
@@ -77,6 +78,20 @@ public final class Plan {
      * executor so that from then on it, not the JVM, is sure to undo the creation if Java dies.
      */
     public Plan reserve(String dir) { return op(OP_RESERVE, dir); }
+    /**
+     * The executor stays as the container's monitor (see docs/executor-protocol.md): it holds the
+     * container's stdout/stderr, logs them, records the status and restarts the init per the policy.
+     * restartMode: 0 no, 1 on-failure (at most restartMax restarts, 0 no limit), 2 always, 3 unless-stopped.
+     */
+    public Plan monitor(String statusFile, String logFile, long logMaxSize, long logMaxFiles, long restartMode,
+            long restartMax, String stopMarker, boolean stdinInherit) {
+        return op(OP_MONITOR, statusFile, logFile, logMaxSize, logMaxFiles, restartMode, restartMax, stopMarker,
+                stdinInherit ? 1L : 0L);
+    }
+    /** A cgroup.procs file the monitor puts a restarted init into. */
+    public Plan monitorCgroup(String procsFile) { return op(OP_MONITOR_CGROUP, procsFile); }
+    /** A command the monitor execs once the container has ended for good (--rm). */
+    public Plan monitorOnExit(List<String> argv) { return op(OP_MONITOR_ON_EXIT, argv.toArray()); }
 
     public Plan clone(long flags) {
         if (cloned) {
@@ -231,7 +246,8 @@ public final class Plan {
         return switch (code) {
             case OP_MODE -> "mode"; case OP_SETNS -> "setns"; case OP_UNSHARE -> "unshare"; case OP_WRITE -> "write";
             case OP_ABORT_UNLINK -> "abort-unlink"; case OP_ABORT_RMDIR -> "abort-rmdir"; case OP_CLONE -> "clone";
-            case OP_RESERVE -> "reserve";
+            case OP_RESERVE -> "reserve"; case OP_MONITOR -> "monitor"; case OP_MONITOR_CGROUP -> "monitor-cgroup";
+            case OP_MONITOR_ON_EXIT -> "monitor-on-exit";
             case OP_SETUID -> "setuid"; case OP_SETGID -> "setgid"; case OP_SETGROUPS -> "setgroups";
             case OP_SETSID -> "setsid"; case OP_SETHOSTNAME -> "sethostname"; case OP_SETDOMAINNAME -> "setdomainname";
             case OP_OPEN_ROOT -> "open-root"; case OP_MOUNT -> "mount"; case OP_MKNOD -> "mknod";

@@ -1,0 +1,394 @@
+/* The per-container monitor: what stays of the executor once a container
+ * runs. It is the init's parent, so it reaps it and records how it ended;
+ * it reads the container's stdout and stderr (pipes) and writes them to a
+ * docker json-file log with rotation; while a client is attached (fd 3
+ * open) it also copies the output to the client's stdout/stderr and tells it
+ * the exit status; and it restarts the init as the restart policy Java chose
+ * says. No decisions about the container itself are made here. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "executor.h"
+
+struct monitor_config monitor;
+
+#define LINE_MAX_BYTES 16384 /* docker's json-file splits longer lines the same way */
+
+struct stream {
+    int fd;            /* read end; -1 at EOF */
+    int child_fd;      /* write end, the init's until the clone */
+    const char *name;  /* "stdout" / "stderr" */
+    int client;        /* the attached client's fd (1 or 2) */
+    size_t len;
+    char buf[LINE_MAX_BYTES];
+};
+static struct stream streams[2] = {
+    { .fd = -1, .child_fd = -1, .name = "stdout", .client = 1 },
+    { .fd = -1, .child_fd = -1, .name = "stderr", .client = 2 },
+};
+static int attached;
+static int logfd = -1;
+static unsigned long long logsize;
+
+void monitor_prepare_stdio(void)
+{
+    for (int i = 0; i < 2; i++) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC)) SYSFAIL("pipe for the container's %s", streams[i].name);
+        streams[i].fd = p[0];
+        streams[i].child_fd = p[1];
+        streams[i].len = 0;
+    }
+}
+
+void monitor_child_stdio(void)
+{
+    if (!monitor.stdin_inherit) {
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null < 0 || dup2(null, 0) < 0) SYSFAIL("stdin from /dev/null");
+        close(null);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (dup2(streams[i].child_fd, i + 1) < 0) SYSFAIL("%s onto the log pipe", streams[i].name);
+        close(streams[i].child_fd);
+        close(streams[i].fd);
+    }
+}
+
+void monitor_parent_stdio(void)
+{
+    for (int i = 0; i < 2; i++) {
+        close(streams[i].child_fd);
+        streams[i].child_fd = -1;
+    }
+}
+
+/* ---------- time, status ---------- */
+
+static void now_rfc3339(char *out, size_t cap)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, cap - n, ".%09ldZ", ts.tv_nsec);
+}
+
+long long proc_start_time(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p) return -1;
+    /* fields after ")": state is field 3; starttime is field 22 */
+    int field = 2;
+    for (; *p && field < 22; p++)
+        if (*p == ' ') field++;
+    return strtoll(p, NULL, 10);
+}
+
+static void write_status(const char *status, pid_t pid, const char *started, const char *finished,
+                         int code, unsigned restarts, const char *error)
+{
+    char tmp[4200], body[2048];
+    long long pst = pid > 0 ? proc_start_time(pid) : 0;
+    int n = snprintf(body, sizeof body,
+        "{\"status\":\"%s\",\"pid\":%d,\"pidStartTime\":%lld,\"monitorPid\":%d,\"monitorStartTime\":%lld,"
+        "\"startedAt\":\"%s\",\"finishedAt\":\"%s\",\"exitCode\":%d,\"restartCount\":%u,\"error\":\"",
+        status, (int)pid, pst, (int)getpid(), proc_start_time(getpid()), started, finished, code, restarts);
+    /* error text: printable ASCII only, quotes and backslashes dropped (it is our own message) */
+    for (const char *e = error; *e && n < (int)sizeof body - 8; e++)
+        if (*e >= 0x20 && *e < 0x7f && *e != '"' && *e != '\\') body[n++] = *e;
+    n += snprintf(body + n, sizeof body - n, "\"}\n");
+    snprintf(tmp, sizeof tmp, "%s.tmp", monitor.status_path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return; /* the container dir is gone (removed under us): nothing to record */
+    ssize_t w = write(fd, body, n);
+    close(fd);
+    if (w == n) rename(tmp, monitor.status_path);
+}
+
+/* ---------- json-file log ---------- */
+
+static void log_open(void)
+{
+    if (!monitor.log_path[0]) return;
+    logfd = open(monitor.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    struct stat st;
+    logsize = logfd >= 0 && fstat(logfd, &st) == 0 ? (unsigned long long)st.st_size : 0;
+}
+
+static void log_rotate(void)
+{
+    if (monitor.log_max_files <= 1) {
+        if (ftruncate(logfd, 0) == 0) logsize = 0;
+        return;
+    }
+    close(logfd);
+    char from[4200], to[4200];
+    for (unsigned long long n = monitor.log_max_files - 1; n >= 1; n--) {
+        if (n == 1) snprintf(from, sizeof from, "%s", monitor.log_path);
+        else snprintf(from, sizeof from, "%s.%llu", monitor.log_path, n - 1);
+        snprintf(to, sizeof to, "%s.%llu", monitor.log_path, n);
+        rename(from, to);
+    }
+    log_open();
+}
+
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one. */
+static int utf8_len(const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0];
+    int n;
+    unsigned min;
+    unsigned cp;
+    if (c < 0x80) return 1;
+    if ((c & 0xe0) == 0xc0) { n = 2; cp = c & 0x1f; min = 0x80; }
+    else if ((c & 0xf0) == 0xe0) { n = 3; cp = c & 0x0f; min = 0x800; }
+    else if ((c & 0xf8) == 0xf0) { n = 4; cp = c & 0x07; min = 0x10000; }
+    else return 0;
+    if ((size_t)n > avail) return 0;
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return n;
+}
+
+static void log_entry(const char *stream, const char *data, size_t len)
+{
+    static char out[LINE_MAX_BYTES * 6 + 256];
+    if (logfd < 0) return;
+    size_t k = 0;
+    memcpy(out, "{\"log\":\"", 8);
+    k = 8;
+    const unsigned char *p = (const unsigned char *)data;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') { out[k++] = '\\'; out[k++] = c; i++; }
+        else if (c == '\n') { out[k++] = '\\'; out[k++] = 'n'; i++; }
+        else if (c == '\r') { out[k++] = '\\'; out[k++] = 'r'; i++; }
+        else if (c == '\t') { out[k++] = '\\'; out[k++] = 't'; i++; }
+        else if (c < 0x20 || c == 0x7f) { k += sprintf(out + k, "\\u%04x", c); i++; }
+        else {
+            int n = utf8_len(p + i, len - i);
+            if (n == 0) { memcpy(out + k, "\\ufffd", 6); k += 6; i++; }
+            else { memcpy(out + k, p + i, n); k += n; i += n; }
+        }
+    }
+    char ts[64];
+    now_rfc3339(ts, sizeof ts);
+    k += snprintf(out + k, sizeof out - k, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", stream, ts);
+    if (monitor.log_max_size && logsize > 0 && logsize + k > monitor.log_max_size) log_rotate();
+    if (logfd < 0) return;
+    ssize_t w = write(logfd, out, k);
+    if (w > 0) logsize += w;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;
+        p += w;
+        n -= w;
+    }
+}
+
+/* Reads what is there; whole lines (and full buffers) go to the log. Returns 0 at EOF. */
+static int pump(struct stream *s)
+{
+    char chunk[65536];
+    ssize_t n;
+    do n = read(s->fd, chunk, sizeof chunk); while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        if (s->len) log_entry(s->name, s->buf, s->len);
+        s->len = 0;
+        close(s->fd);
+        s->fd = -1;
+        return 0;
+    }
+    if (attached) write_all(s->client, chunk, n);
+    for (ssize_t i = 0; i < n; i++) {
+        s->buf[s->len++] = chunk[i];
+        if (chunk[i] == '\n' || s->len == sizeof s->buf) {
+            log_entry(s->name, s->buf, s->len);
+            s->len = 0;
+        }
+    }
+    return 1;
+}
+
+/* The client went away (or never was): its descriptors are let go, so nothing waits on us. */
+static void detach_client(void)
+{
+    attached = 0;
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        close(null);
+    }
+    close(JAVA_FD);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+}
+
+static int stop_requested(void)
+{
+    return monitor.stop_marker[0] && access(monitor.stop_marker, F_OK) == 0;
+}
+
+/* Waits for the init to end, logging its output meanwhile; returns its wait status. */
+static int watch(pid_t init)
+{
+    int pidfd = (int)syscall(SYS_pidfd_open, init, 0);
+    int status = 0;
+    int reaped = 0;
+    while (!reaped) {
+        struct pollfd p[4];
+        int np = 0, si[2] = { -1, -1 };
+        for (int i = 0; i < 2; i++)
+            if (streams[i].fd >= 0) { si[i] = np; p[np++] = (struct pollfd){ .fd = streams[i].fd, .events = POLLIN }; }
+        int pi = -1, ji = -1;
+        if (pidfd >= 0) { pi = np; p[np++] = (struct pollfd){ .fd = pidfd, .events = POLLIN }; }
+        if (attached) { ji = np; p[np++] = (struct pollfd){ .fd = JAVA_FD, .events = POLLIN }; }
+        int r = poll(p, np, pidfd >= 0 ? -1 : 100);
+        if (r < 0 && errno != EINTR) sleep_ms(10);
+        if (r <= 0) {
+            if (pidfd < 0 && waitpid(init, &status, WNOHANG) == init) reaped = 1;
+            continue;
+        }
+        for (int i = 0; i < 2; i++)
+            if (si[i] >= 0 && p[si[i]].revents) pump(&streams[i]);
+        if (ji >= 0 && p[ji].revents) {
+            char c;
+            ssize_t n = read(JAVA_FD, &c, 1);
+            if (n <= 0 && !(n < 0 && errno == EINTR)) detach_client();
+        }
+        if (pi >= 0 && p[pi].revents) {
+            pid_t w;
+            do w = waitpid(init, &status, 0); while (w < 0 && errno == EINTR);
+            reaped = 1;
+        }
+    }
+    if (pidfd >= 0) close(pidfd);
+    /* The init's end takes its pid namespace with it, so the pipes reach EOF soon; a process
+     * outside it (shared namespaces) may hold them longer: wait a little, not forever. */
+    for (int rounds = 0; rounds < 50 && (streams[0].fd >= 0 || streams[1].fd >= 0); rounds++) {
+        struct pollfd p[2];
+        int np = 0;
+        struct stream *which[2];
+        for (int i = 0; i < 2; i++)
+            if (streams[i].fd >= 0) { which[np] = &streams[i]; p[np++] = (struct pollfd){ .fd = streams[i].fd, .events = POLLIN }; }
+        int r = poll(p, np, 20);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) continue;
+        for (int i = 0; i < np; i++)
+            if (p[i].revents) pump(which[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (streams[i].fd >= 0) {
+            if (streams[i].len) log_entry(streams[i].name, streams[i].buf, streams[i].len);
+            streams[i].len = 0;
+            close(streams[i].fd);
+            streams[i].fd = -1;
+        }
+    }
+    return status;
+}
+
+static int should_restart(int code, unsigned restarts)
+{
+    if (stop_requested()) return 0;
+    switch (monitor.restart_mode) {
+    case 1: return code != 0 && (monitor.restart_max == 0 || restarts < monitor.restart_max);
+    case 2: case 3: return 1;
+    default: return 0;
+    }
+}
+
+void monitor_run(pid_t init, int is_attached)
+{
+    prctl(PR_SET_NAME, "hull-monitor", 0, 0, 0);
+    /* The init must not outlive... nothing: it may outlive us (a killed monitor leaves a running
+     * container, which `hull ps` still shows). Terminal signals never reach this new session. */
+    attached = is_attached;
+    if (!attached) detach_client();
+    log_open();
+    unsigned restarts = 0;
+    char started[64], finished[64] = "";
+    long backoff = 100;
+    for (;;) {
+        now_rfc3339(started, sizeof started);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        write_status("running", init, started, "", 0, restarts, "");
+        int status = watch(init);
+        int code = exit_code(status);
+        now_rfc3339(finished, sizeof finished);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (attached) {
+            if (WIFSIGNALED(status)) java_send("EXIT signal %d\n", WTERMSIG(status));
+            else java_send("EXIT code %d\n", code);
+            detach_client();
+        }
+        char error[512] = "";
+        for (;;) {
+            if (!should_restart(code, restarts)) {
+                write_status("exited", 0, started, finished, code, restarts, error);
+                goto done;
+            }
+            /* docker's backoff: 100 ms doubling, reset after a run of 10 s or more */
+            if (t1.tv_sec - t0.tv_sec >= 10) backoff = 100;
+            write_status("restarting", 0, started, finished, code, restarts, error);
+            for (long waited = 0; waited < backoff && !stop_requested(); waited += 20) sleep_ms(20);
+            if (backoff < 60000) backoff *= 2;
+            if (stop_requested()) continue; /* recorded as exited above */
+            restarts++;
+            pid_t p = restart_init(error, sizeof error);
+            if (p > 0) {
+                init = p;
+                error[0] = '\0';
+                break;
+            }
+            log_entry("stderr", error, strlen(error));
+            log_entry("stderr", "\n", 1);
+            code = 125;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            t1 = t0;
+        }
+    }
+done:
+    if (logfd >= 0) close(logfd);
+    if (monitor.on_exit) {
+        execv(monitor.on_exit[0], monitor.on_exit);
+    }
+    _exit(0);
+}

@@ -1,0 +1,691 @@
+package dev.hull.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.engine.ContainerInfo;
+import dev.hull.engine.ContainerInspector;
+import dev.hull.engine.ContainerLogs;
+import dev.hull.engine.CreateOptions;
+import dev.hull.engine.Engine;
+import dev.hull.runtime.RuntimeError;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The container commands: docker's habits (run, create, start, stop, ps, logs, exec, rm, ...). */
+final class ContainerCli {
+    private ContainerCli() {}
+
+    /** Errors as "hull: message"; exit 1 (docker's, for every command but run/create/start). */
+    static int guarded(int failure, Callable<Integer> body) {
+        try {
+            return body.call();
+        } catch (RuntimeError e) {
+            System.err.println("hull: " + e.getMessage());
+            return failure;
+        } catch (Exception e) {
+            System.err.println("hull: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            return failure;
+        }
+    }
+
+    /** 127 command not found, 126 cannot be run, else 125: docker's codes for a container that did not start. */
+    static int startFailure(RuntimeError e) {
+        String m = e.getMessage();
+        if (m.contains("executable file not found")) {
+            return 127;
+        }
+        if (m.contains(": exec: ") && m.contains("Permission denied")) {
+            return 126;
+        }
+        return 125;
+    }
+
+    static Engine engine(RegistryCli.Access access, String pull, String platform, String image) throws Exception {
+        Engine engine = Engine.defaults();
+        dev.hull.image.Platform plat = platform == null ? dev.hull.image.Platform.host()
+                : dev.hull.image.Platform.parse(platform);
+        Engine.ImageSource fromRegistry = text -> {
+            try {
+                return RegistryCli.pull(engine.images(), access, text, plat, false, System.err);
+            } catch (java.io.IOException e) {
+                throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "image " + text
+                        + " is not here and pulling it failed: " + e.getMessage(), e);
+            }
+        };
+        switch (pull) {
+            case "missing" -> engine.imageSource(fromRegistry);
+            case "never" -> { }
+            case "always" -> {
+                engine.imageSource(fromRegistry);
+                if (image != null && !dev.hull.image.BusyboxImage.isBuiltinName(image)) {
+                    fromRegistry.fetch(image);
+                }
+            }
+            default -> throw new RuntimeError(RuntimeError.Kind.BAD_INPUT,
+                    "--pull " + pull + ": use missing, always or never");
+        }
+        return engine;
+    }
+
+    static Engine.Attach attach() {
+        Invocation inv = Invocation.current();
+        return new Engine.Attach(inv.stdio(), inv.onStarted());
+    }
+
+    @Command(name = "run", description = {"Run a command in a new container.", "",
+        "In the foreground (the default) Hull shows the container's output and exits with its status;"
+            + " with -d it prints the container's id once it runs. Either way a small monitor process"
+            + " (no JVM) stays with the container: it keeps its log (hull logs), records how it ended"
+            + " (hull ps -a) and restarts it if --restart says so.", "",
+        "Examples:", "  hull run --rm busybox echo hello", "  hull run --rm -e GREETING=hi busybox sh -c 'echo $GREETING'",
+        "  hull run --rm -v /srv/data:/data:ro busybox ls /data", "  hull run -d --name web --restart always busybox httpd -f",
+        "  hull run --rm -m 64m --cpus 0.5 --pids-limit 50 busybox sh"}, sortOptions = false)
+    static final class Run implements Callable<Integer> {
+        @Option(names = {"-d", "--detach"}, description = "Run in the background and print the container id.")
+        boolean detach;
+        @Mixin
+        ContainerOptions options = new ContainerOptions();
+        @Option(names = "--pull", defaultValue = "missing", description = "missing (default: pull when not here),"
+                + " always, or never.")
+        String pull;
+        @Option(names = "--platform", paramLabel = "OS/ARCH[/VARIANT]", description = "Platform to pull.")
+        String platform;
+        @Mixin
+        RegistryCli.Access access = new RegistryCli.Access();
+        @Option(names = "--help", usageHelp = true, description = "Show this help.")
+        boolean help;
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "Image to run (name, name:tag, name@digest or id;"
+                + " built in: busybox).")
+        String image;
+        @Parameters(index = "1..*", paramLabel = "COMMAND", description = "Command and arguments (default: the image's"
+                + " Cmd).")
+        List<String> command = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            try {
+                CreateOptions o = options.toCreateOptions(image, command);
+                if (detach && o.tty) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-t with -d is not supported yet: the"
+                            + " monitor does not hold terminals (run -it in the foreground, or -d without -t)");
+                }
+                Engine engine = engine(access, pull, platform, image);
+                Engine.Run r = engine.run(o, detach, detach ? null : attach());
+                if (detach) {
+                    System.out.println(r.container().id());
+                }
+                return r.exitCode();
+            } catch (RuntimeError e) {
+                System.err.println("hull: " + e.getMessage());
+                return startFailure(e);
+            } catch (Exception e) {
+                System.err.println("hull: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+                return 125;
+            }
+        }
+    }
+
+    @Command(name = "create", description = {"Create a container (not started: hull start runs it).", "",
+        "Takes the same options as hull run.", "", "Example:", "  hull create --name job busybox echo done",
+        "  hull start -a job"}, sortOptions = false)
+    static final class Create implements Callable<Integer> {
+        @Mixin
+        ContainerOptions options = new ContainerOptions();
+        @Option(names = "--pull", defaultValue = "missing", description = "missing, always, or never.")
+        String pull;
+        @Option(names = "--platform", paramLabel = "OS/ARCH[/VARIANT]", description = "Platform to pull.")
+        String platform;
+        @Mixin
+        RegistryCli.Access access = new RegistryCli.Access();
+        @Option(names = "--help", usageHelp = true, description = "Show this help.")
+        boolean help;
+        @Parameters(index = "0", paramLabel = "IMAGE")
+        String image;
+        @Parameters(index = "1..*", paramLabel = "COMMAND")
+        List<String> command = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            return guarded(125, () -> {
+                CreateOptions o = options.toCreateOptions(image, command);
+                ContainerInfo info = engine(access, pull, platform, image).create(o);
+                System.out.println(info.id());
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "start", mixinStandardHelpOptions = true, description = {"Start stopped or created containers.",
+        "", "With -a, shows the container's output and exits with its status."})
+    static final class Start implements Callable<Integer> {
+        @Option(names = {"-a", "--attach"}, description = "Attach to the output and wait for the end (one container).")
+        boolean attach;
+        @Option(names = {"-i", "--interactive"}, description = "With -a: the container reads your stdin.")
+        boolean interactive;
+        @Parameters(arity = "1..*", paramLabel = "CONTAINER")
+        List<String> refs;
+
+        @Override
+        public Integer call() {
+            if (attach && refs.size() > 1) {
+                System.err.println("hull: start -a takes one container");
+                return 1;
+            }
+            Engine engine = Engine.defaults();
+            int failed = 0;
+            for (String ref : refs) {
+                try {
+                    if (attach) {
+                        return engine.start(ref, attach());
+                    }
+                    engine.start(ref, null);
+                    System.out.println(ref);
+                } catch (RuntimeError e) {
+                    System.err.println("hull: " + ref + ": " + e.getMessage());
+                    failed = startFailure(e) == 125 ? 1 : startFailure(e);
+                } catch (Exception e) {
+                    System.err.println("hull: " + ref + ": " + e.getMessage());
+                    failed = 1;
+                }
+            }
+            return failed;
+        }
+    }
+
+    /** Runs action on each container, printing its reference; 1 if any failed. */
+    static int each(List<String> refs, RefAction action) {
+        int failed = 0;
+        for (String ref : refs) {
+            try {
+                action.apply(ref);
+                System.out.println(ref);
+            } catch (Exception e) {
+                System.err.println("hull: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+                failed = 1;
+            }
+        }
+        return failed;
+    }
+
+    @FunctionalInterface
+    interface RefAction {
+        void apply(String ref) throws Exception;
+    }
+
+    @Command(name = "stop", mixinStandardHelpOptions = true, description = {"Stop running containers: the stop"
+        + " signal (--stop-signal, the image's, or SIGTERM), then SIGKILL after the timeout.", "",
+        "A stopped container is not restarted by its restart policy."})
+    static final class Stop implements Callable<Integer> {
+        @Option(names = {"-t", "--time"}, paramLabel = "SECONDS", description = "Seconds to wait before SIGKILL"
+                + " (default: the container's --stop-timeout, else 10).")
+        Integer time;
+        @Parameters(arity = "1..*", paramLabel = "CONTAINER")
+        List<String> refs;
+
+        @Override
+        public Integer call() {
+            Engine engine = Engine.defaults();
+            return each(refs, ref -> engine.stop(ref, time));
+        }
+    }
+
+    @Command(name = "restart", mixinStandardHelpOptions = true, description = "Stop, then start containers.")
+    static final class Restart implements Callable<Integer> {
+        @Option(names = {"-t", "--time"}, paramLabel = "SECONDS", description = "Seconds to wait before SIGKILL.")
+        Integer time;
+        @Parameters(arity = "1..*", paramLabel = "CONTAINER")
+        List<String> refs;
+
+        @Override
+        public Integer call() {
+            Engine engine = Engine.defaults();
+            return each(refs, ref -> engine.restart(ref, time));
+        }
+    }
+
+    @Command(name = "kill", mixinStandardHelpOptions = true, description = "Send a signal (default SIGKILL) to"
+            + " containers' main process.")
+    static final class Kill implements Callable<Integer> {
+        @Option(names = {"-s", "--signal"}, defaultValue = "KILL", description = "Signal name or number.")
+        String signal;
+        @Parameters(arity = "1..*", paramLabel = "CONTAINER")
+        List<String> refs;
+
+        @Override
+        public Integer call() {
+            Engine engine = Engine.defaults();
+            return each(refs, ref -> engine.kill(ref, signal));
+        }
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true, description = {"Remove containers.", "",
+        "A running container needs --force (it is killed first)."})
+    static final class Rm implements Callable<Integer> {
+        @Option(names = {"-f", "--force"}, description = "Kill a running container, then remove it.")
+        boolean force;
+        @Option(names = {"-v", "--volumes"}, description = "Accepted for docker's habit; named volumes stay.")
+        boolean volumes;
+        @Parameters(arity = "1..*", paramLabel = "CONTAINER")
+        List<String> refs;
+
+        @Override
+        public Integer call() {
+            Engine engine = Engine.defaults();
+            return each(refs, ref -> engine.remove(ref, force));
+        }
+    }
+
+    @Command(name = "wait", mixinStandardHelpOptions = true, description = "Wait for containers to end; print"
+            + " their exit codes.")
+    static final class Wait implements Callable<Integer> {
+        @Parameters(arity = "1..*", paramLabel = "CONTAINER")
+        List<String> refs;
+
+        @Override
+        public Integer call() {
+            Engine engine = Engine.defaults();
+            int failed = 0;
+            for (String ref : refs) {
+                try {
+                    System.out.println(engine.await(ref));
+                } catch (Exception e) {
+                    System.err.println("hull: " + e.getMessage());
+                    failed = 1;
+                }
+            }
+            return failed;
+        }
+    }
+
+    @Command(name = "rename", mixinStandardHelpOptions = true, description = "Rename a container.")
+    static final class Rename implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "CONTAINER")
+        String ref;
+        @Parameters(index = "1", paramLabel = "NEW_NAME")
+        String name;
+
+        @Override
+        public Integer call() {
+            return guarded(1, () -> {
+                Engine.defaults().rename(ref, name);
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "ps", mixinStandardHelpOptions = true, description = {"List containers (running ones; -a: all).",
+        "", "Filters: status=created|running|paused|restarting|exited, name=TEXT, id=PREFIX, label=KEY[=VALUE],"
+            + " ancestor=IMAGE, exited=CODE.", "", "Examples:", "  hull ps -a", "  hull ps -q --filter status=exited",
+        "  hull ps --format json"})
+    static final class Ps implements Callable<Integer> {
+        @Option(names = {"-a", "--all"}, description = "Show all containers, not only running ones.")
+        boolean all;
+        @Option(names = {"-q", "--quiet"}, description = "Only ids.")
+        boolean quiet;
+        @Option(names = "--no-trunc", description = "Full ids and commands.")
+        boolean noTrunc;
+        @Option(names = {"-f", "--filter"}, paramLabel = "KEY=VALUE", description = "Filter (repeatable).")
+        List<String> filters = new ArrayList<>();
+        @Option(names = "--format", defaultValue = "table", description = "table (default) or json (one object per"
+                + " line).")
+        String format;
+
+        @Override
+        public Integer call() {
+            return guarded(1, () -> {
+                Engine engine = Engine.defaults();
+                List<String[]> rows = new ArrayList<>();
+                for (ContainerInfo c : engine.containers().list()) {
+                    Engine.State s = engine.state(c);
+                    if (!all && !s.running() && filters.stream().noneMatch(f -> f.startsWith("status="))) {
+                        continue;
+                    }
+                    if (!matches(c, s)) {
+                        continue;
+                    }
+                    String id = noTrunc ? c.id() : c.shortId();
+                    String cmd = String.join(" ", c.args());
+                    if (!noTrunc && cmd.length() > 20) {
+                        cmd = cmd.substring(0, 19) + "…";
+                    }
+                    if (quiet) {
+                        System.out.println(id);
+                    } else if (format.equals("json")) {
+                        ObjectNode n = ImageCli.JSON.createObjectNode();
+                        n.put("ID", c.id());
+                        n.put("Names", c.name());
+                        n.put("Image", c.image());
+                        n.put("Command", String.join(" ", c.args()));
+                        n.put("CreatedAt", c.created());
+                        n.put("State", s.status());
+                        n.put("Status", statusText(s));
+                        n.put("ExitCode", s.exitCode());
+                        n.put("RestartCount", s.monitor() == null ? 0 : s.monitor().restartCount());
+                        n.put("Pid", s.running() && s.monitor() != null ? s.monitor().pid() : 0);
+                        ObjectNode labels = n.putObject("Labels");
+                        if (c.options() != null) {
+                            c.options().labels.forEach(labels::put);
+                        }
+                        System.out.println(ImageCli.JSON.writer().without(
+                                com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(n));
+                    } else if (format.equals("table")) {
+                        rows.add(new String[] {id, c.image(), "\"" + cmd + "\"", ImageCli.ago(c.created()),
+                            statusText(s), String.join(", ", c.exposedPorts()), c.name()});
+                    } else {
+                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--format " + format + ": use table or json");
+                    }
+                }
+                if (!quiet && format.equals("table")) {
+                    rows.add(0, new String[] {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"});
+                    printTable(rows);
+                }
+                return 0;
+            });
+        }
+
+        private boolean matches(ContainerInfo c, Engine.State s) throws RuntimeError {
+            for (String f : filters) {
+                int eq = f.indexOf('=');
+                if (eq <= 0) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--filter " + f + ": use KEY=VALUE");
+                }
+                String k = f.substring(0, eq);
+                String v = f.substring(eq + 1);
+                boolean ok = switch (k) {
+                    case "status" -> s.status().equals(v);
+                    case "name" -> c.name().contains(v);
+                    case "id" -> c.id().startsWith(v);
+                    case "ancestor" -> v.equals(c.image()) || c.imageId().startsWith(v.replace("sha256:", ""));
+                    case "exited" -> s.status().equals("exited") && Integer.toString(s.exitCode()).equals(v);
+                    case "label" -> {
+                        var labels = c.options() == null ? java.util.Map.<String, String>of() : c.options().labels;
+                        int e2 = v.indexOf('=');
+                        yield e2 < 0 ? labels.containsKey(v) : v.substring(e2 + 1).equals(labels.get(v.substring(0, e2)));
+                    }
+                    default -> throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--filter " + k
+                            + ": use status, name, id, label, ancestor or exited");
+                };
+                if (!ok) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    static void printTable(List<String[]> rows) {
+        int cols = rows.get(0).length;
+        int[] w = new int[cols];
+        for (String[] r : rows) {
+            for (int i = 0; i < cols; i++) {
+                w[i] = Math.max(w[i], r[i].length());
+            }
+        }
+        for (String[] r : rows) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < cols; i++) {
+                sb.append(r[i]);
+                if (i < cols - 1) {
+                    sb.append(" ".repeat(w[i] - r[i].length() + 3));
+                }
+            }
+            System.out.println(sb.toString().stripTrailing());
+        }
+    }
+
+    /** docker's STATUS column: Up 5 minutes, Exited (1) 2 hours ago, Created, Restarting (1) ... */
+    static String statusText(Engine.State s) {
+        var m = s.monitor();
+        return switch (s.status()) {
+            case "created" -> "Created";
+            case "running" -> "Up " + since(m.startedAt());
+            case "paused" -> "Up " + since(m.startedAt()) + " (Paused)";
+            case "restarting" -> "Restarting (" + m.exitCode() + ") " + since(m.finishedAt()) + " ago";
+            default -> "Exited (" + s.exitCode() + ") " + (m.finishedAt() == null || m.finishedAt().isEmpty()
+                    ? "" : since(m.finishedAt()) + " ago");
+        };
+    }
+
+    static String since(String iso) {
+        try {
+            long sec = Duration.between(Instant.parse(iso), Instant.now()).getSeconds();
+            if (sec < 1) {
+                return "Less than a second";
+            }
+            if (sec < 60) {
+                return sec + (sec == 1 ? " second" : " seconds");
+            }
+            if (sec < 3600) {
+                return (sec / 60) + (sec / 60 == 1 ? " minute" : " minutes");
+            }
+            if (sec < 86400 * 2) {
+                return (sec / 3600) + (sec / 3600 == 1 ? " hour" : " hours");
+            }
+            return (sec / 86400) + " days";
+        } catch (RuntimeException e) {
+            return "?";
+        }
+    }
+
+    @Command(name = "logs", mixinStandardHelpOptions = true, description = {"Show a container's output (its"
+        + " json-file log, kept across restarts).", "", "Examples:", "  hull logs web", "  hull logs -f --tail 10 web",
+        "  hull logs --since 5m -t web"})
+    static final class Logs implements Callable<Integer> {
+        @Option(names = {"-f", "--follow"}, description = "Keep printing new output until the container ends.")
+        boolean follow;
+        @Option(names = {"-n", "--tail"}, defaultValue = "all", description = "Only the last N lines (default all).")
+        String tail;
+        @Option(names = "--since", description = "Only output from this time on (2026-11-30T10:00:00Z) or this long"
+                + " ago (10m, 2h).")
+        String since;
+        @Option(names = "--until", description = "Only output before this time (or this long ago).")
+        String until;
+        @Option(names = {"-t", "--timestamps"}, description = "Prefix each line with its time.")
+        boolean timestamps;
+        @Parameters(index = "0", paramLabel = "CONTAINER")
+        String ref;
+
+        @Override
+        public Integer call() {
+            return guarded(1, () -> {
+                Engine engine = Engine.defaults();
+                ContainerInfo c = engine.containers().resolve(ref);
+                int n;
+                try {
+                    n = tail.equals("all") ? -1 : Integer.parseInt(tail);
+                } catch (NumberFormatException e) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--tail " + tail + ": a number or all");
+                }
+                ContainerLogs.Query q = new ContainerLogs.Query(n, since == null ? null : ContainerLogs.parseTime(since),
+                        until == null ? null : ContainerLogs.parseTime(until), timestamps, follow);
+                ContainerLogs.print(engine.containers().logFile(c.id()), q, System.out, System.err, () -> {
+                    try {
+                        return engine.containers().read(c.id()) != null && engine.state(c).running();
+                    } catch (java.io.IOException e) {
+                        return false;
+                    }
+                });
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "inspect", mixinStandardHelpOptions = true, description = {"Show containers in detail (JSON,"
+        + " docker's field names).", "", "--format takes {{.Path.To.Field}} and {{json .Path}}, e.g.",
+        "  hull inspect -f '{{.State.Pid}}' web"})
+    static final class Inspect implements Callable<Integer> {
+        @Option(names = {"-f", "--format"}, description = "A template: {{.State.Status}}, {{json .Config}}.")
+        String format;
+        @Parameters(arity = "1..*", paramLabel = "CONTAINER")
+        List<String> refs;
+
+        @Override
+        public Integer call() {
+            return guarded(1, () -> {
+                Engine engine = Engine.defaults();
+                ArrayNode out = ImageCli.JSON.createArrayNode();
+                int failed = 0;
+                for (String ref : refs) {
+                    try {
+                        ObjectNode n = ContainerInspector.inspect(engine, engine.containers().resolve(ref));
+                        if (format != null) {
+                            System.out.println(template(format, n));
+                        } else {
+                            out.add(n);
+                        }
+                    } catch (RuntimeError e) {
+                        System.err.println("hull: " + e.getMessage());
+                        failed = 1;
+                    }
+                }
+                if (format == null) {
+                    System.out.println(ImageCli.JSON.writeValueAsString(out));
+                }
+                return failed;
+            });
+        }
+    }
+
+    /** The small part of Go templates people use with inspect: {{.A.B}} and {{json .A}}. */
+    static String template(String format, JsonNode root) throws RuntimeError {
+        StringBuilder out = new StringBuilder();
+        int i = 0;
+        while (i < format.length()) {
+            int open = format.indexOf("{{", i);
+            if (open < 0) {
+                out.append(format, i, format.length());
+                break;
+            }
+            out.append(format, i, open);
+            int close = format.indexOf("}}", open);
+            if (close < 0) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--format: unclosed {{");
+            }
+            String expr = format.substring(open + 2, close).trim();
+            boolean json = expr.startsWith("json ");
+            if (json) {
+                expr = expr.substring(5).trim();
+            }
+            if (!expr.startsWith(".")) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--format: {{" + expr + "}}: use {{.Field}} or"
+                        + " {{json .Field}}");
+            }
+            JsonNode n = root;
+            for (String part : expr.substring(1).split("\\.")) {
+                if (!part.isEmpty()) {
+                    n = n.path(part);
+                }
+            }
+            out.append(json || n.isContainerNode() ? n.toString() : n.isMissingNode() ? "<no value>" : n.asText());
+            i = close + 2;
+        }
+        return out.toString();
+    }
+
+    @Command(name = "exec", description = {"Run a command in a running container.", "",
+        "Examples:", "  hull exec web ps", "  hull exec -it web sh", "  hull exec -u nobody -w /tmp -e X=1 web env"},
+            sortOptions = false)
+    static final class Exec implements Callable<Integer> {
+        @Option(names = {"-i", "--interactive"}, description = "The command reads your stdin.")
+        boolean interactive;
+        @Option(names = {"-t", "--tty"}, description = "Give the command a terminal.")
+        boolean tty;
+        @Option(names = {"-d", "--detach"}, description = "Run it in the background.")
+        boolean detach;
+        @Option(names = {"-u", "--user"}, paramLabel = "USER[:GROUP]", description = "Run as this user (name or number).")
+        String user;
+        @Option(names = {"-e", "--env"}, paramLabel = "KEY[=VALUE]", description = "Set an environment variable.")
+        List<String> env = new ArrayList<>();
+        @Option(names = {"-w", "--workdir"}, description = "Working directory.")
+        String workdir;
+        @Option(names = "--privileged", description = "All capabilities for this command.")
+        boolean privileged;
+        @Option(names = "--help", usageHelp = true, description = "Show this help.")
+        boolean help;
+        @Parameters(index = "0", paramLabel = "CONTAINER")
+        String ref;
+        @Parameters(index = "1..*", paramLabel = "COMMAND")
+        List<String> command = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            try {
+                Invocation inv = Invocation.current();
+                return Engine.defaults().exec(ref, new Engine.ExecRequest(command, env, user, workdir, tty,
+                        interactive, detach, privileged, inv.stdio(), inv.onStarted()));
+            } catch (RuntimeError e) {
+                System.err.println("hull: " + e.getMessage());
+                return e.kind() == RuntimeError.Kind.NOT_FOUND || e.kind() == RuntimeError.Kind.WRONG_STATE ? 1
+                        : startFailure(e) == 125 ? 126 : startFailure(e);
+            } catch (Exception e) {
+                System.err.println("hull: " + e.getMessage());
+                return 126;
+            }
+        }
+    }
+
+    @Command(name = "prune", mixinStandardHelpOptions = true, description = "Remove all stopped containers"
+            + " (and what killed creations left).")
+    static final class Prune implements Callable<Integer> {
+        @Option(names = {"-f", "--force"}, description = "Do not ask (Hull never asks; accepted for docker's habit).")
+        boolean force;
+
+        @Override
+        public Integer call() {
+            return guarded(1, () -> {
+                Engine engine = Engine.defaults();
+                for (ContainerInfo c : engine.containers().list()) {
+                    Engine.State s = engine.state(c);
+                    if (!s.running()) {
+                        try {
+                            engine.remove(c.id(), false);
+                            System.out.println(c.id());
+                        } catch (RuntimeError e) {
+                            // started meanwhile
+                        }
+                    }
+                }
+                for (java.nio.file.Path d : engine.containers().debris()) {
+                    dev.hull.image.SnapshotStore.deleteTree(d);
+                }
+                return 0;
+            });
+        }
+    }
+
+    /** {@code hull container ...}: the same commands under docker's management-command names. */
+    static CommandLine containerGroup() {
+        CommandLine group = new CommandLine(new Group());
+        for (Object sub : new Object[] {new Run(), new Create(), new Start(), new Stop(), new Restart(), new Kill(),
+            new Rm(), new Wait(), new Rename(), new Ps(), new Logs(), new Inspect(), new Exec(), new Prune()}) {
+            CommandLine cl = new CommandLine(sub);
+            group.addSubcommand(cl.getCommandName(), cl);
+        }
+        group.getSubcommands().get("run").getCommandSpec().parser().stopAtPositional(true);
+        group.getSubcommands().get("create").getCommandSpec().parser().stopAtPositional(true);
+        group.getSubcommands().get("exec").getCommandSpec().parser().stopAtPositional(true);
+        group.addSubcommand("ls", new CommandLine(new Ps()));
+        return group;
+    }
+
+    @Command(name = "container", mixinStandardHelpOptions = true, description = "Manage containers (hull container"
+            + " ls, rm, prune, ...).")
+    static final class Group implements Runnable {
+        @picocli.CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public void run() {
+            spec.commandLine().usage(System.out);
+        }
+    }
+}

@@ -1,0 +1,139 @@
+package dev.hull.cli;
+
+import dev.hull.engine.CreateOptions;
+import dev.hull.engine.Engine;
+import dev.hull.runtime.RuntimeError;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** docker's create/run flags, shared by {@code hull create} and {@code hull run}. */
+final class ContainerOptions {
+    @Option(names = "--name", description = "Name the container (default: a made-up name like calm_turing).")
+    String name;
+    @Option(names = "--rm", description = "Remove the container when it exits.")
+    boolean rm;
+    @Option(names = {"-i", "--interactive"}, description = "Keep stdin open: the container reads yours.")
+    boolean interactive;
+    @Option(names = {"-t", "--tty"}, description = "Give the container a terminal.")
+    boolean tty;
+    @Option(names = {"-e", "--env"}, paramLabel = "KEY[=VALUE]", description = "Set an environment variable (KEY alone:"
+            + " your value of it).")
+    List<String> env = new ArrayList<>();
+    @Option(names = "--env-file", paramLabel = "FILE", description = "Read KEY=VALUE lines (# comments) from a file.")
+    List<String> envFiles = new ArrayList<>();
+    @Option(names = {"-w", "--workdir"}, description = "Working directory inside the container (made if missing).")
+    String workdir;
+    @Option(names = {"-u", "--user"}, paramLabel = "USER[:GROUP]", description = "Run as this user: a name from the"
+            + " image's /etc/passwd or a number (default: the image's User, else root).")
+    String user;
+    @Option(names = "--entrypoint", description = "Run this instead of the image's Entrypoint (\"\" for none);"
+            + " the image's Cmd is then not used.")
+    String entrypoint;
+    @Option(names = {"-h", "--hostname"}, description = "Container hostname (default: the id's first 12 characters).")
+    String hostname;
+    @Option(names = "--network", defaultValue = "none", description = "none (own loopback, the default) or host.")
+    String network;
+    @Option(names = {"-v", "--volume"}, paramLabel = "SRC:DEST[:ro]", description = "Bind-mount a host path (SRC starts"
+            + " with / or .) or a named volume (made on first use).")
+    List<String> volumes = new ArrayList<>();
+    @Option(names = "--tmpfs", paramLabel = "PATH[:OPTS]", description = "Mount a tmpfs (noexec,nosuid,nodev"
+            + " unless OPTS say otherwise, e.g. size=64m,exec).")
+    List<String> tmpfs = new ArrayList<>();
+    @Option(names = "--read-only", description = "Mount the container's root filesystem read-only.")
+    boolean readOnly;
+    @Option(names = {"-m", "--memory"}, paramLabel = "SIZE", description = "Memory limit (e.g. 512m, 2g).")
+    String memory;
+    @Option(names = "--memory-swap", paramLabel = "SIZE", description = "Memory + swap limit; -1: unlimited swap.")
+    String memorySwap;
+    @Option(names = "--cpus", description = "CPUs the container may use (e.g. 1.5).")
+    double cpus;
+    @Option(names = {"-c", "--cpu-shares"}, description = "Relative CPU weight (default 1024).")
+    long cpuShares;
+    @Option(names = "--cpuset-cpus", paramLabel = "LIST", description = "CPUs to run on (e.g. 0-1, 0,2).")
+    String cpusetCpus;
+    @Option(names = "--pids-limit", description = "Most processes at once (-1 or 0: no limit).")
+    long pidsLimit;
+    @Option(names = "--ulimit", paramLabel = "NAME=SOFT[:HARD]", description = "A resource limit, e.g."
+            + " nofile=1024:2048.")
+    List<String> ulimits = new ArrayList<>();
+    @Option(names = "--cap-add", paramLabel = "CAP", description = "Add a capability (or ALL).")
+    List<String> capAdd = new ArrayList<>();
+    @Option(names = "--cap-drop", paramLabel = "CAP", description = "Drop a capability (or ALL).")
+    List<String> capDrop = new ArrayList<>();
+    @Option(names = "--privileged", description = "All capabilities, no seccomp filter, no masked paths, all"
+            + " devices allowed.")
+    boolean privileged;
+    @Option(names = "--security-opt", paramLabel = "OPT", description = "seccomp=PROFILE.json, seccomp=unconfined,"
+            + " no-new-privileges.")
+    List<String> securityOpts = new ArrayList<>();
+    @Option(names = "--restart", defaultValue = "no", paramLabel = "POLICY", description = "no (default),"
+            + " on-failure[:N], always, unless-stopped: applied by the container's monitor.")
+    String restart;
+    @Option(names = "--init", description = "Run a tiny init as PID 1 that reaps zombies and forwards signals.")
+    boolean init;
+    @Option(names = {"-l", "--label"}, paramLabel = "KEY=VALUE", description = "Set a label.")
+    List<String> labels = new ArrayList<>();
+    @Option(names = "--stop-signal", paramLabel = "SIGNAL", description = "Signal that stops the container"
+            + " (default: the image's StopSignal, else SIGTERM).")
+    String stopSignal;
+    @Option(names = "--stop-timeout", paramLabel = "SECONDS", description = "Seconds stop waits before SIGKILL"
+            + " (default 10).")
+    Integer stopTimeout;
+    @Option(names = "--log-opt", paramLabel = "KEY=VALUE", description = "max-size=SIZE (e.g. 10m), max-file=N:"
+            + " rotate the json-file log.")
+    List<String> logOpts = new ArrayList<>();
+
+    CreateOptions toCreateOptions(String image, List<String> command) throws RuntimeError {
+        CreateOptions o = new CreateOptions();
+        o.image = image;
+        o.command = new ArrayList<>(command);
+        o.entrypoint = entrypoint;
+        o.name = name;
+        o.autoRemove = rm;
+        o.interactive = interactive;
+        o.tty = tty;
+        o.env = env;
+        for (String f : envFiles) {
+            o.envFiles.add(java.nio.file.Path.of(f).toAbsolutePath().toString());
+        }
+        o.workdir = workdir;
+        o.user = user;
+        o.hostname = hostname;
+        o.network = network;
+        o.volumes = volumes;
+        o.tmpfs = tmpfs;
+        o.readOnly = readOnly;
+        o.memory = memory == null ? 0 : Engine.parseSize(memory, "--memory");
+        o.memorySwap = memorySwap == null ? 0 : memorySwap.equals("-1") ? -1 : Engine.parseSize(memorySwap,
+                "--memory-swap");
+        if (cpus < 0) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--cpus must be above 0");
+        }
+        o.cpus = cpus;
+        o.cpuShares = cpuShares;
+        o.cpusetCpus = cpusetCpus;
+        o.pidsLimit = pidsLimit < 0 ? 0 : pidsLimit;
+        o.ulimits = ulimits;
+        o.capAdd = capAdd;
+        o.capDrop = capDrop;
+        o.privileged = privileged;
+        o.securityOpts = securityOpts;
+        o.restart = restart;
+        o.init = init;
+        for (String l : labels) {
+            int eq = l.indexOf('=');
+            o.labels.put(eq < 0 ? l : l.substring(0, eq), eq < 0 ? "" : l.substring(eq + 1));
+        }
+        o.stopSignal = stopSignal;
+        o.stopTimeout = stopTimeout;
+        for (String l : logOpts) {
+            int eq = l.indexOf('=');
+            if (eq <= 0) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-opt " + l + ": use KEY=VALUE");
+            }
+            o.logOpts.put(l.substring(0, eq), l.substring(eq + 1));
+        }
+        return o;
+    }
+}

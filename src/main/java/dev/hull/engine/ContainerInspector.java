@@ -1,0 +1,139 @@
+package dev.hull.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.runtime.ContainerRecord;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** {@code hull inspect}: a container as docker's inspect shows it (the fields Hull has). */
+public final class ContainerInspector {
+    private ContainerInspector() {}
+
+    public static ObjectNode inspect(Engine engine, ContainerInfo info) throws IOException {
+        ObjectNode n = ContainerStore.JSON.createObjectNode();
+        CreateOptions o = info.options() != null ? info.options() : new CreateOptions();
+        Engine.State s = engine.state(info);
+        MonitorStatus m = s.monitor();
+        n.put("Id", info.id());
+        n.put("Created", info.created());
+        n.put("Path", info.args().isEmpty() ? "" : info.args().get(0));
+        ArrayNode args = n.putArray("Args");
+        info.args().stream().skip(1).forEach(args::add);
+        ObjectNode st = n.putObject("State");
+        st.put("Status", s.status());
+        st.put("Running", s.status().equals("running") || s.status().equals("paused"));
+        st.put("Paused", s.status().equals("paused"));
+        st.put("Restarting", s.status().equals("restarting"));
+        st.put("OOMKilled", false);
+        st.put("Dead", false);
+        st.put("Pid", m != null && s.running() ? m.pid() : 0);
+        st.put("ExitCode", m != null && !s.running() ? m.exitCode() : 0);
+        st.put("Error", m != null && m.error() != null ? m.error() : "");
+        st.put("StartedAt", m != null ? m.startedAt() : "0001-01-01T00:00:00Z");
+        st.put("FinishedAt", m != null && m.finishedAt() != null && !m.finishedAt().isEmpty() ? m.finishedAt()
+                : "0001-01-01T00:00:00Z");
+        st.put("MonitorPid", m != null && m.monitorAlive() ? m.monitorPid() : 0);
+        n.put("Image", "sha256:" + info.imageId());
+        n.put("ImageName", info.image());
+        n.put("Name", "/" + info.name());
+        n.put("RestartCount", m != null ? m.restartCount() : 0);
+        n.put("Driver", info.snapshotter());
+        Path dir = engine.containers().dir(info.id());
+        n.put("LogPath", engine.containers().logFile(info.id()).toString());
+        n.put("ResolvConfPath", "");
+        ObjectNode hc = n.putObject("HostConfig");
+        hc.put("AutoRemove", o.autoRemove);
+        hc.put("Privileged", o.privileged);
+        hc.put("ReadonlyRootfs", o.readOnly);
+        hc.put("NetworkMode", o.network);
+        hc.put("Memory", o.memory);
+        hc.put("MemorySwap", o.memorySwap);
+        hc.put("NanoCpus", Math.round(o.cpus * 1e9));
+        hc.put("CpuShares", o.cpuShares);
+        hc.put("CpusetCpus", o.cpusetCpus == null ? "" : o.cpusetCpus);
+        hc.put("PidsLimit", o.pidsLimit);
+        hc.put("Init", o.init);
+        ObjectNode rp = hc.putObject("RestartPolicy");
+        dev.hull.runtime.Monitor.RestartPolicy policy = dev.hull.runtime.Monitor.RestartPolicy.parse(o.restart);
+        rp.put("Name", policy.name());
+        rp.put("MaximumRetryCount", policy.maxRetries());
+        ObjectNode lc = hc.putObject("LogConfig");
+        lc.put("Type", "json-file");
+        ObjectNode lcc = lc.putObject("Config");
+        o.logOpts.forEach(lcc::put);
+        ArrayNode caps = hc.putArray("CapAdd");
+        o.capAdd.forEach(caps::add);
+        caps = hc.putArray("CapDrop");
+        o.capDrop.forEach(caps::add);
+        ArrayNode binds = hc.putArray("Binds");
+        o.volumes.forEach(binds::add);
+        ObjectNode tmpfs = hc.putObject("Tmpfs");
+        for (String t : o.tmpfs) {
+            String[] p = t.split(":", 2);
+            tmpfs.put(p[0], p.length > 1 ? p[1] : "");
+        }
+        ArrayNode sec = hc.putArray("SecurityOpt");
+        o.securityOpts.forEach(sec::add);
+        ArrayNode ul = hc.putArray("Ulimits");
+        o.ulimits.forEach(ul::add);
+        ObjectNode c = n.putObject("Config");
+        JsonNode spec = readSpec(dir.resolve("config.json"));
+        c.put("Hostname", spec.path("hostname").asText());
+        c.put("User", o.user == null ? "" : o.user);
+        c.put("Tty", o.tty);
+        c.put("OpenStdin", o.interactive);
+        c.set("Env", spec.path("process").path("env").deepCopy());
+        ArrayNode cmd = c.putArray("Cmd");
+        o.command.forEach(cmd::add);
+        c.put("Image", info.image());
+        c.put("WorkingDir", spec.path("process").path("cwd").asText());
+        if (o.entrypoint != null) {
+            c.putArray("Entrypoint").add(o.entrypoint);
+        } else {
+            c.putNull("Entrypoint");
+        }
+        ObjectNode labels = c.putObject("Labels");
+        o.labels.forEach(labels::put);
+        c.put("StopSignal", info.stopSignal());
+        c.put("StopTimeout", o.stopTimeout == null ? Engine.DEFAULT_STOP_TIMEOUT : o.stopTimeout);
+        ObjectNode exposed = c.putObject("ExposedPorts");
+        info.exposedPorts().forEach(p -> exposed.putObject(p));
+        ArrayNode mounts = n.putArray("Mounts");
+        for (JsonNode mt : spec.path("mounts")) {
+            if (!mt.path("type").asText().equals("bind") || mt.path("destination").asText().equals(
+                    ContainerSpecBuilder.INIT_PATH)) {
+                continue;
+            }
+            ObjectNode x = mounts.addObject();
+            String src = mt.path("source").asText();
+            boolean volume = src.startsWith(engine.volumes().root().toString() + "/");
+            x.put("Type", volume ? "volume" : "bind");
+            if (volume) {
+                x.put("Name", Path.of(src).getParent().getFileName().toString());
+            }
+            x.put("Source", src);
+            x.put("Destination", mt.path("destination").asText());
+            boolean ro = false;
+            for (JsonNode opt : mt.path("options")) {
+                ro |= opt.asText().equals("ro");
+            }
+            x.put("RW", !ro);
+        }
+        ContainerRecord rec = s.running() ? engine.runtimeRecord(info) : null;
+        ObjectNode hull = n.putObject("Hull");
+        hull.put("Bundle", dir.toString());
+        hull.put("CgroupPath", rec != null ? rec.cgroupPath() : "");
+        return n;
+    }
+
+    private static JsonNode readSpec(Path f) {
+        try {
+            return ContainerStore.JSON.readTree(Files.readAllBytes(f));
+        } catch (IOException e) {
+            return ContainerStore.JSON.createObjectNode();
+        }
+    }
+}

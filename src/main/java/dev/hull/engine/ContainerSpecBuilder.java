@@ -1,0 +1,416 @@
+package dev.hull.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.image.ImageConfig;
+import dev.hull.linux.seccomp.DefaultSeccomp;
+import dev.hull.runtime.Annotations;
+import dev.hull.runtime.RuntimeError;
+import dev.hull.runtime.spec.CapabilityNames;
+import dev.hull.runtime.spec.DefaultSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/** Turns docker's create/run flags and the image's config into an OCI config.json. */
+final class ContainerSpecBuilder {
+    /** Where --init's tiny init (the executor binary) appears inside the container. */
+    static final String INIT_PATH = "/dev/hull-init";
+
+    /** The capabilities docker gives a container by default. */
+    static final List<String> DOCKER_CAPS = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
+            "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+            "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE");
+
+    private ContainerSpecBuilder() {}
+
+    /** Entrypoint + command by docker's rules: --entrypoint drops the image's Cmd. */
+    static List<String> args(CreateOptions o, ImageConfig.Config ic) throws RuntimeError {
+        List<String> cmd = new ArrayList<>();
+        if (o.entrypoint != null) {
+            if (!o.entrypoint.isEmpty()) {
+                cmd.add(o.entrypoint);
+            }
+        } else if (ic.entrypoint() != null) {
+            cmd.addAll(ic.entrypoint());
+        }
+        if (!o.command.isEmpty()) {
+            cmd.addAll(o.command);
+        } else if (o.entrypoint == null && ic.cmd() != null) {
+            cmd.addAll(ic.cmd());
+        }
+        if (cmd.isEmpty()) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "no command: the image " + o.image
+                    + " has no Entrypoint or Cmd; give one after the image name");
+        }
+        return cmd;
+    }
+
+    static ObjectNode build(CreateOptions o, ImageConfig.Config ic, ImageUser user, String id, List<String> args,
+            String overlay, Path dir, VolumeStore volumes) throws RuntimeError, IOException {
+        ObjectNode spec = DefaultSpec.create(false);
+        ObjectNode process = (ObjectNode) spec.get("process");
+        process.put("terminal", o.tty);
+        ArrayNode a = process.putArray("args");
+        if (o.init) {
+            a.add(INIT_PATH);
+            a.add("--init");
+            a.add("--");
+        }
+        args.forEach(a::add);
+        String hostname = o.hostname != null ? o.hostname : id.substring(0, 12);
+        Map<String, String> envs = new LinkedHashMap<>();
+        envs.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        envs.put("HOSTNAME", hostname);
+        if (ic.env() != null) {
+            ic.env().forEach(e -> putEnv(envs, e)); // the image's win over Hull's defaults, as in docker
+        }
+        envs.putIfAbsent("HOME", user.home());
+        if (o.tty) {
+            envs.putIfAbsent("TERM", "xterm");
+        }
+        List<String> given = new ArrayList<>();
+        for (String f : o.envFiles) {
+            given.addAll(readEnvFile(Path.of(f)));
+        }
+        given.addAll(o.env);
+        for (String e : given) {
+            if (e.contains("=")) {
+                putEnv(envs, e);
+            } else if (System.getenv(e) != null) {
+                putEnv(envs, e + "=" + System.getenv(e)); // -e NAME: the host's value; unset on the host: unset
+            }
+        }
+        ArrayNode env = process.putArray("env");
+        envs.forEach((k, v) -> env.add(k + "=" + v));
+        String cwd = o.workdir != null ? o.workdir : ic.workingDir() != null && !ic.workingDir().isEmpty()
+                ? ic.workingDir() : "/";
+        if (!cwd.startsWith("/")) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-w " + cwd + ": the working directory must be"
+                    + " an absolute path");
+        }
+        process.put("cwd", cwd);
+        process.set("capabilities", capabilities(o));
+        if (o.privileged) {
+            process.put("noNewPrivileges", false);
+        }
+        ObjectNode u = process.putObject("user");
+        u.put("uid", user.uid());
+        u.put("gid", user.gid());
+        if (!user.additionalGids().isEmpty()) {
+            ArrayNode g = u.putArray("additionalGids");
+            user.additionalGids().forEach(g::add);
+        }
+        rlimits(process, o.ulimits);
+        ObjectNode root = (ObjectNode) spec.get("root");
+        root.put("path", dir.resolve("rootfs").toString());
+        root.put("readonly", o.readOnly);
+        spec.put("hostname", hostname);
+        ObjectNode ann = spec.putObject("annotations");
+        if (overlay != null) {
+            ann.put(Annotations.ROOTFS_OVERLAY, overlay);
+        }
+        ObjectNode linux = (ObjectNode) spec.get("linux");
+        security(o, process, linux);
+        resources(o, linux);
+        network(o, (ArrayNode) linux.get("namespaces"));
+        ArrayNode mounts = (ArrayNode) spec.get("mounts");
+        for (String v : o.volumes) {
+            volume(mounts, v, volumes);
+        }
+        for (String t : o.tmpfs) {
+            String[] p = t.split(":", 2);
+            if (!p[0].startsWith("/")) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--tmpfs " + t + ": use /PATH[:OPTIONS]");
+            }
+            ObjectNode m = mounts.addObject();
+            m.put("destination", p[0]);
+            m.put("type", "tmpfs");
+            m.put("source", "tmpfs");
+            ArrayNode opts = m.putArray("options");
+            for (String d : new String[] {"nosuid", "nodev", "noexec"}) {
+                opts.add(d);
+            }
+            if (p.length > 1) {
+                for (String x : p[1].split(",")) {
+                    opts.add(x);
+                }
+            }
+        }
+        if (o.init) {
+            ObjectNode m = mounts.addObject();
+            m.put("destination", INIT_PATH);
+            m.put("type", "bind");
+            m.put("source", dev.hull.runtime.executor.ExecutorSession.binary().toString());
+            ArrayNode opts = m.putArray("options");
+            opts.add("bind");
+            opts.add("ro");
+        }
+        return spec;
+    }
+
+    private static ObjectNode capabilities(CreateOptions o) throws RuntimeError {
+        Set<String> caps = new LinkedHashSet<>(o.privileged ? CapabilityNames.NAMES : DOCKER_CAPS);
+        for (String c : o.capAdd) {
+            if (c.equalsIgnoreCase("ALL")) {
+                caps.addAll(CapabilityNames.NAMES);
+            } else {
+                caps.add(capName(c, "--cap-add"));
+            }
+        }
+        for (String c : o.capDrop) {
+            if (c.equalsIgnoreCase("ALL")) {
+                caps.clear();
+            } else {
+                caps.remove(capName(c, "--cap-drop"));
+            }
+        }
+        var n = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
+        ObjectNode out = n.objectNode();
+        for (String set : new String[] {"bounding", "effective", "permitted"}) {
+            ArrayNode arr = out.putArray(set);
+            caps.forEach(arr::add);
+        }
+        return out;
+    }
+
+    private static String capName(String c, String flag) throws RuntimeError {
+        String name = c.toUpperCase(Locale.ROOT);
+        if (!name.startsWith("CAP_")) {
+            name = "CAP_" + name;
+        }
+        if (!CapabilityNames.NAMES.contains(name)) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, flag + " " + c + ": unknown capability");
+        }
+        return name;
+    }
+
+    private static void rlimits(ObjectNode process, List<String> ulimits) throws RuntimeError {
+        if (ulimits.isEmpty()) {
+            return;
+        }
+        ArrayNode out = process.has("rlimits") ? (ArrayNode) process.get("rlimits") : process.putArray("rlimits");
+        for (String u : ulimits) {
+            String[] kv = u.split("=", 2);
+            if (kv.length != 2) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--ulimit " + u + ": use NAME=SOFT[:HARD]");
+            }
+            String type = "RLIMIT_" + kv[0].toUpperCase(Locale.ROOT);
+            String[] sh = kv[1].split(":", 2);
+            long soft;
+            long hard;
+            try {
+                soft = parseLimit(sh[0]);
+                hard = sh.length > 1 ? parseLimit(sh[1]) : soft;
+            } catch (NumberFormatException e) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--ulimit " + u + ": limits are numbers or"
+                        + " unlimited");
+            }
+            if (Long.compareUnsigned(soft, hard) > 0) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--ulimit " + u + ": the soft limit is above"
+                        + " the hard one");
+            }
+            for (int i = out.size() - 1; i >= 0; i--) {
+                if (out.get(i).path("type").asText().equals(type)) {
+                    out.remove(i);
+                }
+            }
+            ObjectNode r = out.addObject();
+            r.put("type", type);
+            r.put("hard", hard);
+            r.put("soft", soft);
+        }
+    }
+
+    private static long parseLimit(String s) {
+        return s.equals("unlimited") || s.equals("-1") ? -1L : Long.parseLong(s);
+    }
+
+    private static void security(CreateOptions o, ObjectNode process, ObjectNode linux) throws RuntimeError,
+            IOException {
+        List<String> bounding = new ArrayList<>();
+        process.path("capabilities").path("bounding").forEach(c -> bounding.add(c.asText()));
+        JsonNode seccomp = o.privileged ? null : DefaultSeccomp.profile(bounding);
+        for (String opt : o.securityOpts) {
+            String[] kv = opt.split("[=:]", 2);
+            switch (kv[0]) {
+                case "seccomp" -> {
+                    if (kv.length < 2) {
+                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--security-opt " + opt
+                                + ": use seccomp=unconfined or seccomp=PROFILE.json");
+                    }
+                    seccomp = kv[1].equals("unconfined") ? null : seccompProfile(Path.of(kv[1]));
+                }
+                case "no-new-privileges" -> process.put("noNewPrivileges",
+                        kv.length < 2 || Boolean.parseBoolean(kv[1]));
+                case "label", "apparmor" -> {
+                    if (kv.length < 2 || !(kv[1].equals("disable") || kv[1].equals("unconfined"))) {
+                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--security-opt " + opt
+                                + ": this host has no LSM to apply it (only disable/unconfined are accepted)");
+                    }
+                }
+                default -> throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--security-opt " + opt
+                        + ": use seccomp=unconfined|FILE or no-new-privileges");
+            }
+        }
+        if (seccomp != null) {
+            linux.set("seccomp", seccomp);
+        } else {
+            linux.remove("seccomp");
+        }
+        if (o.privileged) {
+            linux.remove("maskedPaths");
+            linux.remove("readonlyPaths");
+            ObjectNode res = linux.has("resources") ? (ObjectNode) linux.get("resources") : linux.putObject("resources");
+            ArrayNode devices = res.putArray("devices");
+            ObjectNode all = devices.addObject();
+            all.put("allow", true);
+            all.put("access", "rwm");
+        }
+    }
+
+    /** A seccomp profile file: the OCI linux.seccomp shape, or docker's (archMap, names lists). */
+    private static JsonNode seccompProfile(Path file) throws RuntimeError {
+        JsonNode n;
+        try {
+            n = ContainerStore.JSON.readTree(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--security-opt seccomp=" + file + ": "
+                    + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage()));
+        }
+        if (!(n instanceof ObjectNode profile) || !n.has("defaultAction")) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--security-opt seccomp=" + file
+                    + ": not a seccomp profile (no defaultAction)");
+        }
+        ObjectNode out = profile.deepCopy();
+        if (out.has("archMap")) { // docker's: architectures with their sub-architectures
+            ArrayNode arches = out.putArray("architectures");
+            for (JsonNode m : profile.get("archMap")) {
+                arches.add(m.path("architecture").asText());
+                m.path("subArchitectures").forEach(arches::add);
+            }
+            out.remove("archMap");
+        }
+        out.remove("defaultErrno");
+        ArrayNode calls = out.has("syscalls") ? (ArrayNode) out.get("syscalls") : null;
+        if (calls != null) {
+            for (JsonNode c : calls) {
+                if (c instanceof ObjectNode oc) {
+                    if (oc.has("name") && !oc.has("names")) {
+                        oc.putArray("names").add(oc.get("name").asText());
+                    }
+                    oc.remove(List.of("name", "comment", "includes", "excludes"));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void resources(CreateOptions o, ObjectNode linux) throws RuntimeError {
+        ObjectNode res = linux.has("resources") ? (ObjectNode) linux.get("resources") : linux.putObject("resources");
+        if (o.memory > 0 || o.memorySwap != 0) {
+            ObjectNode m = res.putObject("memory");
+            if (o.memory > 0) {
+                m.put("limit", o.memory);
+            }
+            if (o.memorySwap != 0) {
+                if (o.memorySwap > 0 && o.memorySwap < o.memory) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--memory-swap must be at least --memory"
+                            + " (it counts memory and swap together), or -1 for unlimited swap");
+                }
+                m.put("swap", o.memorySwap);
+            }
+        }
+        if (o.cpus > 0 || o.cpuShares > 0 || o.cpusetCpus != null) {
+            ObjectNode c = res.putObject("cpu");
+            if (o.cpus > 0) {
+                c.put("period", 100000);
+                c.put("quota", Math.round(o.cpus * 100000));
+            }
+            if (o.cpuShares > 0) {
+                c.put("shares", o.cpuShares);
+            }
+            if (o.cpusetCpus != null) {
+                c.put("cpus", o.cpusetCpus);
+            }
+        }
+        if (o.pidsLimit != 0) {
+            res.putObject("pids").put("limit", o.pidsLimit);
+        }
+    }
+
+    private static void network(CreateOptions o, ArrayNode namespaces) throws RuntimeError {
+        String network = o.network == null ? "none" : o.network;
+        switch (network) {
+            case "none" -> { }
+            case "host" -> {
+                for (int i = namespaces.size() - 1; i >= 0; i--) {
+                    if (namespaces.get(i).path("type").asText().equals("network")) {
+                        namespaces.remove(i);
+                    }
+                }
+            }
+            default -> throw new RuntimeError(RuntimeError.Kind.BAD_INPUT,
+                    "--network " + network + ": use none (own loopback only) or host");
+        }
+    }
+
+    private static void volume(ArrayNode mounts, String v, VolumeStore volumes) throws RuntimeError, IOException {
+        String[] parts = v.split(":");
+        if (parts.length < 2 || parts.length > 3 || !parts[1].startsWith("/") || parts[0].isEmpty()) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT,
+                    "-v " + v + ": use HOST_PATH:CONTAINER_PATH[:ro] or VOLUME_NAME:CONTAINER_PATH[:ro]");
+        }
+        Path host;
+        if (parts[0].startsWith("/") || parts[0].startsWith(".")) {
+            host = Path.of(parts[0]).toAbsolutePath().normalize();
+            if (!Files.exists(host)) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-v " + v + ": " + host + " does not exist");
+            }
+        } else {
+            host = volumes.mountpoint(parts[0], true);
+        }
+        String mode = parts.length == 3 ? parts[2] : "rw";
+        if (!mode.equals("ro") && !mode.equals("rw")) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-v " + v + ": the mode is ro or rw, not " + mode);
+        }
+        ObjectNode m = mounts.addObject();
+        m.put("destination", parts[1]);
+        m.put("type", "bind");
+        m.put("source", host.toString());
+        ArrayNode opts = m.putArray("options");
+        opts.add("rbind");
+        opts.add(mode);
+    }
+
+    private static List<String> readEnvFile(Path f) throws RuntimeError {
+        List<String> out = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(f)) {
+                String t = line.strip();
+                if (!t.isEmpty() && !t.startsWith("#")) {
+                    out.add(t);
+                }
+            }
+        } catch (IOException e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--env-file " + f + ": "
+                    + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage()));
+        }
+        return out;
+    }
+
+    private static void putEnv(Map<String, String> envs, String e) {
+        int eq = e.indexOf('=');
+        if (eq > 0) {
+            envs.put(e.substring(0, eq), e.substring(eq + 1));
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package dev.hull.engine;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@code hull create}/{@code hull run} ask for: docker's flags, as given. Kept in the
+ * container's container.json, so {@code inspect} shows them and a restart reuses them.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public final class CreateOptions {
+    public String image;
+    /** The command after the image (empty: the image's Cmd). */
+    public List<String> command = new ArrayList<>();
+    /** null: the image's Entrypoint; "": none. */
+    public String entrypoint;
+    public String name;
+    public boolean autoRemove;
+    public boolean interactive;
+    public boolean tty;
+    public List<String> env = new ArrayList<>();
+    public List<String> envFiles = new ArrayList<>();
+    public String workdir;
+    public String user;
+    public String hostname;
+    public String network = "none";
+    /** -v HOST:CTR[:ro] or NAME:CTR[:ro] (a named volume). */
+    public List<String> volumes = new ArrayList<>();
+    /** --tmpfs PATH[:OPTIONS]. */
+    public List<String> tmpfs = new ArrayList<>();
+    public boolean readOnly;
+    /** Bytes (0: no limit). */
+    public long memory;
+    /** Memory + swap in bytes (0: unset, -1: unlimited swap). */
+    public long memorySwap;
+    /** CPUs (0: no limit). */
+    public double cpus;
+    public long cpuShares;
+    public String cpusetCpus;
+    /** 0: no limit. */
+    public long pidsLimit;
+    /** --ulimit NAME=SOFT[:HARD]. */
+    public List<String> ulimits = new ArrayList<>();
+    public List<String> capAdd = new ArrayList<>();
+    public List<String> capDrop = new ArrayList<>();
+    public boolean privileged;
+    /** --security-opt seccomp=FILE|unconfined, no-new-privileges[:true|false]. */
+    public List<String> securityOpts = new ArrayList<>();
+    /** no, on-failure[:N], always, unless-stopped. */
+    public String restart = "no";
+    public boolean init;
+    public Map<String, String> labels = new LinkedHashMap<>();
+    /** null: the image's StopSignal, else SIGTERM. */
+    public String stopSignal;
+    /** Seconds; null: 10. */
+    public Integer stopTimeout;
+    /** --log-opt max-size=SIZE, max-file=N. */
+    public Map<String, String> logOpts = new LinkedHashMap<>();
+}

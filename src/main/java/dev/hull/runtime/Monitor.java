@@ -1,0 +1,73 @@
+package dev.hull.runtime;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A container that keeps a monitor (the executor, staying on as the init's parent): where it
+ * records the status and the json-file log, and the restart policy it applies. Java decides
+ * the policy; the monitor only carries it out.
+ *
+ * @param logFile      json-file log, or null for none
+ * @param logMaxSize   rotate when the log would grow past this many bytes (0: never)
+ * @param logMaxFiles  log files kept, the live one included
+ * @param stopMarker   the user asked the container to stop when this file exists: no restart
+ * @param stdinInherit the container reads the caller's stdin (-i); otherwise /dev/null
+ * @param onExit       argv the monitor execs once the container has ended for good (--rm), or empty
+ */
+public record Monitor(Path statusFile, Path logFile, long logMaxSize, int logMaxFiles, RestartPolicy restart,
+        Path stopMarker, boolean stdinInherit, List<String> onExit) {
+
+    /** docker's restart policies: no, on-failure[:N], always, unless-stopped. */
+    public record RestartPolicy(String name, int maxRetries) {
+        public static final RestartPolicy NO = new RestartPolicy("no", 0);
+
+        public static RestartPolicy parse(String text) {
+            if (text == null || text.isEmpty() || text.equals("no")) {
+                return NO;
+            }
+            String[] p = text.split(":", 2);
+            switch (p[0]) {
+                case "always", "unless-stopped" -> {
+                    if (p.length > 1) {
+                        throw new IllegalArgumentException("--restart " + text + ": a retry count only goes with"
+                                + " on-failure");
+                    }
+                    return new RestartPolicy(p[0], 0);
+                }
+                case "on-failure" -> {
+                    int n = 0;
+                    if (p.length > 1) {
+                        try {
+                            n = Integer.parseInt(p[1]);
+                        } catch (NumberFormatException e) {
+                            n = -1;
+                        }
+                        if (n < 0) {
+                            throw new IllegalArgumentException("--restart " + text + ": the retry count must be a"
+                                    + " number >= 0");
+                        }
+                    }
+                    return new RestartPolicy("on-failure", n);
+                }
+                default -> throw new IllegalArgumentException("--restart " + text
+                        + ": use no, on-failure[:N], always or unless-stopped");
+            }
+        }
+
+        /** The code the monitor understands: 0 no, 1 on-failure, 2 always, 3 unless-stopped. */
+        public int mode() {
+            return switch (name) {
+                case "on-failure" -> 1;
+                case "always" -> 2;
+                case "unless-stopped" -> 3;
+                default -> 0;
+            };
+        }
+
+        @Override
+        public String toString() {
+            return name.equals("on-failure") && maxRetries > 0 ? name + ":" + maxRetries : name;
+        }
+    }
+}
