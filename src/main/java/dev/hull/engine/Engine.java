@@ -366,22 +366,27 @@ public final class Engine {
         List<String> onExit = List.of();
         if (o.autoRemove && !attached) {
             // The monitor of a detached --rm container removes it when it ends: one short JVM, then.
-            onExit = List.of("/usr/bin/env", "HULL_HOME=" + home, "HULL_STATE=" + stateRoot, launcher(), "rm",
-                    "--force", info.id());
+            List<String> argv = new ArrayList<>(List.of("/usr/bin/env", "HULL_HOME=" + home, "HULL_STATE=" + stateRoot));
+            argv.addAll(launcher());
+            argv.addAll(List.of("rm", "--force", info.id()));
+            onExit = argv;
         }
         return new Monitor(containers.statusFile(info.id()), containers.logFile(info.id()), limits[0],
                 (int) limits[1], Monitor.RestartPolicy.parse(o.restart), containers.stopMarker(info.id()),
                 attached && o.interactive, onExit);
     }
 
-    /** The hull launcher (bin/hull) of this installation. */
-    static String launcher() {
+    /** How to run hull: the launcher (bin/hull) this JVM came from, else this JVM's java and classpath. */
+    static List<String> launcher() {
         String p = System.getProperty("hull.launcher");
         if (p != null) {
-            return p;
+            return List.of(p);
         }
-        Path exe = dev.hull.runtime.executor.ExecutorSession.binary(); // target/hull-executor
-        return exe.toAbsolutePath().getParent().resolveSibling("bin").resolve("hull").toString();
+        String java = ProcessHandle.current().info().command().orElse(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        return List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED",
+                "-Dhull.program=hull", "-Dhull.executor=" + dev.hull.runtime.executor.ExecutorSession.binary(),
+                "-cp", System.getProperty("java.class.path"), "dev.hull.cli.Main");
     }
 
     /** --log-opt max-size=SIZE (k, m, g), max-file=N: {max bytes (0 none), files}. */
