@@ -118,7 +118,8 @@ public final class Engine {
             ImageRecord image = image(o.image);
             ImageConfig imageConfig = images.config(image);
             List<Path> layers = images.unpack(image);
-            ContainerInfo reserved = containers.reserve(o.name);
+            ContainerStore.Locked reservation = containers.reserve(o.name);
+            ContainerInfo reserved = reservation.info();
             String id = reserved.id();
             Path dir = containers.dir(id);
             boolean done = false;
@@ -156,9 +157,13 @@ public final class Engine {
                 done = true;
                 return info;
             } finally {
-                if (!done) {
-                    containers.releaseName(reserved.name(), id);
-                    dev.hull.image.SnapshotStore.deleteTree(dir);
+                try {
+                    if (!done) {
+                        containers.releaseName(reserved.name(), id);
+                        dev.hull.image.SnapshotStore.deleteTree(dir);
+                    }
+                } finally {
+                    reservation.close();
                 }
             }
         }
