@@ -144,6 +144,11 @@ public final class Engine {
                         ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
                 ObjectNode spec = ContainerSpecBuilder.build(o, ic, user, id, args, overlay, dir, volumes);
                 makeWorkdir(spec.path("process").path("cwd").asText("/"), layers, writable);
+                if (o.tty) { // the monitor's pty starts at this size (it does not follow the caller's resizes)
+                    ObjectNode size = ((ObjectNode) spec.get("process")).putObject("consoleSize");
+                    size.put("height", 24);
+                    size.put("width", 80);
+                }
                 Files.write(dir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
                 String stopSignal = o.stopSignal != null ? o.stopSignal
                         : ic.stopSignal() != null && !ic.stopSignal().isEmpty() ? ic.stopSignal() : "SIGTERM";
@@ -704,11 +709,11 @@ public final class Engine {
         }
     }
 
-    /** Containers per image id, for rmi and prune. */
+    /** Containers (their names) per image id, for rmi and prune. */
     public java.util.Map<String, List<String>> imagesInUse() throws IOException {
         java.util.Map<String, List<String>> out = new java.util.HashMap<>();
         for (ContainerInfo info : containers.list()) {
-            out.computeIfAbsent(info.imageId(), k -> new ArrayList<>()).add(info.id());
+            out.computeIfAbsent(info.imageId(), k -> new ArrayList<>()).add(info.name());
         }
         return out;
     }

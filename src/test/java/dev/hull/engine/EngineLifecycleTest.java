@@ -102,6 +102,15 @@ class EngineLifecycleTest {
     }
 
     @Test
+    void aTerminalIsHeldByTheMonitorAndItsOutputLogged() throws Exception {
+        CreateOptions o = opts("sh", "-c", "tty; echo on-tty; exit 4");
+        o.tty = true;
+        ContainerInfo c = runDetached(o);
+        assertThat(engine.await(c.id())).isEqualTo(4);
+        assertThat(logs(c, false)).isEqualTo("/dev/pts/0\r\non-tty\r\n"); // a terminal's line endings
+    }
+
+    @Test
     void attachedRunReturnsTheExitCodeAndCopiesOutputToTheCaller() throws Exception {
         Path out = Files.createTempFile(root, "out", ".txt");
         int fd = Syscalls.open(out.toString(), Syscalls.O_WRONLY | Syscalls.O_CLOEXEC, 0);
@@ -188,7 +197,9 @@ class EngineLifecycleTest {
 
     @Test
     void execRunsInTheContainerAlsoAfterARestartGaveItANewInit() throws Exception {
-        CreateOptions o = opts("sh", "-c", "echo $$ > /tmp/me; sleep 0.3; exit 1");
+        // the first run fails; the restarted one (same rootfs: /tmp/ran is there) stays
+        CreateOptions o = opts("sh", "-c", "echo $$ > /tmp/me; [ -f /tmp/ran ] && exec sleep 100; touch /tmp/ran;"
+                + " exit 1");
         o.restart = "on-failure:1";
         ContainerInfo c = runDetached(o);
         int firstPid = engine.state(c).monitor().pid();
@@ -205,7 +216,6 @@ class EngineLifecycleTest {
             Syscalls.close(fd);
         }
         assertThat(Files.readString(out).trim()).isEqualTo("1"); // the restarted init is PID 1 of its namespace
-        engine.await(c.id());
     }
 
     @Test
