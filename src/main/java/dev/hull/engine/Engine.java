@@ -523,7 +523,14 @@ public final class Engine {
         } else if (s.status().equals("paused") && rec != null) {
             signal(info, rec, 9, true);
         }
-        awaitMonitor(info, 15_000);
+        // A restart the monitor began before it saw the stop request: its new init is in the same
+        // cgroup, so killing the cgroup's processes ends it too.
+        for (int round = 0; round < 3 && !awaitMonitor(info, 5_000); round++) {
+            ContainerRecord now = runtimeRecord(info);
+            if (now != null) {
+                signal(info, now, 9, true);
+            }
+        }
     }
 
     private void signal(ContainerInfo info, ContainerRecord rec, int sig, boolean all) throws IOException {
