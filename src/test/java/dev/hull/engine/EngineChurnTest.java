@@ -143,7 +143,10 @@ class EngineChurnTest {
         }
         Snapshot after = snapshot();
         assertThat(after.mounts()).as("mounts").isEqualTo(before.mounts());
-        assertThat(after.cgroups()).as("cgroups").isEqualTo(before.cgroups());
+        // (other Hull stores on the host may have cgroups of their own come and go meanwhile)
+        for (String cg : after.cgroups()) {
+            assertThat(ids).as("cgroup %s of a removed container", cg).doesNotContain(Path.of(cg).getFileName().toString());
+        }
         assertThat(after.monitors()).as("monitor processes").isEqualTo(before.monitors());
         assertThat(after.fds()).as("open descriptors").isLessThanOrEqualTo(before.fds() + 2);
         assertThat(after.threads()).as("threads").isLessThanOrEqualTo(before.threads() + 2);
