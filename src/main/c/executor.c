@@ -834,16 +834,23 @@ static void do_preserve_fds(uint64_t from, uint64_t count)
 /* Everything the executor inherited beyond the fds the plan names (the plan socket, the console and
  * hook-state sockets, the preserved fds) is marked close-on-exec: the caller's other descriptors
  * (a JVM holds its jars open) must not reach the container. */
-static void cloexec_unlisted(void)
+/* The highest fd the plan names (console and hook-state sockets, preserved fds), at least fd 3. */
+static unsigned int highest_plan_fd(int with_console)
 {
     unsigned int top = JAVA_FD;
     for (size_t i = 0; i < nops; i++) {
         const struct op *o = &ops[i];
         uint64_t last = 0;
-        if (o->code == OP_CONSOLE || o->code == OP_HOOK_STATE) last = u64(o, 0);
+        if ((o->code == OP_CONSOLE && with_console) || o->code == OP_HOOK_STATE) last = u64(o, 0);
         else if (o->code == OP_PRESERVE_FDS && u64(o, 1) > 0) last = u64(o, 0) + u64(o, 1) - 1;
         if (last > top && last < 1u << 20) top = (unsigned int)last;
     }
+    return top;
+}
+
+static void cloexec_unlisted(void)
+{
+    unsigned int top = highest_plan_fd(1);
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -1379,6 +1386,15 @@ static void become_monitor(const struct op *o)
     if (p < 0) SYSFAIL("fork the monitor");
     if (p > 0) _exit(0);
     if (setsid() < 0) SYSFAIL("setsid (monitor)");
+    /* It outlives the caller: it must hold nothing of the caller's but stdio and fd 3 (a pipe it
+     * kept open would keep `$(hull run -d ...)` waiting; a file, its space). The monitor makes its
+     * own pty socket, so a console fd in the plan is not the caller's to keep either. */
+    unsigned int top = highest_plan_fd(0);
+    if (syscall(SYS_close_range, top + 1, ~0U, 0) != 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        if (max < 0 || max > 1 << 20) max = 1 << 20;
+        for (long fd = top + 1; fd < max; fd++) close((int)fd);
+    }
 }
 
 int main(int argc, char **argv)
