@@ -66,6 +66,11 @@ public final class Engine {
         return home;
     }
 
+    /** Where runtime state lives (/run/hull, HULL_STATE). */
+    public Path stateRoot() {
+        return stateRoot;
+    }
+
     public ImageService images() {
         return images;
     }
@@ -114,7 +119,8 @@ public final class Engine {
         }
         logLimits(o); // bad --log-opt fails before anything is made
         // A lease until the container is recorded: no prune or rmi can take its layers meanwhile.
-        try (Closeable lease = images.lease()) {
+        // The volumes' lock too, when -v names volumes: no volume rm/prune between lookup and record.
+        try (Closeable lease = images.lease(); Closeable volumeLease = volumes.lease(o.volumes)) {
             ImageRecord image = image(o.image);
             ImageConfig imageConfig = images.config(image);
             List<Path> layers = images.unpack(image);
@@ -142,6 +148,7 @@ public final class Engine {
                 ImageUser user = ImageUser.resolve(o.user != null ? o.user : ic.user(),
                         ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
                 ObjectNode spec = ContainerSpecBuilder.build(o, ic, user, id, args, overlay, dir, volumes);
+                copyUp(spec, layers);
                 makeWorkdir(spec.path("process").path("cwd").asText("/"), layers, writable);
                 Files.write(dir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
                 String stopSignal = o.stopSignal != null ? o.stopSignal
@@ -160,6 +167,36 @@ public final class Engine {
                     containers.releaseName(reserved.name(), id);
                     dev.hull.image.SnapshotStore.deleteTree(dir);
                 }
+            }
+        }
+    }
+
+    /**
+     * docker's copy-up: a named volume that is still empty gets the image's files at the path it is
+     * mounted on (with that directory's owner and mode). The caller holds the volumes' lock. If the
+     * copy fails, the volume is emptied again.
+     */
+    private void copyUp(ObjectNode spec, List<Path> layers) throws IOException {
+        String prefix = volumes.root() + "/";
+        for (com.fasterxml.jackson.databind.JsonNode m : spec.path("mounts")) {
+            String src = m.path("source").asText();
+            if (!m.path("type").asText().equals("bind") || !src.startsWith(prefix) || !src.endsWith("/_data")) {
+                continue;
+            }
+            Path data = Path.of(src);
+            if (!VolumeStore.isEmpty(data)) {
+                continue;
+            }
+            try {
+                LayerFlattener.flattenSubtree(layers, m.path("destination").asText(), data);
+            } catch (IOException | RuntimeException e) {
+                try (var children = Files.list(data)) {
+                    for (Path c : (Iterable<Path>) children::iterator) {
+                        dev.hull.image.SnapshotStore.deleteTree(c);
+                    }
+                }
+                throw new IOException("copying the image's " + m.path("destination").asText() + " into volume "
+                        + data.getParent().getFileName() + ": " + e.getMessage(), e);
             }
         }
     }
@@ -692,6 +729,43 @@ public final class Engine {
                 dev.hull.linux.Syscalls.close(devNull);
             }
         }
+    }
+
+    /**
+     * Containers per volume name, for volume rm and prune: the named volumes in each container's
+     * mounts (config.json, bind mounts of HULL_HOME/volumes/NAME/_data) and -v options.
+     */
+    public java.util.Map<String, List<String>> volumesInUse() throws IOException {
+        java.util.Map<String, List<String>> out = new java.util.HashMap<>();
+        String prefix = volumes.root() + "/";
+        for (ContainerInfo info : containers.list()) {
+            java.util.Set<String> names = new java.util.LinkedHashSet<>();
+            if (info.options() != null) {
+                for (String v : info.options().volumes) {
+                    int colon = v.indexOf(':');
+                    if (colon > 0 && !v.startsWith("/") && !v.startsWith(".")) {
+                        names.add(v.substring(0, colon));
+                    }
+                }
+            }
+            try {
+                var spec = JSON.readTree(Files.readAllBytes(containers.dir(info.id()).resolve("config.json")));
+                for (var m : spec.path("mounts")) {
+                    String src = m.path("source").asText();
+                    if (m.path("type").asText().equals("bind") && src.startsWith(prefix)) {
+                        String rest = src.substring(prefix.length());
+                        int slash = rest.indexOf('/');
+                        names.add(slash < 0 ? rest : rest.substring(0, slash));
+                    }
+                }
+            } catch (java.nio.file.NoSuchFileException e) {
+                // being removed
+            }
+            for (String n : names) {
+                out.computeIfAbsent(n, k -> new ArrayList<>()).add(info.id());
+            }
+        }
+        return out;
     }
 
     /** Containers per image id, for rmi and prune. */
