@@ -312,6 +312,10 @@ public final class ContainerFiles {
                 if (e.errno() == Errno.ENOENT || e.errno() == Errno.ENOTDIR) {
                     throw notFound(label);
                 }
+                if (e.errno() == Errno.ELOOP) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, label + ": a symlink loop, or a /proc link"
+                            + " (not followed), is on the way");
+                }
                 throw e;
             }
         }

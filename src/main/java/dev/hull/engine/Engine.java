@@ -119,8 +119,7 @@ public final class Engine {
         }
         logLimits(o); // bad --log-opt fails before anything is made
         // A lease until the container is recorded: no prune or rmi can take its layers meanwhile.
-        // The volumes' lock too, when -v names volumes: no volume rm/prune between lookup and record.
-        try (Closeable lease = images.lease(); Closeable volumeLease = volumes.lease(o.volumes)) {
+        try (Closeable lease = images.lease()) {
             ImageRecord image = image(o.image);
             ImageConfig imageConfig = images.config(image);
             List<Path> layers = images.unpack(image);
@@ -128,6 +127,7 @@ public final class Engine {
             String id = reserved.id();
             Path dir = containers.dir(id);
             boolean done = false;
+            Closeable volumeLease = null;
             try {
                 String snapshotter = snapshotter();
                 Files.createDirectory(dir.resolve("rootfs"));
@@ -142,6 +142,8 @@ public final class Engine {
                     LayerFlattener.flatten(layers, dir.resolve("rootfs"));
                     writable = dir.resolve("rootfs");
                 }
+                // When -v names volumes, their lock until the container is recorded: no volume rm/prune between.
+                volumeLease = volumes.lease(o.volumes);
                 ImageConfig.Config ic = imageConfig.config() != null ? imageConfig.config()
                         : new ImageConfig.Config(null, null, null, null, null, null, null, null, null);
                 List<String> args = ContainerSpecBuilder.args(o, ic);
@@ -163,6 +165,9 @@ public final class Engine {
                 done = true;
                 return info;
             } finally {
+                if (volumeLease != null) {
+                    volumeLease.close();
+                }
                 if (!done) {
                     containers.releaseName(reserved.name(), id);
                     dev.hull.image.SnapshotStore.deleteTree(dir);

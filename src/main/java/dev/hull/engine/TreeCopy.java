@@ -513,13 +513,14 @@ final class TreeCopy {
         TarArchiveEntry e;
         while ((e = tar.getNextEntry()) != null) {
             String path = clean(e.getName());
-            long mtime = e.getLastModifiedTime() == null ? 0 : e.getLastModifiedTime().toInstant().getEpochSecond();
+            java.time.Instant mtime = e.getLastModifiedTime() == null ? java.time.Instant.EPOCH
+                    : e.getLastModifiedTime().toInstant();
             int type = e.isDirectory() ? S_IFDIR : e.isSymbolicLink() ? S_IFLNK : e.isFIFO() ? S_IFIFO
                     : e.isCharacterDevice() ? S_IFCHR : e.isBlockDevice() ? S_IFBLK : S_IFREG;
             long rdev = e.isCharacterDevice() || e.isBlockDevice()
                     ? Syscalls.makedev(e.getDevMajor(), e.getDevMinor()) : 0;
             Meta m = new Meta(type | (e.getMode() & 07777), (int) e.getLongUserId(), (int) e.getLongGroupId(),
-                    e.getSize(), mtime, 0, rdev);
+                    e.getSize(), mtime.getEpochSecond(), mtime.getNano(), rdev);
             if (e.isDirectory()) {
                 sink.directory(path, m);
                 dirs.add(new String[] {path});
