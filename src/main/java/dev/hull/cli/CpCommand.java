@@ -29,8 +29,11 @@ import picocli.CommandLine.Parameters;
         + " copied into it (SRC/. : SRC's content copied into it);  DEST a file -> error.",
     "  - as SRC: a tar stream on stdin, extracted into the directory DEST; - as DEST: SRC as a tar stream on"
         + " stdout.", "",
-    "Modes and times are kept. Copied into a container, files belong to root; copied out, to you;"
-        + " -a keeps the source's owners. A symlink SRC is copied as a symlink unless -L.", "",
+    "Modes and times are kept (xattrs are not). Copied into a container, files belong to root; copied out,"
+        + " to you; -a keeps the source's owners. A symlink SRC is copied as a symlink unless -L.", "",
+    "A running container is copied through its own mounts (-v volumes included); a stopped one through its"
+        + " file system alone: under a -v mount point you reach the container's own directory, not the volume."
+        + " The container is locked while the copy runs (start, stop and rm wait).", "",
     "Examples:", "  hull cp web:/etc/nginx/nginx.conf .", "  hull cp ./site/. web:/srv/www",
     "  hull cp web:/var/log - | tar -tv", "  tar -c -C build . | hull cp - web:/opt/app"})
 final class CpCommand implements Callable<Integer> {

@@ -383,11 +383,13 @@ public final class ContainerFiles {
         private final ContainerInfo info;
         private final ContainerStore.Locked locked;
         private final int fd;
+        private final boolean running;
 
-        Root(ContainerInfo info, ContainerStore.Locked locked, int fd) {
+        Root(ContainerInfo info, ContainerStore.Locked locked, int fd, boolean running) {
             this.info = info;
             this.locked = locked;
             this.fd = fd;
+            this.running = running;
         }
 
         Side side() {
@@ -398,8 +400,12 @@ public final class ContainerFiles {
             return info.name() + ":" + path;
         }
 
+        /**
+         * A stopped --read-only container takes no files (docker's rule); a running one is left to
+         * the kernel: its root refuses (EROFS), its -v mounts may take them.
+         */
         void requireWritable() throws RuntimeError {
-            if (info.options() != null && info.options().readOnly) {
+            if (!running && info.options() != null && info.options().readOnly) {
                 throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "container " + info.name() + " has a read-only"
                         + " root file system (--read-only): nothing can be copied into it");
             }
@@ -437,7 +443,7 @@ public final class ContainerFiles {
                         + " is restarting: try again once it runs (or stop it)");
                 default -> fd = stoppedRoot(info);
             }
-            Root r = new Root(info, locked, fd);
+            Root r = new Root(info, locked, fd, s.running());
             fd = -1;
             return r;
         } catch (IOException | RuntimeError | RuntimeException e) {

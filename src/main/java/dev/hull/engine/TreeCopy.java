@@ -304,6 +304,17 @@ final class TreeCopy {
             }
         }
 
+        /** A failed call, naming the destination path and what went wrong. */
+        private IOException failed(String path, LinuxException e) {
+            String why = switch (e.errno()) {
+                case 30 -> "EROFS (Read-only file system)";
+                case 31 -> "EMLINK (Too many links)";
+                case 122 -> "EDQUOT (Disk quota exceeded)";
+                default -> Errno.describe(e.errno());
+            };
+            return new IOException(where(path) + ": " + why + " [" + e.call() + "]", e);
+        }
+
         private static String name(String path) {
             return path.substring(path.lastIndexOf('/') + 1);
         }
@@ -330,6 +341,14 @@ final class TreeCopy {
 
         @Override
         public void directory(String path, Meta m) throws IOException {
+            try {
+                doDirectory(path, m);
+            } catch (LinuxException e) {
+                throw failed(path, e);
+            }
+        }
+
+        private void doDirectory(String path, Meta m) throws IOException {
             if (path.isEmpty()) {
                 return; // the base: content goes into a directory that exists
             }
@@ -341,6 +360,14 @@ final class TreeCopy {
 
         @Override
         public void directoryDone(String path, Meta m) throws IOException {
+            try {
+                doDirectoryDone(path, m);
+            } catch (LinuxException e) {
+                throw failed(path, e);
+            }
+        }
+
+        private void doDirectoryDone(String path, Meta m) throws IOException {
             if (path.isEmpty()) {
                 return;
             }
@@ -356,6 +383,14 @@ final class TreeCopy {
 
         @Override
         public void file(String path, Meta m, Content c) throws IOException {
+            try {
+                doFile(path, m, c);
+            } catch (LinuxException e) {
+                throw failed(path, e);
+            }
+        }
+
+        private void doFile(String path, Meta m, Content c) throws IOException {
             int dir = parent(path);
             clear(dir, name(path), path, false);
             int fd = AtFiles.openat2(dir, name(path), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600, BENEATH);
@@ -372,6 +407,14 @@ final class TreeCopy {
 
         @Override
         public void symlink(String path, Meta m, String target) throws IOException {
+            try {
+                doSymlink(path, m, target);
+            } catch (LinuxException e) {
+                throw failed(path, e);
+            }
+        }
+
+        private void doSymlink(String path, Meta m, String target) throws IOException {
             int dir = parent(path);
             clear(dir, name(path), path, false);
             AtFiles.symlinkat(target, dir, name(path));
@@ -381,6 +424,14 @@ final class TreeCopy {
 
         @Override
         public void hardlink(String path, String target) throws IOException {
+            try {
+                doHardlink(path, target);
+            } catch (LinuxException e) {
+                throw failed(path, e);
+            }
+        }
+
+        private void doHardlink(String path, String target) throws IOException {
             int dir = parent(path);
             clear(dir, name(path), path, false);
             int slash = target.lastIndexOf('/');
@@ -396,6 +447,14 @@ final class TreeCopy {
 
         @Override
         public void special(String path, Meta m) throws IOException {
+            try {
+                doSpecial(path, m);
+            } catch (LinuxException e) {
+                throw failed(path, e);
+            }
+        }
+
+        private void doSpecial(String path, Meta m) throws IOException {
             int dir = parent(path);
             clear(dir, name(path), path, false);
             AtFiles.mknodat(dir, name(path), m.type() | 0600, m.rdev());
