@@ -44,7 +44,8 @@ final class SystemCli {
     @Command(name = "df", mixinStandardHelpOptions = true, description = {"Show the disk space images, containers"
         + " and volumes take.", "",
         "SIZE: images' unpacked layers (a layer shared by several images counted once), containers' writable"
-            + " layers (with the copy snapshotter, a container's whole copy of its image), volumes' files. ACTIVE: images and volumes that containers use, containers that run."
+            + " layers (with the copy snapshotter, a container's whole copy of its image), volumes' files."
+            + " ACTIVE: images and volumes that containers use, containers that run."
             + " RECLAIMABLE: what hull image prune -a, hull container prune and hull volume prune would free.", "",
         "--format json prints one object per type (sizes in bytes); with -v, one object with Images, Containers"
             + " and Volumes lists.", "", "Examples:", "  hull system df", "  hull system df -v",

@@ -173,7 +173,8 @@ public final class ContainerFiles {
         try {
             base[0] = to.open(d.parent(), O_PATH | O_DIRECTORY);
         } catch (LinuxException e) {
-            throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "the directory " + to.label(d.parent()) + " of the destination does not exist (" + Errno.describe(e.errno()) + ")");
+            throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "the directory " + to.label(d.parent())
+                    + " of the destination does not exist (" + Errno.describe(e.errno()) + ")");
         }
         return d.base();
     }
