@@ -59,6 +59,9 @@ public final class HullCli {
         CommandLine runtime = RuntimeCli.commandLine(Invocation.ofThisProcess());
         cl.addSubcommand("runtime", runtime);
         cl.addSubcommand("image", ImageCli.imageGroup());
+        VolumeCli.addTo(cl); // hull volume ...
+        CpCommand.addTo(cl); // hull cp, hull container cp
+        SystemCli.addTo(cl); // hull system df|info, hull info, hull version
         // `source <(hull completion)` gives bash/zsh completion of every command and option.
         CommandLine completion = new CommandLine(new picocli.AutoComplete.GenerateCompletion());
         completion.getCommandSpec().usageMessage().hidden(false);

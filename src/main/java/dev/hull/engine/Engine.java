@@ -66,6 +66,11 @@ public final class Engine {
         return home;
     }
 
+    /** Where runtime state lives (/run/hull, HULL_STATE). */
+    public Path stateRoot() {
+        return stateRoot;
+    }
+
     public ImageService images() {
         return images;
     }
@@ -123,6 +128,7 @@ public final class Engine {
             String id = reserved.id();
             Path dir = containers.dir(id);
             boolean done = false;
+            Closeable volumeLease = null;
             try {
                 String snapshotter = snapshotter();
                 Files.createDirectory(dir.resolve("rootfs"));
@@ -137,12 +143,15 @@ public final class Engine {
                     LayerFlattener.flatten(layers, dir.resolve("rootfs"));
                     writable = dir.resolve("rootfs");
                 }
+                // When -v names volumes, their lock until the container is recorded: no volume rm/prune between.
+                volumeLease = volumes.lease(o.volumes);
                 ImageConfig.Config ic = imageConfig.config() != null ? imageConfig.config()
                         : new ImageConfig.Config(null, null, null, null, null, null, null, null, null);
                 List<String> args = ContainerSpecBuilder.args(o, ic);
                 ImageUser user = ImageUser.resolve(o.user != null ? o.user : ic.user(),
                         ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
                 ObjectNode spec = ContainerSpecBuilder.build(o, ic, user, id, args, overlay, dir, volumes);
+                copyUp(spec, layers);
                 makeWorkdir(spec.path("process").path("cwd").asText("/"), layers, writable);
                 if (o.tty) { // the monitor's pty starts at this size (it does not follow the caller's resizes)
                     ObjectNode size = ((ObjectNode) spec.get("process")).putObject("consoleSize");
@@ -163,6 +172,9 @@ public final class Engine {
                 return info;
             } finally {
                 try {
+                    if (volumeLease != null) {
+                        volumeLease.close();
+                    }
                     if (!done) {
                         containers.releaseName(reserved.name(), id);
                         dev.hull.image.SnapshotStore.deleteTree(dir);
@@ -170,6 +182,36 @@ public final class Engine {
                 } finally {
                     reservation.close();
                 }
+            }
+        }
+    }
+
+    /**
+     * docker's copy-up: a named volume that is still empty gets the image's files at the path it is
+     * mounted on (with that directory's owner and mode). The caller holds the volumes' lock. If the
+     * copy fails, the volume is emptied again.
+     */
+    private void copyUp(ObjectNode spec, List<Path> layers) throws IOException {
+        String prefix = volumes.root() + "/";
+        for (com.fasterxml.jackson.databind.JsonNode m : spec.path("mounts")) {
+            String src = m.path("source").asText();
+            if (!m.path("type").asText().equals("bind") || !src.startsWith(prefix) || !src.endsWith("/_data")) {
+                continue;
+            }
+            Path data = Path.of(src);
+            if (!VolumeStore.isEmpty(data)) {
+                continue;
+            }
+            try {
+                LayerFlattener.flattenSubtree(layers, m.path("destination").asText(), data);
+            } catch (IOException | RuntimeException e) {
+                try (var children = Files.list(data)) {
+                    for (Path c : (Iterable<Path>) children::iterator) {
+                        dev.hull.image.SnapshotStore.deleteTree(c);
+                    }
+                }
+                throw new IOException("copying the image's " + m.path("destination").asText() + " into volume "
+                        + data.getParent().getFileName() + ": " + e.getMessage(), e);
             }
         }
     }
@@ -714,6 +756,43 @@ public final class Engine {
                 dev.hull.linux.Syscalls.close(devNull);
             }
         }
+    }
+
+    /**
+     * Containers per volume name, for volume rm and prune: the named volumes in each container's
+     * mounts (config.json, bind mounts of HULL_HOME/volumes/NAME/_data) and -v options.
+     */
+    public java.util.Map<String, List<String>> volumesInUse() throws IOException {
+        java.util.Map<String, List<String>> out = new java.util.HashMap<>();
+        String prefix = volumes.root() + "/";
+        for (ContainerInfo info : containers.list()) {
+            java.util.Set<String> names = new java.util.LinkedHashSet<>();
+            if (info.options() != null) {
+                for (String v : info.options().volumes) {
+                    int colon = v.indexOf(':');
+                    if (colon > 0 && !v.startsWith("/") && !v.startsWith(".")) {
+                        names.add(v.substring(0, colon));
+                    }
+                }
+            }
+            try {
+                var spec = JSON.readTree(Files.readAllBytes(containers.dir(info.id()).resolve("config.json")));
+                for (var m : spec.path("mounts")) {
+                    String src = m.path("source").asText();
+                    if (m.path("type").asText().equals("bind") && src.startsWith(prefix)) {
+                        String rest = src.substring(prefix.length());
+                        int slash = rest.indexOf('/');
+                        names.add(slash < 0 ? rest : rest.substring(0, slash));
+                    }
+                }
+            } catch (java.nio.file.NoSuchFileException e) {
+                // being removed
+            }
+            for (String n : names) {
+                out.computeIfAbsent(n, k -> new ArrayList<>()).add(info.name());
+            }
+        }
+        return out;
     }
 
     /** Containers (their names) per image id, for rmi and prune. */

@@ -45,6 +45,63 @@ public final class LayerFlattener {
         f.finish();
     }
 
+    /**
+     * Copies what the image shows at dir (an absolute path in the image, "/" for its root) into
+     * target, an existing directory: the layers' directories at that path merged as overlayfs
+     * merges them (a whiteout or a non-directory in an upper layer hides the lower ones, so does an
+     * opaque directory at the path or above it), with owner, mode and times, the directory's own
+     * applied to target. This is docker's copy-up of an image's files into a new volume. Returns
+     * false, copying nothing, when the image has no directory there or the path passes a symlink
+     * (where it leads is the container's business, not the image's layout).
+     */
+    public static boolean flattenSubtree(List<Path> layersLowestFirst, String dir, Path target) throws IOException {
+        List<String> parts = new ArrayList<>();
+        for (String p : dir.split("/")) {
+            if (p.isEmpty() || p.equals(".")) {
+                continue;
+            }
+            if (p.equals("..")) {
+                return false;
+            }
+            parts.add(p);
+        }
+        List<Path> sources = new ArrayList<>(); // top-most first
+        for (int i = layersLowestFirst.size() - 1; i >= 0; i--) {
+            Path p = layersLowestFirst.get(i).toRealPath();
+            boolean hides = false;
+            boolean present = true;
+            for (String part : parts) {
+                p = p.resolve(part);
+                BasicFileAttributes a = Fs.lstat(p);
+                if (a == null) {
+                    present = false;
+                    break; // this layer says nothing here; lower ones may
+                }
+                if (!a.isDirectory()) {
+                    if (sources.isEmpty() && !(a.isOther() && Overlay.isWhiteout(p))) {
+                        return false; // the image shows a file or symlink here, not a directory
+                    }
+                    present = false;
+                    hides = true; // deleted (or replaced) in this layer: nothing below shows through
+                    break;
+                }
+                hides |= Overlay.isOpaque(p);
+            }
+            if (present) {
+                sources.add(p);
+            }
+            if (hides) {
+                break;
+            }
+        }
+        if (sources.isEmpty()) {
+            return false;
+        }
+        java.util.Collections.reverse(sources);
+        flatten(sources, target);
+        return true;
+    }
+
     private void apply(Path layer) throws IOException {
         Map<Object, Path> copies = new HashMap<>(); // inode in this layer -> its first copy, for hard links
         Files.walkFileTree(layer, new SimpleFileVisitor<>() {
