@@ -189,6 +189,35 @@ class ContainerStatsTest {
     }
 
     @Test
+    void withoutNoStreamStatsPrintsAReadingEverySecondUntilStopped() throws Exception {
+        String n = name("stream");
+        runDetached(n, "busybox", "sleep", "1000");
+        Process p = hull.builder("stats", "--format", "json", n).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread reader = Thread.ofVirtual().start(() -> {
+            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
+                for (String l; (l = in.readLine()) != null; ) {
+                    lines.add(l);
+                }
+            } catch (java.io.IOException ignored) {
+                // the process was stopped
+            }
+        });
+        try {
+            assertThat(await(() -> lines.size() >= 3, 60_000)).as("three readings: %s", lines).isTrue();
+            assertThat(p.isAlive()).as("still going").isTrue();
+        } finally {
+            p.destroy(); // SIGTERM, as Ctrl-C's SIGINT: the JVM ends
+            assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            reader.join(10_000);
+        }
+        for (String l : lines) {
+            assertThat(JSON.readTree(l).path("Name").asText()).as(l).isEqualTo(n);
+        }
+    }
+
+    @Test
     void statsOfAContainerThatDoesNotExistFails() throws Exception {
         HullCommand.Result r = hull.run("stats", "--no-stream", "no-such-container");
         assertThat(r.exit()).isEqualTo(1);
