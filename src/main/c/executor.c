@@ -642,7 +642,8 @@ static int privilege_op(const struct op *o)
  * unix socket sockfd (SCM_RIGHTS, payload "/dev/ptmx", as runc sends it). */
 static void do_console(const struct op *o)
 {
-    int sock = (int)u64(o, 0);
+    /* A container with a monitor: the monitor holds the pty master (it logs the terminal's output). */
+    int sock = monitor.active ? monitor_console_socket() : (int)u64(o, 0);
     unsigned short rows = (unsigned short)u64(o, 1), cols = (unsigned short)u64(o, 2);
     int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0) SYSFAIL("console: open /dev/ptmx");
@@ -927,8 +928,9 @@ static int skipped_on_restart(uint32_t code)
     switch (code) {
     case OP_OPEN_FIFO: case OP_WAIT_START: case OP_START_REPORT: case OP_START_OK:
     case OP_HOOK_STATE: case OP_HOOK: case OP_HOOKS_SYNC: case OP_HOOK_NAME: case OP_HOOK_STATE_NEXT:
-    case OP_CONSOLE:
         return 1;
+    case OP_CONSOLE:
+        return !monitor.active; /* the monitor receives the new pty; nobody else is there to */
     default:
         return 0;
     }
@@ -1269,6 +1271,13 @@ fallback:
 }
 
 static size_t child_from;        /* the first child op */
+
+static int has_console(void)
+{
+    for (size_t k = 0; k < nops; k++)
+        if (ops[k].code == OP_CONSOLE) return 1;
+    return 0;
+}
 static unsigned long clone_flags;
 
 /* Clones the init; it waits for 'G' on p2c, then runs the child ops. */
@@ -1276,7 +1285,7 @@ static void clone_init(void)
 {
     int c2p_pipe[2], p2c_pipe[2];
     if (pipe2(c2p_pipe, O_CLOEXEC) || pipe2(p2c_pipe, O_CLOEXEC)) SYSFAIL("pipe");
-    if (monitor.active) monitor_prepare_stdio();
+    if (monitor.active) monitor_prepare_stdio(has_console());
     pid_t me = getpid();
     child = (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
     if (child < 0) SYSFAIL("clone (flags 0x%lx)", clone_flags);
@@ -1494,6 +1503,7 @@ int main(int argc, char **argv)
     armed = 0; /* committed: from here on a failure must not undo the container */
     close(p2c);
     close(c2p);
+    if (monitor.active) monitor_record_start(child);
     java_send("COMMITTED\n");
     if (monitor.active) monitor_run(child, !detach);
     if (detach) return 0;

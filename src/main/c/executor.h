@@ -37,9 +37,11 @@ struct monitor_config {
 extern struct monitor_config monitor;
 extern int restarting; /* the init being made is a restart: no exec fifo, start report, hooks or console */
 
-void monitor_prepare_stdio(void);           /* before clone: the stdout/stderr pipes */
+void monitor_prepare_stdio(int console);    /* before clone: the stdout/stderr pipes (and the pty socket) */
+int monitor_console_socket(void);           /* in the init: where OP_CONSOLE sends the pty master */
 void monitor_child_stdio(void);             /* in the new init: pipes onto 1 and 2, stdin */
 void monitor_parent_stdio(void);            /* in the parent after clone: close the init's ends */
+void monitor_record_start(pid_t init);      /* before COMMITTED: the status file says running */
 void monitor_run(pid_t init, int attached) __attribute__((noreturn)); /* after COMMITTED */
 /* executor.c: makes a new init from the same plan; -1 with a message in err on failure */
 pid_t restart_init(char *err, size_t cap);

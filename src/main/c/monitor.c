@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -40,10 +41,14 @@ static struct stream streams[2] = {
 };
 static int attached;
 static int logfd = -1;
+static int console_sock[2] = { -1, -1 }; /* [0] ours, [1] the init's: OP_CONSOLE sends the pty master on it */
+static int tty_master = -1;
 static unsigned long long logsize;
 
-void monitor_prepare_stdio(void)
+void monitor_prepare_stdio(int console)
 {
+    if (console && console_sock[0] < 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console_sock))
+        SYSFAIL("socketpair for the container's terminal");
     for (int i = 0; i < 2; i++) {
         int p[2];
         if (pipe2(p, O_CLOEXEC)) SYSFAIL("pipe for the container's %s", streams[i].name);
@@ -53,8 +58,14 @@ void monitor_prepare_stdio(void)
     }
 }
 
+int monitor_console_socket(void)
+{
+    return console_sock[1];
+}
+
 void monitor_child_stdio(void)
 {
+    if (console_sock[0] >= 0) close(console_sock[0]);
     if (!monitor.stdin_inherit) {
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null < 0 || dup2(null, 0) < 0) SYSFAIL("stdin from /dev/null");
@@ -65,6 +76,29 @@ void monitor_child_stdio(void)
         close(streams[i].child_fd);
         close(streams[i].fd);
     }
+}
+
+/* The pty master the init made (OP_CONSOLE, before it was ready): it replaces the stdout pipe. */
+static void take_console(void)
+{
+    if (console_sock[0] < 0) return;
+    char data[64];
+    char control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+    struct pollfd p = { .fd = console_sock[0], .events = POLLIN };
+    if (poll(&p, 1, 0) <= 0) return; /* the init made no pty */
+    ssize_t r;
+    do r = recvmsg(console_sock[0], &msg, MSG_CMSG_CLOEXEC); while (r < 0 && errno == EINTR);
+    struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+    if (!c || c->cmsg_type != SCM_RIGHTS) return;
+    memcpy(&tty_master, CMSG_DATA(c), sizeof(int));
+    /* the init's stdout/stderr are the pty now: the pipes are at EOF */
+    for (int i = 0; i < 2; i++) {
+        if (streams[i].fd >= 0) close(streams[i].fd);
+        streams[i].fd = -1;
+    }
+    streams[0].fd = tty_master;
 }
 
 void monitor_parent_stdio(void)
@@ -265,9 +299,12 @@ static int stop_requested(void)
     return monitor.stop_marker[0] && access(monitor.stop_marker, F_OK) == 0;
 }
 
+static int relay_stdin; /* attached with a terminal and -i: the client's stdin goes to the pty */
+
 /* Waits for the init to end, logging its output meanwhile; returns its wait status. */
 static int watch(pid_t init)
 {
+    take_console();
     int pidfd = (int)syscall(SYS_pidfd_open, init, 0);
     int status = 0;
     int reaped = 0;
@@ -279,6 +316,8 @@ static int watch(pid_t init)
         int pi = -1, ji = -1;
         if (pidfd >= 0) { pi = np; p[np++] = (struct pollfd){ .fd = pidfd, .events = POLLIN }; }
         if (attached) { ji = np; p[np++] = (struct pollfd){ .fd = JAVA_FD, .events = POLLIN }; }
+        int ii = -1;
+        if (attached && relay_stdin && tty_master >= 0) { ii = np; p[np++] = (struct pollfd){ .fd = 0, .events = POLLIN }; }
         int r = poll(p, np, pidfd >= 0 ? -1 : 100);
         if (r < 0 && errno != EINTR) sleep_ms(10);
         if (r <= 0) {
@@ -287,6 +326,12 @@ static int watch(pid_t init)
         }
         for (int i = 0; i < 2; i++)
             if (si[i] >= 0 && p[si[i]].revents) pump(&streams[i]);
+        if (ii >= 0 && p[ii].revents) {
+            char buf[4096];
+            ssize_t n = read(0, buf, sizeof buf);
+            if (n > 0) write_all(tty_master, buf, n);
+            else if (!(n < 0 && errno == EINTR)) relay_stdin = 0;
+        }
         if (ji >= 0 && p[ji].revents) {
             char c;
             ssize_t n = read(JAVA_FD, &c, 1);
@@ -321,6 +366,7 @@ static int watch(pid_t init)
             streams[i].fd = -1;
         }
     }
+    tty_master = -1; /* closed with the stream */
     return status;
 }
 
@@ -360,22 +406,36 @@ static int should_restart(int code, unsigned restarts)
     }
 }
 
+static char first_start[64];
+
+void monitor_record_start(pid_t init)
+{
+    now_rfc3339(first_start, sizeof first_start);
+    write_status("running", init, first_start, "", 0, 0, "");
+}
+
 void monitor_run(pid_t init, int is_attached)
 {
     prctl(PR_SET_NAME, "hull-monitor", 0, 0, 0);
     /* The init must not outlive... nothing: it may outlive us (a killed monitor leaves a running
      * container, which `hull ps` still shows). Terminal signals never reach this new session. */
     attached = is_attached;
+    relay_stdin = monitor.stdin_inherit;
     if (!attached) detach_client();
     log_open();
     unsigned restarts = 0;
     char started[64], finished[64] = "";
     long backoff = 100;
     for (;;) {
-        now_rfc3339(started, sizeof started);
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        write_status("running", init, started, "", 0, restarts, "");
+        if (first_start[0]) { /* recorded before COMMITTED: `hull run -d` returns with the status there */
+            snprintf(started, sizeof started, "%s", first_start);
+            first_start[0] = '\0';
+        } else {
+            now_rfc3339(started, sizeof started);
+            write_status("running", init, started, "", 0, restarts, "");
+        }
         int status = watch(init);
         int code = exit_code(status);
         now_rfc3339(finished, sizeof finished);

@@ -93,7 +93,7 @@ final class ArchiveCli {
                 List<ImageRecord> records = new ArrayList<>();
                 List<List<String>> tags = new ArrayList<>();
                 for (String n : names) {
-                    ImageRecord r = images.get(n);
+                    ImageRecord r = images.getOrBuildBuiltin(n); // the built-in busybox is made on first use
                     records.add(r);
                     boolean byName = !n.matches("(sha256:)?[0-9a-f]{4,64}");
                     tags.add(byName ? List.of(dev.hull.image.Reference.parse(n).toString()) : null);

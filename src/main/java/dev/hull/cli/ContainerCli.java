@@ -114,10 +114,6 @@ final class ContainerCli {
         public Integer call() {
             try {
                 CreateOptions o = options.toCreateOptions(image, command);
-                if (detach && o.tty) {
-                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-t with -d is not supported yet: the"
-                            + " monitor does not hold terminals (run -it in the foreground, or -d without -t)");
-                }
                 Engine engine = engine(access, pull, platform, image);
                 Engine.Run r = engine.run(o, detach, detach ? null : attach());
                 if (detach) {
@@ -378,7 +374,7 @@ final class ContainerCli {
                         System.out.println(ImageCli.JSON.writer().without(
                                 com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(n));
                     } else if (format.equals("table")) {
-                        rows.add(new String[] {id, c.image(), "\"" + cmd + "\"", ImageCli.ago(c.created()),
+                        rows.add(new String[] {id, c.image(), "\"" + cmd + "\"", since(c.created()) + " ago",
                             statusText(s), String.join(", ", c.exposedPorts()), c.name()});
                     } else {
                         throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--format " + format + ": use table or json");

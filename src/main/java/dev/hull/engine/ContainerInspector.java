@@ -36,7 +36,7 @@ public final class ContainerInspector {
         st.put("FinishedAt", m != null && m.finishedAt() != null && !m.finishedAt().isEmpty() ? m.finishedAt()
                 : "0001-01-01T00:00:00Z");
         st.put("MonitorPid", m != null && m.monitorAlive() ? m.monitorPid() : 0);
-        n.put("Image", "sha256:" + info.imageId());
+        n.put("Image", info.imageId().startsWith("sha256:") ? info.imageId() : "sha256:" + info.imageId());
         n.put("ImageName", info.image());
         n.put("Name", "/" + info.name());
         n.put("RestartCount", m != null ? m.restartCount() : 0);

@@ -65,8 +65,12 @@ public final class ContainerStore {
         return dir(id).resolve("stop-requested");
     }
 
-    /** A new id and its directory, and the name reserved for it (the given one, or a free made-up one). */
-    public ContainerInfo reserve(String name) throws IOException, RuntimeError {
+    /**
+     * A new id and its directory, and the name reserved for it (the given one, or a free made-up
+     * one). The directory's lock is held until the returned handle is closed: the creation is
+     * under way until then, and afterwards (without container.json) it was abandoned.
+     */
+    public Locked reserve(String name) throws IOException, RuntimeError {
         Files.createDirectories(root);
         Files.createDirectories(names);
         String id;
@@ -76,6 +80,7 @@ public final class ContainerStore {
             id = HexFormat.of().formatHex(b);
         } while (Files.exists(dir(id)));
         Files.createDirectory(dir(id));
+        Closeable lock = FileLocks.exclusive(dir(id).resolve("lock"));
         try {
             if (name != null) {
                 if (!NAME.matcher(name).matches()) {
@@ -98,10 +103,39 @@ public final class ContainerStore {
                 }
             }
         } catch (IOException | RuntimeError | RuntimeException e) {
-            Files.deleteIfExists(dir(id));
+            dev.hull.image.SnapshotStore.deleteTree(dir(id));
+            lock.close();
             throw e;
         }
-        return new ContainerInfo(id, name, null, null, null, List.of(), List.of(), null, List.of(), null, null);
+        return new Locked(new ContainerInfo(id, name, null, null, null, List.of(), List.of(), null, List.of(), null,
+                null), lock);
+    }
+
+    /**
+     * A container directory without container.json whose creator is gone (its lock is free): a
+     * creation that was killed. A creation under way holds the lock.
+     */
+    boolean abandoned(String id) {
+        Path dir = dir(id);
+        if (Files.exists(dir.resolve("container.json"))) {
+            return false;
+        }
+        if (!Files.isDirectory(dir)) {
+            return true;
+        }
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir.resolve("lock"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.channels.FileLock l = ch.tryLock();
+            if (l == null) {
+                return false;
+            }
+            l.release();
+            return true;
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            return false; // this JVM is creating it
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Takes name for id; false if another container holds it. A link to a container that is gone is taken over. */
@@ -113,7 +147,7 @@ public final class ContainerStore {
                 return true;
             } catch (FileAlreadyExistsException e) {
                 String holder = idOfName(name);
-                if (holder != null && Files.isDirectory(dir(holder))) {
+                if (holder != null && !abandoned(holder)) {
                     return false;
                 }
                 // left by a creation or removal that was killed: take it over (atomically, by rename)
@@ -189,7 +223,7 @@ public final class ContainerStore {
         return out;
     }
 
-    /** Directories of creations that never finished (no container.json). */
+    /** Directories of creations that were killed (no container.json, no creator) and of interrupted removals. */
     public List<Path> debris() throws IOException {
         List<Path> out = new ArrayList<>();
         if (!Files.isDirectory(root)) {
@@ -198,7 +232,7 @@ public final class ContainerStore {
         try (var s = Files.newDirectoryStream(root)) {
             for (Path d : s) {
                 String n = d.getFileName().toString();
-                if (n.startsWith(".removing-") || ID.matcher(n).matches() && !Files.exists(d.resolve("container.json"))) {
+                if (n.startsWith(".removing-") || ID.matcher(n).matches() && abandoned(n)) {
                     out.add(d);
                 }
             }

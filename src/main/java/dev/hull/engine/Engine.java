@@ -118,7 +118,8 @@ public final class Engine {
             ImageRecord image = image(o.image);
             ImageConfig imageConfig = images.config(image);
             List<Path> layers = images.unpack(image);
-            ContainerInfo reserved = containers.reserve(o.name);
+            ContainerStore.Locked reservation = containers.reserve(o.name);
+            ContainerInfo reserved = reservation.info();
             String id = reserved.id();
             Path dir = containers.dir(id);
             boolean done = false;
@@ -143,6 +144,11 @@ public final class Engine {
                         ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
                 ObjectNode spec = ContainerSpecBuilder.build(o, ic, user, id, args, overlay, dir, volumes);
                 makeWorkdir(spec.path("process").path("cwd").asText("/"), layers, writable);
+                if (o.tty) { // the monitor's pty starts at this size (it does not follow the caller's resizes)
+                    ObjectNode size = ((ObjectNode) spec.get("process")).putObject("consoleSize");
+                    size.put("height", 24);
+                    size.put("width", 80);
+                }
                 Files.write(dir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
                 String stopSignal = o.stopSignal != null ? o.stopSignal
                         : ic.stopSignal() != null && !ic.stopSignal().isEmpty() ? ic.stopSignal() : "SIGTERM";
@@ -156,9 +162,13 @@ public final class Engine {
                 done = true;
                 return info;
             } finally {
-                if (!done) {
-                    containers.releaseName(reserved.name(), id);
-                    dev.hull.image.SnapshotStore.deleteTree(dir);
+                try {
+                    if (!done) {
+                        containers.releaseName(reserved.name(), id);
+                        dev.hull.image.SnapshotStore.deleteTree(dir);
+                    }
+                } finally {
+                    reservation.close();
                 }
             }
         }
@@ -366,22 +376,27 @@ public final class Engine {
         List<String> onExit = List.of();
         if (o.autoRemove && !attached) {
             // The monitor of a detached --rm container removes it when it ends: one short JVM, then.
-            onExit = List.of("/usr/bin/env", "HULL_HOME=" + home, "HULL_STATE=" + stateRoot, launcher(), "rm",
-                    "--force", info.id());
+            List<String> argv = new ArrayList<>(List.of("/usr/bin/env", "HULL_HOME=" + home, "HULL_STATE=" + stateRoot));
+            argv.addAll(launcher());
+            argv.addAll(List.of("rm", "--force", info.id()));
+            onExit = argv;
         }
         return new Monitor(containers.statusFile(info.id()), containers.logFile(info.id()), limits[0],
                 (int) limits[1], Monitor.RestartPolicy.parse(o.restart), containers.stopMarker(info.id()),
                 attached && o.interactive, onExit);
     }
 
-    /** The hull launcher (bin/hull) of this installation. */
-    static String launcher() {
+    /** How to run hull: the launcher (bin/hull) this JVM came from, else this JVM's java and classpath. */
+    static List<String> launcher() {
         String p = System.getProperty("hull.launcher");
         if (p != null) {
-            return p;
+            return List.of(p);
         }
-        Path exe = dev.hull.runtime.executor.ExecutorSession.binary(); // target/hull-executor
-        return exe.toAbsolutePath().getParent().resolveSibling("bin").resolve("hull").toString();
+        String java = ProcessHandle.current().info().command().orElse(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        return List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED",
+                "-Dhull.program=hull", "-Dhull.executor=" + dev.hull.runtime.executor.ExecutorSession.binary(),
+                "-cp", System.getProperty("java.class.path"), "dev.hull.cli.Main");
     }
 
     /** --log-opt max-size=SIZE (k, m, g), max-file=N: {max bytes (0 none), files}. */
@@ -508,7 +523,14 @@ public final class Engine {
         } else if (s.status().equals("paused") && rec != null) {
             signal(info, rec, 9, true);
         }
-        awaitMonitor(info, 15_000);
+        // A restart the monitor began before it saw the stop request: its new init is in the same
+        // cgroup, so killing the cgroup's processes ends it too.
+        for (int round = 0; round < 3 && !awaitMonitor(info, 5_000); round++) {
+            ContainerRecord now = runtimeRecord(info);
+            if (now != null) {
+                signal(info, now, 9, true);
+            }
+        }
     }
 
     private void signal(ContainerInfo info, ContainerRecord rec, int sig, boolean all) throws IOException {
@@ -694,11 +716,11 @@ public final class Engine {
         }
     }
 
-    /** Containers per image id, for rmi and prune. */
+    /** Containers (their names) per image id, for rmi and prune. */
     public java.util.Map<String, List<String>> imagesInUse() throws IOException {
         java.util.Map<String, List<String>> out = new java.util.HashMap<>();
         for (ContainerInfo info : containers.list()) {
-            out.computeIfAbsent(info.imageId(), k -> new ArrayList<>()).add(info.id());
+            out.computeIfAbsent(info.imageId(), k -> new ArrayList<>()).add(info.name());
         }
         return out;
     }

@@ -50,6 +50,20 @@ final class ConsoleRelay implements AutoCloseable {
         return r;
     }
 
+    /**
+     * The caller's terminal (stdio[0], null: this process's fd 0) in raw mode until close, relaying
+     * nothing: a container's monitor holds its pty and copies to and from the caller's descriptors.
+     */
+    static AutoCloseable rawTerminal(int[] stdio) {
+        int in = stdio == null ? 0 : stdio[0];
+        byte[] saved = FdControl.makeRaw(in);
+        return () -> {
+            if (saved != null) {
+                FdControl.restoreTerminal(in, saved);
+            }
+        };
+    }
+
     private void begin() throws LinuxException {
         wake = FdControl.pipe();
         savedTermios = FdControl.makeRaw(in);

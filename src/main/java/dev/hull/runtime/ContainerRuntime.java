@@ -101,7 +101,7 @@ public final class ContainerRuntime {
     }
 
     /** A created container whose executor is still attached (foreground run). */
-    private record Created(ContainerRecord record, ExecutorSession session, int ptyMaster) {}
+    private record Created(ContainerRecord record, ExecutorSession session, int ptyMaster, boolean terminal) {}
 
     /** {@code create}: sets the container up and leaves its init waiting for {@link #start}. */
     public ContainerRecord create(String id, Path bundle, Path pidFile) throws RuntimeError, IOException {
@@ -150,7 +150,9 @@ public final class ContainerRuntime {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: linux.cgroupsPath: cgroup "
                     + cgroup.cgroupPath() + " already holds processes " + inCgroup + " (another container's?)");
         }
-        ProcessControl.checkTerminal(spec.process(), consoleSocket, detach);
+        if (monitor == null) { // a monitor holds the terminal itself
+            ProcessControl.checkTerminal(spec.process(), consoleSocket, detach);
+        }
         Path stateDir = store.dir(id);
         Path fifo = stateDir.resolve(StateStore.EXEC_FIFO);
         Plan plan;
@@ -168,7 +170,8 @@ public final class ContainerRuntime {
         // The executor makes the state directory: once it has, it undoes the creation if we die.
         Files.createDirectories(store.root());
         ExecutorSession session;
-        ProcessControl.Channels channels = ProcessControl.Channels.open(spec.process(), ProcessControl.hooksInInit(spec),
+        ProcessControl.Channels channels = ProcessControl.Channels.open(monitor != null
+                ? ProcessControl.withoutTerminal(spec.process()) : spec.process(), ProcessControl.hooksInInit(spec),
                 preserveFds);
         SeccompNotify notify = SeccompNotify.open(spec);
         try {
@@ -255,7 +258,7 @@ public final class ContainerRuntime {
             session.commit();
             trace.mark("create.commit");
             committed = true;
-            return new Created(rec, session, ptyMaster);
+            return new Created(rec, session, ptyMaster, spec.process() != null && spec.process().terminal());
         } catch (ExecutorException e) {
             notify.rethrowInstead(e);
             throw new RuntimeError(RuntimeError.Kind.FAILED, "container \"" + id + "\": " + e.getMessage(), e);
@@ -564,15 +567,16 @@ public final class ContainerRuntime {
         }
         Created c = create(id, bundle, null, false);
         try (ExecutorSession session = c.session();
-                ConsoleRelay relay = ConsoleRelay.attach(c.ptyMaster(), stdio)) {
+                AutoCloseable raw = c.terminal() ? ConsoleRelay.rawTerminal(stdio) : () -> { }) {
             if (onStarted != null) {
                 onStarted.accept(c.record().pid());
             }
-            relay.watchResize();
             start(id);
-            int code = session.awaitExit();
-            relay.drain();
-            return code;
+            return session.awaitExit();
+        } catch (IOException | RuntimeError | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException(e);
         }
     }
 

@@ -130,6 +130,16 @@ public final class ProcessControl {
         plan.hook(h.path(), h.timeout() == null ? 0 : h.timeout(), h.args(), h.env());
     }
 
+    /** proc without a terminal: when a monitor holds the pty, Java opens no console channel. */
+    static Process withoutTerminal(Process p) {
+        if (p == null || !p.terminal()) {
+            return p;
+        }
+        return new Process(false, p.consoleSize(), p.user(), p.args(), p.commandLine(), p.env(), p.cwd(),
+                p.noNewPrivileges(), p.capabilities(), p.rlimits(), p.apparmorProfile(), p.oomScoreAdj(),
+                p.selinuxLabel(), p.raw());
+    }
+
     // ---- Java side ----
 
     /** The descriptors a create/exec hands the executor (Java keeps the other ends). */

@@ -112,7 +112,9 @@ class RunImageTest {
         assertThat(r.exit()).as(r.toString()).isZero();
         r = hull.run("run", "--name", "user-of-app", "fixture/app:keep", "true");
         assertThat(r.exit()).as(r.toString()).isZero();
-        JsonNode info = new ObjectMapper().readTree(dir.resolve("home/containers/user-of-app/container.json").toFile());
+        String cid = java.nio.file.Files.readSymbolicLink(dir.resolve("home/names/user-of-app")).toString();
+        JsonNode info = new ObjectMapper().readTree(dir.resolve("home/containers").resolve(cid)
+                .resolve("container.json").toFile());
         assertThat(info.path("imageId").asText()).isEqualTo(app.id());
         assertThat(info.path("exposedPorts").toString()).contains("8080/tcp");
         assertThat(info.path("volumes").toString()).contains("/data");
