@@ -370,9 +370,35 @@ static int watch(pid_t init)
     return status;
 }
 
+/* `hull update --restart` on a running container writes the new policy to restart-policy
+ * beside the stop marker (containers/ID/restart-policy: "MODE MAX"); it replaces the plan's
+ * from the next decision on. No file (or a bad one): the policy stays as it was. */
+static void reload_policy(void)
+{
+    const char *slash = monitor.stop_marker ? strrchr(monitor.stop_marker, '/') : NULL;
+    if (!slash) return;
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%.*s/restart-policy", (int)(slash - monitor.stop_marker),
+                     monitor.stop_marker);
+    if (n < 0 || (size_t)n >= sizeof path) return;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char buf[64];
+    ssize_t r = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (r <= 0) return;
+    buf[r] = '\0';
+    unsigned long mode, max;
+    if (sscanf(buf, "%lu %lu", &mode, &max) == 2 && mode <= 3) {
+        monitor.restart_mode = mode;
+        monitor.restart_max = max;
+    }
+}
+
 static int should_restart(int code, unsigned restarts)
 {
     if (stop_requested()) return 0;
+    reload_policy();
     switch (monitor.restart_mode) {
     case 1: return code != 0 && (monitor.restart_max == 0 || restarts < monitor.restart_max);
     case 2: case 3: return 1;
@@ -430,7 +456,8 @@ void monitor_run(pid_t init, int is_attached)
             write_status("restarting", 0, started, finished, code, restarts, error);
             for (long waited = 0; waited < backoff && !stop_requested(); waited += 20) sleep_ms(20);
             if (backoff < 60000) backoff *= 2;
-            if (stop_requested()) continue; /* recorded as exited above */
+            /* stopped, or the policy changed (hull update) during the backoff: recorded as exited above */
+            if (!should_restart(code, restarts)) continue;
             restarts++;
             pid_t p = restart_init(error, sizeof error);
             if (p > 0) {

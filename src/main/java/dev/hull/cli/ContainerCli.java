@@ -670,6 +670,7 @@ final class ContainerCli {
         group.getSubcommands().get("create").getCommandSpec().parser().stopAtPositional(true);
         group.getSubcommands().get("exec").getCommandSpec().parser().stopAtPositional(true);
         group.addSubcommand("ls", new CommandLine(new Ps()));
+        ContainerResourceCli.addTo(group);
         return group;
     }
 

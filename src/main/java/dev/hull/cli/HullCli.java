@@ -15,6 +15,8 @@ import picocli.CommandLine.Parameters;
         description = {"Hull runs applications in isolated containers on Linux.", "",
             "Try:  hull run --rm busybox echo hello"},
         subcommands = {ContainerCli.Run.class, ContainerCli.Create.class, ContainerCli.Start.class,
+            ContainerResourceCli.Stats.class, ContainerResourceCli.Top.class, ContainerResourceCli.Pause.class,
+            ContainerResourceCli.Unpause.class, ContainerResourceCli.Update.class,
             ContainerCli.Stop.class, ContainerCli.Restart.class, ContainerCli.Kill.class, ContainerCli.Rm.class,
             ContainerCli.Ps.class, ContainerCli.Logs.class, ContainerCli.Exec.class, ContainerCli.Inspect.class,
             ContainerCli.Wait.class, ContainerCli.Rename.class, ImageCli.Images.class, ImageCli.Remove.class,

@@ -135,7 +135,8 @@ public final class ResourceControl {
 
     // ---------------------------------------------------------------- stats (runc's types.Stats)
 
-    static ObjectNode stats(CgroupResources cg) throws IOException {
+    /** The runc-shaped statistics of a cgroup (what {@link #statsEvent} carries as data), on cgroup v1 and v2. */
+    public static ObjectNode stats(CgroupResources cg) throws IOException {
         ObjectNode data = F.objectNode();
         data.set("cpu", cpu(cg));
         data.set("memory", memory(cg));
