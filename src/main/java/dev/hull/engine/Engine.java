@@ -607,7 +607,8 @@ public final class Engine {
         long deadline = System.nanoTime() + millis * 1_000_000L;
         for (;;) {
             MonitorStatus m = MonitorStatus.read(containers.statusFile(info.id()));
-            if (m == null || !m.monitorAlive()) {
+            // exited is its last word (an --rm container's monitor then becomes `hull rm`, same pid)
+            if (m == null || !m.monitorAlive() || m.status().equals("exited")) {
                 return true;
             }
             if (System.nanoTime() > deadline) {
