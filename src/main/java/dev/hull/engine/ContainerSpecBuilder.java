@@ -99,9 +99,8 @@ final class ContainerSpecBuilder {
         }
         process.put("cwd", cwd);
         process.set("capabilities", capabilities(o));
-        if (o.privileged) {
-            process.put("noNewPrivileges", false);
-        }
+        // docker leaves no_new_privs off unless --security-opt no-new-privileges asks (setuid binaries work)
+        process.put("noNewPrivileges", false);
         ObjectNode u = process.putObject("user");
         u.put("uid", user.uid());
         u.put("gid", user.gid());
@@ -157,21 +156,30 @@ final class ContainerSpecBuilder {
         return spec;
     }
 
+    /**
+     * docker's rules: --privileged has every capability (--cap-add/--cap-drop do not matter);
+     * --cap-add ALL: all but the dropped ones; --cap-drop ALL: only the added ones; otherwise the
+     * defaults without the dropped ones, plus the added ones (an added one wins over its drop).
+     */
     private static ObjectNode capabilities(CreateOptions o) throws RuntimeError {
-        Set<String> caps = new LinkedHashSet<>(o.privileged ? CapabilityNames.NAMES : DOCKER_CAPS);
+        Set<String> add = new LinkedHashSet<>();
+        Set<String> drop = new LinkedHashSet<>();
         for (String c : o.capAdd) {
-            if (c.equalsIgnoreCase("ALL")) {
-                caps.addAll(CapabilityNames.NAMES);
-            } else {
-                caps.add(capName(c, "--cap-add"));
-            }
+            add.add(c.equalsIgnoreCase("ALL") ? "ALL" : capName(c, "--cap-add"));
         }
         for (String c : o.capDrop) {
-            if (c.equalsIgnoreCase("ALL")) {
-                caps.clear();
-            } else {
-                caps.remove(capName(c, "--cap-drop"));
-            }
+            drop.add(c.equalsIgnoreCase("ALL") ? "ALL" : capName(c, "--cap-drop"));
+        }
+        Set<String> caps = new LinkedHashSet<>();
+        if (o.privileged) {
+            caps.addAll(CapabilityNames.NAMES);
+        } else if (add.contains("ALL")) {
+            CapabilityNames.NAMES.stream().filter(c -> !drop.contains(c)).forEach(caps::add);
+        } else if (drop.contains("ALL")) {
+            caps.addAll(add);
+        } else {
+            DOCKER_CAPS.stream().filter(c -> !drop.contains(c)).forEach(caps::add);
+            caps.addAll(add);
         }
         var n = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
         ObjectNode out = n.objectNode();
@@ -203,6 +211,10 @@ final class ContainerSpecBuilder {
             if (kv.length != 2) {
                 throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--ulimit " + u + ": use NAME=SOFT[:HARD]");
             }
+            if (!ULIMITS.contains(kv[0])) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--ulimit " + u + ": unknown limit " + kv[0]
+                        + " (use one of " + String.join(", ", ULIMITS) + ")");
+            }
             String type = "RLIMIT_" + kv[0].toUpperCase(Locale.ROOT);
             String[] sh = kv[1].split(":", 2);
             long soft;
@@ -230,6 +242,10 @@ final class ContainerSpecBuilder {
         }
     }
 
+    /** docker's --ulimit names. */
+    static final List<String> ULIMITS = List.of("as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue",
+            "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack");
+
     private static long parseLimit(String s) {
         return s.equals("unlimited") || s.equals("-1") ? -1L : Long.parseLong(s);
     }
@@ -247,10 +263,15 @@ final class ContainerSpecBuilder {
                         throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--security-opt " + opt
                                 + ": use seccomp=unconfined or seccomp=PROFILE.json");
                     }
-                    seccomp = kv[1].equals("unconfined") ? null : seccompProfile(Path.of(kv[1]));
+                    seccomp = kv[1].equals("unconfined") ? null : seccompProfile(Path.of(kv[1]), bounding);
                 }
-                case "no-new-privileges" -> process.put("noNewPrivileges",
-                        kv.length < 2 || Boolean.parseBoolean(kv[1]));
+                case "no-new-privileges" -> {
+                    if (kv.length == 2 && !kv[1].equals("true") && !kv[1].equals("false")) {
+                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--security-opt " + opt
+                                + ": use no-new-privileges, no-new-privileges=true or =false");
+                    }
+                    process.put("noNewPrivileges", kv.length < 2 || kv[1].equals("true"));
+                }
                 case "label", "apparmor" -> {
                     if (kv.length < 2 || !(kv[1].equals("disable") || kv[1].equals("unconfined"))) {
                         throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--security-opt " + opt
@@ -277,8 +298,12 @@ final class ContainerSpecBuilder {
         }
     }
 
-    /** A seccomp profile file: the OCI linux.seccomp shape, or docker's (archMap, names lists). */
-    private static JsonNode seccompProfile(Path file) throws RuntimeError {
+    /**
+     * A seccomp profile file: the OCI linux.seccomp shape, or docker's (archMap, names lists, and
+     * rules that apply only with or without some capabilities, on some architectures or from some
+     * kernel on: includes/excludes, decided here for this container as docker does).
+     */
+    private static JsonNode seccompProfile(Path file, List<String> caps) throws RuntimeError {
         JsonNode n;
         try {
             n = ContainerStore.JSON.readTree(Files.readAllBytes(file));
@@ -302,8 +327,12 @@ final class ContainerSpecBuilder {
         out.remove("defaultErrno");
         ArrayNode calls = out.has("syscalls") ? (ArrayNode) out.get("syscalls") : null;
         if (calls != null) {
-            for (JsonNode c : calls) {
-                if (c instanceof ObjectNode oc) {
+            for (int i = calls.size() - 1; i >= 0; i--) {
+                if (calls.get(i) instanceof ObjectNode oc) {
+                    if (!applies(oc.path("includes"), oc.path("excludes"), caps)) {
+                        calls.remove(i);
+                        continue;
+                    }
                     if (oc.has("name") && !oc.has("names")) {
                         oc.putArray("names").add(oc.get("name").asText());
                     }
@@ -312,6 +341,51 @@ final class ContainerSpecBuilder {
             }
         }
         return out;
+    }
+
+    /** docker's rule filter: every included capability held, none excluded; this architecture; kernel new enough. */
+    private static boolean applies(JsonNode includes, JsonNode excludes, List<String> caps) {
+        String arch = System.getProperty("os.arch"); // amd64, as docker's Go names
+        for (JsonNode c : includes.path("caps")) {
+            if (!caps.contains(c.asText())) {
+                return false;
+            }
+        }
+        for (JsonNode c : excludes.path("caps")) {
+            if (caps.contains(c.asText())) {
+                return false;
+            }
+        }
+        if (includes.path("arches").size() > 0) {
+            boolean found = false;
+            for (JsonNode a : includes.path("arches")) {
+                found |= a.asText().equals(arch);
+            }
+            if (!found) {
+                return false;
+            }
+        }
+        for (JsonNode a : excludes.path("arches")) {
+            if (a.asText().equals(arch)) {
+                return false;
+            }
+        }
+        String min = includes.path("minKernel").asText("");
+        return min.isEmpty() || compareVersions(System.getProperty("os.version"), min) >= 0;
+    }
+
+    /** 6.1.0-18-amd64 against 4.8: numeric dotted parts, the rest ignored. */
+    private static int compareVersions(String a, String b) {
+        String[] x = a.split("[^0-9.]", 2)[0].split("\\.");
+        String[] y = b.split("[^0-9.]", 2)[0].split("\\.");
+        for (int i = 0; i < Math.max(x.length, y.length); i++) {
+            long p = i < x.length && !x[i].isEmpty() && x[i].length() < 10 ? Long.parseLong(x[i]) : 0;
+            long q = i < y.length && !y[i].isEmpty() && y[i].length() < 10 ? Long.parseLong(y[i]) : 0;
+            if (p != q) {
+                return Long.compare(p, q);
+            }
+        }
+        return 0;
     }
 
     private static void resources(CreateOptions o, ObjectNode linux) throws RuntimeError {
@@ -327,6 +401,8 @@ final class ContainerSpecBuilder {
                             + " (it counts memory and swap together), or -1 for unlimited swap");
                 }
                 m.put("swap", o.memorySwap);
+            } else if (o.memory > 0 && swapAccounting()) {
+                m.put("swap", 2 * o.memory); // docker: -m alone allows as much swap again
             }
         }
         if (o.cpus > 0 || o.cpuShares > 0 || o.cpusetCpus != null) {
@@ -344,6 +420,28 @@ final class ContainerSpecBuilder {
         }
         if (o.pidsLimit != 0) {
             res.putObject("pids").put("limit", o.pidsLimit);
+        }
+    }
+
+    /** Whether the kernel limits memory+swap here (docker sets its default swap limit only then). */
+    private static boolean swapAccounting() {
+        try {
+            var layout = dev.hull.linux.cgroup.CgroupLayout.detect();
+            var v1 = layout.v1Hierarchy("memory");
+            if (v1.isPresent()) {
+                return Files.exists(v1.get().mountPoint().resolve("memory.memsw.limit_in_bytes"));
+            }
+            if (layout.unifiedMount() == null) {
+                return false;
+            }
+            for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
+                if (line.startsWith("0::/")) { // a non-root cgroup has memory.swap.max if swap is accounted
+                    return Files.exists(layout.unifiedMount().resolve(line.substring(4)).resolve("memory.swap.max"));
+                }
+            }
+            return false;
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 
