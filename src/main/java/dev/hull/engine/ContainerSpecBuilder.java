@@ -122,6 +122,9 @@ final class ContainerSpecBuilder {
         resources(o, linux);
         network(o, (ArrayNode) linux.get("namespaces"));
         ArrayNode mounts = (ArrayNode) spec.get("mounts");
+        if (o.privileged) {
+            privilegedMountsAndDevices(mounts, linux);
+        }
         for (String v : o.volumes) {
             volume(mounts, v, volumes);
         }
@@ -296,6 +299,70 @@ final class ContainerSpecBuilder {
             all.put("allow", true);
             all.put("access", "rwm");
         }
+    }
+
+    /**
+     * docker's --privileged: /sys and the cgroup mounts read-write, and the host's devices in the
+     * container's /dev (the device cgroup already allows them all).
+     */
+    private static void privilegedMountsAndDevices(ArrayNode mounts, ObjectNode linux) {
+        for (JsonNode m : mounts) {
+            String dest = m.path("destination").asText();
+            if ((dest.equals("/sys") || dest.equals("/sys/fs/cgroup")) && m.get("options") instanceof ArrayNode opts) {
+                for (int i = opts.size() - 1; i >= 0; i--) {
+                    if (opts.get(i).asText().equals("ro")) {
+                        opts.remove(i);
+                    }
+                }
+                opts.add("rw");
+            }
+        }
+        ArrayNode devices = linux.putArray("devices");
+        for (Path dev : hostDevices(Path.of("/dev"))) {
+            try {
+                Map<String, Object> a = Files.readAttributes(dev, "unix:mode,rdev,uid,gid",
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                int mode = (Integer) a.get("mode");
+                long rdev = (Long) a.get("rdev");
+                String type = (mode & 0170000) == 0020000 ? "c" : (mode & 0170000) == 0060000 ? "b" : null;
+                if (type == null) {
+                    continue;
+                }
+                ObjectNode d = devices.addObject();
+                d.put("path", dev.toString());
+                d.put("type", type);
+                d.put("major", ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL));
+                d.put("minor", (rdev & 0xff) | ((rdev >>> 12) & ~0xffL));
+                d.put("fileMode", mode & 07777);
+                d.put("uid", (Integer) a.get("uid"));
+                d.put("gid", (Integer) a.get("gid"));
+            } catch (IOException | RuntimeException e) {
+                // gone meanwhile, or unreadable: left out
+            }
+        }
+    }
+
+    /** The host's device nodes under dir, as runc's HostDevices: not pts, shm, mqueue, the console or ptmx. */
+    private static List<Path> hostDevices(Path dir) {
+        List<Path> out = new ArrayList<>();
+        try (var entries = Files.list(dir)) {
+            for (Path p : entries.sorted().toList()) {
+                String name = p.getFileName().toString();
+                if (Files.isSymbolicLink(p)) {
+                    continue;
+                }
+                if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    if (!Set.of("pts", "shm", "mqueue", "fd", ".lxc", ".lxd-mounts", ".udev").contains(name)) {
+                        out.addAll(hostDevices(p));
+                    }
+                } else if (!(dir.toString().equals("/dev") && (name.equals("console") || name.equals("ptmx")))) {
+                    out.add(p);
+                }
+            }
+        } catch (IOException e) {
+            // an unreadable directory: its devices are left out
+        }
+        return out;
     }
 
     /**

@@ -132,6 +132,30 @@ class RunSecurityTest {
     }
 
     @Test
+    void privilegedHasTheHostsDevicesAndWritableSysAndCgroups() throws Exception {
+        List<String> hostDevices = new ArrayList<>();
+        try (var entries = Files.list(Path.of("/dev"))) {
+            for (Path p : entries.toList()) {
+                String name = p.getFileName().toString();
+                var a = Files.readAttributes(p, java.nio.file.attribute.PosixFileAttributes.class,
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                if (a.isOther() && !name.equals("console") && !name.equals("ptmx")) { // char and block devices
+                    hostDevices.add(name);
+                }
+            }
+        }
+        String script = "ls /dev; grep -e ' /sys ' -e ' /sys/fs/cgroup/pids ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1";
+        List<String> privileged = f.output("--rm", "--privileged", "busybox", "sh", "-c", script).lines().toList();
+        assertThat(privileged).containsAll(hostDevices).endsWith("rw", "rw");
+        // docker's default set only, and read-only /sys, without it
+        List<String> plain = f.output("--rm", "busybox", "sh", "-c", script).lines().toList();
+        assertThat(plain).endsWith("ro", "ro");
+        List<String> extra = new ArrayList<>(hostDevices);
+        extra.removeAll(List.of("null", "zero", "full", "random", "urandom", "tty"));
+        assertThat(plain).doesNotContainAnyElementsOf(extra);
+    }
+
+    @Test
     void noNewPrivileges() throws Exception {
         assertThat(field(status("--security-opt", "no-new-privileges"), "NoNewPrivs")).isEqualTo("1");
         assertThat(field(status("--security-opt", "no-new-privileges=true"), "NoNewPrivs")).isEqualTo("1");
