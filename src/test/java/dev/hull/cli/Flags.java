@@ -91,8 +91,44 @@ final class Flags implements AutoCloseable {
         return r.out();
     }
 
-    /** {@code hull run -d ARGS}, in-process: the container's id once it runs (removed at close). */
+    /**
+     * {@code hull run -d ARGS}, in-process: the container's id once it runs (removed at close).
+     * Waits until its monitor has recorded the start: Engine.run returns before that (a bug, see
+     * RunLifecycleFlagsTest.stopRightAfterRunDetachedStopsIt), and until then the container counts
+     * as "created" — a stop would do nothing.
+     */
     String detached(String... args) throws Exception {
+        String id = detachedNoWait(args);
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (status(id) == null) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the monitor of " + id + " recorded no start in 10 s");
+            }
+            Thread.sleep(5);
+        }
+        return id;
+    }
+
+    /** {@code hull start ID} (detached), waiting until the new monitor has recorded the start (see {@link #detached}). */
+    void start(String id) throws Exception {
+        MonitorStatus before = status(id);
+        engine.start(id, null);
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        for (;;) {
+            MonitorStatus now = status(id);
+            if (now != null && (before == null || now.monitorPid() != before.monitorPid()
+                    || !now.startedAt().equals(before.startedAt()))) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the monitor of " + id + " recorded no new start in 10 s");
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    /** {@code hull run -d ARGS}, in-process, as the engine returns it. */
+    String detachedNoWait(String... args) throws Exception {
         CreateOptions o = parse(args);
         Engine.Run r = engine.run(o, true, null);
         made.add(r.container().id());

@@ -77,7 +77,7 @@ class RestartPolicyTest {
         assertThat(later.monitor().restartCount()).isEqualTo(count);
         assertThat(f.logs(id).lines().count()).isEqualTo(count + 1);
         // a new start begins again (docker keeps the count; Hull's monitor counts per start)
-        f.engine.start(id, null);
+        f.start(id);
         assertThat(f.engine.state(f.engine.containers().read(id)).running()).isTrue();
         f.engine.stop(id, 5);
         assertThat(f.awaitExited(id, 10_000).status()).isEqualTo("exited");

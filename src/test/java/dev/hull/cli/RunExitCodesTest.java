@@ -123,7 +123,7 @@ class RunExitCodesTest {
         assertThat(r.exit()).as(r.toString()).isEqualTo(4);
         assertThat(r.out()).isEqualTo("from-create /tmp made-host 65534 0000000000000000\n");
         // and again (in-process): the same flags on a second start
-        f.engine.start(id, null);
+        f.start(id);
         assertThat(f.awaitExited(id, 10_000).exitCode()).isEqualTo(4);
         assertThat(f.logs(id)).isEqualTo("from-create /tmp made-host 65534 0000000000000000\n".repeat(2));
         f.engine.remove(id, true);

@@ -119,6 +119,22 @@ class RunLifecycleFlagsTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Disabled("bug: Engine.run(detach) / Engine.start(ref, null) return before the monitor"
+            + " has written status.json, and until it does Engine.state says \"created\": a stop right after"
+            + " run -d returns at once and leaves the container running (seen 2 in 10 in-process; a second start"
+            + " would even runtime.delete the running init and clone another). start should wait for the"
+            + " monitor's first status (or the runtime's commit should follow it)")
+    void stopRightAfterRunDetachedStopsIt() throws Exception {
+        for (int i = 0; i < 10; i++) {
+            String id = f.detachedNoWait("busybox", "sleep", "100");
+            assertThat(f.engine.state(f.engine.containers().read(id)).status()).as("state after run -d").isEqualTo("running");
+            f.engine.stop(id, 0);
+            assertThat(f.awaitExited(id, 5_000).exitCode()).isEqualTo(137);
+            f.remove(id);
+        }
+    }
+
+    @Test
     @org.junit.jupiter.api.Disabled("bug: the monitor of a container keeps every descriptor its caller had open"
             + " without O_CLOEXEC: with hull run -d it holds the CLI JVM's jar files, the container's own lock"
             + " file, /dev/random and any pipe the caller inherited (seen: a pipe of the shell that ran hull), for"
