@@ -457,6 +457,10 @@ final class ContainerSpecBuilder {
 
     private static void resources(CreateOptions o, ObjectNode linux) throws RuntimeError {
         ObjectNode res = linux.has("resources") ? (ObjectNode) linux.get("resources") : linux.putObject("resources");
+        if (o.memorySwap > 0 && o.memory <= 0) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--memory-swap needs --memory (-m): it is the"
+                    + " limit of memory and swap together");
+        }
         if (o.memory > 0 || o.memorySwap != 0) {
             ObjectNode m = res.putObject("memory");
             if (o.memory > 0) {
@@ -482,12 +486,53 @@ final class ContainerSpecBuilder {
                 c.put("shares", o.cpuShares);
             }
             if (o.cpusetCpus != null) {
+                checkCpuset(o.cpusetCpus);
                 c.put("cpus", o.cpusetCpus);
             }
         }
         if (o.pidsLimit != 0) {
             res.putObject("pids").put("limit", o.pidsLimit);
         }
+    }
+
+    /** --cpuset-cpus LIST (0-2,4): well formed, and only CPUs this host has online (as docker checks). */
+    private static void checkCpuset(String list) throws RuntimeError {
+        Set<Integer> want = cpuList(list);
+        if (want == null || want.isEmpty()) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--cpuset-cpus " + list + ": use a list like 0-2,4");
+        }
+        String online;
+        try {
+            online = Files.readString(Path.of("/sys/devices/system/cpu/online")).trim();
+        } catch (IOException e) {
+            return; // the kernel will say
+        }
+        Set<Integer> have = cpuList(online);
+        if (have != null && !have.containsAll(want)) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--cpuset-cpus " + list + ": this host's CPUs are "
+                    + online);
+        }
+    }
+
+    /** A kernel cpu list (0-2,4) as numbers; null if malformed. */
+    private static Set<Integer> cpuList(String list) {
+        Set<Integer> out = new java.util.TreeSet<>();
+        for (String part : list.split(",")) {
+            String[] r = part.trim().split("-", 2);
+            try {
+                int from = Integer.parseInt(r[0].trim());
+                int to = r.length > 1 ? Integer.parseInt(r[1].trim()) : from;
+                if (from < 0 || to < from || to > 8191) {
+                    return null;
+                }
+                for (int i = from; i <= to; i++) {
+                    out.add(i);
+                }
+            } catch (NumberFormatException e) {
+                return null;
+            }
+        }
+        return out;
     }
 
     /** Whether the kernel limits memory+swap here (docker sets its default swap limit only then). */

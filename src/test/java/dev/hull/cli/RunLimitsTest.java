@@ -46,6 +46,18 @@ class RunLimitsTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Disabled("bug: inspect's State.OOMKilled is always false (ContainerInspector writes a"
+            + " constant): a container the OOM killer ended (exit 137, memory.oom_control oom_kill 1) shows"
+            + " OOMKilled false; docker shows true. The monitor could read the cgroup's oom_kill count (v1"
+            + " memory.oom_control, v2 memory.events) when the init ends and record it in status.json")
+    void oomKillIsShownByInspect() throws Exception {
+        Flags.Result r = f.run("-m", "32m", "busybox", "tail", "/dev/zero");
+        assertThat(r.exit()).isEqualTo(137);
+        assertThat(dev.hull.engine.ContainerInspector.inspect(f.engine, f.engine.containers().read(f.lastId))
+                .path("State").path("OOMKilled").asBoolean()).isTrue();
+    }
+
+    @Test
     void memorySwapIsMemoryPlusSwap() throws Exception {
         assumeTrue(Files.exists(Path.of(MEM + "memory.memsw.limit_in_bytes")), "swap accounting");
         assertThat(f.output("--rm", "-m", "32m", "--memory-swap", "96m", "busybox", "cat",
@@ -58,6 +70,7 @@ class RunLimitsTest {
         assertThat(f.output("--rm", "-m", "32m", "--memory-swap", "32m", "busybox", "cat",
                 MEM + "memory.memsw.limit_in_bytes")).isEqualTo("33554432\n");
         assertThat(catchMessage("-m", "32m", "--memory-swap", "16m", "busybox", "true")).contains("--memory-swap");
+        assertThat(catchMessage("--memory-swap", "64m", "busybox", "true")).contains("--memory-swap needs --memory");
     }
 
     @Test
@@ -87,6 +100,10 @@ class RunLimitsTest {
         assertThat(allowedList(f.output("--rm", "--cpuset-cpus", "0,1", "busybox", "cat", "/proc/self/status")))
                 .isEqualTo("0-1");
         assertThat(allowedList(f.output("--rm", "busybox", "cat", "/proc/self/status"))).isEqualTo(host);
+        String online = Files.readString(Path.of("/sys/devices/system/cpu/online")).trim();
+        assertThat(catchMessage("--cpuset-cpus", "4096", "busybox", "true")).contains("--cpuset-cpus 4096")
+                .contains(online);
+        assertThat(catchMessage("--cpuset-cpus", "1-x", "busybox", "true")).contains("--cpuset-cpus 1-x");
     }
 
     static String allowedList(String status) {
