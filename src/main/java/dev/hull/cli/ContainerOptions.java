@@ -61,8 +61,8 @@ final class ContainerOptions {
     List<String> capAdd = new ArrayList<>();
     @Option(names = "--cap-drop", paramLabel = "CAP", description = "Drop a capability (or ALL).")
     List<String> capDrop = new ArrayList<>();
-    @Option(names = "--privileged", description = "All capabilities, no seccomp filter, no masked paths, all"
-            + " devices allowed.")
+    @Option(names = "--privileged", description = "All capabilities, no seccomp filter, no masked paths, the"
+            + " host's devices, /sys and cgroups writable.")
     boolean privileged;
     @Option(names = "--security-opt", paramLabel = "OPT", description = "seccomp=PROFILE.json, seccomp=unconfined,"
             + " no-new-privileges.")
