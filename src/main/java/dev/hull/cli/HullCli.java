@@ -58,6 +58,14 @@ public final class HullCli {
             cl.getSubcommands().get(c).getCommandSpec().parser().stopAtPositional(true);
         }
         cl.addSubcommand("container", ContainerCli.containerGroup());
+        // docker's habit: a flag the command line cannot take is exit 125, with the message and a hint
+        cl.setParameterExceptionHandler((ex, badArgs) -> {
+            CommandLine c = ex.getCommandLine();
+            c.getErr().println("hull: " + ex.getMessage());
+            String name = c.getCommandSpec().qualifiedName().replaceFirst("^hull ?", "");
+            c.getErr().println("See 'hull " + (name.isEmpty() ? "" : name + " ") + "--help'.");
+            return 125;
+        });
         CommandLine runtime = RuntimeCli.commandLine(Invocation.ofThisProcess());
         cl.addSubcommand("runtime", runtime);
         cl.addSubcommand("image", ImageCli.imageGroup());

@@ -27,7 +27,7 @@ public final class ContainerInspector {
         st.put("Running", s.status().equals("running") || s.status().equals("paused"));
         st.put("Paused", s.status().equals("paused"));
         st.put("Restarting", s.status().equals("restarting"));
-        st.put("OOMKilled", false);
+        st.put("OOMKilled", !s.running() && m != null && engine.oomKilled(info));
         st.put("Dead", false);
         st.put("Pid", m != null && s.running() ? m.pid() : 0);
         st.put("ExitCode", m != null && !s.running() ? m.exitCode() : 0);

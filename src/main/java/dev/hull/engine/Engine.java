@@ -346,6 +346,17 @@ public final class Engine {
         return rec;
     }
 
+    /** The kernel's OOM killer ended a process of the container (its cgroup's count, kept until the next start). */
+    public boolean oomKilled(ContainerInfo info) {
+        try {
+            ContainerRecord rec = runtime.store().load(info.id());
+            return new dev.hull.linux.cgroup.CgroupResources(dev.hull.linux.cgroup.CgroupLayout.detect(),
+                    rec.cgroupPath()).oomKills() > 0;
+        } catch (IOException | RuntimeError | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** The running container's runtime id, its record synced with the monitor; fails if it is not running. */
     public ContainerRecord requireRunning(ContainerInfo info) throws IOException, RuntimeError {
         State s = state(info);

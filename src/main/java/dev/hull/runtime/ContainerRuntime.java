@@ -265,17 +265,31 @@ public final class ContainerRuntime {
         } finally {
             channels.close();
             notify.close();
-            if (!committed) {
-                session.close(); // the executor kills the init and undoes its part
+            if (!committed) { // an exception is on its way out: a failing cleanup must not replace it
+                try {
+                    session.close(); // the executor kills the init and undoes its part
+                } catch (IOException | RuntimeException e) {
+                    cleanupFailed(id, "ending the executor", e);
+                }
                 try {
                     if (cgroupMade) {
                         cgroup.destroy();
                     }
-                } finally {
+                } catch (IOException | RuntimeException e) {
+                    cleanupFailed(id, "removing its cgroup " + cgroup.cgroupPath(), e);
+                }
+                try {
                     store.remove(id);
+                } catch (IOException | RuntimeException e) {
+                    cleanupFailed(id, "removing its state", e);
                 }
             }
         }
+    }
+
+    private static void cleanupFailed(String id, String what, Exception e) {
+        System.err.println("hull: container \"" + id + "\" was not created, and " + what + " failed too: "
+                + e.getMessage());
     }
 
     /** The host id that container id 0 maps to, or -1 if it is not mapped. */

@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -59,10 +58,6 @@ class RunExitCodesTest {
     }
 
     @Test
-    @Disabled("bug: hull run busybox /nonexistent exits 125, docker gives 127. The executor reports"
-            + " 'exec: /nonexistent: No such file or directory' for a path with a slash, and"
-            + " ContainerCli.startFailure only maps 'executable file not found' (the PATH-search message) to 127;"
-            + " it should also map an exec ENOENT ('exec: ' + 'No such file or directory') to 127")
     void missingPathIs127() throws Exception {
         HullCommand.Result r = hull.run("run", "--rm", "busybox", "/nonexistent");
         assertThat(r.exit()).as(r.toString()).isEqualTo(127);
@@ -84,10 +79,6 @@ class RunExitCodesTest {
     }
 
     @Test
-    @Disabled("bug: options picocli itself rejects (an unknown option, a value that is not a number) exit 2,"
-            + " picocli's default, not docker's 125: HullCli.main uses cl.execute without a"
-            + " parameterExceptionHandler; one returning 125 for run/create (and printing only the message and"
-            + " a hint, not the whole usage) would fix both")
     void unparseableFlagsAre125() throws Exception {
         HullCommand.Result r = hull.run("run", "--rm", "--cpus", "abc", "busybox", "true");
         assertThat(r.exit()).as(r.toString()).isEqualTo(125);

@@ -119,11 +119,6 @@ class RunLifecycleFlagsTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Disabled("bug: Engine.run(detach) / Engine.start(ref, null) return before the monitor"
-            + " has written status.json, and until it does Engine.state says \"created\": a stop right after"
-            + " run -d returns at once and leaves the container running (seen 2 in 10 in-process; a second start"
-            + " would even runtime.delete the running init and clone another). start should wait for the"
-            + " monitor's first status (or the runtime's commit should follow it)")
     void stopRightAfterRunDetachedStopsIt() throws Exception {
         for (int i = 0; i < 10; i++) {
             String id = f.detachedNoWait("busybox", "sleep", "100");
@@ -135,13 +130,6 @@ class RunLifecycleFlagsTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Disabled("bug: the monitor of a container keeps every descriptor its caller had open"
-            + " without O_CLOEXEC: with hull run -d it holds the CLI JVM's jar files, the container's own lock"
-            + " file, /dev/random and any pipe the caller inherited (seen: a pipe of the shell that ran hull), for"
-            + " the container's whole life: `x=$(hull run -d busybox sleep 6 7>&1)` returns only when the"
-            + " container ends (6 s), not when hull does (a make jobserver or CI pipe fd behaves the same)."
-            + " The executor is posix_spawn'ed with only fds 0-3 dup'ed in and never closes the rest;"
-            + " the monitor (src/main/c/monitor.c / executor.c) should close_range() everything but its own")
     void theMonitorHoldsNoDescriptorOfItsCaller() throws Exception {
         String id = f.detached("busybox", "sleep", "30");
         int monitor = f.status(id).monitorPid();

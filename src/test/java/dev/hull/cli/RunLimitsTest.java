@@ -46,10 +46,6 @@ class RunLimitsTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Disabled("bug: inspect's State.OOMKilled is always false (ContainerInspector writes a"
-            + " constant): a container the OOM killer ended (exit 137, memory.oom_control oom_kill 1) shows"
-            + " OOMKilled false; docker shows true. The monitor could read the cgroup's oom_kill count (v1"
-            + " memory.oom_control, v2 memory.events) when the init ends and record it in status.json")
     void oomKillIsShownByInspect() throws Exception {
         Flags.Result r = f.run("-m", "32m", "busybox", "tail", "/dev/zero");
         assertThat(r.exit()).isEqualTo(137);
