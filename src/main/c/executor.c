@@ -842,6 +842,7 @@ static unsigned int highest_plan_fd(int with_console)
         const struct op *o = &ops[i];
         uint64_t last = 0;
         if ((o->code == OP_CONSOLE && with_console) || o->code == OP_HOOK_STATE) last = u64(o, 0);
+        else if (o->code == OP_SECCOMP_NOTIFY && o->argc > 2) last = u64(o, 2);
         else if (o->code == OP_PRESERVE_FDS && u64(o, 1) > 0) last = u64(o, 0) + u64(o, 1) - 1;
         if (last > top && last < 1u << 20) top = (unsigned int)last;
     }
@@ -1085,6 +1086,11 @@ static void child_ops(size_t from)
 
 static pid_t child = -1;
 
+void forget_child(void)
+{
+    child = -1;
+}
+
 static void forward_signal(int sig)
 {
     if (child > 0) kill(child, sig);
@@ -1287,18 +1293,52 @@ static int has_console(void)
 }
 static unsigned long clone_flags;
 
-/* Clones the init; it waits for 'G' on p2c, then runs the child ops. */
-static void clone_init(void)
+/* Clones the init; it waits for 'G' on p2c, then runs the child ops. A restart's failure (the
+ * monitor's: Java is gone) is reported in err and returns -1; the first creation's goes to Java. */
+static int clone_init(char *err, size_t cap)
 {
     int c2p_pipe[2], p2c_pipe[2];
-    if (pipe2(c2p_pipe, O_CLOEXEC) || pipe2(p2c_pipe, O_CLOEXEC)) SYSFAIL("pipe");
-    if (monitor.active) monitor_prepare_stdio(has_console());
+    if (pipe2(c2p_pipe, O_CLOEXEC)) {
+        if (!restarting) SYSFAIL("pipe");
+        snprintf(err, cap, "restart: pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe2(p2c_pipe, O_CLOEXEC)) {
+        int e = errno;
+        close(c2p_pipe[0]);
+        close(c2p_pipe[1]);
+        errno = e;
+        if (!restarting) SYSFAIL("pipe");
+        snprintf(err, cap, "restart: pipe: %s", strerror(errno));
+        return -1;
+    }
+    char why[512];
+    if (monitor.active && monitor_prepare_stdio(has_console(), why, sizeof why)) {
+        close(c2p_pipe[0]); close(c2p_pipe[1]); close(p2c_pipe[0]); close(p2c_pipe[1]);
+        if (!restarting) fail("%s", why);
+        snprintf(err, cap, "restart: %s", why);
+        return -1;
+    }
     pid_t me = getpid();
     child = (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
-    if (child < 0) SYSFAIL("clone (flags 0x%lx)", clone_flags);
+    if (child < 0) {
+        int e = errno;
+        close(c2p_pipe[0]); close(c2p_pipe[1]); close(p2c_pipe[0]); close(p2c_pipe[1]);
+        errno = e;
+        if (!restarting) SYSFAIL("clone (flags 0x%lx)", clone_flags);
+        snprintf(err, cap, "restart: clone: %s", strerror(errno));
+        child = -1;
+        return -1;
+    }
     if (child == 0) {
         in_child = 1;
-        signal(SIGPIPE, SIG_DFL);
+        /* The init starts with every signal at its default and none blocked, whatever its parent
+         * (a monitor ignores terminal signals and forwards others) had. */
+        for (int sig = 1; sig < NSIG; sig++)
+            if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         c2p = c2p_pipe[1];
         p2c = p2c_pipe[0];
         close(c2p_pipe[0]);
@@ -1319,6 +1359,7 @@ static void clone_init(void)
     close(p2c_pipe[0]);
     c2p = c2p_pipe[0];
     p2c = p2c_pipe[1];
+    return 0;
 }
 
 /* The monitor's restart: the same plan, with the monitor doing Java's part (the init joins its
@@ -1326,7 +1367,7 @@ static void clone_init(void)
 pid_t restart_init(char *err, size_t cap)
 {
     restarting = 1;
-    clone_init();
+    if (clone_init(err, cap)) return -1;
     char msg[4097];
     ssize_t n = 0;
     for (int i = 0; i < monitor.ncgroups; i++) {
@@ -1386,6 +1427,7 @@ static void become_monitor(const struct op *o)
     if (p < 0) SYSFAIL("fork the monitor");
     if (p > 0) _exit(0);
     if (setsid() < 0) SYSFAIL("setsid (monitor)");
+    if (chdir("/")) SYSFAIL("chdir / (monitor)"); /* it must not pin the caller's directory for months */
     /* It outlives the caller: it must hold nothing of the caller's but stdio and fd 3 (a pipe it
      * kept open would keep `$(hull run -d ...)` waiting; a file, its space). The monitor makes its
      * own pty socket, so a console fd in the plan is not the caller's to keep either. */
@@ -1457,7 +1499,7 @@ int main(int argc, char **argv)
     }
     if (!cloned) fail("plan has no clone op");
 
-    clone_init();
+    clone_init(NULL, 0);
     /* Terminal signals reach the whole process group; Java forwards what the
      * container should get, so the parent must not die of them. */
     signal(SIGINT, SIG_IGN);

@@ -37,7 +37,7 @@ struct monitor_config {
 extern struct monitor_config monitor;
 extern int restarting; /* the init being made is a restart: no exec fifo, start report, hooks or console */
 
-void monitor_prepare_stdio(int console);    /* before clone: the stdout/stderr pipes (and the pty socket) */
+int monitor_prepare_stdio(int console, char *err, size_t cap); /* before clone: pipes, pty socket; -1 + err */
 int monitor_console_socket(void);           /* in the init: where OP_CONSOLE sends the pty master */
 void monitor_child_stdio(void);             /* in the new init: pipes onto 1 and 2, stdin */
 void monitor_parent_stdio(void);            /* in the parent after clone: close the init's ends */
@@ -46,6 +46,7 @@ void monitor_run(pid_t init, int attached) __attribute__((noreturn)); /* after C
 /* executor.c: makes a new init from the same plan; -1 with a message in err on failure */
 pid_t restart_init(char *err, size_t cap);
 long long proc_start_time(pid_t pid);
+void forget_child(void); /* the init was reaped: the parent forwards no more signals to its pid */
 
 /* ---- the tiny init (init.c): hull-executor --init -- CMD ARGS... ---- */
 int init_main(int argc, char **argv);

@@ -45,17 +45,50 @@ static int console_sock[2] = { -1, -1 }; /* [0] ours, [1] the init's: OP_CONSOLE
 static int tty_master = -1;
 static unsigned long long logsize;
 
-void monitor_prepare_stdio(int console)
+/* A pty master a failed restart's init sent and nobody took: closed, so the next init's is the one read. */
+static void drain_console(void)
 {
-    if (console && console_sock[0] < 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console_sock))
-        SYSFAIL("socketpair for the container's terminal");
+    for (;;) {
+        char data[64];
+        char control[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                              .msg_controllen = sizeof control };
+        ssize_t r = recvmsg(console_sock[0], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        if (c && c->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c), sizeof(int));
+            close(fd);
+        }
+    }
+}
+
+int monitor_prepare_stdio(int console, char *err, size_t cap)
+{
+    for (int i = 0; i < 2; i++) { /* what a failed restart left */
+        if (streams[i].fd >= 0) close(streams[i].fd);
+        if (streams[i].child_fd >= 0) close(streams[i].child_fd);
+        streams[i].fd = streams[i].child_fd = -1;
+    }
+    if (console_sock[0] >= 0) drain_console();
+    if (console && console_sock[0] < 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console_sock)) {
+        snprintf(err, cap, "socketpair for the container's terminal: %s", strerror(errno));
+        return -1;
+    }
     for (int i = 0; i < 2; i++) {
         int p[2];
-        if (pipe2(p, O_CLOEXEC)) SYSFAIL("pipe for the container's %s", streams[i].name);
+        if (pipe2(p, O_CLOEXEC)) {
+            snprintf(err, cap, "pipe for the container's %s: %s", streams[i].name, strerror(errno));
+            return -1;
+        }
         streams[i].fd = p[0];
         streams[i].child_fd = p[1];
         streams[i].len = 0;
     }
+    return 0;
 }
 
 int monitor_console_socket(void)
@@ -93,6 +126,9 @@ static void take_console(void)
     struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
     if (!c || c->cmsg_type != SCM_RIGHTS) return;
     memcpy(&tty_master, CMSG_DATA(c), sizeof(int));
+    /* only the monitor holds the master: non-blocking, so a container that reads no input cannot
+     * stop the monitor relaying it */
+    fcntl(tty_master, F_SETFL, fcntl(tty_master, F_GETFL) | O_NONBLOCK);
     /* the init's stdout/stderr are the pty now: the pipes are at EOF */
     for (int i = 0; i < 2; i++) {
         if (streams[i].fd >= 0) close(streams[i].fd);
@@ -140,6 +176,8 @@ long long proc_start_time(pid_t pid)
     return strtoll(p, NULL, 10);
 }
 
+static int container_gone;
+
 static void write_status(const char *status, pid_t pid, const char *started, const char *finished,
                          int code, unsigned restarts, const char *error)
 {
@@ -155,7 +193,10 @@ static void write_status(const char *status, pid_t pid, const char *started, con
     n += snprintf(body + n, sizeof body - n, "\"}\n");
     snprintf(tmp, sizeof tmp, "%s.tmp", monitor.status_path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return; /* the container dir is gone (removed under us): nothing to record */
+    if (fd < 0) {
+        if (errno == ENOENT) container_gone = 1; /* removed under us: nothing to record, nothing to restart */
+        return;
+    }
     ssize_t w = write(fd, body, n);
     close(fd);
     if (w == n) rename(tmp, monitor.status_path);
@@ -236,7 +277,54 @@ static void log_entry(const char *stream, const char *data, size_t len)
     if (monitor.log_max_size && logsize > 0 && logsize + k > monitor.log_max_size) log_rotate();
     if (logfd < 0) return;
     ssize_t w = write(logfd, out, k);
-    if (w > 0) logsize += w;
+    if (w == (ssize_t)k) logsize += w;
+    else if (w > 0 && ftruncate(logfd, logsize) != 0) logsize += w; /* (disk full: no torn line stays) */
+}
+
+/* Output for an attached client waits here until its descriptor takes it: a client that stops
+ * reading must never stop the monitor (its log, its reaping). Past the cap, the client is dropped. */
+#define CLIENT_BUF (256 * 1024)
+struct pending { char *data; size_t len; };
+static struct pending pending[2];
+
+static void detach_client(void);
+
+static int client_muted; /* the client fell too far behind: it gets no more output (the log has it), EXIT still */
+
+static void to_client(int i, const char *p, size_t n)
+{
+    if (!attached || client_muted) return;
+    if (!pending[i].data && !(pending[i].data = malloc(CLIENT_BUF))) { client_muted = 1; return; }
+    if (pending[i].len + n > CLIENT_BUF) { /* the log still has it all */
+        client_muted = 1;
+        pending[0].len = pending[1].len = 0;
+        return;
+    }
+    memcpy(pending[i].data + pending[i].len, p, n);
+    pending[i].len += n;
+}
+
+/* Writes what fd i+1 takes now (at most PIPE_BUF: a pipe ready for POLLOUT takes that without blocking). */
+static void flush_client(int i)
+{
+    if (!attached || pending[i].len == 0) return;
+    size_t n = pending[i].len < 4096 ? pending[i].len : 4096;
+    ssize_t w = write(i + 1, pending[i].data, n);
+    if (w < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (w <= 0) { pending[i].len = 0; return; } /* the client's end is gone */
+    memmove(pending[i].data, pending[i].data + w, pending[i].len - w);
+    pending[i].len -= w;
+}
+
+/* Before EXIT: what is pending goes out, for at most 2 s. */
+static void drain_client(void)
+{
+    for (int rounds = 0; attached && rounds < 100 && (pending[0].len || pending[1].len); rounds++) {
+        struct pollfd p[2] = { { .fd = 1, .events = POLLOUT }, { .fd = 2, .events = POLLOUT } };
+        if (poll(p, 2, 20) > 0)
+            for (int i = 0; i < 2; i++)
+                if (p[i].revents) flush_client(i);
+    }
 }
 
 static void write_all(int fd, const char *p, size_t n)
@@ -256,6 +344,7 @@ static int pump(struct stream *s)
     char chunk[65536];
     ssize_t n;
     do n = read(s->fd, chunk, sizeof chunk); while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN) return 1;
     if (n <= 0) {
         if (s->len) log_entry(s->name, s->buf, s->len);
         s->len = 0;
@@ -263,12 +352,28 @@ static int pump(struct stream *s)
         s->fd = -1;
         return 0;
     }
-    if (attached) write_all(s->client, chunk, n);
+    to_client(s->client - 1, chunk, n);
     for (ssize_t i = 0; i < n; i++) {
         s->buf[s->len++] = chunk[i];
-        if (chunk[i] == '\n' || s->len == sizeof s->buf) {
+        if (chunk[i] == '\n') {
             log_entry(s->name, s->buf, s->len);
             s->len = 0;
+        } else if (s->len == sizeof s->buf) {
+            /* a full buffer is one entry, but never ending inside a UTF-8 character: the rest of it
+             * starts the next entry */
+            size_t cut = s->len;
+            for (size_t back = 1; back <= 3 && back <= s->len; back++) {
+                unsigned char c = (unsigned char)s->buf[s->len - back];
+                if ((c & 0xc0) == 0x80) continue; /* a continuation byte */
+                if (c >= 0xc0) {
+                    size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+                    if (need > back) cut = s->len - back;
+                }
+                break;
+            }
+            log_entry(s->name, s->buf, cut);
+            memmove(s->buf, s->buf + cut, s->len - cut);
+            s->len -= cut;
         }
     }
     return 1;
@@ -283,9 +388,10 @@ static void detach_client(void)
         dup2(null, 0);
         dup2(null, 1);
         dup2(null, 2);
+        dup3(null, JAVA_FD, O_CLOEXEC); /* fd 3 stays taken: a late protocol line never lands in a log */
         close(null);
     }
-    close(JAVA_FD);
+    for (int i = 0; i < 2; i++) pending[i].len = 0;
 }
 
 static void sleep_ms(long ms)
@@ -309,8 +415,8 @@ static int watch(pid_t init)
     int status = 0;
     int reaped = 0;
     while (!reaped) {
-        struct pollfd p[4];
-        int np = 0, si[2] = { -1, -1 };
+        struct pollfd p[6];
+        int np = 0, si[2] = { -1, -1 }, oi[2] = { -1, -1 };
         for (int i = 0; i < 2; i++)
             if (streams[i].fd >= 0) { si[i] = np; p[np++] = (struct pollfd){ .fd = streams[i].fd, .events = POLLIN }; }
         int pi = -1, ji = -1;
@@ -318,12 +424,16 @@ static int watch(pid_t init)
         if (attached) { ji = np; p[np++] = (struct pollfd){ .fd = JAVA_FD, .events = POLLIN }; }
         int ii = -1;
         if (attached && relay_stdin && tty_master >= 0) { ii = np; p[np++] = (struct pollfd){ .fd = 0, .events = POLLIN }; }
+        for (int i = 0; i < 2; i++)
+            if (attached && pending[i].len) { oi[i] = np; p[np++] = (struct pollfd){ .fd = i + 1, .events = POLLOUT }; }
         int r = poll(p, np, pidfd >= 0 ? -1 : 100);
         if (r < 0 && errno != EINTR) sleep_ms(10);
         if (r <= 0) {
             if (pidfd < 0 && waitpid(init, &status, WNOHANG) == init) reaped = 1;
             continue;
         }
+        for (int i = 0; i < 2; i++)
+            if (oi[i] >= 0 && p[oi[i]].revents) flush_client(i);
         for (int i = 0; i < 2; i++)
             if (si[i] >= 0 && p[si[i]].revents) pump(&streams[i]);
         if (ii >= 0 && p[ii].revents) {
@@ -367,6 +477,7 @@ static int watch(pid_t init)
         }
     }
     tty_master = -1; /* closed with the stream */
+    forget_child(); /* its pid may be anyone's now: no signal is forwarded to it */
     return status;
 }
 
@@ -397,7 +508,7 @@ static void reload_policy(void)
 
 static int should_restart(int code, unsigned restarts)
 {
-    if (stop_requested()) return 0;
+    if (stop_requested() || container_gone) return 0;
     reload_policy();
     switch (monitor.restart_mode) {
     case 1: return code != 0 && (monitor.restart_max == 0 || restarts < monitor.restart_max);
@@ -440,24 +551,29 @@ void monitor_run(pid_t init, int is_attached)
         int code = exit_code(status);
         now_rfc3339(finished, sizeof finished);
         clock_gettime(CLOCK_MONOTONIC, &t1);
+        char error[512] = "";
+        int again = should_restart(code, restarts);
+        /* recorded before the attached client hears EXIT: what it asks next sees the end */
+        write_status(again ? "restarting" : "exited", 0, started, finished, code, restarts, error);
         if (attached) {
+            drain_client();
             if (WIFSIGNALED(status)) java_send("EXIT signal %d\n", WTERMSIG(status));
             else java_send("EXIT code %d\n", code);
             detach_client();
         }
-        char error[512] = "";
         for (;;) {
-            if (!should_restart(code, restarts)) {
+            if (!again) {
                 write_status("exited", 0, started, finished, code, restarts, error);
                 goto done;
             }
-            /* docker's backoff: 100 ms doubling, reset after a run of 10 s or more */
+            /* docker's backoff: 100 ms doubling up to a minute, reset after a run of 10 s or more */
             if (t1.tv_sec - t0.tv_sec >= 10) backoff = 100;
             write_status("restarting", 0, started, finished, code, restarts, error);
             for (long waited = 0; waited < backoff && !stop_requested(); waited += 20) sleep_ms(20);
-            if (backoff < 60000) backoff *= 2;
-            /* stopped, or the policy changed (hull update) during the backoff: recorded as exited above */
-            if (!should_restart(code, restarts)) continue;
+            backoff = backoff * 2 > 60000 ? 60000 : backoff * 2;
+            /* stopped, or the policy changed (hull update) during the backoff: recorded as exited */
+            again = should_restart(code, restarts);
+            if (!again) continue;
             restarts++;
             pid_t p = restart_init(error, sizeof error);
             if (p > 0) {
@@ -465,11 +581,16 @@ void monitor_run(pid_t init, int is_attached)
                 error[0] = '\0';
                 break;
             }
-            log_entry("stderr", error, strlen(error));
-            log_entry("stderr", "\n", 1);
+            size_t el = strlen(error);
+            if (el + 1 < sizeof error) {
+                error[el] = '\n';
+                log_entry("stderr", error, el + 1);
+                error[el] = '\0';
+            }
             code = 125;
             clock_gettime(CLOCK_MONOTONIC, &t0);
             t1 = t0;
+            again = should_restart(code, restarts);
         }
     }
 done:

@@ -382,6 +382,10 @@ final class ContainerSpecBuilder {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--security-opt seccomp=" + file
                     + ": not a seccomp profile (no defaultAction)");
         }
+        if (n.has("listenerPath")) { // its agent gets the listener once, from Java: a monitor's restart could not
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--security-opt seccomp=" + file
+                    + ": listenerPath (seccomp user notification) is for the OCI runtime (hull runtime), not hull run");
+        }
         ObjectNode out = profile.deepCopy();
         if (out.has("archMap")) { // docker's: architectures with their sub-architectures
             ArrayNode arches = out.putArray("architectures");

@@ -48,6 +48,8 @@ public final class Engine {
 
     /** home: where images and containers live (/var/lib/hull); stateRoot: runtime state (/run/hull). */
     public Engine(Path home, Path stateRoot) {
+        home = home.toAbsolutePath(); // monitors run in /, and outlive this process's directory
+        stateRoot = stateRoot.toAbsolutePath();
         this.home = home;
         this.stateRoot = stateRoot;
         this.runtime = new ContainerRuntime(stateRoot);

@@ -129,6 +129,37 @@ class EngineLifecycleTest {
     }
 
     @Test
+    void aCallerThatStopsReadingNeverStopsTheMonitor() throws Exception {
+        int[] pipe = dev.hull.linux.FdControl.pipe(); // nobody reads pipe[0]: it fills at 64 KiB
+        int devNull = Syscalls.open("/dev/null", Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
+        try {
+            CreateOptions o = opts("sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' a; echo; echo done; exit 3");
+            Engine.Run r = engine.run(o, false, new Engine.Attach(new int[] {devNull, pipe[1], pipe[1]}, pid -> { }));
+            assertThat(r.exitCode()).isEqualTo(3);
+            assertThat(logs(r.container(), false)).endsWith("\ndone\n").hasSize(3_000_000 + 6);
+        } finally {
+            Syscalls.close(pipe[0]);
+            Syscalls.close(pipe[1]);
+            Syscalls.close(devNull);
+        }
+    }
+
+    @Test
+    void aRestartedInitStartsWithDefaultSignalsLikeTheFirst() throws Exception {
+        CreateOptions o = opts("sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status; exit 1");
+        o.restart = "on-failure:1";
+        ContainerInfo c = runDetached(o);
+        assertThat(engine.await(c.id())).isEqualTo(1);
+        // the monitor ignores SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU (mask 0x380006): the restarted init must not
+        List<String> ignored = logs(c, false).lines().filter(l -> l.startsWith("SigIgn")).toList();
+        assertThat(ignored).hasSize(2);
+        assertThat(ignored.get(1)).isEqualTo(ignored.get(0));
+        assertThat(Long.parseLong(ignored.get(1).substring(7).trim(), 16) & 0x380006L).isZero();
+        assertThat(logs(c, false).lines().filter(l -> l.startsWith("SigBlk")).toList())
+                .hasSize(2).allMatch(l -> l.endsWith("0000000000000000"));
+    }
+
+    @Test
     void stopSendsTheStopSignalAndEscalatesToSigkillAfterTheTimeout() throws Exception {
         // PID 1 of a pid namespace ignores SIGTERM it has no handler for: only SIGKILL ends it
         ContainerInfo stubborn = runDetached(opts("sleep", "100"));
