@@ -85,8 +85,8 @@ final class ContainerSpecBuilder {
         for (String e : given) {
             if (e.contains("=")) {
                 putEnv(envs, e);
-            } else if (System.getenv(e) != null) {
-                putEnv(envs, e + "=" + System.getenv(e)); // -e NAME: the host's value; unset on the host: unset
+            } else if (dev.hull.runtime.Caller.getenv(e) != null) {
+                putEnv(envs, e + "=" + dev.hull.runtime.Caller.getenv(e)); // -e NAME: the host's value; unset on the host: unset
             }
         }
         ArrayNode env = process.putArray("env");
@@ -247,7 +247,7 @@ final class ContainerSpecBuilder {
                         throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--security-opt " + opt
                                 + ": use seccomp=unconfined or seccomp=PROFILE.json");
                     }
-                    seccomp = kv[1].equals("unconfined") ? null : seccompProfile(Path.of(kv[1]));
+                    seccomp = kv[1].equals("unconfined") ? null : seccompProfile(dev.hull.runtime.Caller.resolve(Path.of(kv[1])));
                 }
                 case "no-new-privileges" -> process.put("noNewPrivileges",
                         kv.length < 2 || Boolean.parseBoolean(kv[1]));
@@ -371,7 +371,7 @@ final class ContainerSpecBuilder {
         }
         Path host;
         if (parts[0].startsWith("/") || parts[0].startsWith(".")) {
-            host = Path.of(parts[0]).toAbsolutePath().normalize();
+            host = dev.hull.runtime.Caller.absolute(Path.of(parts[0])).normalize();
             if (!Files.exists(host)) {
                 throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-v " + v + ": " + host + " does not exist");
             }
