@@ -150,6 +150,9 @@ public final class WarmServer implements AutoCloseable {
                     Thread.currentThread().interrupt();
                 }
             }
+            if (client != null) {
+                client.finish(); // no write of a straggling thread may reach a reused descriptor number
+            }
             for (int fd : fds) {
                 Syscalls.close(fd);
             }
@@ -207,6 +210,9 @@ public final class WarmServer implements AutoCloseable {
         final java.io.PrintStream errStream;
         volatile boolean dropped;
         private boolean answered;
+        /** Writes hold it shared; {@link #finish} takes it exclusively before the fds are closed. */
+        private final java.util.concurrent.locks.ReentrantReadWriteLock writing =
+                new java.util.concurrent.locks.ReentrantReadWriteLock();
 
         Client(int conn, int[] fds, Thread worker) {
             this.conn = conn;
@@ -247,6 +253,16 @@ public final class WarmServer implements AutoCloseable {
             }
         }
 
+        /** The command is over: from now on its output goes nowhere (threads it started may still print). */
+        void finish() {
+            writing.writeLock().lock();
+            try {
+                dropped = true;
+            } finally {
+                writing.writeLock().unlock();
+            }
+        }
+
         private final class Dropping extends OutputStream {
             private final FdOutputStream fd;
 
@@ -256,15 +272,18 @@ public final class WarmServer implements AutoCloseable {
 
             @Override
             public void write(int b) throws IOException {
-                if (!dropped) {
-                    fd.write(b);
-                }
+                write(new byte[] {(byte) b}, 0, 1);
             }
 
             @Override
             public void write(byte[] b, int off, int len) throws IOException {
-                if (!dropped) {
-                    fd.write(b, off, len);
+                writing.readLock().lock();
+                try {
+                    if (!dropped) {
+                        fd.write(b, off, len);
+                    }
+                } finally {
+                    writing.readLock().unlock();
                 }
             }
         }

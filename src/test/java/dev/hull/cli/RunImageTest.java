@@ -112,7 +112,9 @@ class RunImageTest {
         assertThat(r.exit()).as(r.toString()).isZero();
         r = hull.run("run", "--name", "user-of-app", "fixture/app:keep", "true");
         assertThat(r.exit()).as(r.toString()).isZero();
-        JsonNode info = new ObjectMapper().readTree(dir.resolve("home/containers/user-of-app/container.json").toFile());
+        Path id = Files.readSymbolicLink(dir.resolve("home/names/user-of-app")); // containers are kept by id
+        JsonNode info = new ObjectMapper().readTree(dir.resolve("home/containers").resolve(id).resolve("container.json")
+                .toFile());
         assertThat(info.path("imageId").asText()).isEqualTo(app.id());
         assertThat(info.path("exposedPorts").toString()).contains("8080/tcp");
         assertThat(info.path("volumes").toString()).contains("/data");
@@ -125,7 +127,7 @@ class RunImageTest {
         assertThat(r.out()).as(r.toString()).isEqualTo("Untagged: fixture/app:1\n");
         r = hull.run("rmi", "fixture/app:keep");
         assertThat(r.exit()).as(r.toString()).isEqualTo(1);
-        assertThat(r.err()).contains("user-of-app").contains("--force");
+        assertThat(r.err()).contains(id.toString()).contains("--force"); // the container, by id
         r = hull.run("image", "rm", "--force", "fixture/app:keep");
         assertThat(r.out()).as(r.toString()).isEqualTo("Untagged: fixture/app:keep\n");
         assertThat(images.store().read().images).containsKey(app.id());
