@@ -490,9 +490,12 @@ public final class ContainerRuntime {
             }
             waitGone(rec);
         }
+        Trace trace = Trace.start();
         cgroupOf(rec).destroy();
+        trace.mark("delete.cgroups");
         store.remove(id);
         ProcessControl.afterDelete(rec);
+        trace.mark("delete.state+hooks");
     }
 
     private static void waitGone(ContainerRecord rec) throws RuntimeError {
@@ -569,8 +572,11 @@ public final class ContainerRuntime {
                 onStarted.accept(c.record().pid());
             }
             relay.watchResize();
+            Trace trace = Trace.start();
             start(id);
+            trace.mark("monitored.start");
             int code = session.awaitExit();
+            trace.mark("monitored.exit");
             relay.drain();
             return code;
         }
