@@ -15,9 +15,11 @@
 #
 # Each tool gets its own store in a temp dir (deleted at exit) holding the same
 # busybox image: Hull's built-in one, saved and loaded into podman. Podman runs
-# with runc, cgroupfs and file events (no systemd here); on a cgroup v1/hybrid
-# host crun refuses the layout, and its default rlimits (nofile, nproc) can be
-# above this host's hard limits, so they are set to 1024 explicitly.
+# with --network none (Hull's default: a container gets its own loopback only;
+# podman's default network set-up alone costs ~250 ms here), runc, cgroupfs and
+# file events (no systemd here): on a cgroup v1/hybrid host crun refuses the
+# layout; podman's default rlimits (nofile, nproc) can be above this host's hard
+# limits, so they are set to 1024 explicitly.
 # Prints medians, means and min; raw JSON goes to bench/results/ (git-ignored).
 # Needs root. Installs hyperfine, podman, runc, busybox-static when missing;
 # builds Hull and (re)trains the AOT cache (scripts/aot-train) when needed.
@@ -32,7 +34,7 @@ while [[ $# -gt 0 ]]; do
     --dir) dir=$2; shift ;;
     --no-podman) podman=false ;;
     --nice) nice="nice -n -20" ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -73,7 +75,7 @@ HULL_COLD_CMD="env HULL_COLD=1 $here/bin/hull run --rm busybox true"
 HULL_WARM_CMD="env HULL_RUNTIME_SOCKET=$sock $here/bin/hull run --rm busybox true"
 P="podman --root $work/podman/root --runroot $work/podman/run --tmpdir $work/podman/tmp --storage-driver overlay"
 P="$P --cgroup-manager cgroupfs --events-backend file --runtime runc"
-PODMAN_CMD="$P run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 busybox true"
+PODMAN_CMD="$P run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 busybox true"
 
 cleanup() {
   set +e
