@@ -3,6 +3,7 @@ package dev.hull.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hull.image.SnapshotStore;
+import dev.hull.image.testing.RegistryServer;
 import dev.hull.runtime.executor.ExecutorSession;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -246,6 +247,27 @@ class WarmHullTest {
         assertThat(load.out()).contains("Loaded image");
         assertThat(hull(warm, "images").out()).contains("loaded-" + warm);
         assertThat(hull(warm, "rmi", "loaded-" + warm + ":1").code()).isZero();
+    }
+
+    @ParameterizedTest(name = "warm={0}")
+    @ValueSource(booleans = {true, false})
+    void pushAndPullShowTheirProgressToTheClient(boolean warm) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(RegistryServer.BINARY),
+                "needs Debian's docker-registry");
+        try (RegistryServer registry = RegistryServer.builder(tmp.resolve("registry-" + warm)).start()) {
+            String remote = registry.host() + "/warm/bb:" + warm;
+            Result push = hull(warm, "push", "--tls-verify=false", "busybox", remote);
+            assertThat(push.code()).as("%s", push).isZero();
+            assertThat(push.out()).contains("The push refers to repository").contains(": Pushed")
+                    .contains("digest: sha256:");
+            // into an empty store: the layer downloads on the pull's own threads, which print progress
+            Map<String, String> other = Map.of("HULL_HOME", tmp.resolve("pull-home-" + warm).toString());
+            Result pull = client(warm, tmp, other, "pull", "--tls-verify=false", remote);
+            assertThat(pull.code()).as("%s", pull).isZero();
+            assertThat(pull.out()).contains(": Pulling fs layer").contains(": Pull complete")
+                    .contains("Status: Downloaded").endsWith(remote + "\n");
+            assertThat(client(warm, tmp, other, "images").out()).contains(registry.host() + "/warm/bb");
+        }
     }
 
     @ParameterizedTest(name = "warm={0}")
