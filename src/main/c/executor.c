@@ -1161,26 +1161,36 @@ int exit_code(int status)
 
 
 /* ---------- warm-path client ----------
- * hull-executor --client SOCKET COLD ARGS...
+ * hull-executor --client [--program NAME] SOCKET COLD ARGS...
  * Hands ARGS, the working directory, the environment and fds 0-2 to Hull's
- * resident JVM (hull runtime-server) on SOCKET, relays signals to it, and
- * exits with the status it answers. If no server listens, execs COLD ARGS
- * (the JVM launcher) instead, so behaviour is the same either way. */
+ * resident JVM (hull system service / hull runtime-server) on SOCKET, relays
+ * signals to it, and exits with the status it answers. NAME says which
+ * command line ARGS are for: hull-runtime (the default) or hull. If no server
+ * listens, or the server answers that this command must run cold, execs COLD
+ * ARGS (the JVM launcher) instead, so behaviour is the same either way. */
 
 static int client_main(int argc, char **argv)
 {
-    if (argc < 4) {
-        dprintf(2, "usage: hull-executor --client SOCKET COLD-LAUNCHER [ARGS...]\n");
+    const char *program = NULL;
+    int base = 2; /* argv[base]: SOCKET */
+    if (argc > 3 && strcmp(argv[2], "--program") == 0) {
+        program = argv[3];
+        base = 4;
+    }
+    if (argc < base + 2) {
+        dprintf(2, "usage: hull-executor --client [--program hull|hull-runtime] SOCKET COLD-LAUNCHER [ARGS...]\n");
         return 2;
     }
-    const char *sock = argv[2];
-    char **cold = argv + 3;
+    const char *me = program ? program : "hull-runtime";
+    const char *sock = argv[base];
+    char **cold = argv + base + 1;
+    int first_arg = base + 2;
     /* --preserve-fds passes fds 3.. of the caller into the container: only this process has them,
      * and the request carries just 0-2, so such a command takes the cold path (the JVM inherits them). */
-    for (int i = 4; i < argc; i++)
+    for (int i = first_arg; i < argc; i++)
         if (strcmp(argv[i], "--preserve-fds") == 0 || strncmp(argv[i], "--preserve-fds=", 15) == 0) {
             execv(cold[0], cold);
-            dprintf(2, "hull-runtime: cannot run %s: %s\n", cold[0], strerror(errno));
+            dprintf(2, "%s: cannot run %s: %s\n", me, cold[0], strerror(errno));
             return 127;
         }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1198,28 +1208,32 @@ static int client_main(int argc, char **argv)
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
     if (sfd < 0) goto fallback_unblock;
 
-    /* Request: u32 length, then NUL-terminated cwd, argc, argv..., envc, env... */
+    /* Request: u32 length, then NUL-terminated [@program,] cwd, argc, argv..., envc, env...
+     * (the program field starts with '@'; a cwd is absolute, so it never does). */
     char cwd[PATH_MAX];
     if (!getcwd(cwd, sizeof cwd)) strcpy(cwd, "/");
+    char marker[64] = "";
+    if (program) snprintf(marker, sizeof marker, "@%s", program);
     extern char **environ;
-    int nargs = argc - 4, nenv = 0;
+    int nargs = argc - first_arg, nenv = 0;
     while (environ[nenv]) nenv++;
     char num1[16], num2[16];
     snprintf(num1, sizeof num1, "%d", nargs);
     snprintf(num2, sizeof num2, "%d", nenv);
-    size_t len = strlen(cwd) + 1 + strlen(num1) + 1 + strlen(num2) + 1;
-    for (int i = 0; i < nargs; i++) len += strlen(argv[4 + i]) + 1;
+    size_t len = strlen(cwd) + 1 + strlen(num1) + 1 + strlen(num2) + 1 + (program ? strlen(marker) + 1 : 0);
+    for (int i = 0; i < nargs; i++) len += strlen(argv[first_arg + i]) + 1;
     for (int i = 0; i < nenv; i++) len += strlen(environ[i]) + 1;
-    if (len > (1u << 20)) { dprintf(2, "hull-runtime: arguments too long\n"); return 1; }
+    if (len > (1u << 20)) { dprintf(2, "%s: arguments too long\n", me); return 1; }
     char *req = malloc(4 + len);
     if (!req) return 1;
     uint32_t l32 = len;
     memcpy(req, &l32, 4);
     char *p = req + 4;
 #define PUT(s) do { size_t n_ = strlen(s) + 1; memcpy(p, (s), n_); p += n_; } while (0)
+    if (program) PUT(marker);
     PUT(cwd);
     PUT(num1);
-    for (int i = 0; i < nargs; i++) PUT(argv[4 + i]);
+    for (int i = 0; i < nargs; i++) PUT(argv[first_arg + i]);
     PUT(num2);
     for (int i = 0; i < nenv; i++) PUT(environ[i]);
 #undef PUT
@@ -1239,7 +1253,7 @@ static int client_main(int argc, char **argv)
     while (off < 4 + len) {
         ssize_t w = send(fd, req + off, 4 + len - off, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) { dprintf(2, "hull-runtime: warm server went away\n"); return 1; }
+        if (w <= 0) { dprintf(2, "%s: warm server went away\n", me); return 1; }
         off += w;
     }
 
@@ -1263,13 +1277,19 @@ static int client_main(int argc, char **argv)
             char ch;
             ssize_t r = read(fd, &ch, 1);
             if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) { dprintf(2, "hull-runtime: warm server closed the connection\n"); return 1; }
+            if (r <= 0) { dprintf(2, "%s: warm server closed the connection\n", me); return 1; }
             if (ch != '\n') {
                 if (ln + 1 < sizeof line) line[ln++] = ch;
                 continue;
             }
             line[ln] = '\0';
             if (line[0] == 'X' && line[1] == ' ') return atoi(line + 2) & 0xff;
+            /* "C": the server cannot run this command (it needs this process itself: a terminal
+             * prompt, say); nothing has run yet, so the cold launcher takes it over. */
+            if (line[0] == 'C' && line[1] == '\0') {
+                close(sfd);
+                goto fallback_unblock;
+            }
             ln = 0;
         }
     }
@@ -1279,7 +1299,7 @@ fallback_unblock:
 fallback:
     if (fd >= 0) close(fd);
     execv(cold[0], cold);
-    dprintf(2, "hull-runtime: cannot run %s: %s\n", cold[0], strerror(errno));
+    dprintf(2, "%s: cannot run %s: %s\n", me, cold[0], strerror(errno));
     return 127;
 }
 

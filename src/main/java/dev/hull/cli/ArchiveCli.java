@@ -106,7 +106,7 @@ final class ArchiveCli {
                         ImageArchives.saveOciLayout(records, images.store(), output);
                     }
                     case "docker-archive", "oci-archive" -> {
-                        if (output == null && System.console() != null && System.console().isTerminal()) {
+                        if (output == null && Stdio.isTerminal()) {
                             throw new IllegalArgumentException("refusing to write an archive to a terminal: give -o FILE"
                                     + " or redirect stdout");
                         }

@@ -95,7 +95,7 @@ final class ContainerOptions {
         o.tty = tty;
         o.env = env;
         for (String f : envFiles) {
-            o.envFiles.add(java.nio.file.Path.of(f).toAbsolutePath().toString());
+            o.envFiles.add(dev.hull.runtime.Caller.absolute(java.nio.file.Path.of(f)).toString());
         }
         o.workdir = workdir;
         o.user = user;

@@ -27,7 +27,8 @@ import picocli.CommandLine.Parameters;
             "128+N:the container was killed by signal N"})
 public final class HullCli {
 
-    @Command(name = "runtime-server", description = {"Keep a warm JVM that runs hull-runtime commands.", "",
+    @Command(name = "runtime-server", description = {"Keep a warm JVM that runs hull-runtime and hull commands"
+        + " (the same as hull system service).", "",
         "bin/hull-runtime hands each command (argv, working directory, stdio) to this server when its socket"
             + " exists, and starts a JVM of its own when it does not. Same behaviour, no JVM start per command."})
     static final class RuntimeServer implements Callable<Integer> {
@@ -53,6 +54,11 @@ public final class HullCli {
     }
 
     public static int main(String[] args) {
+        return commandLine().execute(args);
+    }
+
+    /** Every hull command (the warm server keeps built ones for reuse: WarmHull). */
+    static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new HullCli());
         for (String c : new String[] {"run", "create", "exec"}) {
             cl.getSubcommands().get(c).getCommandSpec().parser().stopAtPositional(true);
@@ -76,6 +82,7 @@ public final class HullCli {
         CommandLine completion = new CommandLine(new picocli.AutoComplete.GenerateCompletion());
         completion.getCommandSpec().usageMessage().hidden(false);
         cl.addSubcommand("completion", completion);
-        return cl.execute(args);
+        WarmHull.register(cl); // hull system service
+        return cl;
     }
 }

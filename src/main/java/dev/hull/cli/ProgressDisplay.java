@@ -50,8 +50,7 @@ public final class ProgressDisplay implements PullProgress {
     }
 
     static boolean isTerminal() {
-        var console = System.console();
-        return console != null && console.isTerminal();
+        return Stdio.isTerminal(); // the client's terminal on the warm path
     }
 
     private static String key(Descriptor d) {

@@ -60,8 +60,8 @@ final class RegistryCli {
                 dirs.add(certDir);
                 b.certsDirs(dirs);
             }
-            String conf = System.getenv().getOrDefault("HULL_REGISTRIES", "/etc/hull/registries.json");
-            Path confPath = Path.of(conf);
+            String conf = dev.hull.runtime.Caller.environment().getOrDefault("HULL_REGISTRIES", "/etc/hull/registries.json");
+            Path confPath = dev.hull.runtime.Caller.resolve(Path.of(conf));
             if (Files.isRegularFile(confPath)) {
                 JsonNode root;
                 try {

@@ -1,10 +1,12 @@
 package dev.hull.cli;
 
+import dev.hull.linux.FdInputStream;
 import dev.hull.linux.FdOutputStream;
 import dev.hull.linux.LinuxException;
 import dev.hull.linux.Syscalls;
 import dev.hull.linux.UnixSocket;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -15,14 +17,16 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The warm path: a resident JVM that runs hull-runtime commands for a tiny
- * client (hull-executor --client), so a command costs no JVM start.
+ * The warm path: a resident JVM that runs hull-runtime and hull commands for a
+ * tiny client (hull-executor --client), so a command costs no JVM start.
  *
  * <p>Per connection the client sends, in one sendmsg with its stdin, stdout
  * and stderr as SCM_RIGHTS: {@code u32 length} then NUL-terminated strings
- * cwd, argc, argv..., envc, env.... The server runs the command with the
- * client's descriptors and working directory, forwards "S signo" lines to a
- * foreground container, and answers "X code".
+ * [@program,] cwd, argc, argv..., envc, env.... The server runs the command
+ * with the client's descriptors, working directory and environment (see
+ * {@link dev.hull.runtime.Caller}, {@link Stdio}), forwards "S signo" lines to
+ * a foreground container, and answers "X code" — or "C" when the command has
+ * to run in a process of its own (the client then starts the cold JVM).
  */
 public final class WarmServer implements AutoCloseable {
     public static final Path DEFAULT_SOCKET = Path.of("/run/hull/runtime.sock");
@@ -50,10 +54,22 @@ public final class WarmServer implements AutoCloseable {
             Files.createDirectories(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                     java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
         }
+        if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS) && answers(path)) {
+            throw new IOException("a warm server already listens on " + path);
+        }
         Files.deleteIfExists(path);
         int fd = UnixSocket.listen(path.toString(), 64);
         Files.setPosixFilePermissions(path, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         return new WarmServer(path, fd);
+    }
+
+    /** Whether a server accepts connections on path (else the socket file is stale). */
+    private static boolean answers(Path path) {
+        try (var ch = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(path))) {
+            return ch.isConnected();
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     public Path path() {
@@ -62,6 +78,7 @@ public final class WarmServer implements AutoCloseable {
 
     /** Accepts clients until closed; each runs on its own thread. */
     public void serve() throws IOException {
+        Stdio.install(); // hull commands print with System.out/err: each to its own client
         while (!closed) {
             int conn;
             try {
@@ -79,6 +96,8 @@ public final class WarmServer implements AutoCloseable {
     private void handle(int conn) {
         int[] fds = new int[0];
         Thread signals = null;
+        Client client = null;
+        String program = "hull-runtime";
         dev.hull.runtime.Trace trace = dev.hull.runtime.Trace.start();
         try {
             UnixSocket.Message first = UnixSocket.receive(conn, 65536, 3);
@@ -89,24 +108,35 @@ public final class WarmServer implements AutoCloseable {
                 return;
             }
             trace.mark("warm.receive");
-            List<String> fields = strings(req);
-            String cwd = fields.get(0);
-            int argc = Integer.parseInt(fields.get(1));
-            String[] argv = fields.subList(2, 2 + argc).toArray(String[]::new);
-            ForegroundSignals containerPid = new ForegroundSignals();
-            Invocation inv = new Invocation(Path.of(cwd), Invocation.writer(new FdOutputStream(fds[1])),
-                    Invocation.writer(new FdOutputStream(fds[2])), fds, containerPid::started);
+            Request r = Request.parse(strings(req));
+            program = r.hull() ? "hull" : "hull-runtime";
+            client = new Client(conn, fds, Thread.currentThread());
+            if (r.hull() && WarmHull.needsColdPath(r.argv())) {
+                client.runCold();
+                return;
+            }
+            ForegroundSignals containerPid = new ForegroundSignals(r.hull() ? client : null);
+            Invocation inv = new Invocation(r.cwd(), Invocation.writer(client.out), Invocation.writer(client.err),
+                    fds, containerPid::started);
+            Client c = client;
             signals = Thread.ofPlatform().daemon().start(() -> relaySignals(conn, containerPid));
-            int code = RuntimeCli.execute(inv, argv, true);
+            Stdio.Target stdio = new Stdio.Target(new FdInputStream(fds[0]), c.outStream, c.errStream, fds);
+            int code = dev.hull.runtime.Caller.with(new dev.hull.runtime.Caller(r.cwd(), r.env()),
+                    () -> Stdio.with(stdio, () -> r.hull() ? WarmHull.execute(inv, r.argv())
+                            : RuntimeCli.execute(inv, r.argv(), true)));
             trace.mark("warm.command");
-            reply(conn, code);
+            client.exit(code);
         } catch (Exception e) {
             try {
-                if (fds.length == 3) {
-                    Syscalls.writeFully(fds[2], ("hull-runtime: warm server: " + e + "\n")
+                if (fds.length == 3 && (client == null || !client.dropped)) {
+                    Syscalls.writeFully(fds[2], (program + ": warm server: " + e + "\n")
                             .getBytes(StandardCharsets.UTF_8));
                 }
-                reply(conn, 1);
+                if (client != null) {
+                    client.exit(1);
+                } else {
+                    reply(conn, 1);
+                }
             } catch (IOException ignored) {
                 // the client is gone
             }
@@ -120,10 +150,142 @@ public final class WarmServer implements AutoCloseable {
                     Thread.currentThread().interrupt();
                 }
             }
+            if (client != null) {
+                client.finish(); // no write of a straggling thread may reach a reused descriptor number
+            }
             for (int fd : fds) {
                 Syscalls.close(fd);
             }
             Syscalls.close(conn);
+        }
+    }
+
+    /**
+     * One request: for which command line (a leading "@hull" or "@hull-runtime" field; none means
+     * hull-runtime, as older clients send), the client's cwd, argv and environment.
+     */
+    record Request(boolean hull, Path cwd, String[] argv, java.util.Map<String, String> env) {
+        static Request parse(List<String> fields) throws IOException {
+            int i = 0;
+            String program = "hull-runtime";
+            if (!fields.isEmpty() && fields.get(0).startsWith("@")) {
+                program = fields.get(0).substring(1);
+                i = 1;
+            }
+            if (!program.equals("hull") && !program.equals("hull-runtime")) {
+                throw new IOException("request for an unknown program " + program);
+            }
+            try {
+                Path cwd = Path.of(fields.get(i));
+                int argc = Integer.parseInt(fields.get(i + 1));
+                String[] argv = fields.subList(i + 2, i + 2 + argc).toArray(String[]::new);
+                java.util.Map<String, String> env = new java.util.HashMap<>();
+                int e = i + 2 + argc;
+                if (e < fields.size()) {
+                    int envc = Integer.parseInt(fields.get(e));
+                    for (String kv : fields.subList(e + 1, Math.min(fields.size(), e + 1 + envc))) {
+                        int eq = kv.indexOf('=');
+                        if (eq > 0) {
+                            env.putIfAbsent(kv.substring(0, eq), kv.substring(eq + 1));
+                        }
+                    }
+                }
+                return new Request(program.equals("hull"), cwd, argv, env);
+            } catch (RuntimeException e) {
+                throw new IOException("malformed request: " + e, e);
+            }
+        }
+    }
+
+    /**
+     * The client side of one connection: its stdout and stderr (writes are dropped once the
+     * command was cancelled) and the single answer it gets.
+     */
+    private static final class Client {
+        final int conn;
+        final Thread worker;
+        final OutputStream out;
+        final OutputStream err;
+        final java.io.PrintStream outStream;
+        final java.io.PrintStream errStream;
+        volatile boolean dropped;
+        private boolean answered;
+        /** Writes hold it shared; {@link #finish} takes it exclusively before the fds are closed. */
+        private final java.util.concurrent.locks.ReentrantReadWriteLock writing =
+                new java.util.concurrent.locks.ReentrantReadWriteLock();
+
+        Client(int conn, int[] fds, Thread worker) {
+            this.conn = conn;
+            this.worker = worker;
+            this.out = new Dropping(fds[1]);
+            this.err = new Dropping(fds[2]);
+            this.outStream = new java.io.PrintStream(out, true, StandardCharsets.UTF_8);
+            this.errStream = new java.io.PrintStream(err, true, StandardCharsets.UTF_8);
+        }
+
+        /** The command's exit code, unless the client already has its answer (cancelled). */
+        synchronized void exit(int code) throws IOException {
+            if (!answered) {
+                answered = true;
+                reply(conn, code);
+            }
+        }
+
+        synchronized void runCold() throws IOException {
+            answered = true;
+            Syscalls.writeFully(conn, "C\n".getBytes(StandardCharsets.US_ASCII));
+        }
+
+        /**
+         * A terminating signal before any container of this command runs: the command ends for
+         * the client as a cold JVM would (128+signal, no further output); the thread is interrupted.
+         */
+        synchronized void cancel(int sig) {
+            if (answered) {
+                return;
+            }
+            dropped = true;
+            worker.interrupt();
+            try {
+                exit(128 + sig);
+            } catch (IOException ignored) {
+                // the client is gone
+            }
+        }
+
+        /** The command is over: from now on its output goes nowhere (threads it started may still print). */
+        void finish() {
+            writing.writeLock().lock();
+            try {
+                dropped = true;
+            } finally {
+                writing.writeLock().unlock();
+            }
+        }
+
+        private final class Dropping extends OutputStream {
+            private final FdOutputStream fd;
+
+            Dropping(int fd) {
+                this.fd = new FdOutputStream(fd);
+            }
+
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                writing.readLock().lock();
+                try {
+                    if (!dropped) {
+                        fd.write(b, off, len);
+                    }
+                } finally {
+                    writing.readLock().unlock();
+                }
+            }
         }
     }
 
@@ -163,11 +325,18 @@ public final class WarmServer implements AutoCloseable {
     /**
      * Signals the client relays for a foreground container: delivered to its init once the
      * runtime knows the pid; a signal that arrives earlier (during create) waits for it, as the
-     * cold path's JVM would have had it queued too.
+     * cold path's JVM would have had it queued too. For a hull command (cancel non-null), INT, TERM
+     * or HUP before any container runs ends the command instead, as they end a cold JVM.
      */
     private static final class ForegroundSignals {
+        private static final java.util.Set<Integer> TERMINATING = java.util.Set.of(1, 2, 15);
         private int pid;
         private final List<Integer> pending = new ArrayList<>();
+        private final Client cancel;
+
+        ForegroundSignals(Client cancel) {
+            this.cancel = cancel;
+        }
 
         synchronized void started(int p) {
             pid = p;
@@ -178,8 +347,13 @@ public final class WarmServer implements AutoCloseable {
         synchronized void signal(int sig) {
             if (pid > 0) {
                 deliver(sig);
-            } else if (pending.size() < 64) {
+                return;
+            }
+            if (pending.size() < 64) {
                 pending.add(sig);
+            }
+            if (cancel != null && TERMINATING.contains(sig)) {
+                cancel.cancel(sig);
             }
         }
 

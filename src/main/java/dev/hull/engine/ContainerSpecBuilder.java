@@ -85,8 +85,8 @@ final class ContainerSpecBuilder {
         for (String e : given) {
             if (e.contains("=")) {
                 putEnv(envs, e);
-            } else if (System.getenv(e) != null) {
-                putEnv(envs, e + "=" + System.getenv(e)); // -e NAME: the host's value; unset on the host: unset
+            } else if (dev.hull.runtime.Caller.getenv(e) != null) {
+                putEnv(envs, e + "=" + dev.hull.runtime.Caller.getenv(e)); // -e NAME: the host's value; unset on the host: unset
             }
         }
         ArrayNode env = process.putArray("env");
@@ -266,7 +266,7 @@ final class ContainerSpecBuilder {
                         throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--security-opt " + opt
                                 + ": use seccomp=unconfined or seccomp=PROFILE.json");
                     }
-                    seccomp = kv[1].equals("unconfined") ? null : seccompProfile(Path.of(kv[1]), bounding);
+                    seccomp = kv[1].equals("unconfined") ? null : seccompProfile(dev.hull.runtime.Caller.resolve(Path.of(kv[1])), bounding);
                 }
                 case "no-new-privileges" -> {
                     if (kv.length == 2 && !kv[1].equals("true") && !kv[1].equals("false")) {
@@ -585,7 +585,7 @@ final class ContainerSpecBuilder {
         }
         Path host;
         if (parts[0].startsWith("/") || parts[0].startsWith(".")) {
-            host = Path.of(parts[0]).toAbsolutePath().normalize();
+            host = dev.hull.runtime.Caller.absolute(Path.of(parts[0])).normalize();
             if (!Files.exists(host)) {
                 throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-v " + v + ": " + host + " does not exist");
             }

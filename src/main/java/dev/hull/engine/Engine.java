@@ -48,8 +48,8 @@ public final class Engine {
 
     /** home: where images and containers live (/var/lib/hull); stateRoot: runtime state (/run/hull). */
     public Engine(Path home, Path stateRoot) {
-        home = home.toAbsolutePath(); // monitors run in /, and outlive this process's directory
-        stateRoot = stateRoot.toAbsolutePath();
+        home = dev.hull.runtime.Caller.absolute(home); // monitors run in /, and outlive this process's directory
+        stateRoot = dev.hull.runtime.Caller.absolute(stateRoot);
         this.home = home;
         this.stateRoot = stateRoot;
         this.runtime = new ContainerRuntime(stateRoot);
@@ -59,8 +59,8 @@ public final class Engine {
     }
 
     public static Engine defaults() {
-        String h = System.getenv("HULL_HOME");
-        String s = System.getenv("HULL_STATE");
+        String h = dev.hull.runtime.Caller.getenv("HULL_HOME"); // the client's, on the warm path
+        String s = dev.hull.runtime.Caller.getenv("HULL_STATE");
         return new Engine(Path.of(h != null ? h : "/var/lib/hull"), Path.of(s != null ? s : "/run/hull"));
     }
 
@@ -237,7 +237,7 @@ public final class Engine {
 
     /** overlay (shared image layers, an upper dir per container) where the kernel has it, else copy; HULL_SNAPSHOTTER overrides. */
     static String snapshotter() throws RuntimeError {
-        String env = System.getenv("HULL_SNAPSHOTTER");
+        String env = dev.hull.runtime.Caller.getenv("HULL_SNAPSHOTTER");
         if (env != null && !env.isEmpty()) {
             if (!env.equals("overlay") && !env.equals("copy")) {
                 throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "HULL_SNAPSHOTTER=" + env + ": use overlay or copy");
@@ -738,7 +738,7 @@ public final class Engine {
             dev.hull.runtime.spec.Process base = dev.hull.runtime.ContainerExec.spec(rt, rec.id()).process();
             List<String> environment = new ArrayList<>(base.env());
             for (String e : r.env()) {
-                String kv = e.contains("=") ? e : System.getenv(e) != null ? e + "=" + System.getenv(e) : null;
+                String kv = e.contains("=") ? e : dev.hull.runtime.Caller.getenv(e) != null ? e + "=" + dev.hull.runtime.Caller.getenv(e) : null;
                 if (kv == null) {
                     continue;
                 }

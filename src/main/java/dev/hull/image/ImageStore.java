@@ -66,6 +66,42 @@ public final class ImageStore {
         }
     }
 
+    private record Parsed(byte[] bytes, Metadata metadata) {}
+
+    private static final java.util.Map<Path, Parsed> SHARED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * The metadata as it is now, for lookups only: parsed once per content in this JVM (a warm
+     * server looks images up in the same images.json command after command; reading the bytes
+     * is cheap, parsing them is not). Never change what this returns ({@link #read()} gives a
+     * copy of one's own).
+     */
+    Metadata readShared() throws IOException {
+        Path f = file();
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(f);
+        } catch (NoSuchFileException e) {
+            return new Metadata();
+        }
+        Parsed known = SHARED.get(f);
+        if (known != null && java.util.Arrays.equals(known.bytes(), bytes)) {
+            return known.metadata();
+        }
+        Metadata m;
+        try {
+            m = JSON.readValue(bytes, Metadata.class);
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new IOException(f + " is not valid image metadata: " + e.getOriginalMessage()
+                    + " (run hull system check)", e);
+        }
+        if (SHARED.size() >= 16) {
+            SHARED.clear();
+        }
+        SHARED.put(f, new Parsed(bytes, m));
+        return m;
+    }
+
     /** A change to the metadata. */
     @FunctionalInterface
     public interface Change<T> {
@@ -88,7 +124,7 @@ public final class ImageStore {
      * by name@digest, by full id or by a unique id prefix (at least 4 hex digits).
      */
     public Optional<ImageRecord> find(String text) throws IOException {
-        return find(read(), text);
+        return find(readShared(), text);
     }
 
     public static Optional<ImageRecord> find(Metadata m, String text) throws IOException {

@@ -68,7 +68,7 @@ public final class SnapshotStore {
 
     private Path ensure(ImageRecord image, int index, String chainId, String what)
             throws IOException {
-        SnapshotRecord known = store.read().snapshots.get(chainId);
+        SnapshotRecord known = store.readShared().snapshots.get(chainId);
         if (known != null && Files.isDirectory(dir().resolve(known.dir()))) {
             return dir().resolve(known.dir());
         }

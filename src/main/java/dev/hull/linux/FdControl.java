@@ -127,6 +127,17 @@ public final class FdControl {
         }
     }
 
+    /** Whether fd is a terminal (isatty: tcgetattr succeeds). */
+    public static boolean isTerminal(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment t = arena.allocate(TERMIOS_SIZE, 8);
+            return (int) TCGETATTR.H.invokeExact(st, fd, t) == 0;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
     /** The terminal settings of fd (opaque bytes for {@link #restoreTerminal}), or null if fd is no terminal. */
     public static byte[] makeRaw(int fd) {
         try (Arena arena = Arena.ofConfined()) {

@@ -507,9 +507,12 @@ public final class ContainerRuntime {
             }
             waitGone(rec);
         }
+        Trace trace = Trace.start();
         cgroupOf(rec).destroy();
+        trace.mark("delete.cgroups");
         store.remove(id);
         ProcessControl.afterDelete(rec);
+        trace.mark("delete.state+hooks");
     }
 
     private static void waitGone(ContainerRecord rec) throws RuntimeError {
@@ -585,8 +588,12 @@ public final class ContainerRuntime {
             if (onStarted != null) {
                 onStarted.accept(c.record().pid());
             }
+            Trace trace = Trace.start();
             start(id);
-            return session.awaitExit();
+            trace.mark("monitored.start");
+            int code = session.awaitExit();
+            trace.mark("monitored.exit");
+            return code;
         } catch (IOException | RuntimeError | RuntimeException e) {
             throw e;
         } catch (Exception e) {

@@ -426,9 +426,29 @@ public final class ProcessControl {
         return -1;
     }
 
+    /** config.json documents parsed for their hooks, by path, with the bytes they were parsed from. */
+    private record ParsedConfig(byte[] bytes, Spec spec) {}
+
+    private static final java.util.Map<Path, ParsedConfig> PARSED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * The container's config, for its hooks: start and delete each read it again; in the warm server
+     * the same document is met twice per container, so a parse is reused while the bytes match.
+     */
     private static Spec specOf(ContainerRecord rec) {
         try {
-            return dev.hull.runtime.spec.SpecParser.parse(Path.of(rec.bundle(), "config.json"));
+            Path file = Path.of(rec.bundle(), "config.json");
+            byte[] bytes = java.nio.file.Files.readAllBytes(file);
+            ParsedConfig known = PARSED.get(file);
+            if (known != null && java.util.Arrays.equals(known.bytes(), bytes)) {
+                return known.spec();
+            }
+            Spec spec = dev.hull.runtime.spec.SpecParser.parse(bytes, file.toString());
+            if (PARSED.size() >= 32) {
+                PARSED.clear();
+            }
+            PARSED.put(file, new ParsedConfig(bytes, spec));
+            return spec;
         } catch (IOException | dev.hull.runtime.spec.ConfigException e) {
             System.err.println("hull-runtime: warning: cannot read the hooks of container \"" + rec.id() + "\": "
                     + e.getMessage());

@@ -39,16 +39,16 @@ public final class DockerCredentials implements CredentialsSource {
 
     /** The auth file: --authfile if given, else $REGISTRY_AUTH_FILE, else $HOME/.docker/config.json. */
     public static Path resolvePath(String authfile) {
-        return resolvePath(authfile, System.getenv());
+        return resolvePath(authfile, dev.hull.runtime.Caller.environment());
     }
 
     public static Path resolvePath(String authfile, Map<String, String> env) {
         if (authfile != null && !authfile.isEmpty()) {
-            return Path.of(authfile);
+            return dev.hull.runtime.Caller.resolve(Path.of(authfile));
         }
         String fromEnv = env.get("REGISTRY_AUTH_FILE");
         if (fromEnv != null && !fromEnv.isEmpty()) {
-            return Path.of(fromEnv);
+            return dev.hull.runtime.Caller.resolve(Path.of(fromEnv));
         }
         String home = env.getOrDefault("HOME", System.getProperty("user.home"));
         return Path.of(home, ".docker", "config.json");

@@ -1,0 +1,71 @@
+package dev.hull.runtime;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * Who a command runs for: its environment and working directory. A cold
+ * command is its own process, so these are the process's; the warm server
+ * runs each client's command on a thread of its own with the client's
+ * (settings like HULL_HOME, -e NAME, relative paths must follow the client,
+ * not the server). Threads a command starts inherit its caller.
+ *
+ * @param cwd the caller's working directory (absolute)
+ * @param env the caller's environment
+ */
+public record Caller(Path cwd, Map<String, String> env) {
+
+    private static final InheritableThreadLocal<Caller> CURRENT = new InheritableThreadLocal<>();
+
+    public Caller {
+        env = Map.copyOf(env);
+    }
+
+    /** The caller of the command this thread serves, or null when that is this process. */
+    public static Caller current() {
+        return CURRENT.get();
+    }
+
+    /** Runs body with caller as {@link #current()} on this thread (and threads it starts). */
+    public static <T> T with(Caller caller, Callable<T> body) throws Exception {
+        Caller before = CURRENT.get();
+        CURRENT.set(caller);
+        try {
+            return body.call();
+        } finally {
+            if (before == null) {
+                CURRENT.remove();
+            } else {
+                CURRENT.set(before);
+            }
+        }
+    }
+
+    /** The caller's value of an environment variable (System.getenv for a cold command). */
+    public static String getenv(String name) {
+        Caller c = CURRENT.get();
+        return c == null ? System.getenv(name) : c.env.get(name);
+    }
+
+    /** The caller's whole environment. */
+    public static Map<String, String> environment() {
+        Caller c = CURRENT.get();
+        return c == null ? System.getenv() : c.env;
+    }
+
+    /**
+     * A path the caller gave, resolved against the caller's working directory; a cold command's
+     * is left as it is (the process's own working directory is the caller's).
+     */
+    public static Path resolve(Path p) {
+        Caller c = CURRENT.get();
+        return c == null || p == null ? p : c.cwd.resolve(p);
+    }
+
+    /** A path the caller gave, made absolute against the caller's working directory. */
+    public static Path absolute(Path p) {
+        Caller c = CURRENT.get();
+        return c == null ? p.toAbsolutePath() : c.cwd.resolve(p);
+    }
+}
