@@ -127,7 +127,7 @@ class RunImageTest {
         assertThat(r.out()).as(r.toString()).isEqualTo("Untagged: fixture/app:1\n");
         r = hull.run("rmi", "fixture/app:keep");
         assertThat(r.exit()).as(r.toString()).isEqualTo(1);
-        assertThat(r.err()).contains(id.toString()).contains("--force"); // the container, by id
+        assertThat(r.err()).contains("user-of-app").contains("--force"); // the container, by name
         r = hull.run("image", "rm", "--force", "fixture/app:keep");
         assertThat(r.out()).as(r.toString()).isEqualTo("Untagged: fixture/app:keep\n");
         assertThat(images.store().read().images).containsKey(app.id());
