@@ -773,7 +773,7 @@ public final class Engine {
     }
 
     /**
-     * Containers per volume name, for volume rm and prune: the named volumes in each container's
+     * Container ids per volume name, for volume rm and prune: the named volumes in each container's
      * mounts (config.json, bind mounts of HULL_HOME/volumes/NAME/_data) and -v options.
      */
     public java.util.Map<String, List<String>> volumesInUse() throws IOException {
@@ -803,7 +803,7 @@ public final class Engine {
                 // being removed
             }
             for (String n : names) {
-                out.computeIfAbsent(n, k -> new ArrayList<>()).add(info.name());
+                out.computeIfAbsent(n, k -> new ArrayList<>()).add(info.id());
             }
         }
         return out;
