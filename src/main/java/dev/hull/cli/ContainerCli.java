@@ -528,27 +528,39 @@ final class ContainerCli {
         public Integer call() {
             return guarded(1, () -> {
                 Engine engine = Engine.defaults();
-                ArrayNode out = ImageCli.JSON.createArrayNode();
-                int failed = 0;
-                for (String ref : refs) {
-                    try {
-                        ObjectNode n = ContainerInspector.inspect(engine, engine.containers().resolve(ref));
-                        if (format != null) {
-                            System.out.println(template(format, n));
-                        } else {
-                            out.add(n);
-                        }
-                    } catch (RuntimeError e) {
-                        System.err.println("hull: " + e.getMessage());
-                        failed = 1;
-                    }
-                }
-                if (format == null) {
-                    System.out.println(ImageCli.JSON.writeValueAsString(out));
-                }
-                return failed;
+                return printInspected(refs, format,
+                        ref -> ContainerInspector.inspect(engine, engine.containers().resolve(ref)));
             });
         }
+    }
+
+    /** What an inspect command shows of one thing it was given; a RuntimeError: there is no such thing. */
+    @FunctionalInterface
+    interface Inspection {
+        ObjectNode of(String ref) throws Exception;
+    }
+
+    /** inspect's output: one JSON array of every thing given, or the --format template once per thing; 1 if any was missing. */
+    static int printInspected(List<String> refs, String format, Inspection inspection) throws Exception {
+        ArrayNode out = ImageCli.JSON.createArrayNode();
+        int failed = 0;
+        for (String ref : refs) {
+            try {
+                ObjectNode n = inspection.of(ref);
+                if (format != null) {
+                    System.out.println(template(format, n));
+                } else {
+                    out.add(n);
+                }
+            } catch (RuntimeError e) {
+                System.err.println("hull: " + e.getMessage());
+                failed = 1;
+            }
+        }
+        if (format == null) {
+            System.out.println(ImageCli.JSON.writeValueAsString(out));
+        }
+        return failed;
     }
 
     /** The small part of Go templates people use with inspect: {{.A.B}} and {{json .A}}. */

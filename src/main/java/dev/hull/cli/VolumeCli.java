@@ -176,25 +176,7 @@ final class VolumeCli {
         public Integer call() {
             return ContainerCli.guarded(1, () -> {
                 VolumeStore store = Engine.defaults().volumes();
-                ArrayNode out = ImageCli.JSON.createArrayNode();
-                int failed = 0;
-                for (String name : names) {
-                    try {
-                        ObjectNode n = inspect(store.get(name));
-                        if (format != null) {
-                            System.out.println(ContainerCli.template(format, n));
-                        } else {
-                            out.add(n);
-                        }
-                    } catch (RuntimeError e) {
-                        System.err.println("hull: " + e.getMessage());
-                        failed = 1;
-                    }
-                }
-                if (format == null) {
-                    System.out.println(ImageCli.JSON.writeValueAsString(out));
-                }
-                return failed;
+                return ContainerCli.printInspected(names, format, name -> inspect(store.get(name)));
             });
         }
     }
