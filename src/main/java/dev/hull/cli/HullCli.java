@@ -14,14 +14,6 @@ import picocli.CommandLine.Parameters;
 @Command(name = "hull", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"Hull runs applications in isolated containers on Linux.", "",
             "Try:  hull run --rm busybox echo hello"},
-        subcommands = {ContainerCli.Run.class, ContainerCli.Create.class, ContainerCli.Start.class,
-            ContainerResourceCli.Stats.class, ContainerResourceCli.Top.class, ContainerResourceCli.Pause.class,
-            ContainerResourceCli.Unpause.class, ContainerResourceCli.Update.class,
-            ContainerCli.Stop.class, ContainerCli.Restart.class, ContainerCli.Kill.class, ContainerCli.Rm.class,
-            ContainerCli.Ps.class, ContainerCli.Logs.class, ContainerCli.Exec.class, ContainerCli.Inspect.class,
-            ContainerCli.Wait.class, ContainerCli.Rename.class, ImageCli.Images.class, ImageCli.Remove.class,
-            ImageCli.Tag.class, RegistryCli.Pull.class, RegistryCli.Push.class, RegistryCli.Login.class,
-            RegistryCli.Logout.class, ArchiveCli.Load.class, ArchiveCli.Save.class, ImageCli.SystemGroup.class, HullCli.RuntimeServer.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes (run):%n",
         exitCodeList = {"0-124:the container's own exit status", "125:Hull itself failed (the message says why)", "126:the command cannot be run", "127:the command was not found",
             "128+N:the container was killed by signal N"})
@@ -53,17 +45,58 @@ public final class HullCli {
         }
     }
 
-    public static int main(String[] args) {
-        return commandLine().execute(args);
+    /** The top-level commands declared by class, in the order help lists them. */
+    private static final Class<?>[] COMMANDS = {ContainerCli.Run.class, ContainerCli.Create.class, ContainerCli.Start.class,
+            ContainerResourceCli.Stats.class, ContainerResourceCli.Top.class, ContainerResourceCli.Pause.class,
+            ContainerResourceCli.Unpause.class, ContainerResourceCli.Update.class,
+            ContainerCli.Stop.class, ContainerCli.Restart.class, ContainerCli.Kill.class, ContainerCli.Rm.class,
+            ContainerCli.Ps.class, ContainerCli.Logs.class, ContainerCli.Exec.class, ContainerCli.Inspect.class,
+            ContainerCli.Wait.class, ContainerCli.Rename.class, ImageCli.Images.class, ImageCli.Remove.class,
+            ImageCli.Tag.class, RegistryCli.Pull.class, RegistryCli.Push.class, RegistryCli.Login.class,
+            RegistryCli.Logout.class, ArchiveCli.Load.class, ArchiveCli.Save.class, ImageCli.SystemGroup.class, HullCli.RuntimeServer.class, CommandLine.HelpCommand.class};
+    /** These can be built alone (no other command adds to them); the system group cannot (df, info, service join it). */
+    private static final java.util.Map<String, Class<?>> ALONE = new java.util.HashMap<>();
+
+    static {
+        for (Class<?> c : COMMANDS) {
+            if (c != ImageCli.SystemGroup.class && c != CommandLine.HelpCommand.class) {
+                ALONE.put(c.getAnnotation(Command.class).name(), c);
+            }
+        }
     }
 
-    /** Every hull command (the warm server keeps built ones for reuse: WarmHull). */
-    static CommandLine commandLine() {
+    public static int main(String[] args) {
+        // A cold JVM spends most of a short command building picocli's model of every command:
+        // `hull run ...` builds only `run` (help, completion and the groups build them all).
+        Class<?> only = args.length > 0 ? ALONE.get(args[0]) : null;
+        return (only != null ? commandLine(only) : commandLine()).execute(args);
+    }
+
+    /** hull with one command only. */
+    static CommandLine commandLine(Class<?> only) {
         CommandLine cl = new CommandLine(new HullCli());
-        for (String c : new String[] {"run", "create", "exec"}) {
-            cl.getSubcommands().get(c).getCommandSpec().parser().stopAtPositional(true);
+        cl.addSubcommand(new CommandLine(newInstance(only)));
+        return finish(cl);
+    }
+
+    private static Object newInstance(Class<?> c) {
+        try {
+            var ctor = c.getDeclaredConstructor();
+            ctor.setAccessible(true);
+            return ctor.newInstance();
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot make command " + c.getName(), e);
         }
-        cl.addSubcommand("container", ContainerCli.containerGroup());
+    }
+
+    /** What every hull command line gets: positional-stop for commands taking one, docker's exit 125 for bad flags. */
+    private static CommandLine finish(CommandLine cl) {
+        for (String c : new String[] {"run", "create", "exec"}) {
+            CommandLine sub = cl.getSubcommands().get(c);
+            if (sub != null) {
+                sub.getCommandSpec().parser().stopAtPositional(true);
+            }
+        }
         // docker's habit: a flag the command line cannot take is exit 125, with the message and a hint
         cl.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine c = ex.getCommandLine();
@@ -72,6 +105,17 @@ public final class HullCli {
             c.getErr().println("See 'hull " + (name.isEmpty() ? "" : name + " ") + "--help'.");
             return 125;
         });
+        return cl;
+    }
+
+    /** Every hull command (the warm server keeps built ones for reuse: WarmHull). */
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new HullCli());
+        for (Class<?> c : COMMANDS) {
+            cl.addSubcommand(c == CommandLine.HelpCommand.class ? new CommandLine.HelpCommand()
+                    : newInstance(c));
+        }
+        cl.addSubcommand("container", ContainerCli.containerGroup());
         CommandLine runtime = RuntimeCli.commandLine(Invocation.ofThisProcess());
         cl.addSubcommand("runtime", runtime);
         cl.addSubcommand("image", ImageCli.imageGroup());
@@ -83,6 +127,6 @@ public final class HullCli {
         completion.getCommandSpec().usageMessage().hidden(false);
         cl.addSubcommand("completion", completion);
         WarmHull.register(cl); // hull system service
-        return cl;
+        return finish(cl);
     }
 }
