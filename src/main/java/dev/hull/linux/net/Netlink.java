@@ -56,7 +56,8 @@ public final class Netlink implements AutoCloseable {
     private static final int NLMSG_ERROR = 2, NLMSG_DONE = 3;
     private static final int RTM_NEWLINK = 16, RTM_DELLINK = 17, RTM_GETLINK = 18, RTM_SETLINK = 19,
             RTM_NEWADDR = 20, RTM_DELADDR = 21, RTM_GETADDR = 22, RTM_NEWROUTE = 24, RTM_DELROUTE = 25;
-    private static final int NLM_F_REQUEST = 0x1, NLM_F_MULTI = 0x2, NLM_F_ACK = 0x4, NLM_F_DUMP = 0x300,
+    private static final int NLM_F_REQUEST = 0x1, NLM_F_ACK = 0x4, NLM_F_DUMP_INTR = 0x10,
+            NLM_F_DUMP = 0x300,
             NLM_F_EXCL = 0x200, NLM_F_CREATE = 0x400, NLM_F_ACK_TLVS = 0x200, NLMSGERR_ATTR_MSG = 1;
     private static final int IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_MASTER = 10, IFLA_LINKINFO = 18,
             IFLA_NET_NS_FD = 28, IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2, VETH_INFO_PEER = 1;
@@ -165,7 +166,8 @@ public final class Netlink implements AutoCloseable {
 
     public List<Link> links() throws LinuxException {
         List<Link> out = new ArrayList<>();
-        transact(new Msg(RTM_GETLINK, NLM_F_DUMP).ifinfo(AF_UNSPEC, 0, 0, 0), "list links", b -> out.add(parseLink(b)));
+        dump(() -> new Msg(RTM_GETLINK, NLM_F_DUMP).ifinfo(AF_UNSPEC, 0, 0, 0), "list links", out,
+                b -> out.add(parseLink(b)));
         return out;
     }
 
@@ -248,10 +250,12 @@ public final class Netlink implements AutoCloseable {
 
     /** The IPv4 addresses of every link. */
     public List<Address> addresses() throws LinuxException {
-        Msg m = new Msg(RTM_GETADDR, NLM_F_DUMP);
-        m.buf.put((byte) AF_INET).put(new byte[7]);
         List<Address> out = new ArrayList<>();
-        transact(m, "list addresses", b -> {
+        dump(() -> {
+            Msg m = new Msg(RTM_GETADDR, NLM_F_DUMP);
+            m.buf.put((byte) AF_INET).put(new byte[7]);
+            return m;
+        }, "list addresses", out, b -> {
             int prefix = b.get(b.position() + 1) & 0xff;
             int index = b.getInt(b.position() + 4);
             byte[][] found = new byte[3][];
@@ -389,17 +393,34 @@ public final class Netlink implements AutoCloseable {
     }
 
     /**
+     * A dump into out, again from scratch (up to 5 times) when the kernel
+     * flags it NLM_F_DUMP_INTR: the table changed while it was being read.
+     */
+    private void dump(java.util.function.Supplier<Msg> request, String what, List<?> out,
+            Consumer<ByteBuffer> onMessage) throws LinuxException {
+        for (int attempt = 1;; attempt++) {
+            out.clear();
+            if (!transact(request.get(), what, onMessage) || attempt == 5) {
+                return;
+            }
+        }
+    }
+
+    /**
      * Sends m and reads the answer: each data message (a buffer positioned at
      * its family header, limited to the message) goes to onMessage; returns
-     * at the ack (or NLMSG_DONE of a dump); an error ack throws naming what.
+     * at the ack (or NLMSG_DONE of a dump), true when a dump was interrupted
+     * (NLM_F_DUMP_INTR: inconsistent, worth redoing); an error ack throws
+     * naming what.
      */
-    private synchronized void transact(Msg m, String what, Consumer<ByteBuffer> onMessage) throws LinuxException {
+    private synchronized boolean transact(Msg m, String what, Consumer<ByteBuffer> onMessage) throws LinuxException {
         if (closed) {
             throw new IllegalStateException("netlink socket closed");
         }
         int mySeq = ++seq;
         send(m.finish(mySeq), what);
         boolean dump = (m.flags & NLM_F_DUMP) == NLM_F_DUMP;
+        boolean interrupted = false;
         for (;;) {
             ByteBuffer b = receive(what);
             while (b.remaining() >= NLMSGHDR) {
@@ -421,7 +442,7 @@ public final class Netlink implements AutoCloseable {
                     int error = body.getInt(body.position());
                     if (error == 0) {
                         if (!dump) {
-                            return;
+                            return false;
                         }
                         continue;
                     }
@@ -431,14 +452,11 @@ public final class Netlink implements AutoCloseable {
                     if (body.remaining() >= 4 && body.getInt(body.position()) < 0) {
                         throw new LinuxException("netlink " + what, -body.getInt(body.position()));
                     }
-                    return;
+                    return interrupted || (flags & NLM_F_DUMP_INTR) != 0;
                 }
+                interrupted |= (flags & NLM_F_DUMP_INTR) != 0;
                 if (onMessage != null) {
                     onMessage.accept(body);
-                }
-                if (!dump && (flags & NLM_F_MULTI) == 0) {
-                    // a single answer (RTM_GETLINK by name); its ack follows
-                    continue;
                 }
             }
         }

@@ -180,6 +180,13 @@ class NetlinkTest {
                     });
             assertThatThrownBy(() -> nl.index("hulltest9"))
                     .isInstanceOfSatisfying(LinuxException.class, e -> assertThat(e.errno()).isEqualTo(Errno.ENODEV));
+            assertThatThrownBy(() -> nl.setMtu("hulltest0", 10))
+                    .isInstanceOfSatisfying(LinuxException.class, e -> {
+                        assertThat(e.errno()).isEqualTo(Errno.EINVAL);
+                        // with the kernel's extended-ack text
+                        assertThat(e.call()).isEqualTo(
+                                "netlink set link \"hulltest0\" mtu 10 (kernel: mtu less than device minimum)");
+                    });
             nl.deleteLink("hulltest0");
             assertThat(hostLinks()).doesNotContain("hulltest0");
         }
