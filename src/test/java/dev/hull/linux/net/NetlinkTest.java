@@ -192,6 +192,17 @@ class NetlinkTest {
         }
     }
 
+    @Test
+    void openInRefusesWhatIsNotANetworkNamespace() {
+        assertThatThrownBy(() -> Netlink.openIn(Path.of("/proc/self/ns/uts")))
+                .isInstanceOfSatisfying(LinuxException.class, e -> {
+                    assertThat(e.errno()).isEqualTo(Errno.EINVAL);
+                    assertThat(e.call()).startsWith("setns(");
+                });
+        assertThatThrownBy(() -> Netlink.openIn(Path.of("/run/netns/hulltest-missing")))
+                .isInstanceOfSatisfying(LinuxException.class, e -> assertThat(e.errno()).isEqualTo(Errno.ENOENT));
+    }
+
     // ---- helpers ----
 
     private static void cleanUp() throws Exception {
