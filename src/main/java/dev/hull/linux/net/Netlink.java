@@ -123,7 +123,7 @@ public final class Netlink implements AutoCloseable {
                     result.set(e);
                 }
             });
-            t.join();
+            joinUninterruptibly(t); // an abandoned thread could still open a socket nobody closes
             return switch (result.get()) {
                 case Integer sock -> new Netlink(sock);
                 case LinuxException e -> throw e;
@@ -131,11 +131,23 @@ public final class Netlink implements AutoCloseable {
                 case Error e -> throw e;
                 case Object o -> throw new IllegalStateException("opening a netlink socket in " + netnsFile, (Throwable) o);
             };
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted opening a netlink socket in " + netnsFile, e);
         } finally {
             Syscalls.close(nsFd);
+        }
+    }
+
+    private static void joinUninterruptibly(Thread t) {
+        boolean interrupted = false;
+        for (;;) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
