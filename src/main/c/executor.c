@@ -122,6 +122,7 @@ enum {
     OP_START_REPORT = 96, /* str path: open the start-report fifo O_RDWR; after wait-start, failures are written there */
     OP_START_OK = 97,   /* write "0" to the start report: start returns success */
     OP_PRESERVE_FDS = 98, /* u64 from, u64 count: dup2(from+i, 3+i) (no CLOEXEC), close the sources */
+    OP_BLOCK_SIGNALS = 99, /* block every signal: the exec'd process starts with them blocked (--init) */
 };
 
 /* OP_MOUNT target flags */
@@ -1022,6 +1023,12 @@ static void child_ops(size_t from)
         case OP_START_REPORT: do_start_report(str(o, 0)); break;
         case OP_START_OK: do_start_ok(); break;
         case OP_PRESERVE_FDS: do_preserve_fds(u64(o, 0), u64(o, 1)); break;
+        case OP_BLOCK_SIGNALS: {
+            sigset_t all;
+            sigfillset(&all);
+            if (sigprocmask(SIG_BLOCK, &all, NULL)) SYSFAIL("block signals");
+            break;
+        }
         case OP_HOOKS_SYNC: {
             char c = 'H';
             if (write(c2p, &c, 1) != 1) SYSFAIL("report hooks point");

@@ -30,7 +30,11 @@ int init_main(int argc, char **argv)
         return 125;
     }
     if (cmd == 0) {
-        sigprocmask(SIG_SETMASK, &old, NULL);
+        /* The command starts with no signal blocked (Hull execs this init with all of them blocked,
+         * so that none sent before it ran is lost). */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         setpgid(0, 0);
         /* Put the command in the foreground of the terminal, if there is one. */
         if (isatty(0)) {

@@ -117,6 +117,9 @@ final class ContainerSpecBuilder {
         if (overlay != null) {
             ann.put(Annotations.ROOTFS_OVERLAY, overlay);
         }
+        if (o.init) { // the tiny init blocks signals itself; from the exec on, none is dropped
+            ann.put(Annotations.EXEC_SIGNALS_BLOCKED, "true");
+        }
         ObjectNode linux = (ObjectNode) spec.get("linux");
         security(o, process, linux);
         resources(o, linux);

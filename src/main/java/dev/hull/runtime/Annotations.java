@@ -9,5 +9,13 @@ public final class Annotations {
      */
     public static final String ROOTFS_OVERLAY = "run.hull.rootfs.overlay";
 
+    /**
+     * "true": the process is exec'd with every signal blocked (the mask survives execve). For an
+     * init that blocks them itself (hull run --init): a signal sent between start and its first
+     * instruction is then queued, not dropped (PID 1 of a pid namespace drops signals it has no
+     * handler for, unless they are blocked).
+     */
+    public static final String EXEC_SIGNALS_BLOCKED = "run.hull.exec.signals-blocked";
+
     private Annotations() {}
 }

@@ -255,6 +255,9 @@ public final class PlanBuilder {
         plan.ready();
         plan.waitStart();
         ProcessControl.beforeExec(plan, spec, ctx.preserveFds());
+        if ("true".equals(spec.annotations().get(Annotations.EXEC_SIGNALS_BLOCKED))) {
+            plan.blockSignals();
+        }
         loadSeccompLast(plan, proc, seccomp);
         plan.exec(proc.args());
         return plan;

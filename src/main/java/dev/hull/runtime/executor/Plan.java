@@ -32,7 +32,7 @@ public final class Plan {
     static final int OP_CONSOLE = 90, OP_HOOK_STATE = 91, OP_HOOK = 92, OP_HOOKS_SYNC = 93;
     // Process control, continued: start report, hook names, preserved fds (94-109)
     static final int OP_HOOK_NAME = 94, OP_HOOK_STATE_NEXT = 95, OP_START_REPORT = 96, OP_START_OK = 97,
-            OP_PRESERVE_FDS = 98;
+            OP_PRESERVE_FDS = 98, OP_BLOCK_SIGNALS = 99;
     // Seccomp (ops 60-64)
     static final int OP_SECCOMP = 60;
     // Seccomp user notification (SCMP_ACT_NOTIFY, linux.seccomp.listenerPath): 61
@@ -193,6 +193,8 @@ public final class Plan {
     public Plan startOk() { return op(OP_START_OK); }
     /** The executor's fds from..from+count-1 become 3..3+count-1 of the process about to exec. */
     public Plan preserveFds(int from, int count) { return op(OP_PRESERVE_FDS, (long) from, (long) count); }
+    /** Block every signal; the exec'd process starts with them blocked (see Annotations.EXEC_SIGNALS_BLOCKED). */
+    public Plan blockSignals() { return op(OP_BLOCK_SIGNALS); }
 
     private static String nz(String s) {
         return s == null ? "" : s;
@@ -264,6 +266,7 @@ public final class Plan {
             case OP_HOOKS_SYNC -> "hooks-sync";
             case OP_HOOK_NAME -> "hook-name"; case OP_HOOK_STATE_NEXT -> "hook-state-next";
             case OP_START_REPORT -> "start-report"; case OP_START_OK -> "start-ok"; case OP_PRESERVE_FDS -> "preserve-fds";
+            case OP_BLOCK_SIGNALS -> "block-signals";
             case OP_SECCOMP -> "seccomp";
             case OP_SECCOMP_NOTIFY -> "seccomp-notify";
             default -> "op" + code;
