@@ -367,15 +367,20 @@ final class TreeCopy {
             }
         }
 
+        /** Owner, mode and times of what fd is: owner first (a chown clears setuid/setgid, the chmod puts them back). */
+        private void setMeta(int fd, Meta m) throws LinuxException {
+            AtFiles.fchownat(fd, "", owner(m.uid(), uid), owner(m.gid(), gid), AT_EMPTY_PATH);
+            AtFiles.fchmod(fd, m.permissions());
+            AtFiles.utimensat(fd, null, m.mtimeSec(), m.mtimeNsec(), 0);
+        }
+
         private void doDirectoryDone(String path, Meta m) throws IOException {
             if (path.isEmpty()) {
                 return;
             }
             int fd = AtFiles.openat2(parent(path), name(path), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, BENEATH);
             try {
-                AtFiles.fchownat(fd, "", owner(m.uid(), uid), owner(m.gid(), gid), AT_EMPTY_PATH);
-                AtFiles.fchmod(fd, m.permissions());
-                AtFiles.utimensat(fd, null, m.mtimeSec(), m.mtimeNsec(), 0);
+                setMeta(fd, m);
             } finally {
                 Syscalls.close(fd);
             }
@@ -396,10 +401,7 @@ final class TreeCopy {
             int fd = AtFiles.openat2(dir, name(path), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600, BENEATH);
             try {
                 bytes += c.to(fd);
-                // owner first: a chown clears setuid/setgid bits, the chmod puts them back
-                AtFiles.fchownat(fd, "", owner(m.uid(), uid), owner(m.gid(), gid), AT_EMPTY_PATH);
-                AtFiles.fchmod(fd, m.permissions());
-                AtFiles.utimensat(fd, null, m.mtimeSec(), m.mtimeNsec(), 0);
+                setMeta(fd, m);
             } finally {
                 Syscalls.close(fd);
             }
