@@ -662,9 +662,7 @@ final class ContainerCli {
                         }
                     }
                 }
-                for (java.nio.file.Path d : engine.containers().debris()) {
-                    dev.hull.image.SnapshotStore.deleteTree(d);
-                }
+                engine.containers().removeDebris();
                 return 0;
             });
         }

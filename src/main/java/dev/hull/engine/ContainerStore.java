@@ -240,6 +240,30 @@ public final class ContainerStore {
         return out;
     }
 
+    /**
+     * Removes what killed creations and removals left: their directories ({@link #debris}) and
+     * the names that point at no container directory (a creation makes its directory before its
+     * name, so such a name belongs to no one). Returns the directories removed.
+     */
+    public List<Path> removeDebris() throws IOException {
+        List<Path> removed = debris();
+        for (Path d : removed) {
+            dev.hull.image.SnapshotStore.deleteTree(d);
+        }
+        if (Files.isDirectory(names)) {
+            try (var s = Files.newDirectoryStream(names)) {
+                for (Path link : s) {
+                    String n = link.getFileName().toString();
+                    String id = n.startsWith(".") ? null : idOfName(n); // (".NAME.ID": a take-over's, its own to remove)
+                    if (id != null && !Files.isDirectory(dir(id))) {
+                        Files.deleteIfExists(link);
+                    }
+                }
+            }
+        }
+        return removed;
+    }
+
     /** A container by full id, name, or unique id prefix. */
     public ContainerInfo resolve(String ref) throws IOException, RuntimeError {
         if (ref == null || ref.isEmpty()) {

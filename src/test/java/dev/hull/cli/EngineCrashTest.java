@@ -59,9 +59,7 @@ class EngineCrashTest {
                 engine.remove(c.id(), true);
             }
             outcomes.add(delay + "ms:" + (killed ? "killed" : "finished") + ":" + status);
-            for (Path d : engine.containers().debris()) { // what `hull container prune` removes
-                dev.hull.image.SnapshotStore.deleteTree(d);
-            }
+            engine.containers().removeDebris(); // what `hull container prune` removes
             assertNothingLeft();
         }
         assertThat(outcomes).as("some kills hit the run at work").anyMatch(o -> o.contains(":killed:"));
