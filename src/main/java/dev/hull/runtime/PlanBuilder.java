@@ -252,12 +252,14 @@ public final class PlanBuilder {
         ProcessControl.terminal(plan, proc);
         PlanSeccomp.Seccomp seccomp = PlanSeccomp.compile(spec, SeccompNotify.executorFd(spec, proc, true, ctx.preserveFds()));
         processSteps(plan, proc, newUserNs, privileges, seccomp);
+        if ("true".equals(spec.annotations().get(Annotations.EXEC_SIGNALS_BLOCKED))) {
+            // before ready: `start` returns once its byte is in the exec fifo, so a stop can come while
+            // the init (PID 1, no handlers yet) still waits there; blocked, the signal stays pending
+            plan.blockSignals();
+        }
         plan.ready();
         plan.waitStart();
         ProcessControl.beforeExec(plan, spec, ctx.preserveFds());
-        if ("true".equals(spec.annotations().get(Annotations.EXEC_SIGNALS_BLOCKED))) {
-            plan.blockSignals();
-        }
         loadSeccompLast(plan, proc, seccomp);
         plan.exec(proc.args());
         return plan;

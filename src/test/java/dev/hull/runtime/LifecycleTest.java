@@ -192,4 +192,37 @@ class LifecycleTest {
                 .isEqualTo("created");
         ok(Host.cli(root, "delete", "-f", id));
     }
+
+    @Test
+    void signalsBlockedBeforeExecAreQueuedFromCreateOn() throws Exception {
+        // `hull run --init` asks for this: a signal sent while the init still waits for `start` (it is
+        // PID 1 and has no handlers yet) must stay pending for the process it becomes, not be dropped
+        Bundles.Bundle b = Bundles.create(base, "blocked").args("sleep", "100");
+        ((com.fasterxml.jackson.databind.node.ObjectNode) b.config.with("annotations"))
+                .put(Annotations.EXEC_SIGNALS_BLOCKED, "true");
+        b.write();
+        String id = Bundles.id("blocked");
+        ok(Host.cli(root, "create", "--bundle", b.dir.toString(), id));
+        int pid = state(id).path("pid").asInt();
+        ok(Host.cli(root, "kill", id, "TERM"));
+        ok(Host.cli(root, "start", id));
+        assertThat(Host.await(() -> pendingOf(pid) == 1L << (15 - 1))).as("SIGTERM pending in %d", pid)
+                .isTrue();
+        assertThat(Host.processAlive(pid)).isTrue();
+        ok(Host.cli(root, "delete", "-f", id));
+    }
+
+    /** The signals pending for the whole process (ShdPnd), as a bit mask. */
+    private static long pendingOf(int pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "status"))) {
+                if (line.startsWith("ShdPnd:")) {
+                    return Long.parseUnsignedLong(line.substring(7).trim(), 16);
+                }
+            }
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+        return -1;
+    }
 }
