@@ -367,6 +367,8 @@ final class ContainerCli {
                         n.put("ExitCode", s.exitCode());
                         n.put("RestartCount", s.monitor() == null ? 0 : s.monitor().restartCount());
                         n.put("Pid", s.running() && s.monitor() != null ? s.monitor().pid() : 0);
+                        n.put("Ports", portsText(engine, c, s));
+                        n.put("Networks", networksText(c));
                         ObjectNode labels = n.putObject("Labels");
                         if (c.options() != null) {
                             c.options().labels.forEach(labels::put);
@@ -375,7 +377,7 @@ final class ContainerCli {
                                 com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(n));
                     } else if (format.equals("table")) {
                         rows.add(new String[] {id, c.image(), "\"" + cmd + "\"", since(c.created()) + " ago",
-                            statusText(s), String.join(", ", c.exposedPorts()), c.name()});
+                            statusText(s), portsText(engine, c, s), c.name()});
                     } else {
                         throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--format " + format + ": use table or json");
                     }
@@ -672,7 +674,8 @@ final class ContainerCli {
     static CommandLine containerGroup() {
         CommandLine group = new CommandLine(new Group());
         for (Object sub : new Object[] {new Run(), new Create(), new Start(), new Stop(), new Restart(), new Kill(),
-            new Rm(), new Wait(), new Rename(), new Ps(), new Logs(), new Inspect(), new Exec(), new Prune()}) {
+            new Rm(), new Wait(), new Rename(), new Ps(), new Logs(), new Inspect(), new Exec(), new Prune(),
+            new NetworkCli.Port()}) {
             CommandLine cl = new CommandLine(sub);
             group.addSubcommand(cl.getCommandName(), cl);
         }
@@ -694,5 +697,36 @@ final class ContainerCli {
         public void run() {
             spec.commandLine().usage(System.out);
         }
+    }
+
+    /** docker's PORTS column: "0.0.0.0:8080->80/tcp, 443/tcp" (published while running, then exposed ones). */
+    static String portsText(Engine engine, ContainerInfo c, Engine.State s) throws java.io.IOException {
+        List<String> out = new ArrayList<>();
+        java.util.Set<String> published = new java.util.HashSet<>();
+        var st = s.running() ? engine.networking().state(c.id()) : null;
+        if (st != null) {
+            for (var p : st.ports()) {
+                out.add((p.hostIp() == null ? "0.0.0.0" : p.hostIp()) + ":" + p.hostPort() + "->" + p.containerPort()
+                        + "/" + p.protocol());
+                published.add(p.containerPort() + "/" + p.protocol());
+            }
+        }
+        for (String e : c.exposedPorts()) {
+            String key = e.contains("/") ? e : e + "/tcp";
+            if (!published.contains(key)) {
+                out.add(key);
+            }
+        }
+        return String.join(", ", out);
+    }
+
+    /** The networks the container is on (as configured), comma-separated. */
+    static String networksText(ContainerInfo c) {
+        if (c.options() == null) {
+            return "";
+        }
+        List<String> out = new ArrayList<>(List.of(c.options().network));
+        c.options().connections.forEach(x -> out.add(x.network));
+        return String.join(",", out);
     }
 }

@@ -32,8 +32,40 @@ final class ContainerOptions {
     String entrypoint;
     @Option(names = {"-h", "--hostname"}, description = "Container hostname (default: the id's first 12 characters).")
     String hostname;
-    @Option(names = "--network", defaultValue = "none", description = "none (own loopback, the default) or host.")
+    @Option(names = {"--network", "--net"}, defaultValue = "bridge", paramLabel = "NETWORK", description = "bridge"
+            + " (the default network: own address, NAT out), a network from `hull network create` (names of other"
+            + " containers resolve), none (loopback only), host, or container:NAME (share its network).")
     String network;
+    @Option(names = "--ip", paramLabel = "ADDRESS", description = "The container's IPv4 address on a user-defined"
+            + " network.")
+    String ip;
+    @Option(names = "--mac-address", paramLabel = "MAC", description = "The container's MAC address (default: derived"
+            + " from its IP).")
+    String macAddress;
+    @Option(names = {"--network-alias", "--net-alias"}, paramLabel = "NAME", description = "Another name peers on a"
+            + " user-defined network reach the container by.")
+    List<String> networkAliases = new ArrayList<>();
+    @Option(names = {"-p", "--publish"}, paramLabel = "[IP:][HOST:]PORT[/PROTO]", description = "Publish a container"
+            + " port on the host: 8080:80, 127.0.0.1:8080:80, 53:53/udp, 8000-8009:80-89, or 80 (a free host port)."
+            + " Forwarded by the kernel (nftables), no proxy.")
+    List<String> publish = new ArrayList<>();
+    @Option(names = {"-P", "--publish-all"}, description = "Publish every exposed port (the image's and --expose) on a"
+            + " free host port; `hull port` shows which.")
+    boolean publishAll;
+    @Option(names = "--expose", paramLabel = "PORT[/PROTO]", description = "Expose a port (for -P) without publishing"
+            + " it.")
+    List<String> expose = new ArrayList<>();
+    @Option(names = "--dns", paramLabel = "ADDRESS", description = "A nameserver for /etc/resolv.conf (default: the"
+            + " host's, without loopback ones).")
+    List<String> dns = new ArrayList<>();
+    @Option(names = "--dns-search", paramLabel = "DOMAIN", description = "A search domain for /etc/resolv.conf.")
+    List<String> dnsSearch = new ArrayList<>();
+    @Option(names = {"--dns-option", "--dns-opt"}, paramLabel = "OPTION", description = "An options line entry for"
+            + " /etc/resolv.conf (e.g. ndots:2).")
+    List<String> dnsOptions = new ArrayList<>();
+    @Option(names = "--add-host", paramLabel = "NAME:IP", description = "Add a line to /etc/hosts (IP host-gateway:"
+            + " the network's gateway, i.e. the host).")
+    List<String> addHosts = new ArrayList<>();
     @Option(names = {"-v", "--volume"}, paramLabel = "SRC:DEST[:ro]", description = "Bind-mount a host path (SRC starts"
             + " with / or .) or a named volume (made on first use).")
     List<String> volumes = new ArrayList<>();
@@ -101,6 +133,16 @@ final class ContainerOptions {
         o.user = user;
         o.hostname = hostname;
         o.network = network;
+        o.ip = ip;
+        o.macAddress = macAddress;
+        o.networkAliases = networkAliases;
+        o.publish = publish;
+        o.publishAll = publishAll;
+        o.expose = expose;
+        o.dns = dns;
+        o.dnsSearch = dnsSearch;
+        o.dnsOptions = dnsOptions;
+        o.addHosts = addHosts;
         o.volumes = volumes;
         o.tmpfs = tmpfs;
         o.readOnly = readOnly;

@@ -51,7 +51,7 @@ public final class HullCli {
             ContainerResourceCli.Unpause.class, ContainerResourceCli.Update.class,
             ContainerCli.Stop.class, ContainerCli.Restart.class, ContainerCli.Kill.class, ContainerCli.Rm.class,
             ContainerCli.Ps.class, ContainerCli.Logs.class, ContainerCli.Exec.class, ContainerCli.Inspect.class,
-            ContainerCli.Wait.class, ContainerCli.Rename.class, ImageCli.Images.class, ImageCli.Remove.class,
+            ContainerCli.Wait.class, ContainerCli.Rename.class, NetworkCli.Port.class, ImageCli.Images.class, ImageCli.Remove.class,
             ImageCli.Tag.class, RegistryCli.Pull.class, RegistryCli.Push.class, RegistryCli.Login.class,
             RegistryCli.Logout.class, ArchiveCli.Load.class, ArchiveCli.Save.class, ImageCli.SystemGroup.class, HullCli.RuntimeServer.class, CommandLine.HelpCommand.class};
     /** These can be built alone (no other command adds to them); the system group cannot (df, info, service join it). */
@@ -120,6 +120,7 @@ public final class HullCli {
         cl.addSubcommand("runtime", runtime);
         cl.addSubcommand("image", ImageCli.imageGroup());
         VolumeCli.addTo(cl); // hull volume ...
+        NetworkCli.addTo(cl); // hull network ...
         CpCommand.addTo(cl); // hull cp, hull container cp
         SystemCli.addTo(cl); // hull system df|info, hull info, hull version
         // `source <(hull completion)` gives bash/zsh completion of every command and option.

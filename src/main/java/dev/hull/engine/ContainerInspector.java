@@ -7,6 +7,7 @@ import dev.hull.runtime.ContainerRecord;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** {@code hull inspect}: a container as docker's inspect shows it (the fields Hull has). */
 public final class ContainerInspector {
@@ -43,12 +44,32 @@ public final class ContainerInspector {
         n.put("Driver", info.snapshotter());
         Path dir = engine.containers().dir(info.id());
         n.put("LogPath", engine.containers().logFile(info.id()).toString());
-        n.put("ResolvConfPath", "");
+        n.put("ResolvConfPath", dir.resolve(dev.hull.engine.network.HostFiles.RESOLV).toString());
+        n.put("HostnamePath", dir.resolve(dev.hull.engine.network.HostFiles.HOSTNAME).toString());
+        n.put("HostsPath", dir.resolve(dev.hull.engine.network.HostFiles.HOSTS).toString());
         ObjectNode hc = n.putObject("HostConfig");
         hc.put("AutoRemove", o.autoRemove);
         hc.put("Privileged", o.privileged);
         hc.put("ReadonlyRootfs", o.readOnly);
         hc.put("NetworkMode", o.network);
+        ObjectNode bindings = hc.putObject("PortBindings");
+        for (String p : o.publish) {
+            for (var spec : dev.hull.engine.network.PortSpec.parse(p)) {
+                String key = spec.containerPort() + "/" + spec.protocol();
+                ObjectNode b = (bindings.get(key) instanceof ArrayNode a ? a : bindings.putArray(key)).addObject();
+                b.put("HostIp", spec.hostIp() == null ? "" : spec.hostIp());
+                b.put("HostPort", spec.hostPort() == 0 ? "" : Integer.toString(spec.hostPort()));
+            }
+        }
+        hc.put("PublishAllPorts", o.publishAll);
+        ArrayNode dns = hc.putArray("Dns");
+        o.dns.forEach(dns::add);
+        ArrayNode dnsSearch = hc.putArray("DnsSearch");
+        o.dnsSearch.forEach(dnsSearch::add);
+        ArrayNode dnsOptions = hc.putArray("DnsOptions");
+        o.dnsOptions.forEach(dnsOptions::add);
+        ArrayNode extraHosts = hc.putArray("ExtraHosts");
+        o.addHosts.forEach(extraHosts::add);
         hc.put("Memory", o.memory);
         hc.put("MemorySwap", o.memorySwap);
         hc.put("NanoCpus", Math.round(o.cpus * 1e9));
@@ -101,6 +122,8 @@ public final class ContainerInspector {
         c.put("StopTimeout", o.stopTimeout == null ? Engine.DEFAULT_STOP_TIMEOUT : o.stopTimeout);
         ObjectNode exposed = c.putObject("ExposedPorts");
         info.exposedPorts().forEach(p -> exposed.putObject(p));
+        networkSettings(n.putObject("NetworkSettings"), info, s.running()
+                ? engine.networking().state(info.id()) : null);
         ArrayNode mounts = n.putArray("Mounts");
         for (JsonNode mt : spec.path("mounts")) {
             if (!mt.path("type").asText().equals("bind") || mt.path("destination").asText().equals(
@@ -134,6 +157,42 @@ public final class ContainerInspector {
             return ContainerStore.JSON.readTree(Files.readAllBytes(f));
         } catch (IOException e) {
             return ContainerStore.JSON.createObjectNode();
+        }
+    }
+
+    /** docker's NetworkSettings: the primary address at the top, every network under Networks, the published ports. */
+    private static void networkSettings(ObjectNode ns, ContainerInfo info, dev.hull.engine.network.NetworkState st) {
+        ns.put("SandboxKey", st != null ? st.netns() : "");
+        ObjectNode ports = ns.putObject("Ports");
+        for (String e : info.exposedPorts()) {
+            ports.putNull(e.contains("/") ? e : e + "/tcp");
+        }
+        List<dev.hull.engine.network.NetworkState.Endpoint> eps = st != null ? st.endpoints() : List.of();
+        if (st != null) {
+            for (var p : st.ports()) {
+                String key = p.containerPort() + "/" + p.protocol();
+                ObjectNode b = (ports.get(key) instanceof ArrayNode a ? a : ports.putArray(key)).addObject();
+                b.put("HostIp", p.hostIp() == null ? "0.0.0.0" : p.hostIp());
+                b.put("HostPort", Integer.toString(p.hostPort()));
+            }
+        }
+        var primary = eps.isEmpty() ? null : eps.getFirst();
+        ns.put("IPAddress", primary != null ? primary.ip() : "");
+        ns.put("IPPrefixLen", primary != null ? primary.prefix() : 0);
+        ns.put("Gateway", primary != null ? primary.gateway() : "");
+        ns.put("MacAddress", primary != null ? primary.mac() : "");
+        ObjectNode nets = ns.putObject("Networks");
+        for (var e : eps) {
+            ObjectNode x = nets.putObject(e.network());
+            ArrayNode aliases = x.putArray("Aliases");
+            e.aliases().forEach(aliases::add);
+            x.put("NetworkID", e.networkId());
+            x.put("Gateway", e.gateway());
+            x.put("IPAddress", e.ip());
+            x.put("IPPrefixLen", e.prefix());
+            x.put("MacAddress", e.mac());
+            x.put("InterfaceName", e.ifname());
+            x.put("HostInterface", e.hostVeth());
         }
     }
 }

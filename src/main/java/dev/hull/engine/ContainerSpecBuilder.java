@@ -565,18 +565,42 @@ final class ContainerSpecBuilder {
     }
 
     private static void network(CreateOptions o, ArrayNode namespaces) throws RuntimeError {
-        String network = o.network == null ? "none" : o.network;
-        switch (network) {
-            case "none" -> { }
-            case "host" -> {
-                for (int i = namespaces.size() - 1; i >= 0; i--) {
-                    if (namespaces.get(i).path("type").asText().equals("network")) {
-                        namespaces.remove(i);
-                    }
+        String network = o.network == null ? "bridge" : o.network;
+        if (network.equals("host")) {
+            for (int i = namespaces.size() - 1; i >= 0; i--) {
+                if (namespaces.get(i).path("type").asText().equals("network")) {
+                    namespaces.remove(i);
                 }
             }
-            default -> throw new RuntimeError(RuntimeError.Kind.BAD_INPUT,
-                    "--network " + network + ": use none (own loopback only) or host");
+        } else if (network.isEmpty() || network.equals("container:")) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--network " + network
+                    + ": use bridge, a network's name, none, host or container:NAME");
+        }
+        // none: a new namespace of its own (made by the clone); bridge, NAME, container:NAME: joined
+        // by path (see joinNetwork), the path set when the engine knows it
+    }
+
+    /** The network namespace the container joins (its own, bind-mounted, or another container's). */
+    static void joinNetwork(ObjectNode spec, String path) {
+        for (var n : spec.path("linux").path("namespaces")) {
+            if (n.path("type").asText().equals("network")) {
+                ((ObjectNode) n).put("path", path);
+            }
+        }
+    }
+
+    /** /etc/hostname, /etc/hosts and /etc/resolv.conf bound from files in dir (docker's way). */
+    static void hostFiles(ObjectNode spec, Path dir, boolean hostnameFile) {
+        ArrayNode mounts = (ArrayNode) spec.get("mounts");
+        List<String> files = hostnameFile ? List.of("hostname", "hosts", "resolv.conf") : List.of("hosts", "resolv.conf");
+        for (String f : files) {
+            ObjectNode m = mounts.addObject();
+            m.put("destination", "/etc/" + f);
+            m.put("type", "bind");
+            m.put("source", dir.resolve(f).toString());
+            ArrayNode opts = m.putArray("options");
+            opts.add("rbind");
+            opts.add("rprivate");
         }
     }
 

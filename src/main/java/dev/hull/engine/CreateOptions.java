@@ -26,7 +26,38 @@ public final class CreateOptions {
     public String workdir;
     public String user;
     public String hostname;
-    public String network = "none";
+    /** bridge (the default network), a user-defined network's name, none, host or container:NAME. */
+    public String network = "bridge";
+    /** --ip, --mac-address, --network-alias: for the network of --network. */
+    public String ip;
+    public String macAddress;
+    public List<String> networkAliases = new ArrayList<>();
+    /** More networks, joined with {@code hull network connect} while the container was stopped. */
+    public List<Connection> connections = new ArrayList<>();
+    /** -p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]; -P publishes every exposed port (image and --expose). */
+    public List<String> publish = new ArrayList<>();
+    public boolean publishAll;
+    public List<String> expose = new ArrayList<>();
+    public List<String> dns = new ArrayList<>();
+    public List<String> dnsSearch = new ArrayList<>();
+    public List<String> dnsOptions = new ArrayList<>();
+    /** --add-host NAME:IP (IP may be host-gateway). */
+    public List<String> addHosts = new ArrayList<>();
+
+    /** A network joined after create: its name, the address asked for (or null), aliases there. */
+    public static final class Connection {
+        public String network;
+        public String ip;
+        public List<String> aliases = new ArrayList<>();
+
+        public Connection() {}
+
+        public Connection(String network, String ip, List<String> aliases) {
+            this.network = network;
+            this.ip = ip;
+            this.aliases = new ArrayList<>(aliases);
+        }
+    }
     /** -v HOST:CTR[:ro] or NAME:CTR[:ro] (a named volume). */
     public List<String> volumes = new ArrayList<>();
     /** --tmpfs PATH[:OPTIONS]. */

@@ -19,6 +19,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntConsumer;
+import dev.hull.engine.network.NetworkRequest;
+import dev.hull.engine.network.NetworkStore;
+import dev.hull.engine.network.Networking;
+import dev.hull.engine.network.PortSpec;
+import dev.hull.linux.net.Nftables;
 
 /**
  * Hull's engine: containers made from images, each with a tiny monitor (the executor binary,
@@ -38,7 +43,10 @@ public final class Engine {
     private final ImageService images;
     private final ContainerStore containers;
     private final VolumeStore volumes;
+    private final Networking networking;
     private ImageSource imageSource;
+    /** The nftables table Hull's NAT and published ports live in. */
+    public static final String NFT_TABLE = "hull";
 
     /** Fetches an image the store lacks (a registry pull); the CLI installs one. */
     @FunctionalInterface
@@ -56,6 +64,12 @@ public final class Engine {
         this.images = new ImageService(home);
         this.containers = new ContainerStore(home);
         this.volumes = new VolumeStore(home);
+        this.networking = new Networking(new NetworkStore(home), stateRoot, containers::dir, new Nftables(NFT_TABLE),
+                this::runningById, this::claimIdle);
+    }
+
+    public Networking networking() {
+        return networking;
     }
 
     public static Engine defaults() {
@@ -153,6 +167,19 @@ public final class Engine {
                 ImageUser user = ImageUser.resolve(o.user != null ? o.user : ic.user(),
                         ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
                 ObjectNode spec = ContainerSpecBuilder.build(o, ic, user, id, args, overlay, dir, volumes);
+                NetworkRequest net = networkRequest(id, reserved.name(), o,
+                        ic.exposedPorts() == null ? List.of() : List.copyOf(ic.exposedPorts().keySet()));
+                networking.check(net);
+                if (net.mode().startsWith("container:")) { // its hosts and resolv.conf; the path is known at start
+                    ContainerInfo other = containers.resolve(net.mode().substring("container:".length()));
+                    ContainerSpecBuilder.hostFiles(spec, containers.dir(other.id()), false);
+                } else {
+                    if (net.wired()) {
+                        ContainerSpecBuilder.joinNetwork(spec, networking.netnsFile(id).toString());
+                    }
+                    ContainerSpecBuilder.hostFiles(spec, dir, true);
+                    networking.writeFiles(net, dir);
+                }
                 copyUp(spec, layers);
                 makeWorkdir(spec.path("process").path("cwd").asText("/"), layers, writable);
                 if (o.tty) { // the monitor's pty starts at this size (it does not follow the caller's resizes)
@@ -400,29 +427,263 @@ public final class Engine {
             // What a previous run left (its runtime state and cgroup; the processes are gone).
             runtime.delete(info.id(), true);
             Files.deleteIfExists(containers.stopMarker(info.id()));
-            Monitor monitor = monitorFor(info, o, attach != null);
-            ContainerRuntime rt = new ContainerRuntime(stateRoot).withMonitor(monitor);
-            if (attach != null && attach.stdio() != null) {
-                rt.withStdio(attach.stdio());
-            }
-            if (attach == null) {
-                rt.runMonitored(info.id(), containers.dir(info.id()), false, null);
-                return 0;
-            }
-            // Attached: the lock is let go once the container is made, before waiting for its end.
-            IntConsumer onStarted = pid -> {
-                try {
-                    locked.close();
-                } catch (IOException ignored) {
-                    // released with the process anyway
+            NetworkRequest net = networkRequest(info);
+            if (net.wired()) {
+                networking.setUp(net); // (tears down what a previous run left first)
+            } else {
+                networking.tearDown(info.id());
+                if (net.mode().startsWith("container:")) {
+                    joinContainerNetwork(info, net.mode().substring("container:".length()));
                 }
-                if (attach.onStarted() != null) {
-                    attach.onStarted().accept(pid);
+            }
+            try {
+                return launch(info, o, attach, locked);
+            } catch (IOException | RuntimeError | RuntimeException e) {
+                if (!state(info).running()) {
+                    networking.tearDown(info.id());
                 }
-            };
-            return rt.runMonitored(info.id(), containers.dir(info.id()), true, onStarted);
+                throw e;
+            }
         } finally {
             locked.close(); // (a second close does nothing)
+        }
+    }
+
+    /** {@code --network container:NAME}: the config's network namespace becomes NAME's (which must run). */
+    private void joinContainerNetwork(ContainerInfo info, String ref) throws IOException, RuntimeError {
+        ContainerInfo other = containers.resolve(ref);
+        if (other.id().equals(info.id())) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--network container:" + ref + " is this container");
+        }
+        ContainerRecord rec = requireRunning(other);
+        var st = networking.state(other.id());
+        String path = st != null ? st.netns() : "/proc/" + rec.pid() + "/ns/net";
+        Path config = containers.dir(info.id()).resolve("config.json");
+        ObjectNode spec = (ObjectNode) JSON.readTree(config.toFile());
+        ContainerSpecBuilder.joinNetwork(spec, path);
+        Path tmp = config.resolveSibling("config.json.tmp");
+        Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
+        Files.move(tmp, config, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private int launch(ContainerInfo info, CreateOptions o, Attach attach, ContainerStore.Locked locked)
+            throws IOException, RuntimeError {
+        Monitor monitor = monitorFor(info, o, attach != null);
+        ContainerRuntime rt = new ContainerRuntime(stateRoot).withMonitor(monitor);
+        if (attach != null && attach.stdio() != null) {
+            rt.withStdio(attach.stdio());
+        }
+        if (attach == null) {
+            rt.runMonitored(info.id(), containers.dir(info.id()), false, null);
+            return 0;
+        }
+        // Attached: the lock is let go once the container is made, before waiting for its end.
+        IntConsumer onStarted = pid -> {
+            try {
+                locked.close();
+            } catch (IOException ignored) {
+                // released with the process anyway
+            }
+            if (attach.onStarted() != null) {
+                attach.onStarted().accept(pid);
+            }
+        };
+        int code = rt.runMonitored(info.id(), containers.dir(info.id()), true, onStarted);
+        // It ended (for good: a restart policy keeps an attached run going): its wiring goes now.
+        try (ContainerStore.Locked again = containers.lock(info)) {
+            if (!state(again.info()).running()) {
+                networking.tearDown(info.id());
+            }
+        } catch (RuntimeError removed) {
+            // removed meanwhile (rm -f), which tore it down
+        }
+        return code;
+    }
+
+    /** What the container asks of the network, from its options. */
+    NetworkRequest networkRequest(ContainerInfo info) throws RuntimeError {
+        return networkRequest(info.id(), info.name(), info.options() != null ? info.options() : new CreateOptions(),
+                info.exposedPorts() == null ? List.of() : info.exposedPorts());
+    }
+
+    private static NetworkRequest networkRequest(String id, String name, CreateOptions o, List<String> exposed)
+            throws RuntimeError {
+        String mode = o.network == null ? "bridge" : o.network;
+        List<NetworkRequest.Attachment> attachments = new ArrayList<>();
+        List<PortSpec> ports = new ArrayList<>();
+        try {
+            boolean wired = !mode.equals("none") && !mode.equals("host") && !mode.startsWith("container:");
+            if (wired || o.ip != null) {
+                attachments.add(new NetworkRequest.Attachment(mode, o.ip, o.networkAliases));
+            }
+            for (CreateOptions.Connection c : o.connections) {
+                attachments.add(new NetworkRequest.Attachment(c.network, c.ip, c.aliases));
+            }
+            for (String p : o.publish) {
+                ports.addAll(PortSpec.parse(p));
+            }
+            if (o.publishAll) {
+                java.util.Set<String> keys = new java.util.LinkedHashSet<>(exposed);
+                keys.addAll(o.expose);
+                for (String k : keys) {
+                    PortSpec e = PortSpec.exposed(k);
+                    if (ports.stream().noneMatch(p -> p.containerPort() == e.containerPort()
+                            && p.protocol().equals(e.protocol()))) {
+                        ports.add(e);
+                    }
+                }
+            }
+            for (String h : o.addHosts) {
+                dev.hull.engine.network.HostFiles.checkAddHost(h);
+            }
+            for (String d : o.dns) {
+                if (!d.contains(":")) {
+                    dev.hull.engine.network.Subnet.parseIp(d);
+                }
+            }
+            if (o.macAddress != null) {
+                dev.hull.linux.net.Netlink.parseMac(o.macAddress);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, e.getMessage());
+        }
+        String hostname = o.hostname != null ? o.hostname : id.substring(0, 12);
+        return new NetworkRequest(id, name, hostname, mode, attachments, ports, o.macAddress, o.dns, o.dnsSearch,
+                o.dnsOptions, o.addHosts);
+    }
+
+    /** A container whose processes run (or will be restarted by its monitor). */
+    private boolean runningById(String id) {
+        try {
+            ContainerInfo info = containers.read(id);
+            return info != null && state(info).running();
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The container's lock if nothing runs in it and nobody changes it (or a no-op if it is gone);
+     * null if it is busy. For reclaiming what ended containers left.
+     */
+    private Closeable claimIdle(String id) {
+        Path dir = containers.dir(id);
+        if (!Files.isDirectory(dir)) {
+            return () -> { };
+        }
+        try {
+            Closeable l = dev.hull.image.FileLocks.tryExclusive(dir.resolve("lock"));
+            if (l == null) {
+                return null;
+            }
+            ContainerInfo info = containers.read(id);
+            if (info != null) {
+                State s = state(info);
+                if (s.running() || s.monitor() != null && s.monitor().monitorAlive()) {
+                    l.close();
+                    return null;
+                }
+            }
+            return l;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** network name → names of the containers (running or not) configured to be on it. */
+    public java.util.Map<String, List<String>> networksInUse() throws IOException {
+        java.util.Map<String, List<String>> out = new java.util.TreeMap<>();
+        for (ContainerInfo c : containers.list()) {
+            CreateOptions o = c.options();
+            if (o == null) {
+                continue;
+            }
+            List<String> nets = new ArrayList<>();
+            nets.add(o.network == null ? "bridge" : o.network);
+            o.connections.forEach(x -> nets.add(x.network));
+            for (String n : nets) {
+                var info = n.startsWith("container:") || n.equals("none") || n.equals("host") ? null
+                        : networking.store().read(n);
+                if (info != null || n.equals("bridge")) {
+                    out.computeIfAbsent(n, k -> new ArrayList<>()).add(c.name());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@code hull network rm}: refused while a container (running or not) is configured to be on it. */
+    public void removeNetwork(String ref) throws IOException, RuntimeError {
+        var n = networking.store().resolve(ref);
+        if (NetworkStore.predefined(n.name())) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "network " + n.name()
+                    + " is predefined: it cannot be removed");
+        }
+        List<String> users = networksInUse().get(n.name());
+        if (users != null) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "network " + n.name() + " is used by container(s) "
+                    + String.join(", ", users) + ": remove them or `hull network disconnect` them first");
+        }
+        networking.removeNetwork(n);
+    }
+
+    /** {@code hull network connect}: on the network now if it runs, and at every start. */
+    public void connect(String network, String ref, String ip, List<String> aliases) throws IOException, RuntimeError {
+        ContainerInfo info = containers.resolve(ref);
+        try (ContainerStore.Locked locked = containers.lock(info)) {
+            info = locked.info();
+            CreateOptions o = info.options() != null ? info.options() : new CreateOptions();
+            var n = networking.store().resolve(network);
+            NetworkRequest before = networkRequest(info);
+            if (!before.wired()) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "container " + info.name() + " runs with --network "
+                        + before.mode() + ": it cannot join other networks");
+            }
+            for (NetworkRequest.Attachment a : before.attachments()) {
+                if (networking.store().resolve(a.network()).name().equals(n.name())) {
+                    throw new RuntimeError(RuntimeError.Kind.EXISTS, "container " + info.name()
+                            + " is already on network " + n.name());
+                }
+            }
+            o.connections.add(new CreateOptions.Connection(n.name(), ip, aliases));
+            networking.check(networkRequest(info.id(), info.name(), o, List.of()));
+            if (state(info).running()) {
+                networking.connect(info.id(), new NetworkRequest.Attachment(n.name(), ip, aliases));
+            }
+            containers.write(info);
+        }
+    }
+
+    /** {@code hull network disconnect}. */
+    public void disconnect(String network, String ref) throws IOException, RuntimeError {
+        ContainerInfo info = containers.resolve(ref);
+        try (ContainerStore.Locked locked = containers.lock(info)) {
+            info = locked.info();
+            CreateOptions o = info.options() != null ? info.options() : new CreateOptions();
+            var n = networking.store().resolve(network);
+            boolean primary = networkRequest(info).wired()
+                    && networking.store().resolve(o.network).name().equals(n.name());
+            boolean connected = o.connections.removeIf(c -> c.network.equals(n.name()));
+            if (!primary && !connected) {
+                throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "container " + info.name() + " is not on network "
+                        + n.name());
+            }
+            if (state(info).running()) {
+                networking.disconnect(info.id(), n.name());
+            }
+            if (primary) { // the next network takes its place; with none left, only loopback
+                if (o.connections.isEmpty()) {
+                    o.network = "none";
+                    o.ip = null;
+                    o.networkAliases = new ArrayList<>();
+                } else {
+                    CreateOptions.Connection next = o.connections.removeFirst();
+                    o.network = next.network;
+                    o.ip = next.ip;
+                    o.networkAliases = next.aliases;
+                }
+            }
+            containers.write(info);
         }
     }
 
@@ -556,6 +817,9 @@ public final class Engine {
         ContainerInfo info = containers.resolve(ref);
         try (ContainerStore.Locked locked = containers.lock(info)) {
             stopLocked(locked.info(), timeoutSeconds);
+            if (!state(locked.info()).running()) {
+                networking.tearDown(info.id());
+            }
         }
     }
 
@@ -675,6 +939,7 @@ public final class Engine {
                 }
             }
             runtime.delete(info.id(), true);
+            networking.tearDown(info.id());
             containers.remove(info);
             return info;
         }

@@ -43,4 +43,40 @@ public final class FileLocks {
             throw e;
         }
     }
+
+    /**
+     * The lock if it is free now, else null (held by another process, another thread, or this
+     * thread: a second lock of the same file by one JVM is never granted).
+     */
+    public static Closeable tryExclusive(Path lockFile) throws IOException {
+        ReentrantLock thread = THREADS.computeIfAbsent(lockFile.toAbsolutePath(), k -> new ReentrantLock());
+        if (thread.isHeldByCurrentThread() || !thread.tryLock()) {
+            return null;
+        }
+        FileChannel ch = null;
+        try {
+            ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock lock = ch.tryLock();
+            if (lock == null) {
+                ch.close();
+                thread.unlock();
+                return null;
+            }
+            FileChannel channel = ch;
+            return () -> {
+                try {
+                    lock.release();
+                    channel.close();
+                } finally {
+                    thread.unlock();
+                }
+            };
+        } catch (IOException | RuntimeException e) {
+            if (ch != null) {
+                ch.close();
+            }
+            thread.unlock();
+            throw e;
+        }
+    }
 }

@@ -64,6 +64,9 @@ public final class Syscalls {
     private static final class SETNS {
         static final MethodHandle H = fn("setns", JAVA_INT, JAVA_INT, JAVA_INT);
     }
+    private static final class UNSHARE {
+        static final MethodHandle H = fn("unshare", JAVA_INT, JAVA_INT);
+    }
     private static final class OPEN {
         static final MethodHandle H = fnVariadic("open", 2, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
     }
@@ -279,6 +282,21 @@ public final class Syscalls {
             int r = (int) SETNS.H.invokeExact(st, fd, nstype);
             if (r != 0) {
                 throw new LinuxException("setns(" + fd + ", 0x" + Integer.toHexString(nstype) + ")", errno(st));
+            }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /** unshare(2): for namespaces that are per thread (net, uts, ipc), only the calling thread moves. */
+    public static void unshare(int flags) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) UNSHARE.H.invokeExact(st, flags);
+            if (r != 0) {
+                throw new LinuxException("unshare(0x" + Integer.toHexString(flags) + ")", errno(st));
             }
         } catch (LinuxException e) {
             throw e;

@@ -59,7 +59,7 @@ public final class Netlink implements AutoCloseable {
     private static final int NLM_F_REQUEST = 0x1, NLM_F_ACK = 0x4, NLM_F_DUMP_INTR = 0x10,
             NLM_F_DUMP = 0x300,
             NLM_F_EXCL = 0x200, NLM_F_CREATE = 0x400, NLM_F_ACK_TLVS = 0x200, NLMSGERR_ATTR_MSG = 1;
-    private static final int IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_MASTER = 10, IFLA_LINKINFO = 18,
+    private static final int IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_MASTER = 10, IFLA_LINKINFO = 18,
             IFLA_NET_NS_FD = 28, IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2, VETH_INFO_PEER = 1;
     private static final int IFA_ADDRESS = 1, IFA_LOCAL = 2;
     private static final int RTA_DST = 1, RTA_OIF = 4, RTA_GATEWAY = 5, RT_TABLE_MAIN = 254, RTPROT_BOOT = 3,
@@ -218,6 +218,54 @@ public final class Netlink implements AutoCloseable {
     public void setMtu(String name, int mtu) throws LinuxException {
         Msg m = new Msg(RTM_SETLINK, 0).ifinfo(AF_UNSPEC, 0, 0, 0).str(IFLA_IFNAME, name).u32(IFLA_MTU, mtu);
         transact(m, "set link " + q(name) + " mtu " + mtu, null);
+    }
+
+    /** Sets the link's hardware (MAC) address: 6 bytes for ethernet links. */
+    public void setMac(String name, byte[] mac) throws LinuxException {
+        Msg m = new Msg(RTM_SETLINK, 0).ifinfo(AF_UNSPEC, 0, 0, 0).str(IFLA_IFNAME, name).bytes(IFLA_ADDRESS, mac);
+        transact(m, "set link " + q(name) + " address " + formatMac(mac), null);
+    }
+
+    /** aa:bb:cc:dd:ee:ff */
+    public static String formatMac(byte[] mac) {
+        StringBuilder b = new StringBuilder();
+        for (byte x : mac) {
+            if (!b.isEmpty()) {
+                b.append(':');
+            }
+            b.append(String.format("%02x", x & 0xff));
+        }
+        return b.toString();
+    }
+
+    /** Parses aa:bb:cc:dd:ee:ff (also with '-'); IllegalArgumentException otherwise. */
+    public static byte[] parseMac(String s) {
+        String[] p = s.split("[:-]");
+        if (p.length != 6) {
+            throw new IllegalArgumentException(s + ": a MAC address is six hex bytes, aa:bb:cc:dd:ee:ff");
+        }
+        byte[] out = new byte[6];
+        for (int i = 0; i < 6; i++) {
+            if (!p[i].matches("[0-9a-fA-F]{2}")) {
+                throw new IllegalArgumentException(s + ": a MAC address is six hex bytes, aa:bb:cc:dd:ee:ff");
+            }
+            out[i] = (byte) Integer.parseInt(p[i], 16);
+        }
+        return out;
+    }
+
+    /** The link's hardware address, aa:bb:..; null for links without one. */
+    public String mac(String name) throws LinuxException {
+        Msg m = new Msg(RTM_GETLINK, 0).ifinfo(AF_UNSPEC, 0, 0, 0).str(IFLA_IFNAME, name);
+        String[] out = new String[1];
+        transact(m, "get link " + q(name), b -> {
+            attrs(b, IFINFOMSG, (t, v) -> {
+                if (t == IFLA_ADDRESS) {
+                    out[0] = formatMac(bytes(v));
+                }
+            });
+        });
+        return out[0];
     }
 
     /** Enslaves name to the bridge (or bond) master; a null master releases it. */

@@ -1,0 +1,695 @@
+package dev.hull.engine.network;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hull.linux.Errno;
+import dev.hull.linux.LinuxException;
+import dev.hull.linux.Syscalls;
+import dev.hull.linux.net.Netlink;
+import dev.hull.linux.net.NetworkNamespaces;
+import dev.hull.linux.net.Nftables;
+import dev.hull.runtime.RuntimeError;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.function.Predicate;
+
+/**
+ * Wires containers to networks, docker's bridge model done with the kernel's own interfaces:
+ * <ul>
+ * <li>a network namespace per container, bind-mounted at {@code HULL_STATE/netns/ID} (restarts by
+ * the monitor join the same one);</li>
+ * <li>per network a Linux bridge holding the gateway address; per container and network a veth
+ * pair, the container's end made directly inside its namespace (eth0, eth1 ...), the host's end
+ * ({@code hv} + 11 hex digits of the id + the slot) on the bridge; addresses from
+ * {@link NetworkStore}'s leases;</li>
+ * <li>NAT and published ports in nftables ({@link Nftables}, table {@code ip hull}): the kernel
+ * forwards every packet, no proxy process;</li>
+ * <li>/etc/hosts, /etc/hostname, /etc/resolv.conf per container ({@link HostFiles}); on
+ * user-defined networks every container's /etc/hosts lists its running peers by name, alias and
+ * short id, rewritten as they come and go.</li>
+ * </ul>
+ * What a container holds is written to its {@code network.json} before it is made, so tear-down
+ * (stop, rm, the next start, or {@link #reclaim} after a crash) removes exactly that and is safe
+ * to repeat.
+ */
+public final class Networking {
+    static final ObjectMapper JSON = new ObjectMapper();
+    public static final String STATE_FILE = "network.json";
+
+    private final NetworkStore store;
+    private final Path netnsDir;
+    private final Function<String, Path> containerDir;
+    private final Nftables nft;
+    private final Predicate<String> running;
+    private final Function<String, Closeable> claimIdle;
+
+    /**
+     * @param running   whether a container's processes run (or the monitor will restart them)
+     * @param claimIdle the container's lock if it is idle (not running, nobody changing it) or gone,
+     *                  held while its leftovers are removed; null if busy
+     */
+    public Networking(NetworkStore store, Path stateRoot, Function<String, Path> containerDir, Nftables nft,
+            Predicate<String> running, Function<String, Closeable> claimIdle) {
+        this.store = store;
+        this.netnsDir = stateRoot.resolve("netns");
+        this.containerDir = containerDir;
+        this.nft = nft;
+        this.running = running;
+        this.claimIdle = claimIdle;
+    }
+
+    public NetworkStore store() {
+        return store;
+    }
+
+    public Nftables nftables() {
+        return nft;
+    }
+
+    public Path netnsFile(String id) {
+        return netnsDir.resolve(id);
+    }
+
+    private Path stateFile(String id) {
+        return containerDir.apply(id).resolve(STATE_FILE);
+    }
+
+    /** The container's wiring now; null when it has none. */
+    public NetworkState state(String id) throws IOException {
+        try {
+            return JSON.readValue(Files.readAllBytes(stateFile(id)), NetworkState.class);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    private void save(String id, NetworkState st) throws IOException {
+        Path f = stateFile(id);
+        Path tmp = f.resolveSibling(STATE_FILE + ".tmp");
+        Files.write(tmp, JSON.writeValueAsBytes(st));
+        Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    // ---------------------------------------------------------------- create
+
+    /** At create: the networks exist, --ip fits them, ports and hosts parse; nothing is made. */
+    public void check(NetworkRequest r) throws IOException, RuntimeError {
+        if (!r.wired()) {
+            if (!r.ports().isEmpty()) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-p/-P need a bridge network; --network "
+                        + r.mode() + " has no ports of its own to publish");
+            }
+            if (r.attachments().stream().anyMatch(a -> a.ip() != null)) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--ip needs a user-defined network");
+            }
+            return;
+        }
+        Set<String> seen = new HashSet<>();
+        for (NetworkRequest.Attachment a : r.attachments()) {
+            NetworkInfo n = store.resolve(a.network());
+            if (!seen.add(n.name())) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "network " + n.name() + " is given twice");
+            }
+            if (a.ip() != null) {
+                if (n.name().equals(NetworkStore.DEFAULT)) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--ip " + a.ip()
+                            + ": an address of your choice needs a user-defined network (hull network create)");
+                }
+                requestedIp(n, a.ip());
+            }
+            if (!a.aliases().isEmpty() && !n.dns()) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--network-alias needs a user-defined network");
+            }
+        }
+        if (r.attachments().size() > 16) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "a container can be on 16 networks at most");
+        }
+    }
+
+    private static int requestedIp(NetworkInfo n, String ip) throws RuntimeError {
+        int v;
+        try {
+            v = Subnet.parseIp(ip);
+        } catch (IllegalArgumentException e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--ip " + e.getMessage());
+        }
+        if (!n.parsedSubnet().host(v) || v == n.gatewayIp()) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--ip " + ip + " is not a free host address of network "
+                    + n.name() + " (" + n.subnet() + ", gateway " + n.gateway() + ")");
+        }
+        return v;
+    }
+
+    /**
+     * The container's /etc/hostname, /etc/hosts and /etc/resolv.conf as they are before any
+     * address is known (--network none and host keep these).
+     */
+    public void writeFiles(NetworkRequest r, Path dir) throws IOException {
+        boolean host = r.mode().equals("host");
+        HostFiles.write(dir.resolve(HostFiles.HOSTNAME), r.hostname() + "\n");
+        HostFiles.write(dir.resolve(HostFiles.HOSTS), HostFiles.hosts(r.hostname(), List.of(),
+                addHosts(r.addHosts(), null), List.of(), host));
+        HostFiles.write(dir.resolve(HostFiles.RESOLV), HostFiles.resolvConf(r.dns(), r.dnsSearch(), r.dnsOptions(),
+                host));
+    }
+
+    private static List<String> addHosts(List<String> addHosts, String gateway) {
+        List<String> out = new ArrayList<>();
+        for (String h : addHosts) {
+            int c = h.indexOf(':');
+            if (h.substring(c + 1).equals("host-gateway")) {
+                if (gateway != null) {
+                    out.add(h.substring(0, c) + ":" + gateway);
+                }
+            } else {
+                out.add(h);
+            }
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- start / stop
+
+    /** At start: the namespace, its links and addresses, published ports, host files. */
+    public NetworkState setUp(NetworkRequest r) throws IOException, RuntimeError {
+        tearDown(r.id());
+        Path ns = netnsFile(r.id());
+        NetworkState st = new NetworkState(r.name(), r.hostname(), ns.toString(), List.of(), List.of(), r.addHosts());
+        save(r.id(), st);
+        boolean ok = false;
+        try {
+            NetworkNamespaces.create(ns);
+            try (Netlink host = Netlink.open(); Netlink in = Netlink.openIn(ns)) {
+                List<NetworkRequest.Attachment> as = r.attachments();
+                for (int slot = 0; slot < as.size(); slot++) {
+                    st = attach(host, in, st, r.id(), as.get(slot), slot, slot == 0 ? r.mac() : null);
+                }
+            }
+            st = publish(st, r);
+            writeHosts(r.id(), st, null);
+            HostFiles.write(containerDir.apply(r.id()).resolve(HostFiles.RESOLV),
+                    HostFiles.resolvConf(r.dns(), r.dnsSearch(), r.dnsOptions(), false));
+            refreshPeers(st, r.id(), true); // it starts right after: its peers list it already
+            ok = true;
+            return st;
+        } catch (LinuxException e) {
+            throw new IOException("wiring container " + r.name() + ": " + e.getMessage(), e);
+        } finally {
+            if (!ok) {
+                tearDown(r.id());
+            }
+        }
+    }
+
+    private NetworkState attach(Netlink host, Netlink in, NetworkState st, String id, NetworkRequest.Attachment a,
+            int slot, String mac) throws IOException, RuntimeError, LinuxException {
+        NetworkInfo n = store.resolve(a.network());
+        int ip;
+        try (Closeable l = store.lock(n.name())) {
+            ensureBridge(host, n);
+            ip = a.ip() != null ? leaseRequested(n, a.ip(), id) : leaseAny(n, id);
+        }
+        String veth = "hv" + id.substring(0, 11) + Integer.toHexString(slot);
+        String ifname = "eth" + slot;
+        byte[] hw;
+        try {
+            hw = mac != null ? Netlink.parseMac(mac) : derivedMac(ip);
+        } catch (IllegalArgumentException e) {
+            store.release(n, Subnet.format(ip), id);
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--mac-address " + e.getMessage());
+        }
+        List<String> aliases = new ArrayList<>(a.aliases());
+        NetworkState.Endpoint e = new NetworkState.Endpoint(n.name(), n.id(), ifname, veth, Subnet.format(ip),
+                n.parsedSubnet().prefix(), n.gateway(), Netlink.formatMac(hw), aliases, n.dns());
+        List<NetworkState.Endpoint> eps = new ArrayList<>(st.endpoints());
+        boolean routed = eps.stream().anyMatch(x -> !internal(x));
+        eps.add(e);
+        st = st.withEndpoints(eps);
+        save(id, st);
+        int fd = Syscalls.open(st.netns(), Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
+        try {
+            host.createVeth(veth, ifname, fd);
+        } finally {
+            Syscalls.close(fd);
+        }
+        host.setMaster(veth, n.bridge());
+        hairpin(veth);
+        host.setUp(veth, true);
+        in.setMac(ifname, hw);
+        in.addAddress(ifname, Subnet.inet(ip), n.parsedSubnet().prefix());
+        in.setUp(ifname, true);
+        if (!routed && !n.internal()) {
+            in.addDefaultRoute(Subnet.inet(n.gatewayIp()));
+        }
+        return st;
+    }
+
+    private boolean internal(NetworkState.Endpoint e) {
+        try {
+            NetworkInfo n = store.read(e.network());
+            return n == null || n.internal();
+        } catch (IOException x) {
+            return true;
+        }
+    }
+
+    /** docker's MAC: 02:42 and the four bytes of the address (locally administered, unique per network). */
+    static byte[] derivedMac(int ip) {
+        return new byte[] {0x02, 0x42, (byte) (ip >>> 24), (byte) (ip >>> 16), (byte) (ip >>> 8), (byte) ip};
+    }
+
+    /** A container reaching its own published port through a host address goes out and back the same port. */
+    private static void hairpin(String veth) {
+        try {
+            Files.writeString(Path.of("/sys/class/net", veth, "brport", "hairpin_mode"), "1");
+        } catch (IOException e) {
+            // without it only self-connections through a published port fail
+        }
+    }
+
+    /**
+     * The network's bridge, made (with the gateway address and its NAT rules) if missing, e.g. on
+     * first use or after a reboot. The caller holds the network's lock.
+     */
+    private void ensureBridge(Netlink host, NetworkInfo n) throws IOException, LinuxException {
+        Path ready = store.dir(n.name()).resolve("bridge-ready");
+        int index;
+        try {
+            Netlink.Link l = host.link(n.bridge());
+            index = l.index();
+            if (!l.up()) {
+                host.setUp(n.bridge(), true);
+            }
+        } catch (LinuxException e) {
+            if (e.errno() != Errno.ENODEV) {
+                throw e;
+            }
+            try {
+                host.createBridge(n.bridge());
+            } catch (LinuxException x) {
+                if (x.errno() != Errno.EEXIST) {
+                    throw x;
+                }
+            }
+            try {
+                host.addAddress(n.bridge(), Subnet.inet(n.gatewayIp()), n.parsedSubnet().prefix());
+            } catch (LinuxException x) {
+                if (x.errno() != Errno.EEXIST) {
+                    throw x;
+                }
+            }
+            host.setUp(n.bridge(), true);
+            index = host.index(n.bridge());
+        }
+        // The rules go with this incarnation of the bridge (its index): a new bridge gets them again.
+        String mark = Integer.toString(index);
+        try {
+            if (Files.readString(ready).equals(mark)) {
+                return;
+            }
+        } catch (NoSuchFileException e) {
+            // first time
+        }
+        nft.ensure();
+        nft.addNetwork(new Nftables.NetworkRule(n.bridge(), n.subnet(), n.internal()));
+        Files.writeString(ready, mark);
+    }
+
+    private int leaseRequested(NetworkInfo n, String ipText, String id) throws IOException, RuntimeError {
+        int ip = requestedIp(n, ipText);
+        for (int attempt = 0; attempt < 2; attempt++) {
+            if (store.lease(n, ip, id)) {
+                return ip;
+            }
+            String holder = store.leases(n).get(ipText);
+            if (holder == null || holder.equals(id)) {
+                continue;
+            }
+            if (!reclaimContainer(holder)) {
+                throw new RuntimeError(RuntimeError.Kind.FAILED, "--ip " + ipText + ": network " + n.name()
+                        + " gave that address to container " + holder.substring(0, Math.min(12, holder.length())));
+            }
+        }
+        throw new RuntimeError(RuntimeError.Kind.FAILED, "--ip " + ipText + " is taken on network " + n.name());
+    }
+
+    private int leaseAny(NetworkInfo n, String id) throws IOException, RuntimeError {
+        try {
+            return store.leaseNext(n, id);
+        } catch (RuntimeError full) {
+            // a full network may hold addresses of containers that ended on their own: free those, once
+            for (var e : store.leases(n).entrySet()) {
+                reclaimContainer(e.getValue());
+            }
+            return store.leaseNext(n, id);
+        }
+    }
+
+    private NetworkState publish(NetworkState st, NetworkRequest r) throws IOException, RuntimeError {
+        if (r.ports().isEmpty()) {
+            return st;
+        }
+        String target = st.endpoints().getFirst().ip();
+        List<Nftables.PortMapping> maps = new ArrayList<>();
+        Set<String> taken = new HashSet<>();
+        for (PortSpec p : r.ports()) {
+            int port = p.hostPort() == 0 ? ephemeral(p, r.id()) : reserve(p, r.id());
+            taken.add(p.protocol() + "-" + port);
+            maps.add(new Nftables.PortMapping(p.protocol(), p.hostIp(), port, target, p.containerPort()));
+            st = st.withPorts(List.copyOf(maps));
+            save(r.id(), st);
+        }
+        nft.ensure();
+        nft.addPorts(maps);
+        return st;
+    }
+
+    private int reserve(PortSpec p, String id) throws IOException, RuntimeError {
+        String where = (p.hostIp() == null ? "0.0.0.0" : p.hostIp()) + ":" + p.hostPort() + "/" + p.protocol();
+        for (int attempt = 0; attempt < 2; attempt++) {
+            String holder = store.leasePort(p.protocol(), p.hostPort(), id);
+            if (holder == null || holder.equals(id)) {
+                if (!bindable(p.protocol(), p.hostIp(), p.hostPort())) {
+                    store.releasePort(p.protocol(), p.hostPort(), id);
+                    throw new RuntimeError(RuntimeError.Kind.FAILED, "publishing " + where
+                            + ": a process on the host listens on that port");
+                }
+                return p.hostPort();
+            }
+            if (!reclaimContainer(holder)) {
+                throw new RuntimeError(RuntimeError.Kind.FAILED, "publishing " + where
+                        + ": the port is already published by container " + holder.substring(0, 12));
+            }
+        }
+        throw new RuntimeError(RuntimeError.Kind.FAILED, "publishing " + where + ": the port is taken");
+    }
+
+    /** A free port the kernel picks from its ephemeral range (docker's way), leased for the container. */
+    private int ephemeral(PortSpec p, String id) throws IOException, RuntimeError {
+        for (int attempt = 0; attempt < 64; attempt++) {
+            int port = freePort(p.protocol(), p.hostIp());
+            if (store.leasePort(p.protocol(), port, id) == null) {
+                return port;
+            }
+        }
+        throw new RuntimeError(RuntimeError.Kind.FAILED, "no free host port for " + p.containerPort() + "/"
+                + p.protocol());
+    }
+
+    private static int freePort(String protocol, String hostIp) throws IOException {
+        InetAddress a = hostIp == null ? null : InetAddress.getByName(hostIp);
+        if (protocol.equals("udp")) {
+            try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(a, 0))) {
+                return s.getLocalPort();
+            }
+        }
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress(a, 0));
+            return s.getLocalPort();
+        }
+    }
+
+    private static boolean bindable(String protocol, String hostIp, int port) {
+        try {
+            InetAddress a = hostIp == null ? null : InetAddress.getByName(hostIp);
+            if (protocol.equals("udp")) {
+                try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(a, port))) {
+                    return true;
+                }
+            }
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(true); // sockets in TIME_WAIT do not hold the port
+                s.bind(new InetSocketAddress(a, port));
+                return true;
+            }
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Removes everything the container's network.json names; safe to repeat, and with nothing there. */
+    public void tearDown(String id) throws IOException {
+        NetworkState st = state(id);
+        if (st == null) {
+            NetworkNamespaces.remove(netnsFile(id));
+            return;
+        }
+        if (!st.ports().isEmpty()) {
+            nft.removePorts(st.ports());
+            for (Nftables.PortMapping p : st.ports()) {
+                store.releasePort(p.protocol(), p.hostPort(), id);
+            }
+        }
+        if (!st.endpoints().isEmpty()) {
+            try (Netlink host = Netlink.open()) {
+                for (NetworkState.Endpoint e : st.endpoints()) {
+                    deleteLink(host, e.hostVeth());
+                }
+            } catch (LinuxException e) {
+                throw new IOException("removing the links of container " + st.name() + ": " + e.getMessage(), e);
+            }
+        }
+        NetworkNamespaces.remove(st.netns() != null ? Path.of(st.netns()) : netnsFile(id));
+        for (NetworkState.Endpoint e : st.endpoints()) {
+            NetworkInfo n = store.read(e.network());
+            if (n != null) {
+                store.release(n, e.ip(), id);
+            }
+        }
+        Files.deleteIfExists(stateFile(id));
+        refreshPeers(st, id, false);
+    }
+
+    private static void deleteLink(Netlink host, String name) throws LinuxException {
+        try {
+            host.deleteLink(name);
+        } catch (LinuxException e) {
+            if (e.errno() != Errno.ENODEV) {
+                throw e;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- connect / disconnect
+
+    /** {@code hull network connect} for a running container: one more interface, now. */
+    public NetworkState connect(String id, NetworkRequest.Attachment a) throws IOException, RuntimeError {
+        NetworkState st = state(id);
+        if (st == null) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "the container has no network namespace of Hull's"
+                    + " (--network none, host or container:)");
+        }
+        NetworkInfo n = store.resolve(a.network());
+        if (st.endpoints().stream().anyMatch(e -> e.network().equals(n.name()))) {
+            throw new RuntimeError(RuntimeError.Kind.EXISTS, "the container is already on network " + n.name());
+        }
+        Set<Integer> used = new HashSet<>();
+        for (NetworkState.Endpoint e : st.endpoints()) {
+            used.add(Integer.parseInt(e.ifname().substring(3)));
+        }
+        int slot = 0;
+        while (used.contains(slot)) {
+            slot++;
+        }
+        if (slot > 15) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "a container can be on 16 networks at most");
+        }
+        try (Netlink host = Netlink.open(); Netlink in = Netlink.openIn(Path.of(st.netns()))) {
+            st = attach(host, in, st, id, a, slot, null);
+        } catch (LinuxException e) {
+            throw new IOException("connecting to network " + n.name() + ": " + e.getMessage(), e);
+        }
+        writeHosts(id, st, null);
+        refreshPeers(st, id, true);
+        return st;
+    }
+
+    /** {@code hull network disconnect} for a running container. */
+    public void disconnect(String id, String network) throws IOException, RuntimeError {
+        NetworkState st = state(id);
+        NetworkInfo n = store.resolve(network);
+        NetworkState.Endpoint e = st == null ? null
+                : st.endpoints().stream().filter(x -> x.network().equals(n.name())).findFirst().orElse(null);
+        if (e == null) {
+            throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "the container is not on network " + n.name());
+        }
+        try (Netlink host = Netlink.open()) {
+            deleteLink(host, e.hostVeth());
+        } catch (LinuxException x) {
+            throw new IOException("disconnecting from network " + n.name() + ": " + x.getMessage(), x);
+        }
+        store.release(n, e.ip(), id);
+        List<NetworkState.Endpoint> rest = new ArrayList<>(st.endpoints());
+        rest.remove(e);
+        NetworkState now = st.withEndpoints(rest);
+        save(id, now);
+        writeHosts(id, now, null);
+        refreshPeers(st, id, true);
+    }
+
+    // ---------------------------------------------------------------- names
+
+    /**
+     * Rewrites the /etc/hosts of every running container that shares a DNS-enabled network with
+     * st, the wiring of container self, which they list if it is joining (it is not running yet).
+     */
+    private void refreshPeers(NetworkState st, String self, boolean joining) throws IOException {
+        Set<String> owners = new LinkedHashSet<>();
+        for (NetworkState.Endpoint e : st.endpoints()) {
+            if (!e.dns()) {
+                continue;
+            }
+            NetworkInfo n = store.read(e.network());
+            if (n != null) {
+                owners.addAll(store.leases(n).values());
+            }
+        }
+        owners.remove(self);
+        for (String owner : owners) {
+            NetworkState os = state(owner);
+            if (os != null && running.test(owner)) {
+                try {
+                    writeHosts(owner, os, joining ? self : null);
+                } catch (NoSuchFileException gone) {
+                    // removed meanwhile
+                }
+            }
+        }
+    }
+
+    /** The container's /etc/hosts: its own names, then its running peers (and joining, if not null). */
+    private void writeHosts(String id, NetworkState st, String joining) throws IOException {
+        List<HostFiles.Peer> peers = new ArrayList<>();
+        List<String> own = new ArrayList<>();
+        String gateway = null;
+        for (NetworkState.Endpoint e : st.endpoints()) {
+            own.add(e.ip());
+            gateway = gateway == null ? e.gateway() : gateway;
+            if (!e.dns()) {
+                continue;
+            }
+            NetworkInfo n = store.read(e.network());
+            if (n == null) {
+                continue;
+            }
+            for (Map.Entry<String, String> lease : store.leases(n).entrySet()) {
+                String owner = lease.getValue();
+                if (owner.equals(id) || !owner.equals(joining) && !running.test(owner)) {
+                    continue;
+                }
+                NetworkState os = state(owner);
+                if (os == null) {
+                    continue;
+                }
+                for (NetworkState.Endpoint pe : os.endpoints()) {
+                    if (pe.network().equals(n.name()) && pe.ip().equals(lease.getKey())) {
+                        List<String> names = new ArrayList<>();
+                        names.add(os.name());
+                        names.addAll(pe.aliases());
+                        names.add(owner.substring(0, 12));
+                        peers.add(new HostFiles.Peer(pe.ip(), names));
+                    }
+                }
+            }
+        }
+        HostFiles.write(containerDir.apply(id).resolve(HostFiles.HOSTS),
+                HostFiles.hosts(st.hostname(), own, addHosts(st.addHosts(), gateway), peers, false));
+    }
+
+    // ---------------------------------------------------------------- leftovers
+
+    /**
+     * Tears down the wiring of containers that no longer run (they ended on their own, or Hull was
+     * killed mid-way): every lease, published port and namespace whose owner is idle or gone.
+     */
+    public int reclaim() throws IOException {
+        Set<String> owners = new LinkedHashSet<>();
+        for (NetworkInfo n : store.list()) {
+            owners.addAll(store.leases(n).values());
+        }
+        owners.addAll(store.portLeases().values());
+        if (Files.isDirectory(netnsDir)) {
+            try (var files = Files.list(netnsDir)) {
+                files.forEach(f -> owners.add(f.getFileName().toString()));
+            }
+        }
+        int n = 0;
+        for (String owner : owners) {
+            if (reclaimContainer(owner)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** If the container is idle or gone: its wiring and every lease in its name go; true if so. */
+    private boolean reclaimContainer(String id) throws IOException {
+        if (!id.matches("[0-9a-f]{64}")) {
+            return false;
+        }
+        try (Closeable claim = claimIdle.apply(id)) {
+            if (claim == null) {
+                return false;
+            }
+            tearDown(id);
+            for (NetworkInfo n : store.list()) {
+                for (var e : store.leases(n).entrySet()) {
+                    if (e.getValue().equals(id)) {
+                        store.release(n, e.getKey(), id);
+                    }
+                }
+            }
+            for (var e : store.portLeases().entrySet()) {
+                if (e.getValue().equals(id)) {
+                    String[] k = e.getKey().split("-", 2);
+                    store.releasePort(k[0], Integer.parseInt(k[1]), id);
+                }
+            }
+            return true;
+        }
+    }
+
+    /** The containers on network n now (ids), after leftovers of ended ones are reclaimed. */
+    public List<String> users(NetworkInfo n) throws IOException {
+        for (String owner : new ArrayList<>(store.leases(n).values())) {
+            reclaimContainer(owner);
+        }
+        return List.copyOf(new LinkedHashSet<>(store.leases(n).values()));
+    }
+
+    /**
+     * {@code hull network rm}: the network's bridge and NAT rules, then its record. The caller
+     * checked it is unused (and not predefined).
+     */
+    public void removeNetwork(NetworkInfo n) throws IOException, RuntimeError {
+        try (Closeable all = store.lockAll(); Closeable l = store.lock(n.name())) {
+            List<String> users = users(n);
+            if (!users.isEmpty()) {
+                throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "network " + n.name() + " has "
+                        + users.size() + " container(s) on it: " + String.join(", ",
+                                users.stream().map(u -> u.substring(0, 12)).toList()));
+            }
+            try (Netlink host = Netlink.open()) {
+                deleteLink(host, n.bridge());
+            } catch (LinuxException e) {
+                throw new IOException("removing bridge " + n.bridge() + ": " + e.getMessage(), e);
+            }
+            nft.removeNetwork(n.bridge());
+            store.delete(n);
+        }
+    }
+}
