@@ -118,7 +118,7 @@ class ContainerStatsTest {
     @Test
     void statsShowTheMemoryLimitAndThePids() throws Exception {
         String n = name("limits");
-        String id = runDetached(n, "-m", "64m", "--pids-limit", "50", "busybox", "sh", "-c",
+        String id = runDetached(n, "-m", "64m", "--pids-limit", "50", "--network", "none", "busybox", "sh", "-c",
                 "sleep 1001 & sleep 1002 & wait");
         assertThat(await(() -> {
             try {

@@ -79,7 +79,11 @@ class EngineCrashTest {
     private static void assertNothingLeft() throws Exception {
         assertThat(list(root.resolve("home/containers"))).as("container dirs").isEmpty();
         assertThat(list(root.resolve("home/names"))).as("names").isEmpty();
-        assertThat(list(root.resolve("state"))).as("runtime state").isEmpty();
+        assertThat(list(root.resolve("state"))).as("runtime state").allMatch(n -> n.equals("netns"));
+        assertThat(list(root.resolve("state/netns"))).as("network namespaces").isEmpty();
+        assertThat(list(root.resolve("home/networks/bridge/leases"))).as("address leases").isEmpty();
+        assertThat(Files.readAllLines(Path.of("/proc/self/mountinfo"))).as("mounts")
+                .noneMatch(l -> l.contains(root.toString()));
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
             for (Path p : procs.filter(x -> x.getFileName().toString().matches("\\d+")).toList()) {
                 try {

@@ -338,6 +338,19 @@ class NetworkTest {
     }
 
     @Test
+    void containerModeSharesAnotherContainersNetwork() throws Exception {
+        String web = httpd("--name", "shared", "-p", "18499:80");
+        String out = f.output("--rm", "--network", "container:shared", "busybox", "sh", "-c",
+                "ip -o -4 addr show eth0; wget -qO- http://127.0.0.1/; cat /etc/hosts");
+        assertThat(out).contains("inet " + ip(web) + "/", PAGE, ip(web) + "\t" + web.substring(0, 12));
+        assertThat(wiring(web)).isNotNull(); // the joiner's end takes nothing of web's wiring away
+        assertThat(hostGet("http://127.0.0.1:18499/").out()).isEqualTo(PAGE);
+        f.engine.stop(web, 1);
+        assertThatThrownBy(() -> f.run("--rm", "--network", "container:shared", "busybox", "true"))
+                .hasMessageContaining("shared");
+    }
+
+    @Test
     void addressMacDnsAndHostsFlags() throws Exception {
         network("hulltn3", "10.232.3.0/24", false);
         String out = f.output("--rm", "--network", "hulltn3", "--ip", "10.232.3.77", "--mac-address",

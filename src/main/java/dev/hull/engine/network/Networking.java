@@ -373,8 +373,15 @@ public final class Networking {
             st = st.withPorts(List.copyOf(maps));
             save(r.id(), st);
         }
-        nft.ensure();
-        nft.addPorts(maps);
+        try {
+            nft.addPorts(maps);
+        } catch (IOException e) { // the table went (nft flush ruleset, say) while the bridge stayed: make it again
+            if (nft.exists()) {
+                throw e;
+            }
+            nft.ensure();
+            nft.addPorts(maps);
+        }
         return st;
     }
 

@@ -117,7 +117,11 @@ class RegistryClientTest {
                         .pull(Reference.parse(proxy.host() + "/cut:1"), null, null);
                 assertThat(r.layers()).isEqualTo(img.layers());
             }
-            assertThat(proxy.seen()).anyMatch(s -> s.path().endsWith(big.digest()) && "bytes=50000-".equals(s.range()));
+            // resumed from what had reached the disk when the proxy cut at 50000 bytes (a little less if
+            // the last read was still in a buffer)
+            assertThat(proxy.seen()).anyMatch(s -> s.path().endsWith(big.digest()) && s.range() != null
+                    && s.range().matches("bytes=\\d+-") && Long.parseLong(s.range().replaceAll("\\D", "")) > 0
+                    && Long.parseLong(s.range().replaceAll("\\D", "")) <= 50_000);
         }
     }
 
