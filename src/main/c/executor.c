@@ -71,6 +71,7 @@ enum {
                          * u64 restart-max, str stop-marker, u64 stdin-inherit: stay as the container's monitor */
     OP_MONITOR_CGROUP = 10, /* str cgroup.procs path: a restarted init's pid is written there */
     OP_MONITOR_ON_EXIT = 11, /* str argv...: exec'd by the monitor once the container is done for good */
+    OP_MONITOR_ON_END = 12, /* str argv...: the same, only if it ended by itself (no stop marker) */
     /* Child ops */
     OP_SETUID = 20,     /* u64 uid */
     OP_SETGID = 21,     /* u64 gid */
@@ -1464,6 +1465,12 @@ static void become_monitor(const struct op *o)
         if (max < 0 || max > 1 << 20) max = 1 << 20;
         for (long fd = top + 1; fd < max; fd++) close((int)fd);
     }
+    /* The plan may join the container's network namespace next (a parent op, in this process):
+     * keep the host's, for the commands the monitor execs at the end (they tear down host links
+     * and nftables rules). Above the plan's fds, so no op that names an fd can meet it. */
+    int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    monitor.host_netns = ns < 0 ? -1 : fcntl(ns, F_DUPFD_CLOEXEC, (int)top + 1);
+    if (ns >= 0) close(ns);
 }
 
 int main(int argc, char **argv)
@@ -1492,6 +1499,7 @@ int main(int argc, char **argv)
             monitor.cgroup_procs[monitor.ncgroups++] = str(o, 0);
             break;
         case OP_MONITOR_ON_EXIT: monitor.on_exit = strv(o); break;
+        case OP_MONITOR_ON_END: monitor.on_end = strv(o); break;
         case OP_SETNS: {
             const char *path = str(o, 0);
             int fd = open(path, O_RDONLY | O_CLOEXEC);

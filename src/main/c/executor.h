@@ -33,6 +33,8 @@ struct monitor_config {
     const char *cgroup_procs[MONITOR_MAX_CGROUPS]; /* where a restarted init's pid is written */
     int ncgroups;
     char **on_exit;           /* argv run (exec'd) when the container is done for good (--rm) */
+    char **on_end;            /* ... when it ended by itself: no stop was asked (network clean-up) */
+    int host_netns;           /* the host's network namespace (the monitor may sit in the container's) */
 };
 extern struct monitor_config monitor;
 extern int restarting; /* the init being made is a restart: no exec fifo, start report, hooks or console */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -595,8 +596,14 @@ void monitor_run(pid_t init, int is_attached)
     }
 done:
     if (logfd >= 0) close(logfd);
+    /* on-exit and on-end commands work on the host (its links, its nftables), not in the
+     * container's network namespace the monitor joined with it */
+    if ((monitor.on_exit || monitor.on_end) && monitor.host_netns >= 0 && setns(monitor.host_netns, CLONE_NEWNET))
+        dprintf(2, "hull-monitor: setns to the host's network namespace: %s\n", strerror(errno));
     if (monitor.on_exit) {
         execv(monitor.on_exit[0], monitor.on_exit);
+    } else if (monitor.on_end && !stop_requested()) {
+        execv(monitor.on_end[0], monitor.on_end);
     }
     _exit(0);
 }

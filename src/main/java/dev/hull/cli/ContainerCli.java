@@ -217,6 +217,21 @@ final class ContainerCli {
         void apply(String ref) throws Exception;
     }
 
+    @Command(name = "cleanup", hidden = true, description = "What a container's monitor runs when the container"
+        + " ended by itself: its network wiring (published ports, address, namespace) goes.")
+    static final class Cleanup implements Callable<Integer> {
+        @Parameters(paramLabel = "CONTAINER")
+        String ref;
+
+        @Override
+        public Integer call() {
+            return guarded(1, () -> {
+                Engine.defaults().cleanup(ref);
+                return 0;
+            });
+        }
+    }
+
     @Command(name = "stop", mixinStandardHelpOptions = true, description = {"Stop running containers: the stop"
         + " signal (--stop-signal, the image's, or SIGTERM), then SIGKILL after the timeout.", "",
         "A stopped container is not restarted by its restart policy."})
@@ -675,7 +690,7 @@ final class ContainerCli {
         CommandLine group = new CommandLine(new Group());
         for (Object sub : new Object[] {new Run(), new Create(), new Start(), new Stop(), new Restart(), new Kill(),
             new Rm(), new Wait(), new Rename(), new Ps(), new Logs(), new Inspect(), new Exec(), new Prune(),
-            new NetworkCli.Port()}) {
+            new NetworkCli.Port(), new Cleanup()}) {
             CommandLine cl = new CommandLine(sub);
             group.addSubcommand(cl.getCommandName(), cl);
         }

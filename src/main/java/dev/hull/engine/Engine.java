@@ -690,16 +690,45 @@ public final class Engine {
     private Monitor monitorFor(ContainerInfo info, CreateOptions o, boolean attached) throws RuntimeError {
         long[] limits = logLimits(o);
         List<String> onExit = List.of();
+        List<String> onEnd = List.of();
         if (o.autoRemove && !attached) {
             // The monitor of a detached --rm container removes it when it ends: one short JVM, then.
-            List<String> argv = new ArrayList<>(List.of("/usr/bin/env", "HULL_HOME=" + home, "HULL_STATE=" + stateRoot));
-            argv.addAll(launcher());
-            argv.addAll(List.of("rm", "--force", info.id()));
-            onExit = argv;
+            onExit = hullCommand("rm", "--force", info.id());
+        } else if (!attached && holdsShared(networkRequest(info))) {
+            // Published ports and names on a user network matter to others: a detached container that
+            // ends by itself gives them back at once (stop and rm do it themselves).
+            onEnd = hullCommand("container", "cleanup", info.id());
         }
         return new Monitor(containers.statusFile(info.id()), containers.logFile(info.id()), limits[0],
                 (int) limits[1], Monitor.RestartPolicy.parse(o.restart), containers.stopMarker(info.id()),
-                attached && o.interactive, onExit);
+                attached && o.interactive, onExit, onEnd);
+    }
+
+    /** Wiring others notice while it stays: published host ports, or a user-defined network (peers' names). */
+    private static boolean holdsShared(NetworkRequest r) {
+        return r.wired() && (!r.ports().isEmpty() || r.attachments().stream()
+                .anyMatch(a -> !a.network().equals(NetworkStore.DEFAULT)));
+    }
+
+    /** argv of a hull command with this engine's HULL_HOME and HULL_STATE, for a monitor to exec. */
+    private List<String> hullCommand(String... args) {
+        List<String> argv = new ArrayList<>(List.of("/usr/bin/env", "HULL_HOME=" + home, "HULL_STATE=" + stateRoot));
+        argv.addAll(launcher());
+        argv.addAll(List.of(args));
+        return argv;
+    }
+
+    /**
+     * {@code hull container cleanup} (what a monitor runs when its container ended by itself):
+     * the container's network wiring goes, unless it runs again meanwhile.
+     */
+    public void cleanup(String ref) throws IOException, RuntimeError {
+        ContainerInfo info = containers.resolve(ref);
+        try (ContainerStore.Locked locked = containers.lock(info)) {
+            if (!state(locked.info()).running()) {
+                networking.tearDown(info.id());
+            }
+        }
     }
 
     /** How to run hull: the launcher (bin/hull) this JVM came from, else this JVM's java and classpath. */

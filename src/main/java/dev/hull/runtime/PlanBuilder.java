@@ -107,6 +107,8 @@ public final class PlanBuilder {
             }
             if (!mon.onExit().isEmpty()) {
                 plan.monitorOnExit(mon.onExit());
+            } else if (!mon.onEnd().isEmpty()) {
+                plan.monitorOnEnd(mon.onEnd());
             }
         }
         plan.mode(ctx.detach());

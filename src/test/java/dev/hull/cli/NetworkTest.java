@@ -511,6 +511,31 @@ class NetworkTest {
     }
 
     @Test
+    void aContainerThatEndsByItselfGivesItsPortAndAddressBack() throws Exception {
+        f.output("--rm", "-p", "18498:80", "busybox", "true"); // the bridge and the table exist from here on
+        Map<String, Object> clean = traces();
+        String job = f.detached("-p", "18498:80", "busybox", "sh", "-c", "sleep 0.5; exit 3");
+        assertThat(f.engine.networking().nftables().ports()).anyMatch(p -> p.hostPort() == 18498);
+        f.awaitExited(job, 10_000);
+        // its monitor ran `hull container cleanup` (a JVM): no hull command from us
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!traces().equals(clean) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertThat(traces()).isEqualTo(clean);
+        assertThat(f.engine.state(f.engine.containers().read(job)).exitCode()).isEqualTo(3);
+        f.remove(job);
+        // a detached --rm container: its monitor becomes `hull rm`, which tears down on the host
+        String gone = f.detachedNoWait("--rm", "-p", "18498:80", "busybox", "sh", "-c", "sleep 0.5");
+        deadline = System.nanoTime() + 30_000_000_000L;
+        while ((Files.exists(f.engine.containers().dir(gone)) || !traces().equals(clean))
+                && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertThat(traces()).isEqualTo(clean);
+    }
+
+    @Test
     void aLostBridgeAndTableAreMadeAgain() throws Exception {
         // as after a reboot: the kernel's bridge and nftables table are gone, the store remains
         String web = httpd("-p", "18497:80");

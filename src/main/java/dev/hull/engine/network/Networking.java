@@ -375,14 +375,40 @@ public final class Networking {
         }
         try {
             nft.addPorts(maps);
-        } catch (IOException e) { // the table went (nft flush ruleset, say) while the bridge stayed: make it again
-            if (nft.exists()) {
-                throw e;
+        } catch (IOException e) {
+            if (!nft.exists()) { // the table went (nft flush ruleset, say) while the bridge stayed: make it again
+                nft.ensure();
+            } else { // this home holds the port leases: a rule for one of its subnets under that key is stale
+                List<Nftables.PortMapping> stale = staleMappings(maps);
+                if (stale.isEmpty()) {
+                    throw e;
+                }
+                nft.removePorts(stale);
             }
-            nft.ensure();
             nft.addPorts(maps);
         }
         return st;
+    }
+
+    /**
+     * Rules under the keys of maps (whose ports this home has just leased) that send traffic into
+     * one of this home's networks: left by a wiring whose record is lost (a deleted home, say).
+     */
+    private List<Nftables.PortMapping> staleMappings(List<Nftables.PortMapping> maps) throws IOException {
+        List<Subnet> mine = new ArrayList<>();
+        for (NetworkInfo n : store.list()) {
+            mine.add(n.parsedSubnet());
+        }
+        List<Nftables.PortMapping> stale = new ArrayList<>();
+        for (Nftables.PortMapping have : nft.ports()) {
+            boolean sameKey = maps.stream().anyMatch(m -> m.protocol().equals(have.protocol())
+                    && m.hostPort() == have.hostPort() && java.util.Objects.equals(m.hostIp(), have.hostIp()));
+            int target = Subnet.parseIp(have.containerIp());
+            if (sameKey && mine.stream().anyMatch(s -> s.contains(target))) {
+                stale.add(have);
+            }
+        }
+        return stale;
     }
 
     private int reserve(PortSpec p, String id) throws IOException, RuntimeError {

@@ -18,7 +18,7 @@ public final class Plan {
     // Parent ops
     static final int OP_MODE = 1, OP_SETNS = 2, OP_UNSHARE = 3, OP_WRITE = 4, OP_ABORT_UNLINK = 5,
             OP_ABORT_RMDIR = 6, OP_CLONE = 7, OP_RESERVE = 8, OP_MONITOR = 9, OP_MONITOR_CGROUP = 10,
-            OP_MONITOR_ON_EXIT = 11;
+            OP_MONITOR_ON_EXIT = 11, OP_MONITOR_ON_END = 12;
     // Child ops
     static final int OP_SETUID = 20, OP_SETGID = 21, OP_SETGROUPS = 22, OP_SETSID = 23, OP_SETHOSTNAME = 24,
             OP_SETDOMAINNAME = 25, OP_OPEN_ROOT = 26, OP_MOUNT = 27, OP_MKNOD = 28, OP_SYMLINK = 29,
@@ -92,6 +92,7 @@ public final class Plan {
     public Plan monitorCgroup(String procsFile) { return op(OP_MONITOR_CGROUP, procsFile); }
     /** A command the monitor execs once the container has ended for good (--rm). */
     public Plan monitorOnExit(List<String> argv) { return op(OP_MONITOR_ON_EXIT, argv.toArray()); }
+    public Plan monitorOnEnd(List<String> argv) { return op(OP_MONITOR_ON_END, argv.toArray()); }
 
     public Plan clone(long flags) {
         if (cloned) {
@@ -250,6 +251,7 @@ public final class Plan {
             case OP_ABORT_UNLINK -> "abort-unlink"; case OP_ABORT_RMDIR -> "abort-rmdir"; case OP_CLONE -> "clone";
             case OP_RESERVE -> "reserve"; case OP_MONITOR -> "monitor"; case OP_MONITOR_CGROUP -> "monitor-cgroup";
             case OP_MONITOR_ON_EXIT -> "monitor-on-exit";
+            case OP_MONITOR_ON_END -> "monitor-on-end";
             case OP_SETUID -> "setuid"; case OP_SETGID -> "setgid"; case OP_SETGROUPS -> "setgroups";
             case OP_SETSID -> "setsid"; case OP_SETHOSTNAME -> "sethostname"; case OP_SETDOMAINNAME -> "setdomainname";
             case OP_OPEN_ROOT -> "open-root"; case OP_MOUNT -> "mount"; case OP_MKNOD -> "mknod";
