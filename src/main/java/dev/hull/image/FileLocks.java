@@ -20,28 +20,7 @@ public final class FileLocks {
 
     /** Blocks until this thread holds the lock on lockFile (created if missing); close releases it. */
     public static Closeable exclusive(Path lockFile) throws IOException {
-        ReentrantLock thread = THREADS.computeIfAbsent(lockFile.toAbsolutePath(), k -> new ReentrantLock());
-        thread.lock();
-        FileChannel ch = null;
-        try {
-            ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            FileLock lock = ch.lock();
-            FileChannel channel = ch;
-            return () -> {
-                try {
-                    lock.release();
-                    channel.close();
-                } finally {
-                    thread.unlock();
-                }
-            };
-        } catch (IOException | RuntimeException e) {
-            if (ch != null) {
-                ch.close();
-            }
-            thread.unlock();
-            throw e;
-        }
+        return acquire(lockFile, true);
     }
 
     /**
@@ -49,14 +28,20 @@ public final class FileLocks {
      * thread: a second lock of the same file by one JVM is never granted).
      */
     public static Closeable tryExclusive(Path lockFile) throws IOException {
+        return acquire(lockFile, false);
+    }
+
+    private static Closeable acquire(Path lockFile, boolean wait) throws IOException {
         ReentrantLock thread = THREADS.computeIfAbsent(lockFile.toAbsolutePath(), k -> new ReentrantLock());
-        if (thread.isHeldByCurrentThread() || !thread.tryLock()) {
+        if (wait) {
+            thread.lock();
+        } else if (thread.isHeldByCurrentThread() || !thread.tryLock()) {
             return null;
         }
         FileChannel ch = null;
         try {
             ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            FileLock lock = ch.tryLock();
+            FileLock lock = wait ? ch.lock() : ch.tryLock();
             if (lock == null) {
                 ch.close();
                 thread.unlock();

@@ -136,7 +136,8 @@ public final class Netlink implements AutoCloseable {
         }
     }
 
-    private static void joinUninterruptibly(Thread t) {
+    /** Waits for t to end, keeping an interrupt for afterwards (t must not be abandoned). */
+    static void joinUninterruptibly(Thread t) {
         boolean interrupted = false;
         for (;;) {
             try {

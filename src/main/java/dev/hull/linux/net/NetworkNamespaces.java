@@ -33,18 +33,7 @@ public final class NetworkNamespaces {
                 failure.set(e);
             }
         });
-        boolean interrupted = false;
-        for (;;) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        Netlink.joinUninterruptibly(t);
         try {
             if (failure.get() != null) {
                 throw new IOException("network namespace " + file + ": " + failure.get().getMessage(), failure.get());
