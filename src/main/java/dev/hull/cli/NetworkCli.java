@@ -207,7 +207,6 @@ final class NetworkCli {
                         throw e;
                     }
                 }
-                System.out.println(ref);
             });
         }
     }
@@ -255,7 +254,8 @@ final class NetworkCli {
     }
 
     @Command(name = "prune", mixinStandardHelpOptions = true, description = {"Remove every user-defined network"
-        + " no container uses, and what ended containers left (addresses, published ports, namespaces).", "",
+        + " no container uses, and what ended containers left (addresses, published ports, namespaces);"
+            + " write Hull's nftables rules again where they are missing (after a firewall reload flushed them).", "",
         "Hull never asks for confirmation.", "", "Example:", "  hull network prune"})
     static final class Prune implements Callable<Integer> {
         @Option(names = {"-f", "--force"}, description = "Accepted for docker's habit (Hull never asks).")
@@ -266,6 +266,7 @@ final class NetworkCli {
             return ContainerCli.guarded(1, () -> {
                 Engine engine = Engine.defaults();
                 engine.networking().reclaim();
+                engine.networking().restoreRules(); // a firewall reload may have flushed them
                 Map<String, List<String>> inUse = engine.networksInUse();
                 List<String> removed = new ArrayList<>();
                 for (NetworkInfo n : engine.networking().store().list()) {

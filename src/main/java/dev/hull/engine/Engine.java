@@ -65,7 +65,7 @@ public final class Engine {
         this.containers = new ContainerStore(home);
         this.volumes = new VolumeStore(home);
         this.networking = new Networking(new NetworkStore(home), stateRoot, containers::dir, new Nftables(NFT_TABLE),
-                this::runningById, this::claimIdle);
+                this::claimIdle);
     }
 
     public Networking networking() {
@@ -167,6 +167,10 @@ public final class Engine {
                 ImageUser user = ImageUser.resolve(o.user != null ? o.user : ic.user(),
                         ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
                 ObjectNode spec = ContainerSpecBuilder.build(o, ic, user, id, args, overlay, dir, volumes);
+                String mode = o.network == null ? "bridge" : o.network;
+                if (!List.of("bridge", "none", "host").contains(mode) && !mode.startsWith("container:")) {
+                    o.network = networking.store().resolve(mode).name(); // kept by name, also when given by id
+                }
                 NetworkRequest net = networkRequest(id, reserved.name(), o,
                         ic.exposedPorts() == null ? List.of() : List.copyOf(ic.exposedPorts().keySet()));
                 networking.check(net);
@@ -533,12 +537,30 @@ public final class Engine {
                     }
                 }
             }
+            // what goes into /etc/hosts and resolv.conf (the container's and its peers'): one word each
             for (String h : o.addHosts) {
                 dev.hull.engine.network.HostFiles.checkAddHost(h);
             }
+            for (String a : o.networkAliases) {
+                dev.hull.engine.network.HostFiles.checkName(a, "--network-alias");
+            }
+            for (CreateOptions.Connection c : o.connections) {
+                for (String a : c.aliases) {
+                    dev.hull.engine.network.HostFiles.checkName(a, "--alias");
+                }
+            }
+            if (o.hostname != null) {
+                dev.hull.engine.network.HostFiles.checkName(o.hostname, "--hostname");
+            }
+            for (String d : o.dnsSearch) {
+                dev.hull.engine.network.HostFiles.checkName(d, "--dns-search");
+            }
             for (String d : o.dns) {
-                if (!d.contains(":")) {
-                    dev.hull.engine.network.Subnet.parseIp(d);
+                dev.hull.engine.network.HostFiles.checkAddress(d, "--dns");
+            }
+            for (String d : o.dnsOptions) {
+                if (!d.matches("[A-Za-z0-9:._-]{1,64}")) {
+                    throw new IllegalArgumentException("--dns-option " + d + ": an option like ndots:2 or rotate");
                 }
             }
             if (o.macAddress != null) {
@@ -550,16 +572,6 @@ public final class Engine {
         String hostname = o.hostname != null ? o.hostname : id.substring(0, 12);
         return new NetworkRequest(id, name, hostname, mode, attachments, ports, o.macAddress, o.dns, o.dnsSearch,
                 o.dnsOptions, o.addHosts);
-    }
-
-    /** A container whose processes run (or will be restarted by its monitor). */
-    private boolean runningById(String id) {
-        try {
-            ContainerInfo info = containers.read(id);
-            return info != null && state(info).running();
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
     }
 
     /**

@@ -18,7 +18,10 @@ public final class FileLocks {
 
     private FileLocks() {}
 
-    /** Blocks until this thread holds the lock on lockFile (created if missing); close releases it. */
+    /**
+     * Blocks until this thread holds the lock on lockFile (created if missing); close releases it.
+     * Re-entrant: a thread that holds it gets it again at once (released with the outermost close).
+     */
     public static Closeable exclusive(Path lockFile) throws IOException {
         return acquire(lockFile, true);
     }
@@ -35,6 +38,9 @@ public final class FileLocks {
         ReentrantLock thread = THREADS.computeIfAbsent(lockFile.toAbsolutePath(), k -> new ReentrantLock());
         if (wait) {
             thread.lock();
+            if (thread.getHoldCount() > 1) { // this thread holds it already: the outer hold keeps the file lock
+                return thread::unlock;
+            }
         } else if (thread.isHeldByCurrentThread() || !thread.tryLock()) {
             return null;
         }

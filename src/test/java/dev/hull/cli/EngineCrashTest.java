@@ -81,7 +81,9 @@ class EngineCrashTest {
         assertThat(list(root.resolve("home/names"))).as("names").isEmpty();
         assertThat(list(root.resolve("state"))).as("runtime state").allMatch(n -> n.equals("netns"));
         assertThat(list(root.resolve("state/netns"))).as("network namespaces").isEmpty();
-        assertThat(list(root.resolve("home/networks/bridge/leases"))).as("address leases").isEmpty();
+        var store = new dev.hull.engine.network.NetworkStore(root.resolve("home"));
+        assertThat(store.leases(store.defaultNetwork())).as("address leases").isEmpty();
+        assertThat(store.portLeases()).as("port leases").isEmpty();
         assertThat(Files.readAllLines(Path.of("/proc/self/mountinfo"))).as("mounts")
                 .noneMatch(l -> l.contains(root.toString()));
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {

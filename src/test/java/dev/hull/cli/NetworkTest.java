@@ -323,6 +323,43 @@ class NetworkTest {
     }
 
     @Test
+    void nobodyButTheHostReachesItsLoopback() throws Exception {
+        // a service of the host's on 127.0.0.1 only, and a port published on 127.0.0.1 only
+        Process local = new ProcessBuilder("/bin/busybox", "httpd", "-f", "-p", "127.0.0.1:18473", "-h",
+                www.toString()).start();
+        try {
+            String web = httpd("-p", "127.0.0.1:18474:80");
+            String gateway = wiring(web).endpoints().getFirst().gateway();
+            assertThat(hostGet("http://127.0.0.1:18473/").out()).isEqualTo(PAGE);
+            assertThat(hostGet("http://127.0.0.1:18474/").out()).isEqualTo(PAGE);
+            // a container that routes 127.0.0.0/8 to its gateway and accepts answers from 127.0.0.1 on
+            // eth0 (privileged here to do it with ip and sysctl; NET_RAW alone could forge the packets)
+            String attack = "sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1;"
+                    + " ip addr del 127.0.0.1/8 dev lo; ip route add 127.0.0.0/8 via " + gateway
+                    + "; timeout 3 wget -qO- http://127.0.0.1:18473/; echo rc=$?";
+            String out = f.output("--rm", "--init", "--privileged", "busybox", "sh", "-c", attack);
+            assertThat(out).doesNotContain(PAGE.trim()).contains("rc=");
+            // the control: without the guard rule the same packets reach the host's loopback
+            sh("nft", "flush", "chain", "ip", dev.hull.engine.Engine.NFT_TABLE, "guard");
+            try {
+                assertThat(f.output("--rm", "--init", "--privileged", "busybox", "sh", "-c", attack))
+                        .contains(PAGE.trim());
+            } finally {
+                f.engine.networking().nftables().ensure();
+            }
+            // nor a LAN neighbour that routes 127.0.0.0/8 to the host, to the 127.0.0.1-only published port
+            Flags.Result lan = try_("ip", "netns", "exec", REMOTE, "sh", "-c", "ip addr del 127.0.0.1/8 dev lo;"
+                    + " ip route add 127.0.0.0/8 via 192.168.231.1; /bin/busybox timeout 3 /bin/busybox wget -qO-"
+                    + " http://127.0.0.1:18474/; rc=$?; ip route del 127.0.0.0/8; ip addr add 127.0.0.1/8 dev lo;"
+                    + " exit $rc");
+            assertThat(lan.exit()).as("%s", lan).isNotZero();
+            assertThat(lan.out()).doesNotContain(PAGE.trim());
+        } finally {
+            local.destroyForcibly().waitFor();
+        }
+    }
+
+    @Test
     void noneHasOnlyLoopbackAndHostSharesTheHosts() throws Exception {
         assertThat(f.output("--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net").trim())
                 .isEqualTo("lo");
@@ -400,6 +437,20 @@ class NetworkTest {
         assertThat(wiring(app).endpoints().get(1).ip()).isEqualTo("10.232.4.200");
         assertThatThrownBy(() -> f.engine.removeNetwork("hulltn4")).hasMessageContaining("app")
                 .hasMessageContaining("db");
+        // a container's published ports go to its first network's address: that one stays while it runs
+        String pub = f.detached("--network", "hulltn4", "-p", "18472:80", "busybox", "sleep", "100");
+        f.engine.connect("bridge", pub, null, List.of());
+        assertThatThrownBy(() -> f.engine.disconnect("hulltn4", pub)).hasMessageContaining("published ports");
+        // the other one may go; the first keeps the default route
+        f.engine.disconnect("bridge", pub);
+        assertThat(exec(pub, "ip route")).contains("default via 10.232.4.1");
+        // names end up in other containers' /etc/hosts: one word, nothing else
+        assertThatThrownBy(() -> f.run("--rm", "--network", "hulltn4", "--network-alias", "x\n6.6.6.6 victim",
+                "busybox", "true")).hasMessageContaining("a host name is letters");
+        assertThatThrownBy(() -> f.engine.connect("bridge", pub, null, List.of("a b")))
+                .hasMessageContaining("a host name is letters");
+        assertThatThrownBy(() -> f.run("--rm", "--add-host", "a b:1.2.3.4", "busybox", "true"))
+                .hasMessageContaining("a host name is letters");
     }
 
     private String exec(String id, String script) throws Exception {
@@ -434,6 +485,15 @@ class NetworkTest {
                 assertThat(exec(id, "ip -o -4 addr show eth0")).contains("inet " + ip + "/24");
             }
             assertThat(ips).hasSize(24);
+            // and every one's /etc/hosts lists the 23 others (started at the same time as it)
+            for (Future<String> m : made) {
+                String hosts = Files.readString(f.engine.containers().dir(m.get()).resolve("hosts"));
+                for (Future<String> other : made) {
+                    if (other != m) {
+                        assertThat(hosts).contains(ip(other.get()) + "\t");
+                    }
+                }
+            }
         } finally {
             pool.shutdownNow();
         }
@@ -456,18 +516,20 @@ class NetworkTest {
         t.put("rules", nft.exists() ? sh("nft", "list", "table", "ip", dev.hull.engine.Engine.NFT_TABLE) : "");
         t.put("mounts", Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
                 .filter(l -> l.contains(" nsfs ")).map(l -> l.split(" ")[4]).sorted().toList());
-        Path home = f.dir.resolve("home");
-        List<String> files = new ArrayList<>();
-        for (Path d : List.of(home.resolve("networks"), f.dir.resolve("state/netns"))) {
-            if (Files.isDirectory(d)) {
-                try (var w = Files.walk(d)) {
-                    w.filter(p -> p.toString().contains("/leases/") || p.toString().contains("/.ports/")
-                            || p.toString().contains("/netns/")).forEach(p -> files.add(p.toString()));
-                }
+        var store = f.engine.networking().store();
+        List<String> leases = new ArrayList<>();
+        for (NetworkInfo n : store.list()) {
+            store.leases(n).forEach((ip, id) -> leases.add(n.name() + " " + ip + " " + id));
+        }
+        store.portLeases().forEach((port, id) -> leases.add(port + " " + id));
+        Path netns = f.dir.resolve("state/netns");
+        if (Files.isDirectory(netns)) {
+            try (var w = Files.list(netns)) {
+                w.forEach(p -> leases.add(p.toString()));
             }
         }
-        Collections.sort(files);
-        t.put("leases", files);
+        Collections.sort(leases);
+        t.put("leases", leases);
         return t;
     }
 
@@ -546,8 +608,48 @@ class NetworkTest {
         f.engine.networking().nftables().removeNetwork(BRIDGE);
         f.start(web);
         assertThat(hostGet("http://127.0.0.1:18497/").out()).isEqualTo(PAGE);
+        // a firewall reload that flushes every table (bridges stay): prune writes the rules again
+        sh("nft", "delete", "table", "ip", dev.hull.engine.Engine.NFT_TABLE);
+        String seen = "http://192.168.231.2:8099/cgi-bin/ip";
+        assertThat(f.output("--rm", "busybox", "wget", "-qO-", seen)).as("no NAT: the remote sees the container")
+                .contains("10.231.0.");
+        assertThat(f.hull.run("network", "prune").exit()).isZero();
+        assertThat(f.output("--rm", "busybox", "wget", "-qO-", seen)).contains("192.168.231.1");
+        assertThat(hostGet("http://127.0.0.1:18497/").exit()).as("its port went with the table").isNotZero();
+        f.engine.stop(web, 1);
+        f.start(web);
+        assertThat(hostGet("http://127.0.0.1:18497/").out()).isEqualTo(PAGE);
         assertThat(f.output("--rm", "busybox", "wget", "-qO-", "http://192.168.231.2:8099/cgi-bin/ip"))
                 .contains("192.168.231.1"); // (httpd shows it as [::ffff:192.168.231.1])
+    }
+
+    @Test
+    void twoHullHomesShareTheDefaultBridgesAddressesAndTheHostsPorts() throws Exception {
+        Path other = Files.createTempDirectory(Path.of("/tmp"), "hull-network-other-");
+        dev.hull.engine.Engine second = new dev.hull.engine.Engine(other.resolve("home"), other.resolve("state"));
+        try {
+            second.networking().store().defineDefault(BRIDGE, "10.231.0.0/24"); // as two homes share hull0
+            second.images().getOrBuildBuiltin("busybox");
+            String mine = httpd("-p", "18470:80");
+            dev.hull.engine.CreateOptions o = Flags.parse("-d", "busybox", "sleep", "100");
+            String theirs = second.run(o, true, null).container().id();
+            String theirIp = second.networking().state(theirs).endpoints().getFirst().ip();
+            assertThat(theirIp).isNotEqualTo(ip(mine));
+            // the other home's containers are not this home's to reclaim, and its ports are not free
+            f.engine.networking().reclaim();
+            var theirStore = second.networking().store();
+            assertThat(theirStore.leases(theirStore.defaultNetwork())).containsEntry(theirIp, theirs);
+            assertThat(second.networking().state(theirs)).isNotNull();
+            dev.hull.engine.CreateOptions clash = Flags.parse("-d", "-p", "18470:80", "busybox", "sleep", "100");
+            assertThatThrownBy(() -> second.run(clash, true, null)).hasMessageContaining("another Hull home");
+            assertThat(hostGet("http://127.0.0.1:18470/").out()).isEqualTo(PAGE);
+            second.remove(theirs, true);
+        } finally {
+            for (var c : second.containers().list()) {
+                second.remove(c.id(), true);
+            }
+            dev.hull.image.SnapshotStore.deleteTree(other);
+        }
     }
 
     @Test

@@ -53,21 +53,45 @@ public final class HostFiles {
         return b.toString();
     }
 
-    /** --add-host NAME:IP, checked. */
+    private static final java.util.regex.Pattern NAME =
+            java.util.regex.Pattern.compile("[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})");
+    private static final java.util.regex.Pattern IPV6 = java.util.regex.Pattern.compile("[0-9A-Fa-f:.]{2,45}");
+
+    /** A host name (one word of letters, digits, '.', '-', '_'): nothing else may reach a hosts file. */
+    public static String checkName(String name, String flag) {
+        if (!NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException(flag + " " + name.replace("\n", "\\n")
+                    + ": a host name is letters, digits, '.', '-' and '_' (up to 253)");
+        }
+        return name;
+    }
+
+    /** An IPv4 address, or an IPv6 one written as it is. */
+    public static String checkAddress(String ip, String flag) {
+        if (ip.contains(":")) {
+            if (!IPV6.matcher(ip).matches()) {
+                throw new IllegalArgumentException(flag + " " + ip.replace("\n", "\\n") + ": not an IP address");
+            }
+            return ip;
+        }
+        try {
+            Subnet.parseIp(ip);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(flag + " " + e.getMessage());
+        }
+        return ip;
+    }
+
+    /** --add-host NAME:IP (IP may be host-gateway), checked. */
     public static String checkAddHost(String h) {
         int c = h.indexOf(':');
         if (c <= 0 || c == h.length() - 1) {
             throw new IllegalArgumentException("--add-host " + h + ": use NAME:IP");
         }
+        checkName(h.substring(0, c), "--add-host");
         String ip = h.substring(c + 1);
         if (!ip.equals("host-gateway")) {
-            try {
-                Subnet.parseIp(ip);
-            } catch (IllegalArgumentException e) {
-                if (!ip.contains(":")) { // an IPv6 address is written as it is
-                    throw new IllegalArgumentException("--add-host " + h + ": " + e.getMessage());
-                }
-            }
+            checkAddress(ip, "--add-host " + h.substring(0, c) + ":");
         }
         return h;
     }

@@ -24,10 +24,12 @@ import java.util.regex.Pattern;
  * Networks and their leases under {@code HULL_HOME/networks}:
  * <pre>
  *   NAME/network.json        the record (NetworkInfo)
- *   NAME/leases/A.B.C.D      one file per address in use, holding the container's id
- *   .ports/PROTO-PORT        one file per published host port, holding the container's id
+ *   NAME/leases/A.B.C.D      one file per address in use: the container's id and Hull home
  *   .lock                    create/rm of networks; NAME/lock: that network's addresses and bridge
  * </pre>
+ * and host-wide, in /run/hull-net (shared by every Hull home on the host, like the bridge hull0 and
+ * the host's ports): {@code bridge-hull0/A.B.C.D} for the default network's addresses and
+ * {@code ports/PROTO-PORT} for published host ports.
  * A lease is made with O_EXCL, so two processes never get the same address or host port; the
  * network's lock only orders the search (and the bridge's creation).
  */
@@ -41,10 +43,15 @@ public final class NetworkStore {
     /** User-defined networks without --subnet get a /24 from here. */
     static final Subnet AUTO_POOL = Subnet.parse("10.90.0.0/16");
 
+    /** Leases every Hull home on the host shares (tmpfs: a reboot ends every container, and them). */
+    static final Path SHARED = Path.of("/run/hull-net");
+
     private final Path root;
+    private final String home;
 
     public NetworkStore(Path home) {
         this.root = home.resolve("networks");
+        this.home = home.toAbsolutePath().toString();
     }
 
     public Path root() {
@@ -60,7 +67,7 @@ public final class NetworkStore {
     }
 
     Path ports() {
-        return root.resolve(".ports");
+        return SHARED.resolve("ports");
     }
 
     public Closeable lockAll() throws IOException {
@@ -253,12 +260,26 @@ public final class NetworkStore {
 
     // ---------------------------------------------------------------- address leases
 
-    /** Takes ip for the container; false if someone has it. */
+    /**
+     * Where n's address leases are: in the network's directory, but for the default network on a
+     * host-wide path keyed by its bridge (every Hull home on the host shares hull0, so they must
+     * share its addresses). A lease file holds the container's id and its Hull home.
+     */
+    Path leaseDir(NetworkInfo n) {
+        return n.name().equals(DEFAULT) ? SHARED.resolve("bridge-" + n.bridge()) : leases(n.name());
+    }
+
+    /** Takes ip for the container; false if someone (of any Hull home) has it. */
     public boolean lease(NetworkInfo n, int ip, String containerId) throws IOException {
-        Path f = leases(n.name()).resolve(Subnet.format(ip));
+        Path dir = leaseDir(n);
+        Files.createDirectories(dir);
+        return create(dir.resolve(Subnet.format(ip)), containerId);
+    }
+
+    private boolean create(Path f, String containerId) throws IOException {
         try {
-            Files.writeString(f, containerId, StandardCharsets.US_ASCII, java.nio.file.StandardOpenOption.CREATE_NEW,
-                    java.nio.file.StandardOpenOption.WRITE);
+            Files.writeString(f, containerId + " " + home + "\n", StandardCharsets.UTF_8,
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
             return true;
         } catch (FileAlreadyExistsException e) {
             return false;
@@ -294,34 +315,52 @@ public final class NetworkStore {
                 + ") has no free address");
     }
 
-    /** Lets ip go if the container holds it. */
+    /** Lets ip go if the container (of this home) holds it. */
     public void release(NetworkInfo n, String ip, String containerId) throws IOException {
-        releaseFile(leases(n.name()).resolve(ip), containerId);
+        releaseFile(leaseDir(n).resolve(ip), containerId);
     }
 
-    private static void releaseFile(Path f, String containerId) throws IOException {
-        try {
-            if (Files.readString(f).trim().equals(containerId)) {
-                Files.deleteIfExists(f);
-            }
-        } catch (NoSuchFileException e) {
-            // already gone
+    private void releaseFile(Path f, String containerId) throws IOException {
+        Holder h = holder(f);
+        if (h != null && h.id().equals(containerId) && h.home().equals(home)) {
+            Files.deleteIfExists(f);
         }
     }
 
-    /** address → container id, for every address of n in use. */
+    /** Who holds a lease: a container of some Hull home. */
+    private record Holder(String id, String home) {}
+
+    /** The lease's holder; null if there is none, or if it was a container of another home that is gone (then the lease goes too). */
+    private Holder holder(Path f) throws IOException {
+        String[] w;
+        try {
+            w = Files.readString(f).trim().split("\\s+", 2);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        Holder h = new Holder(w[0], w.length > 1 ? w[1] : home);
+        if (!h.home().equals(home) && !Files.isDirectory(Path.of(h.home(), "containers", h.id()))) {
+            Files.deleteIfExists(f); // its home or container was deleted: nobody can use it any more
+            return null;
+        }
+        return h;
+    }
+
+    /** address → container id, for every address of n held by a container of this home. */
     public Map<String, String> leases(NetworkInfo n) throws IOException {
+        return held(leaseDir(n));
+    }
+
+    private Map<String, String> held(Path dir) throws IOException {
         Map<String, String> out = new LinkedHashMap<>();
-        Path dir = leases(n.name());
         if (!Files.isDirectory(dir)) {
             return out;
         }
         try (var files = Files.list(dir)) {
             for (Path f : files.sorted().toList()) {
-                try {
-                    out.put(f.getFileName().toString(), Files.readString(f).trim());
-                } catch (NoSuchFileException e) {
-                    // released meanwhile
+                Holder h = holder(f);
+                if (h != null && h.home().equals(home)) {
+                    out.put(f.getFileName().toString(), h.id());
                 }
             }
         }
@@ -330,42 +369,32 @@ public final class NetworkStore {
 
     // ---------------------------------------------------------------- host port leases
 
-    /** Takes protocol/port for the container; the id of the holder if someone has it, else null. */
+    /**
+     * Takes protocol/port for the container (host-wide: every Hull home shares the host's ports
+     * and the nftables table); null if it got it, else who has it: a container id of this home,
+     * or "another Hull home (HOME)".
+     */
     public String leasePort(String protocol, int port, String containerId) throws IOException {
         Files.createDirectories(ports());
         Path f = ports().resolve(protocol + "-" + port);
-        try {
-            Files.writeString(f, containerId, StandardCharsets.US_ASCII, java.nio.file.StandardOpenOption.CREATE_NEW,
-                    java.nio.file.StandardOpenOption.WRITE);
-            return null;
-        } catch (FileAlreadyExistsException e) {
-            try {
-                return Files.readString(f).trim();
-            } catch (NoSuchFileException gone) {
-                return leasePort(protocol, port, containerId);
+        for (int attempt = 0; attempt < 3; attempt++) {
+            if (create(f, containerId)) {
+                return null;
+            }
+            Holder h = holder(f);
+            if (h != null) {
+                return h.home().equals(home) ? h.id() : "another Hull home (" + h.home() + ")";
             }
         }
+        return "someone else";
     }
 
     public void releasePort(String protocol, int port, String containerId) throws IOException {
         releaseFile(ports().resolve(protocol + "-" + port), containerId);
     }
 
-    /** "tcp-8080" → container id, for every published host port. */
+    /** "tcp-8080" → container id, for every host port published by a container of this home. */
     public Map<String, String> portLeases() throws IOException {
-        Map<String, String> out = new LinkedHashMap<>();
-        if (!Files.isDirectory(ports())) {
-            return out;
-        }
-        try (var files = Files.list(ports())) {
-            for (Path f : files.sorted().toList()) {
-                try {
-                    out.put(f.getFileName().toString(), Files.readString(f).trim());
-                } catch (NoSuchFileException e) {
-                    // released meanwhile
-                }
-            }
-        }
-        return out;
+        return held(ports());
     }
 }

@@ -25,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
-import java.util.function.Predicate;
 
 /**
  * Wires containers to networks, docker's bridge model done with the kernel's own interfaces:
@@ -39,7 +38,7 @@ import java.util.function.Predicate;
  * <li>NAT and published ports in nftables ({@link Nftables}, table {@code ip hull}): the kernel
  * forwards every packet, no proxy process;</li>
  * <li>/etc/hosts, /etc/hostname, /etc/resolv.conf per container ({@link HostFiles}); on
- * user-defined networks every container's /etc/hosts lists its running peers by name, alias and
+ * user-defined networks every container's /etc/hosts lists its wired peers by name, alias and
  * short id, rewritten as they come and go.</li>
  * </ul>
  * What a container holds is written to its {@code network.json} before it is made, so tear-down
@@ -54,21 +53,18 @@ public final class Networking {
     private final Path netnsDir;
     private final Function<String, Path> containerDir;
     private final Nftables nft;
-    private final Predicate<String> running;
     private final Function<String, Closeable> claimIdle;
 
     /**
-     * @param running   whether a container's processes run (or the monitor will restart them)
      * @param claimIdle the container's lock if it is idle (not running, nobody changing it) or gone,
      *                  held while its leftovers are removed; null if busy
      */
     public Networking(NetworkStore store, Path stateRoot, Function<String, Path> containerDir, Nftables nft,
-            Predicate<String> running, Function<String, Closeable> claimIdle) {
+            Function<String, Closeable> claimIdle) {
         this.store = store;
         this.netnsDir = stateRoot.resolve("netns");
         this.containerDir = containerDir;
         this.nft = nft;
-        this.running = running;
         this.claimIdle = claimIdle;
     }
 
@@ -133,6 +129,13 @@ public final class Networking {
             }
             if (!a.aliases().isEmpty() && !n.dns()) {
                 throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--network-alias needs a user-defined network");
+            }
+        }
+        Set<String> hostPorts = new HashSet<>();
+        for (PortSpec p : r.ports()) {
+            if (p.hostPort() != 0 && !hostPorts.add(p.protocol() + "/" + p.hostPort())) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-p: host port " + p.hostPort() + "/"
+                        + p.protocol() + " is given twice");
             }
         }
         if (r.attachments().size() > 16) {
@@ -200,10 +203,10 @@ public final class Networking {
                 }
             }
             st = publish(st, r);
-            writeHosts(r.id(), st, null);
+            writeHosts(r.id(), st);
             HostFiles.write(containerDir.apply(r.id()).resolve(HostFiles.RESOLV),
                     HostFiles.resolvConf(r.dns(), r.dnsSearch(), r.dnsOptions(), false));
-            refreshPeers(st, r.id(), true); // it starts right after: its peers list it already
+            refreshPeers(st, r.id());
             ok = true;
             return st;
         } catch (LinuxException e) {
@@ -219,7 +222,7 @@ public final class Networking {
             int slot, String mac) throws IOException, RuntimeError, LinuxException {
         NetworkInfo n = store.resolve(a.network());
         int ip;
-        try (Closeable l = store.lock(n.name())) {
+        try (Closeable l = lockExisting(n)) {
             ensureBridge(host, n);
             ip = a.ip() != null ? leaseRequested(n, a.ip(), id) : leaseAny(n, id);
         }
@@ -265,6 +268,22 @@ public final class Networking {
         } catch (IOException x) {
             return true;
         }
+    }
+
+    /** The network's lock, once it is sure the network was not removed (or made anew) meanwhile. */
+    private Closeable lockExisting(NetworkInfo n) throws IOException, RuntimeError {
+        Closeable l;
+        try {
+            l = store.lock(n.name());
+        } catch (NoSuchFileException e) {
+            throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "network " + n.name() + " was removed meanwhile");
+        }
+        NetworkInfo now = store.read(n.name());
+        if (now == null || !now.id().equals(n.id())) {
+            l.close();
+            throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "network " + n.name() + " was removed meanwhile");
+        }
+        return l;
     }
 
     /** docker's MAC: 02:42 and the four bytes of the address (locally administered, unique per network). */
@@ -315,8 +334,9 @@ public final class Networking {
             host.setUp(n.bridge(), true);
             index = host.index(n.bridge());
         }
-        // The rules go with this incarnation of the bridge (its index): a new bridge gets them again.
-        String mark = Integer.toString(index);
+        // The rules go with this incarnation of the bridge (boot, namespace, index) and this layout of
+        // them: a new bridge, a reboot or a Hull with other rules writes them again.
+        String mark = incarnation(index);
         try {
             if (Files.readString(ready).equals(mark)) {
                 return;
@@ -325,8 +345,55 @@ public final class Networking {
             // first time
         }
         nft.ensure();
-        nft.addNetwork(new Nftables.NetworkRule(n.bridge(), n.subnet(), n.internal()));
+        addNetworkRules(n);
         Files.writeString(ready, mark);
+    }
+
+    private static String incarnation(int index) {
+        String boot;
+        String netns;
+        try {
+            boot = Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).trim();
+            netns = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
+        } catch (IOException e) {
+            boot = "?";
+            netns = "?";
+        }
+        return boot + " " + netns + " " + index + " layout " + Nftables.LAYOUT;
+    }
+
+    private void addNetworkRules(NetworkInfo n) throws IOException {
+        Nftables.NetworkRule rule = new Nftables.NetworkRule(n.bridge(), n.subnet(), n.internal());
+        if (!nft.networks().contains(rule)) {
+            nft.addNetwork(rule);
+        }
+    }
+
+    /**
+     * The table and every network's rules again, for the networks whose bridges exist: after a
+     * firewall reload flushed the host's rules (`nft flush ruleset`), say. Returns how many networks.
+     */
+    public int restoreRules() throws IOException {
+        nft.ensure();
+        int n = 0;
+        try (Netlink host = Netlink.open()) {
+            for (NetworkInfo net : store.list()) {
+                int index;
+                try {
+                    index = host.index(net.bridge());
+                } catch (LinuxException e) {
+                    continue; // made again with its rules at its next use
+                }
+                try (Closeable l = store.lock(net.name())) {
+                    addNetworkRules(net);
+                    Files.writeString(store.dir(net.name()).resolve("bridge-ready"), incarnation(index));
+                }
+                n++;
+            }
+        } catch (LinuxException e) {
+            throw new IOException("listing the networks' bridges: " + e.getMessage(), e);
+        }
+        return n;
     }
 
     private int leaseRequested(NetworkInfo n, String ipText, String id) throws IOException, RuntimeError {
@@ -365,10 +432,8 @@ public final class Networking {
         }
         String target = st.endpoints().getFirst().ip();
         List<Nftables.PortMapping> maps = new ArrayList<>();
-        Set<String> taken = new HashSet<>();
         for (PortSpec p : r.ports()) {
             int port = p.hostPort() == 0 ? ephemeral(p, r.id()) : reserve(p, r.id());
-            taken.add(p.protocol() + "-" + port);
             maps.add(new Nftables.PortMapping(p.protocol(), p.hostIp(), port, target, p.containerPort()));
             st = st.withPorts(List.copyOf(maps));
             save(r.id(), st);
@@ -376,9 +441,9 @@ public final class Networking {
         try {
             nft.addPorts(maps);
         } catch (IOException e) {
-            if (!nft.exists()) { // the table went (nft flush ruleset, say) while the bridge stayed: make it again
-                nft.ensure();
-            } else { // this home holds the port leases: a rule for one of its subnets under that key is stale
+            if (!nft.exists()) { // the table went (nft flush ruleset, say) while the bridges stayed: make it again
+                restoreRules();
+            } else { // the port leases are ours: a rule under one of their keys is stale
                 List<Nftables.PortMapping> stale = staleMappings(maps);
                 if (stale.isEmpty()) {
                     throw e;
@@ -391,20 +456,14 @@ public final class Networking {
     }
 
     /**
-     * Rules under the keys of maps (whose ports this home has just leased) that send traffic into
-     * one of this home's networks: left by a wiring whose record is lost (a deleted home, say).
+     * Rules under the keys of maps, whose host ports the caller has just leased (host-wide, so no
+     * other container holds them): left by a wiring whose record was lost (a deleted home, say).
      */
     private List<Nftables.PortMapping> staleMappings(List<Nftables.PortMapping> maps) throws IOException {
-        List<Subnet> mine = new ArrayList<>();
-        for (NetworkInfo n : store.list()) {
-            mine.add(n.parsedSubnet());
-        }
         List<Nftables.PortMapping> stale = new ArrayList<>();
         for (Nftables.PortMapping have : nft.ports()) {
-            boolean sameKey = maps.stream().anyMatch(m -> m.protocol().equals(have.protocol())
-                    && m.hostPort() == have.hostPort() && java.util.Objects.equals(m.hostIp(), have.hostIp()));
-            int target = Subnet.parseIp(have.containerIp());
-            if (sameKey && mine.stream().anyMatch(s -> s.contains(target))) {
+            if (maps.stream().anyMatch(m -> m.protocol().equals(have.protocol()) && m.hostPort() == have.hostPort()
+                    && java.util.Objects.equals(m.hostIp(), have.hostIp()))) {
                 stale.add(have);
             }
         }
@@ -424,8 +483,9 @@ public final class Networking {
                 return p.hostPort();
             }
             if (!reclaimContainer(holder)) {
-                throw new RuntimeError(RuntimeError.Kind.FAILED, "publishing " + where
-                        + ": the port is already published by container " + holder.substring(0, 12));
+                throw new RuntimeError(RuntimeError.Kind.FAILED, "publishing " + where + ": the port is already"
+                        + " published by " + (holder.matches("[0-9a-f]{64}") ? "container " + holder.substring(0, 12)
+                                : holder));
             }
         }
         throw new RuntimeError(RuntimeError.Kind.FAILED, "publishing " + where + ": the port is taken");
@@ -504,7 +564,7 @@ public final class Networking {
             }
         }
         Files.deleteIfExists(stateFile(id));
-        refreshPeers(st, id, false);
+        refreshPeers(st, id);
     }
 
     private static void deleteLink(Netlink host, String name) throws LinuxException {
@@ -546,8 +606,8 @@ public final class Networking {
         } catch (LinuxException e) {
             throw new IOException("connecting to network " + n.name() + ": " + e.getMessage(), e);
         }
-        writeHosts(id, st, null);
-        refreshPeers(st, id, true);
+        writeHosts(id, st);
+        refreshPeers(st, id);
         return st;
     }
 
@@ -560,52 +620,73 @@ public final class Networking {
         if (e == null) {
             throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "the container is not on network " + n.name());
         }
+        if (!st.ports().isEmpty() && e == st.endpoints().getFirst()) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "its published ports go to its address on network "
+                    + n.name() + " (" + e.ip() + "): stop the container first");
+        }
+        List<NetworkState.Endpoint> rest = new ArrayList<>(st.endpoints());
+        rest.remove(e);
+        NetworkState.Endpoint routed = st.endpoints().stream().filter(x -> !internal(x)).findFirst().orElse(null);
         try (Netlink host = Netlink.open()) {
             deleteLink(host, e.hostVeth());
+            // the default route went with that interface: the next network with a way out takes it
+            NetworkState.Endpoint next = rest.stream().filter(x -> !internal(x)).findFirst().orElse(null);
+            if (routed == e && next != null) {
+                try (Netlink in = Netlink.openIn(Path.of(st.netns()))) {
+                    in.addDefaultRoute(Subnet.inet(Subnet.parseIp(next.gateway())));
+                }
+            }
         } catch (LinuxException x) {
             throw new IOException("disconnecting from network " + n.name() + ": " + x.getMessage(), x);
         }
         store.release(n, e.ip(), id);
-        List<NetworkState.Endpoint> rest = new ArrayList<>(st.endpoints());
-        rest.remove(e);
         NetworkState now = st.withEndpoints(rest);
         save(id, now);
-        writeHosts(id, now, null);
-        refreshPeers(st, id, true);
+        writeHosts(id, now);
+        refreshPeers(st, id);
     }
 
     // ---------------------------------------------------------------- names
 
     /**
-     * Rewrites the /etc/hosts of every running container that shares a DNS-enabled network with
-     * st, the wiring of container self, which they list if it is joining (it is not running yet).
+     * Rewrites the /etc/hosts of the containers that share a DNS-enabled network with st (self
+     * included, if it is still wired), under each network's lock: a container records its wiring
+     * before it refreshes, so whoever refreshes last sees everyone, also when many start at once.
      */
-    private void refreshPeers(NetworkState st, String self, boolean joining) throws IOException {
-        Set<String> owners = new LinkedHashSet<>();
+    private void refreshPeers(NetworkState st, String self) throws IOException {
         for (NetworkState.Endpoint e : st.endpoints()) {
             if (!e.dns()) {
                 continue;
             }
             NetworkInfo n = store.read(e.network());
-            if (n != null) {
-                owners.addAll(store.leases(n).values());
+            if (n == null) {
+                continue;
             }
-        }
-        owners.remove(self);
-        for (String owner : owners) {
-            NetworkState os = state(owner);
-            if (os != null && running.test(owner)) {
-                try {
-                    writeHosts(owner, os, joining ? self : null);
-                } catch (NoSuchFileException gone) {
-                    // removed meanwhile
+            Closeable l;
+            try {
+                l = store.lock(n.name());
+            } catch (NoSuchFileException gone) {
+                continue;
+            }
+            try (l) {
+                Set<String> owners = new LinkedHashSet<>(store.leases(n).values());
+                owners.add(self);
+                for (String owner : owners) {
+                    NetworkState os = state(owner);
+                    if (os != null) {
+                        try {
+                            writeHosts(owner, os);
+                        } catch (NoSuchFileException removed) {
+                            // its directory went meanwhile
+                        }
+                    }
                 }
             }
         }
     }
 
-    /** The container's /etc/hosts: its own names, then its running peers (and joining, if not null). */
-    private void writeHosts(String id, NetworkState st, String joining) throws IOException {
+    /** The container's /etc/hosts: its own names, then its peers (every wired holder of an address there). */
+    private void writeHosts(String id, NetworkState st) throws IOException {
         List<HostFiles.Peer> peers = new ArrayList<>();
         List<String> own = new ArrayList<>();
         String gateway = null;
@@ -621,10 +702,7 @@ public final class Networking {
             }
             for (Map.Entry<String, String> lease : store.leases(n).entrySet()) {
                 String owner = lease.getValue();
-                if (owner.equals(id) || !owner.equals(joining) && !running.test(owner)) {
-                    continue;
-                }
-                NetworkState os = state(owner);
+                NetworkState os = owner.equals(id) ? null : state(owner);
                 if (os == null) {
                     continue;
                 }

@@ -43,6 +43,8 @@ import java.util.regex.Pattern;
  *   map tcp-addr-ports { type ipv4_addr . inet_service : ipv4_addr . inet_service }  # host ip . port : container ip . port
  *   map udp-addr-ports { type ipv4_addr . inet_service : ipv4_addr . inet_service }
  *
+ *   chain guard { type filter hook prerouting priority raw        # before conntrack and NAT
+ *     iifname != "lo" ip daddr 127.0.0.0/8 drop }                  # route_localnet opens 127/8 to the bridges: close it
  *   chain prerouting { type nat hook prerouting priority dstnat    # traffic arriving from outside or from containers
  *     fib daddr type local dnat ip to ip daddr . tcp dport map @tcp-addr-ports
  *     fib daddr type local dnat ip to tcp dport map @tcp-ports
@@ -167,6 +169,8 @@ public final class Nftables {
 
     private static final Pattern TABLE_NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_-]{0,63}");
     private static final Pattern IFNAME = Pattern.compile("[A-Za-z0-9_.-]{1,15}");
+    /** Changes whenever the rules ensure() or addNetwork() write change: callers re-apply them on a new one. */
+    public static final int LAYOUT = 2;
     private static final String[] PROTOCOLS = {"tcp", "udp"};
     private static final String COMMENT = "net";
     private static final int RETRIES = 5;
@@ -205,6 +209,12 @@ public final class Nftables {
         s.append("add chain ").append(t).append(" output { type nat hook output priority -100; policy accept; }\n");
         s.append("add chain ").append(t).append(" postrouting { type nat hook postrouting priority srcnat; policy accept; }\n");
         s.append("add chain ").append(t).append(" forward { type filter hook forward priority filter; policy accept; }\n");
+        // route_localnet on the bridges (for 127.0.0.1 → a published port) must not let anyone else
+        // reach 127.0.0.0/8: a packet to it that did not come from lo is dropped before NAT sees it
+        // (CVE-2020-8558's class: a LAN neighbour or a container sending to 127.0.0.1)
+        s.append("add chain ").append(t).append(" guard { type filter hook prerouting priority raw; policy accept; }\n");
+        s.append("flush chain ").append(t).append(" guard\n");
+        s.append("add rule ").append(t).append(" guard iifname != \"lo\" ip daddr 127.0.0.0/8 drop\n");
         for (String chain : List.of("prerouting", "output")) {
             s.append("flush chain ").append(t).append(' ').append(chain).append('\n');
             for (String p : PROTOCOLS) {
