@@ -168,7 +168,7 @@ public final class Engine {
                         ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
                 ObjectNode spec = ContainerSpecBuilder.build(o, ic, user, id, args, overlay, dir, volumes);
                 String mode = o.network == null ? "bridge" : o.network;
-                if (!List.of("bridge", "none", "host").contains(mode) && !mode.startsWith("container:")) {
+                if (NetworkRequest.wired(mode) && !mode.equals(NetworkStore.DEFAULT)) {
                     o.network = networking.store().resolve(mode).name(); // kept by name, also when given by id
                 }
                 NetworkRequest net = networkRequest(id, reserved.name(), o,
@@ -516,8 +516,7 @@ public final class Engine {
         List<NetworkRequest.Attachment> attachments = new ArrayList<>();
         List<PortSpec> ports = new ArrayList<>();
         try {
-            boolean wired = !mode.equals("none") && !mode.equals("host") && !mode.startsWith("container:");
-            if (wired || o.ip != null) {
+            if (NetworkRequest.wired(mode) || o.ip != null) {
                 attachments.add(new NetworkRequest.Attachment(mode, o.ip, o.networkAliases));
             }
             for (CreateOptions.Connection c : o.connections) {
@@ -614,8 +613,7 @@ public final class Engine {
             nets.add(o.network == null ? "bridge" : o.network);
             o.connections.forEach(x -> nets.add(x.network));
             for (String n : nets) {
-                var info = n.startsWith("container:") || n.equals("none") || n.equals("host") ? null
-                        : networking.store().read(n);
+                var info = NetworkRequest.wired(n) ? networking.store().read(n) : null;
                 if (info != null || n.equals("bridge")) {
                     out.computeIfAbsent(n, k -> new ArrayList<>()).add(c.name());
                 }
@@ -1011,7 +1009,9 @@ public final class Engine {
     public ContainerInfo rename(String ref, String newName) throws IOException, RuntimeError {
         ContainerInfo info = containers.resolve(ref);
         try (ContainerStore.Locked locked = containers.lock(info)) {
-            return containers.rename(locked.info(), newName);
+            ContainerInfo renamed = containers.rename(locked.info(), newName);
+            networking.renamed(info.id(), renamed.name()); // its peers find it by the new name
+            return renamed;
         }
     }
 

@@ -198,8 +198,10 @@ class NetworkTest {
         String peer = f.detached("--network", "hulltn1", "--name", "peer", "busybox", "sleep", "100");
         String apiHosts = f.engine.containers().dir(api).resolve("hosts").toString();
         assertThat(Files.readString(Path.of(apiHosts))).contains(ip(peer) + "\tpeer " + peer.substring(0, 12));
+        f.engine.rename(peer, "renamed");
+        assertThat(Files.readString(Path.of(apiHosts))).contains(ip(peer) + "\trenamed " + peer.substring(0, 12));
         f.remove(peer);
-        assertThat(Files.readString(Path.of(apiHosts))).doesNotContain("peer");
+        assertThat(Files.readString(Path.of(apiHosts))).doesNotContain(peer.substring(0, 12));
 
         // the default network: by address, not by name; and no way across to another network
         String plain = httpd("--name", "plain");
@@ -247,6 +249,8 @@ class NetworkTest {
         // a port held by the host or by another container is refused, naming it
         assertThatThrownBy(() -> f.detached("-p", "18481:80", "busybox", "sleep", "10")).hasMessageContaining(
                 "18481").hasMessageContaining("already published by container " + web.substring(0, 12));
+        assertThatThrownBy(() -> f.detached("-p", "192.0.2.254:18485:80", "busybox", "sleep", "10"))
+                .hasMessageContaining("192.0.2.254 is not an address of this host");
         try (java.net.ServerSocket held = new java.net.ServerSocket(18484)) {
             assertThatThrownBy(() -> f.detached("-p", "18484:80", "busybox", "sleep", "10"))
                     .hasMessageContaining("a process on the host listens on that port");

@@ -16,6 +16,11 @@ public record NetworkRequest(String id, String name, String hostname, String mod
 
     /** bridge or a user-defined network: Hull makes and wires the container's network namespace. */
     public boolean wired() {
+        return wired(mode);
+    }
+
+    /** Whether --network MODE is bridge or a user-defined network (not none, host or container:NAME). */
+    public static boolean wired(String mode) {
         return !mode.equals("none") && !mode.equals("host") && !mode.startsWith("container:");
     }
 }

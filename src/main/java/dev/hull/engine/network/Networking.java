@@ -41,9 +41,10 @@ import java.util.function.Function;
  * user-defined networks every container's /etc/hosts lists its wired peers by name, alias and
  * short id, rewritten as they come and go.</li>
  * </ul>
- * What a container holds is written to its {@code network.json} before it is made, so tear-down
- * (stop, rm, the next start, or {@link #reclaim} after a crash) removes exactly that and is safe
- * to repeat.
+ * What a container holds is written to its {@code network.json} before it is made (its address
+ * and host-port leases just after they are taken), so tear-down (stop, rm, the next start) removes
+ * exactly that and is safe to repeat; {@link #reclaim} finds what a crash left between a lease and
+ * its record by the lease's owner.
  */
 public final class Networking {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -472,6 +473,10 @@ public final class Networking {
 
     private int reserve(PortSpec p, String id) throws IOException, RuntimeError {
         String where = (p.hostIp() == null ? "0.0.0.0" : p.hostIp()) + ":" + p.hostPort() + "/" + p.protocol();
+        if (p.hostIp() != null && java.net.NetworkInterface.getByInetAddress(InetAddress.getByName(p.hostIp())) == null) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "publishing " + where + ": " + p.hostIp()
+                    + " is not an address of this host");
+        }
         for (int attempt = 0; attempt < 2; attempt++) {
             String holder = store.leasePort(p.protocol(), p.hostPort(), id);
             if (holder == null || holder.equals(id)) {
@@ -493,6 +498,10 @@ public final class Networking {
 
     /** A free port the kernel picks from its ephemeral range (docker's way), leased for the container. */
     private int ephemeral(PortSpec p, String id) throws IOException, RuntimeError {
+        if (p.hostIp() != null && java.net.NetworkInterface.getByInetAddress(InetAddress.getByName(p.hostIp())) == null) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "publishing " + p.containerPort() + "/" + p.protocol()
+                    + " on " + p.hostIp() + ": not an address of this host");
+        }
         for (int attempt = 0; attempt < 64; attempt++) {
             int port = freePort(p.protocol(), p.hostIp());
             if (store.leasePort(p.protocol(), port, id) == null) {
@@ -647,6 +656,16 @@ public final class Networking {
     }
 
     // ---------------------------------------------------------------- names
+
+    /** After {@code hull rename}: the container's record of its wiring, and its peers' /etc/hosts, say the new name. */
+    public void renamed(String id, String name) throws IOException {
+        NetworkState st = state(id);
+        if (st != null) {
+            st = new NetworkState(name, st.hostname(), st.netns(), st.endpoints(), st.ports(), st.addHosts());
+            save(id, st);
+            refreshPeers(st, id);
+        }
+    }
 
     /**
      * Rewrites the /etc/hosts of the containers that share a DNS-enabled network with st (self
