@@ -454,8 +454,8 @@ kv image_note "$image_note"
 
 run_cmd() { # VARIANT: its `run` command line (a string: no shell, hyperfine -N splits it)
   case $1 in
-    hull) echo "$HULLC run" ;;
-    hull-warm) echo "$HULLW run" ;;
+    hull) echo "$HULLC run --network none" ;;
+    hull-warm) echo "$HULLW run --network none" ;;
     podman) echo "$PODMAN run $podflags" ;;
     podman-bridge) echo "$PODMAN run $podbase" ;;
   esac
@@ -720,7 +720,7 @@ for v, d in idl.items():
                      "the temp dir): all new ones were counted.")
 notes.append(f"Latency: hyperfine -N, {runs} runs after {warmup} warmups; p90 by nearest rank. Podman: "
              "`--runtime runc --ulimit nofile=H:H --ulimit nproc=4096:4096 --network none`, private --root/--runroot, "
-             "cgroupfs; Hull: `--network none` is its default. Parallel: xargs -P; wall time from the first launch "
+             "cgroupfs; Hull: `--network none` too. Parallel: xargs -P; wall time from the first launch "
              "until the last `run -d` returned. Idle memory: Rss/Pss from /proc/PID/smaps_rollup of the monitors, "
              "MemAvailable before/after (median of 10 readings over 2 s each; ± their spread per container): "
              "noisy if anything else runs on the host.")

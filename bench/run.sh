@@ -15,7 +15,7 @@
 #
 # Each tool gets its own store in a temp dir (deleted at exit) holding the same
 # busybox image: Hull's built-in one, saved and loaded into podman. Podman runs
-# with --network none (Hull's default: a container gets its own loopback only;
+# with --network none, as Hull does here (a container gets its own loopback only;
 # podman's default network set-up alone costs ~250 ms here), runc, cgroupfs and
 # file events (no systemd here): on a cgroup v1/hybrid host crun refuses the
 # layout; podman's default rlimits (nofile, nproc) can be above this host's hard
@@ -71,8 +71,8 @@ mkdir -p "$results"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 export HULL_HOME=$work/home HULL_STATE=$work/state
 sock=$work/warm.sock
-HULL_COLD_CMD="env HULL_COLD=1 $here/bin/hull run --rm busybox true"
-HULL_WARM_CMD="env HULL_RUNTIME_SOCKET=$sock $here/bin/hull run --rm busybox true"
+HULL_COLD_CMD="env HULL_COLD=1 $here/bin/hull run --rm --network none busybox true"
+HULL_WARM_CMD="env HULL_RUNTIME_SOCKET=$sock $here/bin/hull run --rm --network none busybox true"
 P="podman --root $work/podman/root --runroot $work/podman/run --tmpdir $work/podman/tmp --storage-driver overlay"
 P="$P --cgroup-manager cgroupfs --events-backend file --runtime runc"
 PODMAN_CMD="$P run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 busybox true"
