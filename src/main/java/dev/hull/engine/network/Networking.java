@@ -371,8 +371,9 @@ public final class Networking {
     }
 
     /**
-     * The table and every network's rules again, for the networks whose bridges exist: after a
-     * firewall reload flushed the host's rules (`nft flush ruleset`), say. Returns how many networks.
+     * The table, every network's rules (for the networks whose bridges exist) and the published
+     * ports of wired containers again: after a firewall reload flushed the host's rules (`nft
+     * flush ruleset`), say. Returns how many networks.
      */
     public int restoreRules() throws IOException {
         nft.ensure();
@@ -393,6 +394,17 @@ public final class Networking {
             }
         } catch (LinuxException e) {
             throw new IOException("listing the networks' bridges: " + e.getMessage(), e);
+        }
+        // and the published ports of this home's wired containers
+        Set<Nftables.PortMapping> present = new HashSet<>(nft.ports());
+        for (String owner : new LinkedHashSet<>(store.portLeases().values())) {
+            NetworkState st = state(owner);
+            if (st != null) {
+                List<Nftables.PortMapping> missing = st.ports().stream().filter(p -> !present.contains(p)).toList();
+                if (!missing.isEmpty()) {
+                    nft.addPorts(missing);
+                }
+            }
         }
         return n;
     }
