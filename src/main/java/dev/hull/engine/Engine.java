@@ -525,14 +525,18 @@ public final class Engine {
             for (String p : o.publish) {
                 ports.addAll(PortSpec.parse(p));
             }
+            for (String e : o.expose) {
+                PortSpec.exposed(e); // checked also without -P
+            }
             if (o.publishAll) {
                 java.util.Set<String> keys = new java.util.LinkedHashSet<>(exposed);
                 keys.addAll(o.expose);
                 for (String k : keys) {
-                    PortSpec e = PortSpec.exposed(k);
-                    if (ports.stream().noneMatch(p -> p.containerPort() == e.containerPort()
-                            && p.protocol().equals(e.protocol()))) {
-                        ports.add(e);
+                    for (PortSpec e : PortSpec.exposed(k)) {
+                        if (ports.stream().noneMatch(p -> p.containerPort() == e.containerPort()
+                                && p.protocol().equals(e.protocol()))) {
+                            ports.add(e);
+                        }
                     }
                 }
             }

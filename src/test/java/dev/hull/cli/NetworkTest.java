@@ -256,6 +256,12 @@ class NetworkTest {
                     .hasMessageContaining("a process on the host listens on that port");
         }
 
+        // -P: every exposed port (here --expose, a range) on a free host port of the kernel's choosing
+        String all = f.detached("-P", "--expose", "7000-7001", "busybox", "sleep", "100");
+        assertThat(wiring(all).ports()).extracting(Nftables.PortMapping::containerPort).containsExactly(7000, 7001);
+        assertThat(wiring(all).ports()).allMatch(p -> p.hostPort() >= 1024 && p.hostIp() == null);
+        f.remove(all);
+
         // stop takes the ports away
         f.engine.stop(web, 1);
         assertThat(hostGet("http://127.0.0.1:18481/").exit()).isNotZero();

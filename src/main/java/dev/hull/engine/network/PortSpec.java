@@ -67,13 +67,14 @@ public record PortSpec(String protocol, String hostIp, int hostPort, int contain
 
     private static int[] range(String s, String spec, String what) {
         String[] r = s.split("-", -1);
+        String flag = what.startsWith("exposed") ? "--expose " : "-p ";
         if (r.length > 2) {
-            throw new IllegalArgumentException("-p " + spec + ": " + what + " " + s + ": a port or a range A-B");
+            throw new IllegalArgumentException(flag + spec + ": " + what + " " + s + ": a port or a range A-B");
         }
         int a = port(r[0], spec, what);
         int b = r.length == 2 ? port(r[1], spec, what) : a;
         if (b < a) {
-            throw new IllegalArgumentException("-p " + spec + ": " + what + " range " + s + " ends before it starts");
+            throw new IllegalArgumentException(flag + spec + ": " + what + " range " + s + " ends before it starts");
         }
         return new int[] {a, b};
     }
@@ -87,17 +88,25 @@ public record PortSpec(String protocol, String hostIp, int hostPort, int contain
         } catch (NumberFormatException e) {
             // below
         }
-        throw new IllegalArgumentException("-p " + spec + ": " + what + " " + s + ": a number from 1 to 65535");
+        throw new IllegalArgumentException((what.startsWith("exposed") ? "--expose " : "-p ") + spec + ": " + what
+                + " " + s + ": a number from 1 to 65535");
     }
 
-    /** An image's ExposedPorts key ("80/tcp", "53/udp", "8080") as a -P publication to any free port. */
-    public static PortSpec exposed(String key) {
+    /**
+     * An image's ExposedPorts key or an --expose value ("80/tcp", "53/udp", "8080", "7000-7003")
+     * as -P publications to any free port.
+     */
+    public static List<PortSpec> exposed(String key) {
         String[] p = key.split("/", 2);
-        int port = port(p[0], key, "exposed port");
+        int[] r = range(p[0], key, "exposed port");
         String proto = p.length == 2 ? p[1].toLowerCase(java.util.Locale.ROOT) : "tcp";
         if (!proto.equals("tcp") && !proto.equals("udp")) {
             throw new IllegalArgumentException("exposed port " + key + ": protocol " + proto + ": use tcp or udp");
         }
-        return new PortSpec(proto, null, 0, port);
+        List<PortSpec> out = new ArrayList<>();
+        for (int port = r[0]; port <= r[1]; port++) {
+            out.add(new PortSpec(proto, null, 0, port));
+        }
+        return out;
     }
 }
