@@ -485,10 +485,7 @@ public final class Networking {
 
     private int reserve(PortSpec p, String id) throws IOException, RuntimeError {
         String where = (p.hostIp() == null ? "0.0.0.0" : p.hostIp()) + ":" + p.hostPort() + "/" + p.protocol();
-        if (p.hostIp() != null && java.net.NetworkInterface.getByInetAddress(InetAddress.getByName(p.hostIp())) == null) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "publishing " + where + ": " + p.hostIp()
-                    + " is not an address of this host");
-        }
+        requireLocal(p, where);
         for (int attempt = 0; attempt < 2; attempt++) {
             String holder = store.leasePort(p.protocol(), p.hostPort(), id);
             if (holder == null || holder.equals(id)) {
@@ -509,11 +506,16 @@ public final class Networking {
     }
 
     /** A free port the kernel picks from its ephemeral range (docker's way), leased for the container. */
-    private int ephemeral(PortSpec p, String id) throws IOException, RuntimeError {
+    /** A -p host address must be one of the host's own (else nothing would ever reach the rule). */
+    private static void requireLocal(PortSpec p, String where) throws IOException, RuntimeError {
         if (p.hostIp() != null && java.net.NetworkInterface.getByInetAddress(InetAddress.getByName(p.hostIp())) == null) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "publishing " + p.containerPort() + "/" + p.protocol()
-                    + " on " + p.hostIp() + ": not an address of this host");
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "publishing " + where + ": " + p.hostIp()
+                    + " is not an address of this host");
         }
+    }
+
+    private int ephemeral(PortSpec p, String id) throws IOException, RuntimeError {
+        requireLocal(p, p.hostIp() + "::" + p.containerPort() + "/" + p.protocol());
         for (int attempt = 0; attempt < 64; attempt++) {
             int port = freePort(p.protocol(), p.hostIp());
             if (store.leasePort(p.protocol(), port, id) == null) {
