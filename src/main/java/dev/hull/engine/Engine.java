@@ -441,7 +441,7 @@ public final class Engine {
                 }
             }
             try {
-                return launch(info, o, attach, locked);
+                return launch(info, o, net, attach, locked);
             } catch (IOException | RuntimeError | RuntimeException e) {
                 if (!state(info).running()) {
                     networking.tearDown(info.id());
@@ -470,9 +470,10 @@ public final class Engine {
         Files.move(tmp, config, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
-    private int launch(ContainerInfo info, CreateOptions o, Attach attach, ContainerStore.Locked locked)
+    private int launch(ContainerInfo info, CreateOptions o, NetworkRequest net, Attach attach,
+            ContainerStore.Locked locked)
             throws IOException, RuntimeError {
-        Monitor monitor = monitorFor(info, o, attach != null);
+        Monitor monitor = monitorFor(info, o, net, attach != null);
         ContainerRuntime rt = new ContainerRuntime(stateRoot).withMonitor(monitor);
         if (attach != null && attach.stdio() != null) {
             rt.withStdio(attach.stdio());
@@ -701,14 +702,15 @@ public final class Engine {
         }
     }
 
-    private Monitor monitorFor(ContainerInfo info, CreateOptions o, boolean attached) throws RuntimeError {
+    private Monitor monitorFor(ContainerInfo info, CreateOptions o, NetworkRequest net, boolean attached)
+            throws RuntimeError {
         long[] limits = logLimits(o);
         List<String> onExit = List.of();
         List<String> onEnd = List.of();
         if (o.autoRemove && !attached) {
             // The monitor of a detached --rm container removes it when it ends: one short JVM, then.
             onExit = hullCommand("rm", "--force", info.id());
-        } else if (!attached && holdsShared(networkRequest(info))) {
+        } else if (!attached && holdsShared(net)) {
             // Published ports and names on a user network matter to others: a detached container that
             // ends by itself gives them back at once (stop and rm do it themselves).
             onEnd = hullCommand("container", "cleanup", info.id());
