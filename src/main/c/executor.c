@@ -38,6 +38,9 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/vfs.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -124,6 +127,7 @@ enum {
     OP_START_OK = 97,   /* write "0" to the start report: start returns success */
     OP_PRESERVE_FDS = 98, /* u64 from, u64 count: dup2(from+i, 3+i) (no CLOEXEC), close the sources */
     OP_BLOCK_SIGNALS = 99, /* block every signal: the exec'd process starts with them blocked (--init) */
+    OP_EXEC_SELF = 100, /* str args...: exec this executor (its sealed copy, never the host's file) as Hull's init */
 };
 
 /* OP_MOUNT target flags */
@@ -133,6 +137,7 @@ enum {
 #define T_SRC_IN_ROOT 8u  /* source is a path inside the root too */
 #define T_OPTIONAL 16u    /* missing target is not an error */
 #define T_KEEP_LOCKED 32u /* remount: keep the flags the kernel locks (nosuid, ...) */
+#define T_REAL_DIR 64u    /* the target must be a real directory: no symlink anywhere on its path (proc, sysfs, ...) */
 
 struct arg { uint32_t len; const char *p; };
 struct op { uint32_t code; uint32_t argc; struct arg *argv; };
@@ -149,6 +154,7 @@ int restarting;
 static char **exec_env;
 static char resolved_exec[PATH_MAX];
 static int armed; /* the state dir is ours: undo the creation on any failure */
+static int self_exe = -1; /* O_PATH handle on this executor's sealed executable (OP_EXEC_SELF) */
 static void abort_creation(void) __attribute__((noreturn));
 
 /* ---------- errors ---------- */
@@ -288,6 +294,18 @@ static int open_in_root(const char *path, int flags)
     return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
 }
 
+/* As open_in_root, and no symlink at all on the path (RESOLVE_NO_SYMLINKS): ELOOP if there is one. */
+static int open_in_root_strict(const char *path, int flags)
+{
+    struct open_how how = {
+        .flags = (uint64_t)flags | O_CLOEXEC,
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+    };
+    while (*path == '/') path++;
+    if (!*path) path = ".";
+    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
 /* mkdir -p inside the root, each component resolved inside the root */
 static void mkdirs_in_root(const char *path, mode_t mode)
 {
@@ -393,7 +411,16 @@ static void do_mount(const struct op *o)
         if (rootfd < 0) fail("mount %s: no root opened", target);
         if (tf & T_MKDIR) mkdirs_in_root(target, 0755);
         if (tf & T_MKFILE) mkfile_in_root(target);
-        tfd = open_in_root(target, O_PATH);
+        if (tf & T_REAL_DIR) {
+            /* procfs or sysfs on a symlinked target would land elsewhere in the root, and the masked
+             * paths (resolved by name) would then miss it: refused, as runc refuses it. */
+            tfd = open_in_root_strict(target, O_PATH | O_DIRECTORY);
+            if (tfd < 0 && (errno == ELOOP || errno == ENOTDIR))
+                fail("mount target %s in rootfs: must be a directory with no symlink on its path (type %s)", target,
+                     fstype ? fstype : "none");
+        } else {
+            tfd = open_in_root(target, O_PATH);
+        }
         if (tfd < 0) {
             if (errno == ENOENT && (tf & T_OPTIONAL)) return;
             SYSFAIL("mount target %s in rootfs", target);
@@ -638,6 +665,31 @@ static int privilege_op(const struct op *o)
 
 /* ---------- process control: terminals and hooks (ops 90-109) ---------- */
 
+/* /dev/console of the container becomes its terminal (as runc does), bound on a target made safely:
+ * /dev is resolved with no symlink anywhere (an image's /dev/console -> /proc/sysrq-trigger, the
+ * CVE-2025-52565 class, must not redirect the bind), and the target must be a regular file or a
+ * character device, not a symlink (O_NOFOLLOW) or a directory. */
+static void bind_console(int slave)
+{
+    int dev = open_in_root_strict("/dev", O_PATH | O_DIRECTORY);
+    if (dev < 0) SYSFAIL("console: /dev of the container (a symlinked /dev is refused)");
+    int t = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (t < 0 && errno != EEXIST) SYSFAIL("console: create /dev/console");
+    if (t >= 0) close(t);
+    t = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (t < 0) SYSFAIL("console: open /dev/console");
+    struct stat st;
+    if (fstat(t, &st)) SYSFAIL("console: stat /dev/console");
+    if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+        fail("console: /dev/console of the container is not a file or a character device (mode 0%o)", st.st_mode);
+    char s[64], d[64];
+    snprintf(s, sizeof s, "/proc/self/fd/%d", slave);
+    snprintf(d, sizeof d, "/proc/self/fd/%d", t);
+    if (mount(s, d, NULL, MS_BIND, NULL)) SYSFAIL("console: bind the terminal on /dev/console");
+    close(t);
+    close(dev);
+}
+
 /* OP_CONSOLE: a new pty from /dev/ptmx as this process sees it (the container's
  * devpts after pivot_root / setns). The slave becomes stdin, stdout, stderr and
  * the controlling terminal of a new session; the master goes to Java over the
@@ -659,6 +711,7 @@ static void do_console(const struct op *o)
     }
     if (setsid() < 0 && errno != EPERM) SYSFAIL("console: setsid");
     if (ioctl(slave, TIOCSCTTY, 0)) SYSFAIL("console: make the pty the controlling terminal");
+    if (o->argc > 3 && u64(o, 3)) bind_console(slave);
     for (int fd = 0; fd < 3; fd++)
         if (dup2(slave, fd) < 0) SYSFAIL("console: dup2 pty slave to %d", fd);
     if (slave > 2) close(slave);
@@ -813,7 +866,7 @@ static void do_preserve_fds(uint64_t from, uint64_t count)
 {
     if (from < 3 || count > 4096) fail("preserve-fds from %lu count %lu: bad range", (unsigned long)from, (unsigned long)count);
     int top = 3 + (int)count, end = (int)(from + count);
-    int *mine[] = { &rootfd, &report_fd, &fifofd };
+    int *mine[] = { &rootfd, &report_fd, &fifofd, &self_exe };
     for (size_t k = 0; k < sizeof mine / sizeof *mine; k++) {
         if (*mine[k] >= 3 && *mine[k] < (top > end ? top : end)) {
             int n = fcntl(*mine[k], F_DUPFD_CLOEXEC, top > end ? top : end);
@@ -833,9 +886,6 @@ static void do_preserve_fds(uint64_t from, uint64_t count)
     for (int fd = top > (int)from ? top : (int)from; fd < end; fd++) close(fd);
 }
 
-/* Everything the executor inherited beyond the fds the plan names (the plan socket, the console and
- * hook-state sockets, the preserved fds) is marked close-on-exec: the caller's other descriptors
- * (a JVM holds its jars open) must not reach the container. */
 /* The highest fd the plan names (console and hook-state sockets, preserved fds), at least fd 3. */
 static unsigned int highest_plan_fd(int with_console)
 {
@@ -851,17 +901,135 @@ static unsigned int highest_plan_fd(int with_console)
     return top;
 }
 
-static void cloexec_unlisted(void)
+/* close_range(lo, hi), one fd at a time on kernels without it */
+static void close_fds(unsigned int lo, unsigned int hi)
+{
+    if (lo > hi) return;
+    if (syscall(SYS_close_range, lo, hi, 0) == 0) return;
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 1 << 20) max = 1 << 20;
+    for (long fd = lo; fd <= (long)hi && fd < max; fd++) close((int)fd);
+}
+
+/* Every descriptor from lo up is closed, but the handle on our own executable. */
+static void close_from(unsigned int lo)
+{
+    if (self_exe >= 0 && (unsigned int)self_exe >= lo) {
+        close_fds(lo, (unsigned int)self_exe - 1);
+        close_fds((unsigned int)self_exe + 1, ~0U);
+    } else {
+        close_fds(lo, ~0U);
+    }
+}
+
+/* Before anything else runs, every descriptor the executor inherited but the ones the plan names
+ * (stdio, the plan socket, the console and hook-state sockets, the seccomp-notify socket, the
+ * preserved fds) is closed — not just marked close-on-exec: whatever the caller leaked (a JVM's
+ * jars, a CI runner's `exec 9</some/dir`) must never be open in a process that enters a
+ * container, where a cwd of /proc/self/fd/9 or a ptrace would reach it (CVE-2024-21626). */
+static void close_unlisted(void)
 {
     unsigned int top = highest_plan_fd(1);
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
+    unsigned char *named = calloc(top + 1, 1);
+    if (!named) fail("out of memory");
+    named[JAVA_FD] = 1;
+    for (size_t i = 0; i < nops; i++) {
+        const struct op *o = &ops[i];
+        if (o->code == OP_CONSOLE || o->code == OP_HOOK_STATE) {
+            if (u64(o, 0) <= top) named[u64(o, 0)] = 1;
+        } else if (o->code == OP_SECCOMP_NOTIFY && o->argc > 2) {
+            if (u64(o, 2) <= top) named[u64(o, 2)] = 1;
+        } else if (o->code == OP_PRESERVE_FDS) {
+            for (uint64_t k = 0; k < u64(o, 1) && u64(o, 0) + k <= top; k++) named[u64(o, 0) + k] = 1;
+        }
+    }
+    for (unsigned int fd = 3; fd <= top; fd++)
+        if (!named[fd]) close((int)fd);
+    free(named);
+    close_fds(top + 1, ~0U);
+    /* A directory as stdin, stdout or stderr would be a handle on the host inside the container. */
+    for (int fd = 0; fd < 3; fd++) {
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+            fail("fd %d (%s) is a directory: a host directory must not be handed to a container", fd,
+                 fd == 0 ? "stdin" : fd == 1 ? "stdout" : "stderr");
+    }
+}
+
+/* ---------- running only from a sealed executable (the CVE-2019-5736 class) ----------
+ * A process that enters a container runs this program until its exec; a process in the container
+ * that can open /proc/PID/exe then holds the executable, and if that were the host's file it could
+ * reopen it for writing and replace what the host runs next. So the executor only ever runs from a
+ * copy nothing can write: Java spawns it from a read-only, lower-only overlayfs mount of its file
+ * that is attached nowhere (zero copy: the page cache is the host file's), or from a sealed memfd.
+ * Spawned any other way, it makes the sealed memfd itself and re-executes from it. */
+#ifndef OVERLAYFS_SUPER_MAGIC
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
 #endif
-    if (syscall(SYS_close_range, top + 1, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
-    if (errno != ENOSYS && errno != EINVAL) SYSFAIL("close_range %u.. (CLOSE_RANGE_CLOEXEC)", top + 1);
-    long max = sysconf(_SC_OPEN_MAX); /* kernels before 5.11: one fd at a time */
-    if (max < 0 || max > 1 << 20) max = 1 << 20;
-    for (long fd = top + 1; fd < max; fd++) fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010
+#endif
+#define HULL_SEALED_ENV "HULL_EXECUTOR_RESEALED=1"
+#define SEALS_NEEDED (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+static int exe_is_sealed(int fd)
+{
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (seals >= 0) return (seals & SEALS_NEEDED) == SEALS_NEEDED;
+    struct statfs sf;
+    struct statvfs sv;
+    return fstatfs(fd, &sf) == 0 && sf.f_type == OVERLAYFS_SUPER_MAGIC && fstatvfs(fd, &sv) == 0
+        && (sv.f_flag & ST_RDONLY);
+}
+
+static void die_early(const char *what)
+{
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "ERROR sealing the executor: %s: %s\n", what, strerror(errno));
+    ssize_t w = write(JAVA_FD, buf, n);
+    (void)w;
+    dprintf(2, "hull-executor: sealing the executor: %s: %s\n", what, strerror(errno));
+    _exit(125);
+}
+
+static void ensure_sealed(char **argv)
+{
+    extern char **environ;
+    int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (exe < 0) die_early("open /proc/self/exe");
+    int resealed = getenv("HULL_EXECUTOR_RESEALED") != NULL;
+    if (exe_is_sealed(exe)) {
+        close(exe);
+        if (resealed) unsetenv("HULL_EXECUTOR_RESEALED");
+        return;
+    }
+    if (resealed) { errno = EPERM; die_early("still not sealed after re-executing from a sealed memfd"); }
+    int mfd = (int)syscall(SYS_memfd_create, "hull-executor", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+    if (mfd < 0 && errno == EINVAL) /* kernels before 6.3 know no MFD_EXEC */
+        mfd = (int)syscall(SYS_memfd_create, "hull-executor", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (mfd < 0) die_early("memfd_create");
+    struct stat st;
+    if (fstat(exe, &st)) die_early("stat /proc/self/exe");
+    for (off_t done = 0; done < st.st_size;) {
+        ssize_t n = sendfile(mfd, exe, NULL, (size_t)(st.st_size - done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) die_early("copy /proc/self/exe into the memfd");
+        done += n;
+    }
+    close(exe);
+    if (fcntl(mfd, F_ADD_SEALS, SEALS_NEEDED | F_SEAL_FUTURE_WRITE) && fcntl(mfd, F_ADD_SEALS, SEALS_NEEDED))
+        die_early("seal the memfd");
+    size_t n = 0;
+    while (environ[n]) n++;
+    char **env = calloc(n + 2, sizeof *env);
+    if (!env) die_early("out of memory");
+    memcpy(env, environ, n * sizeof *env);
+    env[n] = HULL_SEALED_ENV;
+    syscall(SYS_execveat, mfd, "", argv, env, AT_EMPTY_PATH);
+    die_early("execveat the sealed memfd");
 }
 
 /* ---------- seccomp (ops 60-64) ---------- */
@@ -882,7 +1050,7 @@ static void do_seccomp(const struct op *o, const struct op *next)
     if (!insns) fail("out of memory");
     memcpy(insns, a->p, a->len); /* aligned copy */
     struct sock_fprog prog = { .len = (unsigned short)(a->len / sizeof(struct sock_filter)), .filter = insns };
-    if (next && next->code == OP_EXEC && !exec_argv) exec_argv = strv(next);
+    if (next && (next->code == OP_EXEC || next->code == OP_EXEC_SELF) && !exec_argv) exec_argv = strv(next);
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)flags, &prog))
         SYSFAIL("seccomp (op %u): load filter of %u instructions with flags 0x%lx", o->code, prog.len,
                 (unsigned long)flags);
@@ -946,6 +1114,26 @@ static int skipped_on_restart(uint32_t code)
     }
 }
 
+/* OP_CHDIR: the cwd is resolved inside the container's root (openat2 RESOLVE_IN_ROOT, no magic
+ * links: a cwd of /proc/self/fd/N, the CVE-2024-21626 class, cannot reach a descriptor of the host),
+ * and checked once there: the kernel's getcwd starts with "(unreachable)" for a directory outside
+ * this process's root. */
+static void do_chdir(const char *path)
+{
+    if (rootfd < 0) { /* exec: setns into the mount namespace made "/" the container's root */
+        rootfd = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
+        if (rootfd < 0) SYSFAIL("cwd %s: open the container's root", path);
+    }
+    int fd = open_in_root(path, O_PATH | O_DIRECTORY);
+    if (fd < 0) SYSFAIL("cwd %s: resolving it inside the container's root", path);
+    if (fchdir(fd)) SYSFAIL("cwd %s: chdir", path);
+    close(fd);
+    char where[PATH_MAX];
+    long n = syscall(SYS_getcwd, where, sizeof where);
+    if (n < 0) SYSFAIL("cwd %s: getcwd", path);
+    if (where[0] != '/') fail("cwd %s: the directory is outside the container's root", path);
+}
+
 static void child_ops(size_t from)
 {
     for (size_t i = from; i < nops; i++) {
@@ -997,7 +1185,7 @@ static void child_ops(size_t from)
             if (rootfd < 0) SYSFAIL("open new root");
             break;
         }
-        case OP_CHDIR: if (chdir(str(o, 0))) SYSFAIL("chdir to cwd %s", str(o, 0)); break;
+        case OP_CHDIR: do_chdir(str(o, 0)); break;
         case OP_UMASK: umask(u64(o, 0)); break;
         case OP_OPEN_FIFO:
             fifofd = open(str(o, 0), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -1075,6 +1263,14 @@ static void child_ops(size_t from)
             close(fifofd);
             fifofd = -1;
             break;
+        }
+        case OP_EXEC_SELF: {
+            /* Hull's init (--init): this executor's sealed copy, from a handle opened on the host
+             * before any namespace was joined; no host path of it is ever bound into the container. */
+            char **argv = exec_argv ? exec_argv : strv(o);
+            if (self_exe < 0) fail("exec-self: no handle on the executor's executable");
+            syscall(SYS_execveat, self_exe, "", argv, exec_env ? exec_env : (char *[]){ NULL }, AT_EMPTY_PATH);
+            SYSFAIL("exec %s (Hull's init, from the executor's sealed executable)", argv[0]);
         }
         case OP_EXEC: {
             char **argv = exec_argv ? exec_argv : strv(o);
@@ -1460,11 +1656,7 @@ static void become_monitor(const struct op *o)
      * kept open would keep `$(hull run -d ...)` waiting; a file, its space). The monitor makes its
      * own pty socket, so a console fd in the plan is not the caller's to keep either. */
     unsigned int top = highest_plan_fd(0);
-    if (syscall(SYS_close_range, top + 1, ~0U, 0) != 0) {
-        long max = sysconf(_SC_OPEN_MAX);
-        if (max < 0 || max > 1 << 20) max = 1 << 20;
-        for (long fd = top + 1; fd < max; fd++) close((int)fd);
-    }
+    close_from(top + 1);
     /* The plan may join the container's network namespace next (a parent op, in this process):
      * keep the host's, for the commands the monitor execs at the end (they tear down host links
      * and nftables rules). Above the plan's fds, so no op that names an fd can meet it. */
@@ -1477,14 +1669,29 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--client") == 0) return client_main(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "--init") == 0) return init_main(argc, argv);
-    signal(SIGPIPE, SIG_IGN);
     if (fcntl(JAVA_FD, F_GETFD) < 0) {
         dprintf(2, "hull-executor: this program is run by Hull, which passes its plan on fd 3\n");
         return 2;
     }
+    /* This process and everything it clones may enter a container: first of all, no process of the
+     * container may open our /proc/PID/exe, fd/ or mem (non-dumpable: it takes CAP_SYS_PTRACE of the
+     * host's user namespace), and what it runs must not be a host file it could write. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) { dprintf(2, "hull-executor: PR_SET_DUMPABLE: %s\n", strerror(errno)); return 125; }
+    ensure_sealed(argv);
+    prctl(PR_SET_NAME, "hull-executor", 0, 0, 0); /* exec'd from a descriptor, we were named after its number */
+    signal(SIGPIPE, SIG_IGN);
     fcntl(JAVA_FD, F_SETFD, FD_CLOEXEC);
     read_plan();
-    cloexec_unlisted();
+    close_unlisted();
+    for (size_t k = 0; k < nops; k++) {
+        if (ops[k].code != OP_EXEC_SELF) continue;
+        int fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+        if (fd < 0) SYSFAIL("open /proc/self/exe (for exec-self)");
+        self_exe = fcntl(fd, F_DUPFD_CLOEXEC, (int)highest_plan_fd(1) + 1);
+        if (self_exe < 0) SYSFAIL("dup /proc/self/exe");
+        close(fd);
+        break;
+    }
 
     int detach = 1;
     size_t i = 0;

@@ -1,5 +1,6 @@
 /* hull-executor --init -- CMD ARGS...: a tiny init for `hull run --init`.
- * Bound into the container at /dev/hull-init and run as its PID 1: it runs
+ * Exec'd as the container's PID 1 from the executor's own sealed executable (no host file of
+ * Hull's is bound into the container): it runs
  * CMD as its child, forwards every signal it can catch to it, reaps every
  * zombie the container leaves (orphans are re-parented to PID 1), and exits
  * with CMD's status (128+N when CMD died of signal N). */
@@ -8,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +23,9 @@ int init_main(int argc, char **argv)
         dprintf(2, "usage: hull-init -- COMMAND [ARGS...]\n");
         return 2;
     }
+    /* Exec'd from a descriptor (the executor's sealed executable), the kernel named us after its
+     * number; ps should say what we are. */
+    prctl(PR_SET_NAME, "hull-init", 0, 0, 0);
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);

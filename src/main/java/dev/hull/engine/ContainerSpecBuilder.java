@@ -22,7 +22,11 @@ import java.util.Set;
 
 /** Turns docker's create/run flags and the image's config into an OCI config.json. */
 final class ContainerSpecBuilder {
-    /** Where --init's tiny init (the executor binary) appears inside the container. */
+    /**
+     * Where an older Hull bound --init's tiny init (the executor binary) into the container; its
+     * containers' config.json may still hold that mount. Now the init is exec'd from the executor's
+     * sealed executable (annotation run.hull.init) and no host file is bound.
+     */
     static final String INIT_PATH = "/dev/hull-init";
 
     /** The capabilities docker gives a container by default. */
@@ -60,11 +64,6 @@ final class ContainerSpecBuilder {
         ObjectNode process = (ObjectNode) spec.get("process");
         process.put("terminal", o.tty);
         ArrayNode a = process.putArray("args");
-        if (o.init) {
-            a.add(INIT_PATH);
-            a.add("--init");
-            a.add("--");
-        }
         args.forEach(a::add);
         String hostname = o.hostname != null ? o.hostname : id.substring(0, 12);
         Map<String, String> envs = new LinkedHashMap<>();
@@ -118,6 +117,7 @@ final class ContainerSpecBuilder {
             ann.put(Annotations.ROOTFS_OVERLAY, overlay);
         }
         if (o.init) { // the tiny init blocks signals itself; from the exec on, none is dropped
+            ann.put(Annotations.INIT, "true");
             ann.put(Annotations.EXEC_SIGNALS_BLOCKED, "true");
         }
         ObjectNode linux = (ObjectNode) spec.get("linux");
@@ -149,15 +149,6 @@ final class ContainerSpecBuilder {
                     opts.add(x);
                 }
             }
-        }
-        if (o.init) {
-            ObjectNode m = mounts.addObject();
-            m.put("destination", INIT_PATH);
-            m.put("type", "bind");
-            m.put("source", dev.hull.runtime.executor.ExecutorSession.binary().toString());
-            ArrayNode opts = m.putArray("options");
-            opts.add("bind");
-            opts.add("ro");
         }
         return spec;
     }

@@ -44,6 +44,14 @@ public final class DetachedMounts {
      * ("key=value,flag,..."; no commas inside values). Returns its descriptor (close-on-exec).
      */
     public static int mount(String fstype, String options) throws LinuxException {
+        return mount(fstype, options, 0);
+    }
+
+    /** MOUNT_ATTR_* for {@link #mount(String, String, long)}. */
+    public static final long MOUNT_ATTR_RDONLY = 0x1, MOUNT_ATTR_NOSUID = 0x2, MOUNT_ATTR_NODEV = 0x4;
+
+    /** As {@link #mount(String, String)}, with the mount's attributes (MOUNT_ATTR_*). */
+    public static int mount(String fstype, String options, long attrs) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             long fsfd = (long) SYSCALL2.H.invokeExact(st, SYS_FSOPEN, cstr(arena, fstype), FSOPEN_CLOEXEC);
@@ -73,7 +81,7 @@ public final class DetachedMounts {
                     int e = errno(st);
                     throw new LinuxException("fsconfig(" + fstype + ", FSCONFIG_CMD_CREATE)" + log(arena, (int) fsfd), e);
                 }
-                long mfd = (long) SYSCALL3.H.invokeExact(st, SYS_FSMOUNT, fsfd, FSMOUNT_CLOEXEC, 0L);
+                long mfd = (long) SYSCALL3.H.invokeExact(st, SYS_FSMOUNT, fsfd, FSMOUNT_CLOEXEC, attrs);
                 if (mfd < 0) {
                     int e = errno(st);
                     throw new LinuxException("fsmount(" + fstype + ")" + log(arena, (int) fsfd), e);

@@ -121,6 +121,12 @@ public final class Syscalls {
     private static final class FA_INIT {
         static final MethodHandle H = fnNoErrno("posix_spawn_file_actions_init", JAVA_INT, ADDRESS);
     }
+    /** glibc ≥ 2.34; null where libc has none (then the child's own code must close what it got). */
+    private static final class FA_ADDCLOSEFROM {
+        static final MethodHandle H = LINKER.defaultLookup().find("posix_spawn_file_actions_addclosefrom_np")
+                .map(a -> LINKER.downcallHandle(a, java.lang.foreign.FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT)))
+                .orElse(null);
+    }
     private static final class FA_ADDDUP2 {
         static final MethodHandle H = fnNoErrno("posix_spawn_file_actions_adddup2", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
     }
@@ -619,7 +625,10 @@ public final class Syscalls {
     /**
      * posix_spawn(path, argv, envp) with every signal reset to its default and
      * an empty signal mask (the JVM's own dispositions must not leak), and
-     * {@code dup2(from[i], to[i])} for each pair. Returns the child's pid.
+     * {@code dup2(from[i], to[i])} for each pair; every other descriptor above 2 is closed in the
+     * child before the exec (also ones someone left without close-on-exec: a caller's leaked
+     * {@code exec 9</dir}, a JVM's jars), so the child gets exactly its stdio and {@code to}.
+     * Returns the child's pid.
      */
     public static int spawn(String path, List<String> argv, List<String> envp, int[] dupFrom, int[] dupTo)
             throws LinuxException {
@@ -633,6 +642,14 @@ public final class Syscalls {
                 for (int i = 0; i < dupFrom.length; i++) {
                     check("posix_spawn_file_actions_adddup2(" + dupFrom[i] + ", " + dupTo[i] + ")",
                             (int) FA_ADDDUP2.H.invokeExact(fa, dupFrom[i], dupTo[i]));
+                }
+                int keep = 2;
+                for (int t : dupTo) {
+                    keep = Math.max(keep, t);
+                }
+                if (FA_ADDCLOSEFROM.H != null) {
+                    check("posix_spawn_file_actions_addclosefrom_np(" + (keep + 1) + ")",
+                            (int) FA_ADDCLOSEFROM.H.invokeExact(fa, keep + 1));
                 }
                 int ignored = (int) SIGEMPTYSET.H.invokeExact(sigs);
                 check("posix_spawnattr_setsigmask", (int) ATTR_SETSIGMASK.H.invokeExact(attr, sigs));

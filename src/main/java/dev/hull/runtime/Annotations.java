@@ -18,5 +18,13 @@ public final class Annotations {
      */
     public static final String EXEC_SIGNALS_BLOCKED = "run.hull.exec.signals-blocked";
 
+    /**
+     * "true": PID 1 is Hull's tiny init (hull run --init), which runs process.args as its child. The
+     * init is the executor's own program, exec'd from the sealed executable the executor runs from:
+     * no host file of Hull's is bound into the container (a privileged container could remount a
+     * bind of it read-write and change what the host runs).
+     */
+    public static final String INIT = "run.hull.init";
+
     private Annotations() {}
 }

@@ -32,7 +32,7 @@ final class ExecPlanBuilder {
         Plan plan = new Plan();
         plan.mode(detach);
         List<Namespace> namespaces = spec.linux() == null ? List.of() : spec.linux().namespaces();
-        boolean inUserNs = false;
+        boolean inUserNs = false, joinedMount = false;
         for (String type : PlanBuilder.JOIN_ORDER) {
             if (namespaces.stream().noneMatch(n -> n.type().equals(type))) {
                 continue; // shared with the host: nothing to join
@@ -44,9 +44,15 @@ final class ExecPlanBuilder {
             }
             plan.setns(theirs.toString(), PlanBuilder.nsFlag(type));
             inUserNs |= type.equals("user");
+            joinedMount |= type.equals("mount");
         }
         plan.clone(0);
-        ProcessControl.terminal(plan, proc);
+        if (!joinedMount) {
+            // A container without a mount namespace of its own was entered with chroot: so is its exec
+            // (else the process, its cwd and its terminal would be the host's).
+            plan.chroot("/proc/" + initPid + "/root");
+        }
+        ProcessControl.terminal(plan, proc, false);
         Privileges privileges;
         try {
             // The exec'd process gets the same confinement rules as the init, from its own process section.

@@ -215,7 +215,7 @@ public final class PlanBuilder {
                 }
                 procMounted |= dest.equals("/proc");
                 plan.mount(m.source() == null ? m.type() : m.source(), dest, m.type(), o.flags(), emptyToNull(o.data()),
-                        Plan.T_IN_ROOT | Plan.T_MKDIR);
+                        Plan.T_IN_ROOT | Plan.T_MKDIR | (special(m.type(), dest) ? Plan.T_REAL_DIR : 0));
             }
             if (o.propagationFlags() != 0) {
                 plan.mount(null, dest, null, o.propagationFlags(), null, Plan.T_IN_ROOT);
@@ -251,7 +251,7 @@ public final class PlanBuilder {
             }
             plan.setdomainname(spec.domainname());
         }
-        ProcessControl.terminal(plan, proc);
+        ProcessControl.terminal(plan, proc, !devBoundFromHost);
         PlanSeccomp.Seccomp seccomp = PlanSeccomp.compile(spec, SeccompNotify.executorFd(spec, proc, true, ctx.preserveFds()));
         processSteps(plan, proc, newUserNs, privileges, seccomp);
         if ("true".equals(spec.annotations().get(Annotations.EXEC_SIGNALS_BLOCKED))) {
@@ -263,8 +263,26 @@ public final class PlanBuilder {
         plan.waitStart();
         ProcessControl.beforeExec(plan, spec, ctx.preserveFds());
         loadSeccompLast(plan, proc, seccomp);
-        plan.exec(proc.args());
+        if ("true".equals(spec.annotations().get(Annotations.INIT))) {
+            List<String> init = new ArrayList<>(List.of("hull-init", "--init", "--"));
+            init.addAll(proc.args());
+            plan.execSelf(init);
+        } else {
+            plan.exec(proc.args());
+        }
         return plan;
+    }
+
+    /**
+     * Kernel file systems whose target must be a real directory, with no symlink on its path (runc
+     * refuses proc and sysfs on a symlink): an image's /proc -> /elsewhere would otherwise put procfs
+     * there, where the masked and read-only /proc paths, resolved by name, miss it.
+     */
+    static boolean special(String type, String dest) {
+        return switch (type) {
+            case "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2" -> true;
+            default -> List.of("/proc", "/sys", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue").contains(dest);
+        };
     }
 
     /**
@@ -363,10 +381,11 @@ public final class PlanBuilder {
         long flags = o.flags() & ~MS_RDONLY;
         boolean ro = (o.flags() & MS_RDONLY) != 0;
         if (layout.mode() == CgroupLayout.Mode.V2) {
-            plan.mount("cgroup2", dest, "cgroup2", o.flags(), null, Plan.T_IN_ROOT | Plan.T_MKDIR);
+            plan.mount("cgroup2", dest, "cgroup2", o.flags(), null, Plan.T_IN_ROOT | Plan.T_MKDIR | Plan.T_REAL_DIR);
             return;
         }
-        plan.mount("tmpfs", dest, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755", Plan.T_IN_ROOT | Plan.T_MKDIR);
+        plan.mount("tmpfs", dest, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755",
+                Plan.T_IN_ROOT | Plan.T_MKDIR | Plan.T_REAL_DIR);
         for (CgroupLayout.V1Hierarchy h : layout.v1()) {
             String name = String.join(",", h.controllers()).replace("name=", "");
             String data = String.join(",", h.controllers());

@@ -96,11 +96,15 @@ public final class ProcessControl {
         }
     }
 
-    /** After pivot_root (the container's /dev/ptmx), before the ids change: the terminal. */
-    static void terminal(Plan plan, Process proc) {
+    /**
+     * After pivot_root (the container's /dev/ptmx), before the ids change: the terminal; with
+     * {@code bindConsole} (the init, on a /dev of its own) also bound on /dev/console, as runc does.
+     */
+    static void terminal(Plan plan, Process proc, boolean bindConsole) {
         if (proc.terminal()) {
             var size = proc.consoleSize();
-            plan.console(consoleFd(proc), size == null ? 0 : size.height(), size == null ? 0 : size.width());
+            plan.console(consoleFd(proc), size == null ? 0 : size.height(), size == null ? 0 : size.width(),
+                    bindConsole);
         }
     }
 

@@ -27,7 +27,7 @@ class RunLifecycleFlagsTest {
     @Test
     void initIsPid1AndReapsOrphans() throws Exception {
         assertThat(f.output("--rm", "--init", "busybox", "sh", "-c", "tr '\\0' ' ' </proc/1/cmdline"))
-                .startsWith("/dev/hull-init --init -- sh -c ");
+                .startsWith("hull-init --init -- sh -c ");
         // An orphan (its parent shell exits at once) that ends after 0.1 s is reparented to PID 1;
         // then the main shell becomes sleep, which never waits. A checker counts zombies at 0.6 s.
         String script = "(sleep 0.6; grep -l '^State:.*Z' /proc/[0-9]*/status | wc -l) & sh -c 'sleep 0.1 &';"

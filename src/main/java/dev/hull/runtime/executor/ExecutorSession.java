@@ -55,6 +55,36 @@ public final class ExecutorSession implements AutoCloseable {
         return p;
     }
 
+    private static volatile int sealedFd = -1;
+
+    /**
+     * What the executor is spawned from: never {@link #binary()} itself — processes the executor
+     * clones enter containers, where /proc/PID/exe would hand that host file to the container (the
+     * CVE-2019-5736 class) — but a handle this JVM keeps for its whole life on a copy nobody can
+     * write: the file seen through a detached read-only overlayfs (shares the host file's pages, so
+     * a thousand monitors cost no more memory than one), or a sealed memfd where overlayfs is
+     * unavailable. The spawn dup2s it to a low number N and execs /proc/self/fd/N. The executor
+     * checks this itself and seals itself when it finds it is not sealed.
+     */
+    public static int sealedExecutable() throws IOException {
+        int fd = sealedFd;
+        if (fd < 0) {
+            synchronized (ExecutorSession.class) {
+                fd = sealedFd;
+                if (fd < 0) {
+                    Path bin = binary();
+                    try {
+                        fd = dev.hull.linux.SealedFiles.readOnlyOverlay(bin);
+                    } catch (IOException | RuntimeException e) {
+                        fd = dev.hull.linux.SealedFiles.sealedMemfd(bin, "hull-executor");
+                    }
+                    sealedFd = fd;
+                }
+            }
+        }
+        return fd;
+    }
+
     public static ExecutorSession start(Plan plan) throws IOException {
         return start(plan, null);
     }
@@ -75,15 +105,18 @@ public final class ExecutorSession implements AutoCloseable {
         int pid;
         int[] from = stdio == null ? new int[] {pair[1]} : new int[] {pair[1], stdio[0], stdio[1], stdio[2]};
         int[] to = stdio == null ? new int[] {PLAN_FD} : new int[] {PLAN_FD, 0, 1, 2};
-        if (extraFds.length > 0) {
-            int n = from.length;
-            from = java.util.Arrays.copyOf(from, n + extraFds.length);
-            to = java.util.Arrays.copyOf(to, n + extraFds.length);
-            for (int i = 0; i < extraFds.length; i++) {
-                from[n + i] = extraFds[i];
-                to[n + i] = PLAN_FD + 1 + i;
-            }
+        // The sealed executable goes last, right above the executor's fds: the spawn execs
+        // /proc/self/fd/<that>, closes every descriptor above it, and the executor closes it too.
+        int n = from.length;
+        from = java.util.Arrays.copyOf(from, n + extraFds.length + 1);
+        to = java.util.Arrays.copyOf(to, n + extraFds.length + 1);
+        for (int i = 0; i < extraFds.length; i++) {
+            from[n + i] = extraFds[i];
+            to[n + i] = PLAN_FD + 1 + i;
         }
+        int exeFd = PLAN_FD + 1 + extraFds.length;
+        from[from.length - 1] = sealedExecutable();
+        to[to.length - 1] = exeFd;
         // posix_spawn applies the dup2s in order: a source numbered at or below some target could be
         // overwritten by an earlier dup2. Lift every such source above the highest target first.
         int maxTo = 0;
@@ -98,7 +131,7 @@ public final class ExecutorSession implements AutoCloseable {
                     lifted.add(from[i]);
                 }
             }
-            pid = Syscalls.spawn(binary().toString(), List.of("hull-executor"), List.of(), from, to);
+            pid = Syscalls.spawn("/proc/self/fd/" + exeFd, List.of("hull-executor"), List.of(), from, to);
         } catch (IOException | RuntimeException e) {
             Syscalls.close(pair[0]);
             Syscalls.close(pair[1]);

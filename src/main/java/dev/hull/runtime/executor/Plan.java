@@ -32,7 +32,7 @@ public final class Plan {
     static final int OP_CONSOLE = 90, OP_HOOK_STATE = 91, OP_HOOK = 92, OP_HOOKS_SYNC = 93;
     // Process control, continued: start report, hook names, preserved fds (94-109)
     static final int OP_HOOK_NAME = 94, OP_HOOK_STATE_NEXT = 95, OP_START_REPORT = 96, OP_START_OK = 97,
-            OP_PRESERVE_FDS = 98, OP_BLOCK_SIGNALS = 99;
+            OP_PRESERVE_FDS = 98, OP_BLOCK_SIGNALS = 99, OP_EXEC_SELF = 100;
     // Seccomp (ops 60-64)
     static final int OP_SECCOMP = 60;
     // Seccomp user notification (SCMP_ACT_NOTIFY, linux.seccomp.listenerPath): 61
@@ -40,7 +40,7 @@ public final class Plan {
 
     /** Mount target flags. */
     public static final long T_IN_ROOT = 1, T_MKDIR = 2, T_MKFILE = 4, T_SRC_IN_ROOT = 8, T_OPTIONAL = 16,
-            T_KEEP_LOCKED = 32;
+            T_KEEP_LOCKED = 32, T_REAL_DIR = 64;
 
     /** One operation, kept readable for tests and --debug logs. */
     public record Op(int code, List<Object> args) {
@@ -172,7 +172,11 @@ public final class Plan {
      * controlling terminal of a new session, sets its size (0x0: left alone) and sends the master
      * over the unix socket on fd {@code socketFd}.
      */
-    public Plan console(int socketFd, long rows, long cols) { return op(OP_CONSOLE, (long) socketFd, rows, cols); }
+    public Plan console(int socketFd, long rows, long cols) { return console(socketFd, rows, cols, false); }
+    /** As {@link #console(int, long, long)}; with {@code bindConsole} the pty is also bound on the root's /dev/console. */
+    public Plan console(int socketFd, long rows, long cols, boolean bindConsole) {
+        return op(OP_CONSOLE, (long) socketFd, rows, cols, bindConsole ? 1L : 0L);
+    }
     /** Reads the state JSON that hooks get on stdin from fd {@code fd}, until EOF. */
     public Plan hookState(int fd) { return op(OP_HOOK_STATE, (long) fd); }
     /** Runs a hook in the init's namespaces and waits for it (killed after timeout seconds; 0: none). */
@@ -196,6 +200,11 @@ public final class Plan {
     public Plan preserveFds(int from, int count) { return op(OP_PRESERVE_FDS, (long) from, (long) count); }
     /** Block every signal; the exec'd process starts with them blocked (see Annotations.EXEC_SIGNALS_BLOCKED). */
     public Plan blockSignals() { return op(OP_BLOCK_SIGNALS); }
+    /**
+     * Execs the executor itself — from the sealed executable it runs from, never a host path — with
+     * {@code args} (Hull's tiny init: {@code hull-init --init -- CMD...}).
+     */
+    public Plan execSelf(List<String> args) { return op(OP_EXEC_SELF, args.toArray()); }
 
     private static String nz(String s) {
         return s == null ? "" : s;
@@ -268,7 +277,7 @@ public final class Plan {
             case OP_HOOKS_SYNC -> "hooks-sync";
             case OP_HOOK_NAME -> "hook-name"; case OP_HOOK_STATE_NEXT -> "hook-state-next";
             case OP_START_REPORT -> "start-report"; case OP_START_OK -> "start-ok"; case OP_PRESERVE_FDS -> "preserve-fds";
-            case OP_BLOCK_SIGNALS -> "block-signals";
+            case OP_BLOCK_SIGNALS -> "block-signals"; case OP_EXEC_SELF -> "exec-self";
             case OP_SECCOMP -> "seccomp";
             case OP_SECCOMP_NOTIFY -> "seccomp-notify";
             default -> "op" + code;

@@ -1,0 +1,117 @@
+package dev.hull.linux;
+
+import static dev.hull.linux.Native.*;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/**
+ * Handles on a file that nobody can write through, whoever gets hold of them — for a program that
+ * processes entering a container run from (a process in the container may open their
+ * {@code /proc/PID/exe}; the CVE-2019-5736 class). Two ways, both descriptors only:
+ * <ul>
+ * <li>{@link #readOnlyOverlay}: the file seen through a lower-only overlayfs (two lower layers, no
+ * upper: read-only in the superblock, so no remount makes it writable), mounted with the new mount
+ * API and attached to no directory (no path reaches it, so nothing can remount it). Zero copy:
+ * overlayfs maps the real file, so every process running it shares the host file's page cache.
+ * Needs CAP_SYS_ADMIN and overlayfs.</li>
+ * <li>{@link #sealedMemfd}: a copy in a memfd sealed against writes, growth, shrinking and
+ * further sealing. Costs the file's size in memory per copy.</li>
+ * </ul>
+ */
+public final class SealedFiles {
+    private static final long SYS_MEMFD_CREATE = 319;
+    private static final int MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, MFD_EXEC = 0x10;
+    private static final int F_ADD_SEALS = 1033, F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4,
+            F_SEAL_WRITE = 8;
+
+    private static final class SYSCALL2 {
+        static final MethodHandle H = fnVariadic("syscall", 1, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG);
+    }
+    private static final class FCNTL {
+        static final MethodHandle H = fnVariadic("fcntl", 2, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
+    }
+
+    private SealedFiles() {}
+
+    /**
+     * An O_PATH, close-on-exec descriptor of {@code file} seen through a detached, read-only,
+     * lower-only overlayfs of its directory. The second lower layer overlayfs needs is an empty
+     * directory made for the mount and removed right after it (the mount holds it).
+     */
+    public static int readOnlyOverlay(Path file) throws IOException {
+        Path real = file.toRealPath();
+        Path dir = real.getParent();
+        if (dir.toString().contains(",")) { // DetachedMounts takes mount(2)-style "k=v,k=v" options
+            throw new IOException("cannot make a read-only overlay of " + real + ": its directory's name has a comma");
+        }
+        Path empty = Files.createTempDirectory("hull-sealed-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        int mnt;
+        try {
+            mnt = DetachedMounts.mount("overlay", "lowerdir=" + escape(dir.toString()) + ":" + escape(empty.toString()),
+                    DetachedMounts.MOUNT_ATTR_RDONLY | DetachedMounts.MOUNT_ATTR_NOSUID | DetachedMounts.MOUNT_ATTR_NODEV);
+        } finally {
+            Files.deleteIfExists(empty);
+        }
+        try {
+            return AtFiles.openat2(mnt, real.getFileName().toString(), AtFiles.O_PATH | AtFiles.O_NOFOLLOW, 0,
+                    AtFiles.RESOLVE_BENEATH | AtFiles.RESOLVE_NO_SYMLINKS);
+        } finally {
+            Syscalls.close(mnt);
+        }
+    }
+
+    /** A close-on-exec memfd named {@code name} holding a copy of {@code file}, sealed read-only. */
+    public static int sealedMemfd(Path file, String name) throws IOException {
+        byte[] content = Files.readAllBytes(file);
+        int fd;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment n = cstr(arena, name);
+            long r = (long) SYSCALL2.H.invokeExact(st, SYS_MEMFD_CREATE, n, (long) (MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC));
+            if (r < 0 && errno(st) == Errno.EINVAL) { // kernels before 6.3 know no MFD_EXEC
+                r = (long) SYSCALL2.H.invokeExact(st, SYS_MEMFD_CREATE, n, (long) (MFD_CLOEXEC | MFD_ALLOW_SEALING));
+            }
+            if (r < 0) {
+                throw new LinuxException("memfd_create(\"" + name + "\")", errno(st));
+            }
+            fd = (int) r;
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        try {
+            Syscalls.writeFully(fd, content);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment st = arena.allocate(CALL_STATE);
+                int r = (int) FCNTL.H.invokeExact(st, fd, F_ADD_SEALS,
+                        F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+                if (r < 0) {
+                    throw new LinuxException("fcntl(memfd, F_ADD_SEALS)", errno(st));
+                }
+            }
+            return fd;
+        } catch (LinuxException e) {
+            Syscalls.close(fd);
+            throw e;
+        } catch (Throwable t) {
+            Syscalls.close(fd);
+            throw unexpected(t);
+        }
+    }
+
+    /** overlayfs's escaping of a lowerdir path: backslashes, then the layer separator. */
+    private static String escape(String path) {
+        return path.replace("\\", "\\\\").replace(":", "\\:");
+    }
+}
