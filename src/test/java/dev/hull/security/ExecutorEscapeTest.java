@@ -56,6 +56,47 @@ class ExecutorEscapeTest {
         }
     }
 
+    @Test
+    void theMonitorRunsASealedExecutableNotTheHostsFile() throws Exception {
+        try (Attack a = new Attack("exe-monitor")) {
+            Attack.Result r = a.hull("run", "-d", "--network", "none", "busybox", "sleep", "600");
+            assertThat(r.exit()).as("%s", r).isZero();
+            String id = r.out().trim();
+            int monitor = Attack.JSON.readTree(a.home.resolve("containers").resolve(id).resolve("status.json").toFile())
+                    .path("monitorPid").asInt();
+            assertThat(monitor).isPositive();
+            Path exe = Path.of("/proc/" + monitor + "/exe");
+            // Not the host's file (another inode, seen through a read-only overlay or a sealed memfd) ...
+            assertThat(Files.isSameFile(exe, a.executor)).as("the monitor runs the host's executor file").isFalse();
+            // ... and not writable even by the host's root through /proc/PID/exe
+            assertThat(writeError(exe)).containsAnyOf("Read-only file system", "Operation not permitted");
+            assertThat(a.hull("rm", "-f", id).exit()).isZero();
+        }
+    }
+
+    @Test
+    void theInitOfInitIsNoHostFileEvenToAPrivilegedContainer() throws Exception {
+        try (Attack a = new Attack("exe-init")) {
+            String before = Attack.sha256(a.executor);
+            // A privileged container could remount a bind of a host file read-write; there must be none.
+            Attack.Result r = a.hull("run", "--rm", "--privileged", "--init", "--network", "none", "busybox", "sh", "-c",
+                    "readlink /proc/1/exe; grep -c hull-init /proc/self/mountinfo;"
+                    + " mount -o remount,rw /proc/1/exe 2>&1; echo PWNED >> /proc/1/exe && echo WRITTEN");
+            assertThat(r.out()).as("%s", r).doesNotContain("WRITTEN").doesNotContain("/dev/hull-init");
+            assertThat(r.out().lines().toList()).as("%s", r).contains("0"); // no hull-init mount at all
+            assertThat(Attack.sha256(a.executor)).isEqualTo(before);
+        }
+    }
+
+    /** What opening path for appending fails with ("" if it opened). */
+    static String writeError(Path path) {
+        try (var o = Files.newOutputStream(path, java.nio.file.StandardOpenOption.APPEND)) {
+            return "";
+        } catch (java.io.IOException e) {
+            return String.valueOf(e.getMessage()) + " " + e.getClass().getSimpleName();
+        }
+    }
+
     /**
      * Runs the attack and returns the attacker's /out: the executor copy is asserted unchanged.
      * Fails on a Hull whose executor is the host's file and dumpable (the attacker writes PWNED).
