@@ -28,10 +28,15 @@ public final class HullCli {
                 + "/run/hull/runtime.sock).")
         java.nio.file.Path socket;
 
+        @Option(names = "--group", paramLabel = "GROUP", description = "Members of GROUP may use the server too, if"
+                + " it exists (default: ${DEFAULT-VALUE}; see hull system service --help).",
+                defaultValue = WarmServer.DEFAULT_GROUP)
+        String group;
+
         @Override
         public Integer call() throws Exception {
             java.nio.file.Path path = socket != null ? socket : WarmServer.socketPath();
-            WarmServer server = WarmServer.bind(path);
+            WarmServer server = WarmServer.bind(path, group);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
                     server.close();

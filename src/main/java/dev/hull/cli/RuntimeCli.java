@@ -94,7 +94,13 @@ public final class RuntimeCli {
         if (!logFormat.equals("text") && !logFormat.equals("json")) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-format must be text or json, not " + logFormat);
         }
-        return new ContainerRuntime(inv.resolve(root)).withStdio(inv.stdio());
+        ContainerRuntime rt = new ContainerRuntime(inv.resolve(root)).withStdio(inv.stdio());
+        try {
+            rt.store().tightenRoot(); // a root an older Hull made 0755 (see StateStore.ROOT_MODE)
+        } catch (java.io.IOException e) {
+            throw new RuntimeError(RuntimeError.Kind.FAILED, e.getMessage(), e);
+        }
+        return rt;
     }
 
     void logError(String message) {

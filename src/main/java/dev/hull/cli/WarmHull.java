@@ -103,12 +103,18 @@ final class WarmHull {
         "Commands that always run in their own JVM: system service and runtime-server (the server itself), login"
             + " without -p/--password-stdin (it prompts on your terminal), and anything with --preserve-fds.", "",
         "Socket: --socket, else $HULL_RUNTIME_SOCKET, else /run/hull/runtime.sock (one socket for both launchers;"
-            + " mode 0600: root only). Stop it with SIGTERM or SIGINT.", "",
+            + " mode 0600: root only; 0660 root:hull when a group hull exists, whose members may then use it, as"
+            + " docker's group: that is root's power). The server refuses any other caller (SO_PEERCRED), whatever"
+            + " the socket's mode. Stop it with SIGTERM or SIGINT.", "",
         "Example:", "  hull system service &", "  hull run --rm busybox true    # now without a JVM start"})
     static final class Service implements Callable<Integer> {
         @Option(names = "--socket", description = "Socket path (default: $HULL_RUNTIME_SOCKET or "
                 + "/run/hull/runtime.sock).")
         Path socket;
+
+        @Option(names = "--group", paramLabel = "GROUP", description = "Members of GROUP may use the server too, if"
+                + " it exists (default: ${DEFAULT-VALUE}).", defaultValue = WarmServer.DEFAULT_GROUP)
+        String group;
 
         @Override
         public Integer call() throws Exception {
@@ -119,7 +125,7 @@ final class WarmHull {
             Path path = socket != null ? socket : WarmServer.socketPath();
             WarmServer server;
             try {
-                server = WarmServer.bind(path);
+                server = WarmServer.bind(path, group);
             } catch (java.io.IOException e) {
                 System.err.println("hull: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
                 return 1;

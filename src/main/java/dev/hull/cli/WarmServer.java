@@ -3,6 +3,7 @@ package dev.hull.cli;
 import dev.hull.linux.FdInputStream;
 import dev.hull.linux.FdOutputStream;
 import dev.hull.linux.LinuxException;
+import dev.hull.linux.SecureDirs;
 import dev.hull.linux.Syscalls;
 import dev.hull.linux.UnixSocket;
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -32,13 +34,21 @@ public final class WarmServer implements AutoCloseable {
     public static final Path DEFAULT_SOCKET = Path.of("/run/hull/runtime.sock");
     private static final int MAX_REQUEST = 1 << 20;
 
+    /** The group whose members may use the server besides root (docker's "docker" group), if it exists. */
+    public static final String DEFAULT_GROUP = "hull";
+
     private final Path path;
     private final int listenFd;
+    private final String group;
+    /** The gid of group, or -1: root only. */
+    private final int gid;
     private volatile boolean closed;
 
-    private WarmServer(Path path, int listenFd) {
+    private WarmServer(Path path, int listenFd, String group, int gid) {
         this.path = path;
         this.listenFd = listenFd;
+        this.group = group;
+        this.gid = gid;
     }
 
     public static Path socketPath() {
@@ -46,21 +56,62 @@ public final class WarmServer implements AutoCloseable {
         return env != null && !env.isEmpty() ? Path.of(env) : DEFAULT_SOCKET;
     }
 
-    /** Binds the socket (replacing a stale one) with mode 0600: only root may drive the runtime. */
+    /** {@link #bind(Path, String)} with group {@value #DEFAULT_GROUP}. */
     public static WarmServer bind(Path path) throws IOException {
+        return bind(path, DEFAULT_GROUP);
+    }
+
+    /**
+     * Binds the socket (replacing a stale one), docker's model: a command through it runs as root,
+     * so it is for root, and for the members of group (null: none) when that group exists. The
+     * socket is 0660 root:group then, else 0600; and since a mode can be changed (or a connect slip
+     * in before it is set), the server also checks each peer's credentials (SO_PEERCRED,
+     * SO_PEERGROUPS) and refuses anyone else with a message ({@link #refusal}).
+     */
+    public static WarmServer bind(Path path, String group) throws IOException {
+        java.nio.file.attribute.GroupPrincipal principal = null;
+        if (group != null) {
+            try {
+                principal = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
+            } catch (java.nio.file.attribute.UserPrincipalNotFoundException e) {
+                principal = null; // no such group: root only
+            }
+        }
         Path dir = path.toAbsolutePath().getParent();
         if (!Files.isDirectory(dir)) {
-            // A directory of our own, root only: no window between bind and chmod where others could connect.
-            Files.createDirectories(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+            // A directory of our own: root only, or searchable (not listable) for the group to reach the
+            // socket, whose own mode decides. An existing directory is left as it is (it may be /tmp).
+            SecureDirs.ensure(dir, principal != null ? SecureDirs.TRAVERSABLE : SecureDirs.PRIVATE);
         }
         if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS) && answers(path)) {
             throw new IOException("a warm server already listens on " + path);
         }
         Files.deleteIfExists(path);
         int fd = UnixSocket.listen(path.toString(), 64);
-        Files.setPosixFilePermissions(path, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        return new WarmServer(path, fd);
+        int gid = -1;
+        try {
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+            if (principal != null) {
+                Files.getFileAttributeView(path, java.nio.file.attribute.PosixFileAttributeView.class,
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS).setGroup(principal);
+                gid = (Integer) Files.getAttribute(path, "unix:gid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-rw----"));
+            }
+        } catch (IOException | RuntimeException e) {
+            Syscalls.close(fd);
+            Files.deleteIfExists(path);
+            throw e;
+        }
+        return new WarmServer(path, fd, principal != null ? group : null, gid);
+    }
+
+    /** Why peer may not use this server, or null if it may: root, or a member of the group. */
+    String refusal(UnixSocket.Peer peer) {
+        if (peer.uid() == 0 || (gid >= 0 && peer.inGroup(gid))) {
+            return null;
+        }
+        return "permission denied: the warm server on " + path + " runs commands as root, for root"
+                + (group != null ? " and members of group " + group : " only") + " (you are uid " + peer.uid() + ")";
     }
 
     /** Whether a server accepts connections on path (else the socket file is stale). */
@@ -100,8 +151,17 @@ public final class WarmServer implements AutoCloseable {
         String program = "hull-runtime";
         dev.hull.runtime.Trace trace = dev.hull.runtime.Trace.start();
         try {
+            String refused = refusal(UnixSocket.peer(conn));
             UnixSocket.Message first = UnixSocket.receive(conn, 65536, 3);
             fds = first.fds();
+            if (refused != null) { // nothing of the request is looked at: its stderr gets why, and no more
+                program = requestedProgram(first.data());
+                if (fds.length == 3) {
+                    Syscalls.writeFully(fds[2], (program + ": " + refused + "\n").getBytes(StandardCharsets.UTF_8));
+                }
+                reply(conn, program.equals("hull") ? 125 : 1);
+                return;
+            }
             byte[] req = readRequest(conn, first.data());
             if (fds.length != 3) {
                 reply(conn, 125);
@@ -308,6 +368,18 @@ public final class WarmServer implements AutoCloseable {
             have += n;
         }
         return req;
+    }
+
+    /** The program a request's first field names ("@hull"), without parsing the rest. */
+    private static String requestedProgram(byte[] first) {
+        if (first.length > 5 && first[4] == '@') {
+            for (int i = 5; i < first.length; i++) {
+                if (first[i] == 0) {
+                    return new String(first, 5, i - 5, StandardCharsets.UTF_8).equals("hull") ? "hull" : "hull-runtime";
+                }
+            }
+        }
+        return "hull-runtime";
     }
 
     private static List<String> strings(byte[] req) {

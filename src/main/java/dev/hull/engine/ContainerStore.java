@@ -49,6 +49,11 @@ public final class ContainerStore {
         this.names = home.resolve("names");
     }
 
+    /** containers/: root only (see Engine's secureRoots). */
+    public Path root() {
+        return root;
+    }
+
     public Path dir(String id) {
         return root.resolve(id);
     }
@@ -71,7 +76,7 @@ public final class ContainerStore {
      * under way until then, and afterwards (without container.json) it was abandoned.
      */
     public Locked reserve(String name) throws IOException, RuntimeError {
-        Files.createDirectories(root);
+        dev.hull.linux.SecureDirs.ensure(root, dev.hull.linux.SecureDirs.PRIVATE); // upper and rootfs dirs live here
         Files.createDirectories(names);
         String id;
         do {

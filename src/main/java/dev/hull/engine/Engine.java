@@ -23,6 +23,7 @@ import dev.hull.engine.network.NetworkRequest;
 import dev.hull.engine.network.NetworkStore;
 import dev.hull.engine.network.Networking;
 import dev.hull.engine.network.PortSpec;
+import dev.hull.linux.SecureDirs;
 import dev.hull.linux.net.Nftables;
 
 /**
@@ -66,6 +67,32 @@ public final class Engine {
         this.volumes = new VolumeStore(home);
         this.networking = new Networking(new NetworkStore(home), stateRoot, containers::dir, new Nftables(NFT_TABLE),
                 this::claimIdle);
+        secureRoots();
+    }
+
+    /**
+     * The store's roots are root's alone (issue 12, the CVE-2021-41091 class): a host user who could
+     * walk into a container's upper or rootfs directory, an image's snapshot or a volume could run a
+     * setuid-root binary the container wrote or the image shipped. HULL_HOME is made 0700 before
+     * anything is put there; containers/, snapshots/ and volumes/ are 0700 too (made so where they are
+     * made), so a HULL_HOME an administrator opens up still hides them. A store an older Hull made
+     * 0755 is fixed here, by whatever command comes next: a stat per root, no tree walk (nothing below
+     * is reachable without passing them). Nothing needs a path below HULL_HOME as another user: the
+     * engine's containers get no user namespace, and their overlay, volumes and files are mounted by
+     * root before the container's own user takes over. The state root (HULL_STATE) is a runtime
+     * state root: see {@link dev.hull.runtime.StateStore#secureRoot}.
+     */
+    private void secureRoots() {
+        try {
+            SecureDirs.ensure(home, SecureDirs.PRIVATE);
+            SecureDirs.tighten(containers.root(), SecureDirs.PRIVATE);
+            SecureDirs.tighten(images.store().snapshotsDir(), SecureDirs.PRIVATE);
+            SecureDirs.tighten(volumes.root(), SecureDirs.PRIVATE);
+            runtime.store().tightenRoot();
+            NetworkStore.tightenShared();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot make Hull's store private to root: " + e.getMessage(), e);
+        }
     }
 
     public Networking networking() {

@@ -76,7 +76,7 @@ public final class VolumeStore {
 
     /** The collection's lock: exclusive across processes, re-entrant within a thread. */
     public Closeable lock() throws IOException {
-        Files.createDirectories(root);
+        dev.hull.linux.SecureDirs.ensure(root, dev.hull.linux.SecureDirs.PRIVATE); // what containers wrote: root only
         Path file = root.resolve(".lock");
         Map<Path, Held> held = HELD.get();
         Held h = held.get(file);

@@ -72,6 +72,8 @@ public final class SnapshotStore {
         if (known != null && Files.isDirectory(dir().resolve(known.dir()))) {
             return dir().resolve(known.dir());
         }
+        // snapshots/ is root's alone: a layer may ship setuid-root binaries (see SecureDirs)
+        dev.hull.linux.SecureDirs.ensure(dir(), dev.hull.linux.SecureDirs.PRIVATE);
         Path locks = Files.createDirectories(dir().resolve(".locks"));
         String chainHex = Digest.parse(chainId).hex();
         // One unpacker per chain id across processes; the second waits, then finds it done.

@@ -31,6 +31,9 @@ public final class UnixSocket {
     private static final MethodHandle ACCEPT4 = fn("accept4", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
     private static final MethodHandle RECVMSG = fn("recvmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle SHUTDOWN = fn("shutdown", JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle GETSOCKOPT = fn("getsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS,
+            ADDRESS);
+    private static final int SO_PEERCRED = 17, SO_PEERGROUPS = 59, ERANGE = 34;
 
     private UnixSocket() {}
 
@@ -103,6 +106,58 @@ public final class UnixSocket {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             int ignored = (int) SHUTDOWN.invokeExact(st, fd, 2);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * Who connected, as the kernel recorded it at connect(): pid, effective uid and gid
+     * (SO_PEERCRED) and supplementary groups (SO_PEERGROUPS), in this process's user namespace.
+     */
+    public record Peer(int pid, int uid, int gid, int[] groups) {
+        public boolean inGroup(int g) {
+            if (gid == g) {
+                return true;
+            }
+            for (int x : groups) {
+                if (x == g) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** The credentials of a connected socket's peer. */
+    public static Peer peer(int fd) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment cred = arena.allocate(12, 4); // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+            MemorySegment len = arena.allocate(JAVA_INT);
+            len.set(JAVA_INT, 0, 12);
+            if ((int) GETSOCKOPT.invokeExact(st, fd, SOL_SOCKET, SO_PEERCRED, cred, len) != 0) {
+                throw new LinuxException("getsockopt(" + fd + ", SO_PEERCRED)", errno(st));
+            }
+            int n = 64;
+            for (;;) {
+                MemorySegment groups = arena.allocate(4L * n, 4);
+                len.set(JAVA_INT, 0, 4 * n);
+                if ((int) GETSOCKOPT.invokeExact(st, fd, SOL_SOCKET, SO_PEERGROUPS, groups, len) == 0) {
+                    int[] g = new int[len.get(JAVA_INT, 0) / 4];
+                    for (int i = 0; i < g.length; i++) {
+                        g[i] = groups.get(JAVA_INT, 4L * i);
+                    }
+                    return new Peer(cred.get(JAVA_INT, 0), cred.get(JAVA_INT, 4), cred.get(JAVA_INT, 8), g);
+                }
+                int e = errno(st);
+                if (e != ERANGE || len.get(JAVA_INT, 0) <= 4 * n) {
+                    throw new LinuxException("getsockopt(" + fd + ", SO_PEERGROUPS)", e);
+                }
+                n = len.get(JAVA_INT, 0) / 4; // the kernel said how much it needs
+            }
+        } catch (LinuxException e) {
+            throw e;
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -168,7 +168,7 @@ public final class ContainerRuntime {
 
         trace.mark("create.plan");
         // The executor makes the state directory: once it has, it undoes the creation if we die.
-        Files.createDirectories(store.root());
+        store.secureRoot();
         ExecutorSession session;
         ProcessControl.Channels channels = ProcessControl.Channels.open(monitor != null
                 ? ProcessControl.withoutTerminal(spec.process()) : spec.process(), ProcessControl.hooksInInit(spec),
@@ -205,7 +205,8 @@ public final class ContainerRuntime {
         boolean committed = false;
         boolean cgroupMade = false; // never destroy a cgroup this call did not make: it may hold another container
         try {
-            Syscalls.mkfifo(fifo.toString(), 0622);
+            // 0600: the state root is traversable (StateStore.ROOT_MODE), and a write here starts the container
+            Syscalls.mkfifo(fifo.toString(), 0600);
             if (linux != null && linux.namespace("user").map(n -> n.path() == null).orElse(false)) {
                 // The init opens the fifo as root of its new user namespace (like runc: chown to that root).
                 long uid = hostId(linux.uidMappings()), gid = hostId(linux.gidMappings());

@@ -50,10 +50,30 @@ public final class StateStore {
         return root.resolve(id);
     }
 
+    /**
+     * The mode of a state root (/run/hull-runtime, and the engine's /run/hull): 0711, not 0700,
+     * because the init of a container in a new user namespace opens its exec fifo by its path here
+     * as the namespace's root, which on the host is an unprivileged uid (the fifo is chowned to it);
+     * /run/hull also holds the warm server's socket, which members of group hull must reach. Search
+     * only: nobody else can list the container ids, and what each container's directory (0711, made
+     * by the executor) holds is the owner's alone: state.json 0600, the fifos 0600.
+     */
+    public static final int ROOT_MODE = dev.hull.linux.SecureDirs.TRAVERSABLE;
+
+    /** Makes the root with {@link #ROOT_MODE}, or tightens an existing one (one stat). */
+    public void secureRoot() throws IOException {
+        dev.hull.linux.SecureDirs.ensure(root, ROOT_MODE);
+    }
+
+    /** Tightens the root to {@link #ROOT_MODE} if it exists (a root an older Hull made 0755). */
+    public void tightenRoot() throws IOException {
+        dev.hull.linux.SecureDirs.tighten(root, ROOT_MODE);
+    }
+
     /** Reserves the id: creates its directory, or fails if a container with that id exists. */
     public Path reserve(String id) throws IOException, RuntimeError {
         validateId(id);
-        Files.createDirectories(root);
+        secureRoot();
         Path dir = dir(id);
         try {
             Files.createDirectory(dir);
@@ -65,11 +85,19 @@ public final class StateStore {
         return dir;
     }
 
-    /** Writes state.json atomically (temp file + rename). */
+    /** Writes state.json atomically (temp file + rename), readable by root only (0600). */
     public void save(ContainerRecord rec) throws IOException {
         Path dir = dir(rec.id());
         Path tmp = dir.resolve(STATE_FILE + ".tmp");
-        Files.write(tmp, JSON.writeValueAsBytes(rec.toJson()));
+        Files.deleteIfExists(tmp); // a leftover would keep its mode
+        try (var ch = Files.newByteChannel(tmp, java.util.Set.of(java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")))) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(JSON.writeValueAsBytes(rec.toJson()));
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+        }
         Files.move(tmp, dir.resolve(STATE_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 

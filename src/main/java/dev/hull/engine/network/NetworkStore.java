@@ -70,6 +70,16 @@ public final class NetworkStore {
         return SHARED.resolve("ports");
     }
 
+    /** /run/hull-net holds who has which address and port: root's alone (0700), made so on first use. */
+    private static void secureShared() throws IOException {
+        dev.hull.linux.SecureDirs.ensure(SHARED, dev.hull.linux.SecureDirs.PRIVATE);
+    }
+
+    /** Tightens /run/hull-net if an older Hull made it 0755 (one stat). */
+    public static void tightenShared() throws IOException {
+        dev.hull.linux.SecureDirs.tighten(SHARED, dev.hull.linux.SecureDirs.PRIVATE);
+    }
+
     public Closeable lockAll() throws IOException {
         Files.createDirectories(root);
         return FileLocks.exclusive(root.resolve(".lock"));
@@ -272,6 +282,9 @@ public final class NetworkStore {
     /** Takes ip for the container; false if someone (of any Hull home) has it. */
     public boolean lease(NetworkInfo n, int ip, String containerId) throws IOException {
         Path dir = leaseDir(n);
+        if (dir.startsWith(SHARED)) {
+            secureShared();
+        }
         Files.createDirectories(dir);
         return create(dir.resolve(Subnet.format(ip)), containerId);
     }
@@ -375,6 +388,7 @@ public final class NetworkStore {
      * or "another Hull home (HOME)".
      */
     public String leasePort(String protocol, int port, String containerId) throws IOException {
+        secureShared();
         Files.createDirectories(ports());
         Path f = ports().resolve(protocol + "-" + port);
         for (int attempt = 0; attempt < 3; attempt++) {

@@ -196,6 +196,7 @@ public final class Networking {
         save(r.id(), st);
         boolean ok = false;
         try {
+            dev.hull.linux.SecureDirs.ensure(ns.getParent(), dev.hull.linux.SecureDirs.PRIVATE); // HULL_STATE/netns
             NetworkNamespaces.create(ns);
             try (Netlink host = Netlink.open(); Netlink in = Netlink.openIn(ns)) {
                 List<NetworkRequest.Attachment> as = r.attachments();
