@@ -84,8 +84,9 @@ final class ContainerOptions {
     long cpuShares;
     @Option(names = "--cpuset-cpus", paramLabel = "LIST", description = "CPUs to run on (e.g. 0-1, 0,2).")
     String cpusetCpus;
-    @Option(names = "--pids-limit", description = "Most processes at once (-1 or 0: no limit).")
-    long pidsLimit;
+    @Option(names = "--pids-limit", paramLabel = "N", description = "Most processes at once (-1 or 0: no limit;"
+            + " default: pidsLimit of /etc/hull/hull.json, else 2048).")
+    Long pidsLimit;
     @Option(names = "--ulimit", paramLabel = "NAME=SOFT[:HARD]", description = "A resource limit, e.g."
             + " nofile=1024:2048.")
     List<String> ulimits = new ArrayList<>();
@@ -112,8 +113,9 @@ final class ContainerOptions {
     @Option(names = "--stop-timeout", paramLabel = "SECONDS", description = "Seconds stop waits before SIGKILL"
             + " (default 10).")
     Integer stopTimeout;
-    @Option(names = "--log-opt", paramLabel = "KEY=VALUE", description = "max-size=SIZE (e.g. 10m), max-file=N:"
-            + " rotate the json-file log.")
+    @Option(names = "--log-opt", paramLabel = "KEY=VALUE", description = "max-size=SIZE (e.g. 10m; -1: no"
+            + " rotation), max-file=N: rotate the json-file log (default: logMaxSize and logMaxFiles of"
+            + " /etc/hull/hull.json, else max-size=20m, max-file=5).")
     List<String> logOpts = new ArrayList<>();
 
     CreateOptions toCreateOptions(String image, List<String> command) throws RuntimeError {
@@ -155,7 +157,9 @@ final class ContainerOptions {
         o.cpus = cpus;
         o.cpuShares = cpuShares;
         o.cpusetCpus = cpusetCpus;
-        o.pidsLimit = pidsLimit < 0 ? 0 : pidsLimit;
+        if (pidsLimit != null) { // not given: the engine's default (EngineConfig)
+            o.pidsLimit = Math.max(0, pidsLimit);
+        }
         o.ulimits = ulimits;
         o.capAdd = capAdd;
         o.capDrop = capDrop;

@@ -199,9 +199,11 @@ final class SystemCli {
 
     @Command(name = "info", mixinStandardHelpOptions = true, description = {"Show Hull's and the host's"
         + " configuration: containers by state, images, volumes, where the store and state live, the snapshotter,"
-        + " the cgroup version and layout, kernel, OS, CPUs, memory, seccomp.", "",
+        + " the cgroup version and layout, kernel, OS, CPUs, memory, seccomp; the config file"
+        + " (/etc/hull/hull.json or $HULL_CONFIG) and the defaults new containers get from it.", "",
         "--format json uses docker's field names (Containers, ContainersRunning, Driver, CgroupVersion,"
-            + " KernelVersion, NCPU, MemTotal, SecurityOptions, ...) plus HullRootDir, StateDir, CgroupLayout.", "",
+            + " KernelVersion, NCPU, MemTotal, SecurityOptions, LoggingDriver, ...) plus HullRootDir, StateDir,"
+            + " CgroupLayout, Config, Defaults, WritableLayerLimit.", "",
         "Examples:", "  hull info", "  hull system info --format json"})
     static final class Info implements Callable<Integer> {
         @Option(names = {"-f", "--format"}, defaultValue = "table", description = "table (default: text) or json;"
@@ -244,6 +246,12 @@ final class SystemCli {
                         : n.path("SecurityOptions").get(0).asText().contains("seccomp") ? "seccomp (profile: builtin)"
                         : n.path("SecurityOptions").get(0).asText()},
                     {"Java Version", n.path("JavaVersion").asText()},
+                    {"Config File", configLine(n.path("Config"))},
+                    {"Default PIDs Limit", n.has("Defaults") ? pidsLine(n.path("Defaults").path("PidsLimit").asLong())
+                        : "unknown (the config file is invalid)"},
+                    {"Default Log Rotation", n.has("Defaults") ? logLine(n.path("Defaults").path("LogConfig"))
+                        : "unknown (the config file is invalid)"},
+                    {"Writable Layer Limit", n.path("WritableLayerLimit").asText()},
                 };
                 for (String[] l : lines) {
                     System.out.println(l[0] + ": " + l[1]);
@@ -251,6 +259,30 @@ final class SystemCli {
                 return 0;
             });
         }
+    }
+
+    /** "/etc/hull/hull.json", with "(not found: built-in defaults)" or "(invalid: ...)" when so. */
+    static String configLine(com.fasterxml.jackson.databind.JsonNode c) {
+        String file = c.path("File").asText();
+        if (c.has("Error")) {
+            String error = c.path("Error").asText();
+            String prefix = "config file " + file + ": ";
+            return file + " (invalid: " + (error.startsWith(prefix) ? error.substring(prefix.length()) : error) + ")";
+        }
+        return c.path("Found").asBoolean() ? file : file + " (not found: built-in defaults)";
+    }
+
+    static String pidsLine(long limit) {
+        return (limit > 0 ? Long.toString(limit) : "none") + " (a run's --pids-limit overrides it; -1: none)";
+    }
+
+    static String logLine(com.fasterxml.jackson.databind.JsonNode lc) {
+        var opts = lc.path("Config");
+        if (!opts.has("max-size")) {
+            return "none (the json-file log grows without bound; a run's --log-opt max-size= sets one)";
+        }
+        return "max-size " + opts.path("max-size").asText() + ", max-file " + opts.path("max-file").asText("1")
+                + " (" + lc.path("Type").asText() + "; a run's --log-opt max-size=, max-file= override them)";
     }
 
     @Command(name = "version", mixinStandardHelpOptions = true, description = {"Show Hull's version: the command"

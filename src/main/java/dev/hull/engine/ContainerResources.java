@@ -233,7 +233,7 @@ public final class ContainerResources {
                 child(res, "pids").put("limit", u.pidsLimit());
                 child(live, "pids").put("limit", u.pidsLimit());
             } else {
-                o.pidsLimit = 0;
+                o.pidsLimit = 0L;
                 res.remove("pids");
                 child(live, "pids").put("limit", -1); // no limit
             }

@@ -488,7 +488,7 @@ final class ContainerSpecBuilder {
                 c.put("cpus", o.cpusetCpus);
             }
         }
-        if (o.pidsLimit != 0) {
+        if (o.pidsLimit != null && o.pidsLimit > 0) {
             res.putObject("pids").put("limit", o.pidsLimit);
         }
     }

@@ -71,8 +71,8 @@ public final class CreateOptions {
     public double cpus;
     public long cpuShares;
     public String cpusetCpus;
-    /** 0: no limit. */
-    public long pidsLimit;
+    /** 0: no limit; null (not given): the config file's default ({@link EngineConfig}), filled in by create. */
+    public Long pidsLimit;
     /** --ulimit NAME=SOFT[:HARD]. */
     public List<String> ulimits = new ArrayList<>();
     public List<String> capAdd = new ArrayList<>();
@@ -88,6 +88,9 @@ public final class CreateOptions {
     public String stopSignal;
     /** Seconds; null: 10. */
     public Integer stopTimeout;
-    /** --log-opt max-size=SIZE, max-file=N. */
+    /**
+     * --log-opt max-size=SIZE (-1: no rotation), max-file=N; create adds the config file's defaults
+     * for the keys not given ({@link EngineConfig#applyTo}).
+     */
     public Map<String, String> logOpts = new LinkedHashMap<>();
 }

@@ -46,6 +46,8 @@ public final class Engine {
     private final VolumeStore volumes;
     private final Networking networking;
     private ImageSource imageSource;
+    /** The config file's defaults, read at first use (once per command: each command has its own Engine). */
+    private EngineConfig config;
     /** The nftables table Hull's NAT and published ports live in. */
     public static final String NFT_TABLE = "hull";
 
@@ -130,6 +132,17 @@ public final class Engine {
         return runtime;
     }
 
+    /**
+     * The defaults new containers get ({@link EngineConfig}): the caller's HULL_CONFIG file, else
+     * /etc/hull/hull.json, read once; a bad file fails here, naming the file and the key.
+     */
+    public EngineConfig config() throws RuntimeError {
+        if (config == null) {
+            config = EngineConfig.load();
+        }
+        return config;
+    }
+
     public void imageSource(ImageSource source) {
         this.imageSource = source;
     }
@@ -160,6 +173,7 @@ public final class Engine {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--rm and --restart " + o.restart
                     + " conflict: a container that restarts is never done to be removed");
         }
+        config().applyTo(o); // the config file's defaults for what the flags left open, kept in container.json
         logLimits(o); // bad --log-opt fails before anything is made
         // A lease until the container is recorded: no prune or rmi can take its layers meanwhile.
         try (Closeable lease = images.lease()) {
@@ -787,16 +801,19 @@ public final class Engine {
                 "-cp", System.getProperty("java.class.path"), "dev.hull.cli.Main");
     }
 
-    /** --log-opt max-size=SIZE (k, m, g), max-file=N: {max bytes (0 none), files}. */
+    /** --log-opt max-size=SIZE (k, m, g; -1: no rotation), max-file=N: {max bytes (0 none), files}. */
     static long[] logLimits(CreateOptions o) throws RuntimeError {
         long size = 0;
         long files = 1;
         for (var e : o.logOpts.entrySet()) {
             switch (e.getKey()) {
                 case "max-size" -> {
-                    size = parseSize(e.getValue(), "--log-opt max-size");
-                    if (size <= 0) {
-                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-opt max-size must be above 0");
+                    if (!e.getValue().trim().equals("-1")) { // docker's "unlimited": size stays 0
+                        size = parseSize(e.getValue(), "--log-opt max-size");
+                        if (size <= 0) {
+                            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-opt max-size must be above 0"
+                                    + " (-1: no rotation)");
+                        }
                     }
                 }
                 case "max-file" -> {

@@ -11,8 +11,8 @@ import java.util.Locale;
 /**
  * {@code hull info}: the engine and the host it runs on, with docker's field names where docker
  * has the field (Containers, ContainersRunning, Images, Driver, CgroupVersion, KernelVersion,
- * OperatingSystem, NCPU, MemTotal, SecurityOptions ...) and Hull's own for the rest (HullRootDir,
- * StateDir, CgroupLayout, Volumes).
+ * OperatingSystem, NCPU, MemTotal, SecurityOptions, LoggingDriver ...) and Hull's own for the rest
+ * (HullRootDir, StateDir, CgroupLayout, Volumes, Config, Defaults, WritableLayerLimit).
  */
 public final class SystemInfo {
     private SystemInfo() {}
@@ -66,7 +66,40 @@ public final class SystemInfo {
             sec.add("name=seccomp,profile=builtin");
         }
         n.put("JavaVersion", System.getProperty("java.version"));
+        n.put("LoggingDriver", "json-file");
+        defaults(engine, n);
         return n;
+    }
+
+    /** What a text line says of the writable layer's size (no limit until storage-opt size exists). */
+    public static final String WRITABLE_LAYER_LIMIT = "none (no limit on a container's writable layer;"
+            + " storage-opt size: not supported yet)";
+
+    /**
+     * Config: the config file and whether it was found (or its error); Defaults: what a new container
+     * gets without flags (docker's HostConfig names: PidsLimit, 0 for none, and LogConfig); the
+     * writable-layer limit. A bad config file is reported here, not thrown: info still answers.
+     */
+    static void defaults(Engine engine, ObjectNode n) {
+        ObjectNode file = n.putObject("Config");
+        try {
+            EngineConfig c = engine.config();
+            file.put("File", c.file().toString());
+            file.put("Found", c.found());
+            ObjectNode d = n.putObject("Defaults");
+            d.put("PidsLimit", c.pidsLimit());
+            ObjectNode lc = d.putObject("LogConfig");
+            lc.put("Type", "json-file");
+            ObjectNode opts = lc.putObject("Config");
+            CreateOptions o = new CreateOptions();
+            c.applyTo(o);
+            o.logOpts.forEach(opts::put);
+        } catch (dev.hull.runtime.RuntimeError e) {
+            file.put("File", EngineConfig.location().toString());
+            file.put("Found", true);
+            file.put("Error", e.getMessage());
+        }
+        n.put("WritableLayerLimit", WRITABLE_LAYER_LIMIT);
     }
 
     private static String read(String file) {

@@ -103,13 +103,16 @@ class RunLifecycleFlagsTest {
             assertThat(lines.get(i)).isEqualTo("line-" + (first + i));
         }
         assertThat(catchMessage("--log-opt", "max-size=xx", "busybox", "true")).contains("max-size");
-        assertThat(catchMessage("--log-opt", "max-file=3", "busybox", "true")).contains("max-file needs max-size");
+        // max-file alone takes the config file's max-size (docker's merge); with max-size=-1 (none) it fails
+        assertThat(catchMessage("--log-opt", "max-size=-1", "--log-opt", "max-file=3", "busybox", "true"))
+                .contains("max-file needs max-size");
         assertThat(catchMessage("--log-opt", "mode=fast", "busybox", "true")).contains("--log-opt mode");
     }
 
     @Test
     void maxFileOneTruncatesInPlace() throws Exception {
-        String id = f.detached("--log-opt", "max-size=1k", "busybox", "sh", "-c",
+        // max-file=1 given: the config file's default max-file (5) would otherwise apply
+        String id = f.detached("--log-opt", "max-size=1k", "--log-opt", "max-file=1", "busybox", "sh", "-c",
                 "i=100; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done");
         f.awaitExited(id, 10_000);
         Path log = f.engine.containers().logFile(id);

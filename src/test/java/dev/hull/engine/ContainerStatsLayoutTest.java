@@ -175,7 +175,7 @@ class ContainerStatsLayoutTest {
     void liftingLimitsWritesMaxOnCgroupV2AndDropsThemFromTheSpec() throws Exception {
         CreateOptions o = new CreateOptions();
         o.cpus = 0.5;
-        o.pidsLimit = 30;
+        o.pidsLimit = 30L;
         ObjectNode res = (ObjectNode) ContainerStore.JSON.readTree(
                 "{\"cpu\":{\"period\":100000,\"quota\":50000},\"pids\":{\"limit\":30}}");
         ObjectNode live = ContainerStore.JSON.createObjectNode();
