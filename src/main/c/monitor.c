@@ -305,16 +305,28 @@ static void to_client(int i, const char *p, size_t n)
     pending[i].len += n;
 }
 
-/* Writes what fd i+1 takes now (at most PIPE_BUF: a pipe ready for POLLOUT takes that without blocking). */
+/* Writes what fd i+1 takes now: PIPE_BUF at a time (a pipe ready for POLLOUT takes that much
+ * without blocking; the caller's descriptor is never made non-blocking, it is shared with the
+ * caller), for as long as it stays ready — one chunk per poll round let a fast writer outrun a
+ * client that kept up, until it was muted. */
 static void flush_client(int i)
 {
-    if (!attached || pending[i].len == 0) return;
-    size_t n = pending[i].len < 4096 ? pending[i].len : 4096;
-    ssize_t w = write(i + 1, pending[i].data, n);
-    if (w < 0 && (errno == EINTR || errno == EAGAIN)) return;
-    if (w <= 0) { pending[i].len = 0; return; } /* the client's end is gone */
-    memmove(pending[i].data, pending[i].data + w, pending[i].len - w);
-    pending[i].len -= w;
+    size_t done = 0;
+    while (attached && pending[i].len > done) {
+        if (done) {
+            struct pollfd p = { .fd = i + 1, .events = POLLOUT };
+            if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT)) break;
+        }
+        size_t n = pending[i].len - done < 4096 ? pending[i].len - done : 4096;
+        ssize_t w = write(i + 1, pending[i].data + done, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && errno == EAGAIN) break;
+        if (w <= 0) { pending[i].len = 0; return; } /* the client's end is gone */
+        done += (size_t)w;
+    }
+    if (!done) return;
+    memmove(pending[i].data, pending[i].data + done, pending[i].len - done);
+    pending[i].len -= done;
 }
 
 /* Before EXIT: what is pending goes out, for at most 2 s. */

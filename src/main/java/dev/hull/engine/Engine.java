@@ -801,6 +801,9 @@ public final class Engine {
                 "-cp", System.getProperty("java.class.path"), "dev.hull.cli.Main");
     }
 
+    /** The most json-file logs a container keeps (the monitor renames each one at every rotation). */
+    static final int MAX_LOG_FILES = 1000;
+
     /** --log-opt max-size=SIZE (k, m, g; -1: no rotation), max-file=N: {max bytes (0 none), files}. */
     static long[] logLimits(CreateOptions o) throws RuntimeError {
         long size = 0;
@@ -822,9 +825,9 @@ public final class Engine {
                     } catch (NumberFormatException x) {
                         files = 0;
                     }
-                    if (files < 1) {
+                    if (files < 1 || files > MAX_LOG_FILES) {
                         throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-opt max-file=" + e.getValue()
-                                + ": a number, 1 or more");
+                                + ": a number from 1 to " + MAX_LOG_FILES);
                     }
                 }
                 default -> throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-opt " + e.getKey()

@@ -83,6 +83,17 @@ class EngineDefaultsTest {
     }
 
     @Test
+    void anAttachedRunGetsAllItsOutputWhileTheLogRotatesFast() throws Exception {
+        // The monitor used to hand an attached client one 4 KiB chunk per poll round while reading
+        // 64 KiB: a fast writer outran a client that kept up (here a file, always writable) and the
+        // client was muted — 2-4 thousand of these 12000 lines arrived with rotation at 64k.
+        HullCommand.Result r = builtin.run("run", "--rm", "--network", "none", "--log-opt", "max-size=64k",
+                "busybox", "sh", "-c", CHATTY);
+        assertThat(r.exit()).as("%s", r.err()).isZero();
+        assertThat(r.out().lines().count()).isEqualTo(12000);
+    }
+
+    @Test
     void withoutFlagsAContainerGetsPidsLimit2048AndMinusOneOrZeroLiftIt() throws Exception {
         assertThat(ok(builtin, "run", "--rm", "busybox", "sh", "-c", PIDS_MAX)).isEqualTo("2048\n");
         assertThat(ok(builtin, "run", "--rm", "--pids-limit", "-1", "busybox", "sh", "-c", PIDS_MAX))
@@ -181,6 +192,7 @@ class EngineDefaultsTest {
         cases.add(new String[] {"sizetype.json", "{\"logMaxSize\": true}", "logMaxSize"});
         cases.add(new String[] {"files.json", "{\"logMaxFiles\": 0}", "logMaxFiles"});
         cases.add(new String[] {"fraction.json", "{\"logMaxFiles\": 2.5}", "logMaxFiles"});
+        cases.add(new String[] {"manyfiles.json", "{\"logMaxFiles\": 1000000}", "logMaxFiles"});
         cases.add(new String[] {"broken.json", "{\"pidsLimit\": 100", "JSON"});
         cases.add(new String[] {"array.json", "[1]", "object"});
         for (String[] c : cases) {
