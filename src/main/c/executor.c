@@ -306,11 +306,14 @@ static int open_in_root_strict(const char *path, int flags)
     return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
 }
 
-/* mkdir -p inside the root, each component resolved inside the root */
-static void mkdirs_in_root(const char *path, mode_t mode)
+/* mkdir -p inside the root, each component resolved inside the root. A component that is a dangling
+ * symlink gets its target made (inside the root: the target is resolved as the container would),
+ * as docker makes a WorkingDir through an image's symlink; at most 40 links deep. */
+static void mkdirs_in_root_depth(const char *path, mode_t mode, int depth)
 {
     char buf[PATH_MAX];
     if (strlen(path) >= sizeof buf) fail("path too long: %s", path);
+    if (depth > 40) { errno = ELOOP; SYSFAIL("mkdir %s in rootfs", path); }
     strcpy(buf, path);
     for (char *p = buf; ; p++) {
         if (*p != '/' && *p != '\0') continue;
@@ -332,7 +335,20 @@ static void mkdirs_in_root(const char *path, mode_t mode)
                     parent = open_in_root(".", O_PATH | O_DIRECTORY);
                 }
                 if (parent < 0) SYSFAIL("resolving parent of %s in rootfs", buf);
-                if (mkdirat(parent, name, mode) && errno != EEXIST) SYSFAIL("mkdir %s in rootfs", buf);
+                struct stat st;
+                if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+                    char link[PATH_MAX], target[PATH_MAX];
+                    ssize_t n = readlinkat(parent, name, link, sizeof link - 1);
+                    if (n < 0) SYSFAIL("readlink %s in rootfs", buf);
+                    link[n] = '\0';
+                    int len = link[0] == '/' ? snprintf(target, sizeof target, "%s", link)
+                                             : snprintf(target, sizeof target, "%.*s/%s",
+                                                        slash ? (int)(slash - buf) : 0, buf, link);
+                    if (len < 0 || (size_t)len >= sizeof target) fail("path too long: %s -> %s", buf, link);
+                    mkdirs_in_root_depth(target, mode, depth + 1);
+                } else if (mkdirat(parent, name, mode) && errno != EEXIST) {
+                    SYSFAIL("mkdir %s in rootfs", buf);
+                }
                 close(parent);
             } else {
                 SYSFAIL("resolving %s in rootfs", buf);
@@ -341,6 +357,11 @@ static void mkdirs_in_root(const char *path, mode_t mode)
         *p = saved;
         if (!saved) break;
     }
+}
+
+static void mkdirs_in_root(const char *path, mode_t mode)
+{
+    mkdirs_in_root_depth(path, mode, 0);
 }
 
 /* Split target into parent (resolved in root) + last name. Returns parent fd. */
@@ -398,6 +419,7 @@ static unsigned long locked_flags(const char *path)
     return f;
 }
 
+#define PROC_SUPER_MAGIC_ 0x9fa0
 static void do_mount(const struct op *o)
 {
     const char *src = optstr(o, 0), *target = str(o, 1), *fstype = optstr(o, 2);
@@ -436,6 +458,13 @@ static void do_mount(const struct op *o)
         }
         snprintf(spath, sizeof spath, "/proc/self/fd/%d", sfd);
         s = spath;
+    }
+    if (tfd >= 0 && strncmp(target, "/proc/", 6) != 0 && strcmp(target, "/proc") != 0) {
+        /* A target that only a symlink of the image led into procfs (a volume "on /attr" that is
+         * /proc/self/attr, the CVE-2019-16884 class) would cover what the runtime writes there. */
+        struct statfs sf;
+        if (fstatfs(tfd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC_ && !(fstype && strcmp(fstype, "proc") == 0))
+            fail("mount target %s in rootfs: resolves into /proc (through a symlink of the image)", target);
     }
     if (tf & T_KEEP_LOCKED) flags |= locked_flags(t);
     if (mount(s, t, fstype, flags, data))
@@ -628,6 +657,9 @@ static void do_lsm_exec(const char *attr, const char *fallback, const char *cont
         fd = open(attr, O_WRONLY | O_CLOEXEC);
     }
     if (fd < 0) SYSFAIL("lsm-exec: open %s", attr);
+    struct statfs sf; /* a mount over /proc/self/attr (CVE-2019-16884) must not take the label */
+    if (fstatfs(fd, &sf)) SYSFAIL("lsm-exec: statfs %s", attr);
+    if (sf.f_type != PROC_SUPER_MAGIC) fail("lsm-exec: %s is not on procfs (something is mounted over it)", attr);
     size_t n = strlen(content);
     if (write(fd, content, n) != (ssize_t)n) SYSFAIL("lsm-exec: write \"%s\" to %s", content, attr);
     close(fd);

@@ -116,6 +116,9 @@ final class ContainerSpecBuilder {
         if (overlay != null) {
             ann.put(Annotations.ROOTFS_OVERLAY, overlay);
         }
+        // docker makes a missing working directory: the executor does, inside the container's root (on
+        // the host, a path through the image's symlinks could reach outside it)
+        ann.put(Annotations.MKDIR_CWD, "true");
         if (o.init) { // the tiny init blocks signals itself; from the exec on, none is dropped
             ann.put(Annotations.INIT, "true");
             ann.put(Annotations.EXEC_SIGNALS_BLOCKED, "true");

@@ -226,7 +226,6 @@ public final class Engine {
                     networking.writeFiles(net, dir);
                 }
                 copyUp(spec, layers);
-                makeWorkdir(spec.path("process").path("cwd").asText("/"), layers, writable);
                 if (o.tty) { // the monitor's pty starts at this size (it does not follow the caller's resizes)
                     ObjectNode size = ((ObjectNode) spec.get("process")).putObject("consoleSize");
                     size.put("height", 24);
@@ -287,23 +286,6 @@ public final class Engine {
                 throw new IOException("copying the image's " + m.path("destination").asText() + " into volume "
                         + data.getParent().getFileName() + ": " + e.getMessage(), e);
             }
-        }
-    }
-
-    /** docker makes a missing working directory; so does Hull, in the container's writable layer. */
-    private static void makeWorkdir(String cwd, List<Path> layers, Path writable) throws IOException {
-        if (cwd.equals("/")) {
-            return;
-        }
-        String rel = cwd.substring(1);
-        for (Path l : layers) {
-            if (Files.exists(l.resolve(rel), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                return;
-            }
-        }
-        Path target = writable.resolve(rel).normalize();
-        if (target.startsWith(writable)) {
-            Files.createDirectories(target);
         }
     }
 

@@ -26,5 +26,11 @@ public final class Annotations {
      */
     public static final String INIT = "run.hull.init";
 
+    /**
+     * "true": a missing process.cwd is made (mkdir -p, mode 0755, owned by root) inside the root, right
+     * after pivot_root, each component resolved inside it — docker's rule for WorkingDir and -w.
+     */
+    public static final String MKDIR_CWD = "run.hull.cwd.mkdir";
+
     private Annotations() {}
 }

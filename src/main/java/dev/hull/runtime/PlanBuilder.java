@@ -235,6 +235,10 @@ public final class PlanBuilder {
         if ("shared".equals(propagationName(linux)) || "rshared".equals(propagationName(linux))) {
             plan.mount(null, "/", null, MS_SHARED | MS_REC, null, 0);
         }
+        if ("true".equals(spec.annotations().get(Annotations.MKDIR_CWD)) && proc.cwd() != null
+                && !proc.cwd().equals("/")) {
+            plan.mkdir(proc.cwd(), 0755); // before a read-only root is made read-only
+        }
         if (spec.root().readonly()) {
             plan.mount(null, "/", null, MS_REMOUNT | MS_BIND | MS_RDONLY, null, Plan.T_KEEP_LOCKED);
         }

@@ -15,7 +15,6 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -164,10 +163,9 @@ class ImageEscapeTest {
     }
 
     @Test
-    @Disabled("DOES NOT HOLD (found by this suite): with the copy snapshotter (HULL_SNAPSHOTTER=copy, or no"
-            + " overlayfs), Engine.makeWorkdir runs Files.createDirectories(rootfs/<WorkingDir>) on the flattened"
-            + " rootfs, which follows the image's symlinks: the image's WorkingDir (or -w) makes a directory, as root,"
-            + " anywhere on the host the image points")
+    // Did not hold before: Engine.makeWorkdir ran Files.createDirectories(rootfs/<WorkingDir>) on the
+    // copy snapshotter's flattened rootfs, following the image's symlinks onto the host. The executor
+    // now makes the directory inside the container's root (annotation run.hull.cwd.mkdir).
     void aWorkingDirectoryThroughAnImageSymlinkIsNotMadeOnTheHostByTheCopySnapshotter() throws Exception {
         // its own canary: while this does not hold, the other tests' canary stays clean
         Canary own = new Canary(box.dir.resolve("canary-copy"));
