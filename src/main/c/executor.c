@@ -137,6 +137,7 @@ enum {
 #define T_SRC_IN_ROOT 8u  /* source is a path inside the root too */
 #define T_OPTIONAL 16u    /* missing target is not an error */
 #define T_KEEP_LOCKED 32u /* remount: keep the flags the kernel locks (nosuid, ...) */
+#define PROC_SUPER_MAGIC_ 0x9fa0
 #define T_REAL_DIR 64u    /* the target must be a real directory: no symlink anywhere on its path (proc, sysfs, ...) */
 
 struct arg { uint32_t len; const char *p; };
@@ -419,7 +420,6 @@ static unsigned long locked_flags(const char *path)
     return f;
 }
 
-#define PROC_SUPER_MAGIC_ 0x9fa0
 static void do_mount(const struct op *o)
 {
     const char *src = optstr(o, 0), *target = str(o, 1), *fstype = optstr(o, 2);
@@ -459,12 +459,19 @@ static void do_mount(const struct op *o)
         snprintf(spath, sizeof spath, "/proc/self/fd/%d", sfd);
         s = spath;
     }
-    if (tfd >= 0 && strncmp(target, "/proc/", 6) != 0 && strcmp(target, "/proc") != 0) {
-        /* A target that only a symlink of the image led into procfs (a volume "on /attr" that is
-         * /proc/self/attr, the CVE-2019-16884 class) would cover what the runtime writes there. */
+    if (tfd >= 0 && !(flags & (MS_REMOUNT | MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE))
+        && strncmp(target, "/proc/", 6) != 0 && strcmp(target, "/proc") != 0) {
+        /* A new mount on a target that only a symlink of the image led into procfs (a volume "on
+         * /attr" that is /proc/self/attr, the CVE-2019-16884 class) would cover what the runtime
+         * writes there. Procfs reached without a symlink (a bind of the host's /proc, and what is
+         * mounted inside it) is what the config asked for. */
         struct statfs sf;
-        if (fstatfs(tfd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC_ && !(fstype && strcmp(fstype, "proc") == 0))
-            fail("mount target %s in rootfs: resolves into /proc (through a symlink of the image)", target);
+        if (fstatfs(tfd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC_ && !(fstype && strcmp(fstype, "proc") == 0)) {
+            int strict = open_in_root_strict(target, O_PATH);
+            if (strict >= 0) close(strict);
+            else if (errno == ELOOP)
+                fail("mount target %s in rootfs: resolves into /proc through a symlink of the image", target);
+        }
     }
     if (tf & T_KEEP_LOCKED) flags |= locked_flags(t);
     if (mount(s, t, fstype, flags, data))
@@ -703,6 +710,8 @@ static int privilege_op(const struct op *o)
  * character device, not a symlink (O_NOFOLLOW) or a directory. */
 static void bind_console(int slave)
 {
+    struct statfs pf; /* the bind goes through /proc/self/fd: without a procfs there, no /dev/console (as before) */
+    if (statfs("/proc/self/fd", &pf) || pf.f_type != PROC_SUPER_MAGIC_) return;
     int dev = open_in_root_strict("/dev", O_PATH | O_DIRECTORY);
     if (dev < 0) SYSFAIL("console: /dev of the container (a symlinked /dev is refused)");
     int t = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -1007,14 +1016,36 @@ static void close_unlisted(void)
 #define HULL_SEALED_ENV "HULL_EXECUTOR_RESEALED=1"
 #define SEALS_NEEDED (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
+/* Whether mount id is attached in our mount namespace (listed in /proc/self/mountinfo). */
+static int mount_attached(uint64_t id)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f) return 1; /* cannot tell: not sealed */
+    char line[4096];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strtoull(line, NULL, 10) == id;
+    fclose(f);
+    return found;
+}
+
+/* A sealed memfd, or a read-only overlayfs file whose mount is attached nowhere (Java's lower-only
+ * overlay, made with fsmount: no path reaches it, so nothing can remount it). */
 static int exe_is_sealed(int fd)
 {
     int seals = fcntl(fd, F_GET_SEALS);
     if (seals >= 0) return (seals & SEALS_NEEDED) == SEALS_NEEDED;
     struct statfs sf;
     struct statvfs sv;
-    return fstatfs(fd, &sf) == 0 && sf.f_type == OVERLAYFS_SUPER_MAGIC && fstatvfs(fd, &sv) == 0
-        && (sv.f_flag & ST_RDONLY);
+    if (fstatfs(fd, &sf) || sf.f_type != OVERLAYFS_SUPER_MAGIC || fstatvfs(fd, &sv) || !(sv.f_flag & ST_RDONLY))
+        return 0;
+#ifdef STATX_MNT_ID
+    struct statx stx;
+    if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) || !(stx.stx_mask & STATX_MNT_ID)) return 0;
+    return !mount_attached(stx.stx_mnt_id);
+#else
+    return 0;
+#endif
 }
 
 static void die_early(const char *what)
@@ -1170,7 +1201,10 @@ static void child_ops(size_t from)
 {
     for (size_t i = from; i < nops; i++) {
         const struct op *o = &ops[i];
-        if (restarting && skipped_on_restart(o->code)) continue;
+        if (restarting && skipped_on_restart(o->code)) {
+            if (o->code == OP_HOOK_STATE) close((int)u64(o, 0)); /* the monitor's copy: nothing of it for a restart */
+            continue;
+        }
         switch (o->code) {
         case OP_SETUID: { uid_t u = u64(o, 0); if (setresuid(u, u, u)) SYSFAIL("setresuid %u", u); break; }
         case OP_SETGID: { gid_t g = u64(o, 0); if (setresgid(g, g, g)) SYSFAIL("setresgid %u", g); break; }

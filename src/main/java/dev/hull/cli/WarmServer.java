@@ -86,20 +86,25 @@ public final class WarmServer implements AutoCloseable {
         if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS) && answers(path)) {
             throw new IOException("a warm server already listens on " + path);
         }
-        Files.deleteIfExists(path);
-        int fd = UnixSocket.listen(path.toString(), 64);
+        // Bound under a temporary name, given its mode and group, then renamed into place: the socket
+        // never appears at path with the mode the umask gave it.
+        Path tmp = path.resolveSibling(path.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        Files.deleteIfExists(tmp);
+        int fd = UnixSocket.listen(tmp.toString(), 64);
         int gid = -1;
         try {
-            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
             if (principal != null) {
-                Files.getFileAttributeView(path, java.nio.file.attribute.PosixFileAttributeView.class,
+                Files.getFileAttributeView(tmp, java.nio.file.attribute.PosixFileAttributeView.class,
                         java.nio.file.LinkOption.NOFOLLOW_LINKS).setGroup(principal);
-                gid = (Integer) Files.getAttribute(path, "unix:gid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-rw----"));
+                gid = (Integer) Files.getAttribute(tmp, "unix:gid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-rw----"));
             }
+            Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
             Syscalls.close(fd);
-            Files.deleteIfExists(path);
+            Files.deleteIfExists(tmp);
             throw e;
         }
         return new WarmServer(path, fd, principal != null ? group : null, gid);

@@ -575,6 +575,33 @@ final class ContainerSpecBuilder {
     }
 
     /** The network namespace the container joins (its own, bind-mounted, or another container's). */
+    /**
+     * An older --init config (a bind of the host's executor at {@link #INIT_PATH}, args prefixed with
+     * it) in today's form: no bind, the user's args, annotation run.hull.init. True if it changed.
+     */
+    static boolean upgradeInit(ObjectNode spec) {
+        boolean changed = false;
+        ArrayNode mounts = (ArrayNode) spec.path("mounts");
+        for (int i = mounts.size() - 1; i >= 0; i--) {
+            if (INIT_PATH.equals(mounts.get(i).path("destination").asText())) {
+                mounts.remove(i);
+                changed = true;
+            }
+        }
+        ArrayNode args = (ArrayNode) spec.path("process").path("args");
+        if (args.size() >= 3 && INIT_PATH.equals(args.get(0).asText()) && "--init".equals(args.get(1).asText())
+                && "--".equals(args.get(2).asText())) {
+            args.remove(0);
+            args.remove(0);
+            args.remove(0);
+            ObjectNode ann = spec.has("annotations") ? (ObjectNode) spec.get("annotations") : spec.putObject("annotations");
+            ann.put(Annotations.INIT, "true");
+            ann.put(Annotations.EXEC_SIGNALS_BLOCKED, "true");
+            changed = true;
+        }
+        return changed;
+    }
+
     static void joinNetwork(ObjectNode spec, String path) {
         for (var n : spec.path("linux").path("namespaces")) {
             if (n.path("type").asText().equals("network")) {

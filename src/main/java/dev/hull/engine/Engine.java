@@ -476,6 +476,25 @@ public final class Engine {
         }
     }
 
+    /**
+     * A --init container made by an older Hull bound the host's executor file at /dev/hull-init (a
+     * privileged container could remount that bind read-write): its config is rewritten to today's
+     * form, the init exec'd from the executor's sealed executable, before it starts again.
+     */
+    private static void upgradeInit(Path config) throws IOException {
+        String text = Files.readString(config);
+        if (!text.contains(ContainerSpecBuilder.INIT_PATH)) {
+            return;
+        }
+        ObjectNode spec = (ObjectNode) JSON.readTree(text);
+        if (!ContainerSpecBuilder.upgradeInit(spec)) {
+            return;
+        }
+        Path tmp = config.resolveSibling("config.json.tmp");
+        Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
+        Files.move(tmp, config, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
     /** {@code --network container:NAME}: the config's network namespace becomes NAME's (which must run). */
     private void joinContainerNetwork(ContainerInfo info, String ref) throws IOException, RuntimeError {
         ContainerInfo other = containers.resolve(ref);
@@ -496,6 +515,7 @@ public final class Engine {
     private int launch(ContainerInfo info, CreateOptions o, NetworkRequest net, Attach attach,
             ContainerStore.Locked locked)
             throws IOException, RuntimeError {
+        upgradeInit(containers.dir(info.id()).resolve("config.json"));
         Monitor monitor = monitorFor(info, o, net, attach != null);
         ContainerRuntime rt = new ContainerRuntime(stateRoot).withMonitor(monitor);
         if (attach != null && attach.stdio() != null) {

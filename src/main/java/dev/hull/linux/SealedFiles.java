@@ -55,18 +55,17 @@ public final class SealedFiles {
         }
         Path empty = Files.createTempDirectory("hull-sealed-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        int mnt;
+        int mnt = -1;
         try {
             mnt = DetachedMounts.mount("overlay", "lowerdir=" + escape(dir.toString()) + ":" + escape(empty.toString()),
                     DetachedMounts.MOUNT_ATTR_RDONLY | DetachedMounts.MOUNT_ATTR_NOSUID | DetachedMounts.MOUNT_ATTR_NODEV);
-        } finally {
-            Files.deleteIfExists(empty);
-        }
-        try {
             return AtFiles.openat2(mnt, real.getFileName().toString(), AtFiles.O_PATH | AtFiles.O_NOFOLLOW, 0,
                     AtFiles.RESOLVE_BENEATH | AtFiles.RESOLVE_NO_SYMLINKS);
         } finally {
-            Syscalls.close(mnt);
+            if (mnt >= 0) {
+                Syscalls.close(mnt); // the file's descriptor keeps the mount
+            }
+            Files.deleteIfExists(empty); // the mount holds the layer; the name is not needed
         }
     }
 

@@ -32,7 +32,10 @@ final class ExecPlanBuilder {
         Plan plan = new Plan();
         plan.mode(detach);
         List<Namespace> namespaces = spec.linux() == null ? List.of() : spec.linux().namespaces();
-        boolean inUserNs = false, joinedMount = false;
+        boolean inUserNs = false;
+        // A container without a mount namespace of its own (none, or one joined by path) was entered with
+        // chroot: so is its exec (else the process, its cwd and its terminal would be the namespace's root).
+        boolean ownMountNs = namespaces.stream().anyMatch(n -> n.type().equals("mount") && n.path() == null);
         for (String type : PlanBuilder.JOIN_ORDER) {
             if (namespaces.stream().noneMatch(n -> n.type().equals(type))) {
                 continue; // shared with the host: nothing to join
@@ -44,12 +47,9 @@ final class ExecPlanBuilder {
             }
             plan.setns(theirs.toString(), PlanBuilder.nsFlag(type));
             inUserNs |= type.equals("user");
-            joinedMount |= type.equals("mount");
         }
         plan.clone(0);
-        if (!joinedMount) {
-            // A container without a mount namespace of its own was entered with chroot: so is its exec
-            // (else the process, its cwd and its terminal would be the host's).
+        if (!ownMountNs) {
             plan.chroot("/proc/" + initPid + "/root");
         }
         ProcessControl.terminal(plan, proc, false);

@@ -235,6 +235,9 @@ public final class PlanBuilder {
         if ("shared".equals(propagationName(linux)) || "rshared".equals(propagationName(linux))) {
             plan.mount(null, "/", null, MS_SHARED | MS_REC, null, 0);
         }
+        // The terminal right after pivot_root: its /dev/console target is made before a read-only root
+        // is made read-only; bound only in a mount namespace of the container's own, on a /dev of its own.
+        ProcessControl.terminal(plan, proc, newMountNs && !devBoundFromHost);
         if ("true".equals(spec.annotations().get(Annotations.MKDIR_CWD)) && proc.cwd() != null
                 && !proc.cwd().equals("/")) {
             plan.mkdir(proc.cwd(), 0755); // before a read-only root is made read-only
@@ -255,7 +258,6 @@ public final class PlanBuilder {
             }
             plan.setdomainname(spec.domainname());
         }
-        ProcessControl.terminal(plan, proc, !devBoundFromHost);
         PlanSeccomp.Seccomp seccomp = PlanSeccomp.compile(spec, SeccompNotify.executorFd(spec, proc, true, ctx.preserveFds()));
         processSteps(plan, proc, newUserNs, privileges, seccomp);
         if ("true".equals(spec.annotations().get(Annotations.EXEC_SIGNALS_BLOCKED))) {

@@ -145,6 +145,11 @@ final class Attack implements AutoCloseable {
         JSON.writerWithDefaultPrettyPrinter().writeValue(bundle.resolve("config.json").toFile(), config);
     }
 
+    /** The runtime container id is deleted (forced) when the fixture closes. */
+    void track(String id) {
+        runtimeIds.add(id);
+    }
+
     /** hull-runtime create; the id is deleted (forced) when the fixture closes. */
     Result create(String id, Path bundle) throws Exception {
         runtimeIds.add(id);

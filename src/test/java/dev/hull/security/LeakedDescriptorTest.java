@@ -81,9 +81,9 @@ class LeakedDescriptorTest {
         // is reachable through /proc/PID/fd by the container's other processes.
         Path b = a.bundle("held", "sh", "-c", "ls -l /proc/self/fd/ > /out/fds");
         String id = "held-" + ProcessHandle.current().pid();
+        a.track(id);
         Attack.Result r = a.withLeakedFd9(hostDir, a.command("hull-runtime", "create", "--bundle", b.toString(), id));
         assertThat(r.exit()).as("%s", r).isZero();
-        a.create(id, b); // recorded for clean-up (a second create of the id fails harmlessly)
         int pid = a.pid(id);
         List<String> targets = new ArrayList<>();
         try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
@@ -108,5 +108,44 @@ class LeakedDescriptorTest {
         assertThat(r.out() + r.err()).as("%s", r).doesNotContain(SECRET);
         assertThat(r.exit()).as("%s", r).isNotZero();
         assertThat(r.err()).contains("is a directory");
+    }
+
+    @Test
+    void execIntoAContainerThatJoinedAMountNamespaceStaysInItsRoot() throws Exception {
+        // The container joins an existing mount namespace by path (not its own: no pivot_root, Hull
+        // chroots into the rootfs); an exec must be chrooted the same way, not land at that
+        // namespace's root, where the host's tree (and this test's secret) is.
+        Process holder = new ProcessBuilder("unshare", "--mount", "--propagation", "private", "sleep", "600").start();
+        try {
+            Path ns = Path.of("/proc/" + holder.pid() + "/ns/mnt");
+            for (int i = 0; i < 200 && Files.readSymbolicLink(ns).equals(Files.readSymbolicLink(Path.of("/proc/self/ns/mnt"))); i++) {
+                Thread.sleep(20); // unshare has not run yet
+            }
+            Path b = a.bundle("joined-mnt", "sleep", "600");
+            ObjectNode c = Attack.config(b);
+            // its own rootfs: without a mount namespace the device nodes are made in the rootfs itself
+            ((ObjectNode) c.get("root")).put("path",
+                    dev.hull.image.BusyboxRootfs.ensure(a.dir.resolve("rootfs-joined")).toString());
+            ((com.fasterxml.jackson.databind.node.ArrayNode) c.get("mounts")).removeAll();
+            ((ObjectNode) c.get("root")).put("readonly", false);
+            ((ObjectNode) c.get("linux")).putArray("maskedPaths");
+            ((ObjectNode) c.get("linux")).putArray("readonlyPaths");
+            for (var n : c.path("linux").path("namespaces")) {
+                if (n.path("type").asText().equals("mount")) {
+                    ((ObjectNode) n).put("path", ns.toString());
+                }
+            }
+            Attack.write(b, c);
+            String id = "joined-mnt-" + ProcessHandle.current().pid();
+            Attack.Result created = a.create(id, b);
+            assertThat(created.exit()).as("%s", created).isZero();
+            assertThat(a.runtime("start", id).exit()).isZero();
+            Attack.Result r = a.runtime("exec", id, "cat", hostDir.resolve("secret").toString());
+            assertThat(r.out()).as("%s", r).doesNotContain(SECRET);
+            assertThat(r.exit()).as("%s", r).isNotZero();
+            assertThat(a.runtime("delete", "--force", id).exit()).isZero();
+        } finally {
+            holder.destroyForcibly().waitFor();
+        }
     }
 }

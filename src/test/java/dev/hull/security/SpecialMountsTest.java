@@ -10,6 +10,8 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -86,11 +88,75 @@ class SpecialMountsTest {
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             server.bind(UnixDomainSocketAddress.of(sock));
             String id = "console-link-" + ProcessHandle.current().pid();
+            a.track(id);
             Attack.Result r = a.runtime("create", "--console-socket", sock.toString(), "--bundle", b.toString(), id);
-            a.create(id, b); // recorded for clean-up
             assertThat(r.exit()).as("%s", r).isNotZero();
             assertThat(r.err()).as("%s", r).contains("/dev/console");
         }
         assertThat(Files.readString(rootfs.resolve("etc/target"))).isEqualTo("untouched");
+    }
+
+    @Test
+    void theHostsProcBoundOnPurposeStillWorks() throws Exception {
+        // procfs reached without a symlink is what the config asked for (monitoring agents bind it)
+        for (String v : new String[] {"/proc:/host/proc:ro", "/proc:/host/proc"}) {
+            Attack.Result r = a.hull("run", "--rm", "--network", "none", "-v", v, "busybox", "sh", "-c",
+                    "test -d /host/proc/1 && echo host-proc");
+            assertThat(r.exit()).as(v + ": %s", r).isZero();
+            assertThat(r.out()).isEqualTo("host-proc\n");
+        }
+    }
+
+    @Test
+    void aTerminalWithoutAMountNamespaceBindsNothingOnTheHost() throws Exception {
+        // Without a mount namespace of its own Hull makes no mount at all: not even /dev/console.
+        Path rootfs = privateRootfs("console-nomntns");
+        Path pts = Files.createDirectories(rootfs.resolve("dev/pts"));
+        Files.deleteIfExists(rootfs.resolve("dev/ptmx"));
+        Files.createSymbolicLink(rootfs.resolve("dev/ptmx"), Path.of("pts/ptmx"));
+        List<String> mine = new ArrayList<>();
+        try {
+            mountOnHost(mine, "devpts", pts, "newinstance,ptmxmode=0666");
+            mountOnHost(mine, "proc", rootfs.resolve("proc"), null);
+            Path b = a.bundle("console-nomntns", "true");
+            ObjectNode c = Attack.config(b);
+            ((ObjectNode) c.get("root")).put("path", rootfs.toString());
+            ((ObjectNode) c.get("root")).put("readonly", false);
+            ((ObjectNode) c.get("process")).put("terminal", true);
+            ((ArrayNode) c.get("mounts")).removeAll();
+            ArrayNode ns = (ArrayNode) c.path("linux").path("namespaces");
+            for (int i = ns.size() - 1; i >= 0; i--) {
+                if (ns.get(i).path("type").asText().equals("mount")) {
+                    ns.remove(i);
+                }
+            }
+            ((ObjectNode) c.get("linux")).putArray("maskedPaths");
+            ((ObjectNode) c.get("linux")).putArray("readonlyPaths");
+            Attack.write(b, c);
+            Path sock = a.dir.resolve("console-nomntns.sock");
+            try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+                server.bind(UnixDomainSocketAddress.of(sock));
+                String id = "console-nomntns-" + ProcessHandle.current().pid();
+                a.track(id);
+                Attack.Result r = a.runtime("create", "--console-socket", sock.toString(), "--bundle", b.toString(), id);
+                assertThat(r.exit()).as("%s", r).isZero();
+                assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).as("the host's mounts")
+                        .doesNotContain(rootfs.resolve("dev/console").toString());
+            }
+        } finally {
+            for (int i = mine.size() - 1; i >= 0; i--) {
+                new ProcessBuilder("umount", "-l", mine.get(i)).inheritIO().start().waitFor();
+            }
+        }
+    }
+
+    private static void mountOnHost(List<String> mine, String type, Path at, String options) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("mount", "-t", type));
+        if (options != null) {
+            cmd.addAll(List.of("-o", options));
+        }
+        cmd.addAll(List.of(type, at.toString()));
+        assertThat(new ProcessBuilder(cmd).inheritIO().start().waitFor()).as("mount %s on %s", type, at).isZero();
+        mine.add(at.toString());
     }
 }

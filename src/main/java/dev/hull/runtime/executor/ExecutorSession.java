@@ -76,7 +76,12 @@ public final class ExecutorSession implements AutoCloseable {
                     try {
                         fd = dev.hull.linux.SealedFiles.readOnlyOverlay(bin);
                     } catch (IOException | RuntimeException e) {
-                        fd = dev.hull.linux.SealedFiles.sealedMemfd(bin, "hull-executor");
+                        try {
+                            fd = dev.hull.linux.SealedFiles.sealedMemfd(bin, "hull-executor");
+                        } catch (IOException | RuntimeException e2) {
+                            e2.addSuppressed(e);
+                            throw e2;
+                        }
                     }
                     sealedFd = fd;
                 }
@@ -115,7 +120,13 @@ public final class ExecutorSession implements AutoCloseable {
             to[n + i] = PLAN_FD + 1 + i;
         }
         int exeFd = PLAN_FD + 1 + extraFds.length;
-        from[from.length - 1] = sealedExecutable();
+        try {
+            from[from.length - 1] = sealedExecutable();
+        } catch (IOException | RuntimeException e) {
+            Syscalls.close(pair[0]);
+            Syscalls.close(pair[1]);
+            throw e;
+        }
         to[to.length - 1] = exeFd;
         // posix_spawn applies the dup2s in order: a source numbered at or below some target could be
         // overwritten by an earlier dup2. Lift every such source above the highest target first.
