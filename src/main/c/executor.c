@@ -1439,6 +1439,69 @@ int exit_code(int status)
  * listens, or the server answers that this command must run cold, execs COLD
  * ARGS (the JVM launcher) instead, so behaviour is the same either way. */
 
+/* One byte from the server, with any descriptors that came with it appended to fds (at most cap). */
+static ssize_t client_recv(int sock, char *ch, int *fds, int *nfds, int cap)
+{
+    char control[CMSG_SPACE(sizeof(int) * 32)];
+    struct iovec iov = { .iov_base = ch, .iov_len = 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+    ssize_t r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    if (r <= 0) return r;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < n; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            if (*nfds < cap) fds[(*nfds)++] = fd;
+            else close(fd);
+        }
+    }
+    return r;
+}
+
+/* "E n to0 ... to(n-1)" from the server, with n descriptors: fork and exec hull-executor from the
+ * last one (the server's sealed executable) with descriptor i as fd to(i) and nothing else open but
+ * our stdio. The executor — and the container's init it clones — is then our child, in the caller's
+ * process tree (a containerd shim's, conmon's), as runc's are; no JVM is in that chain. Returns the
+ * pid, or -errno. */
+static int client_launch(const char *line, int *fds, int nfds)
+{
+    int to[64], n = 0;
+    const char *p = line + 2;
+    char *end;
+    long want = strtol(p, &end, 10);
+    if (end == p || want < 1 || want > 64 || want != nfds) return -EINVAL;
+    for (p = end; n < want; p = end) {
+        long t = strtol(p, &end, 10);
+        if (end == p || t < 0 || t > 1000) return -EINVAL;
+        to[n++] = (int)t;
+    }
+    int top = 2;
+    for (int i = 0; i < n; i++) if (to[i] > top) top = to[i];
+    pid_t pid = fork();
+    if (pid < 0) return -errno;
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int sig = 1; sig < NSIG; sig++)
+            if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+        /* lift every source above the targets, then dup2 them into place (without close-on-exec) */
+        for (int i = 0; i < n; i++)
+            if (fds[i] <= top && (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, top + 1)) < 0) _exit(125);
+        for (int i = 0; i < n; i++)
+            if (dup2(fds[i], to[i]) < 0) _exit(125);
+        close_fds((unsigned int)top + 1, ~0U);
+        char exe[32];
+        snprintf(exe, sizeof exe, "/proc/self/fd/%d", to[n - 1]);
+        char *args[] = { "hull-executor", NULL }, *env[] = { NULL };
+        execve(exe, args, env);
+        _exit(127);
+    }
+    return pid;
+}
+
 static int client_main(int argc, char **argv)
 {
     const char *program = NULL;
@@ -1482,15 +1545,16 @@ static int client_main(int argc, char **argv)
      * (the program field starts with '@'; a cwd is absolute, so it never does). */
     char cwd[PATH_MAX];
     if (!getcwd(cwd, sizeof cwd)) strcpy(cwd, "/");
-    char marker[64] = "";
-    if (program) snprintf(marker, sizeof marker, "@%s", program);
+    /* "+launch": this client starts the executor when the server asks (client_launch) */
+    char marker[64];
+    snprintf(marker, sizeof marker, "@%s+launch", program ? program : "hull-runtime");
     extern char **environ;
     int nargs = argc - first_arg, nenv = 0;
     while (environ[nenv]) nenv++;
     char num1[16], num2[16];
     snprintf(num1, sizeof num1, "%d", nargs);
     snprintf(num2, sizeof num2, "%d", nenv);
-    size_t len = strlen(cwd) + 1 + strlen(num1) + 1 + strlen(num2) + 1 + (program ? strlen(marker) + 1 : 0);
+    size_t len = strlen(cwd) + 1 + strlen(num1) + 1 + strlen(num2) + 1 + strlen(marker) + 1;
     for (int i = 0; i < nargs; i++) len += strlen(argv[first_arg + i]) + 1;
     for (int i = 0; i < nenv; i++) len += strlen(environ[i]) + 1;
     if (len > (1u << 20)) { dprintf(2, "%s: arguments too long\n", me); return 1; }
@@ -1500,7 +1564,7 @@ static int client_main(int argc, char **argv)
     memcpy(req, &l32, 4);
     char *p = req + 4;
 #define PUT(s) do { size_t n_ = strlen(s) + 1; memcpy(p, (s), n_); p += n_; } while (0)
-    if (program) PUT(marker);
+    PUT(marker);
     PUT(cwd);
     PUT(num1);
     for (int i = 0; i < nargs; i++) PUT(argv[first_arg + i]);
@@ -1527,8 +1591,9 @@ static int client_main(int argc, char **argv)
         off += w;
     }
 
-    char line[64];
+    char line[512];
     size_t ln = 0;
+    int got[64], ngot = 0; /* descriptors that came with the line being read */
     for (;;) {
         struct pollfd pf[2] = { { .fd = fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
         if (poll(pf, 2, -1) < 0) {
@@ -1545,7 +1610,7 @@ static int client_main(int argc, char **argv)
         }
         if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             char ch;
-            ssize_t r = read(fd, &ch, 1);
+            ssize_t r = client_recv(fd, &ch, got, &ngot, 64);
             if (r < 0 && errno == EINTR) continue;
             if (r <= 0) { dprintf(2, "%s: warm server closed the connection\n", me); return 1; }
             if (ch != '\n') {
@@ -1554,6 +1619,16 @@ static int client_main(int argc, char **argv)
             }
             line[ln] = '\0';
             if (line[0] == 'X' && line[1] == ' ') return atoi(line + 2) & 0xff;
+            if (line[0] == 'E' && line[1] == ' ') {
+                int pid = client_launch(line, got, ngot);
+                for (int i = 0; i < ngot; i++) close(got[i]);
+                ngot = 0;
+                char out[32];
+                int m = snprintf(out, sizeof out, "P %d\n", pid);
+                if (send(fd, out, m, MSG_NOSIGNAL) < 0) { /* the server is gone: the read below says so */ }
+                ln = 0;
+                continue;
+            }
             /* "C": the server cannot run this command (it needs this process itself: a terminal
              * prompt, say); nothing has run yet, so the cold launcher takes it over. */
             if (line[0] == 'C' && line[1] == '\0') {

@@ -181,14 +181,19 @@ public final class WarmServer implements AutoCloseable {
                 return;
             }
             ForegroundSignals containerPid = new ForegroundSignals(r.hull() ? client : null);
+            ClientLauncher launcher = r.launches() && !r.hull() ? new ClientLauncher(conn) : null;
+            containerPid.launcher = launcher;
             Invocation inv = new Invocation(r.cwd(), Invocation.writer(client.out), Invocation.writer(client.err),
                     fds, containerPid::started);
             Client c = client;
             signals = Thread.ofPlatform().daemon().start(() -> relaySignals(conn, containerPid));
             Stdio.Target stdio = new Stdio.Target(new FdInputStream(fds[0]), c.outStream, c.errStream, fds);
-            int code = dev.hull.runtime.Caller.with(new dev.hull.runtime.Caller(r.cwd(), r.env()),
+            java.util.concurrent.Callable<Integer> command = () -> dev.hull.runtime.Caller.with(
+                    new dev.hull.runtime.Caller(r.cwd(), r.env()),
                     () -> Stdio.with(stdio, () -> r.hull() ? WarmHull.execute(inv, r.argv())
                             : RuntimeCli.execute(inv, r.argv(), true)));
+            int code = launcher == null ? command.call()
+                    : dev.hull.runtime.executor.ExecutorSession.launchingThrough(launcher, command);
             trace.mark("warm.command");
             client.exit(code);
         } catch (Exception e) {
@@ -229,13 +234,19 @@ public final class WarmServer implements AutoCloseable {
      * One request: for which command line (a leading "@hull" or "@hull-runtime" field; none means
      * hull-runtime, as older clients send), the client's cwd, argv and environment.
      */
-    record Request(boolean hull, Path cwd, String[] argv, java.util.Map<String, String> env) {
+    record Request(boolean hull, boolean launches, Path cwd, String[] argv, java.util.Map<String, String> env) {
         static Request parse(List<String> fields) throws IOException {
             int i = 0;
             String program = "hull-runtime";
+            boolean launches = false;
             if (!fields.isEmpty() && fields.get(0).startsWith("@")) {
                 program = fields.get(0).substring(1);
                 i = 1;
+                // "@PROGRAM+launch": the client starts the executor when asked (ClientLauncher)
+                if (program.endsWith("+launch")) {
+                    program = program.substring(0, program.length() - "+launch".length());
+                    launches = true;
+                }
             }
             if (!program.equals("hull") && !program.equals("hull-runtime")) {
                 throw new IOException("request for an unknown program " + program);
@@ -255,7 +266,7 @@ public final class WarmServer implements AutoCloseable {
                         }
                     }
                 }
-                return new Request(program.equals("hull"), cwd, argv, env);
+                return new Request(program.equals("hull"), launches, cwd, argv, env);
             } catch (RuntimeException e) {
                 throw new IOException("malformed request: " + e, e);
             }
@@ -380,7 +391,8 @@ public final class WarmServer implements AutoCloseable {
         if (first.length > 5 && first[4] == '@') {
             for (int i = 5; i < first.length; i++) {
                 if (first[i] == 0) {
-                    return new String(first, 5, i - 5, StandardCharsets.UTF_8).equals("hull") ? "hull" : "hull-runtime";
+                    String p = new String(first, 5, i - 5, StandardCharsets.UTF_8);
+                    return p.equals("hull") || p.equals("hull+launch") ? "hull" : "hull-runtime";
                 }
             }
         }
@@ -410,6 +422,8 @@ public final class WarmServer implements AutoCloseable {
         private int pid;
         private final List<Integer> pending = new ArrayList<>();
         private final Client cancel;
+        /** Set before the relay starts: where the client's "P" answers go. */
+        volatile ClientLauncher launcher;
 
         ForegroundSignals(Client cancel) {
             this.cancel = cancel;
@@ -456,7 +470,9 @@ public final class WarmServer implements AutoCloseable {
                     }
                     String l = line.toString();
                     line.setLength(0);
-                    if (l.startsWith("S ")) {
+                    if (l.startsWith("P ") && containerPid.launcher != null) {
+                        containerPid.launcher.answered(l.substring(2).trim());
+                    } else if (l.startsWith("S ")) {
                         try {
                             int sig = Integer.parseInt(l.substring(2).trim());
                             if (sig > 0 && sig <= 64) {
@@ -470,6 +486,54 @@ public final class WarmServer implements AutoCloseable {
             }
         } catch (IOException ignored) {
             // connection closed
+        }
+    }
+
+    /**
+     * Starts the executor through the caller's client process (which forks and execs it, so the
+     * executor and the container's init are in the caller's process tree, as with runc): "E n
+     * to0 ... to(n-1)" with the n descriptors attached; the client answers "P pid" (or "P -errno").
+     */
+    static final class ClientLauncher implements dev.hull.runtime.executor.ExecutorSession.Launcher {
+        private final int conn;
+        private final java.util.concurrent.BlockingQueue<String> answers = new java.util.concurrent.LinkedBlockingQueue<>();
+
+        ClientLauncher(int conn) {
+            this.conn = conn;
+        }
+
+        void answered(String answer) {
+            answers.add(answer);
+        }
+
+        @Override
+        public synchronized int launch(int[] from, int[] to) throws IOException {
+            StringBuilder line = new StringBuilder("E ").append(to.length);
+            for (int t : to) {
+                line.append(' ').append(t);
+            }
+            line.append('\n');
+            dev.hull.linux.FdPassing.sendFds(conn, from, line.toString().getBytes(StandardCharsets.US_ASCII));
+            String a;
+            try {
+                a = answers.poll(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("waiting for the client to start the executor");
+            }
+            if (a == null) {
+                throw new IOException("the client did not start the executor (no answer in 60 s)");
+            }
+            int pid;
+            try {
+                pid = Integer.parseInt(a);
+            } catch (NumberFormatException e) {
+                throw new IOException("the client's answer to starting the executor: " + a);
+            }
+            if (pid <= 0) {
+                throw new dev.hull.linux.LinuxException("the client's fork+exec of hull-executor", -pid);
+            }
+            return pid;
         }
     }
 

@@ -56,6 +56,14 @@ public final class FdPassing {
 
     /** One sendmsg of payload with fd attached (SCM_RIGHTS). */
     public static void sendFd(int sock, int fd, byte[] payload) throws LinuxException {
+        sendFds(sock, new int[] {fd}, payload);
+    }
+
+    /** One sendmsg of payload (at least one byte) with fds attached (SCM_RIGHTS, at most 253). */
+    public static void sendFds(int sock, int[] fds, byte[] payload) throws LinuxException {
+        if (fds.length == 0 || fds.length > 253 || payload.length == 0) {
+            throw new IllegalArgumentException("sendFds: 1 to 253 fds and a payload");
+        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment data = arena.allocate(Math.max(1, payload.length));
@@ -63,24 +71,31 @@ public final class FdPassing {
             MemorySegment iov = arena.allocate(16, 8);
             iov.set(ADDRESS, 0, data);
             iov.set(JAVA_LONG, 8, payload.length);
-            MemorySegment control = arena.allocate(24, 8); // CMSG_SPACE(sizeof(int))
-            control.set(JAVA_LONG, 0, 20); // CMSG_LEN(sizeof(int))
+            long len = 16 + 4L * fds.length; // CMSG_LEN
+            long space = (len + 7) & ~7L;    // CMSG_SPACE
+            MemorySegment control = arena.allocate(space, 8);
+            control.set(JAVA_LONG, 0, len);
             control.set(JAVA_INT, 8, SOL_SOCKET);
             control.set(JAVA_INT, 12, SCM_RIGHTS);
-            control.set(JAVA_INT, 16, fd);
+            for (int i = 0; i < fds.length; i++) {
+                control.set(JAVA_INT, 16 + 4L * i, fds[i]);
+            }
             MemorySegment msg = arena.allocate(56, 8);
             msg.set(ADDRESS, 16, iov);
             msg.set(JAVA_LONG, 24, 1);
             msg.set(ADDRESS, 32, control);
-            msg.set(JAVA_LONG, 40, 24);
+            msg.set(JAVA_LONG, 40, space);
             for (;;) {
                 long n = (long) SENDMSG.invokeExact(st, sock, msg, MSG_NOSIGNAL);
                 if (n >= 0) {
+                    if (n < payload.length) { // a stream socket took part of it; the fds went with the first byte
+                        Syscalls.writeFully(sock, java.util.Arrays.copyOfRange(payload, (int) n, payload.length));
+                    }
                     return;
                 }
                 int e = errno(st);
                 if (e != Errno.EINTR) {
-                    throw new LinuxException("sendmsg(" + sock + ", SCM_RIGHTS fd " + fd + ")", e);
+                    throw new LinuxException("sendmsg(" + sock + ", SCM_RIGHTS " + fds.length + " fds)", e);
                 }
             }
         } catch (LinuxException e) {

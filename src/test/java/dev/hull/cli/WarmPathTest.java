@@ -109,6 +109,57 @@ class WarmPathTest {
         return dir;
     }
 
+    /**
+     * A subreaper (as containerd's shim and conmon are) that runs hull-runtime create through the
+     * client, then prints its pid, the init's and the init's parent's, and reaps the init after a
+     * kill: the engine's view of the process tree.
+     */
+    static final String SUBREAPER = """
+            import ctypes, json, os, subprocess, sys
+            ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+            client, sock, cold, root, bundle, cid = sys.argv[1:7]
+            rt = [client, "--client", sock, cold, "--root", root]
+            err = open(os.path.join(root + "-create.err"), "w")
+            r = subprocess.run(rt + ["create", "--bundle", bundle, cid], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=err)
+            if r.returncode != 0:
+                print("create failed", r.returncode, open(root + "-create.err").read()); sys.exit(1)
+            st = json.loads(subprocess.run(rt + ["state", cid], capture_output=True, text=True).stdout)
+            pid = st["pid"]
+            ppid = int(open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[1])
+            print("me", os.getpid(), "init", pid, "parent", ppid)
+            subprocess.run(rt + ["kill", cid, "KILL"], stdout=subprocess.DEVNULL)
+            try:
+                print("reaped", os.waitpid(pid, 0)[0] == pid)
+            except ChildProcessError:
+                print("reaped", False)
+            subprocess.run(rt + ["delete", "--force", cid], stdout=subprocess.DEVNULL)
+            """;
+
+    @Test
+    void theInitOfAWarmCreateIsInTheCallersProcessTree() throws Exception {
+        // Under an engine the init must be the caller's (its subreaper's) child, as with runc: the shim
+        // reaps it and sees its exit. Through the server the executor was the server's child, and the
+        // init went to PID 1 when it exited: ctr/docker run --rm hung, podman showed Exited (-1).
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/python3")),
+                "needs python3 (./test installs it) to be a subreaper");
+        Path script = tmp.resolve("subreaper.py");
+        Files.writeString(script, SUBREAPER);
+        Path b = configWithArgs("tree", List.of("sleep", "600"));
+        for (boolean warm : new boolean[] {true, false}) {
+            Process p = new ProcessBuilder("/usr/bin/python3", script.toString(), ExecutorSession.binary().toString(),
+                    (warm ? socket : noSocket).toString(), coldLauncher.toString(), stateRoot.toString(), b.toString(),
+                    "tree-" + warm).redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            String[] w = out.trim().split("\\s+");
+            assertThat(w.length).as(out).isGreaterThanOrEqualTo(8);
+            assertThat(w[5]).as((warm ? "warm: " : "cold: ") + out).isEqualTo(w[1]); // the init's parent is the caller
+            assertThat(out).as(out).contains("reaped True");
+        }
+    }
+
     @Test
     void bothPathsGiveTheSameFeaturesAndErrors() throws Exception {
         Result warmFeatures = client(true, tmp, List.of("features"));

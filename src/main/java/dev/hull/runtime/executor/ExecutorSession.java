@@ -17,7 +17,35 @@ import java.util.List;
 public final class ExecutorSession implements AutoCloseable {
     private static final int PLAN_FD = 3;
 
+    /**
+     * Who starts the executor for this thread's command: null, this JVM (posix_spawn, the executor
+     * is its child); the warm server sets the caller's client, so that the executor — and the
+     * container's init it clones — is a child of whoever ran the command (a containerd shim, conmon),
+     * exactly as with runc, and no JVM sits in that chain.
+     */
+    public interface Launcher {
+        /**
+         * Starts hull-executor from {@code from[from.length - 1]} (the sealed executable) with
+         * {@code from[i]} as its fd {@code to[i]} and nothing else open; returns its pid.
+         */
+        int launch(int[] from, int[] to) throws IOException;
+    }
+
+    private static final InheritableThreadLocal<Launcher> LAUNCHER = new InheritableThreadLocal<>();
+
+    /** Runs body with executors started by launcher (on this thread and threads it starts). */
+    public static <T> T launchingThrough(Launcher launcher, java.util.concurrent.Callable<T> body) throws Exception {
+        Launcher before = LAUNCHER.get();
+        LAUNCHER.set(launcher);
+        try {
+            return body.call();
+        } finally {
+            LAUNCHER.set(before);
+        }
+    }
+
     private final int executorPid;
+    private final boolean ourChild;
     private int fd;
     private final byte[] buf = new byte[512];
     private int bufStart;
@@ -25,9 +53,10 @@ public final class ExecutorSession implements AutoCloseable {
     private boolean reaped;
     private int executorStatus;
 
-    private ExecutorSession(int executorPid, int fd) {
+    private ExecutorSession(int executorPid, int fd, boolean ourChild) {
         this.executorPid = executorPid;
         this.fd = fd;
+        this.ourChild = ourChild;
     }
 
     /** The executor binary: -Dhull.executor, else $HULL_EXECUTOR, else next to the jar. */
@@ -134,6 +163,18 @@ public final class ExecutorSession implements AutoCloseable {
         for (int t : to) {
             maxTo = Math.max(maxTo, t);
         }
+        Launcher launcher = LAUNCHER.get();
+        if (launcher != null) {
+            try {
+                pid = launcher.launch(from, to);
+            } catch (IOException | RuntimeException e) {
+                Syscalls.close(pair[0]);
+                Syscalls.close(pair[1]);
+                throw e;
+            }
+            Syscalls.close(pair[1]);
+            return sendPlan(new ExecutorSession(pid, pair[0], false), encoded);
+        }
         List<Integer> lifted = new java.util.ArrayList<>();
         try {
             for (int i = 0; i < from.length; i++) {
@@ -151,7 +192,11 @@ public final class ExecutorSession implements AutoCloseable {
             lifted.forEach(Syscalls::close);
         }
         Syscalls.close(pair[1]);
-        ExecutorSession s = new ExecutorSession(pid, pair[0]);
+        return sendPlan(new ExecutorSession(pid, pair[0], true), encoded);
+    }
+
+    private static ExecutorSession sendPlan(ExecutorSession s, byte[] encoded) throws IOException {
+        int[] pair = {s.fd};
         try {
             Syscalls.writeFully(pair[0], encoded);
         } catch (LinuxException e) {
@@ -284,7 +329,12 @@ public final class ExecutorSession implements AutoCloseable {
         }
     }
 
+    /** The executor's wait status; one started by another process (its parent reaps it) counts as 0. */
     private int reap() throws LinuxException {
+        if (!reaped && !ourChild) {
+            reaped = true;
+            executorStatus = 0;
+        }
         if (!reaped) {
             executorStatus = Syscalls.waitpid(executorPid, 0);
             reaped = true;
