@@ -18,6 +18,7 @@
  * error messages; every failure names the operation and its arguments.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -498,12 +499,24 @@ static void do_pivot_root(const char *rootfs)
     if (rootfd < 0) SYSFAIL("open new root");
 }
 
+/* strerror as Go (and so runc) words it, lower case: engines match these texts ("no such file or
+ * directory" -> 127, "permission denied" -> 126, as docker maps runc's errors). */
+static const char *go_strerror(int e)
+{
+    static char buf[128];
+    snprintf(buf, sizeof buf, "%s", strerror(e));
+    buf[0] = (char)tolower((unsigned char)buf[0]);
+    return buf;
+}
+
 static void resolve_exec(const char *pathenv, const char *argv0)
 {
     if (strchr(argv0, '/')) {
         if (strlen(argv0) >= sizeof resolved_exec) fail("executable path too long");
         strcpy(resolved_exec, argv0);
-        if (access(resolved_exec, X_OK)) SYSFAIL("exec: %s", argv0);
+        struct stat st;
+        if (stat(resolved_exec, &st)) fail("exec: \"%s\": stat %s: %s", argv0, argv0, go_strerror(errno));
+        if (S_ISDIR(st.st_mode) || access(resolved_exec, X_OK)) fail("exec: \"%s\": permission denied", argv0);
         return;
     }
     const char *p = pathenv && *pathenv ? pathenv : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -524,7 +537,7 @@ static void resolve_exec(const char *pathenv, const char *argv0)
         }
         p = *e ? e + 1 : e;
     }
-    errno = last_err;
+    if (last_err == EACCES) fail("exec: \"%s\": permission denied", argv0);
     fail("exec: \"%s\": executable file not found in $PATH", argv0);
 }
 
@@ -1342,7 +1355,7 @@ static void child_ops(size_t from)
             char **argv = exec_argv ? exec_argv : strv(o);
             if (!resolved_exec[0]) resolve_exec(NULL, argv[0]);
             execve(resolved_exec, argv, exec_env ? exec_env : (char *[]){ NULL });
-            SYSFAIL("exec %s", resolved_exec);
+            fail("exec: \"%s\": %s", resolved_exec, go_strerror(errno));
         }
         default:
             if (privilege_op(o)) break;

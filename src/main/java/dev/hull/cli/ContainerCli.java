@@ -40,10 +40,11 @@ final class ContainerCli {
     /** 127 command not found, 126 cannot be run, else 125: docker's codes for a container that did not start. */
     static int startFailure(RuntimeError e) {
         String m = e.getMessage();
-        if (m.contains("executable file not found") || m.contains("exec") && m.contains("No such file or directory")) {
+        // the texts docker matches in runc's errors, which the executor words the same way
+        if (m.contains("executable file not found") || m.contains("exec: ") && m.contains("no such file or directory")) {
             return 127;
         }
-        if (m.contains(": exec: ") && m.contains("Permission denied")) {
+        if (m.contains("exec: ") && m.contains("permission denied")) {
             return 126;
         }
         return 125;

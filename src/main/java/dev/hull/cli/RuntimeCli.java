@@ -232,7 +232,8 @@ public final class RuntimeCli {
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
-            rt.kill(id, Signals.parse(signal), all);
+            // runc takes 0 (a check that the container runs); no other signal command does
+            rt.kill(id, signal.trim().equals("0") ? 0 : Signals.parse(signal), all);
             return 0;
         }
     }

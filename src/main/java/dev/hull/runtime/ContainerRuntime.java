@@ -438,16 +438,31 @@ public final class ContainerRuntime {
         return Long.parseLong(f[19]);
     }
 
-    /** {@code kill}: signals the init, or with all every process of the container. */
+    /**
+     * {@code kill}: signals the init, or with all every process of the container — as runc: with
+     * all a stopped container is no error (containerd's CRI sends kill --all after every exit, and
+     * retries a failure for ever), and what is left in its cgroup gets the signal; without it, a
+     * stopped container's error says "container not running" (engines match the text). Signal 0
+     * only checks.
+     */
     public void kill(String id, int signal, boolean all) throws RuntimeError, IOException {
         ContainerRecord rec = store.load(id);
         String status = status(rec);
-        if (status.equals("stopped")) {
-            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "container \"" + id + "\" is not running");
+        if (status.equals("stopped") && !all) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "container \"" + id + "\": container not running");
         }
         if (all) {
             CgroupManager cg = cgroupOf(rec);
-            for (int pid : cg.pids()) {
+            List<Integer> pids;
+            try {
+                pids = cg.pids();
+            } catch (IOException e) {
+                if (status.equals("stopped")) {
+                    return; // its cgroup is gone with it
+                }
+                throw e;
+            }
+            for (int pid : pids) {
                 try {
                     Syscalls.kill(pid, signal);
                 } catch (LinuxException e) {

@@ -47,7 +47,7 @@ class RunExitCodesTest {
     void notExecutableIs126() throws Exception {
         HullCommand.Result r = hull.run("run", "--rm", "busybox", "/etc/passwd");
         assertThat(r.exit()).as(r.toString()).isEqualTo(126);
-        assertThat(r.err()).contains("/etc/passwd").contains("Permission denied");
+        assertThat(r.err()).contains("/etc/passwd").contains("permission denied");
     }
 
     @Test
