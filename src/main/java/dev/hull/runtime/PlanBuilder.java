@@ -208,7 +208,8 @@ public final class PlanBuilder {
                             Plan.T_IN_ROOT | Plan.T_KEEP_LOCKED);
                 }
             } else if ("cgroup".equals(m.type())) {
-                mountCgroups(plan, dest, o, ctx.cgroupLayout());
+                mountCgroups(plan, dest, o, ctx.cgroupLayout(),
+                        namespaces.stream().anyMatch(n -> n.type().equals("cgroup")) ? null : ctx.cgroupDirs());
             } else {
                 if (m.type() == null) {
                     throw new ConfigException("config.json: mounts[" + i + "].type: required for a non-bind mount");
@@ -383,7 +384,15 @@ public final class PlanBuilder {
                 | (minor & 0xffL);
     }
 
-    private static void mountCgroups(Plan plan, String dest, MountOptions.Parsed o, CgroupLayout layout) {
+    /**
+     * A cgroup mount. On cgroup v1 (and hybrid) hosts, a tmpfs with one mount per hierarchy: in a
+     * cgroup namespace, the hierarchy itself (its root is the namespace's); without one
+     * ({@code ownDirs}: the container's cgroup directories), as runc does, a bind of the
+     * container's own directory of that hierarchy — mounting the hierarchy would show the host's
+     * whole tree, other containers included.
+     */
+    private static void mountCgroups(Plan plan, String dest, MountOptions.Parsed o, CgroupLayout layout,
+            List<Path> ownDirs) {
         long flags = o.flags() & ~MS_RDONLY;
         boolean ro = (o.flags() & MS_RDONLY) != 0;
         if (layout.mode() == CgroupLayout.Mode.V2) {
@@ -395,17 +404,42 @@ public final class PlanBuilder {
         for (CgroupLayout.V1Hierarchy h : layout.v1()) {
             String name = String.join(",", h.controllers()).replace("name=", "");
             String data = String.join(",", h.controllers());
-            plan.mount("cgroup", dest + "/" + name, "cgroup", flags | (ro ? MS_RDONLY : 0), data,
-                    Plan.T_IN_ROOT | Plan.T_MKDIR);
+            Path own = ownDir(ownDirs, h.mountPoint());
+            if (own != null) {
+                bindCgroup(plan, own, dest + "/" + name, flags, ro);
+            } else {
+                plan.mount("cgroup", dest + "/" + name, "cgroup", flags | (ro ? MS_RDONLY : 0), data,
+                        Plan.T_IN_ROOT | Plan.T_MKDIR);
+            }
         }
         if (layout.unifiedMount() != null) {
-            plan.mount("cgroup2", dest + "/unified", "cgroup2", flags | (ro ? MS_RDONLY : 0), null,
-                    Plan.T_IN_ROOT | Plan.T_MKDIR);
+            Path own = ownDir(ownDirs, layout.unifiedMount());
+            if (own != null) {
+                bindCgroup(plan, own, dest + "/unified", flags, ro);
+            } else {
+                plan.mount("cgroup2", dest + "/unified", "cgroup2", flags | (ro ? MS_RDONLY : 0), null,
+                        Plan.T_IN_ROOT | Plan.T_MKDIR);
+            }
         }
         if (ro) {
             plan.mount(null, dest, null, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755",
                     Plan.T_IN_ROOT);
         }
+    }
+
+    /** The container's directory under a hierarchy mounted at mountPoint, or null (none, or a namespace). */
+    private static Path ownDir(List<Path> ownDirs, Path mountPoint) {
+        if (ownDirs == null) {
+            return null;
+        }
+        return ownDirs.stream().filter(d -> d.startsWith(mountPoint) && !d.equals(mountPoint)).findFirst().orElse(null);
+    }
+
+    private static void bindCgroup(Plan plan, Path own, String target, long flags, boolean ro) {
+        plan.mount(own.toString(), target, null, MS_BIND, null, Plan.T_IN_ROOT | Plan.T_MKDIR);
+        plan.mount(null, target, null, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC
+                | (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) | (ro ? MS_RDONLY : 0), null,
+                Plan.T_IN_ROOT | Plan.T_KEEP_LOCKED);
     }
 
     private static String propagationName(Linux linux) {

@@ -86,4 +86,31 @@ class EngineCompatTest {
             assertThat(r.err()).as("%s", r).contains(c[1]);
         }
     }
+
+    @Test
+    void withoutACgroupNamespaceTheV1MountsShowOnlyTheContainersOwnCgroups() throws Exception {
+        var layout = dev.hull.linux.cgroup.CgroupLayout.detect();
+        org.junit.jupiter.api.Assumptions.assumeTrue(layout.mode() != dev.hull.linux.cgroup.CgroupLayout.Mode.V2,
+                "cgroup v1 hierarchies needed (this host is pure cgroup v2)");
+        var pids = layout.v1().stream().filter(h -> h.controllers().contains("pids")).findFirst();
+        org.junit.jupiter.api.Assumptions.assumeTrue(pids.isPresent(), "no v1 pids hierarchy on this host");
+        // a cgroup of the test's own at the top of the hierarchy: another container's, to the container
+        Path other = pids.get().mountPoint().resolve("hull-compat-other-" + ProcessHandle.current().pid());
+        java.nio.file.Files.createDirectories(other);
+        try {
+            Bundles.Bundle b = Bundles.create(base, "cgview");
+            var ns = b.namespaces();
+            for (int i = ns.size() - 1; i >= 0; i--) {
+                if (ns.get(i).path("type").asText().equals("cgroup")) {
+                    ns.remove(i);
+                }
+            }
+            String out = ContainerTests.output(new ContainerRuntime(root), b,
+                    "ls /sys/fs/cgroup/pids/; echo; cat /sys/fs/cgroup/pids/cgroup.procs");
+            assertThat(out).as(out).doesNotContain(other.getFileName().toString()).contains("pids.max");
+            assertThat(out.substring(out.indexOf("\n\n") + 2).trim()).as("its own cgroup's processes").isNotEmpty();
+        } finally {
+            java.nio.file.Files.deleteIfExists(other);
+        }
+    }
 }
