@@ -172,9 +172,9 @@ final class ContainerSpecBuilder {
         }
         Set<String> caps = new LinkedHashSet<>();
         if (o.privileged) {
-            caps.addAll(CapabilityNames.NAMES);
+            caps.addAll(hostCaps());
         } else if (add.contains("ALL")) {
-            CapabilityNames.NAMES.stream().filter(c -> !drop.contains(c)).forEach(caps::add);
+            hostCaps().stream().filter(c -> !drop.contains(c)).forEach(caps::add);
         } else if (drop.contains("ALL")) {
             caps.addAll(add);
         } else {
@@ -186,6 +186,22 @@ final class ContainerSpecBuilder {
         for (String set : new String[] {"bounding", "effective", "permitted"}) {
             ArrayNode arr = out.putArray(set);
             caps.forEach(arr::add);
+        }
+        return out;
+    }
+
+    /**
+     * Every capability this host can give: docker's "all" (--privileged, --cap-add ALL) — asking for
+     * more would only make the runtime warn that it cannot.
+     */
+    private static List<String> hostCaps() {
+        var host = dev.hull.runtime.HostPrivileges.current();
+        long have = host.bounding() & host.permitted() & host.allCaps();
+        List<String> out = new java.util.ArrayList<>();
+        for (int i = 0; i < CapabilityNames.NAMES.size(); i++) {
+            if ((have & (1L << i)) != 0) {
+                out.add(CapabilityNames.NAMES.get(i));
+            }
         }
         return out;
     }

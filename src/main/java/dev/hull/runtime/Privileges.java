@@ -204,11 +204,29 @@ public final class Privileges {
         long availBounding = userNs ? host.allCaps() : host.bounding() & host.allCaps();
         long availPermitted = userNs ? host.allCaps() : host.permitted() & host.allCaps();
         String at = "config.json: process.capabilities.";
-        long bounding = mask(c.bounding(), "bounding") & availBounding;
-        long permitted = mask(c.permitted(), "permitted") & availPermitted & availBounding;
-        long effective = mask(c.effective(), "effective") & availPermitted & availBounding;
-        long inheritable = mask(c.inheritable(), "inheritable") & availBounding;
-        long ambient = mask(c.ambient(), "ambient") & availPermitted & availBounding;
+        long askedBounding = mask(c.bounding(), "bounding"), askedPermitted = mask(c.permitted(), "permitted");
+        long askedEffective = mask(c.effective(), "effective"), askedInheritable = mask(c.inheritable(), "inheritable");
+        long askedAmbient = mask(c.ambient(), "ambient");
+        long bounding = askedBounding & availBounding;
+        long permitted = askedPermitted & availPermitted & availBounding;
+        long effective = askedEffective & availPermitted & availBounding;
+        long inheritable = askedInheritable & availBounding;
+        long ambient = askedAmbient & availPermitted & availBounding;
+        // The runtime spec: a capability the platform cannot give SHOULD be logged as a warning, and
+        // the container still created (runc does both).
+        long missing = (askedBounding | askedInheritable) & ~availBounding
+                | (askedPermitted | askedEffective | askedAmbient) & ~(availPermitted & availBounding);
+        if (missing != 0) {
+            System.err.println("warning: process.capabilities: " + names(missing)
+                    + " cannot be given on this host (not in Hull's own capability sets): left out");
+        }
+        if ((ambient & ~(permitted & inheritable)) != 0) {
+            // runc raises each ambient capability and only warns when the kernel refuses (`runc spec`
+            // lists ambient ones that are not inheritable)
+            System.err.println("warning: process.capabilities.ambient: " + names(ambient & ~(permitted & inheritable))
+                    + " not in both the permitted and the inheritable set, so the kernel cannot raise them: left out");
+            ambient &= permitted & inheritable;
+        }
         if ((effective & ~permitted) != 0) {
             throw new ConfigException(at + "effective: " + names(effective & ~permitted)
                     + " not in the permitted set (the kernel requires effective ⊆ permitted)");
@@ -216,11 +234,6 @@ public final class Privileges {
         if ((inheritable & ~bounding) != 0) {
             throw new ConfigException(at + "inheritable: " + names(inheritable & ~bounding)
                     + " not in the bounding set (the kernel requires inheritable ⊆ bounding)");
-        }
-        if ((ambient & ~(permitted & inheritable)) != 0) {
-            throw new ConfigException(at + "ambient: " + names(ambient & ~(permitted & inheritable))
-                    + " not in both the permitted and the inheritable set (the kernel requires that to raise an"
-                    + " ambient capability)");
         }
         return new Caps(bounding, effective, permitted, inheritable, ambient);
     }

@@ -202,10 +202,29 @@ class PrivilegeTest {
     }
 
     @Test
-    void ambientOutsideInheritableIsRejected() throws Exception {
+    void ambientOutsideInheritableIsLeftOutWithAWarningAsRuncDoes() throws Exception {
+        // `runc spec` writes ambient capabilities that are not inheritable; runc warns and runs it
         Bundles.Bundle b = bundle();
         caps(b, "ambient", "CAP_KILL");
-        createFails(b, "config.json: process.capabilities.ambient", "CAP_KILL", "inheritable");
+        b.script("grep -E '^CapAmb' /proc/self/status").write();
+        Host.Result r = Host.cli(root, "run", "--bundle", b.dir.toString(), Bundles.id("amb"));
+        assertThat(r.exit()).as("%s", r).isZero();
+        assertThat(r.err()).contains("warning").contains("ambient").contains("CAP_KILL");
+        assertThat(b.stdout()).contains("0000000000000000");
+    }
+
+    @Test
+    void aCapabilityTheHostCannotGiveIsAWarning() throws Exception {
+        long hostBounding = Long.parseUnsignedLong(java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))
+                .stream().filter(l -> l.startsWith("CapBnd:")).findFirst().orElseThrow().substring(7).trim(), 16);
+        org.junit.jupiter.api.Assumptions.assumeTrue((hostBounding & SYS_RESOURCE) == 0,
+                "this host's root has CAP_SYS_RESOURCE: no capability to be missing");
+        Bundles.Bundle b = bundle();
+        caps(b, "bounding", "CAP_KILL", "CAP_SYS_RESOURCE");
+        b.script("true").write();
+        Host.Result r = Host.cli(root, "run", "--bundle", b.dir.toString(), Bundles.id("miss"));
+        assertThat(r.exit()).as("%s", r).isZero();
+        assertThat(r.err()).contains("warning").contains("CAP_SYS_RESOURCE");
     }
 
     // ---- no_new_privs ----
