@@ -236,6 +236,7 @@ public final class PlanBuilder {
         if ("shared".equals(propagationName(linux)) || "rshared".equals(propagationName(linux))) {
             plan.mount(null, "/", null, MS_SHARED | MS_REC, null, 0);
         }
+
         // The terminal right after pivot_root: its /dev/console target is made before a read-only root
         // is made read-only; bound only in a mount namespace of the container's own, on a /dev of its own.
         ProcessControl.terminal(plan, proc, newMountNs && !devBoundFromHost);
@@ -247,6 +248,11 @@ public final class PlanBuilder {
             plan.mount(null, "/", null, MS_REMOUNT | MS_BIND | MS_RDONLY, null, Plan.T_KEEP_LOCKED);
         }
         privileges.planAfterPivot(plan); // sysctls, readonlyPaths, maskedPaths
+        if ("unbindable".equals(propagationName(linux)) || "runbindable".equals(propagationName(linux))) {
+            // last of the mounts: in an unbindable tree neither the rootfs nor a masked or read-only
+            // path could have been bound (runc sets it at the end too)
+            plan.mount(null, "/", null, MS_UNBINDABLE | MS_REC, null, 0);
+        }
         if (spec.hostname() != null) {
             if (!newUts) {
                 throw new ConfigException("config.json: hostname: setting a hostname needs a new uts namespace");
@@ -453,8 +459,7 @@ public final class PlanBuilder {
             return MS_SLAVE;
         }
         return switch (p.startsWith("r") ? p.substring(1) : p) {
-            case "private" -> MS_PRIVATE;
-            case "unbindable" -> MS_UNBINDABLE;
+            case "private", "unbindable" -> MS_PRIVATE; // unbindable: made so after pivot_root
             default -> MS_SLAVE; // slave, and shared (made shared after pivot_root)
         };
     }

@@ -464,7 +464,10 @@ public final class ProcessControl {
     static void afterStart(ContainerRuntime rt, ContainerRecord rec) throws RuntimeError, IOException {
         Spec spec = specOf(rec);
         if (spec != null && spec.hooks() != null && !spec.hooks().poststart().isEmpty()) {
-            runHooksWarn("poststart", spec.hooks().poststart(), rt.state(rec.id()), System.err);
+            // The started container's state, as runc gives it: a short-lived process may be gone by
+            // now, but the hooks are about the start that just happened.
+            runHooksWarn("poststart", spec.hooks().poststart(),
+                    new State(rec.ociVersion(), rec.id(), "running", rec.pid(), rec.bundle(), rec.annotations()), System.err);
         }
     }
 

@@ -135,5 +135,9 @@ class MountsTest {
         Bundles.Bundle priv = bundle();
         priv.linux().put("rootfsPropagation", "private");
         assertThat(ContainerTests.output(rt, priv, script)).doesNotContain("shared:").doesNotContain("master:");
+        // unbindable: applied after pivot_root (set before, the rootfs could not be bound onto itself)
+        Bundles.Bundle unbindable = bundle();
+        unbindable.linux().put("rootfsPropagation", "unbindable");
+        assertThat(ContainerTests.output(rt, unbindable, script)).contains("unbindable");
     }
 }

@@ -294,6 +294,22 @@ class ProcessControlTest {
     }
 
     @Test
+    void aPoststartHookOfAShortLivedProcessGetsTheRunningState() throws Exception {
+        // the process may be gone by the time the hook runs: its state is still the started one's
+        Bundles.Bundle b = Bundles.create(base, "b").script("true");
+        hook(b.config.putObject("hooks"), "poststart", "/bin/sh", "sleep 0.5; cat > " + b.out + "/poststart.json", null);
+        b.write();
+        String id = Bundles.id("shortlived");
+        ok(Host.cli(root, "create", "--bundle", b.dir.toString(), id));
+        int init = initPid(id);
+        ok(Host.cli(root, "start", id));
+        JsonNode st = Bundles.JSON.readTree(b.out.resolve("poststart.json").toFile());
+        assertThat(st.path("status").asText()).isEqualTo("running");
+        assertThat(st.path("pid").asInt()).isEqualTo(init);
+        ok(Host.cli(root, "delete", "--force", id));
+    }
+
+    @Test
     void aFailingPoststartHookIsAWarning() throws Exception {
         Bundles.Bundle b = Bundles.create(base, "b").script("sleep 1000");
         hook(b.config.putObject("hooks"), "poststart", "/bin/sh", "exit 9", null);
