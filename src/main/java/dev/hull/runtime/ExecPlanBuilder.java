@@ -33,9 +33,9 @@ final class ExecPlanBuilder {
         plan.mode(detach);
         List<Namespace> namespaces = spec.linux() == null ? List.of() : spec.linux().namespaces();
         boolean inUserNs = false;
-        // A container without a mount namespace of its own (none, or one joined by path) was entered with
-        // chroot: so is its exec (else the process, its cwd and its terminal would be the namespace's root).
-        boolean ownMountNs = namespaces.stream().anyMatch(n -> n.type().equals("mount") && n.path() == null);
+        // A container without a mount namespace (new or joined by path: both are pivoted into the rootfs)
+        // was entered with chroot: so is its exec (else its process, cwd and terminal would be the host's).
+        boolean ownMountNs = namespaces.stream().anyMatch(n -> n.type().equals("mount"));
         for (String type : PlanBuilder.JOIN_ORDER) {
             if (namespaces.stream().noneMatch(n -> n.type().equals(type))) {
                 continue; // shared with the host: nothing to join

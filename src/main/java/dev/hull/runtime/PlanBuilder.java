@@ -74,7 +74,9 @@ public final class PlanBuilder {
             throw new ConfigException("config.json: root: required on Linux");
         }
         List<Namespace> namespaces = linux == null ? List.of() : linux.namespaces();
-        boolean newMountNs = namespaces.stream().anyMatch(n -> n.type().equals("mount") && n.path() == null);
+        // A mount namespace of the container's: a new one, or one joined by path — runc sets the
+        // container up inside a joined one too (its mounts, pivot_root), as the validation suite expects.
+        boolean newMountNs = namespaces.stream().anyMatch(n -> n.type().equals("mount"));
         if (!newMountNs) {
             // Without a mount namespace of its own, the container shares the host's mount table:
             // Hull then makes no mount at all (nothing could leak) and enters the rootfs with chroot.
@@ -125,7 +127,9 @@ public final class PlanBuilder {
 
         // Join existing namespaces, in an order that keeps the rights to do so.
         long cloneFlags = 0;
-        boolean newUserNs = false, newCgroupNs = false, newUts = false;
+        boolean newUserNs = false, newCgroupNs = false;
+        // as runc: the hostname is set in the container's uts namespace, new or joined by path
+        boolean utsNs = namespaces.stream().anyMatch(n -> n.type().equals("uts"));
         for (String type : JOIN_ORDER) {
             for (Namespace ns : namespaces) {
                 if (!ns.type().equals(type)) {
@@ -141,7 +145,6 @@ public final class PlanBuilder {
                 } else {
                     cloneFlags |= nsFlag(type);
                     newUserNs |= type.equals("user");
-                    newUts |= type.equals("uts");
                 }
             }
         }
@@ -254,14 +257,14 @@ public final class PlanBuilder {
             plan.mount(null, "/", null, MS_UNBINDABLE | MS_REC, null, 0);
         }
         if (spec.hostname() != null) {
-            if (!newUts) {
-                throw new ConfigException("config.json: hostname: setting a hostname needs a new uts namespace");
+            if (!utsNs) {
+                throw new ConfigException("config.json: hostname: setting a hostname needs a uts namespace (new or joined)");
             }
             plan.sethostname(spec.hostname());
         }
         if (spec.domainname() != null) {
-            if (!newUts) {
-                throw new ConfigException("config.json: domainname: setting a domainname needs a new uts namespace");
+            if (!utsNs) {
+                throw new ConfigException("config.json: domainname: setting a domainname needs a uts namespace (new or joined)");
             }
             plan.setdomainname(spec.domainname());
         }

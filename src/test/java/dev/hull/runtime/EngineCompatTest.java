@@ -113,4 +113,36 @@ class EngineCompatTest {
             java.nio.file.Files.deleteIfExists(other);
         }
     }
+
+    @Test
+    void joinedMountAndUtsNamespacesAreSetUpAsNewOnes() throws Exception {
+        // runc sets a container up inside mount and uts namespaces it joins by path: its mounts,
+        // pivot_root, its hostname (the runtime-tools validation suite checks it)
+        Process holder = new ProcessBuilder("unshare", "--mount", "--uts", "--propagation", "private", "sleep", "600")
+                .start();
+        try {
+            Path mnt = Path.of("/proc/" + holder.pid() + "/ns/mnt");
+            for (int i = 0; i < 200 && java.nio.file.Files.readSymbolicLink(mnt)
+                    .equals(java.nio.file.Files.readSymbolicLink(Path.of("/proc/self/ns/mnt"))); i++) {
+                Thread.sleep(20); // unshare has not run yet
+            }
+            Bundles.Bundle b = Bundles.create(base, "joined");
+            for (var n : b.namespaces()) {
+                String type = n.path("type").asText();
+                if (type.equals("mount") || type.equals("uts")) {
+                    ((com.fasterxml.jackson.databind.node.ObjectNode) n).put("path",
+                            "/proc/" + holder.pid() + "/ns/" + (type.equals("mount") ? "mnt" : "uts"));
+                }
+            }
+            b.config.put("hostname", "joined-uts");
+            String out = ContainerTests.output(new ContainerRuntime(root), b,
+                    "hostname; test -e /proc/self/status && echo proc-mounted; test -e /out && echo out-bound");
+            assertThat(out).isEqualTo("joined-uts\nproc-mounted\nout-bound\n");
+            Process h = new ProcessBuilder("nsenter", "-t", Long.toString(holder.pid()), "-u", "hostname").start();
+            assertThat(new String(h.getInputStream().readAllBytes()).trim()).as("the joined uts namespace's name")
+                    .isEqualTo("joined-uts");
+        } finally {
+            holder.destroyForcibly().waitFor();
+        }
+    }
 }

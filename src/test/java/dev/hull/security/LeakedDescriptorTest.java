@@ -112,9 +112,8 @@ class LeakedDescriptorTest {
 
     @Test
     void execIntoAContainerThatJoinedAMountNamespaceStaysInItsRoot() throws Exception {
-        // The container joins an existing mount namespace by path (not its own: no pivot_root, Hull
-        // chroots into the rootfs); an exec must be chrooted the same way, not land at that
-        // namespace's root, where the host's tree (and this test's secret) is.
+        // The container joins an existing mount namespace by path, a copy of the host's tree (and this
+        // test's secret); an exec must land in the container's root, not at that namespace's.
         Process holder = new ProcessBuilder("unshare", "--mount", "--propagation", "private", "sleep", "600").start();
         try {
             Path ns = Path.of("/proc/" + holder.pid() + "/ns/mnt");
