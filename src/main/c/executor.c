@@ -138,7 +138,9 @@ enum {
 #define T_SRC_IN_ROOT 8u  /* source is a path inside the root too */
 #define T_OPTIONAL 16u    /* missing target is not an error */
 #define T_KEEP_LOCKED 32u /* remount: keep the flags the kernel locks (nosuid, ...) */
-#define PROC_SUPER_MAGIC_ 0x9fa0
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
 #define T_REAL_DIR 64u    /* the target must be a real directory: no symlink anywhere on its path (proc, sysfs, ...) */
 
 struct arg { uint32_t len; const char *p; };
@@ -285,27 +287,33 @@ static uint64_t u64(const struct op *o, uint32_t i)
 
 /* ---------- safe paths inside the root ---------- */
 
-static int open_in_root(const char *path, int flags)
+/* path opened from the root with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, plus resolve. */
+static int open_in_root_resolving(const char *path, int flags, uint64_t resolve)
 {
     struct open_how how = {
         .flags = (uint64_t)flags | O_CLOEXEC,
-        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve,
     };
     while (*path == '/') path++;
     if (!*path) path = ".";
     return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
 }
 
+static int open_in_root(const char *path, int flags)
+{
+    return open_in_root_resolving(path, flags, 0);
+}
+
 /* As open_in_root, and no symlink at all on the path (RESOLVE_NO_SYMLINKS): ELOOP if there is one. */
 static int open_in_root_strict(const char *path, int flags)
 {
-    struct open_how how = {
-        .flags = (uint64_t)flags | O_CLOEXEC,
-        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
-    };
-    while (*path == '/') path++;
-    if (!*path) path = ".";
-    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+    return open_in_root_resolving(path, flags, RESOLVE_NO_SYMLINKS);
+}
+
+static int on_procfs(int fd)
+{
+    struct statfs sf;
+    return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
 }
 
 /* mkdir -p inside the root, each component resolved inside the root. A component that is a dangling
@@ -466,8 +474,7 @@ static void do_mount(const struct op *o)
          * /attr" that is /proc/self/attr, the CVE-2019-16884 class) would cover what the runtime
          * writes there. Procfs reached without a symlink (a bind of the host's /proc, and what is
          * mounted inside it) is what the config asked for. */
-        struct statfs sf;
-        if (fstatfs(tfd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC_ && !(fstype && strcmp(fstype, "proc") == 0)) {
+        if (on_procfs(tfd) && !(fstype && strcmp(fstype, "proc") == 0)) {
             int strict = open_in_root_strict(target, O_PATH);
             if (strict >= 0) close(strict);
             else if (errno == ELOOP)
@@ -554,10 +561,6 @@ static char **strv(const struct op *o)
 #include <linux/capability.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
-#include <sys/vfs.h>
-#ifndef PROC_SUPER_MAGIC
-#define PROC_SUPER_MAGIC 0x9fa0
-#endif
 
 static void do_cap_bounding(uint64_t drop)
 {
@@ -610,9 +613,7 @@ static void do_sysctl(const char *key, const char *value)
     if (snprintf(path, sizeof path, "/proc/sys/%s", key) >= (int)sizeof path) fail("sysctl %s: path too long", key);
     int fd = open_in_root(path, O_WRONLY | O_NOFOLLOW);
     if (fd < 0) SYSFAIL("sysctl: open %s", path);
-    struct statfs sf;
-    if (fstatfs(fd, &sf)) SYSFAIL("sysctl: statfs %s", path);
-    if (sf.f_type != PROC_SUPER_MAGIC) fail("sysctl: %s is not on procfs (is /proc mounted?)", path);
+    if (!on_procfs(fd)) fail("sysctl: %s is not on procfs (is /proc mounted?)", path);
     size_t n = strlen(value);
     if (write(fd, value, n) != (ssize_t)n) SYSFAIL("sysctl: write \"%s\" to %s", value, path);
     close(fd);
@@ -677,9 +678,8 @@ static void do_lsm_exec(const char *attr, const char *fallback, const char *cont
         fd = open(attr, O_WRONLY | O_CLOEXEC);
     }
     if (fd < 0) SYSFAIL("lsm-exec: open %s", attr);
-    struct statfs sf; /* a mount over /proc/self/attr (CVE-2019-16884) must not take the label */
-    if (fstatfs(fd, &sf)) SYSFAIL("lsm-exec: statfs %s", attr);
-    if (sf.f_type != PROC_SUPER_MAGIC) fail("lsm-exec: %s is not on procfs (something is mounted over it)", attr);
+    /* a mount over /proc/self/attr (CVE-2019-16884) must not take the label */
+    if (!on_procfs(fd)) fail("lsm-exec: %s is not on procfs (something is mounted over it)", attr);
     size_t n = strlen(content);
     if (write(fd, content, n) != (ssize_t)n) SYSFAIL("lsm-exec: write \"%s\" to %s", content, attr);
     close(fd);
@@ -724,7 +724,7 @@ static int privilege_op(const struct op *o)
 static void bind_console(int slave)
 {
     struct statfs pf; /* the bind goes through /proc/self/fd: without a procfs there, no /dev/console (as before) */
-    if (statfs("/proc/self/fd", &pf) || pf.f_type != PROC_SUPER_MAGIC_) return;
+    if (statfs("/proc/self/fd", &pf) || pf.f_type != PROC_SUPER_MAGIC) return;
     int dev = open_in_root_strict("/dev", O_PATH | O_DIRECTORY);
     if (dev < 0) SYSFAIL("console: /dev of the container (a symlinked /dev is refused)");
     int t = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -940,16 +940,26 @@ static void do_preserve_fds(uint64_t from, uint64_t count)
     for (int fd = top > (int)from ? top : (int)from; fd < end; fd++) close(fd);
 }
 
+/* The descriptors op o names — the console (when with_console), hook-state and seccomp-notify
+ * sockets, the preserved fds — as [*first, *first + *count); 0 if it names none. */
+static int op_fds(const struct op *o, int with_console, uint64_t *first, uint64_t *count)
+{
+    *count = 1;
+    if ((o->code == OP_CONSOLE && with_console) || o->code == OP_HOOK_STATE) *first = u64(o, 0);
+    else if (o->code == OP_SECCOMP_NOTIFY && o->argc > 2) *first = u64(o, 2);
+    else if (o->code == OP_PRESERVE_FDS && u64(o, 1) > 0) { *first = u64(o, 0); *count = u64(o, 1); }
+    else return 0;
+    return 1;
+}
+
 /* The highest fd the plan names (console and hook-state sockets, preserved fds), at least fd 3. */
 static unsigned int highest_plan_fd(int with_console)
 {
     unsigned int top = JAVA_FD;
     for (size_t i = 0; i < nops; i++) {
-        const struct op *o = &ops[i];
-        uint64_t last = 0;
-        if ((o->code == OP_CONSOLE && with_console) || o->code == OP_HOOK_STATE) last = u64(o, 0);
-        else if (o->code == OP_SECCOMP_NOTIFY && o->argc > 2) last = u64(o, 2);
-        else if (o->code == OP_PRESERVE_FDS && u64(o, 1) > 0) last = u64(o, 0) + u64(o, 1) - 1;
+        uint64_t first, count;
+        if (!op_fds(&ops[i], with_console, &first, &count)) continue;
+        uint64_t last = first + count - 1;
         if (last > top && last < 1u << 20) top = (unsigned int)last;
     }
     return top;
@@ -988,14 +998,9 @@ static void close_unlisted(void)
     if (!named) fail("out of memory");
     named[JAVA_FD] = 1;
     for (size_t i = 0; i < nops; i++) {
-        const struct op *o = &ops[i];
-        if (o->code == OP_CONSOLE || o->code == OP_HOOK_STATE) {
-            if (u64(o, 0) <= top) named[u64(o, 0)] = 1;
-        } else if (o->code == OP_SECCOMP_NOTIFY && o->argc > 2) {
-            if (u64(o, 2) <= top) named[u64(o, 2)] = 1;
-        } else if (o->code == OP_PRESERVE_FDS) {
-            for (uint64_t k = 0; k < u64(o, 1) && u64(o, 0) + k <= top; k++) named[u64(o, 0) + k] = 1;
-        }
+        uint64_t first, count;
+        if (!op_fds(&ops[i], 1, &first, &count)) continue;
+        for (uint64_t k = 0; k < count && first + k <= top; k++) named[first + k] = 1;
     }
     for (unsigned int fd = 3; fd <= top; fd++)
         if (!named[fd]) close((int)fd);

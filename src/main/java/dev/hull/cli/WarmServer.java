@@ -240,13 +240,9 @@ public final class WarmServer implements AutoCloseable {
             String program = "hull-runtime";
             boolean launches = false;
             if (!fields.isEmpty() && fields.get(0).startsWith("@")) {
-                program = fields.get(0).substring(1);
+                launches = fields.get(0).endsWith(LAUNCH);
+                program = programName(fields.get(0).substring(1));
                 i = 1;
-                // "@PROGRAM+launch": the client starts the executor when asked (ClientLauncher)
-                if (program.endsWith("+launch")) {
-                    program = program.substring(0, program.length() - "+launch".length());
-                    launches = true;
-                }
             }
             if (!program.equals("hull") && !program.equals("hull-runtime")) {
                 throw new IOException("request for an unknown program " + program);
@@ -387,12 +383,20 @@ public final class WarmServer implements AutoCloseable {
     }
 
     /** The program a request's first field names ("@hull"), without parsing the rest. */
+    /** The program field's suffix of a client that starts the executor when asked ({@link ClientLauncher}). */
+    static final String LAUNCH = "+launch";
+
+    /** The program a request's "@PROGRAM[+launch]" field (without the '@') names. */
+    static String programName(String field) {
+        return field.endsWith(LAUNCH) ? field.substring(0, field.length() - LAUNCH.length()) : field;
+    }
+
     private static String requestedProgram(byte[] first) {
         if (first.length > 5 && first[4] == '@') {
             for (int i = 5; i < first.length; i++) {
                 if (first[i] == 0) {
-                    String p = new String(first, 5, i - 5, StandardCharsets.UTF_8);
-                    return p.equals("hull") || p.equals("hull+launch") ? "hull" : "hull-runtime";
+                    return programName(new String(first, 5, i - 5, StandardCharsets.UTF_8)).equals("hull")
+                            ? "hull" : "hull-runtime";
                 }
             }
         }

@@ -490,6 +490,11 @@ public final class Engine {
         if (!ContainerSpecBuilder.upgradeInit(spec)) {
             return;
         }
+        rewriteConfig(config, spec);
+    }
+
+    /** A container's config.json replaced atomically (temp file + rename) by spec. */
+    private static void rewriteConfig(Path config, ObjectNode spec) throws IOException {
         Path tmp = config.resolveSibling("config.json.tmp");
         Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
         Files.move(tmp, config, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
@@ -507,9 +512,7 @@ public final class Engine {
         Path config = containers.dir(info.id()).resolve("config.json");
         ObjectNode spec = (ObjectNode) JSON.readTree(config.toFile());
         ContainerSpecBuilder.joinNetwork(spec, path);
-        Path tmp = config.resolveSibling("config.json.tmp");
-        Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
-        Files.move(tmp, config, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        rewriteConfig(config, spec);
     }
 
     private int launch(ContainerInfo info, CreateOptions o, NetworkRequest net, Attach attach,

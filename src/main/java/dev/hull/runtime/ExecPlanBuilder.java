@@ -35,7 +35,7 @@ final class ExecPlanBuilder {
         boolean inUserNs = false;
         // A container without a mount namespace (new or joined by path: both are pivoted into the rootfs)
         // was entered with chroot: so is its exec (else its process, cwd and terminal would be the host's).
-        boolean ownMountNs = namespaces.stream().anyMatch(n -> n.type().equals("mount"));
+        boolean ownMountNs = PlanBuilder.has(namespaces, "mount");
         for (String type : PlanBuilder.JOIN_ORDER) {
             if (namespaces.stream().noneMatch(n -> n.type().equals(type))) {
                 continue; // shared with the host: nothing to join

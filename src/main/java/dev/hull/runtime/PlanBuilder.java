@@ -50,6 +50,11 @@ public final class PlanBuilder {
 
     private PlanBuilder() {}
 
+    /** Whether the spec asks for a namespace of this type, new or joined by path. */
+    static boolean has(List<Namespace> namespaces, String type) {
+        return namespaces.stream().anyMatch(n -> n.type().equals(type));
+    }
+
     public static long nsFlag(String type) {
         return switch (type) {
             case "pid" -> CLONE_NEWPID;
@@ -76,7 +81,7 @@ public final class PlanBuilder {
         List<Namespace> namespaces = linux == null ? List.of() : linux.namespaces();
         // A mount namespace of the container's: a new one, or one joined by path — runc sets the
         // container up inside a joined one too (its mounts, pivot_root), as the validation suite expects.
-        boolean newMountNs = namespaces.stream().anyMatch(n -> n.type().equals("mount"));
+        boolean newMountNs = has(namespaces, "mount");
         if (!newMountNs) {
             // Without a mount namespace of its own, the container shares the host's mount table:
             // Hull then makes no mount at all (nothing could leak) and enters the rootfs with chroot.
@@ -129,7 +134,7 @@ public final class PlanBuilder {
         long cloneFlags = 0;
         boolean newUserNs = false, newCgroupNs = false;
         // as runc: the hostname is set in the container's uts namespace, new or joined by path
-        boolean utsNs = namespaces.stream().anyMatch(n -> n.type().equals("uts"));
+        boolean utsNs = has(namespaces, "uts");
         for (String type : JOIN_ORDER) {
             for (Namespace ns : namespaces) {
                 if (!ns.type().equals(type)) {
@@ -212,7 +217,7 @@ public final class PlanBuilder {
                 }
             } else if ("cgroup".equals(m.type())) {
                 mountCgroups(plan, dest, o, ctx.cgroupLayout(),
-                        namespaces.stream().anyMatch(n -> n.type().equals("cgroup")) ? null : ctx.cgroupDirs());
+                        has(namespaces, "cgroup") ? null : ctx.cgroupDirs());
             } else {
                 if (m.type() == null) {
                     throw new ConfigException("config.json: mounts[" + i + "].type: required for a non-bind mount");
@@ -412,23 +417,11 @@ public final class PlanBuilder {
                 Plan.T_IN_ROOT | Plan.T_MKDIR | Plan.T_REAL_DIR);
         for (CgroupLayout.V1Hierarchy h : layout.v1()) {
             String name = String.join(",", h.controllers()).replace("name=", "");
-            String data = String.join(",", h.controllers());
-            Path own = ownDir(ownDirs, h.mountPoint());
-            if (own != null) {
-                bindCgroup(plan, own, dest + "/" + name, flags, ro);
-            } else {
-                plan.mount("cgroup", dest + "/" + name, "cgroup", flags | (ro ? MS_RDONLY : 0), data,
-                        Plan.T_IN_ROOT | Plan.T_MKDIR);
-            }
+            hierarchy(plan, h.mountPoint(), dest + "/" + name, "cgroup", String.join(",", h.controllers()), flags, ro,
+                    ownDirs);
         }
         if (layout.unifiedMount() != null) {
-            Path own = ownDir(ownDirs, layout.unifiedMount());
-            if (own != null) {
-                bindCgroup(plan, own, dest + "/unified", flags, ro);
-            } else {
-                plan.mount("cgroup2", dest + "/unified", "cgroup2", flags | (ro ? MS_RDONLY : 0), null,
-                        Plan.T_IN_ROOT | Plan.T_MKDIR);
-            }
+            hierarchy(plan, layout.unifiedMount(), dest + "/unified", "cgroup2", null, flags, ro, ownDirs);
         }
         if (ro) {
             plan.mount(null, dest, null, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755",
@@ -436,19 +429,21 @@ public final class PlanBuilder {
         }
     }
 
-    /** The container's directory under a hierarchy mounted at mountPoint, or null (none, or a namespace). */
-    private static Path ownDir(List<Path> ownDirs, Path mountPoint) {
-        if (ownDirs == null) {
-            return null;
+    /**
+     * One hierarchy (mounted on the host at mountPoint) on target: the container's own directory of
+     * it bound there when ownDirs lists one (no cgroup namespace), else the hierarchy mounted.
+     */
+    private static void hierarchy(Plan plan, Path mountPoint, String target, String fstype, String data, long flags,
+            boolean ro, List<Path> ownDirs) {
+        Path own = ownDirs == null ? null : ownDirs.stream()
+                .filter(d -> d.startsWith(mountPoint) && !d.equals(mountPoint)).findFirst().orElse(null);
+        if (own == null) {
+            plan.mount(fstype, target, fstype, flags | (ro ? MS_RDONLY : 0), data, Plan.T_IN_ROOT | Plan.T_MKDIR);
+            return;
         }
-        return ownDirs.stream().filter(d -> d.startsWith(mountPoint) && !d.equals(mountPoint)).findFirst().orElse(null);
-    }
-
-    private static void bindCgroup(Plan plan, Path own, String target, long flags, boolean ro) {
         plan.mount(own.toString(), target, null, MS_BIND, null, Plan.T_IN_ROOT | Plan.T_MKDIR);
-        plan.mount(null, target, null, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC
-                | (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) | (ro ? MS_RDONLY : 0), null,
-                Plan.T_IN_ROOT | Plan.T_KEEP_LOCKED);
+        plan.mount(null, target, null, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC | (ro ? MS_RDONLY : 0),
+                null, Plan.T_IN_ROOT | Plan.T_KEEP_LOCKED);
     }
 
     private static String propagationName(Linux linux) {

@@ -90,14 +90,9 @@ public final class StateStore {
         Path dir = dir(rec.id());
         Path tmp = dir.resolve(STATE_FILE + ".tmp");
         Files.deleteIfExists(tmp); // a leftover would keep its mode
-        try (var ch = Files.newByteChannel(tmp, java.util.Set.of(java.nio.file.StandardOpenOption.CREATE_NEW,
-                java.nio.file.StandardOpenOption.WRITE), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")))) {
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(JSON.writeValueAsBytes(rec.toJson()));
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-        }
+        Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        Files.write(tmp, JSON.writeValueAsBytes(rec.toJson()));
         Files.move(tmp, dir.resolve(STATE_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 

@@ -136,69 +136,36 @@ public final class ExecutorSession implements AutoCloseable {
     public static ExecutorSession start(Plan plan, int[] stdio, int[] extraFds) throws IOException {
         byte[] encoded = plan.encode();
         int[] pair = Syscalls.socketpair();
-        int pid;
-        int[] from = stdio == null ? new int[] {pair[1]} : new int[] {pair[1], stdio[0], stdio[1], stdio[2]};
-        int[] to = stdio == null ? new int[] {PLAN_FD} : new int[] {PLAN_FD, 0, 1, 2};
-        // The sealed executable goes last, right above the executor's fds: the spawn execs
-        // /proc/self/fd/<that>, closes every descriptor above it, and the executor closes it too.
-        int n = from.length;
-        from = java.util.Arrays.copyOf(from, n + extraFds.length + 1);
-        to = java.util.Arrays.copyOf(to, n + extraFds.length + 1);
-        for (int i = 0; i < extraFds.length; i++) {
-            from[n + i] = extraFds[i];
-            to[n + i] = PLAN_FD + 1 + i;
-        }
-        int exeFd = PLAN_FD + 1 + extraFds.length;
-        try {
-            from[from.length - 1] = sealedExecutable();
-        } catch (IOException | RuntimeException e) {
-            Syscalls.close(pair[0]);
-            Syscalls.close(pair[1]);
-            throw e;
-        }
-        to[to.length - 1] = exeFd;
-        // posix_spawn applies the dup2s in order: a source numbered at or below some target could be
-        // overwritten by an earlier dup2. Lift every such source above the highest target first.
-        int maxTo = 0;
-        for (int t : to) {
-            maxTo = Math.max(maxTo, t);
-        }
         Launcher launcher = LAUNCHER.get();
-        if (launcher != null) {
-            try {
-                pid = launcher.launch(from, to);
-            } catch (IOException | RuntimeException e) {
-                Syscalls.close(pair[0]);
-                Syscalls.close(pair[1]);
-                throw e;
-            }
-            Syscalls.close(pair[1]);
-            return sendPlan(new ExecutorSession(pid, pair[0], false), encoded);
-        }
-        List<Integer> lifted = new java.util.ArrayList<>();
+        int pid;
         try {
-            for (int i = 0; i < from.length; i++) {
-                if (from[i] <= maxTo) {
-                    from[i] = dev.hull.linux.FdControl.dupAtLeast(from[i], maxTo + 1);
-                    lifted.add(from[i]);
-                }
+            // fd 3 the plan socket, 0-2 stdio when given, 4.. the extra fds; the sealed executable goes
+            // last, right above them: the spawn execs /proc/self/fd/<that>, and the executor closes it.
+            int n = stdio == null ? 1 : 4;
+            int[] from = new int[n + extraFds.length + 1];
+            int[] to = new int[from.length];
+            from[0] = pair[1];
+            to[0] = PLAN_FD;
+            for (int i = 1; i < n; i++) {
+                from[i] = stdio[i - 1];
+                to[i] = i - 1;
             }
-            pid = Syscalls.spawn("/proc/self/fd/" + exeFd, List.of("hull-executor"), List.of(), from, to);
+            for (int i = 0; i < extraFds.length; i++) {
+                from[n + i] = extraFds[i];
+                to[n + i] = PLAN_FD + 1 + i;
+            }
+            from[from.length - 1] = sealedExecutable();
+            to[to.length - 1] = PLAN_FD + 1 + extraFds.length;
+            pid = launcher != null ? launcher.launch(from, to) : spawnHere(from, to);
         } catch (IOException | RuntimeException e) {
             Syscalls.close(pair[0]);
             Syscalls.close(pair[1]);
             throw e;
-        } finally {
-            lifted.forEach(Syscalls::close);
         }
         Syscalls.close(pair[1]);
-        return sendPlan(new ExecutorSession(pid, pair[0], true), encoded);
-    }
-
-    private static ExecutorSession sendPlan(ExecutorSession s, byte[] encoded) throws IOException {
-        int[] pair = {s.fd};
+        ExecutorSession s = new ExecutorSession(pid, pair[0], launcher == null);
         try {
-            Syscalls.writeFully(pair[0], encoded);
+            Syscalls.writeFully(s.fd, encoded);
         } catch (LinuxException e) {
             // The executor died early (it reports why on the socket).
             String line = s.readLineOrNull();
@@ -206,6 +173,29 @@ public final class ExecutorSession implements AutoCloseable {
             throw new ExecutorException(line != null && line.startsWith("ERROR ") ? line.substring(6) : e.getMessage());
         }
         return s;
+    }
+
+    /** posix_spawn of the executor from its last descriptor (see {@link #start(Plan, int[], int[])}). */
+    private static int spawnHere(int[] from, int[] to) throws IOException {
+        // posix_spawn applies the dup2s in order: a source numbered at or below some target could be
+        // overwritten by an earlier dup2. Lift every such source above the highest target first.
+        int maxTo = 0;
+        for (int t : to) {
+            maxTo = Math.max(maxTo, t);
+        }
+        int[] sources = from.clone();
+        List<Integer> lifted = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < sources.length; i++) {
+                if (sources[i] <= maxTo) {
+                    sources[i] = dev.hull.linux.FdControl.dupAtLeast(sources[i], maxTo + 1);
+                    lifted.add(sources[i]);
+                }
+            }
+            return Syscalls.spawn("/proc/self/fd/" + to[to.length - 1], List.of("hull-executor"), List.of(), sources, to);
+        } finally {
+            lifted.forEach(Syscalls::close);
+        }
     }
 
     public int executorPid() {
