@@ -12,6 +12,10 @@ void fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 #define SYSFAIL(fmt, ...) fail(fmt ": %s", ##__VA_ARGS__, strerror(errno))
 void java_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int exit_code(int status);
+void close_fds(unsigned int lo, unsigned int hi); /* close_range, or one by one */
+
+/* ---- the warm path's client (client.c): hull-executor --client ... ---- */
+int client_main(int argc, char **argv);
 
 /* ---- the per-container monitor (monitor.c) ----
  * With OP_MONITOR in the plan, the executor forks at that op: the process

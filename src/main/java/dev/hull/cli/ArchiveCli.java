@@ -1,5 +1,6 @@
 package dev.hull.cli;
 
+import dev.hull.service.Stdio;
 import dev.hull.engine.Engine;
 import dev.hull.image.ImageRecord;
 import dev.hull.image.ImageService;

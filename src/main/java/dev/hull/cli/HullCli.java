@@ -7,8 +7,6 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code hull}: the user's command line, with docker/podman habits. */
 @Command(name = "hull", mixinStandardHelpOptions = true, versionProvider = Version.class,
@@ -19,37 +17,6 @@ import picocli.CommandLine.Parameters;
             "128+N:the container was killed by signal N"})
 public final class HullCli {
 
-    @Command(name = "runtime-server", description = {"Keep a warm JVM that runs hull-runtime and hull commands"
-        + " (the same as hull system service).", "",
-        "bin/hull-runtime hands each command (argv, working directory, stdio) to this server when its socket"
-            + " exists, and starts a JVM of its own when it does not. Same behaviour, no JVM start per command."})
-    static final class RuntimeServer implements Callable<Integer> {
-        @Option(names = "--socket", description = "Socket path (default: $HULL_RUNTIME_SOCKET or "
-                + "/run/hull/runtime.sock).")
-        java.nio.file.Path socket;
-
-        @Option(names = "--group", paramLabel = "GROUP", description = "Members of GROUP may use the server too, if"
-                + " it exists (default: ${DEFAULT-VALUE}; see hull system service --help).",
-                defaultValue = WarmServer.DEFAULT_GROUP)
-        String group;
-
-        @Override
-        public Integer call() throws Exception {
-            java.nio.file.Path path = socket != null ? socket : WarmServer.socketPath();
-            WarmServer server = WarmServer.bind(path, group);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    server.close();
-                } catch (java.io.IOException ignored) {
-                    // exiting anyway
-                }
-            }));
-            System.err.println("hull: runtime server listening on " + path);
-            server.serve();
-            return 0;
-        }
-    }
-
     /** The top-level commands declared by class, in the order help lists them. */
     private static final Class<?>[] COMMANDS = {ContainerCli.Run.class, ContainerCli.Create.class, ContainerCli.Start.class,
             ContainerResourceCli.Stats.class, ContainerResourceCli.Top.class, ContainerResourceCli.Pause.class,
@@ -58,7 +25,7 @@ public final class HullCli {
             ContainerCli.Ps.class, ContainerCli.Logs.class, ContainerCli.Exec.class, ContainerCli.Inspect.class,
             ContainerCli.Wait.class, ContainerCli.Rename.class, NetworkCli.Port.class, ImageCli.Images.class, ImageCli.Remove.class,
             ImageCli.Tag.class, RegistryCli.Pull.class, RegistryCli.Push.class, RegistryCli.Login.class,
-            RegistryCli.Logout.class, ArchiveCli.Load.class, ArchiveCli.Save.class, ImageCli.SystemGroup.class, HullCli.RuntimeServer.class, CommandLine.HelpCommand.class};
+            RegistryCli.Logout.class, ArchiveCli.Load.class, ArchiveCli.Save.class, ImageCli.SystemGroup.class, CommandLine.HelpCommand.class};
     /** These can be built alone (no other command adds to them); the system group cannot (df, info, service join it). */
     private static final java.util.Map<String, Class<?>> ALONE = new java.util.HashMap<>();
 
@@ -113,7 +80,7 @@ public final class HullCli {
         return cl;
     }
 
-    /** Every hull command (the warm server keeps built ones for reuse: WarmHull). */
+    /** Every hull command (the service keeps built ones for reuse: ServiceCommands). */
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new HullCli());
         for (Class<?> c : COMMANDS) {
@@ -132,7 +99,7 @@ public final class HullCli {
         CommandLine completion = new CommandLine(new picocli.AutoComplete.GenerateCompletion());
         completion.getCommandSpec().usageMessage().hidden(false);
         cl.addSubcommand("completion", completion);
-        WarmHull.register(cl); // hull system service
+        ServiceCli.addTo(cl); // hull system service, hull runtime-server
         return finish(cl);
     }
 }

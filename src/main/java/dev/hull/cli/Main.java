@@ -9,6 +9,8 @@ public final class Main {
 
     public static void main(String[] args) {
         String program = System.getProperty("hull.program", "hull");
+        // No service answered (or this command needs a JVM of its own): start one for the next command.
+        dev.hull.service.ServiceStarter.startIfWanted(program, args);
         int code = switch (program) {
             case "hull-runtime" -> RuntimeCli.main(args);
             default -> HullCli.main(args);

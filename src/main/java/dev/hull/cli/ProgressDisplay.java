@@ -1,5 +1,6 @@
 package dev.hull.cli;
 
+import dev.hull.service.Stdio;
 import dev.hull.image.Descriptor;
 import dev.hull.image.registry.PullProgress;
 import java.io.PrintStream;

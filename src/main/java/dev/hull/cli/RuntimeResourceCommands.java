@@ -239,28 +239,9 @@ final class RuntimeResourceCommands {
         }
     }
 
-    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
-
     /** A Go-style duration: "5s", "100ms", "1m", "1h", or combinations like "1m30s". */
     static Duration parseDuration(String s) throws RuntimeError {
-        Matcher m = DURATION.matcher(s);
-        Duration d = Duration.ZERO;
-        int end = 0;
-        while (m.find() && m.start() == end) {
-            long n = Long.parseLong(m.group(1));
-            d = d.plus(switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                default -> Duration.ofHours(n);
-            });
-            end = m.end();
-        }
-        if (end != s.length() || s.isEmpty() || d.isZero()) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--interval: invalid duration \"" + s
-                    + "\" (expected e.g. 5s, 500ms, 1m; must be positive)");
-        }
-        return d;
+        return dev.hull.runtime.GoDuration.parse(s, "--interval", false);
     }
 
     @Command(name = "ps", description = {"List the processes of a container.",

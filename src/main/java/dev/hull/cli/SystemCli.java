@@ -224,7 +224,8 @@ final class SystemCli {
                 }
                 checkFormat(format);
                 String[][] lines = {
-                    {"Hull Version", n.path("ServerVersion").asText() + " (no daemon: each command works on the store)"},
+                    {"Hull Version", n.path("ServerVersion").asText() + " (build " + dev.hull.service.BuildInfo.id() + ")"},
+                    {"Service", ServiceCli.describe()},
                     {"Containers", n.path("Containers").asText()},
                     {" Running", n.path("ContainersRunning").asText()},
                     {" Paused", n.path("ContainersPaused").asText()},
@@ -286,7 +287,7 @@ final class SystemCli {
     }
 
     @Command(name = "version", mixinStandardHelpOptions = true, description = {"Show Hull's version: the command"
-        + " line and the engine (one program: Hull has no daemon), the OCI spec it implements, Java, and the"
+        + " line and the engine, this build and the service the command ran in (if any), the OCI spec it implements, Java, and the"
         + " executor binary.", "", "Examples:", "  hull version", "  hull version --format json"})
     static final class VersionCommand implements Callable<Integer> {
         @Option(names = {"-f", "--format"}, defaultValue = "table", description = "table (default: text) or json.")
@@ -313,6 +314,19 @@ final class SystemCli {
                     executor = "not found (" + e.getMessage() + ")";
                 }
                 engine.put("Executor", executor);
+                engine.put("Build", dev.hull.service.BuildInfo.id());
+                dev.hull.service.WarmServer.Status service = dev.hull.service.WarmServer.current();
+                if (service != null) {
+                    ObjectNode sv = engine.putObject("Service");
+                    sv.put("Pid", service.pid());
+                    sv.put("Build", service.build());
+                    sv.put("Started", service.started().toString());
+                    sv.put("UptimeSeconds", java.time.Duration.between(service.started(), java.time.Instant.now())
+                            .toSeconds());
+                    sv.put("Socket", service.socket().toString());
+                    sv.put("IdleTimeoutSeconds", service.idleTimeout().toSeconds());
+                    sv.put("CommandsServed", service.served());
+                }
                 engine.put("KernelVersion", java.nio.file.Files.readString(java.nio.file.Path.of(
                         "/proc/sys/kernel/osrelease")).strip());
                 if (format.equals("json")) {
@@ -329,6 +343,8 @@ final class SystemCli {
                 System.out.println(" Version:       " + Version.HULL);
                 System.out.println(" OCI spec:      " + ContainerRuntime.OCI_VERSION);
                 System.out.println(" Executor:      " + executor);
+                System.out.println(" Build:         " + dev.hull.service.BuildInfo.id());
+                System.out.println(" Service:       " + ServiceCli.describe());
                 System.out.println(" Kernel:        " + engine.path("KernelVersion").asText());
                 return 0;
             });

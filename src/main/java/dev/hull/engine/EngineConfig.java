@@ -20,24 +20,28 @@ import java.util.Map;
  * effective values in the container (container.json, shown by inspect), so a later edit of the
  * file changes new containers only, as docker's daemon.json does.
  *
- * <pre>{"pidsLimit": 2048, "logMaxSize": "20m", "logMaxFiles": 5}</pre>
+ * <pre>{"pidsLimit": 2048, "logMaxSize": "20m", "logMaxFiles": 5, "autoStartService": true, "serviceIdleTimeout": "3h"}</pre>
  *
  * @param file        the file read (or looked for)
  * @param found       it existed (else: the built-in defaults)
  * @param pidsLimit   most processes per container, 0: no limit (podman's default: 2048)
  * @param logMaxSize  bytes a json-file log grows to before it is rotated, 0: never rotated
  * @param logMaxFiles log files kept, the live one included (docker's local driver: 20m x 5)
+ * @param autoStartService a command that finds no Hull service starts one (false: only by hand or systemd)
+ * @param serviceIdleTimeout a service started by a command exits after this long with no client (zero: never)
  */
-public record EngineConfig(Path file, boolean found, long pidsLimit, long logMaxSize, int logMaxFiles) {
+public record EngineConfig(Path file, boolean found, long pidsLimit, long logMaxSize, int logMaxFiles,
+        boolean autoStartService, java.time.Duration serviceIdleTimeout) {
     public static final Path DEFAULT_FILE = Path.of("/etc/hull/hull.json");
     public static final long DEFAULT_PIDS_LIMIT = 2048;
     public static final long DEFAULT_LOG_MAX_SIZE = 20L << 20;
     public static final int DEFAULT_LOG_MAX_FILES = 5;
+    public static final java.time.Duration DEFAULT_SERVICE_IDLE_TIMEOUT = java.time.Duration.ofHours(3);
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-    private static final String KEYS = "pidsLimit, logMaxSize, logMaxFiles";
+    private static final String KEYS = "pidsLimit, logMaxSize, logMaxFiles, autoStartService, serviceIdleTimeout";
 
     /** The file the caller's HULL_CONFIG names (relative to the caller's directory), else /etc/hull/hull.json. */
     public static Path location() {
@@ -47,7 +51,8 @@ public record EngineConfig(Path file, boolean found, long pidsLimit, long logMax
 
     /** The built-in defaults, as if file did not exist. */
     public static EngineConfig builtin(Path file) {
-        return new EngineConfig(file, false, DEFAULT_PIDS_LIMIT, DEFAULT_LOG_MAX_SIZE, DEFAULT_LOG_MAX_FILES);
+        return new EngineConfig(file, false, DEFAULT_PIDS_LIMIT, DEFAULT_LOG_MAX_SIZE, DEFAULT_LOG_MAX_FILES, true,
+                DEFAULT_SERVICE_IDLE_TIMEOUT);
     }
 
     /** The caller's config file ({@link #location()}). */
@@ -82,6 +87,8 @@ public record EngineConfig(Path file, boolean found, long pidsLimit, long logMax
         long pids = DEFAULT_PIDS_LIMIT;
         long size = DEFAULT_LOG_MAX_SIZE;
         long files = DEFAULT_LOG_MAX_FILES;
+        boolean autoStart = true;
+        java.time.Duration idle = DEFAULT_SERVICE_IDLE_TIMEOUT;
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext();) {
             var e = it.next();
             JsonNode v = e.getValue();
@@ -89,13 +96,29 @@ public record EngineConfig(Path file, boolean found, long pidsLimit, long logMax
                 case "pidsLimit" -> pids = whole(file, "pidsLimit", v, 0, "0 or more (0: no limit)");
                 case "logMaxSize" -> size = size(file, v);
                 case "logMaxFiles" -> files = whole(file, "logMaxFiles", v, 1, "1 or more");
+                case "autoStartService" -> {
+                    if (!v.isBoolean()) {
+                        throw bad(file, "autoStartService: " + v + " is not true or false");
+                    }
+                    autoStart = v.asBoolean();
+                }
+                case "serviceIdleTimeout" -> {
+                    if (!v.isTextual()) {
+                        throw bad(file, "serviceIdleTimeout: " + v + " is not a duration like \"3h\", \"30m\" or \"0\"");
+                    }
+                    try {
+                        idle = dev.hull.runtime.GoDuration.parse(v.asText(), "serviceIdleTimeout", true);
+                    } catch (RuntimeError x) {
+                        throw bad(file, x.getMessage());
+                    }
+                }
                 default -> throw bad(file, "unknown key \"" + e.getKey() + "\" (the keys are " + KEYS + ")");
             }
         }
         if (files > Engine.MAX_LOG_FILES) {
             throw bad(file, "logMaxFiles: " + files + " is too many (at most " + Engine.MAX_LOG_FILES + ")");
         }
-        return new EngineConfig(file, true, pids, size, (int) files);
+        return new EngineConfig(file, true, pids, size, (int) files, autoStart, idle);
     }
 
     private static long whole(Path file, String key, JsonNode v, long min, String what) throws RuntimeError {

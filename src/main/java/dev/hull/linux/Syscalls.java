@@ -32,13 +32,14 @@ import java.util.List;
 public final class Syscalls {
 
     public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200,
-            O_NOCTTY = 0400, O_NONBLOCK = 04000, O_DIRECTORY = 0200000, O_NOFOLLOW = 0400000,
+            O_NOCTTY = 0400, O_APPEND = 02000, O_NONBLOCK = 04000, O_DIRECTORY = 0200000, O_NOFOLLOW = 0400000,
             O_CLOEXEC = 02000000, O_PATH = 010000000;
     public static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = O_CLOEXEC;
     public static final int MNT_FORCE = 1, MNT_DETACH = 2, MNT_EXPIRE = 4, UMOUNT_NOFOLLOW = 8;
     public static final int PR_SET_PDEATHSIG = 1, PR_SET_CHILD_SUBREAPER = 36;
     public static final int WNOHANG = 1;
-    public static final short POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
+    public static final short POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08, POSIX_SPAWN_SETSID = 0x80;
+    public static final int LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
     public static final int S_IFMT = 0170000, S_IFIFO = 0010000, S_IFCHR = 0020000, S_IFDIR = 0040000,
             S_IFBLK = 0060000, S_IFREG = 0100000, S_IFLNK = 0120000;
     public static final int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100;
@@ -51,6 +52,9 @@ public final class Syscalls {
     }
     private static final class KILL {
         static final MethodHandle H = fn("kill", JAVA_INT, JAVA_INT, JAVA_INT);
+    }
+    private static final class FLOCK {
+        static final MethodHandle H = fn("flock", JAVA_INT, JAVA_INT, JAVA_INT);
     }
     private static final class PIDFD_OPEN {
         static final MethodHandle H = fn("pidfd_open", JAVA_INT, JAVA_INT, JAVA_INT);
@@ -126,6 +130,10 @@ public final class Syscalls {
         static final MethodHandle H = LINKER.defaultLookup().find("posix_spawn_file_actions_addclosefrom_np")
                 .map(a -> LINKER.downcallHandle(a, java.lang.foreign.FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT)))
                 .orElse(null);
+    }
+    /** glibc ≥ 2.29. */
+    private static final class FA_ADDCHDIR {
+        static final MethodHandle H = fnNoErrno("posix_spawn_file_actions_addchdir_np", JAVA_INT, ADDRESS, ADDRESS);
     }
     private static final class FA_ADDDUP2 {
         static final MethodHandle H = fnNoErrno("posix_spawn_file_actions_adddup2", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
@@ -208,6 +216,30 @@ public final class Syscalls {
             if (r != 0) {
                 throw new LinuxException("kill(" + pid + ", " + signal + ")", errno(st));
             }
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * flock(fd, LOCK_EX | LOCK_NB): true when this open file now holds the lock, false when another
+     * one does. The lock belongs to the open file description: a child that inherits fd holds it too,
+     * and it goes when the last descriptor of it is closed (also by a crash).
+     */
+    public static boolean tryLock(int fd) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            int r = (int) FLOCK.H.invokeExact(st, fd, LOCK_EX | LOCK_NB);
+            if (r == 0) {
+                return true;
+            }
+            int e = errno(st);
+            if (e == Errno.EAGAIN) {
+                return false;
+            }
+            throw new LinuxException("flock(" + fd + ", LOCK_EX|LOCK_NB)", e);
         } catch (LinuxException e) {
             throw e;
         } catch (Throwable t) {
@@ -632,6 +664,15 @@ public final class Syscalls {
      */
     public static int spawn(String path, List<String> argv, List<String> envp, int[] dupFrom, int[] dupTo)
             throws LinuxException {
+        return spawn(path, argv, envp, dupFrom, dupTo, false, null);
+    }
+
+    /**
+     * {@link #spawn(String, List, List, int[], int[])}, the child in a session of its own when
+     * newSession (setsid), in directory cwd when not null.
+     */
+    public static int spawn(String path, List<String> argv, List<String> envp, int[] dupFrom, int[] dupTo,
+            boolean newSession, String cwd) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fa = arena.allocate(256, 16);
             MemorySegment attr = arena.allocate(512, 16);
@@ -642,6 +683,10 @@ public final class Syscalls {
                 for (int i = 0; i < dupFrom.length; i++) {
                     check("posix_spawn_file_actions_adddup2(" + dupFrom[i] + ", " + dupTo[i] + ")",
                             (int) FA_ADDDUP2.H.invokeExact(fa, dupFrom[i], dupTo[i]));
+                }
+                if (cwd != null) {
+                    check("posix_spawn_file_actions_addchdir_np(" + q(cwd) + ")",
+                            (int) FA_ADDCHDIR.H.invokeExact(fa, cstr(arena, cwd)));
                 }
                 int keep = 2;
                 for (int t : dupTo) {
@@ -656,7 +701,8 @@ public final class Syscalls {
                 ignored = (int) SIGFILLSET.H.invokeExact(sigs);
                 check("posix_spawnattr_setsigdefault", (int) ATTR_SETSIGDEFAULT.H.invokeExact(attr, sigs));
                 check("posix_spawnattr_setflags", (int) ATTR_SETFLAGS.H.invokeExact(attr,
-                        (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)));
+                        (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
+                                | (newSession ? POSIX_SPAWN_SETSID : 0))));
                 MemorySegment pid = arena.allocate(JAVA_INT);
                 int r = (int) POSIX_SPAWN.H.invokeExact(pid, cstr(arena, path), fa, attr, strv(arena, argv),
                         strv(arena, envp));

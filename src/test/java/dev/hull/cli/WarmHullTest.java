@@ -1,5 +1,6 @@
 package dev.hull.cli;
 
+import dev.hull.service.WarmServer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hull.image.SnapshotStore;
@@ -52,7 +53,7 @@ class WarmHullTest {
         server = WarmServer.bind(socket);
         serverThread = Thread.ofPlatform().daemon().start(() -> {
             try {
-                server.serve();
+                server.serve(new ServiceCommands());
             } catch (IOException e) {
                 throw new IllegalStateException(e);
             }
@@ -312,9 +313,9 @@ class WarmHullTest {
         Result second = hull(true, "system", "service", "--socket", socket.toString());
         assertThat(second.code()).isEqualTo(1);
         assertThat(second.err()).contains("already listens");
-        assertThat(WarmHull.needsColdPath(new String[] {"login", "-u", "x", "--password-stdin", "r"})).isFalse();
-        assertThat(WarmHull.needsColdPath(new String[] {"system", "service"})).isTrue();
-        assertThat(WarmHull.needsColdPath(new String[] {"run", "busybox", "login"})).isFalse();
+        assertThat(ServiceCommands.needsColdPath(new String[] {"login", "-u", "x", "--password-stdin", "r"})).isFalse();
+        assertThat(ServiceCommands.needsColdPath(new String[] {"system", "service"})).isTrue();
+        assertThat(ServiceCommands.needsColdPath(new String[] {"run", "busybox", "login"})).isFalse();
     }
 
     @Test

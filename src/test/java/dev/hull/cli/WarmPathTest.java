@@ -1,5 +1,6 @@
 package dev.hull.cli;
 
+import dev.hull.service.WarmServer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -64,7 +65,7 @@ class WarmPathTest {
         server = WarmServer.bind(socket);
         serverThread = Thread.ofPlatform().daemon().start(() -> {
             try {
-                server.serve();
+                server.serve(new ServiceCommands());
             } catch (IOException e) {
                 throw new IllegalStateException(e);
             }

@@ -1,4 +1,4 @@
-package dev.hull.cli;
+package dev.hull.service;
 
 import dev.hull.linux.FdControl;
 import java.io.IOException;
@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
  * <p>The forwarding PrintStream takes no lock of its own: each call goes straight to the
  * target's PrintStream, so a client that does not read its output blocks only its own command.
  */
-final class Stdio {
+public final class Stdio {
     /** One client's streams; fds are its stdin, stdout, stderr (for terminal checks). */
     record Target(InputStream in, PrintStream out, PrintStream err, int[] fds) {}
 
@@ -67,7 +67,7 @@ final class Stdio {
      * Whether the command's stdin and stdout are a terminal (what {@code System.console()
      * .isTerminal()} tells a cold command): the client's descriptors on the warm path.
      */
-    static boolean isTerminal() {
+    public static boolean isTerminal() {
         Target t = CURRENT.get();
         if (t == null || t.fds() == null) {
             var console = System.console();

@@ -1,4 +1,4 @@
-package dev.hull.cli;
+package dev.hull.service;
 
 import dev.hull.linux.FdInputStream;
 import dev.hull.linux.FdOutputStream;
@@ -19,16 +19,21 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The warm path: a resident JVM that runs hull-runtime and hull commands for a
- * tiny client (hull-executor --client), so a command costs no JVM start.
+ * Hull's service: a resident JVM that runs hull-runtime and hull commands for a tiny client
+ * (hull-executor --client), so a command costs no JVM start.
  *
- * <p>Per connection the client sends, in one sendmsg with its stdin, stdout
- * and stderr as SCM_RIGHTS: {@code u32 length} then NUL-terminated strings
- * [@program,] cwd, argc, argv..., envc, env.... The server runs the command
- * with the client's descriptors, working directory and environment (see
- * {@link dev.hull.runtime.Caller}, {@link Stdio}), forwards "S signo" lines to
- * a foreground container, and answers "X code" — or "C" when the command has
- * to run in a process of its own (the client then starts the cold JVM).
+ * <p>Per connection the client sends, in one sendmsg with its stdin, stdout and stderr as
+ * SCM_RIGHTS: {@code u32 length} then the NUL-terminated fields of a {@link Request}. The server
+ * runs the command with the client's descriptors, working directory and environment (see
+ * {@link dev.hull.runtime.Caller}, {@link Stdio}), forwards "S signo" lines to a foreground
+ * container, and answers "X code" — or "C" when the command has to run in a process of its own
+ * (the client then starts the cold JVM): a command that needs one, and any command while the
+ * server retires.
+ *
+ * <p>Lifetime: the server holds the service lock ({@link ServiceLock}) from before it binds until
+ * it has removed its socket, so two starters never make two servers. It retires when a client of
+ * another build asks (once nothing else runs through it; meanwhile everyone is sent cold), and
+ * after {@link #idleTimeout} with no client connected.
  */
 public final class WarmServer implements AutoCloseable {
     public static final Path DEFAULT_SOCKET = Path.of("/run/hull/runtime.sock");
@@ -37,18 +42,46 @@ public final class WarmServer implements AutoCloseable {
     /** The group whose members may use the server besides root (docker's "docker" group), if it exists. */
     public static final String DEFAULT_GROUP = "hull";
 
+    /** The running server of this JVM, if any: for hull version and hull info. */
+    private static volatile WarmServer running;
+
     private final Path path;
     private final int listenFd;
+    /** Whether the socket file is ours to remove (not when systemd made it and passed it on). */
+    private final boolean ownsSocket;
     private final String group;
     /** The gid of group, or -1: root only. */
     private final int gid;
+    private final long pid = ProcessHandle.current().pid();
+    private final java.time.Instant started = java.time.Instant.now();
+    private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong served = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long lastActive = System.nanoTime();
+    private volatile java.time.Duration idleTimeout = java.time.Duration.ZERO;
+    private volatile boolean retiring;
+    private volatile String retireReason;
+    private volatile int lockFd = -1;
     private volatile boolean closed;
 
-    private WarmServer(Path path, int listenFd, String group, int gid) {
+    private WarmServer(Path path, int listenFd, boolean ownsSocket, String group, int gid) {
         this.path = path;
         this.listenFd = listenFd;
+        this.ownsSocket = ownsSocket;
         this.group = group;
         this.gid = gid;
+    }
+
+    /** What hull version and hull info show about the service a command runs in. */
+    public record Status(long pid, String build, java.time.Instant started, Path socket, int clients,
+            long served, java.time.Duration idleTimeout) {}
+
+    /** The service this command runs in, or null when it runs in a JVM of its own. */
+    public static Status current() {
+        WarmServer s = running;
+        if (s == null || dev.hull.runtime.Caller.current() == null) {
+            return null;
+        }
+        return new Status(s.pid, BuildInfo.id(), s.started, s.path, s.active.get(), s.served.get(), s.idleTimeout);
     }
 
     public static Path socketPath() {
@@ -107,7 +140,40 @@ public final class WarmServer implements AutoCloseable {
             Files.deleteIfExists(tmp);
             throw e;
         }
-        return new WarmServer(path, fd, principal != null ? group : null, gid);
+        return new WarmServer(path, fd, true, principal != null ? group : null, gid);
+    }
+
+    /**
+     * The listening socket systemd passed (socket activation, contrib/hull.socket): LISTEN_PID is
+     * this process and LISTEN_FDS at least 1; fd 3 is the socket. Null when not activated.
+     */
+    public static WarmServer fromSystemd(Path path, String group) throws IOException {
+        String pidEnv = System.getenv("LISTEN_PID");
+        String fds = System.getenv("LISTEN_FDS");
+        if (pidEnv == null || fds == null || !pidEnv.trim().equals(Long.toString(ProcessHandle.current().pid()))
+                || Integer.parseInt(fds.trim()) < 1) {
+            return null;
+        }
+        int gid = group == null ? -1 : groupId(group);
+        // Our own copy with close-on-exec (the executors and monitors we spawn must not inherit it).
+        int fd = dev.hull.linux.FdControl.dupAtLeast(3, 3);
+        Syscalls.close(3);
+        return new WarmServer(path, fd, false, gid >= 0 ? group : null, gid);
+    }
+
+    /** The gid of group in /etc/group, or -1. */
+    static int groupId(String group) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/etc/group"))) {
+                String[] f = line.split(":", -1);
+                if (f.length >= 3 && f[0].equals(group)) {
+                    return Integer.parseInt(f[2]);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
     }
 
     /** Why peer may not use this server, or null if it may: root, or a member of the group. */
@@ -132,24 +198,144 @@ public final class WarmServer implements AutoCloseable {
         return path;
     }
 
-    /** Accepts clients until closed; each runs on its own thread. */
-    public void serve() throws IOException {
+    /** Exits after this long with no client connected (zero: never). */
+    public WarmServer idleTimeout(java.time.Duration timeout) {
+        this.idleTimeout = timeout == null || timeout.isNegative() ? java.time.Duration.ZERO : timeout;
+        return this;
+    }
+
+    /** Keeps the service lock (an flock'ed descriptor, {@link ServiceLock}) until the socket is gone. */
+    public WarmServer holdingLock(int fd) {
+        this.lockFd = fd;
+        return this;
+    }
+
+    /** Why the server stopped serving (null while it serves, or when closed from outside). */
+    public String retireReason() {
+        return retireReason;
+    }
+
+    /** Accepts clients until closed, retired or idle for {@link #idleTimeout}; each runs on its own thread. */
+    public void serve(Commands commands) throws IOException {
         Stdio.install(); // hull commands print with System.out/err: each to its own client
+        running = this;
+        Thread.ofPlatform().name("hull-idle").daemon().start(this::watchIdle);
         while (!closed) {
             int conn;
             try {
                 conn = UnixSocket.accept(listenFd);
             } catch (LinuxException e) {
                 if (closed) {
+                    awaitClients();
                     return;
                 }
                 throw e;
             }
-            Thread.ofPlatform().name("hull-warm-" + conn).daemon().start(() -> handle(conn));
+            active.incrementAndGet();
+            lastActive = System.nanoTime();
+            try {
+                Thread.ofPlatform().name("hull-warm-" + conn).daemon().start(() -> {
+                    try {
+                        handle(conn, commands);
+                    } finally {
+                        finished();
+                    }
+                });
+            } catch (RuntimeException | OutOfMemoryError e) { // no thread: the client hears nothing but EOF
+                Syscalls.close(conn);
+                finished();
+            }
         }
     }
 
-    private void handle(int conn) {
+    /** Lets the commands still running finish their answers (a retiring server's last "C"), for up to 10 s. */
+    private void awaitClients() {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (active.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private void finished() {
+        lastActive = System.nanoTime();
+        served.incrementAndGet();
+        if (active.decrementAndGet() == 0 && retiring) {
+            stop();
+        }
+    }
+
+    /** Checks, about once a timeout (at most a minute apart), whether nobody has been connected for it. */
+    private void watchIdle() {
+        while (!closed) {
+            java.time.Duration t = idleTimeout;
+            long wait = t.isZero() ? 60_000 : Math.min(60_000, Math.max(10, t.toMillis()));
+            if (!t.isZero() && active.get() == 0 && System.nanoTime() - lastActive >= t.toNanos()) {
+                retireReason = "idle for " + t.toSeconds() + " s";
+                synchronized (this) {
+                    if (active.get() == 0) { // a client may have connected meanwhile
+                        stop();
+                        return;
+                    }
+                }
+            }
+            if (!t.isZero()) {
+                long left = t.toMillis() - (System.nanoTime() - lastActive) / 1_000_000;
+                wait = Math.max(10, Math.min(wait, left));
+            }
+            try {
+                Thread.sleep(wait);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * A client of another build asked: this server takes no more commands (each is sent cold) and
+     * stops once the commands running through it are done — at once if only this one is.
+     */
+    private synchronized void retire(String why) {
+        if (!retiring) {
+            retiring = true;
+            retireReason = why;
+            System.err.println(java.time.Instant.now() + " hull: service retiring: " + why);
+        }
+        if (active.get() <= 1) {
+            stop();
+        }
+    }
+
+    /**
+     * Stops accepting: the socket goes (so the next command starts a new service), then the lock;
+     * serve() returns. Commands still running finish.
+     */
+    private synchronized void stop() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        UnixSocket.shutdown(listenFd);
+        Syscalls.close(listenFd);
+        if (ownsSocket) {
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException e) {
+                System.err.println("hull: cannot remove " + path + ": " + e.getMessage());
+            }
+        }
+        int lock = lockFd;
+        lockFd = -1;
+        if (lock >= 0) {
+            Syscalls.close(lock);
+        }
+    }
+
+    private void handle(int conn, Commands commands) {
         int[] fds = new int[0];
         Thread signals = null;
         Client client = null;
@@ -174,24 +360,29 @@ public final class WarmServer implements AutoCloseable {
             }
             trace.mark("warm.receive");
             Request r = Request.parse(strings(req));
-            program = r.hull() ? "hull" : "hull-runtime";
+            program = r.program();
             client = new Client(conn, fds, Thread.currentThread());
-            if (r.hull() && WarmHull.needsColdPath(r.argv())) {
+            if (!BuildInfo.id().equals(r.build())) {
+                // Never run another build's command line on this code: retire, and the client runs
+                // it cold (whose JVM starts a service of its own build once this one is gone).
+                retire("a client of build " + r.build() + " asked (this service is build " + BuildInfo.id() + ")");
+                client.runCold();
+                return;
+            }
+            if (retiring || closed || commands.needsOwnProcess(r)) {
                 client.runCold();
                 return;
             }
             ForegroundSignals containerPid = new ForegroundSignals(r.hull() ? client : null);
             ClientLauncher launcher = r.launches() && !r.hull() ? new ClientLauncher(conn) : null;
             containerPid.launcher = launcher;
-            Invocation inv = new Invocation(r.cwd(), Invocation.writer(client.out), Invocation.writer(client.err),
-                    fds, containerPid::started);
             Client c = client;
+            Session session = new Session(r.cwd(), c.outStream, c.errStream, fds, containerPid::started);
             signals = Thread.ofPlatform().daemon().start(() -> relaySignals(conn, containerPid));
             Stdio.Target stdio = new Stdio.Target(new FdInputStream(fds[0]), c.outStream, c.errStream, fds);
             java.util.concurrent.Callable<Integer> command = () -> dev.hull.runtime.Caller.with(
                     new dev.hull.runtime.Caller(r.cwd(), r.env()),
-                    () -> Stdio.with(stdio, () -> r.hull() ? WarmHull.execute(inv, r.argv())
-                            : RuntimeCli.execute(inv, r.argv(), true)));
+                    () -> Stdio.with(stdio, () -> commands.run(r, session)));
             int code = launcher == null ? command.call()
                     : dev.hull.runtime.executor.ExecutorSession.launchingThrough(launcher, command);
             trace.mark("warm.command");
@@ -227,45 +418,6 @@ public final class WarmServer implements AutoCloseable {
                 Syscalls.close(fd);
             }
             Syscalls.close(conn);
-        }
-    }
-
-    /**
-     * One request: for which command line (a leading "@hull" or "@hull-runtime" field; none means
-     * hull-runtime, as older clients send), the client's cwd, argv and environment.
-     */
-    record Request(boolean hull, boolean launches, Path cwd, String[] argv, java.util.Map<String, String> env) {
-        static Request parse(List<String> fields) throws IOException {
-            int i = 0;
-            String program = "hull-runtime";
-            boolean launches = false;
-            if (!fields.isEmpty() && fields.get(0).startsWith("@")) {
-                launches = fields.get(0).endsWith(LAUNCH);
-                program = programName(fields.get(0).substring(1));
-                i = 1;
-            }
-            if (!program.equals("hull") && !program.equals("hull-runtime")) {
-                throw new IOException("request for an unknown program " + program);
-            }
-            try {
-                Path cwd = Path.of(fields.get(i));
-                int argc = Integer.parseInt(fields.get(i + 1));
-                String[] argv = fields.subList(i + 2, i + 2 + argc).toArray(String[]::new);
-                java.util.Map<String, String> env = new java.util.HashMap<>();
-                int e = i + 2 + argc;
-                if (e < fields.size()) {
-                    int envc = Integer.parseInt(fields.get(e));
-                    for (String kv : fields.subList(e + 1, Math.min(fields.size(), e + 1 + envc))) {
-                        int eq = kv.indexOf('=');
-                        if (eq > 0) {
-                            env.putIfAbsent(kv.substring(0, eq), kv.substring(eq + 1));
-                        }
-                    }
-                }
-                return new Request(program.equals("hull"), launches, cwd, argv, env);
-            } catch (RuntimeException e) {
-                throw new IOException("malformed request: " + e, e);
-            }
         }
     }
 
@@ -383,19 +535,11 @@ public final class WarmServer implements AutoCloseable {
     }
 
     /** The program a request's first field names ("@hull"), without parsing the rest. */
-    /** The program field's suffix of a client that starts the executor when asked ({@link ClientLauncher}). */
-    static final String LAUNCH = "+launch";
-
-    /** The program a request's "@PROGRAM[+launch]" field (without the '@') names. */
-    static String programName(String field) {
-        return field.endsWith(LAUNCH) ? field.substring(0, field.length() - LAUNCH.length()) : field;
-    }
-
     private static String requestedProgram(byte[] first) {
         if (first.length > 5 && first[4] == '@') {
             for (int i = 5; i < first.length; i++) {
                 if (first[i] == 0) {
-                    return programName(new String(first, 5, i - 5, StandardCharsets.UTF_8)).equals("hull")
+                    return Request.programName(new String(first, 5, i - 5, StandardCharsets.UTF_8)).equals("hull")
                             ? "hull" : "hull-runtime";
                 }
             }
@@ -493,63 +637,15 @@ public final class WarmServer implements AutoCloseable {
         }
     }
 
-    /**
-     * Starts the executor through the caller's client process (which forks and execs it, so the
-     * executor and the container's init are in the caller's process tree, as with runc): "E n
-     * to0 ... to(n-1)" with the n descriptors attached; the client answers "P pid" (or "P -errno").
-     */
-    static final class ClientLauncher implements dev.hull.runtime.executor.ExecutorSession.Launcher {
-        private final int conn;
-        private final java.util.concurrent.BlockingQueue<String> answers = new java.util.concurrent.LinkedBlockingQueue<>();
-
-        ClientLauncher(int conn) {
-            this.conn = conn;
-        }
-
-        void answered(String answer) {
-            answers.add(answer);
-        }
-
-        @Override
-        public synchronized int launch(int[] from, int[] to) throws IOException {
-            StringBuilder line = new StringBuilder("E ").append(to.length);
-            for (int t : to) {
-                line.append(' ').append(t);
-            }
-            line.append('\n');
-            dev.hull.linux.FdPassing.sendFds(conn, from, line.toString().getBytes(StandardCharsets.US_ASCII));
-            String a;
-            try {
-                a = answers.poll(60, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("waiting for the client to start the executor");
-            }
-            if (a == null) {
-                throw new IOException("the client did not start the executor (no answer in 60 s)");
-            }
-            int pid;
-            try {
-                pid = Integer.parseInt(a);
-            } catch (NumberFormatException e) {
-                throw new IOException("the client's answer to starting the executor: " + a);
-            }
-            if (pid <= 0) {
-                throw new dev.hull.linux.LinuxException("the client's fork+exec of hull-executor", -pid);
-            }
-            return pid;
-        }
-    }
-
     private static void reply(int conn, int code) throws IOException {
         Syscalls.writeFully(conn, ("X " + code + "\n").getBytes(StandardCharsets.US_ASCII));
     }
 
     @Override
     public void close() throws IOException {
-        closed = true;
-        UnixSocket.shutdown(listenFd);
-        Syscalls.close(listenFd);
-        Files.deleteIfExists(path);
+        stop();
+        if (running == this) {
+            running = null;
+        }
     }
 }

@@ -1,0 +1,163 @@
+package dev.hull.cli;
+
+import dev.hull.engine.EngineConfig;
+import dev.hull.linux.FdControl;
+import dev.hull.linux.Syscalls;
+import dev.hull.linux.cgroup.CgroupLayout;
+import dev.hull.linux.cgroup.CgroupManager;
+import dev.hull.linux.cgroup.CgroupManagers;
+import dev.hull.runtime.Caller;
+import dev.hull.runtime.GoDuration;
+import dev.hull.runtime.RuntimeError;
+import dev.hull.service.BuildInfo;
+import dev.hull.service.ServiceLock;
+import dev.hull.service.WarmServer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code hull system service} (and its older name {@code hull runtime-server}): Hull's service in the foreground. */
+final class ServiceCli {
+    private ServiceCli() {}
+
+    /** The cgroup an auto-started service moves to, out of whatever cgroup its first command ran in. */
+    static final String CGROUP = "/hull-service";
+
+    /** Adds hull system service and hull runtime-server to hull's command line. */
+    static void addTo(CommandLine hull) {
+        hull.getSubcommands().get("system").addSubcommand("service", new CommandLine(new Service()));
+        CommandLine alias = new CommandLine(new Service());
+        alias.getCommandSpec().usageMessage().description("Hull's service (the same as hull system service).");
+        hull.addSubcommand("runtime-server", alias);
+    }
+
+    @Command(name = "service", mixinStandardHelpOptions = true, description = {
+        "Run Hull's service in the foreground: a resident JVM that runs hull and hull-runtime commands, so that a"
+            + " command costs no JVM start.", "",
+        "You rarely need this: the first command that finds no service starts one in the background (its own"
+            + " session, its log in /var/log/hull/service.log), and it exits after --idle-timeout with no client."
+            + " Opt out with HULL_NO_SERVICE=1, hull --no-service, or \"autoStartService\": false in /etc/hull/hull.json."
+            + " Either way a command behaves the same: the containers, images and state are the same files"
+            + " (HULL_HOME and HULL_STATE come from each client's environment).", "",
+        "A service runs commands only for clients of its own build: after an upgrade or rebuild, the first new client"
+            + " makes an old service retire (at once when nothing runs through it, else when the last command ends);"
+            + " meanwhile commands run in their own JVM.", "",
+        "Commands that always run in their own JVM: login without -p/--password-stdin (it prompts on your terminal),"
+            + " and anything with --preserve-fds.", "",
+        "Socket: --socket, else $HULL_RUNTIME_SOCKET, else /run/hull/runtime.sock (mode 0600: root only; 0660"
+            + " root:hull when a group hull exists, whose members may then use it, as docker's group: that is root's"
+            + " power). The service refuses any other caller (SO_PEERCRED), whatever the socket's mode. Under systemd,"
+            + " socket activation works (contrib/hull.socket, hull.service). Stop it with SIGTERM or SIGINT.", "",
+        "Example:", "  hull system service --idle-timeout 0 &    # never exits by itself"})
+    static final class Service implements Callable<Integer> {
+        @Option(names = "--socket", description = "Socket path (default: $HULL_RUNTIME_SOCKET or "
+                + "/run/hull/runtime.sock).")
+        Path socket;
+
+        @Option(names = "--group", paramLabel = "GROUP", description = "Members of GROUP may use the service too, if"
+                + " it exists (default: ${DEFAULT-VALUE}).", defaultValue = WarmServer.DEFAULT_GROUP)
+        String group;
+
+        @Option(names = "--idle-timeout", paramLabel = "DURATION", description = "Exit after this long with no client"
+                + " connected, e.g. 3h, 30m, 90s; 0: never (default: serviceIdleTimeout of the config file, else 3h).")
+        String idleTimeout;
+
+        @Option(names = "--auto", hidden = true, description = "Started by a command (ServiceStarter): leave its cgroup.")
+        boolean auto;
+
+        @Option(names = "--lock-fd", hidden = true, description = "The service lock, taken by whoever started us.")
+        Integer lockFd;
+
+        @Override
+        public Integer call() throws Exception {
+            if (Caller.current() != null) {
+                System.err.println("hull: the service runs in a process of its own, not in a service");
+                return 125;
+            }
+            Path path = socket != null ? socket.toAbsolutePath() : WarmServer.socketPath();
+            Duration idle;
+            try {
+                idle = idleTimeout != null ? GoDuration.parse(idleTimeout, "--idle-timeout", true)
+                        : EngineConfig.load().serviceIdleTimeout();
+            } catch (RuntimeError e) {
+                System.err.println("hull: " + e.getMessage());
+                return 125;
+            }
+            int lock;
+            if (lockFd != null) {
+                lock = FdControl.dupAtLeast(lockFd, 3); // close-on-exec: no executor or monitor inherits it
+                Syscalls.close(lockFd);
+            } else {
+                lock = ServiceLock.tryAcquire(path);
+                if (lock < 0) {
+                    System.err.println("hull: another Hull service runs or is starting on " + path + " (it holds "
+                            + ServiceLock.file(path) + ")");
+                    return 1;
+                }
+            }
+            WarmServer server;
+            try {
+                server = WarmServer.fromSystemd(path, group);
+                if (server == null) {
+                    server = WarmServer.bind(path, group);
+                }
+            } catch (java.io.IOException e) {
+                Syscalls.close(lock);
+                System.err.println("hull: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+                return 1;
+            }
+            server.holdingLock(lock).idleTimeout(idle);
+            if (auto) {
+                leaveCallersCgroup();
+            }
+            WarmServer s = server;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    s.close();
+                } catch (java.io.IOException ignored) {
+                    // exiting anyway
+                }
+            }));
+            log("listening on " + path + " (build " + BuildInfo.id() + ", pid " + ProcessHandle.current().pid()
+                    + ", idle timeout " + (idle.isZero() ? "none" : idle.toSeconds() + " s") + ")");
+            server.serve(new ServiceCommands());
+            log("stopped" + (server.retireReason() != null ? ": " + server.retireReason() : ""));
+            return 0;
+        }
+
+        /**
+         * A service started by a command was born in that command's cgroup (a containerd shim's, a
+         * conmon scope, a login session) and would be killed with it: it moves to a cgroup of its
+         * own, in every hierarchy.
+         */
+        private static void leaveCallersCgroup() {
+            try {
+                CgroupManager cg = CgroupManagers.forContainer(CgroupLayout.detect(), CGROUP, null);
+                cg.create();
+                cg.addProcess((int) ProcessHandle.current().pid());
+            } catch (Exception e) {
+                log("stays in its starter's cgroup: " + e.getMessage());
+            }
+        }
+    }
+
+    static void log(String message) {
+        System.err.println(Instant.now() + " hull: service " + message);
+    }
+
+    /** Lines for hull version and hull info about the service this command ran in. */
+    static String describe() {
+        WarmServer.Status s = WarmServer.current();
+        if (s == null) {
+            return "not used (this command ran in a JVM of its own)";
+        }
+        Duration up = Duration.between(s.started(), Instant.now());
+        return String.format("pid %d, build %s, up %dh%02dm%02ds, socket %s, idle timeout %s", s.pid(), s.build(),
+                up.toHours(), up.toMinutesPart(), up.toSecondsPart(), s.socket(),
+                s.idleTimeout().isZero() ? "none" : s.idleTimeout().toSeconds() + " s");
+    }
+}
