@@ -99,6 +99,9 @@ final class ServiceCli {
                     return 1;
                 }
             }
+            if (auto) {
+                leaveCallersCgroup(); // before anyone can connect
+            }
             WarmServer server;
             try {
                 server = WarmServer.fromSystemd(path, group);
@@ -111,9 +114,6 @@ final class ServiceCli {
                 return 1;
             }
             server.holdingLock(lock).idleTimeout(idle);
-            if (auto) {
-                leaveCallersCgroup();
-            }
             WarmServer s = server;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
@@ -137,7 +137,13 @@ final class ServiceCli {
         private static void leaveCallersCgroup() {
             try {
                 CgroupManager cg = CgroupManagers.forContainer(CgroupLayout.detect(), CGROUP, null);
-                cg.create();
+                try {
+                    cg.create();
+                } catch (java.io.IOException e) {
+                    if (!cg.exists()) {
+                        throw e;
+                    } // made already, by this host's other services (one per socket)
+                }
                 cg.addProcess((int) ProcessHandle.current().pid());
             } catch (Exception e) {
                 log("stays in its starter's cgroup: " + e.getMessage());

@@ -33,7 +33,8 @@ public final class UnixSocket {
     private static final MethodHandle SHUTDOWN = fn("shutdown", JAVA_INT, JAVA_INT, JAVA_INT);
     private static final MethodHandle GETSOCKOPT = fn("getsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS,
             ADDRESS);
-    private static final int SO_PEERCRED = 17, SO_PEERGROUPS = 59, ERANGE = 34;
+    private static final int SO_TYPE = 3, SO_PEERCRED = 17, SO_ACCEPTCONN = 30, SO_DOMAIN = 39, SO_PEERGROUPS = 59,
+            ERANGE = 34;
 
     private UnixSocket() {}
 
@@ -125,6 +126,26 @@ public final class UnixSocket {
                     return true;
                 }
             }
+            return false;
+        }
+    }
+
+    /** Whether fd is a listening AF_UNIX stream socket (what systemd's socket activation passes). */
+    public static boolean isListening(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment v = arena.allocate(JAVA_INT);
+            MemorySegment len = arena.allocate(JAVA_INT);
+            int[] want = {SO_DOMAIN, AF_UNIX, SO_TYPE, SOCK_STREAM, SO_ACCEPTCONN, 1};
+            for (int i = 0; i < want.length; i += 2) {
+                len.set(JAVA_INT, 0, 4);
+                if ((int) GETSOCKOPT.invokeExact(st, fd, SOL_SOCKET, want[i], v, len) != 0
+                        || v.get(JAVA_INT, 0) != want[i + 1]) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (Throwable t) {
             return false;
         }
     }

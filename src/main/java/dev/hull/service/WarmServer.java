@@ -154,6 +154,9 @@ public final class WarmServer implements AutoCloseable {
                 || Integer.parseInt(fds.trim()) < 1) {
             return null;
         }
+        if (!UnixSocket.isListening(3)) { // a stray LISTEN_PID: fd 3 is not ours to take (it may be the JVM's)
+            throw new IOException("LISTEN_FDS is set, but descriptor 3 is not a listening unix stream socket");
+        }
         int gid = group == null ? -1 : groupId(group);
         // Our own copy with close-on-exec (the executors and monitors we spawn must not inherit it).
         int fd = dev.hull.linux.FdControl.dupAtLeast(3, 3);
