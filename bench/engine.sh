@@ -47,7 +47,7 @@
 # moment, and CPU-bound on a small host.
 # Peers:
 #   hull      bin/hull (no ./hull wrapper: that one also checks the sources
-#             and builds) with HULL_COLD=1: a JVM per command, with the AOT
+#             and builds) with HULL_NO_SERVICE=1: a JVM per command, with the AOT
 #             cache when it is fresh. HULL_HOME and HULL_STATE in the temp dir.
 #             Hull's built-in `busybox` image is made there on first use.
 #   hull warm a resident `hull runtime-server` (socket in the temp dir,
@@ -153,7 +153,7 @@ prefix=eb$$   # every container this run makes is named $prefix-...
 export HULL_HOME=$work/hull/home HULL_STATE=$work/hull/state
 export CONTAINERS_CONF=$here/bench/podman/containers.conf
 mkdir -p "$HULL_HOME" "$HULL_STATE" "$work/pod/tmp"
-HULLC="env HULL_COLD=1 $here/bin/hull"
+HULLC="env HULL_NO_SERVICE=1 $here/bin/hull"
 HULLW="env HULL_RUNTIME_SOCKET=$work/warm.sock $here/bin/hull"
 PODMAN="podman --root $work/pod/root --runroot $work/pod/run --tmpdir $work/pod/tmp --storage-driver overlay"
 nofile=$(ulimit -Hn)
@@ -391,7 +391,7 @@ want hull || warm=false
 # and bin/hull has no client mode; when the launcher gets one (or a
 # `hull system service`), adjust the command here.
 start_warm_server() {
-  HULL_COLD=1 HULL_RUNTIME_SOCKET=$work/warm.sock "$here/bin/hull" runtime-server --socket "$work/warm.sock" \
+  HULL_NO_SERVICE=1 HULL_RUNTIME_SOCKET=$work/warm.sock "$here/bin/hull" runtime-server --socket "$work/warm.sock" \
     >"$work/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do [[ -S $work/warm.sock ]] && return 0; sleep 0.1; done

@@ -60,7 +60,7 @@
 # Rounds alternate the peers (floor, hull, podman, floor, ...).
 # Peers:
 #   hull      bin/hull (no ./hull wrapper: that one also checks the sources and
-#             builds) with HULL_COLD=1 (the CLI's start time is not measured
+#             builds) with HULL_NO_SERVICE=1 (the CLI's start time is not measured
 #             here), HULL_HOME and HULL_STATE in the temp dir: `hull run -d
 #             --network bridge -p HOSTPORT:CPORT[/udp]`, the default bridge hull0
 #             (10.89.0.0/16), a veth, nftables DNAT (table ip hull), no proxy.
@@ -158,7 +158,7 @@ prefix=nb$$   # every container this run makes is named $prefix-...
 export HULL_HOME=$work/hull/home HULL_STATE=$work/hull/state
 export CONTAINERS_CONF=$here/bench/podman/containers.conf
 mkdir -p "$HULL_HOME" "$HULL_STATE" "$work/pod/tmp" "$work/www"
-HULLC="env HULL_COLD=1 $here/bin/hull"
+HULLC="env HULL_NO_SERVICE=1 $here/bin/hull"
 PODMAN="podman --root $work/pod/root --runroot $work/pod/run --tmpdir $work/pod/tmp --storage-driver overlay"
 nofile=$(ulimit -Hn)
 [[ $nofile == unlimited ]] && nofile=1048576

@@ -71,7 +71,7 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 bundle=$work/bundle
 # Hull cold (a JVM per command, AOT cache) and warm (the static client hands
 # the command to a resident `hull runtime-server`); same state root.
-HULL="env HULL_COLD=1 $here/bin/hull-runtime --root $work/hull"
+HULL="env HULL_NO_SERVICE=1 $here/bin/hull-runtime --root $work/hull"
 HULLW="env HULL_RUNTIME_SOCKET=$work/warm.sock $here/bin/hull-runtime --root $work/hull"
 RUNC="runc --root $work/runc"
 # crun in a private mount namespace where /sys/fs/cgroup/unified is unmounted
