@@ -5,9 +5,6 @@ import dev.hull.engine.Engine;
 import dev.hull.image.ImageService;
 import dev.hull.runtime.RuntimeError;
 import java.io.BufferedOutputStream;
-import java.io.FileDescriptor;
-import java.io.FileInputStream;
-import java.io.FileOutputStream;
 import java.io.OutputStream;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -100,8 +97,10 @@ final class CpCommand implements Callable<Integer> {
             String where;
             if (from != null) {
                 if (dest.equals("-")) {
+                    // System.out and System.in are the client's on the warm path (Stdio); fd 1 and 0 would
+                    // be the service's own.
                     System.out.flush();
-                    OutputStream out = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
+                    OutputStream out = new BufferedOutputStream(System.out, 1 << 16);
                     files.exportTar(from[0], from[1], out, o);
                     out.flush();
                     return 0;
@@ -110,7 +109,7 @@ final class CpCommand implements Callable<Integer> {
                 r = files.copyOut(from[0], from[1], hostPath(dest), o);
             } else if (src.equals("-")) {
                 where = dest;
-                r = files.importTar(new FileInputStream(FileDescriptor.in), to[0], to[1], o);
+                r = files.importTar(System.in, to[0], to[1], o);
             } else {
                 where = dest;
                 r = files.copyIn(hostPath(src), to[0], to[1], o);

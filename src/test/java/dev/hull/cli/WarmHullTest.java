@@ -252,6 +252,35 @@ class WarmHullTest {
 
     @ParameterizedTest(name = "warm={0}")
     @ValueSource(booleans = {true, false})
+    void cpStreamsATarThroughTheClientsStdoutAndStdin(boolean warm) throws Exception {
+        String name = "cp-stream-" + warm;
+        assertThat(hull(warm, "run", "-d", "--name", name, "busybox", "sh", "-c",
+                "echo payload-" + warm + " > /tmp/file; sleep 1000").code()).isZero();
+        try {
+            // CONTAINER:PATH - : the tar goes to the client's stdout (it went to the service's own once: 0 bytes here)
+            Path tar = tmp.resolve(name + ".tar");
+            Process p = builder(warm, tmp, Map.of(), "cp", name + ":/tmp/file", "-")
+                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                    .redirectOutput(tar.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).isZero();
+            try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(Files.newInputStream(tar))) {
+                var e = in.getNextEntry();
+                assertThat(e).isNotNull();
+                assertThat(e.getName()).isEqualTo("file");
+                assertThat(new String(in.readAllBytes())).isEqualTo("payload-" + warm + "\n");
+            }
+            // - CONTAINER:DIR : the tar comes from the client's stdin
+            Result in = client(warm, tmp, Map.of(), tar, "cp", "-", name + ":/root");
+            assertThat(in.code()).as("%s", in).isZero();
+            assertThat(hull(warm, "exec", name, "cat", "/root/file").out()).isEqualTo("payload-" + warm + "\n");
+        } finally {
+            hull(warm, "rm", "-f", name);
+        }
+    }
+
+    @ParameterizedTest(name = "warm={0}")
+    @ValueSource(booleans = {true, false})
     void pushAndPullShowTheirProgressToTheClient(boolean warm) throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(RegistryServer.BINARY),
                 "needs Debian's docker-registry");
