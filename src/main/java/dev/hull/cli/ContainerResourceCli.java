@@ -90,7 +90,7 @@ final class ContainerResourceCli {
                 for (String ref : refs) {
                     given.put(engine.containers().resolve(ref).id(), ref);
                 }
-                boolean terminal = System.console() != null && System.console().isTerminal();
+                boolean terminal = dev.hull.service.Stdio.isTerminal(); // the client's, on the warm path
                 Map<String, ContainerStats.Sample> before = sampleAll(engine, given);
                 for (;;) {
                     long next = System.nanoTime() + 1_000_000_000L;
@@ -119,6 +119,9 @@ final class ContainerResourceCli {
                     }
                     System.out.print(frame);
                     System.out.flush();
+                    if (System.out.checkError()) {
+                        return 0; // the reader went away (hull stats | head -1)
+                    }
                     if (noStream) {
                         return 0;
                     }

@@ -145,6 +145,9 @@ public final class ContainerLogs {
                     }
                     out.flush();
                     err.flush();
+                    if (out.checkError() || err.checkError()) {
+                        return; // the reader went away (hull logs -f | head): as docker, on the next write
+                    }
                     continue;
                 }
             }

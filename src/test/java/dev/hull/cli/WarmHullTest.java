@@ -281,6 +281,35 @@ class WarmHullTest {
 
     @ParameterizedTest(name = "warm={0}")
     @ValueSource(booleans = {true, false})
+    void streamingCommandsEndWhenTheirReaderGoesAway(boolean warm) throws Exception {
+        String name = "chatty-" + warm;
+        assertThat(hull(warm, "run", "-d", "--name", name, "busybox", "sh", "-c",
+                "while true; do echo line; sleep 0.1; done").code()).isZero();
+        try {
+            for (String cmd : List.of("stats --format json " + name, "logs -f " + name)) {
+                List<String> line = command(warm, cmd.split(" "));
+                String pipeline = String.join(" ", line.stream().map(a -> "'" + a + "'").toList()) + " | head -1";
+                ProcessBuilder pb = new ProcessBuilder("sh", "-c", pipeline).directory(tmp.toFile());
+                pb.environment().putAll(builder(warm, tmp, Map.of()).environment());
+                Path outFile = Files.createTempFile(tmp, "head", ".out");
+                Process p = pb.redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                        .redirectOutput(outFile.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                // It never ended (EPIPE ignored) before: the pipeline waited for hull forever.
+                boolean ended = p.waitFor(60, TimeUnit.SECONDS);
+                if (!ended) {
+                    p.descendants().forEach(ProcessHandle::destroyForcibly);
+                    p.destroyForcibly().waitFor();
+                }
+                assertThat(ended).as("%s ended after head -1", cmd).isTrue();
+                assertThat(Files.readString(outFile).lines().count()).as(cmd).isEqualTo(1);
+            }
+        } finally {
+            hull(warm, "rm", "-f", name);
+        }
+    }
+
+    @ParameterizedTest(name = "warm={0}")
+    @ValueSource(booleans = {true, false})
     void pushAndPullShowTheirProgressToTheClient(boolean warm) throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(RegistryServer.BINARY),
                 "needs Debian's docker-registry");
