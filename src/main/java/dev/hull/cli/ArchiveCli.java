@@ -126,6 +126,7 @@ final class ArchiveCli {
                             throw e;
                         }
                         if (tmp != null) {
+                            dev.hull.runtime.Caller.madeFor(tmp); // the client's umask and ownership (warm)
                             Files.move(tmp, output, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
                         }

@@ -13,13 +13,39 @@ import java.util.concurrent.Callable;
  *
  * @param cwd the caller's working directory (absolute)
  * @param env the caller's environment
+ * @param uid the caller's uid as the kernel told the service (SO_PEERCRED), -1 unknown
+ * @param gid the caller's gid, likewise
+ * @param umask the caller's umask (its /proc/PID/status), -1 unknown
  */
-public record Caller(Path cwd, Map<String, String> env) {
+public record Caller(Path cwd, Map<String, String> env, int uid, int gid, int umask) {
 
     private static final InheritableThreadLocal<Caller> CURRENT = new InheritableThreadLocal<>();
 
     public Caller {
         env = Map.copyOf(env);
+    }
+
+    /** A caller whose credentials and umask are unknown (those of this process apply). */
+    public Caller(Path cwd, Map<String, String> env) {
+        this(cwd, env, -1, -1, -1);
+    }
+
+    /**
+     * A regular file Hull made at the caller's request where the caller asked (save -o): it gets
+     * what the caller's own process would have given it — mode 0666 less the caller's umask, owned
+     * by the caller. A cold command is the caller's process: nothing to do.
+     */
+    public static void madeFor(Path file) throws java.io.IOException {
+        Caller c = CURRENT.get();
+        if (c == null) {
+            return;
+        }
+        if (c.umask >= 0) {
+            dev.hull.linux.Syscalls.lchmod(file.toString(), 0666 & ~c.umask);
+        }
+        if (c.uid > 0) {
+            dev.hull.linux.Syscalls.lchown(file.toString(), c.uid, c.gid);
+        }
     }
 
     /** The caller of the command this thread serves, or null when that is this process. */

@@ -345,7 +345,8 @@ public final class WarmServer implements AutoCloseable {
         String program = "hull-runtime";
         dev.hull.runtime.Trace trace = dev.hull.runtime.Trace.start();
         try {
-            String refused = refusal(UnixSocket.peer(conn));
+            UnixSocket.Peer peer = UnixSocket.peer(conn);
+            String refused = refusal(peer);
             UnixSocket.Message first = UnixSocket.receive(conn, 65536, 3);
             fds = first.fds();
             if (refused != null) { // nothing of the request is looked at: its stderr gets why, and no more
@@ -384,7 +385,7 @@ public final class WarmServer implements AutoCloseable {
             signals = Thread.ofPlatform().daemon().start(() -> relaySignals(conn, containerPid));
             Stdio.Target stdio = new Stdio.Target(new FdInputStream(fds[0]), c.outStream, c.errStream, fds);
             java.util.concurrent.Callable<Integer> command = () -> dev.hull.runtime.Caller.with(
-                    new dev.hull.runtime.Caller(r.cwd(), r.env()),
+                    new dev.hull.runtime.Caller(r.cwd(), r.env(), peer.uid(), peer.gid(), umaskOf(peer.pid())),
                     () -> Stdio.with(stdio, () -> commands.run(r, session)));
             int code = launcher == null ? command.call()
                     : dev.hull.runtime.executor.ExecutorSession.launchingThrough(launcher, command);
@@ -638,6 +639,20 @@ public final class WarmServer implements AutoCloseable {
         } catch (IOException ignored) {
             // connection closed
         }
+    }
+
+    /** A process's umask (the "Umask:" line of /proc/PID/status), or -1 when it cannot be read. */
+    static int umaskOf(int pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith("Umask:")) {
+                    return Integer.parseInt(line.substring(6).trim(), 8);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
     }
 
     private static void reply(int conn, int code) throws IOException {

@@ -310,6 +310,25 @@ class WarmHullTest {
 
     @ParameterizedTest(name = "warm={0}")
     @ValueSource(booleans = {true, false})
+    void aFileSavedForTheClientHasTheClientsUmask(boolean warm) throws Exception {
+        for (String umask : List.of("077", "022")) {
+            Path out = tmp.resolve("umask-" + umask + "-" + warm + ".tar");
+            List<String> cmd = new ArrayList<>(List.of("sh", "-c", "umask " + umask + "; exec \"$@\"", "sh"));
+            cmd.addAll(command(warm, "save", "-o", out.toString(), "busybox"));
+            ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile());
+            pb.environment().putAll(builder(warm, tmp, Map.of()).environment());
+            Process p = pb.redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).isZero();
+            // The service's own umask is not the client's (it was the first command's, or systemd's).
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(out)))
+                    .as("umask %s", umask).isEqualTo(umask.equals("077") ? "rw-------" : "rw-r--r--");
+        }
+    }
+
+    @ParameterizedTest(name = "warm={0}")
+    @ValueSource(booleans = {true, false})
     void pushAndPullShowTheirProgressToTheClient(boolean warm) throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(RegistryServer.BINARY),
                 "needs Debian's docker-registry");
