@@ -216,8 +216,11 @@ class ServiceLifecycleTest {
         assertThat(lockHeld()).as("its lock is released").isFalse();
         assertThat(Files.readString(log())).contains("service stopped: idle for 1 s");
 
+        // The next one with the default timeout, so that it is still there when looked for under load.
+        Files.delete(tmp.resolve("hull.json"));
         assertThat(hull("version").exit()).isZero();
-        await("a new service", () -> servicePid().filter(p -> p != first).isPresent());
+        await("a new service answers", this::answers);
+        assertThat(serviceSeenBy(Map.of()).path("Pid").asLong()).isNotEqualTo(first);
     }
 
     @Test
