@@ -772,6 +772,23 @@ public final class Engine {
                 .anyMatch(a -> !a.network().equals(NetworkStore.DEFAULT)));
     }
 
+    /**
+     * The size of the caller's terminal (stdio[0]; null: this process's fd 0), so that an exec'd
+     * process's pty has it from its first instruction (the relay's resize comes after it started);
+     * fallback when the caller has no sized terminal.
+     */
+    static dev.hull.runtime.spec.ConsoleSize callerWindow(int[] stdio, dev.hull.runtime.spec.ConsoleSize fallback) {
+        try {
+            int[] size = dev.hull.linux.FdPassing.windowSize(stdio == null ? 0 : stdio[0]);
+            if (size[0] > 0 && size[1] > 0) {
+                return new dev.hull.runtime.spec.ConsoleSize(size[0], size[1]);
+            }
+        } catch (dev.hull.linux.LinuxException e) {
+            // not a terminal
+        }
+        return fallback;
+    }
+
     /** argv of a hull command with this engine's HULL_HOME and HULL_STATE, for a monitor to exec. */
     private List<String> hullCommand(String... args) {
         List<String> argv = new ArrayList<>(List.of("/usr/bin/env", "HULL_HOME=" + home, "HULL_STATE=" + stateRoot));
@@ -1124,7 +1141,7 @@ public final class Engine {
                 caps = new dev.hull.runtime.spec.Capabilities(all, all, List.of(), all, List.of());
             }
             dev.hull.runtime.spec.Process proc = new dev.hull.runtime.spec.Process(r.tty(),
-                    r.tty() ? base.consoleSize() : null, u, r.args(), null, environment,
+                    r.tty() ? callerWindow(r.stdio(), base.consoleSize()) : null, u, r.args(), null, environment,
                     r.workdir() != null ? r.workdir() : base.cwd(), base.noNewPrivileges(), caps, base.rlimits(),
                     base.apparmorProfile(), base.oomScoreAdj(), base.selinuxLabel(), base.raw());
             return dev.hull.runtime.ContainerExec.exec(rt, rec.id(), proc, r.detach(), null,

@@ -26,6 +26,9 @@ final class ConsoleRelay implements AutoCloseable {
     private Thread output;
     private Thread input;
     private byte[] savedTermios;
+    /** Where the caller's resizes come from when its terminal is not ours (a service's client). */
+    private WindowChanges changes;
+    private final Runnable resize = this::copySize;
 
     private ConsoleRelay(int master, int in, int out, boolean ownTerminal) {
         this.master = master;
@@ -94,9 +97,19 @@ final class ConsoleRelay implements AutoCloseable {
         }
     }
 
-    /** From now on SIGWINCH resizes the pty (this process's own terminal only: a handler is JVM-wide). */
+    /**
+     * From now on a resize of the caller's terminal resizes the pty: SIGWINCH for this process's own
+     * terminal (a handler is JVM-wide), the client's relayed SIGWINCH in a service ({@link WindowChanges}).
+     */
     void watchResize() {
-        if (this == NONE || !ownTerminal) {
+        if (this == NONE) {
+            return;
+        }
+        if (!ownTerminal) {
+            changes = WindowChanges.current();
+            if (changes != null) {
+                changes.add(resize);
+            }
             return;
         }
         try {
@@ -136,6 +149,9 @@ final class ConsoleRelay implements AutoCloseable {
     public void close() {
         if (this == NONE) {
             return;
+        }
+        if (changes != null) {
+            changes.remove(resize);
         }
         try {
             Syscalls.writeFully(wake[1], new byte[] {1});

@@ -384,9 +384,10 @@ public final class WarmServer implements AutoCloseable {
             Session session = new Session(r.cwd(), c.outStream, c.errStream, fds, containerPid::started);
             signals = Thread.ofPlatform().daemon().start(() -> relaySignals(conn, containerPid));
             Stdio.Target stdio = new Stdio.Target(new FdInputStream(fds[0]), c.outStream, c.errStream, fds);
-            java.util.concurrent.Callable<Integer> command = () -> dev.hull.runtime.Caller.with(
+            java.util.concurrent.Callable<Integer> command = () -> dev.hull.runtime.WindowChanges.with(
+                    containerPid.windowChanges, () -> dev.hull.runtime.Caller.with(
                     new dev.hull.runtime.Caller(r.cwd(), r.env(), peer.uid(), peer.gid(), umaskOf(peer.pid())),
-                    () -> Stdio.with(stdio, () -> commands.run(r, session)));
+                    () -> Stdio.with(stdio, () -> commands.run(r, session))));
             int code = launcher == null ? command.call()
                     : dev.hull.runtime.executor.ExecutorSession.launchingThrough(launcher, command);
             trace.mark("warm.command");
@@ -571,6 +572,7 @@ public final class WarmServer implements AutoCloseable {
      */
     private static final class ForegroundSignals {
         private static final java.util.Set<Integer> TERMINATING = java.util.Set.of(1, 2, 15);
+        private static final int SIGWINCH = 28;
         private int pid;
         private final List<Integer> pending = new ArrayList<>();
         private final Client cancel;
@@ -587,7 +589,13 @@ public final class WarmServer implements AutoCloseable {
             pending.clear();
         }
 
+        /** The client's terminal resizes (its SIGWINCH), for the ptys the command relays to. */
+        final dev.hull.runtime.WindowChanges windowChanges = new dev.hull.runtime.WindowChanges();
+
         synchronized void signal(int sig) {
+            if (sig == SIGWINCH) {
+                windowChanges.changed(); // and on to the container, as before
+            }
             if (pid > 0) {
                 deliver(sig);
                 return;

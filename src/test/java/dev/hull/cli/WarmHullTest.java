@@ -327,6 +327,57 @@ class WarmHullTest {
         }
     }
 
+    /** Runs argv on a new pty of 30x100, then resizes it to 40x120 and feeds lines until the output shows that size. */
+    static final String RESIZER = """
+            import fcntl, os, select, struct, sys, termios, time
+            def size(fd, r, c): fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", r, c, 0, 0))
+            m, s = os.openpty(); size(m, 30, 100)
+            pid = os.fork()
+            if pid == 0:
+                os.setsid(); fcntl.ioctl(s, termios.TIOCSCTTY, 0)
+                for i in (0, 1, 2): os.dup2(s, i)
+                os.execvp(sys.argv[1], sys.argv[1:])
+            os.close(s)
+            out, resized, deadline = b"", False, time.time() + 90
+            while time.time() < deadline:
+                if not resized and b"30 100" in out:
+                    size(m, 40, 120); resized = True  # the kernel sends SIGWINCH to the client
+                if resized:
+                    if b"40 120" in out: break
+                    os.write(m, b"again\\n")
+                r, _, _ = select.select([m], [], [], 0.2)
+                if r:
+                    try: out += os.read(m, 4096)
+                    except OSError: break
+            os.write(m, b"\\x04")
+            time.sleep(0.5)
+            sys.stdout.write(out.decode(errors="replace")); sys.stdout.flush()
+            os.kill(pid, 9) if os.waitpid(pid, os.WNOHANG) == (0, 0) else None
+            """;
+
+    @ParameterizedTest(name = "warm={0}")
+    @ValueSource(booleans = {true, false})
+    void execItFollowsTheClientsWindowSize(boolean warm) throws Exception {
+        String name = "resize-" + warm;
+        assertThat(hull(warm, "run", "-d", "--name", name, "busybox", "sleep", "1000").code()).isZero();
+        try {
+            Path script = tmp.resolve("resizer.py");
+            Files.writeString(script, RESIZER);
+            List<String> cmd = new ArrayList<>(List.of("python3", script.toString()));
+            cmd.addAll(command(warm, "exec", "-it", name, "sh", "-c", "stty size; while read x; do stty size; done"));
+            ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile());
+            pb.environment().putAll(builder(warm, tmp, Map.of()).environment());
+            Process p = pb.redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            assertThat(out).as("the pty starts at the client's size").contains("30 100");
+            // The warm path kept 30x100 before: the client relayed SIGWINCH, nobody resized the pty.
+            assertThat(out).as("and follows its resize").contains("40 120");
+        } finally {
+            hull(warm, "rm", "-f", name);
+        }
+    }
+
     @ParameterizedTest(name = "warm={0}")
     @ValueSource(booleans = {true, false})
     void pushAndPullShowTheirProgressToTheClient(boolean warm) throws Exception {
