@@ -9,9 +9,6 @@ public final class CgroupManagers {
     /** Where containers go when config.json has no linux.cgroupsPath, and the base for relative paths. */
     public static final String DEFAULT_PARENT = "/hull";
 
-    static final String SYSTEMD_MESSAGE = "linux.cgroupsPath: systemd cgroup paths (slice:prefix:name) need "
-            + "--systemd-cgroup, which Hull does not support yet";
-
     private CgroupManagers() {}
 
     /**
@@ -24,9 +21,14 @@ public final class CgroupManagers {
      *       cgroup).</li>
      *   <li>relative ({@code a/b}): relative to {@code /hull}, i.e. {@code /hull/a/b}. (The OCI spec leaves
      *       relative paths to the runtime; runc makes them relative to its own cgroup, Hull does not.)</li>
+     *   <li>the systemd form {@code slice:prefix:name} (no "/"): without {@code --systemd-cgroup} (which Hull
+     *       does not support) runc's cgroupfs driver takes it as a plain relative path, one directory named
+     *       {@code slice:prefix:name}; so does Hull ({@code /hull/slice:prefix:name}). containerd's CRI plugin
+     *       writes this form whenever the pod's cgroup parent ends in ".slice" (critest's default parent is
+     *       {@code /test.slice} when the CRI has no RuntimeConfig, as containerd 1.6), even with
+     *       {@code SystemdCgroup = false}.</li>
      *   <li>rejected with {@link IllegalArgumentException}: "." or ".." components, empty components
-     *       ("a//b", trailing "/", the root "/" itself), NUL or newline characters, and the systemd form
-     *       {@code slice:prefix:name}.</li>
+     *       ("a//b", trailing "/", the root "/" itself), NUL or newline characters.</li>
      * </ul>
      * On a {@link CgroupLayout.Mode#V2} host the result is a {@link CgroupV2Manager}, otherwise a
      * {@link CgroupV1Manager} (which also manages the cgroup2 mount on a hybrid host).
@@ -48,9 +50,6 @@ public final class CgroupManagers {
                         + "' cannot be used as a cgroup name");
             }
             return normalize(DEFAULT_PARENT + "/" + containerId);
-        }
-        if (!cgroupsPath.contains("/") && cgroupsPath.split(":", -1).length == 3) {
-            throw new IllegalArgumentException(SYSTEMD_MESSAGE + " (got '" + cgroupsPath + "')");
         }
         return normalize(cgroupsPath.startsWith("/") ? cgroupsPath : DEFAULT_PARENT + "/" + cgroupsPath);
     }

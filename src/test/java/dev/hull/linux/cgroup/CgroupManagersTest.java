@@ -37,13 +37,12 @@ class CgroupManagersTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("linux.cgroupsPath");
     }
 
+    /** Without --systemd-cgroup runc takes slice:prefix:name as one relative directory; containerd's CRI sends it. */
     @ParameterizedTest
-    @ValueSource(strings = {"system.slice:hull:abc", "machine.slice::abc", "::"})
-    void systemdFormIsRejectedWithClearMessage(String given) {
-        assertThatThrownBy(() -> CgroupManagers.forContainer(LEGACY, given, "x"))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageStartingWith("linux.cgroupsPath: systemd cgroup paths (slice:prefix:name) need "
-                        + "--systemd-cgroup, which Hull does not support yet");
+    @ValueSource(strings = {"test.slice:cri-containerd:0123abcd", "system.slice:hull:abc", "machine.slice::abc", "::"})
+    void systemdFormIsAPlainRelativePathAsInRunc(String given) {
+        assertThat(CgroupManagers.resolve(given, "x")).isEqualTo("/hull/" + given);
+        assertThat(CgroupManagers.forContainer(LEGACY, given, "x").cgroupPath()).isEqualTo("/hull/" + given);
     }
 
     @ParameterizedTest
