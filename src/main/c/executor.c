@@ -142,6 +142,7 @@ enum {
 #define PROC_SUPER_MAGIC 0x9fa0
 #endif
 #define T_REAL_DIR 64u    /* the target must be a real directory: no symlink anywhere on its path (proc, sysfs, ...) */
+#define T_CONTAINING 128u /* a propagation change for the mount that contains the (host) target: walk up to it */
 
 struct arg { uint32_t len; const char *p; };
 struct op { uint32_t code; uint32_t argc; struct arg *argv; };
@@ -438,6 +439,17 @@ static void do_mount(const struct op *o)
     char tpath[64], spath[64];
     const char *t = target, *s = src;
     int tfd = -1, sfd = -1;
+    if (tf & T_CONTAINING) {
+        /* As runc's rootfsParentMountPrivate: EINVAL means "not a mount point", so try the parent. */
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s", target);
+        for (;;) {
+            if (mount(NULL, p, NULL, flags, NULL) == 0) return;
+            if (errno != EINVAL || strcmp(p, "/") == 0) SYSFAIL("mount propagation 0x%lx on the mount containing %s", flags, target);
+            char *slash = strrchr(p, '/');
+            if (slash == p) p[1] = 0; else *slash = 0;
+        }
+    }
     if (tf & T_IN_ROOT) {
         if (rootfd < 0) fail("mount %s: no root opened", target);
         if (tf & T_MKDIR) mkdirs_in_root(target, 0755);

@@ -180,6 +180,13 @@ public final class PlanBuilder {
         String rootfs = ctx.rootfs().toString();
         if (newMountNs) {
             plan.mount(null, "/", null, MS_REC | rootPropagation(linux), null, 0);
+            if (rootPropagation(linux) == MS_SHARED) {
+                // As runc: "/" stays shared with the host (a bidirectional volume's bind joins the host's peer
+                // group, so mounts made in the container reach the host), but the mount that holds the rootfs
+                // is made private, so the rootfs bind and what is mounted under it stay in the container (and
+                // pivot_root accepts it: the new root's parent must not be shared).
+                plan.mount(null, rootfs, null, MS_PRIVATE, null, Plan.T_CONTAINING);
+            }
         }
         String overlay = spec.annotations().get(Annotations.ROOTFS_OVERLAY);
         if (overlay != null) {
@@ -450,7 +457,11 @@ public final class PlanBuilder {
         return linux == null ? null : linux.rootfsPropagation();
     }
 
-    /** Propagation for "/" in the new mount namespace: never shared while the rootfs is being set up. */
+    /**
+     * Propagation for "/" in the new mount namespace while the rootfs is set up. Shared stays shared (as runc's
+     * prepareRoot: a slave step would cut the container off from the host's peer groups, and a bidirectional
+     * ("rshared") volume would then only receive); the mount holding the rootfs is made private instead.
+     */
     private static long rootPropagation(Linux linux) {
         String p = propagationName(linux);
         if (p == null) {
@@ -458,7 +469,8 @@ public final class PlanBuilder {
         }
         return switch (p.startsWith("r") ? p.substring(1) : p) {
             case "private", "unbindable" -> MS_PRIVATE; // unbindable: made so after pivot_root
-            default -> MS_SLAVE; // slave, and shared (made shared after pivot_root)
+            case "shared" -> MS_SHARED; // and "/" made shared again after pivot_root (a peer group of its own)
+            default -> MS_SLAVE;
         };
     }
 

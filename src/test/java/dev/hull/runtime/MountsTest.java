@@ -140,4 +140,51 @@ class MountsTest {
         unbindable.linux().put("rootfsPropagation", "unbindable");
         assertThat(ContainerTests.output(rt, unbindable, script)).contains("unbindable");
     }
+
+    /**
+     * containerd's CRI runs a Bidirectional volume as a bind with "rshared" and rootfsPropagation "rshared":
+     * a mount made in the container under the volume must show on the host (critest "mount with 'rshared'
+     * should support propagation from host to container and vice versa"), and one made on the host must show
+     * in the container. A slave step on "/" before the bind left the volume only receiving.
+     */
+    @Test
+    void bidirectionalVolumePropagatesBothWays() throws Exception {
+        Path src = Files.createDirectories(base.resolve("bidi-" + System.nanoTime()));
+        Files.createDirectories(src.resolve("from-host"));
+        sh("mount --bind " + src + " " + src + " && mount --make-rshared " + src);
+        try {
+            Bundles.Bundle b = bundle().addCaps("CAP_SYS_ADMIN").mount("/vol", "bind", src.toString(), "rbind", "rshared");
+            b.linux().put("rootfsPropagation", "rshared");
+            // the container mounts a tmpfs under the volume and waits (up to 20 s) for the host's mount
+            String script = ("mkdir -p /vol/from-container && mount -t tmpfs -o size=1m tmpfs /vol/from-container"
+                    + " && touch /vol/from-container/made-in-container"
+                    + " && i=0; while [ ! -e /vol/from-host/made-on-host ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done;"
+                    + " ls /vol/from-host");
+            Thread hostSide = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 200 && !Files.exists(src.resolve("from-container/made-in-container")); i++) {
+                        Thread.sleep(100);
+                    }
+                    sh("mount -t tmpfs -o size=1m tmpfs " + src.resolve("from-host") + " && touch "
+                            + src.resolve("from-host/made-on-host"));
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            hostSide.start();
+            String out = ContainerTests.output(rt, b, script);
+            hostSide.join();
+            assertThat(src.resolve("from-container/made-in-container")).as("container's mount seen on the host").exists();
+            assertThat(out).as("host's mount seen in the container").contains("made-on-host");
+        } finally {
+            sh("umount -l " + src.resolve("from-host") + " 2>/dev/null; umount -l " + src.resolve("from-container")
+                    + " 2>/dev/null; umount -l " + src + " 2>/dev/null; true");
+        }
+    }
+
+    static void sh(String cmd) throws Exception {
+        Process p = new ProcessBuilder("sh", "-c", cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(cmd + ": " + out).isZero();
+    }
 }

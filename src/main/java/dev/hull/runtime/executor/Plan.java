@@ -40,7 +40,7 @@ public final class Plan {
 
     /** Mount target flags. */
     public static final long T_IN_ROOT = 1, T_MKDIR = 2, T_MKFILE = 4, T_SRC_IN_ROOT = 8, T_OPTIONAL = 16,
-            T_KEEP_LOCKED = 32, T_REAL_DIR = 64;
+            T_KEEP_LOCKED = 32, T_REAL_DIR = 64, T_CONTAINING = 128;
 
     /** One operation, kept readable for tests and --debug logs. */
     public record Op(int code, List<Object> args) {
