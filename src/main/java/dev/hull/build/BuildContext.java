@@ -50,7 +50,13 @@ final class BuildContext {
             }
         } else {
             Path p = rel.isEmpty() ? root : root.resolve(rel);
-            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS) || !rel.isEmpty() && ignore.ignored(rel)) {
+            boolean left = !rel.isEmpty() && ignore.ignored(rel);
+            if (left && ignore.hasExceptions() && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                List<String> below = new ArrayList<>();
+                walk(rel, below);
+                left = below.isEmpty(); // an exception keeps something inside
+            }
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS) || left) {
                 throw new IllegalArgumentException(src + ": no such file or directory in the build context"
                         + (Files.exists(p, LinkOption.NOFOLLOW_LINKS) ? " (.dockerignore leaves it out)" : ""));
             }

@@ -396,7 +396,10 @@ public final class Builder {
     /** The step from the cache, or done by work (which commits s) and cached. */
     private boolean cached(Stage s, String text, Instruction in, String extra, Work work)
             throws BuildException, IOException, RuntimeError {
-        String key = BuildCache.key(s.id, text, extra);
+        // the ARGs in scope: what $NAME expanded to in this instruction (and RUN's environment)
+        StringBuilder scope = new StringBuilder();
+        new java.util.TreeMap<>(s.args).forEach((k, v) -> scope.append(k).append('=').append(v).append('\n'));
+        String key = BuildCache.key(s.id, text, extra, scope.toString());
         if (!req.noCache) {
             BuildCache.Entry e = cache.get(key);
             if (e != null) {
