@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
  * a path decides. A pattern that matches a directory matches everything below it.
  */
 final class DockerIgnore {
-    private record Rule(Pattern regex, int depth, boolean exception) {}
+    private record Rule(Pattern regex, boolean exception) {}
 
     private final List<Rule> rules = new ArrayList<>();
     private boolean exceptions;
@@ -32,7 +32,7 @@ final class DockerIgnore {
             if (p.isEmpty()) {
                 continue;
             }
-            d.rules.add(new Rule(Pattern.compile(regex(p)), p.split("/").length, exception));
+            d.rules.add(new Rule(Pattern.compile(regex(p)), exception));
         }
         return d;
     }
@@ -51,9 +51,9 @@ final class DockerIgnore {
         String[] parts = path.split("/");
         for (Rule r : rules) {
             boolean m = r.regex.matcher(path).matches();
-            if (!m && parts.length > 1 && r.depth < parts.length) {
-                // the pattern may match one of the path's parent directories
-                m = r.regex.matcher(String.join("/", java.util.Arrays.copyOf(parts, r.depth))).matches();
+            // or one of the path's parent directories (moby's MatchesOrParentMatches)
+            for (int i = 1; !m && i < parts.length; i++) {
+                m = r.regex.matcher(String.join("/", java.util.Arrays.copyOf(parts, i))).matches();
             }
             if (m) {
                 out = !r.exception;

@@ -190,7 +190,7 @@ final class LayerTar {
             t.setUserName("");
             t.setGroupName("");
             t.setModTime(FileTime.fromMillis(mtime * 1000));
-            put(tar, t, e.type == Type.FILE && t.isFile() ? e : null);
+            put(tar, t, e.type == Type.FILE && !t.isLink() ? e : null);
             if (e.type == Type.DIR) {
                 writeChildren(tar, name + "/", e, epoch, links);
             }
