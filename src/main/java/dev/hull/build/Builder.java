@@ -135,6 +135,17 @@ public final class Builder {
 
     /** Removes what a build in flight holds: its step containers and temp files. Safe to call twice. */
     private void cleanUp() {
+        boolean interrupted = Thread.interrupted(); // file locks (interruptible channels) must work here
+        try {
+            removeLeftovers();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void removeLeftovers() {
         for (String id : List.copyOf(liveContainers)) {
             try {
                 engine.remove(id, true);
@@ -311,7 +322,10 @@ public final class Builder {
         return s;
     }
 
-    private void header(Instruction in) {
+    private void header(Instruction in) throws BuildException {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new BuildException("interrupted");
+        }
         step++;
         if (!req.quiet) {
             req.out.println("STEP " + step + "/" + steps + ": " + in.original());
@@ -679,7 +693,40 @@ public final class Builder {
                 int[] base = req.stdio != null ? req.stdio : new int[] {0, 1, 2};
                 stdio = new int[] {devnull, base[1], base[2]};
             }
-            int code = engine.start(info.id(), new Engine.Attach(stdio, pid -> { }));
+            // Hull's service interrupts a command's thread when its client gets Ctrl-C (the cold
+            // path's JVM runs the shutdown hook instead): the step's container is killed then.
+            Thread caller = Thread.currentThread();
+            java.util.concurrent.atomic.AtomicBoolean over = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicBoolean cancelled = new java.util.concurrent.atomic.AtomicBoolean();
+            String id = info.id();
+            Thread watch = Thread.ofPlatform().daemon().name("hull-build-watch").start(() -> {
+                while (!over.get()) {
+                    if (caller.isInterrupted()) {
+                        cancelled.set(true);
+                        try {
+                            engine.kill(id, "KILL");
+                        } catch (Exception ignored) {
+                            // it ended meanwhile
+                        }
+                        return;
+                    }
+                    try {
+                        Thread.sleep(100);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            int code;
+            try {
+                code = engine.start(info.id(), new Engine.Attach(stdio, pid -> { }));
+            } finally {
+                over.set(true);
+                watch.interrupt();
+            }
+            if (cancelled.get() || caller.isInterrupted()) {
+                throw new BuildException("interrupted");
+            }
             if (code != 0) {
                 String tail = "";
                 if (log != null) {
@@ -700,10 +747,14 @@ public final class Builder {
             if (logFd >= 0) {
                 Syscalls.close(logFd);
             }
+            boolean interrupted = Thread.interrupted(); // file locks (interruptible channels) must work here
             try {
                 engine.remove(info.id(), true);
             } finally {
                 liveContainers.remove(info.id());
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }
