@@ -53,6 +53,48 @@ final class CopyLayer {
         return null;
     }
 
+    /**
+     * rel with the image's symbolic links on the way followed, inside the image (an absolute
+     * target starts again at its root, ".." stops there): COPY into /bin/ of an image whose /bin is
+     * a link to usr/bin writes usr/bin/..., as docker does, instead of a directory hiding the link.
+     * The last component is followed only when it must be a directory (whole).
+     */
+    String resolve(String rel, boolean whole) throws IOException {
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(rel.split("/")));
+        java.util.ArrayList<String> done = new java.util.ArrayList<>();
+        int hops = 0;
+        while (!todo.isEmpty()) {
+            String part = todo.pollFirst();
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                if (!done.isEmpty()) {
+                    done.remove(done.size() - 1);
+                }
+                continue;
+            }
+            String path = done.isEmpty() ? part : String.join("/", done) + "/" + part;
+            Path p = todo.isEmpty() && !whole ? null : lower(path);
+            if (p != null && Files.isSymbolicLink(p)) {
+                if (++hops > 40) {
+                    throw new IllegalArgumentException(rel + ": too many levels of symbolic links in the image");
+                }
+                String link = Files.readSymbolicLink(p).toString();
+                if (link.startsWith("/")) {
+                    done.clear();
+                }
+                List<String> parts = List.of(link.split("/"));
+                for (int i = parts.size() - 1; i >= 0; i--) {
+                    todo.addFirst(parts.get(i));
+                }
+                continue;
+            }
+            done.add(part);
+        }
+        return String.join("/", done);
+    }
+
     private boolean lowerIsDir(String rel) throws IOException {
         Path p = lower(rel);
         return p != null && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
@@ -74,7 +116,7 @@ final class CopyLayer {
      */
     void copy(List<BuildContext.Match> matches, String target, boolean toDir, boolean extract, Integer chmod,
             long[] owner, boolean keepOwners, Path tmp) throws IOException {
-        String dest = DockerIgnore.clean(target);
+        String dest = resolve(DockerIgnore.clean(target), toDir || matches.stream().anyMatch(BuildContext.Match::dir));
         for (BuildContext.Match m : matches) {
             Path root = m.root();
             if (m.dir()) {

@@ -197,6 +197,9 @@ class BuildCommandsTest {
                 COPY ignored/ /ignored/
                 ADD bundle.tar.gz /opt/
                 ADD one.txt /added/
+                RUN mkdir -p /usr/lib2 && ln -s usr/lib2 /lib2 && ln -s /usr/lib2 /abs2
+                COPY one.txt /lib2/
+                COPY src/main.c /abs2/sub/
                 """);
         Files.writeString(c.resolve("one.txt"), "one\n");
         Files.createDirectories(c.resolve("src/lib"));
@@ -228,7 +231,8 @@ class BuildCommandsTest {
         HullCommand.Result r = ok("run", "--rm", "copy:1", "sh", "-c",
                 "cd / && stat -c '%n %u:%g %a %F' tmp tmp/one.txt renamed.txt app app/main.c app/lib/x.c glob/main.c glob/main.h"
                         + " owned/one.txt num/one.txt opt/pkg opt/pkg/file added/one.txt ignored/yes.txt;"
-                        + " readlink /out.link; ls /app; ls /glob; ls /ignored; cat /opt/pkg/file");
+                        + " readlink /out.link; ls /app; ls /glob; ls /ignored; cat /opt/pkg/file;"
+                        + " readlink /lib2; readlink /abs2; ls /usr/lib2 /usr/lib2/sub");
         assertThat(r.out()).isEqualTo("""
                 tmp 0:0 1777 directory
                 tmp/one.txt 0:0 644 regular file
@@ -252,6 +256,14 @@ class BuildCommandsTest {
                 main.h
                 yes.txt
                 packed
+                usr/lib2
+                /usr/lib2
+                /usr/lib2:
+                one.txt
+                sub
+
+                /usr/lib2/sub:
+                main.c
                 """);
         // what .dockerignore leaves out cannot be copied, and says so
         Files.writeString(c.resolve("Dockerfile"), "FROM busybox\nCOPY src/debug.log /\n");
