@@ -1,0 +1,75 @@
+package dev.hull.build;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hull.image.ContentStore;
+import dev.hull.image.Descriptor;
+import dev.hull.image.Digest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+
+/**
+ * The build cache: step key → the image state the step made (its config's digest, its layers).
+ * A key is the sha256 of the parent state's config digest, the instruction and what else the step
+ * depends on (build args in scope, the content digest of the files a COPY copies). An entry is
+ * one small JSON file under HULL_HOME/build/cache, written by rename; an entry whose blobs are
+ * gone (an image prune removed them) is a miss.
+ */
+final class BuildCache {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final Path dir;
+    private final ContentStore content;
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record Entry(String config, List<Descriptor> layers, List<String> diffIds) {}
+
+    BuildCache(Path home, ContentStore content) {
+        this.dir = home.resolve("build").resolve("cache");
+        this.content = content;
+    }
+
+    static String key(String... parts) {
+        var md = Digest.sha256();
+        for (String p : parts) {
+            md.update(p.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            md.update((byte) 0);
+        }
+        return Digest.of("sha256", md).hex();
+    }
+
+    Entry get(String key) {
+        Path f = dir.resolve(key + ".json");
+        try {
+            if (!Files.isRegularFile(f)) {
+                return null;
+            }
+            Entry e = JSON.readValue(f.toFile(), Entry.class);
+            if (!content.has(Digest.parse(e.config()))) {
+                return null;
+            }
+            for (Descriptor d : e.layers()) {
+                if (!content.has(d.parsedDigest())) {
+                    return null;
+                }
+            }
+            return e;
+        } catch (IOException | RuntimeException e) {
+            return null; // a broken entry is a miss
+        }
+    }
+
+    void put(String key, Entry e) throws IOException {
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, ".tmp-", ".json");
+        try {
+            JSON.writeValue(tmp.toFile(), e);
+            Files.move(tmp, dir.resolve(key + ".json"), StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

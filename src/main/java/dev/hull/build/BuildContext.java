@@ -1,0 +1,192 @@
+package dev.hull.build;
+
+import dev.hull.image.Digest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * Where COPY and ADD take files from: the build context directory (less what .dockerignore leaves
+ * out), or a stage's or image's root filesystem for {@code COPY --from}. Sources are paths inside
+ * it — a leading "/" is its root, ".." cannot leave it — with Go's filepath.Match globs per path
+ * component. Nothing is followed: symbolic links are copied as links, wherever they point.
+ */
+final class BuildContext {
+    private final Path root;
+    private final DockerIgnore ignore;
+
+    /** One source: its path in the context ("" for the root), whether it is a directory, and every path it copies. */
+    record Match(Path root, String rel, boolean dir, List<String> files) {}
+
+    BuildContext(Path root, DockerIgnore ignore) {
+        this.root = root;
+        this.ignore = ignore;
+    }
+
+    Path root() {
+        return root;
+    }
+
+    /** The sources src names (a path or a glob), each with the files below it; an error if there are none. */
+    List<Match> match(String src) throws IOException {
+        String rel = clean(src);
+        List<String> found = new ArrayList<>();
+        if (hasMeta(rel)) {
+            glob(rel.split("/"), 0, "", found);
+            if (found.isEmpty()) {
+                throw new IllegalArgumentException("no files in the build context match " + src
+                        + (ignore == null ? "" : " (after .dockerignore)"));
+            }
+        } else {
+            Path p = rel.isEmpty() ? root : root.resolve(rel);
+            boolean left = !rel.isEmpty() && ignore.ignored(rel);
+            if (left && ignore.hasExceptions() && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                List<String> below = new ArrayList<>();
+                walk(rel, below);
+                left = below.isEmpty(); // an exception keeps something inside
+            }
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS) || left) {
+                throw new IllegalArgumentException(src + ": no such file or directory in the build context"
+                        + (Files.exists(p, LinkOption.NOFOLLOW_LINKS) ? " (.dockerignore leaves it out)" : ""));
+            }
+            found.add(rel);
+        }
+        List<Match> out = new ArrayList<>();
+        for (String f : found) {
+            Path p = f.isEmpty() ? root : root.resolve(f);
+            boolean dir = Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
+            List<String> files = new ArrayList<>();
+            files.add(f);
+            if (dir) {
+                walk(f, files);
+            }
+            out.add(new Match(root, f, dir, files));
+        }
+        return out;
+    }
+
+    /** src cleaned, relative to the root; an error if it leaves the context. */
+    static String clean(String src) {
+        List<String> parts = new ArrayList<>();
+        for (String s : src.split("/")) {
+            if (s.isEmpty() || s.equals(".")) {
+                continue;
+            }
+            if (s.equals("..")) {
+                if (parts.isEmpty()) {
+                    throw new IllegalArgumentException("the path is outside the build context");
+                }
+                parts.remove(parts.size() - 1);
+                continue;
+            }
+            parts.add(s);
+        }
+        return String.join("/", parts);
+    }
+
+    private static boolean hasMeta(String s) {
+        return s.indexOf('*') >= 0 || s.indexOf('?') >= 0 || s.indexOf('[') >= 0;
+    }
+
+    private void glob(String[] parts, int i, String prefix, List<String> out) throws IOException {
+        Path dir = prefix.isEmpty() ? root : root.resolve(prefix);
+        if (i == parts.length) {
+            out.add(prefix);
+            return;
+        }
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (!hasMeta(parts[i])) {
+            String next = prefix.isEmpty() ? parts[i] : prefix + "/" + parts[i];
+            if (Files.exists(root.resolve(next), LinkOption.NOFOLLOW_LINKS) && !ignore.ignored(next)) {
+                glob(parts, i + 1, next, out);
+            }
+            return;
+        }
+        Pattern p = Pattern.compile(DockerIgnore.regex(parts[i]));
+        TreeSet<String> names = new TreeSet<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            ds.forEach(c -> names.add(c.getFileName().toString()));
+        }
+        for (String n : names) {
+            String next = prefix.isEmpty() ? n : prefix + "/" + n;
+            if (p.matcher(n).matches() && !ignore.ignored(next)) {
+                glob(parts, i + 1, next, out);
+            }
+        }
+    }
+
+    /** Adds every path below dir (relative to the root) that .dockerignore keeps, sorted. */
+    private void walk(String dir, List<String> out) throws IOException {
+        Path d = dir.isEmpty() ? root : root.resolve(dir);
+        TreeSet<String> names = new TreeSet<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(d)) {
+            ds.forEach(c -> names.add(c.getFileName().toString()));
+        }
+        for (String n : names) {
+            String rel = dir.isEmpty() ? n : dir + "/" + n;
+            boolean isDir = Files.isDirectory(root.resolve(rel), LinkOption.NOFOLLOW_LINKS);
+            if (ignore.ignored(rel)) {
+                if (isDir && ignore.hasExceptions()) {
+                    List<String> below = new ArrayList<>();
+                    walk(rel, below);
+                    if (!below.isEmpty()) { // an exception keeps something inside: its directory comes along
+                        out.add(rel);
+                        out.addAll(below);
+                    }
+                }
+                continue;
+            }
+            out.add(rel);
+            if (isDir) {
+                walk(rel, out);
+            }
+        }
+    }
+
+    /**
+     * The content digest of what the matches copy: for every path, its name relative to its source,
+     * type, mode, owner, link target and content's sha256. Not mtimes: a touched file hits the cache.
+     */
+    String digest(List<Match> matches) throws IOException {
+        MessageDigest md = Digest.sha256();
+        byte[] buf = new byte[1 << 16];
+        for (Match m : matches) {
+            update(md, "match " + m.rel() + (m.dir() ? "/" : ""));
+            for (String f : m.files()) {
+                Path p = f.isEmpty() ? root : root.resolve(f);
+                Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
+                update(md, f + " " + Integer.toOctalString((int) a.get("mode")) + " " + a.get("uid") + ":" + a.get("gid"));
+                if (Files.isSymbolicLink(p)) {
+                    update(md, "-> " + Files.readSymbolicLink(p));
+                } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    try (InputStream in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {
+                        for (int n; (n = in.read(buf)) > 0; ) {
+                            md.update(buf, 0, n);
+                        }
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+            }
+        }
+        return Digest.of("sha256", md).toString();
+    }
+
+    private static void update(MessageDigest md, String s) {
+        md.update(s.getBytes(StandardCharsets.UTF_8));
+        md.update((byte) 0);
+    }
+}

@@ -1,0 +1,30 @@
+package dev.hull.build;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@code hull build} asks for. context: the build context directory; dockerfile: the
+ * Dockerfile's text and the name errors call it by; stdio: the descriptors RUN steps write to
+ * (null: this process's own); out: where progress goes.
+ */
+public final class BuildRequest {
+    public Path context;
+    public String dockerfileName = "Dockerfile";
+    public String dockerfileText;
+    public List<String> tags = new ArrayList<>();
+    public Map<String, String> buildArgs = new LinkedHashMap<>();
+    public String target;
+    public boolean noCache;
+    public Map<String, String> labels = new LinkedHashMap<>();
+    public boolean quiet;
+    public int[] stdio;
+    public PrintStream out = System.out;
+    public PrintStream err = System.err;
+    /** SOURCE_DATE_EPOCH (seconds): history and config times, and the clamp of every layer entry's mtime. */
+    public Long sourceDateEpoch;
+}

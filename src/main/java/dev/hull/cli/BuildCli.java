@@ -1,0 +1,369 @@
+package dev.hull.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.build.BuildException;
+import dev.hull.build.BuildRequest;
+import dev.hull.build.Builder;
+import dev.hull.engine.Engine;
+import dev.hull.image.ImageRecord;
+import dev.hull.image.ImageService;
+import dev.hull.image.Reference;
+import dev.hull.image.SnapshotRecord;
+import dev.hull.image.SnapshotStore;
+import dev.hull.runtime.RuntimeError;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code hull build} and {@code hull history}. */
+final class BuildCli {
+    private BuildCli() {}
+
+    @Command(name = "build", mixinStandardHelpOptions = true, description = {"Build an image from a Dockerfile.", "",
+        "Each instruction is a step; RUN steps run as Hull containers on the layers so far, COPY and ADD"
+            + " take files from the context (less what .dockerignore leaves out). A step whose parent,"
+            + " instruction and copied files are unchanged comes from the cache (CACHED).", "",
+        "Examples:", "  hull build -t app:1 .", "  hull build -f build/Dockerfile --build-arg VERSION=2 --target runtime .",
+        "  tar -c . | hull build -t app -", "  hull build - < Dockerfile"}, sortOptions = false)
+    static final class Build implements Callable<Integer> {
+        @Option(names = {"-t", "--tag"}, paramLabel = "NAME[:TAG]", description = "Name the image (repeatable).")
+        List<String> tags = new ArrayList<>();
+        @Option(names = {"-f", "--file"}, paramLabel = "FILE", description = "The Dockerfile (default: CONTEXT/Dockerfile; - for stdin).")
+        String file;
+        @Option(names = "--build-arg", paramLabel = "KEY[=VALUE]", description = "A build argument (without =VALUE: from the environment).")
+        List<String> buildArgs = new ArrayList<>();
+        @Option(names = "--target", paramLabel = "STAGE", description = "Build up to this stage.")
+        String target;
+        @Option(names = "--no-cache", description = "Do not use the build cache.")
+        boolean noCache;
+        @Option(names = "--label", paramLabel = "KEY=VALUE", description = "A label for the image (repeatable).")
+        List<String> labels = new ArrayList<>();
+        @Option(names = "--iidfile", paramLabel = "FILE", description = "Write the image id to this file.")
+        Path iidfile;
+        @Option(names = {"-q", "--quiet"}, description = "Print only the image id (RUN output is shown only when a step fails).")
+        boolean quiet;
+        @Mixin
+        RegistryCli.Access access = new RegistryCli.Access();
+        @Parameters(index = "0", paramLabel = "CONTEXT|-", description = "The build context: a directory, or - for a tar"
+                + " (or a lone Dockerfile) on stdin.")
+        String context;
+
+        @Override
+        public Integer call() {
+            Path tmpContext = null;
+            try {
+                Invocation inv = Invocation.current();
+                Engine engine = ContainerCli.engine(access, "missing", null, null);
+                BuildRequest req = new BuildRequest();
+                req.tags = tags;
+                req.target = target;
+                req.noCache = noCache;
+                req.quiet = quiet;
+                req.stdio = inv.stdio();
+                for (String a : buildArgs) {
+                    int eq = a.indexOf('=');
+                    if (eq < 0) {
+                        String v = dev.hull.runtime.Caller.getenv(a);
+                        if (v != null) {
+                            req.buildArgs.put(a, v);
+                        }
+                    } else {
+                        req.buildArgs.put(a.substring(0, eq), a.substring(eq + 1));
+                    }
+                }
+                for (String l : labels) {
+                    int eq = l.indexOf('=');
+                    req.labels.put(eq < 0 ? l : l.substring(0, eq), eq < 0 ? "" : l.substring(eq + 1));
+                }
+                String sde = req.buildArgs.containsKey("SOURCE_DATE_EPOCH") ? req.buildArgs.get("SOURCE_DATE_EPOCH")
+                        : dev.hull.runtime.Caller.getenv("SOURCE_DATE_EPOCH");
+                if (sde != null && !sde.isEmpty()) {
+                    try {
+                        req.sourceDateEpoch = Long.parseLong(sde);
+                    } catch (NumberFormatException e) {
+                        throw new BuildException("SOURCE_DATE_EPOCH=" + sde + ": not a number of seconds");
+                    }
+                }
+                byte[] stdinDockerfile = null;
+                if (context.equals("-")) {
+                    byte[] in = System.in.readAllBytes();
+                    if (isTar(in)) {
+                        Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
+                        tmpContext = Files.createTempDirectory(tmpRoot, "context-");
+                        extract(in, tmpContext);
+                        req.context = tmpContext;
+                    } else {
+                        stdinDockerfile = in;
+                    }
+                } else {
+                    Path dir = inv.resolve(Path.of(context));
+                    if (!Files.isDirectory(dir)) {
+                        throw new BuildException("context " + context + ": not a directory");
+                    }
+                    req.context = dir;
+                }
+                if (stdinDockerfile != null) {
+                    if (file != null && !file.equals("-")) {
+                        throw new BuildException("-f " + file + ": the context came on stdin as a Dockerfile");
+                    }
+                    req.dockerfileName = "Dockerfile";
+                    req.dockerfileText = new String(stdinDockerfile, StandardCharsets.UTF_8);
+                } else if (file != null && file.equals("-")) {
+                    if (context.equals("-")) {
+                        throw new BuildException("-f - and CONTEXT - cannot both come on stdin");
+                    }
+                    req.dockerfileText = new String(System.in.readAllBytes(), StandardCharsets.UTF_8);
+                } else {
+                    Path df;
+                    if (file == null) {
+                        df = req.context.resolve("Dockerfile");
+                        req.dockerfileName = "Dockerfile";
+                    } else {
+                        df = tmpContext != null ? tmpContext.resolve(file) : inv.resolve(Path.of(file));
+                        if (!Files.exists(df) && req.context != null) {
+                            df = req.context.resolve(file);
+                        }
+                        req.dockerfileName = file;
+                    }
+                    if (!Files.isRegularFile(df)) {
+                        throw new BuildException("cannot read the Dockerfile: " + (file == null ? context + "/Dockerfile" : file)
+                                + " does not exist");
+                    }
+                    req.dockerfileText = Files.readString(df);
+                }
+                Builder builder = new Builder(engine, text -> {
+                    try {
+                        return RegistryCli.pull(engine.images(), access, text, dev.hull.image.Platform.host(), false,
+                                System.err);
+                    } catch (IOException e) {
+                        throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "image " + text
+                                + " is not here and pulling it failed: " + e.getMessage(), e);
+                    }
+                });
+                Builder.Result r = builder.build(req);
+                if (iidfile != null) {
+                    Files.writeString(inv.resolve(iidfile), r.image().id());
+                }
+                if (quiet) {
+                    System.out.println(r.image().id());
+                } else {
+                    System.out.println("Successfully built " + r.image().digest().shortHex());
+                    for (String t : r.tags()) {
+                        System.out.println("Successfully tagged " + Reference.parse(t).familiar());
+                    }
+                }
+                return 0;
+            } catch (BuildException e) {
+                System.out.flush();
+                System.err.println("hull: " + e.getMessage());
+                return 1;
+            } catch (Exception e) {
+                System.out.flush();
+                System.err.println("hull: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+                return 1;
+            } finally {
+                if (tmpContext != null) {
+                    try {
+                        SnapshotStore.deleteTree(tmpContext);
+                    } catch (IOException ignored) {
+                        // a later prune takes it
+                    }
+                }
+            }
+        }
+    }
+
+    private static InputStream decompressed(byte[] data) throws IOException {
+        return dev.hull.image.unpack.Compression.decompressAny(
+                new java.io.BufferedInputStream(new ByteArrayInputStream(data)));
+    }
+
+    static boolean isTar(byte[] data) {
+        try (InputStream in = decompressed(data)) {
+            byte[] block = in.readNBytes(512);
+            return block.length == 512 && new String(block, 257, 5, StandardCharsets.US_ASCII).equals("ustar");
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** A context tar into dir: no entry outside it, nothing written through a symlink of the archive. */
+    static void extract(byte[] data, Path dir) throws IOException, BuildException {
+        try (TarArchiveInputStream in = new TarArchiveInputStream(decompressed(data))) {
+            for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
+                String rel;
+                try {
+                    rel = clean(e.getName());
+                } catch (IllegalArgumentException x) {
+                    throw new BuildException("context tar: entry " + e.getName() + " leaves the context (refused)");
+                }
+                if (rel.isEmpty()) {
+                    continue;
+                }
+                Path p = dir.resolve(rel);
+                for (Path q = p.getParent(); q != null && !q.equals(dir); q = q.getParent()) {
+                    if (Files.isSymbolicLink(q)) {
+                        throw new BuildException("context tar: entry " + e.getName() + " goes through a symlink (refused)");
+                    }
+                }
+                Files.createDirectories(p.getParent());
+                if (e.isDirectory()) {
+                    if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                        Files.createDirectory(p);
+                    }
+                } else if (e.isSymbolicLink()) {
+                    Files.deleteIfExists(p);
+                    Files.createSymbolicLink(p, Path.of(e.getLinkName()));
+                } else if (e.isLink()) {
+                    Path target = dir.resolve(clean(e.getLinkName()));
+                    Files.deleteIfExists(p);
+                    Files.copy(target, p, LinkOption.NOFOLLOW_LINKS);
+                } else if (e.isFile()) {
+                    Files.deleteIfExists(p);
+                    Files.copy(in, p);
+                } else {
+                    continue;
+                }
+                if (!e.isSymbolicLink()) {
+                    dev.hull.linux.Syscalls.lchmod(p.toString(), e.getMode() & 07777);
+                    Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.fromMillis(e.getModTime().getTime()));
+                }
+            }
+        }
+    }
+
+    private static String clean(String name) {
+        List<String> parts = new ArrayList<>();
+        for (String s : name.split("/")) {
+            if (s.isEmpty() || s.equals(".")) {
+                continue;
+            }
+            if (s.equals("..")) {
+                if (parts.isEmpty()) {
+                    throw new IllegalArgumentException(name);
+                }
+                parts.remove(parts.size() - 1);
+                continue;
+            }
+            parts.add(s);
+        }
+        return String.join("/", parts);
+    }
+
+    @Command(name = "history", mixinStandardHelpOptions = true, description = {"Show how an image was made: one line per"
+        + " history entry of its config, newest first.", "", "Example:", "  hull history app:1"}, sortOptions = false)
+    static final class History implements Callable<Integer> {
+        @Option(names = "--no-trunc", description = "Do not shorten ids and commands.")
+        boolean noTrunc;
+        @Option(names = {"-q", "--quiet"}, description = "Print only the image id.")
+        boolean quiet;
+        @Option(names = {"-H", "--human"}, negatable = true, defaultValue = "true", fallbackValue = "true",
+                description = "Sizes and dates in human-readable form (default true).")
+        boolean human;
+        @Option(names = "--format", paramLabel = "table|json", description = "json: one JSON object a line.")
+        String format;
+        @Parameters(index = "0", paramLabel = "IMAGE")
+        String image;
+
+        @Override
+        public Integer call() {
+            return ImageCli.guarded(() -> {
+                ImageService images = Engine.defaults().images();
+                ImageRecord r = images.get(image);
+                ObjectMapper json = new ObjectMapper();
+                JsonNode config = json.readTree(images.store().content().read(r.config().parsedDigest()));
+                Map<String, SnapshotRecord> snaps = images.store().read().snapshots;
+                List<String> chains = r.chainIds();
+                List<String[]> rows = new ArrayList<>();
+                List<ObjectNode> objects = new ArrayList<>();
+                int layer = 0;
+                List<JsonNode> history = new ArrayList<>();
+                config.path("history").forEach(history::add);
+                long[] sizes = new long[history.size()];
+                for (int i = 0; i < history.size(); i++) {
+                    if (!history.get(i).path("empty_layer").asBoolean(false) && layer < r.layers().size()) {
+                        SnapshotRecord s = layer < chains.size() ? snaps.get(chains.get(layer)) : null;
+                        sizes[i] = s != null ? s.size() : r.layers().get(layer).size();
+                        layer++;
+                    }
+                }
+                for (int i = history.size() - 1; i >= 0; i--) {
+                    JsonNode h = history.get(i);
+                    String id = i == history.size() - 1 ? (noTrunc ? r.id() : r.digest().shortHex()) : "<missing>";
+                    if (quiet) {
+                        if (i == history.size() - 1) {
+                            System.out.println(id);
+                        }
+                        continue;
+                    }
+                    String createdBy = h.path("created_by").asText("");
+                    String shown = noTrunc || createdBy.length() <= 45 ? createdBy : createdBy.substring(0, 44) + "…";
+                    String created = h.path("created").asText(null);
+                    rows.add(new String[] {id, human ? ImageCli.ago(created) : String.valueOf(created), shown,
+                            human ? ImageService.humanSize(sizes[i]) : String.valueOf(sizes[i]),
+                            h.path("comment").asText("")});
+                    ObjectNode o = json.createObjectNode();
+                    o.put("ID", id);
+                    o.put("CreatedAt", created);
+                    o.put("CreatedBy", createdBy);
+                    o.put("Size", sizes[i]);
+                    o.put("Comment", h.path("comment").asText(""));
+                    o.put("EmptyLayer", h.path("empty_layer").asBoolean(false));
+                    objects.add(o);
+                }
+                if (quiet) {
+                    return 0;
+                }
+                if ("json".equals(format)) {
+                    for (ObjectNode o : objects) {
+                        System.out.println(json.writeValueAsString(o));
+                    }
+                    return 0;
+                }
+                if (format != null && !format.equals("table")) {
+                    throw new IllegalArgumentException("--format " + format + ": use table or json");
+                }
+                String[] head = {"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"};
+                int[] w = new int[head.length];
+                for (int i = 0; i < head.length; i++) {
+                    w[i] = head[i].length();
+                    for (String[] row : rows) {
+                        w[i] = Math.max(w[i], row[i].length());
+                    }
+                }
+                List<String[]> all = new ArrayList<>();
+                all.add(head);
+                all.addAll(rows);
+                for (String[] row : all) {
+                    StringBuilder sb = new StringBuilder();
+                    for (int i = 0; i < row.length; i++) {
+                        sb.append(row[i]);
+                        if (i < row.length - 1) {
+                            sb.append(" ".repeat(w[i] - row[i].length() + 3));
+                        }
+                    }
+                    System.out.println(sb.toString().stripTrailing());
+                }
+                return 0;
+            });
+        }
+    }
+
+}
