@@ -180,6 +180,7 @@ final class Exchange {
         }
         try {
             response.reset();
+            Router.headers(response);
             json(status, JSON.createObjectNode().put("message", message));
         } catch (IOException | RuntimeException e) {
             callback.failed(e);

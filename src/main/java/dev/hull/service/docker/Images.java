@@ -302,7 +302,8 @@ final class Images {
         String id = ref.tag() != null ? ref.tag() : ref.digest().toString();
         try (RegistryClient client = new RegistryClient(registryOptions(ref.registry()));
                 Closeable lease = images.lease()) {
-            out.status("Pulling from " + ref.familiarName(), id);
+            out.first = Exchange.JSON.createObjectNode().put("status", "Pulling from " + ref.familiarName())
+                    .put("id", id);
             ImageRecord image = new Puller(client, images.store()).pull(ref, platform, out);
             images.unpack(image);
             out.status("Digest: " + image.manifestDigest(), null);
@@ -356,6 +357,8 @@ final class Images {
     private static final class JsonLines implements PullProgress {
         private final Exchange x;
         private OutputStream body;
+        /** The first line ("Pulling from"), held back until the registry answered: an error before is a status. */
+        private ObjectNode first;
 
         JsonLines(Exchange x) {
             this.x = x;
@@ -369,6 +372,10 @@ final class Images {
             try {
                 if (body == null) {
                     body = x.stream(200, "application/json");
+                    if (first != null && first != n) {
+                        body.write(Exchange.JSON.writeValueAsBytes(first));
+                        body.write("\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    }
                 }
                 body.write(Exchange.JSON.writeValueAsBytes(n));
                 body.write("\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));

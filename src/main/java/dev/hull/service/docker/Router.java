@@ -38,6 +38,7 @@ final class Router {
                 segs.add(java.net.URLDecoder.decode(s, java.nio.charset.StandardCharsets.UTF_8));
             }
         }
+        headers(response);
         String version = DockerApiServer.MAX_VERSION;
         Exchange x;
         if (!segs.isEmpty() && segs.getFirst().matches("v[0-9]+\\.[0-9]+")) {
@@ -56,7 +57,6 @@ final class Router {
         } else {
             x = new Exchange(request, response, callback, version, segs, api);
         }
-        headers(response);
         try {
             if (!route(x) && !x.answered()) {
                 x.error(404, "page not found");
