@@ -361,13 +361,15 @@ final class Containers {
             } catch (Exception err) {
                 if (!started.isDone()) {
                     started.completeExceptionally(err);
+                } else {
+                    DockerApiServer.log("container " + id + ", attached: " + err);
                 }
                 if (autoRemove) {
                     removedExit.put(id, code);
                     try {
                         Engine.defaults().remove(id, true);
-                    } catch (Exception ignored) {
-                        // gone already
+                    } catch (Exception again) {
+                        DockerApiServer.log("container " + id + " (AutoRemove): " + again);
                     }
                 }
                 attached.abandon();
@@ -460,6 +462,7 @@ final class Containers {
         x.response.write(false, org.eclipse.jetty.util.BufferUtil.EMPTY_BUFFER, committed);
         committed.get(30, TimeUnit.SECONDS);
         int code = 0;
+        long rounds = 0;
         for (;;) {
             ContainerInfo now = e.containers().read(id);
             if (now == null) {
@@ -488,10 +491,15 @@ final class Containers {
             if (done) {
                 break;
             }
-            if (x.request.getConnectionMetaData().getConnection().getEndPoint().isOpen()) {
-                Thread.sleep(20);
-            } else {
-                return; // the client went away
+            Thread.sleep(20);
+            if (++rounds % 250 == 0) { // every 5 s: a newline (JSON whitespace) finds a client that went away
+                try {
+                    out.write('\n');
+                    out.flush();
+                } catch (IOException gone) {
+                    x.callback.failed(gone);
+                    return;
+                }
             }
         }
         ObjectNode r = Exchange.JSON.createObjectNode();

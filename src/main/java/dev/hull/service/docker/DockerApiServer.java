@@ -184,6 +184,11 @@ public final class DockerApiServer implements AutoCloseable {
         return api;
     }
 
+    /** A line in the service's log (its stderr, which is not a client's). */
+    static void log(String message) {
+        System.err.println(java.time.Instant.now() + " hull: docker api: " + message);
+    }
+
     public Path path() {
         return path;
     }

@@ -34,6 +34,9 @@ final class Hijack {
 
         /** The client closed its side (stdin EOF), or went away. */
         void inputClosed();
+
+        /** The connection is gone. */
+        default void closed() {}
     }
 
     /** Answers 101 and makes the connection session's. */
@@ -75,8 +78,8 @@ final class Hijack {
         public void onOpen() {
             super.onOpen();
             api.rawOpened();
+            session.opened(this); // before the first read: input finds the session ready
             fillInterested();
-            session.opened(this);
         }
 
         @Override
@@ -112,6 +115,7 @@ final class Hijack {
             super.onClose(cause);
             api.rawClosed();
             endOfInput();
+            session.closed();
         }
 
         /** Writes all of data (blocking); false once the client is gone. */
@@ -283,14 +287,17 @@ final class Hijack {
                     stdinOurs = -1;
                 }
             }
-            Raw r = raw;
+        }
+
+        @Override
+        public void closed() {
             Runnable gone = onClientGone;
-            if (gone != null && (r == null || !r.getEndPoint().isOpen())) {
+            if (gone != null) {
                 gone.run();
             }
         }
 
-        /** r runs if the client goes away (its connection closes) before anything ran. */
+        /** r runs when the connection closes (a pending attachment is dropped then). */
         void onClientGone(Runnable r) {
             this.onClientGone = r;
         }
