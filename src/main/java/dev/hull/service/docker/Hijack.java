@@ -326,6 +326,7 @@ final class Hijack {
 
         /** Nothing will run: every descriptor goes, and the client sees its connection end. */
         void abandon() {
+            exit.complete(-1); // nothing to wait for: the connection may end as soon as the output does
             releaseTheirs();
             inputClosed();
             Raw r = raw;

@@ -422,6 +422,58 @@ class DockerApiTest {
     }
 
     @Test
+    void publishedPortsNetworkConnectAndResize() throws Exception {
+        Path site = Files.createDirectories(tmp.resolve("site"));
+        Files.writeString(site.resolve("index.html"), "served through a published port\n");
+        ok(docker("run", "-d", "--name", "pub", "-p", "127.0.0.1::80", "-v", site + ":/www:ro", "busybox",
+                "httpd", "-f", "-h", "/www"));
+        try {
+            String port = ok(docker("port", "pub", "80")).out().strip();
+            assertThat(port).matches("127\\.0\\.0\\.1:\\d+");
+            var http = java.net.http.HttpClient.newHttpClient();
+            String body = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (body == null) {
+                try {
+                    body = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + port + "/"))
+                            .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                } catch (IOException e) {
+                    if (System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(50);
+                }
+            }
+            assertThat(body).isEqualTo("served through a published port\n");
+            assertThat(ok(docker("ps", "--filter", "name=^/pub$", "--format", "{{.Ports}}")).out().strip())
+                    .isEqualTo(port + "->80/tcp");
+
+            ok(docker("network", "create", "pubnet"));
+            ok(docker("network", "connect", "pubnet", "pub"));
+            String nets = "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}";
+            assertThat(ok(docker("inspect", "-f", nets, "pub")).out().strip()).isEqualTo("bridge pubnet");
+            ok(docker("network", "disconnect", "pubnet", "pub"));
+            assertThat(ok(docker("inspect", "-f", nets, "pub")).out().strip()).isEqualTo("bridge");
+        } finally {
+            docker("rm", "-f", "pub");
+            docker("network", "rm", "pubnet");
+        }
+
+        // a terminal container's pty takes the client's size (resize), as its processes see it
+        ok(docker("run", "-d", "-it", "--name", "sized", "busybox", "sh"));
+        try {
+            Result resize = ok(curl("-X", "POST", "http://hull/v1.51/containers/sized/resize?h=33&w=111"));
+            assertThat(resize.out()).startsWith("HTTP/1.1 200");
+            assertThat(ok(docker("exec", "sized", "stty", "-F", "/proc/1/fd/0", "size")).out().strip())
+                    .isEqualTo("33 111");
+        } finally {
+            docker("rm", "-f", "sized");
+        }
+        Result noTty = ok(curl("-X", "POST", "http://hull/containers/no-such/resize?h=1&w=1"));
+        assertThat(noTty.out()).startsWith("HTTP/1.1 404");
+    }
+
+    @Test
     void namedVolumes() throws Exception {
         ok(docker("volume", "create", "--label", "suite=docker-api", "apivol"));
         assertThat(ok(docker("volume", "ls", "--filter", "label=suite=docker-api", "--format", "{{.Name}}")).out())
