@@ -66,6 +66,11 @@ final class ServiceCli {
                 + " connected, e.g. 3h, 30m, 90s; 0: never (default: serviceIdleTimeout of the config file, else 3h).")
         String idleTimeout;
 
+        @Option(names = "--docker-socket", paramLabel = "PATH", description = "Serve the Docker Engine API here, for"
+                + " the docker CLI and other Docker clients (default: docker.sock beside the service's socket:"
+                + " /run/hull/docker.sock; same mode, group and peer check; '' or none: no Docker API).")
+        String dockerSocket;
+
         @Option(names = "--auto", hidden = true, description = "Started by a command (ServiceStarter): leave its cgroup.")
         boolean auto;
 
@@ -115,9 +120,13 @@ final class ServiceCli {
             }
             server.holdingLock(lock).idleTimeout(idle);
             WarmServer s = server;
+            dev.hull.service.docker.DockerApiServer docker = startDockerApi(path, s);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
                     s.close();
+                    if (docker != null) {
+                        docker.close();
+                    }
                 } catch (java.io.IOException ignored) {
                     // exiting anyway
                 }
@@ -125,8 +134,34 @@ final class ServiceCli {
             log("listening on " + path + " (build " + BuildInfo.id() + ", pid " + ProcessHandle.current().pid()
                     + ", idle timeout " + (idle.isZero() ? "none" : idle.toSeconds() + " s") + ")");
             server.serve(new ServiceCommands());
+            if (docker != null) {
+                docker.close();
+            }
             log("stopped" + (server.retireReason() != null ? ": " + server.retireReason() : ""));
             return 0;
+        }
+
+        /**
+         * The Docker API beside the warm socket ({@link dev.hull.service.docker.DockerApiServer}), whose
+         * clients keep the service from idling out. A socket that cannot be served is logged, and
+         * the service goes on without it.
+         */
+        private dev.hull.service.docker.DockerApiServer startDockerApi(Path warm, WarmServer server) {
+            String p = dockerSocket != null ? dockerSocket : warm.resolveSibling("docker.sock").toString();
+            if (p.isEmpty() || p.equals("none")) {
+                return null;
+            }
+            Path dockerPath = Path.of(p).toAbsolutePath();
+            try {
+                var api = dev.hull.service.docker.DockerApiServer.start(dockerPath, group);
+                server.alsoServing(api::connections);
+                api.onActivity(server::touch);
+                log("Docker API on " + dockerPath);
+                return api;
+            } catch (java.io.IOException | RuntimeException e) {
+                log("no Docker API on " + dockerPath + ": " + (e.getMessage() == null ? e : e.getMessage()));
+                return null;
+            }
         }
 
         /**

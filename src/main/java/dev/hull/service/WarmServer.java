@@ -62,6 +62,8 @@ public final class WarmServer implements AutoCloseable {
     private volatile String retireReason;
     private volatile int lockFd = -1;
     private volatile boolean closed;
+    /** Clients of the service's other front doors (the Docker API): no idle exit while any is connected. */
+    private final List<java.util.function.IntSupplier> otherClients = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private WarmServer(Path path, int listenFd, boolean ownsSocket, String group, int gid) {
         this.path = path;
@@ -207,6 +209,28 @@ public final class WarmServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Another front door of this service (the Docker API) whose connected clients keep it from
+     * idling out, as this server's own do; call {@link #touch} when one connects or leaves.
+     */
+    public WarmServer alsoServing(java.util.function.IntSupplier clients) {
+        otherClients.add(clients);
+        return this;
+    }
+
+    /** A client of another front door came or went: the idle clock starts again. */
+    public void touch() {
+        lastActive = System.nanoTime();
+    }
+
+    private int clients() {
+        int n = active.get();
+        for (var c : otherClients) {
+            n += c.getAsInt();
+        }
+        return n;
+    }
+
     /** Keeps the service lock (an flock'ed descriptor, {@link ServiceLock}) until the socket is gone. */
     public WarmServer holdingLock(int fd) {
         this.lockFd = fd;
@@ -277,10 +301,10 @@ public final class WarmServer implements AutoCloseable {
         while (!closed) {
             java.time.Duration t = idleTimeout;
             long wait = t.isZero() ? 60_000 : Math.min(60_000, Math.max(10, t.toMillis()));
-            if (!t.isZero() && active.get() == 0 && System.nanoTime() - lastActive >= t.toNanos()) {
+            if (!t.isZero() && clients() == 0 && System.nanoTime() - lastActive >= t.toNanos()) {
                 retireReason = "idle for " + t.toSeconds() + " s";
                 synchronized (this) {
-                    if (active.get() == 0) { // a client may have connected meanwhile
+                    if (clients() == 0) { // a client may have connected meanwhile
                         stop();
                         return;
                     }

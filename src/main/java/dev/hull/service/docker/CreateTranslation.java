@@ -1,0 +1,314 @@
+package dev.hull.service.docker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.hull.engine.CreateOptions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * POST /containers/create's Config, HostConfig and NetworkingConfig as {@link CreateOptions} (what
+ * {@code hull create}'s flags make). A field Hull does not do is refused naming it (400) when it
+ * asks for anything — clients send most fields with their zero values, which are fine.
+ */
+final class CreateTranslation {
+    private CreateTranslation() {}
+
+    /** Config fields translated below, or harmless (what the client attaches is its own business). */
+    private static final Set<String> CONFIG_DONE = Set.of("Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User",
+            "Labels", "Tty", "OpenStdin", "StdinOnce", "AttachStdin", "AttachStdout", "AttachStderr", "Hostname",
+            "ExposedPorts", "StopSignal", "StopTimeout", "Volumes", "MacAddress", "NetworkDisabled", "ArgsEscaped",
+            "OnBuild", "Shell", "Domainname", "Healthcheck");
+    private static final Set<String> HOST_DONE = Set.of("Binds", "PortBindings", "NetworkMode", "Memory", "MemorySwap",
+            "NanoCpus", "CpuShares", "CpusetCpus", "CpuPeriod", "CpuQuota", "PidsLimit", "RestartPolicy", "AutoRemove",
+            "Privileged", "ReadonlyRootfs", "CapAdd", "CapDrop", "SecurityOpt", "Init", "Tmpfs", "Dns", "DnsSearch",
+            "DnsOptions", "ExtraHosts", "PublishAllPorts", "Ulimits", "LogConfig", "Mounts", "ConsoleSize",
+            "Isolation", "CgroupnsMode", "IpcMode", "PidMode", "UTSMode", "UsernsMode", "Runtime", "MaskedPaths",
+            "ReadonlyPaths", "Annotations", "ContainerIDFile", "VolumeDriver", "OomKillDisable",
+            "MemorySwappiness", "Cgroup", "CgroupParent", "ShmSize", "Links", "VolumesFrom", "Devices",
+            "DeviceRequests", "DeviceCgroupRules", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt",
+            "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps",
+            "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetMems",
+            "KernelMemory", "KernelMemoryTCP", "MemoryReservation", "CpuCount", "CpuPercent", "IOMaximumIOps",
+            "IOMaximumBandwidth");
+
+    static CreateOptions options(JsonNode body, String name) throws ApiError {
+        CreateOptions o = new CreateOptions();
+        JsonNode hc = body.path("HostConfig");
+        // Config is the body itself (dockerd's ContainerConfig embeds it)
+        for (var f : body.properties()) {
+            String k = f.getKey();
+            if (!CONFIG_DONE.contains(k) && !k.equals("HostConfig") && !k.equals("NetworkingConfig") && isSet(f.getValue())) {
+                throw ApiError.badRequest("Config." + k + " is not supported by Hull");
+            }
+        }
+        for (var f : hc.properties()) {
+            if (!HOST_DONE.contains(f.getKey()) && isSet(f.getValue())) {
+                throw ApiError.badRequest("HostConfig." + f.getKey() + " is not supported by Hull");
+            }
+        }
+        // asked for, and not done (yet): refused by name
+        refuse(body, "Config.", "Domainname", "Shell", "OnBuild");
+        if (body.path("Volumes").isObject() && !body.path("Volumes").isEmpty()) {
+            throw ApiError.badRequest("Config.Volumes (anonymous volumes) is not supported by Hull: name the"
+                    + " volume (-v NAME:" + body.path("Volumes").properties().iterator().next().getKey() + ")");
+        }
+        if (isSet(body.path("Healthcheck")) && !body.path("Healthcheck").path("Test").path(0).asText().equals("NONE")) {
+            throw ApiError.badRequest("Config.Healthcheck is not supported by Hull yet");
+        }
+        refuse(hc, "HostConfig.", "OomKillDisable", "Cgroup", "CgroupParent", "ShmSize", "Links", "VolumesFrom",
+                "Devices", "DeviceRequests", "DeviceCgroupRules", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt",
+                "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
+                "BlkioDeviceWriteIOps", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetMems", "KernelMemory",
+                "KernelMemoryTCP", "MemoryReservation", "CpuCount", "CpuPercent", "IOMaximumIOps",
+                "IOMaximumBandwidth", "MaskedPaths", "ReadonlyPaths", "Annotations", "VolumeDriver");
+        if (hc.path("MemorySwappiness").isNumber() && hc.path("MemorySwappiness").asLong() >= 0) {
+            throw ApiError.badRequest("HostConfig.MemorySwappiness is not supported by Hull");
+        }
+        for (String mode : List.of("IpcMode", "PidMode", "UTSMode", "UsernsMode", "CgroupnsMode", "Isolation")) {
+            String v = hc.path(mode).asText("");
+            if (!v.isEmpty() && !v.equals("private") && !v.equals("default") && !(mode.equals("IpcMode")
+                    && v.equals("shareable"))) {
+                throw ApiError.badRequest("HostConfig." + mode + " " + v + " is not supported by Hull");
+            }
+        }
+        String runtime = hc.path("Runtime").asText("");
+        if (!runtime.isEmpty() && !runtime.equals("hull") && !runtime.equals("runc")) {
+            throw ApiError.badRequest("HostConfig.Runtime " + runtime + ": Hull runs its own runtime only");
+        }
+
+        o.image = text(body, "Image");
+        if (o.image == null || o.image.isEmpty()) {
+            throw ApiError.badRequest("Config.Image is required");
+        }
+        if (name != null && !name.isEmpty()) {
+            o.name = name.startsWith("/") ? name.substring(1) : name;
+        }
+        List<String> entrypoint = strings(body.path("Entrypoint"), "Entrypoint");
+        List<String> cmd = strings(body.path("Cmd"), "Cmd");
+        if (body.has("Entrypoint") && !body.path("Entrypoint").isNull()) {
+            if (entrypoint.isEmpty() || entrypoint.size() == 1 && entrypoint.getFirst().isEmpty()) {
+                o.entrypoint = "";
+            } else {
+                o.entrypoint = entrypoint.getFirst();
+                o.command.addAll(entrypoint.subList(1, entrypoint.size()));
+            }
+        }
+        o.command.addAll(cmd);
+        o.env = new ArrayList<>(strings(body.path("Env"), "Env"));
+        o.workdir = emptyToNull(text(body, "WorkingDir"));
+        o.user = emptyToNull(text(body, "User"));
+        body.path("Labels").properties().forEach(e -> o.labels.put(e.getKey(), e.getValue().asText()));
+        o.tty = body.path("Tty").asBoolean();
+        o.interactive = body.path("OpenStdin").asBoolean();
+        o.hostname = emptyToNull(text(body, "Hostname"));
+        body.path("ExposedPorts").properties().forEach(e -> o.expose.add(e.getKey()));
+        o.stopSignal = emptyToNull(text(body, "StopSignal"));
+        if (body.path("StopTimeout").isNumber()) {
+            o.stopTimeout = body.path("StopTimeout").asInt();
+        }
+        o.macAddress = emptyToNull(text(body, "MacAddress"));
+        if (body.path("NetworkDisabled").asBoolean()) {
+            o.network = "none";
+        }
+
+        o.volumes = new ArrayList<>(strings(hc.path("Binds"), "HostConfig.Binds"));
+        for (JsonNode m : hc.path("Mounts")) {
+            mount(o, m);
+        }
+        for (var e : hc.path("PortBindings").properties()) {
+            String port = e.getKey();
+            if (e.getValue().isArray() && !e.getValue().isEmpty()) {
+                for (JsonNode b : e.getValue()) {
+                    String ip = b.path("HostIp").asText("");
+                    String hostPort = b.path("HostPort").asText("");
+                    o.publish.add((ip.isEmpty() ? "" : ip + ":") + (hostPort.isEmpty() && ip.isEmpty() ? ""
+                            : hostPort + ":") + port);
+                }
+            } else {
+                o.publish.add(port);
+            }
+        }
+        o.publishAll = hc.path("PublishAllPorts").asBoolean();
+        String net = hc.path("NetworkMode").asText("");
+        if (!net.isEmpty() && !net.equals("default")) {
+            o.network = net;
+        }
+        o.memory = hc.path("Memory").asLong(0);
+        o.memorySwap = hc.path("MemorySwap").asLong(0);
+        long nano = hc.path("NanoCpus").asLong(0);
+        long quota = hc.path("CpuQuota").asLong(0);
+        long period = hc.path("CpuPeriod").asLong(0);
+        if (nano > 0 && quota > 0) {
+            throw ApiError.badRequest("Conflicting options: Nano CPUs and CPU Period cannot both be set");
+        }
+        if (nano > 0) {
+            o.cpus = nano / 1e9;
+        } else if (quota > 0) {
+            o.cpus = (double) quota / (period > 0 ? period : 100_000);
+        } else if (period > 0) {
+            throw ApiError.badRequest("HostConfig.CpuPeriod without CpuQuota is not supported by Hull");
+        }
+        o.cpuShares = hc.path("CpuShares").asLong(0);
+        o.cpusetCpus = emptyToNull(text(hc, "CpusetCpus"));
+        JsonNode pids = hc.path("PidsLimit");
+        if (pids.isNumber()) {
+            o.pidsLimit = pids.asLong() <= 0 ? 0L : pids.asLong(); // dockerd: 0 and -1 mean no limit
+        }
+        JsonNode rp = hc.path("RestartPolicy");
+        String policy = rp.path("Name").asText("");
+        if (policy.isEmpty() || policy.equals("no")) {
+            o.restart = "no";
+        } else if (policy.equals("on-failure")) {
+            int max = rp.path("MaximumRetryCount").asInt(0);
+            o.restart = max > 0 ? "on-failure:" + max : "on-failure";
+        } else if (policy.equals("always") || policy.equals("unless-stopped")) {
+            if (rp.path("MaximumRetryCount").asInt(0) != 0) {
+                throw ApiError.badRequest("maximum retry count cannot be used with restart policy '" + policy + "'");
+            }
+            o.restart = policy;
+        } else {
+            throw ApiError.badRequest("invalid restart policy '" + policy + "'");
+        }
+        o.autoRemove = hc.path("AutoRemove").asBoolean();
+        o.privileged = hc.path("Privileged").asBoolean();
+        o.readOnly = hc.path("ReadonlyRootfs").asBoolean();
+        o.capAdd = new ArrayList<>(strings(hc.path("CapAdd"), "HostConfig.CapAdd"));
+        o.capDrop = new ArrayList<>(strings(hc.path("CapDrop"), "HostConfig.CapDrop"));
+        o.securityOpts = new ArrayList<>(strings(hc.path("SecurityOpt"), "HostConfig.SecurityOpt"));
+        o.init = hc.path("Init").asBoolean();
+        hc.path("Tmpfs").properties().forEach(e -> o.tmpfs.add(e.getValue().asText("").isEmpty() ? e.getKey()
+                : e.getKey() + ":" + e.getValue().asText()));
+        o.dns = new ArrayList<>(strings(hc.path("Dns"), "HostConfig.Dns"));
+        o.dnsSearch = new ArrayList<>(strings(hc.path("DnsSearch"), "HostConfig.DnsSearch"));
+        o.dnsOptions = new ArrayList<>(strings(hc.path("DnsOptions"), "HostConfig.DnsOptions"));
+        o.addHosts = new ArrayList<>(strings(hc.path("ExtraHosts"), "HostConfig.ExtraHosts"));
+        for (JsonNode u : hc.path("Ulimits")) {
+            o.ulimits.add(u.path("Name").asText() + "=" + u.path("Soft").asLong() + ":" + u.path("Hard").asLong());
+        }
+        JsonNode lc = hc.path("LogConfig");
+        String driver = lc.path("Type").asText("");
+        if (!driver.isEmpty() && !driver.equals("json-file")) {
+            throw ApiError.badRequest("HostConfig.LogConfig.Type " + driver + ": Hull logs with json-file only");
+        }
+        lc.path("Config").properties().forEach(e -> o.logOpts.put(e.getKey(), e.getValue().asText()));
+
+        JsonNode endpoints = body.path("NetworkingConfig").path("EndpointsConfig");
+        boolean first = true;
+        for (var e : endpoints.properties()) {
+            JsonNode ep = e.getValue();
+            List<String> aliases = strings(ep.path("Aliases"), "Aliases");
+            String ip = emptyToNull(ep.path("IPAMConfig").path("IPv4Address").asText(""));
+            if (isSet(ep.path("Links"))) {
+                throw ApiError.badRequest("NetworkingConfig.EndpointsConfig.Links is not supported by Hull");
+            }
+            if (first && (e.getKey().equals(o.network) || o.network.equals("bridge") && net.isEmpty())) {
+                o.network = e.getKey();
+                o.networkAliases = new ArrayList<>(aliases);
+                o.ip = ip;
+                first = false;
+            } else if (first && e.getKey().equals(net)) {
+                o.networkAliases = new ArrayList<>(aliases);
+                o.ip = ip;
+                first = false;
+            } else {
+                o.connections.add(new CreateOptions.Connection(e.getKey(), ip, aliases));
+            }
+        }
+        return o;
+    }
+
+    /** HostConfig.Mounts: bind, volume and tmpfs, as -v and --tmpfs would give them. */
+    private static void mount(CreateOptions o, JsonNode m) throws ApiError {
+        String type = m.path("Type").asText("");
+        String target = m.path("Target").asText("");
+        String source = m.path("Source").asText("");
+        boolean ro = m.path("ReadOnly").asBoolean();
+        if (target.isEmpty()) {
+            throw ApiError.badRequest("HostConfig.Mounts: Target is required");
+        }
+        switch (type) {
+            case "bind" -> {
+                if (!source.startsWith("/")) {
+                    throw ApiError.badRequest("HostConfig.Mounts: a bind's Source must be an absolute path");
+                }
+                o.volumes.add(source + ":" + target + (ro ? ":ro" : ""));
+            }
+            case "volume" -> {
+                if (source.isEmpty()) {
+                    throw ApiError.badRequest("HostConfig.Mounts: an anonymous volume (no Source) is not supported"
+                            + " by Hull: name the volume");
+                }
+                o.volumes.add(source + ":" + target + (ro ? ":ro" : ""));
+            }
+            case "tmpfs" -> {
+                long size = m.path("TmpfsOptions").path("SizeBytes").asLong(0);
+                o.tmpfs.add(size > 0 ? target + ":size=" + size : target);
+            }
+            default -> throw ApiError.badRequest("HostConfig.Mounts: type " + type + " is not supported by Hull");
+        }
+    }
+
+    private static void refuse(JsonNode n, String prefix, String... fields) throws ApiError {
+        for (String f : fields) {
+            if (isSet(n.path(f))) {
+                throw ApiError.badRequest(prefix + f + " is not supported by Hull");
+            }
+        }
+    }
+
+    /** A value that asks for something: not null, 0, false, "", [] or {}. */
+    static boolean isSet(JsonNode v) {
+        if (v == null || v.isNull() || v.isMissingNode()) {
+            return false;
+        }
+        if (v.isBoolean()) {
+            return v.asBoolean();
+        }
+        if (v.isNumber()) {
+            return v.asDouble() != 0;
+        }
+        if (v.isTextual()) {
+            return !v.asText().isEmpty();
+        }
+        if (v.isContainerNode()) {
+            if (v.isEmpty()) {
+                return false;
+            }
+            for (JsonNode c : v) {
+                if (isSet(c)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        return true;
+    }
+
+    static String text(JsonNode n, String field) {
+        JsonNode v = n.path(field);
+        return v.isNull() || v.isMissingNode() ? null : v.asText();
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    /** A list of strings (dockerd also takes a single string for Cmd and Entrypoint). */
+    static List<String> strings(JsonNode n, String what) throws ApiError {
+        if (n == null || n.isNull() || n.isMissingNode()) {
+            return List.of();
+        }
+        if (n.isTextual()) {
+            return List.of(n.asText());
+        }
+        if (!n.isArray()) {
+            throw ApiError.badRequest(what + ": expected a list of strings");
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode v : n) {
+            out.add(v.asText());
+        }
+        return out;
+    }
+}

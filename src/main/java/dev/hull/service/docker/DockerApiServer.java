@@ -1,0 +1,245 @@
+package dev.hull.service.docker;
+
+import dev.hull.linux.SecureDirs;
+import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * The Docker Engine API on a unix socket, served by Hull's service ({@code hull system service}):
+ * the docker CLI, docker-compose and other Docker clients drive the same {@link dev.hull.engine.Engine}
+ * the {@code hull} command line drives. HTTP is Jetty 12's (pure NIO on unix domain sockets); each
+ * request runs on a pool thread; attach and exec take the connection over ({@link Hijack}).
+ *
+ * <p>Like the warm socket, the API is root's power: the socket is 0600 root's, or 0660 root:GROUP
+ * when GROUP exists, and every request's peer is checked (SO_PEERCRED): root, or a member of the
+ * group.
+ */
+public final class DockerApiServer implements AutoCloseable {
+    public static final Path DEFAULT_SOCKET = Path.of("/run/hull/docker.sock");
+    /** The newest API version served (docker 28's client sends 1.51) and the oldest. */
+    static final String MAX_VERSION = "1.51";
+    static final String MIN_VERSION = "1.24";
+
+    private final Path path;
+    private final Server server;
+    /** Root only until the socket's group is set. */
+    private volatile Access access = new Access(null, -1);
+    private final AtomicInteger connections = new AtomicInteger();
+    private final List<Runnable> activity = new ArrayList<>();
+
+    private DockerApiServer(Path path, Server server) {
+        this.path = path;
+        this.server = server;
+    }
+
+    /** Who may use the socket: root, or a member of the group (gid -1: root only). */
+    record Access(String group, int gid) {
+        boolean allows(SocketChannel ch) {
+            try {
+                var p = ch.getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED);
+                if (p == null) {
+                    return false;
+                }
+                String user = p.user().getName();
+                if (user.equals("root") || user.equals("0")) {
+                    return true;
+                }
+                if (gid < 0) {
+                    return false;
+                }
+                return p.group().getName().equals(group) || groupMembers().contains(user);
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+        }
+
+        private List<String> groupMembers() throws IOException {
+            for (String line : Files.readAllLines(Path.of("/etc/group"))) {
+                String[] f = line.split(":", -1);
+                if (f.length >= 4 && f[0].equals(group)) {
+                    return List.of(f[3].split(","));
+                }
+            }
+            return List.of();
+        }
+    }
+
+    /**
+     * Binds path (a stale socket is replaced; one that answers is an error) and starts serving.
+     * group: whose members may use the API besides root, when it exists (null: root only).
+     */
+    public static DockerApiServer start(Path path, String group) throws IOException {
+        path = path.toAbsolutePath();
+        // Jetty logs through SLF4J: no provider on our class path, and none wanted (no warning either).
+        if (System.getProperty("slf4j.provider") == null) {
+            System.setProperty("slf4j.provider", "org.slf4j.helpers.NOP_FallbackServiceProvider");
+            System.setProperty("slf4j.internal.verbosity", "ERROR");
+        }
+        GroupPrincipal principal = null;
+        if (group != null) {
+            try {
+                principal = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
+            } catch (java.nio.file.attribute.UserPrincipalNotFoundException e) {
+                principal = null;
+            }
+        }
+        Path dir = path.getParent();
+        if (!Files.isDirectory(dir)) {
+            SecureDirs.ensure(dir, principal != null ? SecureDirs.TRAVERSABLE : SecureDirs.PRIVATE);
+        }
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+                throw new IOException("something already serves on " + path);
+            } catch (IOException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith("something already")) {
+                    throw e;
+                }
+                Files.deleteIfExists(path); // stale
+            }
+        }
+        // Bound under a temporary name, given its mode and group, then renamed into place.
+        Path tmp = path.resolveSibling(path.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        Files.deleteIfExists(tmp);
+        QueuedThreadPool pool = new QueuedThreadPool(256, 4, 60_000);
+        pool.setName("hull-api");
+        pool.setDaemon(true);
+        Server server = new Server(pool);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setSendServerVersion(false);
+        http.setSendDateHeader(true);
+        UnixDomainServerConnector connector = new UnixDomainServerConnector(server, new HttpConnectionFactory(http));
+        connector.setUnixDomainPath(tmp);
+        connector.setAcceptQueueSize(128);
+        connector.setIdleTimeout(0); // streams (logs -f, attach, wait) may be quiet for hours
+        server.addConnector(connector);
+        DockerApiServer api = new DockerApiServer(path, server);
+        connector.addEventListener(new Connection.Listener() {
+            @Override
+            public void onOpened(Connection connection) {
+                if (!(connection instanceof Hijack.Raw)) {
+                    api.connections.incrementAndGet();
+                    api.touched();
+                }
+            }
+
+            @Override
+            public void onClosed(Connection connection) {
+                if (!(connection instanceof Hijack.Raw)) {
+                    api.connections.decrementAndGet();
+                    api.touched();
+                }
+            }
+        });
+        server.setHandler(new Handler.Abstract() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) {
+                api.handle(request, response, callback);
+                return true;
+            }
+        });
+        int gid = -1;
+        try {
+            server.start();
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+            if (principal != null) {
+                Files.getFileAttributeView(tmp, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                        .setGroup(principal);
+                gid = (Integer) Files.getAttribute(tmp, "unix:gid", LinkOption.NOFOLLOW_LINKS);
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-rw----"));
+            }
+            Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (Exception e) {
+            try {
+                server.stop();
+            } catch (Exception ignored) {
+                // failing anyway
+            }
+            Files.deleteIfExists(tmp);
+            throw e instanceof IOException io ? io : new IOException("cannot serve the Docker API on " + path
+                    + ": " + e, e);
+        }
+        api.access = new Access(principal != null ? group : null, gid);
+        return api;
+    }
+
+    /** A line in the service's log (its stderr, which is not a client's). */
+    static void log(String message) {
+        System.err.println(java.time.Instant.now() + " hull: docker api: " + message);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Clients connected now (a hijacked stream counts as the connection it was). */
+    public int connections() {
+        return connections.get();
+    }
+
+    /** r runs whenever a client connects or leaves (the service's idle clock). */
+    public synchronized void onActivity(Runnable r) {
+        activity.add(r);
+    }
+
+    private synchronized void touched() {
+        activity.forEach(Runnable::run);
+    }
+
+    private final Router router = new Router(this);
+
+    /** A hijacked stream opened or ended (it replaced, or was, a counted connection). */
+    void rawOpened() {
+        connections.incrementAndGet();
+        touched();
+    }
+
+    void rawClosed() {
+        connections.decrementAndGet();
+        touched();
+    }
+
+    private void handle(Request request, Response response, Callback callback) {
+        EndPoint ep = request.getConnectionMetaData().getConnection().getEndPoint();
+        Object transport = ep.getTransport();
+        if (transport instanceof SocketChannel ch && !access.allows(ch)) {
+            Exchange x = new Exchange(request, response, callback, MAX_VERSION, List.of(), this);
+            x.error(403, "permission denied: Hull's Docker API on " + path + " is for root"
+                    + (access.group() != null ? " and members of group " + access.group() : " only"));
+            return;
+        }
+        router.handle(request, response, callback);
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            server.stop();
+        } catch (Exception e) {
+            throw new IOException("stopping the Docker API: " + e, e);
+        } finally {
+            Files.deleteIfExists(path);
+        }
+    }
+}

@@ -1,0 +1,353 @@
+package dev.hull.service.docker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.engine.ContainerInfo;
+import dev.hull.engine.Engine;
+import dev.hull.engine.VolumeStore;
+import dev.hull.engine.network.NetworkInfo;
+import dev.hull.engine.network.NetworkState;
+import dev.hull.engine.network.NetworkStore;
+import dev.hull.runtime.RuntimeError;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** /networks/... and /volumes/...: list, inspect, create, remove. */
+final class NetworksVolumes {
+
+    boolean route(Exchange x) throws Exception {
+        return x.seg(0).equals("networks") ? networks(x) : volumes(x);
+    }
+
+    // ---------------------------------------------------------------- networks
+
+    private boolean networks(Exchange x) throws Exception {
+        Engine e = Engine.defaults();
+        if (x.is("GET", "networks")) {
+            Map<String, List<String>> filters = x.filters();
+            ArrayNode out = Exchange.JSON.createArrayNode();
+            for (ObjectNode n : allNetworks(e)) {
+                if (matches(n, filters)) {
+                    out.add(n);
+                }
+            }
+            x.json(200, out);
+        } else if (x.is("POST", "networks", "create")) {
+            JsonNode b = x.body();
+            String name = b.path("Name").asText("");
+            if (name.isEmpty()) {
+                throw ApiError.badRequest("network create needs a Name");
+            }
+            String driver = b.path("Driver").asText("");
+            if (!driver.isEmpty() && !driver.equals("bridge")) {
+                throw ApiError.badRequest("network driver " + driver + ": Hull has the bridge driver only");
+            }
+            if (b.path("EnableIPv6").asBoolean()) {
+                throw ApiError.badRequest("EnableIPv6: Hull's networks are IPv4 only");
+            }
+            if (CreateTranslation.isSet(b.path("Options"))) {
+                throw ApiError.badRequest("network Options are not supported by Hull");
+            }
+            String subnet = null;
+            String gateway = null;
+            JsonNode cfg = b.path("IPAM").path("Config");
+            if (cfg.size() > 1) {
+                throw ApiError.badRequest("IPAM.Config: Hull takes one subnet per network");
+            }
+            if (cfg.size() == 1) {
+                subnet = emptyToNull(cfg.get(0).path("Subnet").asText(""));
+                gateway = emptyToNull(cfg.get(0).path("Gateway").asText(""));
+            }
+            Map<String, String> labels = new LinkedHashMap<>();
+            b.path("Labels").properties().forEach(l -> labels.put(l.getKey(), l.getValue().asText()));
+            if (NetworkStore.predefined(name) || e.networking().store().read(name) != null) {
+                throw ApiError.conflict("network with name " + name + " already exists");
+            }
+            NetworkInfo n = e.networking().store().create(name, subnet, gateway, b.path("Internal").asBoolean(),
+                    labels);
+            ObjectNode r = Exchange.JSON.createObjectNode();
+            r.put("Id", n.id());
+            r.put("Warning", "");
+            x.json(201, r);
+        } else if (x.is("POST", "networks", "prune")) {
+            throw ApiError.notImplemented("network prune is not served by Hull's API yet (hull network prune does it)");
+        } else if (x.path.size() == 3 && x.method.equals("POST") && (x.seg(2).equals("connect")
+                || x.seg(2).equals("disconnect"))) {
+            JsonNode b = x.body();
+            String container = b.path("Container").asText("");
+            NetworkInfo n = network(e, x.seg(1));
+            if (x.seg(2).equals("connect")) {
+                JsonNode ep = b.path("EndpointConfig");
+                e.connect(n.name(), Containers.info(e, container).id(), emptyToNull(ep.path("IPAMConfig")
+                        .path("IPv4Address").asText("")), CreateTranslation.strings(ep.path("Aliases"), "Aliases"));
+            } else {
+                e.disconnect(n.name(), Containers.info(e, container).id());
+            }
+            x.empty(200);
+        } else if (x.path.size() == 2 && x.method.equals("GET") || x.path.size() == 2 && x.method.equals("HEAD")) {
+            String ref = x.seg(1);
+            for (String pseudo : List.of("host", "none")) {
+                if (ref.equals(pseudo)) {
+                    x.json(200, pseudo(pseudo));
+                    return true;
+                }
+            }
+            x.json(200, inspect(e, network(e, ref), true));
+        } else if (x.path.size() == 2 && x.method.equals("DELETE")) {
+            String ref = x.seg(1);
+            if (ref.equals("host") || ref.equals("none")) {
+                throw new ApiError(403, ref + " is a pre-defined network and cannot be removed");
+            }
+            NetworkInfo n = network(e, ref);
+            if (NetworkStore.predefined(n.name())) {
+                throw new ApiError(403, n.name() + " is a pre-defined network and cannot be removed");
+            }
+            try {
+                e.removeNetwork(n.name());
+            } catch (RuntimeError err) {
+                if (err.kind() == RuntimeError.Kind.WRONG_STATE) {
+                    throw new ApiError(403, "error while removing network: " + err.getMessage());
+                }
+                throw err;
+            }
+            x.empty(204);
+        } else {
+            return false;
+        }
+        return true;
+    }
+
+    private static NetworkInfo network(Engine e, String ref) throws IOException, ApiError {
+        try {
+            if (ref.equals(NetworkStore.DEFAULT)) {
+                return e.networking().store().defaultNetwork();
+            }
+            return e.networking().store().resolve(ref);
+        } catch (RuntimeError err) {
+            if (err.kind() == RuntimeError.Kind.NOT_FOUND) {
+                throw ApiError.notFound("network " + ref + " not found");
+            }
+            throw ApiError.of(err);
+        }
+    }
+
+    private static boolean matches(ObjectNode n, Map<String, List<String>> filters) {
+        for (var f : filters.entrySet()) {
+            if (f.getValue().isEmpty()) {
+                continue;
+            }
+            boolean any = false;
+            for (String v : f.getValue()) {
+                any |= switch (f.getKey()) {
+                    case "name" -> n.path("Name").asText().contains(v);
+                    case "id" -> n.path("Id").asText().startsWith(v);
+                    case "driver" -> n.path("Driver").asText().equals(v);
+                    case "label" -> {
+                        int eq = v.indexOf('=');
+                        JsonNode labels = n.path("Labels");
+                        yield eq < 0 ? labels.has(v) : labels.path(v.substring(0, eq)).asText("\0")
+                                .equals(v.substring(eq + 1));
+                    }
+                    case "type" -> v.equals(NetworkStore.predefined(n.path("Name").asText())
+                            || n.path("Name").asText().equals("host") || n.path("Name").asText().equals("none")
+                            ? "builtin" : "custom");
+                    default -> true;
+                };
+            }
+            if (!any) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static List<ObjectNode> allNetworks(Engine e) throws Exception {
+        List<ObjectNode> out = new ArrayList<>();
+        NetworkStore store = e.networking().store();
+        out.add(inspect(e, store.defaultNetwork(), false));
+        for (NetworkInfo n : store.list()) {
+            if (!n.name().equals(NetworkStore.DEFAULT)) {
+                out.add(inspect(e, n, false));
+            }
+        }
+        out.add(pseudo("host"));
+        out.add(pseudo("none"));
+        return out;
+    }
+
+    private static ObjectNode pseudo(String name) {
+        ObjectNode p = Exchange.JSON.createObjectNode();
+        p.put("Name", name);
+        p.put("Id", java.util.HexFormat.of().formatHex(dev.hull.linux.Sha256.newDigest().digest(
+                ("hull network " + name).getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+        p.put("Created", "0001-01-01T00:00:00Z");
+        p.put("Scope", "local");
+        p.put("Driver", name.equals("host") ? "host" : "null");
+        p.put("EnableIPv6", false);
+        p.putObject("IPAM").put("Driver", "default").putArray("Config");
+        p.put("Internal", false);
+        p.put("Attachable", false);
+        p.put("Ingress", false);
+        p.putObject("Containers");
+        p.putObject("Options");
+        p.putObject("Labels");
+        return p;
+    }
+
+    private static ObjectNode inspect(Engine e, NetworkInfo n, boolean withContainers) throws IOException {
+        ObjectNode o = Exchange.JSON.createObjectNode();
+        o.put("Name", n.name());
+        o.put("Id", n.id());
+        o.put("Created", n.created());
+        o.put("Scope", "local");
+        o.put("Driver", n.driver());
+        o.put("EnableIPv6", false);
+        ObjectNode ipam = o.putObject("IPAM");
+        ipam.put("Driver", "default");
+        ipam.putNull("Options");
+        ObjectNode cfg = ipam.putArray("Config").addObject();
+        cfg.put("Subnet", n.subnet());
+        cfg.put("Gateway", n.gateway());
+        o.put("Internal", n.internal());
+        o.put("Attachable", false);
+        o.put("Ingress", false);
+        ObjectNode containers = o.putObject("Containers");
+        if (withContainers) {
+            for (String id : e.networking().users(n)) {
+                NetworkState st = e.networking().state(id);
+                ContainerInfo c = e.containers().read(id);
+                if (st == null || c == null) {
+                    continue;
+                }
+                for (NetworkState.Endpoint ep : st.endpoints()) {
+                    if (ep.network().equals(n.name())) {
+                        ObjectNode x = containers.putObject(id);
+                        x.put("Name", c.name());
+                        x.put("EndpointID", "");
+                        x.put("MacAddress", ep.mac());
+                        x.put("IPv4Address", ep.ip() + "/" + ep.prefix());
+                        x.put("IPv6Address", "");
+                    }
+                }
+            }
+        }
+        o.putObject("Options").put("com.docker.network.bridge.name", n.bridge());
+        ObjectNode labels = o.putObject("Labels");
+        n.labels().forEach(labels::put);
+        return o;
+    }
+
+    // ---------------------------------------------------------------- volumes
+
+    private boolean volumes(Exchange x) throws Exception {
+        Engine e = Engine.defaults();
+        VolumeStore store = e.volumes();
+        if (x.is("GET", "volumes")) {
+            Map<String, List<String>> filters = x.filters();
+            Map<String, List<String>> inUse = e.volumesInUse();
+            ObjectNode r = Exchange.JSON.createObjectNode();
+            ArrayNode vs = r.putArray("Volumes");
+            for (VolumeStore.Volume v : store.list()) {
+                if (volumeMatches(v, inUse, filters)) {
+                    vs.add(volume(v));
+                }
+            }
+            r.putArray("Warnings");
+            x.json(200, r);
+        } else if (x.is("POST", "volumes", "create")) {
+            JsonNode b = x.body();
+            String driver = b.path("Driver").asText("");
+            if (!driver.isEmpty() && !driver.equals("local")) {
+                throw ApiError.badRequest("volume driver " + driver + ": Hull has the local driver only");
+            }
+            if (CreateTranslation.isSet(b.path("DriverOpts"))) {
+                throw ApiError.badRequest("DriverOpts are not supported by Hull's volumes");
+            }
+            Map<String, String> labels = new LinkedHashMap<>();
+            b.path("Labels").properties().forEach(l -> labels.put(l.getKey(), l.getValue().asText()));
+            String name = b.path("Name").asText("");
+            VolumeStore.Volume v = store.create(name.isEmpty() ? null : name, labels);
+            x.json(201, volume(v));
+        } else if (x.is("POST", "volumes", "prune")) {
+            throw ApiError.notImplemented("volume prune is not served by Hull's API yet (hull volume prune does it)");
+        } else if (x.path.size() == 2 && (x.method.equals("GET") || x.method.equals("HEAD"))) {
+            x.json(200, volume(get(store, x.seg(1))));
+        } else if (x.path.size() == 2 && x.method.equals("DELETE")) {
+            String name = x.seg(1);
+            get(store, name);
+            try {
+                store.remove(name, x.flag("force"), e::volumesInUse);
+            } catch (RuntimeError err) {
+                if (err.kind() == RuntimeError.Kind.WRONG_STATE || err.kind() == RuntimeError.Kind.EXISTS) {
+                    throw ApiError.conflict("remove " + name + ": volume is in use - " + err.getMessage());
+                }
+                throw err;
+            }
+            x.empty(204);
+        } else {
+            return false;
+        }
+        return true;
+    }
+
+    private static VolumeStore.Volume get(VolumeStore store, String name) throws IOException, ApiError {
+        try {
+            return store.get(name);
+        } catch (RuntimeError err) {
+            if (err.kind() == RuntimeError.Kind.NOT_FOUND) {
+                throw ApiError.notFound("get " + name + ": no such volume");
+            }
+            throw ApiError.of(err);
+        }
+    }
+
+    private static boolean volumeMatches(VolumeStore.Volume v, Map<String, List<String>> inUse,
+            Map<String, List<String>> filters) {
+        for (var f : filters.entrySet()) {
+            if (f.getValue().isEmpty()) {
+                continue;
+            }
+            boolean any = false;
+            for (String val : f.getValue()) {
+                any |= switch (f.getKey()) {
+                    case "name" -> v.name().contains(val);
+                    case "dangling" -> (val.equals("true") || val.equals("1")) != inUse.containsKey(v.name());
+                    case "driver" -> val.equals("local");
+                    case "label" -> {
+                        int eq = val.indexOf('=');
+                        yield eq < 0 ? v.labels().containsKey(val) : val.substring(eq + 1).equals(
+                                v.labels().get(val.substring(0, eq)));
+                    }
+                    default -> true;
+                };
+            }
+            if (!any) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static ObjectNode volume(VolumeStore.Volume v) {
+        ObjectNode n = Exchange.JSON.createObjectNode();
+        n.put("Name", v.name());
+        n.put("Driver", "local");
+        n.put("Mountpoint", v.mountpoint().toString());
+        n.put("CreatedAt", v.createdAt());
+        ObjectNode labels = n.putObject("Labels");
+        if (v.labels() != null) {
+            v.labels().forEach(labels::put);
+        }
+        n.put("Scope", "local");
+        n.putObject("Options");
+        return n;
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+}
