@@ -792,6 +792,13 @@ public final class Engine {
     /** argv of a hull command with this engine's HULL_HOME and HULL_STATE, for a monitor to exec. */
     private List<String> hullCommand(String... args) {
         List<String> argv = new ArrayList<>(List.of("/usr/bin/env", "HULL_HOME=" + home, "HULL_STATE=" + stateRoot));
+        // The service the caller used (or none): a monitor's end command must not start one elsewhere.
+        for (String k : List.of("HULL_RUNTIME_SOCKET", "HULL_NO_SERVICE", "HULL_CLASSPATH")) {
+            String v = dev.hull.runtime.Caller.getenv(k);
+            if (v != null && !v.isEmpty()) {
+                argv.add(k + "=" + v);
+            }
+        }
         argv.addAll(launcher());
         argv.addAll(List.of(args));
         return argv;

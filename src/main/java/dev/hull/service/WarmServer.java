@@ -42,6 +42,36 @@ public final class WarmServer implements AutoCloseable {
     /** The group whose members may use the server besides root (docker's "docker" group), if it exists. */
     public static final String DEFAULT_GROUP = "hull";
 
+    /** The jar this code runs from (null: a class directory, as in tests) and how it looked when we started. */
+    private static final Path JAR = codeJar();
+    private static final String JAR_STAMP = stamp(JAR);
+
+    private static Path codeJar() {
+        try {
+            Path p = Path.of(WarmServer.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return Files.isRegularFile(p) ? p : null;
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    private static String stamp(Path jar) {
+        if (jar == null) {
+            return null;
+        }
+        try {
+            var a = Files.readAttributes(jar, java.nio.file.attribute.BasicFileAttributes.class);
+            return a.fileKey() + " " + a.size() + " " + a.lastModifiedTime().toMillis();
+        } catch (IOException e) {
+            return "gone";
+        }
+    }
+
+    /** Whether the jar this JVM runs from was replaced or rewritten since it started (one stat). */
+    static boolean codeReplaced() {
+        return JAR != null && !java.util.Objects.equals(JAR_STAMP, stamp(JAR));
+    }
+
     /** The running server of this JVM, if any: for hull version and hull info. */
     private static volatile WarmServer running;
 
@@ -394,6 +424,13 @@ public final class WarmServer implements AutoCloseable {
                 // Never run another build's command line on this code: retire, and the client runs
                 // it cold (whose JVM starts a service of its own build once this one is gone).
                 retire("a client of build " + r.build() + " asked (this service is build " + BuildInfo.id() + ")");
+                client.runCold();
+                return;
+            }
+            if (!retiring && codeReplaced()) {
+                // A rebuild or upgrade rewrote the jar this JVM loads its classes from: a class not yet
+                // loaded would now come from another build (or fail). This command and the next run cold.
+                retire("its jar " + JAR + " changed on disk");
                 client.runCold();
                 return;
             }

@@ -395,4 +395,46 @@ class ServiceLifecycleTest {
         assertThat(out).contains("descriptor 3 is not a listening unix stream socket");
         assertThat(lockHeld()).isFalse();
     }
+
+    @Test
+    void aServiceWhoseJarIsRewrittenRetiresBeforeItRunsAnotherCommand() throws Exception {
+        // The service runs from a jar of its own here (a copy of this build's classes), as bin/hull runs
+        // target/hull.jar; a rebuild rewrites that file under the running JVM.
+        Path jar = tmp.resolve("hull-copy.jar");
+        Path classes = Path.of(BuildInfo.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jar").toString(), "cf",
+                jar.toString(), "-C", classes.toString(), ".").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(out).isZero();
+        String cp = java.util.Arrays.stream(System.getProperty("java.class.path").split(":"))
+                .map(e -> Path.of(e).toAbsolutePath().equals(classes.toAbsolutePath()) ? jar.toString() : e)
+                .collect(java.util.stream.Collectors.joining(":"));
+        Map<String, String> fromJar = Map.of("HULL_CLASSPATH", cp);
+        assertThat(run(fromJar, HULL, "version").exit()).isZero();
+        await("the service answers", this::answers);
+        long old = serviceSeenBy(fromJar).path("Pid").asLong();
+        services.add(old);
+
+        Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5000));
+        assertThat(serviceSeenBy(fromJar).isMissingNode()).as("the next command runs in its own JVM").isTrue();
+        assertThat(Files.readString(log())).contains("service retiring: its jar " + jar + " changed on disk");
+        await("the old service exits", () -> ProcessHandle.of(old).isEmpty());
+        await("a new service answers", this::answers);
+        assertThat(serviceSeenBy(fromJar).path("Pid").asLong()).isNotEqualTo(old);
+    }
+
+    @Test
+    void aDetachedRmContainersMonitorRemovesItThroughTheSameService() throws Exception {
+        assertThat(hull("version").exit()).isZero();
+        await("the service answers", this::answers);
+        services.add(serviceSeenBy(Map.of()).path("Pid").asLong());
+        long served = serviceSeenBy(Map.of()).path("CommandsServed").asLong();
+        Result r = hull("run", "-d", "--rm", "--network", "none", "busybox", "true");
+        assertThat(r.exit()).as("%s", r).isZero();
+        Path dir = tmp.resolve("home/containers").resolve(r.out().strip());
+        await("the monitor removed the container", () -> !Files.exists(dir));
+        // The version query, the run, and the monitor's rm: the rm went to this service, not to one it
+        // would have started on the default socket (the monitor's command lacked HULL_RUNTIME_SOCKET).
+        assertThat(serviceSeenBy(Map.of()).path("CommandsServed").asLong()).isEqualTo(served + 3);
+    }
 }
