@@ -2,11 +2,15 @@ package dev.hull.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.hull.engine.network.OwnedLeases;
+import dev.hull.testing.OwnedMounts;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,6 +25,13 @@ import org.junit.jupiter.api.Test;
 class EngineCrashTest {
     static Path root;
     static HullCommand hull;
+    /**
+     * What the killed runs' containers sleep: unique to this JVM, so that their processes are told
+     * from those of another run of this test on the host (those are none of this one's business).
+     */
+    static final String NAP = "4321" + ProcessHandle.current().pid();
+    /** Every container id this test saw (its leases and mounts are looked for by these and by its home). */
+    static final Set<String> ids = new HashSet<>();
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -42,7 +53,7 @@ class EngineCrashTest {
         dev.hull.engine.Engine engine = new dev.hull.engine.Engine(root.resolve("home"), root.resolve("state"));
         List<String> outcomes = new ArrayList<>();
         for (int delay : new int[] {100, 250, 400, 550, 700, 900, 1200}) {
-            Process p = hull.builder("run", "-d", "--name", "crash", "busybox", "sleep", "4321")
+            Process p = hull.builder("run", "-d", "--name", "crash", "busybox", "sleep", NAP)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
                     .start();
             Thread.sleep(delay);
@@ -50,6 +61,7 @@ class EngineCrashTest {
             p.destroyForcibly().waitFor();
             String status = "none";
             for (dev.hull.engine.ContainerInfo c : engine.containers().list()) {
+                ids.add(c.id());
                 assertThat(c.name()).isEqualTo("crash");
                 dev.hull.engine.Engine.State s = engine.state(c);
                 status = s.status();
@@ -66,6 +78,7 @@ class EngineCrashTest {
         // the name is free again, and prune through the CLI works
         HullCommand.Result again = hull.run("create", "--name", "crash", "busybox", "true");
         assertThat(again.exit()).as(again.toString()).isZero();
+        ids.add(again.out().trim());
         HullCommand.Result prune = hull.run("container", "prune", "--force");
         assertThat(prune.exit()).as(prune.toString()).isZero();
         assertThat(prune.out()).contains(again.out().trim());
@@ -81,16 +94,16 @@ class EngineCrashTest {
         assertThat(list(root.resolve("home/names"))).as("names").isEmpty();
         assertThat(list(root.resolve("state"))).as("runtime state").allMatch(n -> n.equals("netns"));
         assertThat(list(root.resolve("state/netns"))).as("network namespaces").isEmpty();
+        // leases of this home or of its containers (/run/hull-net is shared with every Hull home on the host)
         var store = new dev.hull.engine.network.NetworkStore(root.resolve("home"));
-        assertThat(store.leases(store.defaultNetwork())).as("address leases").isEmpty();
-        assertThat(store.portLeases()).as("port leases").isEmpty();
-        assertThat(Files.readAllLines(Path.of("/proc/self/mountinfo"))).as("mounts")
-                .noneMatch(l -> l.contains(root.toString()));
+        store.defaultNetwork();
+        assertThat(OwnedLeases.of(store, ids)).as("address and port leases").isEmpty();
+        assertThat(OwnedMounts.owned(List.of(root), ids)).as("mounts in %s or naming its containers", root).isEmpty();
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
             for (Path p : procs.filter(x -> x.getFileName().toString().matches("\\d+")).toList()) {
                 try {
                     String cmd = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
-                    assertThat(cmd).as("process %s", p.getFileName()).doesNotContain("sleep 4321");
+                    assertThat(cmd).as("process %s", p.getFileName()).doesNotContain("sleep " + NAP + " ");
                     if (Files.readString(p.resolve("comm")).trim().equals("hull-monitor")) {
                         try (Stream<Path> fds = Files.list(p.resolve("fd"))) {
                             for (Path fd : fds.toList()) {
@@ -99,8 +112,8 @@ class EngineCrashTest {
                             }
                         }
                     }
-                } catch (java.nio.file.NoSuchFileException e) {
-                    // exited meanwhile
+                } catch (java.io.IOException e) {
+                    // exited meanwhile (NoSuchFileException, or ESRCH while reading it)
                 }
             }
         }
@@ -118,7 +131,8 @@ class EngineCrashTest {
         return Files.exists(procs) && !Files.readString(procs).isBlank()
                 && Files.readString(procs).lines().anyMatch(l -> {
                     try {
-                        return new String(Files.readAllBytes(Path.of("/proc", l.trim(), "cmdline"))).contains("4321");
+                        return new String(Files.readAllBytes(Path.of("/proc", l.trim(), "cmdline")))
+                                .replace('\0', ' ').contains("sleep " + NAP + " ");
                     } catch (java.io.IOException e) {
                         return false;
                     }

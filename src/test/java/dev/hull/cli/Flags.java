@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import picocli.CommandLine;
 
 /**
@@ -26,6 +28,8 @@ final class Flags implements AutoCloseable {
     private final List<String> made = new ArrayList<>();
     /** The id of the container the last {@link #run} made. */
     String lastId;
+    /** Every container this made (removed or not): what the host holds for them is the test's to check. */
+    final Set<String> ids = ConcurrentHashMap.newKeySet();
 
     Flags(String name) throws Exception {
         dir = Files.createTempDirectory(Path.of("/tmp"), "hull-" + name + "-");
@@ -68,6 +72,7 @@ final class Flags implements AutoCloseable {
         try {
             Engine.Run r = engine.run(o, false, new Engine.Attach(fds, pid -> { }));
             lastId = r.container().id();
+            ids.add(lastId);
             if (!o.autoRemove) {
                 made.add(r.container().id());
             }
@@ -131,6 +136,7 @@ final class Flags implements AutoCloseable {
     String detachedNoWait(String... args) throws Exception {
         CreateOptions o = parse(args);
         Engine.Run r = engine.run(o, true, null);
+        ids.add(r.container().id());
         made.add(r.container().id());
         return r.container().id();
     }
@@ -138,6 +144,7 @@ final class Flags implements AutoCloseable {
     /** {@code hull create ARGS}, in-process: the container's id (removed at close). */
     String create(String... args) throws Exception {
         String id = engine.create(parse(args)).id();
+        ids.add(id);
         made.add(id);
         return id;
     }

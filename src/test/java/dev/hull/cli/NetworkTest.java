@@ -3,11 +3,16 @@ package dev.hull.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hull.engine.network.NetworkInfo;
 import dev.hull.engine.network.NetworkState;
+import dev.hull.engine.network.OwnedLeases;
 import dev.hull.linux.Syscalls;
 import dev.hull.linux.net.Netlink;
 import dev.hull.linux.net.Nftables;
+import dev.hull.testing.HostLock;
+import dev.hull.testing.OwnedMounts;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
@@ -21,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -48,9 +54,15 @@ class NetworkTest {
     static Path remoteWww;
     static Process remoteServer;
     final List<String> networks = new ArrayList<>();
+    /**
+     * This test's fixed host-wide names (bridge hulltb0, netns hulltr, its subnets and host ports)
+     * are its own only while it holds this: another run of it on the host waits.
+     */
+    static HostLock names;
 
     @BeforeAll
     static void setUp() throws Exception {
+        names = HostLock.exclusive("NetworkTest");
         f = new Flags("network");
         f.engine.networking().store().defineDefault(BRIDGE, "10.231.0.0/24");
         www = Files.createDirectories(f.dir.resolve("www"));
@@ -85,6 +97,16 @@ class NetworkTest {
 
     @AfterAll
     static void tearDown() throws Exception {
+        try {
+            removeAll();
+        } finally {
+            if (names != null) {
+                names.close();
+            }
+        }
+    }
+
+    private static void removeAll() throws Exception {
         if (remoteServer != null) {
             remoteServer.destroyForcibly().waitFor();
         }
@@ -262,10 +284,12 @@ class NetworkTest {
         assertThat(wiring(all).ports()).allMatch(p -> p.hostPort() >= 1024 && p.hostIp() == null);
         f.remove(all);
 
-        // stop takes the ports away
+        // stop takes the ports away (the table is every Hull's: the port map elements leading to web's address are web's)
+        String webIp = ip(web);
+        assertThat(f.engine.networking().nftables().ports()).anyMatch(p -> p.containerIp().equals(webIp));
         f.engine.stop(web, 1);
         assertThat(hostGet("http://127.0.0.1:18481/").exit()).isNotZero();
-        assertThat(f.engine.networking().nftables().ports()).noneMatch(p -> p.hostPort() == 18481);
+        assertThat(f.engine.networking().nftables().ports()).noneMatch(p -> p.containerIp().equals(webIp));
     }
 
     /** Sends text to host:port over UDP from the network namespace ns (null: this one); the answer. */
@@ -347,15 +371,40 @@ class NetworkTest {
             String attack = "sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1;"
                     + " ip addr del 127.0.0.1/8 dev lo; ip route add 127.0.0.0/8 via " + gateway
                     + "; timeout 3 wget -qO- http://127.0.0.1:18473/; echo rc=$?";
-            String out = f.output("--rm", "--init", "--privileged", "busybox", "sh", "-c", attack);
-            assertThat(out).doesNotContain(PAGE.trim()).contains("rc=");
-            // the control: without the guard rule the same packets reach the host's loopback
-            sh("nft", "flush", "chain", "ip", dev.hull.engine.Engine.NFT_TABLE, "guard");
+            // A table of this test's own counts the attack's packets where the guard drops them (prerouting,
+            // just before it) and where they would go on to the host's loopback service (local input, before
+            // any filter table: others on the host, kubelet's KUBE-FIREWALL say, may drop them there too).
+            sh("nft", "add table ip " + WATCH + "; delete table ip " + WATCH);
+            sh("nft", "add table ip " + WATCH + "; add chain ip " + WATCH + " pre { type filter hook prerouting"
+                    + " priority -301; policy accept; }; add chain ip " + WATCH + " in { type filter hook input"
+                    + " priority -1; policy accept; }; add rule ip " + WATCH + " pre iifname " + BRIDGE
+                    + " ip daddr 127.0.0.1 tcp dport 18473 counter; add rule ip " + WATCH + " in iifname " + BRIDGE
+                    + " ip daddr 127.0.0.1 tcp dport 18473 counter");
             try {
-                assertThat(f.output("--rm", "--init", "--privileged", "busybox", "sh", "-c", attack))
-                        .contains(PAGE.trim());
+                String out = f.output("--rm", "--init", "--privileged", "busybox", "sh", "-c", attack);
+                assertThat(out).doesNotContain(PAGE.trim()).contains("rc=");
+                Map<String, Long> with = watched();
+                assertThat(with.get("pre")).as("the attack's packets reach the host from the bridge").isPositive();
+                assertThat(with.get("in")).as("and the guard drops them before they are routed to the host").isZero();
+                // the control: without the guard rule the same packets are routed to the host's loopback. The
+                // chain is every Hull's on the host, and another Hull's ensure() (for a new bridge, say) writes
+                // the rule again meanwhile: an attempt counts only if the chain was still empty after it.
+                String control;
+                int attempts = 0;
+                try {
+                    do {
+                        attempts++;
+                        sh("nft", "flush", "chain", "ip", dev.hull.engine.Engine.NFT_TABLE, "guard");
+                        control = f.output("--rm", "--init", "--privileged", "busybox", "sh", "-c", attack);
+                    } while (guardRules() > 0 && attempts < 20);
+                } finally {
+                    f.engine.networking().nftables().ensure();
+                }
+                // the page comes back unless another firewall of the host drops the packets at input
+                assertThat(watched().get("in")).as("without the guard (attempt %d, %s)", attempts, control)
+                        .isPositive();
             } finally {
-                f.engine.networking().nftables().ensure();
+                sh("nft", "delete", "table", "ip", WATCH);
             }
             // nor a LAN neighbour that routes 127.0.0.0/8 to the host, to the 127.0.0.1-only published port
             Flags.Result lan = try_("ip", "netns", "exec", REMOTE, "sh", "-c", "ip addr del 127.0.0.1/8 dev lo;"
@@ -367,6 +416,38 @@ class NetworkTest {
         } finally {
             local.destroyForcibly().waitFor();
         }
+    }
+
+    /** This test's own nftables table (not Hull's, nor named hulltest* as NftablesTest's are). */
+    static final String WATCH = "hullnetworktest";
+
+    /** The packet counters of the chains of table {@link #WATCH}: chain name → packets. */
+    static Map<String, Long> watched() throws Exception {
+        Map<String, Long> out = new TreeMap<>();
+        for (JsonNode item : new ObjectMapper().readTree(sh("nft", "-j", "list", "table", "ip", WATCH))
+                .path("nftables")) {
+            JsonNode rule = item.get("rule");
+            if (rule != null) {
+                for (JsonNode e : rule.path("expr")) {
+                    if (e.has("counter")) {
+                        out.merge(rule.path("chain").asText(), e.path("counter").path("packets").asLong(), Long::sum);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** How many rules the guard chain of Hull's table has now. */
+    static int guardRules() throws Exception {
+        int n = 0;
+        String json = sh("nft", "-j", "list", "chain", "ip", dev.hull.engine.Engine.NFT_TABLE, "guard");
+        for (JsonNode item : new ObjectMapper().readTree(json).path("nftables")) {
+            if (item.has("rule")) {
+                n++;
+            }
+        }
+        return n;
     }
 
     @Test
@@ -509,29 +590,50 @@ class NetworkTest {
         }
     }
 
-    /** Everything networking leaves on the host and in the store, to compare before and after. */
+    /**
+     * Everything networking leaves on the host and in the store for this test's containers and
+     * networks, to compare before and after. Only what is this test's: other Hulls, CNI and engines
+     * on the host make and remove their own links, netns mounts, leases, ports and rules meanwhile
+     * (the nftables table and /run/hull-net are shared by every Hull home on the host).
+     * <ul>
+     * <li>links: this home's bridges, the links enslaved to them, and the veths named after this
+     * test's containers ("hv" + the first 11 characters of the id + the slot); their addresses;
+     * <li>ports: the published-port map elements that lead to an address of this home's networks;
+     * <li>rules: the rules tagged with one of this home's bridges, and those bridges' elements of
+     * the set bridges (the table's fixed chains are every Hull's);
+     * <li>mounts: network namespace mounts in this test's directory or naming one of its containers;
+     * <li>leases: the address and port leases of this home or of its containers, and its netns files.
+     * </ul>
+     */
     Map<String, Object> traces() throws Exception {
         Map<String, Object> t = new TreeMap<>();
+        var store = f.engine.networking().store();
+        List<NetworkInfo> nets = store.list();
+        Set<String> bridges = new TreeSet<>(nets.stream().map(NetworkInfo::bridge).toList());
+        bridges.add(BRIDGE);
+        Set<String> ids = Set.copyOf(f.ids);
+        Set<String> veths = new HashSet<>(ids.stream().map(id -> "hv" + id.substring(0, 11)).toList());
         try (Netlink nl = Netlink.open()) {
-            // Hull's links (hv* veths, hb-* and this test's bridges) and their addresses
-            List<Netlink.Link> hull = nl.links().stream().filter(l -> l.name().startsWith("hv")
-                    || l.name().startsWith("hb-") || l.name().equals(BRIDGE)).toList();
-            Set<Integer> indexes = new HashSet<>(hull.stream().map(Netlink.Link::index).toList());
-            t.put("links", hull.stream().map(Netlink.Link::name).sorted().toList());
+            List<Netlink.Link> links = nl.links();
+            Set<Integer> bridgeIndexes = new HashSet<>(links.stream().filter(l -> bridges.contains(l.name()))
+                    .map(Netlink.Link::index).toList());
+            List<Netlink.Link> ours = links.stream().filter(l -> bridges.contains(l.name())
+                    || bridgeIndexes.contains(l.master())
+                    || (l.name().length() > 13 && veths.contains(l.name().substring(0, 13)))).toList();
+            Set<Integer> indexes = new HashSet<>(ours.stream().map(Netlink.Link::index).toList());
+            t.put("links", ours.stream().map(Netlink.Link::name).sorted().toList());
             t.put("addresses", nl.addresses().stream().filter(a -> indexes.contains(a.index()))
                     .map(a -> a.index() + " " + a.address().getHostAddress() + "/" + a.prefix()).sorted().toList());
         }
         Nftables nft = f.engine.networking().nftables();
-        t.put("ports", nft.exists() ? nft.ports() : List.of());
-        t.put("rules", nft.exists() ? sh("nft", "list", "table", "ip", dev.hull.engine.Engine.NFT_TABLE) : "");
-        t.put("mounts", Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
-                .filter(l -> l.contains(" nsfs ")).map(l -> l.split(" ")[4]).sorted().toList());
-        var store = f.engine.networking().store();
-        List<String> leases = new ArrayList<>();
-        for (NetworkInfo n : store.list()) {
-            store.leases(n).forEach((ip, id) -> leases.add(n.name() + " " + ip + " " + id));
-        }
-        store.portLeases().forEach((port, id) -> leases.add(port + " " + id));
+        List<dev.hull.engine.network.Subnet> subnets = nets.stream().map(NetworkInfo::parsedSubnet).toList();
+        t.put("ports", nft.ports().stream().filter(p -> subnets.stream()
+                .anyMatch(s -> s.contains(dev.hull.engine.network.Subnet.parseIp(p.containerIp()))))
+                .map(Nftables.PortMapping::toString).sorted().toList());
+        t.put("rules", rulesOf(bridges));
+        t.put("mounts", OwnedMounts.all().stream().filter(m -> m.fstype().equals("nsfs"))
+                .filter(m -> m.ownedBy(List.of(f.dir), ids)).map(OwnedMounts.Mount::mountPoint).sorted().toList());
+        List<String> leases = new ArrayList<>(OwnedLeases.of(store, ids));
         Path netns = f.dir.resolve("state/netns");
         if (Files.isDirectory(netns)) {
             try (var w = Files.list(netns)) {
@@ -541,6 +643,37 @@ class NetworkTest {
         Collections.sort(leases);
         t.put("leases", leases);
         return t;
+    }
+
+    /**
+     * The rules of Hull's table tagged with one of these bridges (comment "net BRIDGE SUBNET..."),
+     * each as its chain, expression and comment, and those bridges' elements of the set bridges.
+     */
+    static List<String> rulesOf(Set<String> bridges) throws Exception {
+        List<String> out = new ArrayList<>();
+        Flags.Result r = try_("nft", "-j", "list", "table", "ip", dev.hull.engine.Engine.NFT_TABLE);
+        if (r.exit() != 0) {
+            return out; // no table
+        }
+        for (JsonNode item : new ObjectMapper().readTree(r.out()).path("nftables")) {
+            JsonNode rule = item.get("rule");
+            if (rule != null) {
+                String[] c = rule.path("comment").asText("").split(" ");
+                if (c.length >= 3 && c[0].equals("net") && bridges.contains(c[1])) {
+                    out.add(rule.path("chain").asText() + " " + rule.path("expr") + " " + rule.path("comment").asText());
+                }
+            }
+            JsonNode set = item.get("set");
+            if (set != null && set.path("name").asText().equals("bridges")) {
+                for (JsonNode e : set.path("elem")) {
+                    if (bridges.contains(e.asText())) {
+                        out.add("set bridges " + e.asText());
+                    }
+                }
+            }
+        }
+        Collections.sort(out);
+        return out;
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.hull.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.hull.testing.OwnedMounts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,29 +36,23 @@ class EngineChurnTest {
         dev.hull.image.SnapshotStore.deleteTree(root);
     }
 
-    record Snapshot(Set<String> mounts, Set<String> cgroups, Set<String> monitors, long fds, int threads,
+    /** mounts: all of the host's; only this test's are compared (see {@link #ownMounts}). */
+    record Snapshot(List<OwnedMounts.Mount> mounts, Set<String> cgroups, Set<String> monitors, long fds, int threads,
             Set<String> state, Set<String> containers, Set<String> names) {}
 
     static Snapshot snapshot() throws IOException {
-        // mounts under this test's store (others on the host come and go with other work)
-        Set<String> mounts = new TreeSet<>();
-        for (String m : lines(Path.of("/proc/self/mountinfo"), 4)) {
-            if (m.startsWith(root.toString()) || m.contains("/hull")) {
-                mounts.add(m);
-            }
-        }
-        return new Snapshot(mounts, cgroups(), monitors(), count(Path.of("/proc/self/fd")),
+        return new Snapshot(OwnedMounts.all(), cgroups(), monitors(), count(Path.of("/proc/self/fd")),
                 Thread.activeCount(), names(root.resolve("state")), names(root.resolve("home/containers")),
                 names(root.resolve("home/names")));
     }
 
-    /** Field n (0-based) of each line: mountinfo's mount point. */
-    static Set<String> lines(Path f, int field) throws IOException {
-        Set<String> out = new TreeSet<>();
-        for (String l : Files.readAllLines(f)) {
-            out.add(l.split(" ")[field]);
-        }
-        return out;
+    /**
+     * This test's mounts among those of a snapshot: in its store (overlays, netns files, ...) or
+     * naming one of its containers. Other Hulls and engines on the host mount and unmount their own
+     * meanwhile (their stores, /run/netns/cni-*): those do not matter here.
+     */
+    static List<String> ownMounts(Snapshot s, List<String> ids) {
+        return OwnedMounts.owned(s.mounts(), List.of(root), ids);
     }
 
     /** Every cgroup directory under a hull/ parent, in every hierarchy. */
@@ -142,7 +137,7 @@ class EngineChurnTest {
             engine.remove(c.id(), true);
         }
         Snapshot after = snapshot();
-        assertThat(after.mounts()).as("mounts").isEqualTo(before.mounts());
+        assertThat(ownMounts(after, ids)).as("mounts").isEqualTo(ownMounts(before, ids));
         // (other Hull stores on the host may have cgroups of their own come and go meanwhile)
         for (String cg : after.cgroups()) {
             assertThat(ids).as("cgroup %s of a removed container", cg).doesNotContain(Path.of(cg).getFileName().toString());

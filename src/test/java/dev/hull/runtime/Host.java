@@ -2,6 +2,8 @@ package dev.hull.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.hull.testing.OwnedMounts;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -170,8 +172,10 @@ final class Host {
 
     /**
      * Asserts the container left nothing behind: no state directory, no cgroup directory, no
-     * process, and no host mount point that was not there before (among those under the given
-     * paths, so that unrelated activity on the machine does not matter).
+     * process, and no host mount that was not there before among the test's own: those at or under
+     * the rootfs, the state root or the given paths, and those anywhere (/etc, /sys/fs/cgroup, ...)
+     * whose mount point, root or source names the container id or one of those paths (see
+     * {@link OwnedMounts}). Other mounts on the machine come and go with other work and do not matter.
      */
     static void assertNoTraces(Path root, String id, Set<String> mountsBefore, Path... mountAreas) {
         Path stateDir = root.resolve(id);
@@ -181,15 +185,11 @@ final class Host {
         assertThat(stateDir).as("state directory of %s", id).doesNotExist();
         assertThat(cgroupDirs(id)).as("cgroup directories of %s", id).allSatisfy(d -> assertThat(d).doesNotExist());
         assertThat(processesOf(id)).as("processes in the cgroups of %s", id).isEmpty();
-        List<String> areas = new ArrayList<>(List.of(Bundles.rootfs().toString(), "/etc", root.toString(),
-                "/sys/fs/cgroup"));
-        for (Path a : mountAreas) {
-            areas.add(a.toString());
-        }
-        Set<String> now = mountPoints();
-        now.removeAll(mountsBefore);
-        assertThat(now.stream().filter(m -> areas.stream().anyMatch(m::startsWith)).toList())
-                .as("new host mounts (under %s)", areas).isEmpty();
+        List<Path> areas = new ArrayList<>(List.of(Bundles.rootfs(), root));
+        areas.addAll(List.of(mountAreas));
+        assertThat(OwnedMounts.all().stream().filter(m -> !mountsBefore.contains(m.mountPoint()))
+                .filter(m -> m.ownedBy(areas, List.of(id))).map(OwnedMounts.Mount::toString).toList())
+                .as("new host mounts (under %s or naming %s)", areas, id).isEmpty();
     }
 
     static String readlink(String path) {

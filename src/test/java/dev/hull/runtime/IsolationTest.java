@@ -64,10 +64,12 @@ class IsolationTest {
     @Test
     void mountsInsideAreNotSeenOutside() throws Exception {
         Set<String> before = Host.mountPoints();
+        String inside = "hull-inside-" + ProcessHandle.current().pid(); // this test's source name, not another run's
         String out = ContainerTests.output(rt, bundle().addCaps("CAP_SYS_ADMIN"),
-                "mount -t tmpfs hull-inside /mnt/a && grep -c hull-inside /proc/self/mountinfo; wc -l </proc/self/mountinfo");
+                "mount -t tmpfs " + inside + " /mnt/a && grep -c " + inside + " /proc/self/mountinfo;"
+                        + " wc -l </proc/self/mountinfo");
         assertThat(out.split("\n")[0]).isEqualTo("1");
-        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain("hull-inside");
+        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(inside);
         assertThat(Host.mountPoints()).doesNotContain(Bundles.rootfs().resolve("mnt/a").toString());
         Set<String> after = Host.mountPoints();
         after.removeAll(before);

@@ -2,8 +2,10 @@ package dev.hull.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.hull.testing.OwnedMounts;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -94,9 +96,11 @@ class MountsTest {
         Files.writeString(file, "payload\n");
         String dirName = "hull-evil-dir-" + ProcessHandle.current().pid();
         String fileName = "hull-evil-file-" + ProcessHandle.current().pid();
-        b.mount("/evil/" + dirName, "tmpfs", "tmpfs", "size=1m")
+        // (the tmpfs sources name this test, so that its mounts can be told from others' on the host)
+        String source = "hull-evil-tmpfs-" + ProcessHandle.current().pid();
+        b.mount("/evil/" + dirName, "tmpfs", source, "size=1m")
                 .mount("/evil2/" + fileName, "bind", file.toString(), "bind")
-                .mount("/evil", "tmpfs", "tmpfs", "size=1m", "mode=700");
+                .mount("/evil", "tmpfs", source, "size=1m", "mode=700");
         String out = ContainerTests.output(rt, b,
                 "grep -c ' /etc ' /proc/mounts; ls /etc | wc -l; stat -c %a /etc");
         String[] lines = out.split("\n");
@@ -108,9 +112,11 @@ class MountsTest {
         assertThat(b.upper().resolve("etc").resolve(dirName)).as("made in the rootfs").isDirectory();
         assertThat(b.upper().resolve("etc").resolve(fileName)).as("made in the rootfs").isRegularFile();
         assertThat(Files.readAllLines(Path.of("/etc/passwd"))).isNotEmpty();
-        Set<String> after = Host.mountPoints();
-        after.removeAll(before);
-        assertThat(after).noneMatch(m -> m.startsWith("/etc"));
+        // of the host's new mounts, those of this test (in its dirs, or naming its payload, names or source)
+        List<String> ours = OwnedMounts.all().stream().filter(m -> !before.contains(m.mountPoint()))
+                .filter(m -> m.ownedBy(List.of(base, Bundles.rootfs(), b.dir), List.of(dirName, fileName, source)))
+                .map(OwnedMounts.Mount::mountPoint).toList();
+        assertThat(ours).noneMatch(m -> m.startsWith("/etc"));
     }
 
     @Test

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hull.linux.Errno;
 import dev.hull.linux.LinuxException;
 import dev.hull.linux.Syscalls;
+import dev.hull.testing.HostLock;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -34,9 +35,13 @@ class NetlinkTest {
     private static final Path NS_FILE = Path.of("/run/netns", NS);
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The hulltest* names are this test's (and NftablesTest's) on the host only while it holds this. */
+    static HostLock names;
+
     @BeforeAll
     static void rootOnly() throws Exception {
         assumeTrue(Syscalls.getuid() == 0, "netlink link changes need root");
+        names = HostLock.exclusive("hulltest-names");
         cleanUp();
     }
 
@@ -49,7 +54,13 @@ class NetlinkTest {
 
     @AfterAll
     static void finallyClean() throws Exception {
-        cleanUp();
+        try {
+            cleanUp();
+        } finally {
+            if (names != null) {
+                names.close();
+            }
+        }
     }
 
     @Test

@@ -11,6 +11,7 @@ import dev.hull.linux.LinuxException;
 import dev.hull.linux.Syscalls;
 import dev.hull.linux.net.Nftables.NetworkRule;
 import dev.hull.linux.net.Nftables.PortMapping;
+import dev.hull.testing.HostLock;
 import java.io.BufferedReader;
 import java.io.Closeable;
 import java.io.IOException;
@@ -69,11 +70,15 @@ class NftablesTest {
     private final List<Closeable> servers = new CopyOnWriteArrayList<>();
     private String otherBefore;
 
+    /** The hulltest* names are this test's (and NetlinkTest's) on the host only while it holds this. */
+    static HostLock names;
+
     @BeforeAll
     static void rootAndNft() throws Exception {
         assumeTrue(Syscalls.getuid() == 0, "nftables changes need root");
         assumeTrue(Files.isExecutable(Path.of("/usr/sbin/nft")) || Files.isExecutable(Path.of("/sbin/nft")),
                 "needs the nft binary");
+        names = HostLock.exclusive("hulltest-names");
         cleanUp();
     }
 
@@ -104,7 +109,13 @@ class NftablesTest {
 
     @AfterAll
     static void finallyClean() throws Exception {
-        cleanUp();
+        try {
+            cleanUp();
+        } finally {
+            if (names != null) {
+                names.close();
+            }
+        }
     }
 
     @Test
