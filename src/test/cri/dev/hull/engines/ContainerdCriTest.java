@@ -137,6 +137,9 @@ class ContainerdCriTest {
         }
         Engines.stop(server, dir);
         Engines.remove(dir);
+        for (String rt : RUNTIMES) {
+            Engines.removeCgroups("hull-cri-test-pod-" + rt);
+        }
     }
 
     /** A pause image of our own: a static binary that waits for a signal, as a docker-archive. */

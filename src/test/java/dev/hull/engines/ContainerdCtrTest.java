@@ -62,6 +62,8 @@ class ContainerdCtrTest {
         }
         Engines.stop(server, dir);
         Engines.remove(dir);
+        // ctr puts each container's cgroup under one named after the namespace.
+        Engines.removeCgroups("hull-ctr-test");
     }
 
     /** ctr run's arguments for this runtime (its own runc root and fifo dir under ours). */

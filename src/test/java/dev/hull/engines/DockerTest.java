@@ -49,7 +49,7 @@ class DockerTest {
                 "--exec-root", dir.resolve("exec").toString(), "-H", "unix://" + sock, "--pidfile",
                 dir.resolve("dockerd.pid").toString(), "--containerd", containerd.address.toString(),
                 "--containerd-namespace", "hull-docker-test", "--containerd-plugins-namespace", "hull-docker-test-plugins",
-                "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--userland-proxy=false",
+                "--cgroup-parent", "/hull-docker-test", "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--userland-proxy=false",
                 "--config-file", writeConfig(),
                 "--add-runtime", "hull-warm=" + Engines.runtime(dir, "hull-warm"),
                 "--add-runtime", "hull-cold=" + Engines.runtime(dir, "hull-cold"),
@@ -84,6 +84,7 @@ class DockerTest {
         }
         Engines.stop(server, dir);
         Engines.remove(dir);
+        Engines.removeCgroups("hull-docker-test");
     }
 
     static Engines.Result docker(String... args) {

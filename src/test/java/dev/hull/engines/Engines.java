@@ -239,6 +239,28 @@ final class Engines {
         }
     }
 
+    /** Removes the cgroup NAME (a top-level one a test gave its engine as parent) and what is below it, in every hierarchy. */
+    static void removeCgroups(String name) {
+        try (Stream<Path> hierarchies = Files.list(Path.of("/sys/fs/cgroup"))) {
+            for (Path h : hierarchies.toList()) {
+                Path top = h.resolve(name);
+                if (Files.isDirectory(top) && !Files.isSymbolicLink(h)) {
+                    try (Stream<Path> walk = Files.walk(top)) {
+                        walk.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).forEach(d -> {
+                            try {
+                                Files.delete(d);
+                            } catch (IOException ignored) {
+                                // busy: something still runs there
+                            }
+                        });
+                    }
+                }
+            }
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+
     static boolean installed(String path) {
         return Files.isExecutable(Path.of(path));
     }

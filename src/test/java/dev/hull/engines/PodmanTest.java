@@ -55,6 +55,7 @@ class PodmanTest {
         podman("system", "reset", "-f");
         Engines.stop(server, dir);
         Engines.remove(dir);
+        Engines.removeCgroups("hull-podman-test");
     }
 
     static Engines.Result podman(String... args) {
@@ -68,7 +69,7 @@ class PodmanTest {
 
     static Engines.Result run(String runtime, String... rest) {
         List<String> a = new ArrayList<>(List.of("run", "--runtime", Engines.runtime(dir, runtime).toString(),
-                "--network", "none", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096"));
+                "--network", "none", "--cgroup-parent", "/hull-podman-test", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096"));
         a.addAll(List.of(rest));
         return podman(a.toArray(String[]::new));
     }
