@@ -26,11 +26,14 @@ class PodmanTest {
 
     static Path dir;
     static Process server;
+    static boolean hadLibpodParent;
 
     @BeforeAll
     static void setUp() throws Exception {
         Assumptions.assumeTrue(Engines.installed(PODMAN) && Engines.installed("/usr/bin/conmon"),
                 "podman cannot run: /usr/bin/podman or /usr/bin/conmon is missing (./test installs Debian's podman)");
+        // podman (cgroupfs) puts every conmon in /libpod_parent/conmon: removed afterwards if it is ours.
+        hadLibpodParent = java.nio.file.Files.exists(Path.of("/sys/fs/cgroup/memory/libpod_parent"));
         dir = Engines.base("podman");
         Path socket = dir.resolve("runtime.sock");
         Engines.writeRuntimes(dir, socket);
@@ -56,6 +59,9 @@ class PodmanTest {
         Engines.stop(server, dir);
         Engines.remove(dir);
         Engines.removeCgroups("hull-podman-test");
+        if (!hadLibpodParent) {
+            Engines.removeCgroups("libpod_parent");
+        }
     }
 
     static Engines.Result podman(String... args) {
