@@ -250,6 +250,15 @@ class ContainerdCriTest {
         assertThat(ex.getStdout()).isEqualTo(ByteString.copyFromUtf8("exec sees pause\n"));
         assertThat(ex.getStderr()).isEqualTo(ByteString.copyFromUtf8("err\n"));
 
+        // Resources updated live (the runtime's update: the container's cgroup) and its stats.
+        cri().updateContainerResources(Api.UpdateContainerResourcesRequest.newBuilder().setContainerId(sleeper)
+                .setLinux(Api.LinuxContainerResources.newBuilder().setMemoryLimitInBytes(64L << 20)).build());
+        assertThat(memoryLimit(pid)).isEqualTo(64L << 20);
+        Api.ContainerStats stats = cri().containerStats(
+                Api.ContainerStatsRequest.newBuilder().setContainerId(sleeper).build()).getStats();
+        assertThat(stats.getAttributes().getId()).isEqualTo(sleeper);
+        assertThat(stats.getMemory().getWorkingSetBytes().getValue()).isPositive();
+
         // A container that ends by itself: its exit code and its output in the pod's log.
         String ender = createContainer(pod, sandbox, "ender", "sh", "-c", "echo bye from a pod of $(cat /proc/1/comm); exit 5");
         cri().startContainer(Api.StartContainerRequest.newBuilder().setContainerId(ender).build());
@@ -278,6 +287,13 @@ class ContainerdCriTest {
         cri().removePodSandbox(Api.RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
         assertThat(cri().listPodSandbox(Api.ListPodSandboxRequest.getDefaultInstance()).getItemsList())
                 .noneMatch(p -> p.getId().equals(pod));
+    }
+
+    /** The memory limit of the process's cgroup (v1 memory hierarchy). */
+    static long memoryLimit(long pid) throws IOException {
+        String path = Files.readAllLines(Path.of("/proc/" + pid + "/cgroup")).stream()
+                .filter(l -> l.split(":", 3)[1].equals("memory")).findFirst().orElseThrow().split(":", 3)[2];
+        return Long.parseLong(Files.readString(Path.of("/sys/fs/cgroup/memory" + path, "memory.limit_in_bytes")).strip());
     }
 
     static String comm(long pid) {
