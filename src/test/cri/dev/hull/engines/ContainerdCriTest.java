@@ -37,7 +37,10 @@ import runtime.v1.RuntimeServiceGrpc;
  * by a gRPC client generated from the CRI contract (../shared/specs/cri-api/api.proto): a pod sandbox
  * (a pause image of the test's own), containers created, started, exec'd, one ending by itself
  * (its exit code and log seen), one stopped, both removed, the sandbox stopped and removed.
- * Host-network pods (CNI networking is not exercised here).
+ * Host-network pods, and pods on a CNI bridge (Debian's bridge and host-local plugins, a test
+ * subnet): containerd runs in a network namespace the test makes, so the bridge, the pods' veths
+ * and the "node" network of host-network pods are all inside it, and the pods' namespaces are kept
+ * in containerd's own state dir.
  */
 class ContainerdCriTest {
     static final List<String> RUNTIMES = Engines.RUNTIMES;
@@ -46,7 +49,10 @@ class ContainerdCriTest {
     static final String PAUSE = "hull.test/pause:1";
     static final ObjectMapper JSON = new ObjectMapper();
 
+    static final String SUBNET = "10.231.7.";
+
     static Path dir;
+    static String netns;
     static Process server;
     static Containerd containerd;
     static EventLoopGroup group;
@@ -72,7 +78,19 @@ class ContainerdCriTest {
                       Root = "%3$s/runc-root/%1$s"
                     """.formatted(rt, Engines.runtime(dir, rt), dir));
         }
+        Assumptions.assumeTrue(Engines.installed("/usr/lib/cni/bridge") && Engines.installed("/usr/lib/cni/host-local")
+                && Engines.installed("/usr/lib/cni/loopback"),
+                "no CNI plugins in /usr/lib/cni (./test installs Debian's containernetworking-plugins)");
         Files.createDirectories(dir.resolve("cni"));
+        Files.writeString(dir.resolve("cni/10-hull-cri-test.conflist"), """
+                {"cniVersion": "0.4.0", "name": "hull-cri-test", "plugins": [
+                  {"type": "bridge", "bridge": "hullcri0", "isGateway": true, "ipMasq": false,
+                   "ipam": {"type": "host-local", "ranges": [[{"subnet": "%1$s0/24"}]], "dataDir": "%2$s/cni-ipam"}}]}
+                """.formatted(SUBNET, dir));
+        netns = dir.getFileName().toString();
+        Engines.Result add = Engines.run(dir, "ip", "netns", "add", netns);
+        assertThat(add.exit()).as("%s", add).isZero();
+        Engines.run(dir, "ip", "-n", netns, "link", "set", "lo", "up");
         containerd = Containerd.start(dir, NAMESPACE, """
                 [plugins."io.containerd.grpc.v1.cri"]
                   sandbox_image = "%2$s"
@@ -81,13 +99,14 @@ class ContainerdCriTest {
                   stream_server_address = "127.0.0.1"
                   stream_server_port = "0"
                   enable_cdi = false
+                  netns_mounts_under_state_dir = true
                 [plugins."io.containerd.grpc.v1.cri".cni]
                   bin_dir = "/usr/lib/cni"
                   conf_dir = "%1$s/cni"
                 [plugins."io.containerd.grpc.v1.cri".containerd]
                   default_runtime_name = "runc"
                   snapshotter = "overlayfs"
-                """.formatted(dir, PAUSE) + runtimes);
+                """.formatted(dir, PAUSE) + runtimes, List.of("nsenter", "--net=/run/netns/" + netns));
         Engines.Result imp = containerd.ctr("images", "import", Engines.busyboxArchive(dir).toString());
         assertThat(imp.exit()).as("%s", imp).isZero();
         imp = containerd.ctr("images", "import", pauseArchive().toString());
@@ -137,8 +156,12 @@ class ContainerdCriTest {
         }
         Engines.stop(server, dir);
         Engines.remove(dir);
+        if (netns != null) {
+            Engines.run(Path.of("/"), "ip", "netns", "del", netns);
+        }
         for (String rt : RUNTIMES) {
             Engines.removeCgroups("hull-cri-test-pod-" + rt);
+            Engines.removeCgroups("hull-cri-test-net-" + rt);
         }
     }
 
@@ -193,12 +216,16 @@ class ContainerdCriTest {
     }
 
     static Api.PodSandboxConfig sandboxConfig(String name) {
+        return sandboxConfig(name, Api.NamespaceMode.NODE);
+    }
+
+    static Api.PodSandboxConfig sandboxConfig(String name, Api.NamespaceMode network) {
         return Api.PodSandboxConfig.newBuilder()
                 .setMetadata(Api.PodSandboxMetadata.newBuilder().setName(name).setNamespace("hull-test").setUid(name))
                 .setLogDirectory(dir.resolve("logs").resolve(name).toString())
                 .setLinux(Api.LinuxPodSandboxConfig.newBuilder().setCgroupParent("/hull-cri-test-" + name)
                         .setSecurityContext(Api.LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(
-                                Api.NamespaceOption.newBuilder().setNetwork(Api.NamespaceMode.NODE))))
+                                Api.NamespaceOption.newBuilder().setNetwork(network))))
                 .build();
     }
 
@@ -287,6 +314,33 @@ class ContainerdCriTest {
         cri().removePodSandbox(Api.RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
         assertThat(cri().listPodSandbox(Api.ListPodSandboxRequest.getDefaultInstance()).getItemsList())
                 .noneMatch(p -> p.getId().equals(pod));
+    }
+
+    @ParameterizedTest
+    @FieldSource("RUNTIMES")
+    void aPodOnACniBridge(String runtime) {
+        String name = "net-" + runtime;
+        Api.PodSandboxConfig sandbox = sandboxConfig(name, Api.NamespaceMode.POD);
+        String pod = cri().runPodSandbox(Api.RunPodSandboxRequest.newBuilder().setConfig(sandbox)
+                .setRuntimeHandler(runtime).build()).getPodSandboxId();
+        String ip = cri().podSandboxStatus(Api.PodSandboxStatusRequest.newBuilder().setPodSandboxId(pod).build())
+                .getStatus().getNetwork().getIp();
+        assertThat(ip).startsWith(SUBNET);
+        String c = createContainer(pod, sandbox, "net", "sleep", "600");
+        cri().startContainer(Api.StartContainerRequest.newBuilder().setContainerId(c).build());
+        // The container is in the pod's network namespace: the CNI's eth0 with the pod's address, and the
+        // bridge's gateway answers.
+        Api.ExecSyncResponse addr = cri().execSync(Api.ExecSyncRequest.newBuilder().setContainerId(c)
+                .addAllCmd(List.of("ip", "-4", "-o", "addr", "show", "eth0")).setTimeout(120).build());
+        assertThat(addr.getExitCode()).as(addr.getStderr().toStringUtf8()).isZero();
+        assertThat(addr.getStdout().toStringUtf8()).contains(" " + ip + "/24");
+        Api.ExecSyncResponse ping = cri().execSync(Api.ExecSyncRequest.newBuilder().setContainerId(c)
+                .addAllCmd(List.of("ping", "-c", "1", "-W", "30", SUBNET + "1")).setTimeout(120).build());
+        assertThat(ping.getExitCode()).as(ping.getStdout().toStringUtf8() + ping.getStderr().toStringUtf8()).isZero();
+        cri().stopPodSandbox(Api.StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        cri().removePodSandbox(Api.RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
+        assertThat(cri().listContainers(Api.ListContainersRequest.getDefaultInstance()).getContainersList())
+                .noneMatch(x -> x.getId().equals(c));
     }
 
     /** The memory limit of the process's cgroup (v1 memory hierarchy). */

@@ -45,6 +45,11 @@ final class Containerd implements AutoCloseable {
 
     /** Starts containerd with the extra TOML (plugin settings) appended to its own config. */
     static Containerd start(Path dir, String namespace, String extraToml) throws IOException {
+        return start(dir, namespace, extraToml, List.of());
+    }
+
+    /** The same, with containerd run under a command prefix (nsenter into a network namespace). */
+    static Containerd start(Path dir, String namespace, String extraToml, List<String> prefix) throws IOException {
         Path config = dir.resolve("containerd.toml");
         Files.writeString(config, """
                 version = 2
@@ -60,7 +65,9 @@ final class Containerd implements AutoCloseable {
                 [metrics]
                   address = ""
                 """.formatted(dir) + extraToml);
-        Process p = Engines.start(dir, "containerd", Map.of(), List.of(CONTAINERD, "--config", config.toString()));
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.addAll(List.of(CONTAINERD, "--config", config.toString()));
+        Process p = Engines.start(dir, "containerd", Map.of(), cmd);
         Containerd c = new Containerd(dir, namespace, p);
         boolean up = Engines.waitUntil(() -> !p.isAlive()
                 || Files.exists(c.address) && Engines.run(dir, CTR, "-a", c.address.toString(), "version").exit() == 0);
