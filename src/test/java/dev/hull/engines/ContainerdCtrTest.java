@@ -142,6 +142,16 @@ class ContainerdCtrTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void aClientWhoseServerIsGoneFallsBackToAJvm() {
+        // The socket file is there but nobody answers: the static client starts the cold launcher.
+        assertThat(Files.exists(dir.resolve("stale.sock"))).isTrue();
+        String id = "stale";
+        Engines.Result ok = ctr(run("hull-stale", "--rm", IMAGE, id, "sh", "-c", "echo fell back; exit 6"));
+        assertThat(ok.exit()).as("%s", ok).isEqualTo(6);
+        assertThat(ok.out()).isEqualTo("fell back\n");
+    }
+
     @ParameterizedTest
     @FieldSource("RUNTIMES")
     void aDetachedTaskEndsByItselfAndIsDeleted(String runtime) {

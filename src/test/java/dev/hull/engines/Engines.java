@@ -126,12 +126,22 @@ final class Engines {
         return file;
     }
 
-    /** The runtimes' wrappers, in dir/bin: hull-warm (through socket), hull-cold, runc, crun. */
+    /**
+     * The runtimes' wrappers, in dir/bin: hull-warm (through socket), hull-cold, hull-stale (the client
+     * with a socket nobody listens on), runc, crun.
+     */
     static void writeRuntimes(Path dir, Path socket) throws IOException {
         Path bin = Files.createDirectories(dir.resolve("bin"));
-        String java = String.join(" ", hullCommand("hull-runtime").stream().map(a -> "'" + a + "'").toList());
-        Path cold = script(bin.resolve("hull-cold"), "export HULL_COLD=1\nexec " + java + " \"$@\"\n");
+        String jvm = String.join(" ", hullCommand("hull-runtime").stream().map(a -> "'" + a + "'").toList());
+        Path cold = script(bin.resolve("hull-cold"), "export HULL_COLD=1\nexec " + jvm + " \"$@\"\n");
         script(bin.resolve("hull-warm"), "export HULL_RUNTIME_SOCKET='" + socket + "' HULL_COLD=1\n"
+                + "exec '" + executor() + "' --client \"$HULL_RUNTIME_SOCKET\" '" + cold + "' \"$@\"\n");
+        // A socket file that nobody listens on (a server that died): the client must fall back to a JVM.
+        Path stale = dir.resolve("stale.sock");
+        try (var ch = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            ch.bind(java.net.UnixDomainSocketAddress.of(stale));
+        }
+        script(bin.resolve("hull-stale"), "export HULL_RUNTIME_SOCKET='" + stale + "' HULL_COLD=1\n"
                 + "exec '" + executor() + "' --client \"$HULL_RUNTIME_SOCKET\" '" + cold + "' \"$@\"\n");
         script(bin.resolve("runc"), "exec /usr/sbin/runc \"$@\"\n");
         script(bin.resolve("crun"), "exec /usr/bin/crun \"$@\"\n");
