@@ -106,11 +106,11 @@ EOF
 chmod +x "$work/bin/"*
 RTS=(hull runc crun)
 
-"$here/bin/hull" runtime-server --socket "$work/runtime.sock" 2>"$work/server.log" &
+HULL_NO_SERVICE=1 "$here/bin/hull" runtime-server --socket "$work/runtime.sock" 2>"$work/server.log" &
 server_pid=$!
 for i in $(seq 200); do [[ -S $work/runtime.sock ]] && break; sleep 0.05; done
 [[ -S $work/runtime.sock ]] || { cat "$work/server.log" >&2; echo "bench: runtime-server did not start" >&2; exit 1; }
-HULL_HOME=$work/hull-home "$here/bin/hull" save -o "$work/busybox.tar" busybox >/dev/null 2>&1 \
+HULL_NO_SERVICE=1 HULL_HOME=$work/hull-home "$here/bin/hull" save -o "$work/busybox.tar" busybox >/dev/null 2>&1 \
   || { echo "bench: hull save busybox failed" >&2; exit 1; }
 
 hf() { # hf NAME [hyperfine args...]

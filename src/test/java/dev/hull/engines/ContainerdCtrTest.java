@@ -143,13 +143,20 @@ class ContainerdCtrTest {
     }
 
     @org.junit.jupiter.api.Test
-    void aClientWhoseServerIsGoneFallsBackToAJvm() {
-        // The socket file is there but nobody answers: the static client starts the cold launcher.
-        assertThat(Files.exists(dir.resolve("stale.sock"))).isTrue();
-        String id = "stale";
-        Engines.Result ok = ctr(run("hull-stale", "--rm", IMAGE, id, "sh", "-c", "echo fell back; exit 6"));
-        assertThat(ok.exit()).as("%s", ok).isEqualTo(6);
-        assertThat(ok.out()).isEqualTo("fell back\n");
+    void aClientWhoseServerIsGoneFallsBackAndTheNextCallFindsAService() {
+        // The socket file is there but nobody answers (a service that died): the static client falls back
+        // to a JVM, which starts a service on that socket (in the background, its output to its log,
+        // not to the shim's pipes, or the shim would wait for them); the later calls go to it.
+        Path auto = dir.resolve("auto.sock");
+        assertThat(Engines.listening(auto)).isFalse();
+        Engines.Result first = ctr(run("hull-auto", "--rm", IMAGE, "auto", "sh", "-c", "echo fell back; exit 6"));
+        assertThat(first.exit()).as("%s", first).isEqualTo(6);
+        assertThat(first.out()).isEqualTo("fell back\n");
+        assertThat(Engines.waitUntil(() -> Engines.listening(auto)))
+                .as("a service listens: %s", Engines.read(dir.resolve("auto.sock.log"))).isTrue();
+        Engines.Result warm = ctr(run("hull-auto", "--rm", IMAGE, "auto", "sh", "-c", "echo warm; exit 7"));
+        assertThat(warm.exit()).as("%s", warm).isEqualTo(7);
+        assertThat(warm.out()).isEqualTo("warm\n");
     }
 
     @ParameterizedTest

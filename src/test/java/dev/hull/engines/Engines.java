@@ -126,23 +126,30 @@ final class Engines {
         return file;
     }
 
+    /** The repository's bin/hull-runtime, the script engines are given. */
+    static Path hullRuntime() {
+        return Path.of(System.getProperty("hull.home", ".")).toAbsolutePath().resolve("bin/hull-runtime");
+    }
+
     /**
-     * The runtimes' wrappers, in dir/bin: hull-warm (through socket), hull-cold, hull-stale (the client
-     * with a socket nobody listens on), runc, crun.
+     * The runtimes' wrappers, in dir/bin, each running the repository's bin/hull-runtime on the classes
+     * under test (HULL_CLASSPATH: ./test runs before the jar exists) with its own socket:
+     * hull-warm (the test's own server listens on socket: the static client, no JVM), hull-cold (no
+     * service, a JVM per call), hull-auto (a socket file that nobody listens on: the client falls back
+     * to a JVM, which starts a service there for the next call), and runc, crun.
      */
     static void writeRuntimes(Path dir, Path socket) throws IOException {
         Path bin = Files.createDirectories(dir.resolve("bin"));
-        String jvm = String.join(" ", hullCommand("hull-runtime").stream().map(a -> "'" + a + "'").toList());
-        Path cold = script(bin.resolve("hull-cold"), "export HULL_COLD=1\nexec " + jvm + " \"$@\"\n");
-        script(bin.resolve("hull-warm"), "export HULL_RUNTIME_SOCKET='" + socket + "' HULL_COLD=1\n"
-                + "exec '" + executor() + "' --client \"$HULL_RUNTIME_SOCKET\" '" + cold + "' \"$@\"\n");
-        // A socket file that nobody listens on (a server that died): the client must fall back to a JVM.
-        Path stale = dir.resolve("stale.sock");
+        String env = "export HULL_CLASSPATH='" + System.getProperty("java.class.path") + "'\n";
+        String exec = "exec '" + hullRuntime() + "' \"$@\"\n";
+        script(bin.resolve("hull-warm"), env + "export HULL_RUNTIME_SOCKET='" + socket + "'\n" + exec);
+        script(bin.resolve("hull-cold"), env + "export HULL_RUNTIME_SOCKET='" + dir.resolve("none.sock")
+                + "' HULL_NO_SERVICE=1\n" + exec);
+        Path stale = dir.resolve("auto.sock");
         try (var ch = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
             ch.bind(java.net.UnixDomainSocketAddress.of(stale));
         }
-        script(bin.resolve("hull-stale"), "export HULL_RUNTIME_SOCKET='" + stale + "' HULL_COLD=1\n"
-                + "exec '" + executor() + "' --client \"$HULL_RUNTIME_SOCKET\" '" + cold + "' \"$@\"\n");
+        script(bin.resolve("hull-auto"), env + "export HULL_RUNTIME_SOCKET='" + stale + "'\n" + exec);
         script(bin.resolve("runc"), "exec /usr/sbin/runc \"$@\"\n");
         script(bin.resolve("crun"), "exec /usr/bin/crun \"$@\"\n");
     }
@@ -154,7 +161,7 @@ final class Engines {
 
     /** Starts a warm server of the test's own (a process: `hull runtime-server --socket`) and waits for its socket. */
     static Process startServer(Path dir, Path socket) throws IOException {
-        Process p = start(dir, "runtime-server", Map.of("HULL_COLD", "1"),
+        Process p = start(dir, "runtime-server", Map.of("HULL_NO_SERVICE", "1"),
                 hullCommand("hull", "runtime-server", "--socket", socket.toString()));
         assertThat(waitUntil(() -> Files.exists(socket) || !p.isAlive())).isTrue();
         assertThat(p.isAlive()).as("runtime server: %s", read(dir.resolve("runtime-server.err"))).isTrue();
@@ -164,7 +171,7 @@ final class Engines {
     /** The built-in busybox image as a docker-archive (hull save, in a store of the test's own). */
     static Path busyboxArchive(Path dir) throws IOException {
         Path tar = dir.resolve("busybox.tar");
-        Result r = run(dir, Map.of("HULL_HOME", dir.resolve("hull-home").toString()),
+        Result r = run(dir, Map.of("HULL_HOME", dir.resolve("hull-home").toString(), "HULL_NO_SERVICE", "1"),
                 hullCommand("hull", "save", "-o", tar.toString(), "busybox"));
         assertThat(r.exit()).as("hull save busybox: %s", r).isZero();
         return tar;
@@ -212,12 +219,32 @@ final class Engines {
         }
     }
 
-    /** Ends whatever process names dir in its command line (our engines' shims, conmons, monitors). */
+    /**
+     * Ends whatever process names dir in its command line or environment (our engines' shims and
+     * conmons, a service a cold hull-runtime started on a socket of ours).
+     */
     static void killLeftovers(Path dir) {
         String d = dir.toString() + "/";
         long me = ProcessHandle.current().pid();
-        ProcessHandle.allProcesses().filter(h -> h.pid() != me && cmdline(h.pid()).contains(d))
-                .forEach(ProcessHandle::destroyForcibly);
+        ProcessHandle.allProcesses().filter(h -> h.pid() != me && (cmdline(h.pid()).contains(d)
+                || environ(h.pid()).contains("HULL_RUNTIME_SOCKET=" + d))).forEach(ProcessHandle::destroyForcibly);
+    }
+
+    static String environ(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/environ")), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** Whether a server answers on the socket. */
+    static boolean listening(Path socket) {
+        try (var ch = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket))) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Unmounts everything under dir (deepest first), then removes it. */
