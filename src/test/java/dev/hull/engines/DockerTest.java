@@ -142,8 +142,10 @@ class DockerTest {
         assertThat(docker("rm", name).exit()).isZero();
 
         String self = "self-" + runtime;
-        assertThat(run(runtime, "-d", "--name", self, "busybox", "sh", "-c", "trap 'exit 143' TERM; sleep 600 & wait")
+        assertThat(run(runtime, "-d", "--name", self, "busybox", "sh", "-c", "trap 'exit 143' TERM; echo trap set; sleep 600 & wait")
                 .exit()).isZero();
+        // Not before the shell handles SIGTERM (as PID 1 it ignores it until then).
+        assertThat(Engines.waitUntil(() -> docker("logs", self).out().contains("trap set"))).isTrue();
         Engines.Result term = docker("stop", "-t", "120", self);
         assertThat(term.exit()).as("%s", term).isZero();
         assertThat(docker("wait", self).out().strip()).isEqualTo("143");

@@ -120,8 +120,10 @@ class PodmanTest {
     void aStopThatTheContainerHandlesAndOneThatEndsByItself(String runtime) {
         String name = "term-" + runtime;
         Engines.Result d = run(runtime, "-d", "--name", name, IMAGE, "sh", "-c",
-                "trap 'exit 143' TERM; sleep 600 & wait");
+                "trap 'exit 143' TERM; echo trap set; sleep 600 & wait");
         assertThat(d.exit()).as("%s", d).isZero();
+        // Not before the shell handles SIGTERM (as PID 1 it ignores it until then).
+        assertThat(Engines.waitUntil(() -> podman("logs", name).out().contains("trap set"))).isTrue();
         Engines.Result stop = podman("stop", "-t", "120", name);
         assertThat(stop.exit()).as("%s", stop).isZero();
         assertThat(podman("inspect", "-f", "{{.State.ExitCode}}", name).out().strip()).isEqualTo("143");
