@@ -101,10 +101,15 @@ class ServiceLifecycleTest {
     }
 
     boolean isOurService(ProcessHandle p) {
-        return p.info().arguments().map(a -> {
-            List<String> l = List.of(a);
+        // From /proc/PID/cmdline itself: ProcessHandle.Info reads only its first page, and the service's
+        // -cp (the test classpath, HULL_CLASSPATH) can be longer than that.
+        try {
+            List<String> l = List.of(new String(Files.readAllBytes(Path.of("/proc/" + p.pid() + "/cmdline")),
+                    java.nio.charset.StandardCharsets.UTF_8).split("\0"));
             return l.contains("service") && l.contains(socket.toString());
-        }).orElse(false);
+        } catch (IOException e) {
+            return false; // gone
+        }
     }
 
     static void await(String what, BooleanSupplier condition) throws InterruptedException {
