@@ -106,7 +106,7 @@ EOF
 chmod +x "$work/bin/"*
 RTS=(hull runc crun)
 
-HULL_NO_SERVICE=1 "$here/bin/hull" runtime-server --socket "$work/runtime.sock" 2>"$work/server.log" &
+HULL_NO_SERVICE=1 "$here/bin/hull" runtime-server --socket "$work/runtime.sock" --docker-socket none 2>"$work/server.log" &
 server_pid=$!
 for i in $(seq 200); do [[ -S $work/runtime.sock ]] && break; sleep 0.05; done
 [[ -S $work/runtime.sock ]] || { cat "$work/server.log" >&2; echo "bench: runtime-server did not start" >&2; exit 1; }

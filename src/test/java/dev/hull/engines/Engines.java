@@ -162,7 +162,8 @@ final class Engines {
     /** Starts a warm server of the test's own (a process: `hull runtime-server --socket`) and waits for its socket. */
     static Process startServer(Path dir, Path socket) throws IOException {
         Process p = start(dir, "runtime-server", Map.of("HULL_NO_SERVICE", "1"),
-                hullCommand("hull", "runtime-server", "--socket", socket.toString()));
+                // no Docker API beside it: its default, docker.sock in the same directory, is dockerd's here
+                hullCommand("hull", "runtime-server", "--socket", socket.toString(), "--docker-socket", "none"));
         assertThat(waitUntil(() -> Files.exists(socket) || !p.isAlive())).isTrue();
         assertThat(p.isAlive()).as("runtime server: %s", read(dir.resolve("runtime-server.err"))).isTrue();
         return p;
