@@ -270,6 +270,14 @@ class SeccompNotifyTest {
         assertThat(b.out.resolve("z")).doesNotExist();
     }
 
+    /** Until the agent has read n payloads (its own thread takes them off the socket), for up to 60 s. */
+    private static void awaitPayloads(Agent agent, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (agent.payloads.size() < n && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+    }
+
     @Test
     void execGetsItsOwnFilterAndListener() throws Exception {
         Path sock = base.resolve("agent-" + Bundles.id("x") + ".sock");
@@ -282,12 +290,14 @@ class SeccompNotifyTest {
             rt.create(id, b.dir, null);
             try {
                 rt.start(id);
+                awaitPayloads(agent, 1); // the agent reads on a thread of its own: wait for it, then count
                 assertThat(agent.payloads).hasSize(1);
                 Host.Result r = Host.cli(root, "exec", id, "sh", "-c", "mkdir /out/e; echo e=$?");
                 assertThat(r.exit()).as("%s", r).isZero();
                 assertThat(r.out()).isEqualTo("e=1\n");
                 assertThat(r.err()).contains("Permission denied");
                 assertThat(b.out.resolve("e")).doesNotExist();
+                awaitPayloads(agent, 2);
                 assertThat(agent.payloads).hasSize(2);
                 JsonNode j = agent.payload(1);
                 assertThat(j.path("state").path("id").asText()).isEqualTo(id);
