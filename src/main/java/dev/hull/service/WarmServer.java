@@ -397,8 +397,9 @@ public final class WarmServer implements AutoCloseable {
         Thread signals = null;
         Client client = null;
         String program = "hull-runtime";
-        dev.hull.runtime.Trace trace = dev.hull.runtime.Trace.start();
-        try {
+        dev.hull.runtime.Trace trace;
+        try { // everything in here: whatever is thrown (an Error too), the finally below closes conn
+            trace = dev.hull.runtime.Trace.start();
             UnixSocket.Peer peer = UnixSocket.peer(conn);
             String refused = refusal(peer);
             UnixSocket.Message first = UnixSocket.receive(conn, 65536, 3);

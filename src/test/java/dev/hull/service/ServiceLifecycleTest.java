@@ -46,12 +46,21 @@ class ServiceLifecycleTest {
     /** Every service this test saw is stopped (SIGKILL: nothing here depends on a clean exit). */
     @AfterEach
     void stopServices() throws Exception {
-        servicePid().ifPresent(services::add);
+        services.addAll(servicesLogged()); // every service that ever listened on our socket
         for (long pid : services) {
-            ProcessHandle.of(pid).ifPresent(p -> {
+            ProcessHandle.of(pid).filter(p -> isOurs(p.pid())).ifPresent(p -> {
                 p.destroyForcibly();
                 p.onExit().join();
             });
+        }
+    }
+
+    /** Whether pid is still a service of our socket (its whole command line names it: a pid can be reused). */
+    boolean isOurs(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline"))).contains(socket.toString());
+        } catch (IOException e) {
+            return false;
         }
     }
 
