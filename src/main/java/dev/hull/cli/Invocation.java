@@ -26,13 +26,7 @@ record Invocation(Path cwd, PrintWriter out, PrintWriter err, int[] stdio, IntCo
 
     /** Runs body with inv as {@link #current()} on this thread. */
     static <T> T with(Invocation inv, java.util.concurrent.Callable<T> body) throws Exception {
-        Invocation before = CURRENT.get();
-        CURRENT.set(inv);
-        try {
-            return body.call();
-        } finally {
-            CURRENT.set(before);
-        }
+        return dev.hull.runtime.ThreadScope.with(CURRENT, inv, body);
     }
 
     static Invocation ofThisProcess() {

@@ -55,17 +55,7 @@ public record Caller(Path cwd, Map<String, String> env, int uid, int gid, int um
 
     /** Runs body with caller as {@link #current()} on this thread (and threads it starts). */
     public static <T> T with(Caller caller, Callable<T> body) throws Exception {
-        Caller before = CURRENT.get();
-        CURRENT.set(caller);
-        try {
-            return body.call();
-        } finally {
-            if (before == null) {
-                CURRENT.remove();
-            } else {
-                CURRENT.set(before);
-            }
-        }
+        return ThreadScope.with(CURRENT, caller, body);
     }
 
     /** The caller's value of an environment variable (System.getenv for a cold command). */

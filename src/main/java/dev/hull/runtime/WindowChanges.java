@@ -15,17 +15,7 @@ public final class WindowChanges {
 
     /** Runs body with changes as the current command's (on this thread and threads it starts). */
     public static <T> T with(WindowChanges changes, Callable<T> body) throws Exception {
-        WindowChanges before = CURRENT.get();
-        CURRENT.set(changes);
-        try {
-            return body.call();
-        } finally {
-            if (before == null) {
-                CURRENT.remove();
-            } else {
-                CURRENT.set(before);
-            }
-        }
+        return ThreadScope.with(CURRENT, changes, body);
     }
 
     static WindowChanges current() {

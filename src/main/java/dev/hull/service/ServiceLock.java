@@ -22,7 +22,7 @@ public final class ServiceLock {
 
     /** The locked descriptor (close-on-exec), or -1 when another open file holds the lock. */
     public static int tryAcquire(Path socket) throws IOException {
-        ensureDirectory(socket);
+        ensureDirectory(socket, WarmServer.groupId(WarmServer.DEFAULT_GROUP) >= 0);
         int fd = Syscalls.open(file(socket).toString(), Syscalls.O_RDWR | Syscalls.O_CREAT | Syscalls.O_CLOEXEC
                 | Syscalls.O_NOFOLLOW, 0600);
         try {
@@ -41,11 +41,10 @@ public final class ServiceLock {
      * The socket's directory, made when missing: root only, or searchable (not listable) when a
      * group may use the service (the socket's own mode decides). An existing one is left as it is.
      */
-    static void ensureDirectory(Path socket) throws IOException {
+    static void ensureDirectory(Path socket, boolean forGroup) throws IOException {
         Path dir = socket.toAbsolutePath().getParent();
         if (!Files.isDirectory(dir)) {
-            SecureDirs.ensure(dir, WarmServer.groupId(WarmServer.DEFAULT_GROUP) >= 0 ? SecureDirs.TRAVERSABLE
-                    : SecureDirs.PRIVATE);
+            SecureDirs.ensure(dir, forGroup ? SecureDirs.TRAVERSABLE : SecureDirs.PRIVATE);
         }
     }
 }

@@ -3,7 +3,6 @@ package dev.hull.service;
 import dev.hull.linux.FdInputStream;
 import dev.hull.linux.FdOutputStream;
 import dev.hull.linux.LinuxException;
-import dev.hull.linux.SecureDirs;
 import dev.hull.linux.Syscalls;
 import dev.hull.linux.UnixSocket;
 import java.io.IOException;
@@ -142,12 +141,7 @@ public final class WarmServer implements AutoCloseable {
                 principal = null; // no such group: root only
             }
         }
-        Path dir = path.toAbsolutePath().getParent();
-        if (!Files.isDirectory(dir)) {
-            // A directory of our own: root only, or searchable (not listable) for the group to reach the
-            // socket, whose own mode decides. An existing directory is left as it is (it may be /tmp).
-            SecureDirs.ensure(dir, principal != null ? SecureDirs.TRAVERSABLE : SecureDirs.PRIVATE);
-        }
+        ServiceLock.ensureDirectory(path, principal != null);
         if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS) && answers(path)) {
             throw new IOException("a warm server already listens on " + path);
         }

@@ -35,13 +35,7 @@ public final class ExecutorSession implements AutoCloseable {
 
     /** Runs body with executors started by launcher (on this thread and threads it starts). */
     public static <T> T launchingThrough(Launcher launcher, java.util.concurrent.Callable<T> body) throws Exception {
-        Launcher before = LAUNCHER.get();
-        LAUNCHER.set(launcher);
-        try {
-            return body.call();
-        } finally {
-            LAUNCHER.set(before);
-        }
+        return dev.hull.runtime.ThreadScope.with(LAUNCHER, launcher, body);
     }
 
     private final int executorPid;
