@@ -141,7 +141,16 @@ class ServiceLifecycleTest {
         }
     }
 
+    /**
+     * Whether a service is up on our socket: it accepts connections and its log names it alive. (The
+     * socket listens a little before the service logs its line, after starting the Docker API: the
+     * connect alone would let a test read the log too early.)
+     */
     boolean answers() {
+        return connects() && servicePid().isPresent();
+    }
+
+    boolean connects() {
         try (var ch = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket))) {
             return ch.isConnected();
         } catch (IOException e) {
