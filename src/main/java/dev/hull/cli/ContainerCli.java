@@ -347,15 +347,19 @@ final class ContainerCli {
         boolean noTrunc;
         @Option(names = {"-f", "--filter"}, paramLabel = "KEY=VALUE", description = "Filter (repeatable).")
         List<String> filters = new ArrayList<>();
-        @Option(names = "--format", defaultValue = "table", description = "table (default) or json (one object per"
-                + " line).")
+        @Option(names = "--format", defaultValue = "table", description = "table (default), table TEMPLATE, json"
+                + " (one object per line) or a Go template over docker's fields: {{.ID}} {{.Image}} {{.Command}}"
+                + " {{.CreatedAt}} {{.RunningFor}} {{.Status}} {{.State}} {{.Ports}} {{.Names}} {{.Labels}}"
+                + " {{.Label \"k\"}} {{.Mounts}} {{.Networks}} {{.LocalVolumes}} {{.Size}}.")
         String format;
 
         @Override
         public Integer call() {
             return guarded(1, () -> {
                 Engine engine = Engine.defaults();
-                List<String[]> rows = new ArrayList<>();
+                boolean json = Listing.isJson(format);
+                Listing listing = quiet || json ? null : Listing.of(format, Rows.PS_TABLE, Rows.PS_HEADERS);
+                ContainerRow.Sizes sizes = new ContainerRow.Sizes(engine);
                 for (ContainerInfo c : engine.containers().list()) {
                     Engine.State s = engine.state(c);
                     if (!all && !s.running() && filters.stream().noneMatch(f -> f.startsWith("status="))) {
@@ -364,43 +368,18 @@ final class ContainerCli {
                     if (!matches(c, s)) {
                         continue;
                     }
-                    String id = noTrunc ? c.id() : c.shortId();
-                    String cmd = String.join(" ", c.args());
-                    if (!noTrunc && cmd.length() > 20) {
-                        cmd = cmd.substring(0, 19) + "…";
-                    }
                     if (quiet) {
-                        System.out.println(id);
-                    } else if (format.equals("json")) {
-                        ObjectNode n = ImageCli.JSON.createObjectNode();
-                        n.put("ID", c.id());
-                        n.put("Names", c.name());
-                        n.put("Image", c.image());
-                        n.put("Command", String.join(" ", c.args()));
-                        n.put("CreatedAt", c.created());
-                        n.put("State", s.status());
-                        n.put("Status", statusText(s));
-                        n.put("ExitCode", s.exitCode());
-                        n.put("RestartCount", s.monitor() == null ? 0 : s.monitor().restartCount());
-                        n.put("Pid", s.running() && s.monitor() != null ? s.monitor().pid() : 0);
-                        n.put("Ports", portsText(engine, c, s));
-                        n.put("Networks", networksText(c));
-                        ObjectNode labels = n.putObject("Labels");
-                        if (c.options() != null) {
-                            c.options().labels.forEach(labels::put);
-                        }
+                        System.out.println(noTrunc ? c.id() : c.shortId());
+                    } else if (json) {
                         System.out.println(ImageCli.JSON.writer().without(
-                                com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(n));
-                    } else if (format.equals("table")) {
-                        rows.add(new String[] {id, c.image(), "\"" + cmd + "\"", since(c.created()) + " ago",
-                            statusText(s), portsText(engine, c, s), c.name()});
+                                com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+                                .writeValueAsString(ContainerRow.json(engine, c, s)));
                     } else {
-                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--format " + format + ": use table or json");
+                        listing.add(ContainerRow.of(engine, c, s, !noTrunc, sizes));
                     }
                 }
-                if (!quiet && format.equals("table")) {
-                    rows.add(0, new String[] {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"});
-                    printTable(rows);
+                if (listing != null) {
+                    listing.print();
                 }
                 return 0;
             });
@@ -565,8 +544,8 @@ final class ContainerCli {
         for (String ref : refs) {
             try {
                 ObjectNode n = inspection.of(ref);
-                if (format != null) {
-                    System.out.println(template(format, n));
+                if (format != null && !Listing.isJson(format)) {
+                    System.out.println(Listing.document(format, n));
                 } else {
                     out.add(n);
                 }
@@ -575,46 +554,10 @@ final class ContainerCli {
                 failed = 1;
             }
         }
-        if (format == null) {
+        if (format == null || Listing.isJson(format)) {
             System.out.println(ImageCli.JSON.writeValueAsString(out));
         }
         return failed;
-    }
-
-    /** The small part of Go templates people use with inspect: {{.A.B}} and {{json .A}}. */
-    static String template(String format, JsonNode root) throws RuntimeError {
-        StringBuilder out = new StringBuilder();
-        int i = 0;
-        while (i < format.length()) {
-            int open = format.indexOf("{{", i);
-            if (open < 0) {
-                out.append(format, i, format.length());
-                break;
-            }
-            out.append(format, i, open);
-            int close = format.indexOf("}}", open);
-            if (close < 0) {
-                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--format: unclosed {{");
-            }
-            String expr = format.substring(open + 2, close).trim();
-            boolean json = expr.startsWith("json ");
-            if (json) {
-                expr = expr.substring(5).trim();
-            }
-            if (!expr.startsWith(".")) {
-                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--format: {{" + expr + "}}: use {{.Field}} or"
-                        + " {{json .Field}}");
-            }
-            JsonNode n = root;
-            for (String part : expr.substring(1).split("\\.")) {
-                if (!part.isEmpty()) {
-                    n = n.path(part);
-                }
-            }
-            out.append(json || n.isContainerNode() ? n.toString() : n.isMissingNode() ? "<no value>" : n.asText());
-            i = close + 2;
-        }
-        return out.toString();
     }
 
     @Command(name = "exec", description = {"Run a command in a running container.", "",

@@ -75,8 +75,10 @@ final class ContainerResourceCli {
         boolean all;
         @Option(names = "--no-stream", description = "Print one reading (taken over one second) and exit.")
         boolean noStream;
-        @Option(names = "--format", defaultValue = "table", description = "table (default) or json: one JSON"
-                + " object per container and reading (docker's keys, plus \"Hull\" with the numbers).")
+        @Option(names = "--format", defaultValue = "table", description = "table (default), table TEMPLATE, json (one"
+                + " JSON object per container and reading: docker's keys, plus \"Hull\" with the numbers) or a Go"
+                + " template over docker's fields: {{.Container}} {{.ID}} {{.Name}} {{.CPUPerc}} {{.MemUsage}}"
+                + " {{.MemPerc}} {{.NetIO}} {{.BlockIO}} {{.PIDs}} (and {{.Hull}}).")
         String format;
         @Parameters(arity = "0..*", paramLabel = "CONTAINER", description = "Containers (names or ids).")
         List<String> refs = new ArrayList<>();
@@ -84,7 +86,8 @@ final class ContainerResourceCli {
         @Override
         public Integer call() {
             return ContainerCli.guarded(1, () -> {
-                checkFormat(format);
+                Listing listing = Listing.of(Listing.isJson(format) ? "{{json .}}" : format, Rows.STATS_TABLE,
+                        Rows.STATS_HEADERS);
                 Engine engine = Engine.defaults();
                 Map<String, String> given = new LinkedHashMap<>(); // id -> the name the user gave
                 for (String ref : refs) {
@@ -96,24 +99,14 @@ final class ContainerResourceCli {
                     long next = System.nanoTime() + 1_000_000_000L;
                     sleepUntil(next);
                     Map<String, ContainerStats.Sample> now = sampleAll(engine, given);
-                    StringBuilder frame = new StringBuilder();
-                    List<String[]> rows = new ArrayList<>();
-                    rows.add(ContainerStats.TITLES);
                     for (ContainerInfo c : containers(engine, given)) {
                         if (!now.containsKey(c.id()) && !all && given.isEmpty()) {
                             continue; // stopped meanwhile
                         }
                         ContainerStats.Usage u = ContainerStats.usage(c, before.get(c.id()), now.get(c.id()));
-                        if (format.equals("json")) {
-                            frame.append(ImageCli.JSON.writer().without(SerializationFeature.INDENT_OUTPUT)
-                                    .writeValueAsString(ContainerStats.json(u, given.get(c.id())))).append('\n');
-                        } else {
-                            rows.add(ContainerStats.row(u));
-                        }
+                        listing.add(Rows.fromJson("*formatter.statsContext", ContainerStats.json(u, given.get(c.id()))));
                     }
-                    if (format.equals("table")) {
-                        frame.append(table(rows));
-                    }
+                    String frame = listing.render();
                     if (terminal && !noStream) {
                         System.out.print("\033[2J\033[H");
                     }

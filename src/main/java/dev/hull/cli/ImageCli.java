@@ -50,7 +50,9 @@ final class ImageCli {
         boolean digests;
         @Option(names = "--no-trunc", description = "Full image ids.")
         boolean noTrunc;
-        @Option(names = "--format", defaultValue = "table", description = "table (default) or json.")
+        @Option(names = "--format", defaultValue = "table", description = "table (default), table TEMPLATE, json (one"
+                + " object per line) or a Go template over docker's fields: {{.ID}} {{.Repository}} {{.Tag}}"
+                + " {{.Digest}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}}.")
         String format;
         @Parameters(arity = "0..1", paramLabel = "REPOSITORY", description = "Only images of this repository.")
         String repository;
@@ -80,10 +82,14 @@ final class ImageCli {
                 rows.sort((a, b) -> b.image.created() == null || a.image.created() == null ? 0
                         : b.image.created().compareTo(a.image.created()));
                 PrintStream out = System.out;
-                if (format.equals("json")) {
-                    ArrayNode arr = JSON.createArrayNode();
+                if (quiet) {
+                    rows.stream().map(r -> noTrunc ? r.image.id() : r.image.digest().shortHex()).distinct()
+                            .forEach(out::println);
+                    return 0;
+                }
+                if (Listing.isJson(format)) {
                     for (Row row : rows) {
-                        ObjectNode o = arr.addObject();
+                        ObjectNode o = JSON.createObjectNode();
                         o.put("Id", row.image.id());
                         o.put("Repository", row.repo);
                         o.put("Tag", row.tag);
@@ -92,29 +98,24 @@ final class ImageCli {
                         o.put("Size", row.size);
                         ArrayNode names = o.putArray("Names");
                         row.image.names().forEach(names::add);
+                        out.println(JSON.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(o));
                     }
-                    out.println(JSON.writeValueAsString(arr));
                     return 0;
                 }
-                if (!format.equals("table")) {
-                    throw new IllegalArgumentException("--format " + format + ": use table or json");
-                }
-                if (quiet) {
-                    rows.stream().map(r -> noTrunc ? r.image.id() : r.image.digest().shortHex()).distinct()
-                            .forEach(out::println);
-                    return 0;
-                }
-                List<String[]> table = new ArrayList<>();
-                table.add(digests ? new String[] {"REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"}
-                        : new String[] {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"});
+                Listing listing = Listing.of(format, digests ? Rows.IMAGES_DIGESTS_TABLE : Rows.IMAGES_TABLE,
+                        Rows.IMAGES_HEADERS);
                 for (Row row : rows) {
-                    String id = noTrunc ? row.image.id() : row.image.digest().shortHex();
-                    String created = ago(row.image.created());
                     String size = ImageService.humanSize(row.size);
-                    table.add(digests ? new String[] {row.repo, row.tag, row.digest == null ? "<none>" : row.digest, id,
-                        created, size} : new String[] {row.repo, row.tag, id, created, size});
+                    listing.add(new dev.hull.cli.format.GoStruct("*formatter.ImageContext")
+                            .value("ID", noTrunc ? row.image.id() : row.image.digest().shortHex())
+                            .value("Repository", row.repo).value("Tag", row.tag)
+                            .value("Digest", row.digest == null ? "<none>" : row.digest)
+                            .value("CreatedSince", ago(row.image.created()))
+                            .value("CreatedAt", Rows.goTime(row.image.created()))
+                            .value("Size", size).value("VirtualSize", size).value("SharedSize", "N/A")
+                            .value("UniqueSize", "N/A").value("Containers", "N/A"));
                 }
-                printTable(out, table);
+                listing.print();
                 return 0;
             });
         }
@@ -142,27 +143,6 @@ final class ImageCli {
             total += s.size();
         }
         return total;
-    }
-
-    static void printTable(PrintStream out, List<String[]> rows) {
-        int cols = rows.get(0).length;
-        int[] w = new int[cols];
-        for (String[] r : rows) {
-            for (int i = 0; i < cols; i++) {
-                w[i] = Math.max(w[i], r[i] == null ? 0 : r[i].length());
-            }
-        }
-        for (String[] r : rows) {
-            StringBuilder sb = new StringBuilder();
-            for (int i = 0; i < cols; i++) {
-                String c = r[i] == null ? "" : r[i];
-                sb.append(c);
-                if (i < cols - 1) {
-                    sb.append(" ".repeat(w[i] - c.length() + 3));
-                }
-            }
-            out.println(sb.toString().stripTrailing());
-        }
     }
 
     /** "3 days ago", as docker prints times. */

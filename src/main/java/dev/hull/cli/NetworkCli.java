@@ -133,36 +133,47 @@ final class NetworkCli {
         boolean quiet;
         @Option(names = "--no-trunc", description = "Full ids.")
         boolean noTrunc;
-        @Option(names = "--format", defaultValue = "table", description = "table (default) or json (one object per"
-                + " line: docker's network inspect fields without Containers).")
+        @Option(names = "--format", defaultValue = "table", description = "table (default), table TEMPLATE, json (one"
+                + " object per line: docker's network inspect fields without Containers) or a Go template over"
+                + " docker's fields: {{.ID}} {{.Name}} {{.Driver}} {{.Scope}} {{.IPv6}} {{.Internal}} {{.Labels}}"
+                + " {{.Label \"k\"}} {{.CreatedAt}}.")
         String format;
 
         @Override
         public Integer call() {
             return ContainerCli.guarded(1, () -> {
-                if (!format.equals("table") && !format.equals("json")) {
-                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--format " + format + ": use table or json");
-                }
-                List<String[]> rows = new ArrayList<>();
-                rows.add(new String[] {"NETWORK ID", "NAME", "DRIVER", "SCOPE"});
+                boolean json = Listing.isJson(format);
+                Listing listing = quiet || json ? null : Listing.of(format, Rows.NETWORKS_TABLE, Rows.NETWORKS_HEADERS);
                 for (ObjectNode n : all(Engine.defaults(), false)) {
                     if (quiet) {
                         System.out.println(n.path("Name").asText());
-                    } else if (format.equals("json")) {
+                    } else if (json) {
                         n.remove("Containers");
                         System.out.println(ImageCli.JSON.writer().without(SerializationFeature.INDENT_OUTPUT)
                                 .writeValueAsString(n));
                     } else {
-                        String id = n.path("Id").asText();
-                        rows.add(new String[] {noTrunc ? id : id.substring(0, 12), n.path("Name").asText(),
-                            n.path("Driver").asText(), "local"});
+                        listing.add(row(n, !noTrunc));
                     }
                 }
-                if (!quiet && format.equals("table")) {
-                    ContainerCli.printTable(rows);
+                if (listing != null) {
+                    listing.print();
                 }
                 return 0;
             });
+        }
+
+        /** docker's networkContext fields of a network inspect object. */
+        private static dev.hull.cli.format.GoStruct row(ObjectNode n, boolean trunc) {
+            String id = n.path("Id").asText();
+            java.util.Map<String, String> labels = new java.util.TreeMap<>();
+            n.path("Labels").properties().forEach(e -> labels.put(e.getKey(), e.getValue().asText()));
+            return Rows.withLabels(new dev.hull.cli.format.GoStruct("*formatter.networkContext")
+                    .value("ID", trunc && id.length() > 12 ? id.substring(0, 12) : id)
+                    .value("Name", n.path("Name").asText()).value("Driver", n.path("Driver").asText())
+                    .value("Scope", n.path("Scope").asText("local"))
+                    .value("IPv6", Boolean.toString(n.path("EnableIPv6").asBoolean()))
+                    .value("Internal", Boolean.toString(n.path("Internal").asBoolean()))
+                    .value("CreatedAt", Rows.goTime(n.path("Created").asText(null))), labels);
         }
     }
 

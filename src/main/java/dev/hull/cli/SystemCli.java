@@ -53,13 +53,17 @@ final class SystemCli {
     static final class Df implements Callable<Integer> {
         @Option(names = {"-v", "--verbose"}, description = "Every image, container and volume.")
         boolean verbose;
-        @Option(names = "--format", defaultValue = "table", description = "table (default) or json.")
+        @Option(names = "--format", defaultValue = "table", description = "table (default), table TEMPLATE, json or a"
+                + " Go template over docker's fields: {{.Type}} {{.TotalCount}} {{.Active}} {{.Size}}"
+                + " {{.Reclaimable}} (without -v).")
         String format;
 
         @Override
         public Integer call() {
             return ContainerCli.guarded(1, () -> {
-                checkFormat(format);
+                if (verbose) {
+                    checkFormat(format);
+                }
                 DiskUsage du = DiskUsage.of(Engine.defaults());
                 if (format.equals("json")) {
                     if (verbose) {
@@ -81,13 +85,15 @@ final class SystemCli {
                     printVerbose(du);
                     return 0;
                 }
-                List<String[]> rows = new ArrayList<>();
-                rows.add(new String[] {"TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"});
+                Listing listing = Listing.of(format, Rows.DF_TABLE, Rows.DF_HEADERS);
                 for (DiskUsage.Summary s : du.summary()) {
-                    rows.add(new String[] {s.type(), Integer.toString(s.total()), Integer.toString(s.active()),
-                        ImageService.humanSize(s.size()), ImageService.humanSize(s.reclaimable()) + percent(s)});
+                    listing.add(new dev.hull.cli.format.GoStruct("*formatter.diskUsageContext").value("Type", s.type())
+                            .value("TotalCount", Integer.toString(s.total()))
+                            .value("Active", Integer.toString(s.active()))
+                            .value("Size", ImageService.humanSize(s.size()))
+                            .value("Reclaimable", ImageService.humanSize(s.reclaimable()) + percent(s)));
                 }
-                ContainerCli.printTable(rows);
+                listing.print();
                 return 0;
             });
         }
@@ -206,8 +212,8 @@ final class SystemCli {
             + " CgroupLayout, Config, Defaults, WritableLayerLimit.", "",
         "Examples:", "  hull info", "  hull system info --format json"})
     static final class Info implements Callable<Integer> {
-        @Option(names = {"-f", "--format"}, defaultValue = "table", description = "table (default: text) or json;"
-                + " or a template like {{.KernelVersion}}.")
+        @Option(names = {"-f", "--format"}, defaultValue = "table", description = "table (default: text), json or a"
+                + " Go template over the json's fields: {{.KernelVersion}}, {{json .Defaults}}.")
         String format;
 
         @Override
@@ -218,11 +224,10 @@ final class SystemCli {
                     System.out.println(ImageCli.JSON.writeValueAsString(n));
                     return 0;
                 }
-                if (format.contains("{{")) {
-                    System.out.println(ContainerCli.template(format, n));
+                if (!format.equals("table")) {
+                    System.out.println(Listing.document(format, n));
                     return 0;
                 }
-                checkFormat(format);
                 String[][] lines = {
                     {"Hull Version", n.path("ServerVersion").asText() + " (build " + dev.hull.service.BuildInfo.id() + ")"},
                     {"Service", ServiceCli.describe()},
@@ -290,13 +295,14 @@ final class SystemCli {
         + " line and the engine, this build and the service the command ran in (if any), the OCI spec it implements, Java, and the"
         + " executor binary.", "", "Examples:", "  hull version", "  hull version --format json"})
     static final class VersionCommand implements Callable<Integer> {
-        @Option(names = {"-f", "--format"}, defaultValue = "table", description = "table (default: text) or json.")
+        @Option(names = {"-f", "--format"}, defaultValue = "table", description = "table (default: text), json or a"
+                + " Go template over the json's fields: {{.Client.Version}}, {{.Server.Version}} (Server: the"
+                + " Engine, as docker names it).")
         String format;
 
         @Override
         public Integer call() {
             return ContainerCli.guarded(1, () -> {
-                checkFormat(format);
                 ObjectNode n = ImageCli.JSON.createObjectNode();
                 ObjectNode client = n.putObject("Client");
                 client.put("Version", Version.HULL);
@@ -331,6 +337,12 @@ final class SystemCli {
                         "/proc/sys/kernel/osrelease")).strip());
                 if (format.equals("json")) {
                     System.out.println(ImageCli.JSON.writeValueAsString(n));
+                    return 0;
+                }
+                if (!format.equals("table")) {
+                    ObjectNode data = n.deepCopy();
+                    data.set("Server", engine);
+                    System.out.println(Listing.document(format, data));
                     return 0;
                 }
                 System.out.println("Client:");

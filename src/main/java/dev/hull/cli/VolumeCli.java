@@ -3,6 +3,7 @@ package dev.hull.cli;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.cli.format.GoStruct;
 import dev.hull.engine.Engine;
 import dev.hull.engine.VolumeStore;
 import dev.hull.image.ImageService;
@@ -111,38 +112,40 @@ final class VolumeCli {
         @Option(names = {"-f", "--filter"}, paramLabel = "KEY=VALUE", description = "Filter (repeatable; all must"
                 + " match).")
         List<String> filters = new ArrayList<>();
-        @Option(names = "--format", defaultValue = "table", description = "table (default) or json (one object per"
-                + " line: Name, Driver, Mountpoint, Scope, CreatedAt, Labels, InUse).")
+        @Option(names = "--format", defaultValue = "table", description = "table (default), table TEMPLATE, json (one"
+                + " object per line: Name, Driver, Mountpoint, Scope, CreatedAt, Labels, InUse) or a Go template over"
+                + " docker's fields: {{.Name}} {{.Driver}} {{.Scope}} {{.Mountpoint}} {{.Labels}} {{.Label \"k\"}}"
+                + " {{.Links}} {{.Size}}.")
         String format;
 
         @Override
         public Integer call() {
             return ContainerCli.guarded(1, () -> {
-                if (!format.equals("table") && !format.equals("json")) {
-                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--format " + format + ": use table or json");
-                }
+                boolean json = Listing.isJson(format);
+                Listing listing = quiet || json ? null : Listing.of(format, Rows.VOLUMES_TABLE, Rows.VOLUMES_HEADERS);
                 Engine engine = Engine.defaults();
                 Map<String, List<String>> inUse = engine.volumesInUse();
                 Predicate<VolumeStore.Volume> keep = filter(filters, inUse);
-                List<String[]> rows = new ArrayList<>();
-                rows.add(new String[] {"DRIVER", "VOLUME NAME"});
                 for (VolumeStore.Volume v : engine.volumes().list()) {
                     if (!keep.test(v)) {
                         continue;
                     }
                     if (quiet) {
                         System.out.println(v.name());
-                    } else if (format.equals("json")) {
+                    } else if (json) {
                         ObjectNode n = inspect(v);
                         n.put("InUse", inUse.containsKey(v.name()));
                         System.out.println(ImageCli.JSON.writer().without(SerializationFeature.INDENT_OUTPUT)
                                 .writeValueAsString(n));
                     } else {
-                        rows.add(new String[] {"local", v.name()});
+                        listing.add(Rows.withLabels(new GoStruct("*formatter.volumeContext").value("Name", v.name())
+                                .value("Driver", "local").value("Scope", "local")
+                                .value("Mountpoint", v.mountpoint().toString()).value("Links", "N/A")
+                                .value("Size", "N/A"), v.labels()));
                     }
                 }
-                if (!quiet && format.equals("table")) {
-                    ContainerCli.printTable(rows);
+                if (listing != null) {
+                    listing.print();
                 }
                 return 0;
             });

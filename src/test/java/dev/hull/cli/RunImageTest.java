@@ -11,6 +11,7 @@ import dev.hull.image.ImageService;
 import dev.hull.image.SnapshotStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -95,9 +96,12 @@ class RunImageTest {
 
     @Test
     void imagesListsInspectShowsAndRmiRefusesAnImageInUse() throws Exception {
-        HullCommand.Result r = hull.run("images", "--format", "json");
-        JsonNode list = new ObjectMapper().readTree(r.out());
-        assertThat(list.findValuesAsText("Repository")).contains("busybox", "fixture/app");
+        HullCommand.Result r = hull.run("images", "--format", "json"); // one object a line, as docker prints
+        List<String> repositories = new ArrayList<>();
+        for (String line : r.out().strip().split("\n")) {
+            repositories.add(new ObjectMapper().readTree(line).path("Repository").asText());
+        }
+        assertThat(repositories).contains("busybox", "fixture/app");
         r = hull.run("images");
         assertThat(r.out()).startsWith("REPOSITORY").contains("fixture/app").contains(app.digest().shortHex());
         r = hull.run("image", "inspect", "fixture/app:1");

@@ -65,7 +65,7 @@ class VolumeCommandsTest {
         assertThatThrownBy(() -> engine.volumes().create("bad/name", Map.of()))
                 .hasMessageContaining("invalid volume name \"bad/name\"");
         r = hull.run("volume", "ls");
-        assertThat(r.out()).as(r.toString()).startsWith("DRIVER").contains("local    webdata").contains(anonymous);
+        assertThat(r.out()).as(r.toString()).startsWith("DRIVER").contains("local     webdata").contains(anonymous);
         r = hull.run("volume", "ls", "-q", "--filter", "label=team=web");
         assertThat(r.out()).as(r.toString()).isEqualTo("webdata\n");
         r = hull.run("volume", "ls", "--format", "json", "--filter", "name=webd", "--filter", "dangling=true");
