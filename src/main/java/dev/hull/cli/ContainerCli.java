@@ -539,6 +539,9 @@ final class ContainerCli {
 
     /** inspect's output: one JSON array of every thing given, or the --format template once per thing; 1 if any was missing. */
     static int printInspected(List<String> refs, String format, Inspection inspection) throws Exception {
+        if (format != null && !Listing.isJson(format)) {
+            Listing.check(format);
+        }
         ArrayNode out = ImageCli.JSON.createArrayNode();
         int failed = 0;
         for (String ref : refs) {

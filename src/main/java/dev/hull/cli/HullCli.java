@@ -22,7 +22,7 @@ public final class HullCli {
             ContainerResourceCli.Stats.class, ContainerResourceCli.Top.class, ContainerResourceCli.Pause.class,
             ContainerResourceCli.Unpause.class, ContainerResourceCli.Update.class,
             ContainerCli.Stop.class, ContainerCli.Restart.class, ContainerCli.Kill.class, ContainerCli.Rm.class,
-            ContainerCli.Ps.class, ContainerCli.Logs.class, ContainerCli.Exec.class, ContainerCli.Inspect.class,
+            ContainerCli.Ps.class, ContainerCli.Logs.class, ContainerCli.Exec.class, InspectCommand.class,
             ContainerCli.Wait.class, ContainerCli.Rename.class, NetworkCli.Port.class, ImageCli.Images.class, ImageCli.Remove.class,
             ImageCli.Tag.class, RegistryCli.Pull.class, RegistryCli.Push.class, RegistryCli.Login.class,
             RegistryCli.Logout.class, ArchiveCli.Load.class, ArchiveCli.Save.class, BuildCli.Build.class, BuildCli.History.class,

@@ -180,6 +180,8 @@ final class ImageCli {
     @Command(name = "inspect", mixinStandardHelpOptions = true, description = {"Show images' details as JSON (docker's fields: Id, RepoTags,"
         + " RepoDigests, Created, Architecture, Os, Config, RootFS, Size; and Hull's Manifest and Layers)."})
     static final class Inspect implements Callable<Integer> {
+        @Option(names = {"-f", "--format"}, description = "A Go template: {{.Id}}, {{json .Config.Env}}.")
+        String format;
         @Parameters(arity = "1..*", paramLabel = "IMAGE")
         List<String> images;
 
@@ -188,43 +190,50 @@ final class ImageCli {
             return guarded(() -> {
                 ImageService svc = Engine.defaults().images();
                 ImageStore.Metadata m = svc.store().read();
-                ArrayNode arr = JSON.createArrayNode();
-                for (String text : images) {
-                    ImageRecord r = ImageStore.find(m, text)
-                            .orElseThrow(() -> new dev.hull.image.ImageNotFoundException(text));
-                    ImageConfig c = svc.config(r);
-                    ObjectNode o = arr.addObject();
-                    o.put("Id", r.id());
-                    ArrayNode tags = o.putArray("RepoTags");
-                    r.names().forEach(n -> tags.add(Reference.parse(n).familiar()));
-                    ArrayNode rd = o.putArray("RepoDigests");
-                    r.repoDigests().forEach(rd::add);
-                    o.put("Created", c.created());
-                    o.put("Author", c.author());
-                    o.put("Architecture", c.architecture());
-                    if (c.variant() != null) {
-                        o.put("Variant", c.variant());
+                return ContainerCli.printInspected(images, format, text -> {
+                    try {
+                        return inspect(svc, m, text);
+                    } catch (dev.hull.image.ImageNotFoundException e) {
+                        throw new dev.hull.runtime.RuntimeError(dev.hull.runtime.RuntimeError.Kind.NOT_FOUND,
+                                e.getMessage());
                     }
-                    o.put("Os", c.os());
-                    o.put("Size", unpackedSize(m, r));
-                    o.set("Config", JSON.valueToTree(c.config()));
-                    ObjectNode rootfs = o.putObject("RootFS");
-                    rootfs.put("Type", "layers");
-                    ArrayNode layers = rootfs.putArray("Layers");
-                    r.diffIds().forEach(layers::add);
-                    ObjectNode hull = o.putObject("Hull");
-                    hull.put("ManifestDigest", r.manifestDigest());
-                    hull.put("ManifestMediaType", r.manifestMediaType());
-                    ArrayNode blobs = hull.putArray("Layers");
-                    for (Descriptor d : r.layers()) {
-                        blobs.add(JSON.valueToTree(d));
-                    }
-                    hull.put("Added", r.added());
-                }
-                System.out.println(JSON.writeValueAsString(arr));
-                return 0;
+                });
             });
         }
+    }
+
+    /** An image as docker's image inspect shows it (and Hull's manifest and layers under "Hull"). */
+    static ObjectNode inspect(ImageService svc, ImageStore.Metadata m, String text) throws java.io.IOException {
+        ImageRecord r = ImageStore.find(m, text).orElseThrow(() -> new dev.hull.image.ImageNotFoundException(text));
+        ImageConfig c = svc.config(r);
+        ObjectNode o = JSON.createObjectNode();
+        o.put("Id", r.id());
+        ArrayNode tags = o.putArray("RepoTags");
+        r.names().forEach(n -> tags.add(Reference.parse(n).familiar()));
+        ArrayNode rd = o.putArray("RepoDigests");
+        r.repoDigests().forEach(rd::add);
+        o.put("Created", c.created());
+        o.put("Author", c.author());
+        o.put("Architecture", c.architecture());
+        if (c.variant() != null) {
+            o.put("Variant", c.variant());
+        }
+        o.put("Os", c.os());
+        o.put("Size", unpackedSize(m, r));
+        o.set("Config", JSON.valueToTree(c.config()));
+        ObjectNode rootfs = o.putObject("RootFS");
+        rootfs.put("Type", "layers");
+        ArrayNode layers = rootfs.putArray("Layers");
+        r.diffIds().forEach(layers::add);
+        ObjectNode hull = o.putObject("Hull");
+        hull.put("ManifestDigest", r.manifestDigest());
+        hull.put("ManifestMediaType", r.manifestMediaType());
+        ArrayNode blobs = hull.putArray("Layers");
+        for (Descriptor d : r.layers()) {
+            blobs.add(JSON.valueToTree(d));
+        }
+        hull.put("Added", r.added());
+        return o;
     }
 
     @Command(name = "rmi", mixinStandardHelpOptions = true, description = {"Remove images.", "",

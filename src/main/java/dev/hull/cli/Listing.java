@@ -59,6 +59,15 @@ final class Listing {
         }
     }
 
+    /** Parses a template, to refuse a bad one before doing anything. */
+    static void check(String format) throws RuntimeError {
+        try {
+            Template.parse(format);
+        } catch (TemplateException e) {
+            throw error(e);
+        }
+    }
+
     static RuntimeError error(TemplateException e) {
         return new RuntimeError(RuntimeError.Kind.BAD_INPUT,
                 (e.parsing() ? "template parsing error: " : "") + e.getMessage());

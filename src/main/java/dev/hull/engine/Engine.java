@@ -226,7 +226,7 @@ public final class Engine {
                     networking.writeFiles(net, dir);
                 }
                 copyUp(spec, layers);
-                if (o.tty) { // the monitor's pty starts at this size (it does not follow the caller's resizes)
+                if (o.tty) { // the pty's size without a caller's terminal (an attached run gives it the caller's, PtyFollower)
                     ObjectNode size = ((ObjectNode) spec.get("process")).putObject("consoleSize");
                     size.put("height", 24);
                     size.put("width", 80);

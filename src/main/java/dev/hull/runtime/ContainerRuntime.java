@@ -604,12 +604,16 @@ public final class ContainerRuntime {
             if (onStarted != null) {
                 onStarted.accept(c.record().pid());
             }
-            Trace trace = Trace.start();
-            start(id);
-            trace.mark("monitored.start");
-            int code = session.awaitExit();
-            trace.mark("monitored.exit");
-            return code;
+            // the pty takes the caller's size before the process starts, and follows its resizes
+            try (PtyFollower window = c.terminal()
+                    ? PtyFollower.follow(stdio == null ? 0 : stdio[0], stdio == null, c.record().pid()) : null) {
+                Trace trace = Trace.start();
+                start(id);
+                trace.mark("monitored.start");
+                int code = session.awaitExit();
+                trace.mark("monitored.exit");
+                return code;
+            }
         } catch (IOException | RuntimeError | RuntimeException e) {
             throw e;
         } catch (Exception e) {

@@ -137,8 +137,10 @@ class SystemCommandsTest {
         assertThat(Files.isExecutable(executor)).isTrue();
         r = hull.run("version");
         assertThat(r.out()).startsWith("Client:\n Version:       " + Version.HULL).contains("Executor:      " + executor);
-        r = hull.run("version", "--format", "yaml");
+        r = hull.run("version", "--format", "yaml"); // a template without actions, as docker takes it
+        assertThat(r.out()).isEqualTo("yaml\n");
+        r = hull.run("version", "--format", "{{.Server.Nope}}");
         assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err()).contains("--format yaml: use table or json");
+        assertThat(r.err()).contains("at <.Server.Nope>: map has no entry for key \"Nope\"");
     }
 }

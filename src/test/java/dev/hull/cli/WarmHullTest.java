@@ -380,6 +380,29 @@ class WarmHullTest {
 
     @ParameterizedTest(name = "warm={0}")
     @ValueSource(booleans = {true, false})
+    void runItTakesAndFollowsTheClientsWindowSize(boolean warm) throws Exception {
+        String name = "run-resize-" + warm;
+        try {
+            Path script = tmp.resolve("resizer.py");
+            Files.writeString(script, RESIZER);
+            List<String> cmd = new ArrayList<>(List.of("python3", script.toString()));
+            cmd.addAll(command(warm, "run", "-it", "--name", name, "busybox", "sh", "-c",
+                    "stty size; while read x; do stty size; done"));
+            ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile());
+            pb.environment().putAll(builder(warm, tmp, Map.of()).environment());
+            Process p = pb.redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            // The monitor's pty was 24x80 whatever the caller's terminal, and never resized.
+            assertThat(out).as("the pty starts at the client's size").contains("30 100");
+            assertThat(out).as("and follows its resize").contains("40 120");
+        } finally {
+            hull(warm, "rm", "-f", name);
+        }
+    }
+
+    @ParameterizedTest(name = "warm={0}")
+    @ValueSource(booleans = {true, false})
     void pushAndPullShowTheirProgressToTheClient(boolean warm) throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(RegistryServer.BINARY),
                 "needs Debian's docker-registry");
