@@ -557,8 +557,8 @@ final class ContainerCli {
                 failed = 1;
             }
         }
-        if (format == null || Listing.isJson(format)) {
-            System.out.println(ImageCli.JSON.writeValueAsString(out));
+        if (format == null || Listing.isJson(format)) { // docker: "[]" when there was nothing
+            System.out.println(out.isEmpty() ? "[]" : ImageCli.JSON.writeValueAsString(out));
         }
         return failed;
     }
