@@ -77,9 +77,10 @@ final class ContainerCli {
         return engine;
     }
 
-    static Engine.Attach attach() {
+    /** The caller's stdio; with sigProxy, the signals it gets go on to the container (docker's --sig-proxy). */
+    static Engine.Attach attach(boolean sigProxy) {
         Invocation inv = Invocation.current();
-        return new Engine.Attach(inv.stdio(), inv.onStarted());
+        return new Engine.Attach(inv.stdio(), sigProxy ? inv.onStarted() : pid -> { });
     }
 
     @Command(name = "run", description = {"Run a command in a new container.", "",
@@ -102,6 +103,10 @@ final class ContainerCli {
         String platform;
         @Mixin
         RegistryCli.Access access = new RegistryCli.Access();
+        @Option(names = "--sig-proxy", arity = "0..1", defaultValue = "true", fallbackValue = "true",
+                description = "In the foreground: the signals hull gets go on to the container (default true;"
+                        + " false: they end hull only, the container runs on).")
+        boolean sigProxy;
         @Option(names = "--help", usageHelp = true, description = "Show this help.")
         boolean help;
         @Parameters(index = "0", paramLabel = "IMAGE", description = "Image to run (name, name:tag, name@digest or id;"
@@ -116,7 +121,7 @@ final class ContainerCli {
             try {
                 CreateOptions o = options.toCreateOptions(image, command);
                 Engine engine = engine(access, pull, platform, image);
-                Engine.Run r = engine.run(o, detach, detach ? null : attach());
+                Engine.Run r = engine.run(o, detach, detach ? null : attach(sigProxy));
                 if (detach) {
                     System.out.println(r.container().id());
                 }
@@ -168,6 +173,9 @@ final class ContainerCli {
         boolean attach;
         @Option(names = {"-i", "--interactive"}, description = "With -a: the container reads your stdin.")
         boolean interactive;
+        @Option(names = "--sig-proxy", arity = "0..1", defaultValue = "true", fallbackValue = "true",
+                description = "With -a: the signals hull gets go on to the container (default true).")
+        boolean sigProxy;
         @Parameters(arity = "1..*", paramLabel = "CONTAINER")
         List<String> refs;
 
@@ -182,7 +190,7 @@ final class ContainerCli {
             for (String ref : refs) {
                 try {
                     if (attach) {
-                        return engine.start(ref, attach());
+                        return engine.start(ref, attach(sigProxy));
                     }
                     engine.start(ref, null);
                     System.out.println(ref);

@@ -31,9 +31,7 @@ class FormatCommandsTest {
     }
 
     static HullCommand.Result ok(String... args) throws Exception {
-        HullCommand.Result r = hull.run(args);
-        assertThat(r.exit()).as("hull " + String.join(" ", args) + "\n" + r).isZero();
-        return r;
+        return hull.ok(args);
     }
 
     static String ps(String format) throws Exception {

@@ -45,6 +45,13 @@ public final class HullCommand {
         return runWithInput(Path.of("/dev/null"), args);
     }
 
+    /** Runs hull with args; fails the test unless it exits 0. */
+    public Result ok(String... args) throws IOException, InterruptedException {
+        Result r = run(args);
+        org.assertj.core.api.Assertions.assertThat(r.exit()).as("hull " + String.join(" ", args) + "\n" + r).isZero();
+        return r;
+    }
+
     /** Runs hull with args and stdin from a file. */
     public Result runWithInput(Path stdin, String... args) throws IOException, InterruptedException {
         Path out = Files.createTempFile("hull-cli-", ".out");

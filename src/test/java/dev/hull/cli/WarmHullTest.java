@@ -355,21 +355,27 @@ class WarmHullTest {
             os.kill(pid, 9) if os.waitpid(pid, os.WNOHANG) == (0, 0) else None
             """;
 
+    /** hull args run under {@link #RESIZER}: what the terminal showed. */
+    private String underResizer(boolean warm, String... args) throws Exception {
+        Path script = tmp.resolve("resizer.py");
+        Files.writeString(script, RESIZER);
+        List<String> cmd = new ArrayList<>(List.of("python3", script.toString()));
+        cmd.addAll(command(warm, args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile());
+        pb.environment().putAll(builder(warm, tmp, Map.of()).environment());
+        Process p = pb.redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        return out;
+    }
+
     @ParameterizedTest(name = "warm={0}")
     @ValueSource(booleans = {true, false})
     void execItFollowsTheClientsWindowSize(boolean warm) throws Exception {
         String name = "resize-" + warm;
         assertThat(hull(warm, "run", "-d", "--name", name, "busybox", "sleep", "1000").code()).isZero();
         try {
-            Path script = tmp.resolve("resizer.py");
-            Files.writeString(script, RESIZER);
-            List<String> cmd = new ArrayList<>(List.of("python3", script.toString()));
-            cmd.addAll(command(warm, "exec", "-it", name, "sh", "-c", "stty size; while read x; do stty size; done"));
-            ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile());
-            pb.environment().putAll(builder(warm, tmp, Map.of()).environment());
-            Process p = pb.redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes());
-            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            String out = underResizer(warm, "exec", "-it", name, "sh", "-c", "stty size; while read x; do stty size; done");
             assertThat(out).as("the pty starts at the client's size").contains("30 100");
             // The warm path kept 30x100 before: the client relayed SIGWINCH, nobody resized the pty.
             assertThat(out).as("and follows its resize").contains("40 120");
@@ -383,16 +389,8 @@ class WarmHullTest {
     void runItTakesAndFollowsTheClientsWindowSize(boolean warm) throws Exception {
         String name = "run-resize-" + warm;
         try {
-            Path script = tmp.resolve("resizer.py");
-            Files.writeString(script, RESIZER);
-            List<String> cmd = new ArrayList<>(List.of("python3", script.toString()));
-            cmd.addAll(command(warm, "run", "-it", "--name", name, "busybox", "sh", "-c",
-                    "stty size; while read x; do stty size; done"));
-            ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile());
-            pb.environment().putAll(builder(warm, tmp, Map.of()).environment());
-            Process p = pb.redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes());
-            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            String out = underResizer(warm, "run", "-it", "--name", name, "busybox", "sh", "-c",
+                    "stty size; while read x; do stty size; done");
             // The monitor's pty was 24x80 whatever the caller's terminal, and never resized.
             assertThat(out).as("the pty starts at the client's size").contains("30 100");
             assertThat(out).as("and follows its resize").contains("40 120");
