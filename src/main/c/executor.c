@@ -1600,6 +1600,12 @@ static void become_monitor(const struct op *o)
     monitor.restart_max = u64(o, 5);
     monitor.stop_marker = str(o, 6);
     monitor.stdin_inherit = u64(o, 7);
+    const char *keys = o->argc > 8 ? str(o, 8) : ""; /* hex: two digits a byte */
+    monitor.detach_len = 0;
+    for (size_t i = 0; keys[i] && keys[i + 1] && monitor.detach_len < sizeof monitor.detach_keys; i += 2) {
+        char hex[3] = { keys[i], keys[i + 1], 0 };
+        monitor.detach_keys[monitor.detach_len++] = (unsigned char)strtoul(hex, NULL, 16);
+    }
     pid_t p = fork();
     if (p < 0) SYSFAIL("fork the monitor");
     if (p > 0) _exit(0);

@@ -419,6 +419,38 @@ static int stop_requested(void)
 }
 
 static int relay_stdin; /* attached with a terminal and -i: the client's stdin goes to the pty */
+static size_t detach_matched; /* how many of the detach keys were just typed (held back so far) */
+
+/* The client's keystrokes to the pty, as docker's escape proxy does: the detach keys are held back
+ * while they match; all of them lets the client go (the container runs on), a mismatch sends what
+ * was held. Returns 1 when the client was let go. */
+static int relay_keys(const char *buf, ssize_t n)
+{
+    char out[4096 + sizeof monitor.detach_keys];
+    size_t o = 0;
+    for (ssize_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (monitor.detach_len && c == monitor.detach_keys[detach_matched]) {
+            if (++detach_matched < monitor.detach_len) continue;
+            detach_matched = 0;
+            if (o) write_all(tty_master, out, o);
+            java_send("DETACHED\n");
+            detach_client();
+            relay_stdin = 0;
+            return 1;
+        }
+        if (detach_matched) {
+            memcpy(out + o, monitor.detach_keys, detach_matched);
+            o += detach_matched;
+            detach_matched = 0;
+            if (monitor.detach_len && c == monitor.detach_keys[0]) { detach_matched = 1; continue; }
+        }
+        out[o++] = (char)c;
+        if (o >= 4096) { write_all(tty_master, out, o); o = 0; }
+    }
+    if (o) write_all(tty_master, out, o);
+    return 0;
+}
 
 /* Waits for the init to end, logging its output meanwhile; returns its wait status. */
 static int watch(pid_t init)
@@ -452,7 +484,7 @@ static int watch(pid_t init)
         if (ii >= 0 && p[ii].revents) {
             char buf[4096];
             ssize_t n = read(0, buf, sizeof buf);
-            if (n > 0) write_all(tty_master, buf, n);
+            if (n > 0) relay_keys(buf, n);
             else if (!(n < 0 && errno == EINTR)) relay_stdin = 0;
         }
         if (ji >= 0 && p[ji].revents) {

@@ -78,9 +78,14 @@ final class ContainerCli {
     }
 
     /** The caller's stdio; with sigProxy, the signals it gets go on to the container (docker's --sig-proxy). */
-    static Engine.Attach attach(boolean sigProxy) {
+    static Engine.Attach attach(boolean sigProxy, String detachKeys) throws RuntimeError {
         Invocation inv = Invocation.current();
-        return new Engine.Attach(inv.stdio(), sigProxy ? inv.onStarted() : pid -> { });
+        return new Engine.Attach(inv.stdio(), sigProxy ? inv.onStarted() : pid -> { }, DetachKeys.parse(detachKeys));
+    }
+
+    /** A foreground run's status: the container's, or 0 once the caller detached (the container runs on). */
+    static int exitStatus(int code) {
+        return code == Engine.DETACHED ? 0 : code;
     }
 
     @Command(name = "run", description = {"Run a command in a new container.", "",
@@ -107,6 +112,9 @@ final class ContainerCli {
                 description = "In the foreground: the signals hull gets go on to the container (default true;"
                         + " false: they end hull only, the container runs on).")
         boolean sigProxy;
+        @Option(names = "--detach-keys", defaultValue = DetachKeys.DEFAULT, description = "With -it: these keys"
+                + " leave the container running and return (default ${DEFAULT-VALUE}).")
+        String detachKeys;
         @Option(names = "--help", usageHelp = true, description = "Show this help.")
         boolean help;
         @Parameters(index = "0", paramLabel = "IMAGE", description = "Image to run (name, name:tag, name@digest or id;"
@@ -121,11 +129,11 @@ final class ContainerCli {
             try {
                 CreateOptions o = options.toCreateOptions(image, command);
                 Engine engine = engine(access, pull, platform, image);
-                Engine.Run r = engine.run(o, detach, detach ? null : attach(sigProxy));
+                Engine.Run r = engine.run(o, detach, detach ? null : attach(sigProxy, detachKeys));
                 if (detach) {
                     System.out.println(r.container().id());
                 }
-                return r.exitCode();
+                return exitStatus(r.exitCode());
             } catch (RuntimeError e) {
                 System.err.println("hull: " + e.getMessage());
                 return startFailure(e);
@@ -176,6 +184,9 @@ final class ContainerCli {
         @Option(names = "--sig-proxy", arity = "0..1", defaultValue = "true", fallbackValue = "true",
                 description = "With -a: the signals hull gets go on to the container (default true).")
         boolean sigProxy;
+        @Option(names = "--detach-keys", defaultValue = DetachKeys.DEFAULT, description = "With -ai and a terminal:"
+                + " these keys leave the container running and return (default ${DEFAULT-VALUE}).")
+        String detachKeys;
         @Parameters(arity = "1..*", paramLabel = "CONTAINER")
         List<String> refs;
 
@@ -190,7 +201,7 @@ final class ContainerCli {
             for (String ref : refs) {
                 try {
                     if (attach) {
-                        return engine.start(ref, attach(sigProxy));
+                        return exitStatus(engine.start(ref, attach(sigProxy, detachKeys)));
                     }
                     engine.start(ref, null);
                     System.out.println(ref);

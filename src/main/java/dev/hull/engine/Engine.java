@@ -430,7 +430,15 @@ public final class Engine {
     // ---------------------------------------------------------------- start / run
 
     /** How a start is attached: the descriptors the container's stdio come from, a hook for its pid. */
-    public record Attach(int[] stdio, IntConsumer onStarted) {}
+    public record Attach(int[] stdio, IntConsumer onStarted, String detachKeys) {
+        /** Without detach keys. */
+        public Attach(int[] stdio, IntConsumer onStarted) {
+            this(stdio, onStarted, null);
+        }
+    }
+
+    /** What an attached start or run returns when the caller typed the detach keys: the container runs on. */
+    public static final int DETACHED = dev.hull.runtime.executor.ExecutorSession.DETACHED;
 
     /**
      * {@code hull start}: a new init (and monitor) for the container. With attach, returns the
@@ -519,7 +527,8 @@ public final class Engine {
             ContainerStore.Locked locked)
             throws IOException, RuntimeError {
         upgradeInit(containers.dir(info.id()).resolve("config.json"));
-        Monitor monitor = monitorFor(info, o, net, attach != null);
+        Monitor monitor = monitorFor(info, o, net, attach != null,
+                attach != null && attach.detachKeys() != null && o.tty && o.interactive ? attach.detachKeys() : "");
         ContainerRuntime rt = new ContainerRuntime(stateRoot).withMonitor(monitor);
         if (attach != null && attach.stdio() != null) {
             rt.withStdio(attach.stdio());
@@ -748,8 +757,8 @@ public final class Engine {
         }
     }
 
-    private Monitor monitorFor(ContainerInfo info, CreateOptions o, NetworkRequest net, boolean attached)
-            throws RuntimeError {
+    private Monitor monitorFor(ContainerInfo info, CreateOptions o, NetworkRequest net, boolean attached,
+            String detachKeys) throws RuntimeError {
         long[] limits = logLimits(o);
         List<String> onExit = List.of();
         List<String> onEnd = List.of();
@@ -763,7 +772,7 @@ public final class Engine {
         }
         return new Monitor(containers.statusFile(info.id()), containers.logFile(info.id()), limits[0],
                 (int) limits[1], Monitor.RestartPolicy.parse(o.restart), containers.stopMarker(info.id()),
-                attached && o.interactive, onExit, onEnd);
+                attached && o.interactive, detachKeys, onExit, onEnd);
     }
 
     /** Wiring others notice while it stays: published host ports, or a user-defined network (peers' names). */
@@ -920,7 +929,7 @@ public final class Engine {
             }
             throw e;
         }
-        if (o.autoRemove) {
+        if (o.autoRemove && code != DETACHED) {
             remove(info.id(), true);
         }
         return new Run(info, code);

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -394,6 +395,60 @@ class WarmHullTest {
             // The monitor's pty was 24x80 whatever the caller's terminal, and never resized.
             assertThat(out).as("the pty starts at the client's size").contains("30 100");
             assertThat(out).as("and follows its resize").contains("40 120");
+        } finally {
+            hull(warm, "rm", "-f", name);
+        }
+    }
+
+    /** Runs argv on a pty; after "ready", types a probe line, then the detach keys (hex in DETACH); prints the exit. */
+    static final String DETACHER = """
+            import fcntl, os, select, sys, termios, time
+            m, s = os.openpty()
+            pid = os.fork()
+            if pid == 0:
+                os.setsid(); fcntl.ioctl(s, termios.TIOCSCTTY, 0)
+                for i in (0, 1, 2): os.dup2(s, i)
+                os.execvp(sys.argv[1], sys.argv[1:])
+            os.close(s)
+            out, deadline, step, status = b"", time.time() + 90, 0, None
+            while time.time() < deadline and status is None:
+                if step == 0 and b"ready" in out:
+                    os.write(m, b"\\x18zz\\x10q\\n"); step = 1  # keys of the sequences, not whole ones: they pass
+                elif step == 1 and b"got-" in out.split(b"ready", 1)[1]:
+                    os.write(m, bytes.fromhex(os.environ["DETACH"])); step = 2
+                r, _, _ = select.select([m], [], [], 0.2)
+                if r:
+                    try: out += os.read(m, 4096)
+                    except OSError: pass
+                w, st = os.waitpid(pid, os.WNOHANG)
+                if w == pid: status = os.waitstatus_to_exitcode(st)
+            sys.stdout.write(out.decode(errors="replace")); sys.stdout.write("\\nEXIT %s\\n" % status); sys.stdout.flush()
+            """;
+
+    @ParameterizedTest(name = "warm={0} keys={1}")
+    @CsvSource({"true,,1011", "false,,1011", "true,'ctrl-x,y',1879", "false,'ctrl-x,y',1879"})
+    void theDetachKeysLeaveTheContainerRunning(boolean warm, String keys, String typed) throws Exception {
+        String name = "detach-" + warm + "-" + typed;
+        try {
+            Path script = tmp.resolve("detacher.py");
+            Files.writeString(script, DETACHER);
+            List<String> args = new ArrayList<>(List.of("python3", script.toString()));
+            List<String> run = new ArrayList<>(List.of("run", "-it", "--name", name));
+            if (keys != null) {
+                run.addAll(List.of("--detach-keys", keys));
+            }
+            run.addAll(List.of("busybox", "sh", "-c", "echo ready; read x; echo got-$x; while true; do sleep 1; done"));
+            args.addAll(command(warm, run.toArray(String[]::new)));
+            ProcessBuilder pb = new ProcessBuilder(args).directory(tmp.toFile());
+            pb.environment().putAll(builder(warm, tmp, Map.of()).environment());
+            pb.environment().put("DETACH", typed);
+            Process p = pb.redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            assertThat(out).as("the probe reached the container").contains("got-\u0018zz\u0010q");
+            assertThat(out).as("hull returned 0 on the detach keys").endsWith("EXIT 0\n");
+            Result ps = hull(warm, "ps", "--filter", "name=" + name, "--format", "{{.State}}");
+            assertThat(ps.out()).as("the container runs on").isEqualTo("running\n");
         } finally {
             hull(warm, "rm", "-f", name);
         }

@@ -15,6 +15,9 @@ import java.util.List;
  * and undo what the plan listed for abort.
  */
 public final class ExecutorSession implements AutoCloseable {
+    /** awaitExit's answer when the monitor let its caller go (docker's detach keys). */
+    public static final int DETACHED = -1;
+
     private static final int PLAN_FD = 3;
 
     /**
@@ -265,6 +268,10 @@ public final class ExecutorSession implements AutoCloseable {
         if (line == null) {
             int status = reap();
             throw new ExecutorException("executor ended without an exit status (status " + status + ")");
+        }
+        if (line.equals("DETACHED")) { // a monitor let its caller go: the container runs on
+            reap();
+            return DETACHED;
         }
         String[] parts = line.split(" ");
         if (parts.length == 3 && parts[0].equals("EXIT")) {
