@@ -358,12 +358,18 @@ class WarmHullTest {
 
     /** hull args run under {@link #RESIZER}: what the terminal showed. */
     private String underResizer(boolean warm, String... args) throws Exception {
-        Path script = tmp.resolve("resizer.py");
-        Files.writeString(script, RESIZER);
+        return underScript(warm, RESIZER, Map.of(), args);
+    }
+
+    /** hull args run by a python script (a pty it holds), with env: what the script printed. */
+    private String underScript(boolean warm, String python, Map<String, String> env, String... args) throws Exception {
+        Path script = Files.createTempFile(tmp, "pty-", ".py");
+        Files.writeString(script, python);
         List<String> cmd = new ArrayList<>(List.of("python3", script.toString()));
         cmd.addAll(command(warm, args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile());
         pb.environment().putAll(builder(warm, tmp, Map.of()).environment());
+        pb.environment().putAll(env);
         Process p = pb.redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
@@ -430,21 +436,12 @@ class WarmHullTest {
     void theDetachKeysLeaveTheContainerRunning(boolean warm, String keys, String typed) throws Exception {
         String name = "detach-" + warm + "-" + typed;
         try {
-            Path script = tmp.resolve("detacher.py");
-            Files.writeString(script, DETACHER);
-            List<String> args = new ArrayList<>(List.of("python3", script.toString()));
             List<String> run = new ArrayList<>(List.of("run", "-it", "--name", name));
             if (keys != null) {
                 run.addAll(List.of("--detach-keys", keys));
             }
             run.addAll(List.of("busybox", "sh", "-c", "echo ready; read x; echo got-$x; while true; do sleep 1; done"));
-            args.addAll(command(warm, run.toArray(String[]::new)));
-            ProcessBuilder pb = new ProcessBuilder(args).directory(tmp.toFile());
-            pb.environment().putAll(builder(warm, tmp, Map.of()).environment());
-            pb.environment().put("DETACH", typed);
-            Process p = pb.redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes());
-            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            String out = underScript(warm, DETACHER, Map.of("DETACH", typed), run.toArray(String[]::new));
             assertThat(out).as("the probe reached the container").contains("got-\u0018zz\u0010q");
             assertThat(out).as("hull returned 0 on the detach keys").endsWith("EXIT 0\n");
             Result ps = hull(warm, "ps", "--filter", "name=" + name, "--format", "{{.State}}");
