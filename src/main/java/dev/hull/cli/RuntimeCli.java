@@ -425,10 +425,6 @@ public final class RuntimeCli {
         }
     }
 
-    static int execute(Invocation inv, String[] args) {
-        return execute(inv, args, false);
-    }
-
     /** Runs one command; with pooled, reuses a command line from an earlier command (warm server). */
     static int execute(Invocation inv, String[] args, boolean pooled) {
         CommandLine cl = pooled ? POOL.poll() : null;
