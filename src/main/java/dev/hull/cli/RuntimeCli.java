@@ -364,7 +364,7 @@ public final class RuntimeCli {
     private static CommandLine commandLine(Invocation inv, Class<?>... commands) {
         CommandLine cl = new CommandLine(new RuntimeCli(inv));
         for (Class<?> c : commands) {
-            cl.addSubcommand(new CommandLine(newInstance(c)));
+            cl.addSubcommand(new CommandLine(CommandObjects.of(c)));
         }
         cl.addSubcommand(new CommandLine.HelpCommand());
         cl.setUsageHelpAutoWidth(true);
@@ -375,16 +375,6 @@ public final class RuntimeCli {
         cl.setOut(inv.out());
         cl.setErr(inv.err());
         return cl;
-    }
-
-    private static Object newInstance(Class<?> c) {
-        try {
-            var ctor = c.getDeclaredConstructor();
-            ctor.setAccessible(true);
-            return ctor.newInstance();
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot make command " + c.getName(), e);
-        }
     }
 
     /**
