@@ -31,7 +31,7 @@ import java.util.HexFormat;
  */
 public final class Disk {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int BLOCK = 4096, EPERM = 1;
+    private static final int BLOCK = 4096, EPERM = 1, ENOKEY = 126;
     private static final byte[] AAD = "hull-disk-v1".getBytes(StandardCharsets.US_ASCII);
 
     /** What disk.json holds. */
@@ -150,7 +150,15 @@ public final class Disk {
     public static boolean lock(Path dir, String what) throws IOException, RuntimeError {
         Meta m = encrypted(dir, what);
         mount(dir);
-        int flags = withFd(mountPoint(dir), fd -> Fscrypt.removeKey(fd, HexFormat.of().parseHex(m.KeyId())));
+        int flags;
+        try {
+            flags = withFd(mountPoint(dir), fd -> Fscrypt.removeKey(fd, HexFormat.of().parseHex(m.KeyId())));
+        } catch (LinuxException e) {
+            if (e.errno() == ENOKEY) {
+                throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, what + " is locked already");
+            }
+            throw e;
+        }
         return (flags & Fscrypt.REMOVAL_FILES_BUSY) != 0;
     }
 

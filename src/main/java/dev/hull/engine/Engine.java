@@ -268,7 +268,8 @@ public final class Engine {
         String prefix = volumes.root() + "/";
         for (com.fasterxml.jackson.databind.JsonNode m : spec.path("mounts")) {
             String src = m.path("source").asText();
-            if (!m.path("type").asText().equals("bind") || !src.startsWith(prefix) || !src.endsWith("/_data")) {
+            if (!m.path("type").asText().equals("bind") || !src.startsWith(prefix)
+                    || !src.endsWith("/_data") && !src.endsWith("/disk/data")) {
                 continue;
             }
             Path data = Path.of(src);
@@ -284,7 +285,7 @@ public final class Engine {
                     }
                 }
                 throw new IOException("copying the image's " + m.path("destination").asText() + " into volume "
-                        + data.getParent().getFileName() + ": " + e.getMessage(), e);
+                        + src.substring(prefix.length()).split("/")[0] + ": " + e.getMessage(), e);
             }
         }
     }
