@@ -1,0 +1,59 @@
+package dev.hull.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.hull.disk.Disk;
+import dev.hull.disk.DiskSpec;
+import dev.hull.runtime.RuntimeError;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * {@code --storage-opt size=}: a container whose writable layer lives on a {@link Disk} of its own
+ * (the overlay's upper and work directories in CONTAINER_DIR/disk/data), a hard limit on what it
+ * writes to its root. The disk is mounted on the host while the container exists (again before a
+ * start after a reboot), and detached before its directory is removed.
+ */
+final class ContainerDisks {
+    private ContainerDisks() {}
+
+    /** The disk --storage-opt asks for, or null. */
+    static DiskSpec spec(CreateOptions o) throws RuntimeError {
+        return o.storageOpts == null ? null : DiskSpec.parse(o.storageOpts, "--storage-opt", false);
+    }
+
+    /** Makes the container's disk; returns the directory its upper and work directories go in. */
+    static Path create(Path dir, DiskSpec spec, String snapshotter) throws IOException, RuntimeError {
+        if (!snapshotter.equals("overlay")) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--storage-opt size needs the overlay snapshotter"
+                    + " (this host has " + snapshotter + ")");
+        }
+        if (spec.encrypt()) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--storage-opt encrypt: overlayfs takes no encrypted"
+                    + " upper directory; encrypt a volume instead (hull volume create -o encrypt=true ...)");
+        }
+        Disk.create(dir, spec);
+        return Disk.content(dir);
+    }
+
+    /** Where the overlay's upper and work directories are: on the container's disk, or in its directory. */
+    static Path writableParent(Path dir) {
+        return Disk.exists(dir) ? Disk.content(dir) : dir;
+    }
+
+    /** Before a start: the container's own disk and the sized volumes it mounts, mounted (after a reboot they are not). */
+    static void mountAll(Path dir, JsonNode spec, Path volumesRoot) throws IOException {
+        if (Disk.exists(dir)) {
+            Disk.mount(dir);
+        }
+        String prefix = volumesRoot + "/";
+        for (JsonNode m : spec.path("mounts")) {
+            String src = m.path("source").asText();
+            if (src.startsWith(prefix) && src.endsWith("/disk/data")) {
+                Path volume = Path.of(src).getParent().getParent();
+                if (Disk.exists(volume)) {
+                    Disk.mount(volume);
+                }
+            }
+        }
+    }
+}
