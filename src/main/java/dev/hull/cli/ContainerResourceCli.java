@@ -309,13 +309,24 @@ final class ContainerResourceCli {
         @Option(names = "--restart", paramLabel = "POLICY", description = "no, on-failure[:N], always,"
                 + " unless-stopped (applies at once, and from the next start).")
         String restart;
+        @Option(names = "--storage-opt", paramLabel = "size=SIZE", description = "Grow the disk of a container made"
+                + " with --storage-opt size= (online where the kernel allows, else while it is stopped).")
+        String storageOpt;
         @Parameters(arity = "1..*", paramLabel = "CONTAINER")
         List<String> refs;
 
         @Override
         public Integer call() {
             ContainerResources.Update u;
+            long size = 0;
             try {
+                if (storageOpt != null) {
+                    if (!storageOpt.startsWith("size=")) {
+                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--storage-opt " + storageOpt
+                                + ": update changes size= only");
+                    }
+                    size = dev.hull.disk.DiskSpec.parseSize(storageOpt.substring(5), "--storage-opt");
+                }
                 u = new ContainerResources.Update(memory == null ? null : Engine.parseSize(memory, "--memory"),
                         memorySwap == null ? null : memorySwap.strip().equals("-1") ? Long.valueOf(-1)
                                 : Long.valueOf(Engine.parseSize(memorySwap, "--memory-swap")),
@@ -324,7 +335,15 @@ final class ContainerResourceCli {
                 System.err.println("hull: " + e.getMessage());
                 return 1;
             }
-            return each(refs, (engine, ref) -> ContainerResources.update(engine, ref, u));
+            long grow = size;
+            return each(refs, (engine, ref) -> {
+                if (grow > 0) {
+                    dev.hull.engine.ContainerDisks.grow(engine, ref, grow);
+                }
+                if (grow == 0 || !u.empty()) {
+                    ContainerResources.update(engine, ref, u);
+                }
+            });
         }
     }
 }

@@ -13,7 +13,7 @@ import java.nio.file.Path;
  * writes to its root. The disk is mounted on the host while the container exists (again before a
  * start after a reboot), and detached before its directory is removed.
  */
-final class ContainerDisks {
+public final class ContainerDisks {
     private ContainerDisks() {}
 
     /** The disk --storage-opt asks for, or null. */
@@ -28,8 +28,8 @@ final class ContainerDisks {
                     + " (this host has " + snapshotter + ")");
         }
         if (spec.encrypt()) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--storage-opt encrypt: overlayfs takes no encrypted"
-                    + " upper directory; encrypt a volume instead (hull volume create -o encrypt=true ...)");
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--storage-opt encrypt: not supported for a"
+                    + " container's root yet; encrypt a volume instead (hull volume create -o encrypt=true ...)");
         }
         Disk.create(dir, spec);
         return Disk.content(dir);
@@ -38,6 +38,30 @@ final class ContainerDisks {
     /** Where the overlay's upper and work directories are: on the container's disk, or in its directory. */
     static Path writableParent(Path dir) {
         return Disk.exists(dir) ? Disk.content(dir) : dir;
+    }
+
+    /**
+     * {@code hull update --storage-opt size=}: grows the container's disk (online where the kernel lets
+     * Hull, else while it is stopped) and keeps the new size in its options.
+     */
+    public static void grow(Engine engine, String ref, long size) throws IOException, RuntimeError {
+        ContainerInfo info = engine.containers().resolve(ref);
+        try (ContainerStore.Locked locked = engine.containers().lock(info)) {
+            info = locked.info();
+            Path dir = engine.containers().dir(info.id());
+            if (!Disk.exists(dir)) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "container " + info.name() + " has no disk of"
+                        + " its own (made without --storage-opt size=): its size cannot change");
+            }
+            Disk.grow(dir, size, "container " + info.name());
+            CreateOptions o = info.options();
+            o.storageOpts = new java.util.ArrayList<>(o.storageOpts.stream().filter(s -> !s.startsWith("size="))
+                    .toList());
+            o.storageOpts.add("size=" + size);
+            engine.containers().write(new ContainerInfo(info.id(), info.name(), info.image(), info.imageId(),
+                    info.created(), info.exposedPorts(), info.volumes(), info.snapshotter(), info.args(), o,
+                    info.stopSignal()));
+        }
     }
 
     /** Before a start: the container's own disk and the sized volumes it mounts, mounted (after a reboot they are not). */

@@ -80,6 +80,23 @@ class DiskCommandsTest {
     }
 
     @Test
+    void updateGrowsAContainersDisk() throws Exception {
+        String id = f.create("--storage-opt", "size=32m", "busybox", "sh", "-c", "df -k / | tail -1");
+        ok(hull("update", "--storage-opt", "size=96m", id));
+        HullCommand.Result r = hull("start", "-a", id);
+        assertThat(Long.parseLong(r.out().trim().split("\\s+")[1]) * 1024).as(r.toString())
+                .isBetween(80L << 20, 96L << 20);
+        assertThat(f.engine.containers().read(id).options().storageOpts).containsExactly("size=100663296");
+        HullCommand.Result smaller = hull("update", "--storage-opt", "size=48m", id);
+        assertThat(smaller.exit()).isEqualTo(1);
+        assertThat(smaller.err()).contains("only grows");
+        String plain = f.create("busybox", "true");
+        assertThat(hull("update", "--storage-opt", "size=1g", plain).err()).contains("has no disk of its own");
+        f.remove(id);
+        f.remove(plain);
+    }
+
+    @Test
     void aKilledMonitorLeavesTheDiskToRemovalWhichReleasesIt() throws Exception {
         String id = f.detached("--storage-opt", "size=32m", "busybox", "sleep", "1000");
         Path dir = f.engine.containers().dir(id);
