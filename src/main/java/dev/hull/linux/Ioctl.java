@@ -25,24 +25,22 @@ final class Ioctl {
     private Ioctl() {}
 
     static int call(int fd, long request, MemorySegment arg, String what) throws LinuxException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) PTR.H.invokeExact(st, fd, request, arg);
-            if (r < 0) {
-                throw new LinuxException(what, errno(st));
-            }
-            return r;
-        } catch (LinuxException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
+        return checked(what, st -> (int) PTR.H.invokeExact(st, fd, request, arg));
     }
 
     static int call(int fd, long request, long arg, String what) throws LinuxException {
+        return checked(what, st -> (int) LONG.H.invokeExact(st, fd, request, arg));
+    }
+
+    @FunctionalInterface
+    private interface Downcall {
+        int invoke(MemorySegment callState) throws Throwable;
+    }
+
+    private static int checked(String what, Downcall call) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) LONG.H.invokeExact(st, fd, request, arg);
+            int r = call.invoke(st);
             if (r < 0) {
                 throw new LinuxException(what, errno(st));
             }
