@@ -80,6 +80,29 @@ class DiskCommandsTest {
     }
 
     @Test
+    void racingWritersAllStopAtTheLimit() throws Exception {
+        String out = f.output("--rm", "--storage-opt", "size=64m", "busybox", "sh", "-c",
+                "for i in 1 2 3 4; do (dd if=/dev/zero of=/f$i bs=1M count=100 2>&1 | grep -o 'No space left on device')"
+                + " & done; wait; sync; du -ck /f1 /f2 /f3 /f4 | tail -1");
+        assertThat(out.lines().filter(l -> l.equals("No space left on device")).count()).as(out).isEqualTo(4);
+        long total = Long.parseLong(out.lines().reduce((a, b) -> b).orElseThrow().trim().split("\\s+")[0]) * 1024;
+        assertThat(total).as(out).isBetween(30L << 20, 64L << 20);
+    }
+
+    @Test
+    void whatAKilledContainerCreationLeftMountedIsDetachedByContainerPrune() throws Exception {
+        // what a create killed after making and mounting its disk leaves: a container directory without its record
+        Path debris = f.engine.containers().dir(java.util.HexFormat.of().formatHex(java.security.SecureRandom
+                .getSeed(32)));
+        Files.createDirectories(debris);
+        Disk.create(debris, new DiskSpec(32L << 20, false, null));
+        assertThat(Mounts.under(debris)).isNotEmpty();
+        ok(hull("container", "prune"));
+        assertReleased(debris);
+        assertThat(debris).doesNotExist();
+    }
+
+    @Test
     void updateGrowsAContainersDisk() throws Exception {
         String id = f.create("--storage-opt", "size=32m", "busybox", "sh", "-c", "df -k / | tail -1");
         ok(hull("update", "--storage-opt", "size=96m", id));
