@@ -309,9 +309,10 @@ final class ContainerResourceCli {
         @Option(names = "--restart", paramLabel = "POLICY", description = "no, on-failure[:N], always,"
                 + " unless-stopped (applies at once, and from the next start).")
         String restart;
-        @Option(names = "--storage-opt", paramLabel = "size=SIZE", description = "Grow the disk of a container made"
-                + " with --storage-opt size= (online where the kernel allows, else while it is stopped).")
-        String storageOpt;
+        @Option(names = "--storage-opt", paramLabel = "KEY=VALUE", description = "size=SIZE grows the disk of a"
+                + " container made with --storage-opt size= (online where the kernel allows, else while it is stopped);"
+                + " key-file=FILE unlocks an encrypted one (or keeps it unlocked while it is grown).")
+        List<String> storageOpts = new ArrayList<>();
         @Parameters(arity = "1..*", paramLabel = "CONTAINER")
         List<String> refs;
 
@@ -319,13 +320,17 @@ final class ContainerResourceCli {
         public Integer call() {
             ContainerResources.Update u;
             long size = 0;
+            java.nio.file.Path key = null;
             try {
-                if (storageOpt != null) {
-                    if (!storageOpt.startsWith("size=")) {
-                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--storage-opt " + storageOpt
-                                + ": update changes size= only");
+                for (String so : storageOpts) {
+                    if (so.startsWith("size=")) {
+                        size = dev.hull.disk.DiskSpec.parseSize(so.substring(5), "--storage-opt");
+                    } else if (so.startsWith("key-file=")) {
+                        key = dev.hull.runtime.Caller.absolute(java.nio.file.Path.of(so.substring(9)));
+                    } else {
+                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--storage-opt " + so
+                                + ": update takes size= and key-file=");
                     }
-                    size = dev.hull.disk.DiskSpec.parseSize(storageOpt.substring(5), "--storage-opt");
                 }
                 u = new ContainerResources.Update(memory == null ? null : Engine.parseSize(memory, "--memory"),
                         memorySwap == null ? null : memorySwap.strip().equals("-1") ? Long.valueOf(-1)
@@ -336,11 +341,14 @@ final class ContainerResourceCli {
                 return 1;
             }
             long grow = size;
+            java.nio.file.Path keyFile = key;
             return each(refs, (engine, ref) -> {
                 if (grow > 0) {
-                    dev.hull.engine.ContainerDisks.grow(engine, ref, grow);
+                    dev.hull.engine.ContainerDisks.grow(engine, ref, grow, keyFile);
+                } else if (keyFile != null) {
+                    dev.hull.engine.ContainerDisks.unlock(engine, ref, keyFile);
                 }
-                if (grow == 0 || !u.empty()) {
+                if (storageOpts.isEmpty() || !u.empty()) {
                     ContainerResources.update(engine, ref, u);
                 }
             });

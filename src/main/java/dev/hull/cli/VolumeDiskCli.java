@@ -95,11 +95,15 @@ final class VolumeDiskCli {
         String name;
         @Parameters(index = "1", paramLabel = "SIZE", description = "The new size (larger), e.g. 2g.")
         String size;
+        @Option(names = "--key-file", paramLabel = "FILE", description = "An encrypted volume's key file: growing it"
+                + " unmounted drops its key, this adds it back.")
+        Path keyFile;
 
         @Override
         public Integer call() {
             return ContainerCli.guarded(1, () -> {
-                Engine.defaults().volumes().growDisk(name, DiskSpec.parseSize(size, "SIZE"));
+                Engine.defaults().volumes().growDisk(name, DiskSpec.parseSize(size, "SIZE"),
+                        keyFile == null ? null : dev.hull.runtime.Caller.absolute(keyFile));
                 System.out.println(name);
                 return 0;
             });

@@ -119,6 +119,12 @@ public final class Disk {
     }
 
     private static void mountImage(Path dir) throws IOException {
+        java.util.List<String> bound = boundLoops(image(dir));
+        if (!bound.isEmpty()) { // still mounted elsewhere (a container's mount namespace): the same device, the same
+            // filesystem instance; a second loop device would be a second ext4 on the same blocks
+            Syscalls.mount("/dev/" + bound.get(0), mountPoint(dir).toString(), "ext4", 0, null);
+            return;
+        }
         try (LoopDevices.Attached loop = LoopDevices.attach(image(dir).toString())) {
             Syscalls.mount(loop.device(), mountPoint(dir).toString(), "ext4", 0, null);
         } // the mount holds the device now; with autoclear it goes when the mount does
@@ -180,8 +186,12 @@ public final class Disk {
         }
     }
 
-    /** Grows the disk to size bytes, online: the image, then the loop device, then the filesystem. */
-    public static void grow(Path dir, long size, String what) throws IOException, RuntimeError {
+    /**
+     * Grows the disk to size bytes, online: the image, then the loop device, then the filesystem.
+     * Where that is refused it is done unmounted, which drops an encrypted disk's key: keyFile adds it
+     * back (without one, an encrypted disk is not grown that way).
+     */
+    public static void grow(Path dir, long size, String what, Path keyFile) throws IOException, RuntimeError {
         Meta m = meta(dir);
         long blocks = size / BLOCK;
         if (blocks * BLOCK < m.Size()) {
@@ -205,7 +215,14 @@ public final class Disk {
             if (e.errno() != EPERM) {
                 throw e;
             }
+            if (m.Encrypted() && keyFile == null) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, what + " can only be grown unmounted here (no"
+                        + " CAP_SYS_RESOURCE), which drops its key: give its key file (--key-file) to add it back");
+            }
             growOffline(dir, what); // online resizing needs CAP_SYS_RESOURCE, which this host withholds
+            if (m.Encrypted()) {
+                unlock(dir, keyFile, what);
+            }
         }
         writeMeta(dir, new Meta(blocks * BLOCK, m.Encrypted(), m.KeyId(), m.Nonce(), m.WrappedKey()));
     }

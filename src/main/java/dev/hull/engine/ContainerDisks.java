@@ -27,10 +27,6 @@ public final class ContainerDisks {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--storage-opt size needs the overlay snapshotter"
                     + " (this host has " + snapshotter + ")");
         }
-        if (spec.encrypt()) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--storage-opt encrypt: not supported for a"
-                    + " container's root yet; encrypt a volume instead (hull volume create -o encrypt=true ...)");
-        }
         Disk.create(dir, spec);
         return Disk.content(dir);
     }
@@ -44,7 +40,7 @@ public final class ContainerDisks {
      * {@code hull update --storage-opt size=}: grows the container's disk (online where the kernel lets
      * Hull, else while it is stopped) and keeps the new size in its options.
      */
-    public static void grow(Engine engine, String ref, long size) throws IOException, RuntimeError {
+    public static void grow(Engine engine, String ref, long size, Path keyFile) throws IOException, RuntimeError {
         ContainerInfo info = engine.containers().resolve(ref);
         try (ContainerStore.Locked locked = engine.containers().lock(info)) {
             info = locked.info();
@@ -53,7 +49,7 @@ public final class ContainerDisks {
                 throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "container " + info.name() + " has no disk of"
                         + " its own (made without --storage-opt size=): its size cannot change");
             }
-            Disk.grow(dir, size, "container " + info.name());
+            Disk.grow(dir, size, "container " + info.name(), keyFile);
             CreateOptions o = info.options();
             o.storageOpts = new java.util.ArrayList<>(o.storageOpts.stream().filter(s -> !s.startsWith("size="))
                     .toList());
@@ -64,10 +60,24 @@ public final class ContainerDisks {
         }
     }
 
+    /** {@code hull update --storage-opt key-file=FILE}: adds an encrypted container disk's key back. */
+    public static void unlock(Engine engine, String ref, Path keyFile) throws IOException, RuntimeError {
+        ContainerInfo info = engine.containers().resolve(ref);
+        try (ContainerStore.Locked locked = engine.containers().lock(info)) {
+            Disk.unlock(engine.containers().dir(locked.info().id()), keyFile,
+                    "container " + info.name());
+        }
+    }
+
     /** Before a start: the container's own disk and the sized volumes it mounts, mounted (after a reboot they are not). */
-    static void mountAll(Path dir, JsonNode spec, Path volumesRoot) throws IOException {
+    static void mountAll(Path dir, String name, JsonNode spec, Path volumesRoot) throws IOException, RuntimeError {
         if (Disk.exists(dir)) {
             Disk.mount(dir);
+            if (Disk.status(dir).locked()) {
+                throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "container " + name + "'s disk is encrypted and"
+                        + " locked (its key goes when it is unmounted, e.g. by a reboot): unlock it with hull update"
+                        + " --storage-opt key-file=FILE " + name);
+            }
         }
         String prefix = volumesRoot + "/";
         for (JsonNode m : spec.path("mounts")) {

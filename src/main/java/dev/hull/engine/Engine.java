@@ -523,7 +523,7 @@ public final class Engine {
             ContainerStore.Locked locked)
             throws IOException, RuntimeError {
         upgradeInit(containers.dir(info.id()).resolve("config.json"));
-        ContainerDisks.mountAll(containers.dir(info.id()),
+        ContainerDisks.mountAll(containers.dir(info.id()), info.name(),
                 JSON.readTree(Files.readAllBytes(containers.dir(info.id()).resolve("config.json"))), volumes.root());
         Monitor monitor = monitorFor(info, o, net, attach != null);
         ContainerRuntime rt = new ContainerRuntime(stateRoot).withMonitor(monitor);

@@ -336,9 +336,9 @@ public final class VolumeStore {
         }
     }
 
-    public void growDisk(String name, long size) throws RuntimeError, IOException {
+    public void growDisk(String name, long size, Path keyFile) throws RuntimeError, IOException {
         try (Closeable l = lock()) {
-            Disk.grow(diskDir(name), size, "volume " + name);
+            Disk.grow(diskDir(name), size, "volume " + name, keyFile);
         }
     }
 

@@ -215,8 +215,42 @@ class DiskCommandsTest {
         assertThat(bad.err()).contains("hull: wrong key for volume " + sec);
         ok(hull("volume", "unlock", "--key-file", key.toString(), sec));
         assertThat(f.output("--rm", "-v", sec + ":/v", "busybox", "head", "-1", "/v/" + file)).isEqualTo(marker + "\n");
+        // growing it (unmounted where online resizing is refused) keeps it unlocked with its key file
+        ok(hull("volume", "resize", "--key-file", key.toString(), sec, "48m"));
+        assertThat(f.output("--rm", "-v", sec + ":/v", "busybox", "head", "-1", "/v/" + file)).isEqualTo(marker + "\n");
         ok(hull("volume", "rm", plain, sec));
         assertReleased(home.resolve("volumes").resolve(sec));
+    }
+
+    @Test
+    void anEncryptedRootKeepsNoPlaintextAndStartsOnlyUnlocked() throws Exception {
+        Assumptions.assumeTrue(Files.exists(Path.of("/sys/fs/ext4/features/encryption")),
+                "this kernel's ext4 has no encryption (fscrypt)");
+        Path key = f.dir.resolve("root.key");
+        Files.write(key, java.security.SecureRandom.getSeed(32));
+        String marker = "ROOT-MARKER-" + System.nanoTime();
+        String file = "root-secret-" + System.nanoTime();
+        String id = f.create("--storage-opt", "size=64m", "--storage-opt", "encrypt=true", "--storage-opt",
+                "key-file=" + key, "busybox", "sh", "-c", "test -f /" + file + " || { for i in $(seq 200); do echo "
+                + marker + "; done > /" + file + "; }; sync; head -1 /" + file);
+        HullCommand.Result r = hull("start", "-a", id);
+        assertThat(r.out()).as(r.toString()).isEqualTo(marker + "\n");
+        Path dir = f.engine.containers().dir(id);
+        String raw = new String(Files.readAllBytes(Disk.image(dir)), StandardCharsets.ISO_8859_1);
+        assertThat(raw).doesNotContain(marker).doesNotContain(file);
+
+        Disk.lock(dir, "test"); // the key gone, as after a reboot
+        r = hull("start", "-a", id);
+        assertThat(r.exit()).as(r.toString()).isEqualTo(1); // docker's start: 1 when it cannot start
+        assertThat(r.err()).contains("encrypted and locked").contains("hull update --storage-opt key-file=FILE");
+        Path wrong = f.dir.resolve("wrong-root.key");
+        Files.write(wrong, java.security.SecureRandom.getSeed(32));
+        assertThat(hull("update", "--storage-opt", "key-file=" + wrong, id).err()).contains("wrong key");
+        ok(hull("update", "--storage-opt", "key-file=" + key, id));
+        r = hull("start", "-a", id);
+        assertThat(r.out()).as(r.toString()).isEqualTo(marker + "\n"); // its file from the first run, read back
+        f.remove(id);
+        assertReleased(dir);
     }
 
     private static String rawImage(String volume) throws Exception {

@@ -87,7 +87,7 @@ class DiskTest {
         assertThat(error[0].getMessage()).contains("No space left on device");
         assertThat(written).isLessThanOrEqualTo(64L << 20);
 
-        Disk.grow(dir, 128L << 20, "test disk");
+        Disk.grow(dir, 128L << 20, "test disk", null);
         assertThat(Files.getFileStore(data).getTotalSpace()).isGreaterThan(total + (50L << 20));
         Files.write(data.resolve("after-grow"), new byte[8 << 20]);
         assertThat(Disk.meta(dir).Size()).isEqualTo(128L << 20);
