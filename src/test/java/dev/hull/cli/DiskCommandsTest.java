@@ -159,6 +159,17 @@ class DiskCommandsTest {
         String df = f.output("--rm", "-v", name + ":/q", "busybox", "sh", "-c", "rm /q/f; df -k /q | tail -1");
         assertThat(Long.parseLong(df.trim().split("\\s+")[1]) * 1024).isBetween(80L << 20, 96L << 20);
         assertThat(hull("volume", "inspect", "-f", "{{json .Status}}", name).out()).contains("\"Size\":100663296");
+        // grown while a container holds it: online, or (where the kernel refuses that) refused with the reason;
+        // either way the host's mount and the container's are one filesystem (one loop device), never two
+        String user = f.detached("-v", name + ":/q", "busybox", "sleep", "1000");
+        HullCommand.Result grow = hull("volume", "resize", name, "112m");
+        if (grow.exit() != 0) {
+            assertThat(grow.err()).contains("is in use");
+        }
+        Files.writeString(dir.resolve("disk").resolve("data").resolve("from-host"), "same fs");
+        assertThat(hull("exec", user, "cat", "/q/from-host").out()).isEqualTo("same fs");
+        assertThat(Disk.boundLoops(Disk.image(dir))).hasSize(1);
+        f.remove(user);
         ok(hull("volume", "rm", name));
         assertReleased(dir);
         assertThat(dir).doesNotExist();
