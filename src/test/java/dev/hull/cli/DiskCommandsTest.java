@@ -94,10 +94,15 @@ class DiskCommandsTest {
         // what a create killed after making and mounting its disk leaves: a container directory without its record
         Path debris = f.engine.containers().dir(java.util.HexFormat.of().formatHex(java.security.SecureRandom
                 .getSeed(32)));
+        assertPruneClearsAMountedDisk(debris, "container", "prune");
+    }
+
+    /** Makes a mounted disk in debris (what a killed command left), runs hull args, asserts nothing of it is left. */
+    static void assertPruneClearsAMountedDisk(Path debris, String... args) throws Exception {
         Files.createDirectories(debris);
         Disk.create(debris, new DiskSpec(32L << 20, false, null));
         assertThat(Mounts.under(debris)).isNotEmpty();
-        ok(hull("container", "prune"));
+        ok(hull(args));
         assertReleased(debris);
         assertThat(debris).doesNotExist();
     }
@@ -178,12 +183,8 @@ class DiskCommandsTest {
     @Test
     void whatAKilledVolumeCreationLeftMountedIsDetachedByPrune() throws Exception {
         // exactly what a create killed after making and mounting its disk leaves: a hidden directory with it mounted
-        Path debris = Files.createDirectories(home.resolve("volumes").resolve(".creating-killed-" + System.nanoTime()));
-        Disk.create(debris, new DiskSpec(32L << 20, false, null));
-        assertThat(Mounts.under(debris)).isNotEmpty();
-        ok(hull("volume", "prune"));
-        assertReleased(debris);
-        assertThat(debris).doesNotExist();
+        assertPruneClearsAMountedDisk(home.resolve("volumes").resolve(".creating-killed-" + System.nanoTime()),
+                "volume", "prune");
     }
 
     @Test
