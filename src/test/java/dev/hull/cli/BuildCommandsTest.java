@@ -378,7 +378,8 @@ class BuildCommandsTest {
         cases.put("FROM busybox\nADD https://example.com/x.tar /x\n", "Dockerfile:2: ADD https://example.com/x.tar: remote URLs are not supported");
         cases.put("FROM busybox\nENV A=1\nRUN echo last words; \\\n  exit 3\n",
                 "Dockerfile:3: RUN failed (step 3/3): the command '/bin/sh -c echo last words;   exit 3' returned a non-zero code: 3");
-        cases.put("FROM busybox\nRUN --mount=type=cache,target=/x true\n", "Dockerfile:2: RUN --mount is not supported yet");
+        cases.put("FROM busybox\nRUN --mount=type=nfs,target=/x true\n", "Dockerfile:2: RUN --mount=type=nfs,target=/x: type nfs is not supported");
+        cases.put("FROM busybox\nRUN <<EOF\necho never ends\n", "Dockerfile:2: the heredoc EOF has no end");
         for (var e : cases.entrySet()) {
             Files.writeString(c.resolve("Dockerfile"), e.getKey());
             HullCommand.Result r = hull.run("build", "-t", "bad", c.toString());
