@@ -69,6 +69,17 @@ final class BuildSession {
         }
     }
 
+    /** A base image's ONBUILD trigger, run after its FROM (not a step of the Dockerfile's count). */
+    void trigger(Instruction in) throws BuildException {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new BuildException("interrupted");
+        }
+        if (!req.quiet) {
+            req.out.println("--> ONBUILD " + in.original());
+            req.out.flush();
+        }
+    }
+
     void done(Stage s, boolean cached, long t0) {
         if (!req.quiet) {
             String id = Digest.parse(s.id).shortHex();

@@ -191,6 +191,12 @@ public final class Builder {
             s.load(b.content, base.id(), base.layers(), base.diffIds());
         }
         b.done(s, false, t0);
+        for (Instruction in : triggers(b, s, d.from())) {
+            b.trigger(in);
+            t0 = System.nanoTime();
+            boolean cached = step(b, s, in, plan, ctx, sources, used);
+            b.done(s, cached, t0);
+        }
         for (Instruction in : d.body()) {
             b.header(in);
             t0 = System.nanoTime();
@@ -198,6 +204,35 @@ public final class Builder {
             b.done(s, cached, t0);
         }
         return s;
+    }
+
+    /**
+     * The base image's ONBUILD triggers, as instructions at the FROM's line, taken out of s's config
+     * (they run here, in the child; docker's child image has none).
+     */
+    private static List<Instruction> triggers(BuildSession b, Stage s, Instruction from)
+            throws BuildException, IOException {
+        com.fasterxml.jackson.databind.JsonNode on = s.cc().get("OnBuild");
+        if (on == null || !on.isArray() || on.isEmpty()) {
+            s.cc().remove("OnBuild");
+            return List.of();
+        }
+        List<Instruction> out = new ArrayList<>();
+        for (com.fasterxml.jackson.databind.JsonNode t : on) {
+            Dockerfile df;
+            try {
+                df = Dockerfile.parse(from.file(), t.asText());
+            } catch (BuildException e) {
+                throw from.error("the base image's ONBUILD " + t.asText() + ": " + e.getMessage());
+            }
+            for (Instruction in : df.instructions()) {
+                out.add(new Instruction(from.file(), from.line(), in.keyword(), in.flags(), in.mounts(), in.args(),
+                        in.json(), in.heredocs(), in.original()));
+            }
+        }
+        s.cc().remove("OnBuild");
+        s.write(b.content);
+        return out;
     }
 
     /** Runs one instruction on s; true if it came from the cache. */

@@ -265,4 +265,30 @@ class BuildRunFeaturesTest {
         assertThat(r.err()).contains("hull: Dockerfile:2: RUN --network=other: use none, host or default");
         nothingLeftBehind();
     }
+
+    @Test
+    void onbuildTriggersRunInTheChildBuildAndAreNotInherited() throws Exception {
+        Path parent = context("onbuild-parent", """
+                FROM busybox
+                ONBUILD COPY hello.txt /hello.txt
+                ONBUILD RUN echo "triggered $(cat /hello.txt)" > /trig
+                """);
+        ok("build", "-t", "onb:parent", parent.toString());
+        JsonNode pc = JSON.readTree(Files.readString(home.resolve("content/blobs/sha256").resolve(JSON.readTree(
+                ok("image", "inspect", "onb:parent").out()).get(0).get("Id").asText().substring(7))));
+        assertThat(pc.path("config").path("OnBuild").toString())
+                .isEqualTo("[\"COPY hello.txt /hello.txt\",\"RUN echo \\\"triggered $(cat /hello.txt)\\\" > /trig\"]");
+        Path child = context("onbuild-child", "FROM onb:parent\nRUN cat /trig > /seen\n");
+        Files.writeString(child.resolve("hello.txt"), "child's");
+        HullCommand.Result r = ok("build", "-t", "onb:child", child.toString());
+        assertThat(r.out()).contains("--> ONBUILD COPY hello.txt /hello.txt\n", "--> ONBUILD RUN echo");
+        assertThat(ok("run", "--rm", "onb:child", "cat", "/seen").out()).isEqualTo("triggered child's\n");
+        JsonNode cc = JSON.readTree(Files.readString(home.resolve("content/blobs/sha256").resolve(JSON.readTree(
+                ok("image", "inspect", "onb:child").out()).get(0).get("Id").asText().substring(7))));
+        assertThat(cc.path("config").has("OnBuild")).as("a grandchild runs no trigger").isFalse();
+        // the triggers go through the cache like any step
+        assertThat(ok("build", child.toString()).out().lines().filter(l -> l.startsWith("--> CACHED")).count())
+                .isEqualTo(3);
+        nothingLeftBehind();
+    }
 }
