@@ -165,7 +165,7 @@ final class BuildContext {
      * The content digest of what the matches copy: for every path, its name relative to its source,
      * type, mode, owner, link target and content's sha256. Not mtimes: a touched file hits the cache.
      */
-    String digest(List<Match> matches) throws IOException {
+    static String digest(List<Match> matches) throws IOException {
         MessageDigest md = Digest.sha256();
         byte[] buf = new byte[1 << 16];
         for (Match m : matches) {

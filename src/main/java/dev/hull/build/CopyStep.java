@@ -39,16 +39,7 @@ final class CopyStep {
         }
         String dest = list.remove(list.size() - 1);
         String from = in.flags().get("from");
-        BuildContext source = ctx;
-        Path flat = null;
-        String fromId = "context";
-        if (from != null) {
-            String f = in.expand(() -> words.word(from, vars));
-            ImageRecord image = sources.image(f, s.index, in);
-            fromId = image.id();
-            flat = b.flatten(image);
-            source = new BuildContext(flat, DockerIgnore.none());
-        } else if (ctx == null && list.stream().anyMatch(w -> !w.startsWith(HEREDOC))) {
+        if (from == null && ctx == null && list.stream().anyMatch(w -> !w.startsWith(HEREDOC))) {
             throw in.error(in.keyword() + " needs a build context (the Dockerfile came on stdin without one)");
         }
         for (String src : list) {
@@ -57,7 +48,29 @@ final class CopyStep {
                         + (add ? " (download it with RUN wget, or COPY a file you downloaded into the context)" : ""));
             }
         }
-        // what is copied, and its content digest: the cache key
+        if (from == null) { // the key: a digest of what is copied (content, modes, owners)
+            List<BuildContext.Match> matches = matches(b, in, words, vars, list, ctx);
+            String extra = "context\n" + BuildContext.digest(matches);
+            boolean extract = add && ctx != null;
+            return b.cached(s, in.text(), extra, () -> write(b, s, in, words, vars, matches, dest, extract, false));
+        }
+        // from a stage or image: its id fixes the content; its files are read only on a miss
+        String f = in.expand(() -> words.word(from, vars));
+        ImageRecord image = sources.image(f, s.index, in);
+        return b.cached(s, in.text(), image.id() + "\n" + String.join("\n", list), () -> {
+            Path flat = b.flatten(image);
+            try {
+                BuildContext source = new BuildContext(flat, DockerIgnore.none());
+                write(b, s, in, words, vars, matches(b, in, words, vars, list, source), dest, false, true);
+            } finally {
+                SnapshotStore.deleteTree(flat);
+            }
+        });
+    }
+
+    /** The sources' matches in source (heredocs as files of their own). */
+    private static List<BuildContext.Match> matches(BuildSession b, Instruction in, Words words,
+            Map<String, String> vars, List<String> list, BuildContext source) throws BuildException, IOException {
         List<BuildContext.Match> matches = new ArrayList<>();
         for (String src : list) {
             if (src.startsWith(HEREDOC)) {
@@ -71,16 +84,7 @@ final class CopyStep {
                 throw in.error(in.keyword() + " " + src + ": " + e.getMessage());
             }
         }
-        String extra = fromId + "\n" + source.digest(matches);
-        boolean extract = add && ctx != null && from == null;
-        try {
-            return b.cached(s, in.text(), extra, () -> write(b, s, in, words, vars, matches, dest, extract,
-                    from != null));
-        } finally {
-            if (flat != null) {
-                SnapshotStore.deleteTree(flat);
-            }
-        }
+        return matches;
     }
 
     /** The sources and the destination: the exec form's strings (variables replaced) or the words. */

@@ -34,12 +34,30 @@ import java.util.List;
 final class MountSetup implements Closeable {
     private final List<Closeable> undo = new ArrayList<>();
     /** What the mounts add to the step's cache key. */
-    final StringBuilder key = new StringBuilder();
+    private final StringBuilder key = new StringBuilder();
+    /** Only the key: nothing made on the host (a cache hit needs no more). */
+    private final boolean dry;
+
+    private MountSetup(boolean dry) {
+        this.dry = dry;
+    }
+
+    /** What the mounts add to the step's cache key (a bind's content digest; never a secret's value). */
+    static String key(BuildSession b, Stage s, Instruction in, List<RunMount> mounts, BuildContext ctx,
+            CopyStep.Sources sources) throws BuildException, IOException, RuntimeError {
+        try (MountSetup m = setUp(new MountSetup(true), b, s, in, mounts, ctx, sources, new CreateOptions())) {
+            return m.key.toString();
+        }
+    }
 
     /** Prepares mounts into o (its volumes and tmpfs); the caller closes the result after the step. */
     static MountSetup prepare(BuildSession b, Stage s, Instruction in, List<RunMount> mounts, BuildContext ctx,
             CopyStep.Sources sources, CreateOptions o) throws BuildException, IOException, RuntimeError {
-        MountSetup m = new MountSetup();
+        return setUp(new MountSetup(false), b, s, in, mounts, ctx, sources, o);
+    }
+
+    private static MountSetup setUp(MountSetup m, BuildSession b, Stage s, Instruction in, List<RunMount> mounts,
+            BuildContext ctx, CopyStep.Sources sources, CreateOptions o) throws BuildException, IOException, RuntimeError {
         try {
             for (RunMount mount : mounts) {
                 switch (mount.type()) {
@@ -66,6 +84,10 @@ final class MountSetup implements Closeable {
         String sharing = mount.get("sharing") == null ? "shared" : mount.get("sharing");
         if (!sharing.matches("shared|private|locked")) {
             throw in.error("RUN --mount type=cache sharing=" + sharing + ": use shared, private or locked");
+        }
+        key.append("cache ").append(mount.target()).append(' ').append(mount.flag("ro")).append('\n');
+        if (dry) {
+            return;
         }
         Path root = Files.createDirectories(b.engine.home().resolve("build").resolve("mounts"));
         String name = BuildCache.key("cache-mount", id);
@@ -95,7 +117,6 @@ final class MountSetup implements Closeable {
             }
         }
         o.volumes.add(dir + ":" + mount.target() + (mount.flag("ro") ? ":ro" : ""));
-        key.append("cache ").append(mount.target()).append(' ').append(mount.flag("ro")).append('\n');
     }
 
     private static FileLock waitFor(FileChannel ch) throws IOException {
@@ -132,6 +153,10 @@ final class MountSetup implements Closeable {
             }
             return; // docker: a secret not given is not mounted
         }
+        key.append("secret ").append(id).append(' ').append(mount.target()).append('\n');
+        if (dry) {
+            return;
+        }
         Path dir = Files.createTempDirectory(b.tmp, "secret-");
         Path f = dir.resolve("secret");
         Files.write(f, value);
@@ -139,7 +164,6 @@ final class MountSetup implements Closeable {
         Syscalls.lchmod(f.toString(), mount.mode(in, 0400));
         o.volumes.add(f + ":" + mount.target() + ":ro");
         undo.add(() -> dev.hull.image.SnapshotStore.deleteTree(dir));
-        key.append("secret ").append(id).append(' ').append(mount.target()).append('\n');
     }
 
     private void bind(BuildSession b, Stage s, Instruction in, RunMount mount, BuildContext ctx,
@@ -152,13 +176,17 @@ final class MountSetup implements Closeable {
             throw in.error("RUN --mount type=bind,source=" + source + ": " + e.getMessage());
         }
         boolean rw = mount.flag("rw");
+        key.append("bind ").append(mount.target()).append(' ').append(rw).append(' ');
         Path host;
         if (mount.get("from") != null) {
             ImageRecord image = sources.image(mount.get("from"), s.index, in);
+            key.append(image.id()).append(' ').append(rel).append('\n'); // the image's id fixes its content
+            if (dry) {
+                return;
+            }
             Path flat = b.flatten(image);
             undo.add(() -> dev.hull.image.SnapshotStore.deleteTree(flat));
             host = inside(in, flat, rel, source);
-            key.append("bind ").append(image.id()).append(' ').append(rel);
         } else {
             if (ctx == null) {
                 throw in.error("RUN --mount type=bind needs a build context (or from=STAGE)");
@@ -169,15 +197,17 @@ final class MountSetup implements Closeable {
             } catch (IllegalArgumentException e) {
                 throw in.error("RUN --mount type=bind,source=" + source + ": " + e.getMessage());
             }
-            key.append("bind context ").append(rel).append(' ').append(ctx.digest(matches));
             host = inside(in, ctx.root(), rel, source);
+            key.append("context ").append(rel).append(' ').append(BuildContext.digest(matches)).append('\n');
+            if (dry) {
+                return;
+            }
             if (rw || ctx.filtered()) { // a copy: what .dockerignore keeps; writes dropped with it
                 Path copy = Files.createTempDirectory(b.tmp, "bind-");
                 undo.add(() -> dev.hull.image.SnapshotStore.deleteTree(copy));
                 host = copyOf(matches.getFirst(), copy);
             }
         }
-        key.append(' ').append(mount.target()).append(' ').append(rw).append('\n');
         o.volumes.add(host + ":" + mount.target() + (rw ? "" : ":ro"));
     }
 

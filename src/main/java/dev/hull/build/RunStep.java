@@ -42,19 +42,18 @@ final class RunStep {
         o.command = new ArrayList<>(argv);
         o.env = new ArrayList<>(extra);
         o.network = network;
-        try (MountSetup setup = MountSetup.prepare(b, s, in, mounts, ctx, sources, o)) {
-            String key = String.join("\n", extra) + "\n" + in.text() + "\n" + setup.key + "network " + network;
-            return b.cached(s, createdBy, key, () -> {
-                Path pipes = script == null ? null : pipes(b, o, script);
-                try {
-                    s.commit(b.content, createdBy, StepContainer.run(b, s, in, o, String.join(" ", argv)), b.epoch);
-                } finally {
-                    if (pipes != null) {
-                        SnapshotStore.deleteTree(pipes);
-                    }
+        String key = String.join("\n", extra) + "\n" + in.text() + "\n"
+                + MountSetup.key(b, s, in, mounts, ctx, sources) + "network " + network;
+        return b.cached(s, createdBy, key, () -> {
+            Path pipes = script == null ? null : pipes(b, o, script);
+            try (MountSetup setup = MountSetup.prepare(b, s, in, mounts, ctx, sources, o)) {
+                s.commit(b.content, createdBy, StepContainer.run(b, s, in, o, String.join(" ", argv)), b.epoch);
+            } finally {
+                if (pipes != null) {
+                    SnapshotStore.deleteTree(pipes);
                 }
-            });
-        }
+            }
+        });
     }
 
     /** RUN --network=none|host|default (the build's --network). */

@@ -59,6 +59,9 @@ final class BuildCli {
         Path iidfile;
         @Option(names = {"-q", "--quiet"}, description = "Print only the image id (RUN output is shown only when a step fails).")
         boolean quiet;
+        @Option(names = "--progress", paramLabel = "auto|plain|quiet", description = "plain (and auto): a line per step,"
+                + " RUN output as it comes; quiet: as -q.")
+        String progress = "auto";
         @Option(names = "--network", paramLabel = "bridge|host|none", description = "The network RUN steps join"
                 + " (default bridge; RUN --network= overrides it per step).")
         String network = "bridge";
@@ -81,8 +84,14 @@ final class BuildCli {
                 req.tags = tags;
                 req.target = target;
                 req.noCache = noCache;
-                req.quiet = quiet;
                 req.stdio = inv.stdio();
+                switch (progress) {
+                    case "auto", "plain" -> { }
+                    case "quiet" -> quiet = true;
+                    case "tty" -> throw new BuildException("--progress tty: not supported yet (use plain: a line per step)");
+                    default -> throw new BuildException("--progress " + progress + ": use auto, plain or quiet");
+                }
+                req.quiet = quiet;
                 if (!network.matches("bridge|host|none|default")) {
                     throw new BuildException("--network " + network + ": use bridge, host or none");
                 }
@@ -314,6 +323,27 @@ final class BuildCli {
             parts.add(s);
         }
         return String.join("/", parts);
+    }
+
+    @Command(name = "builder", mixinStandardHelpOptions = true, description = "Manage hull build's cache.",
+            subcommands = {BuilderPrune.class})
+    static final class BuilderGroup {}
+
+    @Command(name = "prune", mixinStandardHelpOptions = true, description = {"Remove hull build's cache: every step's"
+        + " entry and every RUN --mount=type=cache directory not in use.", "", "The steps' layers are then unreferenced"
+            + " blobs: hull image prune removes them.", "", "Example:", "  hull builder prune"}, sortOptions = false)
+    static final class BuilderPrune implements Callable<Integer> {
+        @Option(names = {"-f", "--force"}, description = "Do not ask (hull never asks; for docker's habit).")
+        boolean force;
+
+        @Override
+        public Integer call() {
+            return ImageCli.guarded(() -> {
+                long freed = dev.hull.build.BuildCache.prune(Engine.defaults().home());
+                System.out.println("Total reclaimed space: " + ImageService.humanSize(freed));
+                return 0;
+            });
+        }
     }
 
     @Command(name = "history", mixinStandardHelpOptions = true, description = {"Show how an image was made: one line per"

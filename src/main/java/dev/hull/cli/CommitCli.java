@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -22,17 +23,24 @@ import picocli.CommandLine.Parameters;
 final class CommitCli {
     private CommitCli() {}
 
+    /** -c and -m, as commit and import take them. */
+    static final class Changes {
+        @Option(names = {"-c", "--change"}, paramLabel = "INSTRUCTION", description = "A Dockerfile instruction for the"
+                + " config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR ... (repeatable).")
+        List<String> changes = new ArrayList<>();
+        @Option(names = {"-m", "--message"}, description = "The history entry's comment (import's default: Imported"
+                + " from FILE).")
+        String message;
+    }
+
     @Command(name = "commit", mixinStandardHelpOptions = true, description = {"Make an image of a container's changes.",
         "", "Its changed files become a layer on its image; its command, entrypoint, env, working dir, user and labels"
             + " go into the config, then each --change. A running container is paused meanwhile.", "", "Examples:",
         "  hull commit web web:snapshot", "  hull commit -c 'CMD [\"httpd\", \"-f\"]' -c 'EXPOSE 80' -m 'add site' web"},
             sortOptions = false)
     static final class Commit implements Callable<Integer> {
-        @Option(names = {"-c", "--change"}, paramLabel = "INSTRUCTION", description = "A Dockerfile instruction for the"
-                + " config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR (repeatable).")
-        List<String> changes = new ArrayList<>();
-        @Option(names = {"-m", "--message"}, description = "The history entry's comment.")
-        String message;
+        @Mixin
+        Changes changes = new Changes();
         @Option(names = {"-a", "--author"}, description = "The image's author (\"Name <email>\").")
         String author;
         @Parameters(index = "0", paramLabel = "CONTAINER")
@@ -44,7 +52,7 @@ final class CommitCli {
         public Integer call() {
             return guarded(() -> {
                 ImageRecord r = new ContainerImages(Engine.defaults()).commit(container, ref,
-                        new ContainerImages.Meta(message, author, changes));
+                        new ContainerImages.Meta(changes.message, author, changes.changes));
                 System.out.println(r.id());
                 return 0;
             });
@@ -93,11 +101,8 @@ final class CommitCli {
         "Examples:", "  hull import rootfs.tar.gz debian:local", "  hull export web | hull import -c 'CMD [\"sh\"]' - web:flat"},
             sortOptions = false)
     static final class Import implements Callable<Integer> {
-        @Option(names = {"-c", "--change"}, paramLabel = "INSTRUCTION", description = "A Dockerfile instruction for the"
-                + " config (repeatable).")
-        List<String> changes = new ArrayList<>();
-        @Option(names = {"-m", "--message"}, description = "The history entry's comment (default: Imported from FILE).")
-        String message;
+        @Mixin
+        Changes changes = new Changes();
         @Parameters(index = "0", paramLabel = "FILE|-")
         String file;
         @Parameters(index = "1", arity = "0..1", paramLabel = "REPOSITORY[:TAG]")
@@ -107,7 +112,7 @@ final class CommitCli {
         public Integer call() {
             return guarded(() -> {
                 ContainerImages c = new ContainerImages(Engine.defaults());
-                ContainerImages.Meta meta = new ContainerImages.Meta(message, null, changes);
+                ContainerImages.Meta meta = new ContainerImages.Meta(changes.message, null, changes.changes);
                 ImageRecord r;
                 if (file.equals("-")) {
                     r = c.importTar(System.in, "-", ref, meta);

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.hull.image.SnapshotStore;
 import dev.hull.image.unpack.Compression;
 import java.io.BufferedInputStream;
 import java.io.InputStream;
@@ -28,33 +27,25 @@ import org.junit.jupiter.api.Test;
  * history holds, of the context or a stage (bind), and RUN --network / hull build --network.
  */
 class BuildRunFeaturesTest {
-    static final ObjectMapper JSON = new ObjectMapper();
-    static Path dir;
-    static Path home;
-    static HullCommand hull;
+    static final ObjectMapper JSON = BuildFixture.JSON;
+    static BuildFixture fx;
 
     @BeforeAll
     static void setUp() throws Exception {
-        dir = Files.createTempDirectory(Path.of("/tmp"), "hull-buildrun-");
-        home = dir.resolve("home");
-        hull = new HullCommand(home, dir.resolve("state"), Map.of("HULL_NO_SERVICE", "1"));
+        fx = new BuildFixture("hull-buildrun-");
     }
 
     @AfterAll
     static void tearDown() throws Exception {
-        SnapshotStore.deleteTree(dir);
-    }
-
-    static Path context(String name, String dockerfile) throws Exception {
-        Path c = Files.createDirectories(dir.resolve(name));
-        Files.writeString(c.resolve("Dockerfile"), dockerfile);
-        return c;
+        fx.close();
     }
 
     static HullCommand.Result ok(String... args) throws Exception {
-        HullCommand.Result r = hull.run(args);
-        assertThat(r.exit()).as(r.toString()).isZero();
-        return r;
+        return fx.ok(args);
+    }
+
+    static Path context(String name, String dockerfile) throws Exception {
+        return fx.context(name, dockerfile);
     }
 
     static List<String> layers(String image) throws Exception {
@@ -72,7 +63,7 @@ class BuildRunFeaturesTest {
         }
         Map<String, byte[]> out = new java.util.LinkedHashMap<>();
         for (String l : layers) {
-            Path blob = home.resolve("content/blobs/sha256").resolve(l.substring(7));
+            Path blob = fx.home.resolve("content/blobs/sha256").resolve(l.substring(7));
             try (InputStream f = Compression.decompressAny(new BufferedInputStream(Files.newInputStream(blob)));
                     TarArchiveInputStream in = new TarArchiveInputStream(f)) {
                 for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
@@ -96,16 +87,8 @@ class BuildRunFeaturesTest {
         return false;
     }
 
-    /** No container, temp file or mount of the build is left. */
     static void nothingLeftBehind() throws Exception {
-        assertThat(hull.run("ps", "-a", "-q").out()).as("containers").isEmpty();
-        if (Files.isDirectory(home.resolve("tmp"))) {
-            try (var s = Files.list(home.resolve("tmp"))) {
-                assertThat(s.toList()).as("temp files").isEmpty();
-            }
-        }
-        assertThat(Files.readAllLines(Path.of("/proc/self/mountinfo"))).as("mounts")
-                .noneMatch(l -> l.contains(dir.toString()));
+        fx.nothingLeftBehind();
     }
 
     @Test
@@ -177,13 +160,22 @@ class BuildRunFeaturesTest {
                 """);
         ok("build", "-t", "cm:3", c.toString());
         assertThat(ok("run", "--rm", "cm:3", "cat", "/seen", "/p-mode").out()).isEqualTo("run\nrun\n700 65534\n");
+        // hull builder prune: no step is cached after it, and the cache mount starts empty
+        assertThat(ok("builder", "prune").out()).startsWith("Total reclaimed space: ");
+        Files.writeString(c.resolve("Dockerfile"), """
+                FROM busybox
+                RUN --mount=type=cache,target=/cache,id=hull-test-cache echo run >> /cache/log && wc -l < /cache/log > /count
+                """);
+        HullCommand.Result r = ok("build", "-t", "cm:4", c.toString());
+        assertThat(r.out()).doesNotContain("CACHED");
+        assertThat(ok("run", "--rm", "cm:4", "cat", "/count").out().strip()).isEqualTo("1");
         nothingLeftBehind();
     }
 
     @Test
     void aSecretIsSeenByItsStepAndIsInNoLayerOrHistory() throws Exception {
         String value = "s3cr3t-" + UUID.randomUUID();
-        Path secret = dir.resolve("token.txt");
+        Path secret = fx.dir.resolve("token.txt");
         Files.writeString(secret, value);
         Path c = context("secret", """
                 FROM busybox
@@ -203,15 +195,15 @@ class BuildRunFeaturesTest {
                 || n.equals("etc/tok"));
         assertThat(ok("history", "--no-trunc", "sec:1").out()).doesNotContain(value);
         JsonNode inspect = JSON.readTree(ok("image", "inspect", "sec:1").out()).get(0);
-        assertThat(Files.readString(home.resolve("content/blobs/sha256")
+        assertThat(Files.readString(fx.home.resolve("content/blobs/sha256")
                 .resolve(inspect.get("Id").asText().substring(7)))).doesNotContain(value);
         // required and missing: a clear error
         Files.writeString(c.resolve("Dockerfile"), "FROM busybox\nRUN --mount=type=secret,id=tok,required true\n");
-        HullCommand.Result r = hull.run("build", c.toString());
+        HullCommand.Result r = fx.hull.run("build", c.toString());
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).contains("hull: Dockerfile:2: RUN --mount type=secret,id=tok: no such secret");
-        r = hull.run("build", "--secret", "id=x,src=" + dir.resolve("nope"), c.toString());
-        assertThat(r.err()).contains("hull: --secret id=x,src=" + dir.resolve("nope") + ": ");
+        r = fx.hull.run("build", "--secret", "id=x,src=" + fx.dir.resolve("nope"), c.toString());
+        assertThat(r.err()).contains("hull: --secret id=x,src=" + fx.dir.resolve("nope") + ": ");
         nothingLeftBehind();
     }
 
@@ -261,7 +253,7 @@ class BuildRunFeaturesTest {
         ok("build", "--network", "none", "-t", "net:2", c.toString());
         assertThat(ok("run", "--rm", "net:2", "cat", "/n").out()).isEqualTo("lo\n");
         Files.writeString(c.resolve("Dockerfile"), "FROM busybox\nRUN --network=other true\n");
-        HullCommand.Result r = hull.run("build", c.toString());
+        HullCommand.Result r = fx.hull.run("build", c.toString());
         assertThat(r.err()).contains("hull: Dockerfile:2: RUN --network=other: use none, host or default");
         nothingLeftBehind();
     }
@@ -274,7 +266,7 @@ class BuildRunFeaturesTest {
                 ONBUILD RUN echo "triggered $(cat /hello.txt)" > /trig
                 """);
         ok("build", "-t", "onb:parent", parent.toString());
-        JsonNode pc = JSON.readTree(Files.readString(home.resolve("content/blobs/sha256").resolve(JSON.readTree(
+        JsonNode pc = JSON.readTree(Files.readString(fx.home.resolve("content/blobs/sha256").resolve(JSON.readTree(
                 ok("image", "inspect", "onb:parent").out()).get(0).get("Id").asText().substring(7))));
         assertThat(pc.path("config").path("OnBuild").toString())
                 .isEqualTo("[\"COPY hello.txt /hello.txt\",\"RUN echo \\\"triggered $(cat /hello.txt)\\\" > /trig\"]");
@@ -283,12 +275,18 @@ class BuildRunFeaturesTest {
         HullCommand.Result r = ok("build", "-t", "onb:child", child.toString());
         assertThat(r.out()).contains("--> ONBUILD COPY hello.txt /hello.txt\n", "--> ONBUILD RUN echo");
         assertThat(ok("run", "--rm", "onb:child", "cat", "/seen").out()).isEqualTo("triggered child's\n");
-        JsonNode cc = JSON.readTree(Files.readString(home.resolve("content/blobs/sha256").resolve(JSON.readTree(
+        JsonNode cc = JSON.readTree(Files.readString(fx.home.resolve("content/blobs/sha256").resolve(JSON.readTree(
                 ok("image", "inspect", "onb:child").out()).get(0).get("Id").asText().substring(7))));
         assertThat(cc.path("config").has("OnBuild")).as("a grandchild runs no trigger").isFalse();
         // the triggers go through the cache like any step
         assertThat(ok("build", child.toString()).out().lines().filter(l -> l.startsWith("--> CACHED")).count())
                 .isEqualTo(3);
+        // --progress: plain is the default's lines, quiet is -q, tty is refused
+        assertThat(ok("build", "--progress=plain", child.toString()).out()).contains("STEP 1/2: FROM onb:parent\n");
+        assertThat(ok("build", "--progress", "quiet", child.toString()).out()).matches("sha256:[0-9a-f]{64}\n");
+        HullCommand.Result tty = fx.hull.run("build", "--progress", "tty", child.toString());
+        assertThat(tty.exit()).isEqualTo(1);
+        assertThat(tty.err()).contains("hull: --progress tty: not supported yet");
         nothingLeftBehind();
     }
 }

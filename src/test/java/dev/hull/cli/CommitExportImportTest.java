@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.hull.image.SnapshotStore;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -26,33 +25,26 @@ import org.junit.jupiter.api.Test;
  * (from a file and from stdin, plain and gzip) and run, and bad input refused with exit 125.
  */
 class CommitExportImportTest {
-    static final ObjectMapper JSON = new ObjectMapper();
-    static Path dir;
-    static Path home;
-    static HullCommand hull;
+    static final ObjectMapper JSON = BuildFixture.JSON;
+    static BuildFixture fx;
 
     @BeforeAll
     static void setUp() throws Exception {
-        dir = Files.createTempDirectory(Path.of("/tmp"), "hull-commit-");
-        home = dir.resolve("home");
-        hull = new HullCommand(home, dir.resolve("state"), Map.of("HULL_NO_SERVICE", "1"));
+        fx = new BuildFixture("hull-commit-");
     }
 
     @AfterAll
     static void tearDown() throws Exception {
-        hull.run("rm", "-f", "cei-live");
-        SnapshotStore.deleteTree(dir);
+        fx.hull.run("rm", "-f", "cei-live");
+        fx.close();
     }
 
     static HullCommand.Result ok(String... args) throws Exception {
-        HullCommand.Result r = hull.run(args);
-        assertThat(r.exit()).as(r.toString()).isZero();
-        return r;
+        return fx.ok(args);
     }
 
     static JsonNode config(String image) throws Exception {
-        String id = JSON.readTree(ok("image", "inspect", image).out()).get(0).get("Id").asText().substring(7);
-        return JSON.readTree(home.resolve("content/blobs/sha256").resolve(id).toFile());
+        return fx.config(image);
     }
 
     static List<String> entries(Path tar) throws Exception {
@@ -86,7 +78,7 @@ class CommitExportImportTest {
         // a running container: paused for the commit, running after it
         ok("run", "-d", "--name", "cei-live", "busybox", "sh", "-c", "echo live > /live; sleep 1000");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (hull.run("exec", "cei-live", "cat", "/live").exit() != 0 && System.nanoTime() < deadline) {
+        while (fx.hull.run("exec", "cei-live", "cat", "/live").exit() != 0 && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
         ok("commit", "cei-live", "snap:2");
@@ -98,7 +90,7 @@ class CommitExportImportTest {
     @Test
     void exportThenImportRunsTheSameFiles() throws Exception {
         ok("run", "--name", "cei-exp", "busybox", "sh", "-c", "echo exported > /made; rm /etc/group");
-        Path tar = dir.resolve("exp.tar");
+        Path tar = fx.dir.resolve("exp.tar");
         ok("export", "-o", tar.toString(), "cei-exp");
         List<String> names = entries(tar);
         assertThat(names).contains("made", "bin/busybox", "etc/passwd").doesNotContain("etc/group")
@@ -113,17 +105,17 @@ class CommitExportImportTest {
         assertThat(cfg.get("history").size()).isEqualTo(1);
         assertThat(cfg.get("history").get(0).get("comment").asText()).isEqualTo("Imported from " + tar);
         // to stdout, gzip'ed, from stdin
-        Path out = dir.resolve("stdout.tar");
-        Process p = hull.builder("export", "cei-exp").redirectOutput(out.toFile())
+        Path out = fx.dir.resolve("stdout.tar");
+        Process p = fx.hull.builder("export", "cei-exp").redirectOutput(out.toFile())
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).isZero();
         assertThat(entries(out)).isEqualTo(names);
-        Path gz = dir.resolve("stdout.tar.gz");
+        Path gz = fx.dir.resolve("stdout.tar.gz");
         try (OutputStream o = new GZIPOutputStream(Files.newOutputStream(gz))) {
             Files.copy(out, o);
         }
-        HullCommand.Result r = hull.runWithInput(gz, "import", "-", "flat:2");
+        HullCommand.Result r = fx.hull.runWithInput(gz, "import", "-", "flat:2");
         assertThat(r.exit()).as(r.toString()).isZero();
         assertThat(ok("run", "--rm", "flat:2", "cat", "/made").out()).isEqualTo("exported\n");
         assertThat(config("flat:2").get("history").get(0).get("comment").asText()).isEqualTo("Imported from -");
@@ -132,22 +124,22 @@ class CommitExportImportTest {
 
     @Test
     void badInputIsRefusedWith125() throws Exception {
-        HullCommand.Result r = hull.run("commit", "cei-nope", "x:1");
+        HullCommand.Result r = fx.hull.run("commit", "cei-nope", "x:1");
         assertThat(r.exit()).isEqualTo(125);
         assertThat(r.err()).contains("hull: no such container: cei-nope");
-        Path junk = dir.resolve("junk.txt");
+        Path junk = fx.dir.resolve("junk.txt");
         Files.writeString(junk, "not a tar at all\n".repeat(100));
-        r = hull.run("import", junk.toString(), "x:1");
+        r = fx.hull.run("import", junk.toString(), "x:1");
         assertThat(r.exit()).isEqualTo(125);
         assertThat(r.err()).contains("hull: " + junk + " is not a tar archive");
-        r = hull.run("import", "-c", "RUN echo", junk.toString());
+        r = fx.hull.run("import", "-c", "RUN echo", junk.toString());
         assertThat(r.exit()).isEqualTo(125);
         assertThat(r.err()).contains("hull: ");
         ok("create", "--name", "cei-bad", "busybox", "true");
-        r = hull.run("commit", "-c", "RUN echo", "cei-bad");
+        r = fx.hull.run("commit", "-c", "RUN echo", "cei-bad");
         assertThat(r.exit()).isEqualTo(125);
         assertThat(r.err()).contains("hull: --change RUN echo: RUN cannot be a change");
-        assertThat(hull.run("images", "-q", "x").out()).isEmpty();
+        assertThat(fx.hull.run("images", "-q", "x").out()).isEmpty();
         ok("rm", "cei-bad");
     }
 }
