@@ -234,6 +234,13 @@ class BuildRunFeaturesTest {
         Files.writeString(c.resolve("src/data.txt"), "data 2\n");
         ok("build", "-t", "bind:2", c.toString());
         assertThat(ok("run", "--rm", "bind:2", "cat", "/from-ctx").out()).isEqualTo("data 2\n");
+        // a link in the context that leads out of it is not followed
+        Files.createSymbolicLink(c.resolve("out"), Path.of("/etc"));
+        Files.writeString(c.resolve("Dockerfile"), "FROM busybox\nRUN --mount=type=bind,source=out,target=/x ls /x\n");
+        HullCommand.Result r = fx.hull.run("build", c.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("hull: Dockerfile:2: RUN --mount type=bind,source=out: it leads outside its"
+                + " source (a symlink)");
         nothingLeftBehind();
     }
 
