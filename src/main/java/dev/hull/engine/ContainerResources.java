@@ -80,7 +80,7 @@ public final class ContainerResources {
                     || pidsLimit != null;
         }
 
-        boolean empty() {
+        public boolean empty() {
             return !resources() && restart == null;
         }
     }

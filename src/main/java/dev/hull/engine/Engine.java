@@ -191,11 +191,13 @@ public final class Engine {
                 Files.createDirectory(dir.resolve("rootfs"));
                 String overlay = null;
                 Path writable;
-                if (snapshotter.equals("overlay")) {
-                    Files.createDirectory(dir.resolve("upper"));
-                    Files.createDirectory(dir.resolve("work"));
-                    overlay = overlayOptions(layers, dir);
-                    writable = dir.resolve("upper");
+                dev.hull.disk.DiskSpec disk = ContainerDisks.spec(o);
+                if (snapshotter.equals("overlay") || disk != null) {
+                    Path parent = disk == null ? dir : ContainerDisks.create(dir, disk, snapshotter);
+                    Files.createDirectory(parent.resolve("upper"));
+                    Files.createDirectory(parent.resolve("work"));
+                    overlay = overlayOptions(layers, dir, parent);
+                    writable = parent.resolve("upper");
                 } else {
                     LayerFlattener.flatten(layers, dir.resolve("rootfs"));
                     writable = dir.resolve("rootfs");
@@ -250,6 +252,7 @@ public final class Engine {
                     }
                     if (!done) {
                         containers.releaseName(reserved.name(), id);
+                        dev.hull.disk.Disk.release(dir);
                         dev.hull.image.SnapshotStore.deleteTree(dir);
                     }
                 } finally {
@@ -268,7 +271,8 @@ public final class Engine {
         String prefix = volumes.root() + "/";
         for (com.fasterxml.jackson.databind.JsonNode m : spec.path("mounts")) {
             String src = m.path("source").asText();
-            if (!m.path("type").asText().equals("bind") || !src.startsWith(prefix) || !src.endsWith("/_data")) {
+            if (!m.path("type").asText().equals("bind") || !src.startsWith(prefix)
+                    || !src.endsWith("/_data") && !src.endsWith("/disk/data")) {
                 continue;
             }
             Path data = Path.of(src);
@@ -284,7 +288,7 @@ public final class Engine {
                     }
                 }
                 throw new IOException("copying the image's " + m.path("destination").asText() + " into volume "
-                        + data.getParent().getFileName() + ": " + e.getMessage(), e);
+                        + src.substring(prefix.length()).split("/")[0] + ": " + e.getMessage(), e);
             }
         }
     }
@@ -305,7 +309,7 @@ public final class Engine {
         }
     }
 
-    private static String overlayOptions(List<Path> layers, Path dir) throws IOException, RuntimeError {
+    private static String overlayOptions(List<Path> layers, Path dir, Path writable) throws IOException, RuntimeError {
         List<String> lower = new ArrayList<>();
         for (int i = layers.size() - 1; i >= 0; i--) {
             lower.add(layers.get(i).toString());
@@ -313,8 +317,8 @@ public final class Engine {
         if (lower.isEmpty()) {
             lower.add(Files.createDirectories(dir.resolve("empty")).toString());
         }
-        String opts = "lowerdir=" + String.join(":", lower) + ",upperdir=" + dir.resolve("upper") + ",workdir="
-                + dir.resolve("work");
+        String opts = "lowerdir=" + String.join(":", lower) + ",upperdir=" + writable.resolve("upper") + ",workdir="
+                + writable.resolve("work");
         if (opts.length() > 4000) {
             throw new RuntimeError(RuntimeError.Kind.FAILED, "the image has " + layers.size() + " layers: too many"
                     + " for one overlay mount here (options " + opts.length() + " bytes, the kernel takes 4096);"
@@ -527,6 +531,8 @@ public final class Engine {
             ContainerStore.Locked locked)
             throws IOException, RuntimeError {
         upgradeInit(containers.dir(info.id()).resolve("config.json"));
+        ContainerDisks.mountAll(containers.dir(info.id()), info.name(),
+                JSON.readTree(Files.readAllBytes(containers.dir(info.id()).resolve("config.json"))), volumes.root());
         Monitor monitor = monitorFor(info, o, net, attach != null,
                 attach != null && attach.detachKeys() != null && o.tty && o.interactive ? attach.detachKeys() : "");
         ContainerRuntime rt = new ContainerRuntime(stateRoot).withMonitor(monitor);
