@@ -668,19 +668,8 @@ final class ContainerCli {
         @Override
         public Integer call() {
             return guarded(1, () -> {
-                Engine engine = Engine.defaults();
-                for (ContainerInfo c : engine.containers().list()) {
-                    Engine.State s = engine.state(c);
-                    if (!s.running()) {
-                        try {
-                            engine.remove(c.id(), false);
-                            System.out.println(c.id());
-                        } catch (RuntimeError e) {
-                            // started meanwhile
-                        }
-                    }
-                }
-                engine.containers().removeDebris();
+                dev.hull.engine.Pruning.containers(Engine.defaults(), null).removed()
+                        .forEach(c -> System.out.println(c.id()));
                 return 0;
             });
         }

@@ -265,16 +265,8 @@ final class NetworkCli {
         public Integer call() {
             return ContainerCli.guarded(1, () -> {
                 Engine engine = Engine.defaults();
-                engine.networking().reclaim();
+                List<String> removed = dev.hull.engine.Pruning.networks(engine, null);
                 engine.networking().restoreRules(); // a firewall reload may have flushed them
-                Map<String, List<String>> inUse = engine.networksInUse();
-                List<String> removed = new ArrayList<>();
-                for (NetworkInfo n : engine.networking().store().list()) {
-                    if (!NetworkStore.predefined(n.name()) && !inUse.containsKey(n.name())) {
-                        engine.removeNetwork(n.name());
-                        removed.add(n.name());
-                    }
-                }
                 if (!removed.isEmpty()) {
                     System.out.println("Deleted Networks:");
                     removed.forEach(System.out::println);
