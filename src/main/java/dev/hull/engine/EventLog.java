@@ -41,7 +41,8 @@ public final class EventLog {
             return Instant.ofEpochSecond(0, timeNano);
         }
 
-        String key() {
+        /** What tells two events apart (the same event read twice has the same key). */
+        public String key() {
             return type + " " + action + " " + id + " " + timeNano;
         }
     }

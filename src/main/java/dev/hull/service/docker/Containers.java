@@ -49,9 +49,6 @@ final class Containers {
             create(x);
         } else if (x.is("GET", "containers", "json")) {
             list(x);
-        } else if (x.is("POST", "containers", "prune")) {
-            throw ApiError.notImplemented("container prune is not served by Hull's API yet (hull container prune"
-                    + " does it)");
         } else if (x.path.size() == 2 && x.method.equals("DELETE")) {
             remove(x);
         } else if (x.path.size() != 3) {
@@ -174,7 +171,7 @@ final class Containers {
         Integer limit = x.intParam("limit");
         Map<String, List<String>> filters = x.filters();
         for (String k : filters.keySet()) {
-            if (!List.of("name", "label", "status", "id", "exited", "ancestor", "network").contains(k)) {
+            if (!List.of("name", "label", "label!", "status", "id", "exited", "ancestor", "network").contains(k)) {
                 throw ApiError.badRequest("invalid filter '" + k + "'");
             }
         }
@@ -215,28 +212,14 @@ final class Containers {
                             .startsWith(v.replace("sha256:", ""));
                     case "network" -> c.options() != null && (v.equals(c.options().network)
                             || c.options().connections.stream().anyMatch(n -> n.network.equals(v)));
-                    case "label" -> {
-                        Map<String, String> labels = c.options() == null ? Map.of() : c.options().labels;
-                        int eq = v.indexOf('=');
-                        yield eq < 0 ? labels.containsKey(v) : v.substring(eq + 1).equals(labels.get(v.substring(0, eq)));
-                    }
-                    default -> false;
+                    default -> true; // label: below
                 };
             }
-            // labels must all match; other filters: any of their values
-            if (f.getKey().equals("label")) {
-                for (String v : f.getValue()) {
-                    Map<String, String> labels = c.options() == null ? Map.of() : c.options().labels;
-                    int eq = v.indexOf('=');
-                    if (!(eq < 0 ? labels.containsKey(v) : v.substring(eq + 1).equals(labels.get(v.substring(0, eq))))) {
-                        return false;
-                    }
-                }
-            } else if (!any) {
+            if (!f.getKey().startsWith("label") && !any) {
                 return false;
             }
         }
-        return true;
+        return Exchange.labelsMatch(filters, c.options() == null ? Map.of() : c.options().labels);
     }
 
     /** dockerd's name filter: a regular expression searched in "/name". */
@@ -248,7 +231,7 @@ final class Containers {
         }
     }
 
-    private static ObjectNode summary(Engine e, ContainerInfo c, Engine.State s) throws IOException {
+    static ObjectNode summary(Engine e, ContainerInfo c, Engine.State s) throws IOException {
         ObjectNode n = Exchange.JSON.createObjectNode();
         n.put("Id", c.id());
         n.putArray("Names").add("/" + c.name());
@@ -654,8 +637,8 @@ final class Containers {
         } catch (NumberFormatException err) {
             throw ApiError.badRequest("invalid tail: " + tailText);
         }
-        Instant since = unixTime(x.param("since"));
-        Instant until = unixTime(x.param("until"));
+        Instant since = x.time("since");
+        Instant until = x.time("until");
         boolean tty = c.options() != null && c.options().tty;
         boolean follow = x.flag("follow");
         OutputStream body = x.stream(200, tty ? "application/vnd.docker.raw-stream"
@@ -671,25 +654,6 @@ final class Containers {
                     () -> !out.failed && !err.failed && running(e, c));
         }
         x.finish(body);
-    }
-
-    /** dockerd's since/until: unix seconds, with an optional fraction (0: none). */
-    private static Instant unixTime(String v) throws ApiError {
-        if (v == null || v.isEmpty() || v.equals("0")) {
-            return null;
-        }
-        try {
-            java.math.BigDecimal d = new java.math.BigDecimal(v);
-            long sec = d.longValue();
-            long nanos = d.subtract(java.math.BigDecimal.valueOf(sec)).movePointRight(9).longValue();
-            return Instant.ofEpochSecond(sec, nanos);
-        } catch (NumberFormatException e) {
-            try {
-                return Instant.parse(v);
-            } catch (RuntimeException e2) {
-                throw ApiError.badRequest("invalid time: " + v);
-            }
-        }
     }
 
     /** Frames on a streamed (not hijacked) body: logs. Flushed per entry. */

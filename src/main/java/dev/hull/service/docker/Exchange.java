@@ -92,6 +92,26 @@ final class Exchange {
         }
     }
 
+    /** dockerd's since/until: unix seconds, with an optional fraction (0: none). */
+    java.time.Instant time(String name) throws ApiError {
+        String v = param(name);
+        if (v == null || v.isEmpty() || v.equals("0")) {
+            return null;
+        }
+        try {
+            java.math.BigDecimal d = new java.math.BigDecimal(v);
+            long sec = d.longValue();
+            long nanos = d.subtract(java.math.BigDecimal.valueOf(sec)).movePointRight(9).longValue();
+            return java.time.Instant.ofEpochSecond(sec, nanos);
+        } catch (NumberFormatException e) {
+            try {
+                return java.time.Instant.parse(v);
+            } catch (RuntimeException e2) {
+                throw ApiError.badRequest("invalid time: " + v);
+            }
+        }
+    }
+
     /** The filters query parameter: {"label": ["a=b"], ...} (also the old {"label": {"a=b": true}} form). */
     java.util.Map<String, List<String>> filters() throws ApiError {
         java.util.Map<String, List<String>> out = new java.util.LinkedHashMap<>();
@@ -122,6 +142,29 @@ final class Exchange {
             out.put(e.getKey(), values);
         }
         return out;
+    }
+
+    /**
+     * dockerd's label filters on an object's labels: every "label" value (KEY or KEY=VALUE) holds
+     * and no "label!" value does.
+     */
+    static boolean labelsMatch(java.util.Map<String, List<String>> filters, java.util.Map<String, String> labels) {
+        for (String l : filters.getOrDefault("label", List.of())) {
+            if (!hasLabel(labels, l)) {
+                return false;
+            }
+        }
+        for (String l : filters.getOrDefault("label!", List.of())) {
+            if (hasLabel(labels, l)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean hasLabel(java.util.Map<String, String> labels, String filter) {
+        int eq = filter.indexOf('=');
+        return eq < 0 ? labels.containsKey(filter) : filter.substring(eq + 1).equals(labels.get(filter.substring(0, eq)));
     }
 
     /** The request body as JSON (an empty body: null JSON). */

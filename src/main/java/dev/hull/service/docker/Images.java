@@ -106,7 +106,7 @@ final class Images {
         }
     }
 
-    private static String sha(String id) {
+    static String sha(String id) {
         return id.startsWith("sha256:") ? id : "sha256:" + id;
     }
 
@@ -133,24 +133,30 @@ final class Images {
             if (filters.getOrDefault("dangling", List.of()).contains("true") && !tags.isEmpty()) {
                 continue;
             }
-            ObjectNode n = out.addObject();
-            n.put("Id", sha(r.id()));
-            n.put("ParentId", "");
-            ArrayNode rt = n.putArray("RepoTags");
-            tags.forEach(rt::add);
-            ArrayNode rd = n.putArray("RepoDigests");
-            r.repoDigests().stream().map(Images::familiarDigest).forEach(rd::add);
-            n.put("Created", epoch(r.created()));
-            n.put("Size", r.size());
-            n.put("SharedSize", -1);
-            ObjectNode labels = n.putObject("Labels");
-            ImageConfig.Config c = config(e, r);
-            if (c != null && c.labels() != null) {
-                c.labels().forEach(labels::put);
-            }
-            n.put("Containers", inUse.getOrDefault(r.id(), List.of()).size());
+            out.add(summary(e, r, r.size(), -1, inUse.getOrDefault(r.id(), List.of()).size()));
         }
         x.json(200, out);
+    }
+
+    /** dockerd's ImageSummary (image list, system df). */
+    static ObjectNode summary(Engine e, ImageRecord r, long size, long sharedSize, int containers) {
+        ObjectNode n = Exchange.JSON.createObjectNode();
+        n.put("Id", sha(r.id()));
+        n.put("ParentId", "");
+        ArrayNode rt = n.putArray("RepoTags");
+        r.names().stream().map(Images::familiar).forEach(rt::add);
+        ArrayNode rd = n.putArray("RepoDigests");
+        r.repoDigests().stream().map(Images::familiarDigest).forEach(rd::add);
+        n.put("Created", epoch(r.created()));
+        n.put("Size", size);
+        n.put("SharedSize", sharedSize);
+        ObjectNode labels = n.putObject("Labels");
+        ImageConfig.Config c = config(e, r);
+        if (c != null && c.labels() != null) {
+            c.labels().forEach(labels::put);
+        }
+        n.put("Containers", containers);
+        return n;
     }
 
     private static boolean globMatch(String glob, String text) {

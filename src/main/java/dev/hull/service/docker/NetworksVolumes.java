@@ -73,8 +73,6 @@ final class NetworksVolumes {
             r.put("Id", n.id());
             r.put("Warning", "");
             x.json(201, r);
-        } else if (x.is("POST", "networks", "prune")) {
-            throw ApiError.notImplemented("network prune is not served by Hull's API yet (hull network prune does it)");
         } else if (x.path.size() == 3 && x.method.equals("POST") && (x.seg(2).equals("connect")
                 || x.seg(2).equals("disconnect"))) {
             JsonNode b = x.body();
@@ -146,23 +144,19 @@ final class NetworksVolumes {
                     case "name" -> n.path("Name").asText().contains(v);
                     case "id" -> n.path("Id").asText().startsWith(v);
                     case "driver" -> n.path("Driver").asText().equals(v);
-                    case "label" -> {
-                        int eq = v.indexOf('=');
-                        JsonNode labels = n.path("Labels");
-                        yield eq < 0 ? labels.has(v) : labels.path(v.substring(0, eq)).asText("\0")
-                                .equals(v.substring(eq + 1));
-                    }
                     case "type" -> v.equals(NetworkStore.predefined(n.path("Name").asText())
                             || n.path("Name").asText().equals("host") || n.path("Name").asText().equals("none")
                             ? "builtin" : "custom");
                     default -> true;
                 };
             }
-            if (!any) {
+            if (!f.getKey().startsWith("label") && !any) {
                 return false;
             }
         }
-        return true;
+        Map<String, String> labels = new LinkedHashMap<>();
+        n.path("Labels").properties().forEach(l -> labels.put(l.getKey(), l.getValue().asText()));
+        return Exchange.labelsMatch(filters, labels);
     }
 
     private static List<ObjectNode> allNetworks(Engine e) throws Exception {
@@ -272,8 +266,6 @@ final class NetworksVolumes {
             String name = b.path("Name").asText("");
             VolumeStore.Volume v = store.create(name.isEmpty() ? null : name, labels);
             x.json(201, volume(v));
-        } else if (x.is("POST", "volumes", "prune")) {
-            throw ApiError.notImplemented("volume prune is not served by Hull's API yet (hull volume prune does it)");
         } else if (x.path.size() == 2 && (x.method.equals("GET") || x.method.equals("HEAD"))) {
             x.json(200, volume(get(store, x.seg(1))));
         } else if (x.path.size() == 2 && x.method.equals("DELETE")) {
@@ -317,22 +309,17 @@ final class NetworksVolumes {
                     case "name" -> v.name().contains(val);
                     case "dangling" -> (val.equals("true") || val.equals("1")) != inUse.containsKey(v.name());
                     case "driver" -> val.equals("local");
-                    case "label" -> {
-                        int eq = val.indexOf('=');
-                        yield eq < 0 ? v.labels().containsKey(val) : val.substring(eq + 1).equals(
-                                v.labels().get(val.substring(0, eq)));
-                    }
                     default -> true;
                 };
             }
-            if (!any) {
+            if (!f.getKey().startsWith("label") && !any) {
                 return false;
             }
         }
-        return true;
+        return Exchange.labelsMatch(filters, v.labels() == null ? Map.of() : v.labels());
     }
 
-    private static ObjectNode volume(VolumeStore.Volume v) {
+    static ObjectNode volume(VolumeStore.Volume v) {
         ObjectNode n = Exchange.JSON.createObjectNode();
         n.put("Name", v.name());
         n.put("Driver", "local");
