@@ -361,6 +361,10 @@ public final class Engine {
                     if (monitorAlive) { // between the init's end and the monitor's record of it
                         return new State("running", m);
                     }
+                    MonitorStatus again = MonitorStatus.read(containers.statusFile(info.id()));
+                    if (again != null && !again.status().equals("running")) {
+                        return state(info); // it recorded the end and left between the read and the check
+                    }
                     return new State("exited", lost(m, "the container's monitor ended without recording its exit"
                             + " (killed, or the host restarted)"));
                 }

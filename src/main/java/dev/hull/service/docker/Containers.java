@@ -534,8 +534,8 @@ final class Containers {
             @Override
             public void opened(Hijack.Raw raw) {
                 Thread.ofPlatform().daemon().name("hull-api-attach-" + c.shortId()).start(() -> {
-                    Framing out = new Framing(raw, tty ? 0 : 1);
-                    Framing err = new Framing(raw, tty ? 0 : 2);
+                    Frames out = new Frames(raw::write, tty ? 0 : 1);
+                    Frames err = new Frames(raw::write, tty ? 0 : 2);
                     try (PrintStream o = new PrintStream(stdout ? out : OutputStream.nullOutputStream(), false,
                             StandardCharsets.UTF_8);
                             PrintStream er = new PrintStream(stderr ? err : OutputStream.nullOutputStream(), false,
@@ -563,34 +563,6 @@ final class Containers {
             return e.state(c).running();
         } catch (IOException ex) {
             return false;
-        }
-    }
-
-    /** An output stream of frames on a hijacked connection (stream 0: raw, a terminal's). */
-    static final class Framing extends OutputStream {
-        private final Hijack.Raw raw;
-        private final int stream;
-        volatile boolean failed;
-
-        Framing(Hijack.Raw raw, int stream) {
-            this.raw = raw;
-            this.stream = stream;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            if (len == 0) {
-                return;
-            }
-            if (failed || !(stream == 0 ? raw.write(b, off, len) : raw.frame(stream, b, off, len))) {
-                failed = true;
-                throw new IOException("the client went away");
-            }
         }
     }
 
@@ -643,8 +615,8 @@ final class Containers {
         boolean follow = x.flag("follow");
         OutputStream body = x.stream(200, tty ? "application/vnd.docker.raw-stream"
                 : "application/vnd.docker.multiplexed-stream");
-        StreamFrames out = new StreamFrames(body, tty ? 0 : 1);
-        StreamFrames err = new StreamFrames(body, tty ? 0 : 2);
+        Frames out = Frames.onBody(body, tty ? 0 : 1);
+        Frames err = Frames.onBody(body, tty ? 0 : 2);
         try (PrintStream o = new PrintStream(stdout ? out : OutputStream.nullOutputStream(), false,
                 StandardCharsets.UTF_8);
                 PrintStream er = new PrintStream(stderr ? err : OutputStream.nullOutputStream(), false,
@@ -654,43 +626,6 @@ final class Containers {
                     () -> !out.failed && !err.failed && running(e, c));
         }
         x.finish(body);
-    }
-
-    /** Frames on a streamed (not hijacked) body: logs. Flushed per entry. */
-    static final class StreamFrames extends OutputStream {
-        private final OutputStream body;
-        private final int stream;
-        volatile boolean failed;
-
-        StreamFrames(OutputStream body, int stream) {
-            this.body = body;
-            this.stream = stream;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            if (len == 0) {
-                return;
-            }
-            try {
-                synchronized (body) {
-                    if (stream != 0) {
-                        body.write(new byte[] {(byte) stream, 0, 0, 0, (byte) (len >>> 24), (byte) (len >>> 16),
-                            (byte) (len >>> 8), (byte) len});
-                    }
-                    body.write(b, off, len);
-                    body.flush();
-                }
-            } catch (IOException | RuntimeException e) {
-                failed = true;
-                throw e instanceof IOException io ? io : new IOException(e);
-            }
-        }
     }
 
     // ---------------------------------------------------------------- exec

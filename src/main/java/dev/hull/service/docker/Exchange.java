@@ -69,6 +69,12 @@ final class Exchange {
         return f == null ? null : f.getValue();
     }
 
+    /** Every value of a repeated query parameter (names=a&names=b). */
+    List<String> params(String name) {
+        Fields.Field f = query.get(name);
+        return f == null ? List.of() : f.getValues();
+    }
+
     String param(String name, String otherwise) {
         String v = param(name);
         return v == null ? otherwise : v;
@@ -236,6 +242,16 @@ final class Exchange {
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
         answered = true;
         return Content.Sink.asOutputStream(response);
+    }
+
+    /** A buffered view of a streamed body whose close (by a tar writer) only flushes: {@link #finish} ends it. */
+    static OutputStream unclosed(OutputStream body) {
+        return new java.io.BufferedOutputStream(body, 1 << 16) {
+            @Override
+            public void close() throws IOException {
+                flush();
+            }
+        };
     }
 
     void finish(OutputStream stream) {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.engine.Engine;
-import dev.hull.image.Descriptor;
 import dev.hull.image.ImageConfig;
 import dev.hull.image.ImageNotFoundException;
 import dev.hull.image.ImageRecord;
@@ -12,14 +11,12 @@ import dev.hull.image.ImageService;
 import dev.hull.image.Platform;
 import dev.hull.image.Reference;
 import dev.hull.image.registry.DockerCredentials;
-import dev.hull.image.registry.PullProgress;
 import dev.hull.image.registry.Puller;
 import dev.hull.image.registry.RegistryClient;
 import dev.hull.image.registry.RegistryException;
 import dev.hull.image.registry.RegistryOptions;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -55,10 +52,6 @@ final class Images {
             case "GET json", "HEAD json" -> x.json(200, inspect(Engine.defaults(), name));
             case "POST tag" -> tag(x, name);
             case "GET history" -> history(x, name);
-            case "POST push" -> throw ApiError.notImplemented("push is not served by Hull's API yet (hull push does"
-                    + " it)");
-            case "GET get" -> throw ApiError.notImplemented("image save is not served by Hull's API yet (hull save"
-                    + " does it)");
             default -> {
                 return false;
             }
@@ -76,7 +69,7 @@ final class Images {
         }
     }
 
-    private static ImageRecord find(Engine e, String name) throws IOException, ApiError {
+    static ImageRecord find(Engine e, String name) throws IOException, ApiError {
         try {
             return e.images().getOrBuildBuiltin(name);
         } catch (ImageNotFoundException nf) {
@@ -304,7 +297,7 @@ final class Images {
         }
         Engine e = Engine.defaults();
         ImageService images = e.images();
-        JsonLines out = new JsonLines(x);
+        JsonProgress out = new JsonProgress(x, "Pulling fs layer", "Downloading");
         String id = ref.tag() != null ? ref.tag() : ref.digest().toString();
         try (RegistryClient client = new RegistryClient(registryOptions(ref.registry()));
                 Closeable lease = images.lease()) {
@@ -338,8 +331,12 @@ final class Images {
      * service's ~/.docker/config.json.
      */
     static RegistryOptions registryOptions(String registry) throws IOException {
-        RegistryOptions.Builder b = RegistryOptions.builder()
-                .credentials(new DockerCredentials(DockerCredentials.resolvePath(null)));
+        return registryOptions(registry, new DockerCredentials(DockerCredentials.resolvePath(null)));
+    }
+
+    static RegistryOptions registryOptions(String registry, dev.hull.image.registry.CredentialsSource credentials)
+            throws IOException {
+        RegistryOptions.Builder b = RegistryOptions.builder().credentials(credentials);
         String host = registry.contains(":") ? registry.substring(0, registry.lastIndexOf(':')) : registry;
         if (host.startsWith("127.") || host.equals("localhost") || host.equals("[::1]")) {
             b.insecure(registry);
@@ -357,97 +354,5 @@ final class Images {
             }
         }
         return b.build();
-    }
-
-    /** dockerd's pull progress: {"status", "id", "progressDetail", "progress"} lines. */
-    private static final class JsonLines implements PullProgress {
-        private final Exchange x;
-        private OutputStream body;
-        /** The first line ("Pulling from"), held back until the registry answered: an error before is a status. */
-        private ObjectNode first;
-
-        JsonLines(Exchange x) {
-            this.x = x;
-        }
-
-        boolean started() {
-            return body != null;
-        }
-
-        private synchronized void send(ObjectNode n) {
-            try {
-                if (body == null) {
-                    body = x.stream(200, "application/json");
-                    if (first != null && first != n) {
-                        body.write(Exchange.JSON.writeValueAsBytes(first));
-                        body.write("\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                    }
-                }
-                body.write(Exchange.JSON.writeValueAsBytes(n));
-                body.write("\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                body.flush();
-            } catch (IOException e) {
-                // the client went away: the pull goes on (its layers are kept for the next one)
-            }
-        }
-
-        void status(String status, String id) {
-            ObjectNode n = Exchange.JSON.createObjectNode();
-            n.put("status", status);
-            if (id != null) {
-                n.put("id", id);
-            }
-            send(n);
-        }
-
-        void error(String message) {
-            ObjectNode n = Exchange.JSON.createObjectNode();
-            n.putObject("errorDetail").put("message", message);
-            n.put("error", message);
-            send(n);
-        }
-
-        void finish() {
-            if (body == null) {
-                body = x.stream(200, "application/json");
-            }
-            x.finish(body);
-        }
-
-        @Override
-        public void started(Descriptor layer, String shortId) {
-            ObjectNode n = Exchange.JSON.createObjectNode();
-            n.put("status", "Pulling fs layer");
-            n.putObject("progressDetail");
-            n.put("id", shortId);
-            send(n);
-        }
-
-        @Override
-        public void progress(Descriptor layer, long done, long total) {
-            ObjectNode n = Exchange.JSON.createObjectNode();
-            n.put("status", "Downloading");
-            ObjectNode d = n.putObject("progressDetail");
-            d.put("current", done);
-            d.put("total", total);
-            n.put("id", shortId(layer));
-            send(n);
-        }
-
-        @Override
-        public void done(Descriptor layer, String status) {
-            ObjectNode n = Exchange.JSON.createObjectNode();
-            n.put("status", status);
-            n.putObject("progressDetail");
-            n.put("id", shortId(layer));
-            send(n);
-        }
-
-        private static String shortId(Descriptor layer) {
-            String d = layer.digest();
-            int colon = d.indexOf(':');
-            String hex = colon >= 0 ? d.substring(colon + 1) : d;
-            return hex.length() > 12 ? hex.substring(0, 12) : hex;
-        }
     }
 }

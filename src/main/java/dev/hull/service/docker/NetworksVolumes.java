@@ -30,7 +30,7 @@ final class NetworksVolumes {
         if (x.is("GET", "networks")) {
             Map<String, List<String>> filters = x.filters();
             ArrayNode out = Exchange.JSON.createArrayNode();
-            for (ObjectNode n : allNetworks(e)) {
+            for (ObjectNode n : dev.hull.engine.NetworkInspector.all(e, false)) {
                 if (matches(n, filters)) {
                     out.add(n);
                 }
@@ -90,11 +90,11 @@ final class NetworksVolumes {
             String ref = x.seg(1);
             for (String pseudo : List.of("host", "none")) {
                 if (ref.equals(pseudo)) {
-                    x.json(200, pseudo(pseudo));
+                    x.json(200, dev.hull.engine.NetworkInspector.pseudo(pseudo));
                     return true;
                 }
             }
-            x.json(200, inspect(e, network(e, ref), true));
+            x.json(200, dev.hull.engine.NetworkInspector.inspect(e, network(e, ref), true));
         } else if (x.path.size() == 2 && x.method.equals("DELETE")) {
             String ref = x.seg(1);
             if (ref.equals("host") || ref.equals("none")) {
@@ -157,82 +157,6 @@ final class NetworksVolumes {
         Map<String, String> labels = new LinkedHashMap<>();
         n.path("Labels").properties().forEach(l -> labels.put(l.getKey(), l.getValue().asText()));
         return Exchange.labelsMatch(filters, labels);
-    }
-
-    private static List<ObjectNode> allNetworks(Engine e) throws Exception {
-        List<ObjectNode> out = new ArrayList<>();
-        NetworkStore store = e.networking().store();
-        out.add(inspect(e, store.defaultNetwork(), false));
-        for (NetworkInfo n : store.list()) {
-            if (!n.name().equals(NetworkStore.DEFAULT)) {
-                out.add(inspect(e, n, false));
-            }
-        }
-        out.add(pseudo("host"));
-        out.add(pseudo("none"));
-        return out;
-    }
-
-    private static ObjectNode pseudo(String name) {
-        ObjectNode p = Exchange.JSON.createObjectNode();
-        p.put("Name", name);
-        p.put("Id", java.util.HexFormat.of().formatHex(dev.hull.linux.Sha256.newDigest().digest(
-                ("hull network " + name).getBytes(java.nio.charset.StandardCharsets.UTF_8))));
-        p.put("Created", "0001-01-01T00:00:00Z");
-        p.put("Scope", "local");
-        p.put("Driver", name.equals("host") ? "host" : "null");
-        p.put("EnableIPv6", false);
-        p.putObject("IPAM").put("Driver", "default").putArray("Config");
-        p.put("Internal", false);
-        p.put("Attachable", false);
-        p.put("Ingress", false);
-        p.putObject("Containers");
-        p.putObject("Options");
-        p.putObject("Labels");
-        return p;
-    }
-
-    private static ObjectNode inspect(Engine e, NetworkInfo n, boolean withContainers) throws IOException {
-        ObjectNode o = Exchange.JSON.createObjectNode();
-        o.put("Name", n.name());
-        o.put("Id", n.id());
-        o.put("Created", n.created());
-        o.put("Scope", "local");
-        o.put("Driver", n.driver());
-        o.put("EnableIPv6", false);
-        ObjectNode ipam = o.putObject("IPAM");
-        ipam.put("Driver", "default");
-        ipam.putNull("Options");
-        ObjectNode cfg = ipam.putArray("Config").addObject();
-        cfg.put("Subnet", n.subnet());
-        cfg.put("Gateway", n.gateway());
-        o.put("Internal", n.internal());
-        o.put("Attachable", false);
-        o.put("Ingress", false);
-        ObjectNode containers = o.putObject("Containers");
-        if (withContainers) {
-            for (String id : e.networking().users(n)) {
-                NetworkState st = e.networking().state(id);
-                ContainerInfo c = e.containers().read(id);
-                if (st == null || c == null) {
-                    continue;
-                }
-                for (NetworkState.Endpoint ep : st.endpoints()) {
-                    if (ep.network().equals(n.name())) {
-                        ObjectNode x = containers.putObject(id);
-                        x.put("Name", c.name());
-                        x.put("EndpointID", "");
-                        x.put("MacAddress", ep.mac());
-                        x.put("IPv4Address", ep.ip() + "/" + ep.prefix());
-                        x.put("IPv6Address", "");
-                    }
-                }
-            }
-        }
-        o.putObject("Options").put("com.docker.network.bridge.name", n.bridge());
-        ObjectNode labels = o.putObject("Labels");
-        n.labels().forEach(labels::put);
-        return o;
     }
 
     // ---------------------------------------------------------------- volumes

@@ -24,6 +24,8 @@ final class Router {
     private final NetworksVolumes objects;
     private final EventsApi events = new EventsApi();
     private final Housekeeping housekeeping = new Housekeeping();
+    private final ImageTransfers transfers = new ImageTransfers();
+    private final ContainerOps containerOps = new ContainerOps();
 
     Router(DockerApiServer api) {
         this.api = api;
@@ -101,7 +103,7 @@ final class Router {
         if (x.path.isEmpty()) {
             return false;
         }
-        if (housekeeping.route(x) || events.route(x)) {
+        if (housekeeping.route(x) || events.route(x) || transfers.route(x) || containerOps.route(x)) {
             return true;
         }
         switch (x.seg(0)) {
