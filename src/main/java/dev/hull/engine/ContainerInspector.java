@@ -182,10 +182,14 @@ public final class ContainerInspector {
         ns.put("Gateway", primary != null ? primary.gateway() : "");
         ns.put("MacAddress", primary != null ? primary.mac() : "");
         ObjectNode nets = ns.putObject("Networks");
+        String shortId = info.id().substring(0, 12); // its peers on a user-defined network resolve it by this too
         for (var e : eps) {
             ObjectNode x = nets.putObject(e.network());
             ArrayNode aliases = x.putArray("Aliases");
             e.aliases().forEach(aliases::add);
+            if (!e.network().equals(dev.hull.engine.network.NetworkStore.DEFAULT) && !e.aliases().contains(shortId)) {
+                aliases.add(shortId);
+            }
             x.put("NetworkID", e.networkId());
             x.put("Gateway", e.gateway());
             x.put("IPAddress", e.ip());
@@ -194,5 +198,36 @@ public final class ContainerInspector {
             x.put("InterfaceName", e.ifname());
             x.put("HostInterface", e.hostVeth());
         }
+        configuredNetworks(nets, info, shortId);
+    }
+
+    /** The networks a container that does not run (yet) is configured for: no address, its aliases. */
+    private static void configuredNetworks(ObjectNode nets, ContainerInfo info, String shortId) {
+        CreateOptions o = info.options();
+        if (o == null) {
+            return;
+        }
+        java.util.Map<String, List<String>> wanted = new java.util.LinkedHashMap<>();
+        String primary = o.network == null ? dev.hull.engine.network.NetworkStore.DEFAULT : o.network;
+        if (dev.hull.engine.network.NetworkRequest.wired(primary)) {
+            wanted.put(primary, o.networkAliases);
+        }
+        o.connections.forEach(c -> wanted.put(c.network, c.aliases));
+        wanted.forEach((name, given) -> {
+            if (nets.has(name)) {
+                return;
+            }
+            ObjectNode x = nets.putObject(name);
+            ArrayNode aliases = x.putArray("Aliases");
+            given.forEach(aliases::add);
+            if (!name.equals(dev.hull.engine.network.NetworkStore.DEFAULT) && !given.contains(shortId)) {
+                aliases.add(shortId);
+            }
+            x.put("NetworkID", "");
+            x.put("Gateway", "");
+            x.put("IPAddress", "");
+            x.put("IPPrefixLen", 0);
+            x.put("MacAddress", "");
+        });
     }
 }

@@ -10,7 +10,6 @@ import dev.hull.engine.Engine;
 import dev.hull.runtime.RuntimeError;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
@@ -106,17 +105,7 @@ final class ContainerOps {
 
     private void export(Exchange x, String ref) throws Exception {
         String id = id(ref);
-        Engine e = Engine.defaults();
-        OutputStream out = x.stream(200, "application/x-tar");
-        try {
-            OutputStream tar = Exchange.unclosed(out);
-            new ContainerFiles(e).exportFileSystem(id, tar);
-            tar.flush();
-        } catch (IOException gone) {
-            x.callback.failed(gone);
-            return;
-        }
-        x.finish(out);
+        x.tar(out -> new ContainerFiles(Engine.defaults()).exportFileSystem(id, out));
     }
 
     /** GET: the path as a tar (named by its base name), HEAD: only its stat; both in X-Docker-Container-Path-Stat. */
@@ -139,16 +128,7 @@ final class ContainerOps {
             x.empty(200);
             return;
         }
-        OutputStream out = x.stream(200, "application/x-tar");
-        try {
-            OutputStream tar = Exchange.unclosed(out);
-            files.exportTar(id, path, tar, new ContainerFiles.Options(false, true));
-            tar.flush();
-        } catch (IOException gone) {
-            x.callback.failed(gone);
-            return;
-        }
-        x.finish(out);
+        x.tar(out -> files.exportTar(id, path, out, new ContainerFiles.Options(false, true)));
     }
 
     /** PUT: a tar extracted into path, a directory that exists (owners kept with copyUIDGID, else root's). */

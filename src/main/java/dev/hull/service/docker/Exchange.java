@@ -254,6 +254,26 @@ final class Exchange {
         };
     }
 
+    /** What writes a streamed body (a tar): the engine's errors before the 200 are still status codes. */
+    @FunctionalInterface
+    interface BodyWriter {
+        void write(OutputStream out) throws IOException, dev.hull.runtime.RuntimeError;
+    }
+
+    /** A tar streamed as the answer; a client that goes away ends it. */
+    void tar(BodyWriter writer) throws IOException, dev.hull.runtime.RuntimeError {
+        OutputStream out = stream(200, "application/x-tar");
+        try {
+            OutputStream body = unclosed(out);
+            writer.write(body);
+            body.flush();
+        } catch (IOException gone) {
+            callback.failed(gone);
+            return;
+        }
+        finish(out);
+    }
+
     void finish(OutputStream stream) {
         try {
             stream.close();

@@ -14,7 +14,6 @@ import dev.hull.image.registry.Pusher;
 import dev.hull.image.registry.RegistryClient;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
@@ -60,16 +59,7 @@ final class ImageTransfers {
             Images.find(e, n); // 404 before the 200
         }
         ImageFiles.Selection s = ImageFiles.select(e, names);
-        OutputStream out = x.stream(200, "application/x-tar");
-        try {
-            OutputStream tar = Exchange.unclosed(out);
-            ImageFiles.saveDockerArchive(e, s, tar);
-            tar.flush();
-        } catch (IOException gone) {
-            x.callback.failed(gone);
-            return;
-        }
-        x.finish(out);
+        x.tar(out -> ImageFiles.saveDockerArchive(e, s, out));
     }
 
     private void load(Exchange x) throws Exception {

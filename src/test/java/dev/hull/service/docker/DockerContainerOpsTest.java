@@ -12,35 +12,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What is done to running containers and to images besides their lifecycle — pause, top, stats,
  * update, docker cp both ways, export; save, load, push — with the docker CLI (curl where the CLI
  * hides the answer) against a Hull service of this class's own.
  */
-class DockerContainerOpsTest {
+class DockerContainerOpsTest extends ApiServiceTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    @TempDir
-    static Path tmp;
-    static ApiService api;
-
-    @BeforeAll
-    static void startService() throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(ApiService.DOCKER), "the docker CLI is not at " + ApiService.DOCKER);
-        api = ApiService.start(tmp);
-    }
-
-    @AfterAll
-    static void stopService() throws Exception {
-        if (api != null) {
-            api.close();
-        }
-    }
 
     @Test
     void pauseTopStatsAndUpdate() throws Exception {

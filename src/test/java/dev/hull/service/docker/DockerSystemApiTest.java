@@ -7,34 +7,14 @@ import dev.hull.service.docker.ApiService.Result;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * docker events, system df and the prunes, with the docker CLI against a Hull service of this
  * class's own (its own store: what it prunes is its own; label filters keep each prune to the
  * objects the test made for it, and the test checks an unlabelled one survives).
  */
-class DockerSystemApiTest {
-    @TempDir
-    static Path tmp;
-    static ApiService api;
-
-    @BeforeAll
-    static void startService() throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(ApiService.DOCKER), "the docker CLI is not at " + ApiService.DOCKER);
-        api = ApiService.start(tmp);
-    }
-
-    @AfterAll
-    static void stopService() throws Exception {
-        if (api != null) {
-            api.close();
-        }
-    }
+class DockerSystemApiTest extends ApiServiceTest {
 
     private static final String FORMAT = "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"
             + "{{with .Actor.Attributes.exitCode}} {{.}}{{end}}";
