@@ -163,7 +163,7 @@ final class Housekeeping {
         }
         ArrayNode containers = r.putArray("Containers");
         for (DiskUsage.ContainerUsage c : du.containers()) {
-            ObjectNode n = Containers.summary(e, c.info(), e.state(c.info()));
+            ObjectNode n = ContainerViews.summary(e, c.info(), e.state(c.info()));
             n.put("SizeRw", c.size());
             long image = du.images().stream().filter(i -> i.image().id().equals(c.info().imageId()))
                     .mapToLong(DiskUsage.ImageUsage::size).findFirst().orElse(0);

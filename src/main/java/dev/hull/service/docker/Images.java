@@ -59,6 +59,11 @@ final class Images {
         return true;
     }
 
+    /** An image's event in the engine's log, as dockerd's: the image as its actor, its name as an attribute. */
+    static void event(Engine e, String action, String id, String name) {
+        e.events().record("image", action, id, Map.of("name", name), dev.hull.engine.EventLog.now());
+    }
+
     /** "busybox" → "busybox:latest", as dockerd's messages name an image. */
     static String withTag(String image) {
         try {
@@ -231,12 +236,13 @@ final class Images {
         } catch (IllegalArgumentException bad) {
             throw ApiError.badRequest(bad.getMessage());
         }
+        event(e, "tag", sha(find(e, name).id()), familiar(repo + ":" + (tag.isEmpty() ? "latest" : tag)));
         x.empty(201);
     }
 
     private void remove(Exchange x, String name) throws Exception {
         Engine e = Engine.defaults();
-        find(e, name);
+        String id = sha(find(e, name).id());
         List<String> done;
         try {
             done = e.images().remove(List.of(name), x.flag("force"), e::imagesInUse);
@@ -253,8 +259,10 @@ final class Images {
         for (String line : done) {
             if (line.startsWith("Untagged: ")) {
                 out.addObject().put("Untagged", line.substring(10));
+                event(e, "untag", id, line.substring(10));
             } else if (line.startsWith("Deleted: ")) {
                 out.addObject().put("Deleted", sha(line.substring(9)));
+                event(e, "delete", sha(line.substring(9)), name);
             }
         }
         x.json(200, out);
@@ -307,6 +315,7 @@ final class Images {
             images.unpack(image);
             out.status("Digest: " + image.manifestDigest(), null);
             out.status("Status: Downloaded newer image for " + ref.familiar(), null);
+            event(e, "pull", ref.familiar(), ref.familiar());
         } catch (RegistryException err) {
             if (!out.started()) {
                 int status = err.status() == 404 || err.status() == 401 || err.status() == 403 ? 404

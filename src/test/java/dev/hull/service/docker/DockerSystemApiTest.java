@@ -66,6 +66,13 @@ class DockerSystemApiTest extends ApiServiceTest {
                 Long.toString(until + 1), "--filter", "type=network", "--filter", "network=ev-net", "--format",
                 "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"));
         assertThat(networks.out().lines().toList()).containsExactly("network create ev-net", "network destroy ev-net");
+        ok(api.docker("tag", "busybox", "ev/tagged:1"));
+        ok(api.docker("rmi", "ev/tagged:1"));
+        Thread.sleep(1100);
+        Result images = ok(api.docker("events", "--since", Long.toString(since), "--until",
+                Long.toString(System.currentTimeMillis() / 1000), "--filter", "type=image", "--format",
+                "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"));
+        assertThat(images.out().lines().toList()).containsExactly("image tag ev/tagged:1", "image untag ev/tagged:1");
         Result none = ok(api.docker("events", "--since", Long.toString(since - 10), "--until",
                 Long.toString(since - 5)));
         assertThat(none.out()).isEmpty();
