@@ -119,7 +119,7 @@ public final class EventLog {
                 }
             }
         }
-        for (Event e : ends(engine, Map.of())) {
+        for (Event e : ends(engine, engine.containers().list(), Map.of())) {
             if (within(e, since, until) && seen.add(e.key())) {
                 out.add(e);
             }
@@ -180,9 +180,10 @@ public final class EventLog {
     }
 
     /** The last end of every container that has ended (and is not running again), unless known already. */
-    private static List<Event> ends(Engine engine, Map<String, String> known) throws IOException {
+    private static List<Event> ends(Engine engine, List<ContainerInfo> containers, Map<String, String> known)
+            throws IOException {
         List<Event> out = new ArrayList<>();
-        for (ContainerInfo c : engine.containers().list()) {
+        for (ContainerInfo c : containers) {
             Event e = end(engine, c);
             if (e != null && !String.valueOf(e.timeNano()).equals(known.get(c.id()))) {
                 out.add(e);
@@ -230,12 +231,18 @@ public final class EventLog {
         private long offset;
         /** The "die" already reported per container: its time. */
         private final Map<String, String> ended = new HashMap<>();
-        private final Set<String> seen = new HashSet<>();
+        /** The ends reported (from the status files and the log both): the latest few thousand. */
+        private final Set<String> seen = java.util.Collections.newSetFromMap(new java.util.LinkedHashMap<>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                return size() > 4096;
+            }
+        });
 
         private Watch(Engine engine) throws IOException {
             this.engine = engine;
             this.offset = Files.exists(file) ? Files.size(file) : 0;
-            for (Event e : ends(engine, Map.of())) {
+            for (Event e : ends(engine, engine.containers().list(), Map.of())) {
                 ended.put(e.id(), String.valueOf(e.timeNano()));
                 seen.add(e.key());
             }
@@ -245,12 +252,14 @@ public final class EventLog {
             long[] next = {offset};
             List<Event> out = new ArrayList<>();
             for (Event e : read(file, offset, next)) {
-                if (seen.add(e.key())) {
+                if (!e.action().equals("die") || seen.add(e.key())) { // only an end can come both ways
                     out.add(e);
                 }
             }
             offset = next[0];
-            for (Event e : ends(engine, ended)) {
+            List<ContainerInfo> now = engine.containers().list();
+            ended.keySet().retainAll(now.stream().map(ContainerInfo::id).toList()); // the removed ones' go
+            for (Event e : ends(engine, now, ended)) {
                 ended.put(e.id(), String.valueOf(e.timeNano()));
                 if (seen.add(e.key())) {
                     out.add(e);

@@ -76,7 +76,14 @@ class DockerSystemApiTest extends ApiServiceTest {
         Result none = ok(api.docker("events", "--since", Long.toString(since - 10), "--until",
                 Long.toString(since - 5)));
         assertThat(none.out()).isEmpty();
-        ok(api.docker("rm", "-f", "ev-two"));
+        // one engine: what the hull command line does is in the same log
+        ok(api.hull("rm", "ev-two"));
+        Thread.sleep(1100);
+        Result byHull = ok(api.docker("events", "--since", Long.toString(since), "--until",
+                Long.toString(System.currentTimeMillis() / 1000), "--filter", "type=container", "--filter", "event=destroy",
+                "--format", FORMAT));
+        assertThat(byHull.out().lines().map(String::strip).toList()).containsExactly("container destroy ev-one",
+                "container destroy ev-two");
     }
 
     @Test
