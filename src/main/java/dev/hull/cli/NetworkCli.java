@@ -10,7 +10,6 @@ import dev.hull.engine.network.NetworkStore;
 import dev.hull.runtime.RuntimeError;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

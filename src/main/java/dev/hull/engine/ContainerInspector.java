@@ -1,5 +1,6 @@
 package dev.hull.engine;
 
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -7,6 +8,8 @@ import dev.hull.runtime.ContainerRecord;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 
 /** {@code hull inspect}: a container as docker's inspect shows it (the fields Hull has). */
@@ -229,5 +232,40 @@ public final class ContainerInspector {
             x.put("IPPrefixLen", 0);
             x.put("MacAddress", "");
         });
+    }
+
+    /** docker's STATUS column: Up 5 minutes, Exited (1) 2 hours ago, Created, Restarting (1) ... */
+    public static String statusText(Engine.State s) {
+        var m = s.monitor();
+        return switch (s.status()) {
+            case "created" -> "Created";
+            case "running" -> "Up " + since(m.startedAt());
+            case "paused" -> "Up " + since(m.startedAt()) + " (Paused)";
+            case "restarting" -> "Restarting (" + m.exitCode() + ") " + since(m.finishedAt()) + " ago";
+            default -> "Exited (" + s.exitCode() + ") " + (m.finishedAt() == null || m.finishedAt().isEmpty()
+                    ? "" : since(m.finishedAt()) + " ago");
+        };
+    }
+
+    /** docker's human durations: Less than a second, 5 seconds, 3 minutes, 2 hours, 4 days. */
+    public static String since(String iso) {
+        try {
+            long sec = Duration.between(Instant.parse(iso), Instant.now()).getSeconds();
+            if (sec < 1) {
+                return "Less than a second";
+            }
+            if (sec < 60) {
+                return sec + (sec == 1 ? " second" : " seconds");
+            }
+            if (sec < 3600) {
+                return (sec / 60) + (sec / 60 == 1 ? " minute" : " minutes");
+            }
+            if (sec < 86400 * 2) {
+                return (sec / 3600) + (sec / 3600 == 1 ? " hour" : " hours");
+            }
+            return (sec / 86400) + " days";
+        } catch (RuntimeException e) {
+            return "?";
+        }
     }
 }

@@ -5,9 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.engine.ContainerInfo;
 import dev.hull.engine.ContainerInspector;
 import dev.hull.engine.Engine;
-import dev.hull.engine.MonitorStatus;
 import java.io.IOException;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -75,29 +73,17 @@ final class ContainerViews {
     }
 
     private static boolean matches(ContainerInfo c, Engine.State s, Map<String, List<String>> filters) {
-        for (var f : filters.entrySet()) {
-            if (f.getValue().isEmpty()) {
-                continue;
-            }
-            boolean any = false;
-            for (String v : f.getValue()) {
-                any |= switch (f.getKey()) {
-                    case "name" -> nameMatches(c.name(), v);
-                    case "id" -> c.id().startsWith(v);
-                    case "status" -> s.status().equals(v);
-                    case "exited" -> s.status().equals("exited") && Integer.toString(s.exitCode()).equals(v);
-                    case "ancestor" -> v.equals(c.image()) || c.imageId().replace("sha256:", "")
-                            .startsWith(v.replace("sha256:", ""));
-                    case "network" -> c.options() != null && (v.equals(c.options().network)
-                            || c.options().connections.stream().anyMatch(n -> n.network.equals(v)));
-                    default -> true; // label: below
-                };
-            }
-            if (!f.getKey().startsWith("label") && !any) {
-                return false;
-            }
-        }
-        return Exchange.labelsMatch(filters, c.options() == null ? Map.of() : c.options().labels);
+        return Exchange.filtersMatch(filters, (key, v) -> switch (key) {
+            case "name" -> nameMatches(c.name(), v);
+            case "id" -> c.id().startsWith(v);
+            case "status" -> s.status().equals(v);
+            case "exited" -> s.status().equals("exited") && Integer.toString(s.exitCode()).equals(v);
+            case "ancestor" -> v.equals(c.image()) || c.imageId().replace("sha256:", "")
+                    .startsWith(v.replace("sha256:", ""));
+            case "network" -> c.options() != null && (v.equals(c.options().network)
+                    || c.options().connections.stream().anyMatch(n -> n.network.equals(v)));
+            default -> true;
+        }, c.options() == null ? Map.of() : c.options().labels);
     }
 
     /** dockerd's name filter: a regular expression searched in "/name". */
@@ -150,35 +136,7 @@ final class ContainerViews {
         return n;
     }
 
-    /** docker's STATUS: Up 5 minutes, Exited (1) 2 hours ago, Created ... */
     static String statusText(Engine.State s) {
-        MonitorStatus m = s.monitor();
-        return switch (s.status()) {
-            case "created" -> "Created";
-            case "running" -> "Up " + since(m.startedAt());
-            case "paused" -> "Up " + since(m.startedAt()) + " (Paused)";
-            case "restarting" -> "Restarting (" + m.exitCode() + ") " + since(m.finishedAt()) + " ago";
-            default -> "Exited (" + s.exitCode() + ") " + (m == null || m.finishedAt() == null
-                    || m.finishedAt().isEmpty() ? "" : since(m.finishedAt()) + " ago");
-        };
-    }
-
-    private static String since(String iso) {
-        long sec;
-        try {
-            sec = Duration.between(Instant.parse(iso), Instant.now()).getSeconds();
-        } catch (RuntimeException e) {
-            return "";
-        }
-        if (sec < 1) {
-            return "Less than a second";
-        } else if (sec < 60) {
-            return sec + (sec == 1 ? " second" : " seconds");
-        } else if (sec < 3600) {
-            return (sec / 60) + (sec / 60 == 1 ? " minute" : " minutes");
-        } else if (sec < 172800) {
-            return (sec / 3600) + (sec / 3600 == 1 ? " hour" : " hours");
-        }
-        return (sec / 86400) + " days";
+        return ContainerInspector.statusText(s);
     }
 }

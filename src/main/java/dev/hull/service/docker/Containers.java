@@ -1,10 +1,8 @@
 package dev.hull.service.docker;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.engine.ContainerInfo;
-import dev.hull.engine.ContainerInspector;
 import dev.hull.engine.ContainerLogs;
 import dev.hull.engine.Engine;
 import dev.hull.engine.MonitorStatus;
@@ -13,9 +11,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;

@@ -151,6 +151,21 @@ final class Exchange {
     }
 
     /**
+     * dockerd's filter semantics: every filter key other than label and label! needs one of its
+     * values to hold (holds(key, value)), and the label filters hold on labels.
+     */
+    static boolean filtersMatch(java.util.Map<String, List<String>> filters,
+            java.util.function.BiPredicate<String, String> holds, java.util.Map<String, String> labels) {
+        for (var f : filters.entrySet()) {
+            if (!f.getKey().startsWith("label") && !f.getValue().isEmpty()
+                    && f.getValue().stream().noneMatch(v -> holds.test(f.getKey(), v))) {
+                return false;
+            }
+        }
+        return labelsMatch(filters, labels);
+    }
+
+    /**
      * dockerd's label filters on an object's labels: every "label" value (KEY or KEY=VALUE) holds
      * and no "label!" value does.
      */

@@ -3,15 +3,12 @@ package dev.hull.service.docker;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.hull.engine.ContainerInfo;
 import dev.hull.engine.Engine;
 import dev.hull.engine.VolumeStore;
 import dev.hull.engine.network.NetworkInfo;
-import dev.hull.engine.network.NetworkState;
 import dev.hull.engine.network.NetworkStore;
 import dev.hull.runtime.RuntimeError;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -133,30 +130,22 @@ final class NetworksVolumes {
         }
     }
 
-    private static boolean matches(ObjectNode n, Map<String, List<String>> filters) {
-        for (var f : filters.entrySet()) {
-            if (f.getValue().isEmpty()) {
-                continue;
-            }
-            boolean any = false;
-            for (String v : f.getValue()) {
-                any |= switch (f.getKey()) {
-                    case "name" -> n.path("Name").asText().contains(v);
-                    case "id" -> n.path("Id").asText().startsWith(v);
-                    case "driver" -> n.path("Driver").asText().equals(v);
-                    case "type" -> v.equals(NetworkStore.predefined(n.path("Name").asText())
-                            || n.path("Name").asText().equals("host") || n.path("Name").asText().equals("none")
-                            ? "builtin" : "custom");
-                    default -> true;
-                };
-            }
-            if (!f.getKey().startsWith("label") && !any) {
-                return false;
-            }
-        }
+    private static Map<String, String> networkLabels(ObjectNode n) {
         Map<String, String> labels = new LinkedHashMap<>();
         n.path("Labels").properties().forEach(l -> labels.put(l.getKey(), l.getValue().asText()));
-        return Exchange.labelsMatch(filters, labels);
+        return labels;
+    }
+
+    private static boolean matches(ObjectNode n, Map<String, List<String>> filters) {
+        return Exchange.filtersMatch(filters, (key, v) -> switch (key) {
+            case "name" -> n.path("Name").asText().contains(v);
+            case "id" -> n.path("Id").asText().startsWith(v);
+            case "driver" -> n.path("Driver").asText().equals(v);
+            case "type" -> v.equals(NetworkStore.predefined(n.path("Name").asText())
+                    || n.path("Name").asText().equals("host") || n.path("Name").asText().equals("none")
+                    ? "builtin" : "custom");
+            default -> true;
+        }, networkLabels(n));
     }
 
     // ---------------------------------------------------------------- volumes
@@ -223,24 +212,12 @@ final class NetworksVolumes {
 
     private static boolean volumeMatches(VolumeStore.Volume v, Map<String, List<String>> inUse,
             Map<String, List<String>> filters) {
-        for (var f : filters.entrySet()) {
-            if (f.getValue().isEmpty()) {
-                continue;
-            }
-            boolean any = false;
-            for (String val : f.getValue()) {
-                any |= switch (f.getKey()) {
-                    case "name" -> v.name().contains(val);
-                    case "dangling" -> (val.equals("true") || val.equals("1")) != inUse.containsKey(v.name());
-                    case "driver" -> val.equals("local");
-                    default -> true;
-                };
-            }
-            if (!f.getKey().startsWith("label") && !any) {
-                return false;
-            }
-        }
-        return Exchange.labelsMatch(filters, v.labels() == null ? Map.of() : v.labels());
+        return Exchange.filtersMatch(filters, (key, val) -> switch (key) {
+            case "name" -> v.name().contains(val);
+            case "dangling" -> (val.equals("true") || val.equals("1")) != inUse.containsKey(v.name());
+            case "driver" -> val.equals("local");
+            default -> true;
+        }, v.labels() == null ? Map.of() : v.labels());
     }
 
     static ObjectNode volume(VolumeStore.Volume v) {
