@@ -18,7 +18,7 @@ import java.util.List;
  * one small JSON file under HULL_HOME/build/cache, written by rename; an entry whose blobs are
  * gone (an image prune removed them) is a miss.
  */
-final class BuildCache {
+public final class BuildCache {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final Path dir;
     private final ContentStore content;
@@ -58,6 +58,61 @@ final class BuildCache {
             return e;
         } catch (IOException | RuntimeException e) {
             return null; // a broken entry is a miss
+        }
+    }
+
+    /**
+     * {@code hull builder prune}: removes every cache entry and every RUN --mount=type=cache
+     * directory under home (a locked or private one a build holds stays); returns the bytes freed.
+     * The steps' blobs go with the next {@code hull image prune}.
+     */
+    public static long prune(Path home) throws IOException {
+        Path build = home.resolve("build");
+        long freed = 0;
+        for (String sub : new String[] {"cache", "mounts"}) {
+            Path d = build.resolve(sub);
+            if (!Files.isDirectory(d)) {
+                continue;
+            }
+            try (var list = Files.list(d)) {
+                for (Path p : list.toList()) {
+                    String name = p.getFileName().toString();
+                    if (name.endsWith(".lock") || sub.equals("mounts") && inUse(d.resolve(name + ".lock"))) {
+                        continue;
+                    }
+                    freed += size(p);
+                    dev.hull.image.SnapshotStore.deleteTree(p);
+                }
+            }
+        }
+        return freed;
+    }
+
+    private static boolean inUse(Path lock) throws IOException {
+        if (!Files.exists(lock)) {
+            return false;
+        }
+        try (var ch = java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.WRITE)) {
+            var l = ch.tryLock();
+            if (l == null) {
+                return true;
+            }
+            l.release();
+            return false;
+        } catch (java.nio.channels.OverlappingFileLockException sameJvm) {
+            return true;
+        }
+    }
+
+    private static long size(Path p) throws IOException {
+        try (var walk = Files.walk(p)) {
+            return walk.filter(f -> Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)).mapToLong(f -> {
+                try {
+                    return Files.size(f);
+                } catch (IOException e) {
+                    return 0;
+                }
+            }).sum();
         }
     }
 

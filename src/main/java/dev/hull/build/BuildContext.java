@@ -38,6 +38,11 @@ final class BuildContext {
         return root;
     }
 
+    /** Whether .dockerignore leaves something out (the directory is not all the context). */
+    boolean filtered() {
+        return !ignore.isEmpty();
+    }
+
     /** The sources src names (a path or a glob), each with the files below it; an error if there are none. */
     List<Match> match(String src) throws IOException {
         String rel = clean(src);
@@ -160,13 +165,13 @@ final class BuildContext {
      * The content digest of what the matches copy: for every path, its name relative to its source,
      * type, mode, owner, link target and content's sha256. Not mtimes: a touched file hits the cache.
      */
-    String digest(List<Match> matches) throws IOException {
+    static String digest(List<Match> matches) throws IOException {
         MessageDigest md = Digest.sha256();
         byte[] buf = new byte[1 << 16];
         for (Match m : matches) {
             update(md, "match " + m.rel() + (m.dir() ? "/" : ""));
             for (String f : m.files()) {
-                Path p = f.isEmpty() ? root : root.resolve(f);
+                Path p = f.isEmpty() ? m.root() : m.root().resolve(f);
                 Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
                 update(md, f + " " + Integer.toOctalString((int) a.get("mode")) + " " + a.get("uid") + ":" + a.get("gid"));
                 if (Files.isSymbolicLink(p)) {

@@ -25,6 +25,10 @@ public final class BuildRequest {
     public int[] stdio;
     public PrintStream out = System.out;
     public PrintStream err = System.err;
+    /** --secret: id → the secret's bytes (RUN --mount=type=secret,id=ID sees them; no layer or history does). */
+    public Map<String, byte[]> secrets = new LinkedHashMap<>();
+    /** --network: the network RUN steps join (bridge, host, none); RUN --network=default means this one. */
+    public String network = "bridge";
     /** SOURCE_DATE_EPOCH (seconds): history and config times, and the clamp of every layer entry's mtime. */
     public Long sourceDateEpoch;
 }

@@ -41,6 +41,11 @@ final class DockerIgnore {
         return new DockerIgnore();
     }
 
+    /** Whether no rule leaves anything out. */
+    boolean isEmpty() {
+        return rules.isEmpty();
+    }
+
     boolean hasExceptions() {
         return exceptions;
     }

@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
  * {@code syntax} and {@code check} are known; escape is {@code \} or a backtick), comment lines,
  * line continuations with the escape character (comment and empty lines inside one are dropped),
  * one instruction per logical line with its first physical line number, leading {@code --flag}s,
- * and the exec (JSON array) form where an instruction has one. Every error names the file and line.
+ * the exec (JSON array) form where an instruction has one, and the heredocs of RUN, COPY and ADD
+ * ({@link Heredoc}); {@code --mount} may be given more than once. Every error names the file and line.
  */
 public final class Dockerfile {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -32,18 +33,35 @@ public final class Dockerfile {
      * One instruction. args: the text after the keyword and its flags; json: the exec form's strings
      * (null for the shell form); original: the whole logical line as written (continuations joined).
      */
-    public record Instruction(String file, int line, String keyword, Map<String, String> flags, String args,
-            List<String> json, String original) {
+    public record Instruction(String file, int line, String keyword, Map<String, String> flags, List<String> mounts,
+            String args, List<String> json, List<Heredoc> heredocs, String original) {
         BuildException error(String message) {
             return BuildException.at(file, line, message);
         }
 
-        /** "COPY a /b" with flags, as history's created_by and the cache key show it. */
+        /** e's value; its IllegalArgumentException (a bad quote or substitution) as this line's error. */
+        <T> T expand(Expansion<T> e) throws BuildException {
+            try {
+                return e.get();
+            } catch (IllegalArgumentException x) {
+                throw error(keyword + ": " + x.getMessage());
+            }
+        }
+
+        /** "COPY a /b" with flags (and heredocs' content), as history's created_by and the cache key show it. */
         String text() {
             StringBuilder b = new StringBuilder(keyword);
             flags.forEach((k, v) -> b.append(" --").append(k).append(v == null ? "" : "=" + v));
-            return b.append(' ').append(args).toString();
+            mounts.forEach(m -> b.append(" --mount=").append(m));
+            b.append(' ').append(args);
+            heredocs.forEach(h -> b.append('\n').append(h.content()).append(h.name()));
+            return b.toString();
         }
+    }
+
+    /** A word expansion that may throw IllegalArgumentException. */
+    interface Expansion<T> {
+        T get();
     }
 
     private final String name;
@@ -131,7 +149,24 @@ public final class Dockerfile {
                     break;
                 }
             }
-            out.add(instruction(name, first, logical.toString().strip(), escape));
+            String logicalLine = logical.toString().strip();
+            List<Heredoc> heredocs = new ArrayList<>();
+            for (Heredoc.Marker m : heredocMarkers(logicalLine, escape)) {
+                StringBuilder content = new StringBuilder();
+                while (true) {
+                    if (i >= lines.length || i == lines.length - 1 && lines[i].isEmpty()) {
+                        throw BuildException.at(name, first, "the heredoc " + m.name() + " has no end (a line "
+                                + m.name() + ")");
+                    }
+                    String l = lines[i++];
+                    if (m.ends(l)) {
+                        break;
+                    }
+                    content.append(stripCr(l)).append('\n');
+                }
+                heredocs.add(new Heredoc(m.name(), content.toString(), m.expand(), m.chomp()));
+            }
+            out.add(instruction(name, first, logicalLine, escape, heredocs));
         }
         return new Dockerfile(name, escape, out);
     }
@@ -152,7 +187,25 @@ public final class Dockerfile {
         return s.substring(0, end);
     }
 
-    private static Instruction instruction(String file, int line, String text, char escape) throws BuildException {
+    /** The heredoc markers of a RUN, COPY or ADD in shell form (none for other instructions). */
+    private static List<Heredoc.Marker> heredocMarkers(String text, char escape) {
+        String[] kw = text.split("\\s+", 2);
+        if (kw.length < 2 || !Set.of("RUN", "COPY", "ADD").contains(kw[0].toUpperCase(java.util.Locale.ROOT))) {
+            return List.of();
+        }
+        String rest = kw[1].strip();
+        while (rest.startsWith("--")) {
+            String[] f = rest.split("\\s+", 2);
+            rest = f.length < 2 ? "" : f[1].strip();
+        }
+        if (rest.startsWith("[") && jsonArray(rest) != null) {
+            return List.of();
+        }
+        return Heredoc.markers(rest, escape);
+    }
+
+    private static Instruction instruction(String file, int line, String text, char escape, List<Heredoc> heredocs)
+            throws BuildException {
         int sp = 0;
         while (sp < text.length() && !Character.isWhitespace(text.charAt(sp))) {
             sp++;
@@ -165,6 +218,7 @@ public final class Dockerfile {
         }
         String rest = text.substring(sp).strip();
         Map<String, String> flags = new LinkedHashMap<>();
+        List<String> mounts = new ArrayList<>();
         Set<String> allowed = FLAGS.getOrDefault(keyword, Set.of());
         while (rest.startsWith("--")) {
             int end = 0;
@@ -182,7 +236,11 @@ public final class Dockerfile {
                 throw BuildException.at(file, line, keyword + " has no flag --" + key
                         + (allowed.isEmpty() ? "" : " (it takes --" + String.join(", --", new java.util.TreeSet<>(allowed)) + ")"));
             }
-            flags.put(key, eq < 0 ? null : flag.substring(eq + 1));
+            if (key.equals("mount")) {
+                mounts.add(eq < 0 ? "" : flag.substring(eq + 1));
+            } else {
+                flags.put(key, eq < 0 ? null : flag.substring(eq + 1));
+            }
             rest = rest.substring(end).strip();
         }
         if (rest.isEmpty() && !keyword.equals("HEALTHCHECK")) {
@@ -198,15 +256,11 @@ public final class Dockerfile {
         } else if (keyword.equals("SHELL")) {
             throw BuildException.at(file, line, "SHELL takes a JSON array of strings, like SHELL [\"/bin/sh\", \"-c\"]");
         }
-        if ((keyword.equals("RUN") || keyword.equals("COPY") || keyword.equals("ADD")) && json == null
-                && rest.matches("(?s).*<<-?[\"']?[A-Za-z_][A-Za-z0-9_]*.*")) {
-            throw BuildException.at(file, line, "heredocs (<<EOF) are not supported yet");
-        }
-        return new Instruction(file, line, keyword, flags, rest, json, text);
+        return new Instruction(file, line, keyword, flags, mounts, rest, json, heredocs, text);
     }
 
     /** The strings of a JSON array of strings, or null if text is not one (then it is the shell form). */
-    private static List<String> jsonArray(String text) {
+    static List<String> jsonArray(String text) {
         try {
             JsonNode n = JSON.readTree(text);
             if (n == null || !n.isArray()) {

@@ -251,17 +251,26 @@ final class LayerTar {
 
     Stored store(ContentStore content, Path tmpDir, Long epoch) throws IOException {
         Path tarFile = Files.createTempFile(tmpDir, "layer-", ".tar");
+        try {
+            try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tarFile), 1 << 16)) {
+                write(out, epoch);
+            }
+            return storeTar(content, tarFile, tmpDir);
+        } finally {
+            Files.deleteIfExists(tarFile);
+        }
+    }
+
+    /** A tar file gzip'ed into the content store (read once: its diff id and the blob's digest together). */
+    static Stored storeTar(ContentStore content, Path tarFile, Path tmpDir) throws IOException {
         Path gzFile = Files.createTempFile(tmpDir, "layer-", ".tar.gz");
         try {
             MessageDigest diff = Digest.sha256();
-            try (OutputStream out = new DigestOutputStream(
-                    new java.io.BufferedOutputStream(Files.newOutputStream(tarFile), 1 << 16), diff)) {
-                write(out, epoch);
-            }
             MessageDigest blob = Digest.sha256();
-            try (OutputStream out = new GZIPOutputStream(new DigestOutputStream(
-                    new java.io.BufferedOutputStream(Files.newOutputStream(gzFile), 1 << 16), blob), 1 << 16)) {
-                Files.copy(tarFile, out);
+            try (InputStream in = new java.security.DigestInputStream(Files.newInputStream(tarFile), diff);
+                    OutputStream out = new GZIPOutputStream(new DigestOutputStream(
+                            new java.io.BufferedOutputStream(Files.newOutputStream(gzFile), 1 << 16), blob), 1 << 16)) {
+                in.transferTo(out);
             }
             Digest blobDigest = Digest.of("sha256", blob);
             long size = Files.size(gzFile);
@@ -277,7 +286,6 @@ final class LayerTar {
             return new Stored(new Descriptor(MediaTypes.OCI_LAYER_GZIP, blobDigest, size),
                     Digest.of("sha256", diff).toString(), Files.size(tarFile));
         } finally {
-            Files.deleteIfExists(tarFile);
             Files.deleteIfExists(gzFile);
         }
     }

@@ -8,6 +8,8 @@ import dev.hull.image.ContentStore;
 import dev.hull.image.Descriptor;
 import dev.hull.image.Digest;
 import dev.hull.image.ImageRecord;
+import dev.hull.image.ImageService;
+import dev.hull.image.Manifest;
 import dev.hull.image.MediaTypes;
 import dev.hull.image.Platform;
 import java.io.IOException;
@@ -130,6 +132,12 @@ final class Stage {
 
     /** Ends a step: a history entry (and the layer, if any), the config written; returns the new id. */
     void commit(ContentStore content, String createdBy, LayerTar.Stored layer, Long epoch) throws IOException {
+        commit(content, createdBy, null, layer, epoch);
+    }
+
+    /** commit with a history comment (hull commit -m, hull import's "Imported from ..."). */
+    void commit(ContentStore content, String createdBy, String comment, LayerTar.Stored layer, Long epoch)
+            throws IOException {
         String created = (epoch != null ? Instant.ofEpochSecond(epoch) : Instant.now()).toString();
         config.put("created", created);
         JsonNode h = config.get("history");
@@ -137,6 +145,9 @@ final class Stage {
         ObjectNode entry = history.addObject();
         entry.put("created", created);
         entry.put("created_by", createdBy);
+        if (comment != null && !comment.isEmpty()) {
+            entry.put("comment", comment);
+        }
         if (layer == null) {
             entry.put("empty_layer", true);
         } else {
@@ -166,6 +177,13 @@ final class Stage {
         this.diffIds = new ArrayList<>(diffIds);
         id = configDigest;
         configSize = bytes.length;
+    }
+
+    /** This state as an image in the store (its manifest written), with these names. */
+    ImageRecord save(ImageService images, List<String> names) throws IOException {
+        Manifest manifest = new Manifest(2, MediaTypes.OCI_MANIFEST, record(List.of(), null).config(), layers, null);
+        String manifestDigest = images.store().content().write(JSON.writeValueAsBytes(manifest)).toString();
+        return images.store().put(record(names, manifestDigest));
     }
 
     /** This state as an image record (not in the store: what a RUN step's container is made from). */

@@ -19,7 +19,8 @@ import java.util.TreeSet;
  * opaque ({@code trusted.overlay.opaque=y}) gets {@code .wh..wh..opq}; overlayfs's own xattrs are
  * not part of the layer. What the container's mounts needed and the image did not have — an empty
  * file or directory made as a mount point (/etc/hosts, /etc/resolv.conf, ...) — is left out, as
- * docker leaves it out.
+ * docker leaves it out; so is a directory that holds only such mount points and that the step did not
+ * make or change (a copy-up overlayfs made to hold one).
  */
 final class UpperDiff {
     private UpperDiff() {}
@@ -60,8 +61,8 @@ final class UpperDiff {
                 e.opaque = opaque != null && new String(opaque, StandardCharsets.US_ASCII).equals("y");
                 tar.put(rel, e);
                 walk(p, rel, tar, mountPoints, lower);
-                if (e.children.isEmpty() && !e.opaque && isMountParent(rel, mountPoints) && lower.lower(rel) == null) {
-                    removeEmpty(tar, rel); // made only to hold a mount point
+                if (e.children.isEmpty() && !e.opaque && isMountParent(rel, mountPoints) && unchanged(lower, rel, e)) {
+                    removeEmpty(tar, rel); // made (or copied up) only to hold a mount point
                 }
             } else {
                 tar.put(rel, e);
@@ -79,6 +80,17 @@ final class UpperDiff {
             }
         }
         return false;
+    }
+
+    /** Whether the layers below lack rel, or have it as a directory of e's mode and owner. */
+    private static boolean unchanged(CopyLayer lower, String rel, LayerTar.Entry e) throws IOException {
+        Path p = lower.lower(rel);
+        if (p == null) {
+            return true;
+        }
+        LayerTar.Entry below = LayerTar.of(p);
+        return below != null && below.type == LayerTar.Type.DIR && below.mode == e.mode && below.uid == e.uid
+                && below.gid == e.gid;
     }
 
     private static boolean isMountParent(String rel, Set<String> mountPoints) {

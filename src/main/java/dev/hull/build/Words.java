@@ -106,6 +106,23 @@ final class Words {
         return out.toString();
     }
 
+    /** Variables replaced, quotes and everything else kept as written (a heredoc's content); escape + $ is a $. */
+    String replaceVariables(String s, Map<String, String> env) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == escape && i + 1 < s.length() && s.charAt(i + 1) == '$') {
+                out.append('$');
+                i++;
+            } else if (c == '$' && i + 1 < s.length()) {
+                i = expand(s, i, env, out);
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
     /** Replaces the variable at s[i] == '$'; returns the index of its last character. */
     private int expand(String s, int i, Map<String, String> env, StringBuilder out) {
         char n = s.charAt(i + 1);

@@ -59,6 +59,15 @@ final class BuildCli {
         Path iidfile;
         @Option(names = {"-q", "--quiet"}, description = "Print only the image id (RUN output is shown only when a step fails).")
         boolean quiet;
+        @Option(names = "--progress", paramLabel = "auto|plain|quiet", description = "plain (and auto): a line per step,"
+                + " RUN output as it comes; quiet: as -q.")
+        String progress = "auto";
+        @Option(names = "--network", paramLabel = "bridge|host|none", description = "The network RUN steps join"
+                + " (default bridge; RUN --network= overrides it per step).")
+        String network = "bridge";
+        @Option(names = "--secret", paramLabel = "id=ID,src=FILE|env=VAR", description = "A secret RUN"
+                + " --mount=type=secret,id=ID sees (at /run/secrets/ID); never in a layer or the history (repeatable).")
+        List<String> secrets = new ArrayList<>();
         @Mixin
         RegistryCli.Access access = new RegistryCli.Access();
         @Parameters(index = "0", paramLabel = "CONTEXT|-", description = "The build context: a directory, or - for a tar"
@@ -75,8 +84,21 @@ final class BuildCli {
                 req.tags = tags;
                 req.target = target;
                 req.noCache = noCache;
-                req.quiet = quiet;
                 req.stdio = inv.stdio();
+                switch (progress) {
+                    case "auto", "plain" -> { }
+                    case "quiet" -> quiet = true;
+                    case "tty" -> throw new BuildException("--progress tty: not supported yet (use plain: a line per step)");
+                    default -> throw new BuildException("--progress " + progress + ": use auto, plain or quiet");
+                }
+                req.quiet = quiet;
+                if (!network.matches("bridge|host|none|default")) {
+                    throw new BuildException("--network " + network + ": use bridge, host or none");
+                }
+                req.network = network.equals("default") ? "bridge" : network;
+                for (String sec : secrets) {
+                    secret(inv, sec, req.secrets);
+                }
                 for (String a : buildArgs) {
                     int eq = a.indexOf('=');
                     if (eq < 0) {
@@ -190,6 +212,42 @@ final class BuildCli {
         }
     }
 
+    /** --secret id=ID[,src=FILE|,env=VAR][,type=file|env] (docker's; without src or env: the variable ID). */
+    static void secret(Invocation inv, String spec, Map<String, byte[]> into) throws BuildException, IOException {
+        Map<String, String> kv = new LinkedHashMap<>();
+        for (String part : spec.split(",")) {
+            int eq = part.indexOf('=');
+            if (eq <= 0) {
+                throw new BuildException("--secret " + spec + ": use id=ID,src=FILE or id=ID,env=VAR");
+            }
+            kv.put(part.substring(0, eq).strip(), part.substring(eq + 1).strip());
+        }
+        String id = kv.remove("id");
+        String src = kv.containsKey("src") ? kv.remove("src") : kv.remove("source");
+        String env = kv.remove("env");
+        String type = kv.remove("type");
+        if (id == null || id.isEmpty() || !kv.isEmpty() || src != null && env != null) {
+            throw new BuildException("--secret " + spec + ": use id=ID,src=FILE or id=ID,env=VAR");
+        }
+        if ("env".equals(type) && src != null) {
+            env = src;
+            src = null;
+        }
+        if (src != null) {
+            Path f = inv.resolve(Path.of(src));
+            if (!Files.isRegularFile(f)) {
+                throw new BuildException("--secret " + spec + ": " + src + " is not a file");
+            }
+            into.put(id, Files.readAllBytes(f));
+            return;
+        }
+        String value = dev.hull.runtime.Caller.getenv(env != null ? env : id);
+        if (value == null) {
+            throw new BuildException("--secret " + spec + ": the variable " + (env != null ? env : id) + " is not set");
+        }
+        into.put(id, value.getBytes(StandardCharsets.UTF_8));
+    }
+
     private static InputStream decompressed(byte[] data) throws IOException {
         return dev.hull.image.unpack.Compression.decompressAny(
                 new java.io.BufferedInputStream(new ByteArrayInputStream(data)));
@@ -265,6 +323,27 @@ final class BuildCli {
             parts.add(s);
         }
         return String.join("/", parts);
+    }
+
+    @Command(name = "builder", mixinStandardHelpOptions = true, description = "Manage hull build's cache.",
+            subcommands = {BuilderPrune.class})
+    static final class BuilderGroup {}
+
+    @Command(name = "prune", mixinStandardHelpOptions = true, description = {"Remove hull build's cache: every step's"
+        + " entry and every RUN --mount=type=cache directory not in use.", "", "The steps' layers are then unreferenced"
+            + " blobs: hull image prune removes them.", "", "Example:", "  hull builder prune"}, sortOptions = false)
+    static final class BuilderPrune implements Callable<Integer> {
+        @Option(names = {"-f", "--force"}, description = "Do not ask (hull never asks; for docker's habit).")
+        boolean force;
+
+        @Override
+        public Integer call() {
+            return ImageCli.guarded(() -> {
+                long freed = dev.hull.build.BuildCache.prune(Engine.defaults().home());
+                System.out.println("Total reclaimed space: " + ImageService.humanSize(freed));
+                return 0;
+            });
+        }
     }
 
     @Command(name = "history", mixinStandardHelpOptions = true, description = {"Show how an image was made: one line per"

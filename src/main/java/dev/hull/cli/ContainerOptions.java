@@ -72,6 +72,9 @@ final class ContainerOptions {
     @Option(names = "--tmpfs", paramLabel = "PATH[:OPTS]", description = "Mount a tmpfs (noexec,nosuid,nodev"
             + " unless OPTS say otherwise, e.g. size=64m,exec).")
     List<String> tmpfs = new ArrayList<>();
+    @Option(names = "--storage-opt", paramLabel = "size=SIZE", description = "A hard limit on what the container"
+            + " writes to its root: its writable layer on a disk of its own (e.g. size=5g).")
+    List<String> storageOpts = new ArrayList<>();
     @Option(names = "--read-only", description = "Mount the container's root filesystem read-only.")
     boolean readOnly;
     @Option(names = {"-m", "--memory"}, paramLabel = "SIZE", description = "Memory limit (e.g. 512m, 2g).")
@@ -147,6 +150,7 @@ final class ContainerOptions {
         o.addHosts = addHosts;
         o.volumes = volumes;
         o.tmpfs = tmpfs;
+        o.storageOpts = storageOpts;
         o.readOnly = readOnly;
         o.memory = memory == null ? 0 : Engine.parseSize(memory, "--memory");
         o.memorySwap = memorySwap == null ? 0 : memorySwap.equals("-1") ? -1 : Engine.parseSize(memorySwap,

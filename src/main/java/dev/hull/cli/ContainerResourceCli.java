@@ -309,13 +309,29 @@ final class ContainerResourceCli {
         @Option(names = "--restart", paramLabel = "POLICY", description = "no, on-failure[:N], always,"
                 + " unless-stopped (applies at once, and from the next start).")
         String restart;
+        @Option(names = "--storage-opt", paramLabel = "KEY=VALUE", description = "size=SIZE grows the disk of a"
+                + " container made with --storage-opt size= (online where the kernel allows, else while it is stopped);"
+                + " key-file=FILE unlocks an encrypted one (or keeps it unlocked while it is grown).")
+        List<String> storageOpts = new ArrayList<>();
         @Parameters(arity = "1..*", paramLabel = "CONTAINER")
         List<String> refs;
 
         @Override
         public Integer call() {
             ContainerResources.Update u;
+            long size = 0;
+            java.nio.file.Path key = null;
             try {
+                for (String so : storageOpts) {
+                    if (so.startsWith("size=")) {
+                        size = dev.hull.disk.DiskSpec.parseSize(so.substring(5), "--storage-opt");
+                    } else if (so.startsWith("key-file=")) {
+                        key = dev.hull.runtime.Caller.absolute(java.nio.file.Path.of(so.substring(9)));
+                    } else {
+                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--storage-opt " + so
+                                + ": update takes size= and key-file=");
+                    }
+                }
                 u = new ContainerResources.Update(memory == null ? null : Engine.parseSize(memory, "--memory"),
                         memorySwap == null ? null : memorySwap.strip().equals("-1") ? Long.valueOf(-1)
                                 : Long.valueOf(Engine.parseSize(memorySwap, "--memory-swap")),
@@ -324,7 +340,18 @@ final class ContainerResourceCli {
                 System.err.println("hull: " + e.getMessage());
                 return 1;
             }
-            return each(refs, (engine, ref) -> ContainerResources.update(engine, ref, u));
+            long grow = size;
+            java.nio.file.Path keyFile = key;
+            return each(refs, (engine, ref) -> {
+                if (grow > 0) {
+                    dev.hull.engine.ContainerDisks.grow(engine, ref, grow, keyFile);
+                } else if (keyFile != null) {
+                    dev.hull.engine.ContainerDisks.unlock(engine, ref, keyFile);
+                }
+                if (storageOpts.isEmpty() || !u.empty()) {
+                    ContainerResources.update(engine, ref, u);
+                }
+            });
         }
     }
 }

@@ -26,6 +26,7 @@ public final class HullCli {
             ContainerCli.Wait.class, ContainerCli.Rename.class, NetworkCli.Port.class, ImageCli.Images.class, ImageCli.Remove.class,
             ImageCli.Tag.class, RegistryCli.Pull.class, RegistryCli.Push.class, RegistryCli.Login.class,
             RegistryCli.Logout.class, ArchiveCli.Load.class, ArchiveCli.Save.class, BuildCli.Build.class, BuildCli.History.class,
+            BuildCli.BuilderGroup.class, CommitCli.Commit.class, CommitCli.Export.class, CommitCli.Import.class,
             ImageCli.SystemGroup.class, CommandLine.HelpCommand.class};
     /** These can be built alone (no other command adds to them); the system group cannot (df, info, service join it). */
     private static final java.util.Map<String, Class<?>> ALONE = new java.util.HashMap<>();
@@ -48,18 +49,8 @@ public final class HullCli {
     /** hull with one command only. */
     static CommandLine commandLine(Class<?> only) {
         CommandLine cl = new CommandLine(new HullCli());
-        cl.addSubcommand(new CommandLine(newInstance(only)));
+        cl.addSubcommand(new CommandLine(CommandObjects.of(only)));
         return finish(cl);
-    }
-
-    private static Object newInstance(Class<?> c) {
-        try {
-            var ctor = c.getDeclaredConstructor();
-            ctor.setAccessible(true);
-            return ctor.newInstance();
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot make command " + c.getName(), e);
-        }
     }
 
     /** What every hull command line gets: positional-stop for commands taking one, docker's exit 125 for bad flags. */
@@ -86,7 +77,7 @@ public final class HullCli {
         CommandLine cl = new CommandLine(new HullCli());
         for (Class<?> c : COMMANDS) {
             cl.addSubcommand(c == CommandLine.HelpCommand.class ? new CommandLine.HelpCommand()
-                    : newInstance(c));
+                    : CommandObjects.of(c));
         }
         cl.addSubcommand("container", ContainerCli.containerGroup());
         CommandLine runtime = RuntimeCli.commandLine(Invocation.ofThisProcess());

@@ -41,7 +41,11 @@ final class VolumeCli {
             + " -v NAME:/path; its content outlives the containers. hull run -v NAME:/path makes a missing volume"
             + " on the fly; the first container to mount a new, empty volume fills it with what its image has at"
             + " that path (docker's copy-up). Without NAME, the volume gets a random 64-hex-digit name.", "",
+        "With -o size=SIZE the volume is a disk of its own, a hard limit (a sparse ext4 image on a loop device):"
+            + " writes past it fail with ENOSPC; add -o encrypt=true -o key-file=FILE to encrypt its names and"
+            + " contents (fscrypt) with a key of its own, stored only wrapped by FILE's key.", "",
         "Examples:", "  hull volume create data", "  hull volume create --label team=web cache",
+        "  hull volume create -o size=1g quota",
         "  hull run --rm -v data:/srv busybox sh -c 'echo hi > /srv/greeting'"}, sortOptions = false)
     static final class Create implements Callable<Integer> {
         @Option(names = {"-l", "--label"}, paramLabel = "KEY=VALUE", description = "A label (repeatable).")
@@ -49,6 +53,9 @@ final class VolumeCli {
         @Option(names = {"-d", "--driver"}, defaultValue = "local", description = "Volume driver: local (the only"
                 + " one).")
         String driver;
+        @Option(names = {"-o", "--opt"}, paramLabel = "KEY=VALUE", description = "size=SIZE (e.g. 1g: a disk of its"
+                + " own), encrypt=true, key-file=FILE (repeatable).")
+        List<String> opts = new ArrayList<>();
         @Parameters(arity = "0..1", paramLabel = "NAME", description = "Letters, digits, _ . - (starting with a"
                 + " letter or digit).")
         String name;
@@ -60,7 +67,8 @@ final class VolumeCli {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--driver " + driver + ": Hull has the local"
                             + " driver only");
                 }
-                System.out.println(Engine.defaults().volumes().create(name, labels(labels)).name());
+                dev.hull.disk.DiskSpec disk = dev.hull.disk.DiskSpec.parse(opts, "--opt", false);
+                System.out.println(Engine.defaults().volumes().create(name, labels(labels), disk).name());
                 return 0;
             });
         }
@@ -160,6 +168,7 @@ final class VolumeCli {
         n.put("Name", v.name());
         n.putObject("Options");
         n.put("Scope", "local");
+        VolumeDiskCli.describe(v, n);
         return n;
     }
 
@@ -260,7 +269,8 @@ final class VolumeCli {
 
     static CommandLine group() {
         CommandLine g = new CommandLine(new Group());
-        for (Object sub : new Object[] {new Create(), new Ls(), new Inspect(), new Rm(), new Prune()}) {
+        for (Object sub : new Object[] {new Create(), new Ls(), new Inspect(), new Rm(), new Prune(),
+            new VolumeDiskCli.Lock(), new VolumeDiskCli.Unlock(), new VolumeDiskCli.Resize()}) {
             g.addSubcommand(new CommandLine(sub));
         }
         return g;

@@ -82,7 +82,7 @@ public final class ContainerResources {
                     || pidsLimit != null;
         }
 
-        boolean empty() {
+        public boolean empty() {
             return !resources() && restart == null;
         }
     }

@@ -253,6 +253,7 @@ public final class ContainerStore {
     public List<Path> removeDebris() throws IOException {
         List<Path> removed = debris();
         for (Path d : removed) {
+            dev.hull.disk.Mounts.detachUnder(d); // a disk a killed command left mounted
             dev.hull.image.SnapshotStore.deleteTree(d);
         }
         if (Files.isDirectory(names)) {
@@ -353,6 +354,7 @@ public final class ContainerStore {
     public void remove(ContainerInfo info) throws IOException {
         Path dir = dir(info.id());
         Path doomed = root.resolve(".removing-" + info.id());
+        dev.hull.disk.Disk.release(dir); // a --storage-opt disk: detached before its directory moves
         // One rename makes it gone for everyone; the slow delete of the tree comes after.
         try {
             Files.move(dir, doomed, StandardCopyOption.ATOMIC_MOVE);

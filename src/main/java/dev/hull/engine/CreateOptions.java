@@ -60,6 +60,8 @@ public final class CreateOptions {
     }
     /** -v HOST:CTR[:ro] or NAME:CTR[:ro] (a named volume). */
     public List<String> volumes = new ArrayList<>();
+    /** --storage-opt size=SIZE: the writable layer on a disk of its own (dev.hull.disk). */
+    public List<String> storageOpts = new ArrayList<>();
     /** --tmpfs PATH[:OPTIONS]. */
     public List<String> tmpfs = new ArrayList<>();
     public boolean readOnly;

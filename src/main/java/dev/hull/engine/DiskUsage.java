@@ -78,7 +78,8 @@ public record DiskUsage(List<ImageUsage> images, List<ContainerUsage> containers
         List<ContainerUsage> containers = new ArrayList<>();
         for (ContainerInfo c : engine.containers().list()) {
             Path dir = engine.containers().dir(c.id());
-            long size = VolumeStore.size(dir.resolve("overlay".equals(c.snapshotter()) ? "upper" : "rootfs"));
+            long size = VolumeStore.size("overlay".equals(c.snapshotter())
+                    ? ContainerDisks.writableParent(dir).resolve("upper") : dir.resolve("rootfs"));
             containers.add(new ContainerUsage(c, engine.state(c).status(), size,
                     volumesOf.getOrDefault(c.id(), List.of())));
         }

@@ -198,11 +198,13 @@ public final class Engine {
                 Files.createDirectory(dir.resolve("rootfs"));
                 String overlay = null;
                 Path writable;
-                if (snapshotter.equals("overlay")) {
-                    Files.createDirectory(dir.resolve("upper"));
-                    Files.createDirectory(dir.resolve("work"));
-                    overlay = overlayOptions(layers, dir);
-                    writable = dir.resolve("upper");
+                dev.hull.disk.DiskSpec disk = ContainerDisks.spec(o);
+                if (snapshotter.equals("overlay") || disk != null) {
+                    Path parent = disk == null ? dir : ContainerDisks.create(dir, disk, snapshotter);
+                    Files.createDirectory(parent.resolve("upper"));
+                    Files.createDirectory(parent.resolve("work"));
+                    overlay = overlayOptions(layers, dir, parent);
+                    writable = parent.resolve("upper");
                 } else {
                     LayerFlattener.flatten(layers, dir.resolve("rootfs"));
                     writable = dir.resolve("rootfs");
@@ -258,6 +260,7 @@ public final class Engine {
                     }
                     if (!done) {
                         containers.releaseName(reserved.name(), id);
+                        dev.hull.disk.Disk.release(dir);
                         dev.hull.image.SnapshotStore.deleteTree(dir);
                     }
                 } finally {
@@ -276,7 +279,8 @@ public final class Engine {
         String prefix = volumes.root() + "/";
         for (com.fasterxml.jackson.databind.JsonNode m : spec.path("mounts")) {
             String src = m.path("source").asText();
-            if (!m.path("type").asText().equals("bind") || !src.startsWith(prefix) || !src.endsWith("/_data")) {
+            if (!m.path("type").asText().equals("bind") || !src.startsWith(prefix)
+                    || !src.endsWith("/_data") && !src.endsWith("/disk/data")) {
                 continue;
             }
             Path data = Path.of(src);
@@ -292,7 +296,7 @@ public final class Engine {
                     }
                 }
                 throw new IOException("copying the image's " + m.path("destination").asText() + " into volume "
-                        + data.getParent().getFileName() + ": " + e.getMessage(), e);
+                        + src.substring(prefix.length()).split("/")[0] + ": " + e.getMessage(), e);
             }
         }
     }
@@ -313,7 +317,7 @@ public final class Engine {
         }
     }
 
-    private static String overlayOptions(List<Path> layers, Path dir) throws IOException, RuntimeError {
+    private static String overlayOptions(List<Path> layers, Path dir, Path writable) throws IOException, RuntimeError {
         List<String> lower = new ArrayList<>();
         for (int i = layers.size() - 1; i >= 0; i--) {
             lower.add(layers.get(i).toString());
@@ -321,8 +325,8 @@ public final class Engine {
         if (lower.isEmpty()) {
             lower.add(Files.createDirectories(dir.resolve("empty")).toString());
         }
-        String opts = "lowerdir=" + String.join(":", lower) + ",upperdir=" + dir.resolve("upper") + ",workdir="
-                + dir.resolve("work");
+        String opts = "lowerdir=" + String.join(":", lower) + ",upperdir=" + writable.resolve("upper") + ",workdir="
+                + writable.resolve("work");
         if (opts.length() > 4000) {
             throw new RuntimeError(RuntimeError.Kind.FAILED, "the image has " + layers.size() + " layers: too many"
                     + " for one overlay mount here (options " + opts.length() + " bytes, the kernel takes 4096);"
@@ -531,6 +535,8 @@ public final class Engine {
             ContainerStore.Locked locked)
             throws IOException, RuntimeError {
         upgradeInit(containers.dir(info.id()).resolve("config.json"));
+        ContainerDisks.mountAll(containers.dir(info.id()), info.name(),
+                JSON.readTree(Files.readAllBytes(containers.dir(info.id()).resolve("config.json"))), volumes.root());
         Monitor monitor = monitorFor(info, o, net, attach != null);
         ContainerRuntime rt = new ContainerRuntime(stateRoot).withMonitor(monitor);
         if (attach != null && attach.stdio() != null) {

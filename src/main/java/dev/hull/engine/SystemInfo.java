@@ -12,7 +12,7 @@ import java.util.Locale;
  * {@code hull info}: the engine and the host it runs on, with docker's field names where docker
  * has the field (Containers, ContainersRunning, Images, Driver, CgroupVersion, KernelVersion,
  * OperatingSystem, NCPU, MemTotal, SecurityOptions, LoggingDriver ...) and Hull's own for the rest
- * (HullRootDir, StateDir, CgroupLayout, Volumes, Config, Defaults, WritableLayerLimit).
+ * (HullRootDir, StateDir, CgroupLayout, Volumes, Config, Defaults, WritableLayerLimit, Disks).
  */
 public final class SystemInfo {
     private SystemInfo() {}
@@ -72,8 +72,8 @@ public final class SystemInfo {
     }
 
     /** What a text line says of the writable layer's size (no limit until storage-opt size exists). */
-    public static final String WRITABLE_LAYER_LIMIT = "none (no limit on a container's writable layer;"
-            + " storage-opt size: not supported yet)";
+    public static final String WRITABLE_LAYER_LIMIT = "none by default (no limit on a container's writable layer"
+            + " unless --storage-opt size=SIZE gives it a disk of its own)";
 
     /**
      * Config: the config file and whether it was found (or its error); Defaults: what a new container
@@ -100,6 +100,7 @@ public final class SystemInfo {
             file.put("Error", e.getMessage());
         }
         n.put("WritableLayerLimit", WRITABLE_LAYER_LIMIT);
+        n.put("Disks", dev.hull.disk.DiskHost.describe(engine.home()));
     }
 
     private static String read(String file) {

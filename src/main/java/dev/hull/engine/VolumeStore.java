@@ -2,6 +2,9 @@ package dev.hull.engine;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hull.disk.Disk;
+import dev.hull.disk.DiskSpec;
+import dev.hull.disk.Mounts;
 import dev.hull.image.FileLocks;
 import dev.hull.runtime.RuntimeError;
 import java.io.Closeable;
@@ -30,6 +33,9 @@ import java.util.regex.Pattern;
  * volumes/NAME/volume.json   {"CreatedAt": ..., "Labels": {...}}
  * volumes/.lock              held while a volume is made, removed, or handed to a container being created
  * </pre>
+ * A sized volume ({@code --opt size=}) has a {@link Disk} instead of _data: volumes/NAME/disk.img,
+ * disk.json, and its content in volumes/NAME/disk/data, mounted while the volume exists (again on
+ * first use after a reboot); it is detached before the volume is renamed away.
  * A volume comes into being whole: it is assembled under a hidden name and renamed into place, so
  * a killed command leaves no half volume (only a hidden directory that prune clears). Removal renames
  * the volume away under the lock, then deletes it. {@code hull create/run -v NAME:/path} holds the
@@ -126,12 +132,16 @@ public final class VolumeStore {
     public Path mountpoint(String name, boolean create) throws RuntimeError, IOException {
         checkName(name);
         try (Closeable l = lock()) {
+            if (Disk.exists(root.resolve(name))) {
+                Disk.mount(root.resolve(name));
+                return Disk.content(root.resolve(name));
+            }
             Path data = root.resolve(name).resolve("_data");
             if (!Files.isDirectory(data)) {
                 if (!create) {
                     throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "no such volume: " + name);
                 }
-                make(name, Map.of());
+                make(name, Map.of(), null);
             }
             return data;
         }
@@ -142,6 +152,11 @@ public final class VolumeStore {
      * exists already is returned as it is, as docker does.
      */
     public Volume create(String name, Map<String, String> labels) throws RuntimeError, IOException {
+        return create(name, labels, null);
+    }
+
+    /** {@code volume create}, with a disk of its own when disk is not null (a volume that exists keeps its own). */
+    public Volume create(String name, Map<String, String> labels, DiskSpec disk) throws RuntimeError, IOException {
         if (name == null) {
             byte[] b = new byte[32];
             new SecureRandom().nextBytes(b);
@@ -153,14 +168,14 @@ public final class VolumeStore {
             if (existing != null) {
                 return existing;
             }
-            make(name, labels);
+            make(name, labels, disk);
             events.record("volume", "create", name, Map.of("driver", "local"), EventLog.now());
             return get(name);
         }
     }
 
     /** Assembles the volume under a hidden name, then renames it into place (the caller holds the lock). */
-    private void make(String name, Map<String, String> labels) throws IOException {
+    private void make(String name, Map<String, String> labels, DiskSpec disk) throws IOException, RuntimeError {
         Path dir = root.resolve(name);
         if (Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             // a volume of an older Hull (no volume.json) or one whose _data went missing: complete it
@@ -171,13 +186,26 @@ public final class VolumeStore {
             return;
         }
         Path tmp = root.resolve(".creating-" + name + "-" + Long.toHexString(new SecureRandom().nextLong()));
-        Files.createDirectories(tmp.resolve("_data"));
         try {
+            if (disk == null) {
+                Files.createDirectories(tmp.resolve("_data"));
+            } else {
+                Files.createDirectories(tmp);
+                Disk.create(tmp, disk);
+                Disk.release(tmp); // mounted again once in place: nothing mounted moves with the rename
+            }
             writeMeta(tmp, labels);
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | RuntimeError e) {
+            Mounts.detachUnder(tmp);
             dev.hull.image.SnapshotStore.deleteTree(tmp);
             throw e;
+        }
+        if (disk != null) {
+            Disk.mount(dir);
+            if (disk.encrypt()) { // the key went with the unmount: add it back
+                Disk.unlock(dir, disk.keyFile(), "volume " + name);
+            }
         }
     }
 
@@ -203,7 +231,9 @@ public final class VolumeStore {
     private Volume find(String name) throws IOException {
         Path dir = root.resolve(name);
         Path data = dir.resolve("_data");
-        if (!Files.isDirectory(data, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        if (Disk.exists(dir)) {
+            data = Disk.content(dir);
+        } else if (!Files.isDirectory(data, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return null;
         }
         String created;
@@ -276,6 +306,7 @@ public final class VolumeStore {
     }
 
     private Path takeAway(String name) throws IOException {
+        Disk.release(root.resolve(name)); // a sized volume's disk: detached before its directory moves
         Path doomed = root.resolve(".removing-" + name + "-" + Long.toHexString(new SecureRandom().nextLong()));
         Files.move(root.resolve(name), doomed, StandardCopyOption.ATOMIC_MOVE);
         return doomed;
@@ -283,6 +314,36 @@ public final class VolumeStore {
 
     private static String shortId(String id) {
         return id.length() > 12 ? id.substring(0, 12) : id;
+    }
+
+    /** The volume's directory when it has a disk of its own; else an error naming the volume. */
+    public Path diskDir(String name) throws RuntimeError, IOException {
+        get(name);
+        Path dir = root.resolve(name);
+        if (!Disk.exists(dir)) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "volume " + name + " has no disk of its own (make"
+                    + " one with hull volume create --opt size=SIZE)");
+        }
+        return dir;
+    }
+
+    /** {@code volume lock|unlock|resize} under the volumes' lock. */
+    public boolean lockDisk(String name) throws RuntimeError, IOException {
+        try (Closeable l = lock()) {
+            return Disk.lock(diskDir(name), "volume " + name);
+        }
+    }
+
+    public void unlockDisk(String name, Path keyFile) throws RuntimeError, IOException {
+        try (Closeable l = lock()) {
+            Disk.unlock(diskDir(name), keyFile, "volume " + name);
+        }
+    }
+
+    public void growDisk(String name, long size, Path keyFile) throws RuntimeError, IOException {
+        try (Closeable l = lock()) {
+            Disk.grow(diskDir(name), size, "volume " + name, keyFile);
+        }
     }
 
     /** What prune removed: volume names and the bytes their content took. */
@@ -309,7 +370,10 @@ public final class VolumeStore {
             }
             if (Files.isDirectory(root)) {
                 try (var s = Files.newDirectoryStream(root, ".{creating,removing}-*")) {
-                    s.forEach(doomed::add);
+                    for (Path d : s) { // left by a killed command: a disk of theirs may be mounted still
+                        Mounts.detachUnder(d);
+                        doomed.add(d);
+                    }
                 }
             }
         }

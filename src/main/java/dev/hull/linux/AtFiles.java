@@ -194,6 +194,23 @@ public final class AtFiles {
         }
     }
 
+    /** Bytes the file's blocks take on disk (statx's stx_blocks, 512-byte units): less than its size when sparse. */
+    public static long allocated(String path) throws LinuxException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(CALL_STATE);
+            MemorySegment b = arena.allocate(256, 8);
+            int r = (int) STATX.H.invokeExact(st, AT_FDCWD, cstr(arena, path), 0, STATX_BASIC, b);
+            if (r != 0) {
+                throw new LinuxException("statx(" + q(path) + ")", errno(st));
+            }
+            return b.get(JAVA_LONG, 48) * 512;
+        } catch (LinuxException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
     /** fstat through statx: the file fd refers to (an O_PATH descriptor too). */
     public static Stat fstat(int fd) throws LinuxException {
         return statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);

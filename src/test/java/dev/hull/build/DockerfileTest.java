@@ -61,12 +61,45 @@ class DockerfileTest {
                 .hasMessageStartingWith("Dockerfile:2: COPY has no flag --frm");
         assertThatThrownBy(() -> Dockerfile.parse("Dockerfile", "FROM busybox\nSHELL sh -c\n"))
                 .hasMessageStartingWith("Dockerfile:2: SHELL takes a JSON array");
-        assertThatThrownBy(() -> Dockerfile.parse("Dockerfile", "FROM busybox\nRUN <<EOF\necho\nEOF\n"))
-                .hasMessageStartingWith("Dockerfile:2: heredocs");
+        assertThatThrownBy(() -> Dockerfile.parse("Dockerfile", "FROM busybox\nRUN <<EOF\necho\nEOFF\n"))
+                .hasMessage("Dockerfile:2: the heredoc EOF has no end (a line EOF)");
         assertThatThrownBy(() -> Dockerfile.parse("Dockerfile", "FROM busybox\nEXPOSE\n"))
                 .hasMessage("Dockerfile:2: EXPOSE needs arguments");
         assertThatThrownBy(() -> Dockerfile.parse("Dockerfile", "# escape=x\nFROM busybox\n"))
                 .hasMessageStartingWith("Dockerfile:1: invalid escape directive");
+    }
+
+    @Test
+    void heredocsTakeTheLinesUpToTheirNames() throws Exception {
+        Dockerfile df = Dockerfile.parse("Dockerfile", """
+                FROM busybox
+                RUN <<EOF
+                echo one
+                # not a comment here
+                EOF
+                RUN --mount=type=cache,target=/a --mount=type=secret,id=s cat <<A 2<<-'B' > /x && echo "<<NOT"
+                a $X
+                A
+                \tb
+                \tB
+                COPY <<"C" /c
+                c body
+                C
+                RUN echo <<<here ["json"] 'q <<Q'
+                CMD ["sh", "-c", "cat <<EOF"]
+                """);
+        List<Dockerfile.Instruction> in = df.instructions();
+        assertThat(in).extracting(Dockerfile.Instruction::line).containsExactly(1, 2, 6, 11, 14, 15);
+        assertThat(in.get(1).heredocs()).containsExactly(new Heredoc("EOF", "echo one\n# not a comment here\n", true, false));
+        assertThat(in.get(2).mounts()).containsExactly("type=cache,target=/a", "type=secret,id=s");
+        assertThat(in.get(2).heredocs()).containsExactly(new Heredoc("A", "a $X\n", true, false),
+                new Heredoc("B", "\tb\n", false, true));
+        assertThat(in.get(2).heredocs().get(1).data()).isEqualTo("b\n");
+        assertThat(in.get(3).heredocs()).containsExactly(new Heredoc("C", "c body\n", false, false));
+        assertThat(in.get(4).heredocs()).isEmpty();
+        assertThat(in.get(5).heredocs()).isEmpty();
+        assertThat(new Words('\\').replaceVariables("'$A' \"${B:-b}\" \\$A", Map.of("A", "1")))
+                .isEqualTo("'1' \"b\" $A");
     }
 
     @Test
@@ -108,8 +141,8 @@ class DockerfileTest {
     @Test
     void goDurations() throws Exception {
         Dockerfile.Instruction in = Dockerfile.parse("Dockerfile", "FROM a\nHEALTHCHECK CMD true\n").instructions().get(1);
-        assertThat(Builder.duration(in, "interval", "1m30s")).isEqualTo(90_000_000_000L);
-        assertThat(Builder.duration(in, "interval", "500ms")).isEqualTo(500_000_000L);
-        assertThatThrownBy(() -> Builder.duration(in, "interval", "5 s")).hasMessageStartingWith("Dockerfile:2: HEALTHCHECK --interval=5 s");
+        assertThat(Healthcheck.duration(in, "interval", "1m30s")).isEqualTo(90_000_000_000L);
+        assertThat(Healthcheck.duration(in, "interval", "500ms")).isEqualTo(500_000_000L);
+        assertThatThrownBy(() -> Healthcheck.duration(in, "interval", "5 s")).hasMessageStartingWith("Dockerfile:2: HEALTHCHECK --interval=5 s");
     }
 }

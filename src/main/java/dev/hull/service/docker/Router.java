@@ -212,7 +212,7 @@ final class Router {
         n.put("ID", "hull-" + host);
         n.setAll(h);
         n.remove(List.of("HullRootDir", "StateDir", "CgroupLayout", "JavaVersion", "Config", "Defaults",
-                "WritableLayerLimit", "Volumes"));
+                "WritableLayerLimit", "Disks", "Volumes"));
         n.putArray("DriverStatus");
         ObjectNode plugins = n.putObject("Plugins");
         plugins.putArray("Volume").add("local");

@@ -1,0 +1,131 @@
+package dev.hull.build;
+
+import dev.hull.build.Dockerfile.Instruction;
+import dev.hull.engine.Engine;
+import dev.hull.image.ContentStore;
+import dev.hull.image.Digest;
+import dev.hull.image.ImageRecord;
+import dev.hull.image.ImageService;
+import dev.hull.runtime.RuntimeError;
+import dev.hull.image.unpack.LayerFlattener;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What every step of one build shares: the engine and the store, the request, the build's temp
+ * directory, the step states RUN containers are made from, the containers in flight (removed
+ * whatever happens), the progress lines, and the cache lookup every step goes through.
+ */
+final class BuildSession {
+    final Engine engine;
+    final ImageService images;
+    final ContentStore content;
+    final BuildCache cache;
+    final BuildRequest req;
+    final Long epoch;
+    final Path tmp;
+    /** Step states RUN containers are made from, by id (the engine asks for them by that name). */
+    final Map<String, ImageRecord> states = new ConcurrentHashMap<>();
+    final Set<String> liveContainers = ConcurrentHashMap.newKeySet();
+    private int step;
+    private int steps;
+
+    BuildSession(Engine engine, BuildCache cache, BuildRequest req, Path tmp) {
+        this.engine = engine;
+        this.images = engine.images();
+        this.content = images.store().content();
+        this.cache = cache;
+        this.req = req;
+        this.epoch = req.sourceDateEpoch;
+        this.tmp = tmp;
+    }
+
+    // ---------------------------------------------------------------- progress
+
+    void steps(int total) {
+        steps = total;
+    }
+
+    /** "step/steps", for messages. */
+    String position() {
+        return step + "/" + steps;
+    }
+
+    void header(Instruction in) throws BuildException {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new BuildException("interrupted");
+        }
+        step++;
+        if (!req.quiet) {
+            req.out.println("STEP " + step + "/" + steps + ": " + in.original());
+            req.out.flush();
+        }
+    }
+
+    /** A base image's ONBUILD trigger, run after its FROM (not a step of the Dockerfile's count). */
+    void trigger(Instruction in) throws BuildException {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new BuildException("interrupted");
+        }
+        if (!req.quiet) {
+            req.out.println("--> ONBUILD " + in.original());
+            req.out.flush();
+        }
+    }
+
+    void done(Stage s, boolean cached, long t0) {
+        if (!req.quiet) {
+            String id = Digest.parse(s.id).shortHex();
+            req.out.println(cached ? "--> CACHED " + id
+                    : String.format(Locale.ROOT, "--> %s (%.1fs)", id, (System.nanoTime() - t0) / 1e9));
+            req.out.flush();
+        }
+    }
+
+    // ---------------------------------------------------------------- cache
+
+    @FunctionalInterface
+    interface Work {
+        void run() throws BuildException, IOException, RuntimeError;
+    }
+
+    /**
+     * The step from the cache, or done by work (which commits s) and cached. The key: s's state,
+     * text (the instruction as history shows it), extra (what else the step depends on) and the
+     * ARGs in scope (what $NAME expanded to in this instruction, and RUN's environment).
+     */
+    boolean cached(Stage s, String text, String extra, Work work) throws BuildException, IOException, RuntimeError {
+        StringBuilder scope = new StringBuilder();
+        new TreeMap<>(s.args).forEach((k, v) -> scope.append(k).append('=').append(v).append('\n'));
+        String key = BuildCache.key(s.id, text, extra, scope.toString());
+        if (!req.noCache) {
+            BuildCache.Entry e = cache.get(key);
+            if (e != null) {
+                s.load(content, e.config(), e.layers(), e.diffIds());
+                return true;
+            }
+        }
+        work.run();
+        cache.put(key, new BuildCache.Entry(s.id, s.layers, s.diffIds));
+        return false;
+    }
+
+    /** image's root filesystem as one directory in the build's temp dir (the caller deletes it). */
+    Path flatten(ImageRecord image) throws IOException, RuntimeError {
+        Path flat = Files.createTempDirectory(tmp, "from-");
+        LayerFlattener.flatten(images.unpack(image), flat);
+        return flat;
+    }
+
+    /** s's layers unpacked, lowest first. */
+    List<Path> unpack(Stage s) throws IOException, RuntimeError {
+        return images.unpack(s.record(List.of(), null));
+    }
+}

@@ -1,0 +1,73 @@
+package dev.hull.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hull.image.SnapshotStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A store of its own for the build tests (HULL_HOME and HULL_STATE under a temp dir, no service),
+ * with what they all do: make a context, run hull expecting success, read an image's config, and
+ * check that a build left nothing behind.
+ */
+final class BuildFixture implements AutoCloseable {
+    static final ObjectMapper JSON = new ObjectMapper();
+    final Path dir;
+    final Path home;
+    final HullCommand hull;
+
+    BuildFixture(String prefix) throws Exception {
+        dir = Files.createTempDirectory(Path.of("/tmp"), prefix);
+        home = dir.resolve("home");
+        hull = new HullCommand(home, dir.resolve("state"), Map.of("HULL_NO_SERVICE", "1"));
+    }
+
+    /** A context directory named name with this Dockerfile. */
+    Path context(String name, String dockerfile) throws Exception {
+        Path c = Files.createDirectories(dir.resolve(name));
+        Files.writeString(c.resolve("Dockerfile"), dockerfile);
+        return c;
+    }
+
+    HullCommand.Result ok(String... args) throws Exception {
+        HullCommand.Result r = hull.run(args);
+        assertThat(r.exit()).as(r.toString()).isZero();
+        return r;
+    }
+
+    /** The image's config blob. */
+    JsonNode config(String image) throws Exception {
+        String id = JSON.readTree(ok("image", "inspect", image).out()).get(0).get("Id").asText().substring(7);
+        return JSON.readTree(home.resolve("content/blobs/sha256").resolve(id).toFile());
+    }
+
+    /** Nothing of a build is left: no container, no mount of the store, no temp dirs, no half snapshot. */
+    void nothingLeftBehind() throws Exception {
+        assertThat(hull.run("ps", "-a", "-q").out()).as("containers").isEmpty();
+        if (Files.isDirectory(home.resolve("containers"))) {
+            try (var s = Files.list(home.resolve("containers"))) {
+                assertThat(s.toList()).as("container dirs").isEmpty();
+            }
+        }
+        if (Files.isDirectory(home.resolve("tmp"))) {
+            try (var s = Files.list(home.resolve("tmp"))) {
+                assertThat(s.toList()).as("temp files").isEmpty();
+            }
+        }
+        try (var s = Files.list(home.resolve("snapshots"))) {
+            assertThat(s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".tmp-")).toList())
+                    .as("half-made snapshots").isEmpty();
+        }
+        assertThat(Files.readAllLines(Path.of("/proc/self/mountinfo"))).as("mounts")
+                .noneMatch(l -> l.contains(dir.toString()));
+    }
+
+    @Override
+    public void close() throws Exception {
+        SnapshotStore.deleteTree(dir);
+    }
+}
