@@ -6,13 +6,10 @@ import dev.hull.image.ImageRecord;
 import dev.hull.image.ImageService;
 import dev.hull.image.archive.ImageArchives;
 import java.io.BufferedOutputStream;
-import java.io.Closeable;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -38,34 +35,17 @@ final class ArchiveCli {
         @Override
         public Integer call() {
             return ImageCli.guarded(() -> {
-                ImageService images = Engine.defaults().images();
-                Path source = input;
-                Path tmp = null;
-                try (Closeable lease = images.lease()) {
-                    if (source == null) {
-                        Path dir = Files.createDirectories(images.store().home().resolve("tmp"));
-                        tmp = Files.createTempFile(dir, "load-", ".tar");
-                        try (InputStream in = System.in) {
-                            Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                List<ImageRecord> loaded = dev.hull.engine.ImageFiles.load(Engine.defaults(), input,
+                        input == null ? System.in : null, name);
+                for (ImageRecord r : loaded) {
+                    if (quiet) {
+                        System.out.println(r.id());
+                    } else if (r.names().isEmpty()) {
+                        System.out.println("Loaded image ID: " + r.id());
+                    } else {
+                        for (String n : r.names()) {
+                            System.out.println("Loaded image: " + dev.hull.image.Reference.parse(n).familiar());
                         }
-                        source = tmp;
-                    }
-                    List<ImageRecord> loaded = ImageArchives.load(source, images.store(), name);
-                    for (ImageRecord r : loaded) {
-                        images.unpack(r);
-                        if (quiet) {
-                            System.out.println(r.id());
-                        } else if (r.names().isEmpty()) {
-                            System.out.println("Loaded image ID: " + r.id());
-                        } else {
-                            for (String n : r.names()) {
-                                System.out.println("Loaded image: " + dev.hull.image.Reference.parse(n).familiar());
-                            }
-                        }
-                    }
-                } finally {
-                    if (tmp != null) {
-                        Files.deleteIfExists(tmp);
                     }
                 }
                 return 0;
@@ -90,15 +70,10 @@ final class ArchiveCli {
         @Override
         public Integer call() {
             return ImageCli.guarded(() -> {
-                ImageService images = Engine.defaults().images();
-                List<ImageRecord> records = new ArrayList<>();
-                List<List<String>> tags = new ArrayList<>();
-                for (String n : names) {
-                    ImageRecord r = images.getOrBuildBuiltin(n); // the built-in busybox is made on first use
-                    records.add(r);
-                    boolean byName = !n.matches("(sha256:)?[0-9a-f]{4,64}");
-                    tags.add(byName ? List.of(dev.hull.image.Reference.parse(n).toString()) : null);
-                }
+                Engine engine = Engine.defaults();
+                ImageService images = engine.images();
+                dev.hull.engine.ImageFiles.Selection selection = dev.hull.engine.ImageFiles.select(engine, names);
+                List<ImageRecord> records = selection.images();
                 switch (format) {
                     case "oci-dir" -> {
                         if (output == null) {
@@ -115,7 +90,7 @@ final class ArchiveCli {
                         try (OutputStream out = new BufferedOutputStream(tmp == null ? System.out
                                 : Files.newOutputStream(tmp), 1 << 16)) {
                             if (format.equals("docker-archive")) {
-                                ImageArchives.saveDockerArchive(records, tags, images.store(), out);
+                                dev.hull.engine.ImageFiles.saveDockerArchive(engine, selection, out);
                             } else {
                                 ImageArchives.saveOciArchive(records, images.store(), out);
                             }

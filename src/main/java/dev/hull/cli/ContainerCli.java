@@ -9,8 +9,6 @@ import dev.hull.engine.ContainerLogs;
 import dev.hull.engine.CreateOptions;
 import dev.hull.engine.Engine;
 import dev.hull.runtime.RuntimeError;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -454,38 +452,12 @@ final class ContainerCli {
         }
     }
 
-    /** docker's STATUS column: Up 5 minutes, Exited (1) 2 hours ago, Created, Restarting (1) ... */
     static String statusText(Engine.State s) {
-        var m = s.monitor();
-        return switch (s.status()) {
-            case "created" -> "Created";
-            case "running" -> "Up " + since(m.startedAt());
-            case "paused" -> "Up " + since(m.startedAt()) + " (Paused)";
-            case "restarting" -> "Restarting (" + m.exitCode() + ") " + since(m.finishedAt()) + " ago";
-            default -> "Exited (" + s.exitCode() + ") " + (m.finishedAt() == null || m.finishedAt().isEmpty()
-                    ? "" : since(m.finishedAt()) + " ago");
-        };
+        return dev.hull.engine.ContainerInspector.statusText(s);
     }
 
     static String since(String iso) {
-        try {
-            long sec = Duration.between(Instant.parse(iso), Instant.now()).getSeconds();
-            if (sec < 1) {
-                return "Less than a second";
-            }
-            if (sec < 60) {
-                return sec + (sec == 1 ? " second" : " seconds");
-            }
-            if (sec < 3600) {
-                return (sec / 60) + (sec / 60 == 1 ? " minute" : " minutes");
-            }
-            if (sec < 86400 * 2) {
-                return (sec / 3600) + (sec / 3600 == 1 ? " hour" : " hours");
-            }
-            return (sec / 86400) + " days";
-        } catch (RuntimeException e) {
-            return "?";
-        }
+        return dev.hull.engine.ContainerInspector.since(iso);
     }
 
     @Command(name = "logs", mixinStandardHelpOptions = true, description = {"Show a container's output (its"
@@ -633,19 +605,8 @@ final class ContainerCli {
         @Override
         public Integer call() {
             return guarded(1, () -> {
-                Engine engine = Engine.defaults();
-                for (ContainerInfo c : engine.containers().list()) {
-                    Engine.State s = engine.state(c);
-                    if (!s.running()) {
-                        try {
-                            engine.remove(c.id(), false);
-                            System.out.println(c.id());
-                        } catch (RuntimeError e) {
-                            // started meanwhile
-                        }
-                    }
-                }
-                engine.containers().removeDebris();
+                dev.hull.engine.Pruning.containers(Engine.defaults(), null).removed()
+                        .forEach(c -> System.out.println(c.id()));
                 return 0;
             });
         }

@@ -10,7 +10,6 @@ import dev.hull.engine.network.NetworkStore;
 import dev.hull.runtime.RuntimeError;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -59,71 +58,12 @@ final class NetworkCli {
         }
     }
 
-    /** bridge plus the user-defined networks, and docker's two pseudo-networks host and none. */
     private static List<ObjectNode> all(Engine engine, boolean withContainers) throws Exception {
-        List<ObjectNode> out = new ArrayList<>();
-        NetworkStore store = engine.networking().store();
-        out.add(inspect(engine, store.defaultNetwork(), withContainers));
-        for (NetworkInfo n : store.list()) {
-            if (!n.name().equals(NetworkStore.DEFAULT)) {
-                out.add(inspect(engine, n, withContainers));
-            }
-        }
-        for (String pseudo : List.of("host", "none")) {
-            ObjectNode p = ImageCli.JSON.createObjectNode();
-            p.put("Name", pseudo);
-            p.put("Id", java.util.HexFormat.of().formatHex(dev.hull.linux.Sha256.newDigest().digest(
-                    ("hull network " + pseudo).getBytes(java.nio.charset.StandardCharsets.UTF_8))));
-            p.put("Driver", pseudo.equals("host") ? "host" : "null");
-            p.put("Scope", "local");
-            p.put("Internal", false);
-            p.putObject("Labels");
-            out.add(p);
-        }
-        return out;
+        return dev.hull.engine.NetworkInspector.all(engine, withContainers);
     }
 
-    /** A network as docker's network inspect shows it (Containers: those on it now). */
     static ObjectNode inspect(Engine engine, NetworkInfo n, boolean withContainers) throws Exception {
-        ObjectNode o = ImageCli.JSON.createObjectNode();
-        o.put("Name", n.name());
-        o.put("Id", n.id());
-        o.put("Created", n.created());
-        o.put("Scope", "local");
-        o.put("Driver", n.driver());
-        o.put("EnableIPv6", false);
-        ObjectNode ipam = o.putObject("IPAM");
-        ipam.put("Driver", "default");
-        ObjectNode cfg = ipam.putArray("Config").addObject();
-        cfg.put("Subnet", n.subnet());
-        cfg.put("Gateway", n.gateway());
-        o.put("Internal", n.internal());
-        o.put("Attachable", false);
-        ObjectNode containers = o.putObject("Containers");
-        if (withContainers) {
-            for (String id : engine.networking().users(n)) {
-                NetworkState st = engine.networking().state(id);
-                ContainerInfo c = engine.containers().read(id);
-                if (st == null || c == null) {
-                    continue;
-                }
-                for (NetworkState.Endpoint e : st.endpoints()) {
-                    if (e.network().equals(n.name())) {
-                        ObjectNode x = containers.putObject(id);
-                        x.put("Name", c.name());
-                        x.put("MacAddress", e.mac());
-                        x.put("IPv4Address", e.ip() + "/" + e.prefix());
-                        x.put("IPv6Address", "");
-                    }
-                }
-            }
-        }
-        ObjectNode options = o.putObject("Options");
-        options.put("com.docker.network.bridge.name", n.bridge());
-        ObjectNode labels = o.putObject("Labels");
-        n.labels().forEach(labels::put);
-        o.put("DNS", n.dns());
-        return o;
+        return dev.hull.engine.NetworkInspector.inspect(engine, n, withContainers);
     }
 
     @Command(name = "ls", aliases = "list", mixinStandardHelpOptions = true, description = {"List networks.", "",
@@ -276,16 +216,8 @@ final class NetworkCli {
         public Integer call() {
             return ContainerCli.guarded(1, () -> {
                 Engine engine = Engine.defaults();
-                engine.networking().reclaim();
+                List<String> removed = dev.hull.engine.Pruning.networks(engine, null);
                 engine.networking().restoreRules(); // a firewall reload may have flushed them
-                Map<String, List<String>> inUse = engine.networksInUse();
-                List<String> removed = new ArrayList<>();
-                for (NetworkInfo n : engine.networking().store().list()) {
-                    if (!NetworkStore.predefined(n.name()) && !inUse.containsKey(n.name())) {
-                        engine.removeNetwork(n.name());
-                        removed.add(n.name());
-                    }
-                }
                 if (!removed.isEmpty()) {
                     System.out.println("Deleted Networks:");
                     removed.forEach(System.out::println);

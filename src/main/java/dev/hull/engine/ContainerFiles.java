@@ -77,6 +77,22 @@ public final class ContainerFiles {
         }
     }
 
+    /** What a path in a container is (the symlink itself, not followed); linkTarget "" unless a symlink. */
+    public record PathStat(String name, long size, int mode, long mtimeSec, int mtimeNsec, String linkTarget) {}
+
+    /** docker's container path stat (archive HEAD, docker cp): path in the container, absolute. */
+    public PathStat stat(String ref, String path) throws IOException, RuntimeError {
+        try (Root root = open(ref)) {
+            PathSpec s = PathSpec.parse(path, true);
+            try (Source src = Source.resolve(root.side(), s, false)) {
+                AtFiles.Stat st = src.stat;
+                String target = st.isSymlink() ? AtFiles.readlinkat(src.linkDir, src.name) : "";
+                return new PathStat(s.parts().isEmpty() ? "/" : src.name, st.size(), st.mode(), st.mtimeSec(),
+                        st.mtimeNsec(), target);
+            }
+        }
+    }
+
     /** {@code hull cp CONTAINER:SRC -}: a tar stream of SRC (named by its base name; "/." : the content). */
     public Result exportTar(String ref, String src, OutputStream out, Options o) throws IOException, RuntimeError {
         try (Root root = open(ref)) {
@@ -86,6 +102,25 @@ public final class ContainerFiles {
                 source.emit(source.contents ? "" : source.name, sink);
                 sink.finish();
                 return new Result(sink.bytes());
+            }
+        }
+    }
+
+    /**
+     * {@code docker export}: the container's file system as a tar — its root's own file system only
+     * (mount points such as /proc, /sys, /dev and volumes are there as empty directories).
+     */
+    public Result exportFileSystem(String ref, OutputStream out) throws IOException, RuntimeError {
+        try (Root root = open(ref)) {
+            int d = AtFiles.openat2(root.fd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
+            try {
+                AtFiles.Stat st = AtFiles.fstat(d);
+                TreeCopy.TarSink sink = new TreeCopy.TarSink(out);
+                new TreeCopy.Walker(sink, st.dev()).directory(d, "", TreeCopy.Meta.of(st));
+                sink.finish();
+                return new Result(sink.bytes());
+            } finally {
+                Syscalls.close(d);
             }
         }
     }

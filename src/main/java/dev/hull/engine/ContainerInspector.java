@@ -1,5 +1,6 @@
 package dev.hull.engine;
 
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -7,6 +8,8 @@ import dev.hull.runtime.ContainerRecord;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 
 /** {@code hull inspect}: a container as docker's inspect shows it (the fields Hull has). */
@@ -182,10 +185,14 @@ public final class ContainerInspector {
         ns.put("Gateway", primary != null ? primary.gateway() : "");
         ns.put("MacAddress", primary != null ? primary.mac() : "");
         ObjectNode nets = ns.putObject("Networks");
+        String shortId = info.id().substring(0, 12); // its peers on a user-defined network resolve it by this too
         for (var e : eps) {
             ObjectNode x = nets.putObject(e.network());
             ArrayNode aliases = x.putArray("Aliases");
             e.aliases().forEach(aliases::add);
+            if (!e.network().equals(dev.hull.engine.network.NetworkStore.DEFAULT) && !e.aliases().contains(shortId)) {
+                aliases.add(shortId);
+            }
             x.put("NetworkID", e.networkId());
             x.put("Gateway", e.gateway());
             x.put("IPAddress", e.ip());
@@ -193,6 +200,72 @@ public final class ContainerInspector {
             x.put("MacAddress", e.mac());
             x.put("InterfaceName", e.ifname());
             x.put("HostInterface", e.hostVeth());
+        }
+        configuredNetworks(nets, info, shortId);
+    }
+
+    /** The networks a container that does not run (yet) is configured for: no address, its aliases. */
+    private static void configuredNetworks(ObjectNode nets, ContainerInfo info, String shortId) {
+        CreateOptions o = info.options();
+        if (o == null) {
+            return;
+        }
+        java.util.Map<String, List<String>> wanted = new java.util.LinkedHashMap<>();
+        String primary = o.network == null ? dev.hull.engine.network.NetworkStore.DEFAULT : o.network;
+        if (dev.hull.engine.network.NetworkRequest.wired(primary)) {
+            wanted.put(primary, o.networkAliases);
+        }
+        o.connections.forEach(c -> wanted.put(c.network, c.aliases));
+        wanted.forEach((name, given) -> {
+            if (nets.has(name)) {
+                return;
+            }
+            ObjectNode x = nets.putObject(name);
+            ArrayNode aliases = x.putArray("Aliases");
+            given.forEach(aliases::add);
+            if (!name.equals(dev.hull.engine.network.NetworkStore.DEFAULT) && !given.contains(shortId)) {
+                aliases.add(shortId);
+            }
+            x.put("NetworkID", "");
+            x.put("Gateway", "");
+            x.put("IPAddress", "");
+            x.put("IPPrefixLen", 0);
+            x.put("MacAddress", "");
+        });
+    }
+
+    /** docker's STATUS column: Up 5 minutes, Exited (1) 2 hours ago, Created, Restarting (1) ... */
+    public static String statusText(Engine.State s) {
+        var m = s.monitor();
+        return switch (s.status()) {
+            case "created" -> "Created";
+            case "running" -> "Up " + since(m.startedAt());
+            case "paused" -> "Up " + since(m.startedAt()) + " (Paused)";
+            case "restarting" -> "Restarting (" + m.exitCode() + ") " + since(m.finishedAt()) + " ago";
+            default -> "Exited (" + s.exitCode() + ") " + (m.finishedAt() == null || m.finishedAt().isEmpty()
+                    ? "" : since(m.finishedAt()) + " ago");
+        };
+    }
+
+    /** docker's human durations: Less than a second, 5 seconds, 3 minutes, 2 hours, 4 days. */
+    public static String since(String iso) {
+        try {
+            long sec = Duration.between(Instant.parse(iso), Instant.now()).getSeconds();
+            if (sec < 1) {
+                return "Less than a second";
+            }
+            if (sec < 60) {
+                return sec + (sec == 1 ? " second" : " seconds");
+            }
+            if (sec < 3600) {
+                return (sec / 60) + (sec / 60 == 1 ? " minute" : " minutes");
+            }
+            if (sec < 86400 * 2) {
+                return (sec / 3600) + (sec / 3600 == 1 ? " hour" : " hours");
+            }
+            return (sec / 86400) + " days";
+        } catch (RuntimeException e) {
+            return "?";
         }
     }
 }

@@ -42,6 +42,7 @@ public final class ContainerResources {
             }
             ContainerRecord rec = engine.requireRunning(info);
             new ResourceControl(engine.runtime()).pause(rec.id());
+            engine.events().container("pause", info, java.util.Map.of());
             return info;
         }
     }
@@ -58,6 +59,7 @@ public final class ContainerResources {
             }
             ContainerRecord rec = engine.requireRunning(info);
             new ResourceControl(engine.runtime()).resume(rec.id());
+            engine.events().container("unpause", info, java.util.Map.of());
             return info;
         }
     }
@@ -135,6 +137,7 @@ public final class ContainerResources {
                     info.created(), info.exposedPorts(), info.volumes(), info.snapshotter(), info.args(), o,
                     info.stopSignal());
             engine.containers().write(updated);
+            engine.events().container("update", updated, java.util.Map.of());
             return updated;
         }
     }

@@ -45,6 +45,7 @@ public final class Engine {
     private final ContainerStore containers;
     private final VolumeStore volumes;
     private final Networking networking;
+    private final EventLog events;
     private ImageSource imageSource;
     /** The config file's defaults, read at first use (once per command: each command has its own Engine). */
     private EngineConfig config;
@@ -67,6 +68,7 @@ public final class Engine {
         this.images = new ImageService(home);
         this.containers = new ContainerStore(home);
         this.volumes = new VolumeStore(home);
+        this.events = new EventLog(home);
         this.networking = new Networking(new NetworkStore(home), stateRoot, containers::dir, new Nftables(NFT_TABLE),
                 this::claimIdle);
         secureRoots();
@@ -99,6 +101,11 @@ public final class Engine {
 
     public Networking networking() {
         return networking;
+    }
+
+    /** What happened, from every front door (docker's events). */
+    public EventLog events() {
+        return events;
     }
 
     public static Engine defaults() {
@@ -244,6 +251,7 @@ public final class Engine {
                         args, o, stopSignal);
                 containers.write(info); // from here on it exists (and names its image: in use)
                 done = true;
+                events.container("create", info, java.util.Map.of());
                 return info;
             } finally {
                 try {
@@ -356,6 +364,10 @@ public final class Engine {
                 if (!m.initAlive()) {
                     if (monitorAlive) { // between the init's end and the monitor's record of it
                         return new State("running", m);
+                    }
+                    MonitorStatus again = MonitorStatus.read(containers.statusFile(info.id()));
+                    if (again != null && !again.status().equals("running")) {
+                        return state(info); // it recorded the end and left between the read and the check
                     }
                     return new State("exited", lost(m, "the container's monitor ended without recording its exit"
                             + " (killed, or the host restarted)"));
@@ -541,6 +553,7 @@ public final class Engine {
         }
         if (attach == null) {
             rt.runMonitored(info.id(), containers.dir(info.id()), false, null);
+            events.container("start", info, java.util.Map.of());
             return 0;
         }
         // Attached: the lock is let go once the container is made, before waiting for its end.
@@ -550,6 +563,7 @@ public final class Engine {
             } catch (IOException ignored) {
                 // released with the process anyway
             }
+            events.container("start", info, java.util.Map.of());
             if (attach.onStarted() != null) {
                 attach.onStarted().accept(pid);
             }
@@ -701,6 +715,7 @@ public final class Engine {
                     + String.join(", ", users) + ": remove them or `hull network disconnect` them first");
         }
         networking.removeNetwork(n);
+        networking.store().event("destroy", n, java.util.Map.of());
     }
 
     /** {@code hull network connect}: on the network now if it runs, and at every start. */
@@ -727,6 +742,7 @@ public final class Engine {
                 networking.connect(info.id(), new NetworkRequest.Attachment(n.name(), ip, aliases));
             }
             containers.write(info);
+            networking.store().event("connect", n, java.util.Map.of("container", info.id()));
         }
     }
 
@@ -760,6 +776,7 @@ public final class Engine {
                 }
             }
             containers.write(info);
+            networking.store().event("disconnect", n, java.util.Map.of("container", info.id()));
         }
     }
 
@@ -952,9 +969,13 @@ public final class Engine {
     public void stop(String ref, Integer timeoutSeconds) throws IOException, RuntimeError {
         ContainerInfo info = containers.resolve(ref);
         try (ContainerStore.Locked locked = containers.lock(info)) {
+            boolean wasRunning = state(locked.info()).running();
             stopLocked(locked.info(), timeoutSeconds);
             if (!state(locked.info()).running()) {
                 networking.tearDown(info.id());
+            }
+            if (wasRunning) {
+                events.container("stop", locked.info(), java.util.Map.of());
             }
         }
     }
@@ -1047,6 +1068,7 @@ public final class Engine {
         try (ContainerStore.Locked locked = containers.lock(info)) {
             ContainerRecord rec = requireRunning(locked.info());
             runtime.kill(locked.info().id(), sig, false);
+            events.container("kill", locked.info(), java.util.Map.of("signal", Integer.toString(sig)));
             if (rec != null && sig == 9) {
                 awaitInitGone(rec, 5000);
             }
@@ -1076,7 +1098,9 @@ public final class Engine {
             }
             runtime.delete(info.id(), true);
             networking.tearDown(info.id());
+            events.endBeforeRemoval(this, info);
             containers.remove(info);
+            events.container("destroy", info, java.util.Map.of());
             return info;
         }
     }
@@ -1108,6 +1132,7 @@ public final class Engine {
         try (ContainerStore.Locked locked = containers.lock(info)) {
             ContainerInfo renamed = containers.rename(locked.info(), newName);
             networking.renamed(info.id(), renamed.name()); // its peers find it by the new name
+            events.container("rename", renamed, java.util.Map.of("oldName", "/" + locked.info().name()));
             return renamed;
         }
     }

@@ -138,9 +138,16 @@ final class TreeCopy {
     static final class Walker {
         private final Sink sink;
         private final Map<String, String> links = new HashMap<>(); // dev:ino -> first path
+        /** With a device (not -1): directories on other file systems (mount points) are copied empty. */
+        private final long device;
 
         Walker(Sink sink) {
+            this(sink, -1);
+        }
+
+        Walker(Sink sink, long device) {
             this.sink = sink;
+            this.device = device;
         }
 
         /** The directory dfd (open for reading) as path, with everything below it. */
@@ -162,6 +169,11 @@ final class TreeCopy {
             }
             switch (s.type()) {
                 case S_IFDIR -> {
+                    if (device != -1 && s.dev() != device) { // a mount point: itself, not what is mounted there
+                        sink.directory(path, Meta.of(s));
+                        sink.directoryDone(path, Meta.of(s));
+                        return;
+                    }
                     int fd = AtFiles.openat2(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, BENEATH);
                     try {
                         directory(fd, path, Meta.of(expect(fd, S_IFDIR, path)));

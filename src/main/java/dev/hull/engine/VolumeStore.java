@@ -58,9 +58,11 @@ public final class VolumeStore {
     }
 
     private final Path root;
+    private final EventLog events;
 
     public VolumeStore(Path home) {
         this.root = home.resolve("volumes");
+        this.events = new EventLog(home);
     }
 
     public Path root() {
@@ -167,6 +169,7 @@ public final class VolumeStore {
                 return existing;
             }
             make(name, labels, disk);
+            events.record("volume", "create", name, Map.of("driver", "local"), EventLog.now());
             return get(name);
         }
     }
@@ -297,6 +300,7 @@ public final class VolumeStore {
                         .toList()) + ": remove " + (by.size() > 1 ? "them" : "it") + " first");
             }
             doomed = takeAway(name);
+            events.record("volume", "destroy", name, Map.of("driver", "local"), EventLog.now());
         }
         dev.hull.image.SnapshotStore.deleteTree(doomed);
     }
@@ -362,6 +366,7 @@ public final class VolumeStore {
                 bytes += size(v.mountpoint());
                 doomed.add(takeAway(v.name()));
                 names.add(v.name());
+                events.record("volume", "destroy", v.name(), Map.of("driver", "local"), EventLog.now());
             }
             if (Files.isDirectory(root)) {
                 try (var s = Files.newDirectoryStream(root, ".{creating,removing}-*")) {

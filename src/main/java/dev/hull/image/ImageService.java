@@ -170,30 +170,41 @@ public final class ImageService {
         }
     }
 
+    /** What a prune removed: the images' ids and the bytes freed. */
+    public record Pruned(List<String> ids, long bytes) {}
+
     /**
      * Removes dangling images (no name), or with all every image no container
      * uses, then unused blobs, snapshots and leftovers of interrupted work.
      * Returns one line per removed image and a summary line.
      */
     public List<String> prune(boolean all, InUse users) throws IOException {
+        Pruned p = prune(all, users, null);
         List<String> out = new ArrayList<>();
+        p.ids().forEach(id -> out.add("Deleted: " + id));
+        out.add("Total reclaimed space: " + humanSize(p.bytes()));
+        return out;
+    }
+
+    /** The same, among the images keep accepts (null: all). */
+    public Pruned prune(boolean all, InUse users, java.util.function.Predicate<ImageRecord> keep) throws IOException {
+        List<String> ids = new ArrayList<>();
         try (Closeable g = gc.exclusive()) {
             Map<String, List<String>> inUse = users.get();
             List<Path> garbage = store.update(m -> {
                 for (var it = m.images.values().iterator(); it.hasNext(); ) {
                     ImageRecord r = it.next();
                     boolean dangling = r.names().isEmpty() && r.repoDigests().isEmpty();
-                    if ((all || dangling) && !inUse.containsKey(r.id())) {
+                    if ((all || dangling) && !inUse.containsKey(r.id()) && (keep == null || keep.test(r))) {
                         it.remove();
-                        out.add("Deleted: " + r.id());
+                        ids.add(r.id());
                     }
                 }
                 return collect(m);
             });
             long freed = delete(garbage) + removeLeftovers();
-            out.add("Total reclaimed space: " + humanSize(freed));
+            return new Pruned(ids, freed);
         }
-        return out;
     }
 
     /**

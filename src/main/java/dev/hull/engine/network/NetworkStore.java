@@ -48,10 +48,12 @@ public final class NetworkStore {
 
     private final Path root;
     private final String home;
+    private final dev.hull.engine.EventLog events;
 
     public NetworkStore(Path home) {
         this.root = home.resolve("networks");
         this.home = home.toAbsolutePath().toString();
+        this.events = new dev.hull.engine.EventLog(home);
     }
 
     public Path root() {
@@ -136,7 +138,9 @@ public final class NetworkStore {
             if (read(name) != null) {
                 throw new RuntimeError(RuntimeError.Kind.EXISTS, "network " + name + " already exists");
             }
-            return write(name, null, subnet, gateway, internal, true, labels);
+            NetworkInfo n = write(name, null, subnet, gateway, internal, true, labels);
+            event("create", n, Map.of());
+            return n;
         }
     }
 
@@ -200,6 +204,14 @@ public final class NetworkStore {
         }
         throw new RuntimeError(RuntimeError.Kind.FAILED, "every /24 of " + AUTO_POOL
                 + " is taken by a network or a host address: give --subnet");
+    }
+
+    /** A network's event (docker's: its name and driver as attributes, and what else there is). */
+    public void event(String action, NetworkInfo n, Map<String, String> extra) {
+        Map<String, String> a = new LinkedHashMap<>(extra);
+        a.put("name", n.name());
+        a.put("type", n.driver());
+        events.record("network", action, n.id(), a, dev.hull.engine.EventLog.now());
     }
 
     public NetworkInfo read(String name) throws IOException {

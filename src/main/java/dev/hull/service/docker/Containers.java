@@ -1,10 +1,8 @@
 package dev.hull.service.docker;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.engine.ContainerInfo;
-import dev.hull.engine.ContainerInspector;
 import dev.hull.engine.ContainerLogs;
 import dev.hull.engine.Engine;
 import dev.hull.engine.MonitorStatus;
@@ -13,9 +11,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -35,7 +31,7 @@ final class Containers {
     private final Map<String, Hijack.Bridge> pendingAttach = new ConcurrentHashMap<>();
     /** The exit codes of containers this server removed (AutoRemove), for wait?condition=removed. */
     private final Map<String, Integer> removedExit = new ConcurrentHashMap<>();
-    private final Map<String, ExecRecord> execs = new ConcurrentHashMap<>();
+    private final Execs execs = new Execs();
 
     Containers(DockerApiServer api) {
         this.api = api;
@@ -43,15 +39,12 @@ final class Containers {
 
     boolean route(Exchange x) throws Exception {
         if (x.seg(0).equals("exec")) {
-            return routeExec(x);
+            return execs.route(x);
         }
         if (x.is("POST", "containers", "create")) {
             create(x);
         } else if (x.is("GET", "containers", "json")) {
-            list(x);
-        } else if (x.is("POST", "containers", "prune")) {
-            throw ApiError.notImplemented("container prune is not served by Hull's API yet (hull container prune"
-                    + " does it)");
+            ContainerViews.list(x);
         } else if (x.path.size() == 2 && x.method.equals("DELETE")) {
             remove(x);
         } else if (x.path.size() != 3) {
@@ -59,7 +52,7 @@ final class Containers {
         } else {
             String ref = x.seg(1);
             switch (x.method + " " + x.seg(2)) {
-                case "GET json", "HEAD json" -> x.json(200, inspect(Engine.defaults(), ref));
+                case "GET json", "HEAD json" -> x.json(200, ContainerViews.inspect(Engine.defaults(), ref));
                 case "POST start" -> start(x, ref);
                 case "POST stop" -> stop(x, ref);
                 case "POST restart" -> {
@@ -87,7 +80,7 @@ final class Containers {
                     x.empty(200);
                 }
                 case "GET logs" -> logs(x, ref);
-                case "POST exec" -> execCreate(x, ref);
+                case "POST exec" -> execs.create(x, ref);
                 default -> {
                     return false;
                 }
@@ -140,185 +133,6 @@ final class Containers {
         } catch (IOException | RuntimeException other) {
             return false;
         }
-    }
-
-    // ---------------------------------------------------------------- inspect / list
-
-    static ObjectNode inspect(Engine e, String ref) throws IOException, ApiError {
-        ContainerInfo c = info(e, ref);
-        ObjectNode n = ContainerInspector.inspect(e, c);
-        ObjectNode config = (ObjectNode) n.get("Config");
-        var o = c.options();
-        if (o != null) {
-            config.put("AttachStdin", false);
-            config.put("StdinOnce", false);
-            if (o.entrypoint != null) {
-                ArrayNode ep = config.putArray("Entrypoint");
-                if (!o.entrypoint.isEmpty()) {
-                    ep.add(o.entrypoint);
-                }
-            }
-        }
-        ObjectNode state = (ObjectNode) n.get("State");
-        state.remove("MonitorPid");
-        n.put("Platform", "linux");
-        n.put("MountLabel", "");
-        n.put("ProcessLabel", "");
-        n.put("AppArmorProfile", "");
-        n.putArray("ExecIDs");
-        return n;
-    }
-
-    private void list(Exchange x) throws Exception {
-        boolean all = x.flag("all");
-        Integer limit = x.intParam("limit");
-        Map<String, List<String>> filters = x.filters();
-        for (String k : filters.keySet()) {
-            if (!List.of("name", "label", "status", "id", "exited", "ancestor", "network").contains(k)) {
-                throw ApiError.badRequest("invalid filter '" + k + "'");
-            }
-        }
-        Engine e = Engine.defaults();
-        List<ContainerInfo> cs = new ArrayList<>(e.containers().list());
-        cs.sort((a, b) -> b.created().compareTo(a.created()));
-        ArrayNode out = Exchange.JSON.createArrayNode();
-        for (ContainerInfo c : cs) {
-            Engine.State s = e.state(c);
-            boolean statusFilter = filters.containsKey("status");
-            if (!all && !s.running() && !statusFilter) {
-                continue;
-            }
-            if (!matches(c, s, filters)) {
-                continue;
-            }
-            out.add(summary(e, c, s));
-            if (limit != null && limit > 0 && out.size() >= limit) {
-                break;
-            }
-        }
-        x.json(200, out);
-    }
-
-    private static boolean matches(ContainerInfo c, Engine.State s, Map<String, List<String>> filters) {
-        for (var f : filters.entrySet()) {
-            if (f.getValue().isEmpty()) {
-                continue;
-            }
-            boolean any = false;
-            for (String v : f.getValue()) {
-                any |= switch (f.getKey()) {
-                    case "name" -> nameMatches(c.name(), v);
-                    case "id" -> c.id().startsWith(v);
-                    case "status" -> s.status().equals(v);
-                    case "exited" -> s.status().equals("exited") && Integer.toString(s.exitCode()).equals(v);
-                    case "ancestor" -> v.equals(c.image()) || c.imageId().replace("sha256:", "")
-                            .startsWith(v.replace("sha256:", ""));
-                    case "network" -> c.options() != null && (v.equals(c.options().network)
-                            || c.options().connections.stream().anyMatch(n -> n.network.equals(v)));
-                    case "label" -> {
-                        Map<String, String> labels = c.options() == null ? Map.of() : c.options().labels;
-                        int eq = v.indexOf('=');
-                        yield eq < 0 ? labels.containsKey(v) : v.substring(eq + 1).equals(labels.get(v.substring(0, eq)));
-                    }
-                    default -> false;
-                };
-            }
-            // labels must all match; other filters: any of their values
-            if (f.getKey().equals("label")) {
-                for (String v : f.getValue()) {
-                    Map<String, String> labels = c.options() == null ? Map.of() : c.options().labels;
-                    int eq = v.indexOf('=');
-                    if (!(eq < 0 ? labels.containsKey(v) : v.substring(eq + 1).equals(labels.get(v.substring(0, eq))))) {
-                        return false;
-                    }
-                }
-            } else if (!any) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** dockerd's name filter: a regular expression searched in "/name". */
-    private static boolean nameMatches(String name, String pattern) {
-        try {
-            return java.util.regex.Pattern.compile(pattern).matcher("/" + name).find();
-        } catch (java.util.regex.PatternSyntaxException e) {
-            return name.contains(pattern);
-        }
-    }
-
-    private static ObjectNode summary(Engine e, ContainerInfo c, Engine.State s) throws IOException {
-        ObjectNode n = Exchange.JSON.createObjectNode();
-        n.put("Id", c.id());
-        n.putArray("Names").add("/" + c.name());
-        n.put("Image", c.image());
-        n.put("ImageID", c.imageId().startsWith("sha256:") ? c.imageId() : "sha256:" + c.imageId());
-        n.put("Command", String.join(" ", c.args()));
-        n.put("Created", Instant.parse(c.created()).getEpochSecond());
-        ArrayNode ports = n.putArray("Ports");
-        var net = s.running() ? e.networking().state(c.id()) : null;
-        if (net != null) {
-            for (var p : net.ports()) {
-                ObjectNode port = ports.addObject();
-                port.put("IP", p.hostIp() == null ? "0.0.0.0" : p.hostIp());
-                port.put("PrivatePort", p.containerPort());
-                port.put("PublicPort", p.hostPort());
-                port.put("Type", p.protocol());
-            }
-        }
-        ObjectNode labels = n.putObject("Labels");
-        if (c.options() != null) {
-            c.options().labels.forEach(labels::put);
-        }
-        n.put("State", s.status());
-        n.put("Status", statusText(s));
-        n.putObject("HostConfig").put("NetworkMode", c.options() == null ? "bridge" : c.options().network);
-        ObjectNode nets = n.putObject("NetworkSettings").putObject("Networks");
-        if (net != null) {
-            for (var ep : net.endpoints()) {
-                ObjectNode x = nets.putObject(ep.network());
-                x.put("NetworkID", ep.networkId());
-                x.put("IPAddress", ep.ip());
-                x.put("IPPrefixLen", ep.prefix());
-                x.put("Gateway", ep.gateway());
-                x.put("MacAddress", ep.mac());
-            }
-        }
-        n.putArray("Mounts");
-        return n;
-    }
-
-    /** docker's STATUS: Up 5 minutes, Exited (1) 2 hours ago, Created ... */
-    static String statusText(Engine.State s) {
-        MonitorStatus m = s.monitor();
-        return switch (s.status()) {
-            case "created" -> "Created";
-            case "running" -> "Up " + since(m.startedAt());
-            case "paused" -> "Up " + since(m.startedAt()) + " (Paused)";
-            case "restarting" -> "Restarting (" + m.exitCode() + ") " + since(m.finishedAt()) + " ago";
-            default -> "Exited (" + s.exitCode() + ") " + (m == null || m.finishedAt() == null
-                    || m.finishedAt().isEmpty() ? "" : since(m.finishedAt()) + " ago");
-        };
-    }
-
-    private static String since(String iso) {
-        long sec;
-        try {
-            sec = Duration.between(Instant.parse(iso), Instant.now()).getSeconds();
-        } catch (RuntimeException e) {
-            return "";
-        }
-        if (sec < 1) {
-            return "Less than a second";
-        } else if (sec < 60) {
-            return sec + (sec == 1 ? " second" : " seconds");
-        } else if (sec < 3600) {
-            return (sec / 60) + (sec / 60 == 1 ? " minute" : " minutes");
-        } else if (sec < 172800) {
-            return (sec / 3600) + (sec / 3600 == 1 ? " hour" : " hours");
-        }
-        return (sec / 86400) + " days";
     }
 
     // ---------------------------------------------------------------- start / stop / kill / rm
@@ -551,8 +365,8 @@ final class Containers {
             @Override
             public void opened(Hijack.Raw raw) {
                 Thread.ofPlatform().daemon().name("hull-api-attach-" + c.shortId()).start(() -> {
-                    Framing out = new Framing(raw, tty ? 0 : 1);
-                    Framing err = new Framing(raw, tty ? 0 : 2);
+                    Frames out = new Frames(raw::write, tty ? 0 : 1);
+                    Frames err = new Frames(raw::write, tty ? 0 : 2);
                     try (PrintStream o = new PrintStream(stdout ? out : OutputStream.nullOutputStream(), false,
                             StandardCharsets.UTF_8);
                             PrintStream er = new PrintStream(stderr ? err : OutputStream.nullOutputStream(), false,
@@ -580,34 +394,6 @@ final class Containers {
             return e.state(c).running();
         } catch (IOException ex) {
             return false;
-        }
-    }
-
-    /** An output stream of frames on a hijacked connection (stream 0: raw, a terminal's). */
-    static final class Framing extends OutputStream {
-        private final Hijack.Raw raw;
-        private final int stream;
-        volatile boolean failed;
-
-        Framing(Hijack.Raw raw, int stream) {
-            this.raw = raw;
-            this.stream = stream;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            if (len == 0) {
-                return;
-            }
-            if (failed || !(stream == 0 ? raw.write(b, off, len) : raw.frame(stream, b, off, len))) {
-                failed = true;
-                throw new IOException("the client went away");
-            }
         }
     }
 
@@ -654,14 +440,14 @@ final class Containers {
         } catch (NumberFormatException err) {
             throw ApiError.badRequest("invalid tail: " + tailText);
         }
-        Instant since = unixTime(x.param("since"));
-        Instant until = unixTime(x.param("until"));
+        Instant since = x.time("since");
+        Instant until = x.time("until");
         boolean tty = c.options() != null && c.options().tty;
         boolean follow = x.flag("follow");
         OutputStream body = x.stream(200, tty ? "application/vnd.docker.raw-stream"
                 : "application/vnd.docker.multiplexed-stream");
-        StreamFrames out = new StreamFrames(body, tty ? 0 : 1);
-        StreamFrames err = new StreamFrames(body, tty ? 0 : 2);
+        Frames out = Frames.onBody(body, tty ? 0 : 1);
+        Frames err = Frames.onBody(body, tty ? 0 : 2);
         try (PrintStream o = new PrintStream(stdout ? out : OutputStream.nullOutputStream(), false,
                 StandardCharsets.UTF_8);
                 PrintStream er = new PrintStream(stderr ? err : OutputStream.nullOutputStream(), false,
@@ -673,220 +459,4 @@ final class Containers {
         x.finish(body);
     }
 
-    /** dockerd's since/until: unix seconds, with an optional fraction (0: none). */
-    private static Instant unixTime(String v) throws ApiError {
-        if (v == null || v.isEmpty() || v.equals("0")) {
-            return null;
-        }
-        try {
-            java.math.BigDecimal d = new java.math.BigDecimal(v);
-            long sec = d.longValue();
-            long nanos = d.subtract(java.math.BigDecimal.valueOf(sec)).movePointRight(9).longValue();
-            return Instant.ofEpochSecond(sec, nanos);
-        } catch (NumberFormatException e) {
-            try {
-                return Instant.parse(v);
-            } catch (RuntimeException e2) {
-                throw ApiError.badRequest("invalid time: " + v);
-            }
-        }
-    }
-
-    /** Frames on a streamed (not hijacked) body: logs. Flushed per entry. */
-    static final class StreamFrames extends OutputStream {
-        private final OutputStream body;
-        private final int stream;
-        volatile boolean failed;
-
-        StreamFrames(OutputStream body, int stream) {
-            this.body = body;
-            this.stream = stream;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            if (len == 0) {
-                return;
-            }
-            try {
-                synchronized (body) {
-                    if (stream != 0) {
-                        body.write(new byte[] {(byte) stream, 0, 0, 0, (byte) (len >>> 24), (byte) (len >>> 16),
-                            (byte) (len >>> 8), (byte) len});
-                    }
-                    body.write(b, off, len);
-                    body.flush();
-                }
-            } catch (IOException | RuntimeException e) {
-                failed = true;
-                throw e instanceof IOException io ? io : new IOException(e);
-            }
-        }
-    }
-
-    // ---------------------------------------------------------------- exec
-
-    /** An exec instance: made by POST /containers/ID/exec, run by POST /exec/ID/start. */
-    static final class ExecRecord {
-        final String id;
-        final String containerId;
-        final List<String> cmd;
-        final List<String> env;
-        final String user;
-        final String workdir;
-        final boolean tty;
-        final boolean stdin;
-        final boolean stdout;
-        final boolean stderr;
-        final boolean privileged;
-        volatile boolean running;
-        volatile boolean started;
-        volatile Integer exitCode;
-        volatile int pid;
-
-        ExecRecord(String id, String containerId, JsonNode b) throws ApiError {
-            this.id = id;
-            this.containerId = containerId;
-            this.cmd = CreateTranslation.strings(b.path("Cmd"), "Cmd");
-            this.env = CreateTranslation.strings(b.path("Env"), "Env");
-            this.user = CreateTranslation.text(b, "User");
-            this.workdir = CreateTranslation.text(b, "WorkingDir");
-            this.tty = b.path("Tty").asBoolean();
-            this.stdin = b.path("AttachStdin").asBoolean();
-            this.stdout = b.path("AttachStdout").asBoolean();
-            this.stderr = b.path("AttachStderr").asBoolean();
-            this.privileged = b.path("Privileged").asBoolean();
-            if (cmd.isEmpty()) {
-                throw ApiError.badRequest("No exec command specified");
-            }
-        }
-    }
-
-    private void execCreate(Exchange x, String ref) throws Exception {
-        JsonNode b = x.body();
-        Engine e = Engine.defaults();
-        ContainerInfo c = info(e, ref);
-        Engine.State s = e.state(c);
-        if (!s.status().equals("running")) {
-            throw ApiError.conflict("container " + c.id() + " is not running");
-        }
-        byte[] rnd = new byte[32];
-        new java.security.SecureRandom().nextBytes(rnd);
-        String id = java.util.HexFormat.of().formatHex(rnd);
-        execs.put(id, new ExecRecord(id, c.id(), b));
-        ObjectNode r = Exchange.JSON.createObjectNode();
-        r.put("Id", id);
-        x.json(201, r);
-    }
-
-    private boolean routeExec(Exchange x) throws Exception {
-        if (x.path.size() != 3) {
-            return false;
-        }
-        ExecRecord r = execs.get(x.seg(1));
-        if (r == null) {
-            throw ApiError.notFound("No such exec instance: " + x.seg(1));
-        }
-        switch (x.method + " " + x.seg(2)) {
-            case "GET json" -> x.json(200, execInspect(r));
-            case "POST start" -> execStart(x, r);
-            case "POST resize" -> {
-                if (!r.running || r.pid <= 0) {
-                    throw ApiError.conflict("exec " + r.id + " is not running");
-                }
-                resize(r.pid, x);
-                x.empty(200);
-            }
-            default -> {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static ObjectNode execInspect(ExecRecord r) {
-        ObjectNode n = Exchange.JSON.createObjectNode();
-        n.put("ID", r.id);
-        n.put("Running", r.running);
-        if (r.exitCode == null) {
-            n.putNull("ExitCode");
-        } else {
-            n.put("ExitCode", r.exitCode);
-        }
-        ObjectNode pc = n.putObject("ProcessConfig");
-        pc.put("tty", r.tty);
-        pc.put("entrypoint", r.cmd.getFirst());
-        ArrayNode args = pc.putArray("arguments");
-        r.cmd.stream().skip(1).forEach(args::add);
-        pc.put("privileged", r.privileged);
-        pc.put("user", r.user == null ? "" : r.user);
-        n.put("OpenStdin", r.stdin);
-        n.put("OpenStderr", r.stderr);
-        n.put("OpenStdout", r.stdout);
-        n.put("CanRemove", false);
-        n.put("ContainerID", r.containerId);
-        n.put("DetachKeys", "");
-        n.put("Pid", r.pid);
-        return n;
-    }
-
-    private void execStart(Exchange x, ExecRecord r) throws Exception {
-        JsonNode b = x.body();
-        boolean detach = b.path("Detach").asBoolean();
-        synchronized (r) {
-            if (r.started) {
-                throw ApiError.conflict("Error: Exec command " + r.id + " has already run");
-            }
-            r.started = true;
-        }
-        Engine e = Engine.defaults();
-        ContainerInfo c = info(e, r.containerId);
-        if (!e.state(c).status().equals("running")) {
-            throw ApiError.conflict("container " + c.id() + " is not running");
-        }
-        if (detach) {
-            runExec(r, Hijack.Bridge.discarding(), true);
-            x.empty(200);
-            return;
-        }
-        Hijack.Bridge bridge = new Hijack.Bridge(r.tty, r.stdin, r.stdout, r.stderr) {
-            @Override
-            public void opened(Hijack.Raw connection) {
-                super.opened(connection);
-                runExec(r, this, false);
-            }
-        };
-        Hijack.upgrade(x, r.tty, bridge);
-    }
-
-    private static void runExec(ExecRecord r, Hijack.Bridge bridge, boolean detach) {
-        r.running = true;
-        Thread.ofPlatform().daemon().name("hull-api-exec-" + r.id.substring(0, 12)).start(() -> {
-            int code = 126;
-            try {
-                Engine e = Engine.defaults();
-                code = e.exec(r.containerId, new Engine.ExecRequest(r.cmd, r.env, r.user, r.workdir, r.tty, r.stdin,
-                        detach, r.privileged, bridge.theirs, pid -> {
-                            r.pid = pid;
-                            bridge.releaseTheirs();
-                        }));
-            } catch (Exception err) {
-                String m = err.getMessage() == null ? err.toString() : err.getMessage();
-                code = m.contains("executable file not found") || m.contains("no such file or directory") ? 127
-                        : m.contains("permission denied") ? 126 : 126;
-                bridge.say("OCI runtime exec failed: " + m + "\n");
-                bridge.abandon();
-            } finally {
-                r.exitCode = code;
-                r.running = false;
-                bridge.releaseTheirs();
-                bridge.exited(code);
-            }
-        });
-    }
 }

@@ -49,9 +49,11 @@ final class CreateTranslation {
         }
         // asked for, and not done (yet): refused by name
         refuse(body, "Config.", "Domainname", "Shell", "OnBuild");
-        if (body.path("Volumes").isObject() && !body.path("Volumes").isEmpty()) {
-            throw ApiError.badRequest("Config.Volumes (anonymous volumes) is not supported by Hull: name the"
-                    + " volume (-v NAME:" + body.path("Volumes").properties().iterator().next().getKey() + ")");
+        for (var v : body.path("Volumes").properties()) {
+            if (!mounted(hc, v.getKey())) { // one a bind, mount or tmpfs covers is no anonymous volume (compose sends those)
+                throw ApiError.badRequest("Config.Volumes (anonymous volumes) is not supported by Hull: name the"
+                        + " volume (-v NAME:" + v.getKey() + ")");
+            }
         }
         if (isSet(body.path("Healthcheck")) && !body.path("Healthcheck").path("Test").path(0).asText().equals("NONE")) {
             throw ApiError.badRequest("Config.Healthcheck is not supported by Hull yet");
@@ -216,6 +218,23 @@ final class CreateTranslation {
             }
         }
         return o;
+    }
+
+    /** Whether HostConfig's Binds, Mounts or Tmpfs put something at target. */
+    private static boolean mounted(JsonNode hc, String target) {
+        String t = target.replaceAll("/+$", "");
+        for (JsonNode b : hc.path("Binds")) {
+            String[] f = b.asText().split(":");
+            if (f.length >= 2 && f[1].replaceAll("/+$", "").equals(t)) {
+                return true;
+            }
+        }
+        for (JsonNode m : hc.path("Mounts")) {
+            if (m.path("Target").asText().replaceAll("/+$", "").equals(t)) {
+                return true;
+            }
+        }
+        return hc.path("Tmpfs").has(target) || hc.path("Tmpfs").has(t);
     }
 
     /** HostConfig.Mounts: bind, volume and tmpfs, as -v and --tmpfs would give them. */

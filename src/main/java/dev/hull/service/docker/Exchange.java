@@ -69,6 +69,12 @@ final class Exchange {
         return f == null ? null : f.getValue();
     }
 
+    /** Every value of a repeated query parameter (names=a&names=b). */
+    List<String> params(String name) {
+        Fields.Field f = query.get(name);
+        return f == null ? List.of() : f.getValues();
+    }
+
     String param(String name, String otherwise) {
         String v = param(name);
         return v == null ? otherwise : v;
@@ -89,6 +95,26 @@ final class Exchange {
             return Integer.parseInt(v);
         } catch (NumberFormatException e) {
             throw ApiError.badRequest("invalid value for " + name + ": " + v);
+        }
+    }
+
+    /** dockerd's since/until: unix seconds, with an optional fraction (0: none). */
+    java.time.Instant time(String name) throws ApiError {
+        String v = param(name);
+        if (v == null || v.isEmpty() || v.equals("0")) {
+            return null;
+        }
+        try {
+            java.math.BigDecimal d = new java.math.BigDecimal(v);
+            long sec = d.longValue();
+            long nanos = d.subtract(java.math.BigDecimal.valueOf(sec)).movePointRight(9).longValue();
+            return java.time.Instant.ofEpochSecond(sec, nanos);
+        } catch (NumberFormatException e) {
+            try {
+                return java.time.Instant.parse(v);
+            } catch (RuntimeException e2) {
+                throw ApiError.badRequest("invalid time: " + v);
+            }
         }
     }
 
@@ -122,6 +148,44 @@ final class Exchange {
             out.put(e.getKey(), values);
         }
         return out;
+    }
+
+    /**
+     * dockerd's filter semantics: every filter key other than label and label! needs one of its
+     * values to hold (holds(key, value)), and the label filters hold on labels.
+     */
+    static boolean filtersMatch(java.util.Map<String, List<String>> filters,
+            java.util.function.BiPredicate<String, String> holds, java.util.Map<String, String> labels) {
+        for (var f : filters.entrySet()) {
+            if (!f.getKey().startsWith("label") && !f.getValue().isEmpty()
+                    && f.getValue().stream().noneMatch(v -> holds.test(f.getKey(), v))) {
+                return false;
+            }
+        }
+        return labelsMatch(filters, labels);
+    }
+
+    /**
+     * dockerd's label filters on an object's labels: every "label" value (KEY or KEY=VALUE) holds
+     * and no "label!" value does.
+     */
+    static boolean labelsMatch(java.util.Map<String, List<String>> filters, java.util.Map<String, String> labels) {
+        for (String l : filters.getOrDefault("label", List.of())) {
+            if (!hasLabel(labels, l)) {
+                return false;
+            }
+        }
+        for (String l : filters.getOrDefault("label!", List.of())) {
+            if (hasLabel(labels, l)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean hasLabel(java.util.Map<String, String> labels, String filter) {
+        int eq = filter.indexOf('=');
+        return eq < 0 ? labels.containsKey(filter) : filter.substring(eq + 1).equals(labels.get(filter.substring(0, eq)));
     }
 
     /** The request body as JSON (an empty body: null JSON). */
@@ -193,6 +257,36 @@ final class Exchange {
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
         answered = true;
         return Content.Sink.asOutputStream(response);
+    }
+
+    /** A buffered view of a streamed body whose close (by a tar writer) only flushes: {@link #finish} ends it. */
+    static OutputStream unclosed(OutputStream body) {
+        return new java.io.BufferedOutputStream(body, 1 << 16) {
+            @Override
+            public void close() throws IOException {
+                flush();
+            }
+        };
+    }
+
+    /** What writes a streamed body (a tar): the engine's errors before the 200 are still status codes. */
+    @FunctionalInterface
+    interface BodyWriter {
+        void write(OutputStream out) throws IOException, dev.hull.runtime.RuntimeError;
+    }
+
+    /** A tar streamed as the answer; a client that goes away ends it. */
+    void tar(BodyWriter writer) throws IOException, dev.hull.runtime.RuntimeError {
+        OutputStream out = stream(200, "application/x-tar");
+        try {
+            OutputStream body = unclosed(out);
+            writer.write(body);
+            body.flush();
+        } catch (IOException gone) {
+            callback.failed(gone);
+            return;
+        }
+        finish(out);
     }
 
     void finish(OutputStream stream) {

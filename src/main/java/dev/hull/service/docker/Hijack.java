@@ -138,13 +138,7 @@ final class Hijack {
 
         /** One frame of docker's multiplexed stream: [stream, 0, 0, 0, size (u32 big-endian)] + data. */
         boolean frame(int stream, byte[] data, int off, int len) {
-            byte[] b = new byte[8 + len];
-            b[0] = (byte) stream;
-            b[4] = (byte) (len >>> 24);
-            b[5] = (byte) (len >>> 16);
-            b[6] = (byte) (len >>> 8);
-            b[7] = (byte) len;
-            System.arraycopy(data, off, b, 8, len);
+            byte[] b = Frames.frame(stream, data, off, len);
             return write(b, 0, b.length);
         }
 

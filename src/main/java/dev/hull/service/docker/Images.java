@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.engine.Engine;
-import dev.hull.image.Descriptor;
 import dev.hull.image.ImageConfig;
 import dev.hull.image.ImageNotFoundException;
 import dev.hull.image.ImageRecord;
@@ -12,14 +11,12 @@ import dev.hull.image.ImageService;
 import dev.hull.image.Platform;
 import dev.hull.image.Reference;
 import dev.hull.image.registry.DockerCredentials;
-import dev.hull.image.registry.PullProgress;
 import dev.hull.image.registry.Puller;
 import dev.hull.image.registry.RegistryClient;
 import dev.hull.image.registry.RegistryException;
 import dev.hull.image.registry.RegistryOptions;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -55,15 +52,16 @@ final class Images {
             case "GET json", "HEAD json" -> x.json(200, inspect(Engine.defaults(), name));
             case "POST tag" -> tag(x, name);
             case "GET history" -> history(x, name);
-            case "POST push" -> throw ApiError.notImplemented("push is not served by Hull's API yet (hull push does"
-                    + " it)");
-            case "GET get" -> throw ApiError.notImplemented("image save is not served by Hull's API yet (hull save"
-                    + " does it)");
             default -> {
                 return false;
             }
         }
         return true;
+    }
+
+    /** An image's event in the engine's log, as dockerd's: the image as its actor, its name as an attribute. */
+    static void event(Engine e, String action, String id, String name) {
+        e.events().record("image", action, id, Map.of("name", name), dev.hull.engine.EventLog.now());
     }
 
     /** "busybox" → "busybox:latest", as dockerd's messages name an image. */
@@ -76,7 +74,7 @@ final class Images {
         }
     }
 
-    private static ImageRecord find(Engine e, String name) throws IOException, ApiError {
+    static ImageRecord find(Engine e, String name) throws IOException, ApiError {
         try {
             return e.images().getOrBuildBuiltin(name);
         } catch (ImageNotFoundException nf) {
@@ -106,7 +104,7 @@ final class Images {
         }
     }
 
-    private static String sha(String id) {
+    static String sha(String id) {
         return id.startsWith("sha256:") ? id : "sha256:" + id;
     }
 
@@ -133,24 +131,30 @@ final class Images {
             if (filters.getOrDefault("dangling", List.of()).contains("true") && !tags.isEmpty()) {
                 continue;
             }
-            ObjectNode n = out.addObject();
-            n.put("Id", sha(r.id()));
-            n.put("ParentId", "");
-            ArrayNode rt = n.putArray("RepoTags");
-            tags.forEach(rt::add);
-            ArrayNode rd = n.putArray("RepoDigests");
-            r.repoDigests().stream().map(Images::familiarDigest).forEach(rd::add);
-            n.put("Created", epoch(r.created()));
-            n.put("Size", r.size());
-            n.put("SharedSize", -1);
-            ObjectNode labels = n.putObject("Labels");
-            ImageConfig.Config c = config(e, r);
-            if (c != null && c.labels() != null) {
-                c.labels().forEach(labels::put);
-            }
-            n.put("Containers", inUse.getOrDefault(r.id(), List.of()).size());
+            out.add(summary(e, r, r.size(), -1, inUse.getOrDefault(r.id(), List.of()).size()));
         }
         x.json(200, out);
+    }
+
+    /** dockerd's ImageSummary (image list, system df). */
+    static ObjectNode summary(Engine e, ImageRecord r, long size, long sharedSize, int containers) {
+        ObjectNode n = Exchange.JSON.createObjectNode();
+        n.put("Id", sha(r.id()));
+        n.put("ParentId", "");
+        ArrayNode rt = n.putArray("RepoTags");
+        r.names().stream().map(Images::familiar).forEach(rt::add);
+        ArrayNode rd = n.putArray("RepoDigests");
+        r.repoDigests().stream().map(Images::familiarDigest).forEach(rd::add);
+        n.put("Created", epoch(r.created()));
+        n.put("Size", size);
+        n.put("SharedSize", sharedSize);
+        ObjectNode labels = n.putObject("Labels");
+        ImageConfig.Config c = config(e, r);
+        if (c != null && c.labels() != null) {
+            c.labels().forEach(labels::put);
+        }
+        n.put("Containers", containers);
+        return n;
     }
 
     private static boolean globMatch(String glob, String text) {
@@ -232,12 +236,13 @@ final class Images {
         } catch (IllegalArgumentException bad) {
             throw ApiError.badRequest(bad.getMessage());
         }
+        event(e, "tag", sha(find(e, name).id()), familiar(repo + ":" + (tag.isEmpty() ? "latest" : tag)));
         x.empty(201);
     }
 
     private void remove(Exchange x, String name) throws Exception {
         Engine e = Engine.defaults();
-        find(e, name);
+        String id = sha(find(e, name).id());
         List<String> done;
         try {
             done = e.images().remove(List.of(name), x.flag("force"), e::imagesInUse);
@@ -254,8 +259,10 @@ final class Images {
         for (String line : done) {
             if (line.startsWith("Untagged: ")) {
                 out.addObject().put("Untagged", line.substring(10));
+                event(e, "untag", id, line.substring(10));
             } else if (line.startsWith("Deleted: ")) {
                 out.addObject().put("Deleted", sha(line.substring(9)));
+                event(e, "delete", sha(line.substring(9)), name);
             }
         }
         x.json(200, out);
@@ -298,7 +305,7 @@ final class Images {
         }
         Engine e = Engine.defaults();
         ImageService images = e.images();
-        JsonLines out = new JsonLines(x);
+        JsonProgress out = new JsonProgress(x, "Pulling fs layer", "Downloading");
         String id = ref.tag() != null ? ref.tag() : ref.digest().toString();
         try (RegistryClient client = new RegistryClient(registryOptions(ref.registry()));
                 Closeable lease = images.lease()) {
@@ -308,6 +315,7 @@ final class Images {
             images.unpack(image);
             out.status("Digest: " + image.manifestDigest(), null);
             out.status("Status: Downloaded newer image for " + ref.familiar(), null);
+            event(e, "pull", ref.familiar(), ref.familiar());
         } catch (RegistryException err) {
             if (!out.started()) {
                 int status = err.status() == 404 || err.status() == 401 || err.status() == 403 ? 404
@@ -332,8 +340,12 @@ final class Images {
      * service's ~/.docker/config.json.
      */
     static RegistryOptions registryOptions(String registry) throws IOException {
-        RegistryOptions.Builder b = RegistryOptions.builder()
-                .credentials(new DockerCredentials(DockerCredentials.resolvePath(null)));
+        return registryOptions(registry, new DockerCredentials(DockerCredentials.resolvePath(null)));
+    }
+
+    static RegistryOptions registryOptions(String registry, dev.hull.image.registry.CredentialsSource credentials)
+            throws IOException {
+        RegistryOptions.Builder b = RegistryOptions.builder().credentials(credentials);
         String host = registry.contains(":") ? registry.substring(0, registry.lastIndexOf(':')) : registry;
         if (host.startsWith("127.") || host.equals("localhost") || host.equals("[::1]")) {
             b.insecure(registry);
@@ -351,97 +363,5 @@ final class Images {
             }
         }
         return b.build();
-    }
-
-    /** dockerd's pull progress: {"status", "id", "progressDetail", "progress"} lines. */
-    private static final class JsonLines implements PullProgress {
-        private final Exchange x;
-        private OutputStream body;
-        /** The first line ("Pulling from"), held back until the registry answered: an error before is a status. */
-        private ObjectNode first;
-
-        JsonLines(Exchange x) {
-            this.x = x;
-        }
-
-        boolean started() {
-            return body != null;
-        }
-
-        private synchronized void send(ObjectNode n) {
-            try {
-                if (body == null) {
-                    body = x.stream(200, "application/json");
-                    if (first != null && first != n) {
-                        body.write(Exchange.JSON.writeValueAsBytes(first));
-                        body.write("\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                    }
-                }
-                body.write(Exchange.JSON.writeValueAsBytes(n));
-                body.write("\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                body.flush();
-            } catch (IOException e) {
-                // the client went away: the pull goes on (its layers are kept for the next one)
-            }
-        }
-
-        void status(String status, String id) {
-            ObjectNode n = Exchange.JSON.createObjectNode();
-            n.put("status", status);
-            if (id != null) {
-                n.put("id", id);
-            }
-            send(n);
-        }
-
-        void error(String message) {
-            ObjectNode n = Exchange.JSON.createObjectNode();
-            n.putObject("errorDetail").put("message", message);
-            n.put("error", message);
-            send(n);
-        }
-
-        void finish() {
-            if (body == null) {
-                body = x.stream(200, "application/json");
-            }
-            x.finish(body);
-        }
-
-        @Override
-        public void started(Descriptor layer, String shortId) {
-            ObjectNode n = Exchange.JSON.createObjectNode();
-            n.put("status", "Pulling fs layer");
-            n.putObject("progressDetail");
-            n.put("id", shortId);
-            send(n);
-        }
-
-        @Override
-        public void progress(Descriptor layer, long done, long total) {
-            ObjectNode n = Exchange.JSON.createObjectNode();
-            n.put("status", "Downloading");
-            ObjectNode d = n.putObject("progressDetail");
-            d.put("current", done);
-            d.put("total", total);
-            n.put("id", shortId(layer));
-            send(n);
-        }
-
-        @Override
-        public void done(Descriptor layer, String status) {
-            ObjectNode n = Exchange.JSON.createObjectNode();
-            n.put("status", status);
-            n.putObject("progressDetail");
-            n.put("id", shortId(layer));
-            send(n);
-        }
-
-        private static String shortId(Descriptor layer) {
-            String d = layer.digest();
-            int colon = d.indexOf(':');
-            String hex = colon >= 0 ? d.substring(colon + 1) : d;
-            return hex.length() > 12 ? hex.substring(0, 12) : hex;
-        }
     }
 }

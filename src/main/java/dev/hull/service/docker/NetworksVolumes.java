@@ -3,15 +3,12 @@ package dev.hull.service.docker;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.hull.engine.ContainerInfo;
 import dev.hull.engine.Engine;
 import dev.hull.engine.VolumeStore;
 import dev.hull.engine.network.NetworkInfo;
-import dev.hull.engine.network.NetworkState;
 import dev.hull.engine.network.NetworkStore;
 import dev.hull.runtime.RuntimeError;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +27,7 @@ final class NetworksVolumes {
         if (x.is("GET", "networks")) {
             Map<String, List<String>> filters = x.filters();
             ArrayNode out = Exchange.JSON.createArrayNode();
-            for (ObjectNode n : allNetworks(e)) {
+            for (ObjectNode n : dev.hull.engine.NetworkInspector.all(e, false)) {
                 if (matches(n, filters)) {
                     out.add(n);
                 }
@@ -73,8 +70,6 @@ final class NetworksVolumes {
             r.put("Id", n.id());
             r.put("Warning", "");
             x.json(201, r);
-        } else if (x.is("POST", "networks", "prune")) {
-            throw ApiError.notImplemented("network prune is not served by Hull's API yet (hull network prune does it)");
         } else if (x.path.size() == 3 && x.method.equals("POST") && (x.seg(2).equals("connect")
                 || x.seg(2).equals("disconnect"))) {
             JsonNode b = x.body();
@@ -92,11 +87,11 @@ final class NetworksVolumes {
             String ref = x.seg(1);
             for (String pseudo : List.of("host", "none")) {
                 if (ref.equals(pseudo)) {
-                    x.json(200, pseudo(pseudo));
+                    x.json(200, dev.hull.engine.NetworkInspector.pseudo(pseudo));
                     return true;
                 }
             }
-            x.json(200, inspect(e, network(e, ref), true));
+            x.json(200, dev.hull.engine.NetworkInspector.inspect(e, network(e, ref), true));
         } else if (x.path.size() == 2 && x.method.equals("DELETE")) {
             String ref = x.seg(1);
             if (ref.equals("host") || ref.equals("none")) {
@@ -135,110 +130,22 @@ final class NetworksVolumes {
         }
     }
 
+    private static Map<String, String> networkLabels(ObjectNode n) {
+        Map<String, String> labels = new LinkedHashMap<>();
+        n.path("Labels").properties().forEach(l -> labels.put(l.getKey(), l.getValue().asText()));
+        return labels;
+    }
+
     private static boolean matches(ObjectNode n, Map<String, List<String>> filters) {
-        for (var f : filters.entrySet()) {
-            if (f.getValue().isEmpty()) {
-                continue;
-            }
-            boolean any = false;
-            for (String v : f.getValue()) {
-                any |= switch (f.getKey()) {
-                    case "name" -> n.path("Name").asText().contains(v);
-                    case "id" -> n.path("Id").asText().startsWith(v);
-                    case "driver" -> n.path("Driver").asText().equals(v);
-                    case "label" -> {
-                        int eq = v.indexOf('=');
-                        JsonNode labels = n.path("Labels");
-                        yield eq < 0 ? labels.has(v) : labels.path(v.substring(0, eq)).asText("\0")
-                                .equals(v.substring(eq + 1));
-                    }
-                    case "type" -> v.equals(NetworkStore.predefined(n.path("Name").asText())
-                            || n.path("Name").asText().equals("host") || n.path("Name").asText().equals("none")
-                            ? "builtin" : "custom");
-                    default -> true;
-                };
-            }
-            if (!any) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static List<ObjectNode> allNetworks(Engine e) throws Exception {
-        List<ObjectNode> out = new ArrayList<>();
-        NetworkStore store = e.networking().store();
-        out.add(inspect(e, store.defaultNetwork(), false));
-        for (NetworkInfo n : store.list()) {
-            if (!n.name().equals(NetworkStore.DEFAULT)) {
-                out.add(inspect(e, n, false));
-            }
-        }
-        out.add(pseudo("host"));
-        out.add(pseudo("none"));
-        return out;
-    }
-
-    private static ObjectNode pseudo(String name) {
-        ObjectNode p = Exchange.JSON.createObjectNode();
-        p.put("Name", name);
-        p.put("Id", java.util.HexFormat.of().formatHex(dev.hull.linux.Sha256.newDigest().digest(
-                ("hull network " + name).getBytes(java.nio.charset.StandardCharsets.UTF_8))));
-        p.put("Created", "0001-01-01T00:00:00Z");
-        p.put("Scope", "local");
-        p.put("Driver", name.equals("host") ? "host" : "null");
-        p.put("EnableIPv6", false);
-        p.putObject("IPAM").put("Driver", "default").putArray("Config");
-        p.put("Internal", false);
-        p.put("Attachable", false);
-        p.put("Ingress", false);
-        p.putObject("Containers");
-        p.putObject("Options");
-        p.putObject("Labels");
-        return p;
-    }
-
-    private static ObjectNode inspect(Engine e, NetworkInfo n, boolean withContainers) throws IOException {
-        ObjectNode o = Exchange.JSON.createObjectNode();
-        o.put("Name", n.name());
-        o.put("Id", n.id());
-        o.put("Created", n.created());
-        o.put("Scope", "local");
-        o.put("Driver", n.driver());
-        o.put("EnableIPv6", false);
-        ObjectNode ipam = o.putObject("IPAM");
-        ipam.put("Driver", "default");
-        ipam.putNull("Options");
-        ObjectNode cfg = ipam.putArray("Config").addObject();
-        cfg.put("Subnet", n.subnet());
-        cfg.put("Gateway", n.gateway());
-        o.put("Internal", n.internal());
-        o.put("Attachable", false);
-        o.put("Ingress", false);
-        ObjectNode containers = o.putObject("Containers");
-        if (withContainers) {
-            for (String id : e.networking().users(n)) {
-                NetworkState st = e.networking().state(id);
-                ContainerInfo c = e.containers().read(id);
-                if (st == null || c == null) {
-                    continue;
-                }
-                for (NetworkState.Endpoint ep : st.endpoints()) {
-                    if (ep.network().equals(n.name())) {
-                        ObjectNode x = containers.putObject(id);
-                        x.put("Name", c.name());
-                        x.put("EndpointID", "");
-                        x.put("MacAddress", ep.mac());
-                        x.put("IPv4Address", ep.ip() + "/" + ep.prefix());
-                        x.put("IPv6Address", "");
-                    }
-                }
-            }
-        }
-        o.putObject("Options").put("com.docker.network.bridge.name", n.bridge());
-        ObjectNode labels = o.putObject("Labels");
-        n.labels().forEach(labels::put);
-        return o;
+        return Exchange.filtersMatch(filters, (key, v) -> switch (key) {
+            case "name" -> n.path("Name").asText().contains(v);
+            case "id" -> n.path("Id").asText().startsWith(v);
+            case "driver" -> n.path("Driver").asText().equals(v);
+            case "type" -> v.equals(NetworkStore.predefined(n.path("Name").asText())
+                    || n.path("Name").asText().equals("host") || n.path("Name").asText().equals("none")
+                    ? "builtin" : "custom");
+            default -> true;
+        }, networkLabels(n));
     }
 
     // ---------------------------------------------------------------- volumes
@@ -272,8 +179,6 @@ final class NetworksVolumes {
             String name = b.path("Name").asText("");
             VolumeStore.Volume v = store.create(name.isEmpty() ? null : name, labels);
             x.json(201, volume(v));
-        } else if (x.is("POST", "volumes", "prune")) {
-            throw ApiError.notImplemented("volume prune is not served by Hull's API yet (hull volume prune does it)");
         } else if (x.path.size() == 2 && (x.method.equals("GET") || x.method.equals("HEAD"))) {
             x.json(200, volume(get(store, x.seg(1))));
         } else if (x.path.size() == 2 && x.method.equals("DELETE")) {
@@ -307,32 +212,15 @@ final class NetworksVolumes {
 
     private static boolean volumeMatches(VolumeStore.Volume v, Map<String, List<String>> inUse,
             Map<String, List<String>> filters) {
-        for (var f : filters.entrySet()) {
-            if (f.getValue().isEmpty()) {
-                continue;
-            }
-            boolean any = false;
-            for (String val : f.getValue()) {
-                any |= switch (f.getKey()) {
-                    case "name" -> v.name().contains(val);
-                    case "dangling" -> (val.equals("true") || val.equals("1")) != inUse.containsKey(v.name());
-                    case "driver" -> val.equals("local");
-                    case "label" -> {
-                        int eq = val.indexOf('=');
-                        yield eq < 0 ? v.labels().containsKey(val) : val.substring(eq + 1).equals(
-                                v.labels().get(val.substring(0, eq)));
-                    }
-                    default -> true;
-                };
-            }
-            if (!any) {
-                return false;
-            }
-        }
-        return true;
+        return Exchange.filtersMatch(filters, (key, val) -> switch (key) {
+            case "name" -> v.name().contains(val);
+            case "dangling" -> (val.equals("true") || val.equals("1")) != inUse.containsKey(v.name());
+            case "driver" -> val.equals("local");
+            default -> true;
+        }, v.labels() == null ? Map.of() : v.labels());
     }
 
-    private static ObjectNode volume(VolumeStore.Volume v) {
+    static ObjectNode volume(VolumeStore.Volume v) {
         ObjectNode n = Exchange.JSON.createObjectNode();
         n.put("Name", v.name());
         n.put("Driver", "local");

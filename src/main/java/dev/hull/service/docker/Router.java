@@ -22,6 +22,10 @@ final class Router {
     private final Containers containers;
     private final Images images;
     private final NetworksVolumes objects;
+    private final EventsApi events = new EventsApi();
+    private final Housekeeping housekeeping = new Housekeeping();
+    private final ImageTransfers transfers = new ImageTransfers();
+    private final ContainerOps containerOps = new ContainerOps();
 
     Router(DockerApiServer api) {
         this.api = api;
@@ -98,6 +102,9 @@ final class Router {
     private boolean route(Exchange x) throws Exception {
         if (x.path.isEmpty()) {
             return false;
+        }
+        if (housekeeping.route(x) || events.route(x) || transfers.route(x) || containerOps.route(x)) {
+            return true;
         }
         switch (x.seg(0)) {
             case "_ping" -> {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hull.image.testing.RegistryServer;
+import dev.hull.service.docker.ApiService.Result;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,127 +28,51 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DockerApiTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Path HULL_DIR = Path.of(System.getProperty("hull.home", ".")).toAbsolutePath();
-    private static final Path DOCKER = Path.of("/usr/local/bin/docker");
+    private static final Path DOCKER = ApiService.DOCKER;
 
     @TempDir
     static Path tmp;
-    static Path socket;
-    static Path dockerSocket;
-    static Process service;
-
-    record Result(int exit, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + exit + "\n--- stdout\n" + out + "--- stderr\n" + err;
-        }
-    }
-
-    static Map<String, String> env() {
-        Map<String, String> env = new HashMap<>();
-        env.put("HULL_RUNTIME_SOCKET", socket.toString());
-        env.put("HULL_HOME", tmp.resolve("home").toString());
-        env.put("HULL_STATE", tmp.resolve("state").toString());
-        env.put("HULL_CLASSPATH", System.getProperty("java.class.path"));
-        env.put("HULL_CONFIG", tmp.resolve("hull.json").toString()); // absent: built-in defaults
-        env.put("DOCKER_CONFIG", tmp.resolve("docker-config").toString()); // no credentials or contexts of the host
-        return env;
-    }
+    static ApiService api;
 
     @BeforeAll
     static void startService() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(DOCKER), "the docker CLI is not at " + DOCKER);
-        socket = Files.createDirectories(tmp.resolve("run")).resolve("hull.sock");
-        dockerSocket = socket.resolveSibling("docker.sock");
-        ProcessBuilder pb = new ProcessBuilder(HULL_DIR.resolve("bin/hull").toString(), "system", "service",
-                "--socket", socket.toString(), "--idle-timeout", "0");
-        pb.environment().remove("HULL_NO_SERVICE");
-        pb.environment().remove("HULL_COLD");
-        pb.environment().putAll(env());
-        service = pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectOutput(tmp.resolve("service.log").toFile()).redirectErrorStream(true).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (!answers(dockerSocket)) {
-            if (!service.isAlive() || System.nanoTime() > deadline) {
-                throw new AssertionError("the service did not serve " + dockerSocket + ":\n"
-                        + Files.readString(tmp.resolve("service.log")));
-            }
-            Thread.sleep(50);
-        }
+        api = ApiService.start(tmp);
     }
 
     @AfterAll
     static void stopService() throws Exception {
-        if (service == null) {
-            return;
-        }
-        // every container this class left (by its own store): gone with their monitors
-        try {
-            Result ps = docker("ps", "-aq");
-            for (String id : ps.out().split("\\s+")) {
-                if (!id.isBlank()) {
-                    docker("rm", "-f", id);
-                }
-            }
-        } finally {
-            service.destroy();
-            if (!service.waitFor(30, TimeUnit.SECONDS)) {
-                service.destroyForcibly().waitFor();
-            }
+        if (api != null) {
+            api.close();
         }
     }
 
     static boolean answers(Path p) {
-        try (var ch = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(p))) {
-            return ch.isConnected();
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
+        return ApiService.answers(p);
     }
 
     static Result run(String stdin, List<String> cmd) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().putAll(env());
-        pb.environment().put("DOCKER_HOST", "unix://" + dockerSocket);
-        Path out = Files.createTempFile(tmp, "out", ".txt");
-        Path err = Files.createTempFile(tmp, "err", ".txt");
-        Path in = Files.createTempFile(tmp, "in", ".txt");
-        Files.writeString(in, stdin == null ? "" : stdin);
-        Process p = pb.redirectInput(in.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!p.waitFor(300, TimeUnit.SECONDS)) {
-            p.destroyForcibly().waitFor();
-            throw new AssertionError(cmd + " did not finish in 300 s");
-        }
-        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        return api.run(stdin, cmd);
     }
 
     static Result docker(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(DOCKER.toString()));
-        cmd.addAll(List.of(args));
-        return run(null, cmd);
+        return api.docker(args);
     }
 
     static Result dockerIn(String stdin, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(DOCKER.toString()));
-        cmd.addAll(List.of(args));
-        return run(stdin, cmd);
+        return api.dockerIn(stdin, args);
     }
 
-    /** A raw request with curl: -i, so the status line and headers come first. */
     static Result curl(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("curl", "-s", "-i", "--unix-socket", dockerSocket.toString()));
-        cmd.addAll(List.of(args));
-        return run(null, cmd);
+        return api.curl(args);
     }
 
     static String body(Result r) {
-        int i = r.out().indexOf("\r\n\r\n");
-        return i < 0 ? "" : r.out().substring(i + 4);
+        return ApiService.body(r);
     }
 
     static Result ok(Result r) {
-        assertThat(r.exit()).as("%s", r).isZero();
-        return r;
+        return ApiService.ok(r);
     }
 
     // ---------------------------------------------------------------- system
@@ -320,31 +245,16 @@ class DockerApiTest {
         assertThat(ok(docker("ps", "-aq", "--filter", "name=^/waiter$")).out()).isEmpty();
     }
 
-    /** A docker command left running, its output (both streams) to out. */
     private static Process spawn(Path out, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(DOCKER.toString()));
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().putAll(env());
-        pb.environment().put("DOCKER_HOST", "unix://" + dockerSocket);
-        return pb.redirectOutput(out.toFile()).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        return api.spawn(out, args);
     }
 
     private static void awaitLog(String container, String text) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!docker("logs", container).out().contains(text)) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError(container + " never logged " + text);
-            }
-            Thread.sleep(50);
-        }
+        api.awaitLog(container, text);
     }
 
     static Result runHull(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(HULL_DIR.resolve("bin/hull").toString()));
-        cmd.addAll(List.of(args));
-        return run(null, cmd);
+        return api.hull(args);
     }
 
     // ---------------------------------------------------------------- images
