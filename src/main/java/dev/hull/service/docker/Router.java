@@ -22,6 +22,7 @@ final class Router {
     private final Containers containers;
     private final Images images;
     private final NetworksVolumes objects;
+    private final Builds builds = new Builds();
 
     Router(DockerApiServer api) {
         this.api = api;
@@ -138,8 +139,9 @@ final class Router {
             case "networks", "volumes" -> {
                 return objects.route(x);
             }
-            case "build" -> throw ApiError.notImplemented("Hull cannot build images yet (the build issue): "
-                    + "POST /build is not served");
+            case "build" -> {
+                return builds.route(x);
+            }
             default -> {
                 return false;
             }
