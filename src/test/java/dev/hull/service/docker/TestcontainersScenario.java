@@ -6,6 +6,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import org.testcontainers.containers.Container;
 import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.Network;
 import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.images.builder.Transferable;
 
@@ -16,13 +17,16 @@ import org.testcontainers.images.builder.Transferable;
  */
 public final class TestcontainersScenario {
     public static void main(String[] args) throws Exception {
-        try (GenericContainer<?> web = new GenericContainer<>("busybox:latest")
-                .withCommand("sh", "-c", "mkdir -p /www && echo served-by-hull > /www/index.html && echo ready"
-                        + " && exec httpd -f -p 8080 -h /www")
-                .withExposedPorts(8080)
-                .withEnv("FROM_TC", "yes")
-                .withLabel("tc-test", "1")
-                .waitingFor(Wait.forLogMessage(".*ready.*\\n", 1))) {
+        try (Network net = Network.newNetwork();
+                GenericContainer<?> web = new GenericContainer<>("busybox:latest")
+                        .withCommand("sh", "-c", "mkdir -p /www && echo served-by-hull > /www/index.html && echo ready"
+                                + " && exec httpd -f -p 8080 -h /www")
+                        .withExposedPorts(8080)
+                        .withEnv("FROM_TC", "yes")
+                        .withLabel("tc-test", "1")
+                        .withNetwork(net)
+                        .withNetworkAliases("web")
+                        .waitingFor(Wait.forLogMessage(".*ready.*\\n", 1))) {
             web.start();
             System.out.println("id: " + web.getContainerId());
             int port = web.getMappedPort(8080);
@@ -39,6 +43,25 @@ public final class TestcontainersScenario {
             Container.ExecResult env = web.execInContainer("sh", "-c", "echo $FROM_TC");
             System.out.println("env: " + env.getStdout().strip());
             System.out.println("logs: " + web.getLogs().contains("ready"));
+
+            // A second container on the same network reaches the first by its alias; Wait.forHttp on
+            // its own mapped port; its output followed as it comes.
+            StringBuffer followed = new StringBuffer();
+            try (GenericContainer<?> client = new GenericContainer<>("busybox:latest")
+                    .withCommand("sh", "-c", "wget -qO- http://web:8080/index.html; mkdir -p /w && echo ok > /w/ping"
+                            + " && exec httpd -f -p 9090 -h /w")
+                    .withExposedPorts(9090)
+                    .withLabel("tc-test", "1")
+                    .withNetwork(net)
+                    .waitingFor(Wait.forHttp("/ping").forPort(9090).forStatusCode(200))) {
+                client.start();
+                client.followOutput(frame -> followed.append(frame.getUtf8String()));
+                long deadline = System.nanoTime() + 60_000_000_000L;
+                while (!followed.toString().contains("served-by-hull") && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                System.out.println("by alias: " + followed.toString().contains("served-by-hull"));
+            }
         }
         System.out.println("done");
         System.exit(0);

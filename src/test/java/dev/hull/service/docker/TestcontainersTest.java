@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Testcontainers for Java (docker-java inside), unchanged, against Hull's Docker API: the
+ * Testcontainers for Java 2 (docker-java inside), unchanged, against Hull's Docker API: the
  * scenario runs in a JVM of its own with DOCKER_HOST set, as a user's test suite would. Ryuk (its
  * reaper, an image from Docker Hub) and its start-up checks (which pull alpine) are off: this host
  * has no Docker Hub; the scenario removes what it made itself.
@@ -34,7 +34,7 @@ class TestcontainersTest {
             ApiService.Result r = api.run(null, withEnv);
             assertThat(r.exit()).as("%s", r).isZero();
             assertThat(r.out()).contains("mapped: true", "http: served-by-hull", "exec: 0 copied in", "env: yes",
-                    "logs: true", "done");
+                    "logs: true", "by alias: true", "done");
             assertThat(ok(api.docker("ps", "-aq", "--filter", "label=tc-test=1")).out()).as("removed on close").isEmpty();
         }
     }
