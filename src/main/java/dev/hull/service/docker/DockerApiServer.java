@@ -128,7 +128,7 @@ public final class DockerApiServer implements AutoCloseable {
         HttpConfiguration http = new HttpConfiguration();
         http.setSendServerVersion(false);
         http.setSendDateHeader(true);
-        UnixDomainServerConnector connector = new UnixDomainServerConnector(server, new HttpConnectionFactory(http));
+        UnixDomainServerConnector connector = new UnixDomainServerConnector(server, new BlankHostHttp(http));
         connector.setUnixDomainPath(tmp);
         connector.setAcceptQueueSize(128);
         connector.setIdleTimeout(0); // streams (logs -f, attach, wait) may be quiet for hours

@@ -26,6 +26,7 @@ final class Router {
     private final Housekeeping housekeeping = new Housekeeping();
     private final ImageTransfers transfers = new ImageTransfers();
     private final ContainerOps containerOps = new ContainerOps();
+    private final Builds builds = new Builds();
 
     Router(DockerApiServer api) {
         this.api = api;
@@ -145,8 +146,9 @@ final class Router {
             case "networks", "volumes" -> {
                 return objects.route(x);
             }
-            case "build" -> throw ApiError.notImplemented("Hull cannot build images yet (the build issue): "
-                    + "POST /build is not served");
+            case "build" -> {
+                return builds.route(x);
+            }
             default -> {
                 return false;
             }

@@ -1,0 +1,306 @@
+package dev.hull.service.docker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.build.BuildException;
+import dev.hull.build.BuildRequest;
+import dev.hull.build.Builder;
+import dev.hull.build.ContextTar;
+import dev.hull.engine.Engine;
+import dev.hull.image.ImageRecord;
+import dev.hull.image.ImageService;
+import dev.hull.image.Platform;
+import dev.hull.image.Reference;
+import dev.hull.image.SnapshotStore;
+import dev.hull.image.registry.PullProgress;
+import dev.hull.image.registry.Puller;
+import dev.hull.image.registry.RegistryClient;
+import dev.hull.image.registry.RegistryException;
+import dev.hull.linux.FdControl;
+import dev.hull.linux.FdInputStream;
+import dev.hull.linux.Syscalls;
+import dev.hull.runtime.RuntimeError;
+import java.io.ByteArrayOutputStream;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.eclipse.jetty.io.Content;
+
+/**
+ * POST /build: dockerd's classic builder API (what {@code docker build} sends without BuildKit,
+ * and docker-compose's {@code build:}). The body is the context as a tar (any compression); the
+ * image is built by Hull's builder exactly as {@code hull build} builds it, and the answer streams
+ * dockerd's JSON messages: {"stream": …} for progress and RUN output, {"aux": {"ID": …}} with the
+ * image id, and {"errorDetail": …} when the build fails.
+ */
+final class Builds {
+    boolean route(Exchange x) throws Exception {
+        if (x.is("POST", "build")) {
+            build(x);
+            return true;
+        }
+        if (x.is("POST", "build", "prune")) {
+            throw ApiError.notImplemented("build cache prune is not supported by Hull yet (hull system prune keeps"
+                    + " the cache small)");
+        }
+        return false;
+    }
+
+    private void build(Exchange x) throws Exception {
+        BuildRequest req = request(x);
+        Engine engine = Engine.defaults();
+        Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
+        Path context = Files.createTempDirectory(tmpRoot, "context-");
+        Messages out = null;
+        int[] pipe = null;
+        Thread pump = null;
+        try {
+            try (InputStream body = Content.Source.asInputStream(x.request)) {
+                ContextTar.extract(body, context);
+            } catch (BuildException e) {
+                throw ApiError.badRequest(e.getMessage());
+            } catch (IOException e) {
+                throw ApiError.badRequest("the build context: " + (e.getMessage() == null ? e : e.getMessage()));
+            }
+            req.context = context;
+            String name = x.param("dockerfile", "Dockerfile");
+            Path df;
+            try {
+                df = context.resolve(ContextTar.inside(name));
+            } catch (BuildException e) {
+                throw ApiError.badRequest("dockerfile " + name + " leaves the context");
+            }
+            if (!Files.isRegularFile(df, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new ApiError(500, "Cannot locate specified Dockerfile: " + name);
+            }
+            req.dockerfileName = name;
+            req.dockerfileText = Files.readString(df);
+
+            out = new Messages(x);
+            PrintStream progress = new PrintStream(new StreamLines(out), true, StandardCharsets.UTF_8);
+            req.out = progress;
+            req.err = progress;
+            // RUN steps write to a pipe of ours; its lines become {"stream"} messages too.
+            pipe = FdControl.pipe();
+            int devnull = Syscalls.open("/dev/null", Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
+            req.stdio = new int[] {devnull, pipe[1], pipe[1]};
+            int readEnd = pipe[0];
+            Messages sink = out;
+            pump = Thread.ofPlatform().daemon().name("hull-build-output").start(() -> {
+                try (InputStream in = new FdInputStream(readEnd); OutputStream lines = new StreamLines(sink)) {
+                    in.transferTo(lines);
+                } catch (IOException ignored) {
+                    // the build's own messages say what happened
+                }
+            });
+            try {
+                Builder.Result r = new Builder(engine, ref -> pull(engine.images(), ref)).build(req);
+                Syscalls.close(pipe[1]);
+                pipe[1] = -1;
+                pump.join(30_000);
+                String id = r.image().id();
+                out.send(Exchange.JSON.createObjectNode().set("aux", Exchange.JSON.createObjectNode().put("ID", id)));
+                if (req.quiet) {
+                    out.stream(id + "\n");
+                } else {
+                    out.stream("Successfully built " + r.image().digest().shortHex() + "\n");
+                    for (String t : r.tags()) {
+                        out.stream("Successfully tagged " + Reference.parse(t).familiar() + "\n");
+                    }
+                }
+            } catch (BuildException | RuntimeError | IOException e) {
+                if (pipe[1] >= 0) {
+                    Syscalls.close(pipe[1]);
+                    pipe[1] = -1;
+                }
+                pump.join(30_000);
+                out.error(e.getMessage() == null ? e.toString() : e.getMessage());
+            } finally {
+                Syscalls.close(devnull);
+            }
+            out.finish();
+        } finally {
+            if (pipe != null) {
+                if (pipe[1] >= 0) {
+                    Syscalls.close(pipe[1]);
+                }
+                if (pump == null || !pump.isAlive()) {
+                    Syscalls.close(pipe[0]);
+                }
+            }
+            SnapshotStore.deleteTree(context);
+        }
+    }
+
+    /** The query's build options, checked before the body is read. */
+    private static BuildRequest request(Exchange x) throws ApiError {
+        if (x.param("remote") != null && !x.param("remote").isEmpty()) {
+            throw ApiError.badRequest("remote build contexts (git, URL) are not supported by Hull: send the context"
+                    + " as a tar");
+        }
+        if ("2".equals(x.param("version"))) {
+            throw ApiError.badRequest("BuildKit (version=2) is not supported by Hull: use the classic builder"
+                    + " (DOCKER_BUILDKIT=0)");
+        }
+        String platform = x.param("platform");
+        if (platform != null && !platform.isEmpty()) {
+            try {
+                Platform p = Platform.parse(platform);
+                if (!p.matches(Platform.host())) {
+                    throw ApiError.badRequest("platform " + platform + " is not this host's (" + Platform.host()
+                            + "): Hull builds for its own platform");
+                }
+            } catch (IllegalArgumentException e) {
+                throw ApiError.badRequest(e.getMessage());
+            }
+        }
+        BuildRequest req = new BuildRequest();
+        for (var f : x.request.getHttpURI().getQuery() == null ? java.util.List.<String>of()
+                : java.util.List.of(x.request.getHttpURI().getQuery().split("&"))) {
+            if (f.startsWith("t=")) {
+                req.tags.add(java.net.URLDecoder.decode(f.substring(2), StandardCharsets.UTF_8));
+            }
+        }
+        req.target = empty(x.param("target"));
+        req.noCache = x.flag("nocache");
+        req.quiet = x.flag("q");
+        putAll(x, "buildargs", req.buildArgs);
+        putAll(x, "labels", req.labels);
+        String network = x.param("networkmode", "default");
+        req.network = switch (network) {
+            case "", "default", "bridge" -> "bridge";
+            case "host", "none" -> network;
+            default -> throw ApiError.badRequest("networkmode " + network + ": Hull's builds join bridge, host or none");
+        };
+        return req;
+    }
+
+    private static String empty(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    /** A query parameter holding a JSON object of strings (buildargs, labels) into map. */
+    private static void putAll(Exchange x, String name, Map<String, String> map) throws ApiError {
+        String v = x.param(name);
+        if (v == null || v.isEmpty()) {
+            return;
+        }
+        try {
+            JsonNode n = Exchange.JSON.readTree(v);
+            if (!n.isObject()) {
+                throw ApiError.badRequest(name + ": not a JSON object");
+            }
+            for (var e : n.properties()) {
+                if (!e.getValue().isNull()) { // dockerd: a null build-arg is "take it from the environment": none here
+                    map.put(e.getKey(), e.getValue().asText());
+                }
+            }
+        } catch (IOException e) {
+            throw ApiError.badRequest(name + ": " + e.getMessage());
+        }
+    }
+
+    /** A FROM image the store lacks: pulled as POST /images/create pulls (the service's credentials). */
+    private static ImageRecord pull(ImageService images, String text) throws IOException, RuntimeError {
+        Reference ref;
+        try {
+            ref = Reference.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "invalid reference " + text + ": " + e.getMessage());
+        }
+        try (RegistryClient client = new RegistryClient(Images.registryOptions(ref.registry()));
+                Closeable lease = images.lease()) {
+            ImageRecord image = new Puller(client, images.store()).pull(ref, Platform.host(), PullProgress.NONE);
+            images.unpack(image);
+            return image;
+        } catch (RegistryException e) {
+            throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "image " + text + " is not here and pulling it failed: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** The answer's JSON messages, one object a line, sent as they come (several threads write). */
+    static final class Messages {
+        private final Exchange x;
+        private OutputStream body;
+
+        Messages(Exchange x) {
+            this.x = x;
+        }
+
+        synchronized void send(ObjectNode n) {
+            try {
+                if (body == null) {
+                    body = x.stream(200, "application/json");
+                }
+                body.write(Exchange.JSON.writeValueAsBytes(n));
+                body.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+                body.flush();
+            } catch (IOException e) {
+                // the client went away: the build goes on (its result is in the store and the cache)
+            }
+        }
+
+        void stream(String text) {
+            send(Exchange.JSON.createObjectNode().put("stream", text));
+        }
+
+        void error(String message) {
+            ObjectNode n = Exchange.JSON.createObjectNode();
+            n.putObject("errorDetail").put("code", 1).put("message", message);
+            n.put("error", message);
+            send(n);
+        }
+
+        synchronized void finish() {
+            if (body == null) {
+                body = x.stream(200, "application/json");
+            }
+            x.finish(body);
+        }
+    }
+
+    /** Bytes to {"stream"} messages, a message per whole line (the rest on flush or close). */
+    static final class StreamLines extends OutputStream {
+        private final Messages to;
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+
+        StreamLines(Messages to) {
+            this.to = to;
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            line.write(b);
+            if (b == '\n' || line.size() >= 8192) {
+                flush();
+            }
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+            for (int i = off; i < off + len; i++) {
+                write(b[i]);
+            }
+        }
+
+        @Override
+        public synchronized void flush() {
+            if (line.size() > 0) {
+                to.stream(line.toString(StandardCharsets.UTF_8));
+                line.reset();
+            }
+        }
+
+        @Override
+        public void close() {
+            flush();
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package dev.hull.service.docker;
+
+import static dev.hull.service.docker.ApiService.ok;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * POST /build driven by the real docker CLI's classic builder (DOCKER_BUILDKIT=0, what docker
+ * 28 uses without the buildx plugin) against a Hull service of this class's own; hostile context
+ * tars through curl.
+ */
+class DockerBuildApiTest {
+    @TempDir
+    static Path tmp;
+    static ApiService api;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(ApiService.DOCKER), "the docker CLI is not at " + ApiService.DOCKER);
+        api = ApiService.start(Files.createDirectories(tmp.resolve("svc")));
+        ok(api.hull("run", "--rm", "busybox", "true")); // the built-in busybox image, in the service's store
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (api != null) {
+            api.close();
+        }
+    }
+
+    static ApiService.Result build(Path cwd, String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("env", "DOCKER_BUILDKIT=0", ApiService.DOCKER.toString(),
+                "build"));
+        cmd.addAll(List.of(args));
+        return api.run(null, cmd, cwd);
+    }
+
+    static Path context(String name, String dockerfile) throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve(name));
+        Files.writeString(dir.resolve("Dockerfile"), dockerfile);
+        return dir;
+    }
+
+    @Test
+    void dockerBuildRunsStepsStreamsTheirOutputAndTagsTheImage() throws Exception {
+        Path ctx = context("ctx-basic", """
+                FROM busybox
+                ARG GREETING=unset
+                RUN echo "run says $GREETING" && echo "$GREETING" > /greeting
+                COPY hello.txt /hello.txt
+                LABEL made.by=api-test
+                CMD ["cat", "/greeting", "/hello.txt"]
+                """);
+        Files.writeString(ctx.resolve("hello.txt"), "hello from the context\n");
+        ApiService.Result r = ok(build(ctx, "-t", "api-built:1", "--build-arg", "GREETING=hi", "--label", "extra=1", "."));
+        assertThat(r.out()).contains("run says hi").contains("Successfully tagged api-built:1");
+        assertThat(ok(api.docker("run", "--rm", "api-built:1")).out()).isEqualTo("hi\nhello from the context\n");
+        assertThat(ok(api.docker("image", "inspect", "-f", "{{index .Config.Labels \"made.by\"}} {{index .Config.Labels \"extra\"}}",
+                "api-built:1")).out().strip()).isEqualTo("api-test 1");
+    }
+
+    @Test
+    void quietBuildPrintsTheIdAndTheIidfileHasIt() throws Exception {
+        Path ctx = context("ctx-quiet", "FROM busybox\nRUN echo noisy > /n\n");
+        Path iid = tmp.resolve("iid.txt");
+        ApiService.Result r = ok(build(ctx, "-q", "--iidfile", iid.toString(), "-t", "api-quiet", "."));
+        String id = ok(api.docker("image", "inspect", "-f", "{{.Id}}", "api-quiet")).out().strip();
+        assertThat(id).startsWith("sha256:");
+        assertThat(r.out().strip()).isEqualTo(id);
+        assertThat(Files.readString(iid).strip()).isEqualTo(id);
+    }
+
+    @Test
+    void aDockerfileOutsideTheContextIsSentAlong() throws Exception {
+        Path ctx = context("ctx-outside", "FROM busybox\n"); // not this one
+        Path other = tmp.resolve("Other.dockerfile");
+        Files.writeString(other, "FROM busybox\nRUN echo other > /which\n");
+        ok(build(ctx, "-f", other.toString(), "-t", "api-other", "."));
+        assertThat(ok(api.docker("run", "--rm", "api-other", "cat", "/which")).out()).isEqualTo("other\n");
+    }
+
+    @Test
+    void aFailingRunFailsTheBuildAndLeavesNoContainer() throws Exception {
+        Path ctx = context("ctx-fail", "FROM busybox\nRUN echo before-failing; exit 3\n");
+        String before = ok(api.docker("ps", "-aq")).out();
+        ApiService.Result r = build(ctx, "-t", "api-fail", ".");
+        assertThat(r.exit()).as("%s", r).isNotZero();
+        assertThat(r.out()).contains("before-failing");
+        assertThat(r.err()).contains("3");
+        assertThat(ok(api.docker("ps", "-aq")).out()).isEqualTo(before);
+        assertThat(api.docker("image", "inspect", "api-fail").exit()).isNotZero();
+    }
+
+    @Test
+    void hostileContextTarsAreRefusedAndWriteNothingOutside() throws Exception {
+        Path outside = tmp.resolve("outside");
+        Files.createDirectories(outside);
+        Files.writeString(outside.resolve("secret"), "host secret\n");
+        // python's tarfile writes what a hostile client would send
+        Path py = tmp.resolve("mk.py");
+        Files.writeString(py, """
+                import io, sys, tarfile
+                def add(t, name, data=b"", **kw):
+                    i = tarfile.TarInfo(name)
+                    for k, v in kw.items():
+                        setattr(i, k, v)
+                    i.size = len(data) if i.type == tarfile.REGTYPE else 0
+                    t.addfile(i, io.BytesIO(data) if i.type == tarfile.REGTYPE else None)
+                with tarfile.open(sys.argv[1] + "/escape.tar", "w") as t:
+                    add(t, "Dockerfile", b"FROM busybox\\n")
+                    add(t, "../../escaped", b"x")
+                with tarfile.open(sys.argv[1] + "/hardlink.tar", "w") as t:
+                    add(t, "Dockerfile", b"FROM busybox\\nCOPY s /s\\n")
+                    add(t, "out", type=tarfile.SYMTYPE, linkname=sys.argv[2])
+                    add(t, "s", type=tarfile.LNKTYPE, linkname="out/secret")
+                with tarfile.open(sys.argv[1] + "/through.tar", "w") as t:
+                    add(t, "Dockerfile", b"FROM busybox\\n")
+                    add(t, "out", type=tarfile.SYMTYPE, linkname=sys.argv[2])
+                    add(t, "out/planted", b"x")
+                """);
+        ok(api.run(null, List.of("python3", py.toString(), tmp.toString(), outside.toString())));
+        for (String t : List.of("escape", "hardlink", "through")) {
+            ApiService.Result r = api.curl("-X", "POST", "-H", "Content-Type: application/x-tar", "--data-binary",
+                    "@" + tmp.resolve(t + ".tar"), "http://d/v1.43/build?t=api-hostile-" + t);
+            assertThat(r.out()).as(t).startsWith("HTTP/1.1 400");
+            assertThat(ApiService.body(r)).as(t).containsAnyOf("leaves the context", "goes through a symlink");
+            assertThat(api.docker("image", "inspect", "api-hostile-" + t).exit()).as(t).isNotZero();
+        }
+        assertThat(tmp.resolve("escaped")).doesNotExist();
+        assertThat(tmp.resolve("svc").resolve("escaped")).doesNotExist();
+        assertThat(outside.resolve("planted")).doesNotExist();
+        try (var s = Files.list(outside)) {
+            assertThat(s.map(p -> p.getFileName().toString()).toList()).containsExactly("secret");
+        }
+    }
+
+    @Test
+    void buildKitAndRemoteContextsGetAClearError() throws Exception {
+        ApiService.Result r = api.curl("-X", "POST", "http://d/v1.43/build?version=2");
+        assertThat(r.out()).startsWith("HTTP/1.1 400");
+        assertThat(ApiService.body(r)).contains("DOCKER_BUILDKIT=0");
+        r = api.curl("-X", "POST", "http://d/v1.43/build?remote=https://example.com/x.git");
+        assertThat(r.out()).startsWith("HTTP/1.1 400");
+        assertThat(ApiService.body(r)).contains("remote build contexts");
+    }
+}
