@@ -298,7 +298,11 @@ final class MachineCli {
         CommandLine g = new CommandLine(new Group());
         for (Object sub : new Object[] {new Create(), new Start(), new Stop(), new Restart(), new Rm(), new Ls(),
             new Inspect(), new Shell(), new Exec(), new Logs()}) {
-            g.addSubcommand(new CommandLine(sub));
+            CommandLine c = new CommandLine(sub);
+            if (sub instanceof Shell || sub instanceof Exec) { // the command's own options are its
+                c.getCommandSpec().parser().stopAtPositional(true);
+            }
+            g.addSubcommand(c);
         }
         hull.addSubcommand("machine", g);
     }
