@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.engine.ContainerInfo;
 import dev.hull.engine.ContainerLogs;
 import dev.hull.engine.Engine;
-import dev.hull.image.ImageService;
 import dev.hull.machine.Machines;
 import dev.hull.runtime.RuntimeError;
 import java.util.ArrayList;
@@ -46,6 +45,12 @@ final class MachineCli {
         String hostname;
         @Option(names = "--network", paramLabel = "NET", description = "bridge (default), a network's name, none.")
         String network;
+        @Option(names = "--ssh-key", paramLabel = "FILE", description = "A public key root can log in with over"
+                + " ssh.")
+        java.nio.file.Path sshKey;
+        @Option(names = "--root-password-file", paramLabel = "FILE", description = "root's password: the file's"
+                + " first line (stored hashed).")
+        java.nio.file.Path rootPasswordFile;
         @Option(names = "--autostart", description = "Mark it to start with the host (shown by ls).")
         boolean autostart;
         @Option(names = "--start", description = "Start it once made.")
@@ -62,7 +67,7 @@ final class MachineCli {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--cpus " + cpus + ": a positive number");
                 }
                 ContainerInfo c = m.create(new Machines.Request(name, distro, image, mem, cpus, pids, hostname,
-                        network, autostart), System.err);
+                        network, autostart, sshKey, rootPasswordFile), System.err);
                 if (start) {
                     m.start(c.id());
                 }
@@ -168,7 +173,7 @@ final class MachineCli {
                     } else {
                         rows.add(new String[] {x.name(), x.state(), x.ipv4().isEmpty() ? "-" : x.ipv4(),
                             x.cpus() > 0 ? String.valueOf(x.cpus()) : "-",
-                            x.memory() > 0 ? ImageService.humanSize(x.memory()) : "-", String.valueOf(x.autostart())});
+                            x.memory() > 0 ? binarySize(x.memory()) : "-", String.valueOf(x.autostart())});
                     }
                 }
                 if (format.equals("table")) {
@@ -177,6 +182,18 @@ final class MachineCli {
                 return 0;
             });
         }
+    }
+
+    /** 268435456 as 256M, as --memory takes it. */
+    static String binarySize(long bytes) {
+        String[] units = {"", "K", "M", "G", "T"};
+        double v = bytes;
+        int u = 0;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return (v == Math.rint(v) ? String.valueOf((long) v) : String.format(java.util.Locale.ROOT, "%.1f", v)) + units[u];
     }
 
     @Command(name = "inspect", mixinStandardHelpOptions = true, description = "Show machines in detail (JSON).")

@@ -41,7 +41,8 @@ public final class Machines {
 
     /** What {@code hull machine create} asks for. */
     public record Request(String name, String distro, String image, long memory, double cpus, Long pids,
-            String hostname, String network, boolean autostart) {}
+            String hostname, String network, boolean autostart, java.nio.file.Path sshKey,
+            java.nio.file.Path rootPasswordFile) {}
 
     /** A machine for ls: its state and what it was given. */
     public record Machine(String name, String id, String state, String ipv4, double cpus, long memory,
@@ -78,7 +79,23 @@ public final class Machines {
         o.labels.put(LABEL, "true");
         o.labels.put(LABEL_DISTRO, distro);
         o.labels.put(LABEL_AUTOSTART, Boolean.toString(r.autostart()));
-        return engine.create(o);
+        ContainerInfo c = engine.create(o);
+        boolean done = false;
+        try {
+            MachineSetup setup = new MachineSetup(engine, c.id());
+            if (r.sshKey() != null) {
+                setup.sshKey(r.sshKey());
+            }
+            if (r.rootPasswordFile() != null) {
+                setup.rootPassword(r.rootPasswordFile());
+            }
+            done = true;
+            return c;
+        } finally {
+            if (!done) {
+                engine.remove(c.id(), true);
+            }
+        }
     }
 
     /** The machine NAME (a container with the machine label). */
