@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.engine.ContainerInfo;
-import dev.hull.engine.ContainerLogs;
 import dev.hull.engine.Engine;
 import dev.hull.machine.Machines;
 import dev.hull.runtime.RuntimeError;
@@ -110,7 +109,7 @@ final class MachineCli {
 
     @Command(name = "stop", mixinStandardHelpOptions = true, description = {"Power machines off: systemd's way"
         + " (SIGRTMIN+3 to PID 1), then SIGKILL after the timeout."})
-    static final class Stop extends EachMachine {
+    static class Stop extends EachMachine {
         @Option(names = {"-t", "--time"}, paramLabel = "SECONDS", description = "Wait this long for systemd (default "
                 + Machines.STOP_TIMEOUT + ").")
         Integer timeout;
@@ -122,10 +121,7 @@ final class MachineCli {
     }
 
     @Command(name = "restart", mixinStandardHelpOptions = true, description = "Power machines off and boot them again.")
-    static final class Restart extends EachMachine {
-        @Option(names = {"-t", "--time"}, paramLabel = "SECONDS", description = "Wait this long for systemd to stop.")
-        Integer timeout;
-
+    static final class Restart extends Stop {
         @Override
         void apply(Machines m, String name) throws Exception {
             m.restart(name, timeout);
@@ -280,18 +276,11 @@ final class MachineCli {
         @Override
         public Integer call() {
             return ContainerCli.guarded(125, () -> {
-                Machines m = machines();
-                Engine engine = m.engine();
-                ContainerInfo c = m.resolve(name);
-                ContainerLogs.print(engine.containers().logFile(c.id()),
-                        new ContainerLogs.Query(-1, null, null, false, follow), System.out, System.err, () -> {
-                            try {
-                                return engine.containers().read(c.id()) != null && engine.state(c).running();
-                            } catch (java.io.IOException e) {
-                                return false;
-                            }
-                        });
-                return 0;
+                ContainerCli.Logs logs = new ContainerCli.Logs(); // a machine's are its container's
+                logs.ref = machines().resolve(name).id();
+                logs.follow = follow;
+                logs.tail = "all";
+                return logs.call();
             });
         }
     }
