@@ -289,15 +289,7 @@ final class MachineCli {
         + " containers, a whole Linux distribution with systemd as PID 1.", "", "Examples:",
         "  hull machine create web --memory 512m", "  hull machine start web", "  hull machine shell web",
         "  hull machine stop web", "  hull machine rm web"})
-    static final class Group implements Runnable {
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
-        @Override
-        public void run() {
-            spec.commandLine().usage(System.out);
-        }
-    }
+    static final class Group extends UsageGroup {}
 
     /** Adds {@code hull machine} to hull's command line. */
     static void addTo(CommandLine hull) {
