@@ -48,18 +48,8 @@ public final class HullCli {
     /** hull with one command only. */
     static CommandLine commandLine(Class<?> only) {
         CommandLine cl = new CommandLine(new HullCli());
-        cl.addSubcommand(new CommandLine(newInstance(only)));
+        cl.addSubcommand(new CommandLine(CommandObjects.of(only)));
         return finish(cl);
-    }
-
-    private static Object newInstance(Class<?> c) {
-        try {
-            var ctor = c.getDeclaredConstructor();
-            ctor.setAccessible(true);
-            return ctor.newInstance();
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot make command " + c.getName(), e);
-        }
     }
 
     /** What every hull command line gets: positional-stop for commands taking one, docker's exit 125 for bad flags. */
@@ -86,7 +76,7 @@ public final class HullCli {
         CommandLine cl = new CommandLine(new HullCli());
         for (Class<?> c : COMMANDS) {
             cl.addSubcommand(c == CommandLine.HelpCommand.class ? new CommandLine.HelpCommand()
-                    : newInstance(c));
+                    : CommandObjects.of(c));
         }
         cl.addSubcommand("container", ContainerCli.containerGroup());
         CommandLine runtime = RuntimeCli.commandLine(Invocation.ofThisProcess());

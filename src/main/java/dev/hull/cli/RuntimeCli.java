@@ -37,16 +37,20 @@ import picocli.CommandLine.ParentCommand;
         description = {"Hull's OCI runtime: runs OCI bundles (a rootfs and a config.json) like runc.",
             "", "A typical life: spec, create, start, state, kill, delete. run does create+start (and, in the"
                 + " foreground, waits and deletes)."},
-        subcommands = {RuntimeCli.Create.class, RuntimeCli.Start.class, RuntimeCli.StateCmd.class,
-            RuntimeCli.Kill.class, RuntimeCli.Delete.class, RuntimeCli.Run.class, RuntimeCli.ListCmd.class,
-            RuntimeCli.Spec.class, RuntimeCli.FeaturesCmd.class, ExecCommand.class, RuntimeResourceCommands.Update.class,
-            RuntimeResourceCommands.Pause.class, RuntimeResourceCommands.Resume.class,
-            RuntimeResourceCommands.Events.class, RuntimeResourceCommands.Ps.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the operation failed (the message says why)", "2:bad command line",
             "N:run in the foreground exits with the container's status (128+signal if killed)"})
 public final class RuntimeCli {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** The subcommands, in the order help lists them (added in code: see {@link #main}). */
+    private static final Class<?>[] COMMANDS = {Create.class, Start.class, StateCmd.class, Kill.class, Delete.class,
+        Run.class, ListCmd.class, Spec.class, FeaturesCmd.class, ExecCommand.class, RuntimeResourceCommands.Update.class,
+        RuntimeResourceCommands.Pause.class, RuntimeResourceCommands.Resume.class, RuntimeResourceCommands.Events.class,
+        RuntimeResourceCommands.Ps.class};
+    /** The global options that take a value (runc's): skipped when looking for the command's name. */
+    private static final java.util.Set<String> VALUED = java.util.Set.of("--root", "--log", "--log-format", "--criu",
+            "--rootless");
 
     /** Where the current command runs; set per command when a pooled instance is reused. */
     Invocation inv;
@@ -352,21 +356,63 @@ public final class RuntimeCli {
         }
     }
 
+    /** The whole command line: every command (help, the warm server's pool, hull runtime ...). */
     static CommandLine commandLine(Invocation inv) {
+        return commandLine(inv, COMMANDS);
+    }
+
+    private static CommandLine commandLine(Invocation inv, Class<?>... commands) {
         CommandLine cl = new CommandLine(new RuntimeCli(inv));
+        for (Class<?> c : commands) {
+            cl.addSubcommand(new CommandLine(CommandObjects.of(c)));
+        }
+        cl.addSubcommand(new CommandLine.HelpCommand());
         cl.setUsageHelpAutoWidth(true);
-        cl.getSubcommands().get("exec").setStopAtPositional(true); // exec ID sh -c ...: -c is the command's
+        CommandLine exec = cl.getSubcommands().get("exec");
+        if (exec != null) {
+            exec.setStopAtPositional(true); // exec ID sh -c ...: -c is the command's
+        }
         cl.setOut(inv.out());
         cl.setErr(inv.err());
         return cl;
     }
 
-    public static int main(String[] args) {
-        return execute(Invocation.ofThisProcess(), args);
+    /**
+     * The command args name, past runc's global options ({@code --root X --log Y create ...}), if
+     * it is one of ours; null for help, a typo, or no command.
+     */
+    static Class<?> named(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (VALUED.contains(a)) {
+                i++;
+            } else if (!a.startsWith("-")) {
+                for (Class<?> c : COMMANDS) {
+                    if (c.getAnnotation(Command.class).name().equals(a)) {
+                        return c;
+                    }
+                }
+                return null;
+            }
+        }
+        return null;
     }
 
-    static int execute(Invocation inv, String[] args) {
-        return execute(inv, args, false);
+    /**
+     * One command in this JVM. A cold JVM would spend most of a short runtime call building
+     * picocli's model of every command: only the one called is built (all of them for help, a
+     * typo or no command, where the message lists them).
+     */
+    public static int main(String[] args) {
+        Invocation inv = Invocation.ofThisProcess();
+        Class<?> only = named(args);
+        CommandLine cl = only != null ? commandLine(inv, only) : commandLine(inv);
+        try {
+            return cl.execute(args);
+        } finally {
+            inv.out().flush();
+            inv.err().flush();
+        }
     }
 
     /** Runs one command; with pooled, reuses a command line from an earlier command (warm server). */

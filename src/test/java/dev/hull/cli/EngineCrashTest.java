@@ -36,7 +36,7 @@ class EngineCrashTest {
     @BeforeAll
     static void setUp() throws Exception {
         root = Files.createTempDirectory(Path.of("/tmp"), "hull-engine-crash-");
-        hull = new HullCommand(root.resolve("home"), root.resolve("state"), Map.of());
+        hull = HullCommand.cold(root.resolve("home"), root.resolve("state"), Map.of()); // kills the hull JVM
         HullCommand.Result r = hull.run("run", "--rm", "busybox", "true"); // makes the image
         assertThat(r.exit()).as(r.toString()).isZero();
     }

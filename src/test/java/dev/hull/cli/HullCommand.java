@@ -8,16 +8,53 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** The {@code hull} CLI run as its own process (a JVM of the test classpath), with its own store. */
+/**
+ * The {@code hull} CLI run as its own process, with its own store: cold (a JVM of the test
+ * classpath per command) or warm (through the static client, as bin/hull runs it, to a service
+ * in this JVM: {@link TestService}). Which one: -Dhull.test.warm=all|none|half (the default:
+ * every other test class by name, so the suite runs half its CLI tests each way); a class whose
+ * tests kill the hull process or look at it asks for {@link #cold}.
+ */
 public final class HullCommand {
     private final Path home;
     private final Path state;
     private final Map<String, String> env;
+    private final boolean warm;
 
     public HullCommand(Path home, Path state, Map<String, String> env) {
+        this(home, state, env, warmFor(StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE)
+                .walk(f -> f.map(StackWalker.StackFrame::getDeclaringClass).filter(c -> c != HullCommand.class)
+                        .findFirst().orElse(HullCommand.class))));
+    }
+
+    private HullCommand(Path home, Path state, Map<String, String> env, boolean warm) {
         this.home = home;
         this.state = state;
         this.env = env;
+        this.warm = warm;
+    }
+
+    /** Always a JVM per command: for tests that kill or inspect the hull process itself. */
+    public static HullCommand cold(Path home, Path state, Map<String, String> env) {
+        return new HullCommand(home, state, env, false);
+    }
+
+    /** Always through the test's service. */
+    public static HullCommand warm(Path home, Path state, Map<String, String> env) {
+        return new HullCommand(home, state, env, true);
+    }
+
+    /** Whether commands go through the test's service. */
+    public boolean warm() {
+        return warm;
+    }
+
+    static boolean warmFor(Class<?> testClass) {
+        return switch (System.getProperty("hull.test.warm", "half")) {
+            case "all" -> true;
+            case "none" -> false;
+            default -> (testClass.getName().hashCode() & 1) == 0;
+        };
     }
 
     public record Result(int exit, String out, String err) {
@@ -28,10 +65,7 @@ public final class HullCommand {
     }
 
     public ProcessBuilder builder(String... args) {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED",
-                "-Dhull.program=hull", "-Dhull.executor=" + System.getProperty("hull.executor"),
-                "-cp", System.getProperty("java.class.path"), "dev.hull.cli.Main"));
+        List<String> cmd = new ArrayList<>(warm ? TestService.client() : TestService.coldCommand());
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().put("HULL_HOME", home.toString());

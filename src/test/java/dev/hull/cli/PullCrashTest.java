@@ -62,7 +62,7 @@ class PullCrashTest {
         ImageFixtures.image(source.store(), "crash/app:1",
                 new ImageConfig.Config(null, null, null, null, List.of("sh"), null, null, null, null), layers, null);
         remote = registry.host() + "/crash/app:1";
-        HullCommand hull = new HullCommand(sourceHome, dir.resolve("state"), Map.of());
+        HullCommand hull = HullCommand.cold(sourceHome, dir.resolve("state"), Map.of());
         HullCommand.Result r = hull.run("push", "--tls-verify=false", "crash/app:1", remote);
         assertThat(r.exit()).as(r.toString()).isZero();
     }
@@ -121,7 +121,7 @@ class PullCrashTest {
     @Test
     void killedPullsLeaveAConsistentStoreAndTheNextPullFinishes() throws Exception {
         Path home = dir.resolve("target-home");
-        HullCommand hull = new HullCommand(home, dir.resolve("state"), Map.of());
+        HullCommand hull = HullCommand.cold(home, dir.resolve("state"), Map.of()); // kill -9 of the hull JVM
         Path ingest = home.resolve("content/ingest");
         Path blobs = home.resolve("content/blobs/sha256");
         Path snapshots = home.resolve("snapshots");
