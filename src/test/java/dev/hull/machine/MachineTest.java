@@ -96,6 +96,11 @@ class MachineTest {
     /** systemctl is-system-running --wait: running, or degraded with the failed units shown. */
     static void assertBooted(String name) throws Exception {
         HullCommand.Result r = hull.run("machine", "exec", name, "systemctl", "is-system-running", "--wait");
+        // right after start, systemd may not listen on its bus yet: a generous wait for that
+        for (int i = 0; i < 240 && r.err().contains("Failed to connect to bus"); i++) {
+            Thread.sleep(250);
+            r = hull.run("machine", "exec", name, "systemctl", "is-system-running", "--wait");
+        }
         String state = r.out().strip();
         if (state.equals("degraded")) {
             System.out.println("MachineTest: " + name + " degraded; failed units:\n"
@@ -116,8 +121,8 @@ class MachineTest {
         long t0 = System.nanoTime();
         ok("machine", "create", name, "--memory", "256m", "--cpus", "1", "--ssh-key", key.toString());
         made.add(name);
-        System.out.printf("MachineTest: create from the cached template: %.2f s (a cold JVM)%n",
-                (System.nanoTime() - t0) / 1e9);
+        System.out.printf("MachineTest: create from the cached template: %.2f s (%s)%n",
+                (System.nanoTime() - t0) / 1e9, hull.warm() ? "warm, through the test's service" : "a cold JVM");
         String id = inspect(name).get("Id").asText();
         ok("machine", "start", name);
         assertBooted(name);
