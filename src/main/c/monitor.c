@@ -351,6 +351,12 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
+/* While the init runs, a pty master that reads EIO is kept: no one has the terminal open just
+ * now (systemd's vhangup of /dev/console, a getty between its close and its open), and the next
+ * opener of /dev/console must find it. watch() leaves it out of its polls for a while instead. */
+static int init_running;
+static int tty_resting;
+
 /* Reads what is there; whole lines (and full buffers) go to the log. Returns 0 at EOF. */
 static int pump(struct stream *s)
 {
@@ -358,6 +364,10 @@ static int pump(struct stream *s)
     ssize_t n;
     do n = read(s->fd, chunk, sizeof chunk); while (n < 0 && errno == EINTR);
     if (n < 0 && errno == EAGAIN) return 1;
+    if (n < 0 && errno == EIO && s->fd == tty_master && init_running) {
+        tty_resting = 1;
+        return 1;
+    }
     if (n <= 0) {
         if (s->len) log_entry(s->name, s->buf, s->len);
         s->len = 0;
@@ -459,11 +469,15 @@ static int watch(pid_t init)
     int pidfd = (int)syscall(SYS_pidfd_open, init, 0);
     int status = 0;
     int reaped = 0;
+    init_running = 1;
     while (!reaped) {
         struct pollfd p[6];
         int np = 0, si[2] = { -1, -1 }, oi[2] = { -1, -1 };
+        int resting = tty_resting;
+        tty_resting = 0;
         for (int i = 0; i < 2; i++)
-            if (streams[i].fd >= 0) { si[i] = np; p[np++] = (struct pollfd){ .fd = streams[i].fd, .events = POLLIN }; }
+            if (streams[i].fd >= 0 && !(resting && streams[i].fd == tty_master))
+                { si[i] = np; p[np++] = (struct pollfd){ .fd = streams[i].fd, .events = POLLIN }; }
         int pi = -1, ji = -1;
         if (pidfd >= 0) { pi = np; p[np++] = (struct pollfd){ .fd = pidfd, .events = POLLIN }; }
         if (attached) { ji = np; p[np++] = (struct pollfd){ .fd = JAVA_FD, .events = POLLIN }; }
@@ -471,7 +485,7 @@ static int watch(pid_t init)
         if (attached && relay_stdin && tty_master >= 0) { ii = np; p[np++] = (struct pollfd){ .fd = 0, .events = POLLIN }; }
         for (int i = 0; i < 2; i++)
             if (attached && pending[i].len) { oi[i] = np; p[np++] = (struct pollfd){ .fd = i + 1, .events = POLLOUT }; }
-        int r = poll(p, np, pidfd >= 0 ? -1 : 100);
+        int r = poll(p, np, pidfd >= 0 && !resting ? -1 : 100);
         if (r < 0 && errno != EINTR) sleep_ms(10);
         if (r <= 0) {
             if (pidfd < 0 && waitpid(init, &status, WNOHANG) == init) reaped = 1;
@@ -498,6 +512,8 @@ static int watch(pid_t init)
             reaped = 1;
         }
     }
+    init_running = 0;
+    tty_resting = 0;
     if (pidfd >= 0) close(pidfd);
     /* The init's end takes its pid namespace with it, so the pipes reach EOF soon; a process
      * outside it (shared namespaces) may hold them longer: wait a little, not forever. */

@@ -131,6 +131,9 @@ final class ContainerSpecBuilder {
         if (o.privileged) {
             privilegedMountsAndDevices(mounts, linux);
         }
+        if ("always".equals(o.systemd)) {
+            SystemdSpec.apply(spec, id);
+        }
         for (String v : o.volumes) {
             volume(mounts, v, volumes);
         }

@@ -85,6 +85,8 @@ public final class CreateOptions {
     /** no, on-failure[:N], always, unless-stopped. */
     public String restart = "no";
     public boolean init;
+    /** "always": PID 1 is systemd, its container set up for it ({@link SystemdSpec}); null or "false": not. */
+    public String systemd;
     public Map<String, String> labels = new LinkedHashMap<>();
     /** null: the image's StopSignal, else SIGTERM. */
     public String stopSignal;

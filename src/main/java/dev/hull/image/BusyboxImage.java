@@ -79,24 +79,12 @@ public final class BusyboxImage {
         byte[] layer = gz.toByteArray();
         Digest layerDigest = store.content().write(layer);
         String created = Instant.ofEpochSecond(mtime).toString();
-        Platform platform = Platform.host();
-        var config = new ImageConfig(created, null, platform.architecture(), "linux", null,
-                new ImageConfig.Config(null, null,
+        return LocalImage.record(store, NAME, new Descriptor(MediaTypes.OCI_LAYER_GZIP, layerDigest, layer.length),
+                diffId, new ImageConfig.Config(null, null,
                         List.of("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), null,
                         List.of("sh"), null, null, Map.of("org.opencontainers.image.source",
                                 "Debian busybox-static (" + bin + "), built into Hull"), null),
-                new ImageConfig.RootFs("layers", List.of(diffId.toString())),
-                List.of(new ImageConfig.History(created, "hull: busybox from " + bin, null, false)));
-        byte[] configBytes = ImageStore.JSON.writeValueAsBytes(config);
-        Digest configDigest = store.content().write(configBytes);
-        Descriptor configDesc = new Descriptor(MediaTypes.OCI_CONFIG, configDigest, configBytes.length);
-        Descriptor layerDesc = new Descriptor(MediaTypes.OCI_LAYER_GZIP, layerDigest, layer.length);
-        Manifest manifest = new Manifest(2, MediaTypes.OCI_MANIFEST, configDesc, List.of(layerDesc), null);
-        byte[] manifestBytes = ImageStore.JSON.writeValueAsBytes(manifest);
-        Digest manifestDigest = store.content().write(manifestBytes);
-        return store.put(new ImageRecord(configDigest.toString(), List.of(NAME), List.of(),
-                manifestDigest.toString(), MediaTypes.OCI_MANIFEST, configDesc, List.of(layerDesc),
-                List.of(diffId.toString()), created, Instant.now().toString(), platform));
+                created, "hull: busybox from " + bin);
     }
 
     private static void dir(TarArchiveOutputStream out, String name, int mode, long mtime) throws IOException {

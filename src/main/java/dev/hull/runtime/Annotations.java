@@ -32,5 +32,15 @@ public final class Annotations {
      */
     public static final String MKDIR_CWD = "run.hull.cwd.mkdir";
 
+    /**
+     * A comma list of cgroup hierarchies a read-only {@code cgroup} mount leaves writable, by their
+     * name under the mount ({@code systemd}, {@code unified}; on a cgroup v2 host {@code unified} is
+     * the whole mount). For systemd as PID 1 in a cgroup namespace: it manages its own subtree there
+     * (v1's named systemd hierarchy and the cgroup2 one), while the controllers' hierarchies, whose
+     * namespace root holds the container's limits, stay read-only. (On v2 the kernel's nsdelegate
+     * forbids writing the namespace root's limits anyway.)
+     */
+    public static final String CGROUP_WRITABLE = "run.hull.cgroup.writable";
+
     private Annotations() {}
 }

@@ -224,7 +224,8 @@ public final class PlanBuilder {
                 }
             } else if ("cgroup".equals(m.type())) {
                 mountCgroups(plan, dest, o, ctx.cgroupLayout(),
-                        has(namespaces, "cgroup") ? null : ctx.cgroupDirs());
+                        has(namespaces, "cgroup") ? null : ctx.cgroupDirs(),
+                        writableCgroups(spec.annotations().get(Annotations.CGROUP_WRITABLE)));
             } else {
                 if (m.type() == null) {
                     throw new ConfigException("config.json: mounts[" + i + "].type: required for a non-bind mount");
@@ -413,27 +414,42 @@ public final class PlanBuilder {
      * whole tree, other containers included.
      */
     private static void mountCgroups(Plan plan, String dest, MountOptions.Parsed o, CgroupLayout layout,
-            List<Path> ownDirs) {
+            List<Path> ownDirs, java.util.Set<String> writable) {
         long flags = o.flags() & ~MS_RDONLY;
         boolean ro = (o.flags() & MS_RDONLY) != 0;
         if (layout.mode() == CgroupLayout.Mode.V2) {
-            plan.mount("cgroup2", dest, "cgroup2", o.flags(), null, Plan.T_IN_ROOT | Plan.T_MKDIR | Plan.T_REAL_DIR);
+            plan.mount("cgroup2", dest, "cgroup2", writable.contains("unified") ? flags : o.flags(), null,
+                    Plan.T_IN_ROOT | Plan.T_MKDIR | Plan.T_REAL_DIR);
             return;
         }
         plan.mount("tmpfs", dest, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755",
                 Plan.T_IN_ROOT | Plan.T_MKDIR | Plan.T_REAL_DIR);
         for (CgroupLayout.V1Hierarchy h : layout.v1()) {
             String name = String.join(",", h.controllers()).replace("name=", "");
-            hierarchy(plan, h.mountPoint(), dest + "/" + name, "cgroup", String.join(",", h.controllers()), flags, ro,
-                    ownDirs);
+            hierarchy(plan, h.mountPoint(), dest + "/" + name, "cgroup", String.join(",", h.controllers()), flags,
+                    ro && !writable.contains(name), ownDirs);
         }
         if (layout.unifiedMount() != null) {
-            hierarchy(plan, layout.unifiedMount(), dest + "/unified", "cgroup2", null, flags, ro, ownDirs);
+            hierarchy(plan, layout.unifiedMount(), dest + "/unified", "cgroup2", null, flags,
+                    ro && !writable.contains("unified"), ownDirs);
         }
         if (ro) {
             plan.mount(null, dest, null, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755",
                     Plan.T_IN_ROOT);
         }
+    }
+
+    /** The hierarchy names of {@link Annotations#CGROUP_WRITABLE} (none if absent). */
+    private static java.util.Set<String> writableCgroups(String value) {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        if (value != null) {
+            for (String n : value.split(",")) {
+                if (!n.isBlank()) {
+                    out.add(n.strip());
+                }
+            }
+        }
+        return out;
     }
 
     /**

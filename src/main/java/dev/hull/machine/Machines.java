@@ -1,0 +1,171 @@
+package dev.hull.machine;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.engine.ContainerInfo;
+import dev.hull.engine.ContainerInspector;
+import dev.hull.engine.CreateOptions;
+import dev.hull.engine.Engine;
+import dev.hull.engine.network.NetworkState;
+import dev.hull.runtime.RuntimeError;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code hull machine}: system containers — a whole distribution with systemd as PID 1 — on the
+ * engine's containers, monitor, cgroups and networks. A machine is a container labelled
+ * {@link #LABEL}, made with the engine's systemd mode ({@code CreateOptions.systemd = "always"}),
+ * a terminal (its /dev/console, held by the monitor and logged) and systemd's stop signal.
+ */
+public final class Machines {
+    public static final String LABEL = "dev.hull.machine";
+    public static final String LABEL_DISTRO = "dev.hull.machine.distro";
+    public static final String LABEL_AUTOSTART = "dev.hull.machine.autostart";
+    /** systemd's "power off" for a container's PID 1. */
+    public static final String STOP_SIGNAL = "SIGRTMIN+3";
+    /** Seconds a stop waits for systemd to power off before SIGKILL. */
+    public static final int STOP_TIMEOUT = 30;
+
+    private final Engine engine;
+    private final TemplateStore templates;
+
+    public Machines(Engine engine) {
+        this.engine = engine;
+        this.templates = new TemplateStore(engine.images(), engine.home());
+    }
+
+    public Engine engine() {
+        return engine;
+    }
+
+    /** What {@code hull machine create} asks for. */
+    public record Request(String name, String distro, String image, long memory, double cpus, Long pids,
+            String hostname, String network, boolean autostart, java.nio.file.Path sshKey,
+            java.nio.file.Path rootPasswordFile) {}
+
+    /** A machine for ls: its state and what it was given. */
+    public record Machine(String name, String id, String state, String ipv4, double cpus, long memory,
+            boolean autostart, String distro) {}
+
+    public ContainerInfo create(Request r, PrintStream progress) throws IOException, RuntimeError {
+        if (r.name() == null || r.name().isEmpty()) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "a machine needs a NAME");
+        }
+        if (r.image() != null && r.distro() != null) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "give --distro or --image, not both");
+        }
+        String image = r.image();
+        String distro = r.image();
+        if (image == null) {
+            Distro d = Distro.parse(r.distro() == null ? "debian:12" : r.distro());
+            templates.ensure(d, progress);
+            image = d.image();
+            distro = d.toString();
+        }
+        CreateOptions o = new CreateOptions();
+        o.name = r.name();
+        o.image = image;
+        o.command = new ArrayList<>(List.of("/sbin/init"));
+        o.tty = true; // the console: the runtime binds the monitor's pty on /dev/console
+        o.systemd = "always";
+        o.hostname = r.hostname() != null ? r.hostname() : r.name();
+        o.network = r.network() != null ? r.network() : "bridge";
+        o.memory = r.memory();
+        o.cpus = r.cpus();
+        o.pidsLimit = r.pids();
+        o.stopSignal = STOP_SIGNAL;
+        o.stopTimeout = STOP_TIMEOUT;
+        o.labels.put(LABEL, "true");
+        o.labels.put(LABEL_DISTRO, distro);
+        o.labels.put(LABEL_AUTOSTART, Boolean.toString(r.autostart()));
+        ContainerInfo c = engine.create(o);
+        boolean done = false;
+        try {
+            MachineSetup setup = new MachineSetup(engine, c.id());
+            if (r.sshKey() != null) {
+                setup.sshKey(r.sshKey());
+            }
+            if (r.rootPasswordFile() != null) {
+                setup.rootPassword(r.rootPasswordFile());
+            }
+            done = true;
+            return c;
+        } finally {
+            if (!done) {
+                engine.remove(c.id(), true);
+            }
+        }
+    }
+
+    /** The machine NAME (a container with the machine label). */
+    public ContainerInfo resolve(String ref) throws IOException, RuntimeError {
+        ContainerInfo c = engine.containers().resolve(ref);
+        if (!isMachine(c)) {
+            throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, ref + " is a container, not a machine (see hull ps)");
+        }
+        return c;
+    }
+
+    static boolean isMachine(ContainerInfo c) {
+        return c.options() != null && "true".equals(c.options().labels.get(LABEL));
+    }
+
+    public void start(String ref) throws IOException, RuntimeError {
+        engine.start(resolve(ref).id(), null);
+    }
+
+    /** systemd powers off (SIGRTMIN+3 to PID 1); after timeout seconds, SIGKILL. */
+    public void stop(String ref, Integer timeout) throws IOException, RuntimeError {
+        engine.stop(resolve(ref).id(), timeout);
+    }
+
+    public void restart(String ref, Integer timeout) throws IOException, RuntimeError {
+        engine.restart(resolve(ref).id(), timeout);
+    }
+
+    public ContainerInfo remove(String ref, boolean force) throws IOException, RuntimeError {
+        return engine.remove(resolve(ref).id(), force);
+    }
+
+    public List<Machine> list() throws IOException {
+        List<Machine> out = new ArrayList<>();
+        for (ContainerInfo c : engine.containers().list()) {
+            if (isMachine(c)) {
+                out.add(describe(c));
+            }
+        }
+        out.sort(java.util.Comparator.comparing(Machine::name));
+        return out;
+    }
+
+    public Machine describe(ContainerInfo c) throws IOException {
+        Engine.State s = engine.state(c);
+        String ip = "";
+        if (s.running()) {
+            NetworkState st = engine.networking().state(c.id());
+            if (st != null && !st.endpoints().isEmpty()) {
+                ip = st.endpoints().getFirst().ip();
+            }
+        }
+        CreateOptions o = c.options();
+        return new Machine(c.name(), c.id(), s.status(), ip, o.cpus, o.memory,
+                "true".equals(o.labels.get(LABEL_AUTOSTART)), o.labels.getOrDefault(LABEL_DISTRO, c.image()));
+    }
+
+    /** The container's inspect, with a Machine object on top. */
+    public ObjectNode inspect(String ref) throws IOException, RuntimeError {
+        ContainerInfo c = resolve(ref);
+        ObjectNode n = ContainerInspector.inspect(engine, c);
+        Machine m = describe(c);
+        ObjectNode x = n.putObject("Machine");
+        x.put("Name", m.name());
+        x.put("State", m.state());
+        x.put("IPv4", m.ipv4());
+        x.put("Distro", m.distro());
+        x.put("Cpus", m.cpus());
+        x.put("Memory", m.memory());
+        x.put("Autostart", m.autostart());
+        return n;
+    }
+}
