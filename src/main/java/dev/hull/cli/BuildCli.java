@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.build.BuildException;
 import dev.hull.build.BuildRequest;
 import dev.hull.build.Builder;
+import dev.hull.build.ContextTar;
 import dev.hull.engine.Engine;
 import dev.hull.image.ImageRecord;
 import dev.hull.image.ImageService;
@@ -126,10 +127,10 @@ final class BuildCli {
                 byte[] stdinDockerfile = null;
                 if (context.equals("-")) {
                     byte[] in = System.in.readAllBytes();
-                    if (isTar(in)) {
+                    if (ContextTar.isTar(in)) {
                         Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
                         tmpContext = Files.createTempDirectory(tmpRoot, "context-");
-                        extract(in, tmpContext);
+                        ContextTar.extract(new java.io.ByteArrayInputStream(in), tmpContext);
                         req.context = tmpContext;
                     } else {
                         stdinDockerfile = in;
@@ -246,83 +247,6 @@ final class BuildCli {
             throw new BuildException("--secret " + spec + ": the variable " + (env != null ? env : id) + " is not set");
         }
         into.put(id, value.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static InputStream decompressed(byte[] data) throws IOException {
-        return dev.hull.image.unpack.Compression.decompressAny(
-                new java.io.BufferedInputStream(new ByteArrayInputStream(data)));
-    }
-
-    static boolean isTar(byte[] data) {
-        try (InputStream in = decompressed(data)) {
-            byte[] block = in.readNBytes(512);
-            return block.length == 512 && new String(block, 257, 5, StandardCharsets.US_ASCII).equals("ustar");
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
-    }
-
-    /** A context tar into dir: no entry outside it, nothing written through a symlink of the archive. */
-    static void extract(byte[] data, Path dir) throws IOException, BuildException {
-        try (TarArchiveInputStream in = new TarArchiveInputStream(decompressed(data))) {
-            for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
-                String rel;
-                try {
-                    rel = clean(e.getName());
-                } catch (IllegalArgumentException x) {
-                    throw new BuildException("context tar: entry " + e.getName() + " leaves the context (refused)");
-                }
-                if (rel.isEmpty()) {
-                    continue;
-                }
-                Path p = dir.resolve(rel);
-                for (Path q = p.getParent(); q != null && !q.equals(dir); q = q.getParent()) {
-                    if (Files.isSymbolicLink(q)) {
-                        throw new BuildException("context tar: entry " + e.getName() + " goes through a symlink (refused)");
-                    }
-                }
-                Files.createDirectories(p.getParent());
-                if (e.isDirectory()) {
-                    if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                        Files.createDirectory(p);
-                    }
-                } else if (e.isSymbolicLink()) {
-                    Files.deleteIfExists(p);
-                    Files.createSymbolicLink(p, Path.of(e.getLinkName()));
-                } else if (e.isLink()) {
-                    Path target = dir.resolve(clean(e.getLinkName()));
-                    Files.deleteIfExists(p);
-                    Files.copy(target, p, LinkOption.NOFOLLOW_LINKS);
-                } else if (e.isFile()) {
-                    Files.deleteIfExists(p);
-                    Files.copy(in, p);
-                } else {
-                    continue;
-                }
-                if (!e.isSymbolicLink()) {
-                    dev.hull.linux.Syscalls.lchmod(p.toString(), e.getMode() & 07777);
-                    Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.fromMillis(e.getModTime().getTime()));
-                }
-            }
-        }
-    }
-
-    private static String clean(String name) {
-        List<String> parts = new ArrayList<>();
-        for (String s : name.split("/")) {
-            if (s.isEmpty() || s.equals(".")) {
-                continue;
-            }
-            if (s.equals("..")) {
-                if (parts.isEmpty()) {
-                    throw new IllegalArgumentException(name);
-                }
-                parts.remove(parts.size() - 1);
-                continue;
-            }
-            parts.add(s);
-        }
-        return String.join("/", parts);
     }
 
     @Command(name = "builder", mixinStandardHelpOptions = true, description = "Manage hull build's cache.",

@@ -429,4 +429,28 @@ class BuildCommandsTest {
         assertThat(ok("run", "--rm", "stdin:tar").out()).isEqualTo("from the tar\n");
         nothingLeftBehind();
     }
+    @Test
+    void aHostileContextTarOnStdinReadsNothingOfTheHost() throws Exception {
+        // out -> a host directory; s is a hard link to out/secret: unpacked naively, the host file is read into
+        // the context and COPY puts it in the image.
+        Path outside = Files.createDirectories(dir.resolve("outside"));
+        Files.writeString(outside.resolve("secret"), "host secret\n");
+        Path py = dir.resolve("mk.py");
+        Files.writeString(py, """
+                import io, sys, tarfile
+                with tarfile.open(sys.argv[1], "w") as t:
+                    df = b"FROM busybox\\nCOPY s /s\\n"
+                    i = tarfile.TarInfo("Dockerfile"); i.size = len(df); t.addfile(i, io.BytesIO(df))
+                    i = tarfile.TarInfo("out"); i.type = tarfile.SYMTYPE; i.linkname = sys.argv[2]; t.addfile(i)
+                    i = tarfile.TarInfo("s"); i.type = tarfile.LNKTYPE; i.linkname = "out/secret"; t.addfile(i)
+                """);
+        Path tar = dir.resolve("hostile.tar");
+        assertThat(new ProcessBuilder("python3", py.toString(), tar.toString(), outside.toString()).inheritIO().start()
+                .waitFor()).isZero();
+        HullCommand.Result r = hull.runWithInput(tar, "build", "-t", "hostile:1", "-");
+        assertThat(r.exit()).as(r.toString()).isNotZero();
+        assertThat(r.err()).contains("goes through a symlink (refused)");
+        assertThat(hull.run("image", "inspect", "hostile:1").exit()).isNotZero();
+        nothingLeftBehind();
+    }
 }
