@@ -79,14 +79,15 @@ public final class ContainerDisks {
                         + " --storage-opt key-file=FILE " + name);
             }
         }
-        String prefix = volumesRoot + "/";
         for (JsonNode m : spec.path("mounts")) {
-            String src = m.path("source").asText();
-            if (src.startsWith(prefix) && src.endsWith("/disk/data")) {
-                Path volume = Path.of(src).getParent().getParent();
-                if (Disk.exists(volume)) {
-                    Disk.mount(volume);
-                }
+            Path src = Path.of(m.path("source").asText("/")).normalize();
+            // exactly VOLUMES/NAME/disk/data: deeper, the path is inside a volume's content, whose files
+            // (a disk.json, a disk.img) a container wrote; mounting that image would hand the host's
+            // kernel a filesystem a container crafted
+            Path volume = src.getParent() == null ? null : src.getParent().getParent();
+            if (src.endsWith("disk/data") && volume != null && volumesRoot.equals(volume.getParent())
+                    && Disk.exists(volume)) {
+                Disk.mount(volume);
             }
         }
     }
