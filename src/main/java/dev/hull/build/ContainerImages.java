@@ -69,7 +69,7 @@ public final class ContainerImages {
                 s.config.put("author", meta.author());
             }
             Path dir = engine.containers().dir(info.id());
-            LayerTar tar = UpperDiff.read(dir.resolve("upper"), dir.resolve("config.json"), images.unpack(base));
+            LayerTar tar = UpperDiff.read(dev.hull.engine.ContainerDisks.upper(dir), dir.resolve("config.json"), images.unpack(base));
             s.commit(images.store().content(), String.join(" ", info.args() == null ? List.of() : info.args()), meta.message(),
                     tar.store(images.store().content(), tmp, null), null);
             return s.save(images, tags);
@@ -162,7 +162,7 @@ public final class ContainerImages {
             Path root;
             if ("overlay".equals(info.snapshotter())) {
                 List<Path> layers = new ArrayList<>(images.unpack(images.get(info.imageId())));
-                layers.add(dir.resolve("upper"));
+                layers.add(dev.hull.engine.ContainerDisks.upper(dir)); // on its disk with --storage-opt size
                 root = Files.createDirectory(tmp.resolve("root"));
                 LayerFlattener.flatten(layers, root);
             } else {

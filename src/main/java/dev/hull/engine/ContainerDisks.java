@@ -36,6 +36,14 @@ public final class ContainerDisks {
         return Disk.exists(dir) ? Disk.content(dir) : dir;
     }
 
+    /** The container's overlay upper directory, its disk mounted first if it has one (commit, export). */
+    public static Path upper(Path dir) throws IOException {
+        if (Disk.exists(dir)) {
+            Disk.mount(dir);
+        }
+        return writableParent(dir).resolve("upper");
+    }
+
     /**
      * {@code hull update --storage-opt size=}: grows the container's disk (online where the kernel lets
      * Hull, else while it is stopped) and keeps the new size in its options.
