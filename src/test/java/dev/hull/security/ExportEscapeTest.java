@@ -3,13 +3,9 @@ package dev.hull.security;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hull.build.ContainerImages;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -53,18 +49,8 @@ class ExportEscapeTest {
         return id;
     }
 
-    static String tarContents(byte[] tar) throws Exception {
-        StringBuilder b = new StringBuilder();
-        try (TarArchiveInputStream in = new TarArchiveInputStream(new ByteArrayInputStream(tar))) {
-            for (TarArchiveEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
-                b.append(e.getName()).append(' ').append(new String(in.readAllBytes(), StandardCharsets.ISO_8859_1));
-            }
-        }
-        return b.toString();
-    }
-
     @Test
-    void exportOfARacingContainerNeverReadsTheHost() throws Exception {
+    void exportAndCommitOfARacingContainerNeverReadTheHost() throws Exception {
         String racer = racer("export-race");
         ContainerImages images = new ContainerImages(box.engine);
         List<String> failures = new ArrayList<>();
@@ -78,12 +64,18 @@ class ExportEscapeTest {
                 failures.add(String.valueOf(e.getMessage())); // the tree changed under the walk
                 continue;
             }
-            String tar = tarContents(out.toByteArray());
+            String tar = CopyEscapeTest.tarContents(out.toByteArray());
             assertThat(tar).as("export %d", i).contains("race/").doesNotContain(box.canary.secret);
         }
         System.out.println("export of a racing container: " + done + " done, " + failures.size() + " failed"
                 + (failures.isEmpty() ? "" : ", e.g. " + failures.get(0)));
         assertThat(failures).as("exports of a frozen container: its files hold still").isEmpty();
+        for (int i = 0; i < 3; i++) { // and commit, which reads the same files the same way
+            images.commit("export-race", "evil/export-race-commit:" + i, new ContainerImages.Meta(null, null, List.of()));
+            assertThat(box.output("--rm", "evil/export-race-commit:" + i, "sh", "-c",
+                    "cat /race/*/file; grep -l HULL-CANARY /race/*/* 2>/dev/null; true"))
+                    .as("commit %d", i).doesNotContain(box.canary.secret).doesNotContain("/race/");
+        }
         assertThat(box.engine.state(box.info(racer)).status()).as("the container runs on after the exports")
                 .isEqualTo("running");
         box.remove(racer);
