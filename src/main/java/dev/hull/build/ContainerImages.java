@@ -30,7 +30,8 @@ import java.util.Set;
  * container's upper layer as a new layer on its image, the container's command, entrypoint, env,
  * working dir, user and labels in the config, then the --change instructions; a running container
  * is paused meanwhile, as docker does), {@code hull export} (its whole filesystem, image layers and
- * changes merged, as one tar) and {@code hull import} (a tar, plain or compressed, as the one layer of
+ * changes merged, as one tar; a running container is paused meanwhile too, as its files are read by
+ * host paths) and {@code hull import} (a tar, plain or compressed, as the one layer of
  * an image, with --change).
  */
 public final class ContainerImages {
@@ -51,12 +52,9 @@ public final class ContainerImages {
     public ImageRecord commit(String container, String ref, Meta meta) throws BuildException, IOException, RuntimeError {
         List<String> tags = ref == null ? List.of() : Builder.tags(List.of(ref));
         ContainerInfo info = engine.containers().resolve(container);
-        boolean paused = engine.state(info).status().equals("running");
-        if (paused) {
-            ContainerResources.pause(engine, info.id());
-        }
         Path tmp = tmp();
-        try (Closeable lease = images.lease(); ContainerStore.Locked locked = engine.containers().lock(info)) {
+        try (Closeable frozen = freeze(info); Closeable lease = images.lease();
+                ContainerStore.Locked locked = engine.containers().lock(info)) {
             info = locked.info();
             if (!"overlay".equals(info.snapshotter())) {
                 throw new BuildException("commit needs the overlay snapshotter (container " + info.name() + " uses "
@@ -71,16 +69,33 @@ public final class ContainerImages {
                 s.config.put("author", meta.author());
             }
             Path dir = engine.containers().dir(info.id());
-            LayerTar tar = UpperDiff.read(dir.resolve("upper"), dir.resolve("config.json"), images.unpack(base));
+            LayerTar tar = UpperDiff.read(dev.hull.engine.ContainerDisks.upper(dir), dir.resolve("config.json"), images.unpack(base));
             s.commit(images.store().content(), String.join(" ", info.args() == null ? List.of() : info.args()), meta.message(),
                     tar.store(images.store().content(), tmp, null), null);
             return s.save(images, tags);
         } finally {
             SnapshotStore.deleteTree(tmp);
-            if (paused) {
-                ContainerResources.unpause(engine, info.id());
-            }
         }
+    }
+
+    /**
+     * Freezes a running container until the result is closed (a no-op for one that is not running).
+     * commit and export read its files by host paths: a process of it renaming a directory and a
+     * symlink to a host path in and out of one name while they walk would have them read the host's
+     * files (CVE-2018-15664's class), so none may run meanwhile.
+     */
+    private Closeable freeze(ContainerInfo info) throws IOException, RuntimeError {
+        if (!engine.state(info).status().equals("running")) {
+            return () -> { };
+        }
+        ContainerResources.pause(engine, info.id());
+        return () -> {
+            try {
+                ContainerResources.unpause(engine, info.id());
+            } catch (RuntimeError e) {
+                throw new IOException("thawing container " + info.name() + ": " + e.getMessage(), e);
+            }
+        };
     }
 
     /** The container's configuration as docker commit keeps it: what run was given over the image's. */
@@ -140,13 +155,14 @@ public final class ContainerImages {
     public void export(String container, OutputStream out) throws BuildException, IOException, RuntimeError {
         ContainerInfo info = engine.containers().resolve(container);
         Path tmp = tmp();
-        try (Closeable lease = images.lease(); ContainerStore.Locked locked = engine.containers().lock(info)) {
+        try (Closeable frozen = freeze(info); Closeable lease = images.lease();
+                ContainerStore.Locked locked = engine.containers().lock(info)) {
             info = locked.info();
             Path dir = engine.containers().dir(info.id());
             Path root;
             if ("overlay".equals(info.snapshotter())) {
                 List<Path> layers = new ArrayList<>(images.unpack(images.get(info.imageId())));
-                layers.add(dir.resolve("upper"));
+                layers.add(dev.hull.engine.ContainerDisks.upper(dir)); // on its disk with --storage-opt size
                 root = Files.createDirectory(tmp.resolve("root"));
                 LayerFlattener.flatten(layers, root);
             } else {

@@ -60,7 +60,7 @@ final class CommitCli {
     }
 
     @Command(name = "export", mixinStandardHelpOptions = true, description = {"Write a container's filesystem as a tar.",
-        "", "Examples:", "  hull export -o web.tar web", "  hull export web | tar -t"}, sortOptions = false)
+        "", "A running container is paused meanwhile.", "", "Examples:", "  hull export -o web.tar web", "  hull export web | tar -t"}, sortOptions = false)
     static final class Export implements Callable<Integer> {
         @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write here (default: stdout).")
         Path output;

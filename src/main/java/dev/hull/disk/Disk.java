@@ -112,10 +112,22 @@ public final class Disk {
 
     /** Mounts the disk if it is not (after a reboot, or a kill between making and mounting it). */
     public static void mount(Path dir) throws IOException {
-        if (Mounts.at(mountPoint(dir)) == null) {
-            Files.createDirectories(mountPoint(dir));
-            mountImage(dir);
+        try (java.io.Closeable l = lock(dir)) {
+            if (Mounts.at(mountPoint(dir)) == null) {
+                Files.createDirectories(mountPoint(dir));
+                mountImage(dir);
+            }
         }
+    }
+
+    /**
+     * The disk's own lock (DIR/disk.lock, across processes and threads, re-entrant), held while it is
+     * mounted or grown: two commands that each found it unmounted (two containers of one volume
+     * started at once after a reboot) would each attach a loop device — two ext4 instances writing
+     * the same blocks — and a mount during an offline resize2fs would meet a filesystem being rewritten.
+     */
+    private static java.io.Closeable lock(Path dir) throws IOException {
+        return dev.hull.image.FileLocks.exclusive(dir.resolve("disk.lock"));
     }
 
     private static void mountImage(Path dir) throws IOException {
@@ -192,6 +204,12 @@ public final class Disk {
      * back (without one, an encrypted disk is not grown that way).
      */
     public static void grow(Path dir, long size, String what, Path keyFile) throws IOException, RuntimeError {
+        try (java.io.Closeable l = lock(dir)) {
+            growLocked(dir, size, what, keyFile);
+        }
+    }
+
+    private static void growLocked(Path dir, long size, String what, Path keyFile) throws IOException, RuntimeError {
         Meta m = meta(dir);
         long blocks = size / BLOCK;
         if (blocks * BLOCK < m.Size()) {

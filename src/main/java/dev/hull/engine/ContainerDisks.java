@@ -36,6 +36,14 @@ public final class ContainerDisks {
         return Disk.exists(dir) ? Disk.content(dir) : dir;
     }
 
+    /** The container's overlay upper directory, its disk mounted first if it has one (commit, export). */
+    public static Path upper(Path dir) throws IOException {
+        if (Disk.exists(dir)) {
+            Disk.mount(dir);
+        }
+        return writableParent(dir).resolve("upper");
+    }
+
     /**
      * {@code hull update --storage-opt size=}: grows the container's disk (online where the kernel lets
      * Hull, else while it is stopped) and keeps the new size in its options.
@@ -79,14 +87,15 @@ public final class ContainerDisks {
                         + " --storage-opt key-file=FILE " + name);
             }
         }
-        String prefix = volumesRoot + "/";
         for (JsonNode m : spec.path("mounts")) {
-            String src = m.path("source").asText();
-            if (src.startsWith(prefix) && src.endsWith("/disk/data")) {
-                Path volume = Path.of(src).getParent().getParent();
-                if (Disk.exists(volume)) {
-                    Disk.mount(volume);
-                }
+            Path src = Path.of(m.path("source").asText("/")).normalize();
+            // exactly VOLUMES/NAME/disk/data: deeper, the path is inside a volume's content, whose files
+            // (a disk.json, a disk.img) a container wrote; mounting that image would hand the host's
+            // kernel a filesystem a container crafted
+            Path volume = src.getParent() == null ? null : src.getParent().getParent();
+            if (src.endsWith("disk/data") && volume != null && volumesRoot.equals(volume.getParent())
+                    && Disk.exists(volume)) {
+                Disk.mount(volume);
             }
         }
     }

@@ -58,6 +58,23 @@ class CommitExportImportTest {
     }
 
     @Test
+    void aContainerWithADiskOfItsOwnIsCommittedAndExported() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/dev/loop-control")),
+                "no /dev/loop-control: no sized disks");
+        ok("run", "--name", "cei-disk", "--storage-opt", "size=64m", "busybox", "sh", "-c", "echo on-disk > /made");
+        try {
+            Path tar = fx.dir.resolve("cei-disk.tar");
+            ok("export", "-o", tar.toString(), "cei-disk");
+            assertThat(entries(tar)).contains("made");
+            ok("commit", "cei-disk", "cei-disk:1");
+            assertThat(ok("run", "--rm", "cei-disk:1", "cat", "/made").out()).isEqualTo("on-disk\n");
+        } finally {
+            fx.hull.run("rm", "-f", "cei-disk");
+            fx.hull.run("rmi", "cei-disk:1");
+        }
+    }
+
+    @Test
     void commitKeepsTheChangesAndTheRunsConfig() throws Exception {
         ok("run", "--name", "cei-stopped", "-e", "X=1", "-w", "/srv", "busybox", "sh", "-c",
                 "echo data > /made; rm /etc/group; pwd > /where");

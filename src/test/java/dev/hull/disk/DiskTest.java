@@ -104,6 +104,32 @@ class DiskTest {
     }
 
     @Test
+    void twoCommandsMountingAnUnmountedDiskAtOnceShareOneLoopDevice() throws Exception {
+        // after a reboot two containers of one volume start at once: each finds the disk unmounted. Two
+        // loop devices on one image would be two ext4 instances writing the same blocks
+        Disk.create(dir, new DiskSpec(32L << 20, false, null));
+        for (int round = 0; round < 8; round++) {
+            Disk.release(dir);
+            awaitNoLoop(Disk.image(dir));
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(4);
+            List<java.util.concurrent.Future<?>> mounts = new java.util.ArrayList<>();
+            try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
+                for (int i = 0; i < 4; i++) {
+                    mounts.add(pool.submit(() -> {
+                        start.await();
+                        Disk.mount(dir);
+                        return null;
+                    }));
+                }
+                for (var f : mounts) {
+                    f.get();
+                }
+            }
+            assertThat(loopsOf(Disk.image(dir))).as("round %d: loop devices on the image", round).hasSize(1);
+        }
+    }
+
+    @Test
     void anEncryptedDiskKeepsNoPlaintextAndLocks() throws Exception {
         Assumptions.assumeTrue(Files.exists(Path.of("/sys/fs/ext4/features/encryption")),
                 "this kernel's ext4 has no encryption (fscrypt)");

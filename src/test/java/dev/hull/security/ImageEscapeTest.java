@@ -79,6 +79,28 @@ class ImageEscapeTest {
     }
 
     @Test
+    void hullImportedTarsThatReachOutsideNeverRun() throws Exception {
+        // hull import stores the tar as it is, as the one layer of an image: running it unpacks that
+        // layer with the same checks as a pulled one's
+        for (var e : hostileLayers().entrySet()) {
+            String ref = "evil/import-" + e.getKey() + ":1";
+            Object imported;
+            try {
+                imported = new dev.hull.build.ContainerImages(box.engine).importTar(
+                        new java.io.ByteArrayInputStream(e.getValue().bytes()), e.getKey(), ref,
+                        new dev.hull.build.ContainerImages.Meta(null, null, List.of()));
+            } catch (Exception refused) {
+                imported = refused;
+            }
+            if (!(imported instanceof Exception)) {
+                assertThat(box.runOrRefusal("--rm", ref, "true")).as(e.getKey()).isInstanceOf(Exception.class);
+            }
+            box.canary.assertUntouched();
+            assertThat(Files.getAttribute(box.canary.file(), "unix:nlink")).as(e.getKey()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void hullPullRefusesLayersThatReachOutside() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/skopeo")), "skopeo is not installed (it pushes"
                 + " the hostile image to the test registry)");
