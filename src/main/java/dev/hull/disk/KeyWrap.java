@@ -21,7 +21,7 @@ import javax.crypto.spec.SecretKeySpec;
 final class KeyWrap {
     /** fscrypt's v2 master keys for AES-256-XTS are 64 bytes. */
     static final int DISK_KEY_SIZE = 64;
-    private static final int MIN_KEY_FILE = 32, NONCE = 12;
+    private static final int MIN_KEY_FILE = 32, NONCE = 12, MAX_KEY_FILE = 1 << 20;
     private static final byte[] LABEL = "hull disk key-encryption key v1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     private KeyWrap() {}
@@ -62,6 +62,13 @@ final class KeyWrap {
 
     private static Cipher cipher(int mode, Path keyFile, byte[] nonce) throws IOException, RuntimeError,
             GeneralSecurityException {
+        if (!Files.isRegularFile(keyFile)) { // a fifo or a device (/dev/zero) would block or never end
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "key file " + keyFile + " is not a regular file");
+        }
+        if (Files.size(keyFile) > MAX_KEY_FILE) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "key file " + keyFile + " is larger than "
+                    + MAX_KEY_FILE + " bytes: a key file holds 32 or more random bytes");
+        }
         byte[] secret = Files.readAllBytes(keyFile);
         if (secret.length < MIN_KEY_FILE) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "key file " + keyFile + " has " + secret.length

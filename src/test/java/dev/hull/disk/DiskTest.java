@@ -154,6 +154,12 @@ class DiskTest {
         Files.write(wrong, KeyWrap.newDiskKey());
         assertThatThrownBy(() -> Disk.unlock(dir, wrong, "test disk")).isInstanceOf(RuntimeError.class)
                 .hasMessageContaining("wrong key");
+        Path fifo = dir.resolve("fifo");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        for (Path notAFile : List.of(fifo, Path.of("/dev/zero"))) {
+            assertThatThrownBy(() -> Disk.unlock(dir, notAFile, "test disk")).as("%s: refused, not read forever",
+                    notAFile).isInstanceOf(RuntimeError.class).hasMessageContaining("is not a regular file");
+        }
         Disk.unlock(dir, key, "test disk");
         assertThat(Files.readString(data.resolve(name))).startsWith(marker);
 
