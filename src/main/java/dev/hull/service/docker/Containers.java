@@ -363,7 +363,7 @@ final class Containers {
     private void followOutput(Exchange x, Engine e, ContainerInfo c, boolean tty, boolean stdout, boolean stderr) {
         Hijack.upgrade(x, tty, new Hijack.Session() {
             @Override
-            public void opened(Hijack.Raw raw) {
+            public void opened(Hijack.Stream raw) {
                 Thread.ofPlatform().daemon().name("hull-api-attach-" + c.shortId()).start(() -> {
                     Frames out = new Frames(raw::write, tty ? 0 : 1);
                     Frames err = new Frames(raw::write, tty ? 0 : 2);

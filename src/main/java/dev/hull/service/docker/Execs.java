@@ -141,7 +141,7 @@ final class Execs {
         }
         Hijack.Bridge bridge = new Hijack.Bridge(r.tty, r.stdin, r.stdout, r.stderr) {
             @Override
-            public void opened(Hijack.Raw connection) {
+            public void opened(Hijack.Stream connection) {
                 super.opened(connection);
                 runExec(r, this, false);
             }

@@ -24,10 +24,25 @@ import org.eclipse.jetty.util.FutureCallback;
 final class Hijack {
     private Hijack() {}
 
+    /** Where a session's output goes: the hijacked connection, or a plain response body. */
+    interface Stream {
+        /** Writes all of data (blocking); false once the client is gone. */
+        boolean write(byte[] data, int off, int len);
+
+        /** One frame of docker's multiplexed stream: [stream, 0, 0, 0, size (u32 big-endian)] + data. */
+        default boolean frame(int stream, byte[] data, int off, int len) {
+            byte[] b = Frames.frame(stream, data, off, len);
+            return write(b, 0, b.length);
+        }
+
+        /** The output is over: the client sees EOF. */
+        void finish();
+    }
+
     /** What runs over a hijacked connection. */
     interface Session {
         /** The 101 is out and the connection is ours: start the process, pump its output. */
-        void opened(Raw connection);
+        void opened(Stream connection);
 
         /** Bytes the client sent (its stdin). */
         void input(ByteBuffer data);
@@ -41,6 +56,13 @@ final class Hijack {
 
     /** Answers 101 and makes the connection session's. */
     static void upgrade(Exchange x, boolean tty, Session session) {
+        if (x.request.getHeaders().get(HttpHeader.UPGRADE) == null) {
+            // A client that did not ask to upgrade (docker-java's exec start, Testcontainers): dockerd
+            // answers 200 and streams the output as the body; such a client sends no stdin.
+            session.opened(new Body(x, x.stream(200, "application/vnd.docker.raw-stream")));
+            session.inputClosed();
+            return;
+        }
         EndPoint endPoint = x.request.getConnectionMetaData().getConnection().getEndPoint();
         Executor executor = x.request.getComponents().getExecutor();
         Raw raw = new Raw(endPoint, executor, session, x.api);
@@ -54,8 +76,27 @@ final class Hijack {
         x.response.write(true, null, x.callback);
     }
 
+    /** The output as a response body (chunked), for a client that did not upgrade. */
+    private record Body(Exchange x, java.io.OutputStream out) implements Stream {
+        @Override
+        public synchronized boolean write(byte[] data, int off, int len) {
+            try {
+                out.write(data, off, len);
+                out.flush();
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        }
+
+        @Override
+        public void finish() {
+            x.finish(out);
+        }
+    }
+
     /** The connection after the 101: blocking writes for the output pumps, reads handed to the session. */
-    static final class Raw extends AbstractConnection implements Connection.UpgradeTo {
+    static final class Raw extends AbstractConnection implements Connection.UpgradeTo, Stream {
         private final Session session;
         private final ByteBuffer buffer = BufferUtil.allocate(65536);
         private volatile boolean inputDone;
@@ -118,8 +159,8 @@ final class Hijack {
             session.closed();
         }
 
-        /** Writes all of data (blocking); false once the client is gone. */
-        synchronized boolean write(byte[] data, int off, int len) {
+        @Override
+        public synchronized boolean write(byte[] data, int off, int len) {
             if (!getEndPoint().isOpen()) {
                 return false;
             }
@@ -136,14 +177,8 @@ final class Hijack {
             }
         }
 
-        /** One frame of docker's multiplexed stream: [stream, 0, 0, 0, size (u32 big-endian)] + data. */
-        boolean frame(int stream, byte[] data, int off, int len) {
-            byte[] b = Frames.frame(stream, data, off, len);
-            return write(b, 0, b.length);
-        }
-
-        /** The output is over: the client sees EOF. */
-        void finish() {
+        @Override
+        public void finish() {
             try {
                 getEndPoint().shutdownOutput();
             } finally {
@@ -163,8 +198,8 @@ final class Hijack {
         final int[] theirs = {-1, -1, -1};
         private int stdinOurs = -1;
         private final int[] outOurs = {-1, -1};
-        private volatile Raw raw;
-        private final java.util.concurrent.CompletableFuture<Raw> connected = new java.util.concurrent.CompletableFuture<>();
+        private volatile Stream raw;
+        private final java.util.concurrent.CompletableFuture<Stream> connected = new java.util.concurrent.CompletableFuture<>();
         private final java.util.concurrent.CountDownLatch outputDone;
         private final boolean wantStdout;
         private final boolean wantStderr;
@@ -220,7 +255,7 @@ final class Hijack {
         }
 
         @Override
-        public void opened(Raw connection) {
+        public void opened(Stream connection) {
             raw = connection;
             connected.complete(connection);
             for (int i = 0; i < (tty ? 1 : 2); i++) {
@@ -307,7 +342,7 @@ final class Hijack {
         }
 
         /** Waits until the client's connection is ours (the 101 was written). */
-        Raw awaitConnected(long millis) throws IOException {
+        Stream awaitConnected(long millis) throws IOException {
             try {
                 return connected.get(millis, java.util.concurrent.TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.TimeoutException | ExecutionException e) {
@@ -323,7 +358,7 @@ final class Hijack {
             exit.complete(-1); // nothing to wait for: the connection may end as soon as the output does
             releaseTheirs();
             inputClosed();
-            Raw r = raw;
+            Stream r = raw;
             if (r == null) {
                 for (int fd : outOurs) {
                     if (fd >= 0) {
@@ -336,7 +371,7 @@ final class Hijack {
 
         /** Sends an error text on the stream (stderr frame, or raw with a terminal). */
         void say(String text) {
-            Raw r = raw;
+            Stream r = raw;
             if (r != null) {
                 byte[] b = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
                 if (tty) {

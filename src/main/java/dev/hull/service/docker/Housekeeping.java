@@ -107,11 +107,15 @@ final class Housekeeping {
     }
 
     private void images(Exchange x) throws Exception {
-        Map<String, List<String>> f = filters(x, Set.of("dangling"));
+        Map<String, List<String>> f = filters(x, Set.of("dangling", "label", "label!"));
         List<String> dangling = f.getOrDefault("dangling", List.of());
         boolean all = dangling.contains("false") || dangling.contains("0");
         Engine e = Engine.defaults();
-        ImageService.Pruned p = e.images().prune(all, e::imagesInUse, null);
+        boolean byLabel = f.containsKey("label") || f.containsKey("label!");
+        ImageService.Pruned p = e.images().prune(all, e::imagesInUse, !byLabel ? null : r -> {
+            var c = Images.config(e, r);
+            return Exchange.labelsMatch(f, c == null || c.labels() == null ? Map.of() : c.labels());
+        });
         ObjectNode r = Exchange.JSON.createObjectNode();
         ArrayNode deleted = r.putArray("ImagesDeleted");
         p.ids().forEach(id -> deleted.addObject().put("Deleted", Images.sha(id)));

@@ -162,7 +162,7 @@ final class Images {
         return text.matches(re) || text.matches(re + ":.*");
     }
 
-    private static ImageConfig.Config config(Engine e, ImageRecord r) {
+    static ImageConfig.Config config(Engine e, ImageRecord r) {
         try {
             return e.images().config(r).config();
         } catch (IOException | RuntimeException ex) {

@@ -112,7 +112,9 @@ class DockerApiTest {
         Result bad = ok(curl("-X", "POST", "-H", "Content-Type: application/json", "-d", "{not json",
                 "http://hull/containers/create"));
         assertThat(bad.out()).startsWith("HTTP/1.1 400");
-        assertThat(ok(curl("-X", "POST", "http://hull/build")).out()).startsWith("HTTP/1.1 501");
+        // /build without a context: dockerd's answer for a context without its Dockerfile
+        assertThat(ok(curl("-X", "POST", "http://hull/build")).out()).startsWith("HTTP/1.1 500")
+                .contains("Cannot locate specified Dockerfile: Dockerfile");
     }
 
     // ---------------------------------------------------------------- docker run
