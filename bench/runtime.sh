@@ -190,7 +190,7 @@ t=$here/target
 hf floor \
   -n "java -version (defaults)" "$J -version" \
   -n "java -version (launcher flags)" "$J $flags -version" \
-  -n "hull-runtime --version" "$here/bin/hull-runtime --version" \
+  -n "hull-runtime --version" "env HULL_NO_SERVICE=1 $here/bin/hull-runtime --version" \
   -n "hull-runtime --version (no AOT cache)" \
      "$J $flags --enable-native-access=ALL-UNNAMED -Dhull.program=hull-runtime -cp $t/hull.jar:$t/lib/* dev.hull.cli.Main --version" \
   -n "hull-runtime state (missing id)" -i "$HULL state no-such-container" \
