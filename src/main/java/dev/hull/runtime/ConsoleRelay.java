@@ -117,6 +117,7 @@ final class ConsoleRelay implements AutoCloseable {
         } catch (IllegalArgumentException ignored) {
             // no SIGWINCH for us
         }
+        copySize(); // a resize between the pty's first sizing and the handler sent a SIGWINCH nobody heard
     }
 
     private void copySize() {

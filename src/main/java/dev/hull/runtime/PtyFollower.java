@@ -38,6 +38,7 @@ final class PtyFollower implements AutoCloseable {
             } catch (IllegalArgumentException ignored) {
                 // no SIGWINCH for us
             }
+            f.copySize(); // a resize since the first copy sent a SIGWINCH nobody heard
         }
         return f;
     }

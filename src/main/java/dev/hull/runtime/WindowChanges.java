@@ -27,8 +27,10 @@ public final class WindowChanges {
         listeners.forEach(Runnable::run);
     }
 
+    /** r runs at every change from now on, and once now: a change before it was added went unheard. */
     void add(Runnable r) {
         listeners.add(r);
+        r.run();
     }
 
     void remove(Runnable r) {
