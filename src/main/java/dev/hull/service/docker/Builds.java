@@ -57,7 +57,7 @@ final class Builds {
         Engine engine = Engine.defaults();
         Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
         Path context = Files.createTempDirectory(tmpRoot, "context-");
-        Messages out = null;
+        JsonProgress out = null;
         int[] pipe = null;
         Thread pump = null;
         try {
@@ -82,7 +82,7 @@ final class Builds {
             req.dockerfileName = name;
             req.dockerfileText = Files.readString(df);
 
-            out = new Messages(x);
+            out = new JsonProgress(x, null, null); // streams, no layer progress
             PrintStream progress = new PrintStream(new StreamLines(out), true, StandardCharsets.UTF_8);
             req.out = progress;
             req.err = progress;
@@ -91,7 +91,7 @@ final class Builds {
             int devnull = Syscalls.open("/dev/null", Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
             req.stdio = new int[] {devnull, pipe[1], pipe[1]};
             int readEnd = pipe[0];
-            Messages sink = out;
+            JsonProgress sink = out;
             pump = Thread.ofPlatform().daemon().name("hull-build-output").start(() -> {
                 try (InputStream in = new FdInputStream(readEnd); OutputStream lines = new StreamLines(sink)) {
                     in.transferTo(lines);
@@ -107,11 +107,11 @@ final class Builds {
                 String id = r.image().id();
                 out.send(Exchange.JSON.createObjectNode().set("aux", Exchange.JSON.createObjectNode().put("ID", id)));
                 if (req.quiet) {
-                    out.stream(id + "\n");
+                    stream(out, id + "\n");
                 } else {
-                    out.stream("Successfully built " + r.image().digest().shortHex() + "\n");
+                    stream(out, "Successfully built " + r.image().digest().shortHex() + "\n");
                     for (String t : r.tags()) {
-                        out.stream("Successfully tagged " + Reference.parse(t).familiar() + "\n");
+                        stream(out, "Successfully tagged " + Reference.parse(t).familiar() + "\n");
                     }
                 }
             } catch (BuildException | RuntimeError | IOException e) {
@@ -120,7 +120,7 @@ final class Builds {
                     pipe[1] = -1;
                 }
                 pump.join(30_000);
-                out.error(e.getMessage() == null ? e.toString() : e.getMessage());
+                failed(out, e.getMessage() == null ? e.toString() : e.getMessage());
             } finally {
                 Syscalls.close(devnull);
             }
@@ -225,53 +225,25 @@ final class Builds {
         }
     }
 
-    /** The answer's JSON messages, one object a line, sent as they come (several threads write). */
-    static final class Messages {
-        private final Exchange x;
-        private OutputStream body;
+    /** A {"stream"} message: progress or RUN output. */
+    static void stream(JsonProgress out, String text) {
+        out.send(Exchange.JSON.createObjectNode().put("stream", text));
+    }
 
-        Messages(Exchange x) {
-            this.x = x;
-        }
-
-        synchronized void send(ObjectNode n) {
-            try {
-                if (body == null) {
-                    body = x.stream(200, "application/json");
-                }
-                body.write(Exchange.JSON.writeValueAsBytes(n));
-                body.write("\r\n".getBytes(StandardCharsets.US_ASCII));
-                body.flush();
-            } catch (IOException e) {
-                // the client went away: the build goes on (its result is in the store and the cache)
-            }
-        }
-
-        void stream(String text) {
-            send(Exchange.JSON.createObjectNode().put("stream", text));
-        }
-
-        void error(String message) {
-            ObjectNode n = Exchange.JSON.createObjectNode();
-            n.putObject("errorDetail").put("code", 1).put("message", message);
-            n.put("error", message);
-            send(n);
-        }
-
-        synchronized void finish() {
-            if (body == null) {
-                body = x.stream(200, "application/json");
-            }
-            x.finish(body);
-        }
+    /** dockerd's failed build: errorDetail with the code the docker CLI exits with. */
+    private static void failed(JsonProgress out, String message) {
+        ObjectNode n = Exchange.JSON.createObjectNode();
+        n.putObject("errorDetail").put("code", 1).put("message", message);
+        n.put("error", message);
+        out.send(n);
     }
 
     /** Bytes to {"stream"} messages, a message per whole line (the rest on flush or close). */
     static final class StreamLines extends OutputStream {
-        private final Messages to;
+        private final JsonProgress to;
         private final ByteArrayOutputStream line = new ByteArrayOutputStream();
 
-        StreamLines(Messages to) {
+        StreamLines(JsonProgress to) {
             this.to = to;
         }
 
@@ -293,7 +265,7 @@ final class Builds {
         @Override
         public synchronized void flush() {
             if (line.size() > 0) {
-                to.stream(line.toString(StandardCharsets.UTF_8));
+                stream(to, line.toString(StandardCharsets.UTF_8));
                 line.reset();
             }
         }
