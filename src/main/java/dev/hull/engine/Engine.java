@@ -1097,7 +1097,7 @@ public final class Engine {
                 }
             }
             runtime.delete(info.id(), true);
-            networking.tearDown(info.id());
+            networking.release(info.id());
             events.endBeforeRemoval(this, info);
             containers.remove(info);
             events.container("destroy", info, java.util.Map.of());

@@ -387,6 +387,29 @@ class EngineLifecycleTest {
     }
 
     @Test
+    void rmGivesBackLeasesThatAKilledStartTookButNeverRecorded() throws Exception {
+        // A start killed between taking its address (or host port) and writing network.json: only
+        // the lease files name the container. rm must give them back (EngineCrashTest found one).
+        ContainerInfo c = engine.create(opts("true"));
+        var store = engine.networking().store();
+        var n = store.defaultNetwork();
+        int ip;
+        try (java.io.Closeable l = store.lock(n.name())) {
+            ip = store.leaseNext(n, c.id());
+        }
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        assertThat(store.leasePort("tcp", port, c.id())).as("the port was free").isNull();
+        assertThat(dev.hull.engine.network.OwnedLeases.of(store, List.of(c.id())))
+                .containsExactlyInAnyOrder("bridge " + dev.hull.engine.network.Subnet.format(ip) + " " + c.id(),
+                        "tcp-" + port + " " + c.id());
+        engine.remove(c.id(), false);
+        assertThat(dev.hull.engine.network.OwnedLeases.of(store, List.of(c.id()))).isEmpty();
+    }
+
+    @Test
     void renameMovesTheNameAndFreesTheOldOne() throws Exception {
         CreateOptions o = opts("true");
         o.name = "before";

@@ -790,21 +790,30 @@ public final class Networking {
             if (claim == null) {
                 return false;
             }
-            tearDown(id);
-            for (NetworkInfo n : store.list()) {
-                for (var e : store.leases(n).entrySet()) {
-                    if (e.getValue().equals(id)) {
-                        store.release(n, e.getKey(), id);
-                    }
-                }
-            }
-            for (var e : store.portLeases().entrySet()) {
-                if (e.getValue().equals(id)) {
-                    String[] k = e.getKey().split("-", 2);
-                    store.releasePort(k[0], Integer.parseInt(k[1]), id);
-                }
-            }
+            release(id);
             return true;
+        }
+    }
+
+    /**
+     * For a container that goes away (rm, or reclaimed): {@link #tearDown}, and every address and
+     * host-port lease in its name, also one that a process killed between taking the lease and
+     * recording it in network.json left behind (tearDown knows only what the record names).
+     */
+    public void release(String id) throws IOException {
+        tearDown(id);
+        for (NetworkInfo n : store.list()) {
+            for (var e : store.leases(n).entrySet()) {
+                if (e.getValue().equals(id)) {
+                    store.release(n, e.getKey(), id);
+                }
+            }
+        }
+        for (var e : store.portLeases().entrySet()) {
+            if (e.getValue().equals(id)) {
+                String[] k = e.getKey().split("-", 2);
+                store.releasePort(k[0], Integer.parseInt(k[1]), id);
+            }
         }
     }
 
