@@ -79,32 +79,16 @@ final class ArchiveCli {
                         if (output == null) {
                             throw new IllegalArgumentException("--format oci-dir needs -o DIR");
                         }
-                        ImageArchives.saveOciLayout(records, images.store(), output);
+                        ImageArchives.saveOciLayout(records, images.store(), Invocation.current().resolve(output));
                     }
                     case "docker-archive", "oci-archive" -> {
-                        if (output == null && Stdio.isTerminal()) {
-                            throw new IllegalArgumentException("refusing to write an archive to a terminal: give -o FILE"
-                                    + " or redirect stdout");
-                        }
-                        Path tmp = output == null ? null : output.resolveSibling("." + output.getFileName() + ".part");
-                        try (OutputStream out = new BufferedOutputStream(tmp == null ? System.out
-                                : Files.newOutputStream(tmp), 1 << 16)) {
+                        ArchiveOutput.write(output, out -> {
                             if (format.equals("docker-archive")) {
                                 dev.hull.engine.ImageFiles.saveDockerArchive(engine, selection, out);
                             } else {
                                 ImageArchives.saveOciArchive(records, images.store(), out);
                             }
-                        } catch (IOException | RuntimeException e) {
-                            if (tmp != null) {
-                                Files.deleteIfExists(tmp);
-                            }
-                            throw e;
-                        }
-                        if (tmp != null) {
-                            dev.hull.runtime.Caller.madeFor(tmp); // the client's umask and ownership (warm)
-                            Files.move(tmp, output, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-                        }
+                        });
                     }
                     default -> throw new IllegalArgumentException("--format " + format
                             + ": use docker-archive, oci-archive or oci-dir");

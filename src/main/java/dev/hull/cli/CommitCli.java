@@ -70,27 +70,8 @@ final class CommitCli {
         @Override
         public Integer call() {
             return guarded(() -> {
-                if (output == null && Stdio.isTerminal()) {
-                    throw new IllegalArgumentException("refusing to write a tar to a terminal: give -o FILE or"
-                            + " redirect stdout");
-                }
                 ContainerImages c = new ContainerImages(Engine.defaults());
-                if (output == null) {
-                    OutputStream out = new BufferedOutputStream(System.out, 1 << 16);
-                    c.export(container, out);
-                    out.flush();
-                    return 0;
-                }
-                Path file = Invocation.current().resolve(output);
-                Path part = file.resolveSibling("." + file.getFileName() + ".part");
-                try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(part), 1 << 16)) {
-                    c.export(container, out);
-                } catch (Exception e) {
-                    Files.deleteIfExists(part);
-                    throw e;
-                }
-                dev.hull.runtime.Caller.madeFor(part); // the client's umask and ownership (warm)
-                Files.move(part, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                ArchiveOutput.write(output, out -> c.export(container, out));
                 return 0;
             });
         }

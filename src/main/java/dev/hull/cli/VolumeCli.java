@@ -273,7 +273,8 @@ final class VolumeCli {
     static CommandLine group() {
         CommandLine g = new CommandLine(new Group());
         for (Object sub : new Object[] {new Create(), new Ls(), new Inspect(), new Rm(), new Prune(),
-            new VolumeDiskCli.Lock(), new VolumeDiskCli.Unlock(), new VolumeDiskCli.Resize()}) {
+            new VolumeDiskCli.Lock(), new VolumeDiskCli.Unlock(), new VolumeDiskCli.Resize(),
+            new VolumeArchiveCli.Export(), new VolumeArchiveCli.Import()}) {
             g.addSubcommand(new CommandLine(sub));
         }
         return g;

@@ -248,7 +248,9 @@ public final class Disk {
     /** Unmounts the disk, grows its filesystem with resize2fs, mounts it again; refused while a container holds it. */
     private static void growOffline(Path dir, String what) throws IOException, RuntimeError {
         release(dir);
-        for (int i = 0; i < 100 && !boundLoops(image(dir)).isEmpty(); i++) {
+        // the loop goes with the last reference to its mount: a container that just ended (run --rm
+        // returns once it is removed) can hold one a moment longer while its namespace is torn down
+        for (int i = 0; i < 300 && !boundLoops(image(dir)).isEmpty(); i++) {
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {

@@ -15,7 +15,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 
@@ -33,10 +32,22 @@ final class TreeCopy {
 
     private TreeCopy() {}
 
-    /** What is kept of an entry: type and permission bits, owner, size, modification time, device. */
-    record Meta(int mode, int uid, int gid, long size, long mtimeSec, int mtimeNsec, long rdev) {
+    /**
+     * What is kept of an entry: type and permission bits, owner, size, modification time, device,
+     * and (for copies that keep them: {@link ArchiveXattrs}) extended attributes.
+     */
+    record Meta(int mode, int uid, int gid, long size, long mtimeSec, int mtimeNsec, long rdev,
+            Map<String, byte[]> xattrs) {
+        Meta(int mode, int uid, int gid, long size, long mtimeSec, int mtimeNsec, long rdev) {
+            this(mode, uid, gid, size, mtimeSec, mtimeNsec, rdev, Map.of());
+        }
+
         static Meta of(AtFiles.Stat s) {
             return new Meta(s.mode(), s.uid(), s.gid(), s.size(), s.mtimeSec(), s.mtimeNsec(), s.rdev());
+        }
+
+        Meta withXattrs(Map<String, byte[]> x) {
+            return new Meta(mode, uid, gid, size, mtimeSec, mtimeNsec, rdev, x);
         }
 
         int type() {
@@ -77,9 +88,10 @@ final class TreeCopy {
         return new Content() {
             @Override
             public long to(int fd) throws IOException {
-                try (OutputStream out = AtFiles.outputStream(fd)) {
-                    return in.transferTo(out);
-                }
+                // blocks of zeros become holes: a sparse file that went through a tar stays sparse
+                dev.hull.linux.SparseFdOutput out = new dev.hull.linux.SparseFdOutput(fd);
+                in.transferTo(out);
+                return out.finish();
             }
 
             @Override
@@ -140,14 +152,25 @@ final class TreeCopy {
         private final Map<String, String> links = new HashMap<>(); // dev:ino -> first path
         /** With a device (not -1): directories on other file systems (mount points) are copied empty. */
         private final long device;
+        /** Whether files and directories carry their extended attributes. */
+        private final boolean xattrs;
 
         Walker(Sink sink) {
             this(sink, -1);
         }
 
         Walker(Sink sink, long device) {
+            this(sink, device, false);
+        }
+
+        Walker(Sink sink, long device, boolean xattrs) {
             this.sink = sink;
             this.device = device;
+            this.xattrs = xattrs;
+        }
+
+        private Meta meta(int fd, AtFiles.Stat s) throws IOException {
+            return xattrs ? Meta.of(s).withXattrs(dev.hull.linux.FdXattrs.read(fd)) : Meta.of(s);
         }
 
         /** The directory dfd (open for reading) as path, with everything below it. */
@@ -176,7 +199,7 @@ final class TreeCopy {
                     }
                     int fd = AtFiles.openat2(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, BENEATH);
                     try {
-                        directory(fd, path, Meta.of(expect(fd, S_IFDIR, path)));
+                        directory(fd, path, meta(fd, expect(fd, S_IFDIR, path)));
                     } finally {
                         Syscalls.close(fd);
                     }
@@ -206,7 +229,7 @@ final class TreeCopy {
 
         /** The regular file fd (open for reading) as path. */
         void file(int fd, String path, AtFiles.Stat s) throws IOException {
-            sink.file(path, Meta.of(s), ofFd(fd));
+            sink.file(path, meta(fd, s), ofFd(fd));
         }
 
         private static AtFiles.Stat expect(int fd, int type, String path) throws IOException {
@@ -232,12 +255,22 @@ final class TreeCopy {
         private final Integer gid;
         private final boolean makeParents;
         private final String label;
+        /**
+         * A whole tree's restore (volume import): entries get the extended attributes they carry (those
+         * {@link ArchiveXattrs#restorable}), and the base its own owner, mode and times.
+         */
+        private final boolean whole;
         private String cachedDir;
         private int cachedFd = -1;
         private long bytes;
 
         /** label: how messages name the base ("container web:/srv"). makeParents: an archive may omit directories. */
         DirWriter(int base, Integer uid, Integer gid, boolean makeParents, String label) {
+            this(base, uid, gid, makeParents, label, false);
+        }
+
+        DirWriter(int base, Integer uid, Integer gid, boolean makeParents, String label, boolean whole) {
+            this.whole = whole;
             this.base = base;
             this.uid = uid;
             this.gid = gid;
@@ -383,11 +416,22 @@ final class TreeCopy {
         private void setMeta(int fd, Meta m) throws LinuxException {
             AtFiles.fchownat(fd, "", owner(m.uid(), uid), owner(m.gid(), gid), AT_EMPTY_PATH);
             AtFiles.fchmod(fd, m.permissions());
+            if (whole) { // after the chown, which clears security.capability
+                ArchiveXattrs.restore(fd, m.xattrs());
+            }
             AtFiles.utimensat(fd, null, m.mtimeSec(), m.mtimeNsec(), 0);
         }
 
         private void doDirectoryDone(String path, Meta m) throws IOException {
             if (path.isEmpty()) {
+                if (whole) {
+                    int fd = AtFiles.openat2(base, ".", O_RDONLY | O_DIRECTORY, 0, BENEATH);
+                    try {
+                        setMeta(fd, m);
+                    } finally {
+                        Syscalls.close(fd);
+                    }
+                }
                 return;
             }
             int fd = AtFiles.openat2(parent(path), name(path), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, BENEATH);
@@ -488,9 +532,16 @@ final class TreeCopy {
     /** Writes entries as a tar stream (POSIX/PAX: long names, big files, owners, devices). */
     static final class TarSink implements Sink {
         private final TarArchiveOutputStream tar;
+        /** A whole tree's archive (volume export): the base itself is the entry "./". */
+        private final boolean whole;
         private long bytes;
 
         TarSink(OutputStream out) {
+            this(out, false);
+        }
+
+        TarSink(OutputStream out, boolean whole) {
+            this.whole = whole;
             this.tar = new TarArchiveOutputStream(out);
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
@@ -504,14 +555,15 @@ final class TreeCopy {
                 e.setIds(m.uid(), m.gid());
                 e.setLastModifiedTime(java.nio.file.attribute.FileTime.from(
                         java.time.Instant.ofEpochSecond(m.mtimeSec(), m.mtimeNsec())));
+                ArchiveXattrs.write(e, m.xattrs());
             }
             return e;
         }
 
         @Override
         public void directory(String path, Meta m) throws IOException {
-            if (!path.isEmpty()) {
-                tar.putArchiveEntry(entry(path + "/", TarConstants.LF_DIR, m));
+            if (!path.isEmpty() || whole) {
+                tar.putArchiveEntry(entry(path.isEmpty() ? "./" : path + "/", TarConstants.LF_DIR, m));
                 tar.closeArchiveEntry();
             }
         }
@@ -580,7 +632,7 @@ final class TreeCopy {
      * their modes and times at the end, deepest first.
      */
     static void readTar(InputStream in, Sink sink) throws IOException {
-        TarArchiveInputStream tar = new TarArchiveInputStream(in);
+        dev.hull.image.unpack.XattrTarInputStream tar = new dev.hull.image.unpack.XattrTarInputStream(in);
         List<String[]> dirs = new ArrayList<>();
         List<Meta> dirMetas = new ArrayList<>();
         TarArchiveEntry e;
@@ -593,7 +645,7 @@ final class TreeCopy {
             long rdev = e.isCharacterDevice() || e.isBlockDevice()
                     ? Syscalls.makedev(e.getDevMajor(), e.getDevMinor()) : 0;
             Meta m = new Meta(type | (e.getMode() & 07777), (int) e.getLongUserId(), (int) e.getLongGroupId(),
-                    e.getSize(), mtime.getEpochSecond(), mtime.getNano(), rdev);
+                    e.getSize(), mtime.getEpochSecond(), mtime.getNano(), rdev, tar.xattrs());
             if (e.isDirectory()) {
                 sink.directory(path, m);
                 dirs.add(new String[] {path});

@@ -220,6 +220,12 @@ class DiskCommandsTest {
         assertThat(r.exit()).as(r.toString()).isNotZero();
         assertThat(r.out()).doesNotContain(marker);
 
+        // a locked volume's backup: a clear error, no archive of ciphertext names
+        HullCommand.Result export = hull("volume", "export", "-o", f.dir.resolve("locked.tar").toString(), sec);
+        assertThat(export.exit()).as(export.toString()).isEqualTo(1);
+        assertThat(export.err()).contains("hull: volume " + sec + " is locked");
+        assertThat(f.dir.resolve("locked.tar")).doesNotExist();
+
         Path wrong = f.dir.resolve("wrong.key");
         Files.write(wrong, java.security.SecureRandom.getSeed(32));
         HullCommand.Result bad = hull("volume", "unlock", "--key-file", wrong.toString(), sec);
@@ -227,6 +233,9 @@ class DiskCommandsTest {
         assertThat(bad.err()).contains("hull: wrong key for volume " + sec);
         ok(hull("volume", "unlock", "--key-file", key.toString(), sec));
         assertThat(f.output("--rm", "-v", sec + ":/v", "busybox", "head", "-1", "/v/" + file)).isEqualTo(marker + "\n");
+        ok(hull("volume", "export", "-o", f.dir.resolve("unlocked.tar").toString(), sec));
+        assertThat(Files.readString(f.dir.resolve("unlocked.tar"), java.nio.charset.StandardCharsets.ISO_8859_1))
+                .as("the unlocked volume's backup holds its plaintext").contains(marker);
         // growing it (unmounted where online resizing is refused) keeps it unlocked with its key file
         ok(hull("volume", "resize", "--key-file", key.toString(), sec, "48m"));
         assertThat(f.output("--rm", "-v", sec + ":/v", "busybox", "head", "-1", "/v/" + file)).isEqualTo(marker + "\n");

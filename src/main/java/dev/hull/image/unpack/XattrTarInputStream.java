@@ -14,13 +14,15 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * A TarArchiveInputStream that also keeps the raw bytes of each entry's PAX header, so xattr values
  * come out byte for byte: commons-compress decodes PAX values as UTF-8, which mangles binary values
  * such as security.capability (Go's archive/tar, which writes most layers, stores them raw).
+ * libarchive's form is read too: {@code LIBARCHIVE.xattr.NAME} with the name %-encoded and the
+ * value in base64 (what Hull writes for a value that is not UTF-8 text).
  */
-final class XattrTarInputStream extends TarArchiveInputStream {
-    private static final String SCHILY_XATTR = "SCHILY.xattr.";
+public final class XattrTarInputStream extends TarArchiveInputStream {
+    private static final String SCHILY_XATTR = "SCHILY.xattr.", LIBARCHIVE_XATTR = "LIBARCHIVE.xattr.";
     private final ByteArrayOutputStream pax = new ByteArrayOutputStream();
     private int depth; // getNextEntry calls itself after reading a PAX header
 
-    XattrTarInputStream(InputStream in) {
+    public XattrTarInputStream(InputStream in) {
         super(in);
     }
 
@@ -46,9 +48,12 @@ final class XattrTarInputStream extends TarArchiveInputStream {
         return n;
     }
 
-    /** The current entry's SCHILY.xattr.* PAX records: name (without the prefix) to raw value. */
-    Map<String, byte[]> xattrs() throws IOException {
+    /** The current entry's xattr PAX records (SCHILY.xattr.*, LIBARCHIVE.xattr.*): name to raw value. */
+    public Map<String, byte[]> xattrs() throws IOException {
         Map<String, byte[]> xattrs = new LinkedHashMap<>();
+        if (pax.size() == 0) {
+            return xattrs;
+        }
         byte[] b = pax.toByteArray();
         int i = 0;
         while (i < b.length) {
@@ -67,10 +72,32 @@ final class XattrTarInputStream extends TarArchiveInputStream {
             String key = new String(b, space + 1, eq - space - 1, StandardCharsets.UTF_8);
             if (key.startsWith(SCHILY_XATTR) && key.length() > SCHILY_XATTR.length()) {
                 xattrs.put(key.substring(SCHILY_XATTR.length()), Arrays.copyOfRange(b, eq + 1, end - 1));
+            } else if (key.startsWith(LIBARCHIVE_XATTR) && key.length() > LIBARCHIVE_XATTR.length()) {
+                try {
+                    xattrs.put(percentDecoded(key.substring(LIBARCHIVE_XATTR.length())), java.util.Base64.getDecoder()
+                            .decode(new String(b, eq + 1, end - 1 - (eq + 1), StandardCharsets.US_ASCII).trim()));
+                } catch (IllegalArgumentException e) {
+                    throw new IOException("malformed " + key + " PAX record (a %-encoded name and a base64 value)");
+                }
             }
             i = end;
         }
         return xattrs;
+    }
+
+    /** libarchive's %XX encoding of an xattr name undone. */
+    static String percentDecoded(String s) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '%' && i + 2 < s.length()) {
+                out.write(Integer.parseInt(s.substring(i + 1, i + 3), 16));
+                i += 2;
+            } else {
+                out.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        return out.toString(StandardCharsets.UTF_8);
     }
 
     private static int indexOf(byte[] b, byte c, int from) {

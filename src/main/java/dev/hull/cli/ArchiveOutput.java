@@ -1,0 +1,49 @@
+package dev.hull.cli;
+
+import dev.hull.service.Stdio;
+import java.io.BufferedOutputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Where a command that writes an archive (save, export, volume export) writes it: to -o FILE —
+ * written beside it as .FILE.part and moved into place only when complete, so a failed or killed
+ * command never leaves a truncated archive under the name — or to stdout, which must not be a
+ * terminal. On the warm path FILE is the client's (its directory, umask and ownership), and
+ * stdout the client's.
+ */
+final class ArchiveOutput {
+    private ArchiveOutput() {}
+
+    /** Writes an archive to the stream it is given. */
+    @FunctionalInterface
+    interface Body {
+        void write(OutputStream out) throws Exception;
+    }
+
+    static void write(Path output, Body body) throws Exception {
+        if (output == null) {
+            if (Stdio.isTerminal()) {
+                throw new IllegalArgumentException("refusing to write an archive to a terminal: give -o FILE or"
+                        + " redirect stdout");
+            }
+            System.out.flush();
+            OutputStream out = new BufferedOutputStream(System.out, 1 << 16);
+            body.write(out);
+            out.flush();
+            return;
+        }
+        Path file = Invocation.current().resolve(output);
+        Path part = file.resolveSibling("." + file.getFileName() + ".part");
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(part), 1 << 16)) {
+            body.write(out);
+        } catch (Exception e) {
+            Files.deleteIfExists(part);
+            throw e;
+        }
+        dev.hull.runtime.Caller.madeFor(part); // the client's umask and ownership (warm)
+        Files.move(part, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}

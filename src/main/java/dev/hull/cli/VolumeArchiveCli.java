@@ -1,0 +1,73 @@
+package dev.hull.cli;
+
+import dev.hull.engine.Engine;
+import dev.hull.engine.VolumeArchives;
+import dev.hull.runtime.RuntimeError;
+import java.io.BufferedInputStream;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code hull volume export} and {@code hull volume import}: a volume's content as a tar (podman's commands). */
+final class VolumeArchiveCli {
+    private VolumeArchiveCli() {}
+
+    @Command(name = "export", mixinStandardHelpOptions = true, description = {"Write a volume's content as a tar:"
+        + " owners, modes, times, hard links, device nodes, ACLs, file capabilities and user.* attributes, and the"
+        + " volume's own owner and mode. A container writing to the volume meanwhile can make the copy"
+        + " inconsistent: stop it first for a consistent backup.", "", "Examples:",
+        "  hull volume export -o data.tar data", "  hull volume export data | gzip > data.tar.gz"},
+            sortOptions = false)
+    static final class Export implements Callable<Integer> {
+        @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write here (default: stdout).")
+        Path output;
+        @Parameters(index = "0", paramLabel = "VOLUME")
+        String name;
+
+        @Override
+        public Integer call() {
+            return ContainerCli.guarded(1, () -> {
+                VolumeArchives a = new VolumeArchives(Engine.defaults().volumes());
+                Engine.defaults().volumes().get(name); // a missing volume: its error, before any file is made
+                ArchiveOutput.write(output, out -> a.export(name, out));
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "import", mixinStandardHelpOptions = true, description = {"Add a tar's content (plain, gzip or"
+        + " zstd) to a volume that exists, replacing what is in the way; owners, modes, ACLs, file capabilities"
+        + " and user.* attributes are kept (other attributes, such as trusted.*, are not). Sparse files stay"
+        + " sparse.", "", "Examples:", "  hull volume create data && hull volume import data data.tar",
+        "  gunzip -c data.tar.gz | hull volume import data -"}, sortOptions = false)
+    static final class Import implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "VOLUME")
+        String name;
+        @Parameters(index = "1", paramLabel = "FILE|-")
+        String file;
+
+        @Override
+        public Integer call() {
+            return ContainerCli.guarded(1, () -> {
+                VolumeArchives a = new VolumeArchives(Engine.defaults().volumes());
+                Engine.defaults().volumes().get(name); // a missing volume: its error first
+                if (file.equals("-")) {
+                    a.importInto(name, System.in);
+                    return 0;
+                }
+                Path f = Invocation.current().resolve(Path.of(file));
+                if (!Files.isRegularFile(f)) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, f + ": no such file");
+                }
+                try (InputStream in = new BufferedInputStream(Files.newInputStream(f), 1 << 16)) {
+                    a.importInto(name, in);
+                }
+                return 0;
+            });
+        }
+    }
+}
