@@ -40,6 +40,10 @@ public final class ResourceControl {
 
     /** The cgroup of a container. */
     CgroupResources cgroup(ContainerRecord rec) throws IOException {
+        if (rec.cgroupPath().equals(dev.hull.linux.cgroup.CgroupManagers.NONE)) {
+            throw new IOException("container " + rec.id() + " has no cgroup of its own (rootless, with no cgroup"
+                    + " delegated to the user)");
+        }
         return new CgroupResources(layout(), rec.cgroupPath());
     }
 

@@ -8,6 +8,12 @@ public final class CgroupManagers {
 
     /** Where containers go when config.json has no linux.cgroupsPath, and the base for relative paths. */
     public static final String DEFAULT_PARENT = "/hull";
+    /**
+     * The cgroup path of a container made without a cgroup ({@link NoCgroupManager}, the runtime's
+     * {@code run.hull.cgroup.none} annotation): as recorded, it means none (a config.json's empty
+     * cgroupsPath never gets here: the runtime refuses it).
+     */
+    public static final String NONE = "";
 
     private CgroupManagers() {}
 
@@ -34,6 +40,9 @@ public final class CgroupManagers {
      * {@link CgroupV1Manager} (which also manages the cgroup2 mount on a hybrid host).
      */
     public static CgroupManager forContainer(CgroupLayout layout, String cgroupsPath, String containerId) {
+        if (NONE.equals(cgroupsPath)) {
+            return new NoCgroupManager();
+        }
         String path = resolve(cgroupsPath, containerId);
         return switch (layout.mode()) {
             case V2 -> new CgroupV2Manager(layout.unifiedMount(), path);
