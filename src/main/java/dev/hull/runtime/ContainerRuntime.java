@@ -136,14 +136,8 @@ public final class ContainerRuntime {
         Linux linux = spec.linux();
         CgroupManager cgroup;
         try {
-            String path = linux == null ? null : linux.cgroupsPath();
-            if (CgroupManagers.NONE.equals(path)) {
-                throw new IllegalArgumentException("linux.cgroupsPath: empty");
-            }
-            if ("true".equals(spec.annotations().get(Annotations.NO_CGROUP))) {
-                path = CgroupManagers.NONE;
-            }
-            cgroup = CgroupManagers.forContainer(layout(), path, id);
+            cgroup = "true".equals(spec.annotations().get(Annotations.NO_CGROUP)) ? CgroupManagers.none()
+                    : CgroupManagers.forContainer(layout(), linux == null ? null : linux.cgroupsPath(), id);
         } catch (IllegalArgumentException e) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: " + e.getMessage());
         }
@@ -513,7 +507,7 @@ public final class ContainerRuntime {
     }
 
     CgroupManager cgroupOf(ContainerRecord rec) throws IOException {
-        return CgroupManagers.forContainer(layout(), rec.cgroupPath(), rec.id());
+        return CgroupManagers.forRecord(layout(), rec.cgroupPath(), rec.id());
     }
 
     /** {@code delete}: removes a stopped (or, with force, any) container and everything it held. */

@@ -86,7 +86,7 @@ public final class ResourceControl {
     /** {@code ps}: the pids (host view) of every process in the container's cgroup. */
     public List<Integer> pids(String id) throws RuntimeError, IOException {
         ContainerRecord rec = rt.store().load(id);
-        return CgroupManagers.forContainer(layout(), rec.cgroupPath(), rec.id()).pids();
+        return CgroupManagers.forRecord(layout(), rec.cgroupPath(), rec.id()).pids();
     }
 
     /** One {"type":"stats","id":...,"data":{...}} event. */

@@ -9,9 +9,9 @@ public final class CgroupManagers {
     /** Where containers go when config.json has no linux.cgroupsPath, and the base for relative paths. */
     public static final String DEFAULT_PARENT = "/hull";
     /**
-     * The cgroup path of a container made without a cgroup ({@link NoCgroupManager}, the runtime's
-     * {@code run.hull.cgroup.none} annotation): as recorded, it means none (a config.json's empty
-     * cgroupsPath never gets here: the runtime refuses it).
+     * The cgroup path recorded for a container made without a cgroup ({@link NoCgroupManager}, the
+     * runtime's {@code run.hull.cgroup.none} annotation); {@link #forContainer} still refuses it as a
+     * config.json's cgroupsPath.
      */
     public static final String NONE = "";
 
@@ -40,14 +40,21 @@ public final class CgroupManagers {
      * {@link CgroupV1Manager} (which also manages the cgroup2 mount on a hybrid host).
      */
     public static CgroupManager forContainer(CgroupLayout layout, String cgroupsPath, String containerId) {
-        if (NONE.equals(cgroupsPath)) {
-            return new NoCgroupManager();
-        }
         String path = resolve(cgroupsPath, containerId);
         return switch (layout.mode()) {
             case V2 -> new CgroupV2Manager(layout.unifiedMount(), path);
             case HYBRID, LEGACY -> new CgroupV1Manager(layout, path);
         };
+    }
+
+    /** The manager of a container without a cgroup of its own ({@link NoCgroupManager}). */
+    public static CgroupManager none() {
+        return new NoCgroupManager();
+    }
+
+    /** The manager of a recorded container: its cgroup path as recorded, {@link #NONE} for none. */
+    public static CgroupManager forRecord(CgroupLayout layout, String recordedPath, String containerId) {
+        return NONE.equals(recordedPath) ? none() : forContainer(layout, recordedPath, containerId);
     }
 
     /** Applies the rules of {@link #forContainer} and returns the normalized absolute path. */
