@@ -120,6 +120,17 @@ public final class Rootless {
         ((com.fasterxml.jackson.databind.node.ObjectNode) spec.get("annotations")).put(Annotations.NO_CGROUP, "true");
     }
 
+    /** {@code hull info}'s line: the namespace's mapping, and what is left out. */
+    static String describe() {
+        String map;
+        try {
+            map = Files.readString(Path.of("/proc/self/uid_map")).trim().replaceAll("\\s+", " ");
+        } catch (IOException e) {
+            map = "unreadable: " + e.getMessage();
+        }
+        return "yes (uid_map " + map + "; network: none only; cgroup limits refused: no cgroup delegated)";
+    }
+
     /** The error for what rootless Hull cannot do yet: "hull: rootless: WHAT: WHY". */
     public static RuntimeError refuse(String what, String why) {
         return new RuntimeError(RuntimeError.Kind.FAILED,

@@ -69,6 +69,9 @@ class RootlessHullTest {
             assertThat(r.out()).isEqualTo("in " + id.substring(0, 12) + "\n");
             r = user.hull("logs", name);
             assertThat(r.out()).as(r.toString()).isEqualTo("started\n");
+            // no cgroup: top finds the processes by the init's pid namespace
+            r = user.hull("top", name);
+            assertThat(r.out()).as(r.toString()).contains("sleep 1000");
             // the container's files are the user's, nothing of the host's root places
             assertThat(user.home.resolve(".local/share/hull/containers").resolve(id)).isDirectory();
             assertThat(Path.of("/var/lib/hull/containers", id)).doesNotExist();
@@ -102,6 +105,9 @@ class RootlessHullTest {
         }
         HullCommand.Result r = user.hull("ps", "-a", "--format", "{{.Image}}");
         assertThat(r.out()).as("nothing made").isEmpty();
+        r = user.hull("info");
+        assertThat(r.out()).as(r.toString()).contains("Rootless: yes (uid_map 0 " + user.uid + " 1 1 ")
+                .contains("Storage Root (HULL_HOME): " + user.home.resolve(".local/share/hull"));
     }
 
     @Test
@@ -117,6 +123,9 @@ class RootlessHullTest {
         r = user.hull("run", "--rm", "--network", "host", "busybox", "true");
         assertThat(r.exit()).as(r.toString()).isEqualTo(125);
         assertThat(r.err()).startsWith("hull: rootless: --network host: ");
+        r = user.hull("network", "create", "rl-net");
+        assertThat(r.exit()).as(r.toString()).isNotZero();
+        assertThat(r.err()).startsWith("hull: rootless: network create: ");
     }
 
     @Test
