@@ -96,6 +96,41 @@ class RootlessHullTest {
     }
 
     @Test
+    void volumesBindMountsAndRestartPolicies() throws Exception {
+        HullCommand.Result r = user.hull("run", "--rm", "-v", "rl-data:/srv", "busybox", "sh", "-c", "echo kept > /srv/f");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        r = user.hull("run", "--rm", "-v", "rl-data:/srv:ro", "busybox", "cat", "/srv/f");
+        assertThat(r.out()).as(r.toString()).isEqualTo("kept\n");
+        assertThat(user.hull("volume", "rm", "rl-data").exit()).isZero();
+        // a bind mount of the user's directory: what container root writes is the user's on the host
+        Path bind = user.home.resolve("rl-bind");
+        assertThat(RootlessUser.run("runuser", "-u", user.name, "--", "mkdir", bind.toString()).exit()).isZero();
+        r = user.hull("run", "--rm", "-v", bind + ":/b", "busybox", "sh", "-c", "echo x > /b/y");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        assertThat(Files.getOwner(bind.resolve("y")).getName()).isEqualTo(user.name);
+        // a container user other than root is one of the user's subordinate ids
+        r = user.hull("run", "--rm", "-u", "1000", "busybox", "sh", "-c", "touch /tmp/a; stat -c %u /tmp/a");
+        assertThat(r.out()).as(r.toString()).isEqualTo("1000\n");
+        // the monitor restarts it inside the user's namespace: 1 run + 2 restarts
+        r = user.hull("run", "-d", "--name", "rl-restart", "--restart", "on-failure:2", "busybox", "sh", "-c",
+                "echo run; exit 3");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        try {
+            for (int i = 0; i < 600; i++) {
+                r = user.hull("logs", "rl-restart");
+                if (r.out().equals("run\nrun\nrun\n")
+                        && user.hull("ps", "-a", "--format", "{{.Names}} {{.Status}}").out().contains("rl-restart Exited (3)")) {
+                    break;
+                }
+                Thread.sleep(200);
+            }
+            assertThat(r.out()).as(r.toString()).isEqualTo("run\nrun\nrun\n");
+        } finally {
+            user.hull("rm", "-f", "rl-restart");
+        }
+    }
+
+    @Test
     void limitsAreRefusedNamingTheMissingDelegation() throws Exception {
         for (String[] flag : new String[][] {{"-m", "64m"}, {"--cpus", "1"}, {"--pids-limit", "10"}}) {
             HullCommand.Result r = user.hull("run", "--rm", flag[0], flag[1], "busybox", "true");
