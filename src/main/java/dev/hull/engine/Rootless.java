@@ -20,7 +20,8 @@ import java.nio.file.Path;
  * <li>config (hull.json, registries.json): {@code $XDG_CONFIG_HOME/hull}, else {@code ~/.config/hull}.
  * </ul>
  * What needs the host's root refuses with an error that names what is missing ({@link #refuse}):
- * cgroup limits (no delegated cgroup), the default bridge network (no way out yet).
+ * cgroup limits (no delegated cgroup), networks other than none (no way out yet: the default
+ * network falls back to none).
  */
 public final class Rootless {
     private Rootless() {}
@@ -78,12 +79,16 @@ public final class Rootless {
      * out for a rootless container yet), anything else is refused.
      */
     static void limit(CreateOptions o) throws RuntimeError {
-        String[][] limits = {{"-m/--memory", o.memory > 0 ? "x" : null}, {"--memory-swap", o.memorySwap != 0 ? "x" : null},
-            {"--cpus", o.cpus > 0 ? "x" : null}, {"--cpu-shares", o.cpuShares > 0 ? "x" : null},
-            {"--cpuset-cpus", o.cpusetCpus}, {"--pids-limit", o.pidsLimit != null && o.pidsLimit > 0 ? "x" : null}};
-        for (String[] l : limits) {
-            if (l[1] != null) {
-                throw refuse(l[0], noDelegation());
+        java.util.Map<String, Boolean> limits = new java.util.LinkedHashMap<>();
+        limits.put("-m/--memory", o.memory > 0);
+        limits.put("--memory-swap", o.memorySwap != 0);
+        limits.put("--cpus", o.cpus > 0);
+        limits.put("--cpu-shares", o.cpuShares > 0);
+        limits.put("--cpuset-cpus", o.cpusetCpus != null);
+        limits.put("--pids-limit", o.pidsLimit != null && o.pidsLimit > 0);
+        for (var l : limits.entrySet()) {
+            if (l.getValue()) {
+                throw refuse(l.getKey(), noDelegation());
             }
         }
         o.pidsLimit = 0L; // not the config file's default: nothing could hold it
