@@ -60,7 +60,9 @@ final class RegistryCli {
                 dirs.add(certDir);
                 b.certsDirs(dirs);
             }
-            String conf = dev.hull.runtime.Caller.environment().getOrDefault("HULL_REGISTRIES", "/etc/hull/registries.json");
+            String conf = dev.hull.runtime.Caller.environment().getOrDefault("HULL_REGISTRIES",
+                    dev.hull.engine.Rootless.active() ? dev.hull.engine.Rootless.config().resolve("registries.json").toString()
+                            : "/etc/hull/registries.json");
             Path confPath = dev.hull.runtime.Caller.resolve(Path.of(conf));
             if (Files.isRegularFile(confPath)) {
                 JsonNode root;

@@ -239,6 +239,7 @@ final class SystemCli {
                     {"Volumes", n.path("Volumes").asText()},
                     {"Storage Root (HULL_HOME)", n.path("HullRootDir").asText()},
                     {"State Dir (HULL_STATE)", n.path("StateDir").asText()},
+                    {"Rootless", n.path("Rootless").asText()},
                     {"Snapshotter", n.path("Driver").asText()},
                     {"Cgroup Driver", n.path("CgroupDriver").asText()},
                     {"Cgroup Version", n.path("CgroupVersion").asText() + " (" + n.path("CgroupLayout").asText() + ")"},

@@ -72,6 +72,10 @@ public final class ContainerStats {
         }
         CreateOptions o = info.options() != null ? info.options() : new CreateOptions();
         try {
+            if (rec.cgroupPath().equals(dev.hull.linux.cgroup.CgroupManagers.NONE)) {
+                throw new IOException("rootless: stats of " + info.name() + ": the container has no cgroup of its own"
+                        + " to read (" + Rootless.noDelegation() + ")");
+            }
             CgroupResources cg = new CgroupResources(CgroupLayout.detect(), rec.cgroupPath());
             return read(cg, rec.pid(), "host".equals(o.network), hostMemory());
         } catch (NoSuchFileException e) {

@@ -111,7 +111,9 @@ public final class Engine {
     public static Engine defaults() {
         String h = dev.hull.runtime.Caller.getenv("HULL_HOME"); // the client's, on the warm path
         String s = dev.hull.runtime.Caller.getenv("HULL_STATE");
-        return new Engine(Path.of(h != null ? h : "/var/lib/hull"), Path.of(s != null ? s : "/run/hull"));
+        boolean rootless = Rootless.active(); // the user's own dirs, never /var/lib or /run
+        return new Engine(h != null ? Path.of(h) : rootless ? Rootless.home() : Path.of("/var/lib/hull"),
+                s != null ? Path.of(s) : rootless ? Rootless.state() : Path.of("/run/hull"));
     }
 
     public Path home() {
@@ -180,6 +182,10 @@ public final class Engine {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--rm and --restart " + o.restart
                     + " conflict: a container that restarts is never done to be removed");
         }
+        boolean rootless = Rootless.active();
+        if (rootless) {
+            Rootless.limit(o); // what needs the host's root (cgroups, the bridge) refused or left out, before the config's defaults
+        }
         config().applyTo(o); // the config file's defaults for what the flags left open, kept in container.json
         logLimits(o); // bad --log-opt fails before anything is made
         // A lease until the container is recorded: no prune or rmi can take its layers meanwhile.
@@ -217,6 +223,9 @@ public final class Engine {
                 ImageUser user = ImageUser.resolve(o.user != null ? o.user : ic.user(),
                         ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
                 ObjectNode spec = ContainerSpecBuilder.build(o, ic, user, id, args, overlay, dir, volumes);
+                if (rootless) {
+                    Rootless.adapt(spec);
+                }
                 String mode = o.network == null ? "bridge" : o.network;
                 if (NetworkRequest.wired(mode) && !mode.equals(NetworkStore.DEFAULT)) {
                     o.network = networking.store().resolve(mode).name(); // kept by name, also when given by id
@@ -825,7 +834,7 @@ public final class Engine {
     private List<String> hullCommand(String... args) {
         List<String> argv = new ArrayList<>(List.of("/usr/bin/env", "HULL_HOME=" + home, "HULL_STATE=" + stateRoot));
         // The service the caller used (or none): a monitor's end command must not start one elsewhere.
-        for (String k : List.of("HULL_RUNTIME_SOCKET", "HULL_NO_SERVICE", "HULL_CLASSPATH")) {
+        for (String k : List.of("HULL_RUNTIME_SOCKET", "HULL_NO_SERVICE", "HULL_CLASSPATH", "HULL_ROOTLESS")) {
             String v = dev.hull.runtime.Caller.getenv(k);
             if (v != null && !v.isEmpty()) {
                 argv.add(k + "=" + v);

@@ -46,7 +46,10 @@ public record EngineConfig(Path file, boolean found, long pidsLimit, long logMax
     /** The file the caller's HULL_CONFIG names (relative to the caller's directory), else /etc/hull/hull.json. */
     public static Path location() {
         String p = Caller.getenv("HULL_CONFIG");
-        return p == null || p.isEmpty() ? DEFAULT_FILE : Caller.absolute(Path.of(p));
+        if (p == null || p.isEmpty()) {
+            return Rootless.active() ? Rootless.config().resolve("hull.json") : DEFAULT_FILE;
+        }
+        return Caller.absolute(Path.of(p));
     }
 
     /** The built-in defaults, as if file did not exist. */

@@ -47,6 +47,7 @@ public final class SystemInfo {
         n.put("HullRootDir", engine.home().toAbsolutePath().toString());
         n.put("StateDir", engine.stateRoot().toAbsolutePath().toString());
         n.put("CgroupDriver", "cgroupfs");
+        n.put("Rootless", Rootless.active() ? Rootless.describe() : "no");
         try {
             CgroupLayout layout = CgroupLayout.detect();
             n.put("CgroupVersion", layout.mode() == CgroupLayout.Mode.V2 ? "2" : "1");

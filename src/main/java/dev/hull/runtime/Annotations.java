@@ -42,5 +42,12 @@ public final class Annotations {
      */
     public static final String CGROUP_WRITABLE = "run.hull.cgroup.writable";
 
+    /**
+     * "true": the container gets no cgroup of its own and stays in its creator's (rootless Hull where
+     * no cgroup is delegated to the user); it must ask for no limits (linux.resources beyond devices,
+     * which a user namespace's missing mknod already covers).
+     */
+    public static final String NO_CGROUP = "run.hull.cgroup.none";
+
     private Annotations() {}
 }

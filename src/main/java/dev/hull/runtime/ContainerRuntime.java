@@ -136,7 +136,8 @@ public final class ContainerRuntime {
         Linux linux = spec.linux();
         CgroupManager cgroup;
         try {
-            cgroup = CgroupManagers.forContainer(layout(), linux == null ? null : linux.cgroupsPath(), id);
+            cgroup = "true".equals(spec.annotations().get(Annotations.NO_CGROUP)) ? CgroupManagers.none()
+                    : CgroupManagers.forContainer(layout(), linux == null ? null : linux.cgroupsPath(), id);
         } catch (IllegalArgumentException e) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: " + e.getMessage());
         }
@@ -223,7 +224,9 @@ public final class ContainerRuntime {
                 throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: linux.cgroupsPath: " + e.getMessage(), e);
             }
             cgroupMade = true;
-            new CgroupResources(layout(), cgroup.cgroupPath()).apply(resources, false);
+            if (!cgroup.cgroupPath().equals(CgroupManagers.NONE)) {
+                new CgroupResources(layout(), cgroup.cgroupPath()).apply(resources, false);
+            }
             trace.mark("create.cgroups");
             int pid = session.awaitPid();
             trace.mark("create.pid");
@@ -401,7 +404,7 @@ public final class ContainerRuntime {
         if (rec.pid() <= 0 || !alive(rec.pid(), rec.startTime())) {
             return "stopped";
         }
-        if (new CgroupResources(layout(), rec.cgroupPath()).isFrozen()) {
+        if (!rec.cgroupPath().equals(CgroupManagers.NONE) && new CgroupResources(layout(), rec.cgroupPath()).isFrozen()) {
             return "paused";
         }
         if (Files.exists(store.dir(rec.id()).resolve(StateStore.EXEC_FIFO))) {
@@ -451,6 +454,13 @@ public final class ContainerRuntime {
         if (status.equals("stopped") && !all) {
             throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "container \"" + id + "\": container not running");
         }
+        if (all && rec.cgroupPath().equals(CgroupManagers.NONE)) {
+            // No cgroup to list them: the init, whose death ends every process of its pid namespace.
+            if (!status.equals("stopped")) {
+                signalInit(rec, signal);
+            }
+            return;
+        }
         if (all) {
             CgroupManager cg = cgroupOf(rec);
             List<Integer> pids;
@@ -497,7 +507,7 @@ public final class ContainerRuntime {
     }
 
     CgroupManager cgroupOf(ContainerRecord rec) throws IOException {
-        return CgroupManagers.forContainer(layout(), rec.cgroupPath(), rec.id());
+        return CgroupManagers.forRecord(layout(), rec.cgroupPath(), rec.id());
     }
 
     /** {@code delete}: removes a stopped (or, with force, any) container and everything it held. */

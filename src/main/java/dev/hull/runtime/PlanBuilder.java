@@ -240,7 +240,7 @@ public final class PlanBuilder {
         }
 
         if (!devBoundFromHost) {
-            devices(plan, linux, newUserNs, procMounted);
+            devices(plan, linux, newUserNs || dev.hull.linux.UserNamespaces.nested(), procMounted);
         }
         ProcessControl.beforePivotRoot(plan, spec, ctx);
         plan.openFifo(ctx.execFifo().toString());

@@ -40,6 +40,10 @@ public final class ResourceControl {
 
     /** The cgroup of a container. */
     CgroupResources cgroup(ContainerRecord rec) throws IOException {
+        if (rec.cgroupPath().equals(dev.hull.linux.cgroup.CgroupManagers.NONE)) {
+            throw new IOException("container " + rec.id() + " has no cgroup of its own (rootless, with no cgroup"
+                    + " delegated to the user)");
+        }
         return new CgroupResources(layout(), rec.cgroupPath());
     }
 
@@ -79,10 +83,35 @@ public final class ResourceControl {
         cgroup(rec).thaw();
     }
 
-    /** {@code ps}: the pids (host view) of every process in the container's cgroup. */
+    /**
+     * {@code ps}: the pids (host view) of every process in the container's cgroup; for a container
+     * without one (rootless), every process in its init's pid namespace.
+     */
     public List<Integer> pids(String id) throws RuntimeError, IOException {
         ContainerRecord rec = rt.store().load(id);
-        return CgroupManagers.forContainer(layout(), rec.cgroupPath(), rec.id()).pids();
+        if (rec.cgroupPath().equals(CgroupManagers.NONE)) {
+            return rt.status(rec).equals("stopped") ? List.of() : inPidNamespaceOf(rec.pid());
+        }
+        return CgroupManagers.forRecord(layout(), rec.cgroupPath(), rec.id()).pids();
+    }
+
+    /** The processes (in /proc) whose pid namespace is init's. */
+    private static List<Integer> inPidNamespaceOf(int init) throws IOException {
+        java.nio.file.Path proc = java.nio.file.Path.of("/proc");
+        java.nio.file.Path ns = java.nio.file.Files.readSymbolicLink(proc.resolve(init + "/ns/pid"));
+        List<Integer> out = new java.util.ArrayList<>();
+        try (var dirs = java.nio.file.Files.newDirectoryStream(proc, p -> p.getFileName().toString().matches("[0-9]+"))) {
+            for (java.nio.file.Path d : dirs) {
+                try {
+                    if (java.nio.file.Files.readSymbolicLink(d.resolve("ns/pid")).equals(ns)) {
+                        out.add(Integer.parseInt(d.getFileName().toString()));
+                    }
+                } catch (IOException gone) {
+                    // ended meanwhile, or not ours to read
+                }
+            }
+        }
+        return out;
     }
 
     /** One {"type":"stats","id":...,"data":{...}} event. */

@@ -8,6 +8,12 @@ public final class CgroupManagers {
 
     /** Where containers go when config.json has no linux.cgroupsPath, and the base for relative paths. */
     public static final String DEFAULT_PARENT = "/hull";
+    /**
+     * The cgroup path recorded for a container made without a cgroup ({@link NoCgroupManager}, the
+     * runtime's {@code run.hull.cgroup.none} annotation); {@link #forContainer} still refuses it as a
+     * config.json's cgroupsPath.
+     */
+    public static final String NONE = "";
 
     private CgroupManagers() {}
 
@@ -39,6 +45,16 @@ public final class CgroupManagers {
             case V2 -> new CgroupV2Manager(layout.unifiedMount(), path);
             case HYBRID, LEGACY -> new CgroupV1Manager(layout, path);
         };
+    }
+
+    /** The manager of a container without a cgroup of its own ({@link NoCgroupManager}). */
+    public static CgroupManager none() {
+        return new NoCgroupManager();
+    }
+
+    /** The manager of a recorded container: its cgroup path as recorded, {@link #NONE} for none. */
+    public static CgroupManager forRecord(CgroupLayout layout, String recordedPath, String containerId) {
+        return NONE.equals(recordedPath) ? none() : forContainer(layout, recordedPath, containerId);
     }
 
     /** Applies the rules of {@link #forContainer} and returns the normalized absolute path. */

@@ -213,7 +213,7 @@ final class Router {
         String host = hostname();
         n.put("ID", "hull-" + host);
         n.setAll(h);
-        n.remove(List.of("HullRootDir", "StateDir", "CgroupLayout", "JavaVersion", "Config", "Defaults",
+        n.remove(List.of("HullRootDir", "StateDir", "Rootless", "CgroupLayout", "JavaVersion", "Config", "Defaults",
                 "WritableLayerLimit", "Disks", "Volumes"));
         n.putArray("DriverStatus");
         ObjectNode plugins = n.putObject("Plugins");

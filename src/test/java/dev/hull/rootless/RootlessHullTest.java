@@ -1,0 +1,235 @@
+package dev.hull.rootless;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hull.cli.HullCommand;
+import dev.hull.image.SnapshotStore;
+import dev.hull.image.testing.RegistryServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Rootless Hull (issue 19, first slice): an ordinary user with subordinate ranges runs containers
+ * with bin/hull, no sudo: inside its own user namespace (bin/hull-userns), with its store under
+ * ~/.local/share/hull and its state in /tmp/hull-UID; limits refused while no cgroup is delegated;
+ * a user without ranges told to get one in /etc/subuid.
+ */
+class RootlessHullTest {
+    static Path dir;
+    static RootlessUser user;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        RootlessUser.assumeHost();
+        dir = Files.createTempDirectory(Path.of("/tmp"), "hull-rootless-");
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        RootlessUser.install(dir.resolve("install"));
+        user = RootlessUser.create("hulltest-rootless", true, dir.resolve("install"));
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        if (user != null) {
+            user.close();
+        }
+        if (dir != null) {
+            SnapshotStore.deleteTree(dir);
+        }
+    }
+
+    @Test
+    void runRmPrintsAsAnOrdinaryUserFromTheUsersOwnStore() throws Exception {
+        HullCommand.Result r = user.hull("run", "--rm", "--name", "rl-echo", "busybox", "sh", "-c",
+                "echo hi; id -u; cat /proc/self/uid_map | wc -l");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        // root of the container, which is root of the user's namespace: 2 lines (the user, its range)
+        assertThat(r.out()).isEqualTo("hi\n0\n2\n");
+        Path store = user.home.resolve(".local/share/hull");
+        assertThat(store.resolve("images.json")).exists();
+        assertThat(Files.getOwner(store).getName()).isEqualTo(user.name);
+        assertThat(user.state().resolve("userns.pid")).exists();
+    }
+
+    @Test
+    void detachedContainerExecLogsPsStopRm() throws Exception {
+        String name = "rl-web";
+        HullCommand.Result r = user.hull("run", "-d", "--name", name, "busybox", "sh", "-c",
+                "echo started; exec sleep 1000");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        String id = r.out().strip();
+        try {
+            r = user.hull("ps", "--format", "{{.Names}} {{.Status}}");
+            assertThat(r.out()).as(r.toString()).containsPattern("(?m)^" + name + " Up ");
+            r = user.hull("exec", name, "sh", "-c", "echo in $(hostname)");
+            assertThat(r.exit()).as(r.toString()).isZero();
+            assertThat(r.out()).isEqualTo("in " + id.substring(0, 12) + "\n");
+            r = user.hull("logs", name);
+            assertThat(r.out()).as(r.toString()).isEqualTo("started\n");
+            // no cgroup: top finds the processes by the init's pid namespace
+            r = user.hull("top", name);
+            assertThat(r.out()).as(r.toString()).contains("sleep 1000");
+            // the container's files are the user's, nothing of the host's root places
+            assertThat(user.home.resolve(".local/share/hull/containers").resolve(id)).isDirectory();
+            assertThat(Path.of("/var/lib/hull/containers", id)).doesNotExist();
+            assertThat(Path.of("/run/hull", id)).doesNotExist();
+            assertThat(user.state().resolve(id)).isDirectory();
+
+            r = user.hull("stop", "-t", "1", name);
+            assertThat(r.exit()).as(r.toString()).isZero();
+            r = user.hull("ps", "-a", "--format", "{{.Names}} {{.Status}}");
+            assertThat(r.out()).as(r.toString()).containsPattern("(?m)^" + name + " Exited \\(137\\)");
+            r = user.hull("start", name);
+            assertThat(r.exit()).as(r.toString()).isZero();
+            r = user.hull("exec", name, "echo", "again");
+            assertThat(r.out()).as(r.toString()).isEqualTo("again\n");
+        } finally {
+            r = user.hull("rm", "-f", name);
+        }
+        assertThat(r.exit()).as(r.toString()).isZero();
+        r = user.hull("ps", "-a", "--format", "{{.Names}}");
+        assertThat(r.out()).as(r.toString()).doesNotContain(name);
+        assertThat(user.home.resolve(".local/share/hull/containers").resolve(id)).doesNotExist();
+    }
+
+    @Test
+    void volumesBindMountsAndRestartPolicies() throws Exception {
+        HullCommand.Result r = user.hull("run", "--rm", "-v", "rl-data:/srv", "busybox", "sh", "-c", "echo kept > /srv/f");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        r = user.hull("run", "--rm", "-v", "rl-data:/srv:ro", "busybox", "cat", "/srv/f");
+        assertThat(r.out()).as(r.toString()).isEqualTo("kept\n");
+        assertThat(user.hull("volume", "rm", "rl-data").exit()).isZero();
+        // a bind mount of the user's directory: what container root writes is the user's on the host
+        Path bind = user.home.resolve("rl-bind");
+        assertThat(RootlessUser.run("runuser", "-u", user.name, "--", "mkdir", bind.toString()).exit()).isZero();
+        r = user.hull("run", "--rm", "-v", bind + ":/b", "busybox", "sh", "-c", "echo x > /b/y");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        assertThat(Files.getOwner(bind.resolve("y")).getName()).isEqualTo(user.name);
+        // a container user other than root is one of the user's subordinate ids
+        r = user.hull("run", "--rm", "-u", "1000", "busybox", "sh", "-c", "touch /tmp/a; stat -c %u /tmp/a");
+        assertThat(r.out()).as(r.toString()).isEqualTo("1000\n");
+        // the monitor restarts it inside the user's namespace: 1 run + 2 restarts
+        r = user.hull("run", "-d", "--name", "rl-restart", "--restart", "on-failure:2", "busybox", "sh", "-c",
+                "echo run; exit 3");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        try {
+            for (int i = 0; i < 600; i++) {
+                r = user.hull("logs", "rl-restart");
+                if (r.out().equals("run\nrun\nrun\n")
+                        && user.hull("ps", "-a", "--format", "{{.Names}} {{.Status}}").out().contains("rl-restart Exited (3)")) {
+                    break;
+                }
+                Thread.sleep(200);
+            }
+            assertThat(r.out()).as(r.toString()).isEqualTo("run\nrun\nrun\n");
+        } finally {
+            user.hull("rm", "-f", "rl-restart");
+        }
+    }
+
+    @Test
+    void limitsAreRefusedNamingTheMissingDelegation() throws Exception {
+        for (String[] flag : new String[][] {{"-m", "64m"}, {"--cpus", "1"}, {"--pids-limit", "10"}}) {
+            HullCommand.Result r = user.hull("run", "--rm", flag[0], flag[1], "busybox", "true");
+            assertThat(r.exit()).as(r.toString()).isEqualTo(125);
+            assertThat(r.err()).as(r.toString()).startsWith("hull: rootless: ")
+                    .contains("cgroup delegated to the user").contains("Delegate=");
+        }
+        HullCommand.Result r = user.hull("ps", "-a", "--format", "{{.Image}}");
+        assertThat(r.out()).as("nothing made").isEmpty();
+        r = user.hull("info");
+        assertThat(r.out()).as(r.toString()).contains("Rootless: yes (uid_map 0 " + user.uid + " 1 1 ")
+                .contains("Storage Root (HULL_HOME): " + user.home.resolve(".local/share/hull"));
+    }
+
+    @Test
+    void theDefaultNetworkIsNoneAndOthersAreRefused() throws Exception {
+        HullCommand.Result r = user.hull("run", "--rm", "busybox", "sh", "-c", "ls /sys/class/net");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        assertThat(r.out()).isEqualTo("lo\n");
+        r = user.hull("run", "--rm", "--network", "none", "busybox", "true");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        r = user.hull("run", "--rm", "-p", "8080:80", "busybox", "true");
+        assertThat(r.exit()).as(r.toString()).isEqualTo(125);
+        assertThat(r.err()).startsWith("hull: rootless: -p/--publish: ");
+        r = user.hull("run", "--rm", "--network", "host", "busybox", "true");
+        assertThat(r.exit()).as(r.toString()).isEqualTo(125);
+        assertThat(r.err()).startsWith("hull: rootless: --network host: ");
+        r = user.hull("network", "create", "rl-net");
+        assertThat(r.exit()).as(r.toString()).isNotZero();
+        assertThat(r.err()).startsWith("hull: rootless: network create: ");
+    }
+
+    @Test
+    void xdgDirectoriesDecideWhereTheStoreAndStateLive() throws Exception {
+        Path data = user.home.resolve("xdg-data");
+        Path run = user.home.resolve("xdg-run");
+        assertThat(RootlessUser.run("runuser", "-u", user.name, "--", "mkdir", "-m", "700", run.toString()).exit())
+                .isZero();
+        HullCommand.Result r = user.hull(Map.of("XDG_DATA_HOME", data.toString(), "XDG_RUNTIME_DIR", run.toString()),
+                "run", "--rm", "busybox", "echo", "xdg");
+        assertThat(r.out()).as(r.toString()).isEqualTo("xdg\n");
+        assertThat(data.resolve("hull/images.json")).exists();
+        assertThat(run.resolve("hull/userns.pid")).exists();
+        String pid = Files.readString(run.resolve("hull/userns.pid")).strip();
+        RootlessUser.run("kill", "-KILL", pid); // this test's own namespace holder (the other tests use /tmp/hull-UID)
+    }
+
+    @Test
+    void imagesPullFromARegistryAndUnpackInTheUsersNamespace() throws Exception {
+        RootlessUser.assumeHost();
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(RegistryServer.BINARY),
+                "docker-registry is missing");
+        Path rootHome = dir.resolve("root-home");
+        HullCommand root = HullCommand.cold(rootHome, dir.resolve("root-state"), Map.of("HULL_NO_SERVICE", "1"));
+        try (RegistryServer registry = RegistryServer.builder(dir.resolve("registry")).start()) {
+            String remote = registry.host() + "/rootless/bb:1";
+            root.ok("run", "--rm", "busybox", "true"); // root's built-in busybox, pushed for the user to pull
+            root.ok("push", "--tls-verify=false", "busybox", remote);
+            HullCommand.Result r = user.hull("pull", "--tls-verify=false", remote);
+            assertThat(r.exit()).as(r.toString()).isZero();
+            r = user.hull("run", "--rm", remote, "sh", "-c", "echo pulled; ls -ln /bin/busybox | awk '{print $3}'");
+            assertThat(r.out()).as(r.toString()).isEqualTo("pulled\n0\n");
+        }
+    }
+
+    @Test
+    void twoUsersNeverSeeEachOthersContainers() throws Exception {
+        HullCommand.Result r = user.hull("run", "-d", "--name", "rl-mine", "busybox", "sleep", "1000");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        String id = r.out().strip();
+        try (RootlessUser other = RootlessUser.create("hulltest-rootless-b", true, dir.resolve("install"))) {
+            r = other.hull("ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}}");
+            assertThat(r.exit()).as(r.toString()).isZero();
+            assertThat(r.out()).doesNotContain("rl-mine").doesNotContain(id);
+            r = other.hull("rm", "-f", "rl-mine");
+            assertThat(r.exit()).as(r.toString()).isNotZero();
+            r = other.hull("run", "--rm", "busybox", "echo", "b");
+            assertThat(r.out()).as(r.toString()).isEqualTo("b\n");
+            // its own namespace: another holder than the first user's
+            assertThat(Files.readString(other.state().resolve("userns.pid")))
+                    .isNotEqualTo(Files.readString(user.state().resolve("userns.pid")));
+            // and the first user's store is closed to it
+            r = RootlessUser.run("runuser", "-u", other.name, "--", "ls", user.home.resolve(".local/share/hull/containers")
+                    .toString());
+            assertThat(r.exit()).as(r.toString()).isNotZero();
+        } finally {
+            r = user.hull("rm", "-f", "rl-mine");
+        }
+        assertThat(r.exit()).as(r.toString()).isZero();
+    }
+
+    @Test
+    void aUserWithoutSubordinateIdsIsToldToGetARangeInEtcSubuid() throws Exception {
+        try (RootlessUser plain = RootlessUser.create("hulltest-rootless-noid", false, dir.resolve("install"))) {
+            HullCommand.Result r = plain.hull("run", "--rm", "busybox", "true");
+            assertThat(r.exit()).as(r.toString()).isEqualTo(125);
+            assertThat(r.err()).as(r.toString()).startsWith("hull: rootless: user hulltest-rootless-noid has no"
+                    + " subordinate uid range in /etc/subuid");
+            assertThat(plain.home.resolve(".local/share/hull")).doesNotExist();
+        }
+    }
+}

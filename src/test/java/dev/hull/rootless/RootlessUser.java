@@ -1,0 +1,186 @@
+package dev.hull.rootless;
+
+import dev.hull.cli.HullCommand;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * An ordinary user of this host for rootless tests: made with useradd (its home under /tmp, and with
+ * or without the subordinate ranges useradd allots in /etc/subuid and /etc/subgid), running bin/hull
+ * through runuser with a clean environment. The user is removed again (userdel -r also drops its
+ * ranges) only if this made it. Hull's launcher, executor and classes are copied where the user can
+ * read them (the test's classpath lives under /root): {@link #install}.
+ */
+final class RootlessUser implements AutoCloseable {
+    final String name;
+    final long uid;
+    final Path home;
+    private final Path launcher;
+    private final String classpath;
+    private final boolean made;
+
+    private RootlessUser(String name, long uid, Path home, Path launcher, String classpath, boolean made) {
+        this.name = name;
+        this.uid = uid;
+        this.home = home;
+        this.launcher = launcher;
+        this.classpath = classpath;
+        this.made = made;
+    }
+
+    /** Skips unless this host can run rootless Hull: root to make users, newuidmap/newgidmap, useradd. */
+    static void assumeHost() {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "making test users needs root");
+        for (String b : List.of("/usr/bin/newuidmap", "/usr/bin/newgidmap", "/usr/sbin/useradd", "/usr/bin/nsenter",
+                "/usr/bin/unshare", "/usr/sbin/runuser")) {
+            Assumptions.assumeTrue(Files.isExecutable(Path.of(b)), b + " is missing (Debian: uidmap, passwd, util-linux)");
+        }
+    }
+
+    /**
+     * The user NAME (made now unless it exists), with subordinate ranges or explicitly without;
+     * install: the directory {@link #install} filled.
+     */
+    static RootlessUser create(String name, boolean subordinateIds, Path install) throws IOException, InterruptedException {
+        boolean made = false;
+        if (run("id", "-u", name).exit() != 0) {
+            Path home = Path.of("/tmp", name + "-home");
+            List<String> cmd = new ArrayList<>(List.of("useradd", "--create-home", "--home-dir", home.toString(),
+                    "--shell", "/bin/sh"));
+            if (subordinateIds) {
+                cmd.addAll(List.of("-K", "SUB_UID_COUNT=65536", "-K", "SUB_GID_COUNT=65536"));
+            } else {
+                cmd.addAll(List.of("-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0"));
+            }
+            cmd.add(name);
+            HullCommand.Result r = run(cmd.toArray(String[]::new));
+            if (r.exit() != 0) {
+                throw new IOException("useradd " + name + ": " + r);
+            }
+            made = true;
+        }
+        long uid = Long.parseLong(run("id", "-u", name).out().strip());
+        Path home = Path.of(run("sh", "-c", "getent passwd " + name + " | cut -d: -f6").out().strip());
+        boolean hasRange = Files.readAllLines(Path.of("/etc/subuid")).stream().anyMatch(l -> l.startsWith(name + ":"));
+        if (hasRange != subordinateIds) {
+            Assumptions.abort("user " + name + " exists " + (hasRange ? "with" : "without")
+                    + " a range in /etc/subuid, but this test needs the other (a leftover? userdel -r " + name + ")");
+        }
+        return new RootlessUser(name, uid, home, install.resolve("bin/hull"), install.resolve("classes") + ":"
+                + install.resolve("lib") + "/*", made);
+    }
+
+    /**
+     * Copies what rootless Hull runs into dir (readable by everyone): bin/hull and bin/hull-userns,
+     * the executor as target/hull-executor (where bin/hull looks), the test JVM's classpath as
+     * classes/ (this build's classes) and lib/ (its jars).
+     */
+    static void install(Path dir) throws IOException {
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        for (String s : List.of("hull", "hull-userns")) {
+            Files.copy(Path.of("bin", s), bin.resolve(s), StandardCopyOption.COPY_ATTRIBUTES);
+        }
+        Files.createDirectories(dir.resolve("target"));
+        Files.copy(Path.of(System.getProperty("hull.executor")), dir.resolve("target/hull-executor"),
+                StandardCopyOption.COPY_ATTRIBUTES);
+        Path lib = Files.createDirectories(dir.resolve("lib"));
+        for (String e : System.getProperty("java.class.path").split(":")) {
+            Path p = Path.of(e);
+            if (Files.isDirectory(p) && p.getFileName().toString().equals("classes")) {
+                copyTree(p, dir.resolve("classes"));
+            } else if (Files.isRegularFile(p) && e.endsWith(".jar")) {
+                Files.copy(p, lib.resolve(p.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        try (var s = Files.walk(dir)) {
+            for (Path p : s.toList()) {
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(
+                        Files.isDirectory(p) || Files.isExecutable(p) ? "rwxr-xr-x" : "rw-r--r--"));
+            }
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (var s = Files.walk(from)) {
+            for (Path p : s.toList()) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.copy(p, t, StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+
+    /** bin/hull as this user, in its home, with only HOME, USER, PATH (and extra) set. */
+    HullCommand.Result hull(Map<String, String> extra, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("runuser", "-u", name, "--", "env", "-i", "HOME=" + home,
+                "USER=" + name, "LOGNAME=" + name, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HULL_CLASSPATH=" + classpath,
+                "HULL_JAVA_HOME=" + System.getProperty("java.home")));
+        extra.forEach((k, v) -> cmd.add(k + "=" + v));
+        cmd.add(launcher.toString());
+        cmd.addAll(List.of(args));
+        return exec(home, cmd);
+    }
+
+    HullCommand.Result hull(String... args) throws IOException, InterruptedException {
+        return hull(Map.of(), args);
+    }
+
+    /** The default state directory (no XDG_RUNTIME_DIR here): /tmp/hull-UID. */
+    Path state() {
+        return Path.of("/tmp/hull-" + uid);
+    }
+
+    /**
+     * Ends the user's namespace holder (the tests remove their containers first), and the user, its
+     * home and state if this made it (userdel refuses while the user still runs something: retried).
+     */
+    @Override
+    public void close() throws IOException, InterruptedException {
+        Path pidFile = state().resolve("userns.pid");
+        if (Files.exists(pidFile)) {
+            String pid = Files.readString(pidFile).strip();
+            run("kill", "-KILL", pid);
+            for (int i = 0; i < 600 && Files.exists(Path.of("/proc", pid)); i++) {
+                Thread.sleep(100);
+            }
+        }
+        if (made) {
+            for (int i = 0; i < 50 && run("userdel", "-r", name).exit() != 0; i++) {
+                Thread.sleep(200);
+            }
+            run("rm", "-rf", state().toString());
+        }
+    }
+
+    static HullCommand.Result run(String... cmd) throws IOException, InterruptedException {
+        return exec(Path.of("/"), List.of(cmd));
+    }
+
+    private static HullCommand.Result exec(Path dir, List<String> cmd) throws IOException, InterruptedException {
+        Path out = Files.createTempFile("hull-rootless-", ".out");
+        Path err = Files.createTempFile("hull-rootless-", ".err");
+        try {
+            Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectInput(ProcessBuilder.Redirect.from(
+                    new java.io.File("/dev/null"))).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            if (!p.waitFor(300, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor();
+                throw new AssertionError(String.join(" ", cmd) + " did not finish in 300 s");
+            }
+            return new HullCommand.Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+}
