@@ -107,7 +107,7 @@ done
 echo "bench/disk.sh: $mib MiB per transfer, $runs runs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 # fscrypt's contents cipher runs in the kernel's crypto API: without its AES-NI driver
 # (CONFIG_CRYPTO_AES_NI_INTEL) it is the generic C AES, several times slower
-echo "kernel's xts(aes): $(awk '/^name *: xts\(aes\)/ { getline; getline; print $3; exit }' /proc/crypto)"
+echo "kernel's xts(aes): $(awk '/^name *: xts\(aes\)/ { getline; print $3; exit }' /proc/crypto)"
 python3 - "$results" "$mib" <<'EOF'
 import statistics, sys
 from collections import defaultdict
