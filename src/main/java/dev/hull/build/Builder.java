@@ -13,11 +13,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * {@code hull build}: a Dockerfile's stages built into an image in Hull's store. The stages the
@@ -137,9 +136,10 @@ public final class Builder {
     private Stage stages(BuildSession b, Dockerfile df, BuildContext ctx)
             throws BuildException, IOException, RuntimeError {
         StagePlan plan = StagePlan.of(df, b.req.buildArgs, b.req.target);
-        b.steps(plan.steps());
-        Map<Integer, Stage> built = new HashMap<>();
-        Set<String> used = new HashSet<>(plan.declared);
+        b.steps(plan.steps(), new BuildProgress(b.req.out, plan.needed.stream().map(StageDef::index).toList()));
+        Map<Integer, Stage> built = new ConcurrentHashMap<>();
+        Set<String> used = ConcurrentHashMap.newKeySet();
+        used.addAll(plan.declared);
         CopyStep.Sources sources = (ref, before, in) -> {
             StageDef d = plan.stageRef(ref, before);
             if (d != null) {
@@ -152,11 +152,12 @@ public final class Builder {
                         + e.getMessage());
             }
         };
-        Stage last = null;
-        for (StageDef d : plan.needed) {
-            last = stage(b, plan, d, built, ctx, sources, used);
-            built.put(d.index(), last);
-        }
+        built.putAll(StageScheduler.run(plan, b.req.jobs, d -> {
+            Stage s = stage(b, plan, d, built, ctx, sources, used);
+            built.put(d.index(), s);
+            return s;
+        }, b.progress()));
+        Stage last = built.get(plan.target.index());
         List<String> unused = new ArrayList<>();
         for (String k : b.req.buildArgs.keySet()) {
             if (!used.contains(k)) {
@@ -172,7 +173,8 @@ public final class Builder {
     private Stage stage(BuildSession b, StagePlan plan, StageDef d, Map<Integer, Stage> built, BuildContext ctx,
             CopyStep.Sources sources, Set<String> used) throws BuildException, IOException, RuntimeError {
         Stage s = new Stage(d.name(), d.index());
-        b.header(d.from());
+        s.step = plan.firstStep(d) - 1;
+        b.header(s, d.from());
         long t0 = System.nanoTime();
         StageDef baseStage = plan.stageRef(d.base(), d.index());
         if (baseStage != null) {
@@ -192,13 +194,13 @@ public final class Builder {
         }
         b.done(s, false, t0);
         for (Instruction in : triggers(b, s, d.from())) {
-            b.trigger(in);
+            b.trigger(s, in);
             t0 = System.nanoTime();
             boolean cached = step(b, s, in, plan, ctx, sources, used);
             b.done(s, cached, t0);
         }
         for (Instruction in : d.body()) {
-            b.header(in);
+            b.header(s, in);
             t0 = System.nanoTime();
             boolean cached = step(b, s, in, plan, ctx, sources, used);
             b.done(s, cached, t0);

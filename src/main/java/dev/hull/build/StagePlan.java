@@ -118,18 +118,39 @@ final class StagePlan {
         if (!need.add(d.index())) {
             return;
         }
+        for (int dep : deps(d)) {
+            mark(defs.get(dep), need);
+        }
+    }
+
+    /** The stages d waits for: its base stage, and those its COPY --from and RUN --mount from= name. */
+    java.util.SortedSet<Integer> deps(StageDef d) {
+        java.util.SortedSet<Integer> out = new java.util.TreeSet<>();
         StageDef base = stageRef(d.base(), d.index());
         if (base != null) {
-            mark(base, need);
+            out.add(base.index());
         }
         for (Instruction in : d.body()) {
             for (String from : sources(in)) {
                 StageDef s = stageRef(from, d.index());
                 if (s != null) {
-                    mark(s, need);
+                    out.add(s.index());
                 }
             }
         }
+        return out;
+    }
+
+    /** The step number of d's FROM: its place among the needed stages' steps. */
+    int firstStep(StageDef d) {
+        int n = 1;
+        for (StageDef e : needed) {
+            if (e == d) {
+                return n;
+            }
+            n += 1 + e.body().size();
+        }
+        throw new IllegalArgumentException("stage " + d.index() + " is not needed");
     }
 
     /** What an instruction takes files from: COPY --from, RUN --mount=...,from=. */

@@ -93,6 +93,7 @@ final class BuildCli {
                     default -> throw new BuildException("--progress " + progress + ": use auto, plain or quiet");
                 }
                 req.quiet = quiet;
+                req.jobs(dev.hull.runtime.Caller.getenv("HULL_BUILD_JOBS"));
                 if (!network.matches("bridge|host|none|default")) {
                     throw new BuildException("--network " + network + ": use bridge, host or none");
                 }
