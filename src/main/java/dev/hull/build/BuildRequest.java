@@ -20,6 +20,8 @@ public final class BuildRequest {
     public Map<String, String> buildArgs = new LinkedHashMap<>();
     public String target;
     public boolean noCache;
+    /** --pull: every FROM image is pulled from its registry again, even when the store has it. */
+    public boolean pull;
     public Map<String, String> labels = new LinkedHashMap<>();
     public boolean quiet;
     public int[] stdio;

@@ -186,9 +186,9 @@ public final class Builder {
         } else {
             ImageRecord base;
             try {
-                base = engine.image(d.base());
+                base = b.req.pull && pull != null ? pull.fetch(d.base()) : engine.image(d.base());
             } catch (RuntimeError e) {
-                throw d.from().error("FROM " + d.base() + ": " + e.getMessage());
+                throw d.from().error("FROM " + d.base() + (b.req.pull ? " (--pull)" : "") + ": " + e.getMessage());
             }
             s.load(b.content, base.id(), base.layers(), base.diffIds());
         }
