@@ -68,7 +68,7 @@ class BuildOutputTest {
         Path full = Files.createDirectories(fx.dir.resolve("full"));
         Files.writeString(full.resolve("x"), "x");
         Map<String, String> cases = Map.of(
-                "type=tar,dest=/tmp/x", "--output type=tar,dest=/tmp/x: ",
+                "type=tar,dest=/tmp/x", "--output type=tar: use oci-archive, docker-archive or local",
                 "type=oci", "use type=TYPE,dest=PATH",
                 "type=oci,dest=-", "dest=- (stdout) is not supported",
                 "type=oci,dest=/tmp/x,compression=zstd", "compression: not supported",
