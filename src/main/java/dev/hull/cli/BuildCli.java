@@ -249,16 +249,22 @@ final class BuildCli {
         }
     }
 
-    /** --secret id=ID[,src=FILE|,env=VAR][,type=file|env] (docker's; without src or env: the variable ID). */
-    static void secret(Invocation inv, String spec, Map<String, byte[]> into) throws BuildException, IOException {
+    /** A flag's KEY=VALUE,KEY=VALUE... (--secret, --output); usage is the error for a part without =. */
+    static Map<String, String> keyValues(String spec, String usage) throws BuildException {
         Map<String, String> kv = new LinkedHashMap<>();
         for (String part : spec.split(",")) {
             int eq = part.indexOf('=');
             if (eq <= 0) {
-                throw new BuildException("--secret " + spec + ": use id=ID,src=FILE or id=ID,env=VAR");
+                throw new BuildException(usage);
             }
             kv.put(part.substring(0, eq).strip(), part.substring(eq + 1).strip());
         }
+        return kv;
+    }
+
+    /** --secret id=ID[,src=FILE|,env=VAR][,type=file|env] (docker's; without src or env: the variable ID). */
+    static void secret(Invocation inv, String spec, Map<String, byte[]> into) throws BuildException, IOException {
+        Map<String, String> kv = keyValues(spec, "--secret " + spec + ": use id=ID,src=FILE or id=ID,env=VAR");
         String id = kv.remove("id");
         String src = kv.containsKey("src") ? kv.remove("src") : kv.remove("source");
         String env = kv.remove("env");

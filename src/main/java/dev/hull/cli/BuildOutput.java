@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -30,14 +29,7 @@ record BuildOutput(String type, String dest) {
         if (!spec.contains("=")) {
             return new BuildOutput("local", spec);
         }
-        Map<String, String> kv = new LinkedHashMap<>();
-        for (String part : spec.split(",")) {
-            int eq = part.indexOf('=');
-            if (eq <= 0) {
-                throw new BuildException("--output " + spec + ": use type=TYPE,dest=PATH");
-            }
-            kv.put(part.substring(0, eq).strip(), part.substring(eq + 1).strip());
-        }
+        Map<String, String> kv = BuildCli.keyValues(spec, "--output " + spec + ": use type=TYPE,dest=PATH");
         String type = kv.remove("type");
         String dest = kv.remove("dest");
         if (type == null || dest == null || dest.isEmpty()) {
