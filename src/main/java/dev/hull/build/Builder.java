@@ -132,7 +132,7 @@ public final class Builder {
 
     // ---------------------------------------------------------------- stages
 
-    /** Builds the stages the target needs, in order; returns the target's final state. */
+    /** Builds the stages the target needs, side by side where they allow ({@link StageScheduler}); returns the target's final state. */
     private Stage stages(BuildSession b, Dockerfile df, BuildContext ctx)
             throws BuildException, IOException, RuntimeError {
         StagePlan plan = StagePlan.of(df, b.req.buildArgs, b.req.target);
@@ -143,7 +143,12 @@ public final class Builder {
         CopyStep.Sources sources = (ref, before, in) -> {
             StageDef d = plan.stageRef(ref, before);
             if (d != null) {
-                return built.get(d.index()).record(List.of(), null);
+                Stage done = built.get(d.index());
+                if (done == null) { // a name the plan could not see (a stage ARG in it)
+                    throw in.error(in.keyword() + " --from=" + ref + ": the stage is not built yet (name stages"
+                            + " with global ARGs only, or literally)");
+                }
+                return done.record(List.of(), null);
             }
             try {
                 return engine.image(ref);

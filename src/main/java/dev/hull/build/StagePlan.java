@@ -159,7 +159,15 @@ final class StagePlan {
             out.add(base.index());
         }
         for (Instruction in : d.body()) {
-            for (String from : sources(in)) {
+            for (String raw : sources(in)) {
+                String from = raw;
+                if (raw.contains("$")) { // COPY --from=${STAGE}: as the global ARGs make it
+                    try {
+                        from = words.word(raw, globals);
+                    } catch (RuntimeException e) {
+                        // an image, or an error the step reports
+                    }
+                }
                 StageDef s = stageRef(from, d.index());
                 if (s != null) {
                     out.add(s.index());

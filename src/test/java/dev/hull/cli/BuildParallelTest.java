@@ -111,4 +111,23 @@ class BuildParallelTest {
         assertThat(fx.hull.run("images", "-q", "parfail:1").out()).isEmpty();
         fx.nothingLeftBehind();
     }
+
+    @Test
+    void aStageNamedByAGlobalArgIsWaitedFor() throws Exception {
+        Path c = fx.context("argfrom", """
+                ARG SRC=maker
+                FROM busybox AS maker
+                RUN sleep 1 && echo made > /made
+                FROM busybox
+                ARG SRC
+                COPY --from=${SRC} /made /made
+                """);
+        fx.ok("build", "-t", "argfrom:1", c.toString());
+        assertThat(fx.ok("run", "--rm", "argfrom:1", "cat", "/made").out()).isEqualTo("made\n");
+        // SRC=busybox names an image: the maker stage is not needed, and busybox has no /made
+        HullCommand.Result r = fx.hull.run("build", "--build-arg", "SRC=busybox", "-t", "argfrom:2", c.toString());
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.out()).doesNotContain("AS maker").contains("STEP 1/3: FROM busybox\n");
+        assertThat(r.err()).contains("COPY /made");
+    }
 }
