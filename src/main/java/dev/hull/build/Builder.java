@@ -132,7 +132,10 @@ public final class Builder {
 
     // ---------------------------------------------------------------- stages
 
-    /** Builds the stages the target needs, side by side where they allow ({@link StageScheduler}); returns the target's final state. */
+    /**
+     * Builds the stages the target needs, side by side where they allow ({@link StageScheduler});
+     * returns the target's final state.
+     */
     private Stage stages(BuildSession b, Dockerfile df, BuildContext ctx)
             throws BuildException, IOException, RuntimeError {
         StagePlan plan = StagePlan.of(df, b.req.buildArgs, b.req.target);
