@@ -117,11 +117,37 @@ public final class BuildCache {
     }
 
     void put(String key, Entry e) throws IOException {
+        write(key, e);
+    }
+
+    /** A COPY --link layer: made without the layers below, so any parent can take it. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record Linked(Descriptor layer, String diffId, long tarSize) {}
+
+    /** The --link layer cached under key (no parent in it), or null. */
+    LayerTar.Stored linked(String key) {
+        Path f = dir.resolve("link-" + key + ".json");
+        try {
+            if (!Files.isRegularFile(f)) {
+                return null;
+            }
+            Linked l = JSON.readValue(f.toFile(), Linked.class);
+            return content.has(l.layer().parsedDigest()) ? new LayerTar.Stored(l.layer(), l.diffId(), l.tarSize()) : null;
+        } catch (IOException | RuntimeException e) {
+            return null; // a broken entry is a miss
+        }
+    }
+
+    void putLinked(String key, LayerTar.Stored layer) throws IOException {
+        write("link-" + key, new Linked(layer.descriptor(), layer.diffId(), layer.tarSize()));
+    }
+
+    private void write(String name, Object value) throws IOException {
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, ".tmp-", ".json");
         try {
-            JSON.writeValue(tmp.toFile(), e);
-            Files.move(tmp, dir.resolve(key + ".json"), StandardCopyOption.ATOMIC_MOVE,
+            JSON.writeValue(tmp.toFile(), value);
+            Files.move(tmp, dir.resolve(name + ".json"), StandardCopyOption.ATOMIC_MOVE,
                     StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);

@@ -20,6 +20,8 @@ public final class BuildRequest {
     public Map<String, String> buildArgs = new LinkedHashMap<>();
     public String target;
     public boolean noCache;
+    /** --pull: every FROM image is pulled from its registry again, even when the store has it. */
+    public boolean pull;
     public Map<String, String> labels = new LinkedHashMap<>();
     public boolean quiet;
     public int[] stdio;
@@ -31,4 +33,21 @@ public final class BuildRequest {
     public String network = "bridge";
     /** SOURCE_DATE_EPOCH (seconds): history and config times, and the clamp of every layer entry's mtime. */
     public Long sourceDateEpoch;
+    /** How many stages may build side by side (HULL_BUILD_JOBS; 1: one after another, in file order). */
+    public int jobs = Math.clamp(Runtime.getRuntime().availableProcessors(), 2, 4);
+
+    /** jobs from HULL_BUILD_JOBS's value (null or empty: the default, the host's CPUs, 2 to 4). */
+    public void jobs(String setting) throws BuildException {
+        if (setting == null || setting.isEmpty()) {
+            return;
+        }
+        try {
+            jobs = Integer.parseInt(setting);
+        } catch (NumberFormatException e) {
+            jobs = 0;
+        }
+        if (jobs < 1) {
+            throw new BuildException("HULL_BUILD_JOBS=" + setting + ": not a number of stages (1 or more)");
+        }
+    }
 }

@@ -34,8 +34,8 @@ final class BuildSession {
     /** Step states RUN containers are made from, by id (the engine asks for them by that name). */
     final Map<String, ImageRecord> states = new ConcurrentHashMap<>();
     final Set<String> liveContainers = ConcurrentHashMap.newKeySet();
-    private int step;
     private int steps;
+    private BuildProgress progress;
 
     BuildSession(Engine engine, BuildCache cache, BuildRequest req, Path tmp) {
         this.engine = engine;
@@ -49,43 +49,47 @@ final class BuildSession {
 
     // ---------------------------------------------------------------- progress
 
-    void steps(int total) {
+    /** The build has total steps; its stages, in file order, write their lines through progress. */
+    void steps(int total, BuildProgress progress) {
         steps = total;
+        this.progress = progress;
     }
 
-    /** "step/steps", for messages. */
-    String position() {
-        return step + "/" + steps;
+    /** "step/steps" of s, for messages. */
+    String position(Stage s) {
+        return s.step + "/" + steps;
     }
 
-    void header(Instruction in) throws BuildException {
+    /** Starts s's next step, in: the line that says so. */
+    void header(Stage s, Instruction in) throws BuildException {
         if (Thread.currentThread().isInterrupted()) {
             throw new BuildException("interrupted");
         }
-        step++;
-        if (!req.quiet) {
-            req.out.println("STEP " + step + "/" + steps + ": " + in.original());
-            req.out.flush();
-        }
+        s.step++;
+        line(s, "STEP " + s.step + "/" + steps + ": " + in.original());
     }
 
     /** A base image's ONBUILD trigger, run after its FROM (not a step of the Dockerfile's count). */
-    void trigger(Instruction in) throws BuildException {
+    void trigger(Stage s, Instruction in) throws BuildException {
         if (Thread.currentThread().isInterrupted()) {
             throw new BuildException("interrupted");
         }
-        if (!req.quiet) {
-            req.out.println("--> ONBUILD " + in.original());
-            req.out.flush();
-        }
+        line(s, "--> ONBUILD " + in.original());
     }
 
     void done(Stage s, boolean cached, long t0) {
+        String id = Digest.parse(s.id).shortHex();
+        line(s, cached ? "--> CACHED " + id
+                : String.format(Locale.ROOT, "--> %s (%.1fs)", id, (System.nanoTime() - t0) / 1e9));
+    }
+
+    BuildProgress progress() {
+        return progress;
+    }
+
+    private void line(Stage s, String text) {
         if (!req.quiet) {
-            String id = Digest.parse(s.id).shortHex();
-            req.out.println(cached ? "--> CACHED " + id
-                    : String.format(Locale.ROOT, "--> %s (%.1fs)", id, (System.nanoTime() - t0) / 1e9));
-            req.out.flush();
+            progress.line(s.index, text);
         }
     }
 
@@ -115,6 +119,11 @@ final class BuildSession {
         work.run();
         cache.put(key, new BuildCache.Entry(s.id, s.layers, s.diffIds));
         return false;
+    }
+
+    /** Where a RUN step of s writes (not with -q: its log then). */
+    BuildProgress.RunOutput runOutput(Stage s, int[] base) throws IOException {
+        return progress.run(s.index, s.name != null ? s.name : "stage-" + s.index, base);
     }
 
     /** image's root filesystem as one directory in the build's temp dir (the caller deletes it). */

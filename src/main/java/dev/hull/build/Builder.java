@@ -13,11 +13,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * {@code hull build}: a Dockerfile's stages built into an image in Hull's store. The stages the
@@ -133,17 +132,26 @@ public final class Builder {
 
     // ---------------------------------------------------------------- stages
 
-    /** Builds the stages the target needs, in order; returns the target's final state. */
+    /**
+     * Builds the stages the target needs, side by side where they allow ({@link StageScheduler});
+     * returns the target's final state.
+     */
     private Stage stages(BuildSession b, Dockerfile df, BuildContext ctx)
             throws BuildException, IOException, RuntimeError {
         StagePlan plan = StagePlan.of(df, b.req.buildArgs, b.req.target);
-        b.steps(plan.steps());
-        Map<Integer, Stage> built = new HashMap<>();
-        Set<String> used = new HashSet<>(plan.declared);
+        b.steps(plan.steps(), new BuildProgress(b.req.out, plan.needed.stream().map(StageDef::index).toList()));
+        Map<Integer, Stage> built = new ConcurrentHashMap<>();
+        Set<String> used = ConcurrentHashMap.newKeySet();
+        used.addAll(plan.declared);
         CopyStep.Sources sources = (ref, before, in) -> {
             StageDef d = plan.stageRef(ref, before);
             if (d != null) {
-                return built.get(d.index()).record(List.of(), null);
+                Stage done = built.get(d.index());
+                if (done == null) { // a name the plan could not see (a stage ARG in it)
+                    throw in.error(in.keyword() + " --from=" + ref + ": the stage is not built yet (name stages"
+                            + " with global ARGs only, or literally)");
+                }
+                return done.record(List.of(), null);
             }
             try {
                 return engine.image(ref);
@@ -152,11 +160,12 @@ public final class Builder {
                         + e.getMessage());
             }
         };
-        Stage last = null;
-        for (StageDef d : plan.needed) {
-            last = stage(b, plan, d, built, ctx, sources, used);
-            built.put(d.index(), last);
-        }
+        built.putAll(StageScheduler.run(plan, b.req.jobs, d -> {
+            Stage s = stage(b, plan, d, built, ctx, sources, used);
+            built.put(d.index(), s);
+            return s;
+        }, b.progress()));
+        Stage last = built.get(plan.target.index());
         List<String> unused = new ArrayList<>();
         for (String k : b.req.buildArgs.keySet()) {
             if (!used.contains(k)) {
@@ -172,7 +181,8 @@ public final class Builder {
     private Stage stage(BuildSession b, StagePlan plan, StageDef d, Map<Integer, Stage> built, BuildContext ctx,
             CopyStep.Sources sources, Set<String> used) throws BuildException, IOException, RuntimeError {
         Stage s = new Stage(d.name(), d.index());
-        b.header(d.from());
+        s.step = plan.firstStep(d) - 1;
+        b.header(s, d.from());
         long t0 = System.nanoTime();
         StageDef baseStage = plan.stageRef(d.base(), d.index());
         if (baseStage != null) {
@@ -184,21 +194,21 @@ public final class Builder {
         } else {
             ImageRecord base;
             try {
-                base = engine.image(d.base());
+                base = b.req.pull && pull != null ? pull.fetch(d.base()) : engine.image(d.base());
             } catch (RuntimeError e) {
-                throw d.from().error("FROM " + d.base() + ": " + e.getMessage());
+                throw d.from().error("FROM " + d.base() + (b.req.pull ? " (--pull)" : "") + ": " + e.getMessage());
             }
             s.load(b.content, base.id(), base.layers(), base.diffIds());
         }
         b.done(s, false, t0);
         for (Instruction in : triggers(b, s, d.from())) {
-            b.trigger(in);
+            b.trigger(s, in);
             t0 = System.nanoTime();
             boolean cached = step(b, s, in, plan, ctx, sources, used);
             b.done(s, cached, t0);
         }
         for (Instruction in : d.body()) {
-            b.header(in);
+            b.header(s, in);
             t0 = System.nanoTime();
             boolean cached = step(b, s, in, plan, ctx, sources, used);
             b.done(s, cached, t0);

@@ -39,29 +39,43 @@ final class CopyStep {
         }
         String dest = list.remove(list.size() - 1);
         String from = in.flags().get("from");
-        if (from == null && ctx == null && list.stream().anyMatch(w -> !w.startsWith(HEREDOC))) {
-            throw in.error(in.keyword() + " needs a build context (the Dockerfile came on stdin without one)");
-        }
+        boolean urls = false;
         for (String src : list) {
-            if (src.matches("(?i)(https?|git)://.*") || src.startsWith("git@")) {
-                throw in.error(in.keyword() + " " + src + ": remote URLs are not supported by hull build"
-                        + (add ? " (download it with RUN wget, or COPY a file you downloaded into the context)" : ""));
+            if (RemoteSource.isGit(src)) {
+                throw in.error(in.keyword() + " " + src + ": git sources are not supported by hull build (clone it"
+                        + " into the context, or RUN git clone)");
             }
+            if (RemoteSource.isUrl(src)) {
+                if (!add || from != null) {
+                    throw in.error(in.keyword() + " " + src + ": " + (add ? "ADD --from" : "COPY")
+                            + " does not take URLs (ADD downloads them)");
+                }
+                urls = true;
+            }
+        }
+        if (from == null && ctx == null && list.stream().anyMatch(w -> !w.startsWith(HEREDOC)
+                && !RemoteSource.isUrl(w))) {
+            throw in.error(in.keyword() + " needs a build context (the Dockerfile came on stdin without one)");
         }
         if (from == null) { // the key: a digest of what is copied (content, modes, owners)
             List<BuildContext.Match> matches = matches(b, in, words, vars, list, ctx);
             String extra = "context\n" + BuildContext.digest(matches);
-            boolean extract = add && ctx != null;
-            return b.cached(s, in.text(), extra, () -> write(b, s, in, words, vars, matches, dest, extract, false));
+            boolean extract = add && ctx != null && !urls; // a download is copied as it is
+            return b.cached(s, in.text(), extra, () -> write(b, s, in, words, vars, matches, dest, extract, false,
+                    extra));
         }
         // from a stage or image: its id fixes the content; its files are read only on a miss
         String f = in.expand(() -> words.word(from, vars));
         ImageRecord image = sources.image(f, s.index, in);
-        return b.cached(s, in.text(), image.id() + "\n" + String.join("\n", list), () -> {
+        String extra = image.id() + "\n" + String.join("\n", list);
+        return b.cached(s, in.text(), extra, () -> {
+            if (reuseLinked(b, s, in, extra)) {
+                return;
+            }
             Path flat = b.flatten(image);
             try {
                 BuildContext source = new BuildContext(flat, DockerIgnore.none());
-                write(b, s, in, words, vars, matches(b, in, words, vars, list, source), dest, false, true);
+                write(b, s, in, words, vars, matches(b, in, words, vars, list, source), dest, false, true, extra);
             } finally {
                 SnapshotStore.deleteTree(flat);
             }
@@ -76,6 +90,10 @@ final class CopyStep {
             if (src.startsWith(HEREDOC)) {
                 Heredoc h = in.heredocs().get(Integer.parseInt(src.substring(HEREDOC.length())));
                 matches.addAll(heredocFile(b, in, h, words, vars));
+                continue;
+            }
+            if (RemoteSource.isUrl(src)) {
+                matches.addAll(RemoteSource.fetch(in, src, b.tmp));
                 continue;
             }
             try {
@@ -108,11 +126,57 @@ final class CopyStep {
         return list;
     }
 
+    /** Whether the step has --link (--link=false: no). */
+    static boolean link(Instruction in) {
+        return in.flags().containsKey("link") && !"false".equalsIgnoreCase(in.flags().get("link"));
+    }
+
+    /**
+     * A --link step's key without its parent: the instruction, what it copies (extra), where
+     * relative paths start (WORKDIR) and the ARGs in scope.
+     */
+    private static String linkKey(Stage s, Instruction in, String extra) {
+        StringBuilder scope = new StringBuilder();
+        new java.util.TreeMap<>(s.args).forEach((k, v) -> scope.append(k).append('=').append(v).append('\n'));
+        return BuildCache.key("link", in.text(), extra, s.workdir(), scope.toString());
+    }
+
+    /**
+     * Whether a --link layer may serve any parent: not when --chown names a user or group (the
+     * parent's /etc/passwd and /etc/group say which numbers they are).
+     */
+    private static boolean reusable(Instruction in) {
+        String chown = in.flags().get("chown");
+        return link(in) && (chown == null || chown.matches("[0-9]+(:[0-9]+)?"));
+    }
+
+    /** A --link step whose layer some parent already made: committed on s as it is; false if none. */
+    private static boolean reuseLinked(BuildSession b, Stage s, Instruction in, String extra) throws IOException {
+        if (!reusable(in) || b.req.noCache) {
+            return false;
+        }
+        LayerTar.Stored layer = b.cache.linked(linkKey(s, in, extra));
+        if (layer == null) {
+            return false;
+        }
+        s.commit(b.content, in.text(), layer, b.epoch);
+        return true;
+    }
+
+    /**
+     * Writes the step's layer and commits it on s. With --link the layer is made as if on an empty
+     * image (the image's symlinks on the destination's way are not followed, directories on it are
+     * made 0755 root), so it does not depend on the layers below and is cached without them: after
+     * a change below, the same files give the same layer blob again without being copied.
+     */
     private static void write(BuildSession b, Stage s, Instruction in, Words words, Map<String, String> vars,
-            List<BuildContext.Match> matches, String dest, boolean extract, boolean fromImage)
+            List<BuildContext.Match> matches, String dest, boolean extract, boolean fromImage, String extra)
             throws BuildException, IOException, RuntimeError {
+        if (reuseLinked(b, s, in, extra)) {
+            return;
+        }
         List<Path> lower = b.unpack(s);
-        CopyLayer layer = new CopyLayer(lower, b.epoch);
+        CopyLayer layer = new CopyLayer(link(in) ? List.of() : lower, b.epoch);
         Integer chmod = null;
         if (in.flags().containsKey("chmod")) {
             String m = in.flags().get("chmod");
@@ -141,7 +205,11 @@ final class CopyStep {
         } catch (IllegalArgumentException e) {
             throw in.error(in.keyword() + ": " + e.getMessage());
         }
-        s.commit(b.content, in.text(), layer.tar().store(b.content, b.tmp, b.epoch), b.epoch);
+        LayerTar.Stored stored = layer.tar().store(b.content, b.tmp, b.epoch);
+        if (reusable(in)) {
+            b.cache.putLinked(linkKey(s, in, extra), stored);
+        }
+        s.commit(b.content, in.text(), stored, b.epoch);
     }
 
     /**

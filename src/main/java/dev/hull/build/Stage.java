@@ -38,6 +38,8 @@ final class Stage {
     long configSize;
     final Map<String, String> args = new LinkedHashMap<>();
     boolean cmdSet;
+    /** The number of the step this stage is at (progress lines and errors). */
+    int step;
 
     Stage(String name, int index) {
         this.name = name;

@@ -1,6 +1,7 @@
 package dev.hull.build;
 
 import dev.hull.build.Dockerfile.Instruction;
+import dev.hull.image.Platform;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -33,6 +34,7 @@ final class StagePlan {
 
     static StagePlan of(Dockerfile df, Map<String, String> buildArgs, String targetName) throws BuildException {
         StagePlan p = new StagePlan(new Words(df.escape()));
+        p.globals.putAll(platformArgs());
         p.split(df, buildArgs);
         if (p.defs.isEmpty()) {
             throw new BuildException(df.name() + ": no FROM instruction: a Dockerfile must start with FROM (only ARG"
@@ -61,6 +63,22 @@ final class StagePlan {
     /** The number of steps the needed stages take (FROM and each instruction). */
     int steps() {
         return needed.stream().mapToInt(d -> 1 + d.body().size()).sum();
+    }
+
+    /**
+     * The platform ARGs buildkit defines before the first FROM (BUILDPLATFORM, TARGETARCH...): for
+     * {@code FROM --platform=$BUILDPLATFORM} and a stage's {@code ARG TARGETARCH}. Both are this host's.
+     */
+    static Map<String, String> platformArgs() {
+        Platform h = Platform.host();
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String side : new String[] {"BUILD", "TARGET"}) {
+            out.put(side + "PLATFORM", h.toString());
+            out.put(side + "OS", h.os());
+            out.put(side + "ARCH", h.architecture());
+            out.put(side + "VARIANT", h.variant() == null ? "" : h.variant());
+        }
+        return out;
     }
 
     private void split(Dockerfile df, Map<String, String> buildArgs) throws BuildException {
@@ -106,7 +124,17 @@ final class StagePlan {
             throw in.error("FROM takes an image and optionally AS NAME: FROM " + in.args());
         }
         if (in.flags().containsKey("platform")) {
-            throw in.error("FROM --platform is not supported yet: Hull builds for this host's platform");
+            String text = in.expand(() -> words.word(String.valueOf(in.flags().get("platform")), globals));
+            Platform asked;
+            try {
+                asked = Platform.parse(text);
+            } catch (IllegalArgumentException e) {
+                throw in.error("FROM --platform=" + text + ": use OS/ARCH[/VARIANT], e.g. " + Platform.host());
+            }
+            if (!asked.matches(Platform.host())) {
+                throw in.error("FROM --platform=" + text + ": hull build builds only for this host's platform, "
+                        + Platform.host());
+            }
         }
         if (w.get(0).isEmpty()) {
             throw in.error("FROM names no image (an ARG used before FROM has no value?)");
@@ -118,18 +146,47 @@ final class StagePlan {
         if (!need.add(d.index())) {
             return;
         }
+        for (int dep : deps(d)) {
+            mark(defs.get(dep), need);
+        }
+    }
+
+    /** The stages d waits for: its base stage, and those its COPY --from and RUN --mount from= name. */
+    java.util.SortedSet<Integer> deps(StageDef d) {
+        java.util.SortedSet<Integer> out = new java.util.TreeSet<>();
         StageDef base = stageRef(d.base(), d.index());
         if (base != null) {
-            mark(base, need);
+            out.add(base.index());
         }
         for (Instruction in : d.body()) {
-            for (String from : sources(in)) {
+            for (String raw : sources(in)) {
+                String from = raw;
+                if (raw.contains("$")) { // COPY --from=${STAGE}: as the global ARGs make it
+                    try {
+                        from = words.word(raw, globals);
+                    } catch (RuntimeException e) {
+                        // an image, or an error the step reports
+                    }
+                }
                 StageDef s = stageRef(from, d.index());
                 if (s != null) {
-                    mark(s, need);
+                    out.add(s.index());
                 }
             }
         }
+        return out;
+    }
+
+    /** The step number of d's FROM: its place among the needed stages' steps. */
+    int firstStep(StageDef d) {
+        int n = 1;
+        for (StageDef e : needed) {
+            if (e == d) {
+                return n;
+            }
+            n += 1 + e.body().size();
+        }
+        throw new IllegalArgumentException("stage " + d.index() + " is not needed");
     }
 
     /** What an instruction takes files from: COPY --from, RUN --mount=...,from=. */

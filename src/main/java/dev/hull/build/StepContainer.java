@@ -38,6 +38,7 @@ final class StepContainer {
         Path log = null;
         int devnull = -1;
         int logFd = -1;
+        BuildProgress.RunOutput output = null;
         try {
             if (!"overlay".equals(info.snapshotter())) {
                 throw in.error("RUN needs overlayfs (the " + info.snapshotter()
@@ -51,22 +52,29 @@ final class StepContainer {
                 stdio = new int[] {devnull, logFd, logFd};
             } else {
                 int[] base = b.req.stdio != null ? b.req.stdio : new int[] {0, 1, 2};
-                stdio = new int[] {devnull, base[1], base[2]};
+                output = b.runOutput(s, new int[] {devnull, base[1], base[2]});
+                stdio = output.stdio();
             }
             int code = start(b.engine, info.id(), stdio);
+            if (output != null) {
+                output.close(); // its last lines come before the step's error or result
+            }
             if (code != 0) {
                 String tail = "";
                 if (log != null) {
                     List<String> lines = Files.readAllLines(log);
                     tail = "\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
                 }
-                throw in.error("RUN failed (step " + b.position() + "): the command '" + describe
+                throw in.error("RUN failed (step " + b.position(s) + "): the command '" + describe
                         + "' returned a non-zero code: " + code + tail);
             }
             Path dir = b.engine.containers().dir(info.id());
             LayerTar tar = UpperDiff.read(dir.resolve("upper"), dir.resolve("config.json"), b.unpack(s));
             return tar.store(b.content, b.tmp, b.epoch);
         } finally {
+            if (output != null) {
+                output.close();
+            }
             if (devnull >= 0) {
                 Syscalls.close(devnull);
             }

@@ -54,8 +54,18 @@ final class BuildCli {
         String target;
         @Option(names = "--no-cache", description = "Do not use the build cache.")
         boolean noCache;
+        @Option(names = "--pull", description = "Pull every FROM image from its registry again, even when the store"
+                + " has it.")
+        boolean pull;
+        @Option(names = "--platform", paramLabel = "OS/ARCH", description = "The platform to build for: only this"
+                + " host's (e.g. linux/amd64); any other is an error.")
+        String platform;
         @Option(names = "--label", paramLabel = "KEY=VALUE", description = "A label for the image (repeatable).")
         List<String> labels = new ArrayList<>();
+        @Option(names = {"-o", "--output"}, paramLabel = "type=TYPE,dest=PATH", description = "Also write the image"
+                + " here: type=oci-archive|docker-archive,dest=FILE (what hull load, docker load and skopeo read) or"
+                + " type=local,dest=DIR (its files; a bare DIR means this too).")
+        String output;
         @Option(names = "--iidfile", paramLabel = "FILE", description = "Write the image id to this file.")
         Path iidfile;
         @Option(names = {"-q", "--quiet"}, description = "Print only the image id (RUN output is shown only when a step fails).")
@@ -85,6 +95,10 @@ final class BuildCli {
                 req.tags = tags;
                 req.target = target;
                 req.noCache = noCache;
+                req.pull = pull;
+                if (platform != null) {
+                    platform(platform);
+                }
                 req.stdio = inv.stdio();
                 switch (progress) {
                     case "auto", "plain" -> { }
@@ -93,6 +107,8 @@ final class BuildCli {
                     default -> throw new BuildException("--progress " + progress + ": use auto, plain or quiet");
                 }
                 req.quiet = quiet;
+                req.jobs(dev.hull.runtime.Caller.getenv("HULL_BUILD_JOBS"));
+                BuildOutput out = output == null ? null : BuildOutput.parse(output);
                 if (!network.matches("bridge|host|none|default")) {
                     throw new BuildException("--network " + network + ": use bridge, host or none");
                 }
@@ -181,6 +197,9 @@ final class BuildCli {
                     }
                 });
                 Builder.Result r = builder.build(req);
+                if (out != null) {
+                    out.write(engine, inv, r.image(), r.tags());
+                }
                 if (iidfile != null) {
                     Files.writeString(inv.resolve(iidfile), r.image().id());
                 }
@@ -213,16 +232,39 @@ final class BuildCli {
         }
     }
 
-    /** --secret id=ID[,src=FILE|,env=VAR][,type=file|env] (docker's; without src or env: the variable ID). */
-    static void secret(Invocation inv, String spec, Map<String, byte[]> into) throws BuildException, IOException {
+    /** --platform: this host's platform is accepted (what hull build makes anyway); any other is an error. */
+    static void platform(String text) throws BuildException {
+        dev.hull.image.Platform host = dev.hull.image.Platform.host();
+        for (String one : text.split(",")) {
+            dev.hull.image.Platform p;
+            try {
+                p = dev.hull.image.Platform.parse(one.strip());
+            } catch (IllegalArgumentException e) {
+                throw new BuildException(e.getMessage());
+            }
+            if (!p.matches(host)) {
+                throw new BuildException("--platform " + one.strip() + ": hull build builds only for this host's"
+                        + " platform, " + host + " (no emulation)");
+            }
+        }
+    }
+
+    /** A flag's KEY=VALUE,KEY=VALUE... (--secret, --output); usage is the error for a part without =. */
+    static Map<String, String> keyValues(String spec, String usage) throws BuildException {
         Map<String, String> kv = new LinkedHashMap<>();
         for (String part : spec.split(",")) {
             int eq = part.indexOf('=');
             if (eq <= 0) {
-                throw new BuildException("--secret " + spec + ": use id=ID,src=FILE or id=ID,env=VAR");
+                throw new BuildException(usage);
             }
             kv.put(part.substring(0, eq).strip(), part.substring(eq + 1).strip());
         }
+        return kv;
+    }
+
+    /** --secret id=ID[,src=FILE|,env=VAR][,type=file|env] (docker's; without src or env: the variable ID). */
+    static void secret(Invocation inv, String spec, Map<String, byte[]> into) throws BuildException, IOException {
+        Map<String, String> kv = keyValues(spec, "--secret " + spec + ": use id=ID,src=FILE or id=ID,env=VAR");
         String id = kv.remove("id");
         String src = kv.containsKey("src") ? kv.remove("src") : kv.remove("source");
         String env = kv.remove("env");

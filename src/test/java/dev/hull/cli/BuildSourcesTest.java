@@ -1,0 +1,165 @@
+package dev.hull.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.hull.image.Platform;
+import dev.hull.image.testing.RegistryServer;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Where hull build's inputs come from: --pull takes a FROM image from its registry again (a
+ * registry of the test's whose tag moved); --platform and FROM --platform take this host's
+ * platform (and $BUILDPLATFORM, ARG TARGETARCH) and refuse another; ADD of an http URL downloads
+ * it from a server of the test's (mode 0600, cached by content) and an unreachable or failing
+ * URL is a clear error.
+ */
+class BuildSourcesTest {
+    static BuildFixture fx;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        fx = new BuildFixture("hull-buildsrc-");
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        fx.close();
+    }
+
+    @Test
+    void pullTakesTheBaseFromTheRegistryAgain() throws Exception {
+        try (RegistryServer registry = RegistryServer.builder(fx.dir.resolve("registry")).start()) {
+            String base = registry.host() + "/hull-test/base:1";
+            fx.ok("push", "--tls-verify=false", "busybox", base);
+            Path c = fx.context("pull", "FROM " + base + "\nRUN cat /marker 2>/dev/null > /seen || echo none > /seen\n");
+            fx.ok("build", "--tls-verify=false", "-t", "pulled:1", c.toString());
+            assertThat(fx.ok("run", "--rm", "pulled:1", "cat", "/seen").out()).isEqualTo("none\n");
+
+            Path m = fx.context("marker", "FROM busybox\nRUN echo v2 > /marker\n");
+            fx.ok("build", "-t", "marker:1", m.toString());
+            fx.ok("push", "--tls-verify=false", "marker:1", base);
+            fx.ok("rmi", "marker:1");
+            fx.ok("build", "--tls-verify=false", "-t", "pulled:2", c.toString());
+            assertThat(fx.ok("run", "--rm", "pulled:2", "cat", "/seen").out()).as("without --pull: the stored base")
+                    .isEqualTo("none\n");
+            fx.ok("build", "--pull", "--tls-verify=false", "-t", "pulled:3", c.toString());
+            assertThat(fx.ok("run", "--rm", "pulled:3", "cat", "/seen").out()).isEqualTo("v2\n");
+
+            HullCommand.Result r = fx.hull.run("build", "--pull", "--tls-verify=false", "-t", "pulled:4",
+                    fx.context("gone", "FROM " + registry.host() + "/hull-test/nothing:1\n").toString());
+            assertThat(r.exit()).isNotZero();
+            assertThat(r.err()).contains("hull: Dockerfile:1: FROM " + registry.host() + "/hull-test/nothing:1 (--pull)");
+        }
+    }
+
+    @Test
+    void onlyThisHostsPlatform() throws Exception {
+        String host = Platform.host().toString();
+        String other = host.equals("linux/s390x") ? "linux/amd64" : "linux/s390x";
+        Path c = fx.context("platform", """
+                FROM --platform=$BUILDPLATFORM busybox
+                ARG TARGETARCH
+                RUN echo "$TARGETARCH" > /arch
+                """);
+        fx.ok("build", "--platform", host, "-t", "plat:1", c.toString());
+        assertThat(fx.ok("run", "--rm", "plat:1", "cat", "/arch").out()).isEqualTo(Platform.host().architecture() + "\n");
+
+        HullCommand.Result r = fx.hull.run("build", "--platform", other, c.toString());
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("hull: --platform " + other + ": hull build builds only for this host's platform, "
+                + host);
+        Files.writeString(c.resolve("Dockerfile"), "FROM --platform=" + other + " busybox\n");
+        r = fx.hull.run("build", c.toString());
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("hull: Dockerfile:1: FROM --platform=" + other + ": hull build builds only for");
+        fx.nothingLeftBehind();
+    }
+
+    @Test
+    void addDownloadsAUrl() throws Exception {
+        AtomicReference<String> body = new AtomicReference<>("first version\n");
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/files/", x -> {
+            byte[] b = body.get().getBytes(StandardCharsets.UTF_8);
+            boolean found = x.getRequestURI().getPath().equals("/files/hello.txt");
+            x.getResponseHeaders().add("Last-Modified", "Tue, 15 Nov 1994 08:12:31 GMT");
+            x.sendResponseHeaders(found ? 200 : 404, found ? b.length : -1);
+            if (found) {
+                x.getResponseBody().write(b);
+            }
+            x.close();
+        });
+        server.start();
+        try {
+            String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/files/";
+            Path c = fx.context("url", "FROM busybox\nADD " + url + "hello.txt /got/\nADD " + url + "hello.txt /named\n");
+            fx.ok("build", "-t", "url:1", c.toString());
+            assertThat(fx.ok("run", "--rm", "url:1", "sh", "-c",
+                    "cat /got/hello.txt /named; stat -c '%a %Y' /got/hello.txt").out())
+                    .isEqualTo("first version\nfirst version\n600 784887151\n");
+            assertThat(fx.ok("build", "-t", "url:1", c.toString()).out().lines()
+                    .filter(l -> l.startsWith("--> CACHED")).count()).isEqualTo(2);
+            body.set("second version\n");
+            HullCommand.Result r = fx.ok("build", "-t", "url:2", c.toString());
+            assertThat(r.out()).doesNotContain("CACHED");
+            assertThat(fx.ok("run", "--rm", "url:2", "cat", "/named").out()).isEqualTo("second version\n");
+
+            Files.writeString(c.resolve("Dockerfile"), "FROM busybox\nADD " + url + "missing /x\n");
+            r = fx.hull.run("build", c.toString());
+            assertThat(r.exit()).isNotZero();
+            assertThat(r.err()).contains("hull: Dockerfile:2: ADD " + url + "missing: the server answered HTTP 404");
+        } finally {
+            server.stop(0);
+        }
+        Path c = fx.context("nourl", "FROM busybox\nADD http://127.0.0.1:1/x.tar /x\n");
+        HullCommand.Result r = fx.hull.run("build", c.toString());
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("hull: Dockerfile:2: ADD http://127.0.0.1:1/x.tar: cannot download it");
+        fx.nothingLeftBehind();
+    }
+
+    /** The image's layer digests, lowest first. */
+    static java.util.List<String> layers(String image) throws Exception {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        BuildFixture.JSON.readTree(fx.ok("image", "inspect", image).out()).get(0).path("Hull").path("Layers")
+                .forEach(l -> out.add(l.path("digest").asText()));
+        return out;
+    }
+
+    @Test
+    void copyLinkFollowsNoImageSymlinkAndItsLayerServesAnyParent() throws Exception {
+        String dockerfile = """
+                FROM busybox
+                RUN mkdir /srv /srv2 && ln -s /srv /data && ln -s /srv2 /data2 && echo %s > /which
+                COPY --link x.txt /data/
+                COPY x.txt /data2/
+                """;
+        Path c = fx.context("link", dockerfile.formatted("one"));
+        Files.writeString(c.resolve("x.txt"), "linked\n");
+        Files.setLastModifiedTime(c.resolve("x.txt"), java.nio.file.attribute.FileTime.fromMillis(1_000_000_000_000L));
+        fx.ok("build", "-t", "link:1", c.toString());
+        assertThat(fx.ok("run", "--rm", "link:1", "sh", "-c",
+                "ls /srv; echo -; ls /srv2; cat /data/x.txt; [ -L /data ] && echo link || echo dir; [ -L /data2 ] && echo link2")
+                .out()).isEqualTo("-\nx.txt\nlinked\ndir\nlink2\n");
+
+        Files.writeString(c.resolve("Dockerfile"), dockerfile.formatted("two"));
+        Files.setLastModifiedTime(c.resolve("x.txt"), java.nio.file.attribute.FileTime.fromMillis(1_500_000_000_000L));
+        HullCommand.Result r = fx.ok("build", "-t", "link:2", c.toString());
+        java.util.List<String> one = layers("link:1");
+        java.util.List<String> two = layers("link:2");
+        assertThat(two.get(two.size() - 3)).as("the RUN's layer").isNotEqualTo(one.get(one.size() - 3));
+        assertThat(two.get(two.size() - 1)).as("plain COPY: made again, with the file's new mtime")
+                .isNotEqualTo(one.get(one.size() - 1));
+        assertThat(two.get(two.size() - 2)).as("COPY --link: the layer made on the first parent, " + r.out())
+                .isEqualTo(one.get(one.size() - 2));
+        fx.nothingLeftBehind();
+    }
+}
