@@ -101,7 +101,7 @@ public final class ConsoleAttach {
             resize.run();
         }
         Thread output = Thread.ofPlatform().daemon().name("hull-console-attach").start(() -> {
-            copyOut(sock, out, wake[0]);
+            ConsoleRelay.copy(sock, out, wake[0]); // the console's output, from the monitor
             try {
                 Syscalls.writeFully(ended[1], new byte[] {1});
             } catch (LinuxException ignored) {
@@ -130,25 +130,6 @@ public final class ConsoleAttach {
             for (int fd : new int[] {wake[0], wake[1], ended[0], ended[1]}) {
                 Syscalls.close(fd);
             }
-        }
-    }
-
-    /** The console's output (from the monitor) to the caller, until EOF or the wake-up. */
-    private static void copyOut(int sock, int out, int wake) {
-        byte[] buf = new byte[8192];
-        try {
-            for (;;) {
-                if (FdControl.pollIn(sock, wake)[1] != 0) {
-                    return;
-                }
-                int n = Syscalls.read(sock, buf, 0, buf.length);
-                if (n <= 0) {
-                    return;
-                }
-                Syscalls.writeFully(out, java.util.Arrays.copyOf(buf, n));
-            }
-        } catch (LinuxException e) {
-            // the caller's end or the monitor's is gone
         }
     }
 
