@@ -108,17 +108,41 @@ public final class ConsoleAttach {
                 // we hold the read end
             }
         });
+        // the keys on a thread of their own: this one waits interruptibly (a service interrupts a command
+        // whose client is gone, and the relay must let go of that client's terminal then)
+        java.util.concurrent.CompletableFuture<End> keys = new java.util.concurrent.CompletableFuture<>();
+        Thread input = Thread.ofPlatform().daemon().name("hull-console-keys").start(() -> {
+            try {
+                keys.complete(copyIn(in, master, ended[0], wake[0]));
+            } catch (LinuxException | RuntimeException e) {
+                keys.completeExceptionally(e);
+            }
+        });
         try {
-            return copyIn(in, master, ended[0]);
+            return keys.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return End.INPUT_CLOSED;
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof LinuxException le) {
+                throw le;
+            }
+            throw new IllegalStateException(e.getCause());
         } finally {
             try {
                 Syscalls.writeFully(wake[1], new byte[] {1});
             } catch (LinuxException ignored) {
                 // we hold the read end
             }
-            try {
-                output.join(TimeUnit.SECONDS.toMillis(5));
-            } catch (InterruptedException e) {
+            boolean interrupted = Thread.interrupted(); // the threads end before their descriptors are closed
+            for (Thread t : new Thread[] {input, output}) {
+                try {
+                    t.join(TimeUnit.SECONDS.toMillis(5));
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
                 Thread.currentThread().interrupt();
             }
             if (changes != null) {
@@ -134,12 +158,16 @@ public final class ConsoleAttach {
     }
 
     /** The caller's keys to the pty, watching for the escape; ends when the output does too. */
-    private static End copyIn(int in, int master, int ended) throws LinuxException {
+    private static End copyIn(int in, int master, int ended, int wake) throws LinuxException {
         byte[] buf = new byte[4096];
         boolean escaped = false;
         for (;;) {
-            if (FdControl.pollIn(in, ended)[1] != 0) {
+            short[] ev = FdControl.pollIn(in, ended, wake);
+            if (ev[1] != 0) {
                 return End.CONSOLE_CLOSED;
+            }
+            if (ev[2] != 0) {
+                return End.INPUT_CLOSED; // the caller was interrupted
             }
             int n;
             try {

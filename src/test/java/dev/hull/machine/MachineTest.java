@@ -148,7 +148,7 @@ class MachineTest {
         assertThat(ip).startsWith("10.234.0.");
         assertThat(ok("machine", "exec", name, "ip", "-4", "-o", "addr", "show", "eth0").out()).contains(ip + "/");
         assertThat(ok("machine", "ls").out()).containsPattern(name + "\\s+running\\s+" + ip.replace(".", "\\.")
-                + "\\s+1\\.0\\s+256M\\s+false");
+                + "\\s+1\\.0\\s+256M\\s+[0-9.]+[KMG]?\\s+false");
 
         // stop: systemd shuts down (its console says so) and exits 0, no SIGKILL
         ok("machine", "stop", name);
@@ -174,10 +174,26 @@ class MachineTest {
             roots.add(layout.unifiedMount());
         }
         for (Path root : roots) {
-            try (var walk = Files.walk(root, 3)) {
-                assertThat(walk.filter(p -> p.getFileName().toString().contains(id)).toList())
-                        .as("cgroups of the machine under " + root).isEmpty();
+            List<Path> found = new ArrayList<>();
+            named(root, id, 3, found);
+            assertThat(found).as("cgroups of the machine under " + root).isEmpty();
+        }
+    }
+
+    /** Entries below dir (depth levels) whose name contains id; others' cgroups that vanish meanwhile are skipped. */
+    static void named(Path dir, String id, int depth, List<Path> found) throws java.io.IOException {
+        if (depth == 0) {
+            return;
+        }
+        try (var entries = Files.newDirectoryStream(dir, Files::isDirectory)) {
+            for (Path p : entries) {
+                if (p.getFileName().toString().contains(id)) {
+                    found.add(p);
+                }
+                named(p, id, depth - 1, found);
             }
+        } catch (java.nio.file.NoSuchFileException | java.nio.file.NotDirectoryException e) {
+            // another Hull's container ended while we looked
         }
     }
 
@@ -254,6 +270,16 @@ class MachineTest {
         }
     }
 
+    /** The test's service (warm console commands run in this JVM) ends its console relay threads. */
+    static void awaitNoConsoleThreads() throws InterruptedException {
+        for (int i = 0; i < 300 && Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.isAlive() && t.getName().startsWith("hull-console-")); i++) {
+            Thread.sleep(100); // the service answers before its relay threads have quite ended
+        }
+        assertThat(Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName))
+                .as("the warm consoles' relay threads ended").noneMatch(n -> n.startsWith("hull-console-"));
+    }
+
     @Test
     void consoleLogsInSetChangesLimitsLiveIpStatsAndAutostart() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")),
@@ -303,30 +329,51 @@ class MachineTest {
             assertThat(second.err()).contains("the console is attached elsewhere already");
             con.type("echo con$((6*7))\r");
             at = con.await("con42", at, null);
+            con.type("exit\r"); // logged out: the getty comes back
+            at = con.await("login:", at, "\r");
             con.type("\u0001q");
             assertThat(con.end()).isZero();
             assertThat(con.out.toString()).contains("Detached from " + name + "'s console");
         }
         // the monitor stayed the terminal's only reader: the machine's log has the session too
         assertThat(ok("machine", "logs", name).out()).contains("con42");
-        // warm, through the service: the shell is still logged in on the console
+        // warm, through the service: the client's terminal relayed by the service in this JVM
         try (ConsoleSession con = new ConsoleSession(HullCommand.warm(dir.resolve("home"), dir.resolve("state"),
                 Map.of("HULL_NO_SERVICE", "1")), name)) {
             at = con.await("ctrl-a q to detach", 0, null);
             assertThat(Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive)
                     .map(Thread::getName)).as("the test's service relays this console").contains("hull-console-attach");
+            con.type("\r");
+            at = con.await("login:", at, "\r");
+            con.type("root\r");
+            at = con.await("Password:", at, null);
+            con.type("s3cret-con\r");
+            at = con.await("root@" + name, at, null);
             con.type("echo warm$((6*7)); exit\r");
             at = con.await("warm42", at, null);
             con.await("login:", at, "\r");
             con.type("\u0001q");
             assertThat(con.end()).isZero();
         }
-        for (int i = 0; i < 100 && Thread.getAllStackTraces().keySet().stream()
-                .anyMatch(t -> t.isAlive() && t.getName().equals("hull-console-attach")); i++) {
-            Thread.sleep(100); // the service answers before its relay thread has quite ended
+        awaitNoConsoleThreads();
+        // a warm client that gets SIGTERM (as on a closed terminal) lets go: its service thread stops reading
+        // the client's input (a pipe the test keeps open) and the console is free for the next client
+        Process gone = HullCommand.warm(dir.resolve("home"), dir.resolve("state"), Map.of("HULL_NO_SERVICE", "1"))
+                .builder("machine", "console", name).redirectErrorStream(true).start();
+        StringBuilder said = new StringBuilder();
+        var goneOut = gone.getInputStream();
+        while (said.indexOf("ctrl-a q") < 0) {
+            int b = goneOut.read();
+            assertThat(b).as("the console connected: " + said).isNotNegative();
+            said.append((char) b);
         }
-        assertThat(Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName))
-                .as("the warm console's relay thread ended").doesNotContain("hull-console-attach");
+        gone.destroy();
+        assertThat(gone.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        awaitNoConsoleThreads();
+        HullCommand.Result next = hull.run("machine", "console", name); // stdin /dev/null: attaches, input ends
+        assertThat(next.exit()).as(next.toString()).isZero();
+        assertThat(next.err()).contains("Input ended");
+        gone.getOutputStream().close();
 
         // set: memory and CPUs change in the running machine's cgroups, autostart off
         ok("machine", "set", name, "--memory", "384m", "--cpus", "2", "--autostart", "false");
