@@ -258,6 +258,16 @@ class MachineTest {
             throw new AssertionError("the console never showed \"" + text + "\"; it showed:\n" + out);
         }
 
+        /** Logs in as root on the getty (from output position at); returns where the shell's prompt ends. */
+        int login(String host, String password, int at) throws Exception {
+            type("\r");
+            at = await("login:", at, "\r");
+            type("root\r");
+            at = await("Password:", at, null);
+            type(password + "\r");
+            return await("root@" + host, at, null);
+        }
+
         int end() throws Exception {
             assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("the console client ended:\n" + out).isTrue();
             reader.join(10_000);
@@ -318,12 +328,7 @@ class MachineTest {
         try (ConsoleSession con = new ConsoleSession(HullCommand.cold(dir.resolve("home"), dir.resolve("state"),
                 Map.of("HULL_NO_SERVICE", "1")), name)) {
             at = con.await("ctrl-a q to detach", 0, null);
-            con.type("\r");
-            at = con.await("login:", at, "\r");
-            con.type("root\r");
-            at = con.await("Password:", at, null);
-            con.type("s3cret-con\r");
-            at = con.await("root@" + name, at, null);
+            at = con.login(name, "s3cret-con", at);
             HullCommand.Result second = hull.run("machine", "console", name);
             assertThat(second.exit()).as(second.toString()).isEqualTo(125);
             assertThat(second.err()).contains("the console is attached elsewhere already");
@@ -343,12 +348,7 @@ class MachineTest {
             at = con.await("ctrl-a q to detach", 0, null);
             assertThat(Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive)
                     .map(Thread::getName)).as("the test's service relays this console").contains("hull-console-attach");
-            con.type("\r");
-            at = con.await("login:", at, "\r");
-            con.type("root\r");
-            at = con.await("Password:", at, null);
-            con.type("s3cret-con\r");
-            at = con.await("root@" + name, at, null);
+            at = con.login(name, "s3cret-con", at);
             con.type("echo warm$((6*7)); exit\r");
             at = con.await("warm42", at, null);
             con.await("login:", at, "\r");
