@@ -3,8 +3,9 @@
  * it reads the container's stdout and stderr (pipes) and writes them to a
  * docker json-file log with rotation; while a client is attached (fd 3
  * open) it also copies the output to the client's stdout/stderr and tells it
- * the exit status; and it restarts the init as the restart policy Java chose
- * says. No decisions about the container itself are made here. */
+ * the exit status; it lets one console client at a time (`hull machine
+ * console`) follow the container's terminal through containers/ID/console.sock;
+ * and it restarts the init as the restart policy Java chose says. No decisions about the container itself are made here. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -289,6 +291,7 @@ struct pending { char *data; size_t len; };
 static struct pending pending[2];
 
 static void detach_client(void);
+static void console_to(const char *p, size_t n);
 
 static int client_muted; /* the client fell too far behind: it gets no more output (the log has it), EXIT still */
 
@@ -376,6 +379,7 @@ static int pump(struct stream *s)
         return 0;
     }
     to_client(s->client - 1, chunk, n);
+    if (s->fd == tty_master) console_to(chunk, n);
     for (ssize_t i = 0; i < n; i++) {
         s->buf[s->len++] = chunk[i];
         if (chunk[i] == '\n') {
@@ -462,6 +466,114 @@ static int relay_keys(const char *buf, ssize_t n)
     return 0;
 }
 
+/* ---------- the console socket ----------
+ * A container with a terminal listens on console.sock in its directory (beside the stop marker).
+ * A client that connects gets one byte: 'K' with the pty master attached (SCM_RIGHTS: the client
+ * types into it and sizes it), then everything the terminal prints from then on; 'B' when another
+ * client has the console (one at a time); 'N' when no terminal is up (between a restart's init
+ * and its pty). The monitor stays the master's only reader, so the log keeps all of it. */
+static int console_dir = -1;
+static int console_listen = -1;
+static int console_client = -1;
+static struct pending console_out;
+
+static void console_listen_open(void)
+{
+    const char *slash = monitor.stop_marker ? strrchr(monitor.stop_marker, '/') : NULL;
+    if (console_sock[0] < 0 || console_listen >= 0 || !slash) return;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - monitor.stop_marker), monitor.stop_marker);
+    console_dir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (console_dir < 0) return;
+    /* through the directory's descriptor: a Hull home's path may be longer than sun_path */
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    snprintf(a.sun_path, sizeof a.sun_path, "/proc/self/fd/%d/console.sock", console_dir);
+    unlinkat(console_dir, "console.sock", 0); /* a killed monitor's */
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    mode_t old = umask(077);
+    int ok = s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 && listen(s, 4) == 0;
+    umask(old);
+    if (ok) console_listen = s;
+    else if (s >= 0) close(s);
+}
+
+static void console_drop(void)
+{
+    if (console_client >= 0) close(console_client);
+    console_client = -1;
+    console_out.len = 0;
+}
+
+static void console_accept(void)
+{
+    int c = accept4(console_listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c < 0) return;
+    char tag = console_client >= 0 ? 'B' : tty_master < 0 ? 'N' : 'K';
+    char control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    if (tag == 'K') {
+        memset(control, 0, sizeof control);
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &tty_master, sizeof(int));
+    }
+    if (sendmsg(c, &msg, MSG_NOSIGNAL) != 1 || tag != 'K') {
+        close(c);
+        return;
+    }
+    console_client = c;
+    console_out.len = 0;
+}
+
+/* Sends what the client takes now; the rest waits (a client far behind is let go: the log has it). */
+static void console_flush(void)
+{
+    size_t done = 0;
+    while (console_client >= 0 && done < console_out.len) {
+        ssize_t w = send(console_client, console_out.data + done, console_out.len - done, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && errno == EAGAIN) break;
+        if (w <= 0) { console_drop(); return; }
+        done += (size_t)w;
+    }
+    memmove(console_out.data, console_out.data + done, console_out.len - done);
+    console_out.len -= done;
+}
+
+static void console_to(const char *p, size_t n)
+{
+    if (console_client < 0) return;
+    if (!console_out.data && !(console_out.data = malloc(CLIENT_BUF))) { console_drop(); return; }
+    if (console_out.len + n > CLIENT_BUF) { console_drop(); return; }
+    memcpy(console_out.data + console_out.len, p, n);
+    console_out.len += n;
+    console_flush();
+}
+
+/* The client hung up (or wrote, which it should not: read and dropped). */
+static void console_read(void)
+{
+    char buf[256];
+    ssize_t n = read(console_client, buf, sizeof buf);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) console_drop();
+}
+
+static void console_listen_close(void)
+{
+    console_drop();
+    if (console_listen >= 0) {
+        close(console_listen);
+        unlinkat(console_dir, "console.sock", 0);
+    }
+    if (console_dir >= 0) close(console_dir);
+    console_listen = console_dir = -1;
+}
+
 /* Waits for the init to end, logging its output meanwhile; returns its wait status. */
 static int watch(pid_t init)
 {
@@ -471,7 +583,7 @@ static int watch(pid_t init)
     int reaped = 0;
     init_running = 1;
     while (!reaped) {
-        struct pollfd p[6];
+        struct pollfd p[8];
         int np = 0, si[2] = { -1, -1 }, oi[2] = { -1, -1 };
         int resting = tty_resting;
         tty_resting = 0;
@@ -485,6 +597,12 @@ static int watch(pid_t init)
         if (attached && relay_stdin && tty_master >= 0) { ii = np; p[np++] = (struct pollfd){ .fd = 0, .events = POLLIN }; }
         for (int i = 0; i < 2; i++)
             if (attached && pending[i].len) { oi[i] = np; p[np++] = (struct pollfd){ .fd = i + 1, .events = POLLOUT }; }
+        int li = -1, ci = -1;
+        if (console_listen >= 0) { li = np; p[np++] = (struct pollfd){ .fd = console_listen, .events = POLLIN }; }
+        if (console_client >= 0) {
+            ci = np;
+            p[np++] = (struct pollfd){ .fd = console_client, .events = POLLIN | (console_out.len ? POLLOUT : 0) };
+        }
         int r = poll(p, np, pidfd >= 0 && !resting ? -1 : 100);
         if (r < 0 && errno != EINTR) sleep_ms(10);
         if (r <= 0) {
@@ -501,6 +619,9 @@ static int watch(pid_t init)
             if (n > 0) relay_keys(buf, n);
             else if (!(n < 0 && errno == EINTR)) relay_stdin = 0;
         }
+        if (ci >= 0 && console_client >= 0 && (p[ci].revents & POLLOUT)) console_flush();
+        if (ci >= 0 && console_client >= 0 && (p[ci].revents & ~POLLOUT)) console_read();
+        if (li >= 0 && p[li].revents) console_accept();
         if (ji >= 0 && p[ji].revents) {
             char c;
             ssize_t n = read(JAVA_FD, &c, 1);
@@ -538,6 +659,7 @@ static int watch(pid_t init)
         }
     }
     tty_master = -1; /* closed with the stream */
+    console_drop(); /* its client hears EOF: this init's terminal is gone */
     forget_child(); /* its pid may be anyone's now: no signal is forwarded to it */
     return status;
 }
@@ -595,6 +717,7 @@ void monitor_run(pid_t init, int is_attached)
     relay_stdin = monitor.stdin_inherit;
     if (!attached) detach_client();
     log_open();
+    console_listen_open();
     unsigned restarts = 0;
     char started[64], finished[64] = "";
     long backoff = 100;
@@ -656,6 +779,7 @@ void monitor_run(pid_t init, int is_attached)
     }
 done:
     if (logfd >= 0) close(logfd);
+    console_listen_close();
     /* on-exit and on-end commands work on the host (its links, its nftables), not in the
      * container's network namespace the monitor joined with it */
     if ((monitor.on_exit || monitor.on_end) && monitor.host_netns >= 0 && setns(monitor.host_netns, CLONE_NEWNET))

@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code hull machine create|start|stop|restart|rm|ls|inspect|shell|exec|logs}: system containers. */
+/** {@code hull machine create|start|stop|restart|rm|set|ls|stats|inspect|shell|exec|console|logs}: system containers. */
 final class MachineCli {
     private MachineCli() {}
 
@@ -44,13 +44,17 @@ final class MachineCli {
         String hostname;
         @Option(names = "--network", paramLabel = "NET", description = "bridge (default), a network's name, none.")
         String network;
+        @Option(names = "--ip", paramLabel = "ADDRESS", description = "Its IPv4 address on --network (a network made"
+                + " with hull network create; in its subnet, no other machine's or container's).")
+        String ip;
         @Option(names = "--ssh-key", paramLabel = "FILE", description = "A public key root can log in with over"
                 + " ssh.")
         java.nio.file.Path sshKey;
         @Option(names = "--root-password-file", paramLabel = "FILE", description = "root's password: the file's"
                 + " first line (stored hashed).")
         java.nio.file.Path rootPasswordFile;
-        @Option(names = "--autostart", description = "Mark it to start with the host (shown by ls).")
+        @Option(names = "--autostart", description = "Start it with the host: hull machine start --all-autostart"
+                + " (contrib/hull-machines.service runs that at boot).")
         boolean autostart;
         @Option(names = "--start", description = "Start it once made.")
         boolean start;
@@ -66,7 +70,7 @@ final class MachineCli {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--cpus " + cpus + ": a positive number");
                 }
                 ContainerInfo c = m.create(new Machines.Request(name, distro, image, mem, cpus, pids, hostname,
-                        network, autostart, sshKey, rootPasswordFile), System.err);
+                        network, ip, autostart, sshKey, rootPasswordFile), System.err);
                 if (start) {
                     m.start(c.id());
                 }
@@ -99,11 +103,63 @@ final class MachineCli {
         }
     }
 
-    @Command(name = "start", mixinStandardHelpOptions = true, description = "Boot machines.")
-    static final class Start extends EachMachine {
+    @Command(name = "start", mixinStandardHelpOptions = true, description = {"Boot machines.", "",
+        "--all-autostart boots every machine marked autostart that is not running (by name; one that fails is"
+            + " reported, the others still boot): contrib/hull-machines.service runs it at host boot."})
+    static final class Start implements Callable<Integer> {
+        @Option(names = "--all-autostart", description = "Every machine created or set with --autostart.")
+        boolean allAutostart;
+        @Parameters(arity = "0..*", paramLabel = "NAME")
+        List<String> names = new ArrayList<>();
+
         @Override
-        void apply(Machines m, String name) throws Exception {
-            m.start(name);
+        public Integer call() {
+            if (allAutostart != names.isEmpty()) {
+                System.err.println("hull: give machine names or --all-autostart");
+                return 125;
+            }
+            if (allAutostart) {
+                return ContainerCli.guarded(125, () -> machines().startAutostart(System.out, System.err) == 0 ? 0 : 125);
+            }
+            EachMachine each = new EachMachine() {
+                @Override
+                void apply(Machines m, String name) throws Exception {
+                    m.start(name);
+                }
+            };
+            each.names = names;
+            return each.call();
+        }
+    }
+
+    @Command(name = "set", mixinStandardHelpOptions = true, sortOptions = false, description = {"Change a machine's"
+        + " limits or autostart. On a running machine --memory and --cpus apply at once (its cgroups), and all of"
+        + " it is kept for the next start.", "", "Example:", "  hull machine set web --memory 1g --cpus 2"
+        + " --autostart true"})
+    static final class Set implements Callable<Integer> {
+        @Option(names = {"-m", "--memory"}, paramLabel = "SIZE", description = "Memory limit (512m, 2g).")
+        String memory;
+        @Option(names = "--cpus", description = "CPUs (1.5: one and a half; 0: no limit).")
+        Double cpus;
+        @Option(names = "--autostart", paramLabel = "true|false", arity = "1", description = "Start it with the host.")
+        String autostart;
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() {
+            return ContainerCli.guarded(125, () -> {
+                if (autostart != null && !autostart.equals("true") && !autostart.equals("false")) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--autostart " + autostart + ": true or false");
+                }
+                if (cpus != null && cpus < 0) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--cpus " + cpus + ": a positive number");
+                }
+                machines().set(name, memory == null ? null : Engine.parseSize(memory, "--memory"), cpus,
+                        autostart == null ? null : Boolean.valueOf(autostart));
+                System.out.println(name);
+                return 0;
+            });
         }
     }
 
@@ -152,7 +208,7 @@ final class MachineCli {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--format " + format + ": use table or json");
                 }
                 List<String[]> rows = new ArrayList<>();
-                rows.add(new String[] {"NAME", "STATE", "IPV4", "CPUS", "MEMORY", "AUTOSTART"});
+                rows.add(new String[] {"NAME", "STATE", "IPV4", "CPUS", "MEMORY", "DISK", "AUTOSTART"});
                 for (Machines.Machine x : machines().list()) {
                     if (format.equals("json")) {
                         ObjectNode n = ImageCli.JSON.createObjectNode();
@@ -161,6 +217,7 @@ final class MachineCli {
                         n.put("IPv4", x.ipv4());
                         n.put("Cpus", x.cpus());
                         n.put("Memory", x.memory());
+                        n.put("Disk", x.disk());
                         n.put("Autostart", x.autostart());
                         n.put("Distro", x.distro());
                         n.put("Id", x.id());
@@ -169,7 +226,8 @@ final class MachineCli {
                     } else {
                         rows.add(new String[] {x.name(), x.state(), x.ipv4().isEmpty() ? "-" : x.ipv4(),
                             x.cpus() > 0 ? String.valueOf(x.cpus()) : "-",
-                            x.memory() > 0 ? binarySize(x.memory()) : "-", String.valueOf(x.autostart())});
+                            x.memory() > 0 ? binarySize(x.memory()) : "-", binarySize(x.disk()),
+                            String.valueOf(x.autostart())});
                     }
                 }
                 if (format.equals("table")) {
@@ -266,6 +324,34 @@ final class MachineCli {
         }
     }
 
+    @Command(name = "console", mixinStandardHelpOptions = true, description = {"Attach this terminal to a running"
+        + " machine's console (/dev/console: systemd's messages, a getty to log in on).", "",
+        "ctrl-a q detaches (the machine runs on); ctrl-a ctrl-a types ctrl-a. One console client at a time: a"
+            + " second attach is refused while one is attached. A power-off or reboot inside ends the attachment.",
+        "", "Example:", "  hull machine console web"})
+    static final class Console implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() {
+            return ContainerCli.guarded(125, () -> {
+                Invocation inv = Invocation.current();
+                dev.hull.runtime.ConsoleAttach.End end = machines().console(name, inv.stdio(), () -> {
+                    inv.err().print("Connected to machine " + name + "'s console. Type ctrl-a q to detach.\r\n");
+                    inv.err().flush();
+                });
+                inv.err().print(switch (end) {
+                    case DETACHED -> "\r\nDetached from " + name + "'s console (it runs on).\r\n";
+                    case CONSOLE_CLOSED -> "\r\nThe console closed: machine " + name + " stopped or rebooted.\r\n";
+                    case INPUT_CLOSED -> "\r\nInput ended: detached from " + name + "'s console.\r\n";
+                });
+                inv.err().flush();
+                return 0;
+            });
+        }
+    }
+
     @Command(name = "logs", mixinStandardHelpOptions = true, description = "Show a machine's console output.")
     static final class Logs implements Callable<Integer> {
         @Option(names = {"-f", "--follow"}, description = "Keep printing until the machine stops.")
@@ -294,8 +380,8 @@ final class MachineCli {
     /** Adds {@code hull machine} to hull's command line. */
     static void addTo(CommandLine hull) {
         CommandLine g = new CommandLine(new Group());
-        for (Object sub : new Object[] {new Create(), new Start(), new Stop(), new Restart(), new Rm(), new Ls(),
-            new Inspect(), new Shell(), new Exec(), new Logs()}) {
+        for (Object sub : new Object[] {new Create(), new Start(), new Stop(), new Restart(), new Rm(), new Set(), new Ls(),
+            new MachineStatsCli.Stats(), new Inspect(), new Shell(), new Exec(), new Console(), new Logs()}) {
             CommandLine c = new CommandLine(sub);
             if (sub instanceof Shell || sub instanceof Exec) { // the command's own options are its
                 c.getCommandSpec().parser().stopAtPositional(true);

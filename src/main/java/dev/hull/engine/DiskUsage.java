@@ -77,10 +77,7 @@ public record DiskUsage(List<ImageUsage> images, List<ContainerUsage> containers
         volumeUsers.forEach((v, ids) -> ids.forEach(id -> volumesOf.computeIfAbsent(id, k -> new ArrayList<>()).add(v)));
         List<ContainerUsage> containers = new ArrayList<>();
         for (ContainerInfo c : engine.containers().list()) {
-            Path dir = engine.containers().dir(c.id());
-            long size = VolumeStore.size("overlay".equals(c.snapshotter())
-                    ? ContainerDisks.writableParent(dir).resolve("upper") : dir.resolve("rootfs"));
-            containers.add(new ContainerUsage(c, engine.state(c).status(), size,
+            containers.add(new ContainerUsage(c, engine.state(c).status(), writableSize(engine, c),
                     volumesOf.getOrDefault(c.id(), List.of())));
         }
         List<VolumeUsage> volumes = new ArrayList<>();
@@ -116,6 +113,13 @@ public record DiskUsage(List<ImageUsage> images, List<ContainerUsage> containers
             }
         }
         return new DiskUsage(images, containers, volumes, total, reclaimable);
+    }
+
+    /** Bytes a container wrote: its overlay's upper directory (a copied root: all of it). */
+    public static long writableSize(Engine engine, ContainerInfo c) {
+        Path dir = engine.containers().dir(c.id());
+        return VolumeStore.size("overlay".equals(c.snapshotter())
+                ? ContainerDisks.writableParent(dir).resolve("upper") : dir.resolve("rootfs"));
     }
 
     /** The summary lines: Images, Containers, Local Volumes. */

@@ -3,6 +3,8 @@ package dev.hull.machine;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.engine.ContainerInfo;
 import dev.hull.engine.ContainerInspector;
+import dev.hull.engine.ContainerResources;
+import dev.hull.engine.ContainerStore;
 import dev.hull.engine.CreateOptions;
 import dev.hull.engine.Engine;
 import dev.hull.engine.network.NetworkState;
@@ -41,12 +43,12 @@ public final class Machines {
 
     /** What {@code hull machine create} asks for. */
     public record Request(String name, String distro, String image, long memory, double cpus, Long pids,
-            String hostname, String network, boolean autostart, java.nio.file.Path sshKey,
+            String hostname, String network, String ip, boolean autostart, java.nio.file.Path sshKey,
             java.nio.file.Path rootPasswordFile) {}
 
     /** A machine for ls: its state and what it was given. */
     public record Machine(String name, String id, String state, String ipv4, double cpus, long memory,
-            boolean autostart, String distro) {}
+            long disk, boolean autostart, String distro) {}
 
     public ContainerInfo create(Request r, PrintStream progress) throws IOException, RuntimeError {
         if (r.name() == null || r.name().isEmpty()) {
@@ -71,6 +73,10 @@ public final class Machines {
         o.systemd = "always";
         o.hostname = r.hostname() != null ? r.hostname() : r.name();
         o.network = r.network() != null ? r.network() : "bridge";
+        if (r.ip() != null) {
+            ipFree(o.network, r.ip());
+            o.ip = r.ip();
+        }
         o.memory = r.memory();
         o.cpus = r.cpus();
         o.pidsLimit = r.pids();
@@ -95,6 +101,36 @@ public final class Machines {
             if (!done) {
                 engine.remove(c.id(), true);
             }
+        }
+    }
+
+    /**
+     * --ip A: no other machine or container was given A on the same network (the engine checks that A
+     * is in the network's subnet, and leases it at start).
+     */
+    private void ipFree(String network, String ip) throws IOException, RuntimeError {
+        String net = engine.networking().store().resolve(network).name();
+        for (ContainerInfo c : engine.containers().list()) {
+            CreateOptions o = c.options();
+            if (o == null) {
+                continue;
+            }
+            boolean same = ip.equals(o.ip) && o.network != null && net.equals(networkName(o.network));
+            for (CreateOptions.Connection x : o.connections) {
+                same |= ip.equals(x.ip) && net.equals(networkName(x.network));
+            }
+            if (same) {
+                throw new RuntimeError(RuntimeError.Kind.EXISTS, "--ip " + ip + " is " + (isMachine(c) ? "machine "
+                        : "container ") + c.name() + "'s address on network " + net + ": choose another");
+            }
+        }
+    }
+
+    private String networkName(String ref) {
+        try {
+            return engine.networking().store().resolve(ref).name();
+        } catch (IOException | RuntimeError e) {
+            return ref; // none, host, or a network removed since
         }
     }
 
@@ -128,6 +164,71 @@ public final class Machines {
         return engine.remove(resolve(ref).id(), force);
     }
 
+    /**
+     * Attaches the caller's terminal (stdio; null: this process's) to the running machine's console
+     * until ctrl-a q, its power-off or the end of the caller's input; connected runs once attached.
+     */
+    public dev.hull.runtime.ConsoleAttach.End console(String ref, int[] stdio, Runnable connected)
+            throws IOException, RuntimeError {
+        ContainerInfo c = resolve(ref);
+        if (!engine.state(c).running()) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "machine " + c.name() + " is not running (hull"
+                    + " machine start " + c.name() + ")");
+        }
+        try {
+            return dev.hull.runtime.ConsoleAttach.attach(engine.containers().dir(c.id()), stdio, connected);
+        } catch (RuntimeError e) {
+            throw new RuntimeError(e.kind(), "machine " + c.name() + ": " + e.getMessage());
+        } catch (dev.hull.linux.LinuxException e) {
+            throw new RuntimeError(RuntimeError.Kind.FAILED, "machine " + c.name() + "'s console: " + e.getMessage());
+        }
+    }
+
+    /**
+     * {@code machine set}: memory and CPUs written into a running machine's cgroups at once and kept for
+     * its next start ({@code hull update}'s way); autostart kept in its label. Null: unchanged.
+     */
+    public ContainerInfo set(String ref, Long memory, Double cpus, Boolean autostart) throws IOException, RuntimeError {
+        ContainerInfo c = resolve(ref);
+        if (memory == null && cpus == null && autostart == null) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "set: nothing to change (give --memory, --cpus or"
+                    + " --autostart)");
+        }
+        if (memory != null || cpus != null) {
+            c = ContainerResources.update(engine, c.id(), new ContainerResources.Update(memory, null, cpus, null,
+                    null, null, null));
+        }
+        if (autostart != null) {
+            try (ContainerStore.Locked locked = engine.containers().lock(c)) {
+                c = locked.info();
+                c.options().labels.put(LABEL_AUTOSTART, autostart.toString());
+                engine.containers().write(c);
+            }
+        }
+        return c;
+    }
+
+    /**
+     * Starts every machine marked autostart that is not running, by name; one that fails to start is
+     * reported and the rest still start. Returns how many failed.
+     */
+    public int startAutostart(PrintStream out, PrintStream err) throws IOException {
+        int failed = 0;
+        for (Machine m : list()) {
+            if (!m.autostart() || m.state().equals("running")) {
+                continue;
+            }
+            try {
+                start(m.id());
+                out.println(m.name());
+            } catch (RuntimeError | IOException e) {
+                err.println("hull: machine " + m.name() + ": " + e.getMessage());
+                failed++;
+            }
+        }
+        return failed;
+    }
+
     public List<Machine> list() throws IOException {
         List<Machine> out = new ArrayList<>();
         for (ContainerInfo c : engine.containers().list()) {
@@ -150,7 +251,7 @@ public final class Machines {
         }
         CreateOptions o = c.options();
         return new Machine(c.name(), c.id(), s.status(), ip, o.cpus, o.memory,
-                "true".equals(o.labels.get(LABEL_AUTOSTART)), o.labels.getOrDefault(LABEL_DISTRO, c.image()));
+                dev.hull.engine.DiskUsage.writableSize(engine, c), "true".equals(o.labels.get(LABEL_AUTOSTART)), o.labels.getOrDefault(LABEL_DISTRO, c.image()));
     }
 
     /** The container's inspect, with a Machine object on top. */
@@ -165,6 +266,7 @@ public final class Machines {
         x.put("Distro", m.distro());
         x.put("Cpus", m.cpus());
         x.put("Memory", m.memory());
+        x.put("Disk", m.disk());
         x.put("Autostart", m.autostart());
         return n;
     }

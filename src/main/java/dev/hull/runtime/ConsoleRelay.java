@@ -73,16 +73,16 @@ final class ConsoleRelay implements AutoCloseable {
         if (savedTermios != null) {
             copySize();
         }
-        output = Thread.ofPlatform().daemon().name("hull-console-out").start(() -> pump(master, out));
-        input = Thread.ofPlatform().daemon().name("hull-console-in").start(() -> pump(in, master));
+        output = Thread.ofPlatform().daemon().name("hull-console-out").start(() -> copy(master, out, wake[0]));
+        input = Thread.ofPlatform().daemon().name("hull-console-in").start(() -> copy(in, master, wake[0]));
     }
 
     /** Copies from to to until EOF, an error (EIO: every holder of the slave is gone) or the wake-up pipe. */
-    private void pump(int from, int to) {
+    static void copy(int from, int to, int wakeFd) {
         byte[] buf = new byte[8192];
         try {
             for (;;) {
-                short[] ev = FdControl.pollIn(from, wake[0]);
+                short[] ev = FdControl.pollIn(from, wakeFd);
                 if (ev[1] != 0) {
                     return;
                 }

@@ -35,6 +35,7 @@ class MachineTest {
     static Engine engine;
     static HostLock names;
     static final List<String> made = new ArrayList<>();
+    static final List<String> nets = new ArrayList<>();
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -67,6 +68,9 @@ class MachineTest {
             if (hull != null) {
                 for (String m : made) {
                     hull.run("machine", "rm", "-f", m);
+                }
+                for (String n : nets) {
+                    hull.run("network", "rm", n);
                 }
                 try (Netlink nl = Netlink.open()) {
                     nl.deleteLink(BRIDGE);
@@ -144,7 +148,7 @@ class MachineTest {
         assertThat(ip).startsWith("10.234.0.");
         assertThat(ok("machine", "exec", name, "ip", "-4", "-o", "addr", "show", "eth0").out()).contains(ip + "/");
         assertThat(ok("machine", "ls").out()).containsPattern(name + "\\s+running\\s+" + ip.replace(".", "\\.")
-                + "\\s+1\\.0\\s+256M\\s+false");
+                + "\\s+1\\.0\\s+256M\\s+[0-9.]+[KMG]?\\s+false");
 
         // stop: systemd shuts down (its console says so) and exits 0, no SIGKILL
         ok("machine", "stop", name);
@@ -170,10 +174,26 @@ class MachineTest {
             roots.add(layout.unifiedMount());
         }
         for (Path root : roots) {
-            try (var walk = Files.walk(root, 3)) {
-                assertThat(walk.filter(p -> p.getFileName().toString().contains(id)).toList())
-                        .as("cgroups of the machine under " + root).isEmpty();
+            List<Path> found = new ArrayList<>();
+            named(root, id, 3, found);
+            assertThat(found).as("cgroups of the machine under " + root).isEmpty();
+        }
+    }
+
+    /** Entries below dir (depth levels) whose name contains id; others' cgroups that vanish meanwhile are skipped. */
+    static void named(Path dir, String id, int depth, List<Path> found) throws java.io.IOException {
+        if (depth == 0) {
+            return;
+        }
+        try (var entries = Files.newDirectoryStream(dir, Files::isDirectory)) {
+            for (Path p : entries) {
+                if (p.getFileName().toString().contains(id)) {
+                    found.add(p);
+                }
+                named(p, id, depth - 1, found);
             }
+        } catch (java.nio.file.NoSuchFileException | java.nio.file.NotDirectoryException e) {
+            // another Hull's container ended while we looked
         }
     }
 
@@ -189,6 +209,212 @@ class MachineTest {
         ok("machine", "restart", name);
         assertBooted(name);
         assertThat(inspect(name).get("State").get("Status").asText()).isEqualTo("running");
+    }
+
+    /** An interactive {@code hull machine console} under script(1) (a terminal): keys in, output read as it comes. */
+    static final class ConsoleSession implements AutoCloseable {
+        final Process p;
+        final StringBuffer out = new StringBuffer();
+        final Thread reader;
+
+        ConsoleSession(HullCommand h, String name) throws Exception {
+            List<String> cmd = h.builder("machine", "console", name).command();
+            StringBuilder line = new StringBuilder();
+            for (String a : cmd) {
+                line.append('\'').append(a.replace("'", "'\\''")).append("' ");
+            }
+            ProcessBuilder pb = h.builder("machine", "console", name);
+            pb.command("script", "-qfec", line.toString(), "/dev/null").redirectErrorStream(true);
+            p = pb.start();
+            reader = Thread.ofPlatform().daemon().start(() -> {
+                byte[] buf = new byte[4096];
+                try (var in = p.getInputStream()) {
+                    for (int n; (n = in.read(buf)) > 0;) {
+                        out.append(new String(buf, 0, n, java.nio.charset.StandardCharsets.UTF_8));
+                    }
+                } catch (java.io.IOException e) {
+                    // ended
+                }
+            });
+        }
+
+        void type(String keys) throws Exception {
+            p.getOutputStream().write(keys.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            p.getOutputStream().flush();
+        }
+
+        /** Waits (generously) until the output since from contains text; returns where it ends. */
+        int await(String text, int from, String retype) throws Exception {
+            for (int i = 0; i < 1200; i++) {
+                int at = out.indexOf(text, from);
+                if (at >= 0) {
+                    return at + text.length();
+                }
+                if (retype != null && i % 40 == 39) {
+                    type(retype);
+                }
+                Thread.sleep(100);
+            }
+            throw new AssertionError("the console never showed \"" + text + "\"; it showed:\n" + out);
+        }
+
+        /** Logs in as root on the getty (from output position at); returns where the shell's prompt ends. */
+        int login(String host, String password, int at) throws Exception {
+            type("\r");
+            at = await("login:", at, "\r");
+            type("root\r");
+            at = await("Password:", at, null);
+            type(password + "\r");
+            return await("root@" + host, at, null);
+        }
+
+        int end() throws Exception {
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("the console client ended:\n" + out).isTrue();
+            reader.join(10_000);
+            return p.exitValue();
+        }
+
+        @Override
+        public void close() {
+            p.destroyForcibly();
+        }
+    }
+
+    /** The test's service (warm console commands run in this JVM) ends its console relay threads. */
+    static void awaitNoConsoleThreads() throws InterruptedException {
+        for (int i = 0; i < 300 && Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.isAlive() && t.getName().startsWith("hull-console-")); i++) {
+            Thread.sleep(100); // the service answers before its relay threads have quite ended
+        }
+        assertThat(Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName))
+                .as("the warm consoles' relay threads ended").noneMatch(n -> n.startsWith("hull-console-"));
+    }
+
+    @Test
+    void consoleLogsInSetChangesLimitsLiveIpStatsAndAutostart() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")),
+                "needs script(1) from util-linux to give the console client a terminal");
+        String net = unique("mt-net");
+        ok("network", "create", "--subnet", "10.235.0.0/24", net);
+        nets.add(net);
+        String name = unique("mt-con");
+        Path pw = dir.resolve("root-password");
+        Files.writeString(pw, "s3cret-con\n");
+        // --ip: outside the subnet, and another machine's, are refused; nothing is left made
+        HullCommand.Result r = hull.run("machine", "create", unique("mt-bad"), "--network", net, "--ip", "10.99.0.5");
+        assertThat(r.exit()).as(r.toString()).isEqualTo(125);
+        assertThat(r.err()).startsWith("hull: ").contains("10.99.0.5");
+        ok("machine", "create", name, "--network", net, "--ip", "10.235.0.50", "--memory", "256m", "--cpus", "1",
+                "--root-password-file", pw.toString(), "--autostart");
+        made.add(name);
+        String other = unique("mt-bad");
+        r = hull.run("machine", "create", other, "--network", net, "--ip", "10.235.0.50");
+        assertThat(r.exit()).as(r.toString()).isEqualTo(125);
+        assertThat(r.err()).startsWith("hull: --ip 10.235.0.50 is machine " + name + "'s address on network " + net);
+        assertThat(ok("machine", "ls", "--format", "json").out()).doesNotContain("mt-bad");
+
+        // autostart: start --all-autostart boots it (the only machine here marked so)
+        assertThat(ok("machine", "start", "--all-autostart").out()).contains(name);
+        assertBooted(name);
+        assertThat(inspect(name).get("Machine").get("IPv4").asText()).isEqualTo("10.235.0.50");
+        assertThat(ok("machine", "exec", name, "ip", "-4", "-o", "addr", "show", "eth0").out()).contains("10.235.0.50/24");
+        assertThat(ok("machine", "ls").out()).containsPattern(name + "\\s+running\\s+10\\.235\\.0\\.50\\s+1\\.0\\s+256M\\s+"
+                + "[0-9.]+[KMG]?\\s+true");
+        assertThat(JSON.readTree(ok("machine", "ls", "--format", "json").out().lines()
+                .filter(l -> l.contains(name)).findFirst().orElseThrow()).get("Disk").asLong()).isPositive();
+
+        // the console: a login on the getty, a command, a second client refused, ctrl-a q (cold, then warm)
+        int at;
+        try (ConsoleSession con = new ConsoleSession(HullCommand.cold(dir.resolve("home"), dir.resolve("state"),
+                Map.of("HULL_NO_SERVICE", "1")), name)) {
+            at = con.await("ctrl-a q to detach", 0, null);
+            at = con.login(name, "s3cret-con", at);
+            HullCommand.Result second = hull.run("machine", "console", name);
+            assertThat(second.exit()).as(second.toString()).isEqualTo(125);
+            assertThat(second.err()).contains("the console is attached elsewhere already");
+            con.type("echo con$((6*7))\r");
+            at = con.await("con42", at, null);
+            con.type("exit\r"); // logged out: the getty comes back
+            at = con.await("login:", at, "\r");
+            con.type("\u0001q");
+            assertThat(con.end()).isZero();
+            assertThat(con.out.toString()).contains("Detached from " + name + "'s console");
+        }
+        // the monitor stayed the terminal's only reader: the machine's log has the session too
+        assertThat(ok("machine", "logs", name).out()).contains("con42");
+        // warm, through the service: the client's terminal relayed by the service in this JVM
+        try (ConsoleSession con = new ConsoleSession(HullCommand.warm(dir.resolve("home"), dir.resolve("state"),
+                Map.of("HULL_NO_SERVICE", "1")), name)) {
+            at = con.await("ctrl-a q to detach", 0, null);
+            assertThat(Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive)
+                    .map(Thread::getName)).as("the test's service relays this console").contains("hull-console-attach");
+            at = con.login(name, "s3cret-con", at);
+            con.type("echo warm$((6*7)); exit\r");
+            at = con.await("warm42", at, null);
+            con.await("login:", at, "\r");
+            con.type("\u0001q");
+            assertThat(con.end()).isZero();
+        }
+        awaitNoConsoleThreads();
+        // a warm client that gets SIGTERM (as on a closed terminal) lets go: its service thread stops reading
+        // the client's input (a pipe the test keeps open) and the console is free for the next client
+        Process gone = HullCommand.warm(dir.resolve("home"), dir.resolve("state"), Map.of("HULL_NO_SERVICE", "1"))
+                .builder("machine", "console", name).redirectErrorStream(true).start();
+        StringBuilder said = new StringBuilder();
+        var goneOut = gone.getInputStream();
+        while (said.indexOf("ctrl-a q") < 0) {
+            int b = goneOut.read();
+            assertThat(b).as("the console connected: " + said).isNotNegative();
+            said.append((char) b);
+        }
+        gone.destroy();
+        assertThat(gone.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        awaitNoConsoleThreads();
+        HullCommand.Result next = hull.run("machine", "console", name); // stdin /dev/null: attaches, input ends
+        assertThat(next.exit()).as(next.toString()).isZero();
+        assertThat(next.err()).contains("Input ended");
+        gone.getOutputStream().close();
+
+        // set: memory and CPUs change in the running machine's cgroups, autostart off
+        ok("machine", "set", name, "--memory", "384m", "--cpus", "2", "--autostart", "false");
+        boolean v2 = CgroupLayout.detect().mode() == CgroupLayout.Mode.V2;
+        String memFile = v2 ? "/sys/fs/cgroup/memory.max" : "/sys/fs/cgroup/memory/memory.limit_in_bytes";
+        String cpuFile = v2 ? "/sys/fs/cgroup/cpu.max" : "/sys/fs/cgroup/cpu/cpu.cfs_quota_us";
+        assertThat(ok("machine", "exec", name, "cat", memFile).out().strip()).isEqualTo(Long.toString(384L << 20));
+        assertThat(ok("machine", "exec", name, "cat", cpuFile).out().strip()).startsWith("200000");
+        assertThat(ok("machine", "ls").out()).containsPattern(name + "\\s+running\\s+10\\.235\\.0\\.50\\s+2\\.0\\s+384M\\s+"
+                + "[0-9.]+[KMG]?\\s+false");
+        r = hull.run("machine", "set", name);
+        assertThat(r.exit()).isEqualTo(125);
+        assertThat(r.err()).startsWith("hull: set: nothing to change");
+
+        // stats: one reading of this machine, in numbers
+        JsonNode st = JSON.readTree(ok("machine", "stats", "--no-stream", "--format", "json", name).out());
+        assertThat(st.get("Name").asText()).isEqualTo(name);
+        assertThat(st.get("MemoryLimit").asLong()).isEqualTo(384L << 20);
+        assertThat(st.get("MemoryUsage").asLong()).isPositive();
+        assertThat(st.get("Pids").asLong()).isPositive();
+        assertThat(st.get("NetRx").asLong()).isNotNegative();
+        assertThat(st.get("Disk").asLong()).isPositive();
+        assertThat(ok("machine", "stats", "--no-stream", name).out()).contains("MEM USAGE / LIMIT").contains(name);
+
+        // a console attached while the machine powers off ends with it
+        try (ConsoleSession con = new ConsoleSession(hull, name)) {
+            con.await("ctrl-a q to detach", 0, null);
+            ok("machine", "stop", name);
+            assertThat(con.end()).isZero();
+            assertThat(con.out.toString()).contains("The console closed");
+        }
+        r = hull.run("machine", "console", name);
+        assertThat(r.exit()).isEqualTo(125);
+        assertThat(r.err()).contains("is not running");
+        // autostart is off now: --all-autostart leaves it; the new limits are kept for its next boot
+        assertThat(ok("machine", "start", "--all-autostart").out()).doesNotContain(name);
+        assertThat(inspect(name).get("State").get("Status").asText()).isEqualTo("exited");
+        ok("machine", "start", name);
+        assertBooted(name);
+        assertThat(ok("machine", "exec", name, "cat", memFile).out().strip()).isEqualTo(Long.toString(384L << 20));
+        assertThat(inspect(name).get("Machine").get("IPv4").asText()).isEqualTo("10.235.0.50");
     }
 
     @Test
