@@ -4,8 +4,10 @@ import dev.hull.service.Stdio;
 import java.io.BufferedOutputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 
 /**
  * Where a command that writes an archive (save, export, volume export) writes it: to -o FILE —
@@ -37,7 +39,12 @@ final class ArchiveOutput {
         }
         Path file = Invocation.current().resolve(output);
         Path part = file.resolveSibling("." + file.getFileName() + ".part");
-        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(part), 1 << 16)) {
+        // Made anew, never opened as found: in a directory others may write (/tmp), what is there (a
+        // stale .part, or another user's file or symlink to /etc/...) is removed, not written through;
+        // one put back meanwhile makes the create fail (O_EXCL, which follows no symlink).
+        Files.deleteIfExists(part);
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(part, StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), 1 << 16)) {
             body.write(out);
         } catch (Exception e) {
             Files.deleteIfExists(part);

