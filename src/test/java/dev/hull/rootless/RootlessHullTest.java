@@ -299,7 +299,7 @@ class RootlessHullTest {
         try (RootlessUser plain = RootlessUser.create("hulltest-rootless-noid", false, dir.resolve("install"))) {
             HullCommand.Result r = plain.hull("run", "--rm", "busybox", "true");
             assertThat(r.exit()).as(r.toString()).isEqualTo(125);
-            assertThat(r.err()).as(r.toString()).startsWith("hull: rootless: user hulltest-rootless-noid has no"
+            assertThat(r.err()).as(r.toString()).startsWith("hull: rootless: user " + plain.name + " has no"
                     + " subordinate uid range in /etc/subuid");
             assertThat(plain.home.resolve(".local/share/hull")).doesNotExist();
         }

@@ -36,6 +36,18 @@ final class RootlessUser implements AutoCloseable {
         this.made = made;
     }
 
+    /** Users named base-PID whose test JVM (PID) is gone: a killed run's, nobody's now. */
+    private static void removeLeftovers(String base) throws IOException, InterruptedException {
+        for (String line : Files.readAllLines(Path.of("/etc/passwd"))) {
+            String user = line.split(":", 2)[0];
+            if (user.startsWith(base + "-") && user.substring(base.length() + 1).matches("\\d+")
+                    && ProcessHandle.of(Long.parseLong(user.substring(base.length() + 1))).isEmpty()) {
+                run("pkill", "-9", "-u", user);
+                run("userdel", "-r", user);
+            }
+        }
+    }
+
     /** Skips unless this host can run rootless Hull: root to make users, newuidmap/newgidmap, useradd. */
     static void assumeHost() {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "making test users needs root");
@@ -49,7 +61,11 @@ final class RootlessUser implements AutoCloseable {
      * The user NAME (made now unless it exists), with subordinate ranges or explicitly without;
      * install: the directory {@link #install} filled.
      */
-    static RootlessUser create(String name, boolean subordinateIds, Path install) throws IOException, InterruptedException {
+    static RootlessUser create(String base, boolean subordinateIds, Path install) throws IOException, InterruptedException {
+        // The name carries this JVM's pid: another run of the tests on the host has users of its own,
+        // and a killed run's users (their pid gone) are removed here.
+        removeLeftovers(base);
+        String name = base + "-" + ProcessHandle.current().pid();
         boolean made = false;
         if (run("id", "-u", name).exit() != 0) {
             Path home = Path.of("/tmp", name + "-home");
