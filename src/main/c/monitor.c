@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,9 @@ static struct stream streams[2] = {
     { .fd = -1, .child_fd = -1, .name = "stderr", .client = 2 },
 };
 static int attached;
+static int owner_attached; /* the client the container was started with is still there (it removes an --rm one) */
+static int attach_listen = -1; /* attach.sock beside the status: `hull attach` connects here */
+static char attach_path[4200];
 static int logfd = -1;
 static int console_sock[2] = { -1, -1 }; /* [0] ours, [1] the init's: OP_CONSOLE sends the pty master on it */
 static int tty_master = -1;
@@ -406,6 +410,7 @@ static int pump(struct stream *s)
 static void detach_client(void)
 {
     attached = 0;
+    owner_attached = 0;
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {
         dup2(null, 0);
@@ -462,6 +467,68 @@ static int relay_keys(const char *buf, ssize_t n)
     return 0;
 }
 
+/* attach.sock beside the status file: a later client (`hull attach`) connects, sends its stdin,
+ * stdout and stderr (SCM_RIGHTS) with one byte ('i': relay its stdin to the pty, 'o': output only)
+ * and its detach keys, and is then served as the client the container was started with: its output,
+ * DETACHED or EXIT on fd 3 (the connection). Bound through /proc/self/fd/DIR/: the path itself may
+ * be longer than sun_path takes. */
+static void attach_open(void)
+{
+    const char *slash = strrchr(monitor.status_path, '/');
+    if (!slash || attach_listen >= 0) return;
+    int len = (int)(slash - monitor.status_path);
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%.*s", len, monitor.status_path) >= (int)sizeof dir) return;
+    snprintf(attach_path, sizeof attach_path, "%s/attach.sock", dir);
+    int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/attach.sock", dfd);
+    unlink(attach_path); /* a previous monitor's */
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(s, 8) == 0) attach_listen = s;
+    else if (s >= 0) close(s);
+    close(dfd);
+}
+
+static void take_attacher(void)
+{
+    int c = accept4(attach_listen, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0) return;
+    struct timeval tv = { 2, 0 }; /* a client sends at once: none may hold the monitor up */
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char data[1 + sizeof monitor.detach_keys];
+    char control[CMSG_SPACE(3 * sizeof(int))];
+    struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+    ssize_t r;
+    do r = recvmsg(c, &msg, MSG_CMSG_CLOEXEC); while (r < 0 && errno == EINTR);
+    int fds[3] = { -1, -1, -1 }, nfds = 0;
+    struct cmsghdr *cm = r > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+        nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        if (nfds > 3) nfds = 3;
+        memcpy(fds, CMSG_DATA(cm), nfds * sizeof(int));
+    }
+    if (nfds == 3 && !attached) {
+        for (int i = 0; i < 3; i++) dup2(fds[i], i);
+        dup3(c, JAVA_FD, O_CLOEXEC);
+        attached = 1;
+        client_muted = 0;
+        pending[0].len = pending[1].len = 0;
+        detach_matched = 0;
+        relay_stdin = data[0] == 'i' && tty_master >= 0;
+        monitor.detach_len = (size_t)r - 1;
+        memcpy(monitor.detach_keys, data + 1, monitor.detach_len);
+        java_send("ATTACHED\n");
+    } else if (nfds == 3) {
+        ssize_t w = write(c, "BUSY\n", 5);
+        (void)w;
+    }
+    for (int i = 0; i < nfds; i++) close(fds[i]);
+    close(c);
+}
+
 /* Waits for the init to end, logging its output meanwhile; returns its wait status. */
 static int watch(pid_t init)
 {
@@ -471,7 +538,7 @@ static int watch(pid_t init)
     int reaped = 0;
     init_running = 1;
     while (!reaped) {
-        struct pollfd p[6];
+        struct pollfd p[8];
         int np = 0, si[2] = { -1, -1 }, oi[2] = { -1, -1 };
         int resting = tty_resting;
         tty_resting = 0;
@@ -483,6 +550,8 @@ static int watch(pid_t init)
         if (attached) { ji = np; p[np++] = (struct pollfd){ .fd = JAVA_FD, .events = POLLIN }; }
         int ii = -1;
         if (attached && relay_stdin && tty_master >= 0) { ii = np; p[np++] = (struct pollfd){ .fd = 0, .events = POLLIN }; }
+        int li = -1;
+        if (!attached && attach_listen >= 0) { li = np; p[np++] = (struct pollfd){ .fd = attach_listen, .events = POLLIN }; }
         for (int i = 0; i < 2; i++)
             if (attached && pending[i].len) { oi[i] = np; p[np++] = (struct pollfd){ .fd = i + 1, .events = POLLOUT }; }
         int r = poll(p, np, pidfd >= 0 && !resting ? -1 : 100);
@@ -506,6 +575,7 @@ static int watch(pid_t init)
             ssize_t n = read(JAVA_FD, &c, 1);
             if (n <= 0 && !(n < 0 && errno == EINTR)) detach_client();
         }
+        if (li >= 0 && p[li].revents) take_attacher();
         if (pi >= 0 && p[pi].revents) {
             pid_t w;
             do w = waitpid(init, &status, 0); while (w < 0 && errno == EINTR);
@@ -591,13 +661,15 @@ void monitor_run(pid_t init, int is_attached)
     prctl(PR_SET_NAME, "hull-monitor", 0, 0, 0);
     /* The init must not outlive... nothing: it may outlive us (a killed monitor leaves a running
      * container, which `hull ps` still shows). Terminal signals never reach this new session. */
-    attached = is_attached;
+    attached = owner_attached = is_attached;
     relay_stdin = monitor.stdin_inherit;
+    attach_open();
     if (!attached) detach_client();
     log_open();
     unsigned restarts = 0;
     char started[64], finished[64] = "";
     long backoff = 100;
+    int owner_cleans = 0; /* the starting client saw the end: the --rm removal is its */
     for (;;) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -614,6 +686,7 @@ void monitor_run(pid_t init, int is_attached)
         clock_gettime(CLOCK_MONOTONIC, &t1);
         char error[512] = "";
         int again = should_restart(code, restarts);
+        owner_cleans = owner_attached;
         /* recorded before the attached client hears EXIT: what it asks next sees the end */
         write_status(again ? "restarting" : "exited", 0, started, finished, code, restarts, error);
         if (attached) {
@@ -656,11 +729,17 @@ void monitor_run(pid_t init, int is_attached)
     }
 done:
     if (logfd >= 0) close(logfd);
+    if (attach_listen >= 0) {
+        close(attach_listen);
+        unlink(attach_path);
+    }
     /* on-exit and on-end commands work on the host (its links, its nftables), not in the
      * container's network namespace the monitor joined with it */
     if ((monitor.on_exit || monitor.on_end) && monitor.host_netns >= 0 && setns(monitor.host_netns, CLONE_NEWNET))
         dprintf(2, "hull-monitor: setns to the host's network namespace: %s\n", strerror(errno));
-    if (monitor.on_exit) {
+    if (owner_cleans) {
+        /* the client the container was started with saw its end: it removes or cleans up itself */
+    } else if (monitor.on_exit) {
         execv(monitor.on_exit[0], monitor.on_exit);
     } else if (monitor.on_end && !stop_requested()) {
         execv(monitor.on_end[0], monitor.on_end);

@@ -617,7 +617,7 @@ final class ContainerCli {
         CommandLine group = new CommandLine(new Group());
         for (Object sub : new Object[] {new Run(), new Create(), new Start(), new Stop(), new Restart(), new Kill(),
             new Rm(), new Wait(), new Rename(), new Ps(), new Logs(), new Inspect(), new Exec(), new Prune(),
-            new NetworkCli.Port(), new Cleanup()}) {
+            new NetworkCli.Port(), new Cleanup(), new AttachCommand()}) {
             CommandLine cl = new CommandLine(sub);
             group.addSubcommand(cl.getCommandName(), cl);
         }

@@ -580,6 +580,34 @@ public final class Engine {
         return code;
     }
 
+    /**
+     * {@code hull attach}: the caller's stdio (attach.stdio()) joins the running container through its
+     * monitor: its output from now on, its pty (stdin too when it was made with -i and stdin is asked
+     * for) with the caller's window size. Returns the exit code once it ends, or {@link #DETACHED}.
+     */
+    public int attach(String ref, Attach attach, boolean stdin) throws IOException, RuntimeError {
+        ContainerInfo info = containers.resolve(ref);
+        State s = state(info);
+        if (s.status().equals("paused")) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "You cannot attach to a paused container, unpause it first");
+        }
+        ContainerRecord rec = s.running() ? runtimeRecord(info) : null;
+        if (rec == null) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "You cannot attach to a stopped container, start it first");
+        }
+        CreateOptions o = info.options() != null ? info.options() : new CreateOptions();
+        if (!o.tty && attach.onStarted() != null) {
+            attach.onStarted().accept(rec.pid()); // --sig-proxy: docker proxies signals without a terminal only
+        }
+        int code = dev.hull.runtime.ContainerAttach.attach(containers.dir(info.id()), rec.pid(), attach.stdio(),
+                o.tty, stdin && o.interactive, attach.detachKeys());
+        if (code == dev.hull.runtime.ContainerAttach.ENDED) {
+            State now = state(info);
+            code = now.running() ? 0 : now.exitCode();
+        }
+        return code;
+    }
+
     /** What the container asks of the network, from its options. */
     NetworkRequest networkRequest(ContainerInfo info) throws RuntimeError {
         return networkRequest(info.id(), info.name(), info.options() != null ? info.options() : new CreateOptions(),
@@ -785,10 +813,12 @@ public final class Engine {
         long[] limits = logLimits(o);
         List<String> onExit = List.of();
         List<String> onEnd = List.of();
-        if (o.autoRemove && !attached) {
+        // The monitor runs these only when no starting client saw the end (run -d; or run -it and the
+        // detach keys, or a killed client): an attached caller removes or cleans up itself.
+        if (o.autoRemove) {
             // The monitor of a detached --rm container removes it when it ends: one short JVM, then.
             onExit = hullCommand("rm", "--force", info.id());
-        } else if (!attached && holdsShared(net)) {
+        } else if (holdsShared(net)) {
             // Published ports and names on a user network matter to others: a detached container that
             // ends by itself gives them back at once (stop and rm do it themselves).
             onEnd = hullCommand("container", "cleanup", info.id());
