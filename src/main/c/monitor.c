@@ -42,6 +42,7 @@ static struct stream streams[2] = {
     { .fd = -1, .child_fd = -1, .name = "stderr", .client = 2 },
 };
 static int attached;
+static int attacher; /* the attached client came through attach.sock */
 static int owner_attached; /* the client the container was started with is still there (it removes an --rm one) */
 static int attach_listen = -1; /* attach.sock beside the status: `hull attach` connects here */
 static char attach_path[4200];
@@ -325,6 +326,7 @@ static void flush_client(int i)
         ssize_t w = write(i + 1, pending[i].data + done, n);
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && errno == EAGAIN) break;
+        if (w <= 0 && attacher) { detach_client(); return; } /* a hull attach whose end is gone: let go */
         if (w <= 0) { pending[i].len = 0; return; } /* the client's end is gone */
         done += (size_t)w;
     }
@@ -411,6 +413,7 @@ static void detach_client(void)
 {
     attached = 0;
     owner_attached = 0;
+    attacher = 0;
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {
         dup2(null, 0);
@@ -513,7 +516,7 @@ static void take_attacher(void)
     if (nfds == 3 && !attached) {
         for (int i = 0; i < 3; i++) dup2(fds[i], i);
         dup3(c, JAVA_FD, O_CLOEXEC);
-        attached = 1;
+        attached = attacher = 1;
         client_muted = 0;
         pending[0].len = pending[1].len = 0;
         detach_matched = 0;

@@ -92,6 +92,13 @@ public final class ContainerAttach {
         StringBuilder line = new StringBuilder();
         byte[] b = new byte[1];
         for (;;) {
+            // a warm command the client cancelled (its signal, --sig-proxy=false) is interrupted: the
+            // connection closes, and the monitor lets the client's descriptors go
+            while (dev.hull.linux.FdControl.pollInFor(250, fd)[0] == 0) {
+                if (Thread.currentThread().isInterrupted()) {
+                    return null;
+                }
+            }
             int n;
             try {
                 n = Syscalls.read(fd, b, 0, 1);
