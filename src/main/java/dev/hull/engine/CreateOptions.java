@@ -97,4 +97,17 @@ public final class CreateOptions {
      * for the keys not given ({@link EngineConfig#applyTo}).
      */
     public Map<String, String> logOpts = new LinkedHashMap<>();
+    /** --domainname: the UTS domain name. */
+    public String domainname;
+    /** --sysctl KEY=VALUE of the container's namespaces. */
+    public Map<String, String> sysctls = new LinkedHashMap<>();
+    /** --oom-score-adj. */
+    public Integer oomScoreAdj;
+    /** --shm-size in bytes (null: docker's 64 MiB). */
+    public Long shmSize;
+    /** --group-add: more groups (names from the image's /etc/group, or numbers). */
+    public List<String> groupAdd = new ArrayList<>();
+    /** --cidfile: where create writes the id (absolute; not kept with the container). */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public String cidFile;
 }

@@ -182,6 +182,10 @@ public final class Engine {
         }
         config().applyTo(o); // the config file's defaults for what the flags left open, kept in container.json
         logLimits(o); // bad --log-opt fails before anything is made
+        if (o.cidFile != null && Files.exists(Path.of(o.cidFile))) { // docker's words
+            throw new RuntimeError(RuntimeError.Kind.EXISTS, "container ID file found, make sure the other container"
+                    + " isn't running or delete " + o.cidFile);
+        }
         // A lease until the container is recorded: no prune or rmi can take its layers meanwhile.
         try (Closeable lease = images.lease()) {
             ImageRecord image = image(o.image);
@@ -217,6 +221,7 @@ public final class Engine {
                 ImageUser user = ImageUser.resolve(o.user != null ? o.user : ic.user(),
                         ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
                 ObjectNode spec = ContainerSpecBuilder.build(o, ic, user, id, args, overlay, dir, volumes);
+                SpecExtras.apply(spec, o, () -> ImageService.readImageFile(layers, "etc/group"));
                 String mode = o.network == null ? "bridge" : o.network;
                 if (NetworkRequest.wired(mode) && !mode.equals(NetworkStore.DEFAULT)) {
                     o.network = networking.store().resolve(mode).name(); // kept by name, also when given by id
@@ -251,6 +256,11 @@ public final class Engine {
                         args, o, stopSignal);
                 containers.write(info); // from here on it exists (and names its image: in use)
                 done = true;
+                if (o.cidFile != null) { // --cidfile: the id, as the caller's own file
+                    Files.writeString(Path.of(o.cidFile), id, java.nio.file.StandardOpenOption.CREATE_NEW,
+                            java.nio.file.StandardOpenOption.WRITE);
+                    dev.hull.runtime.Caller.madeFor(Path.of(o.cidFile));
+                }
                 events.container("create", info, java.util.Map.of());
                 return info;
             } finally {
@@ -1168,6 +1178,15 @@ public final class Engine {
     }
 
     /** What {@code hull exec} asks for. user: NAME or UID[:GID] (null: the container's). */
+    /** --env-file's lines (KEY=VALUE or KEY, # comments), files in order. */
+    public static List<String> envFileLines(List<String> files) throws RuntimeError {
+        List<String> out = new ArrayList<>();
+        for (String f : files) {
+            out.addAll(ContainerSpecBuilder.readEnvFile(Path.of(f)));
+        }
+        return out;
+    }
+
     public record ExecRequest(List<String> args, List<String> env, String user, String workdir, boolean tty,
             boolean interactive, boolean detach, boolean privileged, int[] stdio, IntConsumer onStarted) {}
 
