@@ -655,6 +655,7 @@ static char first_start[64];
 
 void monitor_record_start(pid_t init)
 {
+    attach_open(); /* before the status says running: whoever sees that can attach */
     now_rfc3339(first_start, sizeof first_start);
     write_status("running", init, first_start, "", 0, 0, "");
 }
@@ -666,7 +667,7 @@ void monitor_run(pid_t init, int is_attached)
      * container, which `hull ps` still shows). Terminal signals never reach this new session. */
     attached = owner_attached = is_attached;
     relay_stdin = monitor.stdin_inherit;
-    attach_open();
+    attach_open(); /* (done already at the first start) */
     if (!attached) detach_client();
     log_open();
     unsigned restarts = 0;

@@ -206,25 +206,25 @@ final class ContainerOptions {
         }
         o.cidFile = cidFile == null ? null : dev.hull.runtime.Caller.absolute(java.nio.file.Path.of(cidFile)).toString();
         o.domainname = domainname;
-        for (String sc : sysctls) {
-            int eq = sc.indexOf('=');
-            if (eq <= 0) {
-                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--sysctl " + sc + ": use KEY=VALUE");
-            }
-            o.sysctls.put(sc.substring(0, eq), sc.substring(eq + 1));
-        }
+        keyValues("--sysctl", sysctls, o.sysctls);
         o.oomScoreAdj = oomScoreAdj;
         o.shmSize = shmSize == null ? null : Engine.parseSize(shmSize, "--shm-size");
         o.groupAdd = groupAdd;
         o.stopSignal = stopSignal;
         o.stopTimeout = stopTimeout;
-        for (String l : logOpts) {
+        keyValues("--log-opt", logOpts, o.logOpts);
+        return o;
+    }
+
+    /** KEY=VALUE flags into a map; anything else is refused. */
+    private static void keyValues(String flag, List<String> given, java.util.Map<String, String> into)
+            throws RuntimeError {
+        for (String l : given) {
             int eq = l.indexOf('=');
             if (eq <= 0) {
-                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-opt " + l + ": use KEY=VALUE");
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, flag + " " + l + ": use KEY=VALUE");
             }
-            o.logOpts.put(l.substring(0, eq), l.substring(eq + 1));
+            into.put(l.substring(0, eq), l.substring(eq + 1));
         }
-        return o;
     }
 }

@@ -170,20 +170,21 @@ class AttachTest {
                 "trap 'echo term; exit 9' TERM; while true; do echo tick; sleep 0.2; done");
         // --sig-proxy=false: SIGTERM ends hull only
         Path out = dir.resolve(name + ".out");
-        Process p = hull.builder("attach", "--sig-proxy=false", name).redirectOutput(out.toFile())
-                .redirectErrorStream(true).start();
-        awaitContent(out, "tick", out);
-        p.destroy();
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        attachThenTerm(hull, out, "attach", "--sig-proxy=false", name);
         assertThat(state(hull, name)).as("the container runs on").isEqualTo("running");
         // by default the container gets it, and hull exits with its status
         Files.delete(out);
-        p = hull.builder("attach", name).redirectOutput(out.toFile()).redirectErrorStream(true).start();
+        assertThat(attachThenTerm(hull, out, "attach", name)).as(Files.readString(out)).isEqualTo(9);
+        assertThat(Files.readString(out)).endsWith("term\n");
+    }
+
+    /** hull args with its output in out; once the container's output shows there, SIGTERM to hull: its exit code. */
+    private static int attachThenTerm(HullCommand hull, Path out, String... args) throws Exception {
+        Process p = hull.builder(args).redirectOutput(out.toFile()).redirectErrorStream(true).start();
         awaitContent(out, "tick", out);
         p.destroy();
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(Files.readString(out)).isEqualTo(9);
-        assertThat(Files.readString(out)).endsWith("term\n");
+        return p.exitValue();
     }
 
     @ParameterizedTest(name = "warm={0}")
