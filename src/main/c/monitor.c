@@ -49,6 +49,7 @@ static char attach_path[4200];
 static int logfd = -1;
 static int console_sock[2] = { -1, -1 }; /* [0] ours, [1] the init's: OP_CONSOLE sends the pty master on it */
 static int tty_master = -1;
+static int stdin_r = -1, stdin_w = -1; /* stdin_pipe: the init's stdin, and the monitor's end (an attach's keys) */
 static unsigned long long logsize;
 
 /* A pty master a failed restart's init sent and nobody took: closed, so the next init's is the one read. */
@@ -80,6 +81,16 @@ int monitor_prepare_stdio(int console, char *err, size_t cap)
         streams[i].fd = streams[i].child_fd = -1;
     }
     if (console_sock[0] >= 0) drain_console();
+    if (monitor.stdin_pipe && !console && stdin_w < 0) { /* kept across restarts, as docker's open stdin */
+        int p[2];
+        if (pipe2(p, O_CLOEXEC)) {
+            snprintf(err, cap, "pipe for the container's stdin: %s", strerror(errno));
+            return -1;
+        }
+        stdin_r = p[0];
+        stdin_w = p[1];
+        fcntl(stdin_w, F_SETFL, fcntl(stdin_w, F_GETFL) | O_NONBLOCK); /* a container that reads nothing never stops us */
+    }
     if (console && console_sock[0] < 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console_sock)) {
         snprintf(err, cap, "socketpair for the container's terminal: %s", strerror(errno));
         return -1;
@@ -105,7 +116,9 @@ int monitor_console_socket(void)
 void monitor_child_stdio(void)
 {
     if (console_sock[0] >= 0) close(console_sock[0]);
-    if (!monitor.stdin_inherit) {
+    if (stdin_r >= 0) {
+        if (dup2(stdin_r, 0) < 0) SYSFAIL("stdin from the monitor's pipe");
+    } else if (!monitor.stdin_inherit) {
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null < 0 || dup2(null, 0) < 0) SYSFAIL("stdin from /dev/null");
         close(null);
@@ -444,6 +457,7 @@ static size_t detach_matched; /* how many of the detach keys were just typed (he
  * was held. Returns 1 when the client was let go. */
 static int relay_keys(const char *buf, ssize_t n)
 {
+    int to = tty_master >= 0 ? tty_master : stdin_w;
     char out[4096 + sizeof monitor.detach_keys];
     size_t o = 0;
     for (ssize_t i = 0; i < n; i++) {
@@ -451,7 +465,7 @@ static int relay_keys(const char *buf, ssize_t n)
         if (monitor.detach_len && c == monitor.detach_keys[detach_matched]) {
             if (++detach_matched < monitor.detach_len) continue;
             detach_matched = 0;
-            if (o) write_all(tty_master, out, o);
+            if (o) write_all(to, out, o);
             java_send("DETACHED\n");
             detach_client();
             relay_stdin = 0;
@@ -464,9 +478,9 @@ static int relay_keys(const char *buf, ssize_t n)
             if (monitor.detach_len && c == monitor.detach_keys[0]) { detach_matched = 1; continue; }
         }
         out[o++] = (char)c;
-        if (o >= 4096) { write_all(tty_master, out, o); o = 0; }
+        if (o >= 4096) { write_all(to, out, o); o = 0; }
     }
-    if (o) write_all(tty_master, out, o);
+    if (o) write_all(to, out, o);
     return 0;
 }
 
@@ -520,7 +534,7 @@ static void take_attacher(void)
         client_muted = 0;
         pending[0].len = pending[1].len = 0;
         detach_matched = 0;
-        relay_stdin = data[0] == 'i' && tty_master >= 0;
+        relay_stdin = data[0] == 'i' && (tty_master >= 0 || stdin_w >= 0);
         monitor.detach_len = (size_t)r - 1;
         memcpy(monitor.detach_keys, data + 1, monitor.detach_len);
         java_send("ATTACHED\n");
@@ -552,7 +566,7 @@ static int watch(pid_t init)
         if (pidfd >= 0) { pi = np; p[np++] = (struct pollfd){ .fd = pidfd, .events = POLLIN }; }
         if (attached) { ji = np; p[np++] = (struct pollfd){ .fd = JAVA_FD, .events = POLLIN }; }
         int ii = -1;
-        if (attached && relay_stdin && tty_master >= 0) { ii = np; p[np++] = (struct pollfd){ .fd = 0, .events = POLLIN }; }
+        if (attached && relay_stdin && (tty_master >= 0 || stdin_w >= 0)) { ii = np; p[np++] = (struct pollfd){ .fd = 0, .events = POLLIN }; }
         int li = -1;
         if (!attached && attach_listen >= 0) { li = np; p[np++] = (struct pollfd){ .fd = attach_listen, .events = POLLIN }; }
         for (int i = 0; i < 2; i++)

@@ -163,6 +163,22 @@ class AttachTest {
 
     @ParameterizedTest(name = "warm={0}")
     @ValueSource(booleans = {true, false})
+    void attachFeedsTheStdinOfAContainerMadeWithI(boolean warm) throws Exception {
+        HullCommand hull = hull(warm);
+        String name = "attach-in-" + warm;
+        // run -d -i: docker keeps its stdin open (before, it read /dev/null and got EOF at once)
+        hull.ok("run", "-d", "-i", "--name", name, "--network", "none", "busybox", "sh", "-c",
+                "read a; echo got-$a; read b; echo got-$b >&2; exit 4");
+        Path in = dir.resolve(name + ".in");
+        Files.writeString(in, "one\ntwo\n");
+        HullCommand.Result r = hull.runWithInput(in, "attach", name);
+        assertThat(r.exit()).as(r.toString()).isEqualTo(4);
+        assertThat(r.out()).isEqualTo("got-one\n");
+        assertThat(r.err()).isEqualTo("got-two\n");
+    }
+
+    @ParameterizedTest(name = "warm={0}")
+    @ValueSource(booleans = {true, false})
     void attachProxiesSignalsUnlessToldNot(boolean warm) throws Exception {
         HullCommand hull = hull(warm);
         String name = "attach-sig-" + warm;
