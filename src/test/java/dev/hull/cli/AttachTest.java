@@ -54,16 +54,7 @@ class AttachTest {
      * resizing the pty to "resize" if given) again every second until "until" shows in the output since
      * the step began (no "until": until argv ends). Prints the output, then "EXIT status".
      */
-    static final String DRIVER = """
-            import fcntl, json, os, select, struct, sys, termios, time
-            def size(fd, r, c): fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", r, c, 0, 0))
-            m, s = os.openpty(); size(m, 30, 100)
-            pid = os.fork()
-            if pid == 0:
-                os.setsid(); fcntl.ioctl(s, termios.TIOCSCTTY, 0)
-                for i in (0, 1, 2): os.dup2(s, i)
-                os.execvp(sys.argv[1], sys.argv[1:])
-            os.close(s)
+    static final String DRIVER = WarmHullTest.PTY_START + """
             steps = json.loads(os.environ["STEPS"])
             out, deadline, status, i, mark, sent = b"", time.time() + 120, None, 0, 0, 0.0
             while time.time() < deadline and status is None:
