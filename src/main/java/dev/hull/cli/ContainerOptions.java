@@ -140,6 +140,16 @@ final class ContainerOptions {
             + " image's /etc/group or a number).")
     List<String> groupAdd = new ArrayList<>();
 
+    @Option(names = "--cpu-period", paramLabel = "MICROSECONDS", description = "The CPU CFS period (with"
+            + " --cpu-quota; not with --cpus).")
+    Long cpuPeriod;
+    @Option(names = "--cpu-quota", paramLabel = "MICROSECONDS", description = "CPU time per period (-1: none).")
+    Long cpuQuota;
+    @Option(names = "--cpuset-mems", paramLabel = "LIST", description = "Memory nodes to use (e.g. 0, 0-1).")
+    String cpusetMems;
+    @Option(names = "--memory-reservation", paramLabel = "SIZE", description = "Soft memory limit (memory.low).")
+    String memoryReservation;
+
     CreateOptions toCreateOptions(String image, List<String> command) throws RuntimeError {
         CreateOptions o = new CreateOptions();
         o.image = image;
@@ -210,6 +220,11 @@ final class ContainerOptions {
         o.oomScoreAdj = oomScoreAdj;
         o.shmSize = shmSize == null ? null : Engine.parseSize(shmSize, "--shm-size");
         o.groupAdd = groupAdd;
+        o.cpuPeriod = cpuPeriod;
+        o.cpuQuota = cpuQuota;
+        o.cpusetMems = cpusetMems;
+        o.memoryReservation = memoryReservation == null ? null
+                : Engine.parseSize(memoryReservation, "--memory-reservation");
         o.stopSignal = stopSignal;
         o.stopTimeout = stopTimeout;
         keyValues("--log-opt", logOpts, o.logOpts);

@@ -107,6 +107,13 @@ public final class CreateOptions {
     public Long shmSize;
     /** --group-add: more groups (names from the image's /etc/group, or numbers). */
     public List<String> groupAdd = new ArrayList<>();
+    /** --cpu-period / --cpu-quota in microseconds (null: not given). */
+    public Long cpuPeriod;
+    public Long cpuQuota;
+    /** --cpuset-mems: memory nodes. */
+    public String cpusetMems;
+    /** --memory-reservation in bytes: the soft limit (memory.low). */
+    public Long memoryReservation;
     /** --cidfile: where create writes the id (absolute; not kept with the container). */
     @com.fasterxml.jackson.annotation.JsonIgnore
     public String cidFile;

@@ -10,7 +10,8 @@ import java.util.Set;
 
 /**
  * docker's create flags that set one field of the OCI spec each: --domainname, --sysctl, --oom-score-adj,
- * --shm-size and --group-add (the runtime applies them).
+ * --shm-size, --group-add, --cpu-period/--cpu-quota, --cpuset-mems and --memory-reservation (the runtime
+ * applies them).
  */
 final class SpecExtras {
     /** Sysctls of the container's own namespaces, as docker allows them (the rest would change the host). */
@@ -67,6 +68,7 @@ final class SpecExtras {
                 }
             }
         }
+        limits(o, linux);
         if (!o.groupAdd.isEmpty()) {
             ObjectNode user = (ObjectNode) process.get("user");
             ArrayNode gids = user.has("additionalGids") ? (ArrayNode) user.get("additionalGids")
@@ -75,6 +77,41 @@ final class SpecExtras {
                 gids.add(g.matches("[0-9]+") ? Long.parseLong(g) : groupId(g, groups.read()));
             }
         }
+    }
+
+    /** The cgroup flags beside -m and --cpus, with docker's checks and words. */
+    private static void limits(CreateOptions o, ObjectNode linux) throws RuntimeError {
+        ObjectNode res = object(linux, "resources");
+        if (o.cpuPeriod != null || o.cpuQuota != null) {
+            if (o.cpus > 0) {
+                throw bad("Conflicting options: Nano CPUs and CPU Period cannot both be set");
+            }
+            if (o.cpuPeriod != null && (o.cpuPeriod < 1000 || o.cpuPeriod > 1_000_000)) {
+                throw bad("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1 second (i.e. 1000000)");
+            }
+            if (o.cpuQuota != null && o.cpuQuota > 0 && o.cpuQuota < 1000) {
+                throw bad("CPU cfs quota can not be less than 1ms (i.e. 1000)");
+            }
+            ObjectNode cpu = object(res, "cpu");
+            cpu.put("period", o.cpuPeriod != null ? o.cpuPeriod : 100_000);
+            cpu.put("quota", o.cpuQuota != null && o.cpuQuota > 0 ? o.cpuQuota : -1);
+        }
+        if (o.cpusetMems != null) {
+            if (!o.cpusetMems.matches("[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*")) {
+                throw bad("--cpuset-mems " + o.cpusetMems + ": use a list like 0 or 0-1 or 0,2");
+            }
+            object(res, "cpu").put("mems", o.cpusetMems);
+        }
+        if (o.memoryReservation != null) {
+            if (o.memory > 0 && o.memory < o.memoryReservation) {
+                throw bad("Minimum memory limit can not be less than memory reservation limit, see usage");
+            }
+            object(res, "memory").put("reservation", o.memoryReservation);
+        }
+    }
+
+    private static ObjectNode object(ObjectNode parent, String name) {
+        return parent.has(name) ? (ObjectNode) parent.get(name) : parent.putObject(name);
     }
 
     private static long groupId(String name, byte[] groupFile) throws RuntimeError {

@@ -37,12 +37,42 @@ class DockerParityFlagsTest {
     }
 
     @Test
+    void cgroupFlagsReachTheCgroup() throws Exception {
+        f.hull.ok("run", "-d", "--name", "pf-cg", "--network", "none", "--cpu-period", "50000", "--cpu-quota", "25000",
+                "--cpuset-mems", "0", "--memory-reservation", "32m", "busybox", "sleep", "300");
+        try {
+            String path = f.hull.ok("inspect", "-f", "{{.Hull.CgroupPath}}", "pf-cg").out().strip();
+            var cg = new dev.hull.linux.cgroup.CgroupResources(dev.hull.linux.cgroup.CgroupLayout.detect(), path);
+            Path cpu = cg.target("cpu", "cpu").dir();
+            Path mem = cg.target("memory", "memory").dir();
+            Path cpuset = cg.target("cpuset", "cpuset").dir();
+            if (Files.exists(cpu.resolve("cpu.cfs_quota_us"))) { // cgroup v1
+                assertThat(Files.readString(cpu.resolve("cpu.cfs_period_us")).strip()).isEqualTo("50000");
+                assertThat(Files.readString(cpu.resolve("cpu.cfs_quota_us")).strip()).isEqualTo("25000");
+                assertThat(Files.readString(mem.resolve("memory.soft_limit_in_bytes")).strip()).isEqualTo("33554432");
+            } else {
+                assertThat(Files.readString(cpu.resolve("cpu.max")).strip()).isEqualTo("25000 50000");
+                assertThat(Files.readString(mem.resolve("memory.low")).strip()).isEqualTo("33554432");
+            }
+            assertThat(Files.readString(cpuset.resolve("cpuset.mems")).strip()).isEqualTo("0");
+            assertThat(f.hull.ok("inspect", "-f", "{{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}}"
+                    + " {{.HostConfig.CpusetMems}} {{.HostConfig.MemoryReservation}} {{.HostConfig.ShmSize}}", "pf-cg")
+                    .out()).isEqualTo("50000 25000 0 33554432 67108864\n");
+        } finally {
+            f.hull.run("rm", "-f", "pf-cg");
+        }
+    }
+
+    @Test
     void badValuesAreRefusedAsDockerDoes() throws Exception {
         for (var c : java.util.List.of(
                 new String[] {"--sysctl", "vm.swappiness=1", "--sysctl vm.swappiness: not allowed"},
                 new String[] {"--sysctl", "kernel.domainname", "--sysctl kernel.domainname: use KEY=VALUE"},
                 new String[] {"--oom-score-adj", "1001", "--oom-score-adj 1001: the range is -1000 to 1000"},
-                new String[] {"--group-add", "no-such-group", "--group-add no-such-group: no such group"})) {
+                new String[] {"--group-add", "no-such-group", "--group-add no-such-group: no such group"},
+                new String[] {"--cpu-period", "999", "CPU cfs period can not be less than 1ms"},
+                new String[] {"--cpu-quota", "999", "CPU cfs quota can not be less than 1ms (i.e. 1000)"},
+                new String[] {"--cpuset-mems", "a", "--cpuset-mems a: use a list"})) {
             HullCommand.Result r = f.hull.run("run", "--rm", "--network", "none", c[0], c[1], "busybox", "true");
             assertThat(r.exit()).as(r.toString()).isEqualTo(125);
             assertThat(r.err()).as(c[0]).startsWith("hull: " + c[2]);
@@ -51,6 +81,11 @@ class DockerParityFlagsTest {
                 "busybox", "true");
         assertThat(r.exit()).isEqualTo(125);
         assertThat(r.err()).contains("not allowed with --network host");
+        r = f.hull.run("run", "--rm", "--cpus", "1", "--cpu-period", "50000", "busybox", "true");
+        assertThat(r.err()).isEqualTo("hull: Conflicting options: Nano CPUs and CPU Period cannot both be set\n");
+        r = f.hull.run("run", "--rm", "-m", "16m", "--memory-reservation", "32m", "busybox", "true");
+        assertThat(r.err()).isEqualTo("hull: Minimum memory limit can not be less than memory reservation limit, see"
+                + " usage\n");
     }
 
     @Test
