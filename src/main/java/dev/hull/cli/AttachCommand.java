@@ -11,7 +11,8 @@ import picocli.CommandLine.Parameters;
     "Attach your terminal to a running container's input and output.", "",
     "A container made with -t shows its terminal (sized to yours); with -i too, your keys go to it and"
         + " the detach keys (default ctrl-p ctrl-q) leave it running and return. Without -t you see its"
-        + " output from now on. hull exits with the container's status when it ends.", "",
+        + " output from now on, and one made with -i reads your input. hull exits with the container's"
+        + " status when it ends.", "",
     "Example:", "  hull run -dit --name box busybox sh", "  hull attach box"}, sortOptions = false)
 final class AttachCommand implements Callable<Integer> {
     @Option(names = "--detach-keys", defaultValue = DetachKeys.DEFAULT, description = "These keys leave the"
