@@ -1601,6 +1601,7 @@ static void become_monitor(const struct op *o)
     monitor.stop_marker = str(o, 6);
     monitor.stdin_inherit = u64(o, 7);
     const char *keys = o->argc > 8 ? str(o, 8) : ""; /* hex: two digits a byte */
+    monitor.stdin_pipe = o->argc > 9 ? u64(o, 9) : 0;
     monitor.detach_len = 0;
     for (size_t i = 0; keys[i] && keys[i + 1] && monitor.detach_len < sizeof monitor.detach_keys; i += 2) {
         char hex[3] = { keys[i], keys[i + 1], 0 };

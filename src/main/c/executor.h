@@ -34,6 +34,7 @@ struct monitor_config {
     uint64_t restart_max;     /* on-failure: most restarts (0: no limit) */
     const char *stop_marker;  /* exists: the user stopped it, do not restart */
     uint64_t stdin_inherit;   /* 1: the container's stdin is the monitor's (the client's) fd 0 */
+    uint64_t stdin_pipe;      /* 1: its stdin is a pipe the monitor holds (-i without a starting client) */
     unsigned char detach_keys[16]; /* typed on the relayed stdin: the client is let go (docker's ctrl-p ctrl-q) */
     size_t detach_len;        /* 0: no detach keys */
     const char *cgroup_procs[MONITOR_MAX_CGROUPS]; /* where a restarted init's pid is written */

@@ -43,9 +43,14 @@ static struct stream streams[2] = {
     { .fd = -1, .child_fd = -1, .name = "stderr", .client = 2 },
 };
 static int attached;
+static int attacher; /* the attached client came through attach.sock */
+static int owner_attached; /* the client the container was started with is still there (it removes an --rm one) */
+static int attach_listen = -1; /* attach.sock beside the status: `hull attach` connects here */
+static char attach_path[4200];
 static int logfd = -1;
 static int console_sock[2] = { -1, -1 }; /* [0] ours, [1] the init's: OP_CONSOLE sends the pty master on it */
 static int tty_master = -1;
+static int stdin_r = -1, stdin_w = -1; /* stdin_pipe: the init's stdin, and the monitor's end (an attach's keys) */
 static unsigned long long logsize;
 
 /* A pty master a failed restart's init sent and nobody took: closed, so the next init's is the one read. */
@@ -77,6 +82,16 @@ int monitor_prepare_stdio(int console, char *err, size_t cap)
         streams[i].fd = streams[i].child_fd = -1;
     }
     if (console_sock[0] >= 0) drain_console();
+    if (monitor.stdin_pipe && !console && stdin_w < 0) { /* kept across restarts, as docker's open stdin */
+        int p[2];
+        if (pipe2(p, O_CLOEXEC)) {
+            snprintf(err, cap, "pipe for the container's stdin: %s", strerror(errno));
+            return -1;
+        }
+        stdin_r = p[0];
+        stdin_w = p[1];
+        fcntl(stdin_w, F_SETFL, fcntl(stdin_w, F_GETFL) | O_NONBLOCK); /* a container that reads nothing never stops us */
+    }
     if (console && console_sock[0] < 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console_sock)) {
         snprintf(err, cap, "socketpair for the container's terminal: %s", strerror(errno));
         return -1;
@@ -102,7 +117,9 @@ int monitor_console_socket(void)
 void monitor_child_stdio(void)
 {
     if (console_sock[0] >= 0) close(console_sock[0]);
-    if (!monitor.stdin_inherit) {
+    if (stdin_r >= 0) {
+        if (dup2(stdin_r, 0) < 0) SYSFAIL("stdin from the monitor's pipe");
+    } else if (!monitor.stdin_inherit) {
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null < 0 || dup2(null, 0) < 0) SYSFAIL("stdin from /dev/null");
         close(null);
@@ -324,6 +341,7 @@ static void flush_client(int i)
         ssize_t w = write(i + 1, pending[i].data + done, n);
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && errno == EAGAIN) break;
+        if (w <= 0 && attacher) { detach_client(); return; } /* a hull attach whose end is gone: let go */
         if (w <= 0) { pending[i].len = 0; return; } /* the client's end is gone */
         done += (size_t)w;
     }
@@ -410,6 +428,8 @@ static int pump(struct stream *s)
 static void detach_client(void)
 {
     attached = 0;
+    owner_attached = 0;
+    attacher = 0;
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {
         dup2(null, 0);
@@ -440,6 +460,7 @@ static size_t detach_matched; /* how many of the detach keys were just typed (he
  * was held. Returns 1 when the client was let go. */
 static int relay_keys(const char *buf, ssize_t n)
 {
+    int to = tty_master >= 0 ? tty_master : stdin_w;
     char out[4096 + sizeof monitor.detach_keys];
     size_t o = 0;
     for (ssize_t i = 0; i < n; i++) {
@@ -447,7 +468,7 @@ static int relay_keys(const char *buf, ssize_t n)
         if (monitor.detach_len && c == monitor.detach_keys[detach_matched]) {
             if (++detach_matched < monitor.detach_len) continue;
             detach_matched = 0;
-            if (o) write_all(tty_master, out, o);
+            if (o) write_all(to, out, o);
             java_send("DETACHED\n");
             detach_client();
             relay_stdin = 0;
@@ -460,9 +481,9 @@ static int relay_keys(const char *buf, ssize_t n)
             if (monitor.detach_len && c == monitor.detach_keys[0]) { detach_matched = 1; continue; }
         }
         out[o++] = (char)c;
-        if (o >= 4096) { write_all(tty_master, out, o); o = 0; }
+        if (o >= 4096) { write_all(to, out, o); o = 0; }
     }
-    if (o) write_all(tty_master, out, o);
+    if (o) write_all(to, out, o);
     return 0;
 }
 
@@ -574,6 +595,68 @@ static void console_listen_close(void)
     console_listen = console_dir = -1;
 }
 
+/* attach.sock beside the status file: a later client (`hull attach`) connects, sends its stdin,
+ * stdout and stderr (SCM_RIGHTS) with one byte ('i': relay its stdin to the pty, 'o': output only)
+ * and its detach keys, and is then served as the client the container was started with: its output,
+ * DETACHED or EXIT on fd 3 (the connection). Bound through /proc/self/fd/DIR/: the path itself may
+ * be longer than sun_path takes. */
+static void attach_open(void)
+{
+    const char *slash = strrchr(monitor.status_path, '/');
+    if (!slash || attach_listen >= 0) return;
+    int len = (int)(slash - monitor.status_path);
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%.*s", len, monitor.status_path) >= (int)sizeof dir) return;
+    snprintf(attach_path, sizeof attach_path, "%s/attach.sock", dir);
+    int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/attach.sock", dfd);
+    unlink(attach_path); /* a previous monitor's */
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(s, 8) == 0) attach_listen = s;
+    else if (s >= 0) close(s);
+    close(dfd);
+}
+
+static void take_attacher(void)
+{
+    int c = accept4(attach_listen, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0) return;
+    struct timeval tv = { 2, 0 }; /* a client sends at once: none may hold the monitor up */
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char data[1 + sizeof monitor.detach_keys];
+    char control[CMSG_SPACE(3 * sizeof(int))];
+    struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+    ssize_t r;
+    do r = recvmsg(c, &msg, MSG_CMSG_CLOEXEC); while (r < 0 && errno == EINTR);
+    int fds[3] = { -1, -1, -1 }, nfds = 0;
+    struct cmsghdr *cm = r > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+        nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        if (nfds > 3) nfds = 3;
+        memcpy(fds, CMSG_DATA(cm), nfds * sizeof(int));
+    }
+    if (nfds == 3 && !attached) {
+        for (int i = 0; i < 3; i++) dup2(fds[i], i);
+        dup3(c, JAVA_FD, O_CLOEXEC);
+        attached = attacher = 1;
+        client_muted = 0;
+        pending[0].len = pending[1].len = 0;
+        detach_matched = 0;
+        relay_stdin = data[0] == 'i' && (tty_master >= 0 || stdin_w >= 0);
+        monitor.detach_len = (size_t)r - 1;
+        memcpy(monitor.detach_keys, data + 1, monitor.detach_len);
+        java_send("ATTACHED\n");
+    } else if (nfds == 3) {
+        ssize_t w = write(c, "BUSY\n", 5);
+        (void)w;
+    }
+    for (int i = 0; i < nfds; i++) close(fds[i]);
+    close(c);
+}
+
 /* Waits for the init to end, logging its output meanwhile; returns its wait status. */
 static int watch(pid_t init)
 {
@@ -583,7 +666,7 @@ static int watch(pid_t init)
     int reaped = 0;
     init_running = 1;
     while (!reaped) {
-        struct pollfd p[8];
+        struct pollfd p[12]; /* streams 2, pidfd, client, stdin, attach.sock, client outputs 2, console.sock and its client */
         int np = 0, si[2] = { -1, -1 }, oi[2] = { -1, -1 };
         int resting = tty_resting;
         tty_resting = 0;
@@ -594,11 +677,13 @@ static int watch(pid_t init)
         if (pidfd >= 0) { pi = np; p[np++] = (struct pollfd){ .fd = pidfd, .events = POLLIN }; }
         if (attached) { ji = np; p[np++] = (struct pollfd){ .fd = JAVA_FD, .events = POLLIN }; }
         int ii = -1;
-        if (attached && relay_stdin && tty_master >= 0) { ii = np; p[np++] = (struct pollfd){ .fd = 0, .events = POLLIN }; }
+        if (attached && relay_stdin && (tty_master >= 0 || stdin_w >= 0)) { ii = np; p[np++] = (struct pollfd){ .fd = 0, .events = POLLIN }; }
+        int li = -1;
+        if (!attached && attach_listen >= 0) { li = np; p[np++] = (struct pollfd){ .fd = attach_listen, .events = POLLIN }; }
         for (int i = 0; i < 2; i++)
             if (attached && pending[i].len) { oi[i] = np; p[np++] = (struct pollfd){ .fd = i + 1, .events = POLLOUT }; }
-        int li = -1, ci = -1;
-        if (console_listen >= 0) { li = np; p[np++] = (struct pollfd){ .fd = console_listen, .events = POLLIN }; }
+        int cli = -1, ci = -1;
+        if (console_listen >= 0) { cli = np; p[np++] = (struct pollfd){ .fd = console_listen, .events = POLLIN }; }
         if (console_client >= 0) {
             ci = np;
             p[np++] = (struct pollfd){ .fd = console_client, .events = POLLIN | (console_out.len ? POLLOUT : 0) };
@@ -621,12 +706,13 @@ static int watch(pid_t init)
         }
         if (ci >= 0 && console_client >= 0 && (p[ci].revents & POLLOUT)) console_flush();
         if (ci >= 0 && console_client >= 0 && (p[ci].revents & ~POLLOUT)) console_read();
-        if (li >= 0 && p[li].revents) console_accept();
+        if (cli >= 0 && p[cli].revents) console_accept();
         if (ji >= 0 && p[ji].revents) {
             char c;
             ssize_t n = read(JAVA_FD, &c, 1);
             if (n <= 0 && !(n < 0 && errno == EINTR)) detach_client();
         }
+        if (li >= 0 && p[li].revents) take_attacher();
         if (pi >= 0 && p[pi].revents) {
             pid_t w;
             do w = waitpid(init, &status, 0); while (w < 0 && errno == EINTR);
@@ -704,6 +790,7 @@ static char first_start[64];
 
 void monitor_record_start(pid_t init)
 {
+    attach_open(); /* before the status says running: whoever sees that can attach */
     now_rfc3339(first_start, sizeof first_start);
     write_status("running", init, first_start, "", 0, 0, "");
 }
@@ -713,14 +800,16 @@ void monitor_run(pid_t init, int is_attached)
     prctl(PR_SET_NAME, "hull-monitor", 0, 0, 0);
     /* The init must not outlive... nothing: it may outlive us (a killed monitor leaves a running
      * container, which `hull ps` still shows). Terminal signals never reach this new session. */
-    attached = is_attached;
+    attached = owner_attached = is_attached;
     relay_stdin = monitor.stdin_inherit;
+    attach_open(); /* (done already at the first start) */
     if (!attached) detach_client();
     log_open();
     console_listen_open();
     unsigned restarts = 0;
     char started[64], finished[64] = "";
     long backoff = 100;
+    int owner_cleans = 0; /* the starting client saw the end: the --rm removal is its */
     for (;;) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -737,6 +826,7 @@ void monitor_run(pid_t init, int is_attached)
         clock_gettime(CLOCK_MONOTONIC, &t1);
         char error[512] = "";
         int again = should_restart(code, restarts);
+        owner_cleans = owner_attached;
         /* recorded before the attached client hears EXIT: what it asks next sees the end */
         write_status(again ? "restarting" : "exited", 0, started, finished, code, restarts, error);
         if (attached) {
@@ -780,11 +870,17 @@ void monitor_run(pid_t init, int is_attached)
 done:
     if (logfd >= 0) close(logfd);
     console_listen_close();
+    if (attach_listen >= 0) {
+        close(attach_listen);
+        unlink(attach_path);
+    }
     /* on-exit and on-end commands work on the host (its links, its nftables), not in the
      * container's network namespace the monitor joined with it */
     if ((monitor.on_exit || monitor.on_end) && monitor.host_netns >= 0 && setns(monitor.host_netns, CLONE_NEWNET))
         dprintf(2, "hull-monitor: setns to the host's network namespace: %s\n", strerror(errno));
-    if (monitor.on_exit) {
+    if (owner_cleans) {
+        /* the client the container was started with saw its end: it removes or cleans up itself */
+    } else if (monitor.on_exit) {
         execv(monitor.on_exit[0], monitor.on_exit);
     } else if (monitor.on_end && !stop_requested()) {
         execv(monitor.on_end[0], monitor.on_end);

@@ -90,7 +90,7 @@ final class BuildCli {
             Path tmpContext = null;
             try {
                 Invocation inv = Invocation.current();
-                Engine engine = ContainerCli.engine(access, "missing", null, null);
+                Engine engine = ContainerCli.engine(access, "missing", null, null, false);
                 BuildRequest req = new BuildRequest();
                 req.tags = tags;
                 req.target = target;

@@ -48,13 +48,14 @@ final class ContainerCli {
         return 125;
     }
 
-    static Engine engine(RegistryCli.Access access, String pull, String platform, String image) throws Exception {
+    static Engine engine(RegistryCli.Access access, String pull, String platform, String image, boolean quiet)
+            throws Exception {
         Engine engine = Engine.defaults();
         dev.hull.image.Platform plat = platform == null ? dev.hull.image.Platform.host()
                 : dev.hull.image.Platform.parse(platform);
         Engine.ImageSource fromRegistry = text -> {
             try {
-                return RegistryCli.pull(engine.images(), access, text, plat, false, System.err);
+                return RegistryCli.pull(engine.images(), access, text, plat, quiet, System.err);
             } catch (java.io.IOException e) {
                 throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "image " + text
                         + " is not here and pulling it failed: " + e.getMessage(), e);
@@ -104,6 +105,8 @@ final class ContainerCli {
         String pull;
         @Option(names = "--platform", paramLabel = "OS/ARCH[/VARIANT]", description = "Platform to pull.")
         String platform;
+        @Option(names = {"-q", "--quiet"}, description = "No pull progress.")
+        boolean quiet;
         @Mixin
         RegistryCli.Access access = new RegistryCli.Access();
         @Option(names = "--sig-proxy", arity = "0..1", defaultValue = "true", fallbackValue = "true",
@@ -126,7 +129,7 @@ final class ContainerCli {
         public Integer call() {
             try {
                 CreateOptions o = options.toCreateOptions(image, command);
-                Engine engine = engine(access, pull, platform, image);
+                Engine engine = engine(access, pull, platform, image, quiet);
                 Engine.Run r = engine.run(o, detach, detach ? null : attach(sigProxy, detachKeys));
                 if (detach) {
                     System.out.println(r.container().id());
@@ -152,6 +155,8 @@ final class ContainerCli {
         String pull;
         @Option(names = "--platform", paramLabel = "OS/ARCH[/VARIANT]", description = "Platform to pull.")
         String platform;
+        @Option(names = {"-q", "--quiet"}, description = "No pull progress.")
+        boolean quiet;
         @Mixin
         RegistryCli.Access access = new RegistryCli.Access();
         @Option(names = "--help", usageHelp = true, description = "Show this help.")
@@ -165,7 +170,7 @@ final class ContainerCli {
         public Integer call() {
             return guarded(125, () -> {
                 CreateOptions o = options.toCreateOptions(image, command);
-                ContainerInfo info = engine(access, pull, platform, image).create(o);
+                ContainerInfo info = engine(access, pull, platform, image, quiet).create(o);
                 System.out.println(info.id());
                 return 0;
             });
@@ -369,22 +374,40 @@ final class ContainerCli {
                 + " {{.CreatedAt}} {{.RunningFor}} {{.Status}} {{.State}} {{.Ports}} {{.Names}} {{.Labels}}"
                 + " {{.Label \"k\"}} {{.Mounts}} {{.Networks}} {{.LocalVolumes}} {{.Size}}.")
         String format;
+        @Option(names = {"-n", "--last"}, defaultValue = "-1", paramLabel = "N", description = "The N last created"
+                + " containers (any state).")
+        int last;
+        @Option(names = {"-l", "--latest"}, description = "The last created container (any state).")
+        boolean latest;
+        @Option(names = {"-s", "--size"}, description = "Add the SIZE column: what each wrote (and with its image).")
+        boolean size;
 
         @Override
         public Integer call() {
             return guarded(1, () -> {
                 Engine engine = Engine.defaults();
                 boolean json = Listing.isJson(format);
-                Listing listing = quiet || json ? null : Listing.of(format, Rows.PS_TABLE, Rows.PS_HEADERS);
+                int limit = latest ? 1 : last;
+                Listing listing = quiet || json ? null : Listing.of(format,
+                        size ? Rows.PS_TABLE + "\t{{.Size}}" : Rows.PS_TABLE, Rows.PS_HEADERS);
                 ContainerRow.Sizes sizes = new ContainerRow.Sizes(engine);
+                List<ContainerInfo> shown = new ArrayList<>();
+                java.util.Map<String, Engine.State> states = new java.util.HashMap<>();
                 for (ContainerInfo c : engine.containers().list()) {
                     Engine.State s = engine.state(c);
-                    if (!all && !s.running() && filters.stream().noneMatch(f -> f.startsWith("status="))) {
+                    if (!all && limit < 0 && !s.running() && filters.stream().noneMatch(f -> f.startsWith("status="))) {
                         continue;
                     }
-                    if (!matches(c, s)) {
-                        continue;
+                    if (matches(c, s)) {
+                        shown.add(c);
+                        states.put(c.id(), s);
                     }
+                }
+                if (limit >= 0 && shown.size() > limit) { // the list is oldest first: the last N created
+                    shown = shown.subList(shown.size() - limit, shown.size());
+                }
+                for (ContainerInfo c : shown) {
+                    Engine.State s = states.get(c.id());
                     if (quiet) {
                         System.out.println(noTrunc ? c.id() : c.shortId());
                     } else if (json) {
@@ -475,6 +498,9 @@ final class ContainerCli {
         String until;
         @Option(names = {"-t", "--timestamps"}, description = "Prefix each line with its time.")
         boolean timestamps;
+        @Option(names = "--details", description = "Show the extra attributes the log driver keeps (Hull's json-file"
+                + " keeps none: the output is the same).")
+        boolean details;
         @Parameters(index = "0", paramLabel = "CONTAINER")
         String ref;
 
@@ -568,6 +594,8 @@ final class ContainerCli {
         String user;
         @Option(names = {"-e", "--env"}, paramLabel = "KEY[=VALUE]", description = "Set an environment variable.")
         List<String> env = new ArrayList<>();
+        @Option(names = "--env-file", paramLabel = "FILE", description = "Read KEY=VALUE lines (# comments) from a file.")
+        List<String> envFiles = new ArrayList<>();
         @Option(names = {"-w", "--workdir"}, description = "Working directory.")
         String workdir;
         @Option(names = "--privileged", description = "All capabilities for this command.")
@@ -583,7 +611,10 @@ final class ContainerCli {
         public Integer call() {
             try {
                 Invocation inv = Invocation.current();
-                return Engine.defaults().exec(ref, new Engine.ExecRequest(command, env, user, workdir, tty,
+                List<String> allEnv = Engine.envFileLines(envFiles.stream()
+                        .map(f -> dev.hull.runtime.Caller.absolute(java.nio.file.Path.of(f)).toString()).toList());
+                allEnv.addAll(env);
+                return Engine.defaults().exec(ref, new Engine.ExecRequest(command, allEnv, user, workdir, tty,
                         interactive, detach, privileged, inv.stdio(), inv.onStarted()));
             } catch (RuntimeError e) {
                 System.err.println("hull: " + e.getMessage());
@@ -617,7 +648,7 @@ final class ContainerCli {
         CommandLine group = new CommandLine(new Group());
         for (Object sub : new Object[] {new Run(), new Create(), new Start(), new Stop(), new Restart(), new Kill(),
             new Rm(), new Wait(), new Rename(), new Ps(), new Logs(), new Inspect(), new Exec(), new Prune(),
-            new NetworkCli.Port(), new Cleanup()}) {
+            new NetworkCli.Port(), new Cleanup(), new AttachCommand()}) {
             CommandLine cl = new CommandLine(sub);
             group.addSubcommand(cl.getCommandName(), cl);
         }

@@ -121,6 +121,35 @@ final class ContainerOptions {
             + " /etc/hull/hull.json, else max-size=20m, max-file=5).")
     List<String> logOpts = new ArrayList<>();
 
+    @Option(names = "--label-file", paramLabel = "FILE", description = "Read KEY=VALUE labels from a file"
+            + " (# comments).")
+    List<String> labelFiles = new ArrayList<>();
+    @Option(names = "--cidfile", paramLabel = "FILE", description = "Write the container's id to this file (it must"
+            + " not exist).")
+    String cidFile;
+    @Option(names = "--domainname", description = "The container's NIS domain name.")
+    String domainname;
+    @Option(names = "--sysctl", paramLabel = "KEY=VALUE", description = "A sysctl of the container's own namespaces"
+            + " (net.*, fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm*).")
+    List<String> sysctls = new ArrayList<>();
+    @Option(names = "--oom-score-adj", paramLabel = "N", description = "The OOM killer's preference, -1000 to 1000.")
+    Integer oomScoreAdj;
+    @Option(names = "--shm-size", paramLabel = "SIZE", description = "Size of /dev/shm (default 64m).")
+    String shmSize;
+    @Option(names = "--group-add", paramLabel = "GROUP", description = "Another group to run with (a name from the"
+            + " image's /etc/group or a number).")
+    List<String> groupAdd = new ArrayList<>();
+
+    @Option(names = "--cpu-period", paramLabel = "MICROSECONDS", description = "The CPU CFS period (with"
+            + " --cpu-quota; not with --cpus).")
+    Long cpuPeriod;
+    @Option(names = "--cpu-quota", paramLabel = "MICROSECONDS", description = "CPU time per period (-1: none).")
+    Long cpuQuota;
+    @Option(names = "--cpuset-mems", paramLabel = "LIST", description = "Memory nodes to use (e.g. 0, 0-1).")
+    String cpusetMems;
+    @Option(names = "--memory-reservation", paramLabel = "SIZE", description = "Soft memory limit (memory.low).")
+    String memoryReservation;
+
     CreateOptions toCreateOptions(String image, List<String> command) throws RuntimeError {
         CreateOptions o = new CreateOptions();
         o.image = image;
@@ -171,19 +200,46 @@ final class ContainerOptions {
         o.securityOpts = securityOpts;
         o.restart = restart;
         o.init = init;
-        for (String l : labels) {
+        List<String> allLabels = new ArrayList<>();
+        for (String f : labelFiles) {
+            try {
+                allLabels.addAll(Engine.envFileLines(List.of(dev.hull.runtime.Caller.absolute(java.nio.file.Path.of(f))
+                        .toString())));
+            } catch (RuntimeError e) {
+                throw new RuntimeError(e.kind(), e.getMessage().replaceFirst("^--env-file", "--label-file"));
+            }
+        }
+        allLabels.addAll(labels);
+        for (String l : allLabels) {
             int eq = l.indexOf('=');
             o.labels.put(eq < 0 ? l : l.substring(0, eq), eq < 0 ? "" : l.substring(eq + 1));
         }
+        o.cidFile = cidFile == null ? null : dev.hull.runtime.Caller.absolute(java.nio.file.Path.of(cidFile)).toString();
+        o.domainname = domainname;
+        keyValues("--sysctl", sysctls, o.sysctls);
+        o.oomScoreAdj = oomScoreAdj;
+        o.shmSize = shmSize == null ? null : Engine.parseSize(shmSize, "--shm-size");
+        o.groupAdd = groupAdd;
+        o.cpuPeriod = cpuPeriod;
+        o.cpuQuota = cpuQuota;
+        o.cpusetMems = cpusetMems;
+        o.memoryReservation = memoryReservation == null ? null
+                : Engine.parseSize(memoryReservation, "--memory-reservation");
         o.stopSignal = stopSignal;
         o.stopTimeout = stopTimeout;
-        for (String l : logOpts) {
+        keyValues("--log-opt", logOpts, o.logOpts);
+        return o;
+    }
+
+    /** KEY=VALUE flags into a map; anything else is refused. */
+    private static void keyValues(String flag, List<String> given, java.util.Map<String, String> into)
+            throws RuntimeError {
+        for (String l : given) {
             int eq = l.indexOf('=');
             if (eq <= 0) {
-                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-opt " + l + ": use KEY=VALUE");
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, flag + " " + l + ": use KEY=VALUE");
             }
-            o.logOpts.put(l.substring(0, eq), l.substring(eq + 1));
+            into.put(l.substring(0, eq), l.substring(eq + 1));
         }
-        return o;
     }
 }

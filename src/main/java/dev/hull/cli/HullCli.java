@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
 public final class HullCli {
 
     /** The top-level commands declared by class, in the order help lists them. */
-    private static final Class<?>[] COMMANDS = {ContainerCli.Run.class, ContainerCli.Create.class, ContainerCli.Start.class,
+    private static final Class<?>[] COMMANDS = {ContainerCli.Run.class, ContainerCli.Create.class, ContainerCli.Start.class, AttachCommand.class,
             ContainerResourceCli.Stats.class, ContainerResourceCli.Top.class, ContainerResourceCli.Pause.class,
             ContainerResourceCli.Unpause.class, ContainerResourceCli.Update.class,
             ContainerCli.Stop.class, ContainerCli.Restart.class, ContainerCli.Kill.class, ContainerCli.Rm.class,

@@ -79,6 +79,16 @@ public final class ContainerInspector {
         hc.put("CpuShares", o.cpuShares);
         hc.put("CpusetCpus", o.cpusetCpus == null ? "" : o.cpusetCpus);
         hc.put("PidsLimit", o.pidsLimit);
+        hc.put("CpuPeriod", o.cpuPeriod == null ? 0 : o.cpuPeriod);
+        hc.put("CpuQuota", o.cpuQuota == null ? 0 : o.cpuQuota);
+        hc.put("CpusetMems", o.cpusetMems == null ? "" : o.cpusetMems);
+        hc.put("MemoryReservation", o.memoryReservation == null ? 0 : o.memoryReservation);
+        hc.put("ShmSize", o.shmSize == null ? 64L << 20 : o.shmSize);
+        hc.put("OomScoreAdj", o.oomScoreAdj == null ? 0 : o.oomScoreAdj);
+        ObjectNode sysctls = hc.putObject("Sysctls");
+        o.sysctls.forEach(sysctls::put);
+        ArrayNode groups = hc.putArray("GroupAdd");
+        o.groupAdd.forEach(groups::add);
         hc.put("Init", o.init);
         ObjectNode rp = hc.putObject("RestartPolicy");
         dev.hull.runtime.Monitor.RestartPolicy policy = dev.hull.runtime.Monitor.RestartPolicy.parse(o.restart);

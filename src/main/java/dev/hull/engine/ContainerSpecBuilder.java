@@ -672,7 +672,7 @@ final class ContainerSpecBuilder {
         opts.add(mode);
     }
 
-    private static List<String> readEnvFile(Path f) throws RuntimeError {
+    static List<String> readEnvFile(Path f) throws RuntimeError {
         List<String> out = new ArrayList<>();
         try {
             for (String line : Files.readAllLines(f)) {

@@ -97,4 +97,24 @@ public final class CreateOptions {
      * for the keys not given ({@link EngineConfig#applyTo}).
      */
     public Map<String, String> logOpts = new LinkedHashMap<>();
+    /** --domainname: the UTS domain name. */
+    public String domainname;
+    /** --sysctl KEY=VALUE of the container's namespaces. */
+    public Map<String, String> sysctls = new LinkedHashMap<>();
+    /** --oom-score-adj. */
+    public Integer oomScoreAdj;
+    /** --shm-size in bytes (null: docker's 64 MiB). */
+    public Long shmSize;
+    /** --group-add: more groups (names from the image's /etc/group, or numbers). */
+    public List<String> groupAdd = new ArrayList<>();
+    /** --cpu-period / --cpu-quota in microseconds (null: not given). */
+    public Long cpuPeriod;
+    public Long cpuQuota;
+    /** --cpuset-mems: memory nodes. */
+    public String cpusetMems;
+    /** --memory-reservation in bytes: the soft limit (memory.low). */
+    public Long memoryReservation;
+    /** --cidfile: where create writes the id (absolute; not kept with the container). */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public String cidFile;
 }

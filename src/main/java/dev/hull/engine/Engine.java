@@ -188,6 +188,10 @@ public final class Engine {
         }
         config().applyTo(o); // the config file's defaults for what the flags left open, kept in container.json
         logLimits(o); // bad --log-opt fails before anything is made
+        if (o.cidFile != null && Files.exists(Path.of(o.cidFile))) { // docker's words
+            throw new RuntimeError(RuntimeError.Kind.EXISTS, "container ID file found, make sure the other container"
+                    + " isn't running or delete " + o.cidFile);
+        }
         // A lease until the container is recorded: no prune or rmi can take its layers meanwhile.
         try (Closeable lease = images.lease()) {
             ImageRecord image = image(o.image);
@@ -223,6 +227,7 @@ public final class Engine {
                 ImageUser user = ImageUser.resolve(o.user != null ? o.user : ic.user(),
                         ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
                 ObjectNode spec = ContainerSpecBuilder.build(o, ic, user, id, args, overlay, dir, volumes);
+                SpecExtras.apply(spec, o, () -> ImageService.readImageFile(layers, "etc/group"));
                 if (rootless) {
                     Rootless.adapt(spec);
                 }
@@ -260,6 +265,11 @@ public final class Engine {
                         args, o, stopSignal);
                 containers.write(info); // from here on it exists (and names its image: in use)
                 done = true;
+                if (o.cidFile != null) { // --cidfile: the id, as the caller's own file
+                    Files.writeString(Path.of(o.cidFile), id, java.nio.file.StandardOpenOption.CREATE_NEW,
+                            java.nio.file.StandardOpenOption.WRITE);
+                    dev.hull.runtime.Caller.madeFor(Path.of(o.cidFile));
+                }
                 events.container("create", info, java.util.Map.of());
                 return info;
             } finally {
@@ -589,6 +599,34 @@ public final class Engine {
         return code;
     }
 
+    /**
+     * {@code hull attach}: the caller's stdio (attach.stdio()) joins the running container through its
+     * monitor: its output from now on, its pty (stdin too when it was made with -i and stdin is asked
+     * for) with the caller's window size. Returns the exit code once it ends, or {@link #DETACHED}.
+     */
+    public int attach(String ref, Attach attach, boolean stdin) throws IOException, RuntimeError {
+        ContainerInfo info = containers.resolve(ref);
+        State s = state(info);
+        if (s.status().equals("paused")) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "You cannot attach to a paused container, unpause it first");
+        }
+        ContainerRecord rec = s.running() ? runtimeRecord(info) : null;
+        if (rec == null) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "You cannot attach to a stopped container, start it first");
+        }
+        CreateOptions o = info.options() != null ? info.options() : new CreateOptions();
+        if (!o.tty && attach.onStarted() != null) {
+            attach.onStarted().accept(rec.pid()); // --sig-proxy: docker proxies signals without a terminal only
+        }
+        int code = dev.hull.runtime.ContainerAttach.attach(containers.dir(info.id()), rec.pid(), attach.stdio(),
+                o.tty, stdin && o.interactive, attach.detachKeys());
+        if (code == dev.hull.runtime.ContainerAttach.ENDED) {
+            State now = state(info);
+            code = now.running() ? 0 : now.exitCode();
+        }
+        return code;
+    }
+
     /** What the container asks of the network, from its options. */
     NetworkRequest networkRequest(ContainerInfo info) throws RuntimeError {
         return networkRequest(info.id(), info.name(), info.options() != null ? info.options() : new CreateOptions(),
@@ -794,17 +832,19 @@ public final class Engine {
         long[] limits = logLimits(o);
         List<String> onExit = List.of();
         List<String> onEnd = List.of();
-        if (o.autoRemove && !attached) {
+        // The monitor runs these only when no starting client saw the end (run -d; or run -it and the
+        // detach keys, or a killed client): an attached caller removes or cleans up itself.
+        if (o.autoRemove) {
             // The monitor of a detached --rm container removes it when it ends: one short JVM, then.
             onExit = hullCommand("rm", "--force", info.id());
-        } else if (!attached && holdsShared(net)) {
+        } else if (holdsShared(net)) {
             // Published ports and names on a user network matter to others: a detached container that
             // ends by itself gives them back at once (stop and rm do it themselves).
             onEnd = hullCommand("container", "cleanup", info.id());
         }
         return new Monitor(containers.statusFile(info.id()), containers.logFile(info.id()), limits[0],
                 (int) limits[1], Monitor.RestartPolicy.parse(o.restart), containers.stopMarker(info.id()),
-                attached && o.interactive, detachKeys, onExit, onEnd);
+                attached && o.interactive, detachKeys, onExit, onEnd, o.interactive && !o.tty && !attached);
     }
 
     /** Wiring others notice while it stays: published host ports, or a user-defined network (peers' names). */
@@ -1147,6 +1187,15 @@ public final class Engine {
     }
 
     /** What {@code hull exec} asks for. user: NAME or UID[:GID] (null: the container's). */
+    /** --env-file's lines (KEY=VALUE or KEY, # comments), files in order. */
+    public static List<String> envFileLines(List<String> files) throws RuntimeError {
+        List<String> out = new ArrayList<>();
+        for (String f : files) {
+            out.addAll(ContainerSpecBuilder.readEnvFile(Path.of(f)));
+        }
+        return out;
+    }
+
     public record ExecRequest(List<String> args, List<String> env, String user, String workdir, boolean tty,
             boolean interactive, boolean detach, boolean privileged, int[] stdio, IntConsumer onStarted) {}
 

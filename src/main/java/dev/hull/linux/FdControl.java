@@ -97,6 +97,11 @@ public final class FdControl {
      * each, in order. EINTR is retried.
      */
     public static short[] pollIn(int... fds) throws LinuxException {
+        return pollInFor(-1, fds);
+    }
+
+    /** As {@link #pollIn}, for at most timeoutMs (-1: no limit): all revents 0 when none was ready. */
+    public static short[] pollInFor(int timeoutMs, int... fds) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment p = arena.allocate(8L * fds.length, 4);
@@ -106,7 +111,7 @@ public final class FdControl {
                 p.set(JAVA_SHORT, 8L * i + 6, (short) 0);
             }
             for (;;) {
-                int r = (int) POLL.H.invokeExact(st, p, (long) fds.length, -1);
+                int r = (int) POLL.H.invokeExact(st, p, (long) fds.length, timeoutMs);
                 if (r >= 0) {
                     break;
                 }

@@ -14,12 +14,15 @@ import java.util.List;
  * @param stopMarker   the user asked the container to stop when this file exists: no restart
  * @param stdinInherit the container reads the caller's stdin (-i); otherwise /dev/null
  * @param detachKeys   typed on a relayed terminal, these let the caller go (the container runs on); "" none
+ * @param stdinPipe    the container's stdin is a pipe the monitor holds (-i without a terminal or a starting
+ *                     client): what a later {@code hull attach} types goes there
  * @param onExit       argv the monitor execs once the container has ended for good (--rm), or empty
  * @param onEnd        argv the monitor execs once the container has ended for good by itself (no stop
  *                     was asked: nobody else is there to clean up after it), or empty; onExit wins
  */
 public record Monitor(Path statusFile, Path logFile, long logMaxSize, int logMaxFiles, RestartPolicy restart,
-        Path stopMarker, boolean stdinInherit, String detachKeys, List<String> onExit, List<String> onEnd) {
+        Path stopMarker, boolean stdinInherit, String detachKeys, List<String> onExit, List<String> onEnd,
+        boolean stdinPipe) {
 
     /** docker's restart policies: no, on-failure[:N], always, unless-stopped. */
     public record RestartPolicy(String name, int maxRetries) {

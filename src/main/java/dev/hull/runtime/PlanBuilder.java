@@ -108,7 +108,8 @@ public final class PlanBuilder {
         if (mon != null) { // first: the executor forks here, so everything after runs in the monitor
             plan.monitor(mon.statusFile().toString(), mon.logFile() == null ? "" : mon.logFile().toString(), mon.logMaxSize(),
                     mon.logMaxFiles(), mon.restart().mode(), mon.restart().maxRetries(),
-                    mon.stopMarker().toString(), mon.stdinInherit(), mon.detachKeys() == null ? "" : mon.detachKeys());
+                    mon.stopMarker().toString(), mon.stdinInherit(), mon.detachKeys() == null ? "" : mon.detachKeys(),
+                    mon.stdinPipe());
             for (Path dir : ctx.cgroupDirs()) {
                 plan.monitorCgroup(dir.resolve("cgroup.procs").toString());
             }

@@ -328,9 +328,9 @@ class WarmHullTest {
         }
     }
 
-    /** Runs argv on a new pty of 30x100, then resizes it to 40x120 and feeds lines until the output shows that size. */
-    static final String RESIZER = """
-            import fcntl, os, select, struct, sys, termios, time
+    /** The start of a python script that runs argv on a new pty of 30x100 (m its master, pid argv's), size() resizes. */
+    static final String PTY_START = """
+            import fcntl, json, os, select, struct, sys, termios, time
             def size(fd, r, c): fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", r, c, 0, 0))
             m, s = os.openpty(); size(m, 30, 100)
             pid = os.fork()
@@ -339,6 +339,10 @@ class WarmHullTest {
                 for i in (0, 1, 2): os.dup2(s, i)
                 os.execvp(sys.argv[1], sys.argv[1:])
             os.close(s)
+            """;
+
+    /** Runs argv on a new pty of 30x100, then resizes it to 40x120 and feeds lines until the output shows that size. */
+    static final String RESIZER = PTY_START + """
             out, resized, deadline = b"", False, time.time() + 90
             while time.time() < deadline:
                 if not resized and b"30 100" in out:

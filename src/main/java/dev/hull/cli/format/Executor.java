@@ -27,16 +27,21 @@ final class Executor {
     private final StringBuilder out = new StringBuilder();
     private final List<Var> vars = new ArrayList<>();
     private boolean header;
+    private Map<String, List<Node>> defined = Map.of();
+    private int depth;
+    /** Go stops at 100000 nested calls; a Java stack holds fewer. */
+    private static final int MAX_DEPTH = 1000;
 
     Executor(String src, boolean missingKeyError) {
         this.src = src;
         this.missingKeyError = missingKeyError;
     }
 
-    String run(List<Node> nodes, Object data) throws TemplateException {
+    String run(Parser.Parsed parsed, Object data) throws TemplateException {
+        defined = parsed.defined();
         vars.add(new Var("$", data));
         try {
-            walk(data, nodes);
+            walk(data, parsed.nodes());
         } catch (Failure f) {
             throw f.error;
         }
@@ -44,11 +49,12 @@ final class Executor {
     }
 
     /** docker's header row: HeaderFunctions return their argument; output up to an error is kept. */
-    String header(List<Node> nodes, Object headers) {
+    String header(Parser.Parsed parsed, Object headers) {
         header = true;
+        defined = parsed.defined();
         vars.add(new Var("$", headers));
         try {
-            walk(headers, nodes);
+            walk(headers, parsed.nodes());
         } catch (Failure f) {
             // docker ignores the header's error: the row template is what reports it
         }
@@ -87,6 +93,7 @@ final class Executor {
             }
             case Node.Jump j -> throw new Jump(j.kind().equals("break"));
             case Node.Branch b -> branch(dot, b);
+            case Node.Call c -> call(dot, c);
             default -> throw fail(node, "unknown node: " + node);
         }
     }
@@ -106,6 +113,29 @@ final class Executor {
             }
         } finally {
             truncate(mark);
+        }
+    }
+
+    /** {{template "name" pipeline}}: the named template with the pipeline's value as dot and $, no other variables. */
+    private void call(Object dot, Node.Call c) {
+        List<Node> body = defined.get(c.name());
+        if (body == null) {
+            throw fail(c, "template \"" + c.name() + "\" not defined");
+        }
+        if (depth >= MAX_DEPTH) {
+            throw fail(c, "exceeded maximum template depth (" + MAX_DEPTH + ")");
+        }
+        Object arg = c.pipe() == null ? null : pipeline(dot, c.pipe());
+        List<Var> outer = new ArrayList<>(vars);
+        vars.clear();
+        vars.add(new Var("$", arg));
+        depth++;
+        try {
+            walk(arg, body);
+        } finally {
+            depth--;
+            vars.clear();
+            vars.addAll(outer);
         }
     }
 

@@ -31,6 +31,14 @@ sealed interface Node {
         }
     }
 
+    /** {{template "name" pipeline}} (and a block's use of its body); pipe null: no argument (dot is nil). */
+    record Call(int pos, String name, Pipeline pipe) implements Node {
+        @Override
+        public String toString() {
+            return "{{template \"" + name + "\"" + (pipe == null ? "" : " " + pipe) + "}}";
+        }
+    }
+
     /** {{break}} or {{continue}} inside a range. */
     record Jump(int pos, String kind) implements Node {
         @Override

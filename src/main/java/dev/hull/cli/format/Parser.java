@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
-/** Builds the tree of a Go template from its tokens (text/template/parse's grammar, without define/template/block). */
+/** Builds the tree of a Go template from its tokens (text/template/parse's grammar, with define, template and block). */
 final class Parser {
     private final String src;
     private final List<Token> tokens;
@@ -15,6 +15,14 @@ final class Parser {
     private int rangeDepth;
     /** Variables in scope while parsing: Go rejects an undeclared one before running. */
     private final List<String> vars = new ArrayList<>(List.of("$"));
+    /** {{define}}d and {{block}} templates by name. */
+    private final java.util.Map<String, List<Node>> defined = new java.util.HashMap<>();
+    /** Inside an action's body: a {{define}} must be at the top level. */
+    private int depth;
+
+    /** The main template and the named ones it defines. */
+    record Parsed(List<Node> nodes, java.util.Map<String, List<Node>> defined) {
+    }
 
     private Parser(String src, Set<String> functions) throws TemplateException {
         this.src = src;
@@ -22,14 +30,83 @@ final class Parser {
         this.functions = functions;
     }
 
-    static List<Node> parse(String src, Set<String> functions) throws TemplateException {
+    static Parsed parse(String src, Set<String> functions) throws TemplateException {
         Parser p = new Parser(src, functions);
         List<Node> nodes = new ArrayList<>();
         String end = p.list(nodes);
         if (end != null) {
             throw p.error("unexpected {{" + end + "}}");
         }
-        return nodes;
+        return new Parsed(nodes, java.util.Map.copyOf(p.defined));
+    }
+
+    /** {{define "name"}} body {{end}}: a named template (Go: only at the top level; a later one replaces it). */
+    private void define(Token keyword) throws TemplateException {
+        if (depth > 0) {
+            at--;
+            throw error("unexpected <define> in command");
+        }
+        String name = Literals.unquote(expect(Kind.STRING, "define clause").text());
+        expect(Kind.RIGHT, "define clause");
+        add(name, body("define"));
+    }
+
+    /** Go's rule: a template with only spaces in it may be replaced, or leaves one in place; two with content clash. */
+    private void add(String name, List<Node> body) throws TemplateException {
+        List<Node> old = defined.get(name);
+        if (old != null && !blank(old) && !blank(body)) {
+            throw error("template: multiple definition of template \"" + name + "\"");
+        }
+        if (old == null || !blank(body)) {
+            defined.put(name, body);
+        }
+    }
+
+    private static boolean blank(List<Node> body) {
+        return body.stream().allMatch(n -> n instanceof Node.Text t && t.text().isBlank());
+    }
+
+    /** {{template "name" [pipeline]}}, or {{block "name" pipeline}} body {{end}}: define name, then call it. */
+    private Node call(Token keyword, boolean block) throws TemplateException {
+        String context = block ? "block clause" : "template clause";
+        Token nameToken = expect(Kind.STRING, context);
+        String name = Literals.unquote(nameToken.text());
+        Node.Pipeline pipe = null;
+        if (peek().kind() == Kind.RIGHT) {
+            next();
+        } else {
+            pipe = pipeline(context, Kind.RIGHT);
+        }
+        if (block) {
+            add(name, body("block"));
+        }
+        return new Node.Call(nameToken.pos(), name, pipe);
+    }
+
+    /** A define's or block's body up to its {{end}}, with no variables but $ (Go: its own scope). */
+    private List<Node> body(String what) throws TemplateException {
+        List<String> outer = new ArrayList<>(vars);
+        vars.clear();
+        vars.add("$");
+        depth++;
+        int ranges = rangeDepth;
+        rangeDepth = 0; // a named template is a tree of its own: {{break}} needs a range in it
+        try {
+            List<Node> body = new ArrayList<>();
+            String end = list(body);
+            if (end == null) {
+                throw error("unexpected EOF");
+            }
+            if (!end.equals("end")) {
+                throw error("unexpected {{" + end + "}} in " + what);
+            }
+            return body;
+        } finally {
+            depth--;
+            rangeDepth = ranges;
+            vars.clear();
+            vars.addAll(outer);
+        }
     }
 
     private TemplateException error(String msg) {
@@ -84,7 +161,14 @@ final class Parser {
                             next();
                             return "else";
                         }
-                        case "if", "with", "range" -> into.add(branch(next()));
+                        case "if", "with", "range" -> {
+                            depth++;
+                            try {
+                                into.add(branch(next()));
+                            } finally {
+                                depth--;
+                            }
+                        }
                         case "break", "continue" -> {
                             if (rangeDepth == 0) {
                                 throw error("{{" + word + "}} outside {{range}}");
@@ -93,7 +177,8 @@ final class Parser {
                             expect(Kind.RIGHT, word);
                             into.add(new Node.Jump(k.pos(), word));
                         }
-                        case "define", "template", "block" -> throw error("{{" + word + "}} is not supported");
+                        case "define" -> define(next());
+                        case "template", "block" -> into.add(call(next(), word.equals("block")));
                         default -> {
                             Node.Pipeline pipe = pipeline("command", Kind.RIGHT);
                             into.add(new Node.Action(t.pos(), pipe));

@@ -6,17 +6,17 @@ import java.util.List;
 
 /**
  * A Go text/template, as docker's --format takes them: our own implementation of the language (fields, variables,
- * pipelines, if/else/with/range, break/continue, whitespace trimming, comments) with Go's builtin functions and
+ * pipelines, if/else/with/range, break/continue, define/template/block, whitespace trimming, comments) with Go's builtin functions and
  * docker's (json, join, split, title, lower, upper, pad, truncate), and Go's error texts.
  */
 public final class Template {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String source;
-    private final List<Node> nodes;
+    private final Parser.Parsed nodes;
     private final boolean missingKeyError;
 
-    private Template(String source, List<Node> nodes, boolean missingKeyError) {
+    private Template(String source, Parser.Parsed nodes, boolean missingKeyError) {
         this.source = source;
         this.nodes = nodes;
         this.missingKeyError = missingKeyError;

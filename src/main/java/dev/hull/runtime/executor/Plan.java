@@ -84,10 +84,10 @@ public final class Plan {
      * restartMode: 0 no, 1 on-failure (at most restartMax restarts, 0 no limit), 2 always, 3 unless-stopped.
      */
     public Plan monitor(String statusFile, String logFile, long logMaxSize, long logMaxFiles, long restartMode,
-            long restartMax, String stopMarker, boolean stdinInherit, String detachKeys) {
+            long restartMax, String stopMarker, boolean stdinInherit, String detachKeys, boolean stdinPipe) {
         return op(OP_MONITOR, statusFile, logFile, logMaxSize, logMaxFiles, restartMode, restartMax, stopMarker,
                 stdinInherit ? 1L : 0L, java.util.HexFormat.of().formatHex(detachKeys.getBytes(
-                        java.nio.charset.StandardCharsets.ISO_8859_1)));
+                        java.nio.charset.StandardCharsets.ISO_8859_1)), stdinPipe ? 1L : 0L);
     }
     /** A cgroup.procs file the monitor puts a restarted init into. */
     public Plan monitorCgroup(String procsFile) { return op(OP_MONITOR_CGROUP, procsFile); }

@@ -157,6 +157,34 @@ class TemplateTest {
     }
 
     @Test
+    void defineTemplateAndBlockAsGoRunsThem() throws Exception {
+        String data = "{\"A\":\"x\",\"B\":1,\"L\":[1,2],\"S\":\"abc\"}";
+        for (var c : List.of(
+                List.of("{{define \"n\"}}<{{.}}>{{end}}{{template \"n\" .A}}{{template \"n\" .B}}", "<x><1>"),
+                List.of("{{block \"b\" .A}}[{{.}}]{{end}}", "[x]"),
+                List.of("{{range .L}}{{template \"i\" .}}{{end}}{{define \"i\"}}{{.}},{{end}}", "1,2,"),
+                List.of("{{define \"n\"}}{{.}}{{end}}{{template \"n\"}}", "<no value>"),
+                List.of("{{define \"r\"}}{{if .}}{{len .}}{{template \"r\" slice . 1}}{{end}}{{end}}{{template \"r\" .S}}",
+                        "321"),
+                List.of("{{define \"a\"}}A{{$}}{{end}}{{template \"a\" 5}}", "A5"),
+                List.of("{{define \"x\"}} {{end}}{{define \"x\"}}Y{{end}}{{template \"x\"}}", "Y"),
+                List.of("{{template \"n\" .A | printf \"%s!\"}}{{define \"n\"}}{{.}}{{end}}", "x!"))) {
+            assertThat(run(c.get(0), data)).as(c.get(0)).isEqualTo(c.get(1));
+        }
+        assertThat(error("x{{template \"nope\"}}", data)).isEqualTo(
+                "template: :1:12: executing \"\" at <{{template \"nope\"}}>: template \"nope\" not defined");
+        for (var c : List.of(
+                List.of("{{define \"b\"}}D{{end}}{{block \"b\" .}}B{{end}}",
+                        "template: :1: template: multiple definition of template \"b\""),
+                List.of("{{$x := 1}}{{define \"v\"}}{{$x}}{{end}}", "template: :1: undefined variable \"$x\""),
+                List.of("{{if true}}{{define \"n\"}}x{{end}}{{end}}", "template: :1: unexpected <define> in command"),
+                List.of("{{range .L}}{{block \"q\" .}}{{break}}{{end}}{{end}}", "template: :1: {{break}} outside {{range}}"),
+                List.of("{{template .A}}", "template: :1: unexpected \".A\" in template clause"))) {
+            assertThatThrownBy(() -> Template.parse(c.get(0))).as(c.get(0)).hasMessage(c.get(1));
+        }
+    }
+
+    @Test
     void parseErrorsAsGoWordsThem() {
         for (var c : List.of(
                 List.of("{{foo .}}", "template: :1: function \"foo\" not defined"),

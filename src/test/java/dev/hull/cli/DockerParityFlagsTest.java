@@ -1,0 +1,138 @@
+package dev.hull.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * docker flags a docker user types without thinking, end to end: what the container sees of --domainname,
+ * --sysctl, --oom-score-adj, --shm-size and --group-add; --cidfile, --label-file, exec --env-file, ps -n/-l/-s
+ * and logs --details through the CLI; and docker's refusals.
+ */
+class DockerParityFlagsTest {
+    static Flags f;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        f = new Flags("parity-flags");
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        f.close();
+    }
+
+    @Test
+    void specFlagsReachTheContainer() throws Exception {
+        String out = f.output("--rm", "--network", "none", "--domainname", "example.org", "--sysctl",
+                "kernel.shmmax=123456", "--sysctl", "net.ipv4.ip_forward=1", "--oom-score-adj", "500", "--shm-size", "8m",
+                "--group-add", "1234", "--group-add", "tty", "busybox", "sh", "-c", "cat /proc/sys/kernel/domainname"
+                        + " /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward /proc/self/oom_score_adj;"
+                        + " df -k /dev/shm | tail -1 | awk '{print $2}'; id -G");
+        assertThat(out).isEqualTo("example.org\n123456\n1\n500\n8192\n0 5 1234\n");
+    }
+
+    @Test
+    void cgroupFlagsReachTheCgroup() throws Exception {
+        f.hull.ok("run", "-d", "--name", "pf-cg", "--network", "none", "--cpu-period", "50000", "--cpu-quota", "25000",
+                "--cpuset-mems", "0", "--memory-reservation", "32m", "busybox", "sleep", "300");
+        try {
+            String path = f.hull.ok("inspect", "-f", "{{.Hull.CgroupPath}}", "pf-cg").out().strip();
+            var cg = new dev.hull.linux.cgroup.CgroupResources(dev.hull.linux.cgroup.CgroupLayout.detect(), path);
+            Path cpu = cg.target("cpu", "cpu").dir();
+            Path mem = cg.target("memory", "memory").dir();
+            Path cpuset = cg.target("cpuset", "cpuset").dir();
+            if (Files.exists(cpu.resolve("cpu.cfs_quota_us"))) { // cgroup v1
+                assertThat(Files.readString(cpu.resolve("cpu.cfs_period_us")).strip()).isEqualTo("50000");
+                assertThat(Files.readString(cpu.resolve("cpu.cfs_quota_us")).strip()).isEqualTo("25000");
+                assertThat(Files.readString(mem.resolve("memory.soft_limit_in_bytes")).strip()).isEqualTo("33554432");
+            } else {
+                assertThat(Files.readString(cpu.resolve("cpu.max")).strip()).isEqualTo("25000 50000");
+                assertThat(Files.readString(mem.resolve("memory.low")).strip()).isEqualTo("33554432");
+            }
+            assertThat(Files.readString(cpuset.resolve("cpuset.mems")).strip()).isEqualTo("0");
+            assertThat(f.hull.ok("inspect", "-f", "{{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}}"
+                    + " {{.HostConfig.CpusetMems}} {{.HostConfig.MemoryReservation}} {{.HostConfig.ShmSize}}", "pf-cg")
+                    .out()).isEqualTo("50000 25000 0 33554432 67108864\n");
+        } finally {
+            f.hull.run("rm", "-f", "pf-cg");
+        }
+    }
+
+    @Test
+    void badValuesAreRefusedAsDockerDoes() throws Exception {
+        for (var c : java.util.List.of(
+                new String[] {"--sysctl", "vm.swappiness=1", "--sysctl vm.swappiness: not allowed"},
+                new String[] {"--sysctl", "kernel.domainname", "--sysctl kernel.domainname: use KEY=VALUE"},
+                new String[] {"--oom-score-adj", "1001", "--oom-score-adj 1001: the range is -1000 to 1000"},
+                new String[] {"--group-add", "no-such-group", "--group-add no-such-group: no such group"},
+                new String[] {"--cpu-period", "999", "CPU cfs period can not be less than 1ms"},
+                new String[] {"--cpu-quota", "999", "CPU cfs quota can not be less than 1ms (i.e. 1000)"},
+                new String[] {"--cpuset-mems", "a", "--cpuset-mems a: use a list"})) {
+            HullCommand.Result r = f.hull.run("run", "--rm", "--network", "none", c[0], c[1], "busybox", "true");
+            assertThat(r.exit()).as(r.toString()).isEqualTo(125);
+            assertThat(r.err()).as(c[0]).startsWith("hull: " + c[2]);
+        }
+        HullCommand.Result r = f.hull.run("run", "--rm", "--network", "host", "--sysctl", "net.ipv4.ip_forward=1",
+                "busybox", "true");
+        assertThat(r.exit()).isEqualTo(125);
+        assertThat(r.err()).contains("not allowed with --network host");
+        r = f.hull.run("run", "--rm", "--cpus", "1", "--cpu-period", "50000", "busybox", "true");
+        assertThat(r.err()).isEqualTo("hull: Conflicting options: Nano CPUs and CPU Period cannot both be set\n");
+        r = f.hull.run("run", "--rm", "-m", "16m", "--memory-reservation", "32m", "busybox", "true");
+        assertThat(r.err()).isEqualTo("hull: Minimum memory limit can not be less than memory reservation limit, see"
+                + " usage\n");
+    }
+
+    @Test
+    void cidFileLabelFileAndExecEnvFile() throws Exception {
+        Path cid = f.dir.resolve("cid");
+        Path labels = f.dir.resolve("labels");
+        Files.writeString(labels, "# labels\na=1\nb\n");
+        Path env = f.dir.resolve("exec.env");
+        Files.writeString(env, "# env\nX=from-file\nY=y\n");
+        f.hull.ok("run", "-d", "--name", "pf-cid", "--network", "none", "--cidfile", cid.toString(), "--label-file",
+                labels.toString(), "busybox", "sleep", "300");
+        try {
+            String id = f.hull.ok("inspect", "-f", "{{.Id}}", "pf-cid").out().strip();
+            assertThat(Files.readString(cid)).isEqualTo(id);
+            assertThat(f.hull.ok("inspect", "-f", "{{json .Config.Labels}}", "pf-cid").out().strip())
+                    .isEqualTo("{\"a\":\"1\",\"b\":\"\"}");
+            assertThat(f.hull.ok("exec", "--env-file", env.toString(), "-e", "Y=flag", "pf-cid", "sh", "-c",
+                    "echo $X $Y").out()).isEqualTo("from-file flag\n");
+            // docker refuses a second container with the same --cidfile, before making it
+            HullCommand.Result r = f.hull.run("create", "--name", "pf-cid2", "--cidfile", cid.toString(), "busybox");
+            assertThat(r.exit()).isEqualTo(125);
+            assertThat(r.err()).isEqualTo("hull: container ID file found, make sure the other container isn't running"
+                    + " or delete " + cid + "\n");
+            assertThat(f.hull.ok("ps", "-a", "-q", "--filter", "name=pf-cid2").out()).isEmpty();
+        } finally {
+            f.hull.run("rm", "-f", "pf-cid");
+        }
+    }
+
+    @Test
+    void psLastLatestSizeAndLogsDetails() throws Exception {
+        for (String n : new String[] {"pf-ps-1", "pf-ps-2", "pf-ps-3"}) {
+            f.hull.ok("create", "--name", n, "--network", "none", "busybox", "echo", n);
+        }
+        try {
+            // created, not running: -n and -l take every state, as docker's do
+            assertThat(f.hull.ok("ps", "-l", "--filter", "name=pf-ps-", "--format", "{{.Names}}").out())
+                    .isEqualTo("pf-ps-3\n");
+            assertThat(f.hull.ok("ps", "-n", "2", "--filter", "name=pf-ps-", "--format", "{{.Names}}").out().lines()
+                    .sorted().toList()).containsExactly("pf-ps-2", "pf-ps-3");
+            assertThat(f.hull.ok("ps", "--filter", "name=pf-ps-", "-q").out()).as("without -n: running only").isEmpty();
+            String table = f.hull.ok("ps", "-a", "-s", "--filter", "name=pf-ps-1").out();
+            assertThat(table.lines().findFirst().orElseThrow()).matches(".*NAMES +SIZE");
+            f.hull.ok("start", "-a", "pf-ps-1");
+            assertThat(f.hull.ok("logs", "--details", "pf-ps-1").out()).isEqualTo("pf-ps-1\n");
+        } finally {
+            f.hull.run("rm", "-f", "pf-ps-1", "pf-ps-2", "pf-ps-3");
+        }
+    }
+}
