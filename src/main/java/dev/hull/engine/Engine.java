@@ -388,12 +388,24 @@ public final class Engine {
                 255, m.restartCount(), why);
     }
 
+    /** The runtime's records as frozen() last parsed them (state.json is replaced whole). */
+    private static final dev.hull.linux.FileMemo<ContainerRecord> RECORDS =
+            new dev.hull.linux.FileMemo<>(b -> ContainerRecord.fromJson(JSON.readTree(b)));
+    /** The host's cgroup mounts, read once: they do not move while a service runs. */
+    private static volatile dev.hull.linux.cgroup.CgroupLayout layout;
+
     private boolean frozen(ContainerInfo info) {
         try {
-            ContainerRecord rec = runtime.store().load(info.id());
-            return new dev.hull.linux.cgroup.CgroupResources(dev.hull.linux.cgroup.CgroupLayout.detect(),
-                    rec.cgroupPath()).isFrozen();
-        } catch (IOException | RuntimeError | RuntimeException e) {
+            ContainerRecord rec = RECORDS.read(runtime.store().dir(info.id()).resolve(
+                    dev.hull.runtime.StateStore.STATE_FILE));
+            if (rec == null) {
+                return false;
+            }
+            if (layout == null) {
+                layout = dev.hull.linux.cgroup.CgroupLayout.detect();
+            }
+            return new dev.hull.linux.cgroup.CgroupResources(layout, rec.cgroupPath()).isFrozen();
+        } catch (IOException | RuntimeException e) {
             return false;
         }
     }
