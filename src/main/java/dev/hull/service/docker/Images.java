@@ -307,12 +307,10 @@ final class Images {
         ImageService images = e.images();
         JsonProgress out = new JsonProgress(x, "Pulling fs layer", "Downloading");
         String id = ref.tag() != null ? ref.tag() : ref.digest().toString();
-        try (RegistryClient client = new RegistryClient(registryOptions(ref.registry()));
-                Closeable lease = images.lease()) {
+        try {
             out.first = Exchange.JSON.createObjectNode().put("status", "Pulling from " + ref.familiarName())
                     .put("id", id);
-            ImageRecord image = new Puller(client, images.store()).pull(ref, platform, out);
-            images.unpack(image);
+            ImageRecord image = pull(images, ref, platform, out);
             out.status("Digest: " + image.manifestDigest(), null);
             out.status("Status: Downloaded newer image for " + ref.familiar(), null);
             event(e, "pull", ref.familiar(), ref.familiar());
@@ -332,6 +330,20 @@ final class Images {
             out.error(err.getMessage() == null ? err.toString() : err.getMessage());
         }
         out.finish();
+    }
+
+    /**
+     * The pull of POST /images/create and of a build's FROM: from the registry with the service's
+     * settings ({@link #registryOptions}), into the store, unpacked, under the store's lease.
+     */
+    static ImageRecord pull(ImageService images, Reference ref, Platform platform,
+            dev.hull.image.registry.PullProgress progress) throws IOException, RegistryException {
+        try (RegistryClient client = new RegistryClient(registryOptions(ref.registry()));
+                Closeable lease = images.lease()) {
+            ImageRecord image = new Puller(client, images.store()).pull(ref, platform, progress);
+            images.unpack(image);
+            return image;
+        }
     }
 
     /**
