@@ -205,7 +205,11 @@ final class Exchange {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw ApiError.badRequest("invalid JSON in the request body: " + e.getOriginalMessage());
         } catch (java.util.concurrent.ExecutionException e) {
-            throw ApiError.badRequest("request body: " + e.getCause().getMessage());
+            String m = String.valueOf(e.getCause().getMessage());
+            if (m.startsWith("Max size")) { // sent without a length (chunked): refused once past the limit
+                throw new ApiError(413, "request body refused: longer than " + MAX_BODY + " bytes");
+            }
+            throw ApiError.badRequest("request body: " + m);
         } catch (IOException e) {
             throw ApiError.badRequest("request body: " + e.getMessage());
         } catch (InterruptedException e) {

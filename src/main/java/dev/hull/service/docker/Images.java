@@ -333,6 +333,61 @@ final class Images {
     }
 
     /**
+     * POST /auth (docker login): the credentials checked against the registry as dockerd checks
+     * them (the registry's own challenge: a bearer token fetched with them, or basic); 200
+     * {"Status":"Login Succeeded"}, or 401 with the registry's refusal. Nothing is stored: the
+     * client keeps the credentials and sends them with each pull and push.
+     */
+    static void auth(Exchange x) throws Exception {
+        JsonNode body = x.body();
+        if (!body.isObject()) {
+            throw ApiError.badRequest("the request body must be a JSON object (an AuthConfig)");
+        }
+        for (String f : body.properties().stream().map(Map.Entry::getKey).toList()) {
+            if (!List.of("username", "password", "serveraddress", "email", "auth", "identitytoken",
+                    "registrytoken").contains(f)) {
+                throw ApiError.badRequest("unknown field \"" + f + "\" in the AuthConfig");
+            }
+        }
+        String user = body.path("username").asText("");
+        String pass = body.path("password").asText("");
+        String auth = body.path("auth").asText("");
+        if (user.isEmpty() && !auth.isEmpty()) {
+            String decoded;
+            try {
+                decoded = new String(java.util.Base64.getDecoder().decode(auth), java.nio.charset.StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                throw ApiError.badRequest("auth is not valid base64");
+            }
+            int colon = decoded.indexOf(':');
+            if (colon < 0) {
+                throw ApiError.badRequest("auth is not base64 of user:password");
+            }
+            user = decoded.substring(0, colon);
+            pass = decoded.substring(colon + 1);
+        }
+        if (user.isEmpty()) {
+            throw ApiError.badRequest("username is required");
+        }
+        String server = body.path("serveraddress").asText("");
+        String registry = DockerCredentials.normalizeKey(server.isEmpty() ? Reference.DOCKER_HUB : server);
+        try (RegistryClient client = new RegistryClient(registryOptions(registry))) {
+            client.checkLogin(registry, new dev.hull.image.registry.Credential(user, pass));
+        } catch (RegistryException e) {
+            if (e.status() == 401 || e.status() == 403) {
+                throw new ApiError(401, e.getMessage());
+            }
+            throw new ApiError(500, e.getMessage());
+        } catch (IOException e) {
+            throw new ApiError(500, "login to " + registry + ": " + (e.getMessage() == null ? e : e.getMessage()));
+        }
+        ObjectNode ok = Exchange.JSON.createObjectNode();
+        ok.put("Status", "Login Succeeded");
+        ok.put("IdentityToken", "");
+        x.json(200, ok);
+    }
+
+    /**
      * The pull of POST /images/create and of a build's FROM: from the registry with the service's
      * settings ({@link #registryOptions}), into the store, unpacked, under the store's lease.
      */
