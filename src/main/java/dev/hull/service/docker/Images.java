@@ -278,8 +278,14 @@ final class Images {
     private void create(Exchange x) throws Exception {
         String from = x.param("fromImage");
         if (from == null || from.isEmpty()) {
-            if (x.param("fromSrc") != null) {
-                throw ApiError.notImplemented("image import (fromSrc) is not supported by Hull yet");
+            String src = x.param("fromSrc");
+            if ("-".equals(src)) {
+                ImageTransfers.importTar(x);
+                return;
+            }
+            if (src != null) {
+                throw ApiError.badRequest("fromSrc=" + src + ": only - (the tar as the request body) is supported by"
+                        + " Hull; fetch the file first");
             }
             throw ApiError.badRequest("fromImage is required");
         }

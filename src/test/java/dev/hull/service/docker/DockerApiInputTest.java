@@ -73,6 +73,29 @@ class DockerApiInputTest extends ApiServiceTest {
         }
     }
 
+    @Test
+    void importMakesAnImageOfAFilesystemTar() throws Exception {
+        String name = "imp-" + ProcessHandle.current().pid();
+        Path tar = tmp.resolve(name + ".tar");
+        try {
+            ok(api.docker("create", "--name", name, "busybox", "true"));
+            ok(api.docker("export", "-o", tar.toString(), name));
+            Result imported = ok(api.docker("import", "-c", "CMD [\"/bin/echo\", \"imported\"]", "-m", "flat",
+                    tar.toString(), name + ":1"));
+            assertThat(imported.out().strip()).matches("sha256:[0-9a-f]{64}");
+            assertThat(ok(api.docker("run", "--rm", "--network", "none", name + ":1")).out()).isEqualTo("imported\n");
+            assertThat(ok(api.docker("history", "--format", "{{.Comment}}", name + ":1")).out()).contains("flat");
+            Result notTar = api.dockerIn("this is no tar\n", "import", "-", name + ":2");
+            assertThat(notTar.exit()).as("%s", notTar).isNotZero();
+            assertThat(ok(api.docker("images", "-q", name + ":2")).out()).isBlank();
+            Result url = api.curl("-X", "POST", "http://hull/v1.51/images/create?fromSrc=http://example.invalid/x.tar");
+            assertThat(url.out()).startsWith("HTTP/1.1 400");
+        } finally {
+            api.docker("rm", "-f", name);
+            api.docker("rmi", name + ":1");
+        }
+    }
+
     private static Result post(String path, Path bodyFile, String... headers) throws Exception {
         List<String> args = new ArrayList<>(List.of("-X", "POST", "-H", "Content-Type: application/json"));
         for (String h : headers) {
@@ -112,7 +135,7 @@ class DockerApiInputTest extends ApiServiceTest {
         Result sized = post("/containers/create?name=" + name, big);
         assertThat(sized.out()).startsWith("HTTP/1.1 413");
         assertThat(body(sized)).contains("refused");
-        Result chunked = post("/containers/create?name=" + name, big, "Transfer-Encoding: chunked");
+        Result chunked = post("/containers/create?name=" + name, big, "Transfer-Encoding: chunked", "Expect:");
         assertThat(chunked.out()).startsWith("HTTP/1.1 413");
         assertThat(body(chunked)).contains("refused");
         // none of them made a container
