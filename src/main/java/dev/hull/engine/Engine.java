@@ -358,11 +358,10 @@ public final class Engine {
         if (m == null) {
             return new State("created", null);
         }
-        boolean monitorAlive = m.monitorAlive();
         switch (m.status()) {
             case "running" -> {
-                if (!m.initAlive()) {
-                    if (monitorAlive) { // between the init's end and the monitor's record of it
+                if (!m.initAlive()) { // (the monitor is looked at only then: one /proc read a running container)
+                    if (m.monitorAlive()) { // between the init's end and the monitor's record of it
                         return new State("running", m);
                     }
                     MonitorStatus again = MonitorStatus.read(containers.statusFile(info.id()));
@@ -375,7 +374,7 @@ public final class Engine {
                 return new State(frozen(info) ? "paused" : "running", m);
             }
             case "restarting" -> {
-                return monitorAlive ? new State("restarting", m) : new State("exited", m);
+                return m.monitorAlive() ? new State("restarting", m) : new State("exited", m);
             }
             default -> {
                 return new State("exited", m);

@@ -28,24 +28,26 @@ class DockerListingTest extends ApiServiceTest {
 
     /** What docker ps -a says of the container: its state word, or "" when not listed. */
     private static String listed(String name) throws Exception {
-        String first = ok(api.docker("ps", "-a", "--filter", "name=^/" + name + "$", "--format", "{{.State}}"))
-                .out().strip();
-        String again = ok(api.docker("ps", "-a", "--filter", "name=^/" + name + "$", "--format", "{{.State}}"))
-                .out().strip();
-        assertThat(again).as("listed twice in a row").isEqualTo(first);
+        String first = listedOnce(name);
+        assertThat(listedOnce(name)).as("listed twice in a row").isEqualTo(first);
         return first;
+    }
+
+    private static String listedOnce(String name) throws Exception {
+        return ok(api.docker("ps", "-a", "--filter", "name=^/" + name + "$", "--format", "{{.State}}")).out().strip();
     }
 
     /** Waits generously for the listing to say want (a monitor records an exit after the kill). */
     private static void awaitListed(String name, String want) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         String now;
-        while (!(now = listed(name)).equals(want)) {
+        while (!(now = listedOnce(name)).equals(want)) { // (changing meanwhile: once a round)
             if (System.nanoTime() > deadline) {
                 throw new AssertionError(name + " is listed as '" + now + "', never '" + want + "'");
             }
             Thread.sleep(50);
         }
+        assertThat(listed(name)).isEqualTo(want); // and it stays so
     }
 
     @Test
