@@ -10,7 +10,6 @@ import dev.hull.build.ContextTar;
 import dev.hull.engine.Engine;
 import dev.hull.image.ImageRecord;
 import dev.hull.image.ImageService;
-import dev.hull.image.Reference;
 import dev.hull.image.SnapshotRecord;
 import dev.hull.image.SnapshotStore;
 import dev.hull.runtime.RuntimeError;
@@ -203,14 +202,7 @@ final class BuildCli {
                 if (iidfile != null) {
                     Files.writeString(inv.resolve(iidfile), r.image().id());
                 }
-                if (quiet) {
-                    System.out.println(r.image().id());
-                } else {
-                    System.out.println("Successfully built " + r.image().digest().shortHex());
-                    for (String t : r.tags()) {
-                        System.out.println("Successfully tagged " + Reference.parse(t).familiar());
-                    }
-                }
+                dev.hull.build.BuildSummary.lines(r, quiet).forEach(System.out::println);
                 return 0;
             } catch (BuildException e) {
                 System.out.flush();

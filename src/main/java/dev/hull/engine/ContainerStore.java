@@ -41,6 +41,10 @@ public final class ContainerStore {
         "knuth", "dijkstra", "hamilton", "liskov", "lamport", "cerf", "kay", "wirth", "hoare", "backus", "allen",
         "perlman", "goldberg", "engelbart"};
 
+    /** container.json as list() last parsed it (records are replaced whole, so a stat tells a change). */
+    private static final dev.hull.linux.FileMemo<ContainerInfo> LISTED =
+            new dev.hull.linux.FileMemo<>(b -> JSON.readValue(b, ContainerInfo.class));
+
     private final Path root;
     private final Path names;
 
@@ -205,7 +209,11 @@ public final class ContainerStore {
         }
     }
 
-    /** Every finished container, oldest first. */
+    /**
+     * Every finished container, oldest first. The records are shared with a memo (a stat of each
+     * container.json instead of a read and a parse, for ps and the API's list): read them only;
+     * a change goes through {@link #lock}, which reads afresh.
+     */
     public List<ContainerInfo> list() throws IOException {
         List<ContainerInfo> out = new ArrayList<>();
         if (!Files.isDirectory(root)) {
@@ -215,7 +223,8 @@ public final class ContainerStore {
             for (Path d : s) {
                 ContainerInfo info;
                 try {
-                    info = read(d.getFileName().toString());
+                    info = ID.matcher(d.getFileName().toString()).matches()
+                            ? LISTED.read(d.resolve("container.json")) : null;
                 } catch (IOException e) {
                     continue; // being removed
                 }

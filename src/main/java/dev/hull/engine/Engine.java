@@ -377,11 +377,10 @@ public final class Engine {
         if (m == null) {
             return new State("created", null);
         }
-        boolean monitorAlive = m.monitorAlive();
         switch (m.status()) {
             case "running" -> {
-                if (!m.initAlive()) {
-                    if (monitorAlive) { // between the init's end and the monitor's record of it
+                if (!m.initAlive()) { // (the monitor is looked at only then: one /proc read a running container)
+                    if (m.monitorAlive()) { // between the init's end and the monitor's record of it
                         return new State("running", m);
                     }
                     MonitorStatus again = MonitorStatus.read(containers.statusFile(info.id()));
@@ -394,7 +393,7 @@ public final class Engine {
                 return new State(frozen(info) ? "paused" : "running", m);
             }
             case "restarting" -> {
-                return monitorAlive ? new State("restarting", m) : new State("exited", m);
+                return m.monitorAlive() ? new State("restarting", m) : new State("exited", m);
             }
             default -> {
                 return new State("exited", m);
@@ -407,12 +406,24 @@ public final class Engine {
                 255, m.restartCount(), why);
     }
 
+    /** The runtime's records as frozen() last parsed them (state.json is replaced whole). */
+    private static final dev.hull.linux.FileMemo<ContainerRecord> RECORDS =
+            new dev.hull.linux.FileMemo<>(b -> ContainerRecord.fromJson(JSON.readTree(b)));
+    /** The host's cgroup mounts, read once: they do not move while a service runs. */
+    private static volatile dev.hull.linux.cgroup.CgroupLayout layout;
+
     private boolean frozen(ContainerInfo info) {
         try {
-            ContainerRecord rec = runtime.store().load(info.id());
-            return new dev.hull.linux.cgroup.CgroupResources(dev.hull.linux.cgroup.CgroupLayout.detect(),
-                    rec.cgroupPath()).isFrozen();
-        } catch (IOException | RuntimeError | RuntimeException e) {
+            ContainerRecord rec = RECORDS.read(runtime.store().dir(info.id()).resolve(
+                    dev.hull.runtime.StateStore.STATE_FILE));
+            if (rec == null) {
+                return false;
+            }
+            if (layout == null) {
+                layout = dev.hull.linux.cgroup.CgroupLayout.detect();
+            }
+            return new dev.hull.linux.cgroup.CgroupResources(layout, rec.cgroupPath()).isFrozen();
+        } catch (IOException | RuntimeException e) {
             return false;
         }
     }

@@ -16,13 +16,14 @@ import java.nio.file.Path;
 public record MonitorStatus(String status, int pid, long pidStartTime, int monitorPid, long monitorStartTime,
         String startedAt, String finishedAt, int exitCode, int restartCount, String error) {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The monitor replaces its file whole: a stat tells whether what was parsed last is still it. */
+    private static final dev.hull.linux.FileMemo<MonitorStatus> FILES =
+            new dev.hull.linux.FileMemo<>(b -> JSON.readValue(b, MonitorStatus.class));
 
     /** null if the container has never been started. */
     public static MonitorStatus read(Path file) throws IOException {
         try {
-            return JSON.readValue(Files.readAllBytes(file), MonitorStatus.class);
-        } catch (NoSuchFileException e) {
-            return null;
+            return FILES.read(file);
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             return null; // only an old monitor's partial write (pre-rename) could be torn; treat as never started
         }

@@ -49,6 +49,9 @@ import java.util.function.Function;
 public final class Networking {
     static final ObjectMapper JSON = new ObjectMapper();
     public static final String STATE_FILE = "network.json";
+    /** network.json is replaced whole: a stat tells whether what was parsed last is still it (ps, the API's list). */
+    private static final dev.hull.linux.FileMemo<NetworkState> STATES =
+            new dev.hull.linux.FileMemo<>(b -> JSON.readValue(b, NetworkState.class));
 
     private final NetworkStore store;
     private final Path netnsDir;
@@ -87,11 +90,7 @@ public final class Networking {
 
     /** The container's wiring now; null when it has none. */
     public NetworkState state(String id) throws IOException {
-        try {
-            return JSON.readValue(Files.readAllBytes(stateFile(id)), NetworkState.class);
-        } catch (NoSuchFileException e) {
-            return null;
-        }
+        return STATES.read(stateFile(id));
     }
 
     private void save(String id, NetworkState st) throws IOException {

@@ -137,7 +137,7 @@ public final class DockerCredentials implements CredentialsSource {
     }
 
     /** "https://index.docker.io/v1/" → "docker.io"; "http://host:5000/v2" → "host:5000". */
-    static String normalizeKey(String key) {
+    public static String normalizeKey(String key) {
         String k = key.trim();
         int scheme = k.indexOf("://");
         if (scheme >= 0) {

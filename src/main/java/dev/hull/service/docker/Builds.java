@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.build.BuildException;
 import dev.hull.build.BuildRequest;
+import dev.hull.build.BuildSummary;
 import dev.hull.build.Builder;
 import dev.hull.build.ContextTar;
 import dev.hull.engine.Engine;
@@ -13,15 +14,12 @@ import dev.hull.image.Platform;
 import dev.hull.image.Reference;
 import dev.hull.image.SnapshotStore;
 import dev.hull.image.registry.PullProgress;
-import dev.hull.image.registry.Puller;
-import dev.hull.image.registry.RegistryClient;
 import dev.hull.image.registry.RegistryException;
 import dev.hull.linux.FdControl;
 import dev.hull.linux.FdInputStream;
 import dev.hull.linux.Syscalls;
 import dev.hull.runtime.RuntimeError;
 import java.io.ByteArrayOutputStream;
-import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -106,13 +104,8 @@ final class Builds {
                 pump.join(30_000);
                 String id = r.image().id();
                 out.send(Exchange.JSON.createObjectNode().set("aux", Exchange.JSON.createObjectNode().put("ID", id)));
-                if (req.quiet) {
-                    stream(out, id + "\n");
-                } else {
-                    stream(out, "Successfully built " + r.image().digest().shortHex() + "\n");
-                    for (String t : r.tags()) {
-                        stream(out, "Successfully tagged " + Reference.parse(t).familiar() + "\n");
-                    }
+                for (String line : BuildSummary.lines(r, req.quiet)) {
+                    stream(out, line + "\n");
                 }
             } catch (BuildException | RuntimeError | IOException e) {
                 if (pipe[1] >= 0) {
@@ -214,11 +207,8 @@ final class Builds {
         } catch (IllegalArgumentException e) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "invalid reference " + text + ": " + e.getMessage());
         }
-        try (RegistryClient client = new RegistryClient(Images.registryOptions(ref.registry()));
-                Closeable lease = images.lease()) {
-            ImageRecord image = new Puller(client, images.store()).pull(ref, Platform.host(), PullProgress.NONE);
-            images.unpack(image);
-            return image;
+        try {
+            return Images.pull(images, ref, Platform.host(), PullProgress.NONE);
         } catch (RegistryException e) {
             throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "image " + text + " is not here and pulling it failed: "
                     + e.getMessage(), e);

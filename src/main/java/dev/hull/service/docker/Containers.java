@@ -80,6 +80,7 @@ final class Containers {
                     x.empty(200);
                 }
                 case "GET logs" -> logs(x, ref);
+                case "GET changes" -> changes(x, ref);
                 case "POST exec" -> execs.create(x, ref);
                 default -> {
                     return false;
@@ -87,6 +88,17 @@ final class Containers {
             }
         }
         return true;
+    }
+
+    /** docker diff: Kind 0 modified, 1 added, 2 deleted (dockerd's numbers); null when nothing changed, as dockerd. */
+    private static void changes(Exchange x, String ref) throws IOException, ApiError {
+        Engine e = Engine.defaults();
+        var list = dev.hull.engine.ContainerChanges.of(e, info(e, ref));
+        var out = Exchange.JSON.createArrayNode();
+        for (var c : list) {
+            out.addObject().put("Path", c.path()).put("Kind", c.kind().ordinal());
+        }
+        x.json(200, out.isEmpty() ? com.fasterxml.jackson.databind.node.NullNode.getInstance() : out);
     }
 
     static ContainerInfo info(Engine e, String ref) throws IOException, ApiError {

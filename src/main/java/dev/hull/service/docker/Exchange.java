@@ -20,6 +20,9 @@ final class Exchange {
     static final ObjectMapper JSON = new ObjectMapper();
     /** Bodies larger than this are refused (container create, network create ... are small). */
     private static final int MAX_BODY = 4 << 20;
+    /** One JSON value and nothing after it (dockerd: "unexpected content after JSON"). */
+    private static final com.fasterxml.jackson.databind.ObjectReader BODY = JSON.reader()
+            .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     final Request request;
     final Response response;
@@ -201,11 +204,15 @@ final class Exchange {
             }
             byte[] b = new byte[buf.remaining()];
             buf.get(b);
-            return JSON.readTree(b);
+            return BODY.readTree(b);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw ApiError.badRequest("invalid JSON in the request body: " + e.getOriginalMessage());
         } catch (java.util.concurrent.ExecutionException e) {
-            throw ApiError.badRequest("request body: " + e.getCause().getMessage());
+            String m = String.valueOf(e.getCause().getMessage());
+            if (m.startsWith("Max size")) { // sent without a length (chunked): refused once past the limit
+                throw new ApiError(413, "request body refused: longer than " + MAX_BODY + " bytes");
+            }
+            throw ApiError.badRequest("request body: " + m);
         } catch (IOException e) {
             throw ApiError.badRequest("request body: " + e.getMessage());
         } catch (InterruptedException e) {

@@ -62,6 +62,27 @@ final class ImageTransfers {
         x.tar(out -> ImageFiles.saveDockerArchive(e, s, out));
     }
 
+    /**
+     * POST /images/create?fromSrc=- (docker import): the body is a filesystem tar (plain or
+     * compressed), the image's one layer, as hull import makes it; repo and tag name it, changes
+     * and message set its config. dockerd's answer: {"status": "sha256:ID"}.
+     */
+    static void importTar(Exchange x) throws Exception {
+        String repo = x.param("repo", "");
+        String tag = x.param("tag", "");
+        String ref = repo.isEmpty() ? null : tag.isEmpty() ? repo : repo + ":" + tag;
+        var meta = new dev.hull.build.ContainerImages.Meta(x.param("message"), null, x.params("changes"));
+        ImageRecord r;
+        try (InputStream in = Content.Source.asInputStream(x.request)) {
+            r = new dev.hull.build.ContainerImages(Engine.defaults()).importTar(in, "-", ref, meta);
+        } catch (dev.hull.build.BuildException | IOException | IllegalArgumentException bad) {
+            throw ApiError.badRequest("importing the tar: " + (bad.getMessage() == null ? bad : bad.getMessage()));
+        }
+        JsonProgress out = new JsonProgress(x, null, null);
+        out.send(Exchange.JSON.createObjectNode().put("status", Images.sha(r.id())));
+        out.finish();
+    }
+
     private void load(Exchange x) throws Exception {
         boolean quiet = x.flag("quiet");
         Engine e = Engine.defaults();

@@ -278,8 +278,14 @@ final class Images {
     private void create(Exchange x) throws Exception {
         String from = x.param("fromImage");
         if (from == null || from.isEmpty()) {
-            if (x.param("fromSrc") != null) {
-                throw ApiError.notImplemented("image import (fromSrc) is not supported by Hull yet");
+            String src = x.param("fromSrc");
+            if ("-".equals(src)) {
+                ImageTransfers.importTar(x);
+                return;
+            }
+            if (src != null) {
+                throw ApiError.badRequest("fromSrc=" + src + ": only - (the tar as the request body) is supported by"
+                        + " Hull; fetch the file first");
             }
             throw ApiError.badRequest("fromImage is required");
         }
@@ -307,12 +313,10 @@ final class Images {
         ImageService images = e.images();
         JsonProgress out = new JsonProgress(x, "Pulling fs layer", "Downloading");
         String id = ref.tag() != null ? ref.tag() : ref.digest().toString();
-        try (RegistryClient client = new RegistryClient(registryOptions(ref.registry()));
-                Closeable lease = images.lease()) {
+        try {
             out.first = Exchange.JSON.createObjectNode().put("status", "Pulling from " + ref.familiarName())
                     .put("id", id);
-            ImageRecord image = new Puller(client, images.store()).pull(ref, platform, out);
-            images.unpack(image);
+            ImageRecord image = pull(images, ref, platform, out);
             out.status("Digest: " + image.manifestDigest(), null);
             out.status("Status: Downloaded newer image for " + ref.familiar(), null);
             event(e, "pull", ref.familiar(), ref.familiar());
@@ -332,6 +336,75 @@ final class Images {
             out.error(err.getMessage() == null ? err.toString() : err.getMessage());
         }
         out.finish();
+    }
+
+    /**
+     * POST /auth (docker login): the credentials checked against the registry as dockerd checks
+     * them (the registry's own challenge: a bearer token fetched with them, or basic); 200
+     * {"Status":"Login Succeeded"}, or 401 with the registry's refusal. Nothing is stored: the
+     * client keeps the credentials and sends them with each pull and push.
+     */
+    static void auth(Exchange x) throws Exception {
+        JsonNode body = x.body();
+        if (!body.isObject()) {
+            throw ApiError.badRequest("the request body must be a JSON object (an AuthConfig)");
+        }
+        for (String f : body.properties().stream().map(Map.Entry::getKey).toList()) {
+            if (!List.of("username", "password", "serveraddress", "email", "auth", "identitytoken",
+                    "registrytoken").contains(f)) {
+                throw ApiError.badRequest("unknown field \"" + f + "\" in the AuthConfig");
+            }
+        }
+        String user = body.path("username").asText("");
+        String pass = body.path("password").asText("");
+        String auth = body.path("auth").asText("");
+        if (user.isEmpty() && !auth.isEmpty()) {
+            String decoded;
+            try {
+                decoded = new String(java.util.Base64.getDecoder().decode(auth), java.nio.charset.StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                throw ApiError.badRequest("auth is not valid base64");
+            }
+            int colon = decoded.indexOf(':');
+            if (colon < 0) {
+                throw ApiError.badRequest("auth is not base64 of user:password");
+            }
+            user = decoded.substring(0, colon);
+            pass = decoded.substring(colon + 1);
+        }
+        if (user.isEmpty()) {
+            throw ApiError.badRequest("username is required");
+        }
+        String server = body.path("serveraddress").asText("");
+        String registry = DockerCredentials.normalizeKey(server.isEmpty() ? Reference.DOCKER_HUB : server);
+        try (RegistryClient client = new RegistryClient(registryOptions(registry))) {
+            client.checkLogin(registry, new dev.hull.image.registry.Credential(user, pass));
+        } catch (RegistryException e) {
+            if (e.status() == 401 || e.status() == 403) {
+                throw new ApiError(401, e.getMessage());
+            }
+            throw new ApiError(500, e.getMessage());
+        } catch (IOException e) {
+            throw new ApiError(500, "login to " + registry + ": " + (e.getMessage() == null ? e : e.getMessage()));
+        }
+        ObjectNode ok = Exchange.JSON.createObjectNode();
+        ok.put("Status", "Login Succeeded");
+        ok.put("IdentityToken", "");
+        x.json(200, ok);
+    }
+
+    /**
+     * The pull of POST /images/create and of a build's FROM: from the registry with the service's
+     * settings ({@link #registryOptions}), into the store, unpacked, under the store's lease.
+     */
+    static ImageRecord pull(ImageService images, Reference ref, Platform platform,
+            dev.hull.image.registry.PullProgress progress) throws IOException, RegistryException {
+        try (RegistryClient client = new RegistryClient(registryOptions(ref.registry()));
+                Closeable lease = images.lease()) {
+            ImageRecord image = new Puller(client, images.store()).pull(ref, platform, progress);
+            images.unpack(image);
+            return image;
+        }
     }
 
     /**

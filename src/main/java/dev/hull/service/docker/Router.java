@@ -130,6 +130,13 @@ final class Router {
                 }
                 return false;
             }
+            case "auth" -> {
+                if (x.is("POST", "auth")) {
+                    Images.auth(x);
+                    return true;
+                }
+                return false;
+            }
             case "info" -> {
                 if (x.is("GET", "info")) {
                     x.json(200, info());

@@ -62,6 +62,11 @@ final class ApiService implements AutoCloseable {
         return api;
     }
 
+    /** The service's process (bin/hull execs the JVM). */
+    long servicePid() {
+        return service.pid();
+    }
+
     static boolean answers(Path p) {
         try (var ch = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(p))) {
             return ch.isConnected();
