@@ -1,0 +1,230 @@
+package dev.hull.engine;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.engine.network.NetworkRequest;
+import dev.hull.engine.network.NetworkStore;
+import dev.hull.engine.network.Networking;
+import dev.hull.image.ImageConfig;
+import dev.hull.image.ImageRecord;
+import dev.hull.image.ImageService;
+import dev.hull.image.unpack.LayerFlattener;
+import dev.hull.runtime.Monitor;
+import dev.hull.runtime.RuntimeError;
+import dev.hull.runtime.Signals;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code hull create} for the {@link Engine}: the container's bundle (rootfs overlay or copy, a
+ * sized disk, config.json from the image and the options), its network files and record.
+ */
+final class ContainerCreator {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final Engine engine;
+    private final ContainerStore containers;
+    private final ImageService images;
+    private final VolumeStore volumes;
+    private final Networking networking;
+    private final EventLog events;
+
+    ContainerCreator(Engine engine) {
+        this.engine = engine;
+        this.containers = engine.containers();
+        this.images = engine.images();
+        this.volumes = engine.volumes();
+        this.networking = engine.networking();
+        this.events = engine.events();
+    }
+
+    // ---------------------------------------------------------------- create
+
+    /** {@code hull create}: the container's bundle and record; nothing runs yet. */
+    ContainerInfo create(CreateOptions o) throws IOException, RuntimeError {
+        Monitor.RestartPolicy policy;
+        try {
+            policy = Monitor.RestartPolicy.parse(o.restart);
+        } catch (IllegalArgumentException e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, e.getMessage());
+        }
+        if (o.autoRemove && policy.mode() != 0) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--rm and --restart " + o.restart
+                    + " conflict: a container that restarts is never done to be removed");
+        }
+        boolean rootless = Rootless.active();
+        if (rootless) {
+            Rootless.limit(o); // what needs the host's root (cgroups, the bridge) refused or left out, before the config's defaults
+        }
+        engine.config().applyTo(o); // the config file's defaults for what the flags left open, kept in container.json
+        Engine.logLimits(o); // bad --log-opt fails before anything is made
+        if (o.cidFile != null && Files.exists(Path.of(o.cidFile))) { // docker's words
+            throw new RuntimeError(RuntimeError.Kind.EXISTS, "container ID file found, make sure the other container"
+                    + " isn't running or delete " + o.cidFile);
+        }
+        // A lease until the container is recorded: no prune or rmi can take its layers meanwhile.
+        try (Closeable lease = images.lease()) {
+            ImageRecord image = engine.image(o.image);
+            ImageConfig imageConfig = images.config(image);
+            List<Path> layers = images.unpack(image);
+            ContainerStore.Locked reservation = containers.reserve(o.name);
+            ContainerInfo reserved = reservation.info();
+            String id = reserved.id();
+            Path dir = containers.dir(id);
+            boolean done = false;
+            Closeable volumeLease = null;
+            try {
+                String snapshotter = snapshotter();
+                Files.createDirectory(dir.resolve("rootfs"));
+                String overlay = null;
+                Path writable;
+                dev.hull.disk.DiskSpec disk = ContainerDisks.spec(o);
+                if (snapshotter.equals("overlay") || disk != null) {
+                    Path parent = disk == null ? dir : ContainerDisks.create(dir, disk, snapshotter);
+                    Files.createDirectory(parent.resolve("upper"));
+                    Files.createDirectory(parent.resolve("work"));
+                    overlay = overlayOptions(layers, dir, parent);
+                    writable = parent.resolve("upper");
+                } else {
+                    LayerFlattener.flatten(layers, dir.resolve("rootfs"));
+                    writable = dir.resolve("rootfs");
+                }
+                // When -v names volumes, their lock until the container is recorded: no volume rm/prune between.
+                volumeLease = volumes.lease(o.volumes);
+                ImageConfig.Config ic = imageConfig.config() != null ? imageConfig.config()
+                        : new ImageConfig.Config(null, null, null, null, null, null, null, null, null);
+                List<String> args = ContainerSpecBuilder.args(o, ic);
+                ImageUser user = ImageUser.resolve(o.user != null ? o.user : ic.user(),
+                        ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
+                ObjectNode spec = ContainerSpecBuilder.build(o, ic, user, id, args, overlay, dir, volumes);
+                SpecExtras.apply(spec, o, () -> ImageService.readImageFile(layers, "etc/group"));
+                if (rootless) {
+                    Rootless.adapt(spec);
+                }
+                String mode = o.network == null ? "bridge" : o.network;
+                if (NetworkRequest.wired(mode) && !mode.equals(NetworkStore.DEFAULT)) {
+                    o.network = networking.store().resolve(mode).name(); // kept by name, also when given by id
+                }
+                NetworkRequest net = ContainerNetworkOps.networkRequest(id, reserved.name(), o,
+                        ic.exposedPorts() == null ? List.of() : List.copyOf(ic.exposedPorts().keySet()));
+                networking.check(net);
+                if (net.mode().startsWith("container:")) { // its hosts and resolv.conf; the path is known at start
+                    ContainerInfo other = containers.resolve(net.mode().substring("container:".length()));
+                    ContainerSpecBuilder.hostFiles(spec, containers.dir(other.id()), false);
+                } else {
+                    if (net.wired()) {
+                        ContainerSpecBuilder.joinNetwork(spec, networking.netnsFile(id).toString());
+                    }
+                    ContainerSpecBuilder.hostFiles(spec, dir, true);
+                    networking.writeFiles(net, dir);
+                }
+                copyUp(spec, layers);
+                if (o.tty) { // the pty's size without a caller's terminal (an attached run gives it the caller's, PtyFollower)
+                    ObjectNode size = ((ObjectNode) spec.get("process")).putObject("consoleSize");
+                    size.put("height", 24);
+                    size.put("width", 80);
+                }
+                Files.write(dir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(spec));
+                String stopSignal = o.stopSignal != null ? o.stopSignal
+                        : ic.stopSignal() != null && !ic.stopSignal().isEmpty() ? ic.stopSignal() : "SIGTERM";
+                Signals.parse(stopSignal); // a bad --stop-signal fails here, not at stop
+                ContainerInfo info = new ContainerInfo(id, reserved.name(), o.image, image.id(),
+                        Instant.now().toString(),
+                        ic.exposedPorts() == null ? List.of() : List.copyOf(ic.exposedPorts().keySet()),
+                        ic.volumes() == null ? List.of() : List.copyOf(ic.volumes().keySet()), snapshotter,
+                        args, o, stopSignal);
+                containers.write(info); // from here on it exists (and names its image: in use)
+                done = true;
+                if (o.cidFile != null) { // --cidfile: the id, as the caller's own file
+                    Files.writeString(Path.of(o.cidFile), id, java.nio.file.StandardOpenOption.CREATE_NEW,
+                            java.nio.file.StandardOpenOption.WRITE);
+                    dev.hull.runtime.Caller.madeFor(Path.of(o.cidFile));
+                }
+                events.container("create", info, java.util.Map.of());
+                return info;
+            } finally {
+                try {
+                    if (volumeLease != null) {
+                        volumeLease.close();
+                    }
+                    if (!done) {
+                        containers.releaseName(reserved.name(), id);
+                        dev.hull.disk.Disk.release(dir);
+                        dev.hull.image.SnapshotStore.deleteTree(dir);
+                    }
+                } finally {
+                    reservation.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * docker's copy-up: a named volume that is still empty gets the image's files at the path it is
+     * mounted on (with that directory's owner and mode). The caller holds the volumes' lock. If the
+     * copy fails, the volume is emptied again.
+     */
+    private void copyUp(ObjectNode spec, List<Path> layers) throws IOException {
+        String prefix = volumes.root() + "/";
+        for (com.fasterxml.jackson.databind.JsonNode m : spec.path("mounts")) {
+            String src = m.path("source").asText();
+            if (!m.path("type").asText().equals("bind") || !src.startsWith(prefix)
+                    || !src.endsWith("/_data") && !src.endsWith("/disk/data")) {
+                continue;
+            }
+            Path data = Path.of(src);
+            if (!VolumeStore.isEmpty(data)) {
+                continue;
+            }
+            try {
+                LayerFlattener.flattenSubtree(layers, m.path("destination").asText(), data);
+            } catch (IOException | RuntimeException e) {
+                try (var children = Files.list(data)) {
+                    for (Path c : (Iterable<Path>) children::iterator) {
+                        dev.hull.image.SnapshotStore.deleteTree(c);
+                    }
+                }
+                throw new IOException("copying the image's " + m.path("destination").asText() + " into volume "
+                        + src.substring(prefix.length()).split("/")[0] + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** overlay (shared image layers, an upper dir per container) where the kernel has it, else copy; HULL_SNAPSHOTTER overrides. */
+    static String snapshotter() throws RuntimeError {
+        String env = dev.hull.runtime.Caller.getenv("HULL_SNAPSHOTTER");
+        if (env != null && !env.isEmpty()) {
+            if (!env.equals("overlay") && !env.equals("copy")) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "HULL_SNAPSHOTTER=" + env + ": use overlay or copy");
+            }
+            return env;
+        }
+        try {
+            return Files.readString(Path.of("/proc/filesystems")).contains("\toverlay\n") ? "overlay" : "copy";
+        } catch (IOException e) {
+            return "copy";
+        }
+    }
+
+    private static String overlayOptions(List<Path> layers, Path dir, Path writable) throws IOException, RuntimeError {
+        List<String> lower = new ArrayList<>();
+        for (int i = layers.size() - 1; i >= 0; i--) {
+            lower.add(layers.get(i).toString());
+        }
+        if (lower.isEmpty()) {
+            lower.add(Files.createDirectories(dir.resolve("empty")).toString());
+        }
+        String opts = "lowerdir=" + String.join(":", lower) + ",upperdir=" + writable.resolve("upper") + ",workdir="
+                + writable.resolve("work");
+        if (opts.length() > 4000) {
+            throw new RuntimeError(RuntimeError.Kind.FAILED, "the image has " + layers.size() + " layers: too many"
+                    + " for one overlay mount here (options " + opts.length() + " bytes, the kernel takes 4096);"
+                    + " run with HULL_SNAPSHOTTER=copy");
+        }
+        return opts;
+    }
+}
