@@ -28,20 +28,8 @@ while [[ $# -gt 0 ]]; do
     *) echo "bench/disk.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
-[[ $(id -u) == 0 ]] || { echo "bench/disk.sh: needs root (loop devices, mounts)" >&2; exit 1; }
-need=()
-for p in lxc busybox-static e2fsprogs python3; do
-  [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || need+=("$p")
-done
-if [[ ${#need[@]} -gt 0 ]]; then
-  echo "bench: installing ${need[*]} (apt-get)" >&2
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-if [[ ! -f $here/target/hull.jar || ! -x $here/target/hull-executor ]]; then
-  echo "bench: building Hull (mvn package)" >&2
-  (cd "$here" && mvn -q -B -DskipTests package) >/dev/null
-fi
+source "$here/bench/lib.sh"
+bench_prepare bench/disk.sh "loop devices, mounts" lxc busybox-static e2fsprogs python3
 work=$(mktemp -d /tmp/hull-bench-disk.XXXXXX)
 chmod 711 "$work"
 lxcpath=$work/lxc
