@@ -98,7 +98,11 @@ class MachineTest {
             System.err.println("MachineTest: cleaning up " + dir + ": " + e);
         } finally {
             if (names != null) {
-                names.close();
+                try {
+                    names.close();
+                } catch (java.io.IOException e) {
+                    // the JVM ends: its lock goes with it
+                }
             }
         }
     }
