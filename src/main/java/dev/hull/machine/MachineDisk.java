@@ -78,12 +78,12 @@ final class MachineDisk {
                     + " what it writes is on Hull's store, with no size to change");
         }
         Path key = keyFile == null ? null : dev.hull.runtime.Caller.absolute(keyFile).normalize();
-        if (size == null) {
-            ContainerDisks.unlock(engine, c.id(), key);
-            return;
-        }
         try {
-            ContainerDisks.grow(engine, c.id(), size, key);
+            if (size == null) {
+                ContainerDisks.unlock(engine, c.id(), key);
+            } else {
+                ContainerDisks.grow(engine, c.id(), size, key);
+            }
         } catch (RuntimeError e) {
             if (e.kind() == RuntimeError.Kind.WRONG_STATE && engine.state(c).running()) {
                 throw new RuntimeError(e.kind(), "machine " + c.name() + " is running and this host cannot grow a"

@@ -124,6 +124,25 @@ class MachineDiskTest {
         assertThat(ok("machine", "exec", name, "cat", "/root/" + file).out().strip()).isEqualTo(content);
         assertThat(contains(image, content)).as("the file's contents in the raw image").isFalse();
         assertThat(contains(image, file)).as("the file's name in the raw image").isFalse();
+
+        // as after a host reboot: the disk unmounted, its key gone; start refuses and names the fix
+        ok("machine", "stop", name);
+        Path dir = image.getParent();
+        dev.hull.disk.Disk.release(dir);
+        for (int i = 0; i < 600 && !dev.hull.disk.Disk.boundLoops(image).isEmpty(); i++) {
+            Thread.sleep(100); // the stopped machine's namespace lets go of the filesystem
+        }
+        HullCommand.Result locked = hull.run("machine", "start", name);
+        assertThat(locked.exit()).as(locked.toString()).isEqualTo(125);
+        assertThat(locked.err()).contains("encrypted and locked").contains("hull machine set " + name + " --key-file");
+        assertThat(inspect(name).get("Machine").get("DiskLocked").asBoolean()).isTrue();
+        Path wrong = MachineTest.dir.resolve("wrong.key");
+        Files.write(wrong, new byte[32]);
+        assertThat(hull.run("machine", "set", name, "--key-file", wrong.toString()).exit()).isEqualTo(125);
+        ok("machine", "set", name, "--key-file", key.toString());
+        ok("machine", "start", name);
+        MachineTest.assertBooted(name);
+        assertThat(ok("machine", "exec", name, "cat", "/root/" + file).out().strip()).isEqualTo(content);
         ok("machine", "rm", "-f", name);
         made.remove(name);
         assertThat(losetup()).doesNotContain(image.toString());
