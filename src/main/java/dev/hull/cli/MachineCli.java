@@ -175,7 +175,7 @@ final class MachineCli {
                 }
                 machines().set(name, memory == null ? null : Engine.parseSize(memory, "--memory"), cpus,
                         autostart == null ? null : Boolean.valueOf(autostart),
-                        disk == null ? null : dev.hull.disk.DiskSpec.parseSize(disk, "--disk"), keyFile);
+                        disk, keyFile);
                 System.out.println(name);
                 return 0;
             });

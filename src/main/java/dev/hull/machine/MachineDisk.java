@@ -35,7 +35,7 @@ final class MachineDisk {
             }
             return out;
         }
-        out.add("size=" + DiskSpec.parseSize(disk, "--disk"));
+        out.add("size=" + size(disk));
         if (encrypt != (keyFile != null)) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, encrypt ? "--encrypt needs --key-file FILE (32 or"
                     + " more random bytes, e.g. head -c 32 /dev/urandom > FILE; keep it off Hull's store)"
@@ -51,6 +51,15 @@ final class MachineDisk {
             out.add("key-file=" + f);
         }
         return out;
+    }
+
+    /** --disk SIZE in bytes (docker's sizes: 5g, 512m). */
+    static long size(String v) throws RuntimeError {
+        try {
+            return DiskSpec.parseSize(v, "--disk");
+        } catch (RuntimeError e) {
+            throw new RuntimeError(e.kind(), e.getMessage().replace("--disk size=", "--disk "));
+        }
     }
 
     /** Before a start: its disk mounted, and an encrypted one unlocked (else a clear refusal naming the fix). */
@@ -71,7 +80,8 @@ final class MachineDisk {
      * {@code machine set --disk SIZE [--key-file F]}: grows the disk (online where the kernel lets Hull;
      * else only while the machine is stopped); a key file alone unlocks an encrypted disk.
      */
-    static void set(Engine engine, ContainerInfo c, Long size, Path keyFile) throws IOException, RuntimeError {
+    static void set(Engine engine, ContainerInfo c, String disk, Path keyFile) throws IOException, RuntimeError {
+        Long size = disk == null ? null : size(disk);
         Path dir = engine.containers().dir(c.id());
         if (!Disk.exists(dir)) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "machine " + c.name() + " was made without --disk:"

@@ -190,10 +190,10 @@ public final class Machines {
 
     /**
      * {@code machine set}: memory and CPUs written into a running machine's cgroups at once and kept for
-     * its next start ({@code hull update}'s way); autostart kept in its label; its disk grown to disk
-     * bytes (keyFile: an encrypted disk's key added back, alone or after an unmounted grow). Null: unchanged.
+     * its next start ({@code hull update}'s way); autostart kept in its label; its disk grown to the size disk
+     * names (10g); keyFile: an encrypted disk's key added back, alone or after an unmounted grow. Null: unchanged.
      */
-    public ContainerInfo set(String ref, Long memory, Double cpus, Boolean autostart, Long disk,
+    public ContainerInfo set(String ref, Long memory, Double cpus, Boolean autostart, String disk,
             java.nio.file.Path keyFile) throws IOException, RuntimeError {
         ContainerInfo c = resolve(ref);
         if (memory == null && cpus == null && autostart == null && disk == null && keyFile == null) {
