@@ -27,7 +27,10 @@ final class MachineCli {
         "Create a machine: a whole distribution with systemd as PID 1, its own address, limits and console.", "",
         "--distro builds the distribution's template once with mmdebstrap (from the host's apt mirror) and keeps it"
             + " in Hull's image store; each machine is a copy-on-write overlay of it.", "",
-        "Examples:", "  hull machine create web --memory 512m --cpus 2", "  hull machine start web"})
+        "--disk puts everything the machine writes on a sized disk of its own (a sparse ext4 image: df / inside"
+            + " shows its size, a write past it fails with ENOSPC inside); --encrypt encrypts that disk (fscrypt) under"
+            + " a key wrapped by --key-file's.", "",
+        "Examples:", "  hull machine create web --memory 512m --cpus 2 --disk 5g", "  hull machine start web"})
     static final class Create implements Callable<Integer> {
         @Option(names = "--distro", paramLabel = "DISTRO", description = "debian:12 (the default) or debian:13.")
         String distro;
@@ -40,6 +43,14 @@ final class MachineCli {
         double cpus;
         @Option(names = "--pids", paramLabel = "N", description = "Most processes at once.")
         Long pids;
+        @Option(names = "--disk", paramLabel = "SIZE", description = "A hard limit on all it writes (5g): its own"
+                + " disk.")
+        String disk;
+        @Option(names = "--encrypt", description = "Encrypt its disk (needs --disk and --key-file).")
+        boolean encrypt;
+        @Option(names = "--key-file", paramLabel = "FILE", description = "The key-encryption key of an --encrypt"
+                + " disk: 32 or more random bytes (head -c 32 /dev/urandom > FILE), never stored by Hull.")
+        java.nio.file.Path keyFile;
         @Option(names = "--hostname", description = "Hostname (default: NAME).")
         String hostname;
         @Option(names = "--network", paramLabel = "NET", description = "bridge (default), a network's name, none.")
@@ -70,7 +81,7 @@ final class MachineCli {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--cpus " + cpus + ": a positive number");
                 }
                 ContainerInfo c = m.create(new Machines.Request(name, distro, image, mem, cpus, pids, hostname,
-                        network, ip, autostart, sshKey, rootPasswordFile), System.err);
+                        network, ip, autostart, sshKey, rootPasswordFile, disk, encrypt, keyFile), System.err);
                 if (start) {
                     m.start(c.id());
                 }
@@ -134,8 +145,10 @@ final class MachineCli {
 
     @Command(name = "set", mixinStandardHelpOptions = true, sortOptions = false, description = {"Change a machine's"
         + " limits or autostart. On a running machine --memory and --cpus apply at once (its cgroups), and all of"
-        + " it is kept for the next start.", "", "Example:", "  hull machine set web --memory 1g --cpus 2"
-        + " --autostart true"})
+        + " it is kept for the next start.", "",
+        "--disk grows a disk made with create --disk: online where the kernel lets Hull (CAP_SYS_RESOURCE), else"
+            + " while the machine is stopped; an encrypted disk grown so needs --key-file to get its key back.", "",
+        "Example:", "  hull machine set web --memory 1g --cpus 2 --autostart true --disk 10g"})
     static final class Set implements Callable<Integer> {
         @Option(names = {"-m", "--memory"}, paramLabel = "SIZE", description = "Memory limit (512m, 2g).")
         String memory;
@@ -143,6 +156,11 @@ final class MachineCli {
         Double cpus;
         @Option(names = "--autostart", paramLabel = "true|false", arity = "1", description = "Start it with the host.")
         String autostart;
+        @Option(names = "--disk", paramLabel = "SIZE", description = "Grow its disk to SIZE (10g).")
+        String disk;
+        @Option(names = "--key-file", paramLabel = "FILE", description = "Unlock its encrypted disk (also after a"
+                + " reboot) with this key file.")
+        java.nio.file.Path keyFile;
         @Parameters(index = "0", paramLabel = "NAME")
         String name;
 
@@ -156,7 +174,8 @@ final class MachineCli {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--cpus " + cpus + ": a positive number");
                 }
                 machines().set(name, memory == null ? null : Engine.parseSize(memory, "--memory"), cpus,
-                        autostart == null ? null : Boolean.valueOf(autostart));
+                        autostart == null ? null : Boolean.valueOf(autostart),
+                        disk, keyFile);
                 System.out.println(name);
                 return 0;
             });
@@ -218,6 +237,7 @@ final class MachineCli {
                         n.put("Cpus", x.cpus());
                         n.put("Memory", x.memory());
                         n.put("Disk", x.disk());
+                        n.put("DiskSize", x.diskSize());
                         n.put("Autostart", x.autostart());
                         n.put("Distro", x.distro());
                         n.put("Id", x.id());
@@ -226,7 +246,8 @@ final class MachineCli {
                     } else {
                         rows.add(new String[] {x.name(), x.state(), x.ipv4().isEmpty() ? "-" : x.ipv4(),
                             x.cpus() > 0 ? String.valueOf(x.cpus()) : "-",
-                            x.memory() > 0 ? binarySize(x.memory()) : "-", binarySize(x.disk()),
+                            x.memory() > 0 ? binarySize(x.memory()) : "-", binarySize(x.disk())
+                                    + (x.diskSize() > 0 ? "/" + binarySize(x.diskSize()) : ""),
                             String.valueOf(x.autostart())});
                     }
                 }

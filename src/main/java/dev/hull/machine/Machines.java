@@ -44,11 +44,11 @@ public final class Machines {
     /** What {@code hull machine create} asks for. */
     public record Request(String name, String distro, String image, long memory, double cpus, Long pids,
             String hostname, String network, String ip, boolean autostart, java.nio.file.Path sshKey,
-            java.nio.file.Path rootPasswordFile) {}
+            java.nio.file.Path rootPasswordFile, String disk, boolean encrypt, java.nio.file.Path keyFile) {}
 
     /** A machine for ls: its state and what it was given. */
     public record Machine(String name, String id, String state, String ipv4, double cpus, long memory,
-            long disk, boolean autostart, String distro) {}
+            long disk, long diskSize, boolean autostart, String distro) {}
 
     public ContainerInfo create(Request r, PrintStream progress) throws IOException, RuntimeError {
         if (r.name() == null || r.name().isEmpty()) {
@@ -57,6 +57,7 @@ public final class Machines {
         if (r.image() != null && r.distro() != null) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "give --distro or --image, not both");
         }
+        List<String> storageOpts = MachineDisk.storageOpts(r.disk(), r.encrypt(), r.keyFile());
         String image = r.image();
         String distro = r.image();
         if (image == null) {
@@ -82,6 +83,7 @@ public final class Machines {
         o.pidsLimit = r.pids();
         o.stopSignal = STOP_SIGNAL;
         o.stopTimeout = STOP_TIMEOUT;
+        o.storageOpts = storageOpts; // --disk: its writable layer on a sized disk of its own
         o.labels.put(LABEL, "true");
         o.labels.put(LABEL_DISTRO, distro);
         o.labels.put(LABEL_AUTOSTART, Boolean.toString(r.autostart()));
@@ -148,7 +150,9 @@ public final class Machines {
     }
 
     public void start(String ref) throws IOException, RuntimeError {
-        engine.start(resolve(ref).id(), null);
+        ContainerInfo c = resolve(ref);
+        MachineDisk.ready(engine, c);
+        engine.start(c.id(), null);
     }
 
     /** systemd powers off (SIGRTMIN+3 to PID 1); after timeout seconds, SIGKILL. */
@@ -186,13 +190,19 @@ public final class Machines {
 
     /**
      * {@code machine set}: memory and CPUs written into a running machine's cgroups at once and kept for
-     * its next start ({@code hull update}'s way); autostart kept in its label. Null: unchanged.
+     * its next start ({@code hull update}'s way); autostart kept in its label; its disk grown to the size disk
+     * names (10g); keyFile: an encrypted disk's key added back, alone or after an unmounted grow. Null: unchanged.
      */
-    public ContainerInfo set(String ref, Long memory, Double cpus, Boolean autostart) throws IOException, RuntimeError {
+    public ContainerInfo set(String ref, Long memory, Double cpus, Boolean autostart, String disk,
+            java.nio.file.Path keyFile) throws IOException, RuntimeError {
         ContainerInfo c = resolve(ref);
-        if (memory == null && cpus == null && autostart == null) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "set: nothing to change (give --memory, --cpus or"
-                    + " --autostart)");
+        if (memory == null && cpus == null && autostart == null && disk == null && keyFile == null) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "set: nothing to change (give --memory, --cpus,"
+                    + " --autostart, --disk or --key-file)");
+        }
+        if (disk != null || keyFile != null) {
+            MachineDisk.set(engine, c, disk, keyFile);
+            c = engine.containers().resolve(c.id());
         }
         if (memory != null || cpus != null) {
             c = ContainerResources.update(engine, c.id(), new ContainerResources.Update(memory, null, cpus, null,
@@ -250,8 +260,9 @@ public final class Machines {
             }
         }
         CreateOptions o = c.options();
-        return new Machine(c.name(), c.id(), s.status(), ip, o.cpus, o.memory,
-                dev.hull.engine.DiskUsage.writableSize(engine, c), "true".equals(o.labels.get(LABEL_AUTOSTART)), o.labels.getOrDefault(LABEL_DISTRO, c.image()));
+        MachineDisk.Usage d = MachineDisk.usage(engine, c);
+        return new Machine(c.name(), c.id(), s.status(), ip, o.cpus, o.memory, d.used(), d.size(),
+                "true".equals(o.labels.get(LABEL_AUTOSTART)), o.labels.getOrDefault(LABEL_DISTRO, c.image()));
     }
 
     /** The container's inspect, with a Machine object on top. */
@@ -259,6 +270,7 @@ public final class Machines {
         ContainerInfo c = resolve(ref);
         ObjectNode n = ContainerInspector.inspect(engine, c);
         Machine m = describe(c);
+        MachineDisk.Usage d = MachineDisk.usage(engine, c);
         ObjectNode x = n.putObject("Machine");
         x.put("Name", m.name());
         x.put("State", m.state());
@@ -267,6 +279,13 @@ public final class Machines {
         x.put("Cpus", m.cpus());
         x.put("Memory", m.memory());
         x.put("Disk", m.disk());
+        x.put("DiskSize", m.diskSize());
+        if (d.size() > 0) {
+            x.put("DiskEncrypted", d.encrypted());
+            x.put("DiskLocked", d.locked());
+            x.put("DiskAllocated", d.allocated());
+            x.put("DiskImage", d.image());
+        }
         x.put("Autostart", m.autostart());
         return n;
     }

@@ -37,8 +37,12 @@ class MachineTest {
     static final List<String> made = new ArrayList<>();
     static final List<String> nets = new ArrayList<>();
 
+    /** Builds the template once for the test JVM (MachineDiskTest uses it too); removed when the JVM exits. */
     @BeforeAll
-    static void setUp() throws Exception {
+    static synchronized void setUp() throws Exception {
+        if (hull != null) {
+            return;
+        }
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/mmdebstrap")),
                 "mmdebstrap is not installed (apt-get install mmdebstrap): no Debian template can be built");
         names = HostLock.exclusive("MachineTest");
@@ -47,6 +51,7 @@ class MachineTest {
         Path state = dir.resolve("state");
         engine = new Engine(home, state);
         engine.networking().store().defineDefault(BRIDGE, "10.234.0.0/24");
+        Runtime.getRuntime().addShutdownHook(new Thread(MachineTest::cleanUp));
         hull = new HullCommand(home, state, Map.of("HULL_NO_SERVICE", "1"));
         // the template: built once here (mmdebstrap from the host's apt mirror), timed for the report
         String name = unique("mt-first");
@@ -62,16 +67,25 @@ class MachineTest {
                 (System.nanoTime() - t0) / 1e9);
     }
 
+    /** The class's machines and networks removed (the template stays for the next class). */
     @AfterAll
-    static void tearDown() throws Exception {
+    static synchronized void tearDown() throws Exception {
+        if (hull == null) {
+            return;
+        }
+        for (String m : made) {
+            hull.run("machine", "rm", "-f", m);
+        }
+        made.clear();
+        for (String n : nets) {
+            hull.run("network", "rm", n);
+        }
+        nets.clear();
+    }
+
+    private static void cleanUp() {
         try {
             if (hull != null) {
-                for (String m : made) {
-                    hull.run("machine", "rm", "-f", m);
-                }
-                for (String n : nets) {
-                    hull.run("network", "rm", n);
-                }
                 try (Netlink nl = Netlink.open()) {
                     nl.deleteLink(BRIDGE);
                 } catch (Exception e) {
@@ -80,9 +94,15 @@ class MachineTest {
                 new Nftables(Engine.NFT_TABLE).removeNetwork(BRIDGE);
                 SnapshotStore.deleteTree(dir);
             }
+        } catch (Exception e) {
+            System.err.println("MachineTest: cleaning up " + dir + ": " + e);
         } finally {
             if (names != null) {
-                names.close();
+                try {
+                    names.close();
+                } catch (java.io.IOException e) {
+                    // the JVM ends: its lock goes with it
+                }
             }
         }
     }
