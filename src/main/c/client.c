@@ -191,6 +191,7 @@ int client_main(int argc, char **argv)
 
     char line[512];
     size_t ln = 0;
+    int taken = 0; /* the service said "A": it took the command (from then on, its outcome is the service's) */
     int got[64], ngot = 0; /* descriptors that came with the line being read */
     for (;;) {
         struct pollfd pf[2] = { { .fd = fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
@@ -210,6 +211,12 @@ int client_main(int argc, char **argv)
             char ch;
             ssize_t r = client_recv(fd, &ch, got, &ngot, 64);
             if (r < 0 && errno == EINTR) continue;
+            if (r <= 0 && !taken) {
+                /* Gone before it took the command (a service being killed still had its socket
+                 * open, or it retired): nothing of this command ran there, so it runs cold. */
+                close(sfd);
+                goto fallback_unblock;
+            }
             if (r <= 0) {
                 /* The service died mid-command (a crash, kill -9): what it was doing is the
                  * store's to recover; this command's outcome is unknown, so it fails loudly. */
@@ -222,6 +229,11 @@ int client_main(int argc, char **argv)
                 continue;
             }
             line[ln] = '\0';
+            if (line[0] == 'A' && line[1] == '\0') {
+                taken = 1;
+                ln = 0;
+                continue;
+            }
             if (line[0] == 'X' && line[1] == ' ') return atoi(line + 2) & 0xff;
             if (line[0] == 'E' && line[1] == ' ') {
                 int pid = client_launch(line, got, ngot);

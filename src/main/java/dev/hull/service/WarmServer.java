@@ -27,7 +27,8 @@ import java.util.List;
  * {@link dev.hull.runtime.Caller}, {@link Stdio}), forwards "S signo" lines to a foreground
  * container, and answers "X code" — or "C" when the command has to run in a process of its own
  * (the client then starts the cold JVM): a command that needs one, and any command while the
- * server retires.
+ * server retires. Just before it runs a command it says "A" (taken): a client whose server
+ * vanishes before that runs the command cold (nothing of it ran), after it fails loudly.
  *
  * <p>Lifetime: the server holds the service lock ({@link ServiceLock}) from before it binds until
  * it has removed its socket, so two starters never make two servers. It retires when a client of
@@ -386,6 +387,8 @@ public final class WarmServer implements AutoCloseable {
         }
     }
 
+    private static final byte[] TAKEN = "A\n".getBytes(StandardCharsets.US_ASCII);
+
     private void handle(int conn, Commands commands) {
         int[] fds = new int[0];
         Thread signals = null;
@@ -433,6 +436,9 @@ public final class WarmServer implements AutoCloseable {
                 client.runCold();
                 return;
             }
+            // "A": the command is taken. Before this line the client may run it cold should the
+            // service vanish (nothing of it ran here); after it, a vanished service is an error.
+            Syscalls.writeFully(conn, TAKEN);
             ForegroundSignals containerPid = new ForegroundSignals(r.hull() ? client : null);
             ClientLauncher launcher = r.launches() && !r.hull() ? new ClientLauncher(conn) : null;
             containerPid.launcher = launcher;

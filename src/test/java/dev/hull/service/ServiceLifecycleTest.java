@@ -337,6 +337,31 @@ class ServiceLifecycleTest {
     }
 
     @Test
+    void aServerThatVanishesBeforeTakingTheCommandSendsItCold() throws Exception {
+        // What a client meets when the service is being killed (its socket still accepts for a
+        // moment, nobody answers): the connection closes before "A". Nothing of the command ran
+        // there, so the client runs it cold instead of failing it (found: ps right after a kill -9
+        // of the service failed with "the Hull service ended before this command finished").
+        Path dying = tmp.resolve("dying.sock");
+        try (var server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            server.bind(java.net.UnixDomainSocketAddress.of(dying));
+            Thread t = Thread.ofPlatform().daemon().start(() -> {
+                try (var c = server.accept()) {
+                    c.read(java.nio.ByteBuffer.allocate(1 << 16)); // takes the request, then goes
+                } catch (IOException ignored) {
+                    // the test ended
+                }
+            });
+            Result r = run(Map.of("HULL_COLD", "1", "HULL_NO_SERVICE", "1"),
+                    dev.hull.runtime.executor.ExecutorSession.binary(), "--client", "--program", "hull",
+                    dying.toString(), HULL.toString(), "version", "--format", "json");
+            t.join(10_000);
+            assertThat(r.exit()).as("%s", r).isZero();
+            assertThat(JSON.readTree(r.out()).path("Engine").has("Service")).as("ran in its own JVM").isFalse();
+        }
+    }
+
+    @Test
     void aServiceKilledMidCommandLosesNothingAndTheNextCommandStartsANewOne() throws Exception {
         assertThat(hull("version").exit()).isZero();
         await("the service answers", this::answers);
