@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * detach keys leaving it running, the exit code of its end; without a terminal its output from now
  * on, its exit code and --sig-proxy. Terminals are ptys a python script holds ({@link #DRIVER}).
  */
-class AttachTest {
+public class AttachTest {
     static Path dir;
 
     @BeforeAll
@@ -54,7 +54,7 @@ class AttachTest {
      * resizing the pty to "resize" if given) again every second until "until" shows in the output since
      * the step began (no "until": until argv ends). Prints the output, then "EXIT status".
      */
-    static final String DRIVER = WarmHullTest.PTY_START + """
+    public static final String DRIVER = WarmHullTest.PTY_START + """
             steps = json.loads(os.environ["STEPS"])
             out, deadline, status, i, mark, sent = b"", time.time() + 120, None, 0, 0, 0.0
             while time.time() < deadline and status is None:
