@@ -79,21 +79,27 @@ public class AttachTest {
             sys.stdout.flush()
             """;
 
-    static Map<String, Object> step(String send, String until) {
+    public static Map<String, Object> step(String send, String until) {
         return until == null ? Map.of("send", send) : Map.of("send", send, "until", until);
     }
 
     /** hull args on a pty the driver holds, through steps: what the terminal showed, then "EXIT status". */
     static String onPty(HullCommand hull, List<Map<String, Object>> steps, String... args) throws Exception {
+        ProcessBuilder hb = hull.builder(args);
+        return onPty(dir, hb.environment(), steps, hb.command());
+    }
+
+    /** argv (with env) on a pty the driver (written in dir) holds, through steps: what it showed, then "EXIT status". */
+    public static String onPty(Path dir, Map<String, String> env, List<Map<String, Object>> steps, List<String> argv)
+            throws Exception {
         Path script = dir.resolve("driver.py");
         if (!Files.exists(script)) {
             Files.writeString(script, DRIVER);
         }
-        ProcessBuilder hb = hull.builder(args);
         List<String> cmd = new ArrayList<>(List.of("python3", script.toString()));
-        cmd.addAll(hb.command());
+        cmd.addAll(argv);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().putAll(hb.environment());
+        pb.environment().putAll(env);
         pb.environment().put("STEPS", new ObjectMapper().writeValueAsString(steps));
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes());

@@ -59,7 +59,20 @@ final class AttachApi {
             }
             return;
         }
-        Hijack.Bridge b = new Hijack.Bridge(tty, stdin, stdout, stderr);
+        // The docker CLI keeps the detach keys it reads to itself and closes its connection; dockerd lets a
+        // terminal's attachment go when its stdin ends, and so does this side: it types the keys for it.
+        Hijack.Bridge b = tty && stdin ? new Hijack.Bridge(true, true, stdout, stderr) {
+            private boolean typed;
+
+            @Override
+            public synchronized void inputClosed() {
+                if (started && !typed) {
+                    typed = true;
+                    input(java.nio.ByteBuffer.wrap(keys.getBytes(StandardCharsets.ISO_8859_1)));
+                }
+                super.inputClosed();
+            }
+        } : new Hijack.Bridge(tty, stdin, stdout, stderr);
         b.detachKeys = keys;
         if (logs) {
             b.prelude = raw -> replay(raw, e, c, tty, stdout, stderr, new ContainerLogs.Query(-1, null, null,

@@ -178,6 +178,7 @@ final class Containers {
             try {
                 Engine engine = Engine.defaults();
                 code = engine.start(id, new Engine.Attach(attached.theirs, pid -> {
+                    attached.started = true;
                     attached.releaseTheirs();
                     started.complete(null);
                 }, attached.detachKeys));

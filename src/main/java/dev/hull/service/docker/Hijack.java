@@ -208,6 +208,8 @@ final class Hijack {
         private volatile Runnable onClientGone;
         /** The keys that detach (their bytes), for a terminal with stdin; null: none. */
         volatile String detachKeys;
+        /** The process runs with theirs (set by the start). */
+        volatile boolean started;
         /** Runs on the connection before the output is pumped (attach?logs=1's replay, the monitor's join). */
         volatile java.util.function.Consumer<Stream> prelude;
 

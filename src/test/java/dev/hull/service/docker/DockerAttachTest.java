@@ -2,7 +2,6 @@ package dev.hull.service.docker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hull.cli.AttachTest;
 import dev.hull.service.docker.ApiService.Result;
 import java.nio.file.Files;
@@ -10,7 +9,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,23 +42,13 @@ class DockerAttachTest {
 
     /** docker args on a pty the driver holds, through steps: what the terminal showed, then "EXIT status". */
     static String onPty(List<Map<String, Object>> steps, String... args) throws Exception {
-        Path script = tmp.resolve("driver.py");
-        if (!Files.exists(script)) {
-            Files.writeString(script, AttachTest.DRIVER);
-        }
-        List<String> cmd = new ArrayList<>(List.of("python3", script.toString(), ApiService.DOCKER.toString()));
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().putAll(api.env());
-        pb.environment().put("STEPS", new ObjectMapper().writeValueAsString(steps));
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor(150, TimeUnit.SECONDS)).isTrue();
-        return out;
+        List<String> argv = new ArrayList<>(List.of(ApiService.DOCKER.toString()));
+        argv.addAll(List.of(args));
+        return AttachTest.onPty(tmp, api.env(), steps, argv);
     }
 
     static Map<String, Object> step(String send, String until) {
-        return until == null ? Map.of("send", send) : Map.of("send", send, "until", until);
+        return AttachTest.step(send, until);
     }
 
     static String state(String name) throws Exception {
