@@ -1,6 +1,7 @@
 package dev.hull.cli;
 
 import dev.hull.engine.Engine;
+import dev.hull.runtime.DetachKeys;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

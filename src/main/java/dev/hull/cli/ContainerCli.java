@@ -8,6 +8,7 @@ import dev.hull.engine.ContainerInspector;
 import dev.hull.engine.ContainerLogs;
 import dev.hull.engine.CreateOptions;
 import dev.hull.engine.Engine;
+import dev.hull.runtime.DetachKeys;
 import dev.hull.runtime.RuntimeError;
 import java.util.ArrayList;
 import java.util.List;

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * detach keys leaving it running, the exit code of its end; without a terminal its output from now
  * on, its exit code and --sig-proxy. Terminals are ptys a python script holds ({@link #DRIVER}).
  */
-class AttachTest {
+public class AttachTest {
     static Path dir;
 
     @BeforeAll
@@ -54,7 +54,7 @@ class AttachTest {
      * resizing the pty to "resize" if given) again every second until "until" shows in the output since
      * the step began (no "until": until argv ends). Prints the output, then "EXIT status".
      */
-    static final String DRIVER = WarmHullTest.PTY_START + """
+    public static final String DRIVER = WarmHullTest.PTY_START + """
             steps = json.loads(os.environ["STEPS"])
             out, deadline, status, i, mark, sent = b"", time.time() + 120, None, 0, 0, 0.0
             while time.time() < deadline and status is None:
@@ -79,21 +79,27 @@ class AttachTest {
             sys.stdout.flush()
             """;
 
-    static Map<String, Object> step(String send, String until) {
+    public static Map<String, Object> step(String send, String until) {
         return until == null ? Map.of("send", send) : Map.of("send", send, "until", until);
     }
 
     /** hull args on a pty the driver holds, through steps: what the terminal showed, then "EXIT status". */
     static String onPty(HullCommand hull, List<Map<String, Object>> steps, String... args) throws Exception {
+        ProcessBuilder hb = hull.builder(args);
+        return onPty(dir, hb.environment(), steps, hb.command());
+    }
+
+    /** argv (with env) on a pty the driver (written in dir) holds, through steps: what it showed, then "EXIT status". */
+    public static String onPty(Path dir, Map<String, String> env, List<Map<String, Object>> steps, List<String> argv)
+            throws Exception {
         Path script = dir.resolve("driver.py");
         if (!Files.exists(script)) {
             Files.writeString(script, DRIVER);
         }
-        ProcessBuilder hb = hull.builder(args);
         List<String> cmd = new ArrayList<>(List.of("python3", script.toString()));
-        cmd.addAll(hb.command());
+        cmd.addAll(argv);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().putAll(hb.environment());
+        pb.environment().putAll(env);
         pb.environment().put("STEPS", new ObjectMapper().writeValueAsString(steps));
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes());

@@ -32,6 +32,7 @@ final class Containers {
     /** The exit codes of containers this server removed (AutoRemove), for wait?condition=removed. */
     private final Map<String, Integer> removedExit = new ConcurrentHashMap<>();
     private final Execs execs = new Execs();
+    private final AttachApi attaches = new AttachApi(pendingAttach);
 
     Containers(DockerApiServer api) {
         this.api = api;
@@ -71,7 +72,7 @@ final class Containers {
                     e.rename(info(e, ref).id(), name.startsWith("/") ? name.substring(1) : name);
                     x.empty(204);
                 }
-                case "POST attach" -> attach(x, ref);
+                case "POST attach" -> attaches.attach(x, ref);
                 case "POST resize" -> {
                     Engine e = Engine.defaults();
                     ContainerInfo c = info(e, ref);
@@ -177,10 +178,11 @@ final class Containers {
             try {
                 Engine engine = Engine.defaults();
                 code = engine.start(id, new Engine.Attach(attached.theirs, pid -> {
+                    attached.started = true;
                     attached.releaseTheirs();
                     started.complete(null);
-                }));
-                if (autoRemove) {
+                }, attached.detachKeys));
+                if (autoRemove && code != Engine.DETACHED) { // detached (the keys): it runs on
                     removedExit.put(id, code);
                     engine.remove(id, true);
                 }
@@ -336,79 +338,6 @@ final class Containers {
         x.finish(out);
     }
 
-    // ---------------------------------------------------------------- attach
-
-    private void attach(Exchange x, String ref) throws Exception {
-        Engine e = Engine.defaults();
-        ContainerInfo c = info(e, ref);
-        boolean tty = c.options() != null && c.options().tty;
-        boolean stdin = x.flag("stdin") && c.options() != null && c.options().interactive;
-        boolean stdout = x.flag("stdout");
-        boolean stderr = x.flag("stderr");
-        if (x.flag("logs")) {
-            throw ApiError.notImplemented("attach with logs=1 is not supported by Hull yet (GET /containers/"
-                    + ref + "/logs gives the log)");
-        }
-        Engine.State s = e.state(c);
-        if (s.running()) {
-            if (stdin) {
-                throw ApiError.conflict("Hull attaches stdin only from a container's start (docker start -a -i,"
-                        + " docker run -i): container " + c.name() + " already runs");
-            }
-            followOutput(x, e, c, tty, stdout, stderr);
-            return;
-        }
-        Hijack.Bridge b = new Hijack.Bridge(tty, stdin, stdout, stderr);
-        Hijack.Bridge old = pendingAttach.put(c.id(), b);
-        if (old != null) {
-            old.abandon();
-        }
-        b.onClientGone(() -> {
-            if (pendingAttach.remove(c.id(), b)) {
-                b.abandon();
-            }
-        });
-        Hijack.upgrade(x, tty, b);
-    }
-
-    /** Attaching to a running container: its output from now on (read from its log), until it ends. */
-    private void followOutput(Exchange x, Engine e, ContainerInfo c, boolean tty, boolean stdout, boolean stderr) {
-        Hijack.upgrade(x, tty, new Hijack.Session() {
-            @Override
-            public void opened(Hijack.Stream raw) {
-                Thread.ofPlatform().daemon().name("hull-api-attach-" + c.shortId()).start(() -> {
-                    Frames out = new Frames(raw::write, tty ? 0 : 1);
-                    Frames err = new Frames(raw::write, tty ? 0 : 2);
-                    try (PrintStream o = new PrintStream(stdout ? out : OutputStream.nullOutputStream(), false,
-                            StandardCharsets.UTF_8);
-                            PrintStream er = new PrintStream(stderr ? err : OutputStream.nullOutputStream(), false,
-                                    StandardCharsets.UTF_8)) {
-                        ContainerLogs.print(e.containers().logFile(c.id()), new ContainerLogs.Query(0, null, null,
-                                false, true), o, er, () -> !out.failed && !err.failed && running(e, c));
-                    } catch (IOException ignored) {
-                        // the client went away
-                    } finally {
-                        raw.finish();
-                    }
-                });
-            }
-
-            @Override
-            public void input(java.nio.ByteBuffer data) {}
-
-            @Override
-            public void inputClosed() {}
-        });
-    }
-
-    private static boolean running(Engine e, ContainerInfo c) {
-        try {
-            return e.state(c).running();
-        } catch (IOException ex) {
-            return false;
-        }
-    }
-
     static void resize(int pid, Exchange x) throws ApiError {
         Integer h = x.intParam("h");
         Integer w = x.intParam("w");
@@ -466,7 +395,7 @@ final class Containers {
                         StandardCharsets.UTF_8)) {
             ContainerLogs.print(e.containers().logFile(c.id()), new ContainerLogs.Query(tail < 0 ? -1 : tail, since,
                     until, x.flag("timestamps"), follow), o, er,
-                    () -> !out.failed && !err.failed && running(e, c));
+                    () -> !out.failed && !err.failed && AttachApi.running(e, c));
         }
         x.finish(body);
     }

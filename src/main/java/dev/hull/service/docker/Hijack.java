@@ -206,6 +206,12 @@ final class Hijack {
         /** The process's exit code: the connection ends only once it is known (exec inspect, wait). */
         private final java.util.concurrent.CompletableFuture<Integer> exit = new java.util.concurrent.CompletableFuture<>();
         private volatile Runnable onClientGone;
+        /** The keys that detach (their bytes), for a terminal with stdin; null: none. */
+        volatile String detachKeys;
+        /** The process runs with theirs (set by the start). */
+        volatile boolean started;
+        /** Runs on the connection before the output is pumped (attach?logs=1's replay, the monitor's join). */
+        volatile java.util.function.Consumer<Stream> prelude;
 
         Bridge(boolean tty, boolean stdin, boolean stdout, boolean stderr) throws LinuxException {
             this(tty, stdin, stdout, stderr, false);
@@ -257,6 +263,10 @@ final class Hijack {
         @Override
         public void opened(Stream connection) {
             raw = connection;
+            java.util.function.Consumer<Stream> first = prelude;
+            if (first != null) {
+                first.accept(connection);
+            }
             connected.complete(connection);
             for (int i = 0; i < (tty ? 1 : 2); i++) {
                 int stream = i + 1;

@@ -1,16 +1,14 @@
-package dev.hull.cli;
-
-import dev.hull.runtime.RuntimeError;
+package dev.hull.runtime;
 
 /** docker's --detach-keys: "ctrl-p,ctrl-q" (the default), "ctrl-x,y": a key is ctrl-LETTER, ctrl-@[\\]^_ or a character. */
-final class DetachKeys {
-    static final String DEFAULT = "ctrl-p,ctrl-q";
+public final class DetachKeys {
+    public static final String DEFAULT = "ctrl-p,ctrl-q";
 
     private DetachKeys() {
     }
 
     /** The bytes the keys send, as a String of chars 1-255. */
-    static String parse(String text) throws RuntimeError {
+    public static String parse(String text) throws RuntimeError {
         StringBuilder keys = new StringBuilder();
         for (String k : text.split(",", -1)) {
             if (k.length() == 1) {
