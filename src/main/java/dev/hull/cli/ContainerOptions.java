@@ -200,8 +200,8 @@ final class ContainerOptions {
         o.dnsSearch = dnsSearch;
         o.dnsOptions = dnsOptions;
         o.addHosts = addHosts;
-        o.volumes = volumes;
-        o.tmpfs = tmpfs;
+        o.volumes = new ArrayList<>(volumes); // --mount adds to them: not to the (pooled) command line's lists
+        o.tmpfs = new ArrayList<>(tmpfs);
         o.storageOpts = storageOpts;
         o.readOnly = readOnly;
         o.memory = memory == null ? 0 : Engine.parseSize(memory, "--memory");
