@@ -169,6 +169,9 @@ final class ContainerOptions {
     String ipc;
     @Option(names = "--uts", paramLabel = "host", description = "Share the host's hostname and domain name.")
     String uts;
+    @Option(names = "--cgroup-parent", paramLabel = "PATH", description = "The cgroup to put the container's"
+            + " own under (PATH/ID, from the hierarchy's root; default /hull).")
+    String cgroupParent;
     @Option(names = "--volumes-from", paramLabel = "CONTAINER[:ro|rw]", description = "Mount the binds and"
             + " volumes of another container.")
     List<String> volumesFrom = new ArrayList<>();
@@ -257,6 +260,7 @@ final class ContainerOptions {
         o.ipc = ipc;
         o.uts = uts;
         o.volumesFrom = volumesFrom;
+        o.cgroupParent = cgroupParent;
         o.stopSignal = stopSignal;
         o.stopTimeout = stopTimeout;
         keyValues("--log-opt", logOpts, o.logOpts);

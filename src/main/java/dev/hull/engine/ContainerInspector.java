@@ -125,6 +125,7 @@ public final class ContainerInspector {
         }
         ArrayNode rules = hc.putArray("DeviceCgroupRules");
         o.deviceCgroupRules.forEach(rules::add);
+        hc.put("CgroupParent", o.cgroupParent == null ? "" : o.cgroupParent);
         ArrayNode from = hc.putArray("VolumesFrom");
         o.volumesFrom.forEach(from::add);
         ArrayNode ul = hc.putArray("Ulimits");

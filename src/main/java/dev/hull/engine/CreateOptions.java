@@ -124,6 +124,8 @@ public final class CreateOptions {
     public String ipc;
     /** --uts: null (its own) or host. */
     public String uts;
+    /** --cgroup-parent: the cgroup the container's own goes under (default: /hull). */
+    public String cgroupParent;
     /** --volumes-from NAME[:ro|rw]: that container's -v/--mount binds and volumes, copied into volumes at create. */
     public List<String> volumesFrom = new ArrayList<>();
     /** --cidfile: where create writes the id (absolute; not kept with the container). */

@@ -121,6 +121,15 @@ final class NamespaceFlags {
             }
             default -> { } // private; container:NAME is joined at start (joinAtStart)
         }
+        if (o.cgroupParent != null && !o.cgroupParent.isEmpty()) {
+            String parent = o.cgroupParent.replaceAll("^/+|/+$", "");
+            if (parent.isEmpty() || List.of(parent.split("/+")).stream().anyMatch(c -> c.equals(".") || c.equals(".."))
+                    || parent.contains("\0") || parent.contains("\n")) {
+                throw bad("--cgroup-parent " + o.cgroupParent + ": use a cgroup path like /my-group (no . or ..)");
+            }
+            // docker's cgroupfs driver: PARENT/ID from the hierarchy's root (relative to init's cgroup, the root)
+            linux.put("cgroupsPath", "/" + parent + "/" + dir.getFileName());
+        }
         ObjectNode res = linux.has("resources") ? (ObjectNode) linux.get("resources") : linux.putObject("resources");
         ArrayNode rules = res.has("devices") ? (ArrayNode) res.get("devices") : res.putArray("devices");
         ArrayNode devices = linux.has("devices") ? (ArrayNode) linux.get("devices") : linux.putArray("devices");

@@ -221,6 +221,32 @@ class RunMountDeviceTest {
         }
     }
 
+    @Test
+    void cgroupParent() throws Exception {
+        String parent = "hull-mountdev-" + dir.getFileName().toString().replaceAll("[^a-z0-9-]", "");
+        String id = hull.ok("run", "-d", "--network", "none", "--cgroup-parent", "/" + parent, "busybox", "sleep",
+                "300").out().strip();
+        try {
+            String path = hull.ok("inspect", "-f", "{{.Hull.CgroupPath}}", id).out().strip();
+            assertThat(path).isEqualTo("/" + parent + "/" + id);
+            var cg = new dev.hull.linux.cgroup.CgroupResources(dev.hull.linux.cgroup.CgroupLayout.detect(), path);
+            Path pids = cg.target("pids", "pids").dir();
+            assertThat(pids.getParent().getFileName().toString()).isEqualTo(parent);
+            assertThat(Files.readString(pids.resolve("cgroup.procs"))).isNotBlank(); // the container's processes
+            refused("--cgroup-parent ../x: use a cgroup path", "--cgroup-parent", "../x");
+        } finally {
+            hull.run("rm", "-f", id);
+            try (var roots = Files.list(Path.of("/sys/fs/cgroup"))) { // the parent is left, as docker leaves it
+                for (Path r : roots.toList()) { // v1: one per hierarchy; v2: the parent itself
+                    Path p = r.getFileName().toString().equals(parent) ? r : r.resolve(parent);
+                    if (Files.isDirectory(p)) {
+                        Files.delete(p);
+                    }
+                }
+            }
+        }
+    }
+
     /** Runs until it exits 0 (a detached container's first steps may still be running): its stdout. */
     private static String awaitOk(String... args) throws Exception {
         long deadline = System.nanoTime() + 60_000_000_000L;

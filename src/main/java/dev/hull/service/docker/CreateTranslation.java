@@ -60,7 +60,7 @@ final class CreateTranslation {
         if (isSet(body.path("Healthcheck")) && !body.path("Healthcheck").path("Test").path(0).asText().equals("NONE")) {
             throw ApiError.badRequest("Config.Healthcheck is not supported by Hull yet");
         }
-        refuse(hc, "HostConfig.", "OomKillDisable", "Cgroup", "CgroupParent", "ShmSize", "Links",
+        refuse(hc, "HostConfig.", "OomKillDisable", "Cgroup", "ShmSize", "Links",
                 "DeviceRequests", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt",
                 "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
                 "BlkioDeviceWriteIOps", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetMems", "KernelMemory",
@@ -279,6 +279,7 @@ final class CreateTranslation {
         }
         o.deviceCgroupRules = new ArrayList<>(strings(hc.path("DeviceCgroupRules"), "HostConfig.DeviceCgroupRules"));
         o.volumesFrom = new ArrayList<>(strings(hc.path("VolumesFrom"), "HostConfig.VolumesFrom"));
+        o.cgroupParent = emptyToNull(hc.path("CgroupParent").asText(""));
     }
 
     private static void refuse(JsonNode n, String prefix, String... fields) throws ApiError {
