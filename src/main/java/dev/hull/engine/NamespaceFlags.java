@@ -14,7 +14,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * docker's --pid, --ipc, --uts, --device, --device-cgroup-rule and --volumes-from: which namespaces
+ * docker's --pid, --ipc, --uts, --device, --device-cgroup-rule, --cgroup-parent and --volumes-from: which namespaces
  * the container shares (the host's, or another container's, joined when it starts), the host devices
  * it gets (a node in its /dev, allowed in its device cgroup with the permissions given, nothing
  * more), and another container's mounts. Each weakens isolation only as docker's does.
