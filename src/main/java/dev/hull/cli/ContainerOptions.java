@@ -150,6 +150,32 @@ final class ContainerOptions {
     @Option(names = "--memory-reservation", paramLabel = "SIZE", description = "Soft memory limit (memory.low).")
     String memoryReservation;
 
+    @Option(names = "--mount", paramLabel = "type=bind|volume|tmpfs,...", description = "Attach a mount, docker's"
+            + " CSV: type=bind,source=/srv,target=/data,readonly (a bind's source must exist; bind-propagation=),"
+            + " type=volume,source=NAME,target=/x (volume-nocopy), type=tmpfs,target=/x (tmpfs-size=, tmpfs-mode=).")
+    List<String> mounts = new ArrayList<>();
+    @Option(names = "--device", paramLabel = "HOST[:CONTAINER][:PERMS]", description = "Add a host device (or a"
+            + " directory of them); PERMS: r, w, m (default rwm) in its device cgroup.")
+    List<String> devices = new ArrayList<>();
+    @Option(names = "--device-cgroup-rule", paramLabel = "'TYPE MAJOR:MINOR PERMS'", description = "Allow devices in"
+            + " the container's device cgroup, e.g. 'c 42:* rmw' (the nodes made with mknod).")
+    List<String> deviceCgroupRules = new ArrayList<>();
+    @Option(names = "--pid", paramLabel = "host|container:NAME", description = "Share the host's or a running"
+            + " container's PID namespace (default: its own).")
+    String pid;
+    @Option(names = "--ipc", paramLabel = "MODE", description = "private (the default, as dockerd's), shareable"
+            + " (others may join it), none (no /dev/shm), host, or container:NAME (a shareable one's IPC and"
+            + " /dev/shm).")
+    String ipc;
+    @Option(names = "--uts", paramLabel = "host", description = "Share the host's hostname and domain name.")
+    String uts;
+    @Option(names = "--cgroup-parent", paramLabel = "PATH", description = "The cgroup to put the container's"
+            + " own under (PATH/ID, from the hierarchy's root; default /hull).")
+    String cgroupParent;
+    @Option(names = "--volumes-from", paramLabel = "CONTAINER[:ro|rw]", description = "Mount the binds and"
+            + " volumes of another container.")
+    List<String> volumesFrom = new ArrayList<>();
+
     CreateOptions toCreateOptions(String image, List<String> command) throws RuntimeError {
         CreateOptions o = new CreateOptions();
         o.image = image;
@@ -177,8 +203,8 @@ final class ContainerOptions {
         o.dnsSearch = dnsSearch;
         o.dnsOptions = dnsOptions;
         o.addHosts = addHosts;
-        o.volumes = volumes;
-        o.tmpfs = tmpfs;
+        o.volumes = new ArrayList<>(volumes); // --mount adds to them: not to the (pooled) command line's lists
+        o.tmpfs = new ArrayList<>(tmpfs);
         o.storageOpts = storageOpts;
         o.readOnly = readOnly;
         o.memory = memory == null ? 0 : Engine.parseSize(memory, "--memory");
@@ -225,6 +251,16 @@ final class ContainerOptions {
         o.cpusetMems = cpusetMems;
         o.memoryReservation = memoryReservation == null ? null
                 : Engine.parseSize(memoryReservation, "--memory-reservation");
+        for (String m : mounts) {
+            dev.hull.engine.MountFlag.parse(m).addTo(o);
+        }
+        o.devices = devices;
+        o.deviceCgroupRules = deviceCgroupRules;
+        o.pid = pid;
+        o.ipc = ipc;
+        o.uts = uts;
+        o.volumesFrom = volumesFrom;
+        o.cgroupParent = cgroupParent;
         o.stopSignal = stopSignal;
         o.stopTimeout = stopTimeout;
         keyValues("--log-opt", logOpts, o.logOpts);

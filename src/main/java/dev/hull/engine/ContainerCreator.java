@@ -94,6 +94,7 @@ final class ContainerCreator {
                     writable = dir.resolve("rootfs");
                 }
                 // When -v names volumes, their lock until the container is recorded: no volume rm/prune between.
+                NamespaceFlags.atCreate(o, containers, id); // --volumes-from copied as -v; --pid/--ipc container: checked
                 volumeLease = volumes.lease(o.volumes);
                 ImageConfig.Config ic = imageConfig.config() != null ? imageConfig.config()
                         : new ImageConfig.Config(null, null, null, null, null, null, null, null, null);
@@ -122,7 +123,7 @@ final class ContainerCreator {
                     ContainerSpecBuilder.hostFiles(spec, dir, true);
                     networking.writeFiles(net, dir);
                 }
-                copyUp(spec, layers);
+                copyUp(spec, layers, ContainerSpecBuilder.noCopy(o));
                 if (o.tty) { // the pty's size without a caller's terminal (an attached run gives it the caller's, PtyFollower)
                     ObjectNode size = ((ObjectNode) spec.get("process")).putObject("consoleSize");
                     size.put("height", 24);
@@ -168,11 +169,12 @@ final class ContainerCreator {
      * mounted on (with that directory's owner and mode). The caller holds the volumes' lock. If the
      * copy fails, the volume is emptied again.
      */
-    private void copyUp(ObjectNode spec, List<Path> layers) throws IOException {
+    private void copyUp(ObjectNode spec, List<Path> layers, java.util.Set<String> noCopy) throws IOException {
         String prefix = volumes.root() + "/";
         for (com.fasterxml.jackson.databind.JsonNode m : spec.path("mounts")) {
             String src = m.path("source").asText();
             if (!m.path("type").asText().equals("bind") || !src.startsWith(prefix)
+                    || noCopy.contains(m.path("destination").asText())
                     || !src.endsWith("/_data") && !src.endsWith("/disk/data")) {
                 continue;
             }

@@ -111,11 +111,28 @@ public final class ContainerInspector {
         }
         ArrayNode sec = hc.putArray("SecurityOpt");
         o.securityOpts.forEach(sec::add);
+        hc.put("PidMode", o.pid == null ? "" : o.pid);
+        hc.put("IpcMode", o.ipc == null || o.ipc.isEmpty() ? "private" : o.ipc); // dockerd's default-ipc-mode
+        hc.put("UTSMode", o.uts == null ? "" : o.uts);
+        ArrayNode devices = hc.putArray("Devices");
+        for (String d : o.devices) { // HOST[:CONTAINER][:PERMS], shown as dockerd's DeviceMapping
+            String[] p = d.split(":");
+            boolean permsOnly = p.length == 2 && p[1].matches("[rwm]+");
+            ObjectNode dm = devices.addObject();
+            dm.put("PathOnHost", p[0]);
+            dm.put("PathInContainer", p.length > 1 && !permsOnly ? p[1] : p[0]);
+            dm.put("CgroupPermissions", p.length == 3 ? p[2] : permsOnly ? p[1] : "rwm");
+        }
+        ArrayNode rules = hc.putArray("DeviceCgroupRules");
+        o.deviceCgroupRules.forEach(rules::add);
+        hc.put("CgroupParent", o.cgroupParent == null ? "" : o.cgroupParent);
+        ArrayNode from = hc.putArray("VolumesFrom");
+        o.volumesFrom.forEach(from::add);
         ArrayNode ul = hc.putArray("Ulimits");
         o.ulimits.forEach(ul::add);
         ObjectNode c = n.putObject("Config");
         JsonNode spec = readSpec(dir.resolve("config.json"));
-        c.put("Hostname", spec.path("hostname").asText());
+        c.put("Hostname", spec.path("hostname").asText(o.hostname == null ? "" : o.hostname)); // --uts host: none in the spec
         c.put("User", o.user == null ? "" : o.user);
         c.put("Tty", o.tty);
         c.put("OpenStdin", o.interactive);

@@ -137,6 +137,7 @@ final class ContainerSpecBuilder {
         for (String v : o.volumes) {
             volume(mounts, v, volumes);
         }
+        NamespaceFlags.apply(o, spec, dir);
         for (String t : o.tmpfs) {
             String[] p = t.split(":", 2);
             if (!p[0].startsWith("/")) {
@@ -659,9 +660,17 @@ final class ContainerSpecBuilder {
         } else {
             host = volumes.mountpoint(parts[0], true);
         }
-        String mode = parts.length == 3 ? parts[2] : "rw";
-        if (!mode.equals("ro") && !mode.equals("rw")) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-v " + v + ": the mode is ro or rw, not " + mode);
+        String mode = "rw";
+        String propagation = null;
+        for (String x : (parts.length == 3 ? parts[2] : "rw").split(",")) { // docker's modes: ro|rw, propagation, nocopy
+            if (x.equals("ro") || x.equals("rw")) {
+                mode = x;
+            } else if (MountFlag.PROPAGATIONS.contains(x)) {
+                propagation = x;
+            } else if (!x.equals("nocopy") && !x.equals("z") && !x.equals("Z")) { // z/Z: no SELinux here to relabel for
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-v " + v + ": the mode is ro or rw (with"
+                        + " nocopy or a propagation: rprivate, rshared, rslave...), not " + x);
+            }
         }
         ObjectNode m = mounts.addObject();
         m.put("destination", parts[1]);
@@ -670,6 +679,21 @@ final class ContainerSpecBuilder {
         ArrayNode opts = m.putArray("options");
         opts.add("rbind");
         opts.add(mode);
+        if (propagation != null) {
+            opts.add(propagation);
+        }
+    }
+
+    /** The destinations of -v volumes with docker's nocopy mode: no copy-up of the image's files into them. */
+    static Set<String> noCopy(CreateOptions o) {
+        Set<String> out = new java.util.HashSet<>();
+        for (String v : o.volumes) {
+            String[] parts = v.split(":");
+            if (parts.length == 3 && List.of(parts[2].split(",")).contains("nocopy")) {
+                out.add(parts[1]);
+            }
+        }
+        return out;
     }
 
     static List<String> readEnvFile(Path f) throws RuntimeError {

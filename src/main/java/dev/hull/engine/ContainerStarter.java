@@ -83,6 +83,7 @@ final class ContainerStarter {
                     joinContainerNetwork(info, net.mode().substring("container:".length()));
                 }
             }
+            NamespaceFlags.joinAtStart(engine, containers, info, o); // --pid/--ipc container:NAME
             try {
                 return launch(info, o, net, attach, locked);
             } catch (IOException | RuntimeError | RuntimeException e) {

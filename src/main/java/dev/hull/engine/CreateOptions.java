@@ -114,6 +114,20 @@ public final class CreateOptions {
     public String cpusetMems;
     /** --memory-reservation in bytes: the soft limit (memory.low). */
     public Long memoryReservation;
+    /** --device HOST[:CONTAINER][:PERMS] (PERMS of r, w, m; default rwm). */
+    public List<String> devices = new ArrayList<>();
+    /** --device-cgroup-rule 'TYPE MAJOR:MINOR PERMS' (docker's, e.g. "c 42:* rmw"). */
+    public List<String> deviceCgroupRules = new ArrayList<>();
+    /** --pid: null (its own), host or container:NAME. */
+    public String pid;
+    /** --ipc: null (private, dockerd's default-ipc-mode), private, shareable, none, host or container:NAME. */
+    public String ipc;
+    /** --uts: null (its own) or host. */
+    public String uts;
+    /** --cgroup-parent: the cgroup the container's own goes under (default: /hull). */
+    public String cgroupParent;
+    /** --volumes-from NAME[:ro|rw]: that container's -v/--mount binds and volumes, copied into volumes at create. */
+    public List<String> volumesFrom = new ArrayList<>();
     /** --cidfile: where create writes the id (absolute; not kept with the container). */
     @com.fasterxml.jackson.annotation.JsonIgnore
     public String cidFile;

@@ -47,6 +47,9 @@ final class SpecExtras {
                     throw bad("--sysctl " + k + ": not allowed (only the container's own namespaces' sysctls: net.*,"
                             + " fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm*)");
                 }
+                if (!net && !k.startsWith("fs.mqueue.") && "host".equals(o.ipc)) {
+                    throw bad("--sysctl " + k + ": not allowed with --ipc host (it would change the host's)");
+                }
                 if (net && "host".equals(o.network)) {
                     throw bad("--sysctl " + k + ": not allowed with --network host (it would change the host's)");
                 }

@@ -47,8 +47,10 @@ public final class ResourcesSpec {
 
     /**
      * The resources a container gets from its spec: {@code linux.resources} (may be absent), with the device
-     * rules completed as runc does: deny everything first, then the spec's rules in order, then an rwm allow rule
-     * for each {@code linux.devices} entry, then {@link #DEFAULT_ALLOWED}.
+     * rules completed as runc does: deny everything first, then the spec's rules in order, then
+     * {@link #DEFAULT_ALLOWED}. A {@code linux.devices} entry gets no rule of its own (runc's
+     * CreateCgroupConfig gives none): its access is what the spec's rules allow, so that docker's
+     * {@code --device HOST:CTR:r} is read-only.
      */
     public static Resources forContainer(Spec spec) throws ConfigException {
         Linux linux = spec.linux();
@@ -58,15 +60,6 @@ public final class ResourcesSpec {
         rules.add(new DeviceRule(false, 'a', null, null, "rwm"));
         if (r.devices() != null) {
             rules.addAll(r.devices());
-        }
-        if (linux != null) {
-            for (Device d : linux.devices()) {
-                switch (d.type()) {
-                    case "c", "u" -> rules.add(new DeviceRule(true, 'c', d.major(), d.minor(), "rwm"));
-                    case "b" -> rules.add(new DeviceRule(true, 'b', d.major(), d.minor(), "rwm"));
-                    default -> { } // fifos are not device nodes
-                }
-            }
         }
         rules.addAll(DEFAULT_ALLOWED);
         return r.withDevices(List.copyOf(rules));

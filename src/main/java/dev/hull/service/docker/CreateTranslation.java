@@ -2,6 +2,8 @@ package dev.hull.service.docker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.hull.engine.CreateOptions;
+import dev.hull.engine.MountFlag;
+import dev.hull.runtime.RuntimeError;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -58,8 +60,8 @@ final class CreateTranslation {
         if (isSet(body.path("Healthcheck")) && !body.path("Healthcheck").path("Test").path(0).asText().equals("NONE")) {
             throw ApiError.badRequest("Config.Healthcheck is not supported by Hull yet");
         }
-        refuse(hc, "HostConfig.", "OomKillDisable", "Cgroup", "CgroupParent", "ShmSize", "Links", "VolumesFrom",
-                "Devices", "DeviceRequests", "DeviceCgroupRules", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt",
+        refuse(hc, "HostConfig.", "OomKillDisable", "Cgroup", "ShmSize", "Links",
+                "DeviceRequests", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt",
                 "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
                 "BlkioDeviceWriteIOps", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetMems", "KernelMemory",
                 "KernelMemoryTCP", "MemoryReservation", "CpuCount", "CpuPercent", "IOMaximumIOps",
@@ -67,10 +69,9 @@ final class CreateTranslation {
         if (hc.path("MemorySwappiness").isNumber() && hc.path("MemorySwappiness").asLong() >= 0) {
             throw ApiError.badRequest("HostConfig.MemorySwappiness is not supported by Hull");
         }
-        for (String mode : List.of("IpcMode", "PidMode", "UTSMode", "UsernsMode", "CgroupnsMode", "Isolation")) {
+        for (String mode : List.of("UsernsMode", "CgroupnsMode", "Isolation")) {
             String v = hc.path(mode).asText("");
-            if (!v.isEmpty() && !v.equals("private") && !v.equals("default") && !(mode.equals("IpcMode")
-                    && v.equals("shareable"))) {
+            if (!v.isEmpty() && !v.equals("private") && !v.equals("default")) {
                 throw ApiError.badRequest("HostConfig." + mode + " " + v + " is not supported by Hull");
             }
         }
@@ -118,6 +119,7 @@ final class CreateTranslation {
         for (JsonNode m : hc.path("Mounts")) {
             mount(o, m);
         }
+        namespacesAndDevices(o, hc);
         for (var e : hc.path("PortBindings").properties()) {
             String port = e.getKey();
             if (e.getValue().isArray() && !e.getValue().isEmpty()) {
@@ -237,35 +239,47 @@ final class CreateTranslation {
         return hc.path("Tmpfs").has(target) || hc.path("Tmpfs").has(t);
     }
 
-    /** HostConfig.Mounts: bind, volume and tmpfs, as -v and --tmpfs would give them. */
+    /** HostConfig.Mounts: bind, volume and tmpfs, checked and mapped as --mount's ({@link MountFlag}). */
     private static void mount(CreateOptions o, JsonNode m) throws ApiError {
-        String type = m.path("Type").asText("");
-        String target = m.path("Target").asText("");
-        String source = m.path("Source").asText("");
-        boolean ro = m.path("ReadOnly").asBoolean();
-        if (target.isEmpty()) {
-            throw ApiError.badRequest("HostConfig.Mounts: Target is required");
+        if (m.path("BindOptions").path("NonRecursive").asBoolean() || isSet(m.path("BindOptions").path("CreateMountpoint"))) {
+            throw ApiError.badRequest("HostConfig.Mounts: BindOptions.NonRecursive and CreateMountpoint are not"
+                    + " supported by Hull");
         }
-        switch (type) {
-            case "bind" -> {
-                if (!source.startsWith("/")) {
-                    throw ApiError.badRequest("HostConfig.Mounts: a bind's Source must be an absolute path");
-                }
-                o.volumes.add(source + ":" + target + (ro ? ":ro" : ""));
-            }
-            case "volume" -> {
-                if (source.isEmpty()) {
-                    throw ApiError.badRequest("HostConfig.Mounts: an anonymous volume (no Source) is not supported"
-                            + " by Hull: name the volume");
-                }
-                o.volumes.add(source + ":" + target + (ro ? ":ro" : ""));
-            }
-            case "tmpfs" -> {
-                long size = m.path("TmpfsOptions").path("SizeBytes").asLong(0);
-                o.tmpfs.add(size > 0 ? target + ":size=" + size : target);
-            }
-            default -> throw ApiError.badRequest("HostConfig.Mounts: type " + type + " is not supported by Hull");
+        String driver = m.path("VolumeOptions").path("DriverConfig").path("Name").asText("");
+        if (!driver.isEmpty() && !driver.equals("local")) {
+            throw ApiError.badRequest("HostConfig.Mounts: volume driver " + driver + " is not supported by Hull");
         }
+        JsonNode tmpfs = m.path("TmpfsOptions");
+        MountFlag flag = new MountFlag(m.path("Type").asText("").toLowerCase(java.util.Locale.ROOT),
+                m.path("Source").asText(""), m.path("Target").asText(""), m.path("ReadOnly").asBoolean(),
+                emptyToNull(m.path("BindOptions").path("Propagation").asText("")),
+                m.path("VolumeOptions").path("NoCopy").asBoolean(),
+                tmpfs.path("SizeBytes").asLong(0) > 0 ? tmpfs.path("SizeBytes").asLong() : null,
+                tmpfs.path("Mode").asInt(0) != 0 ? tmpfs.path("Mode").asInt() : null);
+        try {
+            flag.addTo(o);
+        } catch (RuntimeError e) {
+            throw ApiError.badRequest(e.getMessage());
+        }
+    }
+
+    /** PidMode, IpcMode, UTSMode, Devices, DeviceCgroupRules and VolumesFrom, as the flags of their names. */
+    private static void namespacesAndDevices(CreateOptions o, JsonNode hc) throws ApiError {
+        o.pid = emptyToNull(hc.path("PidMode").asText(""));
+        o.ipc = emptyToNull(hc.path("IpcMode").asText(""));
+        if ("default".equals(o.ipc)) {
+            o.ipc = null;
+        }
+        o.uts = emptyToNull(hc.path("UTSMode").asText(""));
+        for (JsonNode d : hc.path("Devices")) {
+            String host = d.path("PathOnHost").asText("");
+            String ctr = d.path("PathInContainer").asText("");
+            String perms = d.path("CgroupPermissions").asText("");
+            o.devices.add(host + ":" + (ctr.isEmpty() ? host : ctr) + ":" + (perms.isEmpty() ? "rwm" : perms));
+        }
+        o.deviceCgroupRules = new ArrayList<>(strings(hc.path("DeviceCgroupRules"), "HostConfig.DeviceCgroupRules"));
+        o.volumesFrom = new ArrayList<>(strings(hc.path("VolumesFrom"), "HostConfig.VolumesFrom"));
+        o.cgroupParent = emptyToNull(hc.path("CgroupParent").asText(""));
     }
 
     private static void refuse(JsonNode n, String prefix, String... fields) throws ApiError {
