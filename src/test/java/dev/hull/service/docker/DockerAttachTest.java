@@ -9,35 +9,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * docker attach and docker start -ai through the Docker API: the real docker CLI on a pty (a python
  * script holds it, {@link AttachTest#DRIVER}) joins a running container's stdio — its monitor's
  * attach.sock, bridged to the hijacked connection — types, reads, and leaves with the detach keys.
  */
-class DockerAttachTest {
-    @TempDir
-    static Path tmp;
-    static ApiService api;
-
-    @BeforeAll
-    static void startService() throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(ApiService.DOCKER), "the docker CLI is not at " + ApiService.DOCKER);
-        api = ApiService.start(tmp);
-    }
-
-    @AfterAll
-    static void stopService() throws Exception {
-        if (api != null) {
-            api.close();
-        }
-    }
-
+class DockerAttachTest extends ApiServiceTest {
     static final String READER = "while read x; do echo got-$x; case $x in quit) exit 3;; esac; done";
 
     /** docker args on a pty the driver holds, through steps: what the terminal showed, then "EXIT status". */
