@@ -2,6 +2,7 @@ package dev.hull.cli;
 
 import dev.hull.engine.Engine;
 import dev.hull.engine.VolumeArchives;
+import dev.hull.engine.VolumeStore;
 import dev.hull.runtime.RuntimeError;
 import java.io.BufferedInputStream;
 import java.io.InputStream;
@@ -31,8 +32,9 @@ final class VolumeArchiveCli {
         @Override
         public Integer call() {
             return ContainerCli.guarded(1, () -> {
-                VolumeArchives a = new VolumeArchives(Engine.defaults().volumes());
-                Engine.defaults().volumes().get(name); // a missing volume: its error, before any file is made
+                VolumeStore volumes = Engine.defaults().volumes();
+                volumes.get(name); // a missing volume: its error, before any file is made
+                VolumeArchives a = new VolumeArchives(volumes);
                 ArchiveOutput.write(output, out -> a.export(name, out));
                 return 0;
             });
@@ -53,8 +55,9 @@ final class VolumeArchiveCli {
         @Override
         public Integer call() {
             return ContainerCli.guarded(1, () -> {
-                VolumeArchives a = new VolumeArchives(Engine.defaults().volumes());
-                Engine.defaults().volumes().get(name); // a missing volume: its error first
+                VolumeStore volumes = Engine.defaults().volumes();
+                volumes.get(name); // a missing volume: its error first
+                VolumeArchives a = new VolumeArchives(volumes);
                 if (file.equals("-")) {
                     a.importInto(name, System.in);
                     return 0;
