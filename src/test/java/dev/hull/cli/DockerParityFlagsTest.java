@@ -124,8 +124,10 @@ class DockerParityFlagsTest {
             // created, not running: -n and -l take every state, as docker's do
             assertThat(f.hull.ok("ps", "-l", "--filter", "name=pf-ps-", "--format", "{{.Names}}").out())
                     .isEqualTo("pf-ps-3\n");
-            assertThat(f.hull.ok("ps", "-n", "2", "--filter", "name=pf-ps-", "--format", "{{.Names}}").out().lines()
-                    .sorted().toList()).containsExactly("pf-ps-2", "pf-ps-3");
+            assertThat(f.hull.ok("ps", "-n", "2", "--filter", "name=pf-ps-", "--format", "{{.Names}}").out())
+                    .as("the two last created, newest first").isEqualTo("pf-ps-3\npf-ps-2\n");
+            assertThat(f.hull.ok("ps", "-a", "--filter", "name=pf-ps-", "--format", "{{.Names}}").out())
+                    .as("newest first, as docker lists").isEqualTo("pf-ps-3\npf-ps-2\npf-ps-1\n");
             assertThat(f.hull.ok("ps", "--filter", "name=pf-ps-", "-q").out()).as("without -n: running only").isEmpty();
             String table = f.hull.ok("ps", "-a", "-s", "--filter", "name=pf-ps-1").out();
             assertThat(table.lines().findFirst().orElseThrow()).matches(".*NAMES +SIZE");
@@ -134,5 +136,33 @@ class DockerParityFlagsTest {
         } finally {
             f.hull.run("rm", "-f", "pf-ps-1", "pf-ps-2", "pf-ps-3");
         }
+    }
+
+    @Test
+    void attachChoosesTheStreamsThatReachTheCallerAndTheLogKeepsAll() throws Exception {
+        String both = "echo to-out; echo to-err >&2";
+        HullCommand.Result out = f.hull.run("run", "--name", "pf-attach", "--network", "none", "-a", "stdout",
+                "busybox", "sh", "-c", both);
+        assertThat(out.exit()).isZero();
+        assertThat(out.out()).isEqualTo("to-out\n");
+        assertThat(out.err()).isEmpty();
+        try {
+            HullCommand.Result logs = f.hull.ok("logs", "pf-attach");
+            assertThat(logs.out()).isEqualTo("to-out\n");
+            assertThat(logs.err()).as("stderr's line is in the log though not shown").isEqualTo("to-err\n");
+        } finally {
+            f.hull.run("rm", "-f", "pf-attach");
+        }
+        HullCommand.Result err = f.hull.run("run", "--rm", "--network", "none", "-a", "STDERR", "busybox", "sh", "-c",
+                both);
+        assertThat(err.out()).isEmpty();
+        assertThat(err.err()).isEqualTo("to-err\n");
+        HullCommand.Result bad = f.hull.run("run", "--rm", "-a", "stdnothing", "busybox", "true");
+        assertThat(bad.exit()).isEqualTo(125);
+        assertThat(bad.err()).isEqualTo("hull: invalid argument \"stdnothing\" for \"-a, --attach\" flag: valid streams"
+                + " are STDIN, STDOUT and STDERR\n");
+        HullCommand.Result conflict = f.hull.run("run", "-d", "-a", "stdout", "busybox", "true");
+        assertThat(conflict.exit()).isEqualTo(125);
+        assertThat(conflict.err()).isEqualTo("hull: Conflicting options: -a and -d\n");
     }
 }
