@@ -525,6 +525,7 @@ final class ContainerCli {
             return guarded(1, () -> {
                 Engine engine = Engine.defaults();
                 ContainerInfo c = engine.containers().resolve(ref);
+                Engine.checkReadable(c);
                 int n;
                 try {
                     n = tail.equals("all") ? -1 : Integer.parseInt(tail);

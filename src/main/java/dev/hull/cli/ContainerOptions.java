@@ -120,6 +120,9 @@ final class ContainerOptions {
             + " rotation), max-file=N: rotate the json-file log (default: logMaxSize and logMaxFiles of"
             + " /etc/hull/hull.json, else max-size=20m, max-file=5).")
     List<String> logOpts = new ArrayList<>();
+    @Option(names = "--log-driver", paramLabel = "DRIVER", description = "json-file (default), local (the same"
+            + " log under docker's local driver's name) or none (no log: hull logs has nothing to read).")
+    String logDriver;
 
     @Option(names = "--label-file", paramLabel = "FILE", description = "Read KEY=VALUE labels from a file"
             + " (# comments).")
@@ -264,6 +267,7 @@ final class ContainerOptions {
         o.stopSignal = stopSignal;
         o.stopTimeout = stopTimeout;
         keyValues("--log-opt", logOpts, o.logOpts);
+        o.logDriver = logDriver == null || logDriver.equals("json-file") ? null : logDriver;
         return o;
     }
 

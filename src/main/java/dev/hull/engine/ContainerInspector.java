@@ -95,7 +95,7 @@ public final class ContainerInspector {
         rp.put("Name", policy.name());
         rp.put("MaximumRetryCount", policy.maxRetries());
         ObjectNode lc = hc.putObject("LogConfig");
-        lc.put("Type", "json-file");
+        lc.put("Type", o.logDriverName());
         ObjectNode lcc = lc.putObject("Config");
         o.logOpts.forEach(lcc::put);
         ArrayNode caps = hc.putArray("CapAdd");

@@ -97,6 +97,21 @@ public final class CreateOptions {
      * for the keys not given ({@link EngineConfig#applyTo}).
      */
     public Map<String, String> logOpts = new LinkedHashMap<>();
+    /**
+     * --log-driver: null or json-file (the default), local (the same json-file log, docker's local
+     * driver's name: its defaults are Hull's), none (no log at all: logs cannot be read).
+     */
+    public String logDriver;
+
+    /** The log driver's name as docker shows it. */
+    public String logDriverName() {
+        return logDriver == null ? "json-file" : logDriver;
+    }
+
+    /** Whether the container has a log to read (every driver but none). */
+    public boolean keepsLog() {
+        return !"none".equals(logDriver);
+    }
     /** --domainname: the UTS domain name. */
     public String domainname;
     /** --sysctl KEY=VALUE of the container's namespaces. */

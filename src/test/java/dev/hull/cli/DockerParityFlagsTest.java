@@ -165,4 +165,33 @@ class DockerParityFlagsTest {
         assertThat(conflict.exit()).isEqualTo(125);
         assertThat(conflict.err()).isEqualTo("hull: Conflicting options: -a and -d\n");
     }
+
+    @Test
+    void logDriversNoneLocalAndRefusals() throws Exception {
+        HullCommand.Result none = f.hull.run("run", "--name", "pf-nolog", "--network", "none", "--log-driver", "none",
+                "busybox", "echo", "shown anyway");
+        try {
+            assertThat(none.exit()).isZero();
+            assertThat(none.out()).as("an attached run still shows the output").isEqualTo("shown anyway\n");
+            HullCommand.Result logs = f.hull.run("logs", "pf-nolog");
+            assertThat(logs.exit()).isNotZero();
+            assertThat(logs.err()).isEqualTo("hull: configured logging driver does not support reading\n");
+            assertThat(f.hull.ok("inspect", "-f", "{{.HostConfig.LogConfig.Type}}", "pf-nolog").out()).isEqualTo("none\n");
+            f.hull.ok("create", "--name", "pf-local", "--network", "none", "--log-driver", "local", "busybox", "echo",
+                    "kept");
+            f.hull.ok("start", "-a", "pf-local");
+            assertThat(f.hull.ok("logs", "pf-local").out()).isEqualTo("kept\n");
+            assertThat(f.hull.ok("inspect", "-f", "{{.HostConfig.LogConfig.Type}}", "pf-local").out()).isEqualTo("local\n");
+        } finally {
+            f.hull.run("rm", "-f", "pf-nolog", "pf-local");
+        }
+        HullCommand.Result syslog = f.hull.run("run", "--rm", "--log-driver", "syslog", "busybox", "true");
+        assertThat(syslog.exit()).isEqualTo(125);
+        assertThat(syslog.err()).isEqualTo("hull: --log-driver syslog: Hull logs with json-file (the default), local or"
+                + " none\n");
+        HullCommand.Result opts = f.hull.run("run", "--rm", "--log-driver", "none", "--log-opt", "max-size=1m", "busybox",
+                "true");
+        assertThat(opts.exit()).isEqualTo(125);
+        assertThat(opts.err()).isEqualTo("hull: --log-opt max-size: the none log driver takes no options\n");
+    }
 }

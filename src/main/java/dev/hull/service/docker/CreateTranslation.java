@@ -192,9 +192,11 @@ final class CreateTranslation {
         }
         JsonNode lc = hc.path("LogConfig");
         String driver = lc.path("Type").asText("");
-        if (!driver.isEmpty() && !driver.equals("json-file")) {
-            throw ApiError.badRequest("HostConfig.LogConfig.Type " + driver + ": Hull logs with json-file only");
+        if (!driver.isEmpty() && !List.of("json-file", "local", "none").contains(driver)) {
+            throw ApiError.badRequest("HostConfig.LogConfig.Type " + driver + ": Hull logs with json-file, local or"
+                    + " none");
         }
+        o.logDriver = driver.isEmpty() || driver.equals("json-file") ? null : driver;
         lc.path("Config").properties().forEach(e -> o.logOpts.put(e.getKey(), e.getValue().asText()));
 
         JsonNode endpoints = body.path("NetworkingConfig").path("EndpointsConfig");
