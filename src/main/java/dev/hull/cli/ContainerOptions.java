@@ -152,6 +152,24 @@ final class ContainerOptions {
     String cpusetMems;
     @Option(names = "--memory-reservation", paramLabel = "SIZE", description = "Soft memory limit (memory.low).")
     String memoryReservation;
+    @Option(names = "--blkio-weight", paramLabel = "N", description = "Block I/O weight, 10 to 1000 (needs a"
+            + " scheduler with weights: BFQ).")
+    Integer blkioWeight;
+    @Option(names = "--blkio-weight-device", paramLabel = "DEVICE:WEIGHT", description = "Block I/O weight for one"
+            + " device (repeatable).")
+    List<String> blkioWeightDevices = new ArrayList<>();
+    @Option(names = "--device-read-bps", paramLabel = "DEVICE:RATE", description = "Limit reads from a block device"
+            + " to RATE bytes per second (kb, mb, gb; repeatable).")
+    List<String> deviceReadBps = new ArrayList<>();
+    @Option(names = "--device-write-bps", paramLabel = "DEVICE:RATE", description = "Limit writes to a block device"
+            + " (bytes per second; kb, mb, gb).")
+    List<String> deviceWriteBps = new ArrayList<>();
+    @Option(names = "--device-read-iops", paramLabel = "DEVICE:N", description = "Limit reads from a block device to"
+            + " N operations per second.")
+    List<String> deviceReadIops = new ArrayList<>();
+    @Option(names = "--device-write-iops", paramLabel = "DEVICE:N", description = "Limit writes to a block device to"
+            + " N operations per second.")
+    List<String> deviceWriteIops = new ArrayList<>();
 
     @Option(names = "--mount", paramLabel = "type=bind|volume|tmpfs,...", description = "Attach a mount, docker's"
             + " CSV: type=bind,source=/srv,target=/data,readonly (a bind's source must exist; bind-propagation=),"
@@ -252,6 +270,12 @@ final class ContainerOptions {
         o.cpuPeriod = cpuPeriod;
         o.cpuQuota = cpuQuota;
         o.cpusetMems = cpusetMems;
+        o.blkioWeight = blkioWeight;
+        o.blkioWeightDevices = blkioWeightDevices;
+        o.deviceReadBps = deviceReadBps;
+        o.deviceWriteBps = deviceWriteBps;
+        o.deviceReadIops = deviceReadIops;
+        o.deviceWriteIops = deviceWriteIops;
         o.memoryReservation = memoryReservation == null ? null
                 : Engine.parseSize(memoryReservation, "--memory-reservation");
         for (String m : mounts) {

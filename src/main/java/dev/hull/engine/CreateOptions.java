@@ -129,6 +129,16 @@ public final class CreateOptions {
     public String cpusetMems;
     /** --memory-reservation in bytes: the soft limit (memory.low). */
     public Long memoryReservation;
+    /** --blkio-weight 10..1000 (null or 0: none); the block I/O flags are {@link BlockIoFlags}'. */
+    public Integer blkioWeight;
+    /** --blkio-weight-device DEVICE:WEIGHT. */
+    public List<String> blkioWeightDevices = new ArrayList<>();
+    /** --device-read-bps / --device-write-bps DEVICE:RATE[kb|mb|gb]. */
+    public List<String> deviceReadBps = new ArrayList<>();
+    public List<String> deviceWriteBps = new ArrayList<>();
+    /** --device-read-iops / --device-write-iops DEVICE:N. */
+    public List<String> deviceReadIops = new ArrayList<>();
+    public List<String> deviceWriteIops = new ArrayList<>();
     /** --device HOST[:CONTAINER][:PERMS] (PERMS of r, w, m; default rwm). */
     public List<String> devices = new ArrayList<>();
     /** --device-cgroup-rule 'TYPE MAJOR:MINOR PERMS' (docker's, e.g. "c 42:* rmw"). */

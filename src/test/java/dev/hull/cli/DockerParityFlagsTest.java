@@ -194,4 +194,54 @@ class DockerParityFlagsTest {
         assertThat(opts.exit()).isEqualTo(125);
         assertThat(opts.err()).isEqualTo("hull: --log-opt max-size: the none log driver takes no options\n");
     }
+
+    @Test
+    void blockIoThrottlesReachTheContainersCgroupAndBadOnesAreRefused() throws Exception {
+        Path img = Files.createTempFile("pf-blkio", ".img");
+        java.io.RandomAccessFile raf = new java.io.RandomAccessFile(img.toFile(), "rw");
+        raf.setLength(16 << 20);
+        raf.close();
+        Process p = new ProcessBuilder("losetup", "-f", "--show", img.toString()).redirectErrorStream(true).start();
+        String loop = new String(p.getInputStream().readAllBytes()).strip();
+        org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0 && loop.startsWith("/dev/loop"),
+                "needs a free loop device (losetup): " + loop);
+        try {
+            String rdev = Files.readString(Path.of("/sys/class/block", Path.of(loop).getFileName().toString(), "dev"))
+                    .strip();
+            Path v1 = Path.of("/sys/fs/cgroup/blkio");
+            String show = Files.isDirectory(v1)
+                    ? "cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device"
+                    : "cat /sys/fs/cgroup/io.max";
+            String out = f.hull.ok("run", "--name", "pf-blkio", "--network", "none", "--device-read-bps", loop + ":1mb",
+                    "--device-write-iops", loop + ":100", "busybox", "sh", "-c", show).out();
+            try {
+                if (Files.isDirectory(v1)) {
+                    assertThat(out).isEqualTo(rdev + " 1048576\n" + rdev + " 100\n");
+                } else {
+                    assertThat(out).contains(rdev + " rbps=1048576").contains("wiops=100");
+                }
+                assertThat(f.hull.ok("inspect", "-f", "{{json .HostConfig.BlkioDeviceReadBps}}", "pf-blkio").out().strip())
+                        .isEqualTo("[{\"Path\":\"" + loop + "\",\"Rate\":1048576}]");
+            } finally {
+                f.hull.run("rm", "-f", "pf-blkio");
+            }
+            String[][] refused = {
+                {"--device-read-bps", "/dev/null:1m", "hull: /dev/null is not a block device"},
+                {"--device-read-bps", loop + ":1x", "hull: invalid rate for device: " + loop + ":1x. The correct format is"
+                    + " <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be"
+                    + " kb, mb, or gb"},
+                {"--device-write-iops", "sda:5", "hull: bad format for device path: sda:5"},
+                {"--blkio-weight-device", loop + ":5", "hull: invalid weight for device: " + loop + ":5"},
+                {"--blkio-weight", "5000", "hull: Range of blkio weight is from 10 to 1000"},
+            };
+            for (String[] r : refused) {
+                HullCommand.Result res = f.hull.run("create", "--network", "none", r[0], r[1], "busybox");
+                assertThat(res.exit()).as(r[0] + " " + r[1]).isEqualTo(125);
+                assertThat(res.err()).isEqualTo(r[2] + "\n");
+            }
+        } finally {
+            new ProcessBuilder("losetup", "-d", loop).start().waitFor();
+            Files.deleteIfExists(img);
+        }
+    }
 }

@@ -61,9 +61,7 @@ final class CreateTranslation {
             throw ApiError.badRequest("Config.Healthcheck is not supported by Hull yet");
         }
         refuse(hc, "HostConfig.", "OomKillDisable", "Cgroup", "ShmSize", "Links",
-                "DeviceRequests", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt",
-                "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
-                "BlkioDeviceWriteIOps", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetMems", "KernelMemory",
+                "DeviceRequests", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetMems", "KernelMemory",
                 "KernelMemoryTCP", "MemoryReservation", "CpuCount", "CpuPercent", "IOMaximumIOps",
                 "IOMaximumBandwidth", "MaskedPaths", "ReadonlyPaths", "Annotations", "VolumeDriver");
         if (hc.path("MemorySwappiness").isNumber() && hc.path("MemorySwappiness").asLong() >= 0) {
@@ -120,6 +118,7 @@ final class CreateTranslation {
             mount(o, m);
         }
         namespacesAndDevices(o, hc);
+        blockIo(o, hc);
         for (var e : hc.path("PortBindings").properties()) {
             String port = e.getKey();
             if (e.getValue().isArray() && !e.getValue().isEmpty()) {
@@ -262,6 +261,22 @@ final class CreateTranslation {
             flag.addTo(o);
         } catch (RuntimeError e) {
             throw ApiError.badRequest(e.getMessage());
+        }
+    }
+
+    /** BlkioWeight and the Blkio* device lists ({Path, Weight} / {Path, Rate}) as docker's flags give them. */
+    private static void blockIo(CreateOptions o, JsonNode hc) {
+        o.blkioWeight = hc.path("BlkioWeight").isNumber() ? hc.path("BlkioWeight").asInt() : null;
+        for (JsonNode d : hc.path("BlkioWeightDevice")) {
+            o.blkioWeightDevices.add(d.path("Path").asText("") + ":" + d.path("Weight").asText(""));
+        }
+        List<List<String>> lists = List.of(o.deviceReadBps, o.deviceWriteBps, o.deviceReadIops, o.deviceWriteIops);
+        List<String> fields = List.of("BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
+                "BlkioDeviceWriteIOps");
+        for (int i = 0; i < fields.size(); i++) {
+            for (JsonNode d : hc.path(fields.get(i))) {
+                lists.get(i).add(d.path("Path").asText("") + ":" + d.path("Rate").asText(""));
+            }
         }
     }
 

@@ -91,6 +91,9 @@ class DockerContainerOpsTest extends ApiServiceTest {
             assertThat(logs.err()).contains("configured logging driver does not support reading");
             assertThat(api.docker("run", "--rm", "--log-driver", "gelf", "busybox", "true").err())
                     .contains("HostConfig.LogConfig.Type gelf: Hull logs with json-file, local or none");
+            // the Blkio* fields reach the engine's checks (they were refused as unsupported before)
+            assertThat(api.docker("create", "--device-read-bps", "/dev/null:1mb", "busybox").err())
+                    .contains("/dev/null is not a block device");
         } finally {
             api.docker("rm", "-f", "ops-nolog");
         }
