@@ -190,6 +190,11 @@ final class ContainerOptions {
     String ipc;
     @Option(names = "--uts", paramLabel = "host", description = "Share the host's hostname and domain name.")
     String uts;
+    @Option(names = "--userns", paramLabel = "host", description = "host (the default: the host's user ids, as"
+            + " docker without userns-remap); a user namespace per container is not offered yet.")
+    String userns;
+    @Option(names = "--gpus", paramLabel = "GPUS", hidden = true, description = "Refused: Hull passes no GPUs yet.")
+    String gpus;
     @Option(names = "--cgroup-parent", paramLabel = "PATH", description = "The cgroup to put the container's"
             + " own under (PATH/ID, from the hierarchy's root; default /hull).")
     String cgroupParent;
@@ -286,6 +291,14 @@ final class ContainerOptions {
         o.pid = pid;
         o.ipc = ipc;
         o.uts = uts;
+        if (userns != null && !userns.isEmpty() && !userns.equals("host")) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--userns " + userns + ": Hull runs containers in the"
+                    + " host's user ids (host, the default); a user namespace per container is not offered yet");
+        }
+        if (gpus != null) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--gpus " + gpus + ": Hull passes no GPUs yet (--device"
+                    + " gives a container a host device node)");
+        }
         o.volumesFrom = volumesFrom;
         o.cgroupParent = cgroupParent;
         o.stopSignal = stopSignal;

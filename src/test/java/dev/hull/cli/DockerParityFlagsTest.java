@@ -244,4 +244,17 @@ class DockerParityFlagsTest {
             Files.deleteIfExists(img);
         }
     }
+
+    @Test
+    void usernsHostIsTheDefaultAndWhatIsNotOfferedIsRefusedByName() throws Exception {
+        assertThat(f.hull.ok("run", "--rm", "--network", "none", "--userns", "host", "busybox", "cat",
+                "/proc/self/uid_map").out()).as("the host's ids, no user namespace").matches("\\s*0\\s+0\\s+4294967295\\s*");
+        HullCommand.Result auto = f.hull.run("run", "--rm", "--userns", "auto", "busybox", "true");
+        assertThat(auto.exit()).isEqualTo(125);
+        assertThat(auto.err()).isEqualTo("hull: --userns auto: Hull runs containers in the host's user ids (host, the"
+                + " default); a user namespace per container is not offered yet\n");
+        HullCommand.Result gpus = f.hull.run("run", "--rm", "--gpus", "all", "busybox", "true");
+        assertThat(gpus.exit()).isEqualTo(125);
+        assertThat(gpus.err()).startsWith("hull: --gpus all: Hull passes no GPUs yet");
+    }
 }

@@ -69,7 +69,8 @@ final class CreateTranslation {
         }
         for (String mode : List.of("UsernsMode", "CgroupnsMode", "Isolation")) {
             String v = hc.path(mode).asText("");
-            if (!v.isEmpty() && !v.equals("private") && !v.equals("default")) {
+            if (!v.isEmpty() && !v.equals("private") && !v.equals("default")
+                    && !(mode.equals("UsernsMode") && v.equals("host"))) {
                 throw ApiError.badRequest("HostConfig." + mode + " " + v + " is not supported by Hull");
             }
         }
