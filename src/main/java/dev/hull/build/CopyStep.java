@@ -46,8 +46,12 @@ final class CopyStep {
         boolean urls = false;
         for (String src : list) {
             if (RemoteSource.isGit(src)) {
-                throw in.error(in.keyword() + " " + src + ": git sources are not supported by hull build (clone it"
-                        + " into the context, or RUN git clone)");
+                if (!add || from != null) {
+                    throw in.error(in.keyword() + " " + src + ": " + (add ? "ADD --from" : "COPY")
+                            + " does not take git repositories (ADD clones them)");
+                }
+                urls = true;
+                continue;
             }
             if (RemoteSource.isUrl(src)) {
                 if (!add || from != null) {
@@ -58,7 +62,7 @@ final class CopyStep {
             }
         }
         if (from == null && ctx == null && list.stream().anyMatch(w -> !w.startsWith(HEREDOC)
-                && !RemoteSource.isUrl(w))) {
+                && !RemoteSource.isUrl(w) && !RemoteSource.isGit(w))) {
             throw in.error(in.keyword() + " needs a build context (the Dockerfile came on stdin without one)");
         }
         if (from == null) { // the key: a digest of what is copied (content, modes, owners)
@@ -94,6 +98,16 @@ final class CopyStep {
             if (src.startsWith(HEREDOC)) {
                 Heredoc h = in.heredocs().get(Integer.parseInt(src.substring(HEREDOC.length())));
                 matches.addAll(heredocFile(b, in, h, words, vars));
+                continue;
+            }
+            if (RemoteSource.isGit(src)) { // the repository's files (at #REF:DIR), cloned for every build
+                Path repo;
+                try {
+                    repo = GitSource.fetch(src, b.tmp, "ADD");
+                } catch (BuildException e) {
+                    throw in.error(e.getMessage());
+                }
+                matches.addAll(new BuildContext(repo, DockerIgnore.none()).match("."));
                 continue;
             }
             if (RemoteSource.isUrl(src)) {

@@ -29,7 +29,7 @@ final class RemoteSource {
     }
 
     static boolean isGit(String src) {
-        return src.matches("(?i)git://.*") || src.startsWith("git@") || src.matches("(?i)https?://.*\\.git(#.*)?");
+        return GitSource.isGit(src);
     }
 
     /**

@@ -81,8 +81,9 @@ final class BuildCli {
         List<String> secrets = new ArrayList<>();
         @Mixin
         RegistryCli.Access access = new RegistryCli.Access();
-        @Parameters(index = "0", paramLabel = "CONTEXT|-", description = "The build context: a directory, or - for a tar"
-                + " (or a lone Dockerfile) on stdin.")
+        @Parameters(index = "0", paramLabel = "CONTEXT|URL|-", description = "The build context: a directory, a git"
+                + " repository (https://.../x.git, git://..., git@host:x.git; #REF:DIR picks a branch, tag or commit"
+                + " and a directory), or - for a tar (or a lone Dockerfile) on stdin.")
         String context;
 
         @Override
@@ -157,6 +158,10 @@ final class BuildCli {
                     } else {
                         stdinDockerfile = in;
                     }
+                } else if (dev.hull.build.GitSource.isGit(context)) { // URL#REF:DIR, cloned here
+                    Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
+                    tmpContext = Files.createTempDirectory(tmpRoot, "context-");
+                    req.context = dev.hull.build.GitSource.fetch(context, tmpContext, "context");
                 } else {
                     Path dir = inv.resolve(Path.of(context));
                     if (!Files.isDirectory(dir)) {

@@ -3,6 +3,7 @@ package dev.hull.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.hull.build.testing.GitServer;
 import dev.hull.image.Platform;
 import dev.hull.image.testing.RegistryServer;
 import java.net.InetSocketAddress;
@@ -80,6 +81,36 @@ class BuildSourcesTest {
         r = fx.hull.run("build", c.toString());
         assertThat(r.exit()).isNotZero();
         assertThat(r.err()).contains("hull: Dockerfile:1: FROM --platform=" + other + ": hull build builds only for");
+        fx.nothingLeftBehind();
+    }
+
+    @Test
+    void gitRepositoriesAsContextAndAsAddSource() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(GitServer.available(), "git is not installed (./test installs it)");
+        try (GitServer git = new GitServer(fx.dir)) {
+            String repo = git.url;
+            String first = git.first;
+            fx.ok("build", "-t", "gitctx:v1", repo + "#v1:app");
+            assertThat(fx.ok("run", "--rm", "gitctx:v1").out()).isEqualTo("one\n");
+            fx.ok("build", "-t", "gitctx:head", repo + "#:app");
+            assertThat(fx.ok("run", "--rm", "gitctx:head").out()).isEqualTo("two\n");
+            fx.ok("build", "-t", "gitctx:sha", repo + "#" + first + ":app");
+            assertThat(fx.ok("run", "--rm", "gitctx:sha").out()).as("a commit id as the ref").isEqualTo("one\n");
+
+            Path c = fx.context("gitadd", "FROM busybox\nADD " + repo + "#v1 /src\n");
+            fx.ok("build", "-t", "gitadd:1", c.toString());
+            assertThat(fx.ok("run", "--rm", "gitadd:1", "sh", "-c", "cat /src/app/version; ls -a /src").out())
+                    .as("the repository's files at v1, without .git").isEqualTo("one\n.\n..\napp\n");
+
+            HullCommand.Result r = fx.hull.run("build", repo + "#no-such-ref:app");
+            assertThat(r.exit()).isNotZero();
+            assertThat(r.err()).startsWith("hull: context " + repo + "#no-such-ref:app: git could not fetch it");
+            r = fx.hull.run("build", repo + "#v1:../..");
+            assertThat(r.err()).contains("../.. is not a directory in the repository");
+            Files.writeString(c.resolve("Dockerfile"), "FROM busybox\nCOPY " + repo + " /src\n");
+            r = fx.hull.run("build", c.toString());
+            assertThat(r.err()).contains("COPY " + repo + ": COPY does not take git repositories (ADD clones them)");
+        }
         fx.nothingLeftBehind();
     }
 

@@ -59,18 +59,27 @@ final class Builds {
         int[] pipe = null;
         Thread pump = null;
         try {
-            try (InputStream body = Content.Source.asInputStream(x.request)) {
-                ContextTar.extract(body, context);
-            } catch (BuildException e) {
-                throw ApiError.badRequest(e.getMessage());
-            } catch (IOException e) {
-                throw ApiError.badRequest("the build context: " + (e.getMessage() == null ? e : e.getMessage()));
+            String remote = x.param("remote");
+            if (remote != null && !remote.isEmpty()) { // a git repository (URL#REF:DIR), cloned here
+                try {
+                    req.context = dev.hull.build.GitSource.fetch(remote, context, "remote");
+                } catch (BuildException e) {
+                    throw ApiError.badRequest(e.getMessage());
+                }
+            } else {
+                try (InputStream body = Content.Source.asInputStream(x.request)) {
+                    ContextTar.extract(body, context);
+                } catch (BuildException e) {
+                    throw ApiError.badRequest(e.getMessage());
+                } catch (IOException e) {
+                    throw ApiError.badRequest("the build context: " + (e.getMessage() == null ? e : e.getMessage()));
+                }
+                req.context = context;
             }
-            req.context = context;
             String name = x.param("dockerfile", "Dockerfile");
             Path df;
             try {
-                df = context.resolve(ContextTar.inside(name));
+                df = req.context.resolve(ContextTar.inside(name));
             } catch (BuildException e) {
                 throw ApiError.badRequest("dockerfile " + name + " leaves the context");
             }
@@ -133,9 +142,10 @@ final class Builds {
 
     /** The query's build options, checked before the body is read. */
     private static BuildRequest request(Exchange x) throws ApiError {
-        if (x.param("remote") != null && !x.param("remote").isEmpty()) {
-            throw ApiError.badRequest("remote build contexts (git, URL) are not supported by Hull: send the context"
-                    + " as a tar");
+        String remote = x.param("remote");
+        if (remote != null && !remote.isEmpty() && !dev.hull.build.GitSource.isGit(remote)) {
+            throw ApiError.badRequest("remote build contexts other than git repositories (a tar or Dockerfile URL)"
+                    + " are not supported by Hull: send the context as a tar");
         }
         if ("2".equals(x.param("version"))) {
             throw ApiError.badRequest("BuildKit (version=2) is not supported by Hull: use the classic builder"

@@ -148,8 +148,25 @@ class DockerBuildApiTest {
         ApiService.Result r = api.curl("-X", "POST", "http://d/v1.43/build?version=2");
         assertThat(r.out()).startsWith("HTTP/1.1 400");
         assertThat(ApiService.body(r)).contains("DOCKER_BUILDKIT=0");
-        r = api.curl("-X", "POST", "http://d/v1.43/build?remote=https://example.com/x.git");
+        r = api.curl("-X", "POST", "http://d/v1.43/build?remote=https://example.com/context.tar");
         assertThat(r.out()).startsWith("HTTP/1.1 400");
-        assertThat(ApiService.body(r)).contains("remote build contexts");
+        assertThat(ApiService.body(r)).contains("remote build contexts other than git repositories");
+    }
+
+    @Test
+    void aGitRepositoryAsTheRemoteContext() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.hull.build.testing.GitServer.available(),
+                "git is not installed (./test installs it)");
+        try (var git = new dev.hull.build.testing.GitServer(Files.createDirectories(tmp.resolve("git")))) {
+            String remote = java.net.URLEncoder.encode(git.url + "#v1:app", java.nio.charset.StandardCharsets.UTF_8);
+            ApiService.Result r = api.curl("-X", "POST", "http://d/v1.43/build?t=apigit:1&remote=" + remote);
+            assertThat(r.out()).as(r.toString()).startsWith("HTTP/1.1 200").contains("Successfully tagged apigit:1");
+            assertThat(ok(api.hull("run", "--rm", "apigit:1")).out()).isEqualTo("one\n");
+            r = api.curl("-X", "POST", "http://d/v1.43/build?remote="
+                    + java.net.URLEncoder.encode(git.url + "#nope", java.nio.charset.StandardCharsets.UTF_8));
+            assertThat(r.out()).startsWith("HTTP/1.1 400");
+            assertThat(ApiService.body(r)).contains("git could not fetch it");
+            api.hull("rmi", "apigit:1");
+        }
     }
 }

@@ -1,0 +1,121 @@
+package dev.hull.build;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A git repository as a build context ({@code hull build URL#REF:DIR}) or an ADD source, as
+ * docker takes them: {@code https://…/x.git}, {@code git://…}, {@code git@host:x.git}, with an
+ * optional fragment {@code #REF} (a branch, tag or commit; default: the remote's HEAD) and
+ * {@code :DIR} (a directory inside the repository). Cloned with the host's git (only the http,
+ * https, git and ssh transports; no prompts, no submodules), its {@code .git} left out as
+ * BuildKit does by default.
+ */
+public final class GitSource {
+    private static final long TIMEOUT_MINUTES = 10;
+
+    private GitSource() {}
+
+    /** Whether text names a git repository (docker's rules). */
+    public static boolean isGit(String text) {
+        return text.matches("(?i)git://.*") || text.startsWith("git@")
+                || text.matches("(?i)https?://[^#]*\\.git(#.*)?");
+    }
+
+    /**
+     * Clones url (with its #REF:DIR fragment) into a new directory under tmp; the directory to use
+     * (DIR inside the clone, or the clone). what names the source in errors.
+     */
+    public static Path fetch(String url, Path tmp, String what) throws IOException, BuildException {
+        String repo = url;
+        String ref = "";
+        String dir = "";
+        int hash = url.indexOf('#');
+        if (hash >= 0) {
+            repo = url.substring(0, hash);
+            String frag = url.substring(hash + 1);
+            int colon = frag.indexOf(':');
+            ref = colon < 0 ? frag : frag.substring(0, colon);
+            dir = colon < 0 ? "" : frag.substring(colon + 1);
+        }
+        if (repo.startsWith("-") || ref.startsWith("-")) {
+            throw new BuildException(what + " " + url + ": not a git URL");
+        }
+        Path base = Files.createTempDirectory(tmp, "git-");
+        Path clone = base.resolve("repo");
+        List<String> cmd = new ArrayList<>(List.of("clone", "--quiet", "--depth", "1"));
+        if (!ref.isEmpty()) {
+            cmd.addAll(List.of("--branch", ref));
+        }
+        cmd.addAll(List.of("--", repo, clone.toString()));
+        String failed = git(cmd, null);
+        if (failed != null && !ref.isEmpty()) { // not a branch or tag: a commit, from a full clone
+            deleteQuietly(clone);
+            if (git(List.of("clone", "--quiet", "--no-checkout", "--", repo, clone.toString()), null) == null) {
+                failed = git(List.of("checkout", "--quiet", "--detach", ref), clone);
+            }
+        }
+        if (failed != null) {
+            throw new BuildException(what + " " + url + ": git could not fetch it: " + failed);
+        }
+        dev.hull.image.SnapshotStore.deleteTree(clone.resolve(".git"));
+        Path out = clone;
+        if (!dir.isEmpty()) {
+            out = clone.resolve(dir).normalize();
+            if (!out.startsWith(clone) || !Files.isDirectory(out, LinkOption.NOFOLLOW_LINKS)) {
+                throw new BuildException(what + " " + url + ": " + dir + " is not a directory in the repository");
+            }
+        }
+        return out;
+    }
+
+    /** Runs git with args (in dir, or here); null when it succeeded, else its last line of error. */
+    private static String git(List<String> args, Path dir) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("git", "-c", "core.hooksPath=/dev/null",
+                "-c", "protocol.allow=never", "-c", "protocol.http.allow=always", "-c", "protocol.https.allow=always",
+                "-c", "protocol.git.allow=always", "-c", "protocol.ssh.allow=always"));
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        if (dir != null) {
+            pb.directory(dir.toFile());
+        }
+        pb.environment().put("GIT_TERMINAL_PROMPT", "0");
+        pb.environment().put("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            return "cannot run git (apt-get install git): " + e.getMessage();
+        }
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            if (!p.waitFor(TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                return "no answer in " + TIMEOUT_MINUTES + " minutes";
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+        if (p.exitValue() == 0) {
+            return null;
+        }
+        String last = out.strip().lines().reduce((a, b) -> b).orElse("exit " + p.exitValue());
+        return last.replaceFirst("^fatal: ", "");
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            dev.hull.image.SnapshotStore.deleteTree(p);
+        } catch (IOException ignored) {
+            // under the build's temp dir, which goes at the end
+        }
+    }
+}
