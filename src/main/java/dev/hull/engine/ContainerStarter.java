@@ -212,7 +212,8 @@ final class ContainerStarter {
         }
         return new Monitor(containers.statusFile(info.id()), containers.logFile(info.id()), limits[0],
                 (int) limits[1], Monitor.RestartPolicy.parse(o.restart), containers.stopMarker(info.id()),
-                attached && o.interactive, detachKeys, onExit, onEnd, o.interactive && !o.tty && !attached);
+                attached && o.interactive, detachKeys, onExit, onEnd, o.interactive && !o.tty && !attached,
+                ContainerHealth.monitorHealth(o, hullCommand("healthcheck", "run", info.id())));
     }
 
     /** Wiring others notice while it stays: published host ports, or a user-defined network (peers' names). */
