@@ -496,8 +496,14 @@ public final class Engine {
     }
 
     /** docker's State.Health of the container; null without a healthcheck, or never started. */
-    public HealthState health(ContainerInfo info) throws IOException {
-        return health.state(info, state(info));
+    public HealthState health(ContainerInfo info, State s) throws IOException {
+        return health.state(info, s);
+    }
+
+    /** docker's ps filter value: starting, healthy, unhealthy, or none (no healthcheck, never started). */
+    public String healthStatus(ContainerInfo info, State s) throws IOException {
+        HealthState h = health.state(info, s);
+        return h == null ? "none" : h.status();
     }
 
     /** {@code hull healthcheck run}: the check once, recorded; the status after it. */
