@@ -111,8 +111,8 @@ class DockerHealthcheckTest extends ApiServiceTest {
                     .isEqualTo("healthy");
             // web started after db's first passing check ended
             String healthyAt = ok(api.docker("inspect", "-f",
-                    "{{range .State.Health.Log}}{{if eq .ExitCode 0}}{{.End}} {{end}}{{end}}", "hullhealth_db_1"))
-                    .out().strip().split(" ")[0];
+                    "{{range .State.Health.Log}}{{if eq .ExitCode 0}}{{json .End}} {{end}}{{end}}", "hullhealth_db_1"))
+                    .out().strip().split(" ")[0].replace("\"", "");
             String webStarted = ok(api.docker("inspect", "-f", "{{.State.StartedAt}}", "hullhealth_web_1")).out().strip();
             assertThat(java.time.Instant.parse(webStarted)).isAfter(java.time.Instant.parse(healthyAt));
         } finally {
