@@ -132,4 +132,58 @@ class DockerHealthcheckTest extends ApiServiceTest {
         assertThat(r.out()).contains("ready file: 0", "health: healthy", "done");
         assertThat(ok(api.docker("ps", "-aq", "--filter", "label=tc-health-test=1")).out()).as("removed on close").isEmpty();
     }
+
+    @Test
+    void checksGoOnThroughAServiceRestart() throws Exception {
+        // a service of this test's own, which it stops and starts again; no other service may start
+        // meanwhile (the cold checks would start one for the next: autoStartService off)
+        Path dir = Files.createDirectories(tmp.resolve("restarted"));
+        Files.writeString(dir.resolve("hull.json"), "{\"autoStartService\": false}");
+        ApiService own = ApiService.start(dir);
+        try {
+            ok(own.hull("run", "-d", "--name", "hc-restart", "--health-cmd", "test -e /tmp/ok", "--health-interval", "1s",
+                    "--health-retries", "1", "busybox", "sleep", "1000"));
+            ok(own.hull("exec", "hc-restart", "touch", "/tmp/ok"));
+            awaitHull(own, "healthy");
+            ProcessHandle service = ProcessHandle.of(own.servicePid()).orElseThrow();
+            service.destroy();
+            service.onExit().get(60, java.util.concurrent.TimeUnit.SECONDS);
+            // no service: the monitor's checks run cold
+            ok(own.hull("exec", "hc-restart", "rm", "/tmp/ok"));
+            awaitHull(own, "unhealthy");
+            own = startAgain(dir);
+            ok(own.hull("exec", "hc-restart", "touch", "/tmp/ok"));
+            awaitHull(own, "healthy");
+        } finally {
+            own.hull("rm", "-f", "hc-restart"); // (cold, should the service be down)
+            own.close();
+        }
+    }
+
+    /**
+     * A service on the socket again. A cold command (the monitor's check, now) takes the service lock a
+     * moment to see whether it should start one: a start that meets it tries again.
+     */
+    private static ApiService startAgain(Path dir) throws Exception {
+        for (int attempt = 1;; attempt++) {
+            try {
+                return ApiService.start(dir);
+            } catch (AssertionError e) {
+                if (attempt == 20 || !String.valueOf(e.getMessage()).contains("another Hull service")) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static void awaitHull(ApiService s, String status) throws Exception {
+        long deadline = System.nanoTime() + WAIT_MS * 1_000_000L;
+        String got;
+        while (!(got = ok(s.hull("inspect", "-f", "{{.State.Health.Status}}", "hc-restart")).out().strip()).equals(status)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("health " + got + ", not " + status + ", after " + WAIT_MS + " ms");
+            }
+            Thread.sleep(200);
+        }
+    }
 }
