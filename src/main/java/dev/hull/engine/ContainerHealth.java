@@ -111,19 +111,18 @@ final class ContainerHealth {
         HealthState.Result r = probe(info, h);
         try (ContainerStore.Locked locked = containers.lock(info)) {
             Engine.State now = engine.state(locked.info());
-            if (now.monitor() == null || !Objects.equals(now.monitor().startedAt(), startedAt) || !now.running()) {
-                // it stopped (or started again) meanwhile: this result is of no start that is
-                return state(locked.info(), now) == null ? "starting" : state(locked.info(), now).status();
-            }
             HealthState old = state(locked.info(), now);
+            if (old == null || !now.running() || !Objects.equals(now.monitor().startedAt(), startedAt)) {
+                // it stopped (or started again) meanwhile: this result is of no start that is
+                throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "container " + info.name() + " stopped during"
+                        + " its healthcheck");
+            }
             HealthState next = next(old, r, h, startedAt);
             write(info.id(), next);
             if (!next.status().equals(old.status())) {
                 engine.events().container("health_status: " + next.status(), locked.info(), Map.of());
             }
             return next.status();
-        } catch (RuntimeError removed) {
-            return "unhealthy";
         }
     }
 
