@@ -18,7 +18,7 @@ import java.util.Set;
  * straight from them (no container) with --chown, --chmod and ADD's tar extraction.
  */
 final class CopyStep {
-    private static final Set<String> FLAGS = Set.of("from", "chown", "chmod", "link");
+    private static final Set<String> FLAGS = Set.of("from", "chown", "chmod", "link", "checksum");
     /** A source that is the instruction's heredoc number N: HEREDOC + N (no word can start with a NUL). */
     private static final String HEREDOC = "\0heredoc:";
 
@@ -39,6 +39,10 @@ final class CopyStep {
         }
         String dest = list.remove(list.size() - 1);
         String from = in.flags().get("from");
+        String checksum = in.flags().get("checksum");
+        if (checksum != null && (!add || list.size() != 1 || !RemoteSource.isUrl(list.get(0)))) {
+            throw in.error(in.keyword() + " --checksum takes one http(s) source (ADD --checksum=sha256:HEX URL DEST)");
+        }
         boolean urls = false;
         for (String src : list) {
             if (RemoteSource.isGit(src)) {
@@ -93,7 +97,7 @@ final class CopyStep {
                 continue;
             }
             if (RemoteSource.isUrl(src)) {
-                matches.addAll(RemoteSource.fetch(in, src, b.tmp));
+                matches.addAll(RemoteSource.fetch(in, src, b.tmp, in.flags().get("checksum")));
                 continue;
             }
             try {

@@ -32,8 +32,19 @@ final class RemoteSource {
         return src.matches("(?i)git://.*") || src.startsWith("git@") || src.matches("(?i)https?://.*\\.git(#.*)?");
     }
 
-    /** Downloads url into a new dir under tmp; its one match. */
-    static List<BuildContext.Match> fetch(Instruction in, String url, Path tmp) throws BuildException, IOException {
+    /**
+     * Downloads url into a new dir under tmp; its one match. checksum (ADD --checksum=sha256:HEX, or
+     * null): the download must have that digest, or the step fails naming both.
+     */
+    static List<BuildContext.Match> fetch(Instruction in, String url, Path tmp, String checksum)
+            throws BuildException, IOException {
+        String want = null;
+        if (checksum != null) {
+            if (!checksum.matches("sha256:[0-9a-f]{64}")) {
+                throw in.error("ADD --checksum=" + checksum + ": use sha256: and 64 lowercase hex digits");
+            }
+            want = checksum;
+        }
         URI uri;
         try {
             uri = URI.create(url);
@@ -65,6 +76,13 @@ final class RemoteSource {
         if (r.statusCode() / 100 != 2) {
             throw in.error("ADD " + url + ": the server answered HTTP " + r.statusCode());
         }
+        if (want != null) {
+            String got = "sha256:" + sha256(part);
+            if (!got.equals(want)) {
+                throw in.error("ADD " + url + ": checksum mismatch: --checksum says " + want + ", the download is "
+                        + got);
+            }
+        }
         Path f = dir.resolve(name);
         Files.move(part, f, StandardCopyOption.REPLACE_EXISTING);
         dev.hull.linux.Syscalls.lchmod(f.toString(), 0600);
@@ -77,5 +95,17 @@ final class RemoteSource {
             }
         });
         return new BuildContext(dir, DockerIgnore.none()).match(name);
+    }
+
+    /** The file's SHA-256, hex. */
+    private static String sha256(Path f) throws IOException {
+        java.security.MessageDigest md = dev.hull.image.Digest.sha256();
+        try (java.io.InputStream in = Files.newInputStream(f)) {
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0;) {
+                md.update(buf, 0, n);
+            }
+        }
+        return java.util.HexFormat.of().formatHex(md.digest());
     }
 }

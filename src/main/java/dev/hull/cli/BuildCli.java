@@ -62,8 +62,9 @@ final class BuildCli {
         @Option(names = "--label", paramLabel = "KEY=VALUE", description = "A label for the image (repeatable).")
         List<String> labels = new ArrayList<>();
         @Option(names = {"-o", "--output"}, paramLabel = "type=TYPE,dest=PATH", description = "Also write the image"
-                + " here: type=oci-archive|docker-archive,dest=FILE (what hull load, docker load and skopeo read) or"
-                + " type=local,dest=DIR (its files; a bare DIR means this too).")
+                + " here: type=oci-archive|docker-archive,dest=FILE (what hull load, docker load and skopeo read),"
+                + " type=tar,dest=FILE (its files as a tar) or type=local,dest=DIR (its files; a bare DIR means this"
+                + " too); dest=- (or -o -, a tar): to stdout, the progress then on stderr.")
         String output;
         @Option(names = "--iidfile", paramLabel = "FILE", description = "Write the image id to this file.")
         Path iidfile;
@@ -108,6 +109,12 @@ final class BuildCli {
                 req.quiet = quiet;
                 req.jobs(dev.hull.runtime.Caller.getenv("HULL_BUILD_JOBS"));
                 BuildOutput out = output == null ? null : BuildOutput.parse(output);
+                if (out != null && out.toStdout()) { // stdout carries the output: progress and RUN's go to stderr
+                    out.checkStdout(inv.stdio());
+                    int[] base = inv.stdio() == null ? new int[] {0, 1, 2} : inv.stdio();
+                    req.stdio = new int[] {base[0], base[2], base[2]};
+                    req.out = System.err;
+                }
                 if (!network.matches("bridge|host|none|default")) {
                     throw new BuildException("--network " + network + ": use bridge, host or none");
                 }
@@ -202,7 +209,8 @@ final class BuildCli {
                 if (iidfile != null) {
                     Files.writeString(inv.resolve(iidfile), r.image().id());
                 }
-                dev.hull.build.BuildSummary.lines(r, quiet).forEach(System.out::println);
+                dev.hull.build.BuildSummary.lines(r, quiet).forEach(
+                        out != null && out.toStdout() ? System.err::println : System.out::println);
                 return 0;
             } catch (BuildException e) {
                 System.out.flush();

@@ -20,14 +20,16 @@ import java.util.Map;
  * {@code hull build --output}: where the built image goes besides Hull's store (docker buildx's
  * and buildah's spelling): {@code type=oci-archive,dest=F} (also {@code type=oci}), {@code
  * type=docker-archive,dest=F} ({@code type=docker}; what {@code hull load}, {@code docker load}
- * and skopeo read), {@code type=local,dest=DIR} (the image's files; a bare path means this too).
- * An archive is written beside its dest and renamed into place.
+ * and skopeo read), {@code type=local,dest=DIR} (the image's files; a bare path means this too),
+ * {@code type=tar,dest=F} (the image's files as one tar). An archive is written beside its dest
+ * and renamed into place; {@code dest=-} (and a bare {@code -o -}: a tar) writes it to stdout, and
+ * the build's progress goes to stderr then, as with docker.
  */
 record BuildOutput(String type, String dest) {
 
     static BuildOutput parse(String spec) throws BuildException {
         if (!spec.contains("=")) {
-            return new BuildOutput("local", spec);
+            return new BuildOutput(spec.equals("-") ? "tar" : "local", spec);
         }
         Map<String, String> kv = BuildCli.keyValues(spec, "--output " + spec + ": use type=TYPE,dest=PATH");
         String type = kv.remove("type");
@@ -43,14 +45,27 @@ record BuildOutput(String type, String dest) {
             case "oci", "oci-archive" -> "oci-archive";
             case "docker", "docker-archive" -> "docker-archive";
             case "local" -> "local";
+            case "tar" -> "tar";
             default -> throw new BuildException("--output type=" + type
-                    + ": use oci-archive, docker-archive or local");
+                    + ": use oci-archive, docker-archive, tar or local");
         };
-        if (dest.equals("-")) {
-            throw new BuildException("--output " + spec + ": dest=- (stdout) is not supported: stdout carries the"
-                    + " build's progress; give a file or directory");
+        if (dest.equals("-") && type.equals("local")) {
+            throw new BuildException("--output " + spec + ": type=local writes a directory, not to stdout (type=tar"
+                    + " does)");
         }
         return new BuildOutput(type, dest);
+    }
+
+    /** Whether the output goes to stdout (the build's progress then goes to stderr). */
+    boolean toStdout() {
+        return dest.equals("-");
+    }
+
+    /** With the output on stdout, a terminal there is refused before building (docker's rule). */
+    void checkStdout(int[] stdio) throws BuildException {
+        if (toStdout() && dev.hull.linux.FdControl.isTerminal(stdio == null ? 1 : stdio[1])) {
+            throw new BuildException("--output " + dest + ": stdout is a terminal; redirect it to a file or a pipe");
+        }
     }
 
     /** Writes image (named tags, or none) where this says. */
@@ -65,10 +80,17 @@ record BuildOutput(String type, String dest) {
             LayerFlattener.flatten(images.unpack(image), dir);
             return;
         }
+        if (toStdout()) {
+            java.io.PrintStream stdout = System.out; // the caller's (a warm command's is its client's)
+            OutputStream out = new BufferedOutputStream(stdout, 1 << 16);
+            archive(engine, image, tags, out);
+            out.flush();
+            return;
+        }
         Path file = inv.resolve(Path.of(dest));
         Path tmp = file.resolveSibling("." + file.getFileName() + ".part");
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
-            archive(images, image, tags, out);
+            archive(engine, image, tags, out);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);
             throw e;
@@ -77,9 +99,18 @@ record BuildOutput(String type, String dest) {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    private void archive(ImageService images, ImageRecord image, List<String> tags, OutputStream out)
+    private void archive(Engine engine, ImageRecord image, List<String> tags, OutputStream out)
             throws IOException {
-        if (type.equals("oci-archive")) {
+        ImageService images = engine.images();
+        if (type.equals("tar")) {
+            Path tmp = Files.createTempDirectory(Files.createDirectories(engine.home().resolve("tmp")), "output-");
+            try {
+                LayerFlattener.flatten(images.unpack(image), tmp);
+                dev.hull.engine.ContainerFiles.tarOf(tmp, out);
+            } finally {
+                dev.hull.image.SnapshotStore.deleteTree(tmp);
+            }
+        } else if (type.equals("oci-archive")) {
             ImageArchives.saveOciArchive(List.of(image), images.store(), out);
         } else {
             ImageArchives.saveDockerArchive(List.of(image), List.of(new ArrayList<>(tags)), images.store(), out);

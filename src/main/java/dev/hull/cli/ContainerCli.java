@@ -117,6 +117,10 @@ final class ContainerCli {
         @Option(names = "--detach-keys", defaultValue = DetachKeys.DEFAULT, description = "With -it: these keys"
                 + " leave the container running and return (default ${DEFAULT-VALUE}).")
         String detachKeys;
+        @Option(names = {"-a", "--attach"}, paramLabel = "STREAM", description = "In the foreground: only these of"
+                + " STDIN, STDOUT, STDERR reach this terminal (repeatable; default: STDOUT and STDERR, and STDIN"
+                + " with -i). The log keeps everything.")
+        List<String> attachStreams = new ArrayList<>();
         @Option(names = "--help", usageHelp = true, description = "Show this help.")
         boolean help;
         @Parameters(index = "0", paramLabel = "IMAGE", description = "Image to run (name, name:tag, name@digest or id;"
@@ -128,10 +132,16 @@ final class ContainerCli {
 
         @Override
         public Integer call() {
+            AttachedStreams streams = null;
             try {
+                if (detach && !attachStreams.isEmpty()) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "Conflicting options: -a and -d");
+                }
+                streams = AttachedStreams.of(attachStreams);
                 CreateOptions o = options.toCreateOptions(image, command);
                 Engine engine = engine(access, pull, platform, image, quiet);
-                Engine.Run r = engine.run(o, detach, detach ? null : attach(sigProxy, detachKeys));
+                Engine.Attach a = detach ? null : attach(sigProxy, detachKeys);
+                Engine.Run r = engine.run(o, detach, a == null ? null : streams.apply(a));
                 if (detach) {
                     System.out.println(r.container().id());
                 }
@@ -142,6 +152,10 @@ final class ContainerCli {
             } catch (Exception e) {
                 System.err.println("hull: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
                 return 125;
+            } finally {
+                if (streams != null) {
+                    streams.close();
+                }
             }
         }
     }
@@ -407,6 +421,7 @@ final class ContainerCli {
                 if (limit >= 0 && shown.size() > limit) { // the list is oldest first: the last N created
                     shown = shown.subList(shown.size() - limit, shown.size());
                 }
+                shown = shown.reversed(); // newest first, as docker lists them
                 for (ContainerInfo c : shown) {
                     Engine.State s = states.get(c.id());
                     if (quiet) {
@@ -512,6 +527,7 @@ final class ContainerCli {
             return guarded(1, () -> {
                 Engine engine = Engine.defaults();
                 ContainerInfo c = engine.containers().resolve(ref);
+                Engine.checkReadable(c);
                 int n;
                 try {
                     n = tail.equals("all") ? -1 : Integer.parseInt(tail);

@@ -120,6 +120,9 @@ final class ContainerOptions {
             + " rotation), max-file=N: rotate the json-file log (default: logMaxSize and logMaxFiles of"
             + " /etc/hull/hull.json, else max-size=20m, max-file=5).")
     List<String> logOpts = new ArrayList<>();
+    @Option(names = "--log-driver", paramLabel = "DRIVER", description = "json-file (default), local (the same"
+            + " log under docker's local driver's name) or none (no log: hull logs has nothing to read).")
+    String logDriver;
 
     @Option(names = "--label-file", paramLabel = "FILE", description = "Read KEY=VALUE labels from a file"
             + " (# comments).")
@@ -149,6 +152,24 @@ final class ContainerOptions {
     String cpusetMems;
     @Option(names = "--memory-reservation", paramLabel = "SIZE", description = "Soft memory limit (memory.low).")
     String memoryReservation;
+    @Option(names = "--blkio-weight", paramLabel = "N", description = "Block I/O weight, 10 to 1000 (needs a"
+            + " scheduler with weights: BFQ).")
+    Integer blkioWeight;
+    @Option(names = "--blkio-weight-device", paramLabel = "DEVICE:WEIGHT", description = "Block I/O weight for one"
+            + " device (repeatable).")
+    List<String> blkioWeightDevices = new ArrayList<>();
+    @Option(names = "--device-read-bps", paramLabel = "DEVICE:RATE", description = "Limit reads from a block device"
+            + " to RATE bytes per second (kb, mb, gb; repeatable).")
+    List<String> deviceReadBps = new ArrayList<>();
+    @Option(names = "--device-write-bps", paramLabel = "DEVICE:RATE", description = "Limit writes to a block device"
+            + " (bytes per second; kb, mb, gb).")
+    List<String> deviceWriteBps = new ArrayList<>();
+    @Option(names = "--device-read-iops", paramLabel = "DEVICE:N", description = "Limit reads from a block device to"
+            + " N operations per second.")
+    List<String> deviceReadIops = new ArrayList<>();
+    @Option(names = "--device-write-iops", paramLabel = "DEVICE:N", description = "Limit writes to a block device to"
+            + " N operations per second.")
+    List<String> deviceWriteIops = new ArrayList<>();
 
     @Option(names = "--mount", paramLabel = "type=bind|volume|tmpfs,...", description = "Attach a mount, docker's"
             + " CSV: type=bind,source=/srv,target=/data,readonly (a bind's source must exist; bind-propagation=),"
@@ -169,6 +190,11 @@ final class ContainerOptions {
     String ipc;
     @Option(names = "--uts", paramLabel = "host", description = "Share the host's hostname and domain name.")
     String uts;
+    @Option(names = "--userns", paramLabel = "host", description = "host (the default: the host's user ids, as"
+            + " docker without userns-remap); a user namespace per container is not offered yet.")
+    String userns;
+    @Option(names = "--gpus", paramLabel = "GPUS", hidden = true, description = "Refused: Hull passes no GPUs yet.")
+    String gpus;
     @Option(names = "--cgroup-parent", paramLabel = "PATH", description = "The cgroup to put the container's"
             + " own under (PATH/ID, from the hierarchy's root; default /hull).")
     String cgroupParent;
@@ -298,6 +324,12 @@ final class ContainerOptions {
         o.cpuPeriod = cpuPeriod;
         o.cpuQuota = cpuQuota;
         o.cpusetMems = cpusetMems;
+        o.blkioWeight = blkioWeight;
+        o.blkioWeightDevices = blkioWeightDevices;
+        o.deviceReadBps = deviceReadBps;
+        o.deviceWriteBps = deviceWriteBps;
+        o.deviceReadIops = deviceReadIops;
+        o.deviceWriteIops = deviceWriteIops;
         o.memoryReservation = memoryReservation == null ? null
                 : Engine.parseSize(memoryReservation, "--memory-reservation");
         for (String m : mounts) {
@@ -308,11 +340,20 @@ final class ContainerOptions {
         o.pid = pid;
         o.ipc = ipc;
         o.uts = uts;
+        if (userns != null && !userns.isEmpty() && !userns.equals("host")) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--userns " + userns + ": Hull runs containers in the"
+                    + " host's user ids (host, the default); a user namespace per container is not offered yet");
+        }
+        if (gpus != null) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--gpus " + gpus + ": Hull passes no GPUs yet (--device"
+                    + " gives a container a host device node)");
+        }
         o.volumesFrom = volumesFrom;
         o.cgroupParent = cgroupParent;
         o.stopSignal = stopSignal;
         o.stopTimeout = stopTimeout;
         keyValues("--log-opt", logOpts, o.logOpts);
+        o.logDriver = logDriver == null || logDriver.equals("json-file") ? null : logDriver;
         o.healthcheck = healthcheck();
         return o;
     }

@@ -1,7 +1,5 @@
 package dev.hull.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,6 +9,7 @@ import dev.hull.runtime.Signals;
 import dev.hull.runtime.StateStore;
 import dev.hull.runtime.spec.DefaultSpec;
 import dev.hull.runtime.spec.Features;
+import dev.hull.runtime.spec.Json;
 import dev.hull.runtime.spec.State;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -41,7 +40,6 @@ import picocli.CommandLine.ParentCommand;
         exitCodeList = {"0:success", "1:the operation failed (the message says why)", "2:bad command line",
             "N:run in the foreground exits with the container's status (128+signal if killed)"})
 public final class RuntimeCli {
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** The subcommands, in the order help lists them (added in code: see {@link #main}). */
     private static final Class<?>[] COMMANDS = {Create.class, Start.class, StateCmd.class, Kill.class, Delete.class,
@@ -219,7 +217,7 @@ public final class RuntimeCli {
         @Override
         int execute(ContainerRuntime rt) throws Exception {
             State s = rt.state(id);
-            parent.inv.out().println(JSON.writeValueAsString(s.toJson()));
+            parent.inv.out().println(Json.write(s.toJson(), true));
             return 0;
         }
     }
@@ -310,7 +308,7 @@ public final class RuntimeCli {
                         ObjectNode ann = n.putObject("annotations");
                         s.annotations().forEach(ann::put);
                     }
-                    parent.inv.out().println(JSON.writeValueAsString(arr));
+                    parent.inv.out().println(Json.write(arr, true));
                 }
                 case "table" -> {
                     PrintWriter out = parent.inv.out();
@@ -338,7 +336,7 @@ public final class RuntimeCli {
         int execute(ContainerRuntime rt) throws Exception {
             Path file = parent.inv.resolve(bundle).resolve("config.json");
             try {
-                Files.write(file, JSON.writeValueAsBytes(DefaultSpec.create(rootlessSpec)),
+                Files.write(file, Json.write(DefaultSpec.create(rootlessSpec), true).getBytes(StandardCharsets.UTF_8),
                         StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             } catch (FileAlreadyExistsException e) {
                 throw new RuntimeError(RuntimeError.Kind.EXISTS, "File " + file + " exists. Remove it first");
@@ -351,7 +349,7 @@ public final class RuntimeCli {
     static final class FeaturesCmd extends Sub {
         @Override
         int execute(ContainerRuntime rt) throws Exception {
-            parent.inv.out().println(JSON.writeValueAsString(Features.create()));
+            parent.inv.out().println(Json.write(Features.create(), true));
             return 0;
         }
     }

@@ -1,7 +1,6 @@
 package dev.hull.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.linux.LinuxException;
@@ -10,6 +9,7 @@ import dev.hull.runtime.ContainerRuntime;
 import dev.hull.runtime.ResourceControl;
 import dev.hull.runtime.RuntimeError;
 import dev.hull.runtime.spec.ConfigException;
+import dev.hull.runtime.spec.Json;
 import dev.hull.runtime.spec.ResourcesSpec;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -30,8 +30,6 @@ import picocli.CommandLine.Parameters;
 
 /** The resource subcommands of {@code hull-runtime}: update, pause, resume, events, ps (as runc has them). */
 final class RuntimeResourceCommands {
-    private static final ObjectMapper COMPACT = new ObjectMapper();
-
     private RuntimeResourceCommands() {}
 
     @Command(name = "update", description = {"Update a container's resource limits.",
@@ -81,7 +79,7 @@ final class RuntimeResourceCommands {
                         : Files.readAllBytes(parent.inv.resolve(Path.of(resources)));
                 JsonNode n;
                 try {
-                    n = COMPACT.readTree(data);
+                    n = Json.read(data);
                 } catch (IOException e) {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--resources " + resources + ": invalid JSON: "
                             + e.getMessage().lines().findFirst().orElse(""));
@@ -224,15 +222,11 @@ final class RuntimeResourceCommands {
             ResourceControl rc = new ResourceControl(rt);
             PrintWriter out = parent.inv.out();
             if (stats) {
-                out.println(COMPACT.writeValueAsString(rc.statsEvent(id)));
+                out.println(Json.write(rc.statsEvent(id), false));
                 return 0;
             }
             rc.events(id, every, ev -> {
-                try {
-                    out.println(COMPACT.writeValueAsString(ev));
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
+                out.println(Json.write(ev, false));
                 out.flush();
             });
             return 0;
@@ -263,7 +257,7 @@ final class RuntimeResourceCommands {
             List<Integer> pids = new ResourceControl(rt).pids(id);
             PrintWriter out = parent.inv.out();
             if (format.equals("json")) {
-                out.println(COMPACT.writeValueAsString(pids));
+                out.println(pids.toString().replace(" ", ""));
                 return 0;
             }
             List<String> cmd = new ArrayList<>(List.of("ps"));

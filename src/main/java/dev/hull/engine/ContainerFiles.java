@@ -112,16 +112,28 @@ public final class ContainerFiles {
      */
     public Result exportFileSystem(String ref, OutputStream out) throws IOException, RuntimeError {
         try (Root root = open(ref)) {
-            int d = AtFiles.openat2(root.fd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
-            try {
-                AtFiles.Stat st = AtFiles.fstat(d);
-                TreeCopy.TarSink sink = new TreeCopy.TarSink(out);
-                new TreeCopy.Walker(sink, st.dev()).directory(d, "", TreeCopy.Meta.of(st));
-                sink.finish();
-                return new Result(sink.bytes());
-            } finally {
-                Syscalls.close(d);
-            }
+            return new Result(tarOf(AtFiles.openat2(root.fd, ".", O_RDONLY | O_DIRECTORY, 0, 0), out));
+        }
+    }
+
+    /**
+     * A directory's tree as a tar stream, as {@link #exportFileSystem} writes a container's (that
+     * file system's entries only); {@code hull build --output type=tar}. The bytes of file content.
+     */
+    public static long tarOf(Path dir, OutputStream out) throws IOException {
+        return tarOf(AtFiles.openat2(AtFiles.AT_FDCWD, dir.toString(), O_RDONLY | O_DIRECTORY, 0, 0), out);
+    }
+
+    /** Writes the tree under the directory d, then closes d. */
+    private static long tarOf(int d, OutputStream out) throws IOException {
+        try {
+            AtFiles.Stat st = AtFiles.fstat(d);
+            TreeCopy.TarSink sink = new TreeCopy.TarSink(out);
+            new TreeCopy.Walker(sink, st.dev()).directory(d, "", TreeCopy.Meta.of(st));
+            sink.finish();
+            return sink.bytes();
+        } finally {
+            Syscalls.close(d);
         }
     }
 

@@ -90,6 +90,12 @@ public final class ContainerInspector {
         hc.put("CpuQuota", o.cpuQuota == null ? 0 : o.cpuQuota);
         hc.put("CpusetMems", o.cpusetMems == null ? "" : o.cpusetMems);
         hc.put("MemoryReservation", o.memoryReservation == null ? 0 : o.memoryReservation);
+        hc.put("BlkioWeight", o.blkioWeight == null ? 0 : o.blkioWeight);
+        blkioList(hc.putArray("BlkioWeightDevice"), o.blkioWeightDevices, "Weight");
+        blkioList(hc.putArray("BlkioDeviceReadBps"), o.deviceReadBps, "Rate");
+        blkioList(hc.putArray("BlkioDeviceWriteBps"), o.deviceWriteBps, "Rate");
+        blkioList(hc.putArray("BlkioDeviceReadIOps"), o.deviceReadIops, "Rate");
+        blkioList(hc.putArray("BlkioDeviceWriteIOps"), o.deviceWriteIops, "Rate");
         hc.put("ShmSize", o.shmSize == null ? 64L << 20 : o.shmSize);
         hc.put("OomScoreAdj", o.oomScoreAdj == null ? 0 : o.oomScoreAdj);
         ObjectNode sysctls = hc.putObject("Sysctls");
@@ -102,7 +108,7 @@ public final class ContainerInspector {
         rp.put("Name", policy.name());
         rp.put("MaximumRetryCount", policy.maxRetries());
         ObjectNode lc = hc.putObject("LogConfig");
-        lc.put("Type", "json-file");
+        lc.put("Type", o.logDriverName());
         ObjectNode lcc = lc.putObject("Config");
         o.logOpts.forEach(lcc::put);
         ArrayNode caps = hc.putArray("CapAdd");
@@ -313,6 +319,21 @@ public final class ContainerInspector {
             return (sec / 86400) + " days";
         } catch (RuntimeException e) {
             return "?";
+        }
+    }
+
+    /** DEVICE:VALUE flags as dockerd's {Path, Weight|Rate} entries (a bps rate in bytes). */
+    private static void blkioList(ArrayNode to, List<String> flags, String key) {
+        for (String f : flags) {
+            int c = f.lastIndexOf(':');
+            ObjectNode e = to.addObject();
+            e.put("Path", f.substring(0, c));
+            String v = f.substring(c + 1);
+            try {
+                e.put(key, key.equals("Rate") ? Engine.parseSize(v, "rate") : Long.parseLong(v));
+            } catch (dev.hull.runtime.RuntimeError | NumberFormatException x) {
+                e.put(key, v);
+            }
         }
     }
 }

@@ -514,6 +514,7 @@ final class ContainerSpecBuilder {
         if (o.pidsLimit != null && o.pidsLimit > 0) {
             res.putObject("pids").put("limit", o.pidsLimit);
         }
+        BlockIoFlags.apply(o, res);
     }
 
     /** --cpuset-cpus LIST (0-2,4): well formed, and only CPUs this host has online (as docker checks). */

@@ -210,7 +210,8 @@ final class ContainerStarter {
             // ends by itself gives them back at once (stop and rm do it themselves).
             onEnd = hullCommand("container", "cleanup", info.id());
         }
-        return new Monitor(containers.statusFile(info.id()), containers.logFile(info.id()), limits[0],
+        return new Monitor(containers.statusFile(info.id()), o.keepsLog() ? containers.logFile(info.id()) : null,
+                limits[0],
                 (int) limits[1], Monitor.RestartPolicy.parse(o.restart), containers.stopMarker(info.id()),
                 attached && o.interactive, detachKeys, onExit, onEnd, o.interactive && !o.tty && !attached,
                 ContainerHealth.monitorHealth(o, hullCommand("healthcheck", "run", info.id())));

@@ -97,6 +97,21 @@ public final class CreateOptions {
      * for the keys not given ({@link EngineConfig#applyTo}).
      */
     public Map<String, String> logOpts = new LinkedHashMap<>();
+    /**
+     * --log-driver: null or json-file (the default), local (the same json-file log, docker's local
+     * driver's name: its defaults are Hull's), none (no log at all: logs cannot be read).
+     */
+    public String logDriver;
+
+    /** The log driver's name as docker shows it. */
+    public String logDriverName() {
+        return logDriver == null ? "json-file" : logDriver;
+    }
+
+    /** Whether the container has a log to read (every driver but none). */
+    public boolean keepsLog() {
+        return !"none".equals(logDriver);
+    }
     /** --domainname: the UTS domain name. */
     public String domainname;
     /** --sysctl KEY=VALUE of the container's namespaces. */
@@ -114,6 +129,16 @@ public final class CreateOptions {
     public String cpusetMems;
     /** --memory-reservation in bytes: the soft limit (memory.low). */
     public Long memoryReservation;
+    /** --blkio-weight 10..1000 (null or 0: none); the block I/O flags are {@link BlockIoFlags}'. */
+    public Integer blkioWeight;
+    /** --blkio-weight-device DEVICE:WEIGHT. */
+    public List<String> blkioWeightDevices = new ArrayList<>();
+    /** --device-read-bps / --device-write-bps DEVICE:RATE[kb|mb|gb]. */
+    public List<String> deviceReadBps = new ArrayList<>();
+    public List<String> deviceWriteBps = new ArrayList<>();
+    /** --device-read-iops / --device-write-iops DEVICE:N. */
+    public List<String> deviceReadIops = new ArrayList<>();
+    public List<String> deviceWriteIops = new ArrayList<>();
     /** --device HOST[:CONTAINER][:PERMS] (PERMS of r, w, m; default rwm). */
     public List<String> devices = new ArrayList<>();
     /** --device-cgroup-rule 'TYPE MAJOR:MINOR PERMS' (docker's, e.g. "c 42:* rmw"). */

@@ -340,10 +340,25 @@ public final class Engine {
     /** The most json-file logs a container keeps (the monitor renames each one at every rotation). */
     static final int MAX_LOG_FILES = 1000;
 
-    /** --log-opt max-size=SIZE (k, m, g; -1: no rotation), max-file=N: {max bytes (0 none), files}. */
+    /**
+     * --log-driver, and --log-opt max-size=SIZE (k, m, g; -1: no rotation), max-file=N: {max bytes (0
+     * none), files}.
+     */
     static long[] logLimits(CreateOptions o) throws RuntimeError {
         long size = 0;
         long files = 1;
+        switch (o.logDriverName()) {
+            case "json-file", "local" -> { }
+            case "none" -> {
+                if (!o.logOpts.isEmpty()) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-opt " + o.logOpts.keySet().iterator()
+                            .next() + ": the none log driver takes no options");
+                }
+                return new long[] {size, files};
+            }
+            default -> throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-driver " + o.logDriver
+                    + ": Hull logs with json-file (the default), local or none");
+        }
         for (var e : o.logOpts.entrySet()) {
             switch (e.getKey()) {
                 case "max-size" -> {
@@ -374,6 +389,13 @@ public final class Engine {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-opt max-file needs max-size");
         }
         return new long[] {size, files};
+    }
+
+    /** Refuses to read the log of a container whose log driver keeps none (docker's message). */
+    public static void checkReadable(ContainerInfo c) throws RuntimeError {
+        if (c.options() != null && !c.options().keepsLog()) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "configured logging driver does not support reading");
+        }
     }
 
     /** 512, 10k, 64m, 1g (also kb, mb, gb, b); docker's units are 1024-based. */

@@ -163,7 +163,7 @@ public record EngineConfig(Path file, boolean found, long pidsLimit, long logMax
         if (o.pidsLimit == null) {
             o.pidsLimit = pidsLimit;
         }
-        if (logMaxSize > 0) {
+        if (logMaxSize > 0 && o.keepsLog()) {
             String given = o.logOpts.get("max-size");
             if (given == null) {
                 o.logOpts.put("max-size", sizeText(logMaxSize));

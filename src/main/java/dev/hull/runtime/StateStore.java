@@ -1,6 +1,6 @@
 package dev.hull.runtime;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hull.runtime.spec.Json;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
@@ -23,7 +23,6 @@ public final class StateStore {
     public static final String EXEC_FIFO = "exec.fifo";
     public static final Path DEFAULT_ROOT = Path.of("/run/hull-runtime");
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9_+\\-.]{1,1024}");
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path root;
 
@@ -92,14 +91,14 @@ public final class StateStore {
         Files.deleteIfExists(tmp); // a leftover would keep its mode
         Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                 java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-        Files.write(tmp, JSON.writeValueAsBytes(rec.toJson()));
+        Files.write(tmp, Json.write(rec.toJson(), false).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         Files.move(tmp, dir.resolve(STATE_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     public ContainerRecord load(String id) throws IOException, RuntimeError {
         validateId(id);
         try {
-            return ContainerRecord.fromJson(JSON.readTree(Files.readAllBytes(dir(id).resolve(STATE_FILE))));
+            return ContainerRecord.fromJson(Json.read(Files.readAllBytes(dir(id).resolve(STATE_FILE))));
         } catch (NoSuchFileException e) {
             throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "container \"" + id + "\" does not exist");
         }

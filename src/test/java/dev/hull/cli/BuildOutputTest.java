@@ -63,14 +63,37 @@ class BuildOutputTest {
     }
 
     @Test
+    void tarOutputToAFileAndToStdoutWithTheProgressOnStderr() throws Exception {
+        Path c = fx.context("tarout", "FROM busybox\nRUN echo tarred > /hello && echo run-output-line\n");
+        Path file = fx.dir.resolve("fs.tar");
+        fx.ok("build", "--output", "type=tar,dest=" + file, c.toString());
+        Path piped = fx.dir.resolve("piped.tar");
+        Process p = fx.hull.builder("build", "--no-cache", "-o", "-", c.toString())
+                .redirectOutput(piped.toFile()).redirectError(ProcessBuilder.Redirect.PIPE).start();
+        String err = new String(p.getErrorStream().readAllBytes());
+        assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(err).isZero();
+        assertThat(err).as("the progress and RUN's output go to stderr").contains("run-output-line").contains("RUN");
+        for (Path tar : new Path[] {file, piped}) {
+            Path x = Files.createDirectories(fx.dir.resolve("x-" + tar.getFileName()));
+            Process t = new ProcessBuilder("tar", "-xf", tar.toString(), "-C", x.toString()).redirectErrorStream(true)
+                    .start();
+            String out = new String(t.getInputStream().readAllBytes());
+            assertThat(t.waitFor()).as(tar + ": " + out).isZero();
+            assertThat(Files.readString(x.resolve("hello"))).as(tar.toString()).isEqualTo("tarred\n");
+            assertThat(x.resolve("bin/busybox")).isRegularFile();
+        }
+    }
+
+    @Test
     void badOutputsAreClearErrors() throws Exception {
         Path c = fx.context("badout", "FROM busybox\n");
         Path full = Files.createDirectories(fx.dir.resolve("full"));
         Files.writeString(full.resolve("x"), "x");
         Map<String, String> cases = Map.of(
-                "type=tar,dest=/tmp/x", "--output type=tar: use oci-archive, docker-archive or local",
+                "type=zip,dest=/tmp/x", "--output type=zip: use oci-archive, docker-archive, tar or local",
                 "type=oci", "use type=TYPE,dest=PATH",
-                "type=oci,dest=-", "dest=- (stdout) is not supported",
+                "type=local,dest=-", "type=local writes a directory, not to stdout",
                 "type=oci,dest=/tmp/x,compression=zstd", "compression: not supported",
                 "type=local,dest=" + full, "not an empty directory");
         for (var e : cases.entrySet()) {

@@ -116,6 +116,28 @@ class BuildSourcesTest {
             r = fx.hull.run("build", c.toString());
             assertThat(r.exit()).isNotZero();
             assertThat(r.err()).contains("hull: Dockerfile:2: ADD " + url + "missing: the server answered HTTP 404");
+
+            // ADD --checksum: the download must have that digest
+            String good = "sha256:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest("second version\n".getBytes(StandardCharsets.UTF_8)));
+            Files.writeString(c.resolve("Dockerfile"), "FROM busybox\nADD --checksum=" + good + " " + url
+                    + "hello.txt /checked\n");
+            fx.ok("build", "-t", "url:3", c.toString());
+            assertThat(fx.ok("run", "--rm", "url:3", "cat", "/checked").out()).isEqualTo("second version\n");
+            body.set("tampered\n");
+            r = fx.hull.run("build", "-t", "url:4", c.toString());
+            assertThat(r.exit()).isNotZero();
+            assertThat(r.err()).contains("hull: Dockerfile:2: ADD " + url + "hello.txt: checksum mismatch: --checksum says "
+                    + good + ", the download is sha256:");
+            Files.writeString(c.resolve("Dockerfile"), "FROM busybox\nCOPY --checksum=" + good + " Dockerfile /x\n");
+            r = fx.hull.run("build", c.toString());
+            assertThat(r.err()).contains("hull: Dockerfile:2: COPY has no flag --checksum");
+            Files.writeString(c.resolve("Dockerfile"), "FROM busybox\nADD --checksum=" + good + " Dockerfile /x\n");
+            r = fx.hull.run("build", c.toString());
+            assertThat(r.err()).contains("hull: Dockerfile:2: ADD --checksum takes one http(s) source");
+            Files.writeString(c.resolve("Dockerfile"), "FROM busybox\nADD --checksum=md5:abc " + url + "hello.txt /x\n");
+            r = fx.hull.run("build", c.toString());
+            assertThat(r.err()).contains("hull: Dockerfile:2: ADD --checksum=md5:abc: use sha256: and 64 lowercase hex");
         } finally {
             server.stop(0);
         }

@@ -124,8 +124,10 @@ class DockerParityFlagsTest {
             // created, not running: -n and -l take every state, as docker's do
             assertThat(f.hull.ok("ps", "-l", "--filter", "name=pf-ps-", "--format", "{{.Names}}").out())
                     .isEqualTo("pf-ps-3\n");
-            assertThat(f.hull.ok("ps", "-n", "2", "--filter", "name=pf-ps-", "--format", "{{.Names}}").out().lines()
-                    .sorted().toList()).containsExactly("pf-ps-2", "pf-ps-3");
+            assertThat(f.hull.ok("ps", "-n", "2", "--filter", "name=pf-ps-", "--format", "{{.Names}}").out())
+                    .as("the two last created, newest first").isEqualTo("pf-ps-3\npf-ps-2\n");
+            assertThat(f.hull.ok("ps", "-a", "--filter", "name=pf-ps-", "--format", "{{.Names}}").out())
+                    .as("newest first, as docker lists").isEqualTo("pf-ps-3\npf-ps-2\npf-ps-1\n");
             assertThat(f.hull.ok("ps", "--filter", "name=pf-ps-", "-q").out()).as("without -n: running only").isEmpty();
             String table = f.hull.ok("ps", "-a", "-s", "--filter", "name=pf-ps-1").out();
             assertThat(table.lines().findFirst().orElseThrow()).matches(".*NAMES +SIZE");
@@ -134,5 +136,125 @@ class DockerParityFlagsTest {
         } finally {
             f.hull.run("rm", "-f", "pf-ps-1", "pf-ps-2", "pf-ps-3");
         }
+    }
+
+    @Test
+    void attachChoosesTheStreamsThatReachTheCallerAndTheLogKeepsAll() throws Exception {
+        String both = "echo to-out; echo to-err >&2";
+        HullCommand.Result out = f.hull.run("run", "--name", "pf-attach", "--network", "none", "-a", "stdout",
+                "busybox", "sh", "-c", both);
+        assertThat(out.exit()).isZero();
+        assertThat(out.out()).isEqualTo("to-out\n");
+        assertThat(out.err()).isEmpty();
+        try {
+            HullCommand.Result logs = f.hull.ok("logs", "pf-attach");
+            assertThat(logs.out()).isEqualTo("to-out\n");
+            assertThat(logs.err()).as("stderr's line is in the log though not shown").isEqualTo("to-err\n");
+        } finally {
+            f.hull.run("rm", "-f", "pf-attach");
+        }
+        HullCommand.Result err = f.hull.run("run", "--rm", "--network", "none", "-a", "STDERR", "busybox", "sh", "-c",
+                both);
+        assertThat(err.out()).isEmpty();
+        assertThat(err.err()).isEqualTo("to-err\n");
+        HullCommand.Result bad = f.hull.run("run", "--rm", "-a", "stdnothing", "busybox", "true");
+        assertThat(bad.exit()).isEqualTo(125);
+        assertThat(bad.err()).isEqualTo("hull: invalid argument \"stdnothing\" for \"-a, --attach\" flag: valid streams"
+                + " are STDIN, STDOUT and STDERR\n");
+        HullCommand.Result conflict = f.hull.run("run", "-d", "-a", "stdout", "busybox", "true");
+        assertThat(conflict.exit()).isEqualTo(125);
+        assertThat(conflict.err()).isEqualTo("hull: Conflicting options: -a and -d\n");
+    }
+
+    @Test
+    void logDriversNoneLocalAndRefusals() throws Exception {
+        HullCommand.Result none = f.hull.run("run", "--name", "pf-nolog", "--network", "none", "--log-driver", "none",
+                "busybox", "echo", "shown anyway");
+        try {
+            assertThat(none.exit()).isZero();
+            assertThat(none.out()).as("an attached run still shows the output").isEqualTo("shown anyway\n");
+            HullCommand.Result logs = f.hull.run("logs", "pf-nolog");
+            assertThat(logs.exit()).isNotZero();
+            assertThat(logs.err()).isEqualTo("hull: configured logging driver does not support reading\n");
+            assertThat(f.hull.ok("inspect", "-f", "{{.HostConfig.LogConfig.Type}}", "pf-nolog").out()).isEqualTo("none\n");
+            f.hull.ok("create", "--name", "pf-local", "--network", "none", "--log-driver", "local", "busybox", "echo",
+                    "kept");
+            f.hull.ok("start", "-a", "pf-local");
+            assertThat(f.hull.ok("logs", "pf-local").out()).isEqualTo("kept\n");
+            assertThat(f.hull.ok("inspect", "-f", "{{.HostConfig.LogConfig.Type}}", "pf-local").out()).isEqualTo("local\n");
+        } finally {
+            f.hull.run("rm", "-f", "pf-nolog", "pf-local");
+        }
+        HullCommand.Result syslog = f.hull.run("run", "--rm", "--log-driver", "syslog", "busybox", "true");
+        assertThat(syslog.exit()).isEqualTo(125);
+        assertThat(syslog.err()).isEqualTo("hull: --log-driver syslog: Hull logs with json-file (the default), local or"
+                + " none\n");
+        HullCommand.Result opts = f.hull.run("run", "--rm", "--log-driver", "none", "--log-opt", "max-size=1m", "busybox",
+                "true");
+        assertThat(opts.exit()).isEqualTo(125);
+        assertThat(opts.err()).isEqualTo("hull: --log-opt max-size: the none log driver takes no options\n");
+    }
+
+    @Test
+    void blockIoThrottlesReachTheContainersCgroupAndBadOnesAreRefused() throws Exception {
+        Path img = Files.createTempFile("pf-blkio", ".img");
+        java.io.RandomAccessFile raf = new java.io.RandomAccessFile(img.toFile(), "rw");
+        raf.setLength(16 << 20);
+        raf.close();
+        Process p = new ProcessBuilder("losetup", "-f", "--show", img.toString()).redirectErrorStream(true).start();
+        String loop = new String(p.getInputStream().readAllBytes()).strip();
+        org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0 && loop.startsWith("/dev/loop"),
+                "needs a free loop device (losetup): " + loop);
+        try {
+            String rdev = Files.readString(Path.of("/sys/class/block", Path.of(loop).getFileName().toString(), "dev"))
+                    .strip();
+            Path v1 = Path.of("/sys/fs/cgroup/blkio");
+            String show = Files.isDirectory(v1)
+                    ? "cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device"
+                    : "cat /sys/fs/cgroup/io.max";
+            String out = f.hull.ok("run", "--name", "pf-blkio", "--network", "none", "--device-read-bps", loop + ":1mb",
+                    "--device-write-iops", loop + ":100", "busybox", "sh", "-c", show).out();
+            try {
+                if (Files.isDirectory(v1)) {
+                    assertThat(out).isEqualTo(rdev + " 1048576\n" + rdev + " 100\n");
+                } else {
+                    assertThat(out).contains(rdev + " rbps=1048576").contains("wiops=100");
+                }
+                assertThat(f.hull.ok("inspect", "-f", "{{json .HostConfig.BlkioDeviceReadBps}}", "pf-blkio").out().strip())
+                        .isEqualTo("[{\"Path\":\"" + loop + "\",\"Rate\":1048576}]");
+            } finally {
+                f.hull.run("rm", "-f", "pf-blkio");
+            }
+            String[][] refused = {
+                {"--device-read-bps", "/dev/null:1m", "hull: /dev/null is not a block device"},
+                {"--device-read-bps", loop + ":1x", "hull: invalid rate for device: " + loop + ":1x. The correct format is"
+                    + " <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be"
+                    + " kb, mb, or gb"},
+                {"--device-write-iops", "sda:5", "hull: bad format for device path: sda:5"},
+                {"--blkio-weight-device", loop + ":5", "hull: invalid weight for device: " + loop + ":5"},
+                {"--blkio-weight", "5000", "hull: Range of blkio weight is from 10 to 1000"},
+            };
+            for (String[] r : refused) {
+                HullCommand.Result res = f.hull.run("create", "--network", "none", r[0], r[1], "busybox");
+                assertThat(res.exit()).as(r[0] + " " + r[1]).isEqualTo(125);
+                assertThat(res.err()).isEqualTo(r[2] + "\n");
+            }
+        } finally {
+            new ProcessBuilder("losetup", "-d", loop).start().waitFor();
+            Files.deleteIfExists(img);
+        }
+    }
+
+    @Test
+    void usernsHostIsTheDefaultAndWhatIsNotOfferedIsRefusedByName() throws Exception {
+        assertThat(f.hull.ok("run", "--rm", "--network", "none", "--userns", "host", "busybox", "cat",
+                "/proc/self/uid_map").out()).as("the host's ids, no user namespace").matches("\\s*0\\s+0\\s+4294967295\\s*");
+        HullCommand.Result auto = f.hull.run("run", "--rm", "--userns", "auto", "busybox", "true");
+        assertThat(auto.exit()).isEqualTo(125);
+        assertThat(auto.err()).isEqualTo("hull: --userns auto: Hull runs containers in the host's user ids (host, the"
+                + " default); a user namespace per container is not offered yet\n");
+        HullCommand.Result gpus = f.hull.run("run", "--rm", "--gpus", "all", "busybox", "true");
+        assertThat(gpus.exit()).isEqualTo(125);
+        assertThat(gpus.err()).startsWith("hull: --gpus all: Hull passes no GPUs yet");
     }
 }

@@ -1,12 +1,8 @@
 package dev.hull.runtime.spec;
 
 import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.file.Files;
@@ -61,11 +57,6 @@ public final class SpecParser {
     private static final BigInteger UINT32_MAX = BigInteger.valueOf(0xFFFF_FFFFL);
     private static final BigInteger UINT64_MAX = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
 
-    private static final ObjectMapper MAPPER = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
-
     private final String source;
 
     private SpecParser(String source) {
@@ -92,7 +83,7 @@ public final class SpecParser {
     static JsonNode readTree(byte[] json, String sourceName) throws ConfigException {
         JsonNode root;
         try {
-            root = MAPPER.readTree(json);
+            root = Json.read(json);
         } catch (JsonProcessingException e) {
             JsonLocation loc = e.getLocation();
             String where = loc == null ? "" : " at line " + loc.getLineNr() + " column " + loc.getColumnNr();

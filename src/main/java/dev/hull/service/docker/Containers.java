@@ -383,6 +383,9 @@ final class Containers {
         }
         Instant since = x.time("since");
         Instant until = x.time("until");
+        if (c.options() != null && !c.options().keepsLog()) {
+            throw ApiError.notImplemented("configured logging driver does not support reading"); // dockerd's 501
+        }
         boolean tty = c.options() != null && c.options().tty;
         boolean follow = x.flag("follow");
         OutputStream body = x.stream(200, tty ? "application/vnd.docker.raw-stream"

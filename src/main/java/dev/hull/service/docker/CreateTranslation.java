@@ -58,9 +58,7 @@ final class CreateTranslation {
             }
         }
         refuse(hc, "HostConfig.", "OomKillDisable", "Cgroup", "ShmSize", "Links",
-                "DeviceRequests", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt",
-                "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
-                "BlkioDeviceWriteIOps", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetMems", "KernelMemory",
+                "DeviceRequests", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetMems", "KernelMemory",
                 "KernelMemoryTCP", "MemoryReservation", "CpuCount", "CpuPercent", "IOMaximumIOps",
                 "IOMaximumBandwidth", "MaskedPaths", "ReadonlyPaths", "Annotations", "VolumeDriver");
         if (hc.path("MemorySwappiness").isNumber() && hc.path("MemorySwappiness").asLong() >= 0) {
@@ -68,7 +66,8 @@ final class CreateTranslation {
         }
         for (String mode : List.of("UsernsMode", "CgroupnsMode", "Isolation")) {
             String v = hc.path(mode).asText("");
-            if (!v.isEmpty() && !v.equals("private") && !v.equals("default")) {
+            if (!v.isEmpty() && !v.equals("private") && !v.equals("default")
+                    && !(mode.equals("UsernsMode") && v.equals("host"))) {
                 throw ApiError.badRequest("HostConfig." + mode + " " + v + " is not supported by Hull");
             }
         }
@@ -118,6 +117,7 @@ final class CreateTranslation {
             mount(o, m);
         }
         namespacesAndDevices(o, hc);
+        blockIo(o, hc);
         for (var e : hc.path("PortBindings").properties()) {
             String port = e.getKey();
             if (e.getValue().isArray() && !e.getValue().isEmpty()) {
@@ -190,9 +190,11 @@ final class CreateTranslation {
         }
         JsonNode lc = hc.path("LogConfig");
         String driver = lc.path("Type").asText("");
-        if (!driver.isEmpty() && !driver.equals("json-file")) {
-            throw ApiError.badRequest("HostConfig.LogConfig.Type " + driver + ": Hull logs with json-file only");
+        if (!driver.isEmpty() && !List.of("json-file", "local", "none").contains(driver)) {
+            throw ApiError.badRequest("HostConfig.LogConfig.Type " + driver + ": Hull logs with json-file, local or"
+                    + " none");
         }
+        o.logDriver = driver.isEmpty() || driver.equals("json-file") ? null : driver;
         lc.path("Config").properties().forEach(e -> o.logOpts.put(e.getKey(), e.getValue().asText()));
 
         JsonNode endpoints = body.path("NetworkingConfig").path("EndpointsConfig");
@@ -258,6 +260,22 @@ final class CreateTranslation {
             flag.addTo(o);
         } catch (RuntimeError e) {
             throw ApiError.badRequest(e.getMessage());
+        }
+    }
+
+    /** BlkioWeight and the Blkio* device lists ({Path, Weight} / {Path, Rate}) as docker's flags give them. */
+    private static void blockIo(CreateOptions o, JsonNode hc) {
+        o.blkioWeight = hc.path("BlkioWeight").isNumber() ? hc.path("BlkioWeight").asInt() : null;
+        for (JsonNode d : hc.path("BlkioWeightDevice")) {
+            o.blkioWeightDevices.add(d.path("Path").asText("") + ":" + d.path("Weight").asText(""));
+        }
+        List<List<String>> lists = List.of(o.deviceReadBps, o.deviceWriteBps, o.deviceReadIops, o.deviceWriteIops);
+        List<String> fields = List.of("BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
+                "BlkioDeviceWriteIOps");
+        for (int i = 0; i < fields.size(); i++) {
+            for (JsonNode d : hc.path(fields.get(i))) {
+                lists.get(i).add(d.path("Path").asText("") + ":" + d.path("Rate").asText(""));
+            }
         }
     }
 

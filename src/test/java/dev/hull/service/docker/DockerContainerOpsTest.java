@@ -81,6 +81,25 @@ class DockerContainerOpsTest extends ApiServiceTest {
     }
 
     @Test
+    void logDriverNoneHasNothingToReadAsWithDockerd() throws Exception {
+        ok(api.docker("run", "--name", "ops-nolog", "--log-driver", "none", "busybox", "echo", "x"));
+        try {
+            assertThat(ok(api.docker("inspect", "-f", "{{.HostConfig.LogConfig.Type}}", "ops-nolog")).out().strip())
+                    .isEqualTo("none");
+            Result logs = api.docker("logs", "ops-nolog");
+            assertThat(logs.exit()).isNotZero();
+            assertThat(logs.err()).contains("configured logging driver does not support reading");
+            assertThat(api.docker("run", "--rm", "--log-driver", "gelf", "busybox", "true").err())
+                    .contains("HostConfig.LogConfig.Type gelf: Hull logs with json-file, local or none");
+            // the Blkio* fields reach the engine's checks (they were refused as unsupported before)
+            assertThat(api.docker("create", "--device-read-bps", "/dev/null:1mb", "busybox").err())
+                    .contains("/dev/null is not a block device");
+        } finally {
+            api.docker("rm", "-f", "ops-nolog");
+        }
+    }
+
+    @Test
     void copyBothWaysAndExport() throws Exception {
         ok(api.docker("run", "-d", "--name", "files", "busybox", "sleep", "1000"));
         try {
