@@ -76,6 +76,7 @@ enum {
     OP_MONITOR_CGROUP = 10, /* str cgroup.procs path: a restarted init's pid is written there */
     OP_MONITOR_ON_EXIT = 11, /* str argv...: exec'd by the monitor once the container is done for good */
     OP_MONITOR_ON_END = 12, /* str argv...: the same, only if it ended by itself (no stop marker) */
+    OP_MONITOR_HEALTH = 13, /* u64 interval ms, u64 start-interval ms, u64 start-period ms, str argv...: the healthcheck */
     /* Child ops */
     OP_SETUID = 20,     /* u64 uid */
     OP_SETGID = 21,     /* u64 gid */
@@ -1667,6 +1668,15 @@ int main(int argc, char **argv)
             break;
         case OP_MONITOR_ON_EXIT: monitor.on_exit = strv(o); break;
         case OP_MONITOR_ON_END: monitor.on_end = strv(o); break;
+        case OP_MONITOR_HEALTH:
+            monitor.health_interval_ms = u64(o, 0);
+            monitor.health_start_interval_ms = u64(o, 1);
+            monitor.health_start_period_ms = u64(o, 2);
+            if (o->argc < 4) fail("monitor-health: no command");
+            monitor.health = calloc(o->argc - 2, sizeof *monitor.health);
+            if (!monitor.health) fail("out of memory");
+            for (uint32_t a = 3; a < o->argc; a++) monitor.health[a - 3] = (char *)str(o, a);
+            break;
         case OP_SETNS: {
             const char *path = str(o, 0);
             int fd = open(path, O_RDONLY | O_CLOEXEC);

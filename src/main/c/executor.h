@@ -42,6 +42,8 @@ struct monitor_config {
     char **on_exit;           /* argv run (exec'd) when the container is done for good (--rm) */
     char **on_end;            /* ... when it ended by itself: no stop was asked (network clean-up) */
     int host_netns;           /* the host's network namespace (the monitor may sit in the container's) */
+    char **health;            /* argv run while the init runs (`hull healthcheck run ID`), NULL for none */
+    uint64_t health_interval_ms, health_start_interval_ms, health_start_period_ms;
 };
 extern struct monitor_config monitor;
 extern int restarting; /* the init being made is a restart: no exec fifo, start report, hooks or console */

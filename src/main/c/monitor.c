@@ -657,6 +657,79 @@ static void take_attacher(void)
     close(c);
 }
 
+/* ---------- the healthcheck ----------
+ * Java decides everything (the check, its timeout, the status): the monitor only runs
+ * monitor.health (`hull healthcheck run ID`) one at a time while the init runs, the first one
+ * after an interval, the next one an interval after the last ended; the start interval instead
+ * while within the start period of this start. The run is killed (its whole session) when the
+ * init ends, and with the monitor (PDEATHSIG): no check outlives the container. */
+static pid_t health_pid = -1;
+static int health_pidfd = -1;
+static struct timespec health_due, init_started;
+
+static long long ms_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - t->tv_sec) * 1000LL + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+static void health_schedule(void)
+{
+    uint64_t wait = monitor.health_interval_ms;
+    if (monitor.health_start_interval_ms && ms_since(&init_started) < (long long)monitor.health_start_period_ms)
+        wait = monitor.health_start_interval_ms;
+    clock_gettime(CLOCK_MONOTONIC, &health_due);
+    health_due.tv_sec += wait / 1000;
+    health_due.tv_nsec += (wait % 1000) * 1000000L;
+    if (health_due.tv_nsec >= 1000000000L) { health_due.tv_sec++; health_due.tv_nsec -= 1000000000L; }
+}
+
+/* ms until the next check is due (0: now), -1 for none */
+static int health_wait(void)
+{
+    if (!monitor.health || health_pid > 0) return -1;
+    long long left = -ms_since(&health_due);
+    return left < 0 ? 0 : left > 3600000 ? 3600000 : (int)left;
+}
+
+static void health_start(void)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        setsid(); /* its own session: killed as a whole */
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (monitor.host_netns >= 0) setns(monitor.host_netns, CLONE_NEWNET);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int fd = 0; fd < 3; fd++) dup2(null, fd);
+        close_fds(3, ~0U);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        execv(monitor.health[0], monitor.health);
+        _exit(127);
+    }
+    if (p < 0) { health_schedule(); return; }
+    health_pid = p;
+    health_pidfd = (int)syscall(SYS_pidfd_open, p, 0);
+}
+
+static void health_reap(int force)
+{
+    if (health_pid <= 0) return;
+    if (force) {
+        kill(-health_pid, SIGKILL);
+        kill(health_pid, SIGKILL); /* (before its setsid) */
+    }
+    pid_t w;
+    do w = waitpid(health_pid, NULL, force ? 0 : WNOHANG); while (w < 0 && errno == EINTR);
+    if (w == 0) return;
+    if (health_pidfd >= 0) close(health_pidfd);
+    health_pid = health_pidfd = -1;
+    health_schedule();
+}
+
 /* Waits for the init to end, logging its output meanwhile; returns its wait status. */
 static int watch(pid_t init)
 {
@@ -665,8 +738,10 @@ static int watch(pid_t init)
     int status = 0;
     int reaped = 0;
     init_running = 1;
+    clock_gettime(CLOCK_MONOTONIC, &init_started);
+    health_schedule();
     while (!reaped) {
-        struct pollfd p[12]; /* streams 2, pidfd, client, stdin, attach.sock, client outputs 2, console.sock and its client */
+        struct pollfd p[13]; /* streams 2, pidfd, client, stdin, attach.sock, client outputs 2, console.sock and its client, check */
         int np = 0, si[2] = { -1, -1 }, oi[2] = { -1, -1 };
         int resting = tty_resting;
         tty_resting = 0;
@@ -688,8 +763,15 @@ static int watch(pid_t init)
             ci = np;
             p[np++] = (struct pollfd){ .fd = console_client, .events = POLLIN | (console_out.len ? POLLOUT : 0) };
         }
-        int r = poll(p, np, pidfd >= 0 && !resting ? -1 : 100);
+        int hi = -1;
+        if (health_pidfd >= 0) { hi = np; p[np++] = (struct pollfd){ .fd = health_pidfd, .events = POLLIN }; }
+        int timeout = pidfd >= 0 && !resting ? -1 : 100, due = health_wait();
+        if (health_pid > 0 && health_pidfd < 0) due = 100; /* no pidfd: reaped by polling */
+        if (due >= 0 && (timeout < 0 || due < timeout)) timeout = due;
+        int r = poll(p, np, timeout);
         if (r < 0 && errno != EINTR) sleep_ms(10);
+        if (health_pid > 0 && (health_pidfd < 0 || (r > 0 && p[hi].revents))) health_reap(0);
+        if (health_wait() == 0) health_start();
         if (r <= 0) {
             if (pidfd < 0 && waitpid(init, &status, WNOHANG) == init) reaped = 1;
             continue;
@@ -721,6 +803,7 @@ static int watch(pid_t init)
     }
     init_running = 0;
     tty_resting = 0;
+    health_reap(1);
     if (pidfd >= 0) close(pidfd);
     /* The init's end takes its pid namespace with it, so the pipes reach EOF soon; a process
      * outside it (shared namespaces) may hold them longer: wait a little, not forever. */

@@ -5,13 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.build.Dockerfile.Instruction;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** HEALTHCHECK into the config as docker records it: Test, Interval/Timeout/StartPeriod/StartInterval in ns, Retries. */
 final class Healthcheck {
-    private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)(ns|us|µs|ms|s|m|h)");
-
     private Healthcheck() {}
 
     static void apply(Stage s, Instruction in) throws BuildException {
@@ -58,26 +54,12 @@ final class Healthcheck {
         s.cc().set("Healthcheck", hc);
     }
 
-    /** Go's durations as Docker takes them (30s, 1m30s, 500ms) in nanoseconds. */
+    /** Go's durations as Docker takes them (30s, 1m30s, 500ms) in nanoseconds: the engine's parser, the builder's words. */
     static long duration(Instruction in, String flag, String v) throws BuildException {
-        Matcher m = DURATION.matcher(v);
-        int pos = 0;
-        double total = 0;
-        while (m.find() && m.start() == pos) {
-            double n = Double.parseDouble(m.group(1));
-            total += n * switch (m.group(2)) {
-                case "ns" -> 1L;
-                case "us", "µs" -> 1_000L;
-                case "ms" -> 1_000_000L;
-                case "s" -> 1_000_000_000L;
-                case "m" -> 60_000_000_000L;
-                default -> 3_600_000_000_000L;
-            };
-            pos = m.end();
-        }
-        if (pos == 0 || pos != v.length()) {
+        try {
+            return dev.hull.engine.HealthConfig.duration("--" + flag, v);
+        } catch (dev.hull.runtime.RuntimeError e) {
             throw in.error("HEALTHCHECK --" + flag + "=" + v + ": not a duration (30s, 1m30s, 500ms)");
         }
-        return (long) total;
     }
 }

@@ -373,7 +373,7 @@ final class ContainerCli {
 
     @Command(name = "ps", mixinStandardHelpOptions = true, description = {"List containers (running ones; -a: all).",
         "", "Filters: status=created|running|paused|restarting|exited, name=TEXT, id=PREFIX, label=KEY[=VALUE],"
-            + " ancestor=IMAGE, exited=CODE.", "", "Examples:", "  hull ps -a", "  hull ps -q --filter status=exited",
+            + " ancestor=IMAGE, exited=CODE, health=starting|healthy|unhealthy|none.", "", "Examples:", "  hull ps -a", "  hull ps -q --filter status=exited",
         "  hull ps --format json"})
     static final class Ps implements Callable<Integer> {
         @Option(names = {"-a", "--all"}, description = "Show all containers, not only running ones.")
@@ -413,7 +413,7 @@ final class ContainerCli {
                     if (!all && limit < 0 && !s.running() && filters.stream().noneMatch(f -> f.startsWith("status="))) {
                         continue;
                     }
-                    if (matches(c, s)) {
+                    if (matches(engine, c, s)) {
                         shown.add(c);
                         states.put(c.id(), s);
                     }
@@ -441,7 +441,7 @@ final class ContainerCli {
             });
         }
 
-        private boolean matches(ContainerInfo c, Engine.State s) throws RuntimeError {
+        private boolean matches(Engine engine, ContainerInfo c, Engine.State s) throws RuntimeError, java.io.IOException {
             for (String f : filters) {
                 int eq = f.indexOf('=');
                 if (eq <= 0) {
@@ -460,8 +460,14 @@ final class ContainerCli {
                         int e2 = v.indexOf('=');
                         yield e2 < 0 ? labels.containsKey(v) : v.substring(e2 + 1).equals(labels.get(v.substring(0, e2)));
                     }
+                    case "health" -> {
+                        if (!List.of("starting", "healthy", "unhealthy", "none").contains(v)) {
+                            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "Unrecognised filter value for health: " + v);
+                        }
+                        yield engine.healthStatus(c, s).equals(v);
+                    }
                     default -> throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--filter " + k
-                            + ": use status, name, id, label, ancestor or exited");
+                            + ": use status, name, id, label, ancestor, exited or health");
                 };
                 if (!ok) {
                     return false;
@@ -489,10 +495,6 @@ final class ContainerCli {
             }
             System.out.println(sb.toString().stripTrailing());
         }
-    }
-
-    static String statusText(Engine.State s) {
-        return dev.hull.engine.ContainerInspector.statusText(s);
     }
 
     static String since(String iso) {

@@ -202,6 +202,55 @@ final class ContainerOptions {
             + " volumes of another container.")
     List<String> volumesFrom = new ArrayList<>();
 
+    @Option(names = "--health-cmd", paramLabel = "COMMAND", description = "Command to run to check health (through"
+            + " /bin/sh -c, in the container as exec does).")
+    String healthCmd;
+    @Option(names = "--health-interval", paramLabel = "DURATION", description = "Time between running the check"
+            + " (ms|s|m|h; default 30s).")
+    String healthInterval;
+    @Option(names = "--health-timeout", paramLabel = "DURATION", description = "Maximum time to allow one check to"
+            + " run (ms|s|m|h; default 30s).")
+    String healthTimeout;
+    @Option(names = "--health-retries", paramLabel = "N", description = "Consecutive failures needed to report"
+            + " unhealthy (default 3).")
+    Integer healthRetries;
+    @Option(names = "--health-start-period", paramLabel = "DURATION", description = "Start period for the container"
+            + " to initialize before failures count (ms|s|m|h; default 0s).")
+    String healthStartPeriod;
+    @Option(names = "--health-start-interval", paramLabel = "DURATION", description = "Time between running the"
+            + " check during the start period (ms|s|m|h; default 5s).")
+    String healthStartInterval;
+    @Option(names = "--no-healthcheck", description = "Disable any container-specified HEALTHCHECK.")
+    boolean noHealthcheck;
+
+    /** docker's --health-* and --no-healthcheck: null when none is given (the image's applies). */
+    private dev.hull.engine.HealthConfig healthcheck() throws RuntimeError {
+        boolean any = healthCmd != null || healthInterval != null || healthTimeout != null || healthRetries != null
+                || healthStartPeriod != null || healthStartInterval != null;
+        if (noHealthcheck) {
+            if (any) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--no-healthcheck conflicts with --health-* options");
+            }
+            return dev.hull.engine.HealthConfig.none();
+        }
+        if (!any) {
+            return null;
+        }
+        dev.hull.engine.HealthConfig h = new dev.hull.engine.HealthConfig();
+        if (healthCmd != null && !healthCmd.isEmpty()) {
+            h.test = new ArrayList<>(List.of("CMD-SHELL", healthCmd));
+        }
+        h.interval = dev.hull.engine.HealthConfig.duration("--health-interval", healthInterval);
+        h.timeout = dev.hull.engine.HealthConfig.duration("--health-timeout", healthTimeout);
+        h.startPeriod = dev.hull.engine.HealthConfig.duration("--health-start-period", healthStartPeriod);
+        h.startInterval = dev.hull.engine.HealthConfig.duration("--health-start-interval", healthStartInterval);
+        if (healthRetries != null && healthRetries < 0) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--health-retries cannot be negative");
+        }
+        h.retries = healthRetries == null ? 0 : healthRetries;
+        return h;
+    }
+
     CreateOptions toCreateOptions(String image, List<String> command) throws RuntimeError {
         CreateOptions o = new CreateOptions();
         o.image = image;
@@ -305,6 +354,7 @@ final class ContainerOptions {
         o.stopTimeout = stopTimeout;
         keyValues("--log-opt", logOpts, o.logOpts);
         o.logDriver = logDriver == null || logDriver.equals("json-file") ? null : logDriver;
+        o.healthcheck = healthcheck();
         return o;
     }
 

@@ -54,7 +54,7 @@ final class ContainerRow {
                 .value("RunningFor", ContainerCli.since(c.created()) + " ago")
                 .value("Ports", ports)
                 .value("State", s.status())
-                .value("Status", ContainerCli.statusText(s))
+                .value("Status", dev.hull.engine.ContainerInspector.statusText(engine, c, s))
                 .field("Size", () -> sizes.of(c.id()))
                 .value("Names", c.name())
                 .value("Mounts", String.join(",", mounts(c)))
@@ -84,7 +84,7 @@ final class ContainerRow {
         n.put("Command", String.join(" ", c.args()));
         n.put("CreatedAt", c.created());
         n.put("State", s.status());
-        n.put("Status", ContainerCli.statusText(s));
+        n.put("Status", dev.hull.engine.ContainerInspector.statusText(engine, c, s));
         n.put("ExitCode", s.exitCode());
         n.put("RestartCount", s.monitor() == null ? 0 : s.monitor().restartCount());
         n.put("Pid", s.running() && s.monitor() != null ? s.monitor().pid() : 0);

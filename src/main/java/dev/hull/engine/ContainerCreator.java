@@ -70,6 +70,7 @@ final class ContainerCreator {
         try (Closeable lease = images.lease()) {
             ImageRecord image = engine.image(o.image);
             ImageConfig imageConfig = images.config(image);
+            ContainerHealth.atCreate(o, images.configTree(image));
             List<Path> layers = images.unpack(image);
             ContainerStore.Locked reservation = containers.reserve(o.name);
             ContainerInfo reserved = reservation.info();

@@ -40,6 +40,13 @@ public final class ContainerInspector {
         st.put("FinishedAt", m != null && m.finishedAt() != null && !m.finishedAt().isEmpty() ? m.finishedAt()
                 : "0001-01-01T00:00:00Z");
         st.put("MonitorPid", m != null && m.monitorAlive() ? m.monitorPid() : 0);
+        HealthState health = engine.health(info, s);
+        if (health != null) {
+            ObjectNode h = st.putObject("Health");
+            h.put("Status", health.status());
+            h.put("FailingStreak", health.failingStreak());
+            h.set("Log", ContainerStore.JSON.valueToTree(health.log()));
+        }
         n.put("Image", info.imageId().startsWith("sha256:") ? info.imageId() : "sha256:" + info.imageId());
         n.put("ImageName", info.image());
         n.put("Name", "/" + info.name());
@@ -156,6 +163,9 @@ public final class ContainerInspector {
         o.labels.forEach(labels::put);
         c.put("StopSignal", info.stopSignal());
         c.put("StopTimeout", o.stopTimeout == null ? Engine.DEFAULT_STOP_TIMEOUT : o.stopTimeout);
+        if (o.healthcheck != null) {
+            c.set("Healthcheck", ContainerStore.JSON.valueToTree(o.healthcheck));
+        }
         ObjectNode exposed = c.putObject("ExposedPorts");
         info.exposedPorts().forEach(p -> exposed.putObject(p));
         networkSettings(n.putObject("NetworkSettings"), info, s.running()
@@ -278,6 +288,16 @@ public final class ContainerInspector {
             default -> "Exited (" + s.exitCode() + ") " + (m.finishedAt() == null || m.finishedAt().isEmpty()
                     ? "" : since(m.finishedAt()) + " ago");
         };
+    }
+
+    /** docker's STATUS column with the health of a running container: Up 3 minutes (healthy), (health: starting). */
+    public static String statusText(Engine engine, ContainerInfo info, Engine.State s) throws IOException {
+        String text = statusText(s);
+        HealthState h = s.status().equals("running") ? engine.health(info, s) : null;
+        if (h == null) {
+            return text;
+        }
+        return text + (h.status().equals("starting") ? " (health: starting)" : " (" + h.status() + ")");
     }
 
     /** docker's human durations: Less than a second, 5 seconds, 3 minutes, 2 hours, 4 days. */

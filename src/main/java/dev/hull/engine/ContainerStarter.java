@@ -213,7 +213,8 @@ final class ContainerStarter {
         return new Monitor(containers.statusFile(info.id()), o.keepsLog() ? containers.logFile(info.id()) : null,
                 limits[0],
                 (int) limits[1], Monitor.RestartPolicy.parse(o.restart), containers.stopMarker(info.id()),
-                attached && o.interactive, detachKeys, onExit, onEnd, o.interactive && !o.tty && !attached);
+                attached && o.interactive, detachKeys, onExit, onEnd, o.interactive && !o.tty && !attached,
+                ContainerHealth.monitorHealth(o, hullCommand("healthcheck", "run", info.id())));
     }
 
     /** Wiring others notice while it stays: published host ports, or a user-defined network (peers' names). */
@@ -225,8 +226,8 @@ final class ContainerStarter {
     /** argv of a hull command with this engine's HULL_HOME and HULL_STATE, for a monitor to exec. */
     private List<String> hullCommand(String... args) {
         List<String> argv = new ArrayList<>(List.of("/usr/bin/env", "HULL_HOME=" + engine.home(), "HULL_STATE=" + stateRoot));
-        // The service the caller used (or none): a monitor's end command must not start one elsewhere.
-        for (String k : List.of("HULL_RUNTIME_SOCKET", "HULL_NO_SERVICE", "HULL_CLASSPATH", "HULL_ROOTLESS")) {
+        // The service the caller used (or none) and its config file: a monitor's command must not start one elsewhere.
+        for (String k : List.of("HULL_RUNTIME_SOCKET", "HULL_NO_SERVICE", "HULL_CLASSPATH", "HULL_ROOTLESS", "HULL_CONFIG")) {
             String v = dev.hull.runtime.Caller.getenv(k);
             if (v != null && !v.isEmpty()) {
                 argv.add(k + "=" + v);

@@ -153,6 +153,11 @@ public final class CreateOptions {
     public String cgroupParent;
     /** --volumes-from NAME[:ro|rw]: that container's -v/--mount binds and volumes, copied into volumes at create. */
     public List<String> volumesFrom = new ArrayList<>();
+    /**
+     * --health-* / --no-healthcheck as docker's Config.Healthcheck; after create, the one the container
+     * runs (the image's HEALTHCHECK for what the flags left open), null for none.
+     */
+    public HealthConfig healthcheck;
     /** --cidfile: where create writes the id (absolute; not kept with the container). */
     @com.fasterxml.jackson.annotation.JsonIgnore
     public String cidFile;

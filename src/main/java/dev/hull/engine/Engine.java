@@ -48,6 +48,7 @@ public final class Engine {
     private final ContainerNetworkOps networkOps;
     private final ContainerEnding ending;
     private final ContainerExecs execs;
+    private final ContainerHealth health;
     private final ContainerUsage usage;
     private final ContainerStarter starter;
     /** The config file's defaults, read at first use (once per command: each command has its own Engine). */
@@ -79,6 +80,7 @@ public final class Engine {
         this.networkOps = new ContainerNetworkOps(this);
         this.ending = new ContainerEnding(this);
         this.execs = new ContainerExecs(this);
+        this.health = new ContainerHealth(this);
         this.usage = new ContainerUsage(this);
         this.starter = new ContainerStarter(this);
         secureRoots();
@@ -513,6 +515,22 @@ public final class Engine {
     /** {@code hull exec}: a new process in the running container; its exit code (0 once running with detach). */
     public int exec(String ref, ExecRequest r) throws IOException, RuntimeError {
         return execs.exec(ref, r);
+    }
+
+    /** docker's State.Health of the container; null without a healthcheck, or never started. */
+    public HealthState health(ContainerInfo info, State s) throws IOException {
+        return health.state(info, s);
+    }
+
+    /** docker's ps filter value: starting, healthy, unhealthy, or none (no healthcheck, never started). */
+    public String healthStatus(ContainerInfo info, State s) throws IOException {
+        HealthState h = health.state(info, s);
+        return h == null ? "none" : h.status();
+    }
+
+    /** {@code hull healthcheck run}: the check once, recorded; the status after it. */
+    public String healthcheckRun(String ref) throws IOException, RuntimeError {
+        return health.run(ref);
     }
 
     /**

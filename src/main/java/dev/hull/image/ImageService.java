@@ -78,6 +78,11 @@ public final class ImageService {
         return ImageStore.JSON.readValue(store.content().read(image.config().parsedDigest()), ImageConfig.class);
     }
 
+    /** The image's config blob as a tree: what {@link ImageConfig} leaves out (the Healthcheck, say). */
+    public com.fasterxml.jackson.databind.JsonNode configTree(ImageRecord image) throws IOException {
+        return ImageStore.JSON.readTree(store.content().read(image.config().parsedDigest()));
+    }
+
     /** Unpacks what is not unpacked yet; returns the layer directories, lowest first. */
     public List<Path> unpack(ImageRecord image) throws IOException {
         try (Closeable l = lease()) {

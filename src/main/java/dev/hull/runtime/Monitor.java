@@ -19,10 +19,17 @@ import java.util.List;
  * @param onExit       argv the monitor execs once the container has ended for good (--rm), or empty
  * @param onEnd        argv the monitor execs once the container has ended for good by itself (no stop
  *                     was asked: nobody else is there to clean up after it), or empty; onExit wins
+ * @param health       the healthcheck the monitor runs while the container runs, or null
  */
 public record Monitor(Path statusFile, Path logFile, long logMaxSize, int logMaxFiles, RestartPolicy restart,
         Path stopMarker, boolean stdinInherit, String detachKeys, List<String> onExit, List<String> onEnd,
-        boolean stdinPipe) {
+        boolean stdinPipe, Health health) {
+
+    /**
+     * argv the monitor runs (one at a time) while the init runs: an interval after each start and
+     * after each run's end; startInterval instead within startPeriod of a start (0: none).
+     */
+    public record Health(long intervalMs, long startIntervalMs, long startPeriodMs, List<String> argv) {}
 
     /** docker's restart policies: no, on-failure[:N], always, unless-stopped. */
     public record RestartPolicy(String name, int maxRetries) {

@@ -118,6 +118,10 @@ public final class PlanBuilder {
             } else if (!mon.onEnd().isEmpty()) {
                 plan.monitorOnEnd(mon.onEnd());
             }
+            if (mon.health() != null) {
+                Monitor.Health h = mon.health();
+                plan.monitorHealth(h.intervalMs(), h.startIntervalMs(), h.startPeriodMs(), h.argv());
+            }
         }
         plan.mode(ctx.detach());
         plan.reserve(ctx.stateDir().toString());

@@ -18,7 +18,7 @@ public final class Plan {
     // Parent ops
     static final int OP_MODE = 1, OP_SETNS = 2, OP_UNSHARE = 3, OP_WRITE = 4, OP_ABORT_UNLINK = 5,
             OP_ABORT_RMDIR = 6, OP_CLONE = 7, OP_RESERVE = 8, OP_MONITOR = 9, OP_MONITOR_CGROUP = 10,
-            OP_MONITOR_ON_EXIT = 11, OP_MONITOR_ON_END = 12;
+            OP_MONITOR_ON_EXIT = 11, OP_MONITOR_ON_END = 12, OP_MONITOR_HEALTH = 13;
     // Child ops
     static final int OP_SETUID = 20, OP_SETGID = 21, OP_SETGROUPS = 22, OP_SETSID = 23, OP_SETHOSTNAME = 24,
             OP_SETDOMAINNAME = 25, OP_OPEN_ROOT = 26, OP_MOUNT = 27, OP_MKNOD = 28, OP_SYMLINK = 29,
@@ -94,6 +94,15 @@ public final class Plan {
     /** A command the monitor execs once the container has ended for good (--rm). */
     public Plan monitorOnExit(List<String> argv) { return op(OP_MONITOR_ON_EXIT, argv.toArray()); }
     public Plan monitorOnEnd(List<String> argv) { return op(OP_MONITOR_ON_END, argv.toArray()); }
+    /**
+     * A command the monitor runs while the init runs (the healthcheck): first after startInterval while
+     * within startPeriod of each start, else interval; after each run ends, the same wait again.
+     */
+    public Plan monitorHealth(long intervalMs, long startIntervalMs, long startPeriodMs, List<String> argv) {
+        List<Object> args = new ArrayList<>(List.of(intervalMs, startIntervalMs, startPeriodMs));
+        args.addAll(argv);
+        return op(OP_MONITOR_HEALTH, args.toArray());
+    }
 
     public Plan clone(long flags) {
         if (cloned) {
@@ -262,6 +271,7 @@ public final class Plan {
             case OP_RESERVE -> "reserve"; case OP_MONITOR -> "monitor"; case OP_MONITOR_CGROUP -> "monitor-cgroup";
             case OP_MONITOR_ON_EXIT -> "monitor-on-exit";
             case OP_MONITOR_ON_END -> "monitor-on-end";
+            case OP_MONITOR_HEALTH -> "monitor-health";
             case OP_SETUID -> "setuid"; case OP_SETGID -> "setgid"; case OP_SETGROUPS -> "setgroups";
             case OP_SETSID -> "setsid"; case OP_SETHOSTNAME -> "sethostname"; case OP_SETDOMAINNAME -> "setdomainname";
             case OP_OPEN_ROOT -> "open-root"; case OP_MOUNT -> "mount"; case OP_MKNOD -> "mknod";

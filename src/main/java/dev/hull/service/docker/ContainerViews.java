@@ -47,8 +47,13 @@ final class ContainerViews {
         Integer limit = x.intParam("limit");
         Map<String, List<String>> filters = x.filters();
         for (String k : filters.keySet()) {
-            if (!List.of("name", "label", "label!", "status", "id", "exited", "ancestor", "network").contains(k)) {
+            if (!List.of("name", "label", "label!", "status", "id", "exited", "ancestor", "network", "health").contains(k)) {
                 throw ApiError.badRequest("invalid filter '" + k + "'");
+            }
+        }
+        for (String v : filters.getOrDefault("health", List.of())) {
+            if (!List.of("starting", "healthy", "unhealthy", "none").contains(v)) {
+                throw ApiError.badRequest("Unrecognised filter value for health: " + v);
             }
         }
         Engine e = Engine.defaults();
@@ -61,7 +66,8 @@ final class ContainerViews {
             if (!all && !s.running() && !statusFilter) {
                 continue;
             }
-            if (!matches(c, s, filters)) {
+            if (!matches(c, s, filters) || filters.containsKey("health")
+                    && !filters.get("health").contains(e.healthStatus(c, s))) {
                 continue;
             }
             out.add(summary(e, c, s));
@@ -119,7 +125,7 @@ final class ContainerViews {
             c.options().labels.forEach(labels::put);
         }
         n.put("State", s.status());
-        n.put("Status", statusText(s));
+        n.put("Status", ContainerInspector.statusText(e, c, s));
         n.putObject("HostConfig").put("NetworkMode", c.options() == null ? "bridge" : c.options().network);
         ObjectNode nets = n.putObject("NetworkSettings").putObject("Networks");
         if (net != null) {
@@ -136,7 +142,4 @@ final class ContainerViews {
         return n;
     }
 
-    static String statusText(Engine.State s) {
-        return ContainerInspector.statusText(s);
-    }
 }

@@ -57,9 +57,6 @@ final class CreateTranslation {
                         + " volume (-v NAME:" + v.getKey() + ")");
             }
         }
-        if (isSet(body.path("Healthcheck")) && !body.path("Healthcheck").path("Test").path(0).asText().equals("NONE")) {
-            throw ApiError.badRequest("Config.Healthcheck is not supported by Hull yet");
-        }
         refuse(hc, "HostConfig.", "OomKillDisable", "Cgroup", "ShmSize", "Links",
                 "DeviceRequests", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetMems", "KernelMemory",
                 "KernelMemoryTCP", "MemoryReservation", "CpuCount", "CpuPercent", "IOMaximumIOps",
@@ -110,6 +107,7 @@ final class CreateTranslation {
             o.stopTimeout = body.path("StopTimeout").asInt();
         }
         o.macAddress = emptyToNull(text(body, "MacAddress"));
+        o.healthcheck = dev.hull.engine.HealthConfig.fromJson(body.path("Healthcheck")); // checked at create, as dockerd
         if (body.path("NetworkDisabled").asBoolean()) {
             o.network = "none";
         }
