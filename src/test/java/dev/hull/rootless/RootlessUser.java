@@ -137,14 +137,33 @@ final class RootlessUser implements AutoCloseable {
         }
     }
 
-    /** bin/hull as this user, in its home, with only HOME, USER, PATH (and extra) set. */
+    /**
+     * bin/hull as this user, in its home, with only HOME, USER, PATH (and extra) set; HULL_NO_SERVICE=1
+     * unless extra sets it (a test of the user's service: HULL_NO_SERVICE=0).
+     */
     HullCommand.Result hull(Map<String, String> extra, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(asUser(extra));
+        cmd.add(launcher.toString());
+        cmd.addAll(List.of(args));
+        return exec(home, cmd);
+    }
+
+    /** argv prefix: runuser to this user with a clean environment (see {@link #hull(Map, String...)}), then a command. */
+    List<String> asUser(Map<String, String> extra) {
         List<String> cmd = new ArrayList<>(List.of("runuser", "-u", name, "--", "env", "-i", "HOME=" + home,
                 "USER=" + name, "LOGNAME=" + name, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HULL_CLASSPATH=" + classpath,
                 "HULL_JAVA_HOME=" + System.getProperty("java.home")));
+        if (!extra.containsKey("HULL_NO_SERVICE")) {
+            cmd.add("HULL_NO_SERVICE=1");
+        }
         extra.forEach((k, v) -> cmd.add(k + "=" + v));
-        cmd.add(launcher.toString());
-        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    /** Any command as this user (asUser's environment), in its home. */
+    HullCommand.Result as(Map<String, String> extra, String... command) throws IOException, InterruptedException {
+        List<String> cmd = asUser(extra);
+        cmd.addAll(List.of(command));
         return exec(home, cmd);
     }
 
@@ -172,6 +191,7 @@ final class RootlessUser implements AutoCloseable {
             }
         }
         if (made) {
+            run("pkill", "-KILL", "-u", name); // what is left of the user's (a service of another namespace)
             for (int i = 0; i < 50 && run("userdel", "-r", name).exit() != 0; i++) {
                 Thread.sleep(200);
             }
