@@ -95,13 +95,13 @@ final class RootlessUser implements AutoCloseable {
     }
 
     /**
-     * Copies what rootless Hull runs into dir (readable by everyone): bin/hull and bin/hull-userns,
+     * Copies what rootless Hull runs into dir (readable by everyone): bin/hull, bin/hull-userns and bin/hull-runtime,
      * the executor as target/hull-executor (where bin/hull looks), the test JVM's classpath as
      * classes/ (this build's classes) and lib/ (its jars).
      */
     static void install(Path dir) throws IOException {
         Path bin = Files.createDirectories(dir.resolve("bin"));
-        for (String s : List.of("hull", "hull-userns")) {
+        for (String s : List.of("hull", "hull-userns", "hull-runtime")) {
             Files.copy(Path.of("bin", s), bin.resolve(s), StandardCopyOption.COPY_ATTRIBUTES);
         }
         Files.createDirectories(dir.resolve("target"));
