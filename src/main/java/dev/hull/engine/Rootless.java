@@ -127,15 +127,34 @@ public final class Rootless {
         ((com.fasterxml.jackson.databind.node.ObjectNode) spec.get("annotations")).put(Annotations.NO_CGROUP, "true");
     }
 
-    /** {@code hull info}'s line: the namespace's mapping, and what is left out. */
+    /**
+     * {@code hull info}'s line: the namespace's mappings (the user's ranges, as mapped when the namespace was
+     * made: {@code hull system migrate} after they change), cgroup delegation, and the network.
+     */
     static String describe() {
-        String map;
+        return "yes (uid_map " + map("uid_map") + "; gid_map " + map("gid_map") + "; cgroup delegation: none, "
+                + delegationFact() + "; network: none, " + RootlessNetwork.choose().why() + ")";
+    }
+
+    private static String map(String file) {
         try {
-            map = Files.readString(Path.of("/proc/self/uid_map")).trim().replaceAll("\\s+", " ");
+            return Files.readString(Path.of("/proc/self", file)).trim().replaceAll("\\s+", " ");
         } catch (IOException e) {
-            map = "unreadable: " + e.getMessage();
+            return "unreadable: " + e.getMessage();
         }
-        return "yes (uid_map " + map + "; network: none only; cgroup limits refused: no cgroup delegated)";
+    }
+
+    /** Why no cgroup is delegated here, in a few words. */
+    private static String delegationFact() {
+        try {
+            return switch (dev.hull.linux.cgroup.CgroupLayout.detect().mode()) {
+                case V2 -> "cgroup v2 host, delegated cgroups not used yet: limits refused";
+                case HYBRID -> "cgroup v1 (hybrid) host: limits refused";
+                case LEGACY -> "cgroup v1 host: limits refused";
+            };
+        } catch (IOException | RuntimeException e) {
+            return "cgroups unreadable (" + e.getMessage() + ")";
+        }
     }
 
     /** The error for what rootless Hull cannot do yet: "hull: rootless: WHAT: WHY". */

@@ -171,6 +171,58 @@ final class RootlessUser implements AutoCloseable {
         return hull(Map.of(), args);
     }
 
+    /**
+     * Moves this user's ranges in /etc/subuid and /etc/subgid to a new start past every range there (as
+     * an administrator would; usermod refuses while the user runs anything), under shadow's lock
+     * (FILE.lock, made by link(), as useradd takes it): the new start.
+     */
+    long moveRanges() throws IOException, InterruptedException {
+        long start = 0;
+        for (String f : List.of("/etc/subuid", "/etc/subgid")) {
+            for (String l : Files.readAllLines(Path.of(f))) {
+                String[] p = l.split(":");
+                if (p.length == 3) {
+                    start = Math.max(start, Long.parseLong(p[1]) + Long.parseLong(p[2]));
+                }
+            }
+        }
+        start = (start / 65536 + 1) * 65536;
+        for (String f : List.of("/etc/subuid", "/etc/subgid")) {
+            Path file = Path.of(f);
+            Path mine = Path.of(f + "." + ProcessHandle.current().pid());
+            Path lock = Path.of(f + ".lock");
+            Files.writeString(mine, Long.toString(ProcessHandle.current().pid()));
+            try {
+                for (int i = 0; ; i++) {
+                    try {
+                        Files.createLink(lock, mine);
+                        break;
+                    } catch (java.nio.file.FileAlreadyExistsException e) {
+                        if (i > 600) {
+                            throw new IOException(lock + " stays taken");
+                        }
+                        Thread.sleep(100);
+                    }
+                }
+                try {
+                    StringBuilder out = new StringBuilder();
+                    for (String l : Files.readAllLines(file)) {
+                        out.append(l.startsWith(name + ":") ? name + ":" + start + ":65536" : l).append('\n');
+                    }
+                    Path tmp = Path.of(f + ".hulltest-" + ProcessHandle.current().pid());
+                    Files.writeString(tmp, out);
+                    Files.setPosixFilePermissions(tmp, Files.getPosixFilePermissions(file));
+                    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                } finally {
+                    Files.deleteIfExists(lock);
+                }
+            } finally {
+                Files.deleteIfExists(mine);
+            }
+        }
+        return start;
+    }
+
     /** The default state directory (no XDG_RUNTIME_DIR here): /tmp/hull-UID. */
     Path state() {
         return Path.of("/tmp/hull-" + uid);
