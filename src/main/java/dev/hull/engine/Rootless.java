@@ -157,6 +157,24 @@ public final class Rootless {
         }
     }
 
+    /**
+     * The pid of the user's namespace holder recorded in pidFile ("PID START", bin/hull-userns) when it is
+     * that very process (its start time) and in this user namespace, else -1: gone, or another by now.
+     */
+    public static int holder(Path pidFile) {
+        try {
+            String[] f = Files.readString(pidFile).trim().split("\\s+");
+            Path proc = Path.of("/proc", f[0]);
+            String stat = Files.readString(proc.resolve("stat"));
+            String start = stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19]; // field 22, the start time
+            boolean same = f.length > 1 && start.equals(f[1]) && Files.readSymbolicLink(proc.resolve("ns/user"))
+                    .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/user")));
+            return same ? Integer.parseInt(f[0]) : -1;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     /** The error for what rootless Hull cannot do yet: "hull: rootless: WHAT: WHY". */
     public static RuntimeError refuse(String what, String why) {
         return new RuntimeError(RuntimeError.Kind.FAILED,

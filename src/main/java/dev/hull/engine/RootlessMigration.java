@@ -57,37 +57,26 @@ public final class RootlessMigration {
 
     /** Kills the holder named in pidFile if it is this namespace's (its pid and start time); its pid, or null. */
     private static String endHolder(Path pidFile) throws RuntimeError {
-        String[] f;
-        try {
-            f = Files.readString(pidFile).trim().split("\\s+");
-        } catch (IOException e) {
+        int pid = Rootless.holder(pidFile);
+        if (pid < 0) {
             return null;
         }
         try {
-            Path proc = Path.of("/proc", f[0]);
-            String stat = Files.readString(proc.resolve("stat"));
-            String start = stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19];
-            if (f.length < 2 || !start.equals(f[1]) || !Files.readSymbolicLink(proc.resolve("ns/user"))
-                    .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/user")))) {
-                return null; // gone, or another process by now
-            }
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
-        try {
-            Syscalls.kill(Integer.parseInt(f[0]), 9);
-            Path exe = Path.of("/proc", f[0], "exe");
-            for (int i = 0; i < 600 && Files.isSymbolicLink(exe) && Files.exists(exe); i++) {
-                Thread.sleep(50); // until it is gone (a zombie has no exe): bin/hull-userns makes the next one
-            }
-            return f[0];
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return f[0];
+            Syscalls.kill(pid, 9);
         } catch (LinuxException e) {
-            throw new RuntimeError(RuntimeError.Kind.FAILED, "system migrate: cannot end the namespace holder " + f[0]
+            throw new RuntimeError(RuntimeError.Kind.FAILED, "system migrate: cannot end the namespace holder " + pid
                     + ": " + e.getMessage(), e);
         }
+        Path exe = Path.of("/proc", Integer.toString(pid), "exe");
+        for (int i = 0; i < 600 && Files.isSymbolicLink(exe) && Files.exists(exe); i++) {
+            try {
+                Thread.sleep(50); // until it is gone (a zombie has no exe): bin/hull-userns makes the next one
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return Integer.toString(pid);
     }
 
     /**

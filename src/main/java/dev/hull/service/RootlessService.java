@@ -69,14 +69,13 @@ public final class RootlessService {
     }
 
     /**
-     * Runs stop (once) when the user's namespace holder (userns.pid of the state directory: "PID START")
-     * is no longer a process of this namespace started then: checked every 2 s on a daemon thread.
+     * Runs stop (once) when the user's namespace holder (userns.pid of the state directory) is no longer
+     * the process recorded there, in this namespace ({@link Rootless#holder}): checked every 2 s on a daemon thread.
      */
     public static void watchHolder(Runnable stop) {
         Path pidFile = defaultSocket().resolveSibling("userns.pid");
-        String self = link(Path.of("/proc/self/ns/user"));
         Thread.ofPlatform().daemon().name("hull-holder-watch").start(() -> {
-            while (holderAlive(pidFile, self)) {
+            while (Rootless.holder(pidFile) > 0) {
                 try {
                     Thread.sleep(2000);
                 } catch (InterruptedException e) {
@@ -87,27 +86,5 @@ public final class RootlessService {
                     + pidFile + ") is gone or another");
             stop.run();
         });
-    }
-
-    /** Whether pidFile names a live process of the user namespace self, with the start time recorded. */
-    static boolean holderAlive(Path pidFile, String self) {
-        try {
-            String[] f = Files.readString(pidFile).trim().split("\\s+");
-            Path proc = Path.of("/proc", f[0]);
-            String stat = Files.readString(proc.resolve("stat"));
-            String[] after = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return self != null && self.equals(link(proc.resolve("ns/user"))) && f.length > 1
-                    && after[19].equals(f[1]); // field 22, the start time, is the 20th after the command
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
-    }
-
-    private static String link(Path p) {
-        try {
-            return Files.readSymbolicLink(p).toString();
-        } catch (IOException | UnsupportedOperationException e) {
-            return null;
-        }
     }
 }

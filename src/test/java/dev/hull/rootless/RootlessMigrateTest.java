@@ -3,11 +3,9 @@ package dev.hull.rootless;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hull.cli.HullCommand;
-import dev.hull.image.SnapshotStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -17,26 +15,15 @@ import org.junit.jupiter.api.Test;
  * end, and a new namespace maps the new ranges; root is told it has nothing to migrate.
  */
 class RootlessMigrateTest {
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final RootlessUser.Fixture FIXTURE = new RootlessUser.Fixture("hulltest-rlmig");
     static Path dir;
     static RootlessUser user;
 
     @BeforeAll
-    static void setUp() throws Exception {
-        RootlessUser.assumeHost();
-        dir = Files.createTempDirectory(Path.of("/tmp"), "hull-rlmig-");
-        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        RootlessUser.install(dir.resolve("install"));
-        user = RootlessUser.create("hulltest-rlmig", true, dir.resolve("install"));
-    }
-
-    @AfterAll
-    static void tearDown() throws Exception {
-        if (user != null) {
-            user.close();
-        }
-        if (dir != null) {
-            SnapshotStore.deleteTree(dir);
-        }
+    static void setUp() {
+        dir = FIXTURE.dir();
+        user = FIXTURE.user();
     }
 
     @Test

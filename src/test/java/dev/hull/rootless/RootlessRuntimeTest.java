@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.cli.HullCommand;
-import dev.hull.image.SnapshotStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -25,30 +24,25 @@ import org.junit.jupiter.api.Test;
  */
 class RootlessRuntimeTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final RootlessUser.Fixture FIXTURE = new RootlessUser.Fixture("hulltest-rlrt");
     static Path dir;
     static RootlessUser user;
     static String runtime;
     static Path busybox = Path.of("/bin/busybox");
 
     @BeforeAll
-    static void setUp() throws Exception {
-        RootlessUser.assumeHost();
+    static void setUp() {
         Assumptions.assumeTrue(Files.isExecutable(busybox), "/bin/busybox is missing (Debian: busybox-static)");
-        dir = Files.createTempDirectory(Path.of("/tmp"), "hull-rlrt-");
-        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        RootlessUser.install(dir.resolve("install"));
+        dir = FIXTURE.dir();
+        user = FIXTURE.user();
         runtime = dir.resolve("install/bin/hull-runtime").toString();
-        user = RootlessUser.create("hulltest-rlrt", true, dir.resolve("install"));
     }
 
     @AfterAll
     static void tearDown() throws Exception {
         if (user != null) {
             RootlessUser.run("rm", "-rf", "/tmp/hull-runtime-" + user.uid);
-            user.close();
-        }
-        if (dir != null) {
-            SnapshotStore.deleteTree(dir);
         }
     }
 

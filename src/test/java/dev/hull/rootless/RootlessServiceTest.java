@@ -3,12 +3,10 @@ package dev.hull.rootless;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hull.cli.HullCommand;
-import dev.hull.image.SnapshotStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -21,26 +19,15 @@ import org.junit.jupiter.api.Test;
  */
 class RootlessServiceTest {
     private static final Path DOCKER = Path.of("/usr/local/bin/docker");
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final RootlessUser.Fixture FIXTURE = new RootlessUser.Fixture("hulltest-rlsvc");
     static Path dir;
     static RootlessUser user;
 
     @BeforeAll
-    static void setUp() throws Exception {
-        RootlessUser.assumeHost();
-        dir = Files.createTempDirectory(Path.of("/tmp"), "hull-rlsvc-");
-        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        RootlessUser.install(dir.resolve("install"));
-        user = RootlessUser.create("hulltest-rlsvc", true, dir.resolve("install"));
-    }
-
-    @AfterAll
-    static void tearDown() throws Exception {
-        if (user != null) {
-            user.close();
-        }
-        if (dir != null) {
-            SnapshotStore.deleteTree(dir);
-        }
+    static void setUp() {
+        dir = FIXTURE.dir();
+        user = FIXTURE.user();
     }
 
     /** A runtime directory of the user's own (0700, as systemd's /run/user/UID), and the environment naming it. */

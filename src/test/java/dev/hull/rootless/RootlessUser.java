@@ -36,6 +36,52 @@ final class RootlessUser implements AutoCloseable {
         this.made = made;
     }
 
+    /**
+     * A test class's set-up, as a JUnit extension (a static {@code @RegisterExtension} field): before the
+     * class, a directory under /tmp that everyone may read, with Hull installed in it ({@link #install}),
+     * and a user with subordinate ranges named after base; after it, both removed.
+     */
+    static final class Fixture implements org.junit.jupiter.api.extension.BeforeAllCallback,
+            org.junit.jupiter.api.extension.AfterAllCallback {
+        private final String base;
+        private Path dir;
+        private RootlessUser user;
+
+        Fixture(String base) {
+            this.base = base;
+        }
+
+        Path dir() {
+            return dir;
+        }
+
+        RootlessUser user() {
+            return user;
+        }
+
+        @Override
+        public void beforeAll(org.junit.jupiter.api.extension.ExtensionContext context) throws Exception {
+            assumeHost();
+            dir = Files.createTempDirectory(Path.of("/tmp"), base + "-");
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            install(dir.resolve("install"));
+            user = RootlessUser.create(base, true, dir.resolve("install"));
+        }
+
+        @Override
+        public void afterAll(org.junit.jupiter.api.extension.ExtensionContext context) throws Exception {
+            try {
+                if (user != null) {
+                    user.close();
+                }
+            } finally {
+                if (dir != null) {
+                    dev.hull.image.SnapshotStore.deleteTree(dir);
+                }
+            }
+        }
+    }
+
     /** Users named base-PID whose test JVM (PID) is gone: a killed run's, nobody's now. */
     private static void removeLeftovers(String base) throws IOException, InterruptedException {
         for (String line : Files.readAllLines(Path.of("/etc/passwd"))) {
