@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
  * config.json has a user namespace mapping the user (as {@code hull-runtime spec --rootless} writes)
  * runs without root.
  * <ul>
- * <li>{@code --rootless auto} (the default) is rootless when the caller is not root; {@code true} and
+ * <li>{@code --rootless auto} (the default) is rootless when the caller is not root, or root of a user
+ * namespace other than the host's (rootless Hull's {@code hull runtime}); {@code true} and
  * {@code false} force it ({@link #mode});
  * <li>the state root defaults to {@code $XDG_RUNTIME_DIR/hull-runtime}, else {@code /tmp/hull-runtime-UID}
  * ({@link #defaultRoot}), never /run;
@@ -35,7 +36,7 @@ public final class RootlessRuntime {
     public static boolean mode(String flag) throws RuntimeError {
         String f = flag == null ? "auto" : flag;
         return switch (f) {
-            case "auto" -> Syscalls.getuid() != 0;
+            case "auto" -> Syscalls.getuid() != 0 || dev.hull.linux.UserNamespaces.nested();
             case "true" -> true;
             case "false" -> false;
             default -> throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--rootless must be auto, true or false, not "
@@ -49,7 +50,24 @@ public final class RootlessRuntime {
         if (run != null && !run.isEmpty() && Files.isDirectory(Path.of(run))) {
             return Path.of(run, "hull-runtime");
         }
-        return Path.of("/tmp/hull-runtime-" + Syscalls.getuid());
+        return Path.of("/tmp/hull-runtime-" + hostUid());
+    }
+
+    /** This process's uid as the host sees it (through /proc/self/uid_map: root of a user's namespace is that user). */
+    static long hostUid() {
+        long uid = Syscalls.getuid();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/uid_map"))) {
+                String[] f = line.trim().split("\\s+");
+                long inside = Long.parseLong(f[0]);
+                if (uid >= inside && uid < inside + Long.parseLong(f[2])) {
+                    return Long.parseLong(f[1]) + uid - inside;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return uid;
+        }
+        return uid;
     }
 
     /**

@@ -99,6 +99,10 @@ class RootlessRuntimeTest {
             assertThat(Files.readString(Path.of("/proc", Integer.toString(pid), "uid_map")).trim().split("\\s+"))
                     .containsExactly("0", Long.toString(user.uid), "1");
             assertThat(Files.getOwner(Path.of("/proc", Integer.toString(pid))).getName()).isEqualTo(user.name);
+            // rootless Hull's own `hull runtime` (root of the user's namespace: --rootless auto is rootless
+            // there too) finds the same state root
+            r = user.hull(env, "runtime", "state", id);
+            assertThat(r.out()).as(r.toString()).contains("\"status\" : \"running\"");
             r = rt(env, "exec", id, "id", "-u");
             assertThat(r.out()).as(r.toString()).isEqualTo("0\n");
             assertThat(rt(env, "kill", id, "KILL").exit()).isZero();
