@@ -1498,6 +1498,11 @@ static int clone_init(char *err, size_t cap)
         return -1;
     }
     pid_t me = getpid();
+    /* An unprivileged caller (rootless hull-runtime) maps a new user namespace from outside, through
+     * /proc/PID/uid_map (or newuidmap): a non-dumpable process's /proc files are root's, so the init is
+     * dumpable until its maps are written ('G'), as runc's nsexec does. No code of the container runs
+     * before 'G'. */
+    int map_from_outside = (clone_flags & CLONE_NEWUSER) && geteuid() != 0;
     child = (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
     if (child < 0) {
         int e = errno;
@@ -1526,10 +1531,12 @@ static int clone_init(char *err, size_t cap)
         pid_t pp = getppid(); /* 0 when the parent is outside a joined pid namespace (exec) */
         if (pp != me && pp != 0 && !(clone_flags & CLONE_NEWPID)) _exit(125);
         if (monitor.active) monitor_child_stdio();
+        if (map_from_outside && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)) SYSFAIL("PR_SET_DUMPABLE");
         char c;
         ssize_t r;
         do r = read(p2c, &c, 1); while (r < 0 && errno == EINTR);
         if (r != 1 || c != 'G') _exit(125);
+        if (map_from_outside && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) SYSFAIL("PR_SET_DUMPABLE");
         child_ops(child_from);
     }
     if (monitor.active) monitor_parent_stdio();

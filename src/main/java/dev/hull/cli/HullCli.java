@@ -94,6 +94,7 @@ public final class HullCli {
         completion.getCommandSpec().usageMessage().hidden(false);
         cl.addSubcommand("completion", completion);
         ServiceCli.addTo(cl); // hull system service, hull runtime-server
+        RootlessCli.addTo(cl); // hull system migrate
         return finish(cl);
     }
 }

@@ -65,8 +65,8 @@ public final class RuntimeCli {
     private static final java.util.concurrent.ConcurrentLinkedQueue<CommandLine> POOL =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
 
-    @Option(names = "--root", description = "Directory for container state (default: ${DEFAULT-VALUE}).",
-            defaultValue = "/run/hull-runtime")
+    @Option(names = "--root", description = "Directory for container state (default: /run/hull-runtime; rootless:"
+            + " $XDG_RUNTIME_DIR/hull-runtime, else /tmp/hull-runtime-UID).")
     Path root;
 
     @Option(names = "--log", description = "Also write errors (and with --debug, debug lines) to this file.")
@@ -85,7 +85,9 @@ public final class RuntimeCli {
     @Option(names = "--criu", hidden = true, description = "Accepted for runc compatibility; ignored.")
     String criu;
 
-    @Option(names = "--rootless", hidden = true, description = "Accepted for runc compatibility (auto|true|false).")
+    @Option(names = "--rootless", paramLabel = "auto|true|false", description = "Run as an ordinary user (runc's"
+            + " semantics): containers get no cgroup (limits are refused), a user namespace is mapped by the user"
+            + " (newuidmap beyond the user's own id); auto (the default): when the caller is not root.")
     String rootless;
 
     ContainerRuntime runtime() throws RuntimeError {
@@ -96,7 +98,13 @@ public final class RuntimeCli {
         if (!logFormat.equals("text") && !logFormat.equals("json")) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--log-format must be text or json, not " + logFormat);
         }
-        ContainerRuntime rt = new ContainerRuntime(inv.resolve(root)).withStdio(inv.stdio());
+        boolean rl = dev.hull.runtime.RootlessRuntime.mode(rootless);
+        Path dir = root != null ? inv.resolve(root) : rl ? dev.hull.runtime.RootlessRuntime.defaultRoot()
+                : StateStore.DEFAULT_ROOT;
+        if (rl) {
+            dev.hull.runtime.RootlessRuntime.checkRoot(dir);
+        }
+        ContainerRuntime rt = new ContainerRuntime(dir).withStdio(inv.stdio()).withRootless(rl);
         try {
             rt.store().tightenRoot(); // a root an older Hull made 0755 (see StateStore.ROOT_MODE)
         } catch (java.io.IOException e) {

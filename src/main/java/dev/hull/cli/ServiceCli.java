@@ -52,6 +52,8 @@ final class ServiceCli {
             + " root:hull when a group hull exists, whose members may then use it, as docker's group: that is root's"
             + " power). The service refuses any other caller (SO_PEERCRED), whatever the socket's mode. Under systemd,"
             + " socket activation works (contrib/hull.socket, hull.service). Stop it with SIGTERM or SIGINT.", "",
+        "Rootless (an ordinary user): the user's own service, in the user's namespace, on hull.sock and docker.sock"
+            + " in $XDG_RUNTIME_DIR/hull (else /tmp/hull-UID), for that user only; it ends with the namespace.", "",
         "Example:", "  hull system service --idle-timeout 0 &    # never exits by itself"})
     static final class Service implements Callable<Integer> {
         @Option(names = "--socket", description = "Socket path (default: $HULL_RUNTIME_SOCKET or "
@@ -104,7 +106,10 @@ final class ServiceCli {
                     return 1;
                 }
             }
-            if (auto) {
+            boolean rootless = dev.hull.service.RootlessService.active();
+            if (rootless) {
+                group = null; // the user's own service: no group of the host is let in
+            } else if (auto) {
                 leaveCallersCgroup(); // before anyone can connect
             }
             WarmServer server;
@@ -120,6 +125,15 @@ final class ServiceCli {
             }
             server.holdingLock(lock).idleTimeout(idle);
             WarmServer s = server;
+            if (rootless) {
+                dev.hull.service.RootlessService.watchHolder(() -> {
+                    try {
+                        s.close();
+                    } catch (java.io.IOException ignored) {
+                        // stopping anyway
+                    }
+                });
+            }
             dev.hull.service.docker.DockerApiServer docker = startDockerApi(path, s);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {

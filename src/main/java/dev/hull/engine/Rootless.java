@@ -127,15 +127,52 @@ public final class Rootless {
         ((com.fasterxml.jackson.databind.node.ObjectNode) spec.get("annotations")).put(Annotations.NO_CGROUP, "true");
     }
 
-    /** {@code hull info}'s line: the namespace's mapping, and what is left out. */
+    /**
+     * {@code hull info}'s line: the namespace's mappings (the user's ranges, as mapped when the namespace was
+     * made: {@code hull system migrate} after they change), cgroup delegation, and the network.
+     */
     static String describe() {
-        String map;
+        return "yes (uid_map " + map("uid_map") + "; gid_map " + map("gid_map") + "; cgroup delegation: none, "
+                + delegationFact() + "; network: none, " + RootlessNetwork.choose().why() + ")";
+    }
+
+    private static String map(String file) {
         try {
-            map = Files.readString(Path.of("/proc/self/uid_map")).trim().replaceAll("\\s+", " ");
+            return Files.readString(Path.of("/proc/self", file)).trim().replaceAll("\\s+", " ");
         } catch (IOException e) {
-            map = "unreadable: " + e.getMessage();
+            return "unreadable: " + e.getMessage();
         }
-        return "yes (uid_map " + map + "; network: none only; cgroup limits refused: no cgroup delegated)";
+    }
+
+    /** Why no cgroup is delegated here, in a few words. */
+    private static String delegationFact() {
+        try {
+            return switch (dev.hull.linux.cgroup.CgroupLayout.detect().mode()) {
+                case V2 -> "cgroup v2 host, delegated cgroups not used yet: limits refused";
+                case HYBRID -> "cgroup v1 (hybrid) host: limits refused";
+                case LEGACY -> "cgroup v1 host: limits refused";
+            };
+        } catch (IOException | RuntimeException e) {
+            return "cgroups unreadable (" + e.getMessage() + ")";
+        }
+    }
+
+    /**
+     * The pid of the user's namespace holder recorded in pidFile ("PID START", bin/hull-userns) when it is
+     * that very process (its start time) and in this user namespace, else -1: gone, or another by now.
+     */
+    public static int holder(Path pidFile) {
+        try {
+            String[] f = Files.readString(pidFile).trim().split("\\s+");
+            Path proc = Path.of("/proc", f[0]);
+            String stat = Files.readString(proc.resolve("stat"));
+            String start = stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19]; // field 22, the start time
+            boolean same = f.length > 1 && start.equals(f[1]) && Files.readSymbolicLink(proc.resolve("ns/user"))
+                    .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/user")));
+            return same ? Integer.parseInt(f[0]) : -1;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     /** The error for what rootless Hull cannot do yet: "hull: rootless: WHAT: WHY". */

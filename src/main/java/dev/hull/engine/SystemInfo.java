@@ -66,6 +66,9 @@ public final class SystemInfo {
         if (seccompAvailable()) {
             sec.add("name=seccomp,profile=builtin");
         }
+        if (Rootless.active()) {
+            sec.add("name=rootless"); // as dockerd says it: clients (Testcontainers) look for it
+        }
         n.put("JavaVersion", System.getProperty("java.version"));
         n.put("LoggingDriver", "json-file");
         defaults(engine, n);

@@ -42,6 +42,7 @@ public final class ContainerRuntime {
     private Path consoleSocket;
     private int preserveFds;
     private Monitor monitor;
+    private boolean rootless;
 
     public ContainerRuntime(Path root) {
         this.store = new StateStore(root);
@@ -72,6 +73,12 @@ public final class ContainerRuntime {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--preserve-fds must be 0 or more, not " + n);
         }
         this.preserveFds = n;
+        return this;
+    }
+
+    /** hull-runtime --rootless: containers get no cgroup, and limits are refused ({@link RootlessRuntime}). */
+    public ContainerRuntime withRootless(boolean on) {
+        this.rootless = on;
         return this;
     }
 
@@ -136,7 +143,7 @@ public final class ContainerRuntime {
         Linux linux = spec.linux();
         CgroupManager cgroup;
         try {
-            cgroup = "true".equals(spec.annotations().get(Annotations.NO_CGROUP)) ? CgroupManagers.none()
+            cgroup = rootless || "true".equals(spec.annotations().get(Annotations.NO_CGROUP)) ? CgroupManagers.none()
                     : CgroupManagers.forContainer(layout(), linux == null ? null : linux.cgroupsPath(), id);
         } catch (IllegalArgumentException e) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: " + e.getMessage());
@@ -160,6 +167,9 @@ public final class ContainerRuntime {
         dev.hull.linux.cgroup.Resources resources;
         try {
             resources = ResourcesSpec.forContainer(spec);
+            if (rootless) {
+                RootlessRuntime.refuseLimits(resources);
+            }
             plan = PlanBuilder.build(spec, new PlanBuilder.Context(id, bundleDir, rootfs, stateDir, fifo,
                     cgroup.paths(), layout(), detach, preserveFds, monitor));
         } catch (ConfigException e) {
@@ -231,8 +241,7 @@ public final class ContainerRuntime {
             int pid = session.awaitPid();
             trace.mark("create.pid");
             if (linux != null && linux.namespace("user").map(n -> n.path() == null).orElse(false)) {
-                writeIdMap(pid, "uid_map", linux.uidMappings());
-                writeIdMap(pid, "gid_map", linux.gidMappings());
+                RootlessRuntime.writeIdMaps(pid, linux.uidMappings(), linux.gidMappings());
             }
             cgroup.addProcess(pid);
             trace.mark("create.addProcess");
@@ -304,15 +313,6 @@ public final class ContainerRuntime {
             }
         }
         return -1;
-    }
-
-    private static void writeIdMap(int pid, String file, List<IdMapping> maps) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        for (IdMapping m : maps) {
-            sb.append(m.containerID()).append(' ').append(m.hostID()).append(' ').append(m.size()).append('\n');
-        }
-        // One write: the kernel accepts a map only once, whole.
-        Files.writeString(Path.of("/proc", Integer.toString(pid), file), sb.toString());
     }
 
     private static void writePidFile(Path pidFile, int pid) throws IOException {

@@ -22,7 +22,8 @@ import java.util.List;
  * /dev/null, output appended to its log ({@link #log}), the environment stripped to what it needs
  * (each command gets its client's), and the service lock ({@link ServiceLock}) passed on as fd 3.
  * Off with HULL_NO_SERVICE=1 (or bin/hull --no-service), or {@code "autoStartService": false} in
- * the config file; only root starts one (the service runs commands as root).
+ * the config file; only root starts one (the service runs commands as root), or rootless Hull
+ * in the user's namespace (a service for that user only: {@link RootlessService}).
  */
 public final class ServiceStarter {
     /** Environment the service keeps from the command that starts it. */
@@ -93,6 +94,16 @@ public final class ServiceStarter {
                 : socket.resolveSibling(socket.getFileName() + ".log");
     }
 
+    /** What the service keeps of this command's environment: a rootless one also the user's directories. */
+    private static List<String> keptEnv() {
+        if (!RootlessService.active()) {
+            return KEPT_ENV;
+        }
+        List<String> keep = new ArrayList<>(KEPT_ENV);
+        keep.addAll(RootlessService.KEPT_ENV);
+        return keep;
+    }
+
     private static void start(Path socket, Path launcher, int lock, Duration idle) throws IOException {
         if (!Files.isExecutable(launcher)) {
             throw new IOException(launcher + " is not executable");
@@ -115,7 +126,7 @@ public final class ServiceStarter {
             out = Syscalls.open(log.toString(), Syscalls.O_WRONLY | Syscalls.O_CREAT | Syscalls.O_APPEND
                     | Syscalls.O_CLOEXEC | Syscalls.O_NOFOLLOW, 0600);
             List<String> env = new ArrayList<>();
-            for (String k : KEPT_ENV) {
+            for (String k : keptEnv()) {
                 String v = System.getenv(k);
                 if (v != null) {
                     env.add(k + "=" + v);

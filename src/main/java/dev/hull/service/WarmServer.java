@@ -16,6 +16,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Hull's service: a resident JVM that runs hull-runtime and hull commands for a tiny client
@@ -118,7 +119,8 @@ public final class WarmServer implements AutoCloseable {
 
     public static Path socketPath() {
         String env = System.getenv("HULL_RUNTIME_SOCKET");
-        return env != null && !env.isEmpty() ? Path.of(env) : DEFAULT_SOCKET;
+        return env != null && !env.isEmpty() ? Path.of(env)
+                : RootlessService.active() ? RootlessService.defaultSocket() : DEFAULT_SOCKET;
     }
 
     /** {@link #bind(Path, String)} with group {@value #DEFAULT_GROUP}. */
@@ -208,6 +210,9 @@ public final class WarmServer implements AutoCloseable {
 
     /** Why peer may not use this server, or null if it may: root, or a member of the group. */
     String refusal(UnixSocket.Peer peer) {
+        if (RootlessService.active()) {
+            return RootlessService.refusal(path, peer.uid());
+        }
         if (peer.uid() == 0 || (gid >= 0 && peer.inGroup(gid))) {
             return null;
         }
@@ -448,7 +453,7 @@ public final class WarmServer implements AutoCloseable {
             Stdio.Target stdio = new Stdio.Target(new FdInputStream(fds[0]), c.outStream, c.errStream, fds);
             java.util.concurrent.Callable<Integer> command = () -> dev.hull.runtime.WindowChanges.with(
                     containerPid.windowChanges, () -> dev.hull.runtime.Caller.with(
-                    new dev.hull.runtime.Caller(r.cwd(), r.env(), peer.uid(), peer.gid(), umaskOf(peer.pid())),
+                    new dev.hull.runtime.Caller(r.cwd(), callerEnv(r), peer.uid(), peer.gid(), umaskOf(peer.pid())),
                     () -> Stdio.with(stdio, () -> commands.run(r, session))));
             int code = launcher == null ? command.call()
                     : dev.hull.runtime.executor.ExecutorSession.launchingThrough(launcher, command);
@@ -709,6 +714,11 @@ public final class WarmServer implements AutoCloseable {
         } catch (IOException ignored) {
             // connection closed
         }
+    }
+
+    /** A request's environment, with a rootless service's marks ({@link RootlessService#env}). */
+    private Map<String, String> callerEnv(Request r) {
+        return RootlessService.active() ? RootlessService.env(r.env(), path) : r.env();
     }
 
     /** A process's umask (the "Umask:" line of /proc/PID/status), or -1 when it cannot be read. */

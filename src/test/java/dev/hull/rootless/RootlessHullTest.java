@@ -3,12 +3,10 @@ package dev.hull.rootless;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.hull.cli.HullCommand;
-import dev.hull.image.SnapshotStore;
 import dev.hull.image.testing.RegistryServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -19,26 +17,15 @@ import org.junit.jupiter.api.Test;
  * a user without ranges told to get one in /etc/subuid.
  */
 class RootlessHullTest {
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final RootlessUser.Fixture FIXTURE = new RootlessUser.Fixture("hulltest-rootless");
     static Path dir;
     static RootlessUser user;
 
     @BeforeAll
-    static void setUp() throws Exception {
-        RootlessUser.assumeHost();
-        dir = Files.createTempDirectory(Path.of("/tmp"), "hull-rootless-");
-        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        RootlessUser.install(dir.resolve("install"));
-        user = RootlessUser.create("hulltest-rootless", true, dir.resolve("install"));
-    }
-
-    @AfterAll
-    static void tearDown() throws Exception {
-        if (user != null) {
-            user.close();
-        }
-        if (dir != null) {
-            SnapshotStore.deleteTree(dir);
-        }
+    static void setUp() {
+        dir = FIXTURE.dir();
+        user = FIXTURE.user();
     }
 
     @Test

@@ -36,6 +36,52 @@ final class RootlessUser implements AutoCloseable {
         this.made = made;
     }
 
+    /**
+     * A test class's set-up, as a JUnit extension (a static {@code @RegisterExtension} field): before the
+     * class, a directory under /tmp that everyone may read, with Hull installed in it ({@link #install}),
+     * and a user with subordinate ranges named after base; after it, both removed.
+     */
+    static final class Fixture implements org.junit.jupiter.api.extension.BeforeAllCallback,
+            org.junit.jupiter.api.extension.AfterAllCallback {
+        private final String base;
+        private Path dir;
+        private RootlessUser user;
+
+        Fixture(String base) {
+            this.base = base;
+        }
+
+        Path dir() {
+            return dir;
+        }
+
+        RootlessUser user() {
+            return user;
+        }
+
+        @Override
+        public void beforeAll(org.junit.jupiter.api.extension.ExtensionContext context) throws Exception {
+            assumeHost();
+            dir = Files.createTempDirectory(Path.of("/tmp"), base + "-");
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            install(dir.resolve("install"));
+            user = RootlessUser.create(base, true, dir.resolve("install"));
+        }
+
+        @Override
+        public void afterAll(org.junit.jupiter.api.extension.ExtensionContext context) throws Exception {
+            try {
+                if (user != null) {
+                    user.close();
+                }
+            } finally {
+                if (dir != null) {
+                    dev.hull.image.SnapshotStore.deleteTree(dir);
+                }
+            }
+        }
+    }
+
     /** Users named base-PID whose test JVM (PID) is gone: a killed run's, nobody's now. */
     private static void removeLeftovers(String base) throws IOException, InterruptedException {
         for (String line : Files.readAllLines(Path.of("/etc/passwd"))) {
@@ -95,13 +141,13 @@ final class RootlessUser implements AutoCloseable {
     }
 
     /**
-     * Copies what rootless Hull runs into dir (readable by everyone): bin/hull and bin/hull-userns,
+     * Copies what rootless Hull runs into dir (readable by everyone): bin/hull, bin/hull-userns and bin/hull-runtime,
      * the executor as target/hull-executor (where bin/hull looks), the test JVM's classpath as
      * classes/ (this build's classes) and lib/ (its jars).
      */
     static void install(Path dir) throws IOException {
         Path bin = Files.createDirectories(dir.resolve("bin"));
-        for (String s : List.of("hull", "hull-userns")) {
+        for (String s : List.of("hull", "hull-userns", "hull-runtime")) {
             Files.copy(Path.of("bin", s), bin.resolve(s), StandardCopyOption.COPY_ATTRIBUTES);
         }
         Files.createDirectories(dir.resolve("target"));
@@ -137,19 +183,90 @@ final class RootlessUser implements AutoCloseable {
         }
     }
 
-    /** bin/hull as this user, in its home, with only HOME, USER, PATH (and extra) set. */
+    /**
+     * bin/hull as this user, in its home, with only HOME, USER, PATH (and extra) set; HULL_NO_SERVICE=1
+     * unless extra sets it (a test of the user's service: HULL_NO_SERVICE=0).
+     */
     HullCommand.Result hull(Map<String, String> extra, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("runuser", "-u", name, "--", "env", "-i", "HOME=" + home,
-                "USER=" + name, "LOGNAME=" + name, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HULL_CLASSPATH=" + classpath,
-                "HULL_JAVA_HOME=" + System.getProperty("java.home")));
-        extra.forEach((k, v) -> cmd.add(k + "=" + v));
+        List<String> cmd = new ArrayList<>(asUser(extra));
         cmd.add(launcher.toString());
         cmd.addAll(List.of(args));
         return exec(home, cmd);
     }
 
+    /** argv prefix: runuser to this user with a clean environment (see {@link #hull(Map, String...)}), then a command. */
+    List<String> asUser(Map<String, String> extra) {
+        List<String> cmd = new ArrayList<>(List.of("runuser", "-u", name, "--", "env", "-i", "HOME=" + home,
+                "USER=" + name, "LOGNAME=" + name, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HULL_CLASSPATH=" + classpath,
+                "HULL_JAVA_HOME=" + System.getProperty("java.home")));
+        if (!extra.containsKey("HULL_NO_SERVICE")) {
+            cmd.add("HULL_NO_SERVICE=1");
+        }
+        extra.forEach((k, v) -> cmd.add(k + "=" + v));
+        return cmd;
+    }
+
+    /** Any command as this user (asUser's environment), in its home. */
+    HullCommand.Result as(Map<String, String> extra, String... command) throws IOException, InterruptedException {
+        List<String> cmd = asUser(extra);
+        cmd.addAll(List.of(command));
+        return exec(home, cmd);
+    }
+
     HullCommand.Result hull(String... args) throws IOException, InterruptedException {
         return hull(Map.of(), args);
+    }
+
+    /**
+     * Moves this user's ranges in /etc/subuid and /etc/subgid to a new start past every range there (as
+     * an administrator would; usermod refuses while the user runs anything), under shadow's lock
+     * (FILE.lock, made by link(), as useradd takes it): the new start.
+     */
+    long moveRanges() throws IOException, InterruptedException {
+        long start = 0;
+        for (String f : List.of("/etc/subuid", "/etc/subgid")) {
+            for (String l : Files.readAllLines(Path.of(f))) {
+                String[] p = l.split(":");
+                if (p.length == 3) {
+                    start = Math.max(start, Long.parseLong(p[1]) + Long.parseLong(p[2]));
+                }
+            }
+        }
+        start = (start / 65536 + 1) * 65536;
+        for (String f : List.of("/etc/subuid", "/etc/subgid")) {
+            Path file = Path.of(f);
+            Path mine = Path.of(f + "." + ProcessHandle.current().pid());
+            Path lock = Path.of(f + ".lock");
+            Files.writeString(mine, Long.toString(ProcessHandle.current().pid()));
+            try {
+                for (int i = 0; ; i++) {
+                    try {
+                        Files.createLink(lock, mine);
+                        break;
+                    } catch (java.nio.file.FileAlreadyExistsException e) {
+                        if (i > 600) {
+                            throw new IOException(lock + " stays taken");
+                        }
+                        Thread.sleep(100);
+                    }
+                }
+                try {
+                    StringBuilder out = new StringBuilder();
+                    for (String l : Files.readAllLines(file)) {
+                        out.append(l.startsWith(name + ":") ? name + ":" + start + ":65536" : l).append('\n');
+                    }
+                    Path tmp = Path.of(f + ".hulltest-" + ProcessHandle.current().pid());
+                    Files.writeString(tmp, out);
+                    Files.setPosixFilePermissions(tmp, Files.getPosixFilePermissions(file));
+                    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                } finally {
+                    Files.deleteIfExists(lock);
+                }
+            } finally {
+                Files.deleteIfExists(mine);
+            }
+        }
+        return start;
     }
 
     /** The default state directory (no XDG_RUNTIME_DIR here): /tmp/hull-UID. */
@@ -172,6 +289,7 @@ final class RootlessUser implements AutoCloseable {
             }
         }
         if (made) {
+            run("pkill", "-KILL", "-u", name); // what is left of the user's (a service of another namespace)
             for (int i = 0; i < 50 && run("userdel", "-r", name).exit() != 0; i++) {
                 Thread.sleep(200);
             }

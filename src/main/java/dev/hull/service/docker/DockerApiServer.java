@@ -225,7 +225,9 @@ public final class DockerApiServer implements AutoCloseable {
         Object transport = ep.getTransport();
         if (transport instanceof SocketChannel ch && !access.allows(ch)) {
             Exchange x = new Exchange(request, response, callback, MAX_VERSION, List.of(), this);
-            x.error(403, "permission denied: Hull's Docker API on " + path + " is for root"
+            x.error(403, dev.hull.service.RootlessService.active()
+                    ? "permission denied: Hull's rootless Docker API on " + path + " serves only its own user"
+                    : "permission denied: Hull's Docker API on " + path + " is for root"
                     + (access.group() != null ? " and members of group " + access.group() : " only"));
             return;
         }
