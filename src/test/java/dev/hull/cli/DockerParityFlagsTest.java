@@ -138,6 +138,13 @@ class DockerParityFlagsTest {
         }
     }
 
+    /** Runs hull with args and expects exit 125 with exactly message on stderr. */
+    private static void refused(String message, String... args) throws Exception {
+        HullCommand.Result r = f.hull.run(args);
+        assertThat(r.exit()).as(String.join(" ", args)).isEqualTo(125);
+        assertThat(r.err()).isEqualTo(message);
+    }
+
     @Test
     void attachChoosesTheStreamsThatReachTheCallerAndTheLogKeepsAll() throws Exception {
         String both = "echo to-out; echo to-err >&2";
@@ -157,13 +164,9 @@ class DockerParityFlagsTest {
                 both);
         assertThat(err.out()).isEmpty();
         assertThat(err.err()).isEqualTo("to-err\n");
-        HullCommand.Result bad = f.hull.run("run", "--rm", "-a", "stdnothing", "busybox", "true");
-        assertThat(bad.exit()).isEqualTo(125);
-        assertThat(bad.err()).isEqualTo("hull: invalid argument \"stdnothing\" for \"-a, --attach\" flag: valid streams"
-                + " are STDIN, STDOUT and STDERR\n");
-        HullCommand.Result conflict = f.hull.run("run", "-d", "-a", "stdout", "busybox", "true");
-        assertThat(conflict.exit()).isEqualTo(125);
-        assertThat(conflict.err()).isEqualTo("hull: Conflicting options: -a and -d\n");
+        refused("hull: invalid argument \"stdnothing\" for \"-a, --attach\" flag: valid streams"
+                + " are STDIN, STDOUT and STDERR\n", "run", "--rm", "-a", "stdnothing", "busybox", "true");
+        refused("hull: Conflicting options: -a and -d\n", "run", "-d", "-a", "stdout", "busybox", "true");
     }
 
     @Test
@@ -185,14 +188,11 @@ class DockerParityFlagsTest {
         } finally {
             f.hull.run("rm", "-f", "pf-nolog", "pf-local");
         }
-        HullCommand.Result syslog = f.hull.run("run", "--rm", "--log-driver", "syslog", "busybox", "true");
-        assertThat(syslog.exit()).isEqualTo(125);
-        assertThat(syslog.err()).isEqualTo("hull: --log-driver syslog: Hull logs with json-file (the default), local or"
-                + " none\n");
-        HullCommand.Result opts = f.hull.run("run", "--rm", "--log-driver", "none", "--log-opt", "max-size=1m", "busybox",
+        refused("hull: --log-driver syslog: Hull logs with json-file (the default), local or"
+                + " none\n", "run", "--rm", "--log-driver", "syslog", "busybox", "true");
+        refused("hull: --log-opt max-size: the none log driver takes no options\n", "run", "--rm", "--log-driver",
+                "none", "--log-opt", "max-size=1m", "busybox",
                 "true");
-        assertThat(opts.exit()).isEqualTo(125);
-        assertThat(opts.err()).isEqualTo("hull: --log-opt max-size: the none log driver takes no options\n");
     }
 
     @Test
@@ -249,10 +249,8 @@ class DockerParityFlagsTest {
     void usernsHostIsTheDefaultAndWhatIsNotOfferedIsRefusedByName() throws Exception {
         assertThat(f.hull.ok("run", "--rm", "--network", "none", "--userns", "host", "busybox", "cat",
                 "/proc/self/uid_map").out()).as("the host's ids, no user namespace").matches("\\s*0\\s+0\\s+4294967295\\s*");
-        HullCommand.Result auto = f.hull.run("run", "--rm", "--userns", "auto", "busybox", "true");
-        assertThat(auto.exit()).isEqualTo(125);
-        assertThat(auto.err()).isEqualTo("hull: --userns auto: Hull runs containers in the host's user ids (host, the"
-                + " default); a user namespace per container is not offered yet\n");
+        refused("hull: --userns auto: Hull runs containers in the host's user ids (host, the default); a user"
+                + " namespace per container is not offered yet\n", "run", "--rm", "--userns", "auto", "busybox", "true");
         HullCommand.Result gpus = f.hull.run("run", "--rm", "--gpus", "all", "busybox", "true");
         assertThat(gpus.exit()).isEqualTo(125);
         assertThat(gpus.err()).startsWith("hull: --gpus all: Hull passes no GPUs yet");
