@@ -115,7 +115,7 @@ class DockerSystemApiTest extends ApiServiceTest {
         assertThat(ok(api.docker("network", "ls", "--format", "{{.Name}}")).out()).contains("pr-net-kept")
                 .doesNotContain("pr-net\n");
 
-        // API 1.42 on: without --all only anonymous volumes go, and Hull makes none
+        // API 1.42 on: without --all only anonymous volumes go (none of these is)
         Result anonymousOnly = ok(api.docker("volume", "prune", "-f", "--filter", "label=suite=prune"));
         assertThat(anonymousOnly.out()).contains("Total reclaimed space: 0B");
         assertThat(ok(api.docker("volume", "ls", "-q")).out()).isEqualTo("pr-vol\npr-vol-kept\n");
