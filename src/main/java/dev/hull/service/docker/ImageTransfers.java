@@ -60,6 +60,9 @@ final class ImageTransfers {
         }
         ImageFiles.Selection s = ImageFiles.select(e, names);
         x.tar(out -> ImageFiles.saveDockerArchive(e, s, out));
+        for (ImageRecord r : s.images()) {
+            Images.event(e, "save", Images.sha(r.id()), Images.sha(r.id()), r);
+        }
     }
 
     /**
@@ -78,6 +81,11 @@ final class ImageTransfers {
         } catch (dev.hull.build.BuildException | IOException | IllegalArgumentException bad) {
             throw ApiError.badRequest("importing the tar: " + (bad.getMessage() == null ? bad : bad.getMessage()));
         }
+        Engine e = Engine.defaults();
+        if (ref != null) { // dockerd: the tag, then the import
+            Images.event(e, "tag", Images.sha(r.id()), Reference.parse(ref).familiar(), r);
+        }
+        Images.event(e, "import", Images.sha(r.id()), Images.sha(r.id()), r);
         JsonProgress out = new JsonProgress(x, null, null);
         out.send(Exchange.JSON.createObjectNode().put("status", Images.sha(r.id())));
         out.finish();
@@ -136,6 +144,7 @@ final class ImageTransfers {
             aux.putObject("progressDetail");
             aux.putObject("aux").put("Tag", t).put("Digest", d.toString()).put("Size", size);
             out.send(aux);
+            Images.event(e, "push", target.familiar(), target.familiar(), image);
         } catch (IOException err) {
             out.error(err.getMessage() == null ? err.toString() : err.getMessage());
         }

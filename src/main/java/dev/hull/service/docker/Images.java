@@ -59,9 +59,15 @@ final class Images {
         return true;
     }
 
-    /** An image's event in the engine's log, as dockerd's: the image as its actor, its name as an attribute. */
-    static void event(Engine e, String action, String id, String name) {
-        e.events().record("image", action, id, Map.of("name", name), dev.hull.engine.EventLog.now());
+    /** An image's event in the engine's log, as dockerd's ({@link dev.hull.engine.EventLog#image}). */
+    static void event(Engine e, String action, String actor, String name, ImageRecord image) {
+        dev.hull.image.ImageConfig config = null;
+        try {
+            config = e.images().config(image);
+        } catch (IOException | RuntimeException unreadable) {
+            // the event without the image's labels
+        }
+        e.events().image(action, actor, name, config);
     }
 
     /** "busybox" → "busybox:latest", as dockerd's messages name an image. */
@@ -236,13 +242,15 @@ final class Images {
         } catch (IllegalArgumentException bad) {
             throw ApiError.badRequest(bad.getMessage());
         }
-        event(e, "tag", sha(find(e, name).id()), familiar(repo + ":" + (tag.isEmpty() ? "latest" : tag)));
+        ImageRecord tagged = find(e, name);
+        event(e, "tag", sha(tagged.id()), familiar(repo + ":" + (tag.isEmpty() ? "latest" : tag)), tagged);
         x.empty(201);
     }
 
     private void remove(Exchange x, String name) throws Exception {
         Engine e = Engine.defaults();
-        String id = sha(find(e, name).id());
+        ImageRecord image = find(e, name);
+        String id = sha(image.id());
         List<String> done;
         try {
             done = e.images().remove(List.of(name), x.flag("force"), e::imagesInUse);
@@ -259,10 +267,10 @@ final class Images {
         for (String line : done) {
             if (line.startsWith("Untagged: ")) {
                 out.addObject().put("Untagged", line.substring(10));
-                event(e, "untag", id, line.substring(10));
+                event(e, "untag", id, id, image); // dockerd names the image by its ID, not the tag
             } else if (line.startsWith("Deleted: ")) {
                 out.addObject().put("Deleted", sha(line.substring(9)));
-                event(e, "delete", sha(line.substring(9)), name);
+                event(e, "delete", sha(line.substring(9)), sha(line.substring(9)), image);
             }
         }
         x.json(200, out);
@@ -319,7 +327,7 @@ final class Images {
             ImageRecord image = pull(images, ref, platform, out);
             out.status("Digest: " + image.manifestDigest(), null);
             out.status("Status: Downloaded newer image for " + ref.familiar(), null);
-            event(e, "pull", ref.familiar(), ref.familiar());
+            event(e, "pull", ref.familiar(), ref.familiar(), image);
         } catch (RegistryException err) {
             if (!out.started()) {
                 int status = err.status() == 404 || err.status() == 401 || err.status() == 403 ? 404

@@ -1,0 +1,110 @@
+package dev.hull.service.docker;
+
+import static dev.hull.service.docker.ApiService.ok;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hull.image.testing.RegistryServer;
+import dev.hull.service.docker.ApiService.Result;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * docker events through the docker CLI for what dockerd 20.10 reports and Hull did not: image
+ * events (tag, save, untag, load, import, delete, push, pull) with dockerd's actor and name (the
+ * image's ID, but the new tag for tag and the reference for pull and push) and the image's labels
+ * among the attributes; and a container restarted by its policy, a die and a start per restart
+ * (the sequences here are those a private dockerd 20.10 gave for the same commands).
+ */
+class DockerEventsTest extends ApiServiceTest {
+    static final String IMAGE_FORMAT = "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}";
+
+    /** Events between since and now (waiting out the second: until is a wall-clock bound), formatted. */
+    static List<String> events(long since, String format, String... filters) throws Exception {
+        Thread.sleep(1100);
+        List<String> args = new java.util.ArrayList<>(List.of("events", "--since", Long.toString(since), "--until",
+                Long.toString(System.currentTimeMillis() / 1000), "--format", format));
+        for (String f : filters) {
+            args.add("--filter");
+            args.add(f);
+        }
+        return ok(api.docker(args.toArray(String[]::new))).out().lines().map(String::strip).toList();
+    }
+
+    @Test
+    void imageEventsAreDockerds() throws Exception {
+        ok(api.hull("run", "--rm", "busybox", "true")); // the built-in busybox image, in the service's store
+        String bb = ok(api.docker("image", "inspect", "-f", "{{.Id}}", "busybox")).out().strip();
+        long since = System.currentTimeMillis() / 1000 - 1;
+        ok(api.docker("tag", "busybox", "ev/t:1"));
+        Path archive = tmp.resolve("ev.tar");
+        ok(api.docker("save", "-o", archive.toString(), "ev/t:1"));
+        ok(api.docker("rmi", "ev/t:1"));
+        ok(api.docker("load", "-i", archive.toString()));
+        Path root = Files.createDirectories(tmp.resolve("imported"));
+        Files.writeString(root.resolve("hello"), "hi\n");
+        Path fs = tmp.resolve("fs.tar");
+        ok(api.run(null, List.of("tar", "-C", root.toString(), "-cf", fs.toString(), ".")));
+        String imported = ok(api.docker("import", fs.toString(), "ev/imp:1")).out().strip();
+        ok(api.docker("rmi", "ev/imp:1"));
+        String remote;
+        try (RegistryServer registry = RegistryServer.builder(tmp.resolve("registry")).start()) {
+            remote = registry.host() + "/ev/pushed:1";
+            ok(api.docker("tag", "busybox", remote));
+            ok(api.docker("push", remote));
+            ok(api.docker("rmi", remote));
+            ok(api.docker("pull", remote));
+        }
+        List<String> seen = events(since, IMAGE_FORMAT, "type=image");
+        assertThat(seen).containsExactly(
+                "tag " + bb + " ev/t:1",
+                "save " + bb + " " + bb,
+                "untag " + bb + " " + bb,
+                "load " + bb + " " + bb,
+                "tag " + imported + " ev/imp:1",
+                "import " + imported + " " + imported,
+                "untag " + imported + " " + imported,
+                "delete " + imported + " " + imported,
+                "tag " + bb + " " + remote,
+                "push " + remote + " " + remote,
+                "untag " + bb + " " + bb,
+                "pull " + remote + " " + remote);
+        // the image's labels are attributes (Hull's busybox has one), and the filters pick
+        assertThat(events(since, "{{.Action}} {{index .Actor.Attributes \"org.opencontainers.image.source\"}}",
+                "type=image", "event=save")).singleElement().asString().startsWith("save Debian busybox-static");
+        assertThat(events(since, IMAGE_FORMAT, "image=" + imported)).containsExactly(
+                "tag " + imported + " ev/imp:1", "import " + imported + " " + imported,
+                "untag " + imported + " " + imported, "delete " + imported + " " + imported);
+        ok(api.docker("rmi", "ev/t:1", remote));
+    }
+
+    @Test
+    void aContainerRestartedByItsPolicyDiesAndStartsEachTime() throws Exception {
+        long since = System.currentTimeMillis() / 1000 - 1;
+        Path live = tmp.resolve("restarts.txt");
+        Process follow = api.spawn(live, "events", "--since", Long.toString(since), "--filter", "container=ev-rs",
+                "--filter", "event=die", "--format", "{{.Action}} {{.Actor.Attributes.exitCode}}");
+        try {
+            ok(api.docker("run", "-d", "--name", "ev-rs", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 3"));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (!ok(api.docker("inspect", "-f", "{{.State.Status}} {{.RestartCount}}", "ev-rs")).out().strip()
+                    .equals("exited 2") && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            ApiService.awaitFile(live, t -> t.lines().filter(l -> l.equals("die 3")).count() == 3,
+                    "three die events streamed live");
+        } finally {
+            follow.destroy();
+        }
+        String format = "{{.Action}}{{with .Actor.Attributes.exitCode}} {{.}}{{end}}";
+        List<String> expected = List.of("create", "start", "die 3", "start", "die 3", "start", "die 3");
+        assertThat(events(since, format, "container=ev-rs")).containsExactlyElementsOf(expected);
+        // removed, its history stays (written to the log at rm), once each
+        ok(api.docker("rm", "ev-rs"));
+        List<String> after = new java.util.ArrayList<>(expected);
+        after.add("destroy");
+        assertThat(events(since, format, "container=ev-rs")).containsExactlyElementsOf(after);
+    }
+}
