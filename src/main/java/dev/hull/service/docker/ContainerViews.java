@@ -39,7 +39,7 @@ final class ContainerViews {
         n.put("ProcessLabel", "");
         n.put("AppArmorProfile", "");
         n.putArray("ExecIDs");
-        return n;
+        return DockerShapes.container(n);
     }
 
     static void list(Exchange x) throws Exception {
@@ -133,7 +133,7 @@ final class ContainerViews {
             }
         }
         n.putArray("Mounts");
-        return n;
+        return DockerShapes.listedContainer(n);
     }
 
     static String statusText(Engine.State s) {

@@ -49,7 +49,7 @@ final class Images {
         }
         String name = String.join("/", x.path.subList(1, x.path.size() - 1));
         switch (x.method + " " + last) {
-            case "GET json", "HEAD json" -> x.json(200, inspect(Engine.defaults(), name));
+            case "GET json", "HEAD json" -> x.json(200, DockerShapes.image(inspect(Engine.defaults(), name), x.version));
             case "POST tag" -> tag(x, name);
             case "GET history" -> history(x, name);
             default -> {
@@ -137,7 +137,8 @@ final class Images {
             if (filters.getOrDefault("dangling", List.of()).contains("true") && !tags.isEmpty()) {
                 continue;
             }
-            out.add(summary(e, r, r.size(), -1, inUse.getOrDefault(r.id(), List.of()).size()));
+            out.add(DockerShapes.imageSummary(summary(e, r, r.size(), -1, inUse.getOrDefault(r.id(), List.of()).size()),
+                    x.version));
         }
         x.json(200, out);
     }

@@ -152,4 +152,17 @@ class DockerBuildApiTest {
         assertThat(r.out()).startsWith("HTTP/1.1 400");
         assertThat(ApiService.body(r)).contains("remote build contexts");
     }
+
+    @Test
+    void builderPruneEmptiesTheBuildCache() throws Exception {
+        Path ctx = context("ctx-prune", "FROM busybox\nRUN echo ran-now && echo cached > /c\n");
+        assertThat(ok(build(ctx, "-t", "api-prune:1", ".")).out()).contains("ran-now");
+        assertThat(ok(build(ctx, "-t", "api-prune:1", ".")).out()).as("the step is cached").doesNotContain("ran-now");
+        ApiService.Result pruned = ok(api.docker("builder", "prune", "-f"));
+        assertThat(pruned.out()).contains("Total reclaimed space:");
+        assertThat(ok(build(ctx, "-t", "api-prune:1", ".")).out()).as("the cache is gone").contains("ran-now");
+        ApiService.Result kept = api.docker("builder", "prune", "-f", "--filter", "until=24h");
+        assertThat(kept.exit()).as("%s", kept).isNotZero();
+        assertThat(kept.err()).contains("filter until is not supported by Hull");
+    }
 }
