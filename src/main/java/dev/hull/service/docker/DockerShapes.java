@@ -219,6 +219,7 @@ final class DockerShapes {
             hub.put("Secure", true);
             hub.put("Official", true);
         }
+        zero(obj(n, "Plugins"), "Authorization", null); // no authorization plugins
         ObjectNode swarm = obj(n, "Swarm");
         zero(swarm, "ControlAvailable", false);
         zero(swarm, "Error", "");
