@@ -47,11 +47,13 @@ final class ContainerViews {
         Integer limit = x.intParam("limit");
         Map<String, List<String>> filters = x.filters();
         for (String k : filters.keySet()) {
-            if (!List.of("name", "label", "label!", "status", "id", "exited", "ancestor", "network").contains(k)) {
+            if (!List.of("name", "label", "label!", "status", "id", "exited", "ancestor", "network").contains(k)
+                    && !ListFilters.KEYS.contains(k)) {
                 throw ApiError.badRequest("invalid filter '" + k + "'");
             }
         }
         Engine e = Engine.defaults();
+        ListFilters more = new ListFilters(e, filters);
         List<ContainerInfo> cs = new ArrayList<>(e.containers().list());
         cs.sort((a, b) -> b.created().compareTo(a.created()));
         ArrayNode out = Exchange.JSON.createArrayNode();
@@ -61,7 +63,7 @@ final class ContainerViews {
             if (!all && !s.running() && !statusFilter) {
                 continue;
             }
-            if (!matches(c, s, filters)) {
+            if (!matches(c, s, filters, more)) {
                 continue;
             }
             out.add(summary(e, c, s));
@@ -72,7 +74,8 @@ final class ContainerViews {
         x.json(200, out);
     }
 
-    private static boolean matches(ContainerInfo c, Engine.State s, Map<String, List<String>> filters) {
+    private static boolean matches(ContainerInfo c, Engine.State s, Map<String, List<String>> filters,
+            ListFilters more) {
         return Exchange.filtersMatch(filters, (key, v) -> switch (key) {
             case "name" -> nameMatches(c.name(), v);
             case "id" -> c.id().startsWith(v);
@@ -82,7 +85,7 @@ final class ContainerViews {
                     .startsWith(v.replace("sha256:", ""));
             case "network" -> c.options() != null && (v.equals(c.options().network)
                     || c.options().connections.stream().anyMatch(n -> n.network.equals(v)));
-            default -> true;
+            default -> more.test(c, key, v);
         }, c.options() == null ? Map.of() : c.options().labels);
     }
 
