@@ -81,11 +81,6 @@ final class ImageTransfers {
         } catch (dev.hull.build.BuildException | IOException | IllegalArgumentException bad) {
             throw ApiError.badRequest("importing the tar: " + (bad.getMessage() == null ? bad : bad.getMessage()));
         }
-        Engine e = Engine.defaults();
-        if (ref != null) { // dockerd: the tag, then the import
-            Images.event(e, "tag", Images.sha(r.id()), Reference.parse(ref).familiar(), r);
-        }
-        Images.event(e, "import", Images.sha(r.id()), Images.sha(r.id()), r);
         JsonProgress out = new JsonProgress(x, null, null);
         out.send(Exchange.JSON.createObjectNode().put("status", Images.sha(r.id())));
         out.finish();

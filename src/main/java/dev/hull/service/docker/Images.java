@@ -61,13 +61,7 @@ final class Images {
 
     /** An image's event in the engine's log, as dockerd's ({@link dev.hull.engine.EventLog#image}). */
     static void event(Engine e, String action, String actor, String name, ImageRecord image) {
-        dev.hull.image.ImageConfig config = null;
-        try {
-            config = e.images().config(image);
-        } catch (IOException | RuntimeException unreadable) {
-            // the event without the image's labels
-        }
-        e.events().image(action, actor, name, config);
+        dev.hull.engine.ImageEvents.record(e, action, actor, name, image);
     }
 
     /** "busybox" → "busybox:latest", as dockerd's messages name an image. */
@@ -250,8 +244,8 @@ final class Images {
 
     private void remove(Exchange x, String name) throws Exception {
         Engine e = Engine.defaults();
-        ImageRecord image = find(e, name);
-        String id = sha(image.id());
+        find(e, name);
+        var before = dev.hull.engine.ImageEvents.before(e, List.of(name));
         List<String> done;
         try {
             done = e.images().remove(List.of(name), x.flag("force"), e::imagesInUse);
@@ -268,12 +262,11 @@ final class Images {
         for (String line : done) {
             if (line.startsWith("Untagged: ")) {
                 out.addObject().put("Untagged", line.substring(10));
-                event(e, "untag", id, id, image); // dockerd names the image by its ID, not the tag
             } else if (line.startsWith("Deleted: ")) {
                 out.addObject().put("Deleted", sha(line.substring(9)));
-                event(e, "delete", sha(line.substring(9)), sha(line.substring(9)), image);
             }
         }
+        dev.hull.engine.ImageEvents.removed(e, done, before); // untag and delete, named by the image's ID
         x.json(200, out);
     }
 

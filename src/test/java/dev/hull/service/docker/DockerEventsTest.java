@@ -21,6 +21,15 @@ import org.junit.jupiter.api.Test;
 class DockerEventsTest extends ApiServiceTest {
     static final String IMAGE_FORMAT = "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}";
 
+    /**
+     * The next whole second, once it has begun (docker's since counts in seconds): nothing the tests
+     * before did falls at or after it.
+     */
+    static long freshSecond() throws InterruptedException {
+        Thread.sleep(1000 - System.currentTimeMillis() % 1000 + 20);
+        return System.currentTimeMillis() / 1000;
+    }
+
     /** Events between since and now (waiting out the second: until is a wall-clock bound), formatted. */
     static List<String> events(long since, String format, String... filters) throws Exception {
         Thread.sleep(1100);
@@ -37,7 +46,7 @@ class DockerEventsTest extends ApiServiceTest {
     void imageEventsAreDockerds() throws Exception {
         ok(api.hull("run", "--rm", "busybox", "true")); // the built-in busybox image, in the service's store
         String bb = ok(api.docker("image", "inspect", "-f", "{{.Id}}", "busybox")).out().strip();
-        long since = System.currentTimeMillis() / 1000 - 1;
+        long since = freshSecond();
         ok(api.docker("tag", "busybox", "ev/t:1"));
         Path archive = tmp.resolve("ev.tar");
         ok(api.docker("save", "-o", archive.toString(), "ev/t:1"));
@@ -81,8 +90,47 @@ class DockerEventsTest extends ApiServiceTest {
     }
 
     @Test
+    void theHullCommandLinesImageEventsAreTheSame() throws Exception {
+        ok(api.hull("run", "--rm", "busybox", "true"));
+        String bb = ok(api.docker("image", "inspect", "-f", "{{.Id}}", "busybox")).out().strip();
+        long since = freshSecond();
+        ok(api.hull("tag", "busybox", "evh/t:1"));
+        Path archive = tmp.resolve("evh.tar");
+        ok(api.hull("save", "-o", archive.toString(), "evh/t:1"));
+        ok(api.hull("rmi", "evh/t:1"));
+        Path root = Files.createDirectories(tmp.resolve("imported-by-hull"));
+        Files.writeString(root.resolve("hello"), "hi\n");
+        Path fs = tmp.resolve("fs-hull.tar");
+        ok(api.run(null, List.of("tar", "-C", root.toString(), "-cf", fs.toString(), ".")));
+        String imported = ok(api.hull("import", fs.toString(), "evh/imp:1")).out().strip();
+        imported = imported.startsWith("sha256:") ? imported : "sha256:" + imported;
+        ok(api.hull("rmi", "evh/imp:1"));
+        String remote;
+        try (RegistryServer registry = RegistryServer.builder(tmp.resolve("registry-hull")).start()) {
+            remote = registry.host() + "/evh/pushed:1";
+            ok(api.hull("tag", "busybox", remote));
+            ok(api.hull("push", "--tls-verify=false", remote));
+            ok(api.hull("rmi", remote));
+            ok(api.hull("pull", "--tls-verify=false", remote));
+        }
+        assertThat(events(since, IMAGE_FORMAT, "type=image")).containsExactly(
+                "tag " + bb + " evh/t:1",
+                "save " + bb + " " + bb,
+                "untag " + bb + " " + bb,
+                "tag " + imported + " evh/imp:1",
+                "import " + imported + " " + imported,
+                "untag " + imported + " " + imported,
+                "delete " + imported + " " + imported,
+                "tag " + bb + " " + remote,
+                "push " + remote + " " + remote,
+                "untag " + bb + " " + bb,
+                "pull " + remote + " " + remote);
+        ok(api.hull("rmi", remote));
+    }
+
+    @Test
     void aContainerRestartedByItsPolicyDiesAndStartsEachTime() throws Exception {
-        long since = System.currentTimeMillis() / 1000 - 1;
+        long since = freshSecond();
         Path live = tmp.resolve("restarts.txt");
         Process follow = api.spawn(live, "events", "--since", Long.toString(since), "--filter", "container=ev-rs",
                 "--filter", "event=die", "--format", "{{.Action}} {{.Actor.Attributes.exitCode}}");
