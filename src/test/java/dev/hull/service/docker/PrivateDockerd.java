@@ -8,17 +8,21 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Debian's dockerd, for a test's comparisons: on its own data root, exec root, socket and pid file
- * under dir, with no bridge and no iptables rules (nothing of the host's touched), stopped by close.
+ * under dir, its containers under a cgroup parent of its own, with no bridge and no iptables rules
+ * (nothing of the host's touched), stopped by close (which removes that cgroup parent too).
  */
 final class PrivateDockerd implements AutoCloseable {
     static final Path DOCKERD = Path.of("/usr/sbin/dockerd");
     final Path dir;
     final Path socket;
+    /** The cgroup its containers go under: one per test process and directory. */
+    private final String cgroup;
     private final Process process;
 
-    private PrivateDockerd(Path dir, Process process) {
+    private PrivateDockerd(Path dir, String cgroup, Process process) {
         this.dir = dir;
         this.socket = dir.resolve("dockerd.sock");
+        this.cgroup = cgroup;
         this.process = process;
     }
 
@@ -26,12 +30,14 @@ final class PrivateDockerd implements AutoCloseable {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("daemon.json"), "{}");
         Path log = dir.resolve("dockerd.log");
+        String cgroup = "hull-test-dockerd-" + ProcessHandle.current().pid() + "-" + Integer.toHexString(dir.hashCode());
         Process p = new ProcessBuilder(DOCKERD.toString(), "--config-file", dir.resolve("daemon.json").toString(),
                 "--data-root", dir.resolve("data").toString(), "--exec-root", dir.resolve("exec").toString(),
                 "-H", "unix://" + dir.resolve("dockerd.sock"), "--pidfile", dir.resolve("dockerd.pid").toString(),
-                "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false")
+                "--cgroup-parent", "/" + cgroup, "--bridge=none", "--iptables=false", "--ip6tables=false",
+                "--ip-masq=false")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        PrivateDockerd d = new PrivateDockerd(dir, p);
+        PrivateDockerd d = new PrivateDockerd(dir, cgroup, p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (!ApiService.answers(d.socket)) {
             if (!p.isAlive() || System.nanoTime() > deadline) {
@@ -80,6 +86,28 @@ final class PrivateDockerd implements AutoCloseable {
             process.destroy();
             if (!process.waitFor(60, TimeUnit.SECONDS)) {
                 process.destroyForcibly().waitFor();
+            }
+            removeCgroups();
+        }
+    }
+
+    /** Its cgroup parent in every hierarchy, empty once its containers are gone. */
+    private void removeCgroups() throws java.io.IOException {
+        List<Path> dirs = new ArrayList<>(List.of(Path.of("/sys/fs/cgroup", cgroup)));
+        try (var hierarchies = Files.newDirectoryStream(Path.of("/sys/fs/cgroup"))) {
+            for (Path h : hierarchies) {
+                dirs.add(h.resolve(cgroup));
+            }
+        }
+        for (Path d : dirs) {
+            if (Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                try (var walk = Files.walk(d)) {
+                    for (Path c : walk.filter(Files::isDirectory).sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.deleteIfExists(c); // rmdir of a cgroup: its files are the kernel's
+                    }
+                } catch (java.io.IOException busy) {
+                    // still in use: left for the host to see
+                }
             }
         }
     }
