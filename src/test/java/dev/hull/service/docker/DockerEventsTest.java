@@ -42,20 +42,48 @@ class DockerEventsTest extends ApiServiceTest {
         return ok(api.docker(args.toArray(String[]::new))).out().lines().map(String::strip).toList();
     }
 
+    /**
+     * What dockerd 20.10 reported for: tag busybox P/t:1, save P/t:1, rmi P/t:1, [load the archive,]
+     * import P/imp:1, rmi P/imp:1, tag busybox REMOTE, push, rmi, pull it (IMAGE_FORMAT lines).
+     */
+    static List<String> sequence(String p, String bb, String imported, String remote, boolean loaded) {
+        List<String> out = new java.util.ArrayList<>(List.of("tag " + bb + " " + p + "/t:1", "save " + bb + " " + bb,
+                "untag " + bb + " " + bb));
+        if (loaded) {
+            out.add("load " + bb + " " + bb);
+        }
+        out.addAll(List.of("tag " + imported + " " + p + "/imp:1", "import " + imported + " " + imported,
+                "untag " + imported + " " + imported, "delete " + imported + " " + imported,
+                "tag " + bb + " " + remote, "push " + remote + " " + remote, "untag " + bb + " " + bb,
+                "pull " + remote + " " + remote));
+        return out;
+    }
+
+    /** The built-in busybox image in the service's store: its ID. */
+    static String busybox() throws Exception {
+        ok(api.hull("run", "--rm", "busybox", "true"));
+        return ok(api.docker("image", "inspect", "-f", "{{.Id}}", "busybox")).out().strip();
+    }
+
+    /** A tar of a one-file tree, to import. */
+    static Path filesystemTar(String name) throws Exception {
+        Path root = Files.createDirectories(tmp.resolve("tree-" + name));
+        Files.writeString(root.resolve("hello"), "hi\n");
+        Path fs = tmp.resolve("fs-" + name + ".tar");
+        ok(api.run(null, List.of("tar", "-C", root.toString(), "-cf", fs.toString(), ".")));
+        return fs;
+    }
+
     @Test
     void imageEventsAreDockerds() throws Exception {
-        ok(api.hull("run", "--rm", "busybox", "true")); // the built-in busybox image, in the service's store
-        String bb = ok(api.docker("image", "inspect", "-f", "{{.Id}}", "busybox")).out().strip();
+        String bb = busybox();
         long since = freshSecond();
         ok(api.docker("tag", "busybox", "ev/t:1"));
         Path archive = tmp.resolve("ev.tar");
         ok(api.docker("save", "-o", archive.toString(), "ev/t:1"));
         ok(api.docker("rmi", "ev/t:1"));
         ok(api.docker("load", "-i", archive.toString()));
-        Path root = Files.createDirectories(tmp.resolve("imported"));
-        Files.writeString(root.resolve("hello"), "hi\n");
-        Path fs = tmp.resolve("fs.tar");
-        ok(api.run(null, List.of("tar", "-C", root.toString(), "-cf", fs.toString(), ".")));
+        Path fs = filesystemTar("docker");
         String imported = ok(api.docker("import", fs.toString(), "ev/imp:1")).out().strip();
         ok(api.docker("rmi", "ev/imp:1"));
         String remote;
@@ -66,20 +94,8 @@ class DockerEventsTest extends ApiServiceTest {
             ok(api.docker("rmi", remote));
             ok(api.docker("pull", remote));
         }
-        List<String> seen = events(since, IMAGE_FORMAT, "type=image");
-        assertThat(seen).containsExactly(
-                "tag " + bb + " ev/t:1",
-                "save " + bb + " " + bb,
-                "untag " + bb + " " + bb,
-                "load " + bb + " " + bb,
-                "tag " + imported + " ev/imp:1",
-                "import " + imported + " " + imported,
-                "untag " + imported + " " + imported,
-                "delete " + imported + " " + imported,
-                "tag " + bb + " " + remote,
-                "push " + remote + " " + remote,
-                "untag " + bb + " " + bb,
-                "pull " + remote + " " + remote);
+        assertThat(events(since, IMAGE_FORMAT, "type=image")).containsExactlyElementsOf(
+                sequence("ev", bb, imported, remote, true));
         // the image's labels are attributes (Hull's busybox has one), and the filters pick
         assertThat(events(since, "{{.Action}} {{index .Actor.Attributes \"org.opencontainers.image.source\"}}",
                 "type=image", "event=save")).singleElement().asString().startsWith("save Debian busybox-static");
@@ -91,17 +107,13 @@ class DockerEventsTest extends ApiServiceTest {
 
     @Test
     void theHullCommandLinesImageEventsAreTheSame() throws Exception {
-        ok(api.hull("run", "--rm", "busybox", "true"));
-        String bb = ok(api.docker("image", "inspect", "-f", "{{.Id}}", "busybox")).out().strip();
+        String bb = busybox();
         long since = freshSecond();
         ok(api.hull("tag", "busybox", "evh/t:1"));
         Path archive = tmp.resolve("evh.tar");
         ok(api.hull("save", "-o", archive.toString(), "evh/t:1"));
         ok(api.hull("rmi", "evh/t:1"));
-        Path root = Files.createDirectories(tmp.resolve("imported-by-hull"));
-        Files.writeString(root.resolve("hello"), "hi\n");
-        Path fs = tmp.resolve("fs-hull.tar");
-        ok(api.run(null, List.of("tar", "-C", root.toString(), "-cf", fs.toString(), ".")));
+        Path fs = filesystemTar("hull");
         String imported = ok(api.hull("import", fs.toString(), "evh/imp:1")).out().strip();
         imported = imported.startsWith("sha256:") ? imported : "sha256:" + imported;
         ok(api.hull("rmi", "evh/imp:1"));
@@ -113,18 +125,8 @@ class DockerEventsTest extends ApiServiceTest {
             ok(api.hull("rmi", remote));
             ok(api.hull("pull", "--tls-verify=false", remote));
         }
-        assertThat(events(since, IMAGE_FORMAT, "type=image")).containsExactly(
-                "tag " + bb + " evh/t:1",
-                "save " + bb + " " + bb,
-                "untag " + bb + " " + bb,
-                "tag " + imported + " evh/imp:1",
-                "import " + imported + " " + imported,
-                "untag " + imported + " " + imported,
-                "delete " + imported + " " + imported,
-                "tag " + bb + " " + remote,
-                "push " + remote + " " + remote,
-                "untag " + bb + " " + bb,
-                "pull " + remote + " " + remote);
+        assertThat(events(since, IMAGE_FORMAT, "type=image")).containsExactlyElementsOf(
+                sequence("evh", bb, imported, remote, false));
         ok(api.hull("rmi", remote));
     }
 
