@@ -222,6 +222,25 @@ static void write_status(const char *status, pid_t pid, const char *started, con
     if (w == n) rename(tmp, monitor.status_path);
 }
 
+/* Each end and each restart, a line appended to STATUS.events, for docker's events (a die and a
+ * start per restart: the status file keeps only the last). Emptied past 1 MiB: a container that
+ * restarts for ever keeps its recent history only. */
+static void record_event(const char *action, const char *when, int code)
+{
+    char path[4200], line[160];
+    snprintf(path, sizeof path, "%s.events", monitor.status_path);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_size > (1 << 20) && ftruncate(fd, 0) != 0) {
+        close(fd);
+        return;
+    }
+    int n = snprintf(line, sizeof line, "{\"action\":\"%s\",\"time\":\"%s\",\"exitCode\":%d}\n", action, when, code);
+    if (write(fd, line, n) != n) { /* only the event is lost */ }
+    close(fd);
+}
+
 /* ---------- json-file log ---------- */
 
 static void log_open(void)
@@ -902,6 +921,7 @@ void monitor_run(pid_t init, int is_attached)
         } else {
             now_rfc3339(started, sizeof started);
             write_status("running", init, started, "", 0, restarts, "");
+            record_event("start", started, 0);
         }
         int status = watch(init);
         int code = exit_code(status);
@@ -912,6 +932,7 @@ void monitor_run(pid_t init, int is_attached)
         owner_cleans = owner_attached;
         /* recorded before the attached client hears EXIT: what it asks next sees the end */
         write_status(again ? "restarting" : "exited", 0, started, finished, code, restarts, error);
+        record_event("die", finished, code);
         if (attached) {
             drain_client();
             if (WIFSIGNALED(status)) java_send("EXIT signal %d\n", WTERMSIG(status));

@@ -67,6 +67,11 @@ public final class BuildCache {
      * The steps' blobs go with the next {@code hull image prune}.
      */
     public static long prune(Path home) throws IOException {
+        return prune(home, new java.util.ArrayList<>());
+    }
+
+    /** {@link #prune(Path)}, adding the names of the entries and cache mounts removed to removed. */
+    public static long prune(Path home, java.util.List<String> removed) throws IOException {
         Path build = home.resolve("build");
         long freed = 0;
         for (String sub : new String[] {"cache", "mounts"}) {
@@ -82,6 +87,7 @@ public final class BuildCache {
                     }
                     freed += size(p);
                     dev.hull.image.SnapshotStore.deleteTree(p);
+                    removed.add(name);
                 }
             }
         }

@@ -194,7 +194,13 @@ public final class ContainerImages {
             }
             String comment = meta.message() != null ? meta.message() : "Imported from " + source;
             s.commit(images.store().content(), "", comment, LayerTar.storeTar(images.store().content(), tar, tmp), null);
-            return s.save(images, tags);
+            ImageRecord r = s.save(images, tags);
+            String id = dev.hull.engine.ImageEvents.sha(r.id());
+            for (String t : tags) { // dockerd's: the tag, then the import
+                dev.hull.engine.ImageEvents.record(engine, "tag", id, dev.hull.image.Reference.parse(t).familiar(), r);
+            }
+            dev.hull.engine.ImageEvents.record(engine, "import", id, id, r);
+            return r;
         } finally {
             SnapshotStore.deleteTree(tmp);
         }

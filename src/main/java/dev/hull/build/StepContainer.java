@@ -28,6 +28,7 @@ final class StepContainer {
         o.image = s.id;
         o.labels.put("dev.hull.build", "step");
         o.logOpts.put("max-size", "-1");
+        o.noImageVolumes = true; // a RUN's writes under a VOLUME go into the layer, not into a volume
         ContainerInfo info;
         try {
             info = b.engine.create(o);

@@ -93,6 +93,10 @@ final class ArchiveCli {
                     default -> throw new IllegalArgumentException("--format " + format
                             + ": use docker-archive, oci-archive or oci-dir");
                 }
+                for (ImageRecord r : records) { // docker's save event, named by the image's ID
+                    String id = dev.hull.engine.ImageEvents.sha(r.id());
+                    dev.hull.engine.ImageEvents.record(engine, "save", id, id, r);
+                }
                 return 0;
             });
         }

@@ -321,7 +321,8 @@ final class ContainerCli {
     static final class Rm implements Callable<Integer> {
         @Option(names = {"-f", "--force"}, description = "Kill a running container, then remove it.")
         boolean force;
-        @Option(names = {"-v", "--volumes"}, description = "Accepted for docker's habit; named volumes stay.")
+        @Option(names = {"-v", "--volumes"}, description = "Remove the container's anonymous volumes too (named"
+                + " volumes stay, and one another container uses).")
         boolean volumes;
         @Parameters(arity = "1..*", paramLabel = "CONTAINER")
         List<String> refs;
@@ -329,7 +330,7 @@ final class ContainerCli {
         @Override
         public Integer call() {
             Engine engine = Engine.defaults();
-            return each(refs, ref -> engine.remove(ref, force));
+            return each(refs, ref -> engine.remove(ref, force, volumes));
         }
     }
 

@@ -67,7 +67,7 @@ final class ContainerOptions {
             + " the network's gateway, i.e. the host).")
     List<String> addHosts = new ArrayList<>();
     @Option(names = {"-v", "--volume"}, paramLabel = "SRC:DEST[:ro]", description = "Bind-mount a host path (SRC starts"
-            + " with / or .) or a named volume (made on first use).")
+            + " with / or .) or a named volume (made on first use); -v /PATH alone: an anonymous volume.")
     List<String> volumes = new ArrayList<>();
     @Option(names = "--tmpfs", paramLabel = "PATH[:OPTS]", description = "Mount a tmpfs (noexec,nosuid,nodev"
             + " unless OPTS say otherwise, e.g. size=64m,exec).")

@@ -250,7 +250,10 @@ final class ImageCli {
         public Integer call() {
             return guarded(() -> {
                 Engine engine = Engine.defaults();
-                engine.images().remove(images, force, engine::imagesInUse).forEach(System.out::println);
+                var before = dev.hull.engine.ImageEvents.before(engine, images);
+                List<String> done = engine.images().remove(images, force, engine::imagesInUse);
+                done.forEach(System.out::println);
+                dev.hull.engine.ImageEvents.removed(engine, done, before); // docker's untag and delete events
                 return 0;
             });
         }
@@ -267,7 +270,11 @@ final class ImageCli {
         @Override
         public Integer call() {
             return guarded(() -> {
-                Engine.defaults().images().tag(source, target);
+                Engine engine = Engine.defaults();
+                engine.images().tag(source, target);
+                dev.hull.image.ImageRecord r = engine.images().getOrBuildBuiltin(target);
+                dev.hull.engine.ImageEvents.record(engine, "tag", dev.hull.engine.ImageEvents.sha(r.id()),
+                        dev.hull.image.Reference.parse(target).familiar(), r); // docker's tag event
                 return 0;
             });
         }

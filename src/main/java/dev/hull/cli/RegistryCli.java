@@ -171,8 +171,11 @@ final class RegistryCli {
         @Override
         public Integer call() {
             return ImageCli.guarded(() -> {
-                pull(Engine.defaults().images(), access, image,
+                Engine engine = Engine.defaults();
+                ImageRecord r = pull(engine.images(), access, image,
                         platform == null ? Platform.host() : Platform.parse(platform), quiet, System.out);
+                String ref = Reference.parse(image).familiar();
+                dev.hull.engine.ImageEvents.record(engine, "pull", ref, ref, r); // docker's pull event
                 return 0;
             });
         }
@@ -196,7 +199,8 @@ final class RegistryCli {
         @Override
         public Integer call() {
             return ImageCli.guarded(() -> {
-                ImageService images = Engine.defaults().images();
+                Engine engine = Engine.defaults();
+                ImageService images = engine.images();
                 ImageRecord record = images.get(image);
                 Reference target = Reference.parse(destination != null ? destination : image);
                 try (RegistryClient client = new RegistryClient(access.options(target.registry()))) {
@@ -208,6 +212,7 @@ final class RegistryCli {
                     System.out.println(quiet ? d.toString() : (target.tag() != null ? target.tag() : "")
                             + ": digest: " + d);
                 }
+                dev.hull.engine.ImageEvents.record(engine, "push", target.familiar(), target.familiar(), record);
                 return 0;
             });
         }

@@ -73,6 +73,12 @@ final class ServiceCli {
                 + " /run/hull/docker.sock; same mode, group and peer check; '' or none: no Docker API).")
         String dockerSocket;
 
+        @Option(names = "--take-docker-sock", paramLabel = "PATH", arity = "0..1", fallbackValue = "/var/run/docker.sock",
+                description = "Also serve the Docker API on PATH (default: /var/run/docker.sock, where clients look"
+                + " by default) when no server holds it: a stale socket is replaced, a live dockerd's is refused"
+                + " (the service does not start) and never removed.")
+        Path takeDockerSocket;
+
         @Option(names = "--auto", hidden = true, description = "Started by a command (ServiceStarter): leave its cgroup.")
         boolean auto;
 
@@ -134,12 +140,26 @@ final class ServiceCli {
                     }
                 });
             }
+            dev.hull.service.docker.DockerApiServer taken = null;
+            if (takeDockerSocket != null) { // asked for by name: no service rather than one without it
+                try {
+                    taken = startDockerApi(s, takeDockerSocket.toAbsolutePath());
+                } catch (java.io.IOException | RuntimeException e) {
+                    s.close();
+                    System.err.println("hull: --take-docker-sock: " + (e.getMessage() == null ? e : e.getMessage()));
+                    return 1;
+                }
+            }
             dev.hull.service.docker.DockerApiServer docker = startDockerApi(path, s);
+            dev.hull.service.docker.DockerApiServer dockerSock = taken;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
                     s.close();
                     if (docker != null) {
                         docker.close();
+                    }
+                    if (dockerSock != null) {
+                        dockerSock.close();
                     }
                 } catch (java.io.IOException ignored) {
                     // exiting anyway
@@ -150,6 +170,9 @@ final class ServiceCli {
             server.serve(new ServiceCommands());
             if (docker != null) {
                 docker.close();
+            }
+            if (taken != null) {
+                taken.close();
             }
             log("stopped" + (server.retireReason() != null ? ": " + server.retireReason() : ""));
             return 0;
@@ -167,15 +190,20 @@ final class ServiceCli {
             }
             Path dockerPath = Path.of(p).toAbsolutePath();
             try {
-                var api = dev.hull.service.docker.DockerApiServer.start(dockerPath, group);
-                server.alsoServing(api::connections);
-                api.onActivity(server::touch);
-                log("Docker API on " + dockerPath);
-                return api;
+                return startDockerApi(server, dockerPath);
             } catch (java.io.IOException | RuntimeException e) {
                 log("no Docker API on " + dockerPath + ": " + (e.getMessage() == null ? e : e.getMessage()));
                 return null;
             }
+        }
+
+        private dev.hull.service.docker.DockerApiServer startDockerApi(WarmServer server, Path dockerPath)
+                throws java.io.IOException {
+            var api = dev.hull.service.docker.DockerApiServer.start(dockerPath, group);
+            server.alsoServing(api::connections);
+            api.onActivity(server::touch);
+            log("Docker API on " + dockerPath);
+            return api;
         }
 
         /**

@@ -221,9 +221,9 @@ final class VolumeCli {
 
     @Command(name = "prune", mixinStandardHelpOptions = true, description = {"Remove every volume no container"
         + " uses, with its content.", "",
-        "docker prunes only anonymous volumes unless -a; Hull makes no anonymous volumes (an image's VOLUME"
-            + " declarations get none), so prune removes every unused volume, with or without -a. Hull never"
-            + " asks for confirmation.", "", "Examples:", "  hull volume prune", "  hull volume prune --filter"
+        "Unused anonymous volumes (-v /path, an image's VOLUME) go as named ones do: unlike docker's, which"
+            + " prunes only anonymous volumes unless -a, prune removes every unused volume, with or without -a."
+            + " Hull never asks for confirmation.", "", "Examples:", "  hull volume prune", "  hull volume prune --filter"
             + " label=tmp"})
     static final class Prune implements Callable<Integer> {
         @Option(names = {"-a", "--all"}, description = "Accepted for docker's habit (every unused volume goes"

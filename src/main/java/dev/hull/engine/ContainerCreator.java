@@ -78,6 +78,7 @@ final class ContainerCreator {
             Path dir = containers.dir(id);
             boolean done = false;
             Closeable volumeLease = null;
+            List<String> anonymous = new ArrayList<>();
             try {
                 String snapshotter = snapshotter();
                 Files.createDirectory(dir.resolve("rootfs"));
@@ -96,9 +97,9 @@ final class ContainerCreator {
                 }
                 // When -v names volumes, their lock until the container is recorded: no volume rm/prune between.
                 NamespaceFlags.atCreate(o, containers, id); // --volumes-from copied as -v; --pid/--ipc container: checked
-                volumeLease = volumes.lease(o.volumes);
                 ImageConfig.Config ic = imageConfig.config() != null ? imageConfig.config()
                         : new ImageConfig.Config(null, null, null, null, null, null, null, null, null);
+                volumeLease = AnonymousVolumes.expand(o, ic, volumes, anonymous); // -v /path, the image's VOLUMEs
                 List<String> args = ContainerSpecBuilder.args(o, ic);
                 ImageUser user = ImageUser.resolve(o.user != null ? o.user : ic.user(),
                         ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
@@ -154,6 +155,7 @@ final class ContainerCreator {
                         volumeLease.close();
                     }
                     if (!done) {
+                        AnonymousVolumes.discard(volumes, anonymous);
                         containers.releaseName(reserved.name(), id);
                         dev.hull.disk.Disk.release(dir);
                         dev.hull.image.SnapshotStore.deleteTree(dir);

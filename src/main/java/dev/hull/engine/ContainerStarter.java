@@ -204,7 +204,7 @@ final class ContainerStarter {
         // detach keys, or a killed client): an attached caller removes or cleans up itself.
         if (o.autoRemove) {
             // The monitor of a detached --rm container removes it when it ends: one short JVM, then.
-            onExit = hullCommand("rm", "--force", info.id());
+            onExit = hullCommand("rm", "--force", "--volumes", info.id()); // docker's --rm: its anonymous volumes too
         } else if (holdsShared(net)) {
             // Published ports and names on a user network matter to others: a detached container that
             // ends by itself gives them back at once (stop and rm do it themselves).

@@ -60,6 +60,12 @@ public final class CreateOptions {
     }
     /** -v HOST:CTR[:ro] or NAME:CTR[:ro] (a named volume). */
     public List<String> volumes = new ArrayList<>();
+    /**
+     * No anonymous volumes for the image's VOLUMEs (a build step's container: what a RUN writes there
+     * goes into the layer). Only at create, so not kept.
+     */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean noImageVolumes;
     /** --storage-opt size=SIZE: the writable layer on a disk of its own (dev.hull.disk). */
     public List<String> storageOpts = new ArrayList<>();
     /** --tmpfs PATH[:OPTIONS]. */

@@ -434,7 +434,7 @@ public final class Engine {
                 start(info.id(), null);
             } catch (IOException | RuntimeError | RuntimeException e) {
                 if (o.autoRemove) {
-                    remove(info.id(), true);
+                    remove(info.id(), true, true);
                 }
                 throw e;
             }
@@ -445,12 +445,12 @@ public final class Engine {
             code = start(info.id(), attach != null ? attach : new Attach(null, null));
         } catch (IOException | RuntimeError | RuntimeException e) {
             if (o.autoRemove) {
-                remove(info.id(), true);
+                remove(info.id(), true, true);
             }
             throw e;
         }
         if (o.autoRemove && code != DETACHED) {
-            remove(info.id(), true);
+            remove(info.id(), true, true);
         }
         return new Run(info, code);
     }
@@ -474,7 +474,16 @@ public final class Engine {
 
     /** {@code hull rm}: removes a container that is not running (with force, kills it first). */
     public ContainerInfo remove(String ref, boolean force) throws IOException, RuntimeError {
-        return ending.remove(ref, force);
+        return remove(ref, force, false);
+    }
+
+    /** {@code hull rm [-v]}: with volumes, the container's anonymous volumes go too (docker's rm -v). */
+    public ContainerInfo remove(String ref, boolean force, boolean volumes) throws IOException, RuntimeError {
+        ContainerInfo info = ending.remove(ref, force);
+        if (volumes) {
+            AnonymousVolumes.removeOf(info, volumes(), this::volumesInUse);
+        }
+        return info;
     }
 
     /** {@code hull wait}: blocks until the container ends for good (no restart pending); its exit code. */

@@ -71,6 +71,20 @@ public final class EventLog {
         record("container", action, c.id(), a, now());
     }
 
+    /**
+     * Records an image's event as dockerd does: the actor is the image's sha256:ID (the reference for
+     * pull and push), its attributes the image's labels and a name (the new tag for tag, the reference
+     * for pull and push, else the ID).
+     */
+    public void image(String action, String actor, String name, dev.hull.image.ImageConfig config) {
+        Map<String, String> a = new java.util.TreeMap<>();
+        if (config != null && config.config() != null && config.config().labels() != null) {
+            a.putAll(config.config().labels());
+        }
+        a.put("name", name);
+        record("image", action, actor, a, now());
+    }
+
     /** Appends an event; an event that cannot be written is lost, never the action's failure. */
     public void record(String type, String action, String id, Map<String, String> attributes, long timeNano) {
         ObjectNode n = JSON.createObjectNode();
@@ -179,15 +193,65 @@ public final class EventLog {
         }
     }
 
-    /** The last end of every container that has ended (and is not running again), unless known already. */
-    private static List<Event> ends(Engine engine, List<ContainerInfo> containers, Map<String, String> known)
+    /**
+     * What the monitors saw of every container after the time known for it (none: all): each end, and
+     * each restart under the restart policy (a die and a start per restart, as dockerd's).
+     */
+    private static List<Event> ends(Engine engine, List<ContainerInfo> containers, Map<String, Long> known)
             throws IOException {
         List<Event> out = new ArrayList<>();
         for (ContainerInfo c : containers) {
-            Event e = end(engine, c);
-            if (e != null && !String.valueOf(e.timeNano()).equals(known.get(c.id()))) {
-                out.add(e);
+            long after = known.getOrDefault(c.id(), Long.MIN_VALUE);
+            for (Event e : monitorEvents(engine, c)) {
+                if (e.timeNano() > after) {
+                    out.add(e);
+                }
             }
+        }
+        return out;
+    }
+
+    /** The lines of a monitor's STATUS.events: {"action": die|start, "time", "exitCode"}. */
+    private static final dev.hull.linux.FileMemo<List<JsonNode>> MONITOR_EVENTS = new dev.hull.linux.FileMemo<>(b -> {
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : new String(b, StandardCharsets.UTF_8).split("\n")) {
+            try {
+                out.add(JSON.readTree(line));
+            } catch (IOException e) {
+                // a line cut by a full disk: skipped
+            }
+        }
+        return out;
+    });
+
+    /**
+     * A container's ends and restarts, oldest first, from its monitor's STATUS.events; a container
+     * whose monitor kept none (an older Hull's) has its last end only, from its status.
+     */
+    static List<Event> monitorEvents(Engine engine, ContainerInfo c) throws IOException {
+        Path status = engine.containers().statusFile(c.id());
+        List<JsonNode> lines = MONITOR_EVENTS.read(status.resolveSibling(status.getFileName() + ".events"));
+        if (lines == null) {
+            Event e = end(engine, c);
+            return e == null ? List.of() : List.of(e);
+        }
+        List<Event> out = new ArrayList<>();
+        for (JsonNode n : lines) {
+            String action = n.path("action").asText();
+            Instant t;
+            try {
+                t = Instant.parse(n.path("time").asText());
+            } catch (RuntimeException e) {
+                continue;
+            }
+            if (!action.equals("die") && !action.equals("start")) {
+                continue;
+            }
+            Map<String, String> a = containerAttributes(c);
+            if (action.equals("die")) {
+                a.put("exitCode", Integer.toString(n.path("exitCode").asInt()));
+            }
+            out.add(new Event("container", action, c.id(), a, t.getEpochSecond() * 1_000_000_000L + t.getNano()));
         }
         return out;
     }
@@ -209,11 +273,10 @@ public final class EventLog {
         return new Event("container", "die", c.id(), a, t.getEpochSecond() * 1_000_000_000L + t.getNano());
     }
 
-    /** Writes a container's last end to the log before it is removed (its status file goes with it). */
+    /** Writes what a container's monitor saw to the log before it is removed (its files go with it). */
     void endBeforeRemoval(Engine engine, ContainerInfo c) {
         try {
-            Event e = end(engine, c);
-            if (e != null) {
+            for (Event e : monitorEvents(engine, c)) {
                 record(e.type(), e.action(), e.id(), e.attributes(), e.timeNano());
             }
         } catch (IOException | RuntimeException ignored) {
@@ -229,8 +292,8 @@ public final class EventLog {
     public final class Watch {
         private final Engine engine;
         private long offset;
-        /** The "die" already reported per container: its time. */
-        private final Map<String, String> ended = new HashMap<>();
+        /** Per container, the time of the last of its monitor's events reported. */
+        private final Map<String, Long> ended = new HashMap<>();
         /** The ends reported (from the status files and the log both): the latest few thousand. */
         private final Set<String> seen = java.util.Collections.newSetFromMap(new java.util.LinkedHashMap<>() {
             @Override
@@ -243,7 +306,7 @@ public final class EventLog {
             this.engine = engine;
             this.offset = Files.exists(file) ? Files.size(file) : 0;
             for (Event e : ends(engine, engine.containers().list(), Map.of())) {
-                ended.put(e.id(), String.valueOf(e.timeNano()));
+                ended.merge(e.id(), e.timeNano(), Math::max);
                 seen.add(e.key());
             }
         }
@@ -252,7 +315,7 @@ public final class EventLog {
             long[] next = {offset};
             List<Event> out = new ArrayList<>();
             for (Event e : read(file, offset, next)) {
-                if (!e.action().equals("die") || seen.add(e.key())) { // only an end can come both ways
+                if (seen.add(e.key())) { // a monitor's die or start comes both ways (its file, then the log at rm)
                     out.add(e);
                 }
             }
@@ -260,7 +323,7 @@ public final class EventLog {
             List<ContainerInfo> now = engine.containers().list();
             ended.keySet().retainAll(now.stream().map(ContainerInfo::id).toList()); // the removed ones' go
             for (Event e : ends(engine, now, ended)) {
-                ended.put(e.id(), String.valueOf(e.timeNano()));
+                ended.merge(e.id(), e.timeNano(), Math::max);
                 if (seen.add(e.key())) {
                     out.add(e);
                 }

@@ -37,9 +37,8 @@ public final class ImageFiles {
                 images.unpack(r);
             }
             for (ImageRecord r : loaded) {
-                engine.events().record("image", "load", "sha256:" + r.id().replace("sha256:", ""),
-                        r.names().isEmpty() ? java.util.Map.of() : java.util.Map.of("name",
-                                Reference.parse(r.names().getFirst()).familiar()), EventLog.now());
+                String id = "sha256:" + r.id().replace("sha256:", "");
+                engine.events().image("load", id, id, images.config(r)); // dockerd names it by its ID
             }
             return loaded;
         } finally {

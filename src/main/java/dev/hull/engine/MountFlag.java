@@ -114,9 +114,9 @@ public record MountFlag(String type, String source, String target, boolean readO
                 o.volumes.add(host + ":" + target + modes(propagation));
             }
             case "volume" -> {
-                if (source.isEmpty()) {
-                    throw config("an anonymous volume (no source) is not supported by Hull: name the volume"
-                            + " (source=NAME)");
+                if (source.isEmpty()) { // an anonymous volume (AnonymousVolumes makes it at create)
+                    o.volumes.add(":" + target + modes(noCopy ? "nocopy" : null));
+                    return;
                 }
                 if (source.startsWith("/") || source.startsWith(".")) {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "create " + source + ": \"" + source

@@ -1,6 +1,7 @@
 package dev.hull.service.docker;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.build.BuildException;
 import dev.hull.build.BuildRequest;
@@ -27,6 +28,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.eclipse.jetty.io.Content;
 
@@ -44,10 +46,47 @@ final class Builds {
             return true;
         }
         if (x.is("POST", "build", "prune")) {
-            throw ApiError.notImplemented("build cache prune is not supported by Hull yet (hull system prune keeps"
-                    + " the cache small)");
+            prune(x);
+            return true;
         }
         return false;
+    }
+
+    /**
+     * POST /build/prune ({@code docker builder prune}): hull builder prune, which empties the whole
+     * cache (every step's entry and RUN --mount=type=cache directory no build holds). What would keep
+     * part of it (filters, keep-storage and the other space bounds) is refused by name.
+     */
+    private void prune(Exchange x) throws Exception {
+        for (String bound : List.of("keep-storage", "reserved-space", "max-used-space", "min-free-space")) {
+            String v = x.param(bound);
+            if (v != null && !v.isEmpty() && !v.equals("0")) {
+                throw ApiError.badRequest(bound + " is not supported by Hull: its build cache prune empties the"
+                        + " whole cache");
+            }
+        }
+        String filters = x.param("filters");
+        if (filters != null && !filters.isBlank()) {
+            JsonNode f;
+            try {
+                f = Exchange.JSON.readTree(filters);
+            } catch (IOException bad) {
+                throw ApiError.badRequest("invalid filters: " + bad.getMessage());
+            }
+            for (var e : f.properties()) {
+                if (!e.getValue().isEmpty()) {
+                    throw ApiError.badRequest("filter " + e.getKey() + " is not supported by Hull: its build cache"
+                            + " prune empties the whole cache");
+                }
+            }
+        }
+        List<String> removed = new java.util.ArrayList<>();
+        long freed = dev.hull.build.BuildCache.prune(Engine.defaults().home(), removed);
+        ObjectNode r = Exchange.JSON.createObjectNode();
+        ArrayNode ids = r.putArray("CachesDeleted");
+        removed.forEach(ids::add);
+        r.put("SpaceReclaimed", freed);
+        x.json(200, r);
     }
 
     private void build(Exchange x) throws Exception {

@@ -39,7 +39,7 @@ final class ContainerViews {
         n.put("ProcessLabel", "");
         n.put("AppArmorProfile", "");
         n.putArray("ExecIDs");
-        return n;
+        return DockerShapes.container(n);
     }
 
     static void list(Exchange x) throws Exception {
@@ -47,7 +47,8 @@ final class ContainerViews {
         Integer limit = x.intParam("limit");
         Map<String, List<String>> filters = x.filters();
         for (String k : filters.keySet()) {
-            if (!List.of("name", "label", "label!", "status", "id", "exited", "ancestor", "network", "health").contains(k)) {
+            if (!List.of("name", "label", "label!", "status", "id", "exited", "ancestor", "network", "health").contains(k)
+                    && !ListFilters.KEYS.contains(k)) {
                 throw ApiError.badRequest("invalid filter '" + k + "'");
             }
         }
@@ -57,6 +58,7 @@ final class ContainerViews {
             }
         }
         Engine e = Engine.defaults();
+        ListFilters more = new ListFilters(e, filters);
         List<ContainerInfo> cs = new ArrayList<>(e.containers().list());
         cs.sort((a, b) -> b.created().compareTo(a.created()));
         ArrayNode out = Exchange.JSON.createArrayNode();
@@ -66,7 +68,7 @@ final class ContainerViews {
             if (!all && !s.running() && !statusFilter) {
                 continue;
             }
-            if (!matches(c, s, filters) || filters.containsKey("health")
+            if (!matches(c, s, filters, more) || filters.containsKey("health")
                     && !filters.get("health").contains(e.healthStatus(c, s))) {
                 continue;
             }
@@ -78,7 +80,8 @@ final class ContainerViews {
         x.json(200, out);
     }
 
-    private static boolean matches(ContainerInfo c, Engine.State s, Map<String, List<String>> filters) {
+    private static boolean matches(ContainerInfo c, Engine.State s, Map<String, List<String>> filters,
+            ListFilters more) {
         return Exchange.filtersMatch(filters, (key, v) -> switch (key) {
             case "name" -> nameMatches(c.name(), v);
             case "id" -> c.id().startsWith(v);
@@ -88,7 +91,7 @@ final class ContainerViews {
                     .startsWith(v.replace("sha256:", ""));
             case "network" -> c.options() != null && (v.equals(c.options().network)
                     || c.options().connections.stream().anyMatch(n -> n.network.equals(v)));
-            default -> true;
+            default -> more.test(c, key, v);
         }, c.options() == null ? Map.of() : c.options().labels);
     }
 
@@ -139,7 +142,7 @@ final class ContainerViews {
             }
         }
         n.putArray("Mounts");
-        return n;
+        return DockerShapes.listedContainer(n);
     }
 
 }

@@ -184,7 +184,7 @@ final class Containers {
                 }, attached.detachKeys));
                 if (autoRemove && code != Engine.DETACHED) { // detached (the keys): it runs on
                     removedExit.put(id, code);
-                    engine.remove(id, true);
+                    engine.remove(id, true, true); // AutoRemove: its anonymous volumes too, as dockerd
                 }
             } catch (Exception err) {
                 if (!started.isDone()) {
@@ -195,7 +195,7 @@ final class Containers {
                 if (autoRemove) {
                     removedExit.put(id, code);
                     try {
-                        Engine.defaults().remove(id, true);
+                        Engine.defaults().remove(id, true, true);
                     } catch (Exception again) {
                         DockerApiServer.log("container " + id + " (AutoRemove): " + again);
                     }
@@ -258,8 +258,7 @@ final class Containers {
         if (!s.running()) {
             removedExit.put(c.id(), s.exitCode());
         }
-        e.remove(c.id(), x.flag("force"));
-        // v=1 (anonymous volumes): Hull makes none, so there is nothing more to remove
+        e.remove(c.id(), x.flag("force"), x.flag("v")); // v=1: its anonymous volumes too
         Hijack.Bridge b = pendingAttach.remove(c.id());
         if (b != null) {
             b.abandon();

@@ -51,16 +51,10 @@ final class CreateTranslation {
         }
         // asked for, and not done (yet): refused by name
         refuse(body, "Config.", "Domainname", "Shell", "OnBuild");
-        for (var v : body.path("Volumes").properties()) {
-            if (!mounted(hc, v.getKey())) { // one a bind, mount or tmpfs covers is no anonymous volume (compose sends those)
-                throw ApiError.badRequest("Config.Volumes (anonymous volumes) is not supported by Hull: name the"
-                        + " volume (-v NAME:" + v.getKey() + ")");
-            }
-        }
         refuse(hc, "HostConfig.", "OomKillDisable", "Cgroup", "ShmSize", "Links",
-                "DeviceRequests", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetMems", "KernelMemory",
-                "KernelMemoryTCP", "MemoryReservation", "CpuCount", "CpuPercent", "IOMaximumIOps",
-                "IOMaximumBandwidth", "MaskedPaths", "ReadonlyPaths", "Annotations", "VolumeDriver");
+                "DeviceRequests", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt", "CpuRealtimePeriod",
+                "CpuRealtimeRuntime", "CpusetMems", "KernelMemory", "KernelMemoryTCP", "MemoryReservation", "CpuCount",
+                "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth", "MaskedPaths", "ReadonlyPaths", "Annotations", "VolumeDriver");
         if (hc.path("MemorySwappiness").isNumber() && hc.path("MemorySwappiness").asLong() >= 0) {
             throw ApiError.badRequest("HostConfig.MemorySwappiness is not supported by Hull");
         }
@@ -116,6 +110,7 @@ final class CreateTranslation {
         for (JsonNode m : hc.path("Mounts")) {
             mount(o, m);
         }
+        anonymousVolumes(o, body, hc);
         namespacesAndDevices(o, hc);
         blockIo(o, hc);
         for (var e : hc.path("PortBindings").properties()) {
@@ -220,6 +215,22 @@ final class CreateTranslation {
             }
         }
         return o;
+    }
+
+    /**
+     * Config.Volumes: each path no bind, mount or tmpfs covers is an anonymous volume (-v /path; compose
+     * sends its named volumes' targets here too, covered by their mounts).
+     */
+    private static void anonymousVolumes(CreateOptions o, JsonNode body, JsonNode hc) throws ApiError {
+        for (var v : body.path("Volumes").properties()) {
+            String target = v.getKey();
+            if (!target.startsWith("/") || target.contains(":")) {
+                throw ApiError.badRequest("Config.Volumes: invalid volume path " + target + " (absolute, no ':')");
+            }
+            if (!mounted(hc, target)) {
+                o.volumes.add(target);
+            }
+        }
     }
 
     /** Whether HostConfig's Binds, Mounts or Tmpfs put something at target. */

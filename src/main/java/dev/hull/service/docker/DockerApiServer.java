@@ -47,6 +47,8 @@ public final class DockerApiServer implements AutoCloseable {
     private volatile Access access = new Access(null, -1);
     private final AtomicInteger connections = new AtomicInteger();
     private final List<Runnable> activity = new ArrayList<>();
+    /** The socket file this server bound (its inode): only that one is removed at close. */
+    private volatile Object fileKey;
 
     private DockerApiServer(Path path, Server server) {
         this.path = path;
@@ -109,14 +111,12 @@ public final class DockerApiServer implements AutoCloseable {
             SecureDirs.ensure(dir, principal != null ? SecureDirs.TRAVERSABLE : SecureDirs.PRIVATE);
         }
         if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
-                throw new IOException("something already serves on " + path);
-            } catch (IOException e) {
-                if (e.getMessage() != null && e.getMessage().startsWith("something already")) {
-                    throw e;
-                }
-                Files.deleteIfExists(path); // stale
+            if (!Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                    .isOther()) { // a file, a directory, a link: not ours to replace
+                throw new IOException(path + " exists and is not a socket: Hull leaves it alone");
             }
+            refuseIfServed(path);
+            Files.deleteIfExists(path); // stale: nobody listens (a dockerd that was killed, an old service)
         }
         // Bound under a temporary name, given its mode and group, then renamed into place.
         Path tmp = path.resolveSibling(path.getFileName() + ".tmp-" + ProcessHandle.current().pid());
@@ -168,8 +168,11 @@ public final class DockerApiServer implements AutoCloseable {
                 gid = (Integer) Files.getAttribute(tmp, "unix:gid", LinkOption.NOFOLLOW_LINKS);
                 Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-rw----"));
             }
+            refuseIfServed(path); // one that started meanwhile keeps its socket
             Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            api.fileKey = Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS).fileKey();
         } catch (Exception e) {
             try {
                 server.stop();
@@ -182,6 +185,20 @@ public final class DockerApiServer implements AutoCloseable {
         }
         api.access = new Access(principal != null ? group : null, gid);
         return api;
+    }
+
+    /**
+     * An error if a server answers on path (a live dockerd, a socket-activating systemd, another
+     * Hull service): its socket is never removed or replaced.
+     */
+    private static void refuseIfServed(Path path) throws IOException {
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+            // connected: someone listens
+        } catch (IOException | RuntimeException nobody) {
+            return;
+        }
+        throw new IOException("something already serves on " + path + " (a live dockerd answers there?): Hull"
+                + " leaves it alone; stop that server first");
     }
 
     /** A line in the service's log (its stderr, which is not a client's). */
@@ -241,7 +258,15 @@ public final class DockerApiServer implements AutoCloseable {
         } catch (Exception e) {
             throw new IOException("stopping the Docker API: " + e, e);
         } finally {
-            Files.deleteIfExists(path);
+            try {
+                Object now = Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class,
+                        LinkOption.NOFOLLOW_LINKS).fileKey();
+                if (fileKey != null && fileKey.equals(now)) { // another server's socket there now stays
+                    Files.deleteIfExists(path);
+                }
+            } catch (java.nio.file.NoSuchFileException gone) {
+                // removed already
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ import java.util.Set;
  * dockerd's shapes (ContainersDeleted, ImagesDeleted, NetworksDeleted, VolumesDeleted,
  * SpaceReclaimed). Filters: label and label! everywhere, until for containers and networks,
  * dangling for images, all for volumes (API 1.42 on: without all=true only anonymous volumes are
- * pruned, and Hull makes none).
+ * pruned: those labelled com.docker.volume.anonymous, as dockerd labels them).
  */
 final class Housekeeping {
 
@@ -143,12 +143,8 @@ final class Housekeeping {
         Engine e = Engine.defaults();
         ObjectNode r = Exchange.JSON.createObjectNode();
         ArrayNode names = r.putArray("VolumesDeleted");
-        if (!all) { // only anonymous volumes: Hull makes none
-            r.put("SpaceReclaimed", 0);
-            x.json(200, r);
-            return;
-        }
-        VolumeStore.Pruned p = e.volumes().prune(e::volumesInUse, v -> Exchange.labelsMatch(f, v.labels()));
+        VolumeStore.Pruned p = e.volumes().prune(e::volumesInUse, v -> Exchange.labelsMatch(f, v.labels())
+                && (all || v.labels().containsKey(dev.hull.engine.AnonymousVolumes.LABEL))); // else only anonymous ones
         p.names().forEach(names::add);
         r.put("SpaceReclaimed", p.bytes());
         x.json(200, r);

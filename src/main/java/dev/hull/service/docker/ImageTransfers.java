@@ -60,6 +60,9 @@ final class ImageTransfers {
         }
         ImageFiles.Selection s = ImageFiles.select(e, names);
         x.tar(out -> ImageFiles.saveDockerArchive(e, s, out));
+        for (ImageRecord r : s.images()) {
+            Images.event(e, "save", Images.sha(r.id()), Images.sha(r.id()), r);
+        }
     }
 
     /**
@@ -136,6 +139,7 @@ final class ImageTransfers {
             aux.putObject("progressDetail");
             aux.putObject("aux").put("Tag", t).put("Digest", d.toString()).put("Size", size);
             out.send(aux);
+            Images.event(e, "push", target.familiar(), target.familiar(), image);
         } catch (IOException err) {
             out.error(err.getMessage() == null ? err.toString() : err.getMessage());
         }

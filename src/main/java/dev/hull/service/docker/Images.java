@@ -49,7 +49,7 @@ final class Images {
         }
         String name = String.join("/", x.path.subList(1, x.path.size() - 1));
         switch (x.method + " " + last) {
-            case "GET json", "HEAD json" -> x.json(200, inspect(Engine.defaults(), name));
+            case "GET json", "HEAD json" -> x.json(200, DockerShapes.image(inspect(Engine.defaults(), name), x.version));
             case "POST tag" -> tag(x, name);
             case "GET history" -> history(x, name);
             default -> {
@@ -59,9 +59,9 @@ final class Images {
         return true;
     }
 
-    /** An image's event in the engine's log, as dockerd's: the image as its actor, its name as an attribute. */
-    static void event(Engine e, String action, String id, String name) {
-        e.events().record("image", action, id, Map.of("name", name), dev.hull.engine.EventLog.now());
+    /** An image's event in the engine's log, as dockerd's ({@link dev.hull.engine.EventLog#image}). */
+    static void event(Engine e, String action, String actor, String name, ImageRecord image) {
+        dev.hull.engine.ImageEvents.record(e, action, actor, name, image);
     }
 
     /** "busybox" → "busybox:latest", as dockerd's messages name an image. */
@@ -131,7 +131,8 @@ final class Images {
             if (filters.getOrDefault("dangling", List.of()).contains("true") && !tags.isEmpty()) {
                 continue;
             }
-            out.add(summary(e, r, r.size(), -1, inUse.getOrDefault(r.id(), List.of()).size()));
+            out.add(DockerShapes.imageSummary(summary(e, r, r.size(), -1, inUse.getOrDefault(r.id(), List.of()).size()),
+                    x.version));
         }
         x.json(200, out);
     }
@@ -236,13 +237,15 @@ final class Images {
         } catch (IllegalArgumentException bad) {
             throw ApiError.badRequest(bad.getMessage());
         }
-        event(e, "tag", sha(find(e, name).id()), familiar(repo + ":" + (tag.isEmpty() ? "latest" : tag)));
+        ImageRecord tagged = find(e, name);
+        event(e, "tag", sha(tagged.id()), familiar(repo + ":" + (tag.isEmpty() ? "latest" : tag)), tagged);
         x.empty(201);
     }
 
     private void remove(Exchange x, String name) throws Exception {
         Engine e = Engine.defaults();
-        String id = sha(find(e, name).id());
+        find(e, name);
+        var before = dev.hull.engine.ImageEvents.before(e, List.of(name));
         List<String> done;
         try {
             done = e.images().remove(List.of(name), x.flag("force"), e::imagesInUse);
@@ -259,12 +262,11 @@ final class Images {
         for (String line : done) {
             if (line.startsWith("Untagged: ")) {
                 out.addObject().put("Untagged", line.substring(10));
-                event(e, "untag", id, line.substring(10));
             } else if (line.startsWith("Deleted: ")) {
                 out.addObject().put("Deleted", sha(line.substring(9)));
-                event(e, "delete", sha(line.substring(9)), name);
             }
         }
+        dev.hull.engine.ImageEvents.removed(e, done, before); // untag and delete, named by the image's ID
         x.json(200, out);
     }
 
@@ -319,7 +321,7 @@ final class Images {
             ImageRecord image = pull(images, ref, platform, out);
             out.status("Digest: " + image.manifestDigest(), null);
             out.status("Status: Downloaded newer image for " + ref.familiar(), null);
-            event(e, "pull", ref.familiar(), ref.familiar());
+            event(e, "pull", ref.familiar(), ref.familiar(), image);
         } catch (RegistryException err) {
             if (!out.started()) {
                 int status = err.status() == 404 || err.status() == 401 || err.status() == 403 ? 404

@@ -87,11 +87,11 @@ final class NetworksVolumes {
             String ref = x.seg(1);
             for (String pseudo : List.of("host", "none")) {
                 if (ref.equals(pseudo)) {
-                    x.json(200, dev.hull.engine.NetworkInspector.pseudo(pseudo));
+                    x.json(200, DockerShapes.network(dev.hull.engine.NetworkInspector.pseudo(pseudo)));
                     return true;
                 }
             }
-            x.json(200, dev.hull.engine.NetworkInspector.inspect(e, network(e, ref), true));
+            x.json(200, DockerShapes.network(dev.hull.engine.NetworkInspector.inspect(e, network(e, ref), true)));
         } else if (x.path.size() == 2 && x.method.equals("DELETE")) {
             String ref = x.seg(1);
             if (ref.equals("host") || ref.equals("none")) {

@@ -139,7 +139,7 @@ final class Router {
             }
             case "info" -> {
                 if (x.is("GET", "info")) {
-                    x.json(200, info());
+                    x.json(200, DockerShapes.info(info()));
                     return true;
                 }
                 return false;

@@ -169,4 +169,18 @@ class DockerBuildApiTest {
             api.hull("rmi", "apigit:1");
         }
     }
+
+    @Test
+    void builderPruneEmptiesTheBuildCache() throws Exception {
+        // the step prints ran-2 when it runs (the text of the step, shown either way, has no ran-2)
+        Path ctx = context("ctx-prune", "FROM busybox\nRUN echo ran-$((1+1)) && echo cached > /c\n");
+        assertThat(ok(build(ctx, "-t", "api-prune:1", ".")).out()).contains("ran-2");
+        assertThat(ok(build(ctx, "-t", "api-prune:1", ".")).out()).as("the step is cached").doesNotContain("ran-2");
+        ApiService.Result pruned = ok(api.docker("builder", "prune", "-f"));
+        assertThat(pruned.out()).contains("Total reclaimed space:");
+        assertThat(ok(build(ctx, "-t", "api-prune:1", ".")).out()).as("the cache is gone").contains("ran-2");
+        ApiService.Result kept = api.docker("builder", "prune", "-f", "--filter", "until=24h");
+        assertThat(kept.exit()).as("%s", kept).isNotZero();
+        assertThat(kept.err()).contains("filter until is not supported by Hull");
+    }
 }
