@@ -107,8 +107,10 @@ public final class GitSource {
         if (p.exitValue() == 0) {
             return null;
         }
-        String last = out.strip().lines().reduce((a, b) -> b).orElse("exit " + p.exitValue());
-        return last.replaceFirst("^fatal: ", "");
+        // the cause: the first line that is not chatter (ssh's or git's own error before "fatal:")
+        return out.lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("Cloning into")
+                        && !l.startsWith("Please make sure") && !l.startsWith("and the repository"))
+                .findFirst().orElse("exit " + p.exitValue()).replaceFirst("^(fatal|error|warning): ", "");
     }
 
     private static void deleteQuietly(Path p) {

@@ -358,7 +358,8 @@ class BuildCommandsTest {
         cases.put("\n", "Dockerfile: no FROM instruction");
         cases.put("FROM busybox\nCOPY ../outside /x\n", "Dockerfile:2: COPY ../outside: the path is outside the build context");
         cases.put("FROM busybox\nCOPY missing /x\n", "Dockerfile:2: COPY missing: missing: no such file or directory");
-        cases.put("FROM busybox\nADD git@github.com:hull/x.git /x\n", "Dockerfile:2: ADD git@github.com:hull/x.git: git sources are not supported");
+        cases.put("FROM busybox\nCOPY git@github.com:hull/x.git /x\n", "Dockerfile:2: COPY git@github.com:hull/x.git: COPY"
+                + " does not take git repositories (ADD clones them)");
         cases.put("FROM busybox\nCOPY http://127.0.0.1:1/x /x\n", "Dockerfile:2: COPY http://127.0.0.1:1/x: COPY does not take URLs");
         cases.put("FROM busybox\nENV A=1\nRUN echo last words; \\\n  exit 3\n",
                 "Dockerfile:3: RUN failed (step 3/3): the command '/bin/sh -c echo last words;   exit 3' returned a non-zero code: 3");
