@@ -409,6 +409,9 @@ final class MachineCli {
             }
             g.addSubcommand(c);
         }
+        for (Object sub : MachineSnapshotCli.commands()) { // snapshot, snapshots, restore, clone, lock, unlock
+            g.addSubcommand(new CommandLine(sub));
+        }
         hull.addSubcommand("machine", g);
     }
 }

@@ -1,0 +1,205 @@
+package dev.hull.cli;
+
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.engine.ContainerInfo;
+import dev.hull.engine.Engine;
+import dev.hull.machine.MachineSnapshots;
+import dev.hull.machine.Machines;
+import dev.hull.runtime.RuntimeError;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code hull machine snapshot [rm]|snapshots|restore|clone|lock|unlock}. */
+final class MachineSnapshotCli {
+    private MachineSnapshotCli() {}
+
+    private static Machines machines() {
+        return new Machines(Engine.defaults());
+    }
+
+    @Command(name = "snapshot", mixinStandardHelpOptions = true, subcommands = SnapshotRm.class, description = {
+        "Snapshot what a machine wrote (its writable layer, or its whole --disk image), stopped or running.", "",
+        "A running machine's processes are frozen (its cgroup's freezer) and its disk synced for the copy, and"
+            + " thawed after it, also when it fails. Copies are reflinks where the store's file system shares blocks"
+            + " (XFS, btrfs), else sparse copies. SNAP defaults to snap-DATE-TIME (UTC).", "",
+        "Examples:", "  hull machine snapshot web before-upgrade", "  hull machine snapshots web",
+        "  hull machine restore web before-upgrade", "  hull machine snapshot rm web before-upgrade"})
+    static final class Snapshot implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+        @Parameters(index = "1", arity = "0..1", paramLabel = "SNAP")
+        String snap;
+
+        @Override
+        public Integer call() {
+            return ContainerCli.guarded(125, () -> {
+                MachineSnapshots.Snapshot s = machines().snapshots().create(name, snap);
+                System.out.println(s.Name());
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Remove a machine's snapshot.")
+    static final class SnapshotRm implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+        @Parameters(index = "1", arity = "1..*", paramLabel = "SNAP")
+        List<String> snaps = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            return ContainerCli.guarded(125, () -> {
+                MachineSnapshots s = machines().snapshots();
+                for (String x : snaps) {
+                    s.remove(name, x);
+                    System.out.println(x);
+                }
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "snapshots", mixinStandardHelpOptions = true, description = "List a machine's snapshots:"
+            + " NAME, CREATED, SIZE (what the copy holds; ALLOCATED in json: its blocks on the host).")
+    static final class Snapshots implements Callable<Integer> {
+        @Option(names = "--format", defaultValue = "table", description = "table (default) or json (one object a"
+                + " line).")
+        String format;
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() {
+            return ContainerCli.guarded(125, () -> {
+                if (!format.equals("table") && !format.equals("json")) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--format " + format + ": use table or json");
+                }
+                List<String[]> rows = new ArrayList<>();
+                rows.add(new String[] {"NAME", "CREATED", "SIZE"});
+                for (MachineSnapshots.Snapshot s : machines().snapshots().list(name)) {
+                    if (format.equals("json")) {
+                        ObjectNode n = ImageCli.JSON.valueToTree(s);
+                        System.out.println(ImageCli.JSON.writer().without(SerializationFeature.INDENT_OUTPUT)
+                                .writeValueAsString(n));
+                    } else {
+                        rows.add(new String[] {s.Name(), s.Created(), MachineCli.binarySize(s.Size())});
+                    }
+                }
+                if (format.equals("table")) {
+                    ContainerCli.printTable(rows);
+                }
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "restore", mixinStandardHelpOptions = true, description = {"Put a stopped machine back to a"
+        + " snapshot: what it wrote since is gone.", "",
+        "An encrypted disk comes back locked (its key goes when it is unmounted) unless --key-file is given."})
+    static final class Restore implements Callable<Integer> {
+        @Option(names = "--key-file", paramLabel = "FILE", description = "The encrypted disk's key file: unlock it.")
+        Path keyFile;
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+        @Parameters(index = "1", paramLabel = "SNAP")
+        String snap;
+
+        @Override
+        public Integer call() {
+            return ContainerCli.guarded(125, () -> {
+                Path key = keyFile == null ? null : dev.hull.runtime.Caller.absolute(keyFile).normalize();
+                if (machines().snapshots().restore(name, snap, key)) {
+                    System.err.println("hull: machine " + name + "'s disk is locked: hull machine unlock " + name
+                            + " --key-file FILE");
+                }
+                System.out.println(name);
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "clone", mixinStandardHelpOptions = true, sortOptions = false, description = {"Make a new machine"
+        + " from a copy of another (stopped; running: frozen for the copy; or one of its snapshots).", "",
+        "The clone is a machine of its own: new machine id, MAC, address (or --ip), hostname (NEW or --hostname);"
+            + " the copy's /etc/machine-id, D-Bus id, random seed and ssh host keys are removed, made anew at its"
+            + " first boot.", "", "Examples:", "  hull machine clone golden web2", "  hull machine start web2"})
+    static final class Clone implements Callable<Integer> {
+        @Option(names = "--snapshot", paramLabel = "SNAP", description = "Copy this snapshot of SRC instead.")
+        String snap;
+        @Option(names = "--ip", paramLabel = "ADDRESS", description = "Its IPv4 address (on SRC's network).")
+        String ip;
+        @Option(names = "--hostname", description = "Hostname (default: NEW).")
+        String hostname;
+        @Option(names = "--key-file", paramLabel = "FILE", description = "SRC's key file, for an encrypted disk.")
+        Path keyFile;
+        @Option(names = "--start", description = "Start it once made.")
+        boolean start;
+        @Parameters(index = "0", paramLabel = "SRC")
+        String src;
+        @Parameters(index = "1", paramLabel = "NEW")
+        String name;
+
+        @Override
+        public Integer call() {
+            return ContainerCli.guarded(125, () -> {
+                Machines m = machines();
+                Path key = keyFile == null ? null : dev.hull.runtime.Caller.absolute(keyFile).normalize();
+                ContainerInfo c = m.clone(src, name, snap, ip, hostname, key);
+                if (start) {
+                    m.start(c.id());
+                }
+                System.out.println(c.name());
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "lock", mixinStandardHelpOptions = true, description = {"Evict a stopped machine's encrypted"
+        + " disk key: its files' names and contents become unreadable, on the host too.", "",
+        "hull machine unlock NAME --key-file FILE adds it back."})
+    static final class Lock implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() {
+            return ContainerCli.guarded(125, () -> {
+                if (machines().lock(name)) {
+                    System.err.println("hull: machine " + name + ": some of its files were still open: readable"
+                            + " until closed");
+                }
+                System.out.println(name);
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "unlock", mixinStandardHelpOptions = true, description = "Add an encrypted machine disk's key"
+            + " back (a wrong key file is refused).")
+    static final class Unlock implements Callable<Integer> {
+        @Option(names = "--key-file", required = true, paramLabel = "FILE", description = "Its key file.")
+        Path keyFile;
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() {
+            return ContainerCli.guarded(125, () -> {
+                machines().unlock(name, keyFile);
+                System.out.println(name);
+                return 0;
+            });
+        }
+    }
+
+    static Object[] commands() {
+        return new Object[] {new Snapshot(), new Snapshots(), new Restore(), new Clone(), new Lock(), new Unlock()};
+    }
+}
