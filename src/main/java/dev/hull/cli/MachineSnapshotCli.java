@@ -31,7 +31,8 @@ final class MachineSnapshotCli {
         "Examples:", "  hull machine snapshot web before-upgrade", "  hull machine snapshots web",
         "  hull machine restore web before-upgrade", "  hull machine snapshot rm web before-upgrade"})
     static final class Snapshot implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "NAME")
+        // optional for picocli (else "snapshot rm" would ask for it), required below
+        @Parameters(index = "0", arity = "0..1", paramLabel = "NAME")
         String name;
         @Parameters(index = "1", arity = "0..1", paramLabel = "SNAP")
         String snap;
@@ -39,6 +40,10 @@ final class MachineSnapshotCli {
         @Override
         public Integer call() {
             return ContainerCli.guarded(125, () -> {
+                if (name == null) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "snapshot: give the machine's NAME (hull"
+                            + " machine snapshot NAME [SNAP])");
+                }
                 MachineSnapshots.Snapshot s = machines().snapshots().create(name, snap);
                 System.out.println(s.Name());
                 return 0;
@@ -199,7 +204,74 @@ final class MachineSnapshotCli {
         }
     }
 
+    @Command(name = "export", mixinStandardHelpOptions = true, description = {"Write a stopped machine as a tar"
+        + " stream: its config, then what it wrote over its template (owners, modes, xattrs, ACLs, capabilities,"
+        + " hard links, devices, whiteouts; sparse files stay sparse).", "",
+        "An encrypted machine's files are written in plaintext (its disk must be unlocked): the archive's"
+            + " hull-machine.json says \"Plaintext\": true.", "",
+        "Examples:", "  hull machine export web web.tar", "  hull machine export web - | zstd > web.tar.zst"})
+    static final class Export implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+        @Parameters(index = "1", paramLabel = "FILE", description = "The archive, or - for stdout.")
+        String file;
+
+        @Override
+        public Integer call() {
+            return ContainerCli.guarded(125, () -> {
+                Machines m = machines();
+                m.resolve(name); // a missing machine: its error, before any file is made
+                ArchiveOutput.write(file.equals("-") ? null : Path.of(file), out -> m.export(name, out));
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "import", mixinStandardHelpOptions = true, description = {"Make a machine from an archive"
+        + " hull machine export wrote (plain, gzip or zstd): the same files, machine id and ssh host keys, on this"
+        + " host's network; its distribution's template is built if missing.", "",
+        "An archive of an encrypted machine needs --key-file: the imported disk is encrypted under it.", "",
+        "Examples:", "  hull machine import web.tar", "  zstd -dc web.tar.zst | hull machine import - web2"})
+    static final class Import implements Callable<Integer> {
+        @Option(names = "--key-file", paramLabel = "FILE", description = "Encrypt its disk under this key file's key.")
+        Path keyFile;
+        @Option(names = "--start", description = "Start it once made.")
+        boolean start;
+        @Parameters(index = "0", paramLabel = "FILE", description = "The archive, or - for stdin.")
+        String file;
+        @Parameters(index = "1", arity = "0..1", paramLabel = "NAME", description = "Its name (default: the"
+                + " archive's).")
+        String name;
+
+        @Override
+        public Integer call() {
+            return ContainerCli.guarded(125, () -> {
+                Machines m = machines();
+                Path key = keyFile == null ? null : dev.hull.runtime.Caller.absolute(keyFile).normalize();
+                ContainerInfo c;
+                if (file.equals("-")) {
+                    c = m.importFrom(System.in, name, key, System.err);
+                } else {
+                    Path src = Invocation.current().resolve(Path.of(file));
+                    if (!java.nio.file.Files.isRegularFile(src)) {
+                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "import " + file + ": no such file");
+                    }
+                    try (java.io.InputStream in = new java.io.BufferedInputStream(java.nio.file.Files.newInputStream(
+                            src), 1 << 16)) {
+                        c = m.importFrom(in, name, key, System.err);
+                    }
+                }
+                if (start) {
+                    m.start(c.id());
+                }
+                System.out.println(c.name());
+                return 0;
+            });
+        }
+    }
+
     static Object[] commands() {
-        return new Object[] {new Snapshot(), new Snapshots(), new Restore(), new Clone(), new Lock(), new Unlock()};
+        return new Object[] {new Snapshot(), new Snapshots(), new Restore(), new Clone(), new Export(), new Import(),
+            new Lock(), new Unlock()};
     }
 }

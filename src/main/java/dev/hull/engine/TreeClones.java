@@ -95,4 +95,198 @@ public final class TreeClones {
             Syscalls.close(dir);
         }
     }
+
+    /** Where an archive's tree goes, known once its config entry (the first) has been read. */
+    @FunctionalInterface
+    public interface Target {
+        Path directory(byte[] config) throws IOException, dev.hull.runtime.RuntimeError;
+    }
+
+    /**
+     * A machine archive, streamed to out: a config entry (name, its bytes) first, then the tree at dir
+     * (an upper layer: whiteouts, every extended attribute) with its entries below prefix/.
+     */
+    public static long exportArchive(String name, byte[] config, Path dir, String prefix, java.io.OutputStream out)
+            throws IOException {
+        int fd = AtFiles.openat2(AT_FDCWD, dir.toString(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, 0);
+        try {
+            TreeCopy.TarSink tar = new TreeCopy.TarSink(out, true);
+            tar.raw(name, config);
+            AtFiles.Stat st = AtFiles.fstat(fd);
+            new TreeCopy.Walker(new Prefixed(tar, prefix), st.dev(), true).directory(fd, "",
+                    TreeCopy.Meta.of(st).withXattrs(dev.hull.linux.FdXattrs.read(fd)));
+            tar.finish();
+            return tar.bytes();
+        } finally {
+            Syscalls.close(fd);
+        }
+    }
+
+    /**
+     * Reads an archive {@link #exportArchive} wrote (plain, gzip or zstd): the config entry name first,
+     * handed to target, which says where the tree below prefix/ goes (an empty directory). The tree is
+     * written beneath it only (no .., never through a symlink); restored attributes: those a volume
+     * import restores, and overlayfs's opaque-directory mark (trusted.overlay.opaque), nothing else of
+     * trusted.*. Returns the bytes of file content.
+     */
+    public static long importArchive(java.io.InputStream in, String name, String prefix, Target target)
+            throws IOException, dev.hull.runtime.RuntimeError {
+        Unprefixed sink = new Unprefixed(name, prefix, target);
+        try {
+            TreeCopy.readTar(dev.hull.image.unpack.Compression.decompressAny(in), sink);
+        } catch (Wrapped w) {
+            throw w.error;
+        } finally {
+            sink.close();
+        }
+        if (sink.writer == null) {
+            throw new IOException("not a machine archive: no " + name + " entry first");
+        }
+        return sink.writer.bytes();
+    }
+
+    /** A RuntimeError from the target, through the Sink's IOException-only methods. */
+    private static final class Wrapped extends IOException {
+        final dev.hull.runtime.RuntimeError error;
+
+        Wrapped(dev.hull.runtime.RuntimeError e) {
+            super(e.getMessage(), e);
+            this.error = e;
+        }
+    }
+
+    /** Entries of a tree written below prefix/ (the tree's root is prefix/ itself). */
+    private record Prefixed(TreeCopy.Sink sink, String prefix) implements TreeCopy.Sink {
+        private String at(String path) {
+            return path.isEmpty() ? prefix : prefix + "/" + path;
+        }
+
+        @Override
+        public void directory(String path, TreeCopy.Meta m) throws IOException {
+            sink.directory(at(path), m);
+        }
+
+        @Override
+        public void directoryDone(String path, TreeCopy.Meta m) throws IOException {
+            sink.directoryDone(at(path), m);
+        }
+
+        @Override
+        public void file(String path, TreeCopy.Meta m, TreeCopy.Content c) throws IOException {
+            sink.file(at(path), m, c);
+        }
+
+        @Override
+        public void symlink(String path, TreeCopy.Meta m, String target) throws IOException {
+            sink.symlink(at(path), m, target);
+        }
+
+        @Override
+        public void hardlink(String path, String target) throws IOException {
+            sink.hardlink(at(path), at(target));
+        }
+
+        @Override
+        public void special(String path, TreeCopy.Meta m) throws IOException {
+            sink.special(at(path), m);
+        }
+
+        @Override
+        public long bytes() {
+            return sink.bytes();
+        }
+    }
+
+    /** The reading side: the config entry to the target, then prefix/'s entries to a writer beneath its directory. */
+    private static final class Unprefixed implements TreeCopy.Sink {
+        private final String name;
+        private final String prefix;
+        private final Target target;
+        TreeCopy.DirWriter writer;
+        private int fd = -1;
+
+        Unprefixed(String name, String prefix, Target target) {
+            this.name = name;
+            this.prefix = prefix;
+            this.target = target;
+        }
+
+        /** The path below prefix/ ("" for prefix/ itself); anything else in the archive is refused. */
+        private String strip(String path) throws IOException {
+            if (writer == null) {
+                throw new IOException("not a machine archive: " + path + " comes before " + name);
+            }
+            if (path.equals(prefix)) {
+                return "";
+            }
+            if (path.startsWith(prefix + "/")) {
+                return path.substring(prefix.length() + 1);
+            }
+            throw new IOException("machine archive entry " + path + ": not below " + prefix + "/");
+        }
+
+        @Override
+        public void directory(String path, TreeCopy.Meta m) throws IOException {
+            writer().directory(strip(path), m);
+        }
+
+        @Override
+        public void directoryDone(String path, TreeCopy.Meta m) throws IOException {
+            writer().directoryDone(strip(path), m);
+        }
+
+        @Override
+        public void file(String path, TreeCopy.Meta m, TreeCopy.Content c) throws IOException {
+            if (writer == null && path.equals(name)) {
+                java.io.ByteArrayOutputStream config = new java.io.ByteArrayOutputStream();
+                c.to(config, Math.min(m.size(), 1 << 20));
+                try {
+                    Path dir = target.directory(config.toByteArray());
+                    fd = AtFiles.openat2(AT_FDCWD, dir.toString(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, 0);
+                } catch (dev.hull.runtime.RuntimeError e) {
+                    throw new Wrapped(e);
+                }
+                writer = TreeCopy.DirWriter.keeping(fd, "machine archive:",
+                        x -> ArchiveXattrs.restorable(x) || x.equals("trusted.overlay.opaque"));
+                return;
+            }
+            writer().file(strip(path), m, c);
+        }
+
+        @Override
+        public void symlink(String path, TreeCopy.Meta m, String target) throws IOException {
+            writer().symlink(strip(path), m, target);
+        }
+
+        @Override
+        public void hardlink(String path, String target) throws IOException {
+            writer().hardlink(strip(path), strip(target));
+        }
+
+        @Override
+        public void special(String path, TreeCopy.Meta m) throws IOException {
+            writer().special(strip(path), m);
+        }
+
+        private TreeCopy.DirWriter writer() throws IOException {
+            if (writer == null) {
+                throw new IOException("not a machine archive: its first entry is not " + name);
+            }
+            return writer;
+        }
+
+        @Override
+        public long bytes() {
+            return writer == null ? 0 : writer.bytes();
+        }
+
+        void close() {
+            if (writer != null) {
+                writer.close();
+            }
+            if (fd >= 0) {
+                Syscalls.close(fd);
+            }
+        }
+    }
 }

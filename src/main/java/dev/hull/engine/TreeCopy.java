@@ -297,6 +297,8 @@ final class TreeCopy {
          * extended attribute kept (overlayfs's trusted.* ones too), contents reflinked where the file system can.
          */
         private boolean exact;
+        /** In a whole tree's restore, the extended attributes restored (default: {@link ArchiveXattrs#restorable}). */
+        private java.util.function.Predicate<String> keep = ArchiveXattrs::restorable;
         private long reflinked;
         private String cachedDir;
         private int cachedFd = -1;
@@ -320,6 +322,14 @@ final class TreeCopy {
         static DirWriter exact(int base, String label) {
             DirWriter w = new DirWriter(base, null, null, false, label, true);
             w.exact = true;
+            w.keep = name -> true;
+            return w;
+        }
+
+        /** A whole tree's restore that keeps the attributes keep accepts. */
+        static DirWriter keeping(int base, String label, java.util.function.Predicate<String> keep) {
+            DirWriter w = new DirWriter(base, null, null, true, label, true);
+            w.keep = keep;
             return w;
         }
 
@@ -466,12 +476,12 @@ final class TreeCopy {
         private void setMeta(int fd, Meta m) throws LinuxException {
             AtFiles.fchownat(fd, "", owner(m.uid(), uid), owner(m.gid(), gid), AT_EMPTY_PATH);
             AtFiles.fchmod(fd, m.permissions());
-            if (exact) {
+            if (whole) { // after the chown, which clears security.capability
                 for (Map.Entry<String, byte[]> a : m.xattrs().entrySet()) {
-                    dev.hull.linux.FdXattrs.set(fd, a.getKey(), a.getValue());
+                    if (keep.test(a.getKey())) {
+                        dev.hull.linux.FdXattrs.set(fd, a.getKey(), a.getValue());
+                    }
                 }
-            } else if (whole) { // after the chown, which clears security.capability
-                ArchiveXattrs.restore(fd, m.xattrs());
             }
             AtFiles.utimensat(fd, null, m.mtimeSec(), m.mtimeNsec(), 0);
         }
@@ -676,6 +686,16 @@ final class TreeCopy {
         @Override
         public long bytes() {
             return bytes;
+        }
+
+        /** A regular file entry (0644, root's) holding data: what an archive says about itself. */
+        void raw(String name, byte[] data) throws IOException {
+            TarArchiveEntry e = new TarArchiveEntry(name, TarConstants.LF_NORMAL);
+            e.setMode(0100644);
+            e.setSize(data.length);
+            tar.putArchiveEntry(e);
+            tar.write(data);
+            tar.closeArchiveEntry();
         }
 
         /** Ends the archive (the stream stays open). */

@@ -51,9 +51,8 @@ final class MachineClones {
                     + " clone needs its key file (--key-file FILE) to make its identity new");
         }
         CreateOptions o = src.options();
-        String distro = o.labels.get(Machines.LABEL_DISTRO);
-        boolean template = distro != null && distro.equals(distroOf(distro)) && !distro.equals(src.image());
-        Machines.Request r = new Machines.Request(name, template ? distro : null, template ? null : src.image(),
+        String distro = Machines.distroOf(src);
+        Machines.Request r = new Machines.Request(name, distro, distro == null ? src.image() : null,
                 o.memory, o.cpus, o.pidsLimit, hostname, o.network, ip, false, null, null,
                 disk ? String.valueOf(Disk.meta(srcDir).Size()) : null, false, null);
         ContainerInfo c = machines.create(r, System.err);
@@ -101,15 +100,6 @@ final class MachineClones {
             }
         } else {
             MachineSnapshots.replaceUpper(ContainerDisks.upper(dir), from.resolve("upper"), move);
-        }
-    }
-
-    /** The distribution a label names (debian:12), or null if it names an image. */
-    private static String distroOf(String label) {
-        try {
-            return Distro.parse(label).toString();
-        } catch (RuntimeError | RuntimeException e) {
-            return null;
         }
     }
 }

@@ -41,7 +41,7 @@ import java.util.List;
 public final class MachineSnapshots {
     static final ObjectMapper JSON = new ObjectMapper();
     private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
-    private static final String TMP = ".tmp-";
+    private static final String TMP = ".tmp-", FROZEN = ".frozen-";
 
     private final Machines machines;
     private final Engine engine;
@@ -93,7 +93,7 @@ public final class MachineSnapshots {
             } finally {
                 f.close();
             }
-            Snapshot s = new Snapshot(snap, Instant.now().toString(), Disk.exists(dir(c)) ? "disk" : "upper",
+            Snapshot s = new Snapshot(snap, Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString(), Disk.exists(dir(c)) ? "disk" : "upper",
                     copy.bytes(), allocated(tmp), f.running(), copy.reflinked());
             Files.write(tmp.resolve("snapshot.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(s));
             Files.move(tmp, root.resolve(snap), StandardCopyOption.ATOMIC_MOVE);
@@ -106,27 +106,57 @@ public final class MachineSnapshots {
         }
     }
 
-    /** A freeze of a running machine's cgroup for a consistent copy; closing it thaws (not one paused before). */
-    record Frozen(ContainerInfo machine, Engine engine, boolean running, boolean thaw) implements AutoCloseable {
+    /**
+     * A freeze of a running machine's cgroup for a consistent copy; closing it thaws (not one paused
+     * before). While frozen, snapshots/.frozen-PID says by whom: a command killed meanwhile leaves the
+     * machine frozen, and the machine's next snapshot command thaws it ({@link #thawLeftover}).
+     */
+    record Frozen(ContainerInfo machine, Engine engine, boolean running, Path marker) implements AutoCloseable {
         @Override
         public void close() throws IOException {
-            if (thaw) {
+            if (marker != null) {
                 try {
                     ContainerResources.unpause(engine, machine.id());
                 } catch (RuntimeError e) {
                     throw new IOException("machine " + machine.name() + ": thawing it after the copy: " + e.getMessage(), e);
                 }
+                Files.deleteIfExists(marker);
             }
         }
     }
 
     Frozen freeze(ContainerInfo c) throws IOException, RuntimeError {
+        thawLeftover(c);
         String status = engine.state(c).status();
         if (status.equals("running")) {
+            Path root = root(engine, c);
+            Files.createDirectories(root);
+            Path marker = root.resolve(FROZEN + ProcessHandle.current().pid());
+            Files.writeString(marker, "");
             ContainerResources.pause(engine, c.id());
-            return new Frozen(c, engine, true, true);
+            return new Frozen(c, engine, true, marker);
         }
-        return new Frozen(c, engine, !status.equals("exited") && !status.equals("created"), false);
+        return new Frozen(c, engine, !status.equals("exited") && !status.equals("created"), null);
+    }
+
+    /** Thaws the machine if a snapshot command that froze it was killed before it could (its marker left). */
+    void thawLeftover(ContainerInfo c) throws IOException, RuntimeError {
+        Path root = root(engine, c);
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        try (var s = Files.newDirectoryStream(root, FROZEN + "*")) {
+            for (Path m : s) {
+                long pid = pidOf(m.getFileName().toString());
+                if (pid > 0 && ProcessHandle.of(pid).isPresent()) {
+                    continue; // a copy under way
+                }
+                if (engine.state(c).status().equals("paused")) {
+                    ContainerResources.unpause(engine, c.id());
+                }
+                Files.deleteIfExists(m);
+            }
+        }
     }
 
     /** Copies what the machine wrote into dst: its disk image and disk.json, or its upper layer as dst/upper. */
@@ -173,6 +203,7 @@ public final class MachineSnapshots {
     /** {@code machine snapshots NAME}: oldest first. */
     public List<Snapshot> list(String ref) throws IOException, RuntimeError {
         ContainerInfo c = machines.resolve(ref);
+        thawLeftover(c);
         List<Snapshot> out = new ArrayList<>();
         Path root = root(engine, c);
         if (!Files.isDirectory(root)) {

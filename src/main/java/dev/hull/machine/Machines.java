@@ -145,6 +145,16 @@ public final class Machines {
         return c;
     }
 
+    /** The distribution whose template the machine was made of (debian:12), or null (made with --image). */
+    static String distroOf(ContainerInfo c) {
+        String label = c.options().labels.get(LABEL_DISTRO);
+        try {
+            return label != null && Distro.parse(label).image().equals(c.image()) ? label : null;
+        } catch (RuntimeError e) {
+            return null; // an image's name
+        }
+    }
+
     static boolean isMachine(ContainerInfo c) {
         return c.options() != null && "true".equals(c.options().labels.get(LABEL));
     }
@@ -277,6 +287,17 @@ public final class Machines {
     public ContainerInfo clone(String src, String name, String snap, String ip, String hostname,
             java.nio.file.Path keyFile) throws IOException, RuntimeError {
         return new MachineClones(this, snapshots()).clone(src, name, snap, ip, hostname, keyFile);
+    }
+
+    /** {@code machine export NAME}: the stopped machine as a tar stream to out; the bytes of file content. */
+    public long export(String ref, java.io.OutputStream out) throws IOException, RuntimeError {
+        return new MachineArchives(this).export(ref, out);
+    }
+
+    /** {@code machine import}: a machine (name, or the archive's) from an export; keyFile encrypts its disk. */
+    public ContainerInfo importFrom(java.io.InputStream in, String name, java.nio.file.Path keyFile, PrintStream progress)
+            throws IOException, RuntimeError {
+        return new MachineArchives(this).importFrom(in, name, keyFile, progress);
     }
 
     /**
