@@ -23,6 +23,20 @@ final class MachineSnapshotCli {
         return new Machines(Engine.defaults());
     }
 
+    /** --key-file as the caller named it (relative to its directory), or null. */
+    private static Path keyPath(Path keyFile) {
+        return keyFile == null ? null : dev.hull.runtime.Caller.absolute(keyFile).normalize();
+    }
+
+    /** A machine just made (clone, import): started if asked, its name printed. */
+    private static int made(Machines m, ContainerInfo c, boolean start) throws Exception {
+        if (start) {
+            m.start(c.id());
+        }
+        System.out.println(c.name());
+        return 0;
+    }
+
     @Command(name = "snapshot", mixinStandardHelpOptions = true, subcommands = SnapshotRm.class, description = {
         "Snapshot what a machine wrote (its writable layer, or its whole --disk image), stopped or running.", "",
         "A running machine's processes are frozen (its cgroup's freezer) and its disk synced for the copy, and"
@@ -119,7 +133,7 @@ final class MachineSnapshotCli {
         @Override
         public Integer call() {
             return ContainerCli.guarded(125, () -> {
-                Path key = keyFile == null ? null : dev.hull.runtime.Caller.absolute(keyFile).normalize();
+                Path key = keyPath(keyFile);
                 if (machines().snapshots().restore(name, snap, key)) {
                     System.err.println("hull: machine " + name + "'s disk is locked: hull machine unlock " + name
                             + " --key-file FILE");
@@ -155,13 +169,8 @@ final class MachineSnapshotCli {
         public Integer call() {
             return ContainerCli.guarded(125, () -> {
                 Machines m = machines();
-                Path key = keyFile == null ? null : dev.hull.runtime.Caller.absolute(keyFile).normalize();
-                ContainerInfo c = m.clone(src, name, snap, ip, hostname, key);
-                if (start) {
-                    m.start(c.id());
-                }
-                System.out.println(c.name());
-                return 0;
+                Path key = keyPath(keyFile);
+                return made(m, m.clone(src, name, snap, ip, hostname, key), start);
             });
         }
     }
@@ -247,7 +256,7 @@ final class MachineSnapshotCli {
         public Integer call() {
             return ContainerCli.guarded(125, () -> {
                 Machines m = machines();
-                Path key = keyFile == null ? null : dev.hull.runtime.Caller.absolute(keyFile).normalize();
+                Path key = keyPath(keyFile);
                 ContainerInfo c;
                 if (file.equals("-")) {
                     c = m.importFrom(System.in, name, key, System.err);
@@ -261,11 +270,7 @@ final class MachineSnapshotCli {
                         c = m.importFrom(in, name, key, System.err);
                     }
                 }
-                if (start) {
-                    m.start(c.id());
-                }
-                System.out.println(c.name());
-                return 0;
+                return made(m, c, start);
             });
         }
     }
