@@ -52,24 +52,26 @@ mkdir -p "$work/ext4" "$work/xfs"
 truncate -s $(( mib * 8 + 8192 ))M "$work/xfs.img"
 mkfs.xfs -q -m reflink=1 "$work/xfs.img"
 mount -o loop "$work/xfs.img" "$work/xfs"
-# the store's commands: IN STORE hull ARGS...
-in() {
+# the store's commands: hs STORE ARGS... (hull ARGS in that store)
+hs() {
   local s=$1
   shift
   HULL_HOME=$work/$s/home HULL_STATE=$work/$s/state "$HULL" "$@"
 }
+# the same as a command line for /usr/bin/time (which runs programs, not functions)
+hc() { echo env "HULL_HOME=$work/$1/home" "HULL_STATE=$work/$1/state" "$HULL"; }
 echo "bench: building the debian:12 template (mmdebstrap, once)" >&2
-in ext4 machine create bm-plain --network none >/dev/null
-in ext4 save -o "$work/template.tar" hull.local/machine/debian:12
-in xfs load -q -i "$work/template.tar" >/dev/null
+hs ext4 machine create bm-plain --network none >/dev/null
+hs ext4 save -o "$work/template.tar" hull.local/machine/debian:12
+hs xfs load -q -i "$work/template.tar" >/dev/null
 rm -f "$work/template.tar"
-in xfs machine create bm-plain --network none >/dev/null
+hs xfs machine create bm-plain --network none >/dev/null
 for s in "${stores[@]}"; do
-  in "$s" machine create bm-disk --network none --disk 2g >/dev/null
+  hs "$s" machine create bm-disk --network none --disk 2g >/dev/null
   for k in plain disk; do
-    in "$s" machine start "bm-$k" >/dev/null
-    in "$s" machine exec "bm-$k" dd if=/dev/urandom of=/root/payload bs=1M count="$mib" status=none
-    in "$s" machine stop "bm-$k" >/dev/null
+    hs "$s" machine start "bm-$k" >/dev/null
+    hs "$s" machine exec "bm-$k" dd if=/dev/urandom of=/root/payload bs=1M count="$mib" status=none
+    hs "$s" machine stop "bm-$k" >/dev/null
   done
 done
 
@@ -83,20 +85,20 @@ timed() {
   echo "$s $c $(tail -1 "$work/time")" >> "$results"
 }
 used() { sync; df -B1 --output=used "$1" | tail -1; }
-dir_of() { in "$1" machine inspect "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Machine"].get("DiskImage") or "")'; }
+dir_of() { hs "$1" machine inspect "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Machine"].get("DiskImage") or "")'; }
 for s in "${stores[@]}"; do
-  id=$(in "$s" machine inspect bm-plain | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')
+  id=$(hs "$s" machine inspect bm-plain | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')
   upper=$work/$s/home/containers/$id/upper
   image=$(dir_of "$s" bm-disk)
   for r in $(seq "$runs"); do
     for k in plain disk; do
       before=$(used "$work/$s")
-      timed "$s" "snapshot-$k" in "$s" machine snapshot "bm-$k" "s$r"
+      timed "$s" "snapshot-$k" $(hc "$s") machine snapshot "bm-$k" "s$r"
       echo "$s space-$k $(( $(used "$work/$s") - before ))" >> "$results"
-      timed "$s" "restore-$k" in "$s" machine restore "bm-$k" "s$r"
-      timed "$s" "clone-$k" in "$s" machine clone "bm-$k" "bm-$k-c$r"
-      in "$s" machine rm -f "bm-$k-c$r" >/dev/null
-      in "$s" machine snapshot rm "bm-$k" "s$r" >/dev/null
+      timed "$s" "restore-$k" $(hc "$s") machine restore "bm-$k" "s$r"
+      timed "$s" "clone-$k" $(hc "$s") machine clone "bm-$k" "bm-$k-c$r"
+      hs "$s" machine rm -f "bm-$k-c$r" >/dev/null
+      hs "$s" machine snapshot rm "bm-$k" "s$r" >/dev/null
     done
     timed "$s" cp-sparse-plain cp -a --sparse=always "$upper" "$work/$s/cp-plain"
     timed "$s" cp-sparse-disk cp -a --sparse=always "$image" "$work/$s/cp-disk"
@@ -107,12 +109,12 @@ for s in "${stores[@]}"; do
       rm -rf "$work/$s/cp-plain" "$work/$s/cp-disk"
     fi
   done
-  in "$s" machine start bm-plain >/dev/null
+  hs "$s" machine start bm-plain >/dev/null
   for r in $(seq "$runs"); do
-    timed "$s" snapshot-run-plain in "$s" machine snapshot bm-plain "run$r"
-    in "$s" machine snapshot rm bm-plain "run$r" >/dev/null
+    timed "$s" snapshot-run-plain $(hc "$s") machine snapshot bm-plain "run$r"
+    hs "$s" machine snapshot rm bm-plain "run$r" >/dev/null
   done
-  in "$s" machine stop bm-plain >/dev/null
+  hs "$s" machine stop bm-plain >/dev/null
 done
 
 echo "bench/machine.sh: $mib MiB payload, $runs runs, load $(cut -d' ' -f1-3 /proc/loadavg), kernel $(uname -r)"

@@ -291,14 +291,21 @@ public final class MachineSnapshots {
      */
     boolean replaceDisk(ContainerInfo c, Path src, Path keyFile, boolean move) throws IOException, RuntimeError {
         Path dir = dir(c);
+        if (Disk.status(dir).mounted()) {
+            syncfs(Disk.mountPoint(dir)); // written back now, not by the detached filesystem's shutdown
+        }
         Disk.release(dir);
-        for (int i = 0; i < 300 && !Disk.boundLoops(Disk.image(dir)).isEmpty(); i++) {
-            sleep(50); // the loop device goes with the last reference to the mount
+        // the loop device goes with the last reference to the mount, once the filesystem is shut down:
+        // a generous wait (its write-back on a loaded host), the machine being stopped
+        for (int i = 0; i < 2400 && !Disk.boundLoops(Disk.image(dir)).isEmpty(); i++) {
+            sleep(50);
         }
         if (!Disk.boundLoops(Disk.image(dir)).isEmpty()) {
             Disk.mount(dir);
-            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "machine " + c.name() + "'s disk is still in use"
-                    + " (its loop device " + Disk.boundLoops(Disk.image(dir)) + "): nothing restored");
+            List<String> loops = Disk.boundLoops(Disk.image(dir));
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "machine " + c.name() + "'s disk is still mounted"
+                    + " elsewhere (loop device " + loops + ", in the mount namespace of " + holders(loops)
+                    + "): nothing restored");
         }
         Path next = dir.resolve("disk.img.next");
         Files.deleteIfExists(next);
@@ -321,6 +328,29 @@ public final class MachineSnapshots {
             Disk.unlock(dir, keyFile, "machine " + c.name());
         }
         return Disk.status(dir).locked();
+    }
+
+    /** Up to 5 processes ("pid (comm)") whose mount namespace has one of the loop devices mounted. */
+    static String holders(List<String> loops) {
+        List<String> out = new ArrayList<>();
+        try (var procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path p : procs) {
+                try {
+                    String info = Files.readString(p.resolve("mountinfo"));
+                    if (loops.stream().anyMatch(l -> info.contains(" /dev/" + l + " "))) {
+                        out.add(p.getFileName() + " (" + Files.readString(p.resolve("comm")).strip() + ")");
+                    }
+                } catch (IOException e) {
+                    // gone meanwhile, or not ours to read
+                }
+                if (out.size() == 5) {
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            return "?";
+        }
+        return out.isEmpty() ? "no process found" : String.join(", ", out);
     }
 
     Path find(ContainerInfo c, String snap) throws IOException, RuntimeError {
