@@ -14,7 +14,10 @@
 # Timed (wall clock of the whole command, a cold JVM included; medians):
 #   snapshot      hull machine snapshot (stopped)        snapshot-run  the same of the running plain machine
 #   clone         hull machine clone (then removed)      restore       hull machine restore
-#   cp-sparse     cp -a --sparse=always of the same tree or image     cp-reflink  cp -a --reflink=always (XFS)
+#   cp-sparse     cp -a --sparse=always of the same tree or image (coreutils reflinks on XFS by itself)
+#   cp-reflink    cp -a --reflink=always (XFS)
+#   baseline      hull machine snapshots (a cold JVM and the machine's lookup: what every command pays)
+# Hull syncs each copy (syncfs) before it reports it done; cp does not.
 # and the space each snapshot takes on the host (df's used before and after, after a sync).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -91,6 +94,7 @@ for s in "${stores[@]}"; do
   upper=$work/$s/home/containers/$id/upper
   image=$(dir_of "$s" bm-disk)
   for r in $(seq "$runs"); do
+    timed "$s" baseline $(hc "$s") machine snapshots bm-plain
     for k in plain disk; do
       before=$(used "$work/$s")
       timed "$s" "snapshot-$k" $(hc "$s") machine snapshot "bm-$k" "s$r"
@@ -128,8 +132,11 @@ for line in open(sys.argv[1]):
 med = {k: statistics.median(v) for k, v in runs.items()}
 def ms(s, c):
     v = med.get((s, c))
-    return f"{v * 1000:8.0f}" if v is not None else f"{'-':>8}"
-print(f"{'seconds ×1000':24} {'ext4 (sparse)':>14} {'xfs (reflink)':>14} {'ext4 / xfs':>11}")
+    if v is None:
+        return f"{'-':>8}"
+    return f"{v * 1000:8.0f}" if v > 0 else f"{'<10':>8}"  # time(1) reports hundredths
+print(f"{'ms (medians)':24} {'ext4 (sparse)':>14} {'xfs (reflink)':>14} {'ext4 / xfs':>11}")
+print(f"{'baseline':24} {ms('ext4', 'baseline'):>14} {ms('xfs', 'baseline'):>14}")
 for k in ["plain", "disk"]:
     for c in ["snapshot", "restore", "clone", "cp-sparse", "cp-reflink"]:
         key = f"{c}-{k}"

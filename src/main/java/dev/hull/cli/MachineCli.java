@@ -19,7 +19,7 @@ import picocli.CommandLine.Parameters;
 final class MachineCli {
     private MachineCli() {}
 
-    private static Machines machines() {
+    static Machines machines() {
         return new Machines(Engine.defaults());
     }
 

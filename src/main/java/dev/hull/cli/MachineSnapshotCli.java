@@ -3,7 +3,6 @@ package dev.hull.cli;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.engine.ContainerInfo;
-import dev.hull.engine.Engine;
 import dev.hull.machine.MachineSnapshots;
 import dev.hull.machine.Machines;
 import dev.hull.runtime.RuntimeError;
@@ -18,10 +17,6 @@ import picocli.CommandLine.Parameters;
 /** {@code hull machine snapshot [rm]|snapshots|restore|clone|lock|unlock}. */
 final class MachineSnapshotCli {
     private MachineSnapshotCli() {}
-
-    private static Machines machines() {
-        return new Machines(Engine.defaults());
-    }
 
     /** --key-file as the caller named it (relative to its directory), or null. */
     private static Path keyPath(Path keyFile) {
@@ -58,7 +53,7 @@ final class MachineSnapshotCli {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "snapshot: give the machine's NAME (hull"
                             + " machine snapshot NAME [SNAP])");
                 }
-                MachineSnapshots.Snapshot s = machines().snapshots().create(name, snap);
+                MachineSnapshots.Snapshot s = MachineCli.machines().snapshots().create(name, snap);
                 System.out.println(s.Name());
                 return 0;
             });
@@ -75,7 +70,7 @@ final class MachineSnapshotCli {
         @Override
         public Integer call() {
             return ContainerCli.guarded(125, () -> {
-                MachineSnapshots s = machines().snapshots();
+                MachineSnapshots s = MachineCli.machines().snapshots();
                 for (String x : snaps) {
                     s.remove(name, x);
                     System.out.println(x);
@@ -102,7 +97,7 @@ final class MachineSnapshotCli {
                 }
                 List<String[]> rows = new ArrayList<>();
                 rows.add(new String[] {"NAME", "CREATED", "SIZE"});
-                for (MachineSnapshots.Snapshot s : machines().snapshots().list(name)) {
+                for (MachineSnapshots.Snapshot s : MachineCli.machines().snapshots().list(name)) {
                     if (format.equals("json")) {
                         ObjectNode n = ImageCli.JSON.valueToTree(s);
                         System.out.println(ImageCli.JSON.writer().without(SerializationFeature.INDENT_OUTPUT)
@@ -134,7 +129,7 @@ final class MachineSnapshotCli {
         public Integer call() {
             return ContainerCli.guarded(125, () -> {
                 Path key = keyPath(keyFile);
-                if (machines().snapshots().restore(name, snap, key)) {
+                if (MachineCli.machines().snapshots().restore(name, snap, key)) {
                     System.err.println("hull: machine " + name + "'s disk is locked: hull machine unlock " + name
                             + " --key-file FILE");
                 }
@@ -168,7 +163,7 @@ final class MachineSnapshotCli {
         @Override
         public Integer call() {
             return ContainerCli.guarded(125, () -> {
-                Machines m = machines();
+                Machines m = MachineCli.machines();
                 Path key = keyPath(keyFile);
                 return made(m, m.clone(src, name, snap, ip, hostname, key), start);
             });
@@ -185,7 +180,7 @@ final class MachineSnapshotCli {
         @Override
         public Integer call() {
             return ContainerCli.guarded(125, () -> {
-                if (machines().lock(name)) {
+                if (MachineCli.machines().lock(name)) {
                     System.err.println("hull: machine " + name + ": some of its files were still open: readable"
                             + " until closed");
                 }
@@ -206,7 +201,7 @@ final class MachineSnapshotCli {
         @Override
         public Integer call() {
             return ContainerCli.guarded(125, () -> {
-                machines().unlock(name, keyFile);
+                MachineCli.machines().unlock(name, keyFile);
                 System.out.println(name);
                 return 0;
             });
@@ -228,7 +223,7 @@ final class MachineSnapshotCli {
         @Override
         public Integer call() {
             return ContainerCli.guarded(125, () -> {
-                Machines m = machines();
+                Machines m = MachineCli.machines();
                 m.resolve(name); // a missing machine: its error, before any file is made
                 ArchiveOutput.write(file.equals("-") ? null : Path.of(file), out -> m.export(name, out));
                 return 0;
@@ -255,7 +250,7 @@ final class MachineSnapshotCli {
         @Override
         public Integer call() {
             return ContainerCli.guarded(125, () -> {
-                Machines m = machines();
+                Machines m = MachineCli.machines();
                 Path key = keyPath(keyFile);
                 ContainerInfo c;
                 if (file.equals("-")) {
