@@ -19,7 +19,7 @@ import picocli.CommandLine.Parameters;
 final class MachineCli {
     private MachineCli() {}
 
-    private static Machines machines() {
+    static Machines machines() {
         return new Machines(Engine.defaults());
     }
 
@@ -408,6 +408,9 @@ final class MachineCli {
                 c.getCommandSpec().parser().stopAtPositional(true);
             }
             g.addSubcommand(c);
+        }
+        for (Object sub : MachineSnapshotCli.commands()) { // snapshot, snapshots, restore, clone, lock, unlock
+            g.addSubcommand(new CommandLine(sub));
         }
         hull.addSubcommand("machine", g);
     }

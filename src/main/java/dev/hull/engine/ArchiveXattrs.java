@@ -1,7 +1,5 @@
 package dev.hull.engine;
 
-import dev.hull.linux.FdXattrs;
-import dev.hull.linux.LinuxException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -38,15 +36,6 @@ final class ArchiveXattrs {
             } else {
                 e.addPaxHeader("LIBARCHIVE.xattr." + percentEncoded(a.getKey()),
                         Base64.getEncoder().encodeToString(a.getValue()));
-            }
-        }
-    }
-
-    /** Sets the restorable attributes of x on fd. */
-    static void restore(int fd, Map<String, byte[]> x) throws LinuxException {
-        for (Map.Entry<String, byte[]> a : x.entrySet()) {
-            if (restorable(a.getKey())) {
-                FdXattrs.set(fd, a.getKey(), a.getValue());
             }
         }
     }

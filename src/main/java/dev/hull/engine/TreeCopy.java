@@ -66,6 +66,12 @@ final class TreeCopy {
 
         /** Writes exactly size bytes to out (cut, or padded with zeros, if the file changed size meanwhile). */
         void to(OutputStream out, long size) throws IOException;
+
+        /** Writes all of it to fd, sharing blocks (reflink) where it can; whether it did. */
+        default boolean cloneTo(int fd) throws IOException {
+            to(fd);
+            return false;
+        }
     }
 
     static Content ofFd(int fd) {
@@ -73,6 +79,11 @@ final class TreeCopy {
             @Override
             public long to(int out) throws IOException {
                 return AtFiles.copy(fd, out);
+            }
+
+            @Override
+            public boolean cloneTo(int out) throws IOException {
+                return dev.hull.linux.FileClone.copy(fd, out) == dev.hull.linux.FileClone.How.REFLINK;
             }
 
             @Override
@@ -281,6 +292,14 @@ final class TreeCopy {
          * {@link ArchiveXattrs#restorable}), and the base its own owner, mode and times.
          */
         private final boolean whole;
+        /**
+         * A copy of one of Hull's own trees (a machine's writable layer for a snapshot or a clone): every
+         * extended attribute kept (overlayfs's trusted.* ones too), contents reflinked where the file system can.
+         */
+        private boolean exact;
+        /** In a whole tree's restore, the extended attributes restored (default: {@link ArchiveXattrs#restorable}). */
+        private java.util.function.Predicate<String> keep = ArchiveXattrs::restorable;
+        private long reflinked;
         private String cachedDir;
         private int cachedFd = -1;
         private long bytes;
@@ -299,9 +318,29 @@ final class TreeCopy {
             this.label = label;
         }
 
+        /** An exact copy into base (see {@link #exact}). */
+        static DirWriter exact(int base, String label) {
+            DirWriter w = new DirWriter(base, null, null, false, label, true);
+            w.exact = true;
+            w.keep = name -> true;
+            return w;
+        }
+
+        /** A whole tree's restore that keeps the attributes keep accepts. */
+        static DirWriter keeping(int base, String label, java.util.function.Predicate<String> keep) {
+            DirWriter w = new DirWriter(base, null, null, true, label, true);
+            w.keep = keep;
+            return w;
+        }
+
         @Override
         public long bytes() {
             return bytes;
+        }
+
+        /** Files whose content was reflinked (shares blocks with its source), in an exact copy. */
+        long reflinked() {
+            return reflinked;
         }
 
         private String where(String path) {
@@ -438,7 +477,11 @@ final class TreeCopy {
             AtFiles.fchownat(fd, "", owner(m.uid(), uid), owner(m.gid(), gid), AT_EMPTY_PATH);
             AtFiles.fchmod(fd, m.permissions());
             if (whole) { // after the chown, which clears security.capability
-                ArchiveXattrs.restore(fd, m.xattrs());
+                for (Map.Entry<String, byte[]> a : m.xattrs().entrySet()) {
+                    if (keep.test(a.getKey())) {
+                        dev.hull.linux.FdXattrs.set(fd, a.getKey(), a.getValue());
+                    }
+                }
             }
             AtFiles.utimensat(fd, null, m.mtimeSec(), m.mtimeNsec(), 0);
         }
@@ -477,7 +520,12 @@ final class TreeCopy {
             clear(dir, name(path), path, false);
             int fd = AtFiles.openat2(dir, name(path), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600, BENEATH);
             try {
-                bytes += c.to(fd);
+                if (exact) {
+                    reflinked += c.cloneTo(fd) ? 1 : 0;
+                    bytes += m.size();
+                } else {
+                    bytes += c.to(fd);
+                }
                 setMeta(fd, m);
             } finally {
                 Syscalls.close(fd);
@@ -638,6 +686,16 @@ final class TreeCopy {
         @Override
         public long bytes() {
             return bytes;
+        }
+
+        /** A regular file entry (0644, root's) holding data: what an archive says about itself. */
+        void raw(String name, byte[] data) throws IOException {
+            TarArchiveEntry e = new TarArchiveEntry(name, TarConstants.LF_NORMAL);
+            e.setMode(0100644);
+            e.setSize(data.length);
+            tar.putArchiveEntry(e);
+            tar.write(data);
+            tar.closeArchiveEntry();
         }
 
         /** Ends the archive (the stream stays open). */

@@ -145,6 +145,16 @@ public final class Machines {
         return c;
     }
 
+    /** The distribution whose template the machine was made of (debian:12), or null (made with --image). */
+    static String distroOf(ContainerInfo c) {
+        String label = c.options().labels.get(LABEL_DISTRO);
+        try {
+            return label != null && Distro.parse(label).image().equals(c.image()) ? label : null;
+        } catch (RuntimeError e) {
+            return null; // an image's name
+        }
+    }
+
     static boolean isMachine(ContainerInfo c) {
         return c.options() != null && "true".equals(c.options().labels.get(LABEL));
     }
@@ -263,6 +273,53 @@ public final class Machines {
         MachineDisk.Usage d = MachineDisk.usage(engine, c);
         return new Machine(c.name(), c.id(), s.status(), ip, o.cpus, o.memory, d.used(), d.size(),
                 "true".equals(o.labels.get(LABEL_AUTOSTART)), o.labels.getOrDefault(LABEL_DISTRO, c.image()));
+    }
+
+    /** Snapshots of machines: make, list, restore, remove. */
+    public MachineSnapshots snapshots() {
+        return new MachineSnapshots(this);
+    }
+
+    /**
+     * {@code machine clone SRC NAME}: SRC's copy (or its snapshot snap's) as a new machine with an identity of
+     * its own; ip and hostname as create's (null: a leased address, NAME); keyFile for an encrypted disk.
+     */
+    public ContainerInfo clone(String src, String name, String snap, String ip, String hostname,
+            java.nio.file.Path keyFile) throws IOException, RuntimeError {
+        return new MachineClones(this, snapshots()).clone(src, name, snap, ip, hostname, keyFile);
+    }
+
+    /** {@code machine export NAME}: the stopped machine as a tar stream to out; the bytes of file content. */
+    public long export(String ref, java.io.OutputStream out) throws IOException, RuntimeError {
+        return new MachineArchives(this).export(ref, out);
+    }
+
+    /** {@code machine import}: a machine (name, or the archive's) from an export; keyFile encrypts its disk. */
+    public ContainerInfo importFrom(java.io.InputStream in, String name, java.nio.file.Path keyFile, PrintStream progress)
+            throws IOException, RuntimeError {
+        return new MachineArchives(this).importFrom(in, name, keyFile, progress);
+    }
+
+    /**
+     * {@code machine lock NAME}: a stopped machine's encrypted disk loses its key (its files' names and contents
+     * unreadable on the host too). Returns whether some files were still open (readable until closed).
+     */
+    public boolean lock(String ref) throws IOException, RuntimeError {
+        ContainerInfo c = resolve(ref);
+        try (ContainerStore.Locked locked = engine.containers().lock(c)) {
+            if (engine.state(c).running()) {
+                throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "machine " + c.name() + " is running: stop it"
+                        + " first (hull machine stop " + c.name() + "); a running machine keeps its files open");
+            }
+            return dev.hull.disk.Disk.lock(engine.containers().dir(c.id()), "machine " + c.name());
+        }
+    }
+
+    /** {@code machine unlock NAME --key-file F}: its encrypted disk's key added back (a wrong key file is refused). */
+    public void unlock(String ref, java.nio.file.Path keyFile) throws IOException, RuntimeError {
+        ContainerInfo c = resolve(ref);
+        java.nio.file.Path key = dev.hull.runtime.Caller.absolute(keyFile).normalize();
+        dev.hull.disk.Disk.unlock(engine.containers().dir(c.id()), key, "machine " + c.name());
     }
 
     /** The container's inspect, with a Machine object on top. */
