@@ -1,6 +1,8 @@
 package dev.hull.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -8,6 +10,7 @@ import java.util.function.Consumer;
 import picocli.CommandLine;
 import picocli.CommandLine.Help;
 import picocli.CommandLine.IHelpCommandInitializable2;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.IGetter;
 import picocli.CommandLine.Model.ISetter;
@@ -15,6 +18,7 @@ import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Range;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * A picocli command declared in code, one line per option, instead of with annotations.
@@ -27,6 +31,18 @@ import picocli.CommandLine.Range;
  * value's label in help); flags have none.
  */
 final class CommandModel {
+    /**
+     * Paths as picocli's built-in converter makes them (same message for a bad one), without its
+     * reflective call: Method.invoke spins method handle classes at run time (~10 ms cold).
+     */
+    private static final ITypeConverter<Path> PATH = s -> {
+        try {
+            return Path.of(s);
+        } catch (InvalidPathException e) {
+            throw new TypeConversionException("cannot convert '" + s + "' to " + Path.class + " (" + e + ")");
+        }
+    };
+
     private final CommandSpec spec;
     private final List<Arg> args = new ArrayList<>();
 
@@ -48,7 +64,11 @@ final class CommandModel {
     /** An option taking one value of type (converted by picocli), set into a field by set. */
     <T> Arg option(String names, Class<T> type, Consumer<? super T> set, String... description) {
         // a primitive field starts at its zero, as a field does (picocli sets it before each parse)
-        return add(new Arg(option(names, description).type(type), null), set,
+        OptionSpec.Builder b = option(names, description).type(type);
+        if (type == Path.class) {
+            b.converters(PATH);
+        }
+        return add(new Arg(b, null), set,
                 type.isPrimitive() ? java.lang.reflect.Array.get(java.lang.reflect.Array.newInstance(type, 1), 0) : null);
     }
 

@@ -23,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -37,25 +36,32 @@ import picocli.CommandLine.Model.CommandSpec;
 public final class RuntimeCli {
 
     /** The subcommands, in the order help lists them. */
-    private static final Map<String, Supplier<Sub>> COMMANDS = new LinkedHashMap<>();
+    private static final List<String> COMMANDS = List.of("create", "start", "state", "kill", "delete", "run", "list",
+            "spec", "features", "exec", "update", "pause", "resume", "events", "ps");
 
-    static {
-        COMMANDS.put("create", Create::new);
-        COMMANDS.put("start", Start::new);
-        COMMANDS.put("state", StateCmd::new);
-        COMMANDS.put("kill", Kill::new);
-        COMMANDS.put("delete", Delete::new);
-        COMMANDS.put("run", Run::new);
-        COMMANDS.put("list", ListCmd::new);
-        COMMANDS.put("spec", Spec::new);
-        COMMANDS.put("features", FeaturesCmd::new);
-        COMMANDS.put("exec", ExecCommand::new);
-        COMMANDS.put("update", RuntimeResourceCommands.Update::new);
-        COMMANDS.put("pause", RuntimeResourceCommands.Pause::new);
-        COMMANDS.put("resume", RuntimeResourceCommands.Resume::new);
-        COMMANDS.put("events", RuntimeResourceCommands.Events::new);
-        COMMANDS.put("ps", RuntimeResourceCommands.Ps::new);
+    /** A new command object for one of {@link #COMMANDS} (a switch: no lambda class to spin per command). */
+    private static Sub command(String name) {
+        return switch (name) {
+            case "create" -> new Create();
+            case "start" -> new Start();
+            case "state" -> new StateCmd();
+            case "kill" -> new Kill();
+            case "delete" -> new Delete();
+            case "run" -> new Run();
+            case "list" -> new ListCmd();
+            case "spec" -> new Spec();
+            case "features" -> new FeaturesCmd();
+            case "exec" -> new ExecCommand();
+            case "update" -> new RuntimeResourceCommands.Update();
+            case "pause" -> new RuntimeResourceCommands.Pause();
+            case "resume" -> new RuntimeResourceCommands.Resume();
+            case "events" -> new RuntimeResourceCommands.Events();
+            case "ps" -> new RuntimeResourceCommands.Ps();
+            default -> throw new IllegalArgumentException(name);
+        };
     }
+
+    private static final String EXCLUDES = "picocli.converters.excludes";
     /** The global options that take a value (runc's): skipped when looking for the command's name. */
     private static final java.util.Set<String> VALUED = java.util.Set.of("--root", "--log", "--log-format", "--criu",
             "--rootless");
@@ -424,14 +430,14 @@ public final class RuntimeCli {
 
     /** The whole command line: every command (help, the warm server's pool, hull runtime ...). */
     static CommandLine commandLine(Invocation inv) {
-        return commandLine(inv, COMMANDS.keySet());
+        return commandLine(inv, COMMANDS);
     }
 
     private static CommandLine commandLine(Invocation inv, Iterable<String> commands) {
         RuntimeCli top = new RuntimeCli(inv);
         CommandLine cl = new CommandLine(top.spec());
         for (String name : commands) {
-            Sub sub = COMMANDS.get(name).get();
+            Sub sub = command(name);
             sub.parent = top;
             CommandModel m = CommandModel.of(name, sub);
             sub.define(m);
@@ -458,7 +464,7 @@ public final class RuntimeCli {
             if (VALUED.contains(a)) {
                 i++;
             } else if (!a.startsWith("-")) {
-                return COMMANDS.containsKey(a) ? a : null;
+                return COMMANDS.contains(a) ? a : null;
             }
         }
         return null;
@@ -472,7 +478,20 @@ public final class RuntimeCli {
     public static int main(String[] args) {
         Invocation inv = Invocation.ofThisProcess();
         String only = named(args);
-        CommandLine cl = only != null ? commandLine(inv, List.of(only)) : commandLine(inv);
+        // picocli registers converters for java.sql and java.time types and Path through reflection in
+        // every command line it builds (class initialisation, lookups): none of ours takes such a type
+        // (CommandModel converts Path itself). Only while building ours: the hull CLI takes Paths.
+        String excluded = System.setProperty(EXCLUDES, "java\\.(sql|time|nio\\.file)\\..*");
+        CommandLine cl;
+        try {
+            cl = only != null ? commandLine(inv, List.of(only)) : commandLine(inv);
+        } finally {
+            if (excluded == null) {
+                System.clearProperty(EXCLUDES);
+            } else {
+                System.setProperty(EXCLUDES, excluded);
+            }
+        }
         try {
             return cl.execute(args);
         } finally {
