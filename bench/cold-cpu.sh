@@ -51,7 +51,9 @@ cpu() {
   local label=$1 i=$2
   shift 2
   local t
-  t=$( { time "${trees[$i]}/bin/hull-runtime" --root "$work/root$i" "$@" >/dev/null 2>&1; } 2>&1 )
+  t=$( { time "${trees[$i]}/bin/hull-runtime" --root "$work/root$i" "$@" >/dev/null 2>"$work/err"; } 2>&1 ) || {
+    [[ $label == state-missing ]] || { echo "cold-cpu: ${trees[$i]}: $* failed: $(cat "$work/err")" >&2; exit 1; }
+  }
   awk '{printf "%.0f\n", ($1 + $2) * 1000}' <<<"$t" >>"$work/$label.$i"
 }
 labels=(version state-missing create state start kill delete)
