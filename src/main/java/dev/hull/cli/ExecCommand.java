@@ -13,40 +13,44 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code hull-runtime exec}: runs a new process in a created or running container (like runc exec). */
-@Command(name = "exec", description = {"Run a new process in a created or running container: it joins the"
-        + " container's namespaces and cgroup. In the foreground (the default) waits and exits with its status.",
-    "Without --process, the container's config.json process gives the defaults (env, cwd, user) and ARGS the command."})
 final class ExecCommand extends RuntimeCli.Sub {
-    @Option(names = {"-p", "--process"}, description = "A process.json (the config's process object) to run.")
     Path processFile;
-    @Option(names = {"-t", "--tty"}, description = "Give the process a terminal.")
     boolean tty;
-    @picocli.CommandLine.Mixin
-    RuntimeCli.LaunchOptions launch;
-    @Option(names = "--cwd", description = "Working directory in the container.")
+    final RuntimeCli.LaunchOptions launch = new RuntimeCli.LaunchOptions();
     String cwd;
-    @Option(names = {"-e", "--env"}, description = "K=V added to the environment (repeatable).")
     List<String> env = new ArrayList<>();
-    @Option(names = {"-u", "--user"}, description = "UID[:GID] to run as.")
     String user;
-    @Option(names = {"-g", "--additional-gids"}, description = "Additional group ids (repeatable).")
     List<Long> additionalGids = new ArrayList<>();
-    @Option(names = {"-c", "--cap"}, description = "Add a capability to the bounding, effective, permitted sets"
-            + " (repeatable).")
     List<String> caps = new ArrayList<>();
-    @Option(names = "--no-new-privs", description = "Set no_new_privs for the process.")
     boolean noNewPrivs;
-    @Option(names = {"-d", "--detach"}, description = "Return once the process runs.")
     boolean detach;
-    @Parameters(index = "0", paramLabel = "ID")
     String id;
-    @Parameters(index = "1..*", paramLabel = "ARGS", description = "The command and its arguments.")
     List<String> args = new ArrayList<>();
+
+    @Override
+    void define(CommandModel m) {
+        m.describe("Run a new process in a created or running container: it joins the container's namespaces and"
+                + " cgroup. In the foreground (the default) waits and exits with its status.",
+                "Without --process, the container's config.json process gives the defaults (env, cwd, user) and ARGS"
+                + " the command.");
+        m.option("-p, --process=<processFile>", Path.class, v -> processFile = v,
+                "A process.json (the config's process object) to run.");
+        m.flag("-t, --tty", v -> tty = v, "Give the process a terminal.");
+        launch.define(m);
+        m.option("--cwd=<cwd>", String.class, v -> cwd = v, "Working directory in the container.");
+        m.repeated("-e, --env=<env>", String.class, v -> env = v, "K=V added to the environment (repeatable).");
+        m.option("-u, --user=<user>", String.class, v -> user = v, "UID[:GID] to run as.");
+        m.repeated("-g, --additional-gids=<additionalGids>", Long.class, v -> additionalGids = v,
+                "Additional group ids (repeatable).");
+        m.repeated("-c, --cap=<caps>", String.class, v -> caps = v,
+                "Add a capability to the bounding, effective, permitted sets (repeatable).");
+        m.flag("--no-new-privs", v -> noNewPrivs = v, "Set no_new_privs for the process.");
+        m.flag("-d, --detach", v -> detach = v, "Return once the process runs.");
+        m.param(0, "ID", String.class, v -> id = v);
+        m.rest(1, "ARGS", String.class, v -> args = v, "The command and its arguments.");
+    }
 
     @Override
     int execute(ContainerRuntime rt) throws Exception {

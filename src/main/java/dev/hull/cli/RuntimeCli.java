@@ -1,51 +1,62 @@
 package dev.hull.cli;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.runtime.ContainerRuntime;
 import dev.hull.runtime.RuntimeError;
 import dev.hull.runtime.Signals;
 import dev.hull.runtime.StateStore;
-import dev.hull.runtime.spec.DefaultSpec;
-import dev.hull.runtime.spec.Features;
 import dev.hull.runtime.spec.Json;
 import dev.hull.runtime.spec.State;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code hull-runtime}: the OCI runtime command line, a drop-in for runc's,
  * so containerd, Kubernetes and podman can drive Hull.
+ *
+ * <p>Its picocli model is declared in code ({@link CommandModel}), not with annotations: reading
+ * annotations spins proxy classes that the AOT cache cannot hold, which cost a cold call ~50 ms.
  */
-@Command(name = "hull-runtime", mixinStandardHelpOptions = true, versionProvider = Version.class,
-        description = {"Hull's OCI runtime: runs OCI bundles (a rootfs and a config.json) like runc.",
-            "", "A typical life: spec, create, start, state, kill, delete. run does create+start (and, in the"
-                + " foreground, waits and deletes)."},
-        exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:success", "1:the operation failed (the message says why)", "2:bad command line",
-            "N:run in the foreground exits with the container's status (128+signal if killed)"})
 public final class RuntimeCli {
 
-    /** The subcommands, in the order help lists them (added in code: see {@link #main}). */
-    private static final Class<?>[] COMMANDS = {Create.class, Start.class, StateCmd.class, Kill.class, Delete.class,
-        Run.class, ListCmd.class, Spec.class, FeaturesCmd.class, ExecCommand.class, RuntimeResourceCommands.Update.class,
-        RuntimeResourceCommands.Pause.class, RuntimeResourceCommands.Resume.class, RuntimeResourceCommands.Events.class,
-        RuntimeResourceCommands.Ps.class};
+    /** The subcommands, in the order help lists them. */
+    private static final List<String> COMMANDS = List.of("create", "start", "state", "kill", "delete", "run", "list",
+            "spec", "features", "exec", "update", "pause", "resume", "events", "ps");
+
+    /** A new command object for one of {@link #COMMANDS} (a switch: no lambda class to spin per command). */
+    private static Sub command(String name) {
+        return switch (name) {
+            case "create" -> new Create();
+            case "start" -> new Start();
+            case "state" -> new StateCmd();
+            case "kill" -> new Kill();
+            case "delete" -> new Delete();
+            case "run" -> new Run();
+            case "list" -> new RuntimeInfoCommands.ListCmd();
+            case "spec" -> new RuntimeInfoCommands.Spec();
+            case "features" -> new RuntimeInfoCommands.FeaturesCmd();
+            case "exec" -> new ExecCommand();
+            case "update" -> new RuntimeResourceCommands.Update();
+            case "pause" -> new RuntimeResourceCommands.Pause();
+            case "resume" -> new RuntimeResourceCommands.Resume();
+            case "events" -> new RuntimeResourceCommands.Events();
+            case "ps" -> new RuntimeResourceCommands.Ps();
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
+    private static final String EXCLUDES = "picocli.converters.excludes";
     /** The global options that take a value (runc's): skipped when looking for the command's name. */
     private static final java.util.Set<String> VALUED = java.util.Set.of("--root", "--log", "--log-format", "--criu",
             "--rootless");
@@ -65,30 +76,42 @@ public final class RuntimeCli {
     private static final java.util.concurrent.ConcurrentLinkedQueue<CommandLine> POOL =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
 
-    @Option(names = "--root", description = "Directory for container state (default: /run/hull-runtime; rootless:"
-            + " $XDG_RUNTIME_DIR/hull-runtime, else /tmp/hull-runtime-UID).")
     Path root;
-
-    @Option(names = "--log", description = "Also write errors (and with --debug, debug lines) to this file.")
     Path log;
-
-    @Option(names = "--log-format", description = "Format of --log lines: text or json (default: ${DEFAULT-VALUE}).",
-            defaultValue = "text")
     String logFormat;
-
-    @Option(names = "--debug", description = "Log debug information.")
     boolean debug;
-
-    @Option(names = "--systemd-cgroup", description = "Use systemd for cgroups (not supported yet: an error).")
     boolean systemdCgroup;
-
-    @Option(names = "--criu", hidden = true, description = "Accepted for runc compatibility; ignored.")
     String criu;
-
-    @Option(names = "--rootless", paramLabel = "auto|true|false", description = "Run as an ordinary user (runc's"
-            + " semantics): containers get no cgroup (limits are refused), a user namespace is mapped by the user"
-            + " (newuidmap beyond the user's own id); auto (the default): when the caller is not root.")
     String rootless;
+
+    /** runc's global options (before the command), --help and --version. */
+    private CommandSpec spec() {
+        CommandModel m = CommandModel.of("hull-runtime", this).describe(
+                "Hull's OCI runtime: runs OCI bundles (a rootfs and a config.json) like runc.", "",
+                "A typical life: spec, create, start, state, kill, delete. run does create+start (and, in the"
+                        + " foreground, waits and deletes).");
+        m.option("--root=<root>", Path.class, v -> root = v, "Directory for container state (default:"
+                + " /run/hull-runtime; rootless: $XDG_RUNTIME_DIR/hull-runtime, else /tmp/hull-runtime-UID).");
+        m.option("--log=<log>", Path.class, v -> log = v, "Also write errors (and with --debug, debug lines) to this file.");
+        m.option("--log-format=<logFormat>", String.class, v -> logFormat = v,
+                "Format of --log lines: text or json (default: ${DEFAULT-VALUE}).").defaultValue("text");
+        m.flag("--debug", v -> debug = v, "Log debug information.");
+        m.flag("--systemd-cgroup", v -> systemdCgroup = v, "Use systemd for cgroups (not supported yet: an error).");
+        m.option("--criu=<criu>", String.class, v -> criu = v, "Accepted for runc compatibility; ignored.").hidden();
+        m.option("--rootless=auto|true|false", String.class, v -> rootless = v, "Run as an ordinary user (runc's"
+                + " semantics): containers get no cgroup (limits are refused), a user namespace is mapped by the user"
+                + " (newuidmap beyond the user's own id); auto (the default): when the caller is not root.");
+        m.flag("-h, --help", v -> { }, "Show this help message and exit.").usageHelp();
+        m.flag("-V, --version", v -> { }, "Print version information and exit.").versionHelp();
+        CommandSpec spec = m.spec().versionProvider(new Version());
+        Map<String, String> codes = new LinkedHashMap<>();
+        codes.put("0", "success");
+        codes.put("1", "the operation failed (the message says why)");
+        codes.put("2", "bad command line");
+        codes.put("N", "run in the foreground exits with the container's status (128+signal if killed)");
+        spec.usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(codes);
+        return spec;
+    }
 
     ContainerRuntime runtime() throws RuntimeError {
         if (systemdCgroup) {
@@ -138,8 +161,10 @@ public final class RuntimeCli {
 
     /** Base for subcommands: runs, and turns errors into a message and exit code 1. */
     abstract static class Sub implements Callable<Integer> {
-        @ParentCommand
         RuntimeCli parent;
+
+        /** Declares the command's description, options and parameters, bound to its fields. */
+        abstract void define(CommandModel m);
 
         abstract int execute(ContainerRuntime rt) throws Exception;
 
@@ -168,14 +193,19 @@ public final class RuntimeCli {
 
     /** What create, run and exec share: the pid file, the terminal's console socket, descriptors to pass on. */
     static final class LaunchOptions {
-        @Option(names = "--pid-file", description = "Write the pid (host view) of the container's process here.")
         Path pidFile;
-        @Option(names = "--console-socket", description = "Unix socket to receive the pty master (SCM_RIGHTS) when"
-                + " the process has a terminal.")
         String consoleSocket;
-        @Option(names = "--preserve-fds", defaultValue = "0", description = "Pass this many more fds (3, 4, ...)"
-                + " of this process to the container's process, as 3, 4, ...")
         int preserveFds;
+
+        void define(CommandModel m) {
+            m.option("--pid-file=<pidFile>", Path.class, v -> pidFile = v,
+                    "Write the pid (host view) of the container's process here.");
+            m.option("--console-socket=<consoleSocket>", String.class, v -> consoleSocket = v,
+                    "Unix socket to receive the pty master (SCM_RIGHTS) when the process has a terminal.");
+            m.option("--preserve-fds=<preserveFds>", int.class, v -> preserveFds = v,
+                    "Pass this many more fds (3, 4, ...) of this process to the container's process, as 3, 4, ...")
+                    .defaultValue("0");
+        }
 
         /** Sets the console socket and preserved fds on rt; returns the pid file, resolved against the caller's cwd. */
         Path applyTo(ContainerRuntime rt, Invocation inv) throws RuntimeError {
@@ -185,18 +215,23 @@ public final class RuntimeCli {
         }
     }
 
-    @Command(name = "create", description = "Create a container from a bundle; its process waits for start.")
     static final class Create extends Sub {
-        @Option(names = {"-b", "--bundle"}, defaultValue = ".", description = "Bundle directory (default: current).")
         Path bundle;
-        @Mixin
-        LaunchOptions launch;
-        @Option(names = "--no-pivot", hidden = true)
+        final LaunchOptions launch = new LaunchOptions();
         boolean noPivot;
-        @Option(names = "--no-new-keyring", hidden = true)
         boolean noNewKeyring;
-        @Parameters(index = "0", paramLabel = "ID", description = "Container id (A-Z a-z 0-9 _ + - .).")
         String id;
+
+        @Override
+        void define(CommandModel m) {
+            m.describe("Create a container from a bundle; its process waits for start.");
+            m.option("-b, --bundle=<bundle>", Path.class, v -> bundle = v, "Bundle directory (default: current).")
+                    .defaultValue(".");
+            launch.define(m);
+            m.flag("--no-pivot", v -> noPivot = v).hidden();
+            m.flag("--no-new-keyring", v -> noNewKeyring = v).hidden();
+            m.param(0, "ID", String.class, v -> id = v, "Container id (A-Z a-z 0-9 _ + - .).");
+        }
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
@@ -205,10 +240,14 @@ public final class RuntimeCli {
         }
     }
 
-    @Command(name = "start", description = "Start a created container: its process execs now.")
     static final class Start extends Sub {
-        @Parameters(index = "0", paramLabel = "ID")
         String id;
+
+        @Override
+        void define(CommandModel m) {
+            m.describe("Start a created container: its process execs now.");
+            m.param(0, "ID", String.class, v -> id = v);
+        }
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
@@ -217,10 +256,14 @@ public final class RuntimeCli {
         }
     }
 
-    @Command(name = "state", description = "Print a container's state as JSON (the OCI state schema).")
     static final class StateCmd extends Sub {
-        @Parameters(index = "0", paramLabel = "ID")
         String id;
+
+        @Override
+        void define(CommandModel m) {
+            m.describe("Print a container's state as JSON (the OCI state schema).");
+            m.param(0, "ID", String.class, v -> id = v);
+        }
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
@@ -230,15 +273,19 @@ public final class RuntimeCli {
         }
     }
 
-    @Command(name = "kill", description = "Send a signal (default TERM) to the container's init, or with --all to"
-            + " every process in it. Signals by name (TERM, SIGKILL) or number.")
     static final class Kill extends Sub {
-        @Option(names = {"-a", "--all"}, description = "Signal every process of the container.")
         boolean all;
-        @Parameters(index = "0", paramLabel = "ID")
         String id;
-        @Parameters(index = "1", paramLabel = "SIGNAL", defaultValue = "TERM")
         String signal;
+
+        @Override
+        void define(CommandModel m) {
+            m.describe("Send a signal (default TERM) to the container's init, or with --all to every process in it."
+                    + " Signals by name (TERM, SIGKILL) or number.");
+            m.flag("-a, --all", v -> all = v, "Signal every process of the container.");
+            m.param(0, "ID", String.class, v -> id = v);
+            m.param(1, "SIGNAL", String.class, v -> signal = v).defaultValue("TERM");
+        }
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
@@ -248,12 +295,16 @@ public final class RuntimeCli {
         }
     }
 
-    @Command(name = "delete", description = "Delete a stopped or created container, and everything it held.")
     static final class Delete extends Sub {
-        @Option(names = {"-f", "--force"}, description = "Kill the container first if it runs; a missing one is fine.")
         boolean force;
-        @Parameters(index = "0", paramLabel = "ID")
         String id;
+
+        @Override
+        void define(CommandModel m) {
+            m.describe("Delete a stopped or created container, and everything it held.");
+            m.flag("-f, --force", v -> force = v, "Kill the container first if it runs; a missing one is fine.");
+            m.param(0, "ID", String.class, v -> id = v);
+        }
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
@@ -262,23 +313,28 @@ public final class RuntimeCli {
         }
     }
 
-    @Command(name = "run", description = "Create and start a container. In the foreground (the default) it forwards"
-            + " signals, waits, deletes the container and exits with its status.")
     static final class Run extends Sub {
-        @Option(names = {"-b", "--bundle"}, defaultValue = ".", description = "Bundle directory (default: current).")
         Path bundle;
-        @Option(names = {"-d", "--detach"}, description = "Return once the container runs.")
         boolean detach;
-        @Mixin
-        LaunchOptions launch;
-        @Option(names = "--no-pivot", hidden = true)
+        final LaunchOptions launch = new LaunchOptions();
         boolean noPivot;
-        @Option(names = "--no-new-keyring", hidden = true)
         boolean noNewKeyring;
-        @Option(names = "--keep", hidden = true)
         boolean keep;
-        @Parameters(index = "0", paramLabel = "ID")
         String id;
+
+        @Override
+        void define(CommandModel m) {
+            m.describe("Create and start a container. In the foreground (the default) it forwards signals, waits,"
+                    + " deletes the container and exits with its status.");
+            m.option("-b, --bundle=<bundle>", Path.class, v -> bundle = v, "Bundle directory (default: current).")
+                    .defaultValue(".");
+            m.flag("-d, --detach", v -> detach = v, "Return once the container runs.");
+            launch.define(m);
+            m.flag("--no-pivot", v -> noPivot = v).hidden();
+            m.flag("--no-new-keyring", v -> noNewKeyring = v).hidden();
+            m.flag("--keep", v -> keep = v).hidden();
+            m.param(0, "ID", String.class, v -> id = v);
+        }
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
@@ -287,92 +343,22 @@ public final class RuntimeCli {
         }
     }
 
-    @Command(name = "list", description = "List containers.")
-    static final class ListCmd extends Sub {
-        @Option(names = {"-f", "--format"}, defaultValue = "table", description = "table or json.")
-        String format;
-        @Option(names = {"-q", "--quiet"}, description = "Print ids only.")
-        boolean quiet;
-
-        @Override
-        int execute(ContainerRuntime rt) throws Exception {
-            List<State> states = rt.list();
-            if (quiet) {
-                states.forEach(s -> parent.inv.out().println(s.id()));
-                return 0;
-            }
-            switch (format) {
-                case "json" -> {
-                    ArrayNode arr = JsonNodeFactory.instance.arrayNode();
-                    for (State s : states) {
-                        ObjectNode n = arr.addObject();
-                        n.put("ociVersion", s.ociVersion());
-                        n.put("id", s.id());
-                        n.put("pid", s.pid());
-                        n.put("status", s.status());
-                        n.put("bundle", s.bundle());
-                        n.put("rootfs", rt.store().load(s.id()).rootfs());
-                        n.put("created", rt.store().load(s.id()).created());
-                        ObjectNode ann = n.putObject("annotations");
-                        s.annotations().forEach(ann::put);
-                    }
-                    parent.inv.out().println(Json.write(arr, true));
-                }
-                case "table" -> {
-                    PrintWriter out = parent.inv.out();
-                    out.printf("%-20s %-8s %-10s %-40s %s%n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
-                    for (State s : states) {
-                        out.printf("%-20s %-8d %-10s %-40s %s%n", s.id(), s.pid(), s.status(), s.bundle(),
-                                rt.store().load(s.id()).created());
-                    }
-                }
-                default -> throw new RuntimeError(RuntimeError.Kind.BAD_INPUT,
-                        "--format must be table or json, not " + format);
-            }
-            return 0;
-        }
-    }
-
-    @Command(name = "spec", description = "Write a default config.json (like runc spec) into the bundle directory.")
-    static final class Spec extends Sub {
-        @Option(names = {"-b", "--bundle"}, defaultValue = ".", description = "Where to write config.json.")
-        Path bundle;
-        @Option(names = "--rootless", description = "A spec for a rootless container (user namespace).")
-        boolean rootlessSpec;
-
-        @Override
-        int execute(ContainerRuntime rt) throws Exception {
-            Path file = parent.inv.resolve(bundle).resolve("config.json");
-            try {
-                Files.write(file, Json.write(DefaultSpec.create(rootlessSpec), true).getBytes(StandardCharsets.UTF_8),
-                        StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            } catch (FileAlreadyExistsException e) {
-                throw new RuntimeError(RuntimeError.Kind.EXISTS, "File " + file + " exists. Remove it first");
-            }
-            return 0;
-        }
-    }
-
-    @Command(name = "features", description = "Print what this runtime supports, as JSON (the OCI features schema).")
-    static final class FeaturesCmd extends Sub {
-        @Override
-        int execute(ContainerRuntime rt) throws Exception {
-            parent.inv.out().println(Json.write(Features.create(), true));
-            return 0;
-        }
-    }
-
     /** The whole command line: every command (help, the warm server's pool, hull runtime ...). */
     static CommandLine commandLine(Invocation inv) {
         return commandLine(inv, COMMANDS);
     }
 
-    private static CommandLine commandLine(Invocation inv, Class<?>... commands) {
-        CommandLine cl = new CommandLine(new RuntimeCli(inv));
-        for (Class<?> c : commands) {
-            cl.addSubcommand(new CommandLine(CommandObjects.of(c)));
+    private static CommandLine commandLine(Invocation inv, Iterable<String> commands) {
+        RuntimeCli top = new RuntimeCli(inv);
+        CommandLine cl = new CommandLine(top.spec());
+        for (String name : commands) {
+            Sub sub = command(name);
+            sub.parent = top;
+            CommandModel m = CommandModel.of(name, sub);
+            sub.define(m);
+            cl.addSubcommand(name, new CommandLine(m.spec()));
         }
-        cl.addSubcommand(new CommandLine.HelpCommand());
+        cl.addSubcommand("help", CommandModel.helpCommand());
         cl.setUsageHelpAutoWidth(true);
         CommandLine exec = cl.getSubcommands().get("exec");
         if (exec != null) {
@@ -387,18 +373,13 @@ public final class RuntimeCli {
      * The command args name, past runc's global options ({@code --root X --log Y create ...}), if
      * it is one of ours; null for help, a typo, or no command.
      */
-    static Class<?> named(String[] args) {
+    static String named(String[] args) {
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (VALUED.contains(a)) {
                 i++;
             } else if (!a.startsWith("-")) {
-                for (Class<?> c : COMMANDS) {
-                    if (c.getAnnotation(Command.class).name().equals(a)) {
-                        return c;
-                    }
-                }
-                return null;
+                return COMMANDS.contains(a) ? a : null;
             }
         }
         return null;
@@ -411,8 +392,21 @@ public final class RuntimeCli {
      */
     public static int main(String[] args) {
         Invocation inv = Invocation.ofThisProcess();
-        Class<?> only = named(args);
-        CommandLine cl = only != null ? commandLine(inv, only) : commandLine(inv);
+        String only = named(args);
+        // picocli registers converters for java.sql and java.time types and Path through reflection in
+        // every command line it builds (class initialisation, lookups): none of ours takes such a type
+        // (CommandModel converts Path itself). Only while building ours: the hull CLI takes Paths.
+        String excluded = System.setProperty(EXCLUDES, "java\\.(sql|time|nio\\.file)\\..*");
+        CommandLine cl;
+        try {
+            cl = only != null ? commandLine(inv, List.of(only)) : commandLine(inv);
+        } finally {
+            if (excluded == null) {
+                System.clearProperty(EXCLUDES);
+            } else {
+                System.setProperty(EXCLUDES, excluded);
+            }
+        }
         try {
             return cl.execute(args);
         } finally {

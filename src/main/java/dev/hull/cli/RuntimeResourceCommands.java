@@ -24,52 +24,53 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** The resource subcommands of {@code hull-runtime}: update, pause, resume, events, ps (as runc has them). */
 final class RuntimeResourceCommands {
     private RuntimeResourceCommands() {}
 
-    @Command(name = "update", description = {"Update a container's resource limits.",
-        "--resources takes a linux.resources JSON object (\"-\" for stdin); the flags override its fields.",
-        "Sizes accept suffixes: 512m, 1g, 64k (binary units). Device rules are ignored, as in runc."})
     static final class Update extends RuntimeCli.Sub {
-        @Option(names = {"-r", "--resources"}, paramLabel = "FILE", description = "JSON file with the resources, or - for stdin.")
         String resources;
-        @Option(names = "--memory", paramLabel = "SIZE", description = "Memory limit.")
         String memory;
-        @Option(names = "--memory-reservation", paramLabel = "SIZE", description = "Memory soft limit.")
         String memoryReservation;
-        @Option(names = "--memory-swap", paramLabel = "SIZE", description = "Memory plus swap limit (-1: unlimited).")
         String memorySwap;
-        @Option(names = "--kernel-memory", paramLabel = "SIZE", hidden = true)
         String kernelMemory;
-        @Option(names = "--kernel-memory-tcp", paramLabel = "SIZE", hidden = true)
         String kernelMemoryTcp;
-        @Option(names = {"--cpu-shares", "--cpu-share"}, paramLabel = "N", description = "CPU shares (relative weight).")
         Long cpuShares;
-        @Option(names = "--cpu-quota", paramLabel = "USEC", description = "CPU CFS quota per period (-1: none).")
         Long cpuQuota;
-        @Option(names = "--cpu-period", paramLabel = "USEC", description = "CPU CFS period.")
         Long cpuPeriod;
-        @Option(names = "--cpu-rt-period", paramLabel = "USEC", description = "Realtime period (v1).")
         Long cpuRtPeriod;
-        @Option(names = "--cpu-rt-runtime", paramLabel = "USEC", description = "Realtime runtime (v1).")
         Long cpuRtRuntime;
-        @Option(names = "--cpu-idle", paramLabel = "0|1", description = "SCHED_IDLE for the cgroup.")
         Long cpuIdle;
-        @Option(names = "--cpuset-cpus", paramLabel = "LIST", description = "CPUs to run on, e.g. 0-1,3.")
         String cpusetCpus;
-        @Option(names = "--cpuset-mems", paramLabel = "LIST", description = "Memory nodes, e.g. 0.")
         String cpusetMems;
-        @Option(names = "--pids-limit", paramLabel = "N", description = "Maximum number of processes (<= 0: unlimited).")
         Long pidsLimit;
-        @Option(names = "--blkio-weight", paramLabel = "N", description = "Block I/O weight, 10 to 1000.")
         Long blkioWeight;
-        @Parameters(index = "0", paramLabel = "ID")
         String id;
+
+        @Override
+        void define(CommandModel m) {
+            m.describe("Update a container's resource limits.",
+                    "--resources takes a linux.resources JSON object (\"-\" for stdin); the flags override its fields.",
+                    "Sizes accept suffixes: 512m, 1g, 64k (binary units). Device rules are ignored, as in runc.");
+            m.option("-r, --resources=FILE", String.class, v -> resources = v, "JSON file with the resources, or - for stdin.");
+            m.option("--memory=SIZE", String.class, v -> memory = v, "Memory limit.");
+            m.option("--memory-reservation=SIZE", String.class, v -> memoryReservation = v, "Memory soft limit.");
+            m.option("--memory-swap=SIZE", String.class, v -> memorySwap = v, "Memory plus swap limit (-1: unlimited).");
+            m.option("--kernel-memory=SIZE", String.class, v -> kernelMemory = v).hidden();
+            m.option("--kernel-memory-tcp=SIZE", String.class, v -> kernelMemoryTcp = v).hidden();
+            m.option("--cpu-shares, --cpu-share=N", Long.class, v -> cpuShares = v, "CPU shares (relative weight).");
+            m.option("--cpu-quota=USEC", Long.class, v -> cpuQuota = v, "CPU CFS quota per period (-1: none).");
+            m.option("--cpu-period=USEC", Long.class, v -> cpuPeriod = v, "CPU CFS period.");
+            m.option("--cpu-rt-period=USEC", Long.class, v -> cpuRtPeriod = v, "Realtime period (v1).");
+            m.option("--cpu-rt-runtime=USEC", Long.class, v -> cpuRtRuntime = v, "Realtime runtime (v1).");
+            m.option("--cpu-idle=0|1", Long.class, v -> cpuIdle = v, "SCHED_IDLE for the cgroup.");
+            m.option("--cpuset-cpus=LIST", String.class, v -> cpusetCpus = v, "CPUs to run on, e.g. 0-1,3.");
+            m.option("--cpuset-mems=LIST", String.class, v -> cpusetMems = v, "Memory nodes, e.g. 0.");
+            m.option("--pids-limit=N", Long.class, v -> pidsLimit = v, "Maximum number of processes (<= 0: unlimited).");
+            m.option("--blkio-weight=N", Long.class, v -> blkioWeight = v, "Block I/O weight, 10 to 1000.");
+            m.param(0, "ID", String.class, v -> id = v);
+        }
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
@@ -180,10 +181,14 @@ final class RuntimeResourceCommands {
         }
     }
 
-    @Command(name = "pause", description = "Suspend every process of a container (cgroup freezer).")
     static final class Pause extends RuntimeCli.Sub {
-        @Parameters(index = "0", paramLabel = "ID")
         String id;
+
+        @Override
+        void define(CommandModel m) {
+            m.describe("Suspend every process of a container (cgroup freezer).");
+            m.param(0, "ID", String.class, v -> id = v);
+        }
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
@@ -192,10 +197,14 @@ final class RuntimeResourceCommands {
         }
     }
 
-    @Command(name = "resume", description = "Resume a paused container.")
     static final class Resume extends RuntimeCli.Sub {
-        @Parameters(index = "0", paramLabel = "ID")
         String id;
+
+        @Override
+        void define(CommandModel m) {
+            m.describe("Resume a paused container.");
+            m.param(0, "ID", String.class, v -> id = v);
+        }
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
@@ -204,17 +213,21 @@ final class RuntimeResourceCommands {
         }
     }
 
-    @Command(name = "events", description = {"Print a container's events as JSON lines: resource statistics every"
-            + " --interval, and {\"type\":\"oom\"} when the OOM killer kills one of its processes. Ends when the"
-            + " container stops.", "With --stats: print the statistics once and exit."})
     static final class Events extends RuntimeCli.Sub {
-        @Option(names = "--stats", description = "Print statistics once and exit.")
         boolean stats;
-        @Option(names = "--interval", defaultValue = "5s", paramLabel = "DURATION",
-                description = "Statistics interval, e.g. 5s, 500ms, 1m (default: ${DEFAULT-VALUE}).")
         String interval;
-        @Parameters(index = "0", paramLabel = "ID")
         String id;
+
+        @Override
+        void define(CommandModel m) {
+            m.describe("Print a container's events as JSON lines: resource statistics every --interval, and"
+                    + " {\"type\":\"oom\"} when the OOM killer kills one of its processes. Ends when the container stops.",
+                    "With --stats: print the statistics once and exit.");
+            m.flag("--stats", v -> stats = v, "Print statistics once and exit.");
+            m.option("--interval=DURATION", String.class, v -> interval = v,
+                    "Statistics interval, e.g. 5s, 500ms, 1m (default: ${DEFAULT-VALUE}).").defaultValue("5s");
+            m.param(0, "ID", String.class, v -> id = v);
+        }
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {
@@ -238,16 +251,19 @@ final class RuntimeResourceCommands {
         return dev.hull.runtime.GoDuration.parse(s, "--interval", false);
     }
 
-    @Command(name = "ps", description = {"List the processes of a container.",
-        "--format table runs the host's ps (with PS_ARGS, default -ef) and keeps the container's rows;"
-            + " --format json prints the pids as a JSON array."})
     static final class Ps extends RuntimeCli.Sub {
-        @Option(names = {"-f", "--format"}, defaultValue = "table", description = "table or json.")
         String format;
-        @Parameters(index = "0", paramLabel = "ID")
         String id;
-        @Parameters(index = "1..*", paramLabel = "PS_ARGS")
         List<String> psArgs;
+
+        @Override
+        void define(CommandModel m) {
+            m.describe("List the processes of a container.", "--format table runs the host's ps (with PS_ARGS, default"
+                    + " -ef) and keeps the container's rows; --format json prints the pids as a JSON array.");
+            m.option("-f, --format=<format>", String.class, v -> format = v, "table or json.").defaultValue("table");
+            m.param(0, "ID", String.class, v -> id = v);
+            m.rest(1, "PS_ARGS", String.class, v -> psArgs = v);
+        }
 
         @Override
         int execute(ContainerRuntime rt) throws Exception {

@@ -1,0 +1,118 @@
+package dev.hull.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A cold {@code bin/hull-runtime} (a JVM per call, as containerd calls it) loads no class it can
+ * do without: no annotation proxy (picocli's annotations made 7, whose classes the AOT cache
+ * cannot hold: the command line is declared in code) and no Jackson ObjectMapper. Checked in the
+ * JVM's own class-load log, through the launcher itself, for a real container's life.
+ */
+class RuntimeColdPathTest {
+    static Path base;
+    static Path root;
+
+    @BeforeAll
+    static void setUp() {
+        base = Bundles.tempDir("cold");
+        root = base.resolve("state");
+    }
+
+    @AfterAll
+    static void tearDown() {
+        Bundles.cleanUp(base);
+    }
+
+    record Run(int exit, String out, String err, List<String> loaded) {}
+
+    /** bin/hull-runtime --root ROOT args, cold (HULL_NO_SERVICE=1), with the classes it loaded. */
+    static Run cold(String... args) throws IOException, InterruptedException {
+        Path log = Files.createTempFile(base, "classes-", ".log");
+        Path out = Files.createTempFile(base, "out-", ".txt");
+        Path err = Files.createTempFile(base, "err-", ".txt");
+        List<String> cmd = new ArrayList<>(List.of(Bundles.home().resolve("bin/hull-runtime").toString(),
+                "--root", root.toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().put("HULL_NO_SERVICE", "1");
+        // this build's classes: the suite runs before the jar is packaged
+        pb.environment().put("HULL_CLASSPATH", System.getProperty("java.class.path"));
+        pb.environment().put("HULL_JAVA_OPTS", "-Xlog:class+load:file=" + log);
+        Process p = pb.start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("hull-runtime " + String.join(" ", args) + " did not finish in 120 s");
+        }
+        return new Run(p.exitValue(), Files.readString(out), Files.readString(err), Files.readAllLines(log));
+    }
+
+    /** Asserts the call succeeded and loaded neither a dynamic proxy class nor an ObjectMapper. */
+    static Run lean(String... args) throws Exception {
+        Run r = cold(args);
+        String what = "hull-runtime " + String.join(" ", args);
+        assertThat(r.exit()).as("%s: %s", what, r.err()).isZero();
+        assertThat(r.loaded()).as("%s loaded classes (the log is the JVM's)", what).isNotEmpty()
+                .anyMatch(l -> l.contains(" dev.hull.cli.Main "));
+        assertThat(r.loaded()).as("%s: annotation proxies", what)
+                .noneMatch(l -> l.contains("$Proxy") || l.contains("__dynamic_proxy__"));
+        assertThat(r.loaded()).as("%s: Jackson's ObjectMapper", what)
+                .noneMatch(l -> l.contains(" com.fasterxml.jackson.databind.ObjectMapper "));
+        return r;
+    }
+
+    static String status(String id) throws Exception {
+        JsonNode s = Bundles.JSON.readTree(lean("state", id).out());
+        assertThat(s.path("id").asText()).isEqualTo(id);
+        return s.path("status").asText();
+    }
+
+    @Test
+    void aContainersLifeLoadsNoProxyAndNoObjectMapper() throws Exception {
+        Bundles.Bundle b = Bundles.create(base, "b").args("sleep", "1000").write();
+        String id = Bundles.id("cold");
+
+        lean("create", "--bundle", b.dir.toString(), id);
+        assertThat(status(id)).isEqualTo("created");
+        lean("start", id);
+        assertThat(status(id)).isEqualTo("running");
+        lean("kill", id, "KILL");
+        ContainerRuntime rt = new ContainerRuntime(root); // in-process polling; the CLI's answer is checked below
+        Host.await(() -> {
+            try {
+                return rt.state(id).status().equals("stopped");
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        assertThat(status(id)).isEqualTo("stopped");
+        lean("delete", id);
+        assertThat(rt.store().ids()).doesNotContain(id);
+    }
+
+    @Test
+    void versionAndHelpLoadNoProxy() throws Exception {
+        assertThat(lean("--version").out()).startsWith("hull version ");
+        assertThat(lean("--help").out()).contains("Usage: hull-runtime").contains("Exit codes:");
+        assertThat(lean("help", "create").out()).contains("Usage: hull-runtime create");
+    }
+
+    @Test
+    void aBadCommandLineIsStillExitTwo() throws Exception {
+        Run r = cold("kill", "--bad", "x");
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("Unknown option: '--bad'").contains("Usage: hull-runtime kill [-a] ID SIGNAL");
+        assertThat(r.loaded()).noneMatch(l -> l.contains("__dynamic_proxy__"));
+    }
+}
