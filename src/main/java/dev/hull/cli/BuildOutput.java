@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -72,12 +71,7 @@ record BuildOutput(String type, String dest) {
     void write(Engine engine, Invocation inv, ImageRecord image, List<String> tags) throws IOException, BuildException {
         ImageService images = engine.images();
         if (type.equals("local")) {
-            Path dir = inv.resolve(Path.of(dest));
-            if (Files.exists(dir) && (!Files.isDirectory(dir) || hasEntries(dir))) {
-                throw new BuildException("--output " + dest + ": not an empty directory");
-            }
-            Files.createDirectories(dir);
-            LayerFlattener.flatten(images.unpack(image), dir);
+            writeLocal(images, image, inv.resolve(Path.of(dest)));
             return;
         }
         if (toStdout()) {
@@ -87,16 +81,56 @@ record BuildOutput(String type, String dest) {
             out.flush();
             return;
         }
-        Path file = inv.resolve(Path.of(dest));
-        Path tmp = file.resolveSibling("." + file.getFileName() + ".part");
-        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
-            archive(engine, image, tags, out);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
+        try { // .FILE.part made anew (never written through what another user put there), then moved
+            ArchiveOutput.write(inv.resolve(Path.of(dest)), out -> archive(engine, image, tags, out));
+        } catch (IOException | BuildException | RuntimeException e) {
             throw e;
+        } catch (Exception e) {
+            throw new IOException(e.getMessage(), e);
         }
-        dev.hull.runtime.Caller.madeFor(tmp);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * The image's tree into dir: made here, or an empty directory of the caller's own that is not a
+     * symbolic link. Written through a descriptor of it, so that a parent swapped meanwhile cannot send
+     * the writes elsewhere; another user's directory (one in /tmp, or a link to one) is refused, since
+     * its owner could swap what is being written below it.
+     */
+    private void writeLocal(ImageService images, ImageRecord image, Path dir) throws IOException, BuildException {
+        boolean made = false;
+        try {
+            Files.createDirectory(dir); // never through a symlink: mkdir makes no path a link names
+            made = true;
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            var a = Files.readAttributes(dir, java.nio.file.attribute.PosixFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            dev.hull.runtime.Caller c = dev.hull.runtime.Caller.current();
+            int uid = c != null && c.uid() >= 0 ? c.uid() : dev.hull.linux.AtFiles.geteuid();
+            int owner = (Integer) Files.getAttribute(dir, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            if (!a.isDirectory() || hasEntries(dir)) {
+                throw new BuildException("--output " + dest + ": not an empty directory");
+            }
+            if (owner != uid && owner != 0) {
+                throw new BuildException("--output " + dest + ": the directory belongs to uid " + owner
+                        + ", not to you; give a new path (Hull makes it)");
+            }
+        }
+        if (made) {
+            dev.hull.runtime.Caller.madeFor(dir);
+        }
+        int fd;
+        try {
+            fd = dev.hull.linux.Syscalls.open(dir.toString(), dev.hull.linux.Syscalls.O_RDONLY
+                    | dev.hull.linux.Syscalls.O_DIRECTORY | dev.hull.linux.Syscalls.O_NOFOLLOW
+                    | dev.hull.linux.Syscalls.O_CLOEXEC, 0);
+        } catch (dev.hull.linux.LinuxException e) {
+            throw new BuildException("--output " + dest + ": " + e.getMessage());
+        }
+        try {
+            LayerFlattener.flatten(images.unpack(image), Path.of("/proc/self/fd/" + fd));
+        } finally {
+            dev.hull.linux.Syscalls.close(fd);
+        }
     }
 
     private void archive(Engine engine, ImageRecord image, List<String> tags, OutputStream out)
