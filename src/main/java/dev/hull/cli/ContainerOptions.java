@@ -176,7 +176,8 @@ final class ContainerOptions {
             + " type=volume,source=NAME,target=/x (volume-nocopy), type=tmpfs,target=/x (tmpfs-size=, tmpfs-mode=).")
     List<String> mounts = new ArrayList<>();
     @Option(names = "--device", paramLabel = "HOST[:CONTAINER][:PERMS]", description = "Add a host device (or a"
-            + " directory of them); PERMS: r, w, m (default rwm) in its device cgroup.")
+            + " directory of them); PERMS: r, w, m (default rwm) in its device cgroup. Or a CDI device"
+            + " (vendor.com/class=name) from a spec in /etc/cdi or /var/run/cdi.")
     List<String> devices = new ArrayList<>();
     @Option(names = "--device-cgroup-rule", paramLabel = "'TYPE MAJOR:MINOR PERMS'", description = "Allow devices in"
             + " the container's device cgroup, e.g. 'c 42:* rmw' (the nodes made with mknod).")
@@ -193,7 +194,8 @@ final class ContainerOptions {
     @Option(names = "--userns", paramLabel = "host", description = "host (the default: the host's user ids, as"
             + " docker without userns-remap); a user namespace per container is not offered yet.")
     String userns;
-    @Option(names = "--gpus", paramLabel = "GPUS", hidden = true, description = "Refused: Hull passes no GPUs yet.")
+    @Option(names = "--gpus", paramLabel = "GPUS", description = "GPUs by CDI (the nvidia.com/gpu devices of a spec in"
+            + " /etc/cdi, as nvidia-ctk cdi generate writes it): all, a count (2), or device=0,1.")
     String gpus;
     @Option(names = "--cgroup-parent", paramLabel = "PATH", description = "The cgroup to put the container's"
             + " own under (PATH/ID, from the hierarchy's root; default /hull).")
@@ -344,10 +346,7 @@ final class ContainerOptions {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--userns " + userns + ": Hull runs containers in the"
                     + " host's user ids (host, the default); a user namespace per container is not offered yet");
         }
-        if (gpus != null) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--gpus " + gpus + ": Hull passes no GPUs yet (--device"
-                    + " gives a container a host device node)");
-        }
+        o.gpus = gpus;
         o.volumesFrom = volumesFrom;
         o.cgroupParent = cgroupParent;
         o.stopSignal = stopSignal;

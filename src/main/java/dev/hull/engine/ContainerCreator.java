@@ -105,6 +105,7 @@ final class ContainerCreator {
                         ImageService.readImageFile(layers, "etc/passwd"), ImageService.readImageFile(layers, "etc/group"));
                 ObjectNode spec = ContainerSpecBuilder.build(o, ic, user, id, args, overlay, dir, volumes);
                 SpecExtras.apply(spec, o, () -> ImageService.readImageFile(layers, "etc/group"));
+                CdiDevices.apply(spec, o, engine.config().cdiSpecDirs()); // --device vendor.com/class=name, --gpus
                 if (rootless) {
                     Rootless.adapt(spec);
                 }

@@ -145,7 +145,9 @@ public final class CreateOptions {
     /** --device-read-iops / --device-write-iops DEVICE:N. */
     public List<String> deviceReadIops = new ArrayList<>();
     public List<String> deviceWriteIops = new ArrayList<>();
-    /** --device HOST[:CONTAINER][:PERMS] (PERMS of r, w, m; default rwm). */
+    /** --gpus (docker's: all, N, device=ID[,ID] ...): nvidia.com/gpu devices by CDI; null: none. */
+    public String gpus;
+    /** --device HOST[:CONTAINER][:PERMS] (PERMS of r, w, m; default rwm), or a CDI device vendor.com/class=name. */
     public List<String> devices = new ArrayList<>();
     /** --device-cgroup-rule 'TYPE MAJOR:MINOR PERMS' (docker's, e.g. "c 42:* rmw"). */
     public List<String> deviceCgroupRules = new ArrayList<>();

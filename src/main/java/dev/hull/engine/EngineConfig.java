@@ -29,9 +29,11 @@ import java.util.Map;
  * @param logMaxFiles log files kept, the live one included (docker's local driver: 20m x 5)
  * @param autoStartService a command that finds no Hull service starts one (false: only by hand or systemd)
  * @param serviceIdleTimeout a service started by a command exits after this long with no client (zero: never)
+ * @param cdiSpecDirs where CDI device specs are read, lowest priority first (docker's cdi-spec-dirs;
+ *                    default /etc/cdi, /var/run/cdi)
  */
 public record EngineConfig(Path file, boolean found, long pidsLimit, long logMaxSize, int logMaxFiles,
-        boolean autoStartService, java.time.Duration serviceIdleTimeout) {
+        boolean autoStartService, java.time.Duration serviceIdleTimeout, java.util.List<Path> cdiSpecDirs) {
     public static final Path DEFAULT_FILE = Path.of("/etc/hull/hull.json");
     public static final long DEFAULT_PIDS_LIMIT = 2048;
     public static final long DEFAULT_LOG_MAX_SIZE = 20L << 20;
@@ -41,7 +43,8 @@ public record EngineConfig(Path file, boolean found, long pidsLimit, long logMax
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-    private static final String KEYS = "pidsLimit, logMaxSize, logMaxFiles, autoStartService, serviceIdleTimeout";
+    private static final String KEYS = "pidsLimit, logMaxSize, logMaxFiles, autoStartService, serviceIdleTimeout,"
+            + " cdiSpecDirs";
 
     /** The file the caller's HULL_CONFIG names (relative to the caller's directory), else /etc/hull/hull.json. */
     public static Path location() {
@@ -55,7 +58,7 @@ public record EngineConfig(Path file, boolean found, long pidsLimit, long logMax
     /** The built-in defaults, as if file did not exist. */
     public static EngineConfig builtin(Path file) {
         return new EngineConfig(file, false, DEFAULT_PIDS_LIMIT, DEFAULT_LOG_MAX_SIZE, DEFAULT_LOG_MAX_FILES, true,
-                DEFAULT_SERVICE_IDLE_TIMEOUT);
+                DEFAULT_SERVICE_IDLE_TIMEOUT, CdiDevices.DEFAULT_DIRS);
     }
 
     /** The caller's config file ({@link #location()}). */
@@ -92,6 +95,7 @@ public record EngineConfig(Path file, boolean found, long pidsLimit, long logMax
         long files = DEFAULT_LOG_MAX_FILES;
         boolean autoStart = true;
         java.time.Duration idle = DEFAULT_SERVICE_IDLE_TIMEOUT;
+        java.util.List<Path> cdiDirs = CdiDevices.DEFAULT_DIRS;
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext();) {
             var e = it.next();
             JsonNode v = e.getValue();
@@ -115,13 +119,26 @@ public record EngineConfig(Path file, boolean found, long pidsLimit, long logMax
                         throw bad(file, x.getMessage());
                     }
                 }
+                case "cdiSpecDirs" -> {
+                    java.util.List<Path> dirs = new java.util.ArrayList<>();
+                    for (JsonNode d : v) {
+                        if (!d.isTextual() || !d.asText().startsWith("/")) {
+                            throw bad(file, "cdiSpecDirs: " + d + " is not an absolute path");
+                        }
+                        dirs.add(Path.of(d.asText()));
+                    }
+                    if (!v.isArray()) {
+                        throw bad(file, "cdiSpecDirs: " + v + " is not a list of directories");
+                    }
+                    cdiDirs = java.util.List.copyOf(dirs);
+                }
                 default -> throw bad(file, "unknown key \"" + e.getKey() + "\" (the keys are " + KEYS + ")");
             }
         }
         if (files > LogDrivers.MAX_LOG_FILES) {
             throw bad(file, "logMaxFiles: " + files + " is too many (at most " + LogDrivers.MAX_LOG_FILES + ")");
         }
-        return new EngineConfig(file, true, pids, size, (int) files, autoStart, idle);
+        return new EngineConfig(file, true, pids, size, (int) files, autoStart, idle, cdiDirs);
     }
 
     private static long whole(Path file, String key, JsonNode v, long min, String what) throws RuntimeError {

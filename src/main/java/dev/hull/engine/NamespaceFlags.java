@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -134,7 +133,9 @@ final class NamespaceFlags {
         ArrayNode rules = res.has("devices") ? (ArrayNode) res.get("devices") : res.putArray("devices");
         ArrayNode devices = linux.has("devices") ? (ArrayNode) linux.get("devices") : linux.putArray("devices");
         for (String d : o.devices) {
-            device(d, devices, rules);
+            if (!CdiDevices.isQualifiedName(d)) { // vendor.com/class=name: a CDI device, CdiDevices
+                device(d, devices, rules);
+            }
         }
         for (String r : o.deviceCgroupRules) {
             Matcher m = CGROUP_RULE.matcher(r);
@@ -207,30 +208,7 @@ final class NamespaceFlags {
         }
         for (Path[] n : nodes) {
             try {
-                Map<String, Object> a = Files.readAttributes(n[0], "unix:mode,rdev,uid,gid");
-                long rdev = (Long) a.get("rdev");
-                long major = ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL);
-                long minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xffL);
-                String type = type(n[0]);
-                for (int i = devices.size() - 1; i >= 0; i--) {
-                    if (devices.get(i).path("path").asText().equals(n[1].toString())) {
-                        devices.remove(i);
-                    }
-                }
-                ObjectNode d = devices.addObject();
-                d.put("path", n[1].toString());
-                d.put("type", type);
-                d.put("major", major);
-                d.put("minor", minor);
-                d.put("fileMode", (Integer) a.get("mode") & 0777);
-                d.put("uid", (Integer) a.get("uid"));
-                d.put("gid", (Integer) a.get("gid"));
-                ObjectNode rule = rules.addObject();
-                rule.put("allow", true);
-                rule.put("type", type);
-                rule.put("major", major);
-                rule.put("minor", minor);
-                rule.put("access", perms);
+                HostDevice.stat(n[0]).addTo(n[1].toString(), perms, devices, rules);
             } catch (IOException e) {
                 throw gathering(p[0], e.getMessage());
             }
@@ -244,8 +222,8 @@ final class NamespaceFlags {
     /** "c", "b", or null: not a device node. */
     private static String type(Path p) {
         try {
-            int mode = (Integer) Files.getAttribute(p, "unix:mode");
-            return (mode & 0170000) == 0020000 ? "c" : (mode & 0170000) == 0060000 ? "b" : null;
+            HostDevice d = HostDevice.stat(p);
+            return d == null ? null : d.type();
         } catch (IOException | RuntimeException e) {
             return null;
         }

@@ -51,8 +51,7 @@ final class CreateTranslation {
         }
         // asked for, and not done (yet): refused by name
         refuse(body, "Config.", "Domainname", "Shell", "OnBuild");
-        refuse(hc, "HostConfig.", "OomKillDisable", "Cgroup", "ShmSize", "Links",
-                "DeviceRequests", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt", "CpuRealtimePeriod",
+        refuse(hc, "HostConfig.", "OomKillDisable", "Cgroup", "ShmSize", "Links", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt", "CpuRealtimePeriod",
                 "CpuRealtimeRuntime", "CpusetMems", "KernelMemory", "KernelMemoryTCP", "MemoryReservation", "CpuCount",
                 "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth", "MaskedPaths", "ReadonlyPaths", "Annotations", "VolumeDriver");
         if (hc.path("MemorySwappiness").isNumber() && hc.path("MemorySwappiness").asLong() >= 0) {
@@ -290,6 +289,44 @@ final class CreateTranslation {
         }
     }
 
+    /**
+     * DeviceRequests as the docker CLI sends them: Driver "cdi" with CDI names (--device
+     * vendor.com/class=name), or GPUs (--gpus: Driver "" or "nvidia", Count -1 for all, a count, or
+     * DeviceIDs), which Hull gives through CDI's nvidia.com/gpu devices.
+     */
+    private static void deviceRequests(CreateOptions o, JsonNode requests) throws ApiError {
+        for (JsonNode r : requests) {
+            String driver = r.path("Driver").asText("");
+            List<String> ids = strings(r.path("DeviceIDs"), "HostConfig.DeviceRequests.DeviceIDs");
+            if (driver.equals("cdi")) {
+                for (String id : ids) {
+                    if (!dev.hull.engine.CdiDevices.isQualifiedName(id)) {
+                        throw ApiError.badRequest("HostConfig.DeviceRequests: " + id + " is not a CDI device name"
+                                + " (vendor.com/class=name)");
+                    }
+                    o.devices.add(id);
+                }
+            } else if (driver.isEmpty() || driver.equals("nvidia")) {
+                int count = r.path("Count").asInt(0);
+                if (!ids.isEmpty() && count != 0) {
+                    throw ApiError.badRequest("HostConfig.DeviceRequests: cannot set both Count and DeviceIDs");
+                }
+                if (!ids.isEmpty()) {
+                    o.gpus = "\"device=" + String.join(",", ids) + "\"";
+                } else if (count < 0) {
+                    o.gpus = "all";
+                } else if (count > 0) {
+                    o.gpus = Integer.toString(count);
+                } else {
+                    throw ApiError.badRequest("HostConfig.DeviceRequests: a GPU request needs Count or DeviceIDs");
+                }
+            } else {
+                throw ApiError.badRequest("HostConfig.DeviceRequests: driver " + driver + " is not supported by Hull"
+                        + " (cdi, or nvidia for GPUs through CDI)");
+            }
+        }
+    }
+
     /** PidMode, IpcMode, UTSMode, Devices, DeviceCgroupRules and VolumesFrom, as the flags of their names. */
     private static void namespacesAndDevices(CreateOptions o, JsonNode hc) throws ApiError {
         o.pid = emptyToNull(hc.path("PidMode").asText(""));
@@ -302,8 +339,13 @@ final class CreateTranslation {
             String host = d.path("PathOnHost").asText("");
             String ctr = d.path("PathInContainer").asText("");
             String perms = d.path("CgroupPermissions").asText("");
+            if (dev.hull.engine.CdiDevices.isQualifiedName(host)) { // a docker 20.10 client's --device vendor.com/class=name
+                o.devices.add(host);
+                continue;
+            }
             o.devices.add(host + ":" + (ctr.isEmpty() ? host : ctr) + ":" + (perms.isEmpty() ? "rwm" : perms));
         }
+        deviceRequests(o, hc.path("DeviceRequests"));
         o.deviceCgroupRules = new ArrayList<>(strings(hc.path("DeviceCgroupRules"), "HostConfig.DeviceCgroupRules"));
         o.volumesFrom = new ArrayList<>(strings(hc.path("VolumesFrom"), "HostConfig.VolumesFrom"));
         o.cgroupParent = emptyToNull(hc.path("CgroupParent").asText(""));
