@@ -50,9 +50,9 @@ final class CreateTranslation {
             }
         }
         // asked for, and not done (yet): refused by name
-        refuse(body, "Config.", "Domainname", "Shell", "OnBuild");
-        refuse(hc, "HostConfig.", "OomKillDisable", "Cgroup", "ShmSize", "Links", "GroupAdd", "OomScoreAdj", "Sysctls", "StorageOpt", "CpuRealtimePeriod",
-                "CpuRealtimeRuntime", "CpusetMems", "KernelMemory", "KernelMemoryTCP", "MemoryReservation", "CpuCount",
+        refuse(body, "Config.", "Shell", "OnBuild");
+        refuse(hc, "HostConfig.", "OomKillDisable", "Cgroup", "Links", "CpuRealtimePeriod",
+                "CpuRealtimeRuntime", "KernelMemory", "KernelMemoryTCP", "CpuCount",
                 "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth", "MaskedPaths", "ReadonlyPaths", "Annotations", "VolumeDriver");
         if (hc.path("MemorySwappiness").isNumber() && hc.path("MemorySwappiness").asLong() >= 0) {
             throw ApiError.badRequest("HostConfig.MemorySwappiness is not supported by Hull");
@@ -94,6 +94,7 @@ final class CreateTranslation {
         o.tty = body.path("Tty").asBoolean();
         o.interactive = body.path("OpenStdin").asBoolean();
         o.hostname = emptyToNull(text(body, "Hostname"));
+        o.domainname = emptyToNull(text(body, "Domainname"));
         body.path("ExposedPorts").properties().forEach(e -> o.expose.add(e.getKey()));
         o.stopSignal = emptyToNull(text(body, "StopSignal"));
         if (body.path("StopTimeout").isNumber()) {
@@ -112,6 +113,7 @@ final class CreateTranslation {
         anonymousVolumes(o, body, hc);
         namespacesAndDevices(o, hc);
         blockIo(o, hc);
+        kernelTunables(o, hc);
         for (var e : hc.path("PortBindings").properties()) {
             String port = e.getKey();
             if (e.getValue().isArray() && !e.getValue().isEmpty()) {
@@ -286,6 +288,30 @@ final class CreateTranslation {
             for (JsonNode d : hc.path(fields.get(i))) {
                 lists.get(i).add(d.path("Path").asText("") + ":" + d.path("Rate").asText(""));
             }
+        }
+    }
+
+    /** Sysctls, OomScoreAdj, ShmSize, GroupAdd, CpusetMems, MemoryReservation and StorageOpt, as the flags of their names. */
+    private static void kernelTunables(CreateOptions o, JsonNode hc) throws ApiError {
+        for (var e : hc.path("Sysctls").properties()) {
+            o.sysctls.put(e.getKey(), e.getValue().asText());
+        }
+        if (hc.path("OomScoreAdj").asInt(0) != 0) {
+            o.oomScoreAdj = hc.path("OomScoreAdj").asInt();
+        }
+        if (hc.path("ShmSize").asLong(0) > 0) {
+            o.shmSize = hc.path("ShmSize").asLong();
+        }
+        o.groupAdd = new ArrayList<>(strings(hc.path("GroupAdd"), "HostConfig.GroupAdd"));
+        o.cpusetMems = emptyToNull(hc.path("CpusetMems").asText(""));
+        if (hc.path("MemoryReservation").asLong(0) > 0) {
+            o.memoryReservation = hc.path("MemoryReservation").asLong();
+        }
+        for (var e : hc.path("StorageOpt").properties()) {
+            if (!e.getKey().equals("size")) {
+                throw ApiError.badRequest("HostConfig.StorageOpt " + e.getKey() + " is not supported by Hull (size is)");
+            }
+            o.storageOpts.add("size=" + e.getValue().asText());
         }
     }
 

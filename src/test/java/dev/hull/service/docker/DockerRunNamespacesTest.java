@@ -52,4 +52,20 @@ class DockerRunNamespacesTest extends ApiServiceTest {
             api.docker("rm", "-f", "ns-donor");
         }
     }
+
+    @Test
+    void kernelTunablesAndTheDiskSizeReachTheContainer() throws Exception {
+        assertThat(ok(api.docker("run", "--rm", "--network", "none", "--domainname", "example.org", "--sysctl",
+                "kernel.shmmax=123456", "--oom-score-adj", "500", "--shm-size", "8m", "--group-add", "1234",
+                "--cpuset-mems", "0", "--memory-reservation", "32m", "busybox", "sh", "-c",
+                "cat /proc/sys/kernel/domainname /proc/sys/kernel/shmmax /proc/self/oom_score_adj;"
+                        + " df -k /dev/shm | tail -1 | awk '{print $2}'; id -G")).out())
+                .isEqualTo("example.org\n123456\n500\n8192\n0 1234\n");
+        long kib = Long.parseLong(ok(api.docker("run", "--rm", "--network", "none", "--storage-opt", "size=64m",
+                "busybox", "sh", "-c", "df -k / | tail -1 | awk '{print $2}'")).out().strip());
+        assertThat(kib).as("the root's disk is the 64 MiB asked for").isBetween(40_000L, 66_000L);
+        Result bad = api.docker("run", "--rm", "--network", "none", "--storage-opt", "inodes=5", "busybox", "true");
+        assertThat(bad.exit()).isEqualTo(125);
+        assertThat(bad.err()).contains("HostConfig.StorageOpt inodes is not supported by Hull (size is)");
+    }
 }
