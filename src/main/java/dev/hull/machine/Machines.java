@@ -72,6 +72,7 @@ public final class Machines {
         o.command = new ArrayList<>(List.of("/sbin/init"));
         o.tty = true; // the console: the runtime binds the monitor's pty on /dev/console
         o.systemd = "always";
+        o.lxcfs = true; // free, top, uptime inside: the machine's limits and uptime
         o.hostname = r.hostname() != null ? r.hostname() : r.name();
         o.network = r.network() != null ? r.network() : "bridge";
         if (r.ip() != null) {
@@ -322,6 +323,20 @@ public final class Machines {
         dev.hull.disk.Disk.unlock(engine.containers().dir(c.id()), key, "machine " + c.name());
     }
 
+    /**
+     * Whether the machine's /proc shows its own limits: running, whether its start bound lxcfs's files; else
+     * whether its next start will, or why not.
+     */
+    private String lxcfs(ContainerInfo c, boolean running) throws IOException {
+        if (running) {
+            byte[] config = java.nio.file.Files.readAllBytes(engine.containers().dir(c.id()).resolve("config.json"));
+            return dev.hull.engine.Lxcfs.bound(new com.fasterxml.jackson.databind.ObjectMapper().readTree(config))
+                    ? "used" : "not used (its /proc is the host's: see hull info's Lxcfs line)";
+        }
+        String why = dev.hull.engine.Lxcfs.unavailable();
+        return why == null ? "used at start" : "unavailable: " + why;
+    }
+
     /** The container's inspect, with a Machine object on top. */
     public ObjectNode inspect(String ref) throws IOException, RuntimeError {
         ContainerInfo c = resolve(ref);
@@ -344,6 +359,7 @@ public final class Machines {
             x.put("DiskImage", d.image());
         }
         x.put("Autostart", m.autostart());
+        x.put("Lxcfs", lxcfs(c, engine.state(c).running()));
         return n;
     }
 }
