@@ -290,7 +290,7 @@ public final class Machines {
         return new MachineClones(this, snapshots()).clone(src, name, snap, ip, hostname, keyFile);
     }
 
-    /** {@code machine export NAME}: the stopped machine as a tar stream to out; the bytes of file content. */
+    /** {@code machine export NAME}: the machine (frozen meanwhile if running) as a tar stream to out; the bytes of file content. */
     public long export(String ref, java.io.OutputStream out) throws IOException, RuntimeError {
         return new MachineArchives(this).export(ref, out);
     }
