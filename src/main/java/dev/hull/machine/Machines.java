@@ -333,6 +333,9 @@ public final class Machines {
             return dev.hull.engine.Lxcfs.bound(new com.fasterxml.jackson.databind.ObjectMapper().readTree(config))
                     ? "used" : "not used (its /proc is the host's: see hull info's Lxcfs line)";
         }
+        if (!c.options().lxcfs) {
+            return "not used (a machine made by a Hull before lxcfs: its /proc is the host's)";
+        }
         String why = dev.hull.engine.Lxcfs.unavailable();
         return why == null ? "used at start" : "unavailable: " + why;
     }
