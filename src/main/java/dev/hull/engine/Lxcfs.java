@@ -112,6 +112,7 @@ public final class Lxcfs {
             Process p = new ProcessBuilder("setsid", BINARY.toString(), "--foreground", "--enable-loadavg",
                     "--enable-cfs", "--enable-pidfd", "--pidfile", OWN.resolveSibling("lxcfs.pid").toString(),
                     OWN.toString())
+                    .directory(new java.io.File("/")) // holds no directory of the caller's
                     .redirectErrorStream(true).redirectOutput(log.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
             try {
