@@ -108,6 +108,9 @@ final class ContainerOptions {
     String restart;
     @Option(names = "--init", description = "Run a tiny init as PID 1 that reaps zombies and forwards signals.")
     boolean init;
+    @Option(names = "--lxcfs", description = "Bind lxcfs's /proc/meminfo, cpuinfo, stat, uptime, loadavg...: free,"
+            + " top and uptime inside show the container's limits (as every machine's).")
+    boolean lxcfs;
     @Option(names = {"-l", "--label"}, paramLabel = "KEY=VALUE", description = "Set a label.")
     List<String> labels = new ArrayList<>();
     @Option(names = "--stop-signal", paramLabel = "SIGNAL", description = "Signal that stops the container"
@@ -303,6 +306,7 @@ final class ContainerOptions {
         o.securityOpts = securityOpts;
         o.restart = restart;
         o.init = init;
+        o.lxcfs = lxcfs;
         List<String> allLabels = new ArrayList<>();
         for (String f : labelFiles) {
             try {

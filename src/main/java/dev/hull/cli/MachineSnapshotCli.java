@@ -208,9 +208,10 @@ final class MachineSnapshotCli {
         }
     }
 
-    @Command(name = "export", mixinStandardHelpOptions = true, description = {"Write a stopped machine as a tar"
+    @Command(name = "export", mixinStandardHelpOptions = true, description = {"Write a machine as a tar"
         + " stream: its config, then what it wrote over its template (owners, modes, xattrs, ACLs, capabilities,"
         + " hard links, devices, whiteouts; sparse files stay sparse).", "",
+        "A running machine is frozen (its cgroup's freezer) while its files are read, and thawed after.", "",
         "An encrypted machine's files are written in plaintext (its disk must be unlocked): the archive's"
             + " hull-machine.json says \"Plaintext\": true.", "",
         "Examples:", "  hull machine export web web.tar", "  hull machine export web - | zstd > web.tar.zst"})

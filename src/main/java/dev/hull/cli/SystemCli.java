@@ -209,7 +209,7 @@ final class SystemCli {
         + " (/etc/hull/hull.json or $HULL_CONFIG) and the defaults new containers get from it.", "",
         "--format json uses docker's field names (Containers, ContainersRunning, Driver, CgroupVersion,"
             + " KernelVersion, NCPU, MemTotal, SecurityOptions, LoggingDriver, ...) plus HullRootDir, StateDir,"
-            + " CgroupLayout, Config, Defaults, WritableLayerLimit, Disks.", "",
+            + " CgroupLayout, Config, Defaults, WritableLayerLimit, Disks, Lxcfs.", "",
         "Examples:", "  hull info", "  hull system info --format json"})
     static final class Info implements Callable<Integer> {
         @Option(names = {"-f", "--format"}, defaultValue = "table", description = "table (default: text), json or a"
@@ -260,6 +260,7 @@ final class SystemCli {
                         : "unknown (the config file is invalid)"},
                     {"Writable Layer Limit", n.path("WritableLayerLimit").asText()},
                     {"Disks", n.path("Disks").asText()},
+                    {"Lxcfs", n.path("Lxcfs").asText()},
                 };
                 for (String[] l : lines) {
                     System.out.println(l[0] + ": " + l[1]);

@@ -13,8 +13,11 @@ import java.util.List;
 public final class Mounts {
     private Mounts() {}
 
-    /** One mount: where, what filesystem type, from what source (a device path for a block filesystem). */
-    public record Mount(String target, String type, String source) {}
+    /**
+     * One mount: where, what filesystem type, from what source (a device path for a block filesystem),
+     * with what filesystem (super block) options.
+     */
+    public record Mount(String target, String type, String source, String options) {}
 
     public static List<Mount> list() throws IOException {
         List<Mount> out = new ArrayList<>();
@@ -24,7 +27,7 @@ public final class Mounts {
             if (f.length < 5 || dash < 0 || dash + 2 >= f.length) {
                 continue;
             }
-            out.add(new Mount(unescape(f[4]), f[dash + 1], unescape(f[dash + 2])));
+            out.add(new Mount(unescape(f[4]), f[dash + 1], unescape(f[dash + 2]), dash + 3 < f.length ? f[dash + 3] : ""));
         }
         return out;
     }

@@ -114,6 +114,29 @@ final class ContainerStarter {
         rewriteConfig(config, spec);
     }
 
+    /**
+     * A container with --lxcfs (a machine) gets lxcfs's /proc files bound at this start, the host's lxcfs
+     * started if none runs; where none can run it starts without them, with a warning saying why.
+     */
+    private static void lxcfs(Path config, ContainerInfo info) throws IOException {
+        Path at;
+        try {
+            at = Lxcfs.ensure();
+            if (at == null) {
+                System.err.println("hull: warning: " + info.name() + " sees the host's /proc/meminfo, cpuinfo and"
+                        + " uptime: lxcfs is " + Lxcfs.unavailable());
+            }
+        } catch (IOException e) {
+            at = null;
+            System.err.println("hull: warning: " + info.name() + " sees the host's /proc/meminfo, cpuinfo and"
+                    + " uptime: " + e.getMessage());
+        }
+        ObjectNode spec = (ObjectNode) JSON.readTree(Files.readAllBytes(config));
+        if (Lxcfs.bind(spec, at)) {
+            rewriteConfig(config, spec);
+        }
+    }
+
     /** A container's config.json replaced atomically (temp file + rename) by spec. */
     static void rewriteConfig(Path config, ObjectNode spec) throws IOException {
         Path tmp = config.resolveSibling("config.json.tmp");
@@ -130,6 +153,9 @@ final class ContainerStarter {
             ContainerStore.Locked locked)
             throws IOException, RuntimeError {
         upgradeInit(containers.dir(info.id()).resolve("config.json"));
+        if (o.lxcfs) {
+            lxcfs(containers.dir(info.id()).resolve("config.json"), info);
+        }
         ContainerDisks.mountAll(containers.dir(info.id()), info.name(),
                 JSON.readTree(Files.readAllBytes(containers.dir(info.id()).resolve("config.json"))), volumes.root());
         Monitor monitor = monitorFor(info, o, net, attach != null,

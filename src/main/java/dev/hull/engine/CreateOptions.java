@@ -93,6 +93,8 @@ public final class CreateOptions {
     public boolean init;
     /** "always": PID 1 is systemd, its container set up for it ({@link SystemdSpec}); null or "false": not. */
     public String systemd;
+    /** lxcfs's /proc/meminfo, cpuinfo, stat, uptime... bound over the container's own ({@link Lxcfs}). */
+    public boolean lxcfs;
     public Map<String, String> labels = new LinkedHashMap<>();
     /** null: the image's StopSignal, else SIGTERM. */
     public String stopSignal;

@@ -12,7 +12,7 @@ import java.util.Locale;
  * {@code hull info}: the engine and the host it runs on, with docker's field names where docker
  * has the field (Containers, ContainersRunning, Images, Driver, CgroupVersion, KernelVersion,
  * OperatingSystem, NCPU, MemTotal, SecurityOptions, LoggingDriver ...) and Hull's own for the rest
- * (HullRootDir, StateDir, CgroupLayout, Volumes, Config, Defaults, WritableLayerLimit, Disks).
+ * (HullRootDir, StateDir, CgroupLayout, Volumes, Config, Defaults, WritableLayerLimit, Disks, Lxcfs).
  */
 public final class SystemInfo {
     private SystemInfo() {}
@@ -105,6 +105,7 @@ public final class SystemInfo {
         }
         n.put("WritableLayerLimit", WRITABLE_LAYER_LIMIT);
         n.put("Disks", dev.hull.disk.DiskHost.describe(engine.home()));
+        n.put("Lxcfs", Lxcfs.describe());
     }
 
     private static String read(String file) {

@@ -23,7 +23,9 @@ import java.nio.file.Path;
  * links, device nodes, ACLs, file capabilities, user.* attributes and opaque-directory marks; sparse
  * files come back sparse. An import builds the distribution's template where it is missing and makes
  * a machine of it with that layer: the same files, the same machine id and ssh host keys (a move, not
- * a clone), on the importing host's network. The format has room for more entries (a checkpoint).
+ * a clone), on the importing host's network. The format has room for more entries (a checkpoint). A
+ * running machine is frozen (its cgroup's freezer, as for a snapshot) while its files are read, so the
+ * archive is one instant of it, and thawed after.
  * <p>
  * An encrypted machine is exported as plaintext — its files as the machine sees them (the disk must be
  * unlocked), {@code "Plaintext": true} in the config says so — and is imported onto a new encrypted disk
@@ -46,14 +48,10 @@ final class MachineArchives {
         this.engine = machines.engine();
     }
 
-    /** Streams the stopped machine to out; the bytes of file content. */
+    /** Streams the machine (a running one frozen meanwhile) to out; the bytes of file content. */
     long export(String ref, OutputStream out) throws IOException, RuntimeError {
         ContainerInfo c = machines.resolve(ref);
         try (ContainerStore.Locked locked = engine.containers().lock(c)) {
-            if (engine.state(c).running()) {
-                throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "machine " + c.name() + " is running: stop it"
-                        + " first (hull machine stop " + c.name() + "), or clone a running one and export the clone");
-            }
             Path dir = engine.containers().dir(c.id());
             boolean disk = Disk.exists(dir);
             if (disk && Disk.status(dir).locked()) {
@@ -68,7 +66,11 @@ final class MachineArchives {
                             ? o.hostname : null, disk ? Disk.meta(dir).Size() : 0,
                     disk && Disk.meta(dir).Encrypted(), true, "true".equals(o.labels.get(Machines.LABEL_AUTOSTART)));
             byte[] json = MachineSnapshots.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cfg);
-            return TreeClones.exportArchive(CONFIG, json, ContainerDisks.upper(dir), UPPER, out);
+            // a running machine frozen while its files are read (a snapshot's freeze: thawed after, also
+            // on failure; a killed export's freeze is undone by the machine's next snapshot command)
+            try (MachineSnapshots.Frozen f = machines.snapshots().freeze(c)) {
+                return TreeClones.exportArchive(CONFIG, json, ContainerDisks.upper(dir), UPPER, out);
+            }
         }
     }
 

@@ -72,6 +72,7 @@ public final class Machines {
         o.command = new ArrayList<>(List.of("/sbin/init"));
         o.tty = true; // the console: the runtime binds the monitor's pty on /dev/console
         o.systemd = "always";
+        o.lxcfs = true; // free, top, uptime inside: the machine's limits and uptime
         o.hostname = r.hostname() != null ? r.hostname() : r.name();
         o.network = r.network() != null ? r.network() : "bridge";
         if (r.ip() != null) {
@@ -289,7 +290,7 @@ public final class Machines {
         return new MachineClones(this, snapshots()).clone(src, name, snap, ip, hostname, keyFile);
     }
 
-    /** {@code machine export NAME}: the stopped machine as a tar stream to out; the bytes of file content. */
+    /** {@code machine export NAME}: the machine (frozen meanwhile if running) as a tar stream to out; the bytes of file content. */
     public long export(String ref, java.io.OutputStream out) throws IOException, RuntimeError {
         return new MachineArchives(this).export(ref, out);
     }
@@ -322,6 +323,23 @@ public final class Machines {
         dev.hull.disk.Disk.unlock(engine.containers().dir(c.id()), key, "machine " + c.name());
     }
 
+    /**
+     * Whether the machine's /proc shows its own limits: running, whether its start bound lxcfs's files; else
+     * whether its next start will, or why not.
+     */
+    private String lxcfs(ContainerInfo c, boolean running) throws IOException {
+        if (running) {
+            byte[] config = java.nio.file.Files.readAllBytes(engine.containers().dir(c.id()).resolve("config.json"));
+            return dev.hull.engine.Lxcfs.bound(new com.fasterxml.jackson.databind.ObjectMapper().readTree(config))
+                    ? "used" : "not used (its /proc is the host's: see hull info's Lxcfs line)";
+        }
+        if (!c.options().lxcfs) {
+            return "not used (a machine made by a Hull before lxcfs: its /proc is the host's)";
+        }
+        String why = dev.hull.engine.Lxcfs.unavailable();
+        return why == null ? "used at start" : "unavailable: " + why;
+    }
+
     /** The container's inspect, with a Machine object on top. */
     public ObjectNode inspect(String ref) throws IOException, RuntimeError {
         ContainerInfo c = resolve(ref);
@@ -344,6 +362,7 @@ public final class Machines {
             x.put("DiskImage", d.image());
         }
         x.put("Autostart", m.autostart());
+        x.put("Lxcfs", lxcfs(c, engine.state(c).running()));
         return n;
     }
 }
