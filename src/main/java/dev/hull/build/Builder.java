@@ -236,8 +236,8 @@ public final class Builder {
                 throw from.error("the base image's ONBUILD " + t.asText() + ": " + e.getMessage());
             }
             for (Instruction in : df.instructions()) {
-                out.add(new Instruction(from.file(), from.line(), in.keyword(), in.flags(), in.mounts(), in.args(),
-                        in.json(), in.heredocs(), in.original()));
+                out.add(new Instruction(from.file(), from.line(), in.keyword(), in.flags(), in.mounts(), in.excludes(),
+                        in.args(), in.json(), in.heredocs(), in.original()));
             }
         }
         s.cc().remove("OnBuild");

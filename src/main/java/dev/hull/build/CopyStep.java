@@ -18,7 +18,7 @@ import java.util.Set;
  * straight from them (no container) with --chown, --chmod and ADD's tar extraction.
  */
 final class CopyStep {
-    private static final Set<String> FLAGS = Set.of("from", "chown", "chmod", "link", "checksum");
+    private static final Set<String> FLAGS = Set.of("from", "chown", "chmod", "link", "checksum", "parents");
     /** A source that is the instruction's heredoc number N: HEREDOC + N (no word can start with a NUL). */
     private static final String HEREDOC = "\0heredoc:";
 
@@ -115,12 +115,47 @@ final class CopyStep {
                 continue;
             }
             try {
-                matches.addAll(source.match(src));
+                matches.addAll(source.match(src, parents(in)));
             } catch (IllegalArgumentException e) {
                 throw in.error(in.keyword() + " " + src + ": " + e.getMessage());
             }
         }
-        return matches;
+        return exclude(in, words, vars, matches);
+    }
+
+    /** Whether the step has --parents (--parents=false: no). */
+    static boolean parents(Instruction in) {
+        return in.flags().containsKey("parents") && !"false".equalsIgnoreCase(in.flags().get("parents"));
+    }
+
+    /**
+     * The matches less what --exclude patterns match (.dockerignore's pattern rules), each path
+     * taken from where the match names its files: below a directory source, a file by its name,
+     * with --parents from the pivot. A directory excluded takes what is below it.
+     */
+    private static List<BuildContext.Match> exclude(Instruction in, Words words, Map<String, String> vars,
+            List<BuildContext.Match> matches) throws BuildException {
+        if (in.excludes().isEmpty()) {
+            return matches;
+        }
+        StringBuilder text = new StringBuilder();
+        for (String x : in.excludes()) {
+            text.append(in.expand(() -> words.word(x, vars))).append('\n');
+        }
+        DockerIgnore patterns = DockerIgnore.parse(text.toString());
+        List<BuildContext.Match> kept = new ArrayList<>();
+        for (BuildContext.Match m : matches) {
+            String self = m.name(m.rel());
+            if (!self.isEmpty() && patterns.ignored(self)) {
+                continue;
+            }
+            List<String> files = m.files().stream().filter(f -> {
+                String n = m.name(f);
+                return n.isEmpty() || f.equals(m.rel()) || !patterns.ignored(n);
+            }).toList();
+            kept.add(new BuildContext.Match(m.root(), m.rel(), m.dir(), files, m.pivot()));
+        }
+        return kept;
     }
 
     /** The sources and the destination: the exec form's strings (variables replaced) or the words. */
@@ -213,7 +248,7 @@ final class CopyStep {
             }
         }
         String target = dest.startsWith("/") ? dest : s.workdir() + "/" + dest;
-        boolean toDir = dest.endsWith("/") || dest.endsWith("/.") || dest.equals(".");
+        boolean toDir = dest.endsWith("/") || dest.endsWith("/.") || dest.equals(".") || parents(in);
         if (matches.size() > 1 && !toDir) {
             throw in.error(in.keyword() + " with more than one source file: the destination must be a"
                     + " directory and end with a / (" + dest + ")");
