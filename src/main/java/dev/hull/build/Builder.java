@@ -139,7 +139,9 @@ public final class Builder {
     private Stage stages(BuildSession b, Dockerfile df, BuildContext ctx)
             throws BuildException, IOException, RuntimeError {
         StagePlan plan = StagePlan.of(df, b.req.buildArgs, b.req.target);
-        b.steps(plan.steps(), new BuildProgress(b.req.out, plan.needed.stream().map(StageDef::index).toList()));
+        List<Integer> order = plan.needed.stream().map(StageDef::index).toList();
+        b.steps(plan.steps(), b.req.tty && !b.req.quiet ? new BuildProgress(b.req.out, order, new TtyProgress(
+                b.req.err, b.req.stdio != null ? b.req.stdio[2] : 2, plan.steps())) : new BuildProgress(b.req.out, order));
         Map<Integer, Stage> built = new ConcurrentHashMap<>();
         Set<String> used = ConcurrentHashMap.newKeySet();
         used.addAll(plan.declared);

@@ -70,8 +70,9 @@ final class BuildCli {
         Path iidfile;
         @Option(names = {"-q", "--quiet"}, description = "Print only the image id (RUN output is shown only when a step fails).")
         boolean quiet;
-        @Option(names = "--progress", paramLabel = "auto|plain|quiet", description = "plain (and auto): a line per step,"
-                + " RUN output as it comes; quiet: as -q.")
+        @Option(names = "--progress", paramLabel = "auto|plain|tty|quiet", description = "plain: a line per step,"
+                + " RUN output as it comes; tty: a view redrawn in place on stderr (running steps, their last output"
+                + " lines, times); auto (the default): tty when stderr is a terminal, else plain; quiet: as -q.")
         String progress = "auto";
         @Option(names = "--network", paramLabel = "bridge|host|none", description = "The network RUN steps join"
                 + " (default bridge; RUN --network= overrides it per step).")
@@ -102,10 +103,11 @@ final class BuildCli {
                 }
                 req.stdio = inv.stdio();
                 switch (progress) {
-                    case "auto", "plain" -> { }
+                    case "plain" -> { }
+                    case "auto", "tty" -> // plain lines where stderr is not a terminal
+                        req.tty = dev.hull.linux.FdControl.isTerminal(inv.stdio() == null ? 2 : inv.stdio()[2]);
                     case "quiet" -> quiet = true;
-                    case "tty" -> throw new BuildException("--progress tty: not supported yet (use plain: a line per step)");
-                    default -> throw new BuildException("--progress " + progress + ": use auto, plain or quiet");
+                    default -> throw new BuildException("--progress " + progress + ": use auto, plain, tty or quiet");
                 }
                 req.quiet = quiet;
                 req.jobs(dev.hull.runtime.Caller.getenv("HULL_BUILD_JOBS"));
