@@ -80,14 +80,72 @@ final class CopyStep {
             if (reuseLinked(b, s, in, extra)) {
                 return;
             }
-            Path flat = b.flatten(image);
+            List<Path> temps = new ArrayList<>();
             try {
-                BuildContext source = new BuildContext(flat, DockerIgnore.none());
-                write(b, s, in, words, vars, matches(b, in, words, vars, list, source), dest, false, true, extra);
+                List<BuildContext.Match> direct = parents(in) ? null : direct(b, image, list, temps);
+                if (direct == null) { // globs, --parents, a path through a symlink: the whole image, flattened
+                    Path flat = b.flatten(image);
+                    temps.add(flat);
+                    direct = matches(b, in, words, vars, list, new BuildContext(flat, DockerIgnore.none()));
+                } else {
+                    direct = exclude(in, words, vars, direct);
+                }
+                write(b, s, in, words, vars, direct, dest, false, true, extra);
             } finally {
-                SnapshotStore.deleteTree(flat);
+                for (Path t : temps) {
+                    SnapshotStore.deleteTree(t);
+                }
             }
         });
+    }
+
+    /**
+     * COPY --from's sources read in place from the image's layers, without flattening it whole: a
+     * file from the layer that shows it, a directory flattened alone (into a temp dir, added to
+     * temps). Null when a source is a glob, the image's root or not plainly there, or with
+     * --parents (the whole image is flattened then, as before).
+     */
+    private static List<BuildContext.Match> direct(BuildSession b, ImageRecord image, List<String> list,
+            List<Path> temps) throws IOException, RuntimeError {
+        if (list.stream().anyMatch(w -> w.startsWith(HEREDOC) || w.indexOf('*') >= 0 || w.indexOf('?') >= 0
+                || w.indexOf('[') >= 0)) {
+            return null;
+        }
+        List<Path> layers = null;
+        List<BuildContext.Match> out = new ArrayList<>();
+        for (String src : list) {
+            String rel;
+            try {
+                rel = BuildContext.clean(src);
+            } catch (IllegalArgumentException e) {
+                return null;
+            }
+            if (rel.isEmpty()) {
+                return null;
+            }
+            if (layers == null) {
+                layers = b.images.unpack(image);
+            }
+            Path p = dev.hull.image.unpack.LayerFlattener.locate(layers, rel);
+            if (p == null) {
+                return null;
+            }
+            if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Path dir = Files.createTempDirectory(b.tmp, "from-");
+                temps.add(dir);
+                if (!dev.hull.image.unpack.LayerFlattener.flattenSubtree(layers, rel, dir)) {
+                    return null;
+                }
+                out.addAll(new BuildContext(dir, DockerIgnore.none()).match("."));
+            } else {
+                Path root = p;
+                for (int i = 0; i < rel.split("/").length; i++) {
+                    root = root.getParent();
+                }
+                out.add(new BuildContext.Match(root, rel, false, List.of(rel)));
+            }
+        }
+        return out;
     }
 
     /** The sources' matches in source (heredocs as files of their own). */
