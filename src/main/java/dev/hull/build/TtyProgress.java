@@ -28,6 +28,8 @@ final class TtyProgress {
         final String label;
         final long t0 = System.nanoTime();
         final ArrayDeque<String> kept = new ArrayDeque<>();
+        /** Output came since the last redraw. */
+        boolean fresh;
 
         Running(String label) {
             this.label = label;
@@ -66,10 +68,14 @@ final class TtyProgress {
 
     /** The stage's step is done (from the cache, or in seconds). */
     synchronized void finish(int stage, boolean cached, double seconds) {
-        Running r = running.remove(stage);
+        Running r = running.get(stage);
         if (r == null) {
             return;
         }
+        if (r.fresh) {
+            redraw(); // its last lines shown once before the step folds into one line
+        }
+        running.remove(stage);
         done++;
         pending.add(cached ? " => CACHED " + r.label : timed(" => " + r.label, seconds));
         redraw();
@@ -81,11 +87,12 @@ final class TtyProgress {
         if (r == null) {
             pending.add(clean(line));
         } else {
+            r.fresh = true;
             r.kept.addLast(clean(line));
             if (r.kept.size() > KEPT) {
                 r.kept.removeFirst();
             }
-            return; // shown at the next tick: a chatty step costs no redraw a line
+            return; // shown at the next tick or when the step ends: a chatty step costs no redraw a line
         }
         redraw();
     }
@@ -167,6 +174,7 @@ final class TtyProgress {
             List<String> live = new ArrayList<>();
             live.add(header());
             for (Running r : running.values()) {
+                r.fresh = false;
                 live.add(timed(" => " + r.label, (System.nanoTime() - r.t0) / 1e9));
                 int skip = Math.max(0, r.kept.size() - TAIL);
                 int i = 0;

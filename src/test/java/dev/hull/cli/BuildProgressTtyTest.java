@@ -53,7 +53,7 @@ class BuildProgressTtyTest {
     void aTerminalGetsTheRedrawnView() throws Exception {
         Path c = fx.context("view", """
                 FROM busybox AS build
-                RUN for i in 1 2 3 4 5 6 7 8 9; do echo "output line $i"; done; sleep 1
+                RUN for i in 1 2 3 4 5 6 7 8 9; do echo "output line $i"; done
                 FROM busybox
                 COPY --from=build /etc/passwd /copied
                 RUN echo final step
