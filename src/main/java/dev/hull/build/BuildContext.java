@@ -28,8 +28,27 @@ final class BuildContext {
     private final Path root;
     private final DockerIgnore ignore;
 
-    /** One source: its path in the context ("" for the root), whether it is a directory, and every path it copies. */
-    record Match(Path root, String rel, boolean dir, List<String> files) {}
+    /**
+     * One source: its path in the context ("" for the root), whether it is a directory, and every
+     * path it copies; pivot: with COPY --parents, the directory the destination's names start from
+     * (the context's root, or where the source's "/./" was), else null.
+     */
+    record Match(Path root, String rel, boolean dir, List<String> files, String pivot) {
+        Match(Path root, String rel, boolean dir, List<String> files) {
+            this(root, rel, dir, files, null);
+        }
+
+        /** Where the names this match gives its files start: the pivot, the directory, or the file's parent. */
+        String base() {
+            return pivot != null ? pivot : dir ? rel : rel.contains("/") ? rel.substring(0, rel.lastIndexOf('/')) : "";
+        }
+
+        /** f (one of files) relative to base(). */
+        String name(String f) {
+            String b = base();
+            return f.equals(b) ? "" : b.isEmpty() ? f : f.substring(b.length() + 1);
+        }
+    }
 
     BuildContext(Path root, DockerIgnore ignore) {
         this.root = root;
@@ -47,11 +66,30 @@ final class BuildContext {
 
     /** The sources src names (a path or a glob), each with the files below it; an error if there are none. */
     List<Match> match(String src) throws IOException {
+        return match(src, false);
+    }
+
+    /**
+     * match(src), or with parents (COPY --parents) each source keeps its path from the context's
+     * root, or from the first "/./" in src (rsync's --relative): {@code **} matches any number of
+     * directories, and a glob that matches nothing copies nothing (as buildkit does).
+     */
+    List<Match> match(String src, boolean parents) throws IOException {
         String rel = clean(src);
+        int pivotParts = 0;
+        if (parents) {
+            int cut = src.indexOf("/./");
+            String before = cut < 0 ? "" : clean(src.substring(0, cut));
+            pivotParts = before.isEmpty() ? 0 : before.split("/").length;
+            if (cut >= 0 && List.of(src.substring(cut + 3).split("/")).contains("..")) {
+                throw new IllegalArgumentException("--parents: no .. after the ./ that starts what is kept");
+            }
+        }
         List<String> found = new ArrayList<>();
         if (hasMeta(rel)) {
-            glob(rel.split("/"), 0, "", found);
-            if (found.isEmpty()) {
+            glob(rel.split("/"), 0, "", found, parents);
+            found = new ArrayList<>(new java.util.LinkedHashSet<>(found)); // ** may reach a path twice
+            if (found.isEmpty() && !parents) {
                 throw new IllegalArgumentException("no files in the build context match " + src
                         + (ignore == null ? "" : " (after .dockerignore)"));
             }
@@ -79,7 +117,9 @@ final class BuildContext {
             if (dir) {
                 walk(f, files);
             }
-            out.add(new Match(root, f, dir, files));
+            String pivot = parents ? String.join("/", List.of(f.split("/")).subList(0, Math.min(pivotParts,
+                    f.isEmpty() ? 0 : f.split("/").length))) : null;
+            out.add(new Match(root, f, dir, files, pivot));
         }
         return out;
     }
@@ -170,7 +210,8 @@ final class BuildContext {
         return s.indexOf('*') >= 0 || s.indexOf('?') >= 0 || s.indexOf('[') >= 0;
     }
 
-    private void glob(String[] parts, int i, String prefix, List<String> out) throws IOException {
+    /** Adds the paths below prefix that parts[i..] match; doubleStar: a "**" part is any number of directories. */
+    private void glob(String[] parts, int i, String prefix, List<String> out, boolean doubleStar) throws IOException {
         Path dir = prefix.isEmpty() ? root : root.resolve(prefix);
         if (i == parts.length) {
             out.add(prefix);
@@ -179,10 +220,24 @@ final class BuildContext {
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
+        if (doubleStar && parts[i].equals("**")) {
+            glob(parts, i + 1, prefix, out, true); // none
+            TreeSet<String> names = new TreeSet<>();
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+                ds.forEach(c -> names.add(c.getFileName().toString()));
+            }
+            for (String n : names) {
+                String next = prefix.isEmpty() ? n : prefix + "/" + n;
+                if (Files.isDirectory(root.resolve(next), LinkOption.NOFOLLOW_LINKS) && !ignore.ignored(next)) {
+                    glob(parts, i, next, out, true); // one more
+                }
+            }
+            return;
+        }
         if (!hasMeta(parts[i])) {
             String next = prefix.isEmpty() ? parts[i] : prefix + "/" + parts[i];
             if (Files.exists(root.resolve(next), LinkOption.NOFOLLOW_LINKS) && !ignore.ignored(next)) {
-                glob(parts, i + 1, next, out);
+                glob(parts, i + 1, next, out, doubleStar);
             }
             return;
         }
@@ -194,7 +249,7 @@ final class BuildContext {
         for (String n : names) {
             String next = prefix.isEmpty() ? n : prefix + "/" + n;
             if (p.matcher(n).matches() && !ignore.ignored(next)) {
-                glob(parts, i + 1, next, out);
+                glob(parts, i + 1, next, out, doubleStar);
             }
         }
     }

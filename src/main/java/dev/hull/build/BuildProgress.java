@@ -25,19 +25,49 @@ final class BuildProgress {
     private final PrintStream out;
     private final List<Integer> order;
     private final boolean prefixed;
+    /** --progress tty: the view every line goes to instead (null: plain lines). */
+    private final TtyProgress view;
     private final Map<Integer, StringBuilder> held = new HashMap<>();
     private final Set<Integer> finished = new HashSet<>();
     private int head;
 
     /** order: the stages' indices in file order. */
     BuildProgress(PrintStream out, List<Integer> order) {
+        this(out, order, null);
+    }
+
+    /** With a view (--progress tty), every step, result and output line goes to it instead. */
+    BuildProgress(PrintStream out, List<Integer> order, TtyProgress view) {
         this.out = out;
         this.order = order;
         this.prefixed = order.size() > 1;
+        this.view = view;
+    }
+
+    /** The stage starts its step position ("3/7"), text: the instruction; label: the stage's name. */
+    void step(int stage, String label, String position, String text) {
+        if (view != null) {
+            view.start(stage, "[" + (prefixed ? label + " " : "") + position + "] " + text.replace('\n', ' '));
+        } else {
+            line(stage, "STEP " + position + ": " + text);
+        }
+    }
+
+    /** The stage's step is done: its result line (plain), from the cache or in seconds. */
+    void done(int stage, String text, boolean cached, double seconds) {
+        if (view != null) {
+            view.finish(stage, cached, seconds);
+        } else {
+            line(stage, text);
+        }
     }
 
     /** One line of the stage's. */
     synchronized void line(int stage, String text) {
+        if (view != null) {
+            view.note(stage, text);
+            return;
+        }
         if (head < order.size() && order.get(head) == stage || head >= order.size()) {
             out.println(text);
             out.flush();
@@ -59,6 +89,9 @@ final class BuildProgress {
 
     /** Writes all that is held (the build failed or ended): from now on every line goes out at once. */
     synchronized void releaseAll() {
+        if (view != null) {
+            view.close();
+        }
         for (int i = head + 1; i < order.size(); i++) {
             release(order.get(i));
         }
@@ -86,7 +119,7 @@ final class BuildProgress {
      * lines become this stage's lines, prefixed with label.
      */
     RunOutput run(int stage, String label, int[] base) throws IOException {
-        if (!prefixed) {
+        if (!prefixed && view == null) {
             return new RunOutput() {
                 public int[] stdio() {
                     return base;
@@ -100,7 +133,11 @@ final class BuildProgress {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(new FdInputStream(pipe[0]),
                     StandardCharsets.UTF_8))) {
                 for (String l = r.readLine(); l != null; l = r.readLine()) {
-                    line(stage, "[" + label + "] " + l);
+                    if (view != null) {
+                        view.output(stage, l);
+                    } else {
+                        line(stage, "[" + label + "] " + l);
+                    }
                 }
             } catch (IOException ignored) {
                 // the step's own result says what happened

@@ -24,6 +24,10 @@ public final class BuildRequest {
     public boolean pull;
     public Map<String, String> labels = new LinkedHashMap<>();
     public boolean quiet;
+    /** --progress tty: a view redrawn in place on err (a terminal) instead of plain lines on out. */
+    public boolean tty;
+    /** --platform: what the build makes (FROM images pulled for it, the config's architecture); null: this host's. */
+    public dev.hull.image.Platform platform;
     public int[] stdio;
     public PrintStream out = System.out;
     public PrintStream err = System.err;

@@ -66,7 +66,9 @@ final class BuildSession {
             throw new BuildException("interrupted");
         }
         s.step++;
-        line(s, "STEP " + s.step + "/" + steps + ": " + in.original());
+        if (!req.quiet) {
+            progress.step(s.index, label(s), s.step + "/" + steps, in.original());
+        }
     }
 
     /** A base image's ONBUILD trigger, run after its FROM (not a step of the Dockerfile's count). */
@@ -79,8 +81,16 @@ final class BuildSession {
 
     void done(Stage s, boolean cached, long t0) {
         String id = Digest.parse(s.id).shortHex();
-        line(s, cached ? "--> CACHED " + id
-                : String.format(Locale.ROOT, "--> %s (%.1fs)", id, (System.nanoTime() - t0) / 1e9));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        if (!req.quiet) {
+            progress.done(s.index, cached ? "--> CACHED " + id : String.format(Locale.ROOT, "--> %s (%.1fs)", id,
+                    seconds), cached, seconds);
+        }
+    }
+
+    /** The stage's name in progress lines. */
+    private static String label(Stage s) {
+        return s.name != null ? s.name : "stage-" + s.index;
     }
 
     BuildProgress progress() {
@@ -123,7 +133,7 @@ final class BuildSession {
 
     /** Where a RUN step of s writes (not with -q: its log then). */
     BuildProgress.RunOutput runOutput(Stage s, int[] base) throws IOException {
-        return progress.run(s.index, s.name != null ? s.name : "stage-" + s.index, base);
+        return progress.run(s.index, label(s), base);
     }
 
     /** image's root filesystem as one directory in the build's temp dir (the caller deletes it). */

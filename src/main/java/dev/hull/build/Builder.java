@@ -5,6 +5,7 @@ import dev.hull.build.Dockerfile.Instruction;
 import dev.hull.build.StagePlan.StageDef;
 import dev.hull.engine.Engine;
 import dev.hull.image.ImageRecord;
+import dev.hull.image.Platform;
 import dev.hull.image.Reference;
 import dev.hull.image.SnapshotStore;
 import dev.hull.runtime.RuntimeError;
@@ -30,11 +31,22 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class Builder {
     private final Engine engine;
-    private final Engine.ImageSource pull;
+    private final PlatformSource pull;
+
+    /** Where a FROM image the store lacks (or has for another platform) comes from: a registry pull. */
+    @FunctionalInterface
+    public interface PlatformSource {
+        ImageRecord fetch(String image, Platform platform) throws IOException, RuntimeError;
+    }
     private final BuildCache cache;
 
-    /** pull fetches a FROM image the store lacks (the CLI's registry pull), or null. */
+    /** pull fetches a FROM image the store lacks (the Docker API's pull, this host's platform only), or null. */
     public Builder(Engine engine, Engine.ImageSource pull) {
+        this(engine, pull == null ? null : (PlatformSource) (image, platform) -> pull.fetch(image));
+    }
+
+    /** pull fetches a FROM image the store lacks, or has for another platform (the CLI's registry pull), or null. */
+    public Builder(Engine engine, PlatformSource pull) {
         this.engine = engine;
         this.pull = pull;
         this.cache = new BuildCache(engine.home(), engine.images().store().content());
@@ -61,7 +73,7 @@ public final class Builder {
             if (pull == null) {
                 throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "image " + text + " is not here");
             }
-            return pull.fetch(text);
+            return pull.fetch(text, Platform.host());
         });
         Thread hook = new Thread(() -> cleanUp(b), "hull-build-cleanup");
         boolean hooked = false;
@@ -137,10 +149,48 @@ public final class Builder {
      * Builds the stages the target needs, side by side where they allow ({@link StageScheduler});
      * returns the target's final state.
      */
+    /**
+     * The FROM image of d for d's platform: the store's when it is of that platform (and not
+     * --pull), else pulled for it — a registry's index picks the platform's manifest.
+     */
+    private ImageRecord base(BuildSession b, StageDef d) throws BuildException, IOException {
+        Platform want = d.platform();
+        ImageRecord base = null;
+        String why = null;
+        if (!b.req.pull) {
+            try {
+                base = engine.images().getOrBuildBuiltin(d.base());
+                if (base.platform() == null || base.platform().architecture() == null || want.matches(base.platform())) {
+                    return base;
+                }
+                why = "the image here is " + base.platform();
+            } catch (dev.hull.image.ImageNotFoundException e) {
+                why = e.getMessage();
+            }
+        }
+        if (pull == null) {
+            throw d.from().error("FROM " + d.base() + ": " + why);
+        }
+        try {
+            base = pull.fetch(d.base(), want);
+        } catch (RuntimeError e) {
+            throw d.from().error("FROM " + d.base() + (b.req.pull ? " (--pull)" : "") + (why == null ? "" : ": " + why)
+                    + (base != null ? ", not " + want + "; pulling it for " + want + " failed" : "") + ": "
+                    + e.getMessage());
+        }
+        if (base.platform() != null && base.platform().architecture() != null && !want.matches(base.platform())) {
+            throw d.from().error("FROM " + d.base() + ": the registry has it for " + base.platform() + ", not " + want);
+        }
+        return base;
+    }
+
     private Stage stages(BuildSession b, Dockerfile df, BuildContext ctx)
             throws BuildException, IOException, RuntimeError {
-        StagePlan plan = StagePlan.of(df, b.req.buildArgs, b.req.target);
-        b.steps(plan.steps(), new BuildProgress(b.req.out, plan.needed.stream().map(StageDef::index).toList()));
+        StagePlan plan = StagePlan.of(df, b.req.buildArgs, b.req.target,
+                b.req.platform != null ? b.req.platform : Platform.host());
+        List<Integer> order = plan.needed.stream().map(StageDef::index).toList();
+        b.steps(plan.steps(), b.req.tty && !b.req.quiet ? new BuildProgress(b.req.out, order, new TtyProgress(
+                b.req.err, b.req.stdio != null ? b.req.stdio[2] : 2, plan.steps())) : new BuildProgress(b.req.out, order));
         Map<Integer, Stage> built = new ConcurrentHashMap<>();
         Set<String> used = ConcurrentHashMap.newKeySet();
         used.addAll(plan.declared);
@@ -182,6 +232,7 @@ public final class Builder {
     private Stage stage(BuildSession b, StagePlan plan, StageDef d, Map<Integer, Stage> built, BuildContext ctx,
             CopyStep.Sources sources, Set<String> used) throws BuildException, IOException, RuntimeError {
         Stage s = new Stage(d.name(), d.index());
+        s.platform = d.platform();
         s.step = plan.firstStep(d) - 1;
         b.header(s, d.from());
         long t0 = System.nanoTime();
@@ -193,12 +244,7 @@ public final class Builder {
             s.scratch();
             s.write(b.content);
         } else {
-            ImageRecord base;
-            try {
-                base = b.req.pull && pull != null ? pull.fetch(d.base()) : engine.image(d.base());
-            } catch (RuntimeError e) {
-                throw d.from().error("FROM " + d.base() + (b.req.pull ? " (--pull)" : "") + ": " + e.getMessage());
-            }
+            ImageRecord base = base(b, d);
             s.load(b.content, base.id(), base.layers(), base.diffIds());
         }
         b.done(s, false, t0);
@@ -237,8 +283,8 @@ public final class Builder {
                 throw from.error("the base image's ONBUILD " + t.asText() + ": " + e.getMessage());
             }
             for (Instruction in : df.instructions()) {
-                out.add(new Instruction(from.file(), from.line(), in.keyword(), in.flags(), in.mounts(), in.args(),
-                        in.json(), in.heredocs(), in.original()));
+                out.add(new Instruction(from.file(), from.line(), in.keyword(), in.flags(), in.mounts(), in.excludes(),
+                        in.args(), in.json(), in.heredocs(), in.original()));
             }
         }
         s.cc().remove("OnBuild");

@@ -117,8 +117,16 @@ final class CopyLayer {
     void copy(List<BuildContext.Match> matches, String target, boolean toDir, boolean extract, Integer chmod,
             long[] owner, boolean keepOwners, Path tmp) throws IOException {
         String dest = resolve(DockerIgnore.clean(target), toDir || matches.stream().anyMatch(BuildContext.Match::dir));
+        if (!dest.isEmpty() && toDir && !lowerIsDir(dest)
+                && (matches.isEmpty() || matches.stream().anyMatch(m -> m.pivot() != null))) {
+            tar.put(dest, parent(dest)); // there even when nothing is copied into it
+        }
         for (BuildContext.Match m : matches) {
             Path root = m.root();
+            if (m.pivot() != null) {
+                parents(m, dest, chmod, owner, keepOwners);
+                continue;
+            }
             if (m.dir()) {
                 for (String f : m.files()) {
                     String sub = f.equals(m.rel()) ? "" : m.rel().isEmpty() ? f : f.substring(m.rel().length() + 1);
@@ -158,6 +166,36 @@ final class CopyLayer {
             fix(e, chmod, owner, keepOwners);
             e.inode = null;
             tar.put(to, e);
+        }
+    }
+
+    /**
+     * COPY --parents: the match under dest by its path from the pivot, the directories on that path
+     * as the source has them.
+     */
+    private void parents(BuildContext.Match m, String dest, Integer chmod, long[] owner, boolean keepOwners)
+            throws IOException {
+        List<String> paths = new java.util.ArrayList<>();
+        String name = m.name(m.rel());
+        String at = m.pivot();
+        for (String part : name.isEmpty() ? new String[0] : name.split("/")) {
+            at = at.isEmpty() ? part : at + "/" + part;
+            if (!at.equals(m.rel())) {
+                paths.add(at);
+            }
+        }
+        paths.addAll(m.files());
+        for (String f : paths) {
+            String n = m.name(f);
+            if (n.isEmpty()) {
+                continue; // the pivot itself: the destination
+            }
+            LayerTar.Entry e = LayerTar.of(f.isEmpty() ? m.root() : m.root().resolve(f));
+            if (e == null || e.type == LayerTar.Type.WHITEOUT) {
+                continue;
+            }
+            fix(e, chmod, owner, keepOwners);
+            tar.put(dest.isEmpty() ? n : dest + "/" + n, e);
         }
     }
 

@@ -18,7 +18,7 @@ import java.util.Set;
  * straight from them (no container) with --chown, --chmod and ADD's tar extraction.
  */
 final class CopyStep {
-    private static final Set<String> FLAGS = Set.of("from", "chown", "chmod", "link", "checksum");
+    private static final Set<String> FLAGS = Set.of("from", "chown", "chmod", "link", "checksum", "parents");
     /** A source that is the instruction's heredoc number N: HEREDOC + N (no word can start with a NUL). */
     private static final String HEREDOC = "\0heredoc:";
 
@@ -80,14 +80,72 @@ final class CopyStep {
             if (reuseLinked(b, s, in, extra)) {
                 return;
             }
-            Path flat = b.flatten(image);
+            List<Path> temps = new ArrayList<>();
             try {
-                BuildContext source = new BuildContext(flat, DockerIgnore.none());
-                write(b, s, in, words, vars, matches(b, in, words, vars, list, source), dest, false, true, extra);
+                List<BuildContext.Match> direct = parents(in) ? null : direct(b, image, list, temps);
+                if (direct == null) { // globs, --parents, a path through a symlink: the whole image, flattened
+                    Path flat = b.flatten(image);
+                    temps.add(flat);
+                    direct = matches(b, in, words, vars, list, new BuildContext(flat, DockerIgnore.none()));
+                } else {
+                    direct = exclude(in, words, vars, direct);
+                }
+                write(b, s, in, words, vars, direct, dest, false, true, extra);
             } finally {
-                SnapshotStore.deleteTree(flat);
+                for (Path t : temps) {
+                    SnapshotStore.deleteTree(t);
+                }
             }
         });
+    }
+
+    /**
+     * COPY --from's sources read in place from the image's layers, without flattening it whole: a
+     * file from the layer that shows it, a directory flattened alone (into a temp dir, added to
+     * temps). Null when a source is a glob, the image's root or not plainly there, or with
+     * --parents (the whole image is flattened then, as before).
+     */
+    private static List<BuildContext.Match> direct(BuildSession b, ImageRecord image, List<String> list,
+            List<Path> temps) throws IOException, RuntimeError {
+        if (list.stream().anyMatch(w -> w.startsWith(HEREDOC) || w.indexOf('*') >= 0 || w.indexOf('?') >= 0
+                || w.indexOf('[') >= 0)) {
+            return null;
+        }
+        List<Path> layers = null;
+        List<BuildContext.Match> out = new ArrayList<>();
+        for (String src : list) {
+            String rel;
+            try {
+                rel = BuildContext.clean(src);
+            } catch (IllegalArgumentException e) {
+                return null;
+            }
+            if (rel.isEmpty()) {
+                return null;
+            }
+            if (layers == null) {
+                layers = b.images.unpack(image);
+            }
+            Path p = dev.hull.image.unpack.LayerFlattener.locate(layers, rel);
+            if (p == null) {
+                return null;
+            }
+            if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Path dir = Files.createTempDirectory(b.tmp, "from-");
+                temps.add(dir);
+                if (!dev.hull.image.unpack.LayerFlattener.flattenSubtree(layers, rel, dir)) {
+                    return null;
+                }
+                out.addAll(new BuildContext(dir, DockerIgnore.none()).match("."));
+            } else {
+                Path root = p;
+                for (int i = 0; i < rel.split("/").length; i++) {
+                    root = root.getParent();
+                }
+                out.add(new BuildContext.Match(root, rel, false, List.of(rel)));
+            }
+        }
+        return out;
     }
 
     /** The sources' matches in source (heredocs as files of their own). */
@@ -115,12 +173,47 @@ final class CopyStep {
                 continue;
             }
             try {
-                matches.addAll(source.match(src));
+                matches.addAll(source.match(src, parents(in)));
             } catch (IllegalArgumentException e) {
                 throw in.error(in.keyword() + " " + src + ": " + e.getMessage());
             }
         }
-        return matches;
+        return exclude(in, words, vars, matches);
+    }
+
+    /** Whether the step has --parents (--parents=false: no). */
+    static boolean parents(Instruction in) {
+        return in.flags().containsKey("parents") && !"false".equalsIgnoreCase(in.flags().get("parents"));
+    }
+
+    /**
+     * The matches less what --exclude patterns match (.dockerignore's pattern rules), each path
+     * taken from where the match names its files: below a directory source, a file by its name,
+     * with --parents from the pivot. A directory excluded takes what is below it.
+     */
+    private static List<BuildContext.Match> exclude(Instruction in, Words words, Map<String, String> vars,
+            List<BuildContext.Match> matches) throws BuildException {
+        if (in.excludes().isEmpty()) {
+            return matches;
+        }
+        StringBuilder text = new StringBuilder();
+        for (String x : in.excludes()) {
+            text.append(in.expand(() -> words.word(x, vars))).append('\n');
+        }
+        DockerIgnore patterns = DockerIgnore.parse(text.toString());
+        List<BuildContext.Match> kept = new ArrayList<>();
+        for (BuildContext.Match m : matches) {
+            String self = m.name(m.rel());
+            if (!self.isEmpty() && patterns.ignored(self)) {
+                continue;
+            }
+            List<String> files = m.files().stream().filter(f -> {
+                String n = m.name(f);
+                return n.isEmpty() || f.equals(m.rel()) || !patterns.ignored(n);
+            }).toList();
+            kept.add(new BuildContext.Match(m.root(), m.rel(), m.dir(), files, m.pivot()));
+        }
+        return kept;
     }
 
     /** The sources and the destination: the exec form's strings (variables replaced) or the words. */
@@ -213,7 +306,7 @@ final class CopyStep {
             }
         }
         String target = dest.startsWith("/") ? dest : s.workdir() + "/" + dest;
-        boolean toDir = dest.endsWith("/") || dest.endsWith("/.") || dest.equals(".");
+        boolean toDir = dest.endsWith("/") || dest.endsWith("/.") || dest.equals(".") || parents(in);
         if (matches.size() > 1 && !toDir) {
             throw in.error(in.keyword() + " with more than one source file: the destination must be a"
                     + " directory and end with a / (" + dest + ")");

@@ -34,7 +34,7 @@ public final class Dockerfile {
      * (null for the shell form); original: the whole logical line as written (continuations joined).
      */
     public record Instruction(String file, int line, String keyword, Map<String, String> flags, List<String> mounts,
-            String args, List<String> json, List<Heredoc> heredocs, String original) {
+            List<String> excludes, String args, List<String> json, List<Heredoc> heredocs, String original) {
         BuildException error(String message) {
             return BuildException.at(file, line, message);
         }
@@ -53,6 +53,7 @@ public final class Dockerfile {
             StringBuilder b = new StringBuilder(keyword);
             flags.forEach((k, v) -> b.append(" --").append(k).append(v == null ? "" : "=" + v));
             mounts.forEach(m -> b.append(" --mount=").append(m));
+            excludes.forEach(x -> b.append(" --exclude=").append(x));
             b.append(' ').append(args);
             heredocs.forEach(h -> b.append('\n').append(h.content()).append(h.name()));
             return b.toString();
@@ -219,6 +220,7 @@ public final class Dockerfile {
         String rest = text.substring(sp).strip();
         Map<String, String> flags = new LinkedHashMap<>();
         List<String> mounts = new ArrayList<>();
+        List<String> excludes = new ArrayList<>();
         Set<String> allowed = FLAGS.getOrDefault(keyword, Set.of());
         while (rest.startsWith("--")) {
             int end = 0;
@@ -238,6 +240,11 @@ public final class Dockerfile {
             }
             if (key.equals("mount")) {
                 mounts.add(eq < 0 ? "" : flag.substring(eq + 1));
+            } else if (key.equals("exclude")) { // repeatable: each one a pattern
+                if (eq < 0 || eq == flag.length() - 1) {
+                    throw BuildException.at(file, line, keyword + " --exclude needs a pattern (--exclude=*.txt)");
+                }
+                excludes.add(flag.substring(eq + 1));
             } else {
                 flags.put(key, eq < 0 ? null : flag.substring(eq + 1));
             }
@@ -256,7 +263,7 @@ public final class Dockerfile {
         } else if (keyword.equals("SHELL")) {
             throw BuildException.at(file, line, "SHELL takes a JSON array of strings, like SHELL [\"/bin/sh\", \"-c\"]");
         }
-        return new Instruction(file, line, keyword, flags, mounts, rest, json, heredocs, text);
+        return new Instruction(file, line, keyword, flags, mounts, excludes, rest, json, heredocs, text);
     }
 
     /** The strings of a JSON array of strings, or null if text is not one (then it is the shell form). */

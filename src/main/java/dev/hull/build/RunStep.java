@@ -45,6 +45,11 @@ final class RunStep {
         String key = String.join("\n", extra) + "\n" + in.text() + "\n"
                 + MountSetup.key(b, s, in, mounts, ctx, sources) + "network " + network;
         return b.cached(s, createdBy, key, () -> {
+            String why = Binfmt.missing(s.platform);
+            if (why != null) {
+                throw in.error("RUN for " + s.platform + " on this " + dev.hull.image.Platform.host()
+                        + " host needs an emulator: " + why);
+            }
             Path pipes = script == null ? null : pipes(b, o, script);
             try (MountSetup setup = MountSetup.prepare(b, s, in, mounts, ctx, sources, o)) {
                 s.commit(b.content, createdBy, StepContainer.run(b, s, in, o, String.join(" ", argv)), b.epoch);

@@ -38,6 +38,8 @@ final class Stage {
     long configSize;
     final Map<String, String> args = new LinkedHashMap<>();
     boolean cmdSet;
+    /** What the stage builds for (FROM --platform=, --platform, or this host's). */
+    Platform platform = Platform.host();
     /** The number of the step this stage is at (progress lines and errors). */
     int step;
 
@@ -46,12 +48,15 @@ final class Stage {
         this.index = index;
     }
 
-    /** FROM scratch: an empty image of this host's platform. */
+    /** FROM scratch: an empty image of the stage's platform. */
     void scratch() {
-        Platform p = Platform.host();
+        Platform p = platform;
         config = JSON.createObjectNode();
         config.put("architecture", p.architecture());
-        config.put("os", "linux");
+        config.put("os", p.os());
+        if (p.variant() != null) {
+            config.put("variant", p.variant());
+        }
         config.putObject("config");
         ObjectNode rootfs = config.putObject("rootfs");
         rootfs.put("type", "layers");

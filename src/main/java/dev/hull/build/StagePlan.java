@@ -17,7 +17,8 @@ import java.util.Set;
  */
 final class StagePlan {
     /** One stage: FROM's name (or null), its index, the FROM instruction, its base image or stage, its body. */
-    record StageDef(String name, int index, Instruction from, String base, List<Instruction> body) {}
+    /** platform: what the stage builds for (FROM --platform=, else the build's target platform). */
+    record StageDef(String name, int index, Instruction from, String base, List<Instruction> body, Platform platform) {}
 
     final Words words;
     final Map<String, String> globals = new LinkedHashMap<>();
@@ -25,6 +26,8 @@ final class StagePlan {
     final Set<String> declared = new HashSet<>();
     final List<StageDef> defs = new ArrayList<>();
     StageDef target;
+    /** The build's target platform (--platform, else this host's). */
+    Platform platform = Platform.host();
     /** The stages the target needs, in file order. */
     final List<StageDef> needed = new ArrayList<>();
 
@@ -32,9 +35,11 @@ final class StagePlan {
         this.words = words;
     }
 
-    static StagePlan of(Dockerfile df, Map<String, String> buildArgs, String targetName) throws BuildException {
+    static StagePlan of(Dockerfile df, Map<String, String> buildArgs, String targetName, Platform platform)
+            throws BuildException {
         StagePlan p = new StagePlan(new Words(df.escape()));
-        p.globals.putAll(platformArgs());
+        p.platform = platform;
+        p.globals.putAll(platformArgs(platform));
         p.split(df, buildArgs);
         if (p.defs.isEmpty()) {
             throw new BuildException(df.name() + ": no FROM instruction: a Dockerfile must start with FROM (only ARG"
@@ -66,13 +71,14 @@ final class StagePlan {
     }
 
     /**
-     * The platform ARGs buildkit defines before the first FROM (BUILDPLATFORM, TARGETARCH...): for
-     * {@code FROM --platform=$BUILDPLATFORM} and a stage's {@code ARG TARGETARCH}. Both are this host's.
+     * The platform ARGs buildkit defines before the first FROM: BUILDPLATFORM, BUILDOS... this
+     * host's, TARGETPLATFORM, TARGETARCH... the build's target (for {@code FROM
+     * --platform=$BUILDPLATFORM} and a stage's {@code ARG TARGETARCH}).
      */
-    static Map<String, String> platformArgs() {
-        Platform h = Platform.host();
+    static Map<String, String> platformArgs(Platform target) {
         Map<String, String> out = new LinkedHashMap<>();
         for (String side : new String[] {"BUILD", "TARGET"}) {
+            Platform h = side.equals("BUILD") ? Platform.host() : target;
             out.put(side + "PLATFORM", h.toString());
             out.put(side + "OS", h.os());
             out.put(side + "ARCH", h.architecture());
@@ -123,23 +129,22 @@ final class StagePlan {
         } else if (w.size() != 1) {
             throw in.error("FROM takes an image and optionally AS NAME: FROM " + in.args());
         }
+        Platform stagePlatform = platform;
         if (in.flags().containsKey("platform")) {
             String text = in.expand(() -> words.word(String.valueOf(in.flags().get("platform")), globals));
-            Platform asked;
             try {
-                asked = Platform.parse(text);
+                stagePlatform = Platform.parse(text);
             } catch (IllegalArgumentException e) {
                 throw in.error("FROM --platform=" + text + ": use OS/ARCH[/VARIANT], e.g. " + Platform.host());
             }
-            if (!asked.matches(Platform.host())) {
-                throw in.error("FROM --platform=" + text + ": hull build builds only for this host's platform, "
-                        + Platform.host());
+            if (!stagePlatform.os().equals("linux")) {
+                throw in.error("FROM --platform=" + text + ": hull builds linux images only");
             }
         }
         if (w.get(0).isEmpty()) {
             throw in.error("FROM names no image (an ARG used before FROM has no value?)");
         }
-        return new StageDef(name, defs.size(), in, w.get(0), body);
+        return new StageDef(name, defs.size(), in, w.get(0), body, stagePlatform);
     }
 
     private void mark(StageDef d, Set<Integer> need) {

@@ -56,8 +56,9 @@ final class BuildCli {
         @Option(names = "--pull", description = "Pull every FROM image from its registry again, even when the store"
                 + " has it.")
         boolean pull;
-        @Option(names = "--platform", paramLabel = "OS/ARCH", description = "The platform to build for: only this"
-                + " host's (e.g. linux/amd64); any other is an error.")
+        @Option(names = "--platform", paramLabel = "OS/ARCH[/VARIANT]", description = "The platform to build for"
+                + " (default this host's): FROM images are pulled for it; a RUN step for another CPU needs an emulator"
+                + " in binfmt_misc (qemu-user-static).")
         String platform;
         @Option(names = "--label", paramLabel = "KEY=VALUE", description = "A label for the image (repeatable).")
         List<String> labels = new ArrayList<>();
@@ -70,8 +71,9 @@ final class BuildCli {
         Path iidfile;
         @Option(names = {"-q", "--quiet"}, description = "Print only the image id (RUN output is shown only when a step fails).")
         boolean quiet;
-        @Option(names = "--progress", paramLabel = "auto|plain|quiet", description = "plain (and auto): a line per step,"
-                + " RUN output as it comes; quiet: as -q.")
+        @Option(names = "--progress", paramLabel = "auto|plain|tty|quiet", description = "plain: a line per step,"
+                + " RUN output as it comes; tty: a view redrawn in place on stderr (running steps, their last output"
+                + " lines, times); auto (the default): tty when stderr is a terminal, else plain; quiet: as -q.")
         String progress = "auto";
         @Option(names = "--network", paramLabel = "bridge|host|none", description = "The network RUN steps join"
                 + " (default bridge; RUN --network= overrides it per step).")
@@ -98,14 +100,15 @@ final class BuildCli {
                 req.noCache = noCache;
                 req.pull = pull;
                 if (platform != null) {
-                    platform(platform);
+                    req.platform = platform(platform);
                 }
                 req.stdio = inv.stdio();
                 switch (progress) {
-                    case "auto", "plain" -> { }
+                    case "plain" -> { }
+                    case "auto", "tty" -> // plain lines where stderr is not a terminal
+                        req.tty = dev.hull.linux.FdControl.isTerminal(inv.stdio() == null ? 2 : inv.stdio()[2]);
                     case "quiet" -> quiet = true;
-                    case "tty" -> throw new BuildException("--progress tty: not supported yet (use plain: a line per step)");
-                    default -> throw new BuildException("--progress " + progress + ": use auto, plain or quiet");
+                    default -> throw new BuildException("--progress " + progress + ": use auto, plain, tty or quiet");
                 }
                 req.quiet = quiet;
                 req.jobs(dev.hull.runtime.Caller.getenv("HULL_BUILD_JOBS"));
@@ -205,10 +208,9 @@ final class BuildCli {
                     }
                     req.dockerfileText = Files.readString(df);
                 }
-                Builder builder = new Builder(engine, text -> {
+                Builder builder = new Builder(engine, (Builder.PlatformSource) (text, plat) -> {
                     try {
-                        return RegistryCli.pull(engine.images(), access, text, dev.hull.image.Platform.host(), false,
-                                System.err);
+                        return RegistryCli.pull(engine.images(), access, text, plat, false, System.err);
                     } catch (IOException e) {
                         throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "image " + text
                                 + " is not here and pulling it failed: " + e.getMessage(), e);
@@ -244,21 +246,25 @@ final class BuildCli {
         }
     }
 
-    /** --platform: this host's platform is accepted (what hull build makes anyway); any other is an error. */
-    static void platform(String text) throws BuildException {
-        dev.hull.image.Platform host = dev.hull.image.Platform.host();
-        for (String one : text.split(",")) {
-            dev.hull.image.Platform p;
-            try {
-                p = dev.hull.image.Platform.parse(one.strip());
-            } catch (IllegalArgumentException e) {
-                throw new BuildException(e.getMessage());
-            }
-            if (!p.matches(host)) {
-                throw new BuildException("--platform " + one.strip() + ": hull build builds only for this host's"
-                        + " platform, " + host + " (no emulation)");
-            }
+    /**
+     * --platform OS/ARCH[/VARIANT]: the platform the build makes (one; linux). A RUN step for
+     * another platform than this host's needs an emulator in binfmt_misc; other steps do not.
+     */
+    static dev.hull.image.Platform platform(String text) throws BuildException {
+        if (text.contains(",")) {
+            throw new BuildException("--platform " + text + ": hull build makes one platform at a time (build once per"
+                    + " platform)");
         }
+        dev.hull.image.Platform p;
+        try {
+            p = dev.hull.image.Platform.parse(text.strip());
+        } catch (IllegalArgumentException e) {
+            throw new BuildException(e.getMessage());
+        }
+        if (!p.os().equals("linux")) {
+            throw new BuildException("--platform " + text + ": hull builds linux images only");
+        }
+        return p;
     }
 
     /** A flag's KEY=VALUE,KEY=VALUE... (--secret, --output); usage is the error for a part without =. */

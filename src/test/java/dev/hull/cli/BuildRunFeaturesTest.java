@@ -288,12 +288,9 @@ class BuildRunFeaturesTest {
         // the triggers go through the cache like any step
         assertThat(ok("build", child.toString()).out().lines().filter(l -> l.startsWith("--> CACHED")).count())
                 .isEqualTo(3);
-        // --progress: plain is the default's lines, quiet is -q, tty is refused
+        // --progress: plain is the default's lines, quiet is -q (tty: BuildProgressTtyTest)
         assertThat(ok("build", "--progress=plain", child.toString()).out()).contains("STEP 1/2: FROM onb:parent\n");
         assertThat(ok("build", "--progress", "quiet", child.toString()).out()).matches("sha256:[0-9a-f]{64}\n");
-        HullCommand.Result tty = fx.hull.run("build", "--progress", "tty", child.toString());
-        assertThat(tty.exit()).isEqualTo(1);
-        assertThat(tty.err()).contains("hull: --progress tty: not supported yet");
         nothingLeftBehind();
     }
 }

@@ -102,6 +102,41 @@ public final class LayerFlattener {
         return true;
     }
 
+    /**
+     * Where the image shows rel (a path in the image): the top-most layer's entry as overlayfs
+     * merges them (a whiteout, a non-directory on the way or an opaque directory above it hides the
+     * lower layers), or null when the image has nothing there or the way passes a symlink (resolved
+     * in the container, not here).
+     */
+    public static Path locate(List<Path> layersLowestFirst, String rel) throws IOException {
+        String[] parts = rel.split("/");
+        for (int i = layersLowestFirst.size() - 1; i >= 0; i--) {
+            Path p = layersLowestFirst.get(i);
+            boolean hides = false;
+            for (int k = 0; k < parts.length; k++) {
+                p = p.resolve(parts[k]);
+                BasicFileAttributes a = Fs.lstat(p);
+                if (a == null) {
+                    break; // this layer says nothing here; lower ones may
+                }
+                if (a.isOther() && Overlay.isWhiteout(p)) {
+                    return null; // deleted here
+                }
+                if (k == parts.length - 1) {
+                    return p;
+                }
+                if (!a.isDirectory()) {
+                    return null; // a file or a symlink on the way
+                }
+                hides |= Overlay.isOpaque(p);
+            }
+            if (hides) {
+                return null;
+            }
+        }
+        return null;
+    }
+
     private void apply(Path layer) throws IOException {
         Map<Object, Path> copies = new HashMap<>(); // inode in this layer -> its first copy, for hard links
         Files.walkFileTree(layer, new SimpleFileVisitor<>() {
