@@ -162,6 +162,7 @@ public final class PlanBuilder {
                 && namespaces.stream().noneMatch(n -> n.type().equals("time") && n.path() == null)) {
             throw new ConfigException("config.json: linux.timeOffsets: needs a new time namespace");
         }
+        Map<Integer, Integer> trees = IdmappedMounts.plan(plan, spec, ctx, dev.hull.linux.AtFiles.geteuid() != 0);
         plan.clone(cloneFlags);
         ProcessControl.afterClone(plan, spec);
 
@@ -194,7 +195,9 @@ public final class PlanBuilder {
             }
         }
         String overlay = spec.annotations().get(Annotations.ROOTFS_OVERLAY);
-        if (overlay != null) {
+        if (trees.containsKey(-1)) {
+            plan.mountTree(trees.get(-1), rootfs, 0);
+        } else if (overlay != null) {
             plan.mount("overlay", rootfs, "overlay", 0, overlay, 0);
         } else {
             if (newMountNs) {
@@ -220,8 +223,12 @@ public final class PlanBuilder {
                 }
                 devBoundFromHost |= dest.equals("/dev");
                 long createAs = Files.isDirectory(src) ? Plan.T_MKDIR : Plan.T_MKFILE;
-                plan.mount(src.toString(), dest, null, MS_BIND | (o.recursiveBind() ? MS_REC : 0), null,
-                        Plan.T_IN_ROOT | createAs);
+                if (trees.containsKey(i)) {
+                    plan.mountTree(trees.get(i), dest, Plan.T_IN_ROOT | createAs);
+                } else {
+                    plan.mount(src.toString(), dest, null, MS_BIND | (o.recursiveBind() ? MS_REC : 0), null,
+                            Plan.T_IN_ROOT | createAs);
+                }
                 long extra = o.flags() & ~(MS_BIND | MS_REC | MS_REMOUNT);
                 if (extra != 0 || o.clearFlags() != 0) {
                     plan.mount(null, dest, null, MS_REMOUNT | MS_BIND | extra, null,
