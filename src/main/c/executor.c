@@ -575,26 +575,30 @@ static int idmapped_copy(const char *source, int userns, uint64_t flags, char *e
     return fd;
 }
 
-/* OP_OVERLAY_TREE: an overlay whose lower layers are idmapped copies; upper and work as they are. */
-static int overlay_tree(const struct op *o, int userns, char *err, size_t cap)
+/* OP_OVERLAY_TREE: an overlay whose lower layers are idmapped copies; upper and work as they are.
+ * Overlayfs takes only layers attached in the caller's mount namespace, so this runs in a private one
+ * of its own (nothing propagates out of it): each idmapped copy is moved over its lower directory there,
+ * the overlay is made on those, and we go back to our namespace with the detached overlay. */
+static int overlay_in_private_ns(const struct op *o, int userns, char *err, size_t cap)
 {
     uint64_t nlower = u64(o, 3);
-    if (nlower == 0 || nlower > MAX_ARGS || 4 + nlower > o->argc || (o->argc - 4 - nlower) % 2) {
-        snprintf(err, cap, "overlay-tree: malformed op");
-        return -1;
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) { snprintf(err, cap, "make / private: %s", strerror(errno)); return -1; }
+    for (uint64_t k = 0; k < nlower; k++) {
+        const char *lower = str(o, 4 + k);
+        int l = idmapped_copy(lower, userns, 0, err, cap);
+        if (l < 0) return -1;
+        int r = move_mount(l, "", AT_FDCWD, lower, MOVE_MOUNT_F_EMPTY_PATH);
+        int e = errno;
+        close(l);
+        if (r) { snprintf(err, cap, "attach the idmapped layer %s: %s", lower, strerror(e)); return -1; }
     }
     int fs = fsopen("overlay", FSOPEN_CLOEXEC), mnt = -1;
     if (fs < 0) { snprintf(err, cap, "fsopen overlay: %s", strerror(errno)); return -1; }
     for (uint64_t k = 0; k < nlower; k++) {
-        const char *lower = str(o, 4 + k);
-        int l = idmapped_copy(lower, userns, 0, err, cap);
-        if (l < 0) goto out;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/fd/%d", l);
-        int r = fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", path, 0);
-        int e = errno;
-        close(l); /* overlay holds its own private clone of the layer */
-        if (r) { snprintf(err, cap, "overlay lower layer %s: %s", lower, strerror(e)); goto out; }
+        if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", str(o, 4 + k), 0)) {
+            snprintf(err, cap, "overlay lower layer %s: %s", str(o, 4 + k), strerror(errno));
+            goto out;
+        }
     }
     for (uint32_t a = 4 + nlower; a + 1 < o->argc; a += 2) {
         const char *key = str(o, a), *value = str(o, a + 1);
@@ -603,11 +607,47 @@ static int overlay_tree(const struct op *o, int userns, char *err, size_t cap)
             goto out;
         }
     }
-    if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) { snprintf(err, cap, "create overlay: %s", strerror(errno)); goto out; }
+    if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
+        int e = errno;
+        char log[256]; /* the filesystem's own reason, as "e overlayfs: ..." */
+        ssize_t n = read(fs, log, sizeof log - 1);
+        log[n > 0 ? n : 0] = '\0';
+        if (n > 0 && log[n - 1] == '\n') log[n - 1] = '\0';
+        snprintf(err, cap, "create overlay: %s%s%s%s", strerror(e), n > 0 ? " (" : "", n > 0 ? log : "", n > 0 ? ")" : "");
+        goto out;
+    }
     mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
     if (mnt < 0) snprintf(err, cap, "fsmount overlay: %s", strerror(errno));
 out:
     close(fs);
+    return mnt;
+}
+
+static int overlay_tree(const struct op *o, int userns, char *err, size_t cap)
+{
+    uint64_t nlower = u64(o, 3);
+    if (nlower == 0 || nlower > MAX_ARGS || 4 + nlower > o->argc || (o->argc - 4 - nlower) % 2) {
+        snprintf(err, cap, "overlay-tree: malformed op");
+        return -1;
+    }
+    int ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC), cwd = open(".", O_PATH | O_CLOEXEC);
+    if (ns < 0 || cwd < 0) {
+        snprintf(err, cap, "open our mount namespace and cwd: %s", strerror(errno));
+        if (ns >= 0) close(ns);
+        if (cwd >= 0) close(cwd);
+        return -1;
+    }
+    if (unshare(CLONE_NEWNS)) {
+        snprintf(err, cap, "unshare a private mount namespace: %s", strerror(errno));
+        close(ns);
+        close(cwd);
+        return -1;
+    }
+    int mnt = overlay_in_private_ns(o, userns, err, cap);
+    /* back where we were: a failure here would leave the executor in the private namespace */
+    if (setns(ns, CLONE_NEWNS) || fchdir(cwd)) fail("return to our mount namespace: %s", strerror(errno));
+    close(ns);
+    close(cwd);
     return mnt;
 }
 

@@ -104,6 +104,9 @@ class IdmappedMountsTest {
     void mappingsOfTheMountsOwnGoThroughAHelperUserNamespace() throws Exception {
         Bundles.Bundle b = userNsBundle();
         Path src = source(b);
+        // the kernel refuses writes into a directory whose owner the mount does not map
+        Files.setAttribute(src, "unix:uid", 1000);
+        Files.setAttribute(src, "unix:gid", 1000);
         b.mount("/mnt/a", "bind", src.toString(), "bind", "rw");
         // on-disk 1000 appears as host 100000, the container's root; nothing else is mapped
         mapping(lastMount(b).putArray("uidMappings"), 1000, HOST_BASE, 1);
@@ -185,5 +188,28 @@ class IdmappedMountsTest {
                 .hasMessageContaining("mounts[" + index + "] (/mnt/a): idmapping /proc/sys")
                 .hasMessageContaining("does not support idmapped mounts");
         assertThat(rt.store().dir(id)).as("nothing of the refused container is left").doesNotExist();
+    }
+
+    @Test
+    void anIdmappedRootfsOverlayShowsImageFilesAsTheContainersRoots() throws Exception {
+        Bundles.Bundle b = userNsBundle().overlay();
+        ((ObjectNode) b.config.get("annotations")).put(Annotations.ROOTFS_IDMAP, "true");
+        // the overlay's root directory is its upper directory: the container's root must own it (the engine does)
+        Files.setAttribute(b.upper(), "unix:uid", HOST_BASE);
+        Files.setAttribute(b.upper(), "unix:gid", HOST_BASE);
+        String out = ContainerTests.output(rt, b,
+                "stat -c %u:%g / /bin /etc; touch /made-inside; echo x >> /etc/passwd");
+        assertThat(out.strip().split("\n")).containsExactly("0:0", "0:0", "0:0");
+        // the upper layer is not idmapped: what the container writes has the host ids of its range
+        assertThat(uid(b.upper().resolve("made-inside"))).isEqualTo(HOST_BASE);
+        assertThat(uid(b.upper().resolve("etc/passwd"))).as("copied up").isEqualTo(HOST_BASE);
+        assertThat(uid(Bundles.rootfs().resolve("etc/passwd"))).as("the image's file is untouched").isZero();
+    }
+
+    @Test
+    void withoutIdmapTheSameRootfsIsOwnedByNobody() throws Exception {
+        Bundles.Bundle b = userNsBundle().overlay();
+        String out = ContainerTests.output(rt, b, "stat -c %u /bin");
+        assertThat(out.strip()).isEqualTo("65534");
     }
 }
