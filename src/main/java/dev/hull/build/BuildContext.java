@@ -20,7 +20,9 @@ import java.util.regex.Pattern;
  * Where COPY and ADD take files from: the build context directory (less what .dockerignore leaves
  * out), or a stage's or image's root filesystem for {@code COPY --from}. Sources are paths inside
  * it — a leading "/" is its root, ".." cannot leave it — with Go's filepath.Match globs per path
- * component. Nothing is followed: symbolic links are copied as links, wherever they point.
+ * component. A source's own last component is never followed (a symbolic link is copied as a link,
+ * wherever it points); links on the way to it are resolved as if the root were "/" ({@link #inRoot}),
+ * as docker resolves them in the context or image, never through the host's files.
  */
 final class BuildContext {
     private final Path root;
@@ -54,6 +56,7 @@ final class BuildContext {
                         + (ignore == null ? "" : " (after .dockerignore)"));
             }
         } else {
+            rel = inRoot(root, rel, false);
             Path p = rel.isEmpty() ? root : root.resolve(rel);
             boolean left = !rel.isEmpty() && ignore.ignored(rel);
             if (left && ignore.hasExceptions() && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
@@ -98,6 +101,69 @@ final class BuildContext {
             parts.add(s);
         }
         return String.join("/", parts);
+    }
+
+    /** The most symbolic links one path may go through (the kernel's limit). */
+    private static final int MAX_LINKS = 40;
+
+    /**
+     * rel (relative to root) with every symbolic link on its way resolved as if root were "/": an
+     * absolute target starts again at root, ".." stops at root, so the result never leaves it. The
+     * last component is resolved too when followLast. Each step reads one link whose parents are
+     * already resolved, so nothing of the host beyond root is ever looked at. The tree must not change
+     * meanwhile (a context or a flattened image is Hull's own copy, or the caller's directory).
+     */
+    static String inRoot(Path root, String rel, boolean followLast) throws IOException {
+        java.util.Deque<String> todo = new java.util.ArrayDeque<>();
+        for (String part : rel.split("/")) {
+            if (!part.isEmpty() && !part.equals(".")) {
+                todo.addLast(part);
+            }
+        }
+        List<String> done = new ArrayList<>();
+        int links = 0;
+        while (!todo.isEmpty()) {
+            String part = todo.pollFirst();
+            if (part.equals("..")) {
+                if (!done.isEmpty()) {
+                    done.remove(done.size() - 1);
+                }
+                continue;
+            }
+            done.add(part);
+            if (todo.isEmpty() && !followLast) {
+                break;
+            }
+            Path p = root.resolve(String.join("/", done));
+            if (!Files.isSymbolicLink(p)) {
+                continue;
+            }
+            if (++links > MAX_LINKS) {
+                throw new IllegalArgumentException(rel + ": too many levels of symbolic links");
+            }
+            String target = Files.readSymbolicLink(p).toString();
+            done.remove(done.size() - 1);
+            if (target.startsWith("/")) {
+                done.clear();
+            }
+            String[] parts = target.split("/");
+            for (int i = parts.length - 1; i >= 0; i--) {
+                if (!parts[i].isEmpty() && !parts[i].equals(".")) {
+                    todo.addFirst(parts[i]);
+                }
+            }
+        }
+        return String.join("/", done);
+    }
+
+    /**
+     * The regular file at rel in root (links resolved inside root, {@link #inRoot}), or null if there
+     * is none: how a Dockerfile or .dockerignore in a context is found without reading the host's files.
+     */
+    static Path fileInRoot(Path root, String rel) throws IOException {
+        String r = inRoot(root, rel, true);
+        Path p = r.isEmpty() ? root : root.resolve(r);
+        return Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) ? p : null;
     }
 
     private static boolean hasMeta(String s) {

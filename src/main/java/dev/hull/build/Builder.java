@@ -46,8 +46,9 @@ public final class Builder {
         Dockerfile df = Dockerfile.parse(req.dockerfileName, req.dockerfileText);
         List<String> tags = tags(req.tags);
         DockerIgnore ignore = DockerIgnore.none();
-        if (req.context != null && Files.isRegularFile(req.context.resolve(".dockerignore"))) {
-            ignore = DockerIgnore.parse(Files.readString(req.context.resolve(".dockerignore")));
+        Path ignoreFile = req.context == null ? null : BuildContext.fileInRoot(req.context, ".dockerignore");
+        if (ignoreFile != null) {
+            ignore = DockerIgnore.parse(Files.readString(ignoreFile));
         }
         BuildContext ctx = req.context == null ? null : new BuildContext(req.context, ignore);
         Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));

@@ -96,6 +96,19 @@ public final class ContextTar {
         }
     }
 
+    /**
+     * The regular file at rel in a context directory, its symbolic links resolved inside the context
+     * (never through the host's files); null if there is none. How a Dockerfile of a tar or git
+     * context is found.
+     */
+    public static Path fileInside(Path context, String rel) throws IOException {
+        try {
+            return BuildContext.fileInRoot(context, rel);
+        } catch (IllegalArgumentException e) { // a loop of links
+            return null;
+        }
+    }
+
     /** An archive path as a relative path that stays inside (".." cannot climb above the top). */
     public static String inside(String name) throws BuildException {
         List<String> parts = new ArrayList<>();

@@ -66,8 +66,17 @@ public final class GitSource {
         dev.hull.image.SnapshotStore.deleteTree(clone.resolve(".git"));
         Path out = clone;
         if (!dir.isEmpty()) {
-            out = clone.resolve(dir).normalize();
-            if (!out.startsWith(clone) || !Files.isDirectory(out, LinkOption.NOFOLLOW_LINKS)) {
+            if (!clone.resolve(dir).normalize().startsWith(clone)) {
+                throw new BuildException(what + " " + url + ": " + dir + " is not a directory in the repository");
+            }
+            String inside;
+            try { // the repository's links resolved in the repository, never through the host's files
+                inside = BuildContext.inRoot(clone, dir, true);
+            } catch (IllegalArgumentException e) {
+                throw new BuildException(what + " " + url + ": " + dir + ": " + e.getMessage());
+            }
+            out = inside.isEmpty() ? clone : clone.resolve(inside);
+            if (!Files.isDirectory(out, LinkOption.NOFOLLOW_LINKS)) {
                 throw new BuildException(what + " " + url + ": " + dir + " is not a directory in the repository");
             }
         }

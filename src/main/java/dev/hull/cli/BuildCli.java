@@ -182,17 +182,24 @@ final class BuildCli {
                     req.dockerfileText = new String(System.in.readAllBytes(), StandardCharsets.UTF_8);
                 } else {
                     Path df;
-                    if (file == null) {
+                    if (tmpContext != null) { // a tar's or repository's: its links stay inside it
+                        String name = file == null ? "Dockerfile" : file;
+                        df = dev.hull.build.ContextTar.fileInside(tmpContext, dev.hull.build.ContextTar.inside(name));
+                        if (df == null) {
+                            df = dev.hull.build.ContextTar.fileInside(req.context, dev.hull.build.ContextTar.inside(name));
+                        }
+                        req.dockerfileName = name;
+                    } else if (file == null) {
                         df = req.context.resolve("Dockerfile");
                         req.dockerfileName = "Dockerfile";
                     } else {
-                        df = tmpContext != null ? tmpContext.resolve(file) : inv.resolve(Path.of(file));
+                        df = inv.resolve(Path.of(file));
                         if (!Files.exists(df) && req.context != null) {
                             df = req.context.resolve(file);
                         }
                         req.dockerfileName = file;
                     }
-                    if (!Files.isRegularFile(df)) {
+                    if (df == null || !Files.isRegularFile(df)) {
                         throw new BuildException("cannot read the Dockerfile: " + (file == null ? context + "/Dockerfile" : file)
                                 + " does not exist");
                     }

@@ -61,7 +61,7 @@ final class ContainerCreator {
             Rootless.limit(o); // what needs the host's root (cgroups, the bridge) refused or left out, before the config's defaults
         }
         engine.config().applyTo(o); // the config file's defaults for what the flags left open, kept in container.json
-        Engine.logLimits(o); // bad --log-opt fails before anything is made
+        LogDrivers.limits(o); // bad --log-opt fails before anything is made
         if (o.cidFile != null && Files.exists(Path.of(o.cidFile))) { // docker's words
             throw new RuntimeError(RuntimeError.Kind.EXISTS, "container ID file found, make sure the other container"
                     + " isn't running or delete " + o.cidFile);

@@ -197,7 +197,7 @@ final class ContainerStarter {
 
     private Monitor monitorFor(ContainerInfo info, CreateOptions o, NetworkRequest net, boolean attached,
             String detachKeys) throws RuntimeError {
-        long[] limits = Engine.logLimits(o);
+        long[] limits = LogDrivers.limits(o);
         List<String> onExit = List.of();
         List<String> onEnd = List.of();
         // The monitor runs these only when no starting client saw the end (run -d; or run -it and the

@@ -118,8 +118,8 @@ public record EngineConfig(Path file, boolean found, long pidsLimit, long logMax
                 default -> throw bad(file, "unknown key \"" + e.getKey() + "\" (the keys are " + KEYS + ")");
             }
         }
-        if (files > Engine.MAX_LOG_FILES) {
-            throw bad(file, "logMaxFiles: " + files + " is too many (at most " + Engine.MAX_LOG_FILES + ")");
+        if (files > LogDrivers.MAX_LOG_FILES) {
+            throw bad(file, "logMaxFiles: " + files + " is too many (at most " + LogDrivers.MAX_LOG_FILES + ")");
         }
         return new EngineConfig(file, true, pids, size, (int) files, autoStart, idle);
     }

@@ -118,11 +118,11 @@ final class Builds {
             String name = x.param("dockerfile", "Dockerfile");
             Path df;
             try {
-                df = req.context.resolve(ContextTar.inside(name));
+                df = ContextTar.fileInside(req.context, ContextTar.inside(name)); // its links resolved inside
             } catch (BuildException e) {
                 throw ApiError.badRequest("dockerfile " + name + " leaves the context");
             }
-            if (!Files.isRegularFile(df, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            if (df == null) {
                 throw new ApiError(500, "Cannot locate specified Dockerfile: " + name);
             }
             req.dockerfileName = name;

@@ -21,7 +21,17 @@ public final class GitServer implements AutoCloseable {
     public final String first;
     private final Process daemon;
 
+    /** A change the test makes to the work tree (files, links) before a last commit on main. */
+    public interface Change {
+        void apply(Path work) throws Exception;
+    }
+
     public GitServer(Path dir) throws Exception {
+        this(dir, null);
+    }
+
+    /** The repository as above, then change (if any) committed on main as "three". */
+    public GitServer(Path dir, Change change) throws Exception {
         Path work = Files.createDirectories(dir.resolve("gitwork"));
         git(work, "init", "-q");
         Files.createDirectories(work.resolve("app"));
@@ -33,6 +43,11 @@ public final class GitServer implements AutoCloseable {
         first = git(work, "rev-parse", "HEAD");
         Files.writeString(work.resolve("app/version"), "two\n");
         git(work, "commit", "-q", "-am", "two");
+        if (change != null) {
+            change.apply(work);
+            git(work, "add", "-A");
+            git(work, "commit", "-q", "-m", "three");
+        }
         Path served = Files.createDirectories(dir.resolve("gitserved"));
         git(served, "clone", "-q", "--bare", work.toString(), "repo.git");
         int port;
