@@ -78,7 +78,7 @@ enum {
     OP_MONITOR_ON_END = 12, /* str argv...: the same, only if it ended by itself (no stop marker) */
     OP_MONITOR_HEALTH = 13, /* u64 interval ms, u64 start-interval ms, u64 start-period ms, str argv...: the healthcheck */
     OP_IDMAP_TREE = 14, /* str label, str source, str uid_map, str gid_map, u64 flags (1 rbind, 2 ridmap): an
-                         * idmapped detached copy (tree N); label names it in errors */
+                         * idmapped detached copy (tree N), a plain one if uid_map is ""; label names it in errors */
     OP_OVERLAY_TREE = 15, /* str label, str uid_map, str gid_map, u64 nlower, str lower..., (str key, str value)...:
                            * a detached overlay on idmapped lower layers (tree N) */
     /* Child ops */
@@ -666,8 +666,14 @@ static int make_trees(char *err, size_t cap)
         if (o->code != OP_IDMAP_TREE && o->code != OP_OVERLAY_TREE) continue;
         if (ntrees == MAX_TREES) { snprintf(err, cap, "more than %d idmapped mounts", MAX_TREES); goto failed; }
         int idmap = o->code == OP_IDMAP_TREE;
-        int userns = helper_userns(str(o, idmap + 1), str(o, idmap + 2), why, sizeof why);
         int fd = -1;
+        if (idmap && !*str(o, 2)) { /* no maps: a plain copy (a bind source the init may not reach by path) */
+            fd = open_tree(AT_FDCWD, str(o, 1), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (u64(o, 4) & 1 ? AT_RECURSIVE : 0));
+            if (fd < 0) { snprintf(err, cap, "%.100s: open_tree %s: %s", str(o, 0), str(o, 1), strerror(errno)); goto failed; }
+            trees[ntrees++] = fd;
+            continue;
+        }
+        int userns = helper_userns(str(o, idmap + 1), str(o, idmap + 2), why, sizeof why);
         if (userns >= 0) {
             fd = idmap ? idmapped_copy(str(o, 1), userns, u64(o, 4), why, sizeof why)
                        : overlay_tree(o, userns, why, sizeof why);
@@ -709,7 +715,8 @@ static void do_pivot_root(const char *rootfs)
 {
     int oldroot = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
     if (oldroot < 0) SYSFAIL("open /");
-    if (chdir(rootfs)) SYSFAIL("chdir %s", rootfs);
+    /* through the root opened by open-root: the init may no longer reach rootfs by its host path */
+    if (rootfd >= 0 ? fchdir(rootfd) : chdir(rootfs)) SYSFAIL("chdir %s", rootfs);
     if (syscall(SYS_pivot_root, ".", ".")) SYSFAIL("pivot_root %s", rootfs);
     /* The old root is now mounted on top of "."; detach it without propagating. */
     if (fchdir(oldroot)) SYSFAIL("fchdir old root");

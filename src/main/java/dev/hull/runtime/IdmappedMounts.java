@@ -38,19 +38,26 @@ final class IdmappedMounts {
      * Validates the idmapped mounts and the idmapped rootfs, and plans their trees (parent ops, before the
      * clone). Returns the tree number of each idmapped mount's index, and of the rootfs under key -1.
      */
-    static Map<Integer, Integer> plan(Plan plan, Spec spec, PlanBuilder.Context ctx, boolean rootless)
-            throws ConfigException {
+    static Map<Integer, Integer> plan(Plan plan, Spec spec, PlanBuilder.Context ctx, boolean rootless,
+            boolean newUserNs) throws ConfigException {
         Map<Integer, Integer> trees = new HashMap<>();
         Linux linux = spec.linux();
         boolean rootfsIdmap = "true".equals(spec.annotations().get(Annotations.ROOTFS_IDMAP));
         for (int i = 0; i < spec.mounts().size(); i++) {
             Mount m = spec.mounts().get(i);
             MountOptions.Parsed o = MountOptions.parse(m.options());
-            if (!idmapped(m, o)) {
-                continue;
-            }
             String at = "config.json: mounts[" + i + "]";
             boolean bind = o.bind() || o.recursiveBind() || "bind".equals(m.type());
+            if (!idmapped(m, o)) {
+                if (bind && newUserNs && !rootless && m.source() != null
+                        && java.nio.file.Files.exists(ctx.bundle().resolve(m.source()))) {
+                    // A plain copy the executor opens as the host's root: the init, root of its user namespace
+                    // only, may not be able to walk to the source (a volume in the engine's private store).
+                    trees.put(i, plan.idmapTree("mounts[" + i + "] (" + m.destination() + ")",
+                            ctx.bundle().resolve(m.source()).toString(), "", "", o.recursiveBind(), false));
+                }
+                continue;
+            }
             if (!bind) {
                 throw new ConfigException(at + ": idmapped mounts are only supported for bind mounts (type "
                         + (m.type() == null ? "none" : "\"" + m.type() + "\"") + ", destination " + m.destination() + ")");

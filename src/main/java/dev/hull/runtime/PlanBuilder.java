@@ -162,20 +162,12 @@ public final class PlanBuilder {
                 && namespaces.stream().noneMatch(n -> n.type().equals("time") && n.path() == null)) {
             throw new ConfigException("config.json: linux.timeOffsets: needs a new time namespace");
         }
-        Map<Integer, Integer> trees = IdmappedMounts.plan(plan, spec, ctx, dev.hull.linux.AtFiles.geteuid() != 0);
+        Map<Integer, Integer> trees = IdmappedMounts.plan(plan, spec, ctx, dev.hull.linux.AtFiles.geteuid() != 0,
+                (cloneFlags & CLONE_NEWUSER) != 0);
         plan.clone(cloneFlags);
         ProcessControl.afterClone(plan, spec);
 
         // ---- in the container init, after GO ----
-        if (newUserNs) {
-            // Become root of the new user namespace (the maps are written by now).
-            if (maps(linux.gidMappings(), 0)) {
-                plan.setgid(0);
-            }
-            if (maps(linux.uidMappings(), 0)) {
-                plan.setuid(0);
-            }
-        }
         if ((cloneFlags & CLONE_NEWNET) != 0) {
             plan.loopbackUp();
         }
@@ -205,6 +197,18 @@ public final class PlanBuilder {
             }
         }
         plan.openRoot(rootfs);
+        if (newUserNs) {
+            // Become root of the new user namespace (the maps are written by now). Only once the rootfs is
+            // mounted and open: until then the init is the host's root to the host's files, and the rootfs
+            // may sit in a directory only root may walk (the engine's store); bind sources are trees the
+            // executor opened (IdmappedMounts), and pivot_root goes through the open root.
+            if (maps(linux.gidMappings(), 0)) {
+                plan.setgid(0);
+            }
+            if (maps(linux.uidMappings(), 0)) {
+                plan.setuid(0);
+            }
+        }
 
         boolean devBoundFromHost = false;
         boolean procMounted = false;

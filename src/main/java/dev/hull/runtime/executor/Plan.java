@@ -108,7 +108,8 @@ public final class Plan {
     private int trees;
 
     /**
-     * A detached copy of source (with its submounts when recursive; these idmapped too when recursiveIdmap)
+     * A detached copy of source (with its submounts when recursive; these idmapped too when recursiveIdmap;
+     * a plain copy when uidMap is "")
      * idmapped by a user namespace with these maps (uid_map/gid_map text), made by the executor before the clone; returns its number for
      * {@link #mountTree}.
      */
