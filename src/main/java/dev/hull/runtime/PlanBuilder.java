@@ -168,6 +168,9 @@ public final class PlanBuilder {
         ProcessControl.afterClone(plan, spec);
 
         // ---- in the container init, after GO ----
+        if (newUserNs && !trees.containsKey(-1)) {
+            becomeRoot(plan, linux);
+        }
         if ((cloneFlags & CLONE_NEWNET) != 0) {
             plan.loopbackUp();
         }
@@ -197,17 +200,8 @@ public final class PlanBuilder {
             }
         }
         plan.openRoot(rootfs);
-        if (newUserNs) {
-            // Become root of the new user namespace (the maps are written by now). Only once the rootfs is
-            // mounted and open: until then the init is the host's root to the host's files, and the rootfs
-            // may sit in a directory only root may walk (the engine's store); bind sources are trees the
-            // executor opened (IdmappedMounts), and pivot_root goes through the open root.
-            if (maps(linux.gidMappings(), 0)) {
-                plan.setgid(0);
-            }
-            if (maps(linux.uidMappings(), 0)) {
-                plan.setuid(0);
-            }
+        if (newUserNs && trees.containsKey(-1)) {
+            becomeRoot(plan, linux); // the idmapped rootfs is in place and open
         }
 
         boolean devBoundFromHost = false;
@@ -504,6 +498,21 @@ public final class PlanBuilder {
             case "shared" -> MS_SHARED; // and "/" made shared again after pivot_root (a peer group of its own)
             default -> MS_SLAVE;
         };
+    }
+
+    /**
+     * Become root of the new user namespace (the maps are written by now). With an idmapped rootfs (the
+     * engine's --userns=auto), only once it is mounted and open: until then the init is the host's root to the
+     * host's files, and the rootfs may sit in a directory only root may walk (the engine's store); bind
+     * sources are trees the executor opened ({@link IdmappedMounts}), and pivot_root goes through the open root.
+     */
+    private static void becomeRoot(Plan plan, Linux linux) {
+        if (maps(linux.gidMappings(), 0)) {
+            plan.setgid(0);
+        }
+        if (maps(linux.uidMappings(), 0)) {
+            plan.setuid(0);
+        }
     }
 
     private static boolean maps(List<dev.hull.runtime.spec.IdMapping> maps, long id) {
