@@ -77,6 +77,10 @@ enum {
     OP_MONITOR_ON_EXIT = 11, /* str argv...: exec'd by the monitor once the container is done for good */
     OP_MONITOR_ON_END = 12, /* str argv...: the same, only if it ended by itself (no stop marker) */
     OP_MONITOR_HEALTH = 13, /* u64 interval ms, u64 start-interval ms, u64 start-period ms, str argv...: the healthcheck */
+    OP_IDMAP_TREE = 14, /* str label, str source, str uid_map, str gid_map, u64 flags (1 rbind, 2 ridmap): an
+                         * idmapped detached copy (tree N), a plain one if uid_map is ""; label names it in errors */
+    OP_OVERLAY_TREE = 15, /* str label, str uid_map, str gid_map, u64 nlower, str lower..., (str key, str value)...:
+                           * a detached overlay on idmapped lower layers (tree N) */
     /* Child ops */
     OP_SETUID = 20,     /* u64 uid */
     OP_SETGID = 21,     /* u64 gid */
@@ -102,6 +106,7 @@ enum {
     OP_PRCTL = 41,      /* u64 option, u64 arg2 */
     OP_LO_UP = 42,      /* bring up the loopback interface of a new network namespace */
     OP_CHROOT = 43,     /* str rootfs: chroot, for containers without a mount namespace */
+    OP_MOUNT_TREE = 44, /* u64 tree, str target, u64 tflags: move_mount the parent's tree N there */
     /* Seccomp (60-64) */
     OP_SECCOMP = 60,    /* u64 flags, bytes program (struct sock_filter[]): seccomp(SECCOMP_SET_MODE_FILTER) */
     /* Seccomp user notification (SCMP_ACT_NOTIFY, listenerPath): 61 */
@@ -502,11 +507,216 @@ static void do_mount(const struct op *o)
     if (sfd >= 0) close(sfd);
 }
 
+/* ---------- idmapped mounts (runc 1.2 / crun semantics) ----------
+ * Idmapping a mount takes CAP_SYS_ADMIN in the user namespace that owns its filesystem (the host's),
+ * so the parent makes each tree before the clone: a detached copy of the source (open_tree
+ * OPEN_TREE_CLONE) idmapped with mount_setattr(MOUNT_ATTR_IDMAP) to a helper user namespace holding the
+ * mount's maps, or an overlay (fsopen/fsmount, attached nowhere) on such copies of its lower layers.
+ * The init inherits the descriptors and moves each tree onto its target (OP_MOUNT_TREE); the parent
+ * closes its copies after the clone, and makes them again for a restarted init. */
+#define MAX_TREES 64
+static int trees[MAX_TREES];
+static int ntrees;
+
+static int write_str(const char *path, const char *content)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = write(fd, content, strlen(content));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return n == (ssize_t)strlen(content) ? 0 : -1;
+}
+
+/* A user namespace with these maps, as an fd: a child unshares it and waits while we map it. */
+static int helper_userns(const char *uid_map, const char *gid_map, char *err, size_t cap)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC)) { snprintf(err, cap, "pipe: %s", strerror(errno)); return -1; }
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid == 0) {
+        char c;
+        close(p[1]);
+        while (read(p[0], &c, 1) < 0 && errno == EINTR) {}
+        _exit(0);
+    }
+    close(p[0]);
+    if (pid < 0) { close(p[1]); snprintf(err, cap, "clone a user namespace: %s", strerror(errno)); return -1; }
+    char path[64];
+    int fd = -1;
+    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+    if (write_str(path, uid_map)) { snprintf(err, cap, "write uid_map \"%s\": %s", uid_map, strerror(errno)); goto out; }
+    snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+    if (write_str(path, gid_map)) { snprintf(err, cap, "write gid_map \"%s\": %s", gid_map, strerror(errno)); goto out; }
+    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) snprintf(err, cap, "open %s: %s", path, strerror(errno));
+out:
+    close(p[1]); /* the child reads EOF and exits */
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    return fd;
+}
+
+/* A detached copy of source (flags 1: with its submounts; 2: these idmapped too), idmapped to userns;
+ * -1 with err. */
+static int idmapped_copy(const char *source, int userns, uint64_t flags, char *err, size_t cap)
+{
+    int fd = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (flags & 1 ? AT_RECURSIVE : 0));
+    if (fd < 0) { snprintf(err, cap, "open_tree %s: %s", source, strerror(errno)); return -1; }
+    struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
+    if (mount_setattr(fd, "", AT_EMPTY_PATH | (flags & 2 ? AT_RECURSIVE : 0), &attr, sizeof attr)) {
+        int e = errno;
+        close(fd);
+        snprintf(err, cap, "idmapping %s (mount_setattr MOUNT_ATTR_IDMAP): %s%s", source, strerror(e),
+                 e == EINVAL ? " (its filesystem does not support idmapped mounts?)" : "");
+        return -1;
+    }
+    return fd;
+}
+
+/* OP_OVERLAY_TREE: an overlay whose lower layers are idmapped copies; upper and work as they are.
+ * Overlayfs takes only layers attached in the caller's mount namespace, so this runs in a private one
+ * of its own (nothing propagates out of it): each idmapped copy is moved over its lower directory there,
+ * the overlay is made on those, and we go back to our namespace with the detached overlay. */
+static int overlay_in_private_ns(const struct op *o, int userns, char *err, size_t cap)
+{
+    uint64_t nlower = u64(o, 3);
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) { snprintf(err, cap, "make / private: %s", strerror(errno)); return -1; }
+    for (uint64_t k = 0; k < nlower; k++) {
+        const char *lower = str(o, 4 + k);
+        int l = idmapped_copy(lower, userns, 0, err, cap);
+        if (l < 0) return -1;
+        int r = move_mount(l, "", AT_FDCWD, lower, MOVE_MOUNT_F_EMPTY_PATH);
+        int e = errno;
+        close(l);
+        if (r) { snprintf(err, cap, "attach the idmapped layer %s: %s", lower, strerror(e)); return -1; }
+    }
+    int fs = fsopen("overlay", FSOPEN_CLOEXEC), mnt = -1;
+    if (fs < 0) { snprintf(err, cap, "fsopen overlay: %s", strerror(errno)); return -1; }
+    for (uint64_t k = 0; k < nlower; k++) {
+        if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", str(o, 4 + k), 0)) {
+            snprintf(err, cap, "overlay lower layer %s: %s", str(o, 4 + k), strerror(errno));
+            goto out;
+        }
+    }
+    for (uint32_t a = 4 + nlower; a + 1 < o->argc; a += 2) {
+        const char *key = str(o, a), *value = str(o, a + 1);
+        if (fsconfig(fs, *value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, key, *value ? value : NULL, 0)) {
+            snprintf(err, cap, "overlay option %s=%s: %s", key, value, strerror(errno));
+            goto out;
+        }
+    }
+    if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0)) {
+        int e = errno;
+        char log[256]; /* the filesystem's own reason, as "e overlayfs: ..." */
+        ssize_t n = read(fs, log, sizeof log - 1);
+        log[n > 0 ? n : 0] = '\0';
+        if (n > 0 && log[n - 1] == '\n') log[n - 1] = '\0';
+        snprintf(err, cap, "create overlay: %s%s%s%s", strerror(e), n > 0 ? " (" : "", n > 0 ? log : "", n > 0 ? ")" : "");
+        goto out;
+    }
+    mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+    if (mnt < 0) snprintf(err, cap, "fsmount overlay: %s", strerror(errno));
+out:
+    close(fs);
+    return mnt;
+}
+
+static int overlay_tree(const struct op *o, int userns, char *err, size_t cap)
+{
+    uint64_t nlower = u64(o, 3);
+    if (nlower == 0 || nlower > MAX_ARGS || 4 + nlower > o->argc || (o->argc - 4 - nlower) % 2) {
+        snprintf(err, cap, "overlay-tree: malformed op");
+        return -1;
+    }
+    int ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC), cwd = open(".", O_PATH | O_CLOEXEC);
+    if (ns < 0 || cwd < 0) {
+        snprintf(err, cap, "open our mount namespace and cwd: %s", strerror(errno));
+        if (ns >= 0) close(ns);
+        if (cwd >= 0) close(cwd);
+        return -1;
+    }
+    if (unshare(CLONE_NEWNS)) {
+        snprintf(err, cap, "unshare a private mount namespace: %s", strerror(errno));
+        close(ns);
+        close(cwd);
+        return -1;
+    }
+    int mnt = overlay_in_private_ns(o, userns, err, cap);
+    /* back where we were: a failure here would leave the executor in the private namespace */
+    if (setns(ns, CLONE_NEWNS) || fchdir(cwd)) fail("return to our mount namespace: %s", strerror(errno));
+    close(ns);
+    close(cwd);
+    return mnt;
+}
+
+static void close_trees(void)
+{
+    for (int k = 0; k < ntrees; k++) close(trees[k]);
+    ntrees = 0;
+}
+
+/* Makes every tree of the plan, in order; 0, or -1 with err (the ones made are closed). */
+static int make_trees(char *err, size_t cap)
+{
+    char why[900];
+    for (size_t k = 0; k < nops; k++) {
+        const struct op *o = &ops[k];
+        if (o->code != OP_IDMAP_TREE && o->code != OP_OVERLAY_TREE) continue;
+        if (ntrees == MAX_TREES) { snprintf(err, cap, "more than %d idmapped mounts", MAX_TREES); goto failed; }
+        int idmap = o->code == OP_IDMAP_TREE;
+        int fd = -1;
+        if (idmap && !*str(o, 2)) { /* no maps: a plain copy (a bind source the init may not reach by path) */
+            fd = open_tree(AT_FDCWD, str(o, 1), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (u64(o, 4) & 1 ? AT_RECURSIVE : 0));
+            if (fd < 0) { snprintf(err, cap, "%.100s: open_tree %s: %s", str(o, 0), str(o, 1), strerror(errno)); goto failed; }
+            trees[ntrees++] = fd;
+            continue;
+        }
+        int userns = helper_userns(str(o, idmap + 1), str(o, idmap + 2), why, sizeof why);
+        if (userns >= 0) {
+            fd = idmap ? idmapped_copy(str(o, 1), userns, u64(o, 4), why, sizeof why)
+                       : overlay_tree(o, userns, why, sizeof why);
+            close(userns);
+        }
+        if (fd < 0) { snprintf(err, cap, "%.100s: %s", str(o, 0), why); goto failed; }
+        trees[ntrees++] = fd;
+    }
+    return 0;
+failed:
+    close_trees();
+    return -1;
+}
+
+/* OP_MOUNT_TREE: the parent's tree N moved onto target (in the root with T_IN_ROOT, else a host path). */
+static void do_mount_tree(const struct op *o)
+{
+    uint64_t n = u64(o, 0), tf = u64(o, 2);
+    const char *target = str(o, 1);
+    if (n >= (uint64_t)ntrees) fail("mount-tree %lu on %s: no such tree", (unsigned long)n, target);
+    int tfd;
+    if (tf & T_IN_ROOT) {
+        if (rootfd < 0) fail("mount %s: no root opened", target);
+        if (tf & T_MKDIR) mkdirs_in_root(target, 0755);
+        if (tf & T_MKFILE) mkfile_in_root(target);
+        tfd = open_in_root(target, O_PATH);
+    } else {
+        tfd = open(target, O_PATH | O_CLOEXEC);
+    }
+    if (tfd < 0) SYSFAIL("mount target %s", target);
+    if (move_mount(trees[n], "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH))
+        SYSFAIL("move the idmapped mount onto %s", target);
+    close(tfd);
+    close(trees[n]);
+    trees[n] = -1;
+}
+
 static void do_pivot_root(const char *rootfs)
 {
     int oldroot = open("/", O_DIRECTORY | O_PATH | O_CLOEXEC);
     if (oldroot < 0) SYSFAIL("open /");
-    if (chdir(rootfs)) SYSFAIL("chdir %s", rootfs);
+    /* through the root opened by open-root: the init may no longer reach rootfs by its host path */
+    if (rootfd >= 0 ? fchdir(rootfd) : chdir(rootfs)) SYSFAIL("chdir %s", rootfs);
     if (syscall(SYS_pivot_root, ".", ".")) SYSFAIL("pivot_root %s", rootfs);
     /* The old root is now mounted on top of "."; detach it without propagating. */
     if (fchdir(oldroot)) SYSFAIL("fchdir old root");
@@ -1255,6 +1465,7 @@ static void child_ops(size_t from)
             break;
         }
         case OP_MOUNT: do_mount(o); break;
+        case OP_MOUNT_TREE: do_mount_tree(o); break;
         case OP_MKNOD: {
             const char *name, *t = str(o, 0);
             int parent = parent_in_root(t, &name);
@@ -1490,8 +1701,10 @@ static int clone_init(char *err, size_t cap)
         snprintf(err, cap, "restart: pipe: %s", strerror(errno));
         return -1;
     }
-    char why[512];
-    if (monitor.active && monitor_prepare_stdio(has_console(), why, sizeof why)) {
+    char why[1024];
+    if (make_trees(why, sizeof why)
+        || (monitor.active && monitor_prepare_stdio(has_console(), why, sizeof why))) {
+        close_trees();
         close(c2p_pipe[0]); close(c2p_pipe[1]); close(p2c_pipe[0]); close(p2c_pipe[1]);
         if (!restarting) fail("%s", why);
         snprintf(err, cap, "restart: %s", why);
@@ -1504,6 +1717,7 @@ static int clone_init(char *err, size_t cap)
      * before 'G'. */
     int map_from_outside = (clone_flags & CLONE_NEWUSER) && geteuid() != 0;
     child = (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (child != 0) close_trees(); /* the init has its copies */
     if (child < 0) {
         int e = errno;
         close(c2p_pipe[0]); close(c2p_pipe[1]); close(p2c_pipe[0]); close(p2c_pipe[1]);
@@ -1701,7 +1915,7 @@ int main(int argc, char **argv)
             close(fd);
             break;
         }
-        case OP_ABORT_UNLINK: case OP_ABORT_RMDIR: break;
+        case OP_ABORT_UNLINK: case OP_ABORT_RMDIR: case OP_IDMAP_TREE: case OP_OVERLAY_TREE: break; /* see clone_init */
         case OP_RESERVE: {
             const char *path = str(o, 0);
             if (mkdir(path, 0711)) {

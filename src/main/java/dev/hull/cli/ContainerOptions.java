@@ -194,8 +194,9 @@ final class ContainerOptions {
     String ipc;
     @Option(names = "--uts", paramLabel = "host", description = "Share the host's hostname and domain name.")
     String uts;
-    @Option(names = "--userns", paramLabel = "host", description = "host (the default: the host's user ids, as"
-            + " docker without userns-remap); a user namespace per container is not offered yet.")
+    @Option(names = "--userns", paramLabel = "host|auto[:size=N]", description = "host (the default: the host's user"
+            + " ids, as docker without userns-remap) or auto[:size=N] (podman's: a user namespace of its own, its ids"
+            + " 0..N-1 a range of host ids leased for it, 65536 by default).")
     String userns;
     @Option(names = "--gpus", paramLabel = "GPUS", description = "GPUs by CDI (the nvidia.com/gpu devices of a spec in"
             + " /etc/cdi, as nvidia-ctk cdi generate writes it): all, a count (2), or device=0,1.")
@@ -346,10 +347,7 @@ final class ContainerOptions {
         o.pid = pid;
         o.ipc = ipc;
         o.uts = uts;
-        if (userns != null && !userns.isEmpty() && !userns.equals("host")) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--userns " + userns + ": Hull runs containers in the"
-                    + " host's user ids (host, the default); a user namespace per container is not offered yet");
-        }
+        o.userns = userns == null || userns.isEmpty() || userns.equals("host") ? null : userns;
         o.gpus = gpus;
         o.volumesFrom = volumesFrom;
         o.cgroupParent = cgroupParent;

@@ -109,6 +109,13 @@ final class ContainerCreator {
                 if (rootless) {
                     Rootless.adapt(spec);
                 }
+                SubIds.Range range = null;
+                if (SubIds.autoSize(o.userns) != null) {
+                    UsernsAuto.check(o, rootless, overlay);
+                    range = UsernsAuto.apply(o, spec, dir, writable);
+                } else {
+                    UsernsAuto.refuseIdmapWithoutUserns(spec);
+                }
                 String mode = o.network == null ? "bridge" : o.network;
                 if (NetworkRequest.wired(mode) && !mode.equals(NetworkStore.DEFAULT)) {
                     o.network = networking.store().resolve(mode).name(); // kept by name, also when given by id
@@ -126,7 +133,11 @@ final class ContainerCreator {
                     ContainerSpecBuilder.hostFiles(spec, dir, true);
                     networking.writeFiles(net, dir);
                 }
+                List<Path> fresh = range == null ? List.of() : UsernsAuto.emptyVolumes(spec, volumes);
                 copyUp(spec, layers, ContainerSpecBuilder.noCopy(o));
+                for (Path v : fresh) {
+                    UsernsAuto.shift(v, range);
+                }
                 if (o.tty) { // the pty's size without a caller's terminal (an attached run gives it the caller's, PtyFollower)
                     ObjectNode size = ((ObjectNode) spec.get("process")).putObject("consoleSize");
                     size.put("height", 24);
@@ -157,6 +168,7 @@ final class ContainerCreator {
                     }
                     if (!done) {
                         AnonymousVolumes.discard(volumes, anonymous);
+                        SubIds.release(dir);
                         containers.releaseName(reserved.name(), id);
                         dev.hull.disk.Disk.release(dir);
                         dev.hull.image.SnapshotStore.deleteTree(dir);

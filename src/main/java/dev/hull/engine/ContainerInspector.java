@@ -127,6 +127,13 @@ public final class ContainerInspector {
         hc.put("PidMode", o.pid == null ? "" : o.pid);
         hc.put("IpcMode", o.ipc == null || o.ipc.isEmpty() ? "private" : o.ipc); // dockerd's default-ipc-mode
         hc.put("UTSMode", o.uts == null ? "" : o.uts);
+        hc.put("UsernsMode", o.userns == null ? "" : o.userns);
+        SubIds.Range range = SubIds.of(dir);
+        if (range != null) { // podman's: CONTAINER:HOST:SIZE
+            ObjectNode idm = hc.putObject("IDMappings");
+            idm.putArray("UidMap").add("0:" + range.uid() + ":" + range.size());
+            idm.putArray("GidMap").add("0:" + range.gid() + ":" + range.size());
+        }
         ArrayNode devices = hc.putArray("Devices");
         for (String d : o.devices) { // HOST[:CONTAINER][:PERMS], shown as dockerd's DeviceMapping
             String[] p = d.split(":");

@@ -233,11 +233,14 @@ final class ContainerSpecBuilder {
         }
         String mode = "rw";
         String propagation = null;
+        boolean idmap = false;
         for (String x : (parts.length == 3 ? parts[2] : "rw").split(",")) { // docker's modes: ro|rw, propagation, nocopy
             if (x.equals("ro") || x.equals("rw")) {
                 mode = x;
             } else if (MountFlag.PROPAGATIONS.contains(x)) {
                 propagation = x;
+            } else if (UsernsAuto.idmapOption(x)) { // podman's: with --userns=auto, the container's mappings
+                idmap = true;
             } else if (!x.equals("nocopy") && !x.equals("z") && !x.equals("Z")) { // z/Z: no SELinux here to relabel for
                 throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-v " + v + ": the mode is ro or rw (with"
                         + " nocopy or a propagation: rprivate, rshared, rslave...), not " + x);
@@ -252,6 +255,9 @@ final class ContainerSpecBuilder {
         opts.add(mode);
         if (propagation != null) {
             opts.add(propagation);
+        }
+        if (idmap) {
+            opts.add("idmap");
         }
     }
 

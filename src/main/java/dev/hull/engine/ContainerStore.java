@@ -364,6 +364,7 @@ public final class ContainerStore {
         Path dir = dir(info.id());
         Path doomed = root.resolve(".removing-" + info.id());
         dev.hull.disk.Disk.release(dir); // a --storage-opt disk: detached before its directory moves
+        SubIds.release(dir); // --userns=auto: its range is free again
         // One rename makes it gone for everyone; the slow delete of the tree comes after.
         try {
             Files.move(dir, doomed, StandardCopyOption.ATOMIC_MOVE);

@@ -159,6 +159,8 @@ public final class CreateOptions {
     public String ipc;
     /** --uts: null (its own) or host. */
     public String uts;
+    /** --userns: null or host (the host's ids), auto[:size=N] (a range of its own: {@link UsernsAuto}). */
+    public String userns;
     /** --cgroup-parent: the cgroup the container's own goes under (default: /hull). */
     public String cgroupParent;
     /** --volumes-from NAME[:ro|rw]: that container's -v/--mount binds and volumes, copied into volumes at create. */

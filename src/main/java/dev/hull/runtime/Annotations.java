@@ -10,6 +10,14 @@ public final class Annotations {
     public static final String ROOTFS_OVERLAY = "run.hull.rootfs.overlay";
 
     /**
+     * "true": the {@link #ROOTFS_OVERLAY} overlay is made on idmapped lower layers, mapped as the
+     * container's user namespace (linux.uidMappings/gidMappings), so image files owned by root are the
+     * container's root's; its upper layer is not idmapped (what the container writes there has the host
+     * ids of its range). See {@link IdmappedMounts}.
+     */
+    public static final String ROOTFS_IDMAP = "run.hull.rootfs.idmap";
+
+    /**
      * "true": the process is exec'd with every signal blocked (the mask survives execve); they are
      * blocked from before create reports ready on. For an init that blocks them itself (hull run
      * --init): a signal sent while it waits for start, or before its first instruction, is then

@@ -217,7 +217,12 @@ public final class ContainerRuntime {
         boolean cgroupMade = false; // never destroy a cgroup this call did not make: it may hold another container
         try {
             // 0600: the state root is traversable (StateStore.ROOT_MODE), and a write here starts the container
-            Syscalls.mkfifo(fifo.toString(), 0600);
+            try {
+                Syscalls.mkfifo(fifo.toString(), 0600);
+            } catch (LinuxException e) {
+                session.awaitPid(); // an executor that failed before its clone (idmapped mounts) has removed the dir: its reason
+                throw e;
+            }
             if (linux != null && linux.namespace("user").map(n -> n.path() == null).orElse(false)) {
                 // The init opens the fifo as root of its new user namespace (like runc: chown to that root).
                 long uid = hostId(linux.uidMappings()), gid = hostId(linux.gidMappings());

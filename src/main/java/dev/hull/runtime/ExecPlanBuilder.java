@@ -28,6 +28,13 @@ final class ExecPlanBuilder {
         };
     }
 
+    /**
+     * As root, the container's user namespace is joined after the others (but mount): a namespace it joined by path
+     * (a bridge network's, owned by the host's) is no longer ours to join from inside it, while those the
+     * container made are owned by its user namespace, which we (root of an ancestor) may enter them from.
+     */
+    static final List<String> EXEC_JOIN_ORDER = List.of("ipc", "uts", "network", "pid", "cgroup", "time", "user", "mount");
+
     static Plan build(Spec spec, Process proc, int initPid, boolean detach, int preserveFds) throws IOException {
         Plan plan = new Plan();
         plan.mode(detach);
@@ -36,7 +43,8 @@ final class ExecPlanBuilder {
         // A container without a mount namespace (new or joined by path: both are pivoted into the rootfs)
         // was entered with chroot: so is its exec (else its process, cwd and terminal would be the host's).
         boolean ownMountNs = PlanBuilder.has(namespaces, "mount");
-        for (String type : PlanBuilder.JOIN_ORDER) {
+        // An unprivileged caller (rootless hull-runtime) gets its rights over the others from the user namespace
+        for (String type : dev.hull.linux.AtFiles.geteuid() == 0 ? EXEC_JOIN_ORDER : PlanBuilder.JOIN_ORDER) {
             if (namespaces.stream().noneMatch(n -> n.type().equals(type))) {
                 continue; // shared with the host: nothing to join
             }

@@ -162,18 +162,14 @@ public final class PlanBuilder {
                 && namespaces.stream().noneMatch(n -> n.type().equals("time") && n.path() == null)) {
             throw new ConfigException("config.json: linux.timeOffsets: needs a new time namespace");
         }
+        Map<Integer, Integer> trees = IdmappedMounts.plan(plan, spec, ctx, dev.hull.linux.AtFiles.geteuid() != 0,
+                (cloneFlags & CLONE_NEWUSER) != 0);
         plan.clone(cloneFlags);
         ProcessControl.afterClone(plan, spec);
 
         // ---- in the container init, after GO ----
-        if (newUserNs) {
-            // Become root of the new user namespace (the maps are written by now).
-            if (maps(linux.gidMappings(), 0)) {
-                plan.setgid(0);
-            }
-            if (maps(linux.uidMappings(), 0)) {
-                plan.setuid(0);
-            }
+        if (newUserNs && !trees.containsKey(-1)) {
+            becomeRoot(plan, linux);
         }
         if ((cloneFlags & CLONE_NEWNET) != 0) {
             plan.loopbackUp();
@@ -194,7 +190,9 @@ public final class PlanBuilder {
             }
         }
         String overlay = spec.annotations().get(Annotations.ROOTFS_OVERLAY);
-        if (overlay != null) {
+        if (trees.containsKey(-1)) {
+            plan.mountTree(trees.get(-1), rootfs, 0);
+        } else if (overlay != null) {
             plan.mount("overlay", rootfs, "overlay", 0, overlay, 0);
         } else {
             if (newMountNs) {
@@ -202,6 +200,9 @@ public final class PlanBuilder {
             }
         }
         plan.openRoot(rootfs);
+        if (newUserNs && trees.containsKey(-1)) {
+            becomeRoot(plan, linux); // the idmapped rootfs is in place and open
+        }
 
         boolean devBoundFromHost = false;
         boolean procMounted = false;
@@ -220,8 +221,12 @@ public final class PlanBuilder {
                 }
                 devBoundFromHost |= dest.equals("/dev");
                 long createAs = Files.isDirectory(src) ? Plan.T_MKDIR : Plan.T_MKFILE;
-                plan.mount(src.toString(), dest, null, MS_BIND | (o.recursiveBind() ? MS_REC : 0), null,
-                        Plan.T_IN_ROOT | createAs);
+                if (trees.containsKey(i)) {
+                    plan.mountTree(trees.get(i), dest, Plan.T_IN_ROOT | createAs);
+                } else {
+                    plan.mount(src.toString(), dest, null, MS_BIND | (o.recursiveBind() ? MS_REC : 0), null,
+                            Plan.T_IN_ROOT | createAs);
+                }
                 long extra = o.flags() & ~(MS_BIND | MS_REC | MS_REMOUNT);
                 if (extra != 0 || o.clearFlags() != 0) {
                     plan.mount(null, dest, null, MS_REMOUNT | MS_BIND | extra, null,
@@ -493,6 +498,21 @@ public final class PlanBuilder {
             case "shared" -> MS_SHARED; // and "/" made shared again after pivot_root (a peer group of its own)
             default -> MS_SLAVE;
         };
+    }
+
+    /**
+     * Become root of the new user namespace (the maps are written by now). With an idmapped rootfs (the
+     * engine's --userns=auto), only once it is mounted and open: until then the init is the host's root to the
+     * host's files, and the rootfs may sit in a directory only root may walk (the engine's store); bind
+     * sources are trees the executor opened ({@link IdmappedMounts}), and pivot_root goes through the open root.
+     */
+    private static void becomeRoot(Plan plan, Linux linux) {
+        if (maps(linux.gidMappings(), 0)) {
+            plan.setgid(0);
+        }
+        if (maps(linux.uidMappings(), 0)) {
+            plan.setuid(0);
+        }
     }
 
     private static boolean maps(List<dev.hull.runtime.spec.IdMapping> maps, long id) {

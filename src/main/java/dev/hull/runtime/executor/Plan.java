@@ -18,13 +18,14 @@ public final class Plan {
     // Parent ops
     static final int OP_MODE = 1, OP_SETNS = 2, OP_UNSHARE = 3, OP_WRITE = 4, OP_ABORT_UNLINK = 5,
             OP_ABORT_RMDIR = 6, OP_CLONE = 7, OP_RESERVE = 8, OP_MONITOR = 9, OP_MONITOR_CGROUP = 10,
-            OP_MONITOR_ON_EXIT = 11, OP_MONITOR_ON_END = 12, OP_MONITOR_HEALTH = 13;
+            OP_MONITOR_ON_EXIT = 11, OP_MONITOR_ON_END = 12, OP_MONITOR_HEALTH = 13, OP_IDMAP_TREE = 14,
+            OP_OVERLAY_TREE = 15;
     // Child ops
     static final int OP_SETUID = 20, OP_SETGID = 21, OP_SETGROUPS = 22, OP_SETSID = 23, OP_SETHOSTNAME = 24,
             OP_SETDOMAINNAME = 25, OP_OPEN_ROOT = 26, OP_MOUNT = 27, OP_MKNOD = 28, OP_SYMLINK = 29,
             OP_MKDIR = 30, OP_PIVOT_ROOT = 31, OP_CHDIR = 32, OP_UMASK = 33, OP_OPEN_FIFO = 34,
             OP_RESOLVE_EXEC = 35, OP_READY = 36, OP_WAIT_START = 37, OP_EXEC = 38, OP_ENV = 39,
-            OP_UNSHARE_CHILD = 40, OP_PRCTL = 41, OP_CHROOT = 43, OP_LO_UP = 42;
+            OP_UNSHARE_CHILD = 40, OP_PRCTL = 41, OP_CHROOT = 43, OP_LO_UP = 42, OP_MOUNT_TREE = 44;
     // Privilege ops (capabilities, rlimits, sysctls, masked/readonly paths, ...): 70-89
     static final int OP_CAP_BOUNDING = 70, OP_CAPS = 71, OP_RLIMIT = 72, OP_IOPRIO = 73, OP_SCHED = 74,
             OP_PERSONALITY = 75, OP_SYSCTL = 76, OP_MASK_PATH = 77, OP_READONLY_PATH = 78, OP_LSM_EXEC = 79;
@@ -104,6 +105,35 @@ public final class Plan {
         return op(OP_MONITOR_HEALTH, args.toArray());
     }
 
+    private int trees;
+
+    /**
+     * A detached copy of source (with its submounts when recursive; these idmapped too when recursiveIdmap;
+     * a plain copy when uidMap is "")
+     * idmapped by a user namespace with these maps (uid_map/gid_map text), made by the executor before the clone; returns its number for
+     * {@link #mountTree}.
+     */
+    public int idmapTree(String label, String source, String uidMap, String gidMap, boolean recursive,
+            boolean recursiveIdmap) {
+        op(OP_IDMAP_TREE, label, source, uidMap, gidMap, (recursive ? 1L : 0L) | (recursiveIdmap ? 2L : 0L));
+        return trees++;
+    }
+
+    /**
+     * A detached overlay whose lower layers (top first) are idmapped copies; options are fsconfig keys and
+     * values ("" for a flag), upperdir and workdir among them. Returns its number for {@link #mountTree}.
+     */
+    public int overlayTree(String label, String uidMap, String gidMap, List<String> lowers, List<String[]> options) {
+        List<Object> args = new ArrayList<>(List.of(label, uidMap, gidMap, (long) lowers.size()));
+        args.addAll(lowers);
+        for (String[] kv : options) {
+            args.add(kv[0]);
+            args.add(kv[1]);
+        }
+        op(OP_OVERLAY_TREE, args.toArray());
+        return trees++;
+    }
+
     public Plan clone(long flags) {
         if (cloned) {
             throw new IllegalStateException("clone twice");
@@ -127,6 +157,11 @@ public final class Plan {
     /** null source/fstype/data are sent as empty strings, which the executor passes as NULL. */
     public Plan mount(String source, String target, String fstype, long flags, String data, long targetFlags) {
         return op(OP_MOUNT, nz(source), target, nz(fstype), flags, nz(data), targetFlags);
+    }
+
+    /** Moves tree n (see {@link #idmapTree}) onto target; target flags as for {@link #mount} (T_IN_ROOT, T_MKDIR, T_MKFILE). */
+    public Plan mountTree(int n, String target, long targetFlags) {
+        return op(OP_MOUNT_TREE, (long) n, target, targetFlags);
     }
 
     public Plan mknod(String target, long mode, long dev, long uid, long gid) {
@@ -271,7 +306,8 @@ public final class Plan {
             case OP_RESERVE -> "reserve"; case OP_MONITOR -> "monitor"; case OP_MONITOR_CGROUP -> "monitor-cgroup";
             case OP_MONITOR_ON_EXIT -> "monitor-on-exit";
             case OP_MONITOR_ON_END -> "monitor-on-end";
-            case OP_MONITOR_HEALTH -> "monitor-health";
+            case OP_MONITOR_HEALTH -> "monitor-health"; case OP_IDMAP_TREE -> "idmap-tree";
+            case OP_OVERLAY_TREE -> "overlay-tree"; case OP_MOUNT_TREE -> "mount-tree";
             case OP_SETUID -> "setuid"; case OP_SETGID -> "setgid"; case OP_SETGROUPS -> "setgroups";
             case OP_SETSID -> "setsid"; case OP_SETHOSTNAME -> "sethostname"; case OP_SETDOMAINNAME -> "setdomainname";
             case OP_OPEN_ROOT -> "open-root"; case OP_MOUNT -> "mount"; case OP_MKNOD -> "mknod";

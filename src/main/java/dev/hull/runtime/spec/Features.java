@@ -10,8 +10,9 @@ import dev.hull.linux.seccomp.SeccompCompiler;
  * The {@code features} document (features-schema.json), like {@code runc features}. It only
  * advertises what Hull handles: mount options come from {@link MountOptions#known()}, namespace
  * types and hook phases from {@link SpecParser}, capabilities from {@link CapabilityNames}, seccomp from
- * {@link SeccompCompiler}. AppArmor (applied only where the host has it, untested here), SELinux, Intel RDT,
- * idmapped mounts and net devices are reported as not enabled.
+ * {@link SeccompCompiler}. AppArmor (applied only where the host has it, untested here), SELinux, Intel RDT
+ * and net devices are reported as not enabled; idmapped mounts as enabled where they work (root on a
+ * kernel with mount_setattr, 5.12 or later).
  */
 public final class Features {
     /** Value of the {@code run.hull.version} annotation. */
@@ -39,11 +40,26 @@ public final class Features {
         linux.putObject("apparmor").put("enabled", false);
         linux.putObject("selinux").put("enabled", false);
         linux.putObject("intelRdt").put("enabled", false);
-        linux.putObject("mountExtensions").putObject("idmap").put("enabled", false);
+        linux.putObject("mountExtensions").putObject("idmap").put("enabled", idmapWorks());
         linux.putObject("netDevices").put("enabled", false);
 
         n.putObject("annotations").put("run.hull.version", HULL_VERSION);
         return n;
+    }
+
+    /** Idmapped mounts take CAP_SYS_ADMIN of the host's user namespace and mount_setattr (Linux 5.12). */
+    static boolean idmapWorks() {
+        if (DefaultSpec.Ids.euid() != 0) {
+            return false;
+        }
+        try {
+            String[] v = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/osrelease")).strip()
+                    .split("[.-]");
+            int major = Integer.parseInt(v[0]), minor = Integer.parseInt(v[1]);
+            return major > 5 || (major == 5 && minor >= 12);
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /**

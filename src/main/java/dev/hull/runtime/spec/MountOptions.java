@@ -48,7 +48,7 @@ public final class MountOptions {
      * @param bind             "bind" or "rbind" was given
      * @param data             comma-joined unknown options, e.g. "mode=755,size=65536k"; "" if none
      * @param tmpcopyup        "tmpcopyup" was given (accepted; copying up is left to the caller)
-     * @param idmap            "idmap" or "ridmap" was given (accepted; not implemented by Hull yet)
+     * @param idmap            "idmap" or "ridmap" was given (an idmapped bind mount: see IdmappedMounts)
      * @param recursiveIdmap   "ridmap" was given
      */
     public record Parsed(

@@ -1,0 +1,135 @@
+package dev.hull.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.runtime.Annotations;
+import dev.hull.runtime.RuntimeError;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * {@code --userns=auto[:size=N]} (podman's): the container gets a user namespace of its own mapping its ids
+ * 0..N-1 to a range of host ids leased for it ({@link SubIds}). Its rootfs is the overlay of the image's
+ * layers made on idmapped lower layers (annotation run.hull.rootfs.idmap: image files owned by root are
+ * the container root's, no copy or chown of a layer), with an upper layer owned by the range's first id;
+ * what the container writes lands with host ids of its range. As podman: a named volume the container
+ * fills (docker's copy-up) gets the range's ids, a host directory bound with -v is left as it is (writes
+ * land as the range's ids) unless -v ...:idmap asks for an idmapped bind (the container's root then
+ * writes as the host's root, and sees the host's files with their owners).
+ */
+final class UsernsAuto {
+    private UsernsAuto() {}
+
+    /** What the caller must refuse before anything is made. */
+    static void check(CreateOptions o, boolean rootless, String overlay) throws RuntimeError {
+        String flag = "--userns " + o.userns;
+        if (rootless) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, flag + ": rootless Hull runs every container in the"
+                    + " user's own namespace already; a range per container needs root Hull");
+        }
+        if (o.privileged) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, flag + " and --privileged conflict: a privileged"
+                    + " container gets the host's devices and ids (use --userns host)");
+        }
+        if (overlay == null) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, flag + ": needs the overlay snapshotter (idmapped"
+                    + " image layers); this store copies layers (HULL_SNAPSHOTTER=copy or no overlayfs)");
+        }
+    }
+
+    /** Leases the range and maps the spec onto it; the upper layer gets the container root's ids. */
+    static SubIds.Range apply(CreateOptions o, ObjectNode spec, Path dir, Path upper) throws IOException, RuntimeError {
+        SubIds.Range r = SubIds.allocate(dir, SubIds.autoSize(o.userns));
+        ObjectNode linux = (ObjectNode) spec.get("linux");
+        ((ArrayNode) linux.get("namespaces")).addObject().put("type", "user");
+        for (String f : List.of("uidMappings", "gidMappings")) {
+            linux.putArray(f).addObject().put("containerID", 0).put("hostID", f.startsWith("uid") ? r.uid() : r.gid())
+                    .put("size", r.size());
+        }
+        ((ObjectNode) spec.get("annotations")).put(Annotations.ROOTFS_IDMAP, "true");
+        if (!"none".equals(o.network)) { // a joined network namespace: the host's (see sysfsBound)
+            sysfsBound(spec);
+        }
+        Files.setAttribute(upper, "unix:uid", (int) r.uid());
+        Files.setAttribute(upper, "unix:gid", (int) r.gid());
+        return r;
+    }
+
+    /**
+     * A sysfs mount takes a network namespace owned by the container's user namespace: one it joins (a
+     * bridge network's, the host's) is the host's, so /sys is the host's bound read-only instead, as
+     * runc and podman do for a user namespace without a network namespace of its own.
+     */
+    private static void sysfsBound(ObjectNode spec) {
+        for (JsonNode m : spec.path("mounts")) {
+            if (m.path("type").asText().equals("sysfs")) {
+                ObjectNode sys = (ObjectNode) m;
+                sys.put("type", "bind");
+                sys.put("source", "/sys");
+                ArrayNode opts = sys.putArray("options");
+                for (String x : List.of("rbind", "nosuid", "noexec", "nodev", "ro")) {
+                    opts.add(x);
+                }
+            }
+        }
+    }
+
+    /** The data directories of named volumes still empty: after the copy-up, {@link #shift} gives them the range. */
+    static List<Path> emptyVolumes(ObjectNode spec, VolumeStore volumes) throws IOException {
+        List<Path> out = new ArrayList<>();
+        String prefix = volumes.root() + "/";
+        for (JsonNode m : spec.path("mounts")) {
+            String src = m.path("source").asText();
+            if (m.path("type").asText().equals("bind") && src.startsWith(prefix) && VolumeStore.isEmpty(Path.of(src))) {
+                out.add(Path.of(src));
+            }
+        }
+        return out;
+    }
+
+    /** Every file under dir (dir too) moved into the range: owner id k becomes the range's k. */
+    static void shift(Path dir, SubIds.Range r) throws IOException {
+        List<Path> all;
+        try (Stream<Path> s = Files.walk(dir)) {
+            all = s.toList();
+        }
+        for (Path p : all) {
+            int uid = (int) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            int gid = (int) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS);
+            if (uid >= r.size() || gid >= r.size()) {
+                continue; // not mappable: left as it is (nobody inside)
+            }
+            boolean link = Files.isSymbolicLink(p);
+            int mode = link ? 0 : (int) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 07777;
+            Files.setAttribute(p, "unix:uid", (int) (r.uid() + uid), LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(p, "unix:gid", (int) (r.gid() + gid), LinkOption.NOFOLLOW_LINKS);
+            if (!link) {
+                Files.setAttribute(p, "unix:mode", mode); // chown clears setuid and setgid: as they were
+            }
+        }
+    }
+
+    /** An idmapped -v without a user namespace of the container's is refused. */
+    static void refuseIdmapWithoutUserns(ObjectNode spec) throws RuntimeError {
+        for (JsonNode m : spec.path("mounts")) {
+            for (JsonNode opt : m.path("options")) {
+                if (idmapOption(opt.asText())) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-v " + m.path("source").asText() + ":"
+                            + m.path("destination").asText() + ":idmap: an idmapped volume needs --userns=auto (the"
+                            + " container's own user namespace)");
+                }
+            }
+        }
+    }
+
+    /** -v SRC:DST:idmap: the bind takes the container's mappings (the OCI "idmap" mount option). */
+    static boolean idmapOption(String x) {
+        return x.equals("idmap");
+    }
+}
