@@ -234,13 +234,21 @@ public final class ContainerRuntime {
             ProcessControl.makeStartReport(spec, fifo);
             trace.mark("create.reserved");
             try {
-                cgroup.create();
-            } catch (IOException e) {
-                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: linux.cgroupsPath: " + e.getMessage(), e);
-            }
-            cgroupMade = true;
-            if (!cgroup.cgroupPath().equals(CgroupManagers.NONE)) {
-                new CgroupResources(layout(), cgroup.cgroupPath()).apply(resources, false);
+                try {
+                    cgroup.create();
+                } catch (IOException e) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "config.json: linux.cgroupsPath: " + e.getMessage(),
+                            e);
+                }
+                cgroupMade = true;
+                if (!cgroup.cgroupPath().equals(CgroupManagers.NONE)) {
+                    new CgroupResources(layout(), cgroup.cgroupPath()).apply(resources, false);
+                }
+            } catch (IOException | RuntimeError | RuntimeException e) {
+                // An executor that failed meanwhile (before its clone: idmapped mounts) aborted and took the
+                // cgroup with it: its reason, not the missing cgroup file, is the error.
+                session.awaitPid();
+                throw e;
             }
             trace.mark("create.cgroups");
             int pid = session.awaitPid();

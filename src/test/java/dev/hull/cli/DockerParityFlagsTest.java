@@ -249,7 +249,7 @@ class DockerParityFlagsTest {
     void usernsHostIsTheDefaultAndWhatIsNotOfferedIsRefusedByName() throws Exception {
         assertThat(f.hull.ok("run", "--rm", "--network", "none", "--userns", "host", "busybox", "cat",
                 "/proc/self/uid_map").out()).as("the host's ids, no user namespace").matches("\\s*0\\s+0\\s+4294967295\\s*");
-        refused("hull: --userns auto: Hull runs containers in the host's user ids (host, the default); a user"
-                + " namespace per container is not offered yet\n", "run", "--rm", "--userns", "auto", "busybox", "true");
+        refused("hull: --userns private: use host (the default) or auto[:size=N] (a user namespace of its own, N ids"
+                + " from 1 to 16777216, 65536 by default)\n", "run", "--rm", "--userns", "private", "busybox", "true");
     }
 }
