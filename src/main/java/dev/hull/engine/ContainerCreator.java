@@ -194,20 +194,26 @@ final class ContainerCreator {
                     || !src.endsWith("/_data") && !src.endsWith("/disk/data")) {
                 continue;
             }
-            Path data = Path.of(src);
-            if (!VolumeStore.isEmpty(data)) {
-                continue;
-            }
+            String dest = m.path("destination").asText();
+            String label = "volume " + src.substring(prefix.length()).split("/")[0] + ":";
+            // by descriptor only: a container that already mounts this volume can change it meanwhile
+            int fd = dev.hull.linux.AtFiles.openat2(dev.hull.linux.AtFiles.AT_FDCWD, src, dev.hull.linux.AtFiles.O_RDONLY
+                    | dev.hull.linux.AtFiles.O_DIRECTORY | dev.hull.linux.AtFiles.O_NOFOLLOW, 0, 0);
             try {
-                LayerFlattener.flattenSubtree(layers, m.path("destination").asText(), data);
-            } catch (IOException | RuntimeException e) {
-                try (var children = Files.list(data)) {
-                    for (Path c : (Iterable<Path>) children::iterator) {
-                        dev.hull.image.SnapshotStore.deleteTree(c);
-                    }
+                if (!dev.hull.linux.AtFiles.list(fd).isEmpty()) {
+                    continue;
                 }
-                throw new IOException("copying the image's " + m.path("destination").asText() + " into volume "
-                        + src.substring(prefix.length()).split("/")[0] + ": " + e.getMessage(), e);
+                LayerTreeCopy.copy(layers, dest, fd, label);
+            } catch (IOException | RuntimeException e) {
+                try {
+                    LayerTreeCopy.empty(fd);
+                } catch (IOException x) {
+                    e.addSuppressed(x);
+                }
+                throw new IOException("copying the image's " + dest + " into " + label.substring(0, label.length() - 1)
+                        + ": " + e.getMessage(), e);
+            } finally {
+                dev.hull.linux.Syscalls.close(fd);
             }
         }
     }

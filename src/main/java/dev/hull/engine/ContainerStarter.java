@@ -230,17 +230,17 @@ final class ContainerStarter {
         // detach keys, or a killed client): an attached caller removes or cleans up itself.
         if (o.autoRemove) {
             // The monitor of a detached --rm container removes it when it ends: one short JVM, then.
-            onExit = hullCommand("rm", "--force", "--volumes", info.id()); // docker's --rm: its anonymous volumes too
+            onExit = hullCommand(o, "rm", "--force", "--volumes", info.id()); // docker's --rm: its anonymous volumes too
         } else if (holdsShared(net)) {
             // Published ports and names on a user network matter to others: a detached container that
             // ends by itself gives them back at once (stop and rm do it themselves).
-            onEnd = hullCommand("container", "cleanup", info.id());
+            onEnd = hullCommand(o, "container", "cleanup", info.id());
         }
         return new Monitor(containers.statusFile(info.id()), o.keepsLog() ? containers.logFile(info.id()) : null,
                 limits[0],
                 (int) limits[1], Monitor.RestartPolicy.parse(o.restart), containers.stopMarker(info.id()),
                 attached && o.interactive, detachKeys, onExit, onEnd, o.interactive && !o.tty && !attached,
-                ContainerHealth.monitorHealth(o, hullCommand("healthcheck", "run", info.id())));
+                ContainerHealth.monitorHealth(o, hullCommand(o, "healthcheck", "run", info.id())));
     }
 
     /** Wiring others notice while it stays: published host ports, or a user-defined network (peers' names). */
@@ -249,19 +249,32 @@ final class ContainerStarter {
                 .anyMatch(a -> !a.network().equals(NetworkStore.DEFAULT)));
     }
 
-    /** argv of a hull command with this engine's HULL_HOME and HULL_STATE, for a monitor to exec. */
-    private List<String> hullCommand(String... args) {
+    /**
+     * argv of a hull command with this engine's HULL_HOME and HULL_STATE, for the container's monitor
+     * (root, for as long as the container lives) to exec: the service the caller used (or none), the
+     * config file recorded at create (not the starter's environment), and HULL_CLASSPATH (code the
+     * monitor runs) only from a caller that is root itself.
+     */
+    private List<String> hullCommand(CreateOptions o, String... args) {
         List<String> argv = new ArrayList<>(List.of("/usr/bin/env", "HULL_HOME=" + engine.home(), "HULL_STATE=" + stateRoot));
-        // The service the caller used (or none) and its config file: a monitor's command must not start one elsewhere.
-        for (String k : List.of("HULL_RUNTIME_SOCKET", "HULL_NO_SERVICE", "HULL_CLASSPATH", "HULL_ROOTLESS", "HULL_CONFIG")) {
+        for (String k : List.of("HULL_RUNTIME_SOCKET", "HULL_NO_SERVICE", "HULL_CLASSPATH", "HULL_ROOTLESS")) {
             String v = dev.hull.runtime.Caller.getenv(k);
-            if (v != null && !v.isEmpty()) {
+            if (v != null && !v.isEmpty() && (!k.equals("HULL_CLASSPATH") || callerIsRoot())) {
                 argv.add(k + "=" + v);
             }
+        }
+        if (o.configFile != null) {
+            argv.add("HULL_CONFIG=" + o.configFile);
         }
         argv.addAll(Engine.launcher());
         argv.addAll(List.of(args));
         return argv;
+    }
+
+    /** The caller is uid 0: a client the service knows to be root, or (no client) this process, if root. */
+    static boolean callerIsRoot() {
+        dev.hull.runtime.Caller c = dev.hull.runtime.Caller.current();
+        return c == null ? dev.hull.linux.AtFiles.geteuid() == 0 : c.uid() == 0;
     }
 
     /**

@@ -81,6 +81,11 @@ public final class CreateOptions {
     public String cpusetCpus;
     /** 0: no limit; null (not given): the config file's default ({@link EngineConfig}), filled in by create. */
     public Long pidsLimit;
+    /**
+     * The config file the creator named with HULL_CONFIG (absolute), recorded by create: what the
+     * container's monitor commands (healthcheck, --rm, cleanup) read; null: the default file.
+     */
+    public String configFile;
     /** --ulimit NAME=SOFT[:HARD]. */
     public List<String> ulimits = new ArrayList<>();
     public List<String> capAdd = new ArrayList<>();

@@ -177,6 +177,10 @@ public record EngineConfig(Path file, boolean found, long pidsLimit, long logMax
      * log-opts into a container's). max-size=-1 from the run (no rotation) takes no max-file from here.
      */
     public void applyTo(CreateOptions o) {
+        String named = Caller.getenv("HULL_CONFIG");
+        if (o.configFile == null && named != null && !named.isEmpty()) {
+            o.configFile = file.toAbsolutePath().toString(); // resolved against the creator's directory
+        }
         if (o.pidsLimit == null) {
             o.pidsLimit = pidsLimit;
         }

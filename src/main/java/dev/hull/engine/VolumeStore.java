@@ -414,11 +414,4 @@ public final class VolumeStore {
         }
         return total[0];
     }
-
-    /** Whether the volume's content directory is empty (a new volume: docker copies the image's files in). */
-    static boolean isEmpty(Path data) throws IOException {
-        try (var s = Files.newDirectoryStream(data)) {
-            return !s.iterator().hasNext();
-        }
-    }
 }

@@ -130,6 +130,47 @@ public final class UnixSocket {
         }
     }
 
+    /**
+     * The peers of this process's accepted connections on the unix socket bound as boundPath (as
+     * given to bind): for a server whose connections are opened by a library that does not show
+     * their descriptors (Jetty, the JDK's channels). Found by inode: /proc/net/unix names the
+     * sockets bound at the path that are not listening, /proc/self/fd which descriptors hold them.
+     * A descriptor closed (or reused) meanwhile may add a stranger's peer or drop one; callers that
+     * decide access should require every candidate to pass.
+     */
+    public static java.util.List<Peer> peersOn(String boundPath) throws java.io.IOException {
+        java.util.Set<String> inodes = new java.util.HashSet<>();
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/net/unix"))) {
+            // Num RefCount Protocol Flags Type St Inode Path
+            String[] f = line.trim().split("\\s+", 8);
+            if (f.length == 8 && f[7].equals(boundPath) && (Long.parseLong(f[3], 16) & 0x10000) == 0) {
+                inodes.add("socket:[" + f[6] + "]");
+            }
+        }
+        java.util.List<Peer> peers = new java.util.ArrayList<>();
+        if (inodes.isEmpty()) {
+            return peers;
+        }
+        try (var fds = java.nio.file.Files.newDirectoryStream(java.nio.file.Path.of("/proc/self/fd"))) {
+            for (java.nio.file.Path fd : fds) {
+                String target;
+                try {
+                    target = java.nio.file.Files.readSymbolicLink(fd).toString();
+                } catch (java.io.IOException gone) {
+                    continue;
+                }
+                if (inodes.contains(target)) {
+                    try {
+                        peers.add(peer(Integer.parseInt(fd.getFileName().toString())));
+                    } catch (LinuxException closedMeanwhile) {
+                        // not a connected socket any more
+                    }
+                }
+            }
+        }
+        return peers;
+    }
+
     /** Whether fd is a listening AF_UNIX stream socket (what systemd's socket activation passes). */
     public static boolean isListening(int fd) {
         try (Arena arena = Arena.ofConfined()) {

@@ -213,11 +213,21 @@ public final class WarmServer implements AutoCloseable {
         if (RootlessService.active()) {
             return RootlessService.refusal(path, peer.uid());
         }
-        if (peer.uid() == 0 || (gid >= 0 && peer.inGroup(gid))) {
+        if (admits(peer, gid)) {
             return null;
         }
         return "permission denied: the warm server on " + path + " runs commands as root, for root"
                 + (group != null ? " and members of group " + group : " only") + " (you are uid " + peer.uid() + ")";
+    }
+
+    /**
+     * Who may drive Hull through a socket of the service (the warm server's and the Docker API's):
+     * by number, as the kernel recorded the peer at connect() — uid 0 (a rootless service: its own
+     * user, who is 0 in its namespace), or a member (primary or supplementary, SO_PEERGROUPS) of
+     * gid (-1: nobody else).
+     */
+    public static boolean admits(UnixSocket.Peer peer, int gid) {
+        return peer.uid() == 0 || !RootlessService.active() && gid >= 0 && peer.inGroup(gid);
     }
 
     /** Whether a server accepts connections on path (else the socket file is stale). */

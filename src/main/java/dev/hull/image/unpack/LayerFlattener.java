@@ -55,13 +55,29 @@ public final class LayerFlattener {
      * (where it leads is the container's business, not the image's layout).
      */
     public static boolean flattenSubtree(List<Path> layersLowestFirst, String dir, Path target) throws IOException {
+        List<Path> sources = subtreeSources(layersLowestFirst, dir);
+        if (sources.isEmpty()) {
+            return false;
+        }
+        java.util.Collections.reverse(sources);
+        flatten(sources, target);
+        return true;
+    }
+
+    /**
+     * The layers' directories that make up what the image shows at dir (an absolute path in the
+     * image), top-most first: each layer's directory at that path, down to the first layer whose
+     * whiteout, non-directory or opaque directory (at the path or above) hides the ones below.
+     * Empty when the image has no directory there or the path passes a symlink.
+     */
+    public static List<Path> subtreeSources(List<Path> layersLowestFirst, String dir) throws IOException {
         List<String> parts = new ArrayList<>();
         for (String p : dir.split("/")) {
             if (p.isEmpty() || p.equals(".")) {
                 continue;
             }
             if (p.equals("..")) {
-                return false;
+                return new ArrayList<>();
             }
             parts.add(p);
         }
@@ -79,7 +95,7 @@ public final class LayerFlattener {
                 }
                 if (!a.isDirectory()) {
                     if (sources.isEmpty() && !(a.isOther() && Overlay.isWhiteout(p))) {
-                        return false; // the image shows a file or symlink here, not a directory
+                        return new ArrayList<>(); // the image shows a file or symlink here, not a directory
                     }
                     present = false;
                     hides = true; // deleted (or replaced) in this layer: nothing below shows through
@@ -94,12 +110,15 @@ public final class LayerFlattener {
                 break;
             }
         }
-        if (sources.isEmpty()) {
-            return false;
-        }
-        java.util.Collections.reverse(sources);
-        flatten(sources, target);
-        return true;
+        return sources;
+    }
+
+    /** The overlayfs xattr that marks a layer's directory opaque (it hides the lower layers' one). */
+    public static final String OPAQUE_XATTR = Overlay.OPAQUE_XATTR;
+
+    /** Whether an extended attribute belongs to overlayfs (the layer format), not to the image's file. */
+    public static boolean isOverlayXattr(String name) {
+        return name.startsWith(Overlay.XATTR_PREFIX);
     }
 
     /**

@@ -44,7 +44,7 @@ public final class DockerApiServer implements AutoCloseable {
     private final Path path;
     private final Server server;
     /** Root only until the socket's group is set. */
-    private volatile Access access = new Access(null, -1);
+    private volatile Access access = new Access(null, -1, null);
     private final AtomicInteger connections = new AtomicInteger();
     private final List<Runnable> activity = new ArrayList<>();
     /** The socket file this server bound (its inode): only that one is removed at close. */
@@ -55,35 +55,41 @@ public final class DockerApiServer implements AutoCloseable {
         this.server = server;
     }
 
-    /** Who may use the socket: root, or a member of the group (gid -1: root only). */
-    record Access(String group, int gid) {
+    /**
+     * Who may use the socket: {@link dev.hull.service.WarmServer#admits} (the warm server's rule: uid
+     * 0, or a member of gid by SO_PEERCRED/SO_PEERGROUPS; -1: root only). bound: the path Jetty's
+     * socket was bound as (null: nobody yet).
+     */
+    record Access(String group, int gid, String bound) {
+        /**
+         * Jetty's channel does not show its descriptor, so the peer is found among this process's
+         * connections on the socket ({@link dev.hull.linux.UnixSocket#peersOn}) that have the uid and
+         * gid the JDK reports for the channel; every one of them must be admitted. Anything unexpected
+         * refuses.
+         */
         boolean allows(SocketChannel ch) {
             try {
                 var p = ch.getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED);
-                if (p == null) {
+                if (p == null || bound == null) {
                     return false;
                 }
-                String user = p.user().getName();
-                if (user.equals("root") || user.equals("0")) {
-                    return true;
+                // the JDK's principals hash to their numeric id (UnixUserPrincipals); were that to change,
+                // no connection would match and all would be refused, never admitted
+                int uid = p.user().hashCode();
+                int primary = p.group().hashCode();
+                boolean any = false;
+                for (dev.hull.linux.UnixSocket.Peer peer : dev.hull.linux.UnixSocket.peersOn(bound)) {
+                    if (peer.uid() == uid && peer.gid() == primary) {
+                        if (!dev.hull.service.WarmServer.admits(peer, gid)) {
+                            return false;
+                        }
+                        any = true;
+                    }
                 }
-                if (gid < 0) {
-                    return false;
-                }
-                return p.group().getName().equals(group) || groupMembers().contains(user);
+                return any;
             } catch (IOException | RuntimeException e) {
                 return false;
             }
-        }
-
-        private List<String> groupMembers() throws IOException {
-            for (String line : Files.readAllLines(Path.of("/etc/group"))) {
-                String[] f = line.split(":", -1);
-                if (f.length >= 4 && f[0].equals(group)) {
-                    return List.of(f[3].split(","));
-                }
-            }
-            return List.of();
         }
     }
 
@@ -183,7 +189,7 @@ public final class DockerApiServer implements AutoCloseable {
             throw e instanceof IOException io ? io : new IOException("cannot serve the Docker API on " + path
                     + ": " + e, e);
         }
-        api.access = new Access(principal != null ? group : null, gid);
+        api.access = new Access(principal != null ? group : null, gid, tmp.toString());
         return api;
     }
 
@@ -237,10 +243,18 @@ public final class DockerApiServer implements AutoCloseable {
         touched();
     }
 
+    private static final String ALLOWED = "dev.hull.docker.peerAllowed";
+
     private void handle(Request request, Response response, Callback callback) {
         EndPoint ep = request.getConnectionMetaData().getConnection().getEndPoint();
         Object transport = ep.getTransport();
-        if (transport instanceof SocketChannel ch && !access.allows(ch)) {
+        var meta = request.getConnectionMetaData();
+        Object checked = meta.getAttribute(ALLOWED); // once a connection: its peer does not change
+        if (checked == null) {
+            checked = transport instanceof SocketChannel ch && access.allows(ch); // another transport: refused
+            meta.setAttribute(ALLOWED, checked);
+        }
+        if (!(Boolean) checked) {
             Exchange x = new Exchange(request, response, callback, MAX_VERSION, List.of(), this);
             x.error(403, dev.hull.service.RootlessService.active()
                     ? "permission denied: Hull's rootless Docker API on " + path + " serves only its own user"
