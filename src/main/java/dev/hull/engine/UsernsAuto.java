@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.runtime.Annotations;
 import dev.hull.runtime.RuntimeError;
+import dev.hull.linux.AtFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -80,38 +81,77 @@ final class UsernsAuto {
         }
     }
 
+    private static boolean isEmptyDir(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        } catch (java.nio.file.NotDirectoryException | java.nio.file.NoSuchFileException e) {
+            return false;
+        }
+    }
+
     /** The data directories of named volumes still empty: after the copy-up, {@link #shift} gives them the range. */
     static List<Path> emptyVolumes(ObjectNode spec, VolumeStore volumes) throws IOException {
         List<Path> out = new ArrayList<>();
         String prefix = volumes.root() + "/";
         for (JsonNode m : spec.path("mounts")) {
             String src = m.path("source").asText();
-            if (m.path("type").asText().equals("bind") && src.startsWith(prefix) && VolumeStore.isEmpty(Path.of(src))) {
+            if (m.path("type").asText().equals("bind") && src.startsWith(prefix) && isEmptyDir(Path.of(src))) {
                 out.add(Path.of(src));
             }
         }
         return out;
     }
 
-    /** Every file under dir (dir too) moved into the range: owner id k becomes the range's k. */
+    /**
+     * Every file under dir (dir too) moved into the range: owner id k becomes the range's k. Walked
+     * through directory descriptors (openat2 beneath, no symlinks) and changed with *at calls that
+     * follow nothing, so a container sharing the volume that swaps a directory for a link meanwhile
+     * cannot make the host's root chown anything outside it.
+     */
     static void shift(Path dir, SubIds.Range r) throws IOException {
-        List<Path> all;
-        try (Stream<Path> s = Files.walk(dir)) {
-            all = s.toList();
+        int fd = dev.hull.linux.Syscalls.open(dir.toString(), AtFiles.O_RDONLY | AtFiles.O_DIRECTORY
+                | AtFiles.O_NOFOLLOW | AtFiles.O_CLOEXEC, 0);
+        try {
+            shiftOne(fd, "", AtFiles.fstat(fd), r);
+            shiftBelow(fd, r);
+        } finally {
+            dev.hull.linux.Syscalls.close(fd);
         }
-        for (Path p : all) {
-            int uid = (int) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-            int gid = (int) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS);
-            if (uid >= r.size() || gid >= r.size()) {
-                continue; // not mappable: left as it is (nobody inside)
+    }
+
+    private static void shiftBelow(int dfd, SubIds.Range r) throws IOException {
+        for (String name : AtFiles.list(dfd)) {
+            AtFiles.Stat st = AtFiles.lstatOrNull(dfd, name);
+            if (st == null) {
+                continue;
             }
-            boolean link = Files.isSymbolicLink(p);
-            int mode = link ? 0 : (int) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 07777;
-            Files.setAttribute(p, "unix:uid", (int) (r.uid() + uid), LinkOption.NOFOLLOW_LINKS);
-            Files.setAttribute(p, "unix:gid", (int) (r.gid() + gid), LinkOption.NOFOLLOW_LINKS);
-            if (!link) {
-                Files.setAttribute(p, "unix:mode", mode); // chown clears setuid and setgid: as they were
+            shiftOne(dfd, name, st, r);
+            if ((st.mode() & AtFiles.S_IFMT) == AtFiles.S_IFDIR) {
+                int c = AtFiles.openat2(dfd, name, AtFiles.O_RDONLY | AtFiles.O_DIRECTORY | AtFiles.O_NOFOLLOW
+                        | AtFiles.O_CLOEXEC, 0, AtFiles.RESOLVE_BENEATH | AtFiles.RESOLVE_NO_SYMLINKS);
+                try {
+                    shiftBelow(c, r);
+                } finally {
+                    dev.hull.linux.Syscalls.close(c);
+                }
             }
+        }
+    }
+
+    /** name in dfd ("": dfd itself) given the range's owner; its mode kept (chown clears setuid and setgid). */
+    private static void shiftOne(int dfd, String name, AtFiles.Stat st, SubIds.Range r) throws IOException {
+        if (st.uid() >= r.size() || st.gid() >= r.size()) {
+            return; // not mappable: left as it is (nobody inside)
+        }
+        int flags = name.isEmpty() ? AtFiles.AT_EMPTY_PATH : AtFiles.AT_SYMLINK_NOFOLLOW;
+        AtFiles.fchownat(dfd, name, (int) (r.uid() + st.uid()), (int) (r.gid() + st.gid()), flags);
+        if ((st.mode() & AtFiles.S_IFMT) == AtFiles.S_IFLNK) {
+            return;
+        }
+        if (name.isEmpty()) {
+            AtFiles.fchmod(dfd, st.mode() & 07777);
+        } else {
+            AtFiles.lchmodat(dfd, name, st.mode() & 07777);
         }
     }
 
