@@ -67,6 +67,8 @@ class JsonTest {
                 "[1e5,1E+5,-0.0,0.5e-3,3.25,1.7976931348623157e308]",
                 " \t\r\n{ \"a\" : [ ] , \"b\" : { } , \"c\" : [ [ [ null ] ] ] }\n",
                 "\uFEFF{\"bom\":true}",
+                "[{\"o\":{\"p\":[{},{\"q\":[[],{\"r\":null}]}]}},{}]",
+                "{\"ctl\":\"\\u0001\\u001f\\u007f \\u2028\"}",
                 "\"just a string\"", "42", "true", "null");
         ObjectMapper mapper = new ObjectMapper();
         for (String doc : docs) {
@@ -74,6 +76,8 @@ class JsonTest {
             JsonNode theirs = mapper.readTree(doc.getBytes(StandardCharsets.UTF_8));
             assertThat(ours).as(doc).isEqualTo(theirs);
             assertThat(Json.write(ours, false)).as(doc).isEqualTo(mapper.writeValueAsString(theirs));
+            assertThat(Json.write(ours, true)).as(doc)
+                    .isEqualTo(mapper.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(theirs));
         }
         JsonNode n = read(docs.get(1));
         assertThat(n.get(0).isInt()).isTrue();
