@@ -106,6 +106,13 @@ public final class Json {
 
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
+    /** s as a JSON string, with Jackson's escapes. */
+    static String quote(String s) {
+        StringBuilder out = new StringBuilder(s.length() + 2);
+        string(out, s);
+        return out.toString();
+    }
+
     /** A quoted string with Jackson's escapes: quote, backslash, and every control character. */
     private static void string(StringBuilder out, String s) {
         out.append('"');

@@ -89,6 +89,13 @@ class JsonTest {
     }
 
     @Test
+    void quotesAStringAsAMapperDoes() throws Exception {
+        String s = "tab\there \"q\" back\\slash \u0001 \u001f nl\n cr\r \u00e9";
+        assertThat(Json.quote(s)).isEqualTo(new ObjectMapper().writeValueAsString(s));
+        assertThat(SpecParser.quote(s)).isEqualTo(Json.quote(s)); // error messages quote values the same way
+    }
+
+    @Test
     void refusesWhatAMapperRefuses() {
         List<String> bad = List.of("{\"a\":01}", "[-]", "[1.]", "[.5]", "[+1]", "[1e]", "[NaN]", "[tru]", "[nulll]",
                 "{\"a\":1,}", "[1,]", "[1 2]", "{\"a\" 1}", "{a:1}", "{'a':1}", "[\"x\u0001\"]", "[\"\\x\"]",
