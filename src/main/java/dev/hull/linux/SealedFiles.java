@@ -53,8 +53,7 @@ public final class SealedFiles {
         if (dir.toString().contains(",")) { // DetachedMounts takes mount(2)-style "k=v,k=v" options
             throw new IOException("cannot make a read-only overlay of " + real + ": its directory's name has a comma");
         }
-        Path empty = Files.createTempDirectory("hull-sealed-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path empty = emptyDirectory();
         int mnt = -1;
         try {
             mnt = DetachedMounts.mount("overlay", "lowerdir=" + escape(dir.toString()) + ":" + escape(empty.toString()),
@@ -66,6 +65,27 @@ public final class SealedFiles {
                 Syscalls.close(mnt); // the file's descriptor keeps the mount
             }
             Files.deleteIfExists(empty); // the mount holds the layer; the name is not needed
+        }
+    }
+
+    /**
+     * A new, empty 0700 directory in java.io.tmpdir named by pid and clock. Not
+     * Files.createTempDirectory: its random name comes from a SecureRandom, whose set-up (seeding,
+     * the security providers) is ~10 ms of a cold hull-runtime create. mkdir fails on any existing
+     * name (a symlink included), so a name taken by someone else is skipped, never used.
+     */
+    private static Path emptyDirectory() throws IOException {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        String prefix = "hull-sealed-" + ProcessHandle.current().pid() + "-";
+        for (int attempt = 0;; attempt++) {
+            try {
+                return Files.createDirectory(tmp.resolve(prefix + Long.toHexString(System.nanoTime() + attempt)),
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (attempt >= 100) {
+                    throw e;
+                }
+            }
         }
     }
 

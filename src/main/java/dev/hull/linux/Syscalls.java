@@ -357,11 +357,39 @@ public final class Syscalls {
         }
     }
 
+    /**
+     * This process's real uid, read once from {@code /proc/self/status} (libc's getuid when there is
+     * no /proc): the cold {@code hull-runtime state}, {@code --version} and the service check make no
+     * other native call, and the first downcall a JVM links costs it ~30 ms of the FFM linker's set-up
+     * (Hull never changes its own uid: the executor does, in the container's processes).
+     */
     public static int getuid() {
-        try {
-            return (int) GETUID.H.invokeExact();
-        } catch (Throwable t) {
-            throw unexpected(t);
+        return RealUid.UID;
+    }
+
+    private static final class RealUid {
+        static final int UID = read();
+
+        private static int read() {
+            try {
+                for (String line : java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/status")).split("\n")) {
+                    if (line.startsWith("Uid:")) { // real, effective, saved, filesystem
+                        String ids = line.substring(4).strip();
+                        int end = 0;
+                        while (end < ids.length() && Character.isDigit(ids.charAt(end))) {
+                            end++;
+                        }
+                        return Integer.parseInt(ids.substring(0, end));
+                    }
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                // no /proc (or an unexpected format): ask libc
+            }
+            try {
+                return (int) GETUID.H.invokeExact();
+            } catch (Throwable t) {
+                throw unexpected(t);
+            }
         }
     }
 

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
  * A cold {@code bin/hull-runtime} (a JVM per call, as containerd calls it) loads no class it can
  * do without: no annotation proxy (picocli's annotations made 7, whose classes the AOT cache
  * cannot hold: the command line is declared in code) and no Jackson ObjectMapper. Checked in the
- * JVM's own class-load log, through the launcher itself, for a real container's life.
+ * JVM's own class-load log, through the launcher itself, for a real container's life; no
+ * BigDecimal or SecureRandom initialised, and no FFM downcall linked by what needs none.
  */
 class RuntimeColdPathTest {
     static Path base;
@@ -34,11 +35,13 @@ class RuntimeColdPathTest {
         Bundles.cleanUp(base);
     }
 
-    record Run(int exit, String out, String err, List<String> loaded) {}
+    /** loaded: the JVM's class-load log; initialized: its class-initialisation log. */
+    record Run(int exit, String out, String err, List<String> loaded, List<String> initialized) {}
 
-    /** bin/hull-runtime --root ROOT args, cold (HULL_NO_SERVICE=1), with the classes it loaded. */
+    /** bin/hull-runtime --root ROOT args, cold (HULL_NO_SERVICE=1), with the classes it loaded and initialised. */
     static Run cold(String... args) throws IOException, InterruptedException {
         Path log = Files.createTempFile(base, "classes-", ".log");
+        Path init = Files.createTempFile(base, "init-", ".log");
         Path out = Files.createTempFile(base, "out-", ".txt");
         Path err = Files.createTempFile(base, "err-", ".txt");
         List<String> cmd = new ArrayList<>(List.of(Bundles.home().resolve("bin/hull-runtime").toString(),
@@ -49,16 +52,21 @@ class RuntimeColdPathTest {
         pb.environment().put("HULL_NO_SERVICE", "1");
         // this build's classes: the suite runs before the jar is packaged
         pb.environment().put("HULL_CLASSPATH", System.getProperty("java.class.path"));
-        pb.environment().put("HULL_JAVA_OPTS", "-Xlog:class+load:file=" + log);
+        pb.environment().put("HULL_JAVA_OPTS", "-Xlog:class+load:file=" + log + " -Xlog:class+init=info:file=" + init);
         Process p = pb.start();
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("hull-runtime " + String.join(" ", args) + " did not finish in 120 s");
         }
-        return new Run(p.exitValue(), Files.readString(out), Files.readString(err), Files.readAllLines(log));
+        return new Run(p.exitValue(), Files.readString(out), Files.readString(err), Files.readAllLines(log),
+                Files.readAllLines(init));
     }
 
-    /** Asserts the call succeeded and loaded neither a dynamic proxy class nor an ObjectMapper. */
+    /**
+     * Asserts the call succeeded, loaded neither a dynamic proxy class nor an ObjectMapper, and
+     * initialised no BigDecimal (its static initialiser computes 5^65536: ~30 ms of a cold call;
+     * Jackson's parsers, which the runtime's JSON reader replaces, brought it in).
+     */
     static Run lean(String... args) throws Exception {
         Run r = cold(args);
         String what = "hull-runtime " + String.join(" ", args);
@@ -69,6 +77,17 @@ class RuntimeColdPathTest {
                 .noneMatch(l -> l.contains("$Proxy") || l.contains("__dynamic_proxy__"));
         assertThat(r.loaded()).as("%s: Jackson's ObjectMapper", what)
                 .noneMatch(l -> l.contains(" com.fasterxml.jackson.databind.ObjectMapper "));
+        assertThat(r.initialized()).as("%s initialised classes (the log is the JVM's)", what)
+                .anyMatch(l -> l.contains("Initializing 'dev/hull/cli/Main'"));
+        assertThat(r.initialized()).as("%s: BigDecimal", what)
+                .noneMatch(l -> l.contains("Initializing 'java/math/BigDecimal'"));
+        // nor Jackson's JsonFactory (the runtime reads and writes its JSON itself; ~9 % of a cold state)
+        assertThat(r.initialized()).as("%s: Jackson's JsonFactory", what)
+                .noneMatch(l -> l.contains("Initializing 'com/fasterxml/jackson/core/JsonFactory'"));
+        // nor a SecureRandom (its seeding and the security providers: ~10 ms; create's empty
+        // directory for the executor's read-only overlay took its name from one)
+        assertThat(r.initialized()).as("%s: SecureRandom", what)
+                .noneMatch(l -> l.contains("Initializing 'java/security/SecureRandom'"));
         return r;
     }
 
@@ -99,6 +118,36 @@ class RuntimeColdPathTest {
         assertThat(status(id)).isEqualTo("stopped");
         lean("delete", id);
         assertThat(rt.store().ids()).doesNotContain(id);
+    }
+
+    /** The FFM linker's set-up is ~30 ms of a cold call: what needs no native call must link none. */
+    static void linksNoDowncall(Run r, String what) {
+        assertThat(r.initialized()).as("%s: FFM downcall linking", what)
+                .noneMatch(l -> l.contains("Initializing 'jdk/internal/foreign/abi/DowncallLinker'"));
+    }
+
+    @Test
+    void stateListAndVersionLinkNoDowncall() throws Exception {
+        Bundles.Bundle b = Bundles.create(base, "d").args("sleep", "1000").write();
+        String id = Bundles.id("cold-state");
+        Run created = lean("create", "--bundle", b.dir.toString(), id);
+        assertThat(created.initialized()).as("create links downcalls (the check below can fail)")
+                .anyMatch(l -> l.contains("Initializing 'jdk/internal/foreign/abi/DowncallLinker'"));
+        try {
+            Run state = lean("state", id);
+            assertThat(Bundles.JSON.readTree(state.out()).path("status").asText()).isEqualTo("created");
+            linksNoDowncall(state, "state");
+            Run list = lean("list");
+            assertThat(list.out()).contains(id);
+            linksNoDowncall(list, "list");
+            Run missing = cold("state", "no-such-" + id);
+            assertThat(missing.exit()).isNotZero();
+            assertThat(missing.err()).contains("does not exist");
+            linksNoDowncall(missing, "state of a missing container");
+            linksNoDowncall(lean("--version"), "--version");
+        } finally {
+            lean("delete", "--force", id);
+        }
     }
 
     @Test

@@ -180,6 +180,26 @@ class CgroupV1ManagerTest {
         }
     }
 
+    /**
+     * subtree() lists no directory whose link count is 2 (a delete would otherwise stat every control
+     * file of every hierarchy): cgroupfs must count child cgroups in it, in every hierarchy, at any depth.
+     */
+    @Test
+    void linkCountsShowChildCgroupsSoLeavesNeedNoListing() throws Exception {
+        manager.create();
+        for (Path d : manager.paths()) {
+            assertThat(CgroupFs.linkCount(d)).as("%s, a leaf", d).isEqualTo(2);
+            assertThat(CgroupFs.subtree(d)).containsExactly(d);
+            Path inner = Files.createDirectories(d.resolve("sub/inner"));
+            assertThat(CgroupFs.linkCount(d)).as("%s, with a child", d).isEqualTo(3);
+            assertThat(CgroupFs.linkCount(d.resolve("sub"))).as("%s/sub, with a child", d).isEqualTo(3);
+            assertThat(CgroupFs.subtree(d)).containsExactly(d, d.resolve("sub"), inner);
+        }
+        manager.destroy();
+        assertThat(manager.paths()).noneMatch(Files::exists);
+        assertThat(CgroupFs.linkCount(manager.paths().get(0))).as("a removed cgroup").isZero();
+    }
+
     @Test
     void createRefusesLeafWithProcesses() throws Exception {
         manager.create();
