@@ -26,6 +26,8 @@ final class RootlessUser implements AutoCloseable {
     private final Path launcher;
     private final String classpath;
     private final boolean made;
+    /** A tun device node of the test's own, bound over /dev/net/tun for this user's commands ({@link #useTun}); or null. */
+    private Path tun;
 
     private RootlessUser(String name, long uid, Path home, Path launcher, String classpath, boolean made) {
         this.name = name;
@@ -194,9 +196,27 @@ final class RootlessUser implements AutoCloseable {
         return exec(home, cmd);
     }
 
+    /**
+     * This host's /dev/net/tun is root's alone (0600), and the host's devices are never changed: the
+     * test makes its own node of the same device (10:200), 0666, in dir (which it owns), and runs the
+     * user's commands in a private mount namespace where that node is bound over /dev/net/tun. The
+     * user's namespace holder, made by the first command, keeps that view. Skips where mknod is refused.
+     */
+    void useTun(Path dir) throws IOException, InterruptedException {
+        Path node = dir.resolve("tun");
+        HullCommand.Result r = run("mknod", "-m", "666", node.toString(), "c", "10", "200");
+        Assumptions.assumeTrue(r.exit() == 0, "cannot make a tun device node of the test's own: " + r);
+        this.tun = node;
+    }
+
     /** argv prefix: runuser to this user with a clean environment (see {@link #hull(Map, String...)}), then a command. */
     List<String> asUser(Map<String, String> extra) {
-        List<String> cmd = new ArrayList<>(List.of("runuser", "-u", name, "--", "env", "-i", "HOME=" + home,
+        List<String> cmd = new ArrayList<>();
+        if (tun != null) {
+            cmd.addAll(List.of("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    "mount --bind \"$0\" /dev/net/tun && exec \"$@\"", tun.toString()));
+        }
+        cmd.addAll(List.of("runuser", "-u", name, "--", "env", "-i", "HOME=" + home,
                 "USER=" + name, "LOGNAME=" + name, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HULL_CLASSPATH=" + classpath,
                 "HULL_JAVA_HOME=" + System.getProperty("java.home")));
         if (!extra.containsKey("HULL_NO_SERVICE")) {

@@ -594,13 +594,13 @@ public final class Networking {
         NetworkState st = state(id);
         if (st == null) {
             if (userMode != null) {
-                UserModeNetwork.stop(containerDir.apply(id));
+                userMode.stop(containerDir.apply(id));
             }
             NetworkNamespaces.remove(netnsFile(id));
             return;
         }
         if (userMode != null) {
-            UserModeNetwork.stop(containerDir.apply(id));
+            userMode.stop(containerDir.apply(id));
         } else if (!st.ports().isEmpty()) {
             nft.removePorts(st.ports());
         }

@@ -57,10 +57,13 @@ public final class UserModeNetwork {
 
     private final Tool tool;
     private final Path bridges;
+    /** slirp4netns's API sockets (a socket's path must be short: 107 bytes): HULL_STATE/slirp4netns/ID. */
+    private final Path apis;
 
     public UserModeNetwork(Tool tool, Path stateRoot) {
         this.tool = tool;
         this.bridges = stateRoot.resolve("netns").resolve("bridges");
+        this.apis = stateRoot.resolve("slirp4netns");
     }
 
     public Tool tool() {
@@ -85,7 +88,8 @@ public final class UserModeNetwork {
     static void checkPorts(List<PortSpec> ports) throws RuntimeError {
         int start;
         try {
-            start = Integer.parseInt(Files.readString(UNPRIVILEGED_PORT_START).trim());
+            // one read of a whole buffer: a sysctl answers nothing past offset 0 (Files.readString would see "1")
+            start = Integer.parseInt(Files.readAllLines(UNPRIVILEGED_PORT_START).getFirst().trim());
         } catch (IOException | NumberFormatException e) {
             start = 1024;
         }
@@ -104,7 +108,7 @@ public final class UserModeNetwork {
      * forwarding the host ports of ports to the container's; dir: the container's directory (pid, log).
      */
     void start(Path netns, List<Nftables.PortMapping> ports, Path dir) throws IOException {
-        stop(dir);
+        stop(dir, apis);
         Path log = dir.resolve(LOG_FILE);
         Path pidFile = dir.resolve(PID_FILE);
         if (tool == Tool.PASTA) {
@@ -120,9 +124,10 @@ public final class UserModeNetwork {
             }
             return;
         }
-        Path api = dir.resolve("slirp4netns.sock");
+        dev.hull.linux.SecureDirs.ensure(apis, dev.hull.linux.SecureDirs.PRIVATE);
+        Path api = apis.resolve(dir.getFileName().toString());
         Files.deleteIfExists(api);
-        List<String> cmd = List.of(tool.binary.toString(), "--configure", "--mtu=65520", "--disable-host-loopback",
+        List<String> cmd = List.of(tool.binary.toString(), "--configure", "--mtu=65520",
                 "--netns-type=path", "--api-socket", api.toString(), netns.toString(), IFNAME);
         Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
@@ -169,7 +174,11 @@ public final class UserModeNetwork {
      * Ends the container's stack if it still runs: the pid in dir when that process is the stack of
      * this container (its command line names dir's pid file or the container's namespace).
      */
-    static void stop(Path dir) throws IOException {
+    void stop(Path dir) throws IOException {
+        stop(dir, apis);
+    }
+
+    private static void stop(Path dir, Path apis) throws IOException {
         Path pidFile = dir.resolve(PID_FILE);
         String pid;
         try {
@@ -187,7 +196,7 @@ public final class UserModeNetwork {
             // gone already
         }
         Files.deleteIfExists(pidFile);
-        Files.deleteIfExists(dir.resolve("slirp4netns.sock"));
+        Files.deleteIfExists(apis.resolve(dir.getFileName().toString()));
     }
 
     private static int waitFor(Process p) throws IOException {
