@@ -243,6 +243,25 @@ final class RootlessUser implements AutoCloseable {
      * (FILE.lock, made by link(), as useradd takes it): the new start.
      */
     long moveRanges() throws IOException, InterruptedException {
+        long start = pastEveryRange();
+        editRanges(l -> l.startsWith(name + ":") ? name + ":" + start + ":65536" : l, null);
+        return start;
+    }
+
+    /** Adds a second line for this user to /etc/subuid and /etc/subgid: count ids past every range there; the start. */
+    long addRange(int count) throws IOException, InterruptedException {
+        long start = pastEveryRange();
+        editRanges(l -> l, name + ":" + start + ":" + count);
+        return start;
+    }
+
+    /** Removes the line of this user's that {@link #addRange} added. */
+    void removeRange(long start) throws IOException, InterruptedException {
+        editRanges(l -> l.startsWith(name + ":" + start + ":") ? null : l, null);
+    }
+
+    /** A start past every range in /etc/subuid and /etc/subgid, on a 65536 boundary. */
+    private static long pastEveryRange() throws IOException {
         long start = 0;
         for (String f : List.of("/etc/subuid", "/etc/subgid")) {
             for (String l : Files.readAllLines(Path.of(f))) {
@@ -252,7 +271,12 @@ final class RootlessUser implements AutoCloseable {
                 }
             }
         }
-        start = (start / 65536 + 1) * 65536;
+        return (start / 65536 + 1) * 65536;
+    }
+
+    /** Rewrites each line of /etc/subuid and /etc/subgid through edit (null: dropped), and appends extra (if not null), under shadow's lock. */
+    private static void editRanges(java.util.function.UnaryOperator<String> edit, String extra)
+            throws IOException, InterruptedException {
         for (String f : List.of("/etc/subuid", "/etc/subgid")) {
             Path file = Path.of(f);
             Path mine = Path.of(f + "." + ProcessHandle.current().pid());
@@ -273,7 +297,13 @@ final class RootlessUser implements AutoCloseable {
                 try {
                     StringBuilder out = new StringBuilder();
                     for (String l : Files.readAllLines(file)) {
-                        out.append(l.startsWith(name + ":") ? name + ":" + start + ":65536" : l).append('\n');
+                        String e = edit.apply(l);
+                        if (e != null) {
+                            out.append(e).append('\n');
+                        }
+                    }
+                    if (extra != null) {
+                        out.append(extra).append('\n');
                     }
                     Path tmp = Path.of(f + ".hulltest-" + ProcessHandle.current().pid());
                     Files.writeString(tmp, out);
@@ -286,7 +316,6 @@ final class RootlessUser implements AutoCloseable {
                 Files.deleteIfExists(mine);
             }
         }
-        return start;
     }
 
     /** The default state directory (no XDG_RUNTIME_DIR here): /tmp/hull-UID. */
