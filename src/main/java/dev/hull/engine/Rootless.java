@@ -95,10 +95,14 @@ public final class Rootless {
             }
         }
         o.pidsLimit = 0L; // not the config file's default: nothing could hold it
+        String mode = o.network == null ? NetworkStore.DEFAULT : o.network;
+        if (mode.equals("host")) { // its sysfs is not the user's to mount
+            throw refuse("--network host", "a rootless container cannot share the host's network namespace,"
+                    + " which belongs to the host's root");
+        }
         if (networked) {
             return;
         }
-        String mode = o.network == null ? NetworkStore.DEFAULT : o.network;
         String why = RootlessNetwork.choose().why();
         if (mode.equals(NetworkStore.DEFAULT) && o.ip == null && o.connections.isEmpty() && o.publish.isEmpty()
                 && !o.publishAll) {
