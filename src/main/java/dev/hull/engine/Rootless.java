@@ -104,14 +104,13 @@ public final class Rootless {
             return;
         }
         String why = RootlessNetwork.choose().why();
-        if (mode.equals(NetworkStore.DEFAULT) && o.ip == null && o.connections.isEmpty() && o.publish.isEmpty()
-                && !o.publishAll) {
+        if (!o.publish.isEmpty() || o.publishAll) {
+            throw refuse("-p/--publish", "published ports need a user-mode network stack: " + why);
+        }
+        if (mode.equals(NetworkStore.DEFAULT) && o.ip == null && o.connections.isEmpty()) {
             o.network = "none";
         } else if (!mode.equals("none") || o.ip != null || !o.connections.isEmpty()) {
             throw refuse("--network " + mode, "only none here (the default falls back to none): " + why);
-        }
-        if (!o.publish.isEmpty() || o.publishAll) {
-            throw refuse("-p/--publish", "published ports need a user-mode network stack: " + why);
         }
     }
 
