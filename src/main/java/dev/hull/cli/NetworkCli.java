@@ -50,11 +50,12 @@ final class NetworkCli {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--driver " + driver
                             + ": Hull has the bridge driver only");
                 }
-                if (dev.hull.engine.Rootless.active()) {
-                    throw dev.hull.engine.Rootless.refuse("network create", "rootless networks (a user bridge with"
-                            + " a way out through pasta or slirp4netns) are not built yet; containers run with --network none");
+                Engine engine = Engine.defaults();
+                if (dev.hull.engine.Rootless.active() && engine.networking().userMode() == null) {
+                    throw dev.hull.engine.Rootless.refuse("network create", "a rootless network needs a user-mode"
+                            + " network stack: " + dev.hull.engine.RootlessNetwork.choose().why());
                 }
-                NetworkInfo n = Engine.defaults().networking().store().create(name, subnet, gateway, internal,
+                NetworkInfo n = engine.networking().store().create(name, subnet, gateway, internal,
                         VolumeCli.labels(labels));
                 System.out.println(n.id());
                 return 0;

@@ -58,7 +58,7 @@ final class ContainerCreator {
         }
         boolean rootless = Rootless.active();
         if (rootless) {
-            Rootless.limit(o); // what needs the host's root (cgroups, the bridge) refused or left out, before the config's defaults
+            Rootless.limit(o, networking.userMode() != null); // what needs the host's root (cgroups, the bridge) refused or left out, before the config's defaults
         }
         engine.config().applyTo(o); // the config file's defaults for what the flags left open, kept in container.json
         LogDrivers.limits(o); // bad --log-opt fails before anything is made

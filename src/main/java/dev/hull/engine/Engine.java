@@ -75,6 +75,13 @@ public final class Engine {
         this.events = new EventLog(home);
         this.networking = new Networking(new NetworkStore(home), stateRoot, containers::dir, new Nftables(NFT_TABLE),
                 this::claimIdle);
+        if (Rootless.active()) {
+            RootlessNetwork.Choice net = RootlessNetwork.choose();
+            if (net.tool() != null) {
+                networking.rootless(new dev.hull.engine.network.UserModeNetwork(net.tool(), stateRoot));
+                networking.store().shareIn(stateRoot.resolve("net")); // the user's leases, not /run/hull-net
+            }
+        }
         this.states = new ContainerStates(this);
         this.creator = new ContainerCreator(this);
         this.networkOps = new ContainerNetworkOps(this);

@@ -20,8 +20,8 @@ import java.nio.file.Path;
  * <li>config (hull.json, registries.json): {@code $XDG_CONFIG_HOME/hull}, else {@code ~/.config/hull}.
  * </ul>
  * What needs the host's root refuses with an error that names what is missing ({@link #refuse}):
- * cgroup limits (no delegated cgroup), networks other than none (no way out yet: the default
- * network falls back to none).
+ * cgroup limits (no delegated cgroup), and networks other than none where no user-mode network
+ * stack can run ({@link RootlessNetwork}: the default network falls back to none).
  */
 public final class Rootless {
     private Rootless() {}
@@ -74,11 +74,12 @@ public final class Rootless {
 
     /**
      * The options of a rootless container, before the config file's defaults: cgroup limits refused
-     * (no cgroup is delegated: {@link #noDelegation}), the default pids limit left out, and the network:
-     * the default ("bridge") falls back to none (a network namespace with only loopback: there is no way
-     * out for a rootless container yet), anything else is refused.
+     * (no cgroup is delegated: {@link #noDelegation}), the default pids limit left out, and, without a
+     * user-mode network stack (networked false: {@link RootlessNetwork#choose}), the network: the
+     * default ("bridge") falls back to none (a network namespace with only loopback), anything else is
+     * refused, naming why.
      */
-    static void limit(CreateOptions o) throws RuntimeError {
+    static void limit(CreateOptions o, boolean networked) throws RuntimeError {
         java.util.Map<String, Boolean> limits = new java.util.LinkedHashMap<>();
         limits.put("-m/--memory", o.memory > 0);
         limits.put("--memory-swap", o.memorySwap != 0);
@@ -95,14 +96,21 @@ public final class Rootless {
         }
         o.pidsLimit = 0L; // not the config file's default: nothing could hold it
         String mode = o.network == null ? NetworkStore.DEFAULT : o.network;
+        if (mode.equals("host")) { // its sysfs is not the user's to mount
+            throw refuse("--network host", "a rootless container cannot share the host's network namespace,"
+                    + " which belongs to the host's root");
+        }
+        if (networked) {
+            return;
+        }
+        String why = RootlessNetwork.choose().why();
+        if (!o.publish.isEmpty() || o.publishAll) {
+            throw refuse("-p/--publish", "published ports need a user-mode network stack: " + why);
+        }
         if (mode.equals(NetworkStore.DEFAULT) && o.ip == null && o.connections.isEmpty()) {
             o.network = "none";
         } else if (!mode.equals("none") || o.ip != null || !o.connections.isEmpty()) {
-            throw refuse("--network " + mode, "only none for now (the default falls back to none): rootless"
-                    + " networks (a way out with pasta or slirp4netns, user bridges) are not built yet");
-        }
-        if (!o.publish.isEmpty() || o.publishAll) {
-            throw refuse("-p/--publish", "published ports need a rootless network (pasta or slirp4netns), not built yet");
+            throw refuse("--network " + mode, "only none here (the default falls back to none): " + why);
         }
     }
 
@@ -132,8 +140,9 @@ public final class Rootless {
      * made: {@code hull system migrate} after they change), cgroup delegation, and the network.
      */
     static String describe() {
+        RootlessNetwork.Choice net = RootlessNetwork.choose();
         return "yes (uid_map " + map("uid_map") + "; gid_map " + map("gid_map") + "; cgroup delegation: none, "
-                + delegationFact() + "; network: none, " + RootlessNetwork.choose().why() + ")";
+                + delegationFact() + "; network: " + (net.tool() == null ? "none, " : "") + net.why() + ")";
     }
 
     private static String map(String file) {

@@ -82,7 +82,7 @@ class RootlessMigrateTest {
         if (!tun) {
             assertThat(line).contains("network: none, no way out: /dev/net/tun is not usable by this user");
         } else if (Files.isExecutable(Path.of("/usr/bin/pasta")) || Files.isExecutable(Path.of("/usr/bin/slirp4netns"))) {
-            assertThat(line).containsPattern("network: none, (pasta|slirp4netns) \\(");
+            assertThat(line).containsPattern("network: (pasta|slirp4netns) \\(");
         } else {
             assertThat(line).contains("neither pasta (Debian: passt) nor slirp4netns is installed");
         }
@@ -102,7 +102,26 @@ class RootlessMigrateTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(pasta || Files.isExecutable(Path.of("/usr/bin/slirp4netns")),
                 "neither pasta (passt) nor slirp4netns is installed");
         HullCommand.Result r = user.hull("info");
-        assertThat(r.out()).as(r.toString()).contains("network: none, " + (pasta ? "pasta" : "slirp4netns") + " (");
+        assertThat(r.out()).as(r.toString()).contains("network: " + (pasta ? "pasta" : "slirp4netns") + " (");
+    }
+
+    @Test
+    void everyRangeOfTheUserIsMappedOneAfterTheOther() throws Exception {
+        long start = user.addRange(1000); // a second line for the user in /etc/subuid and /etc/subgid
+        try {
+            HullCommand.Result r = user.hull("system", "migrate");
+            assertThat(r.exit()).as(r.toString()).isZero();
+            assertThat(r.out()).contains("uid_map 0 " + user.uid + " 1 1 ").contains(" 65537 " + start + " 1000; gid_map");
+            r = user.hull("info");
+            assertThat(r.out()).as(r.toString()).contains(" 65537 " + start + " 1000; gid_map ")
+                    .containsPattern("gid_map 0 \\d+ 1 1 \\d+ 65536 65537 " + start + " 1000;");
+            // an id of the second range is usable in a container (unmapped, touch would fail: EINVAL)
+            r = user.hull("run", "--rm", "-u", "66000:66000", "busybox", "sh", "-c", "touch /tmp/x && stat -c '%u %g' /tmp/x");
+            assertThat(r.out()).as(r.toString()).isEqualTo("66000 66000\n");
+        } finally {
+            user.removeRange(start);
+            user.hull("system", "migrate");
+        }
     }
 
     @Test

@@ -26,6 +26,8 @@ final class RootlessUser implements AutoCloseable {
     private final Path launcher;
     private final String classpath;
     private final boolean made;
+    /** A tun device node of the test's own, bound over /dev/net/tun for this user's commands ({@link #useTun}); or null. */
+    private Path tun;
 
     private RootlessUser(String name, long uid, Path home, Path launcher, String classpath, boolean made) {
         this.name = name;
@@ -194,9 +196,27 @@ final class RootlessUser implements AutoCloseable {
         return exec(home, cmd);
     }
 
+    /**
+     * This host's /dev/net/tun is root's alone (0600), and the host's devices are never changed: the
+     * test makes its own node of the same device (10:200), 0666, in dir (which it owns), and runs the
+     * user's commands in a private mount namespace where that node is bound over /dev/net/tun. The
+     * user's namespace holder, made by the first command, keeps that view. Skips where mknod is refused.
+     */
+    void useTun(Path dir) throws IOException, InterruptedException {
+        Path node = dir.resolve("tun");
+        HullCommand.Result r = run("mknod", "-m", "666", node.toString(), "c", "10", "200");
+        Assumptions.assumeTrue(r.exit() == 0, "cannot make a tun device node of the test's own: " + r);
+        this.tun = node;
+    }
+
     /** argv prefix: runuser to this user with a clean environment (see {@link #hull(Map, String...)}), then a command. */
     List<String> asUser(Map<String, String> extra) {
-        List<String> cmd = new ArrayList<>(List.of("runuser", "-u", name, "--", "env", "-i", "HOME=" + home,
+        List<String> cmd = new ArrayList<>();
+        if (tun != null) {
+            cmd.addAll(List.of("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    "mount --bind \"$0\" /dev/net/tun && exec \"$@\"", tun.toString()));
+        }
+        cmd.addAll(List.of("runuser", "-u", name, "--", "env", "-i", "HOME=" + home,
                 "USER=" + name, "LOGNAME=" + name, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HULL_CLASSPATH=" + classpath,
                 "HULL_JAVA_HOME=" + System.getProperty("java.home")));
         if (!extra.containsKey("HULL_NO_SERVICE")) {
@@ -223,6 +243,25 @@ final class RootlessUser implements AutoCloseable {
      * (FILE.lock, made by link(), as useradd takes it): the new start.
      */
     long moveRanges() throws IOException, InterruptedException {
+        long start = pastEveryRange();
+        editRanges(l -> l.startsWith(name + ":") ? name + ":" + start + ":65536" : l, null);
+        return start;
+    }
+
+    /** Adds a second line for this user to /etc/subuid and /etc/subgid: count ids past every range there; the start. */
+    long addRange(int count) throws IOException, InterruptedException {
+        long start = pastEveryRange();
+        editRanges(l -> l, name + ":" + start + ":" + count);
+        return start;
+    }
+
+    /** Removes the line of this user's that {@link #addRange} added. */
+    void removeRange(long start) throws IOException, InterruptedException {
+        editRanges(l -> l.startsWith(name + ":" + start + ":") ? null : l, null);
+    }
+
+    /** A start past every range in /etc/subuid and /etc/subgid, on a 65536 boundary. */
+    private static long pastEveryRange() throws IOException {
         long start = 0;
         for (String f : List.of("/etc/subuid", "/etc/subgid")) {
             for (String l : Files.readAllLines(Path.of(f))) {
@@ -232,7 +271,12 @@ final class RootlessUser implements AutoCloseable {
                 }
             }
         }
-        start = (start / 65536 + 1) * 65536;
+        return (start / 65536 + 1) * 65536;
+    }
+
+    /** Rewrites each line of /etc/subuid and /etc/subgid through edit (null: dropped), and appends extra (if not null), under shadow's lock. */
+    private static void editRanges(java.util.function.UnaryOperator<String> edit, String extra)
+            throws IOException, InterruptedException {
         for (String f : List.of("/etc/subuid", "/etc/subgid")) {
             Path file = Path.of(f);
             Path mine = Path.of(f + "." + ProcessHandle.current().pid());
@@ -253,7 +297,13 @@ final class RootlessUser implements AutoCloseable {
                 try {
                     StringBuilder out = new StringBuilder();
                     for (String l : Files.readAllLines(file)) {
-                        out.append(l.startsWith(name + ":") ? name + ":" + start + ":65536" : l).append('\n');
+                        String e = edit.apply(l);
+                        if (e != null) {
+                            out.append(e).append('\n');
+                        }
+                    }
+                    if (extra != null) {
+                        out.append(extra).append('\n');
                     }
                     Path tmp = Path.of(f + ".hulltest-" + ProcessHandle.current().pid());
                     Files.writeString(tmp, out);
@@ -266,7 +316,6 @@ final class RootlessUser implements AutoCloseable {
                 Files.deleteIfExists(mine);
             }
         }
-        return start;
     }
 
     /** The default state directory (no XDG_RUNTIME_DIR here): /tmp/hull-UID. */

@@ -49,6 +49,8 @@ public final class NetworkStore {
     private final Path root;
     private final String home;
     private final dev.hull.engine.EventLog events;
+    /** Where the leases shared by every home are: {@link #SHARED}, or a rootless user's own ({@link #shareIn}). */
+    private Path shared = SHARED;
 
     public NetworkStore(Path home) {
         this.root = home.resolve("networks");
@@ -69,12 +71,20 @@ public final class NetworkStore {
     }
 
     Path ports() {
-        return SHARED.resolve("ports");
+        return shared.resolve("ports");
+    }
+
+    /**
+     * Rootless: the user's bridges and ports are the user's alone, so are their leases (dir, in the
+     * user's state), never /run/hull-net.
+     */
+    public void shareIn(Path dir) {
+        this.shared = dir;
     }
 
     /** /run/hull-net holds who has which address and port: root's alone (0700), made so on first use. */
-    private static void secureShared() throws IOException {
-        dev.hull.linux.SecureDirs.ensure(SHARED, dev.hull.linux.SecureDirs.PRIVATE);
+    private void secureShared() throws IOException {
+        dev.hull.linux.SecureDirs.ensure(shared, dev.hull.linux.SecureDirs.PRIVATE);
     }
 
     /** Tightens /run/hull-net if an older Hull made it 0755 (one stat). */
@@ -288,13 +298,13 @@ public final class NetworkStore {
      * share its addresses). A lease file holds the container's id and its Hull home.
      */
     Path leaseDir(NetworkInfo n) {
-        return n.name().equals(DEFAULT) ? SHARED.resolve("bridge-" + n.bridge()) : leases(n.name());
+        return n.name().equals(DEFAULT) ? shared.resolve("bridge-" + n.bridge()) : leases(n.name());
     }
 
     /** Takes ip for the container; false if someone (of any Hull home) has it. */
     public boolean lease(NetworkInfo n, int ip, String containerId) throws IOException {
         Path dir = leaseDir(n);
-        if (dir.startsWith(SHARED)) {
+        if (dir.startsWith(shared)) {
             secureShared();
         }
         Files.createDirectories(dir);

@@ -58,6 +58,8 @@ public final class Networking {
     private final Function<String, Path> containerDir;
     private final Nftables nft;
     private final Function<String, Closeable> claimIdle;
+    /** Rootless: the user's bridges' namespace and the containers' user-mode stacks; null as root. */
+    private UserModeNetwork userMode;
 
     /**
      * @param claimIdle the container's lock if it is idle (not running, nobody changing it) or gone,
@@ -70,6 +72,21 @@ public final class Networking {
         this.containerDir = containerDir;
         this.nft = nft;
         this.claimIdle = claimIdle;
+    }
+
+    /** Rootless wiring ({@link UserModeNetwork}) instead of the host's bridges and nftables. */
+    public void rootless(UserModeNetwork u) {
+        this.userMode = u;
+    }
+
+    /** The rootless wiring, or null (root, or rootless without a usable stack: network none only). */
+    public UserModeNetwork userMode() {
+        return userMode;
+    }
+
+    /** The netlink socket of where the bridges are: the host, or rootless the user's bridges' namespace. */
+    private Netlink openHost() throws IOException, LinuxException {
+        return userMode == null ? Netlink.open() : userMode.openBridges();
     }
 
     public NetworkStore store() {
@@ -130,6 +147,9 @@ public final class Networking {
             if (!a.aliases().isEmpty() && !n.dns()) {
                 throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--network-alias needs a user-defined network");
             }
+        }
+        if (userMode != null) {
+            UserModeNetwork.checkPorts(r.ports());
         }
         Set<String> hostPorts = new HashSet<>();
         for (PortSpec p : r.ports()) {
@@ -197,13 +217,16 @@ public final class Networking {
         try {
             dev.hull.linux.SecureDirs.ensure(ns.getParent(), dev.hull.linux.SecureDirs.PRIVATE); // HULL_STATE/netns
             NetworkNamespaces.create(ns);
-            try (Netlink host = Netlink.open(); Netlink in = Netlink.openIn(ns)) {
+            try (Netlink host = openHost(); Netlink in = Netlink.openIn(ns)) {
                 List<NetworkRequest.Attachment> as = r.attachments();
                 for (int slot = 0; slot < as.size(); slot++) {
                     st = attach(host, in, st, r.id(), as.get(slot), slot, slot == 0 ? r.mac() : null);
                 }
             }
             st = publish(st, r);
+            if (userMode != null && st.endpoints().stream().anyMatch(x -> !internal(x))) {
+                userMode.start(ns, st.ports(), containerDir.apply(r.id())); // the way out, the published ports
+            }
             writeHosts(r.id(), st);
             HostFiles.write(containerDir.apply(r.id()).resolve(HostFiles.RESOLV),
                     HostFiles.resolvConf(r.dns(), r.dnsSearch(), r.dnsOptions(), false));
@@ -256,7 +279,7 @@ public final class Networking {
         in.setMac(ifname, hw);
         in.addAddress(ifname, Subnet.inet(ip), n.parsedSubnet().prefix());
         in.setUp(ifname, true);
-        if (!routed && !n.internal()) {
+        if (!routed && !n.internal() && userMode == null) { // rootless: the user-mode stack's tap0 is the way out
             in.addDefaultRoute(Subnet.inet(n.gatewayIp()));
         }
         return st;
@@ -335,6 +358,9 @@ public final class Networking {
             host.setUp(n.bridge(), true);
             index = host.index(n.bridge());
         }
+        if (userMode != null) {
+            return; // the user's bridges' namespace: a switch, no NAT of its own
+        }
         // The rules go with this incarnation of the bridge (boot, namespace, index) and this layout of
         // them: a new bridge, a reboot or a Hull with other rules writes them again.
         String mark = incarnation(index);
@@ -376,6 +402,9 @@ public final class Networking {
      * flush ruleset`), say. Returns how many networks.
      */
     public int restoreRules() throws IOException {
+        if (userMode != null) {
+            return 0; // rootless: no rules of Hull's anywhere
+        }
         nft.ensure();
         int n = 0;
         try (Netlink host = Netlink.open()) {
@@ -450,6 +479,9 @@ public final class Networking {
             maps.add(new Nftables.PortMapping(p.protocol(), p.hostIp(), port, target, p.containerPort()));
             st = st.withPorts(List.copyOf(maps));
             save(r.id(), st);
+        }
+        if (userMode != null) {
+            return st; // forwarded by the container's user-mode stack (setUp)
         }
         try {
             nft.addPorts(maps);
@@ -561,17 +593,24 @@ public final class Networking {
     public void tearDown(String id) throws IOException {
         NetworkState st = state(id);
         if (st == null) {
+            if (userMode != null) {
+                userMode.stop(containerDir.apply(id));
+            }
             NetworkNamespaces.remove(netnsFile(id));
             return;
         }
-        if (!st.ports().isEmpty()) {
+        if (userMode != null) {
+            userMode.stop(containerDir.apply(id));
+        } else if (!st.ports().isEmpty()) {
             nft.removePorts(st.ports());
+        }
+        if (!st.ports().isEmpty()) {
             for (Nftables.PortMapping p : st.ports()) {
                 store.releasePort(p.protocol(), p.hostPort(), id);
             }
         }
         if (!st.endpoints().isEmpty()) {
-            try (Netlink host = Netlink.open()) {
+            try (Netlink host = openHost()) {
                 for (NetworkState.Endpoint e : st.endpoints()) {
                     deleteLink(host, e.hostVeth());
                 }
@@ -624,7 +663,7 @@ public final class Networking {
         if (slot > 15) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "a container can be on 16 networks at most");
         }
-        try (Netlink host = Netlink.open(); Netlink in = Netlink.openIn(Path.of(st.netns()))) {
+        try (Netlink host = openHost(); Netlink in = Netlink.openIn(Path.of(st.netns()))) {
             st = attach(host, in, st, id, a, slot, null);
         } catch (LinuxException e) {
             throw new IOException("connecting to network " + n.name() + ": " + e.getMessage(), e);
@@ -650,11 +689,11 @@ public final class Networking {
         List<NetworkState.Endpoint> rest = new ArrayList<>(st.endpoints());
         rest.remove(e);
         NetworkState.Endpoint routed = st.endpoints().stream().filter(x -> !internal(x)).findFirst().orElse(null);
-        try (Netlink host = Netlink.open()) {
+        try (Netlink host = openHost()) {
             deleteLink(host, e.hostVeth());
             // the default route went with that interface: the next network with a way out takes it
             NetworkState.Endpoint next = rest.stream().filter(x -> !internal(x)).findFirst().orElse(null);
-            if (routed == e && next != null) {
+            if (routed == e && next != null && userMode == null) {
                 try (Netlink in = Netlink.openIn(Path.of(st.netns()))) {
                     in.addDefaultRoute(Subnet.inet(Subnet.parseIp(next.gateway())));
                 }
@@ -836,12 +875,14 @@ public final class Networking {
                         + users.size() + " container(s) on it: " + String.join(", ",
                                 users.stream().map(u -> u.substring(0, 12)).toList()));
             }
-            try (Netlink host = Netlink.open()) {
+            try (Netlink host = openHost()) {
                 deleteLink(host, n.bridge());
             } catch (LinuxException e) {
                 throw new IOException("removing bridge " + n.bridge() + ": " + e.getMessage(), e);
             }
-            nft.removeNetwork(n.bridge());
+            if (userMode == null) {
+                nft.removeNetwork(n.bridge());
+            }
             store.delete(n);
         }
     }

@@ -107,11 +107,12 @@ public final class Netlink implements AutoCloseable {
                     int self = Syscalls.open("/proc/thread-self/ns/net", Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
                     try {
                         Syscalls.setns(nsFd, CLONE_NEWNET);
+                        result.set(openSocket());
                         try {
-                            result.set(openSocket());
-                        } finally {
-                            // this thread ends right after, so even a failure here cannot leak the namespace
                             Syscalls.setns(self, CLONE_NEWNET);
+                        } catch (LinuxException back) {
+                            // refused to root of a user namespace (rootless Hull: the host's namespace is not
+                            // its own to join); harmless: this thread ends right after, never running anything else
                         }
                     } finally {
                         Syscalls.close(self);
