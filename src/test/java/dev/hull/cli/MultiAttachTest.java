@@ -124,30 +124,34 @@ public class MultiAttachTest {
         }
     }
 
-    /** hull args with its stdin a pipe this test writes, its output in files. */
-    static final class Client {
+    /** A command with its stdin a pipe the test writes, its output in files (also for the Docker API's test). */
+    public static final class Client {
         final Process p;
         final OutputStream in;
         final Path out;
         final Path err;
 
         Client(HullCommand hull, String tag, String... args) throws Exception {
+            this(hull.builder(args), dir, tag);
+        }
+
+        public Client(ProcessBuilder pb, Path dir, String tag) throws Exception {
             out = dir.resolve(tag + ".out");
             err = dir.resolve(tag + ".err");
-            p = hull.builder(args).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
             in = p.getOutputStream();
         }
 
-        void type(String text) throws Exception {
+        public void type(String text) throws Exception {
             in.write(text.getBytes(StandardCharsets.UTF_8));
             in.flush();
         }
 
-        void closeStdin() throws Exception {
+        public void closeStdin() throws Exception {
             in.close();
         }
 
-        void await(String text) throws Exception {
+        public void await(String text) throws Exception {
             for (int i = 0; i < 1200; i++) { // generous: a condition, not a timing
                 if (Files.exists(out) && Files.readString(out).contains(text)) {
                     return;
@@ -160,12 +164,12 @@ public class MultiAttachTest {
             throw new AssertionError("never showed " + text + ": " + this);
         }
 
-        int exit() throws Exception {
+        public int exit() throws Exception {
             assertThat(p.waitFor(300, TimeUnit.SECONDS)).as(toString()).isTrue();
             return p.exitValue();
         }
 
-        String out() throws Exception {
+        public String out() throws Exception {
             return Files.readString(out);
         }
 
