@@ -147,6 +147,11 @@ public class MultiAttachTest {
             in.flush();
         }
 
+        /** SIGKILL: the client vanishes without a word. */
+        public void kill() throws Exception {
+            p.destroyForcibly().waitFor();
+        }
+
         public void closeStdin() throws Exception {
             in.close();
         }

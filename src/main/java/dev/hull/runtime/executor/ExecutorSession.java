@@ -264,6 +264,14 @@ public final class ExecutorSession implements AutoCloseable {
 
     /** Foreground mode: waits for the init to exit; returns a shell-style exit code. */
     public int awaitExit() throws IOException {
+        // The wait is as long as the container runs: a caller whose client left (a warm command
+        // cancelled, a Docker API connection closed) interrupts this thread, and closing the
+        // session then lets the monitor drop that client; the container runs on.
+        while (bufStart >= bufEnd && dev.hull.linux.FdControl.pollInFor(250, fd)[0] == 0) {
+            if (Thread.currentThread().isInterrupted()) {
+                return DETACHED;
+            }
+        }
         String line = readLineOrNull();
         if (line == null) {
             int status = reap();

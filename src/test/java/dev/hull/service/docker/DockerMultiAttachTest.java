@@ -2,8 +2,11 @@ package dev.hull.service.docker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hull.cli.AttachTest;
 import dev.hull.cli.MultiAttachTest.Client;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -76,5 +79,33 @@ class DockerMultiAttachTest extends ApiServiceTest {
         assertThat(b.out()).isEqualTo("got-two\neof\n");
         assertThat(state(name)).isEqualTo("exited 6");
         ApiService.ok(api.docker("rm", name));
+    }
+
+    @Test
+    void aStartAiClientThatVanishesIsLetGo() throws Exception {
+        String name = "multi-leave";
+        // a client without a terminal that vanishes is noticed when its connection takes the next output
+        // (dockerd's too: its stdin's end alone is docker's half-close); the wait for the container's end
+        // then lets the monitor drop it (before, the monitor held the session until the container ended)
+        ApiService.ok(api.docker("create", "-i", "--name", name, "--network", "none", "busybox", "sh", "-c",
+                "echo up; while sleep 1; do echo tick; done"));
+        Client owner = docker("leave-start", "start", "-ai", name);
+        owner.await("up");
+        String id = ApiService.ok(api.docker("inspect", "-f", "{{.Id}}", name)).out().strip();
+        Path status = Path.of(api.env().get("HULL_HOME"), "containers", id, "status.json");
+        int monitor = new ObjectMapper().readTree(status.toFile()).get("monitorPid").asInt();
+        Path conn = Path.of("/proc/" + monitor + "/fd/3"); // the monitor's end of the starting client's session
+        assertThat(Files.readSymbolicLink(conn).toString()).startsWith("socket:");
+        owner.kill(); // SIGKILL: no signal is proxied, the connection just closes
+        String now = "";
+        for (int i = 0; i < 1200 && !now.equals("/dev/null"); i++) { // generous: a condition, not a timing
+            now = Files.readSymbolicLink(conn).toString();
+            if (!now.equals("/dev/null")) {
+                Thread.sleep(100);
+            }
+        }
+        assertThat(now).as("the monitor let the vanished client's session go").isEqualTo("/dev/null");
+        assertThat(state(name)).as("the container runs on").isEqualTo("running 0");
+        ApiService.ok(api.docker("rm", "-f", name));
     }
 }
