@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,20 @@ static int nclients;
 static int owner_here;
 static int attach_listen = -1;
 static char attach_path[4200];
+
+/* The pty masters of execs whose client detached (docker's exec -it and the detach keys): the exec runs
+ * on, so its terminal must stay open (closing the master would hang it up); what it prints is read and
+ * dropped, as dockerd does with nobody attached. Closed when every holder of its slave is gone (EIO). */
+static int held_ttys[ATTACH_MAX_CLIENTS] = { [0 ... ATTACH_MAX_CLIENTS - 1] = -1 };
+
+static void drain_held_tty(int k)
+{
+    char buf[4096];
+    ssize_t n = read(held_ttys[k], buf, sizeof buf);
+    if (n > 0 || (n < 0 && (errno == EINTR || errno == EAGAIN))) return;
+    close(held_ttys[k]);
+    held_ttys[k] = -1;
+}
 
 /* Client bytes the container's stdin did not take yet; while any wait, no client's stdin is read. */
 static char held[STDIN_CHUNK + 2 * sizeof monitor.detach_keys];
@@ -274,6 +289,20 @@ static void take_attacher(int to)
         if (nfds > 3) nfds = 3;
         memcpy(fds, CMSG_DATA(cm), nfds * sizeof(int));
     }
+    if (nfds == 1 && data[0] == 'h') { /* a detached exec's terminal: held, its output drained, until it ends */
+        int k = 0;
+        while (k < ATTACH_MAX_CLIENTS && held_ttys[k] >= 0) k++;
+        if (k < ATTACH_MAX_CLIENTS) {
+            held_ttys[k] = fds[0];
+            fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+            write_all(s, "HELD\n", 5);
+        } else {
+            close(fds[0]);
+            write_all(s, "BUSY\n", 5);
+        }
+        close(s);
+        return;
+    }
     struct client *c = nfds == 3 ? client_new(fds[0], fds[1], fds[2], s, 0) : NULL;
     if (!c) {
         if (nfds == 3) write_all(s, "BUSY\n", 5);
@@ -288,8 +317,8 @@ static void take_attacher(int to)
 }
 
 /* What was polled, in order, for clients_after_poll. */
-enum { P_STDIN, P_STDOUT, P_STDERR, P_CONN, P_LISTEN, P_HELD };
-static struct { struct client *c; int kind; int at; } polled[ATTACH_MAX_CLIENTS * 4 + 2];
+enum { P_STDIN, P_STDOUT, P_STDERR, P_CONN, P_LISTEN, P_HELD, P_TTY };
+static struct { struct client *c; int kind; int at; } polled[ATTACH_MAX_CLIENTS * 5 + 2];
 static int npolled;
 
 static void want(struct pollfd *p, int *np, struct client *c, int kind, int fd, short events)
@@ -312,6 +341,11 @@ int clients_poll(struct pollfd *p, int np, int to)
         for (int i = 0; i < 2; i++)
             if (c->len[i]) want(p, &np, c, P_STDOUT + i, c->fd[i + 1], POLLOUT);
     }
+    for (int k = 0; k < ATTACH_MAX_CLIENTS; k++)
+        if (held_ttys[k] >= 0) {
+            want(p, &np, NULL, P_TTY, held_ttys[k], POLLIN);
+            polled[npolled - 1].c = (struct client *)(intptr_t)k; /* (the slot, for a tty) */
+        }
     if (attach_listen >= 0) want(p, &np, NULL, P_LISTEN, attach_listen, POLLIN);
     return np;
 }
@@ -319,6 +353,10 @@ int clients_poll(struct pollfd *p, int np, int to)
 void clients_after_poll(const struct pollfd *p, int to)
 {
     for (int k = 0; k < npolled; k++) {
+        if (polled[k].kind == P_TTY) {
+            if (p[polled[k].at].revents) drain_held_tty((int)(intptr_t)polled[k].c);
+            continue;
+        }
         struct client *c = polled[k].c;
         if (!p[polled[k].at].revents || (c && c->gone)) continue;
         switch (polled[k].kind) {

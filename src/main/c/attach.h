@@ -5,7 +5,7 @@
 #include <poll.h>
 #include <stddef.h>
 
-#define ATTACH_MAX_CLIENTS 32
+#define ATTACH_MAX_CLIENTS 32 /* at once; and as many detached execs' terminals held */
 
 /* The client the container was started with (the monitor's fds 0-3) joins; relay: its stdin goes to
  * the container; stdin_once: its stdin's end closes the container's (docker's StdinOnce of run -i). */

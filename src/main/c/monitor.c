@@ -582,8 +582,8 @@ static int watch(pid_t init)
     clock_gettime(CLOCK_MONOTONIC, &init_started);
     health_schedule();
     while (!reaped) {
-        /* streams 2, pidfd, stdin's buffer, each client's 4, attach.sock, console.sock and its client, check */
-        struct pollfd p[8 + ATTACH_MAX_CLIENTS * 4];
+        /* streams 2, pidfd, stdin's buffer, each client's 4, held exec ttys, attach.sock, console.sock and its client, check */
+        struct pollfd p[8 + ATTACH_MAX_CLIENTS * 5];
         int np = 0, si[2] = { -1, -1 };
         int resting = tty_resting;
         tty_resting = 0;

@@ -341,6 +341,26 @@ public final class ExecutorSession implements AutoCloseable {
         return executorStatus;
     }
 
+    /**
+     * Lets the process run on without its executor (a detached exec): the executor, which only waits for
+     * it now (its death signal is cleared since READY), is killed and reaped, so that no signal it would
+     * forward (the caller's terminal hanging up) reaches the process; the process is the host's orphan.
+     */
+    public void release() throws LinuxException {
+        if (fd >= 0) {
+            Syscalls.close(fd);
+            fd = -1;
+        }
+        if (!reaped) {
+            try {
+                Syscalls.kill(executorPid, 9);
+            } catch (LinuxException ignored) {
+                // gone already
+            }
+            reap();
+        }
+    }
+
     /** Closes the socket (an abort, before COMMIT) and reaps the executor. */
     @Override
     public void close() throws IOException {
