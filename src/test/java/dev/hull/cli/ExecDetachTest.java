@@ -3,13 +3,7 @@ package dev.hull.cli;
 import static dev.hull.cli.AttachTest.step;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.hull.image.SnapshotStore;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -18,33 +12,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * and cold: hull returns 0 and the exec'd process runs on, its terminal kept open by the container's monitor
  * (closing it would hang the process up). Terminals are ptys {@link AttachTest#DRIVER} holds.
  */
-public class ExecDetachTest {
-    static Path dir;
-
-    @BeforeAll
-    static void setUp() throws Exception {
-        dir = Files.createTempDirectory(Path.of("/tmp"), "hull-execdetach-test-");
-    }
-
-    @AfterAll
-    static void tearDown() throws Exception {
-        for (boolean warm : new boolean[] {true, false}) {
-            HullCommand hull = hull(warm);
-            for (String id : hull.run("ps", "-a", "-q", "--no-trunc").out().split("\n")) {
-                if (!id.isBlank()) {
-                    hull.run("rm", "-f", id);
-                }
-            }
-        }
-        SnapshotStore.deleteTree(dir);
-    }
-
-    static HullCommand hull(boolean warm) {
-        Path store = dir.resolve(warm ? "warm" : "cold");
-        return warm ? HullCommand.warm(store.resolve("home"), store.resolve("state"), Map.of())
-                : HullCommand.cold(store.resolve("home"), store.resolve("state"), Map.of("HULL_NO_SERVICE", "1"));
-    }
-
+public class ExecDetachTest extends AttachStore {
     /** A shell that echoes a line, then waits for /tmp/stopN and leaves /tmp/doneN: it ran on after the detach. */
     static String[] shell(String name, String n) {
         return new String[] {"exec", "-it", name, "sh", "-c",

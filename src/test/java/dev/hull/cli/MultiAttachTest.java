@@ -3,7 +3,6 @@ package dev.hull.cli;
 import static dev.hull.cli.AttachTest.step;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.hull.image.SnapshotStore;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,8 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -23,37 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * client the container was started with. (The container's monitor served one at a time before: a second
  * waited for the first to leave.) Terminals are ptys {@link AttachTest#DRIVER} holds.
  */
-public class MultiAttachTest {
-    static Path dir;
-
-    @BeforeAll
-    static void setUp() throws Exception {
-        dir = Files.createTempDirectory(Path.of("/tmp"), "hull-multiattach-test-");
-    }
-
-    @AfterAll
-    static void tearDown() throws Exception {
-        for (boolean warm : new boolean[] {true, false}) {
-            HullCommand hull = hull(warm);
-            for (String id : hull.run("ps", "-a", "-q", "--no-trunc").out().split("\n")) {
-                if (!id.isBlank()) {
-                    hull.run("rm", "-f", id);
-                }
-            }
-        }
-        SnapshotStore.deleteTree(dir);
-    }
-
-    static HullCommand hull(boolean warm) {
-        Path store = dir.resolve(warm ? "warm" : "cold");
-        return warm ? HullCommand.warm(store.resolve("home"), store.resolve("state"), Map.of())
-                : HullCommand.cold(store.resolve("home"), store.resolve("state"), Map.of("HULL_NO_SERVICE", "1"));
-    }
-
-    static String state(HullCommand hull, String name) throws Exception {
-        return hull.ok("ps", "-a", "--filter", "name=" + name, "--format", "{{.State}}").out().strip();
-    }
-
+public class MultiAttachTest extends AttachStore {
     static final String LOOP = "while read x; do echo got-$x; case $x in quit) exit 3;; esac; done; echo eof; exit 6";
 
     @ParameterizedTest(name = "warm={0}")
