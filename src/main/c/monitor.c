@@ -1,8 +1,9 @@
 /* The per-container monitor: what stays of the executor once a container
  * runs. It is the init's parent, so it reaps it and records how it ended;
  * it reads the container's stdout and stderr (pipes) and writes them to a
- * docker json-file log with rotation; while a client is attached (fd 3
- * open) it also copies the output to the client's stdout/stderr and tells it
+ * docker json-file log with rotation; it serves the clients attached to the
+ * container (attach.c: the starting one on fds 0-3, others through attach.sock),
+ * copying the output to them, their stdin to the container, and telling them
  * the exit status; it lets one console client at a time (`hull machine
  * console`) follow the container's terminal through containers/ID/console.sock;
  * and it restarts the init as the restart policy Java chose says. No decisions about the container itself are made here. */
@@ -24,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "executor.h"
 
 struct monitor_config monitor;
@@ -42,11 +44,6 @@ static struct stream streams[2] = {
     { .fd = -1, .child_fd = -1, .name = "stdout", .client = 1 },
     { .fd = -1, .child_fd = -1, .name = "stderr", .client = 2 },
 };
-static int attached;
-static int attacher; /* the attached client came through attach.sock */
-static int owner_attached; /* the client the container was started with is still there (it removes an --rm one) */
-static int attach_listen = -1; /* attach.sock beside the status: `hull attach` connects here */
-static char attach_path[4200];
 static int logfd = -1;
 static int console_sock[2] = { -1, -1 }; /* [0] ours, [1] the init's: OP_CONSOLE sends the pty master on it */
 static int tty_master = -1;
@@ -129,6 +126,13 @@ void monitor_child_stdio(void)
         close(streams[i].child_fd);
         close(streams[i].fd);
     }
+}
+
+void monitor_stdin_eof(void)
+{
+    if (stdin_w >= 0) close(stdin_w);
+    if (stdin_r >= 0) close(stdin_r);
+    stdin_w = stdin_r = -1; /* (a restart's init gets a new pipe) */
 }
 
 /* The pty master the init made (OP_CONSOLE, before it was ready): it replaces the stdout pipe. */
@@ -320,76 +324,7 @@ static void log_entry(const char *stream, const char *data, size_t len)
     else if (w > 0 && ftruncate(logfd, logsize) != 0) logsize += w; /* (disk full: no torn line stays) */
 }
 
-/* Output for an attached client waits here until its descriptor takes it: a client that stops
- * reading must never stop the monitor (its log, its reaping). Past the cap, the client is dropped. */
-#define CLIENT_BUF (256 * 1024)
-struct pending { char *data; size_t len; };
-static struct pending pending[2];
-
-static void detach_client(void);
 static void console_to(const char *p, size_t n);
-
-static int client_muted; /* the client fell too far behind: it gets no more output (the log has it), EXIT still */
-
-static void to_client(int i, const char *p, size_t n)
-{
-    if (!attached || client_muted) return;
-    if (!pending[i].data && !(pending[i].data = malloc(CLIENT_BUF))) { client_muted = 1; return; }
-    if (pending[i].len + n > CLIENT_BUF) { /* the log still has it all */
-        client_muted = 1;
-        pending[0].len = pending[1].len = 0;
-        return;
-    }
-    memcpy(pending[i].data + pending[i].len, p, n);
-    pending[i].len += n;
-}
-
-/* Writes what fd i+1 takes now: PIPE_BUF at a time (a pipe ready for POLLOUT takes that much
- * without blocking; the caller's descriptor is never made non-blocking, it is shared with the
- * caller), for as long as it stays ready — one chunk per poll round let a fast writer outrun a
- * client that kept up, until it was muted. */
-static void flush_client(int i)
-{
-    size_t done = 0;
-    while (attached && pending[i].len > done) {
-        if (done) {
-            struct pollfd p = { .fd = i + 1, .events = POLLOUT };
-            if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT)) break;
-        }
-        size_t n = pending[i].len - done < 4096 ? pending[i].len - done : 4096;
-        ssize_t w = write(i + 1, pending[i].data + done, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0 && errno == EAGAIN) break;
-        if (w <= 0 && attacher) { detach_client(); return; } /* a hull attach whose end is gone: let go */
-        if (w <= 0) { pending[i].len = 0; return; } /* the client's end is gone */
-        done += (size_t)w;
-    }
-    if (!done) return;
-    memmove(pending[i].data, pending[i].data + done, pending[i].len - done);
-    pending[i].len -= done;
-}
-
-/* Before EXIT: what is pending goes out, for at most 2 s. */
-static void drain_client(void)
-{
-    for (int rounds = 0; attached && rounds < 100 && (pending[0].len || pending[1].len); rounds++) {
-        struct pollfd p[2] = { { .fd = 1, .events = POLLOUT }, { .fd = 2, .events = POLLOUT } };
-        if (poll(p, 2, 20) > 0)
-            for (int i = 0; i < 2; i++)
-                if (p[i].revents) flush_client(i);
-    }
-}
-
-static void write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return;
-        p += w;
-        n -= w;
-    }
-}
 
 /* While the init runs, a pty master that reads EIO is kept: no one has the terminal open just
  * now (systemd's vhangup of /dev/console, a getty between its close and its open), and the next
@@ -415,7 +350,7 @@ static int pump(struct stream *s)
         s->fd = -1;
         return 0;
     }
-    to_client(s->client - 1, chunk, n);
+    clients_output(s->client - 1, chunk, n);
     if (s->fd == tty_master) console_to(chunk, n);
     for (ssize_t i = 0; i < n; i++) {
         s->buf[s->len++] = chunk[i];
@@ -443,23 +378,6 @@ static int pump(struct stream *s)
     return 1;
 }
 
-/* The client went away (or never was): its descriptors are let go, so nothing waits on us. */
-static void detach_client(void)
-{
-    attached = 0;
-    owner_attached = 0;
-    attacher = 0;
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(null, 2);
-        dup3(null, JAVA_FD, O_CLOEXEC); /* fd 3 stays taken: a late protocol line never lands in a log */
-        close(null);
-    }
-    for (int i = 0; i < 2; i++) pending[i].len = 0;
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -471,41 +389,6 @@ static int stop_requested(void)
     return monitor.stop_marker[0] && access(monitor.stop_marker, F_OK) == 0;
 }
 
-static int relay_stdin; /* attached with a terminal and -i: the client's stdin goes to the pty */
-static size_t detach_matched; /* how many of the detach keys were just typed (held back so far) */
-
-/* The client's keystrokes to the pty, as docker's escape proxy does: the detach keys are held back
- * while they match; all of them lets the client go (the container runs on), a mismatch sends what
- * was held. Returns 1 when the client was let go. */
-static int relay_keys(const char *buf, ssize_t n)
-{
-    int to = tty_master >= 0 ? tty_master : stdin_w;
-    char out[4096 + sizeof monitor.detach_keys];
-    size_t o = 0;
-    for (ssize_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)buf[i];
-        if (monitor.detach_len && c == monitor.detach_keys[detach_matched]) {
-            if (++detach_matched < monitor.detach_len) continue;
-            detach_matched = 0;
-            if (o) write_all(to, out, o);
-            java_send("DETACHED\n");
-            detach_client();
-            relay_stdin = 0;
-            return 1;
-        }
-        if (detach_matched) {
-            memcpy(out + o, monitor.detach_keys, detach_matched);
-            o += detach_matched;
-            detach_matched = 0;
-            if (monitor.detach_len && c == monitor.detach_keys[0]) { detach_matched = 1; continue; }
-        }
-        out[o++] = (char)c;
-        if (o >= 4096) { write_all(to, out, o); o = 0; }
-    }
-    if (o) write_all(to, out, o);
-    return 0;
-}
-
 /* ---------- the console socket ----------
  * A container with a terminal listens on console.sock in its directory (beside the stop marker).
  * A client that connects gets one byte: 'K' with the pty master attached (SCM_RIGHTS: the client
@@ -515,7 +398,8 @@ static int relay_keys(const char *buf, ssize_t n)
 static int console_dir = -1;
 static int console_listen = -1;
 static int console_client = -1;
-static struct pending console_out;
+#define CONSOLE_BUF (256 * 1024) /* what its client has not taken yet; past it, the client is let go */
+static struct { char *data; size_t len; } console_out;
 
 static void console_listen_open(void)
 {
@@ -588,8 +472,8 @@ static void console_flush(void)
 static void console_to(const char *p, size_t n)
 {
     if (console_client < 0) return;
-    if (!console_out.data && !(console_out.data = malloc(CLIENT_BUF))) { console_drop(); return; }
-    if (console_out.len + n > CLIENT_BUF) { console_drop(); return; }
+    if (!console_out.data && !(console_out.data = malloc(CONSOLE_BUF))) { console_drop(); return; }
+    if (console_out.len + n > CONSOLE_BUF) { console_drop(); return; }
     memcpy(console_out.data + console_out.len, p, n);
     console_out.len += n;
     console_flush();
@@ -612,68 +496,6 @@ static void console_listen_close(void)
     }
     if (console_dir >= 0) close(console_dir);
     console_listen = console_dir = -1;
-}
-
-/* attach.sock beside the status file: a later client (`hull attach`) connects, sends its stdin,
- * stdout and stderr (SCM_RIGHTS) with one byte ('i': relay its stdin to the pty, 'o': output only)
- * and its detach keys, and is then served as the client the container was started with: its output,
- * DETACHED or EXIT on fd 3 (the connection). Bound through /proc/self/fd/DIR/: the path itself may
- * be longer than sun_path takes. */
-static void attach_open(void)
-{
-    const char *slash = strrchr(monitor.status_path, '/');
-    if (!slash || attach_listen >= 0) return;
-    int len = (int)(slash - monitor.status_path);
-    char dir[4096];
-    if (snprintf(dir, sizeof dir, "%.*s", len, monitor.status_path) >= (int)sizeof dir) return;
-    snprintf(attach_path, sizeof attach_path, "%s/attach.sock", dir);
-    int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return;
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/attach.sock", dfd);
-    unlink(attach_path); /* a previous monitor's */
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(s, 8) == 0) attach_listen = s;
-    else if (s >= 0) close(s);
-    close(dfd);
-}
-
-static void take_attacher(void)
-{
-    int c = accept4(attach_listen, NULL, NULL, SOCK_CLOEXEC);
-    if (c < 0) return;
-    struct timeval tv = { 2, 0 }; /* a client sends at once: none may hold the monitor up */
-    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    char data[1 + sizeof monitor.detach_keys];
-    char control[CMSG_SPACE(3 * sizeof(int))];
-    struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
-    ssize_t r;
-    do r = recvmsg(c, &msg, MSG_CMSG_CLOEXEC); while (r < 0 && errno == EINTR);
-    int fds[3] = { -1, -1, -1 }, nfds = 0;
-    struct cmsghdr *cm = r > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-        nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-        if (nfds > 3) nfds = 3;
-        memcpy(fds, CMSG_DATA(cm), nfds * sizeof(int));
-    }
-    if (nfds == 3 && !attached) {
-        for (int i = 0; i < 3; i++) dup2(fds[i], i);
-        dup3(c, JAVA_FD, O_CLOEXEC);
-        attached = attacher = 1;
-        client_muted = 0;
-        pending[0].len = pending[1].len = 0;
-        detach_matched = 0;
-        relay_stdin = data[0] == 'i' && (tty_master >= 0 || stdin_w >= 0);
-        monitor.detach_len = (size_t)r - 1;
-        memcpy(monitor.detach_keys, data + 1, monitor.detach_len);
-        java_send("ATTACHED\n");
-    } else if (nfds == 3) {
-        ssize_t w = write(c, "BUSY\n", 5);
-        (void)w;
-    }
-    for (int i = 0; i < nfds; i++) close(fds[i]);
-    close(c);
 }
 
 /* ---------- the healthcheck ----------
@@ -760,22 +582,18 @@ static int watch(pid_t init)
     clock_gettime(CLOCK_MONOTONIC, &init_started);
     health_schedule();
     while (!reaped) {
-        struct pollfd p[13]; /* streams 2, pidfd, client, stdin, attach.sock, client outputs 2, console.sock and its client, check */
-        int np = 0, si[2] = { -1, -1 }, oi[2] = { -1, -1 };
+        /* streams 2, pidfd, stdin's buffer, each client's 4, held exec ttys, attach.sock, console.sock and its client, check */
+        struct pollfd p[8 + ATTACH_MAX_CLIENTS * 5];
+        int np = 0, si[2] = { -1, -1 };
         int resting = tty_resting;
         tty_resting = 0;
         for (int i = 0; i < 2; i++)
             if (streams[i].fd >= 0 && !(resting && streams[i].fd == tty_master))
                 { si[i] = np; p[np++] = (struct pollfd){ .fd = streams[i].fd, .events = POLLIN }; }
-        int pi = -1, ji = -1;
+        int pi = -1;
         if (pidfd >= 0) { pi = np; p[np++] = (struct pollfd){ .fd = pidfd, .events = POLLIN }; }
-        if (attached) { ji = np; p[np++] = (struct pollfd){ .fd = JAVA_FD, .events = POLLIN }; }
-        int ii = -1;
-        if (attached && relay_stdin && (tty_master >= 0 || stdin_w >= 0)) { ii = np; p[np++] = (struct pollfd){ .fd = 0, .events = POLLIN }; }
-        int li = -1;
-        if (!attached && attach_listen >= 0) { li = np; p[np++] = (struct pollfd){ .fd = attach_listen, .events = POLLIN }; }
-        for (int i = 0; i < 2; i++)
-            if (attached && pending[i].len) { oi[i] = np; p[np++] = (struct pollfd){ .fd = i + 1, .events = POLLOUT }; }
+        int to = tty_master >= 0 ? tty_master : stdin_w; /* where the clients' stdin goes */
+        np = clients_poll(p, np, to);
         int cli = -1, ci = -1;
         if (console_listen >= 0) { cli = np; p[np++] = (struct pollfd){ .fd = console_listen, .events = POLLIN }; }
         if (console_client >= 0) {
@@ -796,24 +614,11 @@ static int watch(pid_t init)
             continue;
         }
         for (int i = 0; i < 2; i++)
-            if (oi[i] >= 0 && p[oi[i]].revents) flush_client(i);
-        for (int i = 0; i < 2; i++)
             if (si[i] >= 0 && p[si[i]].revents) pump(&streams[i]);
-        if (ii >= 0 && p[ii].revents) {
-            char buf[4096];
-            ssize_t n = read(0, buf, sizeof buf);
-            if (n > 0) relay_keys(buf, n);
-            else if (!(n < 0 && errno == EINTR)) relay_stdin = 0;
-        }
+        clients_after_poll(p, to);
         if (ci >= 0 && console_client >= 0 && (p[ci].revents & POLLOUT)) console_flush();
         if (ci >= 0 && console_client >= 0 && (p[ci].revents & ~POLLOUT)) console_read();
         if (cli >= 0 && p[cli].revents) console_accept();
-        if (ji >= 0 && p[ji].revents) {
-            char c;
-            ssize_t n = read(JAVA_FD, &c, 1);
-            if (n <= 0 && !(n < 0 && errno == EINTR)) detach_client();
-        }
-        if (li >= 0 && p[li].revents) take_attacher();
         if (pi >= 0 && p[pi].revents) {
             pid_t w;
             do w = waitpid(init, &status, 0); while (w < 0 && errno == EINTR);
@@ -892,7 +697,7 @@ static char first_start[64];
 
 void monitor_record_start(pid_t init)
 {
-    attach_open(); /* before the status says running: whoever sees that can attach */
+    attach_open(monitor.status_path); /* before the status says running: whoever sees that can attach */
     now_rfc3339(first_start, sizeof first_start);
     write_status("running", init, first_start, "", 0, 0, "");
 }
@@ -902,10 +707,12 @@ void monitor_run(pid_t init, int is_attached)
     prctl(PR_SET_NAME, "hull-monitor", 0, 0, 0);
     /* The init must not outlive... nothing: it may outlive us (a killed monitor leaves a running
      * container, which `hull ps` still shows). Terminal signals never reach this new session. */
-    attached = owner_attached = is_attached;
-    relay_stdin = monitor.stdin_inherit;
-    attach_open(); /* (done already at the first start) */
-    if (!attached) detach_client();
+    /* the starting client's stdin goes to the container through the monitor when it holds the
+     * container's stdin (a terminal, or a pipe: -i), so that other clients' can too; a pipe's end
+     * is the starting client's stdin's end, as docker's StdinOnce */
+    if (is_attached) clients_add_owner(monitor.stdin_inherit, monitor.stdin_inherit && stdin_w >= 0);
+    else clients_release_owner_fds();
+    attach_open(monitor.status_path); /* (done already at the first start) */
     log_open();
     console_listen_open();
     unsigned restarts = 0;
@@ -929,16 +736,14 @@ void monitor_run(pid_t init, int is_attached)
         clock_gettime(CLOCK_MONOTONIC, &t1);
         char error[512] = "";
         int again = should_restart(code, restarts);
-        owner_cleans = owner_attached;
+        owner_cleans = clients_owner_attached();
         /* recorded before the attached client hears EXIT: what it asks next sees the end */
         write_status(again ? "restarting" : "exited", 0, started, finished, code, restarts, error);
         record_event("die", finished, code);
-        if (attached) {
-            drain_client();
-            if (WIFSIGNALED(status)) java_send("EXIT signal %d\n", WTERMSIG(status));
-            else java_send("EXIT code %d\n", code);
-            detach_client();
-        }
+        char line[64];
+        if (WIFSIGNALED(status)) snprintf(line, sizeof line, "EXIT signal %d\n", WTERMSIG(status));
+        else snprintf(line, sizeof line, "EXIT code %d\n", code);
+        clients_end(line);
         for (;;) {
             if (!again) {
                 write_status("exited", 0, started, finished, code, restarts, error);
@@ -974,10 +779,7 @@ void monitor_run(pid_t init, int is_attached)
 done:
     if (logfd >= 0) close(logfd);
     console_listen_close();
-    if (attach_listen >= 0) {
-        close(attach_listen);
-        unlink(attach_path);
-    }
+    attach_close();
     /* on-exit and on-end commands work on the host (its links, its nftables), not in the
      * container's network namespace the monitor joined with it */
     if ((monitor.on_exit || monitor.on_end) && monitor.host_netns >= 0 && setns(monitor.host_netns, CLONE_NEWNET))

@@ -620,6 +620,9 @@ final class ContainerCli {
         String workdir;
         @Option(names = "--privileged", description = "All capabilities for this command.")
         boolean privileged;
+        @Option(names = "--detach-keys", paramLabel = "KEYS", description = "With -it, these keys leave the command"
+                + " running and return (default ctrl-p,ctrl-q).")
+        String detachKeys;
         @Option(names = "--help", usageHelp = true, description = "Show this help.")
         boolean help;
         @Parameters(index = "0", paramLabel = "CONTAINER")
@@ -629,13 +632,22 @@ final class ContainerCli {
 
         @Override
         public Integer call() {
+            String keys;
+            try {
+                keys = dev.hull.runtime.DetachKeys.parse(detachKeys == null ? dev.hull.runtime.DetachKeys.DEFAULT
+                        : detachKeys);
+            } catch (RuntimeError e) {
+                System.err.println("hull: " + e.getMessage());
+                return 125;
+            }
             try {
                 Invocation inv = Invocation.current();
                 List<String> allEnv = Engine.envFileLines(envFiles.stream()
                         .map(f -> dev.hull.runtime.Caller.absolute(java.nio.file.Path.of(f)).toString()).toList());
                 allEnv.addAll(env);
-                return Engine.defaults().exec(ref, new Engine.ExecRequest(command, allEnv, user, workdir, tty,
-                        interactive, detach, privileged, inv.stdio(), inv.onStarted()));
+                int code = Engine.defaults().exec(ref, new Engine.ExecRequest(command, allEnv, user, workdir, tty,
+                        interactive, detach, privileged, inv.stdio(), inv.onStarted(), keys));
+                return code == Engine.DETACHED ? 0 : code; // the keys: it runs on
             } catch (RuntimeError e) {
                 System.err.println("hull: " + e.getMessage());
                 return e.kind() == RuntimeError.Kind.NOT_FOUND || e.kind() == RuntimeError.Kind.WRONG_STATE ? 1

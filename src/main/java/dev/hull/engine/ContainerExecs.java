@@ -77,8 +77,10 @@ final class ContainerExecs {
                     r.tty() ? Engine.callerWindow(r.stdio(), base.consoleSize()) : null, u, r.args(), null, environment,
                     r.workdir() != null ? r.workdir() : base.cwd(), base.noNewPrivileges(), caps, base.rlimits(),
                     base.apparmorProfile(), base.oomScoreAdj(), base.selinuxLabel(), base.raw());
+            // -it: docker's detach keys let the caller go, the process runs on (its terminal held by the monitor)
+            String keys = r.tty() && r.interactive() ? r.detachKeys() : null;
             return dev.hull.runtime.ContainerExec.exec(rt, rec.id(), proc, r.detach(), null,
-                    r.detach() ? null : r.onStarted());
+                    r.detach() ? null : r.onStarted(), keys, containers.dir(info.id()));
         } finally {
             if (devNull >= 0) {
                 dev.hull.linux.Syscalls.close(devNull);

@@ -239,7 +239,7 @@ final class ContainerStarter {
         return new Monitor(containers.statusFile(info.id()), o.keepsLog() ? containers.logFile(info.id()) : null,
                 limits[0],
                 (int) limits[1], Monitor.RestartPolicy.parse(o.restart), containers.stopMarker(info.id()),
-                attached && o.interactive, detachKeys, onExit, onEnd, o.interactive && !o.tty && !attached,
+                attached && o.interactive, detachKeys, onExit, onEnd, o.interactive && !o.tty,
                 ContainerHealth.monitorHealth(o, hullCommand(o, "healthcheck", "run", info.id())));
     }
 

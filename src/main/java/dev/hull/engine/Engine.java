@@ -471,10 +471,20 @@ public final class Engine {
         return out;
     }
 
+    /** detachKeys: their bytes ({@link dev.hull.runtime.DetachKeys#parse}), for -it; null: none. */
     public record ExecRequest(List<String> args, List<String> env, String user, String workdir, boolean tty,
-            boolean interactive, boolean detach, boolean privileged, int[] stdio, IntConsumer onStarted) {}
+            boolean interactive, boolean detach, boolean privileged, int[] stdio, IntConsumer onStarted,
+            String detachKeys) {
+        public ExecRequest(List<String> args, List<String> env, String user, String workdir, boolean tty,
+                boolean interactive, boolean detach, boolean privileged, int[] stdio, IntConsumer onStarted) {
+            this(args, env, user, workdir, tty, interactive, detach, privileged, stdio, onStarted, null);
+        }
+    }
 
-    /** {@code hull exec}: a new process in the running container; its exit code (0 once running with detach). */
+    /**
+     * {@code hull exec}: a new process in the running container; its exit code (0 once running with detach),
+     * or {@link #DETACHED} when the caller of an -it exec typed the detach keys (the process runs on).
+     */
     public int exec(String ref, ExecRequest r) throws IOException, RuntimeError {
         return execs.exec(ref, r);
     }

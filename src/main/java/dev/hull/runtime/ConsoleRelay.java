@@ -29,6 +29,11 @@ final class ConsoleRelay implements AutoCloseable {
     /** Where the caller's resizes come from when its terminal is not ours (a service's client). */
     private WindowChanges changes;
     private final Runnable resize = this::copySize;
+    /** Typed on the caller's stdin, these let it go (docker's exec -it detach keys); null: none. */
+    private byte[] detachKeys;
+    /** The thread that waits for the process (interrupted when the keys are typed). */
+    private Thread waiter;
+    private volatile boolean detached;
 
     private ConsoleRelay(int master, int in, int out, boolean ownTerminal) {
         this.master = master;
@@ -67,6 +72,76 @@ final class ConsoleRelay implements AutoCloseable {
         };
     }
 
+    /**
+     * A relay for master on stdio (null: this process's 0 and 1) that lets the caller go when it types
+     * detachKeys (their bytes; null or empty: none): this thread, which waits for the process, is
+     * interrupted then and {@link #detached()} is true; the keys themselves never reach the process.
+     */
+    static ConsoleRelay attach(int master, int[] stdio, String detachKeys) throws LinuxException {
+        if (master < 0 || detachKeys == null || detachKeys.isEmpty()) {
+            return attach(master, stdio);
+        }
+        ConsoleRelay r = stdio == null ? new ConsoleRelay(master, 0, 1, true)
+                : new ConsoleRelay(master, stdio[0], stdio[1], false);
+        r.detachKeys = detachKeys.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        r.waiter = Thread.currentThread();
+        r.begin();
+        return r;
+    }
+
+    /** The caller typed the detach keys. */
+    boolean detached() {
+        return detached;
+    }
+
+    /** A copy of the pty master (for whoever keeps the terminal open once the caller left). */
+    int dupMaster() throws LinuxException {
+        return FdControl.dupAtLeast(master, 3);
+    }
+
+    /** The caller's keys to the pty, as docker's escape proxy: the detach keys are held back while they match. */
+    private void copyKeys() {
+        byte[] buf = new byte[8192];
+        java.io.ByteArrayOutputStream outBytes = new java.io.ByteArrayOutputStream();
+        int matched = 0;
+        try {
+            for (;;) {
+                short[] ev = FdControl.pollIn(in, wake[0]);
+                if (ev[1] != 0) {
+                    return;
+                }
+                int n = Syscalls.read(in, buf, 0, buf.length);
+                if (n <= 0) {
+                    return;
+                }
+                outBytes.reset();
+                for (int i = 0; i < n; i++) {
+                    byte b = buf[i];
+                    if (b == detachKeys[matched]) {
+                        if (++matched < detachKeys.length) {
+                            continue;
+                        }
+                        Syscalls.writeFully(master, outBytes.toByteArray());
+                        detached = true;
+                        waiter.interrupt();
+                        return;
+                    }
+                    if (matched > 0) {
+                        outBytes.write(detachKeys, 0, matched);
+                        matched = b == detachKeys[0] ? 1 : 0;
+                        if (matched == 1) {
+                            continue;
+                        }
+                    }
+                    outBytes.write(b);
+                }
+                Syscalls.writeFully(master, outBytes.toByteArray());
+            }
+        } catch (LinuxException e) {
+            // the other side is gone
+        }
+    }
+
     private void begin() throws LinuxException {
         wake = FdControl.pipe();
         savedTermios = FdControl.makeRaw(in);
@@ -74,7 +149,8 @@ final class ConsoleRelay implements AutoCloseable {
             copySize();
         }
         output = Thread.ofPlatform().daemon().name("hull-console-out").start(() -> copy(master, out, wake[0]));
-        input = Thread.ofPlatform().daemon().name("hull-console-in").start(() -> copy(in, master, wake[0]));
+        input = Thread.ofPlatform().daemon().name("hull-console-in").start(detachKeys != null ? this::copyKeys
+                : () -> copy(in, master, wake[0]));
     }
 
     /** Copies from to to until EOF, an error (EIO: every holder of the slave is gone) or the wake-up pipe. */

@@ -67,6 +67,27 @@ public final class ContainerAttach {
         }
     }
 
+    /**
+     * Gives the monitor listening in dir a detached exec's pty master to keep open (and drain) until the
+     * exec ends: closing the last copy would hang its terminal up. False when the monitor took none.
+     */
+    public static boolean hold(Path dir, int master) {
+        int sock;
+        try {
+            sock = connect(dir);
+        } catch (RuntimeError e) {
+            return false;
+        }
+        try {
+            FdPassing.sendFds(sock, new int[] {master}, new byte[] {'h'});
+            return "HELD".equals(readLine(sock));
+        } catch (Exception e) {
+            return false;
+        } finally {
+            Syscalls.close(sock);
+        }
+    }
+
     private static int connect(Path dir) throws RuntimeError {
         int dfd;
         try {

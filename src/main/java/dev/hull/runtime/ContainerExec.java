@@ -37,6 +37,17 @@ public final class ContainerExec {
      */
     public static int exec(ContainerRuntime rt, String id, Process proc, boolean detach, Path pidFile,
             IntConsumer onStarted) throws RuntimeError, IOException {
+        return exec(rt, id, proc, detach, pidFile, onStarted, null, null);
+    }
+
+    /**
+     * As {@link #exec(ContainerRuntime, String, Process, boolean, Path, IntConsumer)}; with a terminal,
+     * typing detachKeys (their bytes) lets the caller go and returns {@link ExecutorSession#DETACHED}:
+     * the process runs on, its terminal held open by the container's monitor (its attach.sock in
+     * monitorDir), as docker's exec -it.
+     */
+    public static int exec(ContainerRuntime rt, String id, Process proc, boolean detach, Path pidFile,
+            IntConsumer onStarted, String detachKeys, Path monitorDir) throws RuntimeError, IOException {
         ContainerRecord rec = rt.store().load(id);
         String status = rt.status(rec);
         if (status.equals("stopped")) {
@@ -93,13 +104,24 @@ public final class ContainerExec {
                 ProcessControl.closeQuietly(master);
                 return 0;
             }
-            try (ConsoleRelay relay = ConsoleRelay.attach(master, rt.stdio())) {
+            try (ConsoleRelay relay = ConsoleRelay.attach(master, rt.stdio(), monitorDir == null ? null : detachKeys)) {
                 master = -1;
                 if (onStarted != null) {
                     onStarted.accept(pid);
                 }
                 relay.watchResize();
                 int code = session.awaitExit();
+                if (relay.detached()) {
+                    Thread.interrupted(); // (the relay's doing: this thread goes on)
+                    session.release(); // its executor waits for the process, which runs on
+                    int keep = relay.dupMaster();
+                    try {
+                        ContainerAttach.hold(monitorDir, keep);
+                    } finally {
+                        dev.hull.linux.Syscalls.close(keep);
+                    }
+                    return ExecutorSession.DETACHED;
+                }
                 relay.drain();
                 return code;
             }

@@ -12,10 +12,12 @@ import java.util.List;
  * @param logMaxSize   rotate when the log would grow past this many bytes (0: never)
  * @param logMaxFiles  log files kept, the live one included
  * @param stopMarker   the user asked the container to stop when this file exists: no restart
- * @param stdinInherit the container reads the caller's stdin (-i); otherwise /dev/null
+ * @param stdinInherit the caller's stdin goes to the container (-i, attached): directly, or through the monitor
+ *                     when it holds the container's stdin (a terminal, stdinPipe)
  * @param detachKeys   typed on a relayed terminal, these let the caller go (the container runs on); "" none
- * @param stdinPipe    the container's stdin is a pipe the monitor holds (-i without a terminal or a starting
- *                     client): what a later {@code hull attach} types goes there
+ * @param stdinPipe    the container's stdin is a pipe the monitor holds (-i without a terminal): what the
+ *                     starting client and every later {@code hull attach} types goes there; the starting
+ *                     client's stdin's end closes it (docker's StdinOnce)
  * @param onExit       argv the monitor execs once the container has ended for good (--rm), or empty
  * @param onEnd        argv the monitor execs once the container has ended for good by itself (no stop
  *                     was asked: nobody else is there to clean up after it), or empty; onExit wins

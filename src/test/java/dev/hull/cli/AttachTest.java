@@ -3,15 +3,12 @@ package dev.hull.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.hull.image.SnapshotStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -21,34 +18,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * detach keys leaving it running, the exit code of its end; without a terminal its output from now
  * on, its exit code and --sig-proxy. Terminals are ptys a python script holds ({@link #DRIVER}).
  */
-public class AttachTest {
-    static Path dir;
-
-    @BeforeAll
-    static void setUp() throws Exception {
-        dir = Files.createTempDirectory(Path.of("/tmp"), "hull-attach-test-");
-    }
-
-    @AfterAll
-    static void tearDown() throws Exception {
-        for (boolean warm : new boolean[] {true, false}) {
-            HullCommand hull = hull(warm);
-            for (String id : hull.run("ps", "-a", "-q", "--no-trunc").out().split("\n")) {
-                if (!id.isBlank()) {
-                    hull.run("rm", "-f", id);
-                }
-            }
-        }
-        SnapshotStore.deleteTree(dir);
-    }
-
-    static HullCommand hull(boolean warm) {
-        Path store = dir.resolve(warm ? "warm" : "cold");
-        Map<String, String> env = warm ? Map.of() : Map.of("HULL_NO_SERVICE", "1");
-        return warm ? HullCommand.warm(store.resolve("home"), store.resolve("state"), env)
-                : HullCommand.cold(store.resolve("home"), store.resolve("state"), env);
-    }
-
+public class AttachTest extends AttachStore {
     /**
      * Runs argv on a new pty of 30x100 and works through STEPS (JSON): each step types "send" (first
      * resizing the pty to "resize" if given) again every second until "until" shows in the output since
@@ -105,10 +75,6 @@ public class AttachTest {
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor(150, TimeUnit.SECONDS)).isTrue();
         return out;
-    }
-
-    static String state(HullCommand hull, String name) throws Exception {
-        return hull.ok("ps", "-a", "--filter", "name=" + name, "--format", "{{.State}}").out().strip();
     }
 
     static final String READER = "while read x; do echo got-$x; stty size; case $x in quit) exit 3;; esac; done";

@@ -264,6 +264,14 @@ public final class ExecutorSession implements AutoCloseable {
 
     /** Foreground mode: waits for the init to exit; returns a shell-style exit code. */
     public int awaitExit() throws IOException {
+        // The wait is as long as the container runs: a caller whose client left (a warm command
+        // cancelled, a Docker API connection closed) interrupts this thread, and closing the
+        // session then lets the monitor drop that client; the container runs on.
+        while (bufStart >= bufEnd && dev.hull.linux.FdControl.pollInFor(250, fd)[0] == 0) {
+            if (Thread.currentThread().isInterrupted()) {
+                return DETACHED;
+            }
+        }
         String line = readLineOrNull();
         if (line == null) {
             int status = reap();
@@ -331,6 +339,26 @@ public final class ExecutorSession implements AutoCloseable {
             reaped = true;
         }
         return executorStatus;
+    }
+
+    /**
+     * Lets the process run on without its executor (a detached exec): the executor, which only waits for
+     * it now (its death signal is cleared since READY), is killed and reaped, so that no signal it would
+     * forward (the caller's terminal hanging up) reaches the process; the process is the host's orphan.
+     */
+    public void release() throws LinuxException {
+        if (fd >= 0) {
+            Syscalls.close(fd);
+            fd = -1;
+        }
+        if (!reaped) {
+            try {
+                Syscalls.kill(executorPid, 9);
+            } catch (LinuxException ignored) {
+                // gone already
+            }
+            reap();
+        }
     }
 
     /** Closes the socket (an abort, before COMMIT) and reaps the executor. */

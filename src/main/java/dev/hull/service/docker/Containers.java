@@ -173,7 +173,7 @@ final class Containers {
         CompletableFuture<Void> started = new CompletableFuture<>();
         String id = c.id();
         boolean autoRemove = c.options() != null && c.options().autoRemove;
-        Thread.ofPlatform().daemon().name("hull-api-attached-" + c.shortId()).start(() -> {
+        Thread waiter = Thread.ofPlatform().daemon().name("hull-api-attached-" + c.shortId()).unstarted(() -> {
             int code = 125;
             try {
                 Engine engine = Engine.defaults();
@@ -206,6 +206,14 @@ final class Containers {
                 attached.exited(code);
             }
         });
+        // The client's connection closes once the container runs (docker start -a left, killed): the
+        // wait for its end is interrupted and the monitor lets this client go; the container runs on.
+        attached.onClientGone(() -> {
+            if (attached.started) {
+                waiter.interrupt();
+            }
+        });
+        waiter.start();
         try {
             started.get();
         } catch (ExecutionException err) {

@@ -286,6 +286,9 @@ final class Hijack {
                         continue; // keep draining: the monitor must never block on us
                     }
                     clientGone = !(tty ? raw.write(buf, 0, n) : raw.frame(stream, buf, 0, n));
+                    if (clientGone) { // its connection took no more: the client is gone, not just its stdin
+                        closed();
+                    }
                 }
             } catch (IOException e) {
                 // the process's end is gone
