@@ -300,7 +300,8 @@ class ServiceLifecycleTest {
         Path c = HULL_DIR.resolve("src/main/c");
         Process p = new ProcessBuilder("gcc", "-static", "-O2", "-std=gnu11", "-DHULL_BUILD=\"an-older-build\"", "-o",
                 exe.toString(), c.resolve("executor.c").toString(), c.resolve("monitor.c").toString(),
-                c.resolve("init.c").toString(), c.resolve("client.c").toString()).redirectErrorStream(true).start();
+                c.resolve("init.c").toString(), c.resolve("client.c").toString(), c.resolve("attach.c").toString())
+                .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor()).as(out).isZero();
         return exe;
