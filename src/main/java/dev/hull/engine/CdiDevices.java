@@ -1,7 +1,6 @@
 package dev.hull.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.runtime.RuntimeError;
@@ -218,6 +217,7 @@ public final class CdiDevices {
         List<String> broken = new ArrayList<>();
         for (Path dir : dirs) {
             Map<String, Device> here = new LinkedHashMap<>();
+            Set<String> conflictsHere = new LinkedHashSet<>();
             List<Path> files;
             try (Stream<Path> s = Files.list(dir)) {
                 files = s.filter(f -> f.toString().matches(".*\\.(json|yaml|yml)$") && Files.isRegularFile(f))
@@ -232,27 +232,35 @@ public final class CdiDevices {
                 try {
                     for (Device d : read(f)) {
                         if (here.putIfAbsent(d.qualified(), d) != null) {
-                            conflicts.add(d.qualified());
+                            conflictsHere.add(d.qualified());
                         }
                     }
                 } catch (IOException | RuntimeError e) {
                     broken.add(f + ": " + e.getMessage());
                 }
             }
-            for (Device d : here.values()) { // a later directory's device replaces an earlier one's
+            // a later directory's device replaces an earlier one's, and an earlier directory's conflict over it
+            for (Device d : here.values()) {
                 devices.put(d.qualified(), d);
-                conflicts.removeIf(q -> q.equals(d.qualified()) && !here.containsKey(q));
+                conflicts.remove(d.qualified());
             }
+            conflicts.addAll(conflictsHere);
         }
         return new Registry(devices, conflicts, broken);
+    }
+
+    /** The YAML reader, made on the first YAML spec read. */
+    private static final class Yaml {
+        static final com.fasterxml.jackson.dataformat.yaml.YAMLMapper MAPPER =
+                new com.fasterxml.jackson.dataformat.yaml.YAMLMapper();
     }
 
     /** One spec file's devices, checked against the CDI spec (unknown fields are errors, as in CDI's own loader). */
     static List<Device> read(Path f) throws IOException, RuntimeError {
         JsonNode root;
         try {
-            root = f.toString().endsWith(".json") ? new ObjectMapper().readTree(f.toFile())
-                    : new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readTree(f.toFile());
+            root = f.toString().endsWith(".json") ? dev.hull.runtime.spec.Json.read(Files.readAllBytes(f))
+                    : Yaml.MAPPER.readTree(f.toFile());
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new IOException("not a CDI spec: " + e.getOriginalMessage());
         }
@@ -443,10 +451,7 @@ public final class CdiDevices {
         HostDevice given = new HostDevice(type.equals("u") ? "c" : type, n.path("major").asLong(d.major()),
                 n.path("minor").asLong(d.minor()), n.has("fileMode") ? n.get("fileMode").asInt() & 0777 : d.mode(),
                 n.path("uid").asInt(d.uid()), n.path("gid").asInt(d.gid()));
-        given.addTo(path, perms.equals("none") ? "" : perms, devices, rules);
-        if (perms.equals("none")) {
-            rules.remove(rules.size() - 1); // a node, and no access to it in the device cgroup
-        }
+        given.addTo(path, perms.equals("none") ? "" : perms, devices, rules); // none: a node, and no access to it
     }
 
     private static RuntimeError bad(String why) {

@@ -30,7 +30,10 @@ record HostDevice(String type, long major, long minor, int mode, int uid, int gi
         return new HostDevice(type, major, minor, m & 0777, (Integer) a.get("uid"), (Integer) a.get("gid"));
     }
 
-    /** The node at path in linux.devices (replacing one already there) and allowed with perms in the cgroup. */
+    /**
+     * The node at path in linux.devices (replacing one already there) and allowed with perms in the
+     * cgroup; empty perms: no rule (the node is there, its access refused).
+     */
     void addTo(String path, String perms, ArrayNode devices, ArrayNode rules) {
         for (int i = devices.size() - 1; i >= 0; i--) {
             if (devices.get(i).path("path").asText().equals(path)) {
@@ -45,6 +48,9 @@ record HostDevice(String type, long major, long minor, int mode, int uid, int gi
         d.put("fileMode", mode);
         d.put("uid", uid);
         d.put("gid", gid);
+        if (perms.isEmpty()) {
+            return;
+        }
         ObjectNode rule = rules.addObject();
         rule.put("allow", true);
         rule.put("type", type);

@@ -43,6 +43,11 @@ class CdiDevicesTest {
                   {"name": "prio", "containerEdits": {"env": ["PRIO=low"]}}
                  ]}
                 """.replace("VENDOR", dir.resolve("vendor").toString()).replace("HOOKFILE", dir.resolve("hook.json").toString()));
+        // a second definition of prio in the low directory: a conflict there, which the high directory's prio overrides
+        Files.writeString(low.resolve("dup.json"), """
+                {"cdiVersion": "0.6.0", "kind": "test.hull.dev/dev", "devices": [{"name": "prio",
+                 "containerEdits": {"env": ["PRIO=dup"]}}]}
+                """);
         Files.writeString(low.resolve("bad.json"), """
                 {"cdiVersion": "0.6.0", "kind": "test.hull.dev/bad", "devices": [{"name": "x"}], "surprise": 1}
                 """);
