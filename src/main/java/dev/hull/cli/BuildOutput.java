@@ -102,12 +102,11 @@ record BuildOutput(String type, String dest) {
             Files.createDirectory(dir); // never through a symlink: mkdir makes no path a link names
             made = true;
         } catch (java.nio.file.FileAlreadyExistsException e) {
-            var a = Files.readAttributes(dir, java.nio.file.attribute.PosixFileAttributes.class,
-                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            var a = Files.readAttributes(dir, "unix:mode,uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
             dev.hull.runtime.Caller c = dev.hull.runtime.Caller.current();
             int uid = c != null && c.uid() >= 0 ? c.uid() : dev.hull.linux.AtFiles.geteuid();
-            int owner = (Integer) Files.getAttribute(dir, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-            if (!a.isDirectory() || hasEntries(dir)) {
+            int owner = (Integer) a.get("uid");
+            if (((Integer) a.get("mode") & 0170000) != 0040000 || hasEntries(dir)) {
                 throw new BuildException("--output " + dest + ": not an empty directory");
             }
             if (owner != uid && owner != 0) {

@@ -120,15 +120,15 @@ public record EngineConfig(Path file, boolean found, long pidsLimit, long logMax
                     }
                 }
                 case "cdiSpecDirs" -> {
+                    if (!v.isArray()) {
+                        throw bad(file, "cdiSpecDirs: " + v + " is not a list of directories");
+                    }
                     java.util.List<Path> dirs = new java.util.ArrayList<>();
                     for (JsonNode d : v) {
                         if (!d.isTextual() || !d.asText().startsWith("/")) {
                             throw bad(file, "cdiSpecDirs: " + d + " is not an absolute path");
                         }
                         dirs.add(Path.of(d.asText()));
-                    }
-                    if (!v.isArray()) {
-                        throw bad(file, "cdiSpecDirs: " + v + " is not a list of directories");
                     }
                     cdiDirs = java.util.List.copyOf(dirs);
                 }
