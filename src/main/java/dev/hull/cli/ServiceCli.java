@@ -79,6 +79,10 @@ final class ServiceCli {
                 + " (the service does not start) and never removed.")
         Path takeDockerSocket;
 
+        @Option(names = {"-D", "--debug"}, description = "Log each Docker API request (method and path) in the"
+                + " service's log, as dockerd -D does.")
+        boolean debug;
+
         @Option(names = "--auto", hidden = true, description = "Started by a command (ServiceStarter): leave its cgroup.")
         boolean auto;
 
@@ -199,6 +203,7 @@ final class ServiceCli {
 
         private dev.hull.service.docker.DockerApiServer startDockerApi(WarmServer server, Path dockerPath)
                 throws java.io.IOException {
+            dev.hull.service.docker.DockerApiServer.debug(debug);
             var api = dev.hull.service.docker.DockerApiServer.start(dockerPath, group);
             server.alsoServing(api::connections);
             api.onActivity(server::touch);

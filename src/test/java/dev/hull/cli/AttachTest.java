@@ -33,7 +33,9 @@ public class AttachTest extends AttachStore {
                     if st.get("until") and st["until"].encode() in out[mark:]:
                         i += 1; mark = len(out); sent = 0.0
                         continue
-                    if time.time() - sent > 1:
+                    aw = st.get("await")
+                    ready = not aw or open(aw["file"], "rb").read().count(aw["text"].encode()) >= aw["count"]
+                    if ready and time.time() - sent > 1:
                         if sent == 0.0 and "resize" in st: size(m, *st["resize"])
                         os.write(m, st["send"].encode("latin-1")); sent = time.time()
                 r, _, _ = select.select([m], [], [], 0.2)
@@ -51,6 +53,11 @@ public class AttachTest extends AttachStore {
 
     public static Map<String, Object> step(String send, String until) {
         return until == null ? Map.of("send", send) : Map.of("send", send, "until", until);
+    }
+
+    /** A step sent only once file holds text count times (a log line of what the client did). */
+    public static Map<String, Object> stepAfter(String send, Path file, String text, int count) {
+        return Map.of("send", send, "await", Map.of("file", file.toString(), "text", text, "count", count));
     }
 
     /** hull args on a pty the driver holds, through steps: what the terminal showed, then "EXIT status". */

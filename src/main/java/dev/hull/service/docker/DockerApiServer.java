@@ -207,6 +207,19 @@ public final class DockerApiServer implements AutoCloseable {
                 + " leaves it alone; stop that server first");
     }
 
+    /** hull system service --debug: each request a line in the log, as dockerd -D's "Calling ...". */
+    private static volatile boolean debug;
+
+    public static void debug(boolean on) {
+        debug = on;
+    }
+
+    static void traceRequest(String method, String target) {
+        if (debug) {
+            log("calling " + method + " " + target);
+        }
+    }
+
     /** A line in the service's log (its stderr, which is not a client's). */
     static void log(String message) {
         System.err.println(java.time.Instant.now() + " hull: docker api: " + message);

@@ -37,6 +37,7 @@ final class Router {
 
     void handle(Request request, Response response, Callback callback) {
         String raw = Request.getPathInContext(request);
+        DockerApiServer.traceRequest(request.getMethod(), raw);
         List<String> segs = new ArrayList<>();
         for (String s : raw.split("/")) {
             if (!s.isEmpty()) {

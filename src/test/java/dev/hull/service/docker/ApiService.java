@@ -42,7 +42,7 @@ final class ApiService implements AutoCloseable {
     static ApiService start(Path dir) throws Exception {
         Path socket = Files.createDirectories(dir.resolve("run")).resolve("hull.sock");
         ProcessBuilder pb = new ProcessBuilder(HULL_DIR.resolve("bin/hull").toString(), "system", "service",
-                "--socket", socket.toString(), "--idle-timeout", "0");
+                "--socket", socket.toString(), "--idle-timeout", "0", "--debug");
         pb.environment().remove("HULL_NO_SERVICE");
         pb.environment().remove("HULL_COLD");
         ApiService api = new ApiService(dir, null);

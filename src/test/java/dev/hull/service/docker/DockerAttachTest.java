@@ -76,8 +76,12 @@ class DockerAttachTest extends ApiServiceTest {
         assertThat(state(name)).as("detached, it runs on").isEqualTo("running 0");
         // a line's echo first: the CLI asks for the container's next exit (wait, condition=next-exit)
         // right after it attaches, and an exit before that request (quit typed at once) is not the
-        // next one, for dockerd as for Hull: the CLI would wait on
-        out = onPty(List.of(step("again\n", "got-again"), step("quit\n", null)), "start", "-ai", name);
+        // next one, for dockerd as for Hull: the CLI would wait on. And quit only once the CLI's
+        // start (a no-op on a running container) was served: the CLI passes keys on before it sends
+        // that, and a start arriving after the exit would start the container again, in dockerd too
+        String id = ApiService.ok(api.docker("inspect", "-f", "{{.Id}}", name)).out().strip();
+        out = onPty(List.of(step("again\n", "got-again"), AttachTest.stepAfter("quit\n", api.dir.resolve(
+                "service.log"), "/containers/" + id + "/start\n", 2)), "start", "-ai", name);
         assertThat(out).as(out).contains("got-quit").endsWith("EXIT 3\n");
         ApiService.ok(api.docker("rm", name));
     }
