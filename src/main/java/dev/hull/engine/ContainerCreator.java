@@ -110,7 +110,10 @@ final class ContainerCreator {
                     Rootless.adapt(spec);
                 }
                 SubIds.Range range = null;
-                if (SubIds.autoSize(o.userns) != null) {
+                if (UsernsMaps.given(o)) { // --uidmap/--gidmap: exactly the mappings given
+                    UsernsMaps.check(o, rootless, overlay);
+                    range = UsernsMaps.apply(o, spec, writable);
+                } else if (SubIds.autoSize(o.userns) != null) {
                     UsernsAuto.check(o, rootless, overlay);
                     range = UsernsAuto.apply(o, spec, dir, writable);
                 } else {
@@ -160,6 +163,9 @@ final class ContainerCreator {
                     dev.hull.runtime.Caller.madeFor(Path.of(o.cidFile));
                 }
                 events.container("create", info, java.util.Map.of());
+                for (String w : o.warnings) { // what was discarded (dockerd's create Warnings, as its CLI prints them)
+                    System.err.println("WARNING: " + w);
+                }
                 return info;
             } finally {
                 try {

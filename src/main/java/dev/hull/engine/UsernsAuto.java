@@ -67,7 +67,7 @@ final class UsernsAuto {
      * bridge network's, the host's) is the host's, so /sys is the host's bound read-only instead, as
      * runc and podman do for a user namespace without a network namespace of its own.
      */
-    private static void sysfsBound(ObjectNode spec) {
+    static void sysfsBound(ObjectNode spec) {
         for (JsonNode m : spec.path("mounts")) {
             if (m.path("type").asText().equals("sysfs")) {
                 ObjectNode sys = (ObjectNode) m;
