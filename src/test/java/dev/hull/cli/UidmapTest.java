@@ -54,7 +54,8 @@ class UidmapTest {
     }
 
     static long owner(Path p, String what) throws Exception {
-        return ((Number) Files.getAttribute(p, "unix:" + what, java.nio.file.LinkOption.NOFOLLOW_LINKS)).longValue();
+        return Integer.toUnsignedLong((Integer) Files.getAttribute(p, "unix:" + what,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS)); // ids above 2^31 come as negative ints
     }
 
     @Test

@@ -61,11 +61,11 @@ class DockerMemoryKnobsTest extends ApiServiceTest {
     @Test
     void systempathsUnconfinedUnmasksProc() throws Exception {
         assertThat(ok(api.docker("run", "--rm", "--network", "none", "busybox", "sh", "-c",
-                "grep -c ' /proc/kcore ' /proc/self/mountinfo; grep -c ' /proc/sys ' /proc/self/mountinfo || true")).out())
-                .as("masked by default: a mount over /proc/kcore, /proc/sys bound read-only")
+                "grep -c ' /proc/timer_list ' /proc/self/mountinfo; grep -c ' /proc/sys ' /proc/self/mountinfo || true")).out())
+                .as("masked by default: a mount over /proc/timer_list, /proc/sys bound read-only")
                 .isEqualTo("1\n1\n");
         ok(api.docker("create", "--name", "dk-sp", "--network", "none", "--security-opt", "systempaths=unconfined",
-                "busybox", "sh", "-c", "grep -c ' /proc/kcore ' /proc/self/mountinfo; grep -c ' /proc/sys ' /proc/self/mountinfo || true"));
+                "busybox", "sh", "-c", "grep -c ' /proc/timer_list ' /proc/self/mountinfo; grep -c ' /proc/sys ' /proc/self/mountinfo || true"));
         try {
             assertThat(ok(api.docker("inspect", "-f", "{{json .HostConfig.MaskedPaths}} {{json .HostConfig.ReadonlyPaths}}",
                     "dk-sp")).out()).isEqualTo("[] []\n");
