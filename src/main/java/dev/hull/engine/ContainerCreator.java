@@ -119,6 +119,11 @@ final class ContainerCreator {
                 } else {
                     UsernsAuto.refuseIdmapWithoutUserns(spec);
                 }
+                if (range != null && overlay == null) { // the copy snapshotter: no idmapped layers to present it;
+                    // its copy is chowned into the range once, podman's fallback (hull cp/commit see the shifted ids)
+                    ((ObjectNode) spec.get("annotations")).remove(dev.hull.runtime.Annotations.ROOTFS_IDMAP);
+                    UsernsAuto.shift(writable, range);
+                }
                 String mode = o.network == null ? "bridge" : o.network;
                 if (NetworkRequest.wired(mode) && !mode.equals(NetworkStore.DEFAULT)) {
                     o.network = networking.store().resolve(mode).name(); // kept by name, also when given by id

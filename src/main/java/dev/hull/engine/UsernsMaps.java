@@ -17,12 +17,14 @@ import java.util.List;
  * other's, and root Hull takes the host ids as given (no lease: the caller chooses them, so two
  * containers may share ids on purpose). The rootfs is presented as {@code --userns=auto}'s is
  * ({@link UsernsAuto}): the image's layers idmapped with the container's mappings, the upper layer owned
- * by the host ids of the container's root, so what the container writes lands with its mapped host ids.
+ * by the host ids of the container's root, so what the container writes lands with its mapped host ids;
+ * with the copy snapshotter, the copy is shifted into the mapping once (one range from 0 only).
  */
 final class UsernsMaps {
     /** The kernel's limit of lines in uid_map/gid_map (since 4.15). */
     static final int MAX_LINES = 340;
     private static final long ID_END = 1L << 32; // ids are below 2^32; (uid_t) -1 is never mapped
+    private static final long SHIFTABLE = 1L << 31; // UsernsAuto.shift reads ids as signed ints
 
     /** One line: container ids container..container+size-1 are host ids host..host+size-1. */
     record IdMap(long container, long host, long size) {
@@ -98,12 +100,28 @@ final class UsernsMaps {
             throw bad("--uidmap/--gidmap and --privileged conflict: a privileged container gets the host's devices"
                     + " and ids");
         }
-        if (overlay == null) {
-            throw bad("--uidmap/--gidmap: needs the overlay snapshotter (idmapped image layers); this store copies"
-                    + " layers (HULL_SNAPSHOTTER=copy or no overlayfs)");
+        List<IdMap> u = parse("--uidmap", uids(o)), g = parse("--gidmap", gids(o));
+        if (overlay == null && single(u, g) == null) {
+            throw bad("--uidmap/--gidmap: this store copies layers (HULL_SNAPSHOTTER=copy or no overlayfs), whose"
+                    + " copy is shifted into one range: give one mapping from 0, the same size for uids and gids,"
+                    + " to host ids from that size up and below 2147483648 (others need the overlay snapshotter's"
+                    + " idmapped layers)");
         }
-        parse("--uidmap", uids(o));
-        parse("--gidmap", gids(o));
+    }
+
+    /**
+     * The mappings as one {@link SubIds.Range} when they are one range from 0 of one size each, its host ids
+     * above its container ids and below 2^31 (a shift tells a file done from one to do by its id, read as a
+     * signed int: a hard link met twice must not be shifted twice), else null.
+     */
+    private static SubIds.Range single(List<IdMap> u, List<IdMap> g) {
+        if (u.size() == 1 && g.size() == 1 && u.get(0).container() == 0 && g.get(0).container() == 0
+                && u.get(0).size() == g.get(0).size() && u.get(0).host() >= u.get(0).size()
+                && g.get(0).host() >= g.get(0).size() && u.get(0).host() + u.get(0).size() <= SHIFTABLE
+                && g.get(0).host() + g.get(0).size() <= SHIFTABLE) {
+            return new SubIds.Range(u.get(0).host(), g.get(0).host(), u.get(0).size());
+        }
+        return null;
     }
 
     /**
@@ -142,11 +160,7 @@ final class UsernsMaps {
         if (rootGid != null) {
             Files.setAttribute(upper, "unix:gid", rootGid.intValue());
         }
-        if (u.size() == 1 && g.size() == 1 && u.get(0).container() == 0 && g.get(0).container() == 0
-                && u.get(0).size() == g.get(0).size()) {
-            return new SubIds.Range(u.get(0).host(), g.get(0).host(), u.get(0).size());
-        }
-        return null;
+        return single(u, g);
     }
 
     /** The host id a container id maps to, or null. */
