@@ -101,7 +101,7 @@ final class ContainerOptions {
             + " host's devices, /sys and cgroups writable.")
     boolean privileged;
     @Option(names = "--security-opt", paramLabel = "OPT", description = "seccomp=PROFILE.json, seccomp=unconfined,"
-            + " no-new-privileges.")
+            + " no-new-privileges, systempaths=unconfined (no masked or read-only /proc and /sys paths).")
     List<String> securityOpts = new ArrayList<>();
     @Option(names = "--restart", defaultValue = "no", paramLabel = "POLICY", description = "no (default),"
             + " on-failure[:N], always, unless-stopped: applied by the container's monitor.")
@@ -320,7 +320,11 @@ final class ContainerOptions {
         o.capAdd = capAdd;
         o.capDrop = capDrop;
         o.privileged = privileged;
-        o.securityOpts = securityOpts;
+        o.securityOpts = new ArrayList<>(securityOpts);
+        if (o.securityOpts.remove("systempaths=unconfined")) { // as the docker CLI: no masked or read-only paths
+            o.maskedPaths = new ArrayList<>();
+            o.readonlyPaths = new ArrayList<>();
+        }
         o.restart = restart;
         o.init = init;
         o.lxcfs = lxcfs;

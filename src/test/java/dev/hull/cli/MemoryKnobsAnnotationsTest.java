@@ -91,6 +91,19 @@ class MemoryKnobsAnnotationsTest {
     }
 
     @Test
+    void systempathsUnconfinedUnmasksProcAsTheDockerCli() throws Exception {
+        String probe = "grep -c ' /proc/timer_list ' /proc/self/mountinfo; grep -c ' /proc/sys ' /proc/self/mountinfo"
+                + " || true";
+        for (HullCommand hull : both()) {
+            assertThat(hull.ok("run", "--rm", "--network", "none", "busybox", "sh", "-c", probe).out())
+                    .as("masked by default: a mount over /proc/timer_list, /proc/sys bound read-only")
+                    .isEqualTo("1\n1\n");
+            assertThat(hull.ok("run", "--rm", "--network", "none", "--security-opt", "systempaths=unconfined",
+                    "busybox", "sh", "-c", probe).out()).isEqualTo("0\n0\n");
+        }
+    }
+
+    @Test
     void badValuesAreRefused() throws Exception {
         HullCommand hull = HullCommand.cold(dir.resolve("home"), dir.resolve("state"), Map.of());
         for (String[] c : new String[][] {
