@@ -106,6 +106,23 @@ class UidmapTest {
     }
 
     @Test
+    void aFreshNamedVolumeIsShiftedIntoOneRange() throws Exception {
+        long base = 2_100_000_000L + (ProcessHandle.current().pid() % 100) * 65536L; // below 2^31: shiftable
+        String vol = "uidmap-vol-" + ProcessHandle.current().pid();
+        hull.ok("run", "--rm", "--network", "none", "--uidmap", "0:" + base + ":65536", "-v", vol + ":/etc",
+                "busybox", "sh", "-c", "touch /etc/made");
+        try {
+            Path data = Path.of(hull.ok("volume", "inspect", "-f", "{{.Mountpoint}}", vol).out().strip());
+            assertThat(owner(data.resolve("passwd"), "uid")).as("the image's /etc, copied up and shifted")
+                    .isEqualTo(base);
+            assertThat(owner(data.resolve("made"), "uid")).as("written by the container's root").isEqualTo(base);
+            assertThat(owner(data.resolve("made"), "gid")).isEqualTo(base);
+        } finally {
+            hull.run("volume", "rm", vol);
+        }
+    }
+
+    @Test
     void badMapsAreRefused() throws Exception {
         for (String[] c : new String[][] {
                 {"--uidmap 0:1000", "--uidmap 0:1000: use CONTAINER_ID:HOST_ID:AMOUNT"},
