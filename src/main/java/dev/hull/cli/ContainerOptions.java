@@ -101,7 +101,7 @@ final class ContainerOptions {
             + " host's devices, /sys and cgroups writable.")
     boolean privileged;
     @Option(names = "--security-opt", paramLabel = "OPT", description = "seccomp=PROFILE.json, seccomp=unconfined,"
-            + " no-new-privileges.")
+            + " no-new-privileges, systempaths=unconfined (no masked or read-only /proc and /sys paths).")
     List<String> securityOpts = new ArrayList<>();
     @Option(names = "--restart", defaultValue = "no", paramLabel = "POLICY", description = "no (default),"
             + " on-failure[:N], always, unless-stopped: applied by the container's monitor.")
@@ -145,6 +145,16 @@ final class ContainerOptions {
     @Option(names = "--group-add", paramLabel = "GROUP", description = "Another group to run with (a name from the"
             + " image's /etc/group or a number).")
     List<String> groupAdd = new ArrayList<>();
+
+    @Option(names = "--oom-kill-disable", description = "Disable the OOM killer for the container (cgroup v1;"
+            + " on cgroup v2 discarded with a warning, as docker does).")
+    boolean oomKillDisable;
+    @Option(names = "--memory-swappiness", paramLabel = "0-100", description = "The container's swappiness (cgroup"
+            + " v1; -1: the kernel's; on cgroup v2 discarded with a warning, as docker does).")
+    Long memorySwappiness;
+    @Option(names = "--annotation", paramLabel = "KEY=VALUE", description = "An OCI annotation in the container's"
+            + " config (repeatable; not run.hull.*).")
+    List<String> annotations = new ArrayList<>();
 
     @Option(names = "--cpu-period", paramLabel = "MICROSECONDS", description = "The CPU CFS period (with"
             + " --cpu-quota; not with --cpus).")
@@ -198,6 +208,12 @@ final class ContainerOptions {
             + " ids, as docker without userns-remap) or auto[:size=N] (podman's: a user namespace of its own, its ids"
             + " 0..N-1 a range of host ids leased for it, 65536 by default).")
     String userns;
+    @Option(names = "--uidmap", paramLabel = "CONTAINER_ID:HOST_ID:AMOUNT", description = "podman's: a user"
+            + " namespace of the container's own mapping these ids (repeatable; without --gidmap, the gids too).")
+    List<String> uidMaps = new ArrayList<>();
+    @Option(names = "--gidmap", paramLabel = "CONTAINER_ID:HOST_ID:AMOUNT", description = "As --uidmap, for group"
+            + " ids (without --uidmap, the uids too).")
+    List<String> gidMaps = new ArrayList<>();
     @Option(names = "--gpus", paramLabel = "GPUS", description = "GPUs by CDI (the nvidia.com/gpu devices of a spec in"
             + " /etc/cdi, as nvidia-ctk cdi generate writes it): all, a count (2), or device=0,1.")
     String gpus;
@@ -304,7 +320,11 @@ final class ContainerOptions {
         o.capAdd = capAdd;
         o.capDrop = capDrop;
         o.privileged = privileged;
-        o.securityOpts = securityOpts;
+        o.securityOpts = new ArrayList<>(securityOpts);
+        if (o.securityOpts.remove("systempaths=unconfined")) { // as the docker CLI: no masked or read-only paths
+            o.maskedPaths = new ArrayList<>();
+            o.readonlyPaths = new ArrayList<>();
+        }
         o.restart = restart;
         o.init = init;
         o.lxcfs = lxcfs;
@@ -350,6 +370,11 @@ final class ContainerOptions {
         o.userns = userns == null || userns.isEmpty() || userns.equals("host") ? null : userns;
         o.gpus = gpus;
         o.volumesFrom = volumesFrom;
+        o.uidMaps = new ArrayList<>(uidMaps);
+        o.gidMaps = new ArrayList<>(gidMaps);
+        o.oomKillDisable = oomKillDisable ? Boolean.TRUE : null;
+        o.memorySwappiness = memorySwappiness;
+        keyValues("--annotation", annotations, o.annotations);
         o.cgroupParent = cgroupParent;
         o.stopSignal = stopSignal;
         o.stopTimeout = stopTimeout;

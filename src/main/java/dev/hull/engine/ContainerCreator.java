@@ -110,11 +110,19 @@ final class ContainerCreator {
                     Rootless.adapt(spec);
                 }
                 SubIds.Range range = null;
-                if (SubIds.autoSize(o.userns) != null) {
+                if (UsernsMaps.given(o)) { // --uidmap/--gidmap: exactly the mappings given
+                    UsernsMaps.check(o, rootless, overlay);
+                    range = UsernsMaps.apply(o, spec, writable);
+                } else if (SubIds.autoSize(o.userns) != null) {
                     UsernsAuto.check(o, rootless, overlay);
                     range = UsernsAuto.apply(o, spec, dir, writable);
                 } else {
                     UsernsAuto.refuseIdmapWithoutUserns(spec);
+                }
+                if (range != null && overlay == null) { // the copy snapshotter: no idmapped layers to present it;
+                    // its copy is chowned into the range once, podman's fallback (hull cp/commit see the shifted ids)
+                    ((ObjectNode) spec.get("annotations")).remove(dev.hull.runtime.Annotations.ROOTFS_IDMAP);
+                    UsernsAuto.shift(writable, range);
                 }
                 String mode = o.network == null ? "bridge" : o.network;
                 if (NetworkRequest.wired(mode) && !mode.equals(NetworkStore.DEFAULT)) {
@@ -160,6 +168,9 @@ final class ContainerCreator {
                     dev.hull.runtime.Caller.madeFor(Path.of(o.cidFile));
                 }
                 events.container("create", info, java.util.Map.of());
+                for (String w : o.warnings) { // what was discarded (dockerd's create Warnings, as its CLI prints them)
+                    System.err.println("WARNING: " + w);
+                }
                 return info;
             } finally {
                 try {

@@ -146,6 +146,23 @@ public final class ContainerInspector {
         ArrayNode rules = hc.putArray("DeviceCgroupRules");
         o.deviceCgroupRules.forEach(rules::add);
         hc.put("CgroupParent", o.cgroupParent == null ? "" : o.cgroupParent);
+        hc.put("OomKillDisable", Boolean.TRUE.equals(o.oomKillDisable));
+        if (o.memorySwappiness != null) {
+            hc.put("MemorySwappiness", o.memorySwappiness);
+        } else {
+            hc.putNull("MemorySwappiness");
+        }
+        if (o.annotations != null && !o.annotations.isEmpty()) { // dockerd: omitted when none
+            ObjectNode ann = hc.putObject("Annotations");
+            o.annotations.forEach(ann::put);
+        }
+        if (!o.uidMaps.isEmpty() || !o.gidMaps.isEmpty()) { // --uidmap/--gidmap, as podman shows them
+            ObjectNode idm = hc.putObject("IDMappings");
+            ArrayNode um = idm.putArray("UidMap");
+            ArrayNode gm = idm.putArray("GidMap");
+            UsernsMaps.uids(o).forEach(um::add);
+            UsernsMaps.gids(o).forEach(gm::add);
+        }
         ArrayNode from = hc.putArray("VolumesFrom");
         o.volumesFrom.forEach(from::add);
         ArrayNode ul = hc.putArray("Ulimits");

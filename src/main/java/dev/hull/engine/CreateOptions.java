@@ -175,6 +175,21 @@ public final class CreateOptions {
      * runs (the image's HEALTHCHECK for what the flags left open), null for none.
      */
     public HealthConfig healthcheck;
+    /** --oom-kill-disable (cgroup v1 memory.oom_control; discarded with a warning where there is none). */
+    public Boolean oomKillDisable;
+    /** --memory-swappiness 0..100 (cgroup v1 memory.swappiness; null: the kernel's; discarded on v2). */
+    public Long memorySwappiness;
+    /** --annotation KEY=VALUE: OCI annotations in the container's config.json (not run.hull.*). */
+    public Map<String, String> annotations = new LinkedHashMap<>();
+    /** HostConfig.MaskedPaths / ReadonlyPaths: null for the defaults, else the lists to use instead. */
+    public List<String> maskedPaths;
+    public List<String> readonlyPaths;
+    /** --uidmap / --gidmap CONTAINER_ID:HOST_ID:AMOUNT (podman's): a user namespace with exactly these. */
+    public List<String> uidMaps = new ArrayList<>();
+    public List<String> gidMaps = new ArrayList<>();
+    /** What create discarded and why (dockerd's create Warnings); filled by create, not kept. */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public List<String> warnings = new ArrayList<>();
     /** --cidfile: where create writes the id (absolute; not kept with the container). */
     @com.fasterxml.jackson.annotation.JsonIgnore
     public String cidFile;

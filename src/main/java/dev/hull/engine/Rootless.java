@@ -87,6 +87,8 @@ public final class Rootless {
         limits.put("--cpu-shares", o.cpuShares > 0);
         limits.put("--cpuset-cpus", o.cpusetCpus != null);
         limits.put("--pids-limit", o.pidsLimit != null && o.pidsLimit > 0);
+        limits.put("--oom-kill-disable", Boolean.TRUE.equals(o.oomKillDisable));
+        limits.put("--memory-swappiness", o.memorySwappiness != null && o.memorySwappiness >= 0);
         limits.put("--cgroup-parent", o.cgroupParent != null && !o.cgroupParent.isEmpty());
         limits.put("--device/--device-cgroup-rule", !o.devices.isEmpty() || !o.deviceCgroupRules.isEmpty());
         for (var l : limits.entrySet()) {

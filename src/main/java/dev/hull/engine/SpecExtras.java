@@ -6,12 +6,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.runtime.RuntimeError;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Set;
 
 /**
  * docker's create flags that set one field of the OCI spec each: --domainname, --sysctl, --oom-score-adj,
- * --shm-size, --group-add, --cpu-period/--cpu-quota, --cpuset-mems and --memory-reservation (the runtime
- * applies them).
+ * --shm-size, --group-add, --cpu-period/--cpu-quota, --cpuset-mems, --memory-reservation, --annotation and
+ * the API's MaskedPaths/ReadonlyPaths (the runtime applies them).
  */
 final class SpecExtras {
     /** Sysctls of the container's own namespaces, as docker allows them (the rest would change the host). */
@@ -72,12 +73,50 @@ final class SpecExtras {
             }
         }
         limits(o, linux);
+        annotations(spec, o);
+        systemPaths(o, linux);
         if (!o.groupAdd.isEmpty()) {
             ObjectNode user = (ObjectNode) process.get("user");
             ArrayNode gids = user.has("additionalGids") ? (ArrayNode) user.get("additionalGids")
                     : user.putArray("additionalGids");
             for (String g : o.groupAdd) {
                 gids.add(g.matches("[0-9]+") ? Long.parseLong(g) : groupId(g, groups.read()));
+            }
+        }
+    }
+
+    /** --annotation KEY=VALUE: OCI annotations; Hull's own (run.hull.*) steer its runtime and are refused. */
+    private static void annotations(ObjectNode spec, CreateOptions o) throws RuntimeError {
+        if (o.annotations.isEmpty()) {
+            return;
+        }
+        ObjectNode ann = object(spec, "annotations");
+        for (var e : o.annotations.entrySet()) {
+            String k = e.getKey();
+            if (k.isEmpty() || k.startsWith("run.hull.") || k.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+                throw bad("--annotation " + k + "=" + e.getValue() + ": " + (k.startsWith("run.hull.")
+                        ? "run.hull.* annotations are Hull's own (they steer its runtime)" : "not a valid key"));
+            }
+            ann.put(k, e.getValue());
+        }
+    }
+
+    /**
+     * HostConfig.MaskedPaths / ReadonlyPaths (the docker CLI sends both empty for --security-opt
+     * systempaths=unconfined): the lists replace the defaults, as dockerd's; --privileged has none.
+     */
+    private static void systemPaths(CreateOptions o, ObjectNode linux) throws RuntimeError {
+        for (boolean masked : new boolean[] {true, false}) {
+            List<String> paths = masked ? o.maskedPaths : o.readonlyPaths;
+            if (paths == null || o.privileged) {
+                continue;
+            }
+            ArrayNode out = linux.putArray(masked ? "maskedPaths" : "readonlyPaths");
+            for (String p : paths) {
+                if (!p.startsWith("/") || p.contains("\0") || java.util.Arrays.asList(p.split("/")).contains("..")) {
+                    throw bad((masked ? "MaskedPaths " : "ReadonlyPaths ") + p + ": use absolute paths without ..");
+                }
+                out.add(p);
             }
         }
     }

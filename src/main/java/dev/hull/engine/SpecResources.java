@@ -103,6 +103,64 @@ final class SpecResources {
             res.putObject("pids").put("limit", o.pidsLimit);
         }
         BlockIoFlags.apply(o, res);
+        memoryKnobs(o, res, () -> dev.hull.linux.cgroup.CgroupLayout.detect());
+    }
+
+    /** How the cgroup layout is read (a test gives another). */
+    interface LayoutSource {
+        dev.hull.linux.cgroup.CgroupLayout get() throws IOException;
+    }
+
+    /**
+     * --oom-kill-disable and --memory-swappiness: cgroup v1's memory.oom_control and memory.swappiness.
+     * cgroup v2 has neither: there, as dockerd does, the flag is discarded with dockerd's warning (in
+     * o.warnings) and left out of the options kept, so inspect shows what applies.
+     */
+    static void memoryKnobs(CreateOptions o, ObjectNode res, LayoutSource layouts) throws RuntimeError {
+        if (o.memorySwappiness != null && o.memorySwappiness == -1) {
+            o.memorySwappiness = null; // docker's default: unset
+        }
+        if (o.memorySwappiness != null && (o.memorySwappiness < 0 || o.memorySwappiness > 100)) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "Invalid value: " + o.memorySwappiness
+                    + ", valid memory swappiness range is 0-100");
+        }
+        if (o.oomKillDisable == null && o.memorySwappiness == null) {
+            return;
+        }
+        boolean v1;
+        try {
+            v1 = memoryOnV1(layouts.get());
+        } catch (IOException | RuntimeException e) {
+            v1 = false;
+        }
+        if (!v1) {
+            if (Boolean.TRUE.equals(o.oomKillDisable)) {
+                o.warnings.add("Your kernel does not support OomKillDisable. OomKillDisable discarded.");
+            }
+            if (o.memorySwappiness != null) {
+                o.warnings.add("Your kernel does not support memory swappiness capabilities or the cgroup is not"
+                        + " mounted. Memory swappiness discarded.");
+            }
+            o.oomKillDisable = null;
+            o.memorySwappiness = null;
+            return;
+        }
+        ObjectNode m = res.has("memory") ? (ObjectNode) res.get("memory") : res.putObject("memory");
+        if (Boolean.TRUE.equals(o.oomKillDisable)) {
+            m.put("disableOOMKiller", true);
+            if (o.memory <= 0) { // dockerd's words
+                o.warnings.add("OOM killer is disabled for the container, but no memory limit is set, this can"
+                        + " result in the system running out of resources.");
+            }
+        }
+        if (o.memorySwappiness != null) {
+            m.put("swappiness", o.memorySwappiness);
+        }
+    }
+
+    /** Whether the memory controller is a cgroup v1 one (memory.oom_control, memory.swappiness exist). */
+    static boolean memoryOnV1(dev.hull.linux.cgroup.CgroupLayout layout) {
+        return layout.mode() != dev.hull.linux.cgroup.CgroupLayout.Mode.V2 && layout.v1Hierarchy("memory").isPresent();
     }
 
     /** --cpuset-cpus LIST (0-2,4): well formed, and only CPUs this host has online (as docker checks). */

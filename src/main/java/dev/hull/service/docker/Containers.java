@@ -133,7 +133,7 @@ final class Containers {
         }
         ObjectNode r = Exchange.JSON.createObjectNode();
         r.put("Id", info.id());
-        r.putArray("Warnings");
+        o.warnings.forEach(r.putArray("Warnings")::add); // what create discarded (OomKillDisable on cgroup v2...)
         x.json(201, r);
     }
 

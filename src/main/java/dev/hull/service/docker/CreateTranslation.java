@@ -51,12 +51,9 @@ final class CreateTranslation {
         }
         // asked for, and not done (yet): refused by name
         refuse(body, "Config.", "Shell", "OnBuild");
-        refuse(hc, "HostConfig.", "OomKillDisable", "Cgroup", "Links", "CpuRealtimePeriod",
+        refuse(hc, "HostConfig.", "Cgroup", "Links", "CpuRealtimePeriod",
                 "CpuRealtimeRuntime", "KernelMemory", "KernelMemoryTCP", "CpuCount",
-                "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth", "MaskedPaths", "ReadonlyPaths", "Annotations", "VolumeDriver");
-        if (hc.path("MemorySwappiness").isNumber() && hc.path("MemorySwappiness").asLong() >= 0) {
-            throw ApiError.badRequest("HostConfig.MemorySwappiness is not supported by Hull");
-        }
+                "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth", "VolumeDriver");
         for (String mode : List.of("UsernsMode", "CgroupnsMode", "Isolation")) {
             String v = hc.path(mode).asText("");
             if (!v.isEmpty() && !v.equals("private") && !v.equals("default")
@@ -114,6 +111,7 @@ final class CreateTranslation {
         namespacesAndDevices(o, hc);
         blockIo(o, hc);
         kernelTunables(o, hc);
+        memoryAndSpec(o, hc);
         for (var e : hc.path("PortBindings").properties()) {
             String port = e.getKey();
             if (e.getValue().isArray() && !e.getValue().isEmpty()) {
@@ -312,6 +310,43 @@ final class CreateTranslation {
                 throw ApiError.badRequest("HostConfig.StorageOpt " + e.getKey() + " is not supported by Hull (size is)");
             }
             o.storageOpts.add("size=" + e.getValue().asText());
+        }
+    }
+
+    /**
+     * OomKillDisable, MemorySwappiness (null or -1: unset), Annotations, and MaskedPaths/ReadonlyPaths (a
+     * list, even empty as the docker CLI's systempaths=unconfined sends, replaces the defaults; null keeps them).
+     */
+    private static void memoryAndSpec(CreateOptions o, JsonNode hc) throws ApiError {
+        JsonNode oom = hc.path("OomKillDisable");
+        if (!oom.isMissingNode() && !oom.isNull() && !oom.isBoolean()) {
+            throw ApiError.badRequest("HostConfig.OomKillDisable: expected true or false");
+        }
+        o.oomKillDisable = oom.asBoolean(false) ? Boolean.TRUE : null;
+        JsonNode sw = hc.path("MemorySwappiness");
+        if (!sw.isMissingNode() && !sw.isNull()) {
+            if (!sw.isIntegralNumber()) {
+                throw ApiError.badRequest("HostConfig.MemorySwappiness: expected a number from 0 to 100, or -1");
+            }
+            o.memorySwappiness = sw.asLong() == -1 ? null : sw.asLong();
+        }
+        JsonNode ann = hc.path("Annotations");
+        if (!ann.isMissingNode() && !ann.isNull() && !ann.isObject()) {
+            throw ApiError.badRequest("HostConfig.Annotations: expected an object of strings");
+        }
+        ann.properties().forEach(e -> o.annotations.put(e.getKey(), e.getValue().asText()));
+        for (String f : List.of("MaskedPaths", "ReadonlyPaths")) {
+            JsonNode v = hc.path(f);
+            if (v.isArray()) {
+                List<String> paths = new ArrayList<>(strings(v, "HostConfig." + f));
+                if (f.equals("MaskedPaths")) {
+                    o.maskedPaths = paths;
+                } else {
+                    o.readonlyPaths = paths;
+                }
+            } else if (!v.isMissingNode() && !v.isNull()) {
+                throw ApiError.badRequest("HostConfig." + f + ": expected a list of paths");
+            }
         }
     }
 
