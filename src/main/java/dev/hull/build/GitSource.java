@@ -97,7 +97,7 @@ public final class GitSource {
      * empty directory, no system or global configuration; ssh as {@link SshForward#sshCommand}
      * says, SSH_AUTH_SOCK only when an agent was forwarded.
      */
-    static java.util.Map<String, String> environment(SshForward ssh, Path home) {
+    public static java.util.Map<String, String> environment(SshForward ssh, Path home) {
         java.util.Map<String, String> env = new java.util.TreeMap<>();
         for (String k : PASSED) {
             String v = System.getenv(k);
