@@ -38,6 +38,7 @@ class GitSshIdentityTest {
     static String agentSock;
     static String url;
     static Path knownHosts;
+    static int port;
     static HullBox box;
 
     @BeforeAll
@@ -58,7 +59,6 @@ class GitSshIdentityTest {
         GitServer.git(work, "commit", "-q", "-m", "one");
         GitServer.git(dir, "clone", "-q", "--bare", work.toString(), "repo.git");
         Files.createDirectories(Path.of("/run/sshd")); // sshd's privilege separation directory
-        int port = 0;
         for (int attempt = 0; attempt < 5 && sshd == null; attempt++) {
             try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                 port = s.getLocalPort();
@@ -96,6 +96,7 @@ class GitSshIdentityTest {
             Thread.sleep(50);
         }
         assertThat(Path.of(agentSock)).as("ssh-agent listens").exists();
+        run(Map.of("SSH_AUTH_SOCK", agentSock), "ssh-add", "-q", dir.resolve("user").toString());
         box = new HullBox("git-ssh");
     }
 
@@ -165,9 +166,33 @@ class GitSshIdentityTest {
                 .isEqualTo("only with the key\n");
     }
 
+    /**
+     * git's ssh command, run by hand with -v and an agent holding the authorized key in its
+     * environment: no identity file is even looked at, no key offered, the login refused. The
+     * control: ssh as git ran it before (only BatchMode) logs in with that agent.
+     */
+    @Test
+    void gitsSshLooksAtNoIdentityEvenWithAnAgentAround() throws Exception {
+        String line = GitSource.environment(SshForward.NONE.knownHosts(List.of(knownHosts)), dir).get("GIT_SSH_COMMAND");
+        String target = " -v -p " + port + " root@127.0.0.1 true";
+        ProcessBuilder pb = new ProcessBuilder("sh", "-c", line + target).redirectErrorStream(true);
+        pb.environment().put("SSH_AUTH_SOCK", agentSock);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(out).isNotZero();
+        assertThat(out).contains("Permission denied (publickey)").doesNotContain("identity file", "Will attempt key",
+                "Offering public key");
+        pb = new ProcessBuilder("sh", "-c", "ssh -F /dev/null -o BatchMode=yes -o UserKnownHostsFile=" + knownHosts + target)
+                .redirectErrorStream(true);
+        pb.environment().put("SSH_AUTH_SOCK", agentSock);
+        p = pb.start();
+        out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as("the control logs in with the agent: %s", out).isZero();
+        assertThat(out).as("what the check looks for is what ssh -v says").contains("identity file", "Offering public key");
+    }
+
     @Test
     void theForwardedAgentClones() throws Exception {
-        run(Map.of("SSH_AUTH_SOCK", agentSock), "ssh-add", dir.resolve("user").toString());
         assertThat(fetch(forward(Map.of("SSH_AUTH_SOCK", agentSock), -1, "default"))).isEqualTo("only with the key\n");
     }
 
