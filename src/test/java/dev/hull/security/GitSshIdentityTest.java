@@ -229,6 +229,24 @@ class GitSshIdentityTest {
         }
     }
 
+    /** The flag through the CLI: a key file lent to a build (git:// here: unused), its copy gone afterwards; a bad id refused. */
+    @Test
+    void theCliLendsAKeyForOneBuildOnly() throws Exception {
+        try (GitServer git = new GitServer(Files.createDirectories(dir.resolve("daemon-cli")))) {
+            box.hull.ok("build", "-q", "--ssh", "default=" + dir.resolve("user"), git.url + "#:app");
+        }
+        try (var s = Files.list(box.dir.resolve("home/tmp"))) {
+            assertThat(s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("ssh-")).toList())
+                    .as("the key's copy is removed with the build").isEmpty();
+        }
+        HullCommand.Result r = box.hull.run("build", "-q", "--ssh", "deploy=" + dir.resolve("user"), dir.toString());
+        assertThat(r.exit()).as("%s", r).isNotZero();
+        assertThat(r.err()).contains("only the id default");
+        r = box.hull.run("build", "-q", "--ssh", "default=" + dir.resolve("no-such-key"), dir.toString());
+        assertThat(r.exit()).as("%s", r).isNotZero();
+        assertThat(r.err()).contains("no-such-key", "No such file");
+    }
+
     @Test
     void theDockerfileCannotAskForTheIdentity() throws Exception {
         Path ctx = Files.createDirectories(dir.resolve("ctx-mount"));
