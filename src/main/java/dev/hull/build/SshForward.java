@@ -40,8 +40,8 @@ public record SshForward(int agent, List<Path> keys, List<Path> knownHosts) impl
      * {@code default=PATH[,PATH]} (key files; a path that is an agent socket means that agent).
      * Key copies go under tmp. An empty list: {@link #NONE}.
      */
-    public static SshForward parse(List<String> specs, Map<String, String> callerEnv, java.util.function.UnaryOperator<Path> resolve,
-            int callerUid, Path tmp) throws BuildException, IOException {
+    public static SshForward parse(List<String> specs, Map<String, String> callerEnv,
+            java.util.function.UnaryOperator<Path> resolve, int callerUid, Path tmp) throws BuildException, IOException {
         if (specs.isEmpty()) {
             return NONE;
         }
@@ -60,7 +60,7 @@ public record SshForward(int agent, List<Path> keys, List<Path> knownHosts) impl
                     String sock = callerEnv.get("SSH_AUTH_SOCK");
                     if (sock == null || sock.isEmpty()) {
                         throw new BuildException("--ssh " + spec + ": SSH_AUTH_SOCK is not set (start ssh-agent, or give"
-                                + " key files: --ssh default=~/.ssh/id_ed25519)");
+                                + " key files: --ssh default=$HOME/.ssh/id_ed25519)");
                     }
                     paths.add(sock);
                 } else {
@@ -95,7 +95,10 @@ public record SshForward(int agent, List<Path> keys, List<Path> knownHosts) impl
         return new SshForward(agent, keys, List.of());
     }
 
-    /** This forward checking host keys against these files instead of the host's. */
+    /**
+     * This forward checking host keys against these files instead of the host's (a test's server).
+     * The agent's descriptor is shared: close one of the two.
+     */
     public SshForward knownHosts(List<Path> files) {
         return new SshForward(agent, keys, files);
     }
