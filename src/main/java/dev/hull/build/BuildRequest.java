@@ -33,6 +33,8 @@ public final class BuildRequest {
     public PrintStream err = System.err;
     /** --secret: id → the secret's bytes (RUN --mount=type=secret,id=ID sees them; no layer or history does). */
     public Map<String, byte[]> secrets = new LinkedHashMap<>();
+    /** --ssh: the identity the git fetches (the context's, ADD's) may use; none by default. */
+    public SshForward ssh = SshForward.NONE;
     /** --network: the network RUN steps join (bridge, host, none); RUN --network=default means this one. */
     public String network = "bridge";
     /** SOURCE_DATE_EPOCH (seconds): history and config times, and the clamp of every layer entry's mtime. */

@@ -161,7 +161,7 @@ final class CopyStep {
             if (RemoteSource.isGit(src)) { // the repository's files (at #REF:DIR), cloned for every build
                 Path repo;
                 try {
-                    repo = GitSource.fetch(src, b.tmp, "ADD");
+                    repo = GitSource.fetch(src, b.tmp, "ADD", b.req.ssh);
                 } catch (BuildException e) {
                     throw in.error(e.getMessage());
                 }

@@ -39,6 +39,10 @@ record RunMount(String type, Map<String, String> options) {
             }
         }
         Set<String> keys = KEYS.get(type);
+        if (type.equals("ssh")) {
+            throw in.error("RUN --mount=" + spec + ": type ssh is not supported (hull build --ssh lends an identity to"
+                    + " the git fetch of the context and of ADD only, never to a RUN step)");
+        }
         if (keys == null) {
             throw in.error("RUN --mount=" + spec + ": type " + type + " is not supported (bind, cache, secret, tmpfs)");
         }

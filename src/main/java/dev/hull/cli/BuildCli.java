@@ -81,6 +81,10 @@ final class BuildCli {
         @Option(names = "--secret", paramLabel = "id=ID,src=FILE|env=VAR", description = "A secret RUN"
                 + " --mount=type=secret,id=ID sees (at /run/secrets/ID); never in a layer or the history (repeatable).")
         List<String> secrets = new ArrayList<>();
+        @Option(names = "--ssh", paramLabel = "default|default=KEY[,KEY]", description = "Let the git fetch of the"
+                + " context and of ADD use an ssh identity: default, the agent at SSH_AUTH_SOCK; default=KEY,..., these"
+                + " key files. Without it, git over ssh uses no key, agent or ssh configuration of this host.")
+        List<String> ssh = new ArrayList<>();
         @Mixin
         RegistryCli.Access access = new RegistryCli.Access();
         @Parameters(index = "0", paramLabel = "CONTEXT|URL|-", description = "The build context: a directory, a git"
@@ -91,6 +95,8 @@ final class BuildCli {
         @Override
         public Integer call() {
             Path tmpContext = null;
+            Path sshTmp = null;
+            dev.hull.build.SshForward forward = dev.hull.build.SshForward.NONE;
             try {
                 Invocation inv = Invocation.current();
                 Engine engine = ContainerCli.engine(access, "missing", null, null, false);
@@ -123,6 +129,13 @@ final class BuildCli {
                     throw new BuildException("--network " + network + ": use bridge, host or none");
                 }
                 req.network = network.equals("default") ? "bridge" : network;
+                if (!ssh.isEmpty()) { // copies of key files, root's only, for this build
+                    sshTmp = Files.createTempDirectory(Files.createDirectories(engine.home().resolve("tmp")), "ssh-");
+                    dev.hull.runtime.Caller c = dev.hull.runtime.Caller.current();
+                    forward = dev.hull.build.SshForward.parse(ssh, dev.hull.runtime.Caller.environment(), inv::resolve,
+                            c == null ? -1 : c.uid(), sshTmp);
+                    req.ssh = forward;
+                }
                 for (String sec : secrets) {
                     secret(inv, sec, req.secrets);
                 }
@@ -164,7 +177,7 @@ final class BuildCli {
                 } else if (dev.hull.build.GitSource.isGit(context)) { // URL#REF:DIR, cloned here
                     Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
                     tmpContext = Files.createTempDirectory(tmpRoot, "context-");
-                    req.context = dev.hull.build.GitSource.fetch(context, tmpContext, "context");
+                    req.context = dev.hull.build.GitSource.fetch(context, tmpContext, "context", req.ssh);
                 } else {
                     Path dir = inv.resolve(Path.of(context));
                     if (!Files.isDirectory(dir)) {
@@ -235,6 +248,14 @@ final class BuildCli {
                 System.err.println("hull: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
                 return 1;
             } finally {
+                forward.close();
+                if (sshTmp != null) {
+                    try {
+                        SnapshotStore.deleteTree(sshTmp);
+                    } catch (IOException ignored) {
+                        // a later prune takes it
+                    }
+                }
                 if (tmpContext != null) {
                     try {
                         SnapshotStore.deleteTree(tmpContext);

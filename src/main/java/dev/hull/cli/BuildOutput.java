@@ -92,8 +92,8 @@ record BuildOutput(String type, String dest) {
 
     /**
      * The image's tree into dir: made here, or an empty directory of the caller's own that is not a
-     * symbolic link. Written through a descriptor of it, so that a parent swapped meanwhile cannot send
-     * the writes elsewhere; another user's directory (one in /tmp, or a link to one) is refused, since
+     * symbolic link. Written through a descriptor of it ({@link #writeTree}), so that a parent swapped
+     * meanwhile cannot send the writes elsewhere; another user's directory (one in /tmp, or a link to one) is refused, since
      * its owner could swap what is being written below it.
      */
     private void writeLocal(ImageService images, ImageRecord image, Path dir) throws IOException, BuildException {
@@ -126,10 +126,21 @@ record BuildOutput(String type, String dest) {
             throw new BuildException("--output " + dest + ": " + e.getMessage());
         }
         try {
-            LayerFlattener.flatten(images.unpack(image), Path.of("/proc/self/fd/" + fd));
+            writeTree(images, image, fd, dest);
         } finally {
             dev.hull.linux.Syscalls.close(fd);
         }
+    }
+
+    /**
+     * The image's files into the directory fd, entry by entry relative to it ({@link
+     * dev.hull.engine.LayerTreeCopy}: openat2 beneath, no symlink followed, what is in an entry's way
+     * replaced, never written through): the directory fd is, never a path that names it (a path can be
+     * re-resolved elsewhere; a subdirectory swapped for a link meanwhile makes the copy fail). label
+     * names the destination in errors.
+     */
+    static void writeTree(ImageService images, ImageRecord image, int fd, String label) throws IOException {
+        dev.hull.engine.LayerTreeCopy.copy(images.unpack(image), "/", fd, label);
     }
 
     private void archive(Engine engine, ImageRecord image, List<String> tags, OutputStream out)

@@ -12,7 +12,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * {@code --userns=auto[:size=N]} (podman's): the container gets a user namespace of its own mapping its ids
@@ -78,11 +77,27 @@ final class UsernsAuto {
         }
     }
 
-    private static boolean isEmptyDir(Path dir) throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.findAny().isEmpty();
-        } catch (java.nio.file.NotDirectoryException | java.nio.file.NoSuchFileException e) {
-            return false;
+    /**
+     * Whether dir is a directory with no entries, looked at through a descriptor opened without
+     * following a symlink at dir (a volume's data directory swapped for a link is not empty, so it is
+     * never shifted) and listed with getdents on that descriptor.
+     */
+    static boolean isEmptyDir(Path dir) throws IOException {
+        int fd;
+        try {
+            fd = dev.hull.linux.Syscalls.open(dir.toString(), AtFiles.O_RDONLY | AtFiles.O_DIRECTORY
+                    | AtFiles.O_NOFOLLOW | AtFiles.O_CLOEXEC, 0);
+        } catch (dev.hull.linux.LinuxException e) {
+            if (e.errno() == dev.hull.linux.Errno.ENOENT || e.errno() == dev.hull.linux.Errno.ENOTDIR
+                    || e.errno() == dev.hull.linux.Errno.ELOOP) {
+                return false;
+            }
+            throw e;
+        }
+        try {
+            return AtFiles.list(fd).isEmpty();
+        } finally {
+            dev.hull.linux.Syscalls.close(fd);
         }
     }
 

@@ -101,7 +101,8 @@ final class Builds {
             String remote = x.param("remote");
             if (remote != null && !remote.isEmpty()) { // a git repository (URL#REF:DIR), cloned here
                 try {
-                    req.context = dev.hull.build.GitSource.fetch(remote, context, "remote");
+                    req.context = dev.hull.build.GitSource.fetch(remote, context, "remote",
+                            dev.hull.build.SshForward.NONE) /* the classic builder has no --ssh: never an identity */;
                 } catch (BuildException e) {
                     throw ApiError.badRequest(e.getMessage());
                 }
