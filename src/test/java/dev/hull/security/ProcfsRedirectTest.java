@@ -1,0 +1,126 @@
+package dev.hull.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hull.runtime.RuntimeError;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The CVE-2025-52881 class (runc GHSA-cgrx-mc8f-2prm): a mount binds <em>another procfs file</em> over
+ * the one the runtime writes — a sysctl under /proc/sys, the LSM label's /proc/self/attr/exec — so a
+ * check that the opened file "is on procfs" passes and the write lands in the other file (with
+ * /proc/sys/kernel/core_pattern or /proc/sysrq-trigger bound there, a host-wide setting). The
+ * executor writes these through a procfs of its own, attached nowhere, resolved with no mount
+ * crossing: the write lands in the file it names, or is refused; never in the bound one.
+ *
+ * <p>The redirect used here is harmless and observable: the config binds a procfs file of the uts
+ * namespace, kernel/domainname, over the container's /proc/sys/kernel/hostname, and asks for the
+ * sysctl kernel.hostname (or an LSM label). The uts files are per namespace of the writer: whatever
+ * lands in domainname lands in the container's own. The container reports its hostname (uname -n) and
+ * domainname (its own /proc/sys/kernel/domainname, not covered).
+ */
+class ProcfsRedirectTest {
+    static RuntimeBox rbox;
+    static final String VALUE = "hull-sysctl";
+    static final String REPORT = "uname -n; cat /proc/sys/kernel/domainname";
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        rbox = new RuntimeBox("procfs");
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        rbox.close();
+    }
+
+    /** A bundle with no hostname or domainname of its own (set after the sysctls, they would cover them). */
+    static RuntimeBox.Bundle bundle(String name, boolean userNs) throws Exception {
+        RuntimeBox.Bundle b = rbox.bundle(name).script(REPORT);
+        b.config.remove("hostname");
+        b.config.remove("domainname");
+        if (userNs) {
+            ObjectNode user = ((ArrayNode) b.linux().get("namespaces")).addObject();
+            user.put("type", "user");
+            for (String f : new String[] {"uidMappings", "gidMappings"}) {
+                ObjectNode m = b.linux().putArray(f).addObject();
+                m.put("containerID", 0);
+                m.put("hostID", 100000);
+                m.put("size", 65536);
+            }
+            b.withoutMount("/sys/fs/cgroup");
+        }
+        return b;
+    }
+
+    /** The host's own uts files: the container's writes never reach them (read only). */
+    static String hostUts() throws Exception {
+        return Files.readString(Path.of("/proc/sys/kernel/hostname")) + Files.readString(Path.of("/proc/sys/kernel/domainname"));
+    }
+
+    void sysctlLandsInItsOwnFile(boolean userNs) throws Exception {
+        String host = hostUts();
+        String hostDomain = Files.readString(Path.of("/proc/sys/kernel/domainname"));
+        // control: the sysctl sets the container's hostname
+        RuntimeBox.Bundle ok = bundle("sysctl-control", userNs);
+        ok.linux().putObject("sysctl").put("kernel.hostname", VALUE);
+        assertThat(rbox.run(ok)).as(ok.describe()).isEqualTo(0);
+        assertThat(ok.stdout()).as(ok.describe()).isEqualTo(VALUE + "\n" + hostDomain);
+        // attack: the container's domainname file bound over its hostname file, where the sysctl is written
+        RuntimeBox.Bundle b = bundle("sysctl-procfs-over", userNs)
+                .mount("/proc/sys/kernel/hostname", "bind", "/proc/sys/kernel/domainname", "bind");
+        b.linux().putObject("sysctl").put("kernel.hostname", VALUE);
+        Object r = rbox.run(b);
+        if (r instanceof RuntimeError e) {
+            System.out.println("procfs file bound over the sysctl's (userns " + userNs + "): refused: " + e.getMessage());
+        } else {
+            assertThat(r).as(b.describe()).isEqualTo(0);
+            String[] lines = b.stdout().split("\n", -1);
+            assertThat(lines[1] + "\n").as("the domainname the sysctl must not reach: %s", b.describe())
+                    .isNotEqualTo(VALUE + "\n").isEqualTo(hostDomain);
+            assertThat(lines[0]).as("the hostname the sysctl names: %s", b.describe()).isEqualTo(VALUE);
+            System.out.println("procfs file bound over the sysctl's (userns " + userNs + "): ran, written to its own file");
+        }
+        assertThat(hostUts()).isEqualTo(host);
+    }
+
+    @Test
+    void aSysctlIsWrittenToItsOwnFileWhenAnotherProcfsFileIsBoundOverIt() throws Exception {
+        sysctlLandsInItsOwnFile(false);
+    }
+
+    @Test
+    void aSysctlIsWrittenToItsOwnFileWhenAnotherProcfsFileIsBoundOverItInAUserNamespace() throws Exception {
+        sysctlLandsInItsOwnFile(true);
+    }
+
+    @Test
+    void anLsmLabelIsNeverWrittenIntoAProcfsFileBoundOverProcSelfAttr() throws Exception {
+        Path lsmFile = Path.of("/sys/kernel/security/lsm");
+        String lsms = Files.exists(lsmFile) ? Files.readString(lsmFile) : "";
+        boolean apparmor = lsms.contains("apparmor");
+        Assumptions.assumeTrue(apparmor || lsms.contains("selinux"), "no AppArmor or SELinux active on this host"
+                + " (/sys/kernel/security/lsm: \"" + lsms.strip() + "\"): Hull writes no LSM label here");
+        String hostDomain = Files.readString(Path.of("/proc/sys/kernel/domainname"));
+        String label = apparmor ? "hull-escape-no-such-profile" : "system_u:system_r:hull_escape_no_such_t:s0";
+        RuntimeBox.Bundle b = bundle("lsm-procfs-over", false);
+        // the label's file is the init's (PID 1 in its pid namespace) attr/exec, or attr/apparmor/exec
+        for (String attr : apparmor ? new String[] {"/proc/1/attr/apparmor/exec", "/proc/1/attr/exec"}
+                : new String[] {"/proc/1/attr/exec"}) {
+            b.mount(attr, "bind", "/proc/sys/kernel/domainname", "bind");
+        }
+        ((ObjectNode) b.config.get("process")).put(apparmor ? "apparmorProfile" : "selinuxLabel", label);
+        Object r = rbox.run(b); // refused (no such profile, or the write refused) or not: never into domainname
+        if (!(r instanceof RuntimeError)) {
+            assertThat(b.stdout().split("\n", -1)[1] + "\n").as(b.describe()).isEqualTo(hostDomain);
+        }
+        assertThat(Files.readString(Path.of("/proc/sys/kernel/domainname"))).isEqualTo(hostDomain);
+    }
+}
