@@ -56,6 +56,7 @@ class ProcfsRedirectTest {
                 m.put("size", 65536);
             }
             b.withoutMount("/sys/fs/cgroup");
+            Files.createDirectories(b.upper.resolve("out")); // the overlay is not the namespace's to write in
         }
         return b;
     }
@@ -65,40 +66,54 @@ class ProcfsRedirectTest {
         return Files.readString(Path.of("/proc/sys/kernel/hostname")) + Files.readString(Path.of("/proc/sys/kernel/domainname"));
     }
 
-    void sysctlLandsInItsOwnFile(boolean userNs) throws Exception {
+    /**
+     * Sets sysctl key to value while the config binds the container's (namespaced) procfs file other
+     * over key's file; report prints key's file's value (as the kernel sees it) and other's. The control
+     * (no bind) shows other's own value; with the bind, other must still show it: the write landed in
+     * key's file, or the container was refused. Where report sees key's value some other way than
+     * through its (covered) file (uname -n for the hostname), that must be value.
+     */
+    void sysctlLandsInItsOwnFile(boolean userNs, String key, String other, String value, String report,
+            boolean seesTarget) throws Exception {
         String host = hostUts();
-        String hostDomain = Files.readString(Path.of("/proc/sys/kernel/domainname"));
-        // control: the sysctl sets the container's hostname
-        RuntimeBox.Bundle ok = bundle("sysctl-control", userNs);
-        ok.linux().putObject("sysctl").put("kernel.hostname", VALUE);
+        String target = "/proc/sys/" + key.replace('.', '/');
+        RuntimeBox.Bundle ok = bundle("sysctl-control", userNs).script(report);
+        ok.linux().putObject("sysctl").put(key, value);
         assertThat(rbox.run(ok)).as(ok.describe()).isEqualTo(0);
-        assertThat(ok.stdout()).as(ok.describe()).isEqualTo(VALUE + "\n" + hostDomain);
-        // attack: the container's domainname file bound over its hostname file, where the sysctl is written
-        RuntimeBox.Bundle b = bundle("sysctl-procfs-over", userNs)
-                .mount("/proc/sys/kernel/hostname", "bind", "/proc/sys/kernel/domainname", "bind");
-        b.linux().putObject("sysctl").put("kernel.hostname", VALUE);
+        String[] control = ok.stdout().split("\n", -1);
+        assertThat(control[0]).as("the control's sysctl: %s", ok.describe()).isEqualTo(value);
+        assertThat(control[1]).as("the control's %s: %s", other, ok.describe()).isNotEqualTo(value);
+        // attack: the container's own procfs file other, bound over key's file, where the sysctl is written
+        RuntimeBox.Bundle b = bundle("sysctl-procfs-over", userNs).script(report).mount(target, "bind", other, "bind");
+        b.linux().putObject("sysctl").put(key, value);
         Object r = rbox.run(b);
+        String what = key + " with " + other + " bound over it (user namespace: " + userNs + ")";
         if (r instanceof RuntimeError e) {
-            System.out.println("procfs file bound over the sysctl's (userns " + userNs + "): refused: " + e.getMessage());
+            System.out.println(what + ": refused: " + e.getMessage());
         } else {
             assertThat(r).as(b.describe()).isEqualTo(0);
             String[] lines = b.stdout().split("\n", -1);
-            assertThat(lines[1] + "\n").as("the domainname the sysctl must not reach: %s", b.describe())
-                    .isNotEqualTo(VALUE + "\n").isEqualTo(hostDomain);
-            assertThat(lines[0]).as("the hostname the sysctl names: %s", b.describe()).isEqualTo(VALUE);
-            System.out.println("procfs file bound over the sysctl's (userns " + userNs + "): ran, written to its own file");
+            assertThat(lines[1]).as("%s, which the sysctl must not reach: %s", other, b.describe()).isEqualTo(control[1]);
+            if (seesTarget) {
+                assertThat(lines[0]).as("the file the sysctl names: %s", b.describe()).isEqualTo(value);
+            }
+            System.out.println(what + ": ran, the sysctl written to its own file");
         }
         assertThat(hostUts()).isEqualTo(host);
     }
 
     @Test
     void aSysctlIsWrittenToItsOwnFileWhenAnotherProcfsFileIsBoundOverIt() throws Exception {
-        sysctlLandsInItsOwnFile(false);
+        // the uts files are the writer's namespace's: a redirected write changes the container's domainname
+        sysctlLandsInItsOwnFile(false, "kernel.hostname", "/proc/sys/kernel/domainname", VALUE, REPORT, true);
     }
 
     @Test
     void aSysctlIsWrittenToItsOwnFileWhenAnotherProcfsFileIsBoundOverItInAUserNamespace() throws Exception {
-        sysctlLandsInItsOwnFile(true);
+        // the uts files are host root's to write; the network namespace's are its owner's: a redirected
+        // write changes the container's default TTL (the port's file is covered by the bind: not seen)
+        sysctlLandsInItsOwnFile(true, "net.ipv4.ip_unprivileged_port_start", "/proc/sys/net/ipv4/ip_default_ttl", "100",
+                "cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ip_default_ttl", false);
     }
 
     @Test
