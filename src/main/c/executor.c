@@ -952,16 +952,38 @@ static int open_existing_in_root(const char *path, const char *op)
     return fd;
 }
 
+/* Mounts made after pivot_root name their target (and source) by descriptor, never by a path through
+ * /proc/self/fd: that is the container's /proc by then, where a mount of the config over the init's
+ * /proc/1/fd (a directory of symlinks) would send them anywhere (the CVE-2025-52881 class). tree is a
+ * detached mount (open_tree OPEN_TREE_CLONE, fsmount), moved onto the O_PATH descriptor target. */
+static int move_onto(int tree, int target)
+{
+    int r = move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    int e = errno;
+    close(tree);
+    errno = e;
+    return r;
+}
+
+/* A detached bind of what fd is (with what is mounted under it if recursive). */
+static int clone_of(int fd, int recursive)
+{
+    return open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0));
+}
+
 static void do_mask_path(const char *path)
 {
     int fd = open_existing_in_root(path, "mask-path");
     if (fd < 0) return;
     struct stat st;
     if (fstat(fd, &st)) SYSFAIL("mask-path: stat %s", path);
-    char tpath[64];
-    snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", fd);
     if (S_ISDIR(st.st_mode)) {
-        if (mount("tmpfs", tpath, "tmpfs", MS_RDONLY, NULL)) SYSFAIL("mask-path: mount read-only tmpfs on %s", path);
+        int fs = fsopen("tmpfs", FSOPEN_CLOEXEC), tree = -1;
+        if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "source", "tmpfs", 0)
+            || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0)
+            || (tree = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY)) < 0 || move_onto(tree, fd))
+            SYSFAIL("mask-path: mount read-only tmpfs on %s", path);
+        close(fs);
     } else {
         int nfd = open_in_root("/dev/null", O_PATH);
         if (nfd < 0) SYSFAIL("mask-path %s: resolving /dev/null", path);
@@ -970,9 +992,8 @@ static void do_mask_path(const char *path)
         if (fstat(nfd, &ns)) SYSFAIL("mask-path %s: stat /dev/null", path);
         if (!S_ISCHR(ns.st_mode) || major(ns.st_rdev) != 1 || minor(ns.st_rdev) != 3)
             fail("mask-path %s: the container's /dev/null is not the null device (1:3)", path);
-        char spath[64];
-        snprintf(spath, sizeof spath, "/proc/self/fd/%d", nfd);
-        if (mount(spath, tpath, NULL, MS_BIND, NULL)) SYSFAIL("mask-path: bind /dev/null over %s", path);
+        int tree = clone_of(nfd, 0);
+        if (tree < 0 || move_onto(tree, fd)) SYSFAIL("mask-path: bind /dev/null over %s", path);
         close(nfd);
     }
     close(fd);
@@ -982,16 +1003,12 @@ static void do_readonly_path(const char *path)
 {
     int fd = open_existing_in_root(path, "readonly-path");
     if (fd < 0) return;
-    char tpath[64];
-    snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", fd);
-    if (mount(tpath, tpath, NULL, MS_BIND | MS_REC, NULL)) SYSFAIL("readonly-path: bind %s onto itself", path);
-    close(fd);
-    /* Reopen: the fd refers to the mount below the new bind. */
-    fd = open_in_root(path, O_PATH);
-    if (fd < 0) SYSFAIL("readonly-path: resolving %s again", path);
-    snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", fd);
-    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(tpath);
-    if (mount(NULL, tpath, NULL, flags, NULL)) SYSFAIL("readonly-path: remount %s read-only (flags 0x%lx)", path, flags);
+    /* a recursive bind of path, made read-only (only its top, as a remount would) while detached */
+    int tree = clone_of(fd, 1);
+    if (tree < 0) SYSFAIL("readonly-path: bind %s onto itself", path);
+    struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+    if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof attr)) SYSFAIL("readonly-path: make %s read-only", path);
+    if (move_onto(tree, fd)) SYSFAIL("readonly-path: bind %s onto itself", path);
     close(fd);
 }
 
@@ -1047,8 +1064,6 @@ static int privilege_op(const struct op *o)
  * character device, not a symlink (O_NOFOLLOW) or a directory. */
 static void bind_console(int slave)
 {
-    struct statfs pf; /* the bind goes through /proc/self/fd: without a procfs there, no /dev/console (as before) */
-    if (statfs("/proc/self/fd", &pf) || pf.f_type != PROC_SUPER_MAGIC) return;
     int dev = open_in_root_strict("/dev", O_PATH | O_DIRECTORY);
     if (dev < 0) SYSFAIL("console: /dev of the container (a symlinked /dev is refused)");
     int t = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -1060,10 +1075,9 @@ static void bind_console(int slave)
     if (fstat(t, &st)) SYSFAIL("console: stat /dev/console");
     if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
         fail("console: /dev/console of the container is not a file or a character device (mode 0%o)", st.st_mode);
-    char s[64], d[64];
-    snprintf(s, sizeof s, "/proc/self/fd/%d", slave);
-    snprintf(d, sizeof d, "/proc/self/fd/%d", t);
-    if (mount(s, d, NULL, MS_BIND, NULL)) SYSFAIL("console: bind the terminal on /dev/console");
+    /* by descriptor, not through the container's /proc/self/fd (see move_onto) */
+    int tree = clone_of(slave, 0);
+    if (tree < 0 || move_onto(tree, t)) SYSFAIL("console: bind the terminal on /dev/console");
     close(t);
     close(dev);
 }

@@ -138,4 +138,34 @@ class ProcfsRedirectTest {
         }
         assertThat(Files.readString(Path.of("/proc/sys/kernel/domainname"))).isEqualTo(hostDomain);
     }
+    @Test
+    void masksAndReadOnlyPathsHoldWhenTheInitsFdDirectoryIsCovered() throws Exception {
+        // The masks and read-only binds are made after pivot_root, when /proc is the container's: the
+        // config can bind a directory of symlinks over the init's /proc/1/fd, and a mount made on
+        // "/proc/self/fd/N" then lands where the link N points (here /decoy), leaving the masked file
+        // readable and /proc/sys writable (with a default root container: the host's kernel settings).
+        String file = ProcEscapeTest.maskedFile();
+        Path links = Files.createDirectories(rbox.dir.resolve("fd-links"));
+        for (int fd = 0; fd < 1024; fd++) {
+            Files.createSymbolicLink(links.resolve(Integer.toString(fd)), Path.of("/decoy"));
+        }
+        RuntimeBox.Bundle b = bundle("fd-covered", false).script("cat /proc/self/mountinfo")
+                .mount("/proc/1/fd", "bind", links.toString(), "bind");
+        Files.writeString(b.upper.resolve("decoy"), "decoy\n");
+        b.linux().putArray("maskedPaths").add(file);
+        b.linux().putArray("readonlyPaths").add("/proc/sys");
+        Object r = rbox.run(b);
+        if (r instanceof RuntimeError e) {
+            System.out.println("/proc/1/fd covered: refused: " + e.getMessage());
+            return;
+        }
+        assertThat(r).as(b.describe()).isEqualTo(0);
+        MountInfo m = MountInfo.parse(b.stdout());
+        assertThat(m.at("/decoy")).as("nothing mounted on the decoy: %s", b.describe()).isNull();
+        assertThat(m.at(file)).as("%s masked: %s", file, b.describe()).isNotNull();
+        assertThat(m.at(file).root()).as("%s masked by /dev/null", file).endsWith("/null");
+        assertThat(m.at("/proc/sys")).as("/proc/sys bound: %s", b.describe()).isNotNull();
+        assertThat(m.at("/proc/sys").readOnly()).as("/proc/sys read-only: %s", m.at("/proc/sys")).isTrue();
+        System.out.println("/proc/1/fd covered: ran, masked and read-only");
+    }
 }
