@@ -56,7 +56,11 @@ class ProcfsRedirectTest {
                 m.put("size", 65536);
             }
             b.withoutMount("/sys/fs/cgroup");
-            Files.createDirectories(b.upper.resolve("out")); // the overlay is not the namespace's to write in
+            // the overlay is not the namespace's to write in: /out must be there already (in the shared
+            // rootfs, where other tests' bundles may have made it, or else in the upper)
+            if (!Files.isDirectory(RuntimeBox.rootfs().resolve("out"))) {
+                Files.createDirectories(b.upper.resolve("out"));
+            }
         }
         return b;
     }
@@ -167,5 +171,56 @@ class ProcfsRedirectTest {
         assertThat(m.at("/proc/sys")).as("/proc/sys bound: %s", b.describe()).isNotNull();
         assertThat(m.at("/proc/sys").readOnly()).as("/proc/sys read-only: %s", m.at("/proc/sys")).isTrue();
         System.out.println("/proc/1/fd covered: ran, masked and read-only");
+    }
+    /** Runs sh -c script with args ($1...); its exit code (output to the test's log). */
+    static int sh(String script, String... args) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("sh", "-c", script, "sh"));
+        cmd.addAll(java.util.List.of(args));
+        Path log = Files.createTempFile(rbox.dir, "sh-", ".log");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().put("HULL_NO_SERVICE", "1");
+        pb.environment().put("HULL_CLASSPATH", System.getProperty("java.class.path")); // this build's classes
+        Process p = pb.start();
+        if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("sh -c " + script + ": did not finish in 120 s");
+        }
+        System.out.print(Files.readString(log));
+        return p.exitValue();
+    }
+
+    @Test
+    void withoutAProcfsOfItsOwnTheExecutorStillRefusesMountsOverTheFilesItWrites() throws Exception {
+        // A host /proc with a file masked by a mount (as an engine masks a container's /proc): a user
+        // namespace whose mount namespace copies it may make no procfs of its own (fsmount: "too
+        // revealing") nor a non-recursive copy of /proc (a locked mount in it), so the executor uses
+        // /proc itself, opened before the config's mounts, resolving with no mount crossing. Such a
+        // container gets its /proc as a bind of the host's (it could not mount one either).
+        Assumptions.assumeTrue(Files.isRegularFile(Path.of("/proc/keys")), "no /proc/keys to mask on this kernel");
+        String mask = "unshare -m --propagation private sh -c 'mount --bind /dev/null /proc/keys && exec \"$@\"' sh ";
+        Assumptions.assumeTrue(sh(mask + "unshare -Urmpf --mount-proc true 2>/dev/null") != 0,
+                "this kernel lets such a user namespace mount a procfs: the fallback is not reached here");
+        String home = Path.of(System.getProperty("hull.home", System.getProperty("user.dir"))).toAbsolutePath().toString();
+        Path root = rbox.dir.resolve("fallback-state");
+        int n = 0;
+        String[] values = new String[2];
+        for (boolean attack : new boolean[] {false, true}) {
+            RuntimeBox.Bundle b = bundle("fallback-" + attack, true).withoutMount("/proc").withoutMount("/sys")
+                    .mount("/proc", "bind", "/proc", "rbind")
+                    .script("cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ip_default_ttl");
+            if (attack) {
+                b.mount("/proc/sys/net/ipv4/ip_unprivileged_port_start", "bind", "/proc/sys/net/ipv4/ip_default_ttl", "bind");
+            }
+            b.linux().putObject("sysctl").put("net.ipv4.ip_unprivileged_port_start", "100");
+            b.write();
+            int exit = sh(mask + "\"$1\" --root \"$2\" run --bundle \"$3\" \"$4\"", home + "/bin/hull-runtime",
+                    root.toString(), b.dir.toString(), rbox.id("fallback"));
+            assertThat(exit).as("attack %s: %s", attack, b.describe()).isZero();
+            values[n++] = b.stdout();
+        }
+        assertThat(values[0]).as("the control: the sysctl applies").startsWith("100\n").doesNotEndWith("\n100\n");
+        assertThat(values[1].split("\n")[1] + "\n").as("the TTL, bound over the sysctl's file, is untouched")
+                .isEqualTo(values[0].split("\n")[1] + "\n");
     }
 }
