@@ -118,7 +118,7 @@ enum {
     OP_IOPRIO = 73,     /* u64 ioprio value (class << 13 | level) for ioprio_set(IOPRIO_WHO_PROCESS, 0) */
     OP_SCHED = 74,      /* u64 policy, flags, nice (s32), priority, runtime, deadline, period */
     OP_PERSONALITY = 75, /* u64 persona */
-    OP_SYSCTL = 76,     /* str path under /proc/sys (in root, must be procfs), str value */
+    OP_SYSCTL = 76,     /* str key as a path under /proc/sys, str value: written through our own procfs */
     OP_MASK_PATH = 77,  /* str path (in root): dir -> read-only tmpfs, other -> /dev/null bound over; missing ignored */
     OP_READONLY_PATH = 78, /* str path (in root): bind onto itself, remount read-only; missing ignored */
     OP_LSM_EXEC = 79,   /* str attr file, str fallback attr file (or ""), str content: label for the exec */
