@@ -24,7 +24,10 @@ import org.junit.jupiter.api.Test;
  * namespace, kernel/domainname, over the container's /proc/sys/kernel/hostname, and asks for the
  * sysctl kernel.hostname (or an LSM label). The uts files are per namespace of the writer: whatever
  * lands in domainname lands in the container's own. The container reports its hostname (uname -n) and
- * domainname (its own /proc/sys/kernel/domainname, not covered).
+ * domainname (its own /proc/sys/kernel/domainname, not covered). In a user namespace the same is done
+ * with two network sysctls. Also: the masks and read-only binds, made after pivot_root, are not sent
+ * elsewhere by a bind over the init's /proc/1/fd; and the fallback where the kernel gives the executor
+ * no procfs of its own (a user namespace under a masked /proc) still refuses the redirect.
  */
 class ProcfsRedirectTest {
     static RuntimeBox rbox;
