@@ -118,7 +118,7 @@ enum {
     OP_IOPRIO = 73,     /* u64 ioprio value (class << 13 | level) for ioprio_set(IOPRIO_WHO_PROCESS, 0) */
     OP_SCHED = 74,      /* u64 policy, flags, nice (s32), priority, runtime, deadline, period */
     OP_PERSONALITY = 75, /* u64 persona */
-    OP_SYSCTL = 76,     /* str path under /proc/sys (in root, must be procfs), str value */
+    OP_SYSCTL = 76,     /* str key as a path under /proc/sys, str value: written through our own procfs */
     OP_MASK_PATH = 77,  /* str path (in root): dir -> read-only tmpfs, other -> /dev/null bound over; missing ignored */
     OP_READONLY_PATH = 78, /* str path (in root): bind onto itself, remount read-only; missing ignored */
     OP_LSM_EXEC = 79,   /* str attr file, str fallback attr file (or ""), str content: label for the exec */
@@ -321,6 +321,109 @@ static int on_procfs(int fd)
 {
     struct statfs sf;
     return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+}
+
+/* ---------- a procfs of our own for what the runtime writes under /proc (the CVE-2025-52881 class) ----------
+ * "Is the opened file on procfs?" does not catch a procfs file bound over another one (the container's
+ * /proc/sys/kernel/core_pattern or /proc/sysrq-trigger over a sysctl or over /proc/self/attr/exec): it
+ * is on procfs. So the sysctl and LSM writes go through a procfs instance attached nowhere, made by
+ * this process once it is in the container's pid namespace and before any mount of the config is made
+ * (fsopen + fsmount: no path of any mount namespace reaches it, so nothing can be mounted over its
+ * files). Where the kernel refuses a new instance (a user namespace whose /proc is not fully visible),
+ * a non-recursive detached copy of /proc (open_tree OPEN_TREE_CLONE: what is mounted over its files
+ * does not come along), and last /proc itself. In every case a path is resolved beneath that root with
+ * openat2 (no "..", symlink, magic link or mount crossing: a bind over it is refused, EXDEV), and the
+ * file opened must be on the root's own mount (statx mount id) and on procfs. */
+#ifndef PROC_ROOT_INO
+#define PROC_ROOT_INO 1
+#endif
+static int procfd = -1;
+static uint64_t proc_mnt_id;
+static const char *proc_how = "no procfs opened";
+
+static int mount_id(int fd, uint64_t *id)
+{
+    struct statx stx;
+    if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx)) return -1;
+    if (!(stx.stx_mask & STATX_MNT_ID)) { errno = ENOSYS; return -1; }
+    *id = stx.stx_mnt_id;
+    return 0;
+}
+
+/* Opens the procfs every proc_open resolves in (once: the first call, early in the init). */
+static void open_private_procfs(void)
+{
+    if (procfd >= 0) return;
+    int fd = -1, fs = fsopen("proc", FSOPEN_CLOEXEC);
+    if (fs >= 0) {
+        if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+            fd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        close(fs);
+        proc_how = "in a procfs of the runtime's own, attached nowhere";
+    }
+    if (fd < 0) {
+        fd = open_tree(AT_FDCWD, "/proc", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        proc_how = "in a detached copy of /proc, without what is mounted in it";
+    }
+    if (fd < 0) {
+        fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        proc_how = "in /proc, refusing what is mounted in it";
+    }
+    if (fd < 0) SYSFAIL("open a procfs (fsopen proc, open_tree /proc, open /proc)");
+    struct stat st;
+    if (!on_procfs(fd) || fstat(fd, &st) || st.st_ino != PROC_ROOT_INO)
+        fail("open a procfs: /proc is not the root of a procfs (%s)", proc_how);
+    if (mount_id(fd, &proc_mnt_id)) SYSFAIL("open a procfs: its mount id (statx STATX_MNT_ID)");
+    procfd = fd;
+}
+
+/* openat2 beneath our procfs: no "..", no symlink, no magic link, no mount crossing; the result must be
+ * on the procfs root's own mount. */
+static int proc_openat(const char *rel, int flags)
+{
+    struct open_how how = {
+        .flags = (uint64_t)flags | O_CLOEXEC | O_NOFOLLOW,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+    };
+    int fd = (int)syscall(SYS_openat2, procfd, rel, &how, sizeof how);
+    if (fd < 0) return -1;
+    uint64_t id;
+    if (mount_id(fd, &id) || id != proc_mnt_id || !on_procfs(fd)) {
+        close(fd);
+        errno = EXDEV;
+        return -1;
+    }
+    return fd;
+}
+
+/* path ("/proc/sys/...", "/proc/self/attr/exec") opened in our procfs; -1 with errno. "self" and
+ * "thread-self" are read there (from the link itself, on the root's mount) and must say a pid. */
+static int proc_open(const char *path, int flags)
+{
+    open_private_procfs();
+    if (strncmp(path, "/proc/", 6) != 0) { errno = EINVAL; return -1; }
+    path += 6;
+    char rel[PATH_MAX];
+    size_t skip = strncmp(path, "self/", 5) == 0 ? 4 : strncmp(path, "thread-self/", 12) == 0 ? 11 : 0;
+    if (skip) {
+        char name[16], link[64];
+        memcpy(name, path, skip);
+        name[skip] = '\0';
+        int l = proc_openat(name, O_PATH);
+        if (l < 0) return -1;
+        ssize_t n = readlinkat(l, "", link, sizeof link - 1);
+        close(l);
+        if (n <= 0) { errno = n < 0 ? errno : ENOENT; return -1; }
+        link[n] = '\0';
+        unsigned long pid, tid;
+        int end = 0;
+        if (skip == 4 ? sscanf(link, "%lu%n", &pid, &end) != 1 : sscanf(link, "%lu/task/%lu%n", &pid, &tid, &end) != 2)
+            end = -1;
+        if (end != (int)n) { errno = EXDEV; return -1; }
+        if (snprintf(rel, sizeof rel, "%s%s", link, path + skip) >= (int)sizeof rel) { errno = ENAMETOOLONG; return -1; }
+        path = rel;
+    }
+    return proc_openat(path, flags);
 }
 
 /* mkdir -p inside the root, each component resolved inside the root. A component that is a dangling
@@ -834,9 +937,8 @@ static void do_sysctl(const char *key, const char *value)
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "/proc/sys/%s", key) >= (int)sizeof path) fail("sysctl %s: path too long", key);
-    int fd = open_in_root(path, O_WRONLY | O_NOFOLLOW);
-    if (fd < 0) SYSFAIL("sysctl: open %s", path);
-    if (!on_procfs(fd)) fail("sysctl: %s is not on procfs (is /proc mounted?)", path);
+    int fd = proc_open(path, O_WRONLY);
+    if (fd < 0) SYSFAIL("sysctl: open %s (%s)", path, proc_how);
     size_t n = strlen(value);
     if (write(fd, value, n) != (ssize_t)n) SYSFAIL("sysctl: write \"%s\" to %s", value, path);
     close(fd);
@@ -850,16 +952,38 @@ static int open_existing_in_root(const char *path, const char *op)
     return fd;
 }
 
+/* Mounts made after pivot_root name their target (and source) by descriptor, never by a path through
+ * /proc/self/fd: that is the container's /proc by then, where a mount of the config over the init's
+ * /proc/1/fd (a directory of symlinks) would send them anywhere (the CVE-2025-52881 class). tree is a
+ * detached mount (open_tree OPEN_TREE_CLONE, fsmount), moved onto the O_PATH descriptor target. */
+static int move_onto(int tree, int target)
+{
+    int r = move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    int e = errno;
+    close(tree);
+    errno = e;
+    return r;
+}
+
+/* A detached bind of what fd is (with what is mounted under it if recursive). */
+static int clone_of(int fd, int recursive)
+{
+    return open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0));
+}
+
 static void do_mask_path(const char *path)
 {
     int fd = open_existing_in_root(path, "mask-path");
     if (fd < 0) return;
     struct stat st;
     if (fstat(fd, &st)) SYSFAIL("mask-path: stat %s", path);
-    char tpath[64];
-    snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", fd);
     if (S_ISDIR(st.st_mode)) {
-        if (mount("tmpfs", tpath, "tmpfs", MS_RDONLY, NULL)) SYSFAIL("mask-path: mount read-only tmpfs on %s", path);
+        int fs = fsopen("tmpfs", FSOPEN_CLOEXEC), tree = -1;
+        if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "source", "tmpfs", 0)
+            || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0)
+            || (tree = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY)) < 0 || move_onto(tree, fd))
+            SYSFAIL("mask-path: mount read-only tmpfs on %s", path);
+        close(fs);
     } else {
         int nfd = open_in_root("/dev/null", O_PATH);
         if (nfd < 0) SYSFAIL("mask-path %s: resolving /dev/null", path);
@@ -868,9 +992,8 @@ static void do_mask_path(const char *path)
         if (fstat(nfd, &ns)) SYSFAIL("mask-path %s: stat /dev/null", path);
         if (!S_ISCHR(ns.st_mode) || major(ns.st_rdev) != 1 || minor(ns.st_rdev) != 3)
             fail("mask-path %s: the container's /dev/null is not the null device (1:3)", path);
-        char spath[64];
-        snprintf(spath, sizeof spath, "/proc/self/fd/%d", nfd);
-        if (mount(spath, tpath, NULL, MS_BIND, NULL)) SYSFAIL("mask-path: bind /dev/null over %s", path);
+        int tree = clone_of(nfd, 0);
+        if (tree < 0 || move_onto(tree, fd)) SYSFAIL("mask-path: bind /dev/null over %s", path);
         close(nfd);
     }
     close(fd);
@@ -880,29 +1003,24 @@ static void do_readonly_path(const char *path)
 {
     int fd = open_existing_in_root(path, "readonly-path");
     if (fd < 0) return;
-    char tpath[64];
-    snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", fd);
-    if (mount(tpath, tpath, NULL, MS_BIND | MS_REC, NULL)) SYSFAIL("readonly-path: bind %s onto itself", path);
-    close(fd);
-    /* Reopen: the fd refers to the mount below the new bind. */
-    fd = open_in_root(path, O_PATH);
-    if (fd < 0) SYSFAIL("readonly-path: resolving %s again", path);
-    snprintf(tpath, sizeof tpath, "/proc/self/fd/%d", fd);
-    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(tpath);
-    if (mount(NULL, tpath, NULL, flags, NULL)) SYSFAIL("readonly-path: remount %s read-only (flags 0x%lx)", path, flags);
+    /* a recursive bind of path, made read-only (only its top, as a remount would) while detached */
+    int tree = clone_of(fd, 1);
+    if (tree < 0) SYSFAIL("readonly-path: bind %s onto itself", path);
+    struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+    if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof attr)) SYSFAIL("readonly-path: make %s read-only", path);
+    if (move_onto(tree, fd)) SYSFAIL("readonly-path: bind %s onto itself", path);
     close(fd);
 }
 
 static void do_lsm_exec(const char *attr, const char *fallback, const char *content)
 {
-    int fd = open(attr, O_WRONLY | O_CLOEXEC);
+    int fd = proc_open(attr, O_WRONLY);
     if (fd < 0 && errno == ENOENT && *fallback) {
         attr = fallback;
-        fd = open(attr, O_WRONLY | O_CLOEXEC);
+        fd = proc_open(attr, O_WRONLY);
     }
-    if (fd < 0) SYSFAIL("lsm-exec: open %s", attr);
-    /* a mount over /proc/self/attr (CVE-2019-16884) must not take the label */
-    if (!on_procfs(fd)) fail("lsm-exec: %s is not on procfs (something is mounted over it)", attr);
+    /* a mount over /proc/self/attr (CVE-2019-16884) or a procfs file bound over it must not take the label */
+    if (fd < 0) SYSFAIL("lsm-exec: open %s (%s)", attr, proc_how);
     size_t n = strlen(content);
     if (write(fd, content, n) != (ssize_t)n) SYSFAIL("lsm-exec: write \"%s\" to %s", content, attr);
     close(fd);
@@ -946,8 +1064,6 @@ static int privilege_op(const struct op *o)
  * character device, not a symlink (O_NOFOLLOW) or a directory. */
 static void bind_console(int slave)
 {
-    struct statfs pf; /* the bind goes through /proc/self/fd: without a procfs there, no /dev/console (as before) */
-    if (statfs("/proc/self/fd", &pf) || pf.f_type != PROC_SUPER_MAGIC) return;
     int dev = open_in_root_strict("/dev", O_PATH | O_DIRECTORY);
     if (dev < 0) SYSFAIL("console: /dev of the container (a symlinked /dev is refused)");
     int t = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -959,10 +1075,9 @@ static void bind_console(int slave)
     if (fstat(t, &st)) SYSFAIL("console: stat /dev/console");
     if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
         fail("console: /dev/console of the container is not a file or a character device (mode 0%o)", st.st_mode);
-    char s[64], d[64];
-    snprintf(s, sizeof s, "/proc/self/fd/%d", slave);
-    snprintf(d, sizeof d, "/proc/self/fd/%d", t);
-    if (mount(s, d, NULL, MS_BIND, NULL)) SYSFAIL("console: bind the terminal on /dev/console");
+    /* by descriptor, not through the container's /proc/self/fd (see move_onto) */
+    int tree = clone_of(slave, 0);
+    if (tree < 0 || move_onto(tree, t)) SYSFAIL("console: bind the terminal on /dev/console");
     close(t);
     close(dev);
 }
@@ -1143,7 +1258,7 @@ static void do_preserve_fds(uint64_t from, uint64_t count)
 {
     if (from < 3 || count > 4096) fail("preserve-fds from %lu count %lu: bad range", (unsigned long)from, (unsigned long)count);
     int top = 3 + (int)count, end = (int)(from + count);
-    int *mine[] = { &rootfd, &report_fd, &fifofd, &self_exe };
+    int *mine[] = { &rootfd, &report_fd, &fifofd, &self_exe, &procfd };
     for (size_t k = 0; k < sizeof mine / sizeof *mine; k++) {
         if (*mine[k] >= 3 && *mine[k] < (top > end ? top : end)) {
             int n = fcntl(*mine[k], F_DUPFD_CLOEXEC, top > end ? top : end);
@@ -1440,6 +1555,10 @@ static void do_chdir(const char *path)
 
 static void child_ops(size_t from)
 {
+    /* Before any op: the init is in its pid namespace, holds every capability, and no mount of the
+     * config is made yet (an exec'd process has joined the container's namespaces). */
+    for (size_t i = from; i < nops && procfd < 0; i++)
+        if (ops[i].code == OP_SYSCTL || ops[i].code == OP_LSM_EXEC) open_private_procfs();
     for (size_t i = from; i < nops; i++) {
         const struct op *o = &ops[i];
         if (restarting && skipped_on_restart(o->code)) {
