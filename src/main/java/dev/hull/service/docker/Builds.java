@@ -146,7 +146,8 @@ final class Builds {
                 }
             });
             try {
-                Builder.Result r = new Builder(engine, ref -> pull(engine.images(), ref)).build(req);
+                Builder.Result r = new Builder(engine, (Builder.PlatformSource) (ref, platform) -> pull(engine.images(),
+                        ref, platform)).build(req);
                 Syscalls.close(pipe[1]);
                 pipe[1] = -1;
                 pump.join(30_000);
@@ -190,19 +191,16 @@ final class Builds {
             throw ApiError.badRequest("BuildKit (version=2) is not supported by Hull: use the classic builder"
                     + " (DOCKER_BUILDKIT=0)");
         }
+        BuildRequest req = new BuildRequest();
         String platform = x.param("platform");
-        if (platform != null && !platform.isEmpty()) {
+        if (platform != null && !platform.isEmpty()) { // docker build --platform: as hull build --platform
             try {
-                Platform p = Platform.parse(platform);
-                if (!p.matches(Platform.host())) {
-                    throw ApiError.badRequest("platform " + platform + " is not this host's (" + Platform.host()
-                            + "): Hull builds for its own platform");
-                }
-            } catch (IllegalArgumentException e) {
+                req.platform = BuildRequest.platform(platform);
+            } catch (BuildException e) {
                 throw ApiError.badRequest(e.getMessage());
             }
         }
-        BuildRequest req = new BuildRequest();
+        req.pull = x.flag("pull"); // docker build --pull: FROM and COPY --from images pulled again
         for (var f : x.request.getHttpURI().getQuery() == null ? java.util.List.<String>of()
                 : java.util.List.of(x.request.getHttpURI().getQuery().split("&"))) {
             if (f.startsWith("t=")) {
@@ -248,8 +246,12 @@ final class Builds {
         }
     }
 
-    /** A FROM image the store lacks: pulled as POST /images/create pulls (the service's credentials). */
-    private static ImageRecord pull(ImageService images, String text) throws IOException, RuntimeError {
+    /**
+     * A FROM (or COPY --from) image the store lacks, has for another platform, or --pull asks for
+     * again: pulled for platform as POST /images/create pulls (the service's credentials).
+     */
+    private static ImageRecord pull(ImageService images, String text, Platform platform)
+            throws IOException, RuntimeError {
         Reference ref;
         try {
             ref = Reference.parse(text);
@@ -257,7 +259,7 @@ final class Builds {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "invalid reference " + text + ": " + e.getMessage());
         }
         try {
-            return Images.pull(images, ref, Platform.host(), PullProgress.NONE);
+            return Images.pull(images, ref, platform, PullProgress.NONE);
         } catch (RegistryException e) {
             throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "image " + text + " is not here and pulling it failed: "
                     + e.getMessage(), e);

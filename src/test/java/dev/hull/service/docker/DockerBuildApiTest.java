@@ -154,6 +154,23 @@ class DockerBuildApiTest {
     }
 
     @Test
+    void dockerBuildPlatformBuildsForThatPlatform() throws Exception {
+        String other = dev.hull.image.Platform.host().architecture().equals("arm64") ? "amd64" : "arm64";
+        Path ctx = context("ctx-platform", "FROM scratch\nARG TARGETARCH\nCOPY data.txt /\nLABEL arch=$TARGETARCH\n");
+        Files.writeString(ctx.resolve("data.txt"), "data\n");
+        ok(build(ctx, "--platform", "linux/" + other, "-t", "api-plat:other", "."));
+        assertThat(ok(api.docker("image", "inspect", "-f", "{{.Os}}/{{.Architecture}} {{index .Config.Labels \"arch\"}}",
+                "api-plat:other")).out().strip()).isEqualTo("linux/" + other + " " + other);
+        ok(build(ctx, "--platform", "linux/arm/v7", "-t", "api-plat:armv7", "."));
+        assertThat(ok(api.docker("image", "inspect", "-f", "{{.Architecture}}/{{.Variant}}", "api-plat:armv7")).out()
+                .strip()).isEqualTo("arm/v7");
+        ApiService.Result r = build(ctx, "--platform", "windows/amd64", "-t", "api-plat:win", ".");
+        assertThat(r.exit()).as("%s", r).isNotZero();
+        assertThat(r.err()).contains("hull builds linux images only");
+        api.docker("rmi", "api-plat:other", "api-plat:armv7");
+    }
+
+    @Test
     void aGitRepositoryAsTheRemoteContext() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(dev.hull.build.testing.GitServer.available(),
                 "git is not installed (./test installs it)");
