@@ -123,6 +123,7 @@ public final class Builder {
     private void cleanUp(BuildSession b) {
         boolean interrupted = Thread.interrupted(); // file locks (interruptible channels) must work here
         try {
+            b.awaitRemovals();
             for (String id : List.copyOf(b.liveContainers)) {
                 try {
                     engine.remove(id, true);
