@@ -90,7 +90,13 @@ final class Builds {
     }
 
     private void build(Exchange x) throws Exception {
-        BuildRequest req = request(x);
+        BuildRequest req;
+        try {
+            req = request(x);
+        } catch (ApiError e) {
+            discardBody(x); // the CLI sends the whole context before it reads an answer: else it sees a broken pipe
+            throw e;
+        }
         Engine engine = Engine.defaults();
         Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
         Path context = Files.createTempDirectory(tmpRoot, "context-");
@@ -177,6 +183,19 @@ final class Builds {
                 }
             }
             SnapshotStore.deleteTree(context);
+        }
+    }
+
+    /** Reads the context a refused build sent, up to 256 MiB, so the client gets to read the refusal. */
+    private static void discardBody(Exchange x) {
+        try (InputStream body = Content.Source.asInputStream(x.request)) {
+            byte[] buf = new byte[1 << 16];
+            long left = 256L << 20;
+            for (int n; left > 0 && (n = body.read(buf)) > 0; left -= n) {
+                // discarded
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // the client went: nobody reads the answer
         }
     }
 
