@@ -41,6 +41,10 @@ done
 want() { [[ ,$only, == *,$1,* ]]; }
 source "$here/bench/lib.sh"
 bench_prepare bench/build.sh "containers" buildah docker.io hyperfine busybox-static python3
+if [[ ! $here/target/hull.aot -nt $here/target/hull.jar || ! $here/target/hull.aot -nt $here/target/lib ]]; then
+  echo "bench: training the AOT cache (scripts/aot-train)" >&2 # the hull column's JVM starts with it
+  "$here/scripts/aot-train"
+fi
 
 work=$(mktemp -d /tmp/hull-bench-build.XXXXXX)
 chmod 711 "$work"

@@ -42,6 +42,27 @@ public final class BuildRequest {
     /** How many stages may build side by side (HULL_BUILD_JOBS; 1: one after another, in file order). */
     public int jobs = Math.clamp(Runtime.getRuntime().availableProcessors(), 2, 4);
 
+    /**
+     * --platform OS/ARCH[/VARIANT] (hull build's flag, the Docker API's platform=): the platform
+     * the build makes, one, linux.
+     */
+    public static dev.hull.image.Platform platform(String text) throws BuildException {
+        if (text.contains(",")) {
+            throw new BuildException("--platform " + text + ": hull build makes one platform at a time (build once per"
+                    + " platform)");
+        }
+        dev.hull.image.Platform p;
+        try {
+            p = dev.hull.image.Platform.parse(text.strip());
+        } catch (IllegalArgumentException e) {
+            throw new BuildException(e.getMessage());
+        }
+        if (!p.os().equals("linux")) {
+            throw new BuildException("--platform " + text + ": hull builds linux images only");
+        }
+        return p;
+    }
+
     /** jobs from HULL_BUILD_JOBS's value (null or empty: the default, the host's CPUs, 2 to 4). */
     public void jobs(String setting) throws BuildException {
         if (setting == null || setting.isEmpty()) {

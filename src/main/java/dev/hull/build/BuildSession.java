@@ -34,6 +34,8 @@ final class BuildSession {
     /** Step states RUN containers are made from, by id (the engine asks for them by that name). */
     final Map<String, ImageRecord> states = new ConcurrentHashMap<>();
     final Set<String> liveContainers = ConcurrentHashMap.newKeySet();
+    /** Step containers being removed in the background ({@link #removeLater}). */
+    private final List<Thread> removals = new java.util.ArrayList<>();
     private int steps;
     private BuildProgress progress;
 
@@ -100,6 +102,49 @@ final class BuildSession {
     private void line(Stage s, String text) {
         if (!req.quiet) {
             progress.line(s.index, text);
+        }
+    }
+
+    // ---------------------------------------------------------------- step containers
+
+    /**
+     * Removes a finished step's container (in liveContainers) in the background: deleting its
+     * directory and upper tree is off the build's path. {@link #awaitRemovals} waits for them; a
+     * removal that failed leaves the container in liveContainers for the build's clean-up.
+     */
+    void removeLater(String id) {
+        Thread t = Thread.ofPlatform().daemon().name("hull-build-rm").unstarted(() -> {
+            try {
+                engine.remove(id, true);
+                liveContainers.remove(id);
+            } catch (Exception e) {
+                // the clean-up at the build's end tries again, and reports nothing either
+            }
+        });
+        synchronized (removals) {
+            removals.add(t);
+        }
+        t.start();
+    }
+
+    /** Waits for every removal {@link #removeLater} started (uninterruptibly: the clean-up needs them done). */
+    void awaitRemovals() {
+        List<Thread> all;
+        synchronized (removals) {
+            all = List.copyOf(removals);
+        }
+        boolean interrupted = false;
+        for (Thread t : all) {
+            while (t.isAlive()) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -123,6 +123,7 @@ public final class Builder {
     private void cleanUp(BuildSession b) {
         boolean interrupted = Thread.interrupted(); // file locks (interruptible channels) must work here
         try {
+            b.awaitRemovals();
             for (String id : List.copyOf(b.liveContainers)) {
                 try {
                     engine.remove(id, true);
@@ -194,6 +195,7 @@ public final class Builder {
         Map<Integer, Stage> built = new ConcurrentHashMap<>();
         Set<String> used = ConcurrentHashMap.newKeySet();
         used.addAll(plan.declared);
+        Map<String, ImageRecord> pulled = new java.util.HashMap<>();
         CopyStep.Sources sources = (ref, before, in) -> {
             StageDef d = plan.stageRef(ref, before);
             if (d != null) {
@@ -203,6 +205,9 @@ public final class Builder {
                             + " with global ARGs only, or literally)");
                 }
                 return done.record(List.of(), null);
+            }
+            if (b.req.pull && pull != null) {
+                return pulledAgain(ref, plan.defs.get(before).platform(), in, pulled);
             }
             try {
                 return engine.image(ref);
@@ -314,6 +319,29 @@ public final class Builder {
                     s.commit(b.content, in.text(), null, b.epoch);
                 });
             }
+        }
+    }
+
+    /**
+     * --pull and {@code COPY --from=IMAGE} (or {@code RUN --mount=...,from=IMAGE}): the image pulled
+     * from its registry again for platform, once per build (the steps naming it share the pull).
+     */
+    private ImageRecord pulledAgain(String ref, Platform platform, Instruction in, Map<String, ImageRecord> pulled)
+            throws BuildException, IOException {
+        synchronized (pulled) {
+            ImageRecord r = pulled.get(ref);
+            if (r != null) {
+                return r;
+            }
+            try {
+                r = pull.fetch(ref, platform);
+            } catch (RuntimeError e) {
+                throw in.error((in.keyword().equals("RUN") ? "RUN --mount from=" : in.keyword() + " --from=") + ref
+                        + " (--pull): no stage has that name, and pulling the"
+                        + " image failed: " + e.getMessage());
+            }
+            pulled.put(ref, r);
+            return r;
         }
     }
 

@@ -249,16 +249,68 @@ final class LayerTar {
     /** The tar written to tmp, gzip'ed into the content store: its descriptor and diff id. */
     record Stored(Descriptor descriptor, String diffId, long tarSize) {}
 
+    /**
+     * Writes the tar once, through its digest (the diff id) into gzip and through the blob's digest
+     * into a temp file, which then goes into the store: no uncompressed copy is written and read
+     * back. gzip at its fastest level (as buildkit's and moby's defaults trade size for time, a
+     * build's layers are made far more often than pulled; the diff id, and so the image id, does not
+     * depend on it).
+     */
     Stored store(ContentStore content, Path tmpDir, Long epoch) throws IOException {
-        Path tarFile = Files.createTempFile(tmpDir, "layer-", ".tar");
+        Path gzFile = Files.createTempFile(tmpDir, "layer-", ".tar.gz");
         try {
-            try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tarFile), 1 << 16)) {
-                write(out, epoch);
+            MessageDigest diff = Digest.sha256();
+            MessageDigest blob = Digest.sha256();
+            long[] tarSize = {0};
+            try (OutputStream gz = gzip(new DigestOutputStream(new java.io.BufferedOutputStream(
+                    Files.newOutputStream(gzFile), 1 << 16), blob));
+                    OutputStream tarOut = new java.io.BufferedOutputStream(new java.io.FilterOutputStream(
+                            new DigestOutputStream(gz, diff)) {
+                        @Override
+                        public void write(byte[] b, int off, int len) throws IOException {
+                            out.write(b, off, len);
+                            tarSize[0] += len;
+                        }
+
+                        @Override
+                        public void write(int b) throws IOException {
+                            out.write(b);
+                            tarSize[0]++;
+                        }
+                    }, 1 << 16)) {
+                write(tarOut, epoch);
             }
-            return storeTar(content, tarFile, tmpDir);
+            return put(content, gzFile, blob, diff, tarSize[0]);
         } finally {
-            Files.deleteIfExists(tarFile);
+            Files.deleteIfExists(gzFile);
         }
+    }
+
+    /** gzip at its fastest level into out. */
+    private static OutputStream gzip(OutputStream out) throws IOException {
+        return new GZIPOutputStream(out, 1 << 16) {
+            {
+                def.setLevel(java.util.zip.Deflater.BEST_SPEED);
+            }
+        };
+    }
+
+    /** The gzip'ed layer in gzFile into the content store, by its digest. */
+    private static Stored put(ContentStore content, Path gzFile, MessageDigest blob, MessageDigest diff, long tarSize)
+            throws IOException {
+        Digest blobDigest = Digest.of("sha256", blob);
+        long size = Files.size(gzFile);
+        try (ContentStore.Writer w = content.writer(blobDigest, size)) {
+            if (!w.complete()) {
+                w.truncate();
+                try (InputStream in = Files.newInputStream(gzFile)) {
+                    in.transferTo(w.stream());
+                }
+                w.commit();
+            }
+        }
+        return new Stored(new Descriptor(MediaTypes.OCI_LAYER_GZIP, blobDigest, size), Digest.of("sha256", diff).toString(),
+                tarSize);
     }
 
     /** A tar file gzip'ed into the content store (read once: its diff id and the blob's digest together). */
@@ -268,23 +320,11 @@ final class LayerTar {
             MessageDigest diff = Digest.sha256();
             MessageDigest blob = Digest.sha256();
             try (InputStream in = new java.security.DigestInputStream(Files.newInputStream(tarFile), diff);
-                    OutputStream out = new GZIPOutputStream(new DigestOutputStream(
-                            new java.io.BufferedOutputStream(Files.newOutputStream(gzFile), 1 << 16), blob), 1 << 16)) {
+                    OutputStream out = gzip(new DigestOutputStream(
+                            new java.io.BufferedOutputStream(Files.newOutputStream(gzFile), 1 << 16), blob))) {
                 in.transferTo(out);
             }
-            Digest blobDigest = Digest.of("sha256", blob);
-            long size = Files.size(gzFile);
-            try (ContentStore.Writer w = content.writer(blobDigest, size)) {
-                if (!w.complete()) {
-                    w.truncate();
-                    try (InputStream in = Files.newInputStream(gzFile)) {
-                        in.transferTo(w.stream());
-                    }
-                    w.commit();
-                }
-            }
-            return new Stored(new Descriptor(MediaTypes.OCI_LAYER_GZIP, blobDigest, size),
-                    Digest.of("sha256", diff).toString(), Files.size(tarFile));
+            return put(content, gzFile, blob, diff, Files.size(tarFile));
         } finally {
             Files.deleteIfExists(gzFile);
         }

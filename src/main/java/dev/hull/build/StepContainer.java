@@ -15,8 +15,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * One RUN step's container: made by the engine from the step's state (same runtime, seccomp and
  * network defaults as {@code hull run}), started with the build's output (or a log, with -q, whose
- * tail a failure shows), killed when the build is interrupted, and always removed. Its layer is the
- * overlay's upper directory after the command, as a deterministic tar ({@link UpperDiff}).
+ * tail a failure shows), killed when the build is interrupted, and always removed (once its layer is
+ * stored, in the background: the build goes on meanwhile, and waits for it before it ends). Its layer
+ * is the overlay's upper directory after the command, as a deterministic tar ({@link UpperDiff}).
  */
 final class StepContainer {
     private StepContainer() {}
@@ -40,6 +41,7 @@ final class StepContainer {
         int devnull = -1;
         int logFd = -1;
         BuildProgress.RunOutput output = null;
+        boolean done = false;
         try {
             if (!"overlay".equals(info.snapshotter())) {
                 throw in.error("RUN needs overlayfs (the " + info.snapshotter()
@@ -71,7 +73,9 @@ final class StepContainer {
             }
             Path dir = b.engine.containers().dir(info.id());
             LayerTar tar = UpperDiff.read(dir.resolve("upper"), dir.resolve("config.json"), b.unpack(s));
-            return tar.store(b.content, b.tmp, b.epoch);
+            LayerTar.Stored layer = tar.store(b.content, b.tmp, b.epoch);
+            done = true;
+            return layer;
         } finally {
             if (output != null) {
                 output.close();
@@ -82,13 +86,17 @@ final class StepContainer {
             if (logFd >= 0) {
                 Syscalls.close(logFd);
             }
-            boolean interrupted = Thread.interrupted(); // file locks (interruptible channels) must work here
-            try {
-                b.engine.remove(info.id(), true);
-            } finally {
-                b.liveContainers.remove(info.id());
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
+            if (done && !Thread.currentThread().isInterrupted()) {
+                b.removeLater(info.id()); // its layer is stored: the next step need not wait for its removal
+            } else {
+                boolean interrupted = Thread.interrupted(); // file locks (interruptible channels) must work here
+                try {
+                    b.engine.remove(info.id(), true);
+                } finally {
+                    b.liveContainers.remove(info.id());
+                    if (interrupted) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
             }
         }

@@ -272,20 +272,7 @@ final class BuildCli {
      * another platform than this host's needs an emulator in binfmt_misc; other steps do not.
      */
     static dev.hull.image.Platform platform(String text) throws BuildException {
-        if (text.contains(",")) {
-            throw new BuildException("--platform " + text + ": hull build makes one platform at a time (build once per"
-                    + " platform)");
-        }
-        dev.hull.image.Platform p;
-        try {
-            p = dev.hull.image.Platform.parse(text.strip());
-        } catch (IllegalArgumentException e) {
-            throw new BuildException(e.getMessage());
-        }
-        if (!p.os().equals("linux")) {
-            throw new BuildException("--platform " + text + ": hull builds linux images only");
-        }
-        return p;
+        return BuildRequest.platform(text);
     }
 
     /** A flag's KEY=VALUE,KEY=VALUE... (--secret, --output); usage is the error for a part without =. */

@@ -80,4 +80,27 @@ class LayerTarTest {
         assertThat(a.toByteArray()).isEqualTo(b.toByteArray());
         assertThat(list(a.toByteArray())).contains("z/a 100644 1000 1000 ''");
     }
+
+    @Test
+    void storedLayersDiffIdSizeAndBlobAreTheTarsBytes() throws Exception {
+        ByteArrayOutputStream plain = new ByteArrayOutputStream();
+        tree(1_000).write(plain, null);
+        dev.hull.image.ContentStore content = new dev.hull.image.ContentStore(Files.createDirectories(tmp.resolve("cs")));
+        Path work = Files.createDirectories(tmp.resolve("work"));
+        LayerTar.Stored st = tree(1_000).store(content, work, null);
+        assertThat(st.diffId()).isEqualTo(dev.hull.image.Digest.sha256(plain.toByteArray()).toString());
+        assertThat(st.tarSize()).isEqualTo(plain.size());
+        byte[] blob = content.read(st.descriptor().parsedDigest());
+        assertThat((long) blob.length).isEqualTo(st.descriptor().size());
+        try (var in = new java.util.zip.GZIPInputStream(new ByteArrayInputStream(blob))) {
+            assertThat(in.readAllBytes()).as("the blob is the tar, gzip'ed").isEqualTo(plain.toByteArray());
+        }
+        Path tarFile = Files.write(tmp.resolve("layer.tar"), plain.toByteArray());
+        LayerTar.Stored again = LayerTar.storeTar(content, tarFile, work);
+        assertThat(again.diffId()).isEqualTo(st.diffId());
+        assertThat(again.tarSize()).isEqualTo(st.tarSize());
+        try (var files = Files.list(work)) {
+            assertThat(files.toList()).as("no temp file left").isEmpty();
+        }
+    }
 }

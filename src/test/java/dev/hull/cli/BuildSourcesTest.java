@@ -62,6 +62,43 @@ class BuildSourcesTest {
     }
 
     @Test
+    void pullTakesACopyFromImageFromTheRegistryAgain() throws Exception {
+        try (RegistryServer registry = RegistryServer.builder(fx.dir.resolve("registry-from")).start()) {
+            String src = registry.host() + "/hull-test/files:1";
+            String base = registry.host() + "/hull-test/bb:1"; // --pull pulls FROM too: busybox from here
+            fx.ok("push", "--tls-verify=false", "busybox", base);
+            Path v1 = fx.context("files-v1", "FROM scratch\nCOPY marker /files/marker\n");
+            Files.writeString(v1.resolve("marker"), "v1\n");
+            fx.ok("build", "-t", "files:v1", v1.toString());
+            fx.ok("push", "--tls-verify=false", "files:v1", src);
+            Path c = fx.context("copyfrom", "FROM " + base + "\nCOPY --from=" + src + " /files/marker /copied\n"
+                    + "RUN --mount=type=bind,from=" + src + ",target=/m cat /m/files/marker > /mounted\n");
+            fx.ok("build", "--tls-verify=false", "-t", "copyfrom:1", c.toString());
+            assertThat(fx.ok("run", "--rm", "copyfrom:1", "cat", "/copied", "/mounted").out()).isEqualTo("v1\nv1\n");
+
+            Path v2 = fx.context("files-v2", "FROM scratch\nCOPY marker /files/marker\n");
+            Files.writeString(v2.resolve("marker"), "v2\n");
+            fx.ok("build", "-t", "files:v2", v2.toString());
+            fx.ok("push", "--tls-verify=false", "files:v2", src); // the tag moved in the registry
+            fx.ok("rmi", "files:v2");
+            fx.ok("build", "--tls-verify=false", "-t", "copyfrom:2", c.toString());
+            assertThat(fx.ok("run", "--rm", "copyfrom:2", "cat", "/copied", "/mounted").out())
+                    .as("without --pull: the stored image").isEqualTo("v1\nv1\n");
+            fx.ok("build", "--pull", "--tls-verify=false", "-t", "copyfrom:3", c.toString());
+            assertThat(fx.ok("run", "--rm", "copyfrom:3", "cat", "/copied", "/mounted").out())
+                    .as("--pull: COPY --from and RUN --mount from= take the registry's image").isEqualTo("v2\nv2\n");
+
+            HullCommand.Result r = fx.hull.run("build", "--pull", "--tls-verify=false", fx.context("from-gone",
+                    "FROM " + base + "\nCOPY --from=" + registry.host() + "/hull-test/nothing:1 /x /x\n").toString());
+            assertThat(r.exit()).isNotZero();
+            assertThat(r.err()).contains("hull: Dockerfile:2: COPY --from=" + registry.host()
+                    + "/hull-test/nothing:1 (--pull): no stage has that name, and pulling the image failed");
+            fx.ok("rmi", "files:v1", src, "copyfrom:1", "copyfrom:2", "copyfrom:3", base);
+        }
+        fx.nothingLeftBehind();
+    }
+
+    @Test
     void buildPlatformStagesRunForAnother() throws Exception {
         String host = Platform.host().toString();
         String other = host.equals("linux/s390x") ? "linux/amd64" : "linux/s390x";

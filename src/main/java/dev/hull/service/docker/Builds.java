@@ -90,7 +90,13 @@ final class Builds {
     }
 
     private void build(Exchange x) throws Exception {
-        BuildRequest req = request(x);
+        BuildRequest req;
+        try {
+            req = request(x);
+        } catch (ApiError e) {
+            discardBody(x); // the CLI sends the whole context before it reads an answer: else it sees a broken pipe
+            throw e;
+        }
         Engine engine = Engine.defaults();
         Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
         Path context = Files.createTempDirectory(tmpRoot, "context-");
@@ -147,7 +153,8 @@ final class Builds {
                 }
             });
             try {
-                Builder.Result r = new Builder(engine, ref -> pull(engine.images(), ref)).build(req);
+                Builder.Result r = new Builder(engine, (Builder.PlatformSource) (ref, platform) -> pull(engine.images(),
+                        ref, platform)).build(req);
                 Syscalls.close(pipe[1]);
                 pipe[1] = -1;
                 pump.join(30_000);
@@ -180,6 +187,19 @@ final class Builds {
         }
     }
 
+    /** Reads the context a refused build sent, up to 256 MiB, so the client gets to read the refusal. */
+    private static void discardBody(Exchange x) {
+        try (InputStream body = Content.Source.asInputStream(x.request)) {
+            byte[] buf = new byte[1 << 16];
+            long left = 256L << 20;
+            for (int n; left > 0 && (n = body.read(buf)) > 0; left -= n) {
+                // discarded
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // the client went: nobody reads the answer
+        }
+    }
+
     /** The query's build options, checked before the body is read. */
     private static BuildRequest request(Exchange x) throws ApiError {
         String remote = x.param("remote");
@@ -191,19 +211,16 @@ final class Builds {
             throw ApiError.badRequest("BuildKit (version=2) is not supported by Hull: use the classic builder"
                     + " (DOCKER_BUILDKIT=0)");
         }
+        BuildRequest req = new BuildRequest();
         String platform = x.param("platform");
-        if (platform != null && !platform.isEmpty()) {
+        if (platform != null && !platform.isEmpty()) { // docker build --platform: as hull build --platform
             try {
-                Platform p = Platform.parse(platform);
-                if (!p.matches(Platform.host())) {
-                    throw ApiError.badRequest("platform " + platform + " is not this host's (" + Platform.host()
-                            + "): Hull builds for its own platform");
-                }
-            } catch (IllegalArgumentException e) {
+                req.platform = BuildRequest.platform(platform);
+            } catch (BuildException e) {
                 throw ApiError.badRequest(e.getMessage());
             }
         }
-        BuildRequest req = new BuildRequest();
+        req.pull = x.flag("pull"); // docker build --pull: FROM and COPY --from images pulled again
         for (var f : x.request.getHttpURI().getQuery() == null ? java.util.List.<String>of()
                 : java.util.List.of(x.request.getHttpURI().getQuery().split("&"))) {
             if (f.startsWith("t=")) {
@@ -249,8 +266,12 @@ final class Builds {
         }
     }
 
-    /** A FROM image the store lacks: pulled as POST /images/create pulls (the service's credentials). */
-    private static ImageRecord pull(ImageService images, String text) throws IOException, RuntimeError {
+    /**
+     * A FROM (or COPY --from) image the store lacks, has for another platform, or --pull asks for
+     * again: pulled for platform as POST /images/create pulls (the service's credentials).
+     */
+    private static ImageRecord pull(ImageService images, String text, Platform platform)
+            throws IOException, RuntimeError {
         Reference ref;
         try {
             ref = Reference.parse(text);
@@ -258,7 +279,7 @@ final class Builds {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "invalid reference " + text + ": " + e.getMessage());
         }
         try {
-            return Images.pull(images, ref, Platform.host(), PullProgress.NONE);
+            return Images.pull(images, ref, platform, PullProgress.NONE);
         } catch (RegistryException e) {
             throw new RuntimeError(RuntimeError.Kind.NOT_FOUND, "image " + text + " is not here and pulling it failed: "
                     + e.getMessage(), e);

@@ -154,6 +154,52 @@ class DockerBuildApiTest {
     }
 
     @Test
+    void dockerBuildPlatformBuildsForThatPlatform() throws Exception {
+        String other = dev.hull.image.Platform.host().architecture().equals("arm64") ? "amd64" : "arm64";
+        Path ctx = context("ctx-platform", "FROM scratch\nARG TARGETARCH\nCOPY data.txt /\nLABEL arch=$TARGETARCH\n");
+        Files.writeString(ctx.resolve("data.txt"), "data\n");
+        ok(build(ctx, "--platform", "linux/" + other, "-t", "api-plat:other", "."));
+        assertThat(ok(api.docker("image", "inspect", "-f", "{{.Os}}/{{.Architecture}} {{index .Config.Labels \"arch\"}}",
+                "api-plat:other")).out().strip()).isEqualTo("linux/" + other + " " + other);
+        ok(build(ctx, "--platform", "linux/arm/v7", "-t", "api-plat:armv7", "."));
+        assertThat(ok(api.docker("image", "inspect", "-f", "{{.Architecture}}/{{.Variant}}", "api-plat:armv7")).out()
+                .strip()).isEqualTo("arm/v7");
+        ApiService.Result r = build(ctx, "--platform", "windows/amd64", "-t", "api-plat:win", ".");
+        assertThat(r.exit()).as("%s", r).isNotZero();
+        assertThat(r.err()).contains("hull builds linux images only");
+        api.docker("rmi", "api-plat:other", "api-plat:armv7");
+    }
+
+    @Test
+    void dockerBuildPullTakesFromAndCopyFromImagesFromTheRegistryAgain() throws Exception {
+        try (var registry = dev.hull.image.testing.RegistryServer.builder(tmp.resolve("registry-pull")).start()) {
+            String base = registry.host() + "/api-pull/base:1";
+            String files = registry.host() + "/api-pull/files:1";
+            Path v = context("ctx-pull-files", "FROM busybox\nARG V\nRUN echo $V > /marker\n");
+            ok(build(v, "--build-arg", "V=v1", "-t", base, "."));
+            ok(api.hull("push", "--tls-verify=false", base));
+            ok(api.hull("push", "--tls-verify=false", base, files));
+            Path ctx = context("ctx-pull", "FROM " + base + "\nCOPY --from=" + files + " /marker /copied\n"
+                    + "RUN cat /marker /copied > /seen\nCMD [\"cat\", \"/seen\"]\n");
+            ok(build(ctx, "-t", "api-pull:1", "."));
+            assertThat(ok(api.docker("run", "--rm", "api-pull:1")).out()).isEqualTo("v1\nv1\n");
+
+            ok(build(v, "--build-arg", "V=v2", "-t", base, "."));
+            ok(api.hull("push", "--tls-verify=false", base));
+            ok(api.hull("push", "--tls-verify=false", base, files));
+            ok(build(v, "--build-arg", "V=v1", "-t", base, ".")); // the store's names: v1 again
+            ok(api.hull("tag", base, files));
+            ok(build(ctx, "-t", "api-pull:2", "."));
+            assertThat(ok(api.docker("run", "--rm", "api-pull:2")).out()).as("without --pull: the stored images")
+                    .isEqualTo("v1\nv1\n");
+            ok(build(ctx, "--pull", "-t", "api-pull:3", "."));
+            assertThat(ok(api.docker("run", "--rm", "api-pull:3")).out()).as("--pull: the registry's")
+                    .isEqualTo("v2\nv2\n");
+            api.docker("rmi", "api-pull:1", "api-pull:2", "api-pull:3", base, files);
+        }
+    }
+
+    @Test
     void aGitRepositoryAsTheRemoteContext() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(dev.hull.build.testing.GitServer.available(),
                 "git is not installed (./test installs it)");
