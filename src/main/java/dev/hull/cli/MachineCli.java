@@ -72,6 +72,9 @@ final class MachineCli {
         @Option(names = "--privileged", description = "Run it with the host's ids (its root is the host's root)."
                 + " Without it, a machine's root is a range of 65536 host ids of its own, in a user namespace.")
         boolean privileged;
+        @Option(names = {"-v", "--volume"}, paramLabel = "SRC:DST[:OPTS]", description = "A host directory or a"
+                + " named volume bound in, as hull run's -v (repeatable).")
+        List<String> volumes = new ArrayList<>();
         @Parameters(index = "0", paramLabel = "NAME")
         String name;
 
@@ -84,7 +87,7 @@ final class MachineCli {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--cpus " + cpus + ": a positive number");
                 }
                 ContainerInfo c = m.create(new Machines.Request(name, distro, image, mem, cpus, pids, hostname,
-                        network, ip, autostart, sshKey, rootPasswordFile, disk, encrypt, keyFile, privileged),
+                        network, ip, autostart, sshKey, rootPasswordFile, disk, encrypt, keyFile, privileged, volumes),
                         System.err);
                 if (start) {
                     m.start(c.id());

@@ -111,7 +111,7 @@ final class MachineArchives {
                 made[0] = machines.create(new Machines.Request(n, cfg.Distro(), cfg.Image(), cfg.Memory(), cfg.Cpus(),
                         cfg.Pids(), cfg.Hostname(), null, null, cfg.Autostart(), null, null,
                         cfg.DiskSize() > 0 ? String.valueOf(cfg.DiskSize()) : null, keyFile != null, keyFile,
-                        cfg.Privileged()), progress);
+                        cfg.Privileged(), null), progress);
                 if (cfg.TemplateId() != null && !cfg.TemplateId().equals(made[0].imageId())) {
                     progress.println("hull: machine " + n + ": this host's " + (cfg.Distro() != null ? cfg.Distro()
                             + " template" : "image " + cfg.Image()) + " is not the exported machine's (" + cfg.TemplateId()

@@ -56,7 +56,7 @@ final class MachineClones {
         Machines.Request r = new Machines.Request(name, distro, distro == null ? src.image() : null,
                 o.memory, o.cpus, o.pidsLimit, hostname, o.network, ip, false, null, null,
                 disk ? String.valueOf(Disk.meta(srcDir).Size()) : null, false, null,
-                !Machines.unprivileged(engine, src));
+                !Machines.unprivileged(engine, src), o.volumes);
         ContainerInfo c = machines.create(r, System.err);
         boolean done = false;
         try {

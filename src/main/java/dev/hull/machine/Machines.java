@@ -46,7 +46,7 @@ public final class Machines {
     public record Request(String name, String distro, String image, long memory, double cpus, Long pids,
             String hostname, String network, String ip, boolean autostart, java.nio.file.Path sshKey,
             java.nio.file.Path rootPasswordFile, String disk, boolean encrypt, java.nio.file.Path keyFile,
-            boolean privileged) {}
+            boolean privileged, List<String> volumes) {}
 
     /** A machine for ls: its state and what it was given. */
     public record Machine(String name, String id, String state, String ipv4, double cpus, long memory,
@@ -90,6 +90,9 @@ public final class Machines {
         // unprivileged by default: its root is a range of host ids of its own (leased until machine rm), its
         // template seen through idmapped layers; --privileged: the host's ids, as a machine before user namespaces
         o.userns = r.privileged() ? null : "auto";
+        if (r.volumes() != null) {
+            o.volumes.addAll(r.volumes()); // -v as hull run's (a host path bound in is left as it is: see README)
+        }
         o.labels.put(LABEL, "true");
         o.labels.put(LABEL_DISTRO, distro);
         o.labels.put(LABEL_AUTOSTART, Boolean.toString(r.autostart()));
