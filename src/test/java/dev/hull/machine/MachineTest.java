@@ -47,6 +47,8 @@ class MachineTest {
                 "mmdebstrap is not installed (apt-get install mmdebstrap): no Debian template can be built");
         names = HostLock.exclusive("MachineTest");
         dir = Files.createTempDirectory("hull-machine-test-");
+        // traversable (as /run/hull is): a machine's root, an unprivileged host uid, opens its exec fifo in state/
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
         Path home = dir.resolve("home");
         Path state = dir.resolve("state");
         engine = new Engine(home, state);
