@@ -110,7 +110,9 @@ final class ContainerCreator {
                     Rootless.adapt(spec);
                 }
                 SubIds.Range range = null;
-                if (SubIds.autoSize(o.userns) != null) {
+                if (SubIds.autoSize(o.userns) != null && overlay == null && !rootless) {
+                    range = UsernsCopied.apply(o, spec, dir, writable, rootless); // a copy: shifted once, no idmap
+                } else if (SubIds.autoSize(o.userns) != null) {
                     UsernsAuto.check(o, rootless, overlay);
                     range = UsernsAuto.apply(o, spec, dir, writable);
                 } else {

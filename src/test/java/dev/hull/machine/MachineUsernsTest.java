@@ -141,6 +141,31 @@ class MachineUsernsTest {
         ok("machine", "rm", "-f", p);
     }
 
+    @Test
+    void withoutIdmappedLayersTheCopyIsShiftedOnceAtCreate() throws Exception {
+        // the copy snapshotter (no overlayfs, or HULL_SNAPSHOTTER=copy): the machine's own copy of the template
+        HullCommand copy = new HullCommand(MachineTest.dir.resolve("home"), MachineTest.dir.resolve("state"),
+                java.util.Map.of("HULL_NO_SERVICE", "1", "HULL_SNAPSHOTTER", "copy"));
+        String name = unique("mu-copy");
+        HullCommand.Result r = copy.run("machine", "create", name);
+        assertThat(r.exit()).as(r.toString()).isZero();
+        made.add(name);
+        JsonNode u = inspect(name).get("Machine").get("UserNamespace");
+        long start = u.get("uid").asLong();
+        Path rootfs = MachineTest.dir.resolve("home/containers").resolve(inspect(name).get("Id").asText())
+                .resolve("rootfs");
+        assertThat(Files.getAttribute(rootfs.resolve("etc/shadow"), "unix:uid")).isEqualTo((int) start);
+        assertThat(Files.getAttribute(rootfs.resolve("etc/shadow"), "unix:gid")).isEqualTo((int) (start + 42));
+        ok("machine", "start", name);
+        MachineTest.assertBooted(name);
+        assertThat(ok("machine", "exec", name, "stat", "-c", "%u:%g", "/etc/shadow").out().strip()).isEqualTo("0:42");
+        assertThat(ok("machine", "exec", name, "cat", "/proc/self/uid_map").out().strip().split("\\s+"))
+                .containsExactly("0", String.valueOf(start), "65536");
+        Path lease = lease(name);
+        ok("machine", "rm", "-f", name);
+        assertThat(Files.exists(lease)).isFalse();
+    }
+
     /** The lease file naming the machine's container directory, or null. */
     private static Path lease(String machine) throws Exception {
         String id = inspect(machine).get("Id").asText();
