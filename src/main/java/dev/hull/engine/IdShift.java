@@ -76,10 +76,50 @@ public final class IdShift {
         }
     }
 
+    /**
+     * A regular file, by descriptor: chown drops its file capabilities (security.capability), so they are read
+     * first and written back for to's root (v3 with to's first uid as rootid; v2 for the host's ids), else
+     * ping-like binaries would lose their capability in the new range.
+     */
+    private static void regular(int dfd, String name, AtFiles.Stat st, long uid, long gid, Ids to) throws IOException {
+        int fd = AtFiles.openat2(dfd, name, AtFiles.O_RDONLY | AtFiles.O_NOFOLLOW | AtFiles.O_NONBLOCK
+                | AtFiles.O_CLOEXEC, 0, AtFiles.RESOLVE_BENEATH | AtFiles.RESOLVE_NO_SYMLINKS);
+        try {
+            byte[] cap = dev.hull.linux.FdXattrs.read(fd).get(CAPABILITY);
+            AtFiles.fchownat(fd, "", (int) uid, (int) gid, AtFiles.AT_EMPTY_PATH);
+            AtFiles.fchmod(fd, st.mode() & 07777);
+            if (cap != null && cap.length >= 20) {
+                dev.hull.linux.FdXattrs.set(fd, CAPABILITY, capFor(cap, to));
+            }
+        } finally {
+            dev.hull.linux.Syscalls.close(fd);
+        }
+    }
+
+    static final String CAPABILITY = "security.capability";
+
+    /** A vfs_cap_data (v2 or v3) made for to's root: v3 with rootid to.uid, or v2 for the host's ids. */
+    static byte[] capFor(byte[] cap, Ids to) {
+        boolean host = to.equals(HOST);
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(cap).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int effective = in.getInt(0) & 0x000001;
+        java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(host ? 20 : 24).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        out.putInt((host ? 0x02000000 : 0x03000000) | effective);
+        out.put(cap, 4, 16); // permitted and inheritable, two 32-bit words each
+        if (!host) {
+            out.putInt((int) to.uid());
+        }
+        return out.array();
+    }
+
     /** name in dfd ("": dfd itself) given its owner in to; its mode kept (chown clears setuid and setgid). */
     private static void one(int dfd, String name, AtFiles.Stat st, Ids from, Ids to) throws IOException {
         long uid = uidIn(from, to, st.uid() & 0xffffffffL), gid = gidIn(from, to, st.gid() & 0xffffffffL);
         if (uid == (st.uid() & 0xffffffffL) && gid == (st.gid() & 0xffffffffL)) {
+            return;
+        }
+        if ((st.mode() & AtFiles.S_IFMT) == AtFiles.S_IFREG) {
+            regular(dfd, name, st, uid, gid, to);
             return;
         }
         int flags = name.isEmpty() ? AtFiles.AT_EMPTY_PATH : AtFiles.AT_SYMLINK_NOFOLLOW;
