@@ -1878,6 +1878,17 @@ int main(int argc, char **argv)
     int detach = 1;
     size_t i = 0;
     int cloned = 0;
+    /* Every namespace an exec joins is opened before the first setns (as runc's nsexec): once in the
+     * container's user namespace, a /proc/PID/ns file of a container init that has not exec'd yet (still
+     * non-dumpable, its mm the host's user namespace's) is no longer ours to open. */
+    int *nsfd = calloc(nops ? nops : 1, sizeof *nsfd);
+    if (!nsfd) fail("out of memory");
+    for (size_t j = 0; j < nops && ops[j].code != OP_CLONE; j++) {
+        nsfd[j] = -1;
+        if (ops[j].code != OP_SETNS) continue;
+        nsfd[j] = open(str(&ops[j], 0), O_RDONLY | O_CLOEXEC);
+        if (nsfd[j] < 0) SYSFAIL("open namespace %s", str(&ops[j], 0));
+    }
     for (; i < nops && !cloned; i++) {
         const struct op *o = &ops[i];
         switch (o->code) {
@@ -1900,10 +1911,9 @@ int main(int argc, char **argv)
             break;
         case OP_SETNS: {
             const char *path = str(o, 0);
-            int fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (fd < 0) SYSFAIL("open namespace %s", path);
-            if (setns(fd, u64(o, 1))) SYSFAIL("setns %s", path);
-            close(fd);
+            if (setns(nsfd[i], u64(o, 1))) SYSFAIL("setns %s", path);
+            close(nsfd[i]);
+            nsfd[i] = -1;
             break;
         }
         case OP_UNSHARE: if (unshare(u64(o, 0))) SYSFAIL("unshare 0x%lx", (unsigned long)u64(o, 0)); break;
