@@ -107,7 +107,8 @@ class MachineUsernsTest {
             assertThat(u.get("uid").asLong()).isNotEqualTo(startA);
             ok("machine", "start", m);
             MachineTest.assertBooted(m);
-            assertThat(ok("machine", "exec", m, "stat", "-c", "%u:%g", "/root/owned").out().strip()).isEqualTo("1000:1000");
+            assertThat(ok("machine", "exec", m, "stat", "-c", "%u:%g", "/root/owned").out().strip())
+                    .isEqualTo("1000:1000");
             assertThat(ok("machine", "exec", m, "stat", "-c", "%u", "/etc/shadow", "/root").out().strip().split("\\s+"))
                     .containsOnly("0");
             ok("machine", "rm", "-f", m);
