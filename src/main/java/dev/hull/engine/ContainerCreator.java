@@ -110,13 +110,16 @@ final class ContainerCreator {
                     Rootless.adapt(spec);
                 }
                 SubIds.Range range = null;
-                if (SubIds.autoSize(o.userns) != null && overlay == null && !rootless) {
-                    range = UsernsCopied.apply(o, spec, dir, writable, rootless); // a copy: shifted once, no idmap
-                } else if (SubIds.autoSize(o.userns) != null) {
+                if (SubIds.autoSize(o.userns) != null) {
                     UsernsAuto.check(o, rootless, overlay);
                     range = UsernsAuto.apply(o, spec, dir, writable);
                 } else {
                     UsernsAuto.refuseIdmapWithoutUserns(spec);
+                }
+                if (range != null && overlay == null) { // the copy snapshotter: no idmapped layers to present it;
+                    // its copy is chowned into the range once, podman's fallback (hull cp/commit see the shifted ids)
+                    ((ObjectNode) spec.get("annotations")).remove(dev.hull.runtime.Annotations.ROOTFS_IDMAP);
+                    UsernsAuto.shift(writable, range);
                 }
                 String mode = o.network == null ? "bridge" : o.network;
                 if (NetworkRequest.wired(mode) && !mode.equals(NetworkStore.DEFAULT)) {

@@ -38,10 +38,7 @@ final class UsernsAuto {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, flag + " and --privileged conflict: a privileged"
                     + " container gets the host's devices and ids (use --userns host)");
         }
-        if (overlay == null) {
-            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, flag + ": needs the overlay snapshotter (idmapped"
-                    + " image layers); this store copies layers (HULL_SNAPSHOTTER=copy or no overlayfs)");
-        }
+        // the copy snapshotter (overlay null): the copy is shifted into the range at create (ContainerCreator)
     }
 
     /** Leases the range and maps the spec onto it; the upper layer gets the container root's ids. */

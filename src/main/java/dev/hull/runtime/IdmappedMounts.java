@@ -110,8 +110,9 @@ final class IdmappedMounts {
                     mapText(linux.gidMappings()), lowers, options));
         } else if (newUserNs && !rootless && spec.annotations().get(Annotations.ROOTFS_OVERLAY) == null
                 && java.nio.file.Files.isDirectory(ctx.rootfs())) {
-            // A plain rootfs (a copy shifted into the range) opened by the executor as the host's root, as the
-            // binds above: the init, root of its user namespace only, may not walk the engine's private store.
+            // A plain rootfs (a copy shifted into the container's ids) in a new user namespace: opened by the
+            // host's root as the plain binds above are; the init, root of its user namespace only, may not
+            // be able to walk to it (the engine's private store).
             trees.put(-1, plan.idmapTree("the rootfs", ctx.rootfs().toString(), "", "", true, false));
         }
         return trees;
