@@ -1997,6 +1997,11 @@ int main(int argc, char **argv)
     int detach = 1;
     size_t i = 0;
     int cloned = 0;
+    /* Every namespace the plan joins is opened at the first setns, before any (as runc's nsexec): once in
+     * the container's user namespace, a /proc/PID/ns file of a container init that has not exec'd yet
+     * (still non-dumpable, its mm the host's user namespace's) is no longer ours to open. Not earlier: the
+     * monitor closes what is above the plan's fds; above them, so no op that names an fd meets one. */
+    int *nsfd = NULL;
     for (; i < nops && !cloned; i++) {
         const struct op *o = &ops[i];
         switch (o->code) {
@@ -2019,10 +2024,22 @@ int main(int argc, char **argv)
             break;
         case OP_SETNS: {
             const char *path = str(o, 0);
-            int fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (fd < 0) SYSFAIL("open namespace %s", path);
-            if (setns(fd, u64(o, 1))) SYSFAIL("setns %s", path);
-            close(fd);
+            if (!nsfd) {
+                nsfd = calloc(nops, sizeof *nsfd);
+                if (!nsfd) fail("out of memory");
+                for (size_t j = i; j < nops && ops[j].code != OP_CLONE; j++) {
+                    nsfd[j] = -1;
+                    if (ops[j].code != OP_SETNS) continue;
+                    int fd = open(str(&ops[j], 0), O_RDONLY | O_CLOEXEC);
+                    if (fd < 0) SYSFAIL("open namespace %s", str(&ops[j], 0));
+                    nsfd[j] = fcntl(fd, F_DUPFD_CLOEXEC, (int)highest_plan_fd(1) + 1);
+                    if (nsfd[j] < 0) SYSFAIL("dup namespace %s", str(&ops[j], 0));
+                    close(fd);
+                }
+            }
+            if (setns(nsfd[i], u64(o, 1))) SYSFAIL("setns %s", path);
+            close(nsfd[i]);
+            nsfd[i] = -1;
             break;
         }
         case OP_UNSHARE: if (unshare(u64(o, 0))) SYSFAIL("unshare 0x%lx", (unsigned long)u64(o, 0)); break;

@@ -69,6 +69,12 @@ final class MachineCli {
         boolean autostart;
         @Option(names = "--start", description = "Start it once made.")
         boolean start;
+        @Option(names = "--privileged", description = "Run it with the host's ids (its root is the host's root)."
+                + " Without it, a machine's root is a range of 65536 host ids of its own, in a user namespace.")
+        boolean privileged;
+        @Option(names = {"-v", "--volume"}, paramLabel = "SRC:DST[:OPTS]", description = "A host directory or a"
+                + " named volume bound in, as hull run's -v (repeatable).")
+        List<String> volumes = new ArrayList<>();
         @Parameters(index = "0", paramLabel = "NAME")
         String name;
 
@@ -81,7 +87,8 @@ final class MachineCli {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--cpus " + cpus + ": a positive number");
                 }
                 ContainerInfo c = m.create(new Machines.Request(name, distro, image, mem, cpus, pids, hostname,
-                        network, ip, autostart, sshKey, rootPasswordFile, disk, encrypt, keyFile), System.err);
+                        network, ip, autostart, sshKey, rootPasswordFile, disk, encrypt, keyFile, privileged, volumes),
+                        System.err);
                 if (start) {
                     m.start(c.id());
                 }
@@ -227,7 +234,7 @@ final class MachineCli {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--format " + format + ": use table or json");
                 }
                 List<String[]> rows = new ArrayList<>();
-                rows.add(new String[] {"NAME", "STATE", "IPV4", "CPUS", "MEMORY", "DISK", "AUTOSTART"});
+                rows.add(new String[] {"NAME", "STATE", "IPV4", "CPUS", "MEMORY", "DISK", "AUTOSTART", "USERNS"});
                 for (Machines.Machine x : machines().list()) {
                     if (format.equals("json")) {
                         ObjectNode n = ImageCli.JSON.createObjectNode();
@@ -240,6 +247,7 @@ final class MachineCli {
                         n.put("DiskSize", x.diskSize());
                         n.put("Autostart", x.autostart());
                         n.put("Distro", x.distro());
+                        n.put("UserNamespace", x.userns());
                         n.put("Id", x.id());
                         System.out.println(ImageCli.JSON.writer().without(SerializationFeature.INDENT_OUTPUT)
                                 .writeValueAsString(n));
@@ -248,7 +256,7 @@ final class MachineCli {
                             x.cpus() > 0 ? String.valueOf(x.cpus()) : "-",
                             x.memory() > 0 ? binarySize(x.memory()) : "-", binarySize(x.disk())
                                     + (x.diskSize() > 0 ? "/" + binarySize(x.diskSize()) : ""),
-                            String.valueOf(x.autostart())});
+                            String.valueOf(x.autostart()), x.userns()});
                     }
                 }
                 if (format.equals("table")) {

@@ -77,6 +77,9 @@ final class ContainerStarter {
             NetworkRequest net = engine.networkRequest(info);
             if (net.wired()) {
                 networking.setUp(net); // (tears down what a previous run left first)
+                if (SubIds.of(containers.dir(info.id())) != null) { // --userns=auto (a machine): ports < 1024, ping
+                    UsernsNetwork.grant(networking.netnsFile(info.id()));
+                }
             } else {
                 networking.tearDown(info.id());
                 if (net.mode().startsWith("container:")) {

@@ -108,12 +108,23 @@ public final class TreeClones {
      */
     public static long exportArchive(String name, byte[] config, Path dir, String prefix, java.io.OutputStream out)
             throws IOException {
+        return exportArchive(name, config, dir, prefix, out, IdShift.HOST);
+    }
+
+    /**
+     * As {@link #exportArchive(String, byte[], Path, String, java.io.OutputStream)}, the owners as the container
+     * whose ids are ids sees them (its range's first id written as 0): an import maps them into its own range.
+     */
+    public static long exportArchive(String name, byte[] config, Path dir, String prefix, java.io.OutputStream out,
+            IdShift.Ids ids) throws IOException {
         int fd = AtFiles.openat2(AT_FDCWD, dir.toString(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, 0);
         try {
             TreeCopy.TarSink tar = new TreeCopy.TarSink(out, true);
             tar.raw(name, config);
             AtFiles.Stat st = AtFiles.fstat(fd);
-            new TreeCopy.Walker(new Prefixed(tar, prefix), st.dev(), true).directory(fd, "",
+            TreeCopy.Sink sink = ids.equals(IdShift.HOST) ? new Prefixed(tar, prefix)
+                    : new Unshifted(new Prefixed(tar, prefix), ids);
+            new TreeCopy.Walker(sink, st.dev(), true).directory(fd, "",
                     TreeCopy.Meta.of(st).withXattrs(dev.hull.linux.FdXattrs.read(fd)));
             tar.finish();
             return tar.bytes();
@@ -152,6 +163,50 @@ public final class TreeClones {
         Wrapped(dev.hull.runtime.RuntimeError e) {
             super(e.getMessage(), e);
             this.error = e;
+        }
+    }
+
+    /** Entries with their owners as a container with ids sees them (ids outside its range kept). */
+    private record Unshifted(TreeCopy.Sink sink, IdShift.Ids ids) implements TreeCopy.Sink {
+        private TreeCopy.Meta in(TreeCopy.Meta m) {
+            return new TreeCopy.Meta(m.mode(), (int) IdShift.uidIn(ids, IdShift.HOST, m.uid() & 0xffffffffL),
+                    (int) IdShift.gidIn(ids, IdShift.HOST, m.gid() & 0xffffffffL), m.size(), m.mtimeSec(),
+                    m.mtimeNsec(), m.rdev(), m.xattrs());
+        }
+
+        @Override
+        public void directory(String path, TreeCopy.Meta m) throws IOException {
+            sink.directory(path, in(m));
+        }
+
+        @Override
+        public void directoryDone(String path, TreeCopy.Meta m) throws IOException {
+            sink.directoryDone(path, in(m));
+        }
+
+        @Override
+        public void file(String path, TreeCopy.Meta m, TreeCopy.Content c) throws IOException {
+            sink.file(path, in(m), c);
+        }
+
+        @Override
+        public void symlink(String path, TreeCopy.Meta m, String target) throws IOException {
+            sink.symlink(path, in(m), target);
+        }
+
+        @Override
+        public void hardlink(String path, String target) throws IOException {
+            sink.hardlink(path, target);
+        }
+
+        @Override
+        public void special(String path, TreeCopy.Meta m) throws IOException {
+            sink.special(path, in(m));
+        }
+
+        @Override
+        public long bytes() {
+            return sink.bytes();
         }
     }
 

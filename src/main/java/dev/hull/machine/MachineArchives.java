@@ -7,6 +7,7 @@ import dev.hull.engine.ContainerInfo;
 import dev.hull.engine.ContainerStore;
 import dev.hull.engine.CreateOptions;
 import dev.hull.engine.Engine;
+import dev.hull.engine.IdShift;
 import dev.hull.engine.TreeClones;
 import dev.hull.runtime.RuntimeError;
 import java.io.IOException;
@@ -38,7 +39,7 @@ final class MachineArchives {
     @JsonIgnoreProperties(ignoreUnknown = true)
     record Config(String Format, String Name, String Distro, String Image, String TemplateId, long Memory,
             double Cpus, Long Pids, String Hostname, long DiskSize, boolean Encrypted, boolean Plaintext,
-            boolean Autostart) {}
+            boolean Autostart, boolean Privileged) {}
 
     private final Machines machines;
     private final Engine engine;
@@ -64,12 +65,14 @@ final class MachineArchives {
             Config cfg = new Config(FORMAT, c.name(), distro, distro == null ? c.image() : null,
                     c.imageId(), o.memory, o.cpus, o.pidsLimit, o.hostname != null && !o.hostname.equals(c.name())
                             ? o.hostname : null, disk ? Disk.meta(dir).Size() : 0,
-                    disk && Disk.meta(dir).Encrypted(), true, "true".equals(o.labels.get(Machines.LABEL_AUTOSTART)));
+                    disk && Disk.meta(dir).Encrypted(), true, "true".equals(o.labels.get(Machines.LABEL_AUTOSTART)),
+                    !Machines.unprivileged(engine, c));
             byte[] json = MachineSnapshots.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cfg);
             // a running machine frozen while its files are read (a snapshot's freeze: thawed after, also
             // on failure; a killed export's freeze is undone by the machine's next snapshot command)
             try (MachineSnapshots.Frozen f = machines.snapshots().freeze(c)) {
-                return TreeClones.exportArchive(CONFIG, json, ContainerDisks.upper(dir), UPPER, out);
+                // owners as the machine sees them (its root 0): an import puts them in its own range
+                return TreeClones.exportArchive(CONFIG, json, ContainerDisks.upper(dir), UPPER, out, IdShift.of(dir));
             }
         }
     }
@@ -107,7 +110,8 @@ final class MachineArchives {
                 }
                 made[0] = machines.create(new Machines.Request(n, cfg.Distro(), cfg.Image(), cfg.Memory(), cfg.Cpus(),
                         cfg.Pids(), cfg.Hostname(), null, null, cfg.Autostart(), null, null,
-                        cfg.DiskSize() > 0 ? String.valueOf(cfg.DiskSize()) : null, keyFile != null, keyFile), progress);
+                        cfg.DiskSize() > 0 ? String.valueOf(cfg.DiskSize()) : null, keyFile != null, keyFile,
+                        cfg.Privileged(), null), progress);
                 if (cfg.TemplateId() != null && !cfg.TemplateId().equals(made[0].imageId())) {
                     progress.println("hull: machine " + n + ": this host's " + (cfg.Distro() != null ? cfg.Distro()
                             + " template" : "image " + cfg.Image()) + " is not the exported machine's (" + cfg.TemplateId()
@@ -115,6 +119,9 @@ final class MachineArchives {
                 }
                 return ContainerDisks.upper(engine.containers().dir(made[0].id()));
             });
+            // the archive's owners are as the machine saw them: into this machine's range
+            Path dir = engine.containers().dir(made[0].id());
+            IdShift.shift(ContainerDisks.upper(dir), IdShift.HOST, IdShift.of(dir));
             done = true;
             return made[0];
         } finally {

@@ -6,6 +6,7 @@ import dev.hull.engine.ContainerInfo;
 import dev.hull.engine.ContainerStore;
 import dev.hull.engine.CreateOptions;
 import dev.hull.engine.Engine;
+import dev.hull.engine.IdShift;
 import dev.hull.engine.TreeClones;
 import dev.hull.image.SnapshotStore;
 import dev.hull.runtime.RuntimeError;
@@ -54,7 +55,8 @@ final class MachineClones {
         String distro = Machines.distroOf(src);
         Machines.Request r = new Machines.Request(name, distro, distro == null ? src.image() : null,
                 o.memory, o.cpus, o.pidsLimit, hostname, o.network, ip, false, null, null,
-                disk ? String.valueOf(Disk.meta(srcDir).Size()) : null, false, null);
+                disk ? String.valueOf(Disk.meta(srcDir).Size()) : null, false, null,
+                !Machines.unprivileged(engine, src), o.volumes);
         ContainerInfo c = machines.create(r, System.err);
         boolean done = false;
         try {
@@ -73,6 +75,7 @@ final class MachineClones {
                 }
             }
             Path upper = ContainerDisks.upper(dir);
+            IdShift.shift(upper, IdShift.of(srcDir), IdShift.of(dir)); // SRC's range's owners into the clone's
             for (String p : IDENTITY) {
                 TreeClones.removeBeneath(upper, p);
             }

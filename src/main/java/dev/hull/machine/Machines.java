@@ -7,6 +7,7 @@ import dev.hull.engine.ContainerResources;
 import dev.hull.engine.ContainerStore;
 import dev.hull.engine.CreateOptions;
 import dev.hull.engine.Engine;
+import dev.hull.engine.IdShift;
 import dev.hull.engine.network.NetworkState;
 import dev.hull.runtime.RuntimeError;
 import java.io.IOException;
@@ -44,11 +45,12 @@ public final class Machines {
     /** What {@code hull machine create} asks for. */
     public record Request(String name, String distro, String image, long memory, double cpus, Long pids,
             String hostname, String network, String ip, boolean autostart, java.nio.file.Path sshKey,
-            java.nio.file.Path rootPasswordFile, String disk, boolean encrypt, java.nio.file.Path keyFile) {}
+            java.nio.file.Path rootPasswordFile, String disk, boolean encrypt, java.nio.file.Path keyFile,
+            boolean privileged, List<String> volumes) {}
 
     /** A machine for ls: its state and what it was given. */
     public record Machine(String name, String id, String state, String ipv4, double cpus, long memory,
-            long disk, long diskSize, boolean autostart, String distro) {}
+            long disk, long diskSize, boolean autostart, String distro, String userns) {}
 
     public ContainerInfo create(Request r, PrintStream progress) throws IOException, RuntimeError {
         if (r.name() == null || r.name().isEmpty()) {
@@ -85,6 +87,12 @@ public final class Machines {
         o.stopSignal = STOP_SIGNAL;
         o.stopTimeout = STOP_TIMEOUT;
         o.storageOpts = storageOpts; // --disk: its writable layer on a sized disk of its own
+        // unprivileged by default: its root is a range of host ids of its own (leased until machine rm), its
+        // template seen through idmapped layers; --privileged: the host's ids, as a machine before user namespaces
+        o.userns = r.privileged() ? null : "auto";
+        if (r.volumes() != null) {
+            o.volumes.addAll(r.volumes()); // -v as hull run's (a host path bound in is left as it is: see README)
+        }
         o.labels.put(LABEL, "true");
         o.labels.put(LABEL_DISTRO, distro);
         o.labels.put(LABEL_AUTOSTART, Boolean.toString(r.autostart()));
@@ -97,6 +105,10 @@ public final class Machines {
             }
             if (r.rootPasswordFile() != null) {
                 setup.rootPassword(r.rootPasswordFile());
+            }
+            if (r.sshKey() != null || r.rootPasswordFile() != null) { // written with the ids as seen inside
+                java.nio.file.Path dir = engine.containers().dir(c.id());
+                IdShift.shift(dev.hull.engine.ContainerDisks.upper(dir), IdShift.HOST, IdShift.of(dir));
             }
             done = true;
             return c;
@@ -273,7 +285,19 @@ public final class Machines {
         CreateOptions o = c.options();
         MachineDisk.Usage d = MachineDisk.usage(engine, c);
         return new Machine(c.name(), c.id(), s.status(), ip, o.cpus, o.memory, d.used(), d.size(),
-                "true".equals(o.labels.get(LABEL_AUTOSTART)), o.labels.getOrDefault(LABEL_DISTRO, c.image()));
+                "true".equals(o.labels.get(LABEL_AUTOSTART)), o.labels.getOrDefault(LABEL_DISTRO, c.image()),
+                userns(c));
+    }
+
+    /** "privileged" (the host's ids), or the range its root is: "uid:START:SIZE". */
+    private String userns(ContainerInfo c) throws IOException {
+        IdShift.Ids ids = IdShift.of(engine.containers().dir(c.id()));
+        return ids.equals(IdShift.HOST) ? "privileged" : "uid:" + ids.uid() + ":" + ids.size();
+    }
+
+    /** Whether the machine runs in a user namespace of its own (not --privileged). */
+    static boolean unprivileged(Engine engine, ContainerInfo c) throws IOException {
+        return IdShift.mapped(engine.containers().dir(c.id()));
     }
 
     /** Snapshots of machines: make, list, restore, remove. */
@@ -363,6 +387,14 @@ public final class Machines {
         }
         x.put("Autostart", m.autostart());
         x.put("Lxcfs", lxcfs(c, engine.state(c).running()));
+        IdShift.Ids ids = IdShift.of(engine.containers().dir(c.id()));
+        x.put("Privileged", ids.equals(IdShift.HOST));
+        if (!ids.equals(IdShift.HOST)) {
+            ObjectNode u = x.putObject("UserNamespace");
+            u.put("uid", ids.uid());
+            u.put("gid", ids.gid());
+            u.put("size", ids.size());
+        }
         return n;
     }
 }

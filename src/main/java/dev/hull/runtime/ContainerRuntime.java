@@ -243,6 +243,12 @@ public final class ContainerRuntime {
                 cgroupMade = true;
                 if (!cgroup.cgroupPath().equals(CgroupManagers.NONE)) {
                     new CgroupResources(layout(), cgroup.cgroupPath()).apply(resources, false);
+                    String writable = spec.annotations().get(Annotations.CGROUP_WRITABLE);
+                    if (writable != null && linux != null
+                            && linux.namespace("user").map(n -> n.path() == null).orElse(false)) {
+                        CgroupDelegation.handOver(layout(), cgroup.paths(), writable, hostId(linux.uidMappings()),
+                                hostId(linux.gidMappings()));
+                    }
                 }
             } catch (IOException | RuntimeError | RuntimeException e) {
                 // An executor that failed meanwhile (before its clone: idmapped mounts) aborted and took the
