@@ -19,9 +19,9 @@ import java.nio.charset.StandardCharsets;
  * <p>Most calls go through {@link #call}: one downcall shape for every C function whose
  * arguments are integers or pointers (at most seven) and whose result is an integer, errno
  * captured. Each distinct shape the FFM linker links costs a cold JVM a generated stub class,
- * some dozen lambda forms and native code (~10 ms of CPU each, none of it kept by the AOT cache),
+ * a dozen lambda forms and native code (~7 ms of CPU each here, none of it kept by the AOT cache),
  * so a cold {@code hull-runtime create}, which calls some 30 libc functions, links one shape
- * instead of 17. It is sound at the ABI level (x86_64 SysV, which is all Hull supports): integer
+ * instead of 17 (RuntimeColdPathTest counts them). It is sound at the ABI level (x86_64 SysV, which is all Hull supports): integer
  * and pointer arguments travel in the same registers, then on the stack, whatever their C type;
  * a callee reads the low bits of a register its prototype declares narrower and ignores registers
  * and stack slots it declares none for (the caller pops them), and an int result is the low half
@@ -30,10 +30,13 @@ import java.nio.charset.StandardCharsets;
  * prctl, syscall) expects; a non-variadic callee ignores rax. Pass pointers as
  * {@code segment.address()} (the arena must stay open across the call, as it does in a
  * try-with-resources around it) and 0 for NULL.
+ *
+ * <p>Public for the {@code dev.hull.linux} subpackages only (FFM stays in the Linux layer).
  */
-final class Native {
+public final class Native {
     static final Linker LINKER = Linker.nativeLinker();
-    static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    /** The layout of the segment {@link #call} captures errno in. */
+    public static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
 
@@ -56,8 +59,8 @@ final class Native {
      * Calls the C function at fn with the given integer or pointer arguments (missing ones are
      * 0), errno captured into st; returns its result as a long (cast to int for an int result).
      */
-    static long call(MemorySegment st, MemorySegment fn, long a0, long a1, long a2, long a3, long a4, long a5,
-            long a6) {
+    public static long call(MemorySegment st, MemorySegment fn, long a0, long a1, long a2, long a3, long a4,
+            long a5, long a6) {
         try {
             return (long) ANY.H.invokeExact(fn, st, a0, a1, a2, a3, a4, a5, a6);
         } catch (Throwable t) {
@@ -65,31 +68,31 @@ final class Native {
         }
     }
 
-    static long call(MemorySegment st, MemorySegment fn) {
+    public static long call(MemorySegment st, MemorySegment fn) {
         return call(st, fn, 0, 0, 0, 0, 0, 0, 0);
     }
 
-    static long call(MemorySegment st, MemorySegment fn, long a0) {
+    public static long call(MemorySegment st, MemorySegment fn, long a0) {
         return call(st, fn, a0, 0, 0, 0, 0, 0, 0);
     }
 
-    static long call(MemorySegment st, MemorySegment fn, long a0, long a1) {
+    public static long call(MemorySegment st, MemorySegment fn, long a0, long a1) {
         return call(st, fn, a0, a1, 0, 0, 0, 0, 0);
     }
 
-    static long call(MemorySegment st, MemorySegment fn, long a0, long a1, long a2) {
+    public static long call(MemorySegment st, MemorySegment fn, long a0, long a1, long a2) {
         return call(st, fn, a0, a1, a2, 0, 0, 0, 0);
     }
 
-    static long call(MemorySegment st, MemorySegment fn, long a0, long a1, long a2, long a3) {
+    public static long call(MemorySegment st, MemorySegment fn, long a0, long a1, long a2, long a3) {
         return call(st, fn, a0, a1, a2, a3, 0, 0, 0);
     }
 
-    static long call(MemorySegment st, MemorySegment fn, long a0, long a1, long a2, long a3, long a4) {
+    public static long call(MemorySegment st, MemorySegment fn, long a0, long a1, long a2, long a3, long a4) {
         return call(st, fn, a0, a1, a2, a3, a4, 0, 0);
     }
 
-    static long call(MemorySegment st, MemorySegment fn, long a0, long a1, long a2, long a3, long a4, long a5) {
+    public static long call(MemorySegment st, MemorySegment fn, long a0, long a1, long a2, long a3, long a4, long a5) {
         return call(st, fn, a0, a1, a2, a3, a4, a5, 0);
     }
 
@@ -99,27 +102,13 @@ final class Native {
         return call(DISCARDED.STATE, fn, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
     }
 
-    /** A libc function whose errno is captured in the call-state segment passed first. */
-    static MethodHandle fn(String name, MemoryLayout ret, MemoryLayout... args) {
-        return LINKER.downcallHandle(symbol(name), FunctionDescriptor.of(ret, args), CAPTURE);
-    }
-
-    /** As {@link #fn}, for a variadic function whose variadic arguments start at firstVariadic. */
-    static MethodHandle fnVariadic(String name, int firstVariadic, MemoryLayout ret, MemoryLayout... args) {
-        return LINKER.downcallHandle(symbol(name), FunctionDescriptor.of(ret, args), CAPTURE,
-                Linker.Option.firstVariadicArg(firstVariadic));
-    }
-
-    /** A libc function that reports errors by its return value (posix_spawn and friends). */
-    static MethodHandle fnNoErrno(String name, MemoryLayout ret, MemoryLayout... args) {
-        return LINKER.downcallHandle(symbol(name), FunctionDescriptor.of(ret, args));
-    }
-
-    static MemorySegment symbol(String name) {
+    /** libc's function name (UnsatisfiedLinkError when it has none). */
+    public static MemorySegment symbol(String name) {
         return LINKER.defaultLookup().find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
     }
 
-    static int errno(MemorySegment callState) {
+    /** The errno a {@link #call} captured in callState. */
+    public static int errno(MemorySegment callState) {
         return (int) ERRNO.get(callState, 0L);
     }
 
