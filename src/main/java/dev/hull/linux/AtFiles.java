@@ -330,7 +330,8 @@ public final class AtFiles {
     public static void linkat(int olddirfd, String oldname, int newdirfd, String newname) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            if ((int) call(st, LINKAT.F, olddirfd, cstr(arena, oldname).address(), newdirfd, cstr(arena, newname).address(), 0) != 0) {
+            if ((int) call(st, LINKAT.F, olddirfd, cstr(arena, oldname).address(), newdirfd,
+                    cstr(arena, newname).address(), 0) != 0) {
                 throw new LinuxException("linkat(" + fd(olddirfd) + ", " + q(oldname) + ", " + fd(newdirfd) + ", "
                         + q(newname) + ")", errno(st));
             }

@@ -61,8 +61,9 @@ public final class DetachedMounts {
                     int eq = opt.indexOf('=');
                     String key = eq < 0 ? opt : opt.substring(0, eq);
                     long r = eq < 0
-                            ? (long) call(st, SYSCALL5.F, SYS_FSCONFIG, fsfd, FSCONFIG_SET_FLAG, cstr(arena, key).address(), 0, 0L)
-                            : (long) call(st, SYSCALL5.F, SYS_FSCONFIG, fsfd, FSCONFIG_SET_STRING, cstr(arena, key).address(), cstr(arena, opt.substring(eq + 1)).address(), 0L);
+                            ? call(st, SYSCALL5.F, SYS_FSCONFIG, fsfd, FSCONFIG_SET_FLAG, cstr(arena, key).address(), 0, 0)
+                            : call(st, SYSCALL5.F, SYS_FSCONFIG, fsfd, FSCONFIG_SET_STRING, cstr(arena, key).address(),
+                                    cstr(arena, opt.substring(eq + 1)).address(), 0);
                     if (r < 0) {
                         int e = errno(st);
                         throw new LinuxException("fsconfig(" + fstype + ", " + key + ")" + log(arena, (int) fsfd), e);

@@ -21,11 +21,13 @@ import java.nio.charset.StandardCharsets;
  * captured. Each distinct shape the FFM linker links costs a cold JVM a generated stub class,
  * a dozen lambda forms and native code (~7 ms of CPU each here, none of it kept by the AOT cache),
  * so a cold {@code hull-runtime create}, which calls some 30 libc functions, links one shape
- * instead of 17 (RuntimeColdPathTest counts them). It is sound at the ABI level (x86_64 SysV, which is all Hull supports): integer
- * and pointer arguments travel in the same registers, then on the stack, whatever their C type;
- * a callee reads the low bits of a register its prototype declares narrower and ignores registers
- * and stack slots it declares none for (the caller pops them), and an int result is the low half
- * of rax (callers cast the long back to int). The shape is declared variadic after the first
+ * instead of 17 (RuntimeColdPathTest counts them).
+ *
+ * <p>It is sound at the ABI level (x86_64 SysV, which is all Hull supports): integer and pointer
+ * arguments travel in the same registers, then on the stack, whatever their C type; a callee
+ * reads the low bits of a register its prototype declares narrower and ignores registers and
+ * stack slots it declares none for (the caller pops them), and an int result is the low half of
+ * rax (callers cast the long back to int). The shape is declared variadic after the first
  * argument, so rax carries the count of vector registers a variadic callee (open, fcntl, ioctl,
  * prctl, syscall) expects; a non-variadic callee ignores rax. Pass pointers as
  * {@code segment.address()} (the arena must stay open across the call, as it does in a

@@ -92,9 +92,9 @@ public final class SealedFiles {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment n = cstr(arena, name);
-            long r = (long) call(st, SYSCALL2.F, SYS_MEMFD_CREATE, n.address(), (long) (MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC));
+            long r = call(st, SYSCALL2.F, SYS_MEMFD_CREATE, n.address(), MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
             if (r < 0 && errno(st) == Errno.EINVAL) { // kernels before 6.3 know no MFD_EXEC
-                r = (long) call(st, SYSCALL2.F, SYS_MEMFD_CREATE, n.address(), (long) (MFD_CLOEXEC | MFD_ALLOW_SEALING));
+                r = call(st, SYSCALL2.F, SYS_MEMFD_CREATE, n.address(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
             }
             if (r < 0) {
                 throw new LinuxException("memfd_create(\"" + name + "\")", errno(st));
@@ -109,7 +109,8 @@ public final class SealedFiles {
             Syscalls.writeFully(fd, content);
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment st = arena.allocate(CALL_STATE);
-                int r = (int) call(st, FCNTL.F, fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+                int r = (int) call(st, FCNTL.F, fd, F_ADD_SEALS,
+                        F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
                 if (r < 0) {
                     throw new LinuxException("fcntl(memfd, F_ADD_SEALS)", errno(st));
                 }

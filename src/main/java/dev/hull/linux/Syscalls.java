@@ -558,7 +558,8 @@ public final class Syscalls {
             times.setAtIndex(JAVA_LONG, 1, nanos);
             times.setAtIndex(JAVA_LONG, 2, seconds);
             times.setAtIndex(JAVA_LONG, 3, nanos);
-            int r = (int) call(st, UTIMENSAT.F, AT_FDCWD, cstr(arena, path).address(), times.address(), AT_SYMLINK_NOFOLLOW);
+            int r = (int) call(st, UTIMENSAT.F, AT_FDCWD, cstr(arena, path).address(), times.address(),
+                    AT_SYMLINK_NOFOLLOW);
             if (r != 0) {
                 throw new LinuxException("utimensat(" + q(path) + ", " + seconds + "." + nanos
                         + ", AT_SYMLINK_NOFOLLOW)", errno(st));
@@ -713,9 +714,11 @@ public final class Syscalls {
                             (int) callNoErrno(FA_ADDCLOSEFROM.F, fa.address(), keep + 1));
                 }
                 int ignored = (int) callNoErrno(SIGEMPTYSET.F, sigs.address());
-                check("posix_spawnattr_setsigmask", (int) callNoErrno(ATTR_SETSIGMASK.F, attr.address(), sigs.address()));
+                check("posix_spawnattr_setsigmask",
+                        (int) callNoErrno(ATTR_SETSIGMASK.F, attr.address(), sigs.address()));
                 ignored = (int) callNoErrno(SIGFILLSET.F, sigs.address());
-                check("posix_spawnattr_setsigdefault", (int) callNoErrno(ATTR_SETSIGDEFAULT.F, attr.address(), sigs.address()));
+                check("posix_spawnattr_setsigdefault",
+                        (int) callNoErrno(ATTR_SETSIGDEFAULT.F, attr.address(), sigs.address()));
                 check("posix_spawnattr_setflags", (int) callNoErrno(ATTR_SETFLAGS.F, attr.address(),
                         (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
                                 | (newSession ? POSIX_SPAWN_SETSID : 0))));

@@ -57,8 +57,8 @@ class NativeCallTest {
                 // pread(fd, buf, 16, 3): a ssize_t result, an off_t argument
                 long r = Native.call(st, Native.symbol("pread"), fd, buf.address(), 16, 3);
                 assertThat(r).isEqualTo(7);
-                assertThat(new String(buf.asSlice(0, r).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8))
-                        .isEqualTo("3456789");
+                byte[] got = buf.asSlice(0, r).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                assertThat(new String(got, StandardCharsets.UTF_8)).isEqualTo("3456789");
             } finally {
                 Syscalls.close(fd);
             }

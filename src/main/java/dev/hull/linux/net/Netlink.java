@@ -654,7 +654,8 @@ public final class Netlink implements AutoCloseable {
             MemorySegment seg = arena.allocate(request.length);
             MemorySegment.copy(request, 0, seg, JAVA_BYTE, 0, request.length);
             for (;;) {
-                long r = Native.call(st, SENDTO, fd, seg.address(), request.length, 0, kernelAddress(arena).address(), 12);
+                long r = Native.call(st, SENDTO, fd, seg.address(), request.length, 0, kernelAddress(arena).address(),
+                        12);
                 if (r == request.length) {
                     return;
                 }
