@@ -1,7 +1,6 @@
 package dev.hull.linux;
 
 import static dev.hull.linux.Native.*;
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -9,7 +8,6 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,62 +35,61 @@ public final class AtFiles {
     private static final int STATX_BASIC = 0x7ff;
 
     private static final class SYSCALL4 {
-        static final MethodHandle H = fnVariadic("syscall", 1, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS,
-                JAVA_LONG);
+        static final MemorySegment F = symbol("syscall");
     }
     private static final class STATX {
-        static final MethodHandle H = fn("statx", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
+        static final MemorySegment F = symbol("statx");
     }
     private static final class GETDENTS64 {
-        static final MethodHandle H = fn("getdents64", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("getdents64");
     }
     private static final class MKDIRAT {
-        static final MethodHandle H = fn("mkdirat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MemorySegment F = symbol("mkdirat");
     }
     private static final class SYMLINKAT {
-        static final MethodHandle H = fn("symlinkat", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+        static final MemorySegment F = symbol("symlinkat");
     }
     private static final class READLINKAT {
-        static final MethodHandle H = fn("readlinkat", JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("readlinkat");
     }
     private static final class UNLINKAT {
-        static final MethodHandle H = fn("unlinkat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MemorySegment F = symbol("unlinkat");
     }
     private static final class LINKAT {
-        static final MethodHandle H = fn("linkat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MemorySegment F = symbol("linkat");
     }
     private static final class FCHOWNAT {
-        static final MethodHandle H = fn("fchownat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("fchownat");
     }
     private static final class FCHMOD {
-        static final MethodHandle H = fn("fchmod", JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("fchmod");
     }
     private static final class FCHMODAT {
-        static final MethodHandle H = fn("fchmodat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("fchmodat");
     }
     private static final class UTIMENSAT {
-        static final MethodHandle H = fn("utimensat", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+        static final MemorySegment F = symbol("utimensat");
     }
     private static final class FUTIMENS {
-        static final MethodHandle H = fn("futimens", JAVA_INT, JAVA_INT, ADDRESS);
+        static final MemorySegment F = symbol("futimens");
     }
     private static final class MKNODAT {
-        static final MethodHandle H = fn("mknodat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
+        static final MemorySegment F = symbol("mknodat");
     }
     private static final class SENDFILE {
-        static final MethodHandle H = fn("sendfile", JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("sendfile");
     }
     private static final class READ {
-        static final MethodHandle H = fn("read", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("read");
     }
     private static final class WRITE {
-        static final MethodHandle H = fn("write", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("write");
     }
     private static final class GETEUID {
-        static final MethodHandle H = fnNoErrno("geteuid", JAVA_INT);
+        static final MemorySegment F = symbol("geteuid");
     }
     private static final class GETEGID {
-        static final MethodHandle H = fnNoErrno("getegid", JAVA_INT);
+        static final MemorySegment F = symbol("getegid");
     }
 
     private AtFiles() {}
@@ -118,7 +115,7 @@ public final class AtFiles {
             how.set(JAVA_LONG, 16, resolve);
             MemorySegment p = cstr(arena, path);
             for (int attempt = 0; ; attempt++) {
-                long r = (long) SYSCALL4.H.invokeExact(st, SYS_OPENAT2, (long) dirfd, p, how, 24L);
+                long r = (long) call(st, SYSCALL4.F, SYS_OPENAT2, (long) dirfd, p.address(), how.address(), 24L);
                 if (r >= 0) {
                     return (int) r;
                 }
@@ -169,7 +166,7 @@ public final class AtFiles {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment b = arena.allocate(256, 8);
-            int r = (int) STATX.H.invokeExact(st, dirfd, cstr(arena, path), flags, STATX_BASIC, b);
+            int r = (int) call(st, STATX.F, dirfd, cstr(arena, path).address(), flags, STATX_BASIC, b.address());
             if (r != 0) {
                 throw new LinuxException("statx(" + fd(dirfd) + ", " + q(path) + ", 0x" + Integer.toHexString(flags)
                         + ")", errno(st));
@@ -199,7 +196,7 @@ public final class AtFiles {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment b = arena.allocate(256, 8);
-            int r = (int) STATX.H.invokeExact(st, AT_FDCWD, cstr(arena, path), 0, STATX_BASIC, b);
+            int r = (int) call(st, STATX.F, AT_FDCWD, cstr(arena, path).address(), 0, STATX_BASIC, b.address());
             if (r != 0) {
                 throw new LinuxException("statx(" + q(path) + ")", errno(st));
             }
@@ -235,7 +232,7 @@ public final class AtFiles {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment buf = arena.allocate(32768, 8);
             for (;;) {
-                long n = (long) GETDENTS64.H.invokeExact(st, dirfd, buf, buf.byteSize());
+                long n = (long) call(st, GETDENTS64.F, dirfd, buf.address(), buf.byteSize());
                 if (n < 0) {
                     int e = errno(st);
                     if (e == Errno.EINTR) {
@@ -272,7 +269,7 @@ public final class AtFiles {
     public static void mkdirat(int dirfd, String name, int mode) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            if ((int) MKDIRAT.H.invokeExact(st, dirfd, cstr(arena, name), mode) != 0) {
+            if ((int) call(st, MKDIRAT.F, dirfd, cstr(arena, name).address(), mode) != 0) {
                 throw new LinuxException("mkdirat(" + fd(dirfd) + ", " + q(name) + ", 0" + Integer.toOctalString(mode)
                         + ")", errno(st));
             }
@@ -287,7 +284,7 @@ public final class AtFiles {
     public static void symlinkat(String target, int dirfd, String name) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            if ((int) SYMLINKAT.H.invokeExact(st, cstr(arena, target), dirfd, cstr(arena, name)) != 0) {
+            if ((int) call(st, SYMLINKAT.F, cstr(arena, target).address(), dirfd, cstr(arena, name).address()) != 0) {
                 throw new LinuxException("symlinkat(" + q(target) + ", " + fd(dirfd) + ", " + q(name) + ")", errno(st));
             }
         } catch (LinuxException e) {
@@ -302,7 +299,7 @@ public final class AtFiles {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment buf = arena.allocate(4097);
-            long n = (long) READLINKAT.H.invokeExact(st, dirfd, cstr(arena, name), buf, 4097L);
+            long n = (long) call(st, READLINKAT.F, dirfd, cstr(arena, name).address(), buf.address(), 4097L);
             if (n < 0) {
                 throw new LinuxException("readlinkat(" + fd(dirfd) + ", " + q(name) + ")", errno(st));
             }
@@ -318,7 +315,7 @@ public final class AtFiles {
     public static void unlinkat(int dirfd, String name, int flags) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            if ((int) UNLINKAT.H.invokeExact(st, dirfd, cstr(arena, name), flags) != 0) {
+            if ((int) call(st, UNLINKAT.F, dirfd, cstr(arena, name).address(), flags) != 0) {
                 throw new LinuxException("unlinkat(" + fd(dirfd) + ", " + q(name) + ", 0x" + Integer.toHexString(flags)
                         + ")", errno(st));
             }
@@ -333,7 +330,8 @@ public final class AtFiles {
     public static void linkat(int olddirfd, String oldname, int newdirfd, String newname) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            if ((int) LINKAT.H.invokeExact(st, olddirfd, cstr(arena, oldname), newdirfd, cstr(arena, newname), 0) != 0) {
+            if ((int) call(st, LINKAT.F, olddirfd, cstr(arena, oldname).address(), newdirfd,
+                    cstr(arena, newname).address(), 0) != 0) {
                 throw new LinuxException("linkat(" + fd(olddirfd) + ", " + q(oldname) + ", " + fd(newdirfd) + ", "
                         + q(newname) + ")", errno(st));
             }
@@ -348,7 +346,7 @@ public final class AtFiles {
     public static void fchownat(int dirfd, String name, int uid, int gid, int flags) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            if ((int) FCHOWNAT.H.invokeExact(st, dirfd, cstr(arena, name), uid, gid, flags) != 0) {
+            if ((int) call(st, FCHOWNAT.F, dirfd, cstr(arena, name).address(), uid, gid, flags) != 0) {
                 throw new LinuxException("fchownat(" + fd(dirfd) + ", " + q(name) + ", " + uid + ", " + gid + ")",
                         errno(st));
             }
@@ -362,7 +360,7 @@ public final class AtFiles {
     public static void fchmod(int fd, int mode) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            if ((int) FCHMOD.H.invokeExact(st, fd, mode) != 0) {
+            if ((int) call(st, FCHMOD.F, fd, mode) != 0) {
                 throw new LinuxException("fchmod(" + fd + ", 0" + Integer.toOctalString(mode) + ")", errno(st));
             }
         } catch (LinuxException e) {
@@ -376,7 +374,7 @@ public final class AtFiles {
     public static void lchmodat(int dirfd, String name, int mode) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            if ((int) FCHMODAT.H.invokeExact(st, dirfd, cstr(arena, name), mode, AT_SYMLINK_NOFOLLOW) != 0) {
+            if ((int) call(st, FCHMODAT.F, dirfd, cstr(arena, name).address(), mode, AT_SYMLINK_NOFOLLOW) != 0) {
                 throw new LinuxException("fchmodat(" + fd(dirfd) + ", " + q(name) + ", 0" + Integer.toOctalString(mode)
                         + ", AT_SYMLINK_NOFOLLOW)", errno(st));
             }
@@ -396,8 +394,8 @@ public final class AtFiles {
             times.setAtIndex(JAVA_LONG, 1, nanos);
             times.setAtIndex(JAVA_LONG, 2, seconds);
             times.setAtIndex(JAVA_LONG, 3, nanos);
-            int r = name == null ? (int) FUTIMENS.H.invokeExact(st, dirfd, times)
-                    : (int) UTIMENSAT.H.invokeExact(st, dirfd, cstr(arena, name), times, flags);
+            int r = name == null ? (int) call(st, FUTIMENS.F, dirfd, times.address())
+                    : (int) call(st, UTIMENSAT.F, dirfd, cstr(arena, name).address(), times.address(), flags);
             if (r != 0) {
                 throw new LinuxException((name == null ? "futimens(" + dirfd : "utimensat(" + fd(dirfd) + ", " + q(name))
                         + ", " + seconds + ")", errno(st));
@@ -413,7 +411,7 @@ public final class AtFiles {
     public static void mknodat(int dirfd, String name, int mode, long dev) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            if ((int) MKNODAT.H.invokeExact(st, dirfd, cstr(arena, name), mode, dev) != 0) {
+            if ((int) call(st, MKNODAT.F, dirfd, cstr(arena, name).address(), mode, dev) != 0) {
                 throw new LinuxException("mknodat(" + fd(dirfd) + ", " + q(name) + ", 0" + Integer.toOctalString(mode)
                         + ")", errno(st));
             }
@@ -433,7 +431,7 @@ public final class AtFiles {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             for (;;) {
-                long n = (long) SENDFILE.H.invokeExact(st, out, in, MemorySegment.NULL, 1L << 30);
+                long n = (long) call(st, SENDFILE.F, out, in, 0, 1L << 30);
                 if (n > 0) {
                     total += n;
                     continue;
@@ -488,7 +486,7 @@ public final class AtFiles {
             for (;;) {
                 long n;
                 try {
-                    n = (long) READ.H.invokeExact(st, fd, buf, want);
+                    n = (long) call(st, READ.F, fd, buf.address(), want);
                 } catch (Throwable t) {
                     throw unexpected(t);
                 }
@@ -512,7 +510,7 @@ public final class AtFiles {
                 while (done < chunk) {
                     long n;
                     try {
-                        n = (long) WRITE.H.invokeExact(st, fd, buf.asSlice(done), chunk - done);
+                        n = (long) call(st, WRITE.F, fd, buf.asSlice(done).address(), chunk - done);
                     } catch (Throwable t) {
                         throw unexpected(t);
                     }
@@ -586,7 +584,7 @@ public final class AtFiles {
 
     public static int geteuid() {
         try {
-            return (int) GETEUID.H.invokeExact();
+            return (int) callNoErrno(GETEUID.F);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -594,7 +592,7 @@ public final class AtFiles {
 
     public static int getegid() {
         try {
-            return (int) GETEGID.H.invokeExact();
+            return (int) callNoErrno(GETEGID.F);
         } catch (Throwable t) {
             throw unexpected(t);
         }

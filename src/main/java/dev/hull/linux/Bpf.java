@@ -1,18 +1,11 @@
 package dev.hull.linux;
 
 import static dev.hull.linux.Native.*;
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -27,15 +20,12 @@ public final class Bpf {
     private static final long SYS_BPF = 321; // x86_64
     private static final int ATTR_SIZE = 128;
 
-    private static final MethodHandle SYSCALL = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("syscall").orElseThrow(),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG),
-            Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
+    private static final MemorySegment SYSCALL = symbol("syscall");
 
     private Bpf() {}
 
     private static long bpf(Arena arena, MemorySegment st, int cmd, MemorySegment attr) throws Throwable {
-        return (long) SYSCALL.invokeExact(st, SYS_BPF, (long) cmd, attr, (long) ATTR_SIZE);
+        return call(st, SYSCALL, SYS_BPF, cmd, attr.address(), ATTR_SIZE);
     }
 
     /**

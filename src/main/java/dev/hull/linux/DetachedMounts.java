@@ -1,14 +1,10 @@
 package dev.hull.linux;
 
 import static dev.hull.linux.Native.*;
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -24,17 +20,16 @@ public final class DetachedMounts {
     private static final long FSCONFIG_SET_FLAG = 0, FSCONFIG_SET_STRING = 1, FSCONFIG_CMD_CREATE = 6;
 
     private static final class SYSCALL5 {
-        static final MethodHandle H = fnVariadic("syscall", 1, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS,
-                ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("syscall");
     }
     private static final class SYSCALL2 {
-        static final MethodHandle H = fnVariadic("syscall", 1, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("syscall");
     }
     private static final class SYSCALL3 {
-        static final MethodHandle H = fnVariadic("syscall", 1, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
+        static final MemorySegment F = symbol("syscall");
     }
     private static final class READ {
-        static final MethodHandle H = fn("read", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("read");
     }
 
     private DetachedMounts() {}
@@ -54,7 +49,7 @@ public final class DetachedMounts {
     public static int mount(String fstype, String options, long attrs) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            long fsfd = (long) SYSCALL2.H.invokeExact(st, SYS_FSOPEN, cstr(arena, fstype), FSOPEN_CLOEXEC);
+            long fsfd = (long) call(st, SYSCALL2.F, SYS_FSOPEN, cstr(arena, fstype).address(), FSOPEN_CLOEXEC);
             if (fsfd < 0) {
                 throw new LinuxException("fsopen(\"" + fstype + "\")", errno(st));
             }
@@ -66,22 +61,20 @@ public final class DetachedMounts {
                     int eq = opt.indexOf('=');
                     String key = eq < 0 ? opt : opt.substring(0, eq);
                     long r = eq < 0
-                            ? (long) SYSCALL5.H.invokeExact(st, SYS_FSCONFIG, fsfd, FSCONFIG_SET_FLAG,
-                                    cstr(arena, key), MemorySegment.NULL, 0L)
-                            : (long) SYSCALL5.H.invokeExact(st, SYS_FSCONFIG, fsfd, FSCONFIG_SET_STRING,
-                                    cstr(arena, key), cstr(arena, opt.substring(eq + 1)), 0L);
+                            ? call(st, SYSCALL5.F, SYS_FSCONFIG, fsfd, FSCONFIG_SET_FLAG, cstr(arena, key).address(), 0, 0)
+                            : call(st, SYSCALL5.F, SYS_FSCONFIG, fsfd, FSCONFIG_SET_STRING, cstr(arena, key).address(),
+                                    cstr(arena, opt.substring(eq + 1)).address(), 0);
                     if (r < 0) {
                         int e = errno(st);
                         throw new LinuxException("fsconfig(" + fstype + ", " + key + ")" + log(arena, (int) fsfd), e);
                     }
                 }
-                long r = (long) SYSCALL5.H.invokeExact(st, SYS_FSCONFIG, fsfd, FSCONFIG_CMD_CREATE,
-                        MemorySegment.NULL, MemorySegment.NULL, 0L);
+                long r = (long) call(st, SYSCALL5.F, SYS_FSCONFIG, fsfd, FSCONFIG_CMD_CREATE, 0, 0, 0L);
                 if (r < 0) {
                     int e = errno(st);
                     throw new LinuxException("fsconfig(" + fstype + ", FSCONFIG_CMD_CREATE)" + log(arena, (int) fsfd), e);
                 }
-                long mfd = (long) SYSCALL3.H.invokeExact(st, SYS_FSMOUNT, fsfd, FSMOUNT_CLOEXEC, attrs);
+                long mfd = (long) call(st, SYSCALL3.F, SYS_FSMOUNT, fsfd, FSMOUNT_CLOEXEC, attrs);
                 if (mfd < 0) {
                     int e = errno(st);
                     throw new LinuxException("fsmount(" + fstype + ")" + log(arena, (int) fsfd), e);
@@ -105,7 +98,7 @@ public final class DetachedMounts {
             MemorySegment buf = arena.allocate(4096);
             for (int i = 0; i < 8; i++) {
                 // The log is read one message per read; with no message left, read fails (ENODATA).
-                long n = (long) READ.H.invokeExact(st, fsfd, buf, 4096L);
+                long n = (long) call(st, READ.F, fsfd, buf.address(), 4096L);
                 if (n <= 0) {
                     break;
                 }

@@ -1,18 +1,11 @@
 package dev.hull.linux;
 
 import static dev.hull.linux.Native.*;
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
 /**
  * Descriptor plumbing for process control: fcntl (dup above a floor, file status flags), pipe2,
@@ -28,24 +21,22 @@ public final class FdControl {
     private static final int TCSANOW = 0;
 
     private static final class FCNTL {
-        static final MethodHandle H = LINKER.downcallHandle(LINKER.defaultLookup().find("fcntl").orElseThrow(),
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), CAPTURE, Linker.Option.firstVariadicArg(2));
+        static final MemorySegment F = symbol("fcntl");
     }
     private static final class PIPE2 {
-        static final MethodHandle H = fn("pipe2", JAVA_INT, ADDRESS, JAVA_INT);
+        static final MemorySegment F = symbol("pipe2");
     }
     private static final class POLL {
-        static final MethodHandle H = fn("poll", JAVA_INT, ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG, JAVA_INT);
+        static final MemorySegment F = symbol("poll");
     }
     private static final class TCGETATTR {
-        static final MethodHandle H = fn("tcgetattr", JAVA_INT, JAVA_INT, ADDRESS);
+        static final MemorySegment F = symbol("tcgetattr");
     }
     private static final class TCSETATTR {
-        static final MethodHandle H = fn("tcsetattr", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+        static final MemorySegment F = symbol("tcsetattr");
     }
     private static final class CFMAKERAW {
-        static final MethodHandle H = LINKER.downcallHandle(LINKER.defaultLookup().find("cfmakeraw").orElseThrow(),
-                FunctionDescriptor.ofVoid(ADDRESS));
+        static final MemorySegment F = symbol("cfmakeraw");
     }
 
     private FdControl() {}
@@ -53,7 +44,7 @@ public final class FdControl {
     private static int fcntl(int fd, int cmd, int arg, String what) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) FCNTL.H.invokeExact(st, fd, cmd, arg);
+            int r = (int) call(st, FCNTL.F, fd, cmd, arg);
             if (r < 0) {
                 throw new LinuxException(what, errno(st));
             }
@@ -81,7 +72,7 @@ public final class FdControl {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment fds = arena.allocate(JAVA_INT, 2);
-            if ((int) PIPE2.H.invokeExact(st, fds, O_CLOEXEC) != 0) {
+            if ((int) call(st, PIPE2.F, fds.address(), O_CLOEXEC) != 0) {
                 throw new LinuxException("pipe2", errno(st));
             }
             return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
@@ -111,7 +102,7 @@ public final class FdControl {
                 p.set(JAVA_SHORT, 8L * i + 6, (short) 0);
             }
             for (;;) {
-                int r = (int) POLL.H.invokeExact(st, p, (long) fds.length, timeoutMs);
+                int r = (int) call(st, POLL.F, p.address(), (long) fds.length, timeoutMs);
                 if (r >= 0) {
                     break;
                 }
@@ -137,7 +128,7 @@ public final class FdControl {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment t = arena.allocate(TERMIOS_SIZE, 8);
-            return (int) TCGETATTR.H.invokeExact(st, fd, t) == 0;
+            return (int) call(st, TCGETATTR.F, fd, t.address()) == 0;
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -148,12 +139,12 @@ public final class FdControl {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment t = arena.allocate(TERMIOS_SIZE, 8);
-            if ((int) TCGETATTR.H.invokeExact(st, fd, t) != 0) {
+            if ((int) call(st, TCGETATTR.F, fd, t.address()) != 0) {
                 return null;
             }
             byte[] saved = t.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-            CFMAKERAW.H.invokeExact(t);
-            int ignored = (int) TCSETATTR.H.invokeExact(st, fd, TCSANOW, t);
+            callNoErrno(CFMAKERAW.F, t.address());
+            int ignored = (int) call(st, TCSETATTR.F, fd, TCSANOW, t.address());
             return saved;
         } catch (Throwable t) {
             throw unexpected(t);
@@ -166,7 +157,7 @@ public final class FdControl {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment t = arena.allocate(TERMIOS_SIZE, 8);
             MemorySegment.copy(saved, 0, t, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, saved.length);
-            int ignored = (int) TCSETATTR.H.invokeExact(st, fd, TCSANOW, t);
+            int ignored = (int) call(st, TCSETATTR.F, fd, TCSANOW, t.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }

@@ -8,13 +8,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -25,10 +19,9 @@ public final class FdPassing {
     private static final int SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_NOSIGNAL = 0x4000;
     public static final long TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414;
 
-    private static final MethodHandle CONNECT = fn("connect", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
-    private static final MethodHandle SENDMSG = fn("sendmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
-    private static final MethodHandle IOCTL = LINKER.downcallHandle(LINKER.defaultLookup().find("ioctl").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), CAPTURE, Linker.Option.firstVariadicArg(2));
+    private static final MemorySegment CONNECT = symbol("connect");
+    private static final MemorySegment SENDMSG = symbol("sendmsg");
+    private static final MemorySegment IOCTL = symbol("ioctl");
 
     private FdPassing() {}
 
@@ -38,7 +31,7 @@ public final class FdPassing {
             MemorySegment st = arena.allocate(CALL_STATE);
             UnixSocket.Endpoint ep = UnixSocket.open(arena, st, "connect", path);
             for (;;) {
-                if ((int) CONNECT.invokeExact(st, ep.fd(), ep.address(), ep.length()) == 0) {
+                if ((int) call(st, CONNECT, ep.fd(), ep.address().address(), ep.length()) == 0) {
                     return ep.fd();
                 }
                 int e = errno(st);
@@ -86,7 +79,7 @@ public final class FdPassing {
             msg.set(ADDRESS, 32, control);
             msg.set(JAVA_LONG, 40, space);
             for (;;) {
-                long n = (long) SENDMSG.invokeExact(st, sock, msg, MSG_NOSIGNAL);
+                long n = (long) call(st, SENDMSG, sock, msg.address(), MSG_NOSIGNAL);
                 if (n >= 0) {
                     if (n < payload.length) { // a stream socket took part of it; the fds went with the first byte
                         Syscalls.writeFully(sock, java.util.Arrays.copyOfRange(payload, (int) n, payload.length));
@@ -110,7 +103,7 @@ public final class FdPassing {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment ws = arena.allocate(8, 2);
-            if ((int) IOCTL.invokeExact(st, fd, TIOCGWINSZ, ws) != 0) {
+            if ((int) call(st, IOCTL, fd, TIOCGWINSZ, ws.address()) != 0) {
                 throw new LinuxException("ioctl(" + fd + ", TIOCGWINSZ)", errno(st));
             }
             return new int[] {Short.toUnsignedInt(ws.get(JAVA_SHORT, 0)), Short.toUnsignedInt(ws.get(JAVA_SHORT, 2))};
@@ -127,7 +120,7 @@ public final class FdPassing {
             MemorySegment ws = arena.allocate(8, 2);
             ws.set(JAVA_SHORT, 0, (short) rows);
             ws.set(JAVA_SHORT, 2, (short) cols);
-            if ((int) IOCTL.invokeExact(st, fd, TIOCSWINSZ, ws) != 0) {
+            if ((int) call(st, IOCTL, fd, TIOCSWINSZ, ws.address()) != 0) {
                 throw new LinuxException("ioctl(" + fd + ", TIOCSWINSZ " + rows + "x" + cols + ")", errno(st));
             }
         } catch (LinuxException e) {

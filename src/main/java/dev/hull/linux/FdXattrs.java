@@ -1,14 +1,10 @@
 package dev.hull.linux;
 
 import static dev.hull.linux.Native.*;
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -24,13 +20,13 @@ public final class FdXattrs {
     private FdXattrs() {}
 
     private static final class FLISTXATTR {
-        static final MethodHandle H = fn("flistxattr", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("flistxattr");
     }
     private static final class FGETXATTR {
-        static final MethodHandle H = fn("fgetxattr", JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("fgetxattr");
     }
     private static final class FSETXATTR {
-        static final MethodHandle H = fn("fsetxattr", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT);
+        static final MemorySegment F = symbol("fsetxattr");
     }
 
     /** Every attribute of fd, name to value, in the order the file system lists them. */
@@ -40,13 +36,13 @@ public final class FdXattrs {
             MemorySegment st = arena.allocate(CALL_STATE);
             byte[] names = null;
             while (names == null) {
-                long size = (long) FLISTXATTR.H.invokeExact(st, fd, MemorySegment.NULL, 0L);
+                long size = (long) call(st, FLISTXATTR.F, fd, 0, 0L);
                 if (size == 0) {
                     return out;
                 }
                 if (size > 0) {
                     MemorySegment buf = arena.allocate(size);
-                    long r = (long) FLISTXATTR.H.invokeExact(st, fd, buf, size);
+                    long r = (long) call(st, FLISTXATTR.F, fd, buf.address(), size);
                     if (r >= 0) {
                         names = buf.asSlice(0, r).toArray(JAVA_BYTE);
                         break;
@@ -82,10 +78,10 @@ public final class FdXattrs {
     private static byte[] get(Arena arena, MemorySegment st, int fd, String name) throws Throwable {
         MemorySegment n = cstr(arena, name);
         for (;;) {
-            long size = (long) FGETXATTR.H.invokeExact(st, fd, n, MemorySegment.NULL, 0L);
+            long size = (long) call(st, FGETXATTR.F, fd, n.address(), 0, 0L);
             if (size >= 0) {
                 MemorySegment buf = arena.allocate(Math.max(1, size));
-                long r = (long) FGETXATTR.H.invokeExact(st, fd, n, buf, size);
+                long r = (long) call(st, FGETXATTR.F, fd, n.address(), buf.address(), size);
                 if (r >= 0) {
                     return buf.asSlice(0, r).toArray(JAVA_BYTE);
                 }
@@ -106,7 +102,7 @@ public final class FdXattrs {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment v = arena.allocate(Math.max(1, value.length));
             MemorySegment.copy(value, 0, v, JAVA_BYTE, 0, value.length);
-            int r = (int) FSETXATTR.H.invokeExact(st, fd, cstr(arena, name), v, (long) value.length, 0);
+            int r = (int) call(st, FSETXATTR.F, fd, cstr(arena, name).address(), v.address(), (long) value.length, 0);
             if (r != 0) {
                 throw new LinuxException("fsetxattr(" + fd + ", " + name + ", " + value.length + " bytes)", errno(st));
             }

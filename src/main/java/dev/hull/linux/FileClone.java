@@ -1,13 +1,10 @@
 package dev.hull.linux;
 
 import static dev.hull.linux.Native.*;
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 
 /**
  * A regular file's content copied to another descriptor as cheaply as its file system allows: a
@@ -25,17 +22,16 @@ public final class FileClone {
     public enum How { REFLINK, SPARSE }
 
     private static final class LSEEK {
-        static final MethodHandle H = fn("lseek", JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT);
+        static final MemorySegment F = symbol("lseek");
     }
     private static final class COPY_FILE_RANGE {
-        static final MethodHandle H = fn("copy_file_range", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS,
-                JAVA_LONG, JAVA_INT);
+        static final MemorySegment F = symbol("copy_file_range");
     }
     private static final class FTRUNCATE {
-        static final MethodHandle H = fn("ftruncate", JAVA_INT, JAVA_INT, JAVA_LONG);
+        static final MemorySegment F = symbol("ftruncate");
     }
     private static final class SYNCFS {
-        static final MethodHandle H = fn("syncfs", JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("syncfs");
     }
 
     private FileClone() {}
@@ -76,7 +72,7 @@ public final class FileClone {
             long end = seek(st, in, 0, 2); // SEEK_END: the length
             long pos = 0;
             while (pos < end) {
-                long data = (long) LSEEK.H.invokeExact(st, in, pos, SEEK_DATA);
+                long data = (long) call(st, LSEEK.F, in, pos, SEEK_DATA);
                 if (data < 0) {
                     if (errno(st) == Errno.ENXIO) {
                         break; // a hole to the end
@@ -88,7 +84,7 @@ public final class FileClone {
                 outOff.set(JAVA_LONG, 0, data);
                 long left = hole - data;
                 while (left > 0) {
-                    long n = (long) COPY_FILE_RANGE.H.invokeExact(st, in, inOff, out, outOff, left, 0);
+                    long n = (long) call(st, COPY_FILE_RANGE.F, in, inOff.address(), out, outOff.address(), left, 0);
                     if (n < 0) {
                         if (errno(st) == Errno.EINTR) {
                             continue;
@@ -102,7 +98,7 @@ public final class FileClone {
                 }
                 pos = hole;
             }
-            int r = (int) FTRUNCATE.H.invokeExact(st, out, end);
+            int r = (int) call(st, FTRUNCATE.F, out, end);
             if (r < 0) {
                 throw new LinuxException("ftruncate", errno(st));
             }
@@ -115,7 +111,7 @@ public final class FileClone {
     }
 
     private static long seek(MemorySegment st, int fd, long off, int whence) throws Throwable {
-        long r = (long) LSEEK.H.invokeExact(st, fd, off, whence);
+        long r = (long) call(st, LSEEK.F, fd, off, whence);
         if (r < 0) {
             throw new LinuxException("lseek(" + whence + ")", errno(st));
         }
@@ -126,7 +122,7 @@ public final class FileClone {
     public static void syncfs(int fd) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            if ((int) SYNCFS.H.invokeExact(st, fd) < 0) {
+            if ((int) call(st, SYNCFS.F, fd) < 0) {
                 throw new LinuxException("syncfs", errno(st));
             }
         } catch (LinuxException e) {

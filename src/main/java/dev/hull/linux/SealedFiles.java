@@ -1,14 +1,10 @@
 package dev.hull.linux;
 
 import static dev.hull.linux.Native.*;
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -34,10 +30,10 @@ public final class SealedFiles {
             F_SEAL_WRITE = 8;
 
     private static final class SYSCALL2 {
-        static final MethodHandle H = fnVariadic("syscall", 1, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("syscall");
     }
     private static final class FCNTL {
-        static final MethodHandle H = fnVariadic("fcntl", 2, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("fcntl");
     }
 
     private SealedFiles() {}
@@ -96,9 +92,9 @@ public final class SealedFiles {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment n = cstr(arena, name);
-            long r = (long) SYSCALL2.H.invokeExact(st, SYS_MEMFD_CREATE, n, (long) (MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC));
+            long r = call(st, SYSCALL2.F, SYS_MEMFD_CREATE, n.address(), MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
             if (r < 0 && errno(st) == Errno.EINVAL) { // kernels before 6.3 know no MFD_EXEC
-                r = (long) SYSCALL2.H.invokeExact(st, SYS_MEMFD_CREATE, n, (long) (MFD_CLOEXEC | MFD_ALLOW_SEALING));
+                r = call(st, SYSCALL2.F, SYS_MEMFD_CREATE, n.address(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
             }
             if (r < 0) {
                 throw new LinuxException("memfd_create(\"" + name + "\")", errno(st));
@@ -113,7 +109,7 @@ public final class SealedFiles {
             Syscalls.writeFully(fd, content);
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment st = arena.allocate(CALL_STATE);
-                int r = (int) FCNTL.H.invokeExact(st, fd, F_ADD_SEALS,
+                int r = (int) call(st, FCNTL.F, fd, F_ADD_SEALS,
                         F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
                 if (r < 0) {
                     throw new LinuxException("fcntl(memfd, F_ADD_SEALS)", errno(st));

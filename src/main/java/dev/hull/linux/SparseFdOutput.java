@@ -1,14 +1,11 @@
 package dev.hull.linux;
 
 import static dev.hull.linux.Native.*;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 
 /**
  * Writes a regular file's content through its descriptor, leaving a hole where a whole block of
@@ -26,10 +23,10 @@ public final class SparseFdOutput extends OutputStream {
     private boolean holes;
 
     private static final class LSEEK {
-        static final MethodHandle H = fn("lseek", JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT);
+        static final MemorySegment F = symbol("lseek");
     }
     private static final class FTRUNCATE {
-        static final MethodHandle H = fn("ftruncate", JAVA_INT, JAVA_INT, JAVA_LONG);
+        static final MemorySegment F = symbol("ftruncate");
     }
 
     public SparseFdOutput(int fd) {
@@ -63,7 +60,7 @@ public final class SparseFdOutput extends OutputStream {
         }
         if (zero && filled == BLOCK) {
             out.flush();
-            call("lseek", LSEEK.H, BLOCK);
+            call("lseek", LSEEK.F, BLOCK);
             holes = true;
         } else {
             out.write(block, 0, filled);
@@ -79,16 +76,15 @@ public final class SparseFdOutput extends OutputStream {
         }
         out.flush();
         if (holes) {
-            call("ftruncate", FTRUNCATE.H, length);
+            call("ftruncate", FTRUNCATE.F, length);
         }
         return length;
     }
 
-    private void call(String what, MethodHandle h, long arg) throws IOException {
+    private void call(String what, MemorySegment fn, long arg) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            long r = what.equals("lseek") ? (long) h.invokeExact(st, fd, arg, SEEK_CUR)
-                    : (int) h.invokeExact(st, fd, arg);
+            long r = what.equals("lseek") ? Native.call(st, fn, fd, arg, SEEK_CUR) : (int) Native.call(st, fn, fd, arg);
             if (r < 0) {
                 throw new LinuxException(what + "(" + fd + ", " + arg + ")", errno(st));
             }

@@ -6,14 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.foreign.SymbolLookup;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -45,127 +38,121 @@ public final class Syscalls {
     public static final int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100;
 
     private static final class MOUNT {
-        static final MethodHandle H = fn("mount", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS);
+        static final MemorySegment F = symbol("mount");
     }
     private static final class UMOUNT2 {
-        static final MethodHandle H = fn("umount2", JAVA_INT, ADDRESS, JAVA_INT);
+        static final MemorySegment F = symbol("umount2");
     }
     private static final class KILL {
-        static final MethodHandle H = fn("kill", JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("kill");
     }
     private static final class FLOCK {
-        static final MethodHandle H = fn("flock", JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("flock");
     }
     private static final class PIDFD_OPEN {
-        static final MethodHandle H = fn("pidfd_open", JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("pidfd_open");
     }
     private static final class PIDFD_SEND_SIGNAL {
-        static final MethodHandle H = fn("pidfd_send_signal", JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MemorySegment F = symbol("pidfd_send_signal");
     }
     private static final class WAITPID {
-        static final MethodHandle H = fn("waitpid", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+        static final MemorySegment F = symbol("waitpid");
     }
     private static final class SETNS {
-        static final MethodHandle H = fn("setns", JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("setns");
     }
     private static final class UNSHARE {
-        static final MethodHandle H = fn("unshare", JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("unshare");
     }
     private static final class OPEN {
-        static final MethodHandle H = fnVariadic("open", 2, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("open");
     }
     private static final class CLOSE {
-        static final MethodHandle H = fn("close", JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("close");
     }
     private static final class READ {
-        static final MethodHandle H = fn("read", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("read");
     }
     private static final class WRITE {
-        static final MethodHandle H = fn("write", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("write");
     }
     private static final class MKFIFO {
-        static final MethodHandle H = fn("mkfifo", JAVA_INT, ADDRESS, JAVA_INT);
+        static final MemorySegment F = symbol("mkfifo");
     }
     private static final class MKNOD {
-        static final MethodHandle H = fn("mknod", JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
+        static final MemorySegment F = symbol("mknod");
     }
     private static final class SYMLINK {
-        static final MethodHandle H = fn("symlink", JAVA_INT, ADDRESS, ADDRESS);
+        static final MemorySegment F = symbol("symlink");
     }
     private static final class LCHOWN {
-        static final MethodHandle H = fn("lchown", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("lchown");
     }
     private static final class FCHMODAT {
-        static final MethodHandle H = fn("fchmodat", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("fchmodat");
     }
     private static final class UTIMENSAT {
-        static final MethodHandle H = fn("utimensat", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+        static final MemorySegment F = symbol("utimensat");
     }
     private static final class LSETXATTR {
-        static final MethodHandle H = fn("lsetxattr", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT);
+        static final MemorySegment F = symbol("lsetxattr");
     }
     private static final class LGETXATTR {
-        static final MethodHandle H = fn("lgetxattr", JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("lgetxattr");
     }
     private static final class LLISTXATTR {
-        static final MethodHandle H = fn("llistxattr", JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG);
+        static final MemorySegment F = symbol("llistxattr");
     }
     private static final class SOCKETPAIR {
-        static final MethodHandle H = fn("socketpair", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+        static final MemorySegment F = symbol("socketpair");
     }
     private static final class PRCTL {
-        static final MethodHandle H = fnVariadic("prctl", 1, JAVA_INT, JAVA_INT, JAVA_LONG);
+        static final MemorySegment F = symbol("prctl");
     }
     private static final class GETUID {
-        static final MethodHandle H = fnNoErrno("getuid", JAVA_INT);
+        static final MemorySegment F = symbol("getuid");
     }
     private static final class POSIX_SPAWN {
-        static final MethodHandle H = fnNoErrno("posix_spawn", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        static final MemorySegment F = symbol("posix_spawn");
     }
     private static final class FA_INIT {
-        static final MethodHandle H = fnNoErrno("posix_spawn_file_actions_init", JAVA_INT, ADDRESS);
+        static final MemorySegment F = symbol("posix_spawn_file_actions_init");
     }
     /** glibc ≥ 2.34; null where libc has none (then the child's own code must close what it got). */
     private static final class FA_ADDCLOSEFROM {
-        static final MethodHandle H = LINKER.defaultLookup().find("posix_spawn_file_actions_addclosefrom_np")
-                .map(a -> LINKER.downcallHandle(a, java.lang.foreign.FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT)))
+        static final MemorySegment F = LINKER.defaultLookup().find("posix_spawn_file_actions_addclosefrom_np")
                 .orElse(null);
     }
     /** glibc ≥ 2.29. */
     private static final class FA_ADDCHDIR {
-        static final MethodHandle H = fnNoErrno("posix_spawn_file_actions_addchdir_np", JAVA_INT, ADDRESS, ADDRESS);
+        static final MemorySegment F = symbol("posix_spawn_file_actions_addchdir_np");
     }
     private static final class FA_ADDDUP2 {
-        static final MethodHandle H = fnNoErrno("posix_spawn_file_actions_adddup2", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+        static final MemorySegment F = symbol("posix_spawn_file_actions_adddup2");
     }
     private static final class FA_DESTROY {
-        static final MethodHandle H = fnNoErrno("posix_spawn_file_actions_destroy", JAVA_INT, ADDRESS);
+        static final MemorySegment F = symbol("posix_spawn_file_actions_destroy");
     }
     private static final class ATTR_INIT {
-        static final MethodHandle H = fnNoErrno("posix_spawnattr_init", JAVA_INT, ADDRESS);
+        static final MemorySegment F = symbol("posix_spawnattr_init");
     }
     private static final class ATTR_SETFLAGS {
-        static final MethodHandle H = fnNoErrno("posix_spawnattr_setflags", JAVA_INT, ADDRESS, ValueLayoutShort.SHORT);
+        static final MemorySegment F = symbol("posix_spawnattr_setflags");
     }
     private static final class ATTR_SETSIGMASK {
-        static final MethodHandle H = fnNoErrno("posix_spawnattr_setsigmask", JAVA_INT, ADDRESS, ADDRESS);
+        static final MemorySegment F = symbol("posix_spawnattr_setsigmask");
     }
     private static final class ATTR_SETSIGDEFAULT {
-        static final MethodHandle H = fnNoErrno("posix_spawnattr_setsigdefault", JAVA_INT, ADDRESS, ADDRESS);
+        static final MemorySegment F = symbol("posix_spawnattr_setsigdefault");
     }
     private static final class ATTR_DESTROY {
-        static final MethodHandle H = fnNoErrno("posix_spawnattr_destroy", JAVA_INT, ADDRESS);
+        static final MemorySegment F = symbol("posix_spawnattr_destroy");
     }
     private static final class SIGEMPTYSET {
-        static final MethodHandle H = fnNoErrno("sigemptyset", JAVA_INT, ADDRESS);
+        static final MemorySegment F = symbol("sigemptyset");
     }
     private static final class SIGFILLSET {
-        static final MethodHandle H = fnNoErrno("sigfillset", JAVA_INT, ADDRESS);
-    }
-
-    /** Holder for the short layout so the import list stays readable. */
-    private static final class ValueLayoutShort {
-        static final java.lang.foreign.ValueLayout.OfShort SHORT = java.lang.foreign.ValueLayout.JAVA_SHORT;
+        static final MemorySegment F = symbol("sigfillset");
     }
 
     private Syscalls() {}
@@ -180,8 +167,8 @@ public final class Syscalls {
             throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) MOUNT.H.invokeExact(st, cstr(arena, source), cstr(arena, target), cstr(arena, fstype), flags,
-                    cstr(arena, data));
+            int r = (int) call(st, MOUNT.F, cstr(arena, source).address(), cstr(arena, target).address(),
+                    cstr(arena, fstype).address(), flags, cstr(arena, data).address());
             if (r != 0) {
                 throw new LinuxException("mount(" + q(source) + ", " + q(target) + ", " + q(fstype) + ", 0x"
                         + Long.toHexString(flags) + ", " + q(data) + ")", errno(st));
@@ -196,7 +183,7 @@ public final class Syscalls {
     public static void umount2(String target, int flags) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) UMOUNT2.H.invokeExact(st, cstr(arena, target), flags);
+            int r = (int) call(st, UMOUNT2.F, cstr(arena, target).address(), flags);
             if (r != 0) {
                 throw new LinuxException("umount2(" + q(target) + ", " + flags + ")", errno(st));
             }
@@ -212,7 +199,7 @@ public final class Syscalls {
     public static void kill(int pid, int signal) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) KILL.H.invokeExact(st, pid, signal);
+            int r = (int) call(st, KILL.F, pid, signal);
             if (r != 0) {
                 throw new LinuxException("kill(" + pid + ", " + signal + ")", errno(st));
             }
@@ -231,7 +218,7 @@ public final class Syscalls {
     public static boolean tryLock(int fd) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) FLOCK.H.invokeExact(st, fd, LOCK_EX | LOCK_NB);
+            int r = (int) call(st, FLOCK.F, fd, LOCK_EX | LOCK_NB);
             if (r == 0) {
                 return true;
             }
@@ -251,7 +238,7 @@ public final class Syscalls {
     public static int pidfdOpen(int pid) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) PIDFD_OPEN.H.invokeExact(st, pid, 0);
+            int r = (int) call(st, PIDFD_OPEN.F, pid, 0);
             if (r < 0) {
                 throw new LinuxException("pidfd_open(" + pid + ", 0)", errno(st));
             }
@@ -266,7 +253,7 @@ public final class Syscalls {
     public static void pidfdSendSignal(int pidfd, int signal) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) PIDFD_SEND_SIGNAL.H.invokeExact(st, pidfd, signal, MemorySegment.NULL, 0);
+            int r = (int) call(st, PIDFD_SEND_SIGNAL.F, pidfd, signal, 0, 0);
             if (r != 0) {
                 throw new LinuxException("pidfd_send_signal(" + pidfd + ", " + signal + ")", errno(st));
             }
@@ -286,7 +273,7 @@ public final class Syscalls {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment status = arena.allocate(JAVA_INT);
             for (;;) {
-                int r = (int) WAITPID.H.invokeExact(st, pid, status, options);
+                int r = (int) call(st, WAITPID.F, pid, status.address(), options);
                 if (r > 0) {
                     return status.get(JAVA_INT, 0);
                 }
@@ -317,7 +304,7 @@ public final class Syscalls {
     public static void setns(int fd, int nstype) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) SETNS.H.invokeExact(st, fd, nstype);
+            int r = (int) call(st, SETNS.F, fd, nstype);
             if (r != 0) {
                 throw new LinuxException("setns(" + fd + ", 0x" + Integer.toHexString(nstype) + ")", errno(st));
             }
@@ -332,7 +319,7 @@ public final class Syscalls {
     public static void unshare(int flags) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) UNSHARE.H.invokeExact(st, flags);
+            int r = (int) call(st, UNSHARE.F, flags);
             if (r != 0) {
                 throw new LinuxException("unshare(0x" + Integer.toHexString(flags) + ")", errno(st));
             }
@@ -346,7 +333,7 @@ public final class Syscalls {
     public static void prctl(int option, long arg2) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) PRCTL.H.invokeExact(st, option, arg2);
+            int r = (int) call(st, PRCTL.F, option, arg2);
             if (r < 0) {
                 throw new LinuxException("prctl(" + option + ", " + arg2 + ")", errno(st));
             }
@@ -386,7 +373,7 @@ public final class Syscalls {
                 // no /proc (or an unexpected format): ask libc
             }
             try {
-                return (int) GETUID.H.invokeExact();
+                return (int) callNoErrno(GETUID.F);
             } catch (Throwable t) {
                 throw unexpected(t);
             }
@@ -399,7 +386,7 @@ public final class Syscalls {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             for (;;) {
-                int r = (int) OPEN.H.invokeExact(st, cstr(arena, path), flags, mode);
+                int r = (int) call(st, OPEN.F, cstr(arena, path).address(), flags, mode);
                 if (r >= 0) {
                     return r;
                 }
@@ -418,7 +405,7 @@ public final class Syscalls {
     public static void close(int fd) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) CLOSE.H.invokeExact(st, fd);
+            int r = (int) call(st, CLOSE.F, fd);
             if (r != 0) {
                 // close errors leave nothing to recover; the fd is gone either way.
                 return;
@@ -434,7 +421,7 @@ public final class Syscalls {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment seg = arena.allocate(len);
             for (;;) {
-                long r = (long) READ.H.invokeExact(st, fd, seg, (long) len);
+                long r = (long) call(st, READ.F, fd, seg.address(), len);
                 if (r >= 0) {
                     MemorySegment.copy(seg, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, buf, off, (int) r);
                     return (int) r;
@@ -459,7 +446,7 @@ public final class Syscalls {
             MemorySegment.copy(data, 0, seg, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, data.length);
             long off = 0;
             while (off < data.length) {
-                long r = (long) WRITE.H.invokeExact(st, fd, seg.asSlice(off), (long) data.length - off);
+                long r = (long) call(st, WRITE.F, fd, seg.address() + off, data.length - off);
                 if (r >= 0) {
                     off += r;
                     continue;
@@ -479,7 +466,7 @@ public final class Syscalls {
     public static void mkfifo(String path, int mode) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) MKFIFO.H.invokeExact(st, cstr(arena, path), mode);
+            int r = (int) call(st, MKFIFO.F, cstr(arena, path).address(), mode);
             if (r != 0) {
                 throw new LinuxException("mkfifo(" + q(path) + ", 0" + Integer.toOctalString(mode) + ")", errno(st));
             }
@@ -499,7 +486,7 @@ public final class Syscalls {
     public static void mknod(String path, int mode, long dev) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) MKNOD.H.invokeExact(st, cstr(arena, path), mode, dev);
+            int r = (int) call(st, MKNOD.F, cstr(arena, path).address(), mode, dev);
             if (r != 0) {
                 throw new LinuxException("mknod(" + q(path) + ", 0" + Integer.toOctalString(mode) + ", 0x"
                         + Long.toHexString(dev) + ")", errno(st));
@@ -515,7 +502,7 @@ public final class Syscalls {
     public static void symlink(String target, String linkPath) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) SYMLINK.H.invokeExact(st, cstr(arena, target), cstr(arena, linkPath));
+            int r = (int) call(st, SYMLINK.F, cstr(arena, target).address(), cstr(arena, linkPath).address());
             if (r != 0) {
                 throw new LinuxException("symlink(" + q(target) + ", " + q(linkPath) + ")", errno(st));
             }
@@ -530,7 +517,7 @@ public final class Syscalls {
     public static void lchown(String path, int uid, int gid) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) LCHOWN.H.invokeExact(st, cstr(arena, path), uid, gid);
+            int r = (int) call(st, LCHOWN.F, cstr(arena, path).address(), uid, gid);
             if (r != 0) {
                 throw new LinuxException("lchown(" + q(path) + ", " + uid + ", " + gid + ")", errno(st));
             }
@@ -550,7 +537,7 @@ public final class Syscalls {
     public static void lchmod(String path, int mode) throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int r = (int) FCHMODAT.H.invokeExact(st, AT_FDCWD, cstr(arena, path), mode, AT_SYMLINK_NOFOLLOW);
+            int r = (int) call(st, FCHMODAT.F, AT_FDCWD, cstr(arena, path).address(), mode, AT_SYMLINK_NOFOLLOW);
             if (r != 0) {
                 throw new LinuxException("fchmodat(" + q(path) + ", 0" + Integer.toOctalString(mode)
                         + ", AT_SYMLINK_NOFOLLOW)", errno(st));
@@ -571,7 +558,8 @@ public final class Syscalls {
             times.setAtIndex(JAVA_LONG, 1, nanos);
             times.setAtIndex(JAVA_LONG, 2, seconds);
             times.setAtIndex(JAVA_LONG, 3, nanos);
-            int r = (int) UTIMENSAT.H.invokeExact(st, AT_FDCWD, cstr(arena, path), times, AT_SYMLINK_NOFOLLOW);
+            int r = (int) call(st, UTIMENSAT.F, AT_FDCWD, cstr(arena, path).address(), times.address(),
+                    AT_SYMLINK_NOFOLLOW);
             if (r != 0) {
                 throw new LinuxException("utimensat(" + q(path) + ", " + seconds + "." + nanos
                         + ", AT_SYMLINK_NOFOLLOW)", errno(st));
@@ -589,7 +577,8 @@ public final class Syscalls {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment v = arena.allocate(Math.max(1, value.length));
             MemorySegment.copy(value, 0, v, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, value.length);
-            int r = (int) LSETXATTR.H.invokeExact(st, cstr(arena, path), cstr(arena, name), v, (long) value.length, 0);
+            int r = (int) call(st, LSETXATTR.F, cstr(arena, path).address(), cstr(arena, name).address(), v.address(),
+                    value.length, 0);
             if (r != 0) {
                 throw new LinuxException("lsetxattr(" + q(path) + ", " + q(name) + ", " + value.length + " bytes)",
                         errno(st));
@@ -607,10 +596,10 @@ public final class Syscalls {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment p = cstr(arena, path), n = cstr(arena, name);
             for (;;) {
-                long size = (long) LGETXATTR.H.invokeExact(st, p, n, MemorySegment.NULL, 0L);
+                long size = (long) call(st, LGETXATTR.F, p.address(), n.address(), 0, 0);
                 if (size >= 0) {
                     MemorySegment buf = arena.allocate(Math.max(1, size));
-                    long r = (long) LGETXATTR.H.invokeExact(st, p, n, buf, size);
+                    long r = (long) call(st, LGETXATTR.F, p.address(), n.address(), buf.address(), size);
                     if (r >= 0) {
                         return buf.asSlice(0, r).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
                     }
@@ -636,10 +625,10 @@ public final class Syscalls {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment p = cstr(arena, path);
             for (;;) {
-                long size = (long) LLISTXATTR.H.invokeExact(st, p, MemorySegment.NULL, 0L);
+                long size = (long) call(st, LLISTXATTR.F, p.address(), 0, 0);
                 if (size >= 0) {
                     MemorySegment buf = arena.allocate(Math.max(1, size));
-                    long r = (long) LLISTXATTR.H.invokeExact(st, p, buf, size);
+                    long r = (long) call(st, LLISTXATTR.F, p.address(), buf.address(), size);
                     if (r >= 0) {
                         List<String> names = new java.util.ArrayList<>();
                         byte[] all = buf.asSlice(0, r).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
@@ -670,7 +659,7 @@ public final class Syscalls {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             MemorySegment fds = arena.allocate(JAVA_INT, 2);
-            int r = (int) SOCKETPAIR.H.invokeExact(st, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
+            int r = (int) call(st, SOCKETPAIR.F, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds.address());
             if (r != 0) {
                 throw new LinuxException("socketpair(AF_UNIX, SOCK_STREAM)", errno(st));
             }
@@ -705,42 +694,44 @@ public final class Syscalls {
             MemorySegment fa = arena.allocate(256, 16);
             MemorySegment attr = arena.allocate(512, 16);
             MemorySegment sigs = arena.allocate(128, 16);
-            check("posix_spawn_file_actions_init", (int) FA_INIT.H.invokeExact(fa));
-            check("posix_spawnattr_init", (int) ATTR_INIT.H.invokeExact(attr));
+            check("posix_spawn_file_actions_init", (int) callNoErrno(FA_INIT.F, fa.address()));
+            check("posix_spawnattr_init", (int) callNoErrno(ATTR_INIT.F, attr.address()));
             try {
                 for (int i = 0; i < dupFrom.length; i++) {
                     check("posix_spawn_file_actions_adddup2(" + dupFrom[i] + ", " + dupTo[i] + ")",
-                            (int) FA_ADDDUP2.H.invokeExact(fa, dupFrom[i], dupTo[i]));
+                            (int) callNoErrno(FA_ADDDUP2.F, fa.address(), dupFrom[i], dupTo[i]));
                 }
                 if (cwd != null) {
                     check("posix_spawn_file_actions_addchdir_np(" + q(cwd) + ")",
-                            (int) FA_ADDCHDIR.H.invokeExact(fa, cstr(arena, cwd)));
+                            (int) callNoErrno(FA_ADDCHDIR.F, fa.address(), cstr(arena, cwd).address()));
                 }
                 int keep = 2;
                 for (int t : dupTo) {
                     keep = Math.max(keep, t);
                 }
-                if (FA_ADDCLOSEFROM.H != null) {
+                if (FA_ADDCLOSEFROM.F != null) {
                     check("posix_spawn_file_actions_addclosefrom_np(" + (keep + 1) + ")",
-                            (int) FA_ADDCLOSEFROM.H.invokeExact(fa, keep + 1));
+                            (int) callNoErrno(FA_ADDCLOSEFROM.F, fa.address(), keep + 1));
                 }
-                int ignored = (int) SIGEMPTYSET.H.invokeExact(sigs);
-                check("posix_spawnattr_setsigmask", (int) ATTR_SETSIGMASK.H.invokeExact(attr, sigs));
-                ignored = (int) SIGFILLSET.H.invokeExact(sigs);
-                check("posix_spawnattr_setsigdefault", (int) ATTR_SETSIGDEFAULT.H.invokeExact(attr, sigs));
-                check("posix_spawnattr_setflags", (int) ATTR_SETFLAGS.H.invokeExact(attr,
+                int ignored = (int) callNoErrno(SIGEMPTYSET.F, sigs.address());
+                check("posix_spawnattr_setsigmask",
+                        (int) callNoErrno(ATTR_SETSIGMASK.F, attr.address(), sigs.address()));
+                ignored = (int) callNoErrno(SIGFILLSET.F, sigs.address());
+                check("posix_spawnattr_setsigdefault",
+                        (int) callNoErrno(ATTR_SETSIGDEFAULT.F, attr.address(), sigs.address()));
+                check("posix_spawnattr_setflags", (int) callNoErrno(ATTR_SETFLAGS.F, attr.address(),
                         (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
                                 | (newSession ? POSIX_SPAWN_SETSID : 0))));
                 MemorySegment pid = arena.allocate(JAVA_INT);
-                int r = (int) POSIX_SPAWN.H.invokeExact(pid, cstr(arena, path), fa, attr, strv(arena, argv),
-                        strv(arena, envp));
+                int r = (int) callNoErrno(POSIX_SPAWN.F, pid.address(), cstr(arena, path).address(), fa.address(),
+                        attr.address(), strv(arena, argv).address(), strv(arena, envp).address());
                 if (r != 0) {
                     throw new LinuxException("posix_spawn(" + q(path) + ")", r);
                 }
                 return pid.get(JAVA_INT, 0);
             } finally {
-                int ignored = (int) FA_DESTROY.H.invokeExact(fa);
-                ignored = (int) ATTR_DESTROY.H.invokeExact(attr);
+                int ignored = (int) callNoErrno(FA_DESTROY.F, fa.address());
+                ignored = (int) callNoErrno(ATTR_DESTROY.F, attr.address());
             }
         } catch (LinuxException e) {
             throw e;

@@ -7,13 +7,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -25,14 +19,13 @@ public final class UnixSocket {
             SCM_RIGHTS = 1, MSG_CMSG_CLOEXEC = 0x40000000;
     private static final int SUN_PATH_MAX = 108;
 
-    private static final MethodHandle SOCKET = fn("socket", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
-    private static final MethodHandle BIND = fn("bind", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
-    private static final MethodHandle LISTEN = fn("listen", JAVA_INT, JAVA_INT, JAVA_INT);
-    private static final MethodHandle ACCEPT4 = fn("accept4", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
-    private static final MethodHandle RECVMSG = fn("recvmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
-    private static final MethodHandle SHUTDOWN = fn("shutdown", JAVA_INT, JAVA_INT, JAVA_INT);
-    private static final MethodHandle GETSOCKOPT = fn("getsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS,
-            ADDRESS);
+    private static final MemorySegment SOCKET = symbol("socket");
+    private static final MemorySegment BIND = symbol("bind");
+    private static final MemorySegment LISTEN = symbol("listen");
+    private static final MemorySegment ACCEPT4 = symbol("accept4");
+    private static final MemorySegment RECVMSG = symbol("recvmsg");
+    private static final MemorySegment SHUTDOWN = symbol("shutdown");
+    private static final MemorySegment GETSOCKOPT = symbol("getsockopt");
     private static final int SO_TYPE = 3, SO_PEERCRED = 17, SO_ACCEPTCONN = 30, SO_DOMAIN = 39, SO_PEERGROUPS = 59,
             ERANGE = 34;
 
@@ -48,7 +41,7 @@ public final class UnixSocket {
             throw new LinuxException(call + "(\"" + path + "\"): path longer than " + (SUN_PATH_MAX - 1) + " bytes",
                     Errno.EINVAL);
         }
-        int fd = (int) SOCKET.invokeExact(st, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int fd = (int) call(st, SOCKET, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             throw new LinuxException("socket(AF_UNIX)", errno(st));
         }
@@ -64,12 +57,12 @@ public final class UnixSocket {
             MemorySegment st = arena.allocate(CALL_STATE);
             Endpoint ep = open(arena, st, "bind", path);
             int fd = ep.fd();
-            if ((int) BIND.invokeExact(st, fd, ep.address(), ep.length()) != 0) {
+            if ((int) call(st, BIND, fd, ep.address().address(), ep.length()) != 0) {
                 int e = errno(st);
                 Syscalls.close(fd);
                 throw new LinuxException("bind(\"" + path + "\")", e);
             }
-            if ((int) LISTEN.invokeExact(st, fd, backlog) != 0) {
+            if ((int) call(st, LISTEN, fd, backlog) != 0) {
                 int e = errno(st);
                 Syscalls.close(fd);
                 throw new LinuxException("listen(\"" + path + "\")", e);
@@ -86,7 +79,7 @@ public final class UnixSocket {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             for (;;) {
-                int fd = (int) ACCEPT4.invokeExact(st, listenFd, MemorySegment.NULL, MemorySegment.NULL, SOCK_CLOEXEC);
+                int fd = (int) call(st, ACCEPT4, listenFd, 0, 0, SOCK_CLOEXEC);
                 if (fd >= 0) {
                     return fd;
                 }
@@ -106,7 +99,7 @@ public final class UnixSocket {
     public static void shutdown(int fd) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int ignored = (int) SHUTDOWN.invokeExact(st, fd, 2);
+            int ignored = (int) call(st, SHUTDOWN, fd, 2);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -180,7 +173,7 @@ public final class UnixSocket {
             int[] want = {SO_DOMAIN, AF_UNIX, SO_TYPE, SOCK_STREAM, SO_ACCEPTCONN, 1};
             for (int i = 0; i < want.length; i += 2) {
                 len.set(JAVA_INT, 0, 4);
-                if ((int) GETSOCKOPT.invokeExact(st, fd, SOL_SOCKET, want[i], v, len) != 0
+                if ((int) call(st, GETSOCKOPT, fd, SOL_SOCKET, want[i], v.address(), len.address()) != 0
                         || v.get(JAVA_INT, 0) != want[i + 1]) {
                     return false;
                 }
@@ -198,14 +191,14 @@ public final class UnixSocket {
             MemorySegment cred = arena.allocate(12, 4); // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
             MemorySegment len = arena.allocate(JAVA_INT);
             len.set(JAVA_INT, 0, 12);
-            if ((int) GETSOCKOPT.invokeExact(st, fd, SOL_SOCKET, SO_PEERCRED, cred, len) != 0) {
+            if ((int) call(st, GETSOCKOPT, fd, SOL_SOCKET, SO_PEERCRED, cred.address(), len.address()) != 0) {
                 throw new LinuxException("getsockopt(" + fd + ", SO_PEERCRED)", errno(st));
             }
             int n = 64;
             for (;;) {
                 MemorySegment groups = arena.allocate(4L * n, 4);
                 len.set(JAVA_INT, 0, 4 * n);
-                if ((int) GETSOCKOPT.invokeExact(st, fd, SOL_SOCKET, SO_PEERGROUPS, groups, len) == 0) {
+                if ((int) call(st, GETSOCKOPT, fd, SOL_SOCKET, SO_PEERGROUPS, groups.address(), len.address()) == 0) {
                     int[] g = new int[len.get(JAVA_INT, 0) / 4];
                     for (int i = 0; i < g.length; i++) {
                         g[i] = groups.get(JAVA_INT, 4L * i);
@@ -246,7 +239,7 @@ public final class UnixSocket {
             msg.set(JAVA_LONG, 40, cmsgSpace);
             long n;
             for (;;) {
-                n = (long) RECVMSG.invokeExact(st, fd, msg, MSG_CMSG_CLOEXEC);
+                n = (long) call(st, RECVMSG, fd, msg.address(), MSG_CMSG_CLOEXEC);
                 if (n >= 0) {
                     break;
                 }

@@ -6,15 +6,11 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import dev.hull.linux.LinuxException;
+import dev.hull.linux.Native;
 import dev.hull.linux.Syscalls;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.net.Inet4Address;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -66,16 +62,11 @@ public final class Netlink implements AutoCloseable {
             RT_SCOPE_UNIVERSE = 0, RT_SCOPE_LINK = 253, RTN_UNICAST = 1;
     private static final int NLMSGHDR = 16, IFINFOMSG = 16, IFADDRMSG = 8, RTMSG = 12, RECV_BUFFER = 1 << 16;
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final MethodHandle SOCKET = fn("socket", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
-    private static final MethodHandle BIND = fn("bind", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
-    private static final MethodHandle SETSOCKOPT = fn("setsockopt", JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS,
-            JAVA_INT);
-    private static final MethodHandle SENDTO = fn("sendto", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT,
-            ADDRESS, JAVA_INT);
-    private static final MethodHandle RECVMSG = fn("recvmsg", JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT);
+    // libc's functions, called through Native's one downcall shape
+    private static final StructLayout CALL_STATE = Native.CALL_STATE;
+    private static final MemorySegment SOCKET = Native.symbol("socket"), BIND = Native.symbol("bind"),
+            SETSOCKOPT = Native.symbol("setsockopt"), SENDTO = Native.symbol("sendto"),
+            RECVMSG = Native.symbol("recvmsg");
     private static final int EINTR = 4;
 
     private final int fd;
@@ -619,15 +610,8 @@ public final class Netlink implements AutoCloseable {
 
     // ---- the socket, through FFM ----
 
-    private static MethodHandle fn(String name, MemoryLayout ret, MemoryLayout... args) {
-        MemorySegment symbol = LINKER.defaultLookup().find(name)
-                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
-        return LINKER.downcallHandle(symbol, FunctionDescriptor.of(ret, args),
-                Linker.Option.captureCallState("errno"));
-    }
-
     private static int errno(MemorySegment st) {
-        return (int) ERRNO.get(st, 0L);
+        return Native.errno(st);
     }
 
     /** sockaddr_nl {AF_NETLINK, 0, pid 0 (the kernel), groups 0}. */
@@ -640,18 +624,18 @@ public final class Netlink implements AutoCloseable {
     private static int openSocket() throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
-            int fd = (int) SOCKET.invokeExact(st, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+            int fd = (int) Native.call(st, SOCKET, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
             if (fd < 0) {
                 throw new LinuxException("socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)", errno(st));
             }
             try {
                 // the kernel picks the port id when the address's pid is 0
-                if ((int) BIND.invokeExact(st, fd, kernelAddress(arena), 12) != 0) {
+                if ((int) Native.call(st, BIND, fd, kernelAddress(arena).address(), 12) != 0) {
                     throw new LinuxException("bind(netlink socket " + fd + ")", errno(st));
                 }
                 // best effort: error acks then carry the kernel's message (since Linux 4.12)
                 MemorySegment one = arena.allocateFrom(JAVA_INT, 1);
-                int ignored = (int) SETSOCKOPT.invokeExact(st, fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4);
+                int ignored = (int) Native.call(st, SETSOCKOPT, fd, SOL_NETLINK, NETLINK_EXT_ACK, one.address(), 4);
                 return fd;
             } catch (Throwable t) {
                 Syscalls.close(fd);
@@ -670,7 +654,8 @@ public final class Netlink implements AutoCloseable {
             MemorySegment seg = arena.allocate(request.length);
             MemorySegment.copy(request, 0, seg, JAVA_BYTE, 0, request.length);
             for (;;) {
-                long r = (long) SENDTO.invokeExact(st, fd, seg, (long) request.length, 0, kernelAddress(arena), 12);
+                long r = Native.call(st, SENDTO, fd, seg.address(), request.length, 0, kernelAddress(arena).address(),
+                        12);
                 if (r == request.length) {
                     return;
                 }
@@ -705,7 +690,7 @@ public final class Netlink implements AutoCloseable {
                 msg.set(JAVA_INT, 8, 12);
                 msg.set(ADDRESS, 16, iov);
                 msg.set(JAVA_LONG, 24, 1);
-                long r = (long) RECVMSG.invokeExact(st, fd, msg, 0);
+                long r = Native.call(st, RECVMSG, fd, msg.address(), 0);
                 if (r >= 0) {
                     if ((msg.get(JAVA_INT, 48) & MSG_TRUNC) != 0) {
                         throw new IllegalStateException("netlink " + what + ": answer larger than " + RECV_BUFFER);
