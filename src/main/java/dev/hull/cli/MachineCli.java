@@ -49,7 +49,8 @@ final class MachineCli {
         @Option(names = "--encrypt", description = "Encrypt its disk (needs --disk and --key-file).")
         boolean encrypt;
         @Option(names = "--key-file", paramLabel = "FILE", description = "The key-encryption key of an --encrypt"
-                + " disk: 32 or more random bytes (head -c 32 /dev/urandom > FILE), never stored by Hull.")
+                + " disk: a file of 32 or more random bytes (head -c 32 /dev/urandom > FILE), never stored by Hull;"
+                + " keyring:NAME, a user key in root's user keyring; or passphrase, typed on your terminal.")
         java.nio.file.Path keyFile;
         @Option(names = "--hostname", description = "Hostname (default: NAME).")
         String hostname;

@@ -20,7 +20,7 @@ final class MachineSnapshotCli {
 
     /** --key-file as the caller named it (relative to its directory), or null. */
     private static Path keyPath(Path keyFile) {
-        return keyFile == null ? null : dev.hull.runtime.Caller.absolute(keyFile).normalize();
+        return dev.hull.disk.KeySources.absolute(keyFile);
     }
 
     /** A machine just made (clone, import): started if asked, its name printed. */

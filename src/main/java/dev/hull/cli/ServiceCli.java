@@ -95,6 +95,7 @@ final class ServiceCli {
                 System.err.println("hull: the service runs in a process of its own, not in a service");
                 return 125;
             }
+            dev.hull.disk.KeySources.inService();
             Path path = socket != null ? socket.toAbsolutePath() : WarmServer.socketPath();
             Duration idle;
             try {

@@ -49,6 +49,7 @@ public final class ServiceCommands implements Commands {
         }
         return switch (a.get(0)) {
             case "runtime-server" -> true;
+            case "machine", "volume", "run", "create", "update" -> dev.hull.disk.KeySources.asksPassphrase(a);
             case "system" -> a.size() > 1 && a.get(1).equals("service");
             case "login" -> a.stream().noneMatch(x -> x.equals("--password-stdin") || x.equals("-p")
                     || x.startsWith("-p=") || x.equals("--password") || x.startsWith("--password="));

@@ -76,10 +76,8 @@ final class VolumeDiskCli {
         @Override
         public Integer call() {
             return ContainerCli.guarded(1, () -> {
-                Path f = dev.hull.runtime.Caller.absolute(keyFile);
-                if (!java.nio.file.Files.isReadable(f)) {
-                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--key-file " + f + ": no such readable file");
-                }
+                Path f = dev.hull.disk.KeySources.absolute(keyFile);
+                dev.hull.disk.KeySources.check(f, "--key-file");
                 Engine.defaults().volumes().unlockDisk(name, f);
                 System.out.println(name);
                 return 0;
@@ -103,7 +101,7 @@ final class VolumeDiskCli {
         public Integer call() {
             return ContainerCli.guarded(1, () -> {
                 Engine.defaults().volumes().growDisk(name, DiskSpec.parseSize(size, "SIZE"),
-                        keyFile == null ? null : dev.hull.runtime.Caller.absolute(keyFile));
+                        dev.hull.disk.KeySources.absolute(keyFile));
                 System.out.println(name);
                 return 0;
             });

@@ -1,7 +1,6 @@
 package dev.hull.disk;
 
 import dev.hull.runtime.RuntimeError;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -38,7 +37,7 @@ public record DiskSpec(long size, boolean encrypt, Path keyFile) {
                     }
                     encrypt = v.equals("true") || v.equals("1");
                 }
-                case "key-file" -> keyFile = dev.hull.runtime.Caller.absolute(Path.of(v)).normalize();
+                case "key-file" -> keyFile = KeySources.absolute(Path.of(v));
                 default -> {
                     if (!ignoreOthers) {
                         throw bad(flag + " " + k + ": Hull knows size, encrypt and key-file");
@@ -59,9 +58,7 @@ public record DiskSpec(long size, boolean encrypt, Path keyFile) {
         if (keyFile != null && !encrypt) {
             throw bad(flag + " key-file is for encrypt=true");
         }
-        if (keyFile != null && !Files.isReadable(keyFile)) {
-            throw bad(flag + " key-file=" + keyFile + ": no such readable file");
-        }
+        KeySources.check(keyFile, flag + " key-file=");
         return new DiskSpec(size, encrypt, keyFile);
     }
 

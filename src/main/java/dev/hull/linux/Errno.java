@@ -6,7 +6,8 @@ public final class Errno {
             EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16,
             EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23,
             EMFILE = 24, ENOTTY = 25, ENOSPC = 28, EPIPE = 32, ERANGE = 34, ENOSYS = 38, ENOTEMPTY = 39,
-            ELOOP = 40, ENODATA = 61, EOPNOTSUPP = 95, ECONNRESET = 104, ECONNREFUSED = 111;
+            ELOOP = 40, ENODATA = 61, EOPNOTSUPP = 95, ECONNRESET = 104, ECONNREFUSED = 111,
+            ENOKEY = 126, EKEYEXPIRED = 127, EKEYREVOKED = 128;
 
     private static final String[] NAMES = new String[134];
 

@@ -42,11 +42,8 @@ final class MachineDisk {
                     : "--key-file is for --encrypt");
         }
         if (encrypt) {
-            Path f = dev.hull.runtime.Caller.absolute(keyFile).normalize();
-            if (!Files.isReadable(f)) {
-                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--key-file " + keyFile + ": no such readable"
-                        + " file");
-            }
+            Path f = dev.hull.disk.KeySources.absolute(keyFile);
+            dev.hull.disk.KeySources.check(f, "--key-file");
             out.add("encrypt=true");
             out.add("key-file=" + f);
         }
@@ -87,7 +84,7 @@ final class MachineDisk {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "machine " + c.name() + " was made without --disk:"
                     + " what it writes is on Hull's store, with no size to change");
         }
-        Path key = keyFile == null ? null : dev.hull.runtime.Caller.absolute(keyFile).normalize();
+        Path key = dev.hull.disk.KeySources.absolute(keyFile);
         try {
             if (size == null) {
                 ContainerDisks.unlock(engine, c.id(), key);

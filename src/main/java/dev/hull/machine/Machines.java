@@ -343,7 +343,7 @@ public final class Machines {
     /** {@code machine unlock NAME --key-file F}: its encrypted disk's key added back (a wrong key file is refused). */
     public void unlock(String ref, java.nio.file.Path keyFile) throws IOException, RuntimeError {
         ContainerInfo c = resolve(ref);
-        java.nio.file.Path key = dev.hull.runtime.Caller.absolute(keyFile).normalize();
+        java.nio.file.Path key = dev.hull.disk.KeySources.absolute(keyFile);
         dev.hull.disk.Disk.unlock(engine.containers().dir(c.id()), key, "machine " + c.name());
     }
 

@@ -35,7 +35,7 @@ public class AttachTest extends AttachStore {
                         continue
                     aw = st.get("await")
                     ready = not aw or open(aw["file"], "rb").read().count(aw["text"].encode()) >= aw["count"]
-                    if ready and time.time() - sent > 1:
+                    if ready and (sent == 0.0 or (not st.get("once") and time.time() - sent > 1)):
                         if sent == 0.0 and "resize" in st: size(m, *st["resize"])
                         os.write(m, st["send"].encode("latin-1")); sent = time.time()
                 r, _, _ = select.select([m], [], [], 0.2)
@@ -53,6 +53,11 @@ public class AttachTest extends AttachStore {
 
     public static Map<String, Object> step(String send, String until) {
         return until == null ? Map.of("send", send) : Map.of("send", send, "until", until);
+    }
+
+    /** A step sent once, not again while until has not shown (a typed secret must not reach an echoing terminal). */
+    public static Map<String, Object> stepOnce(String send, String until) {
+        return until == null ? Map.of("send", send, "once", true) : Map.of("send", send, "until", until, "once", true);
     }
 
     /** A step sent only once file holds text count times (a log line of what the client did). */
