@@ -27,7 +27,9 @@ import org.junit.jupiter.api.Test;
  * domainname (its own /proc/sys/kernel/domainname, not covered). In a user namespace the same is done
  * with two network sysctls. Also: the masks and read-only binds, made after pivot_root, are not sent
  * elsewhere by a bind over the init's /proc/1/fd; and the fallback where the kernel gives the executor
- * no procfs of its own (a user namespace under a masked /proc) still refuses the redirect.
+ * no procfs of its own (a user namespace under a masked /proc) still refuses the redirect; and that procfs,
+ * which has no mask, is closed before the init waits for its start (an exec'd process with CAP_SYS_PTRACE
+ * could open it through /proc/1/fd).
  */
 class ProcfsRedirectTest {
     static RuntimeBox rbox;
