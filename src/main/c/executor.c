@@ -1556,11 +1556,19 @@ static void do_chdir(const char *path)
 static void child_ops(size_t from)
 {
     /* Before any op: the init is in its pid namespace, holds every capability, and no mount of the
-     * config is made yet (an exec'd process has joined the container's namespaces). */
-    for (size_t i = from; i < nops && procfd < 0; i++)
-        if (ops[i].code == OP_SYSCTL || ops[i].code == OP_LSM_EXEC) open_private_procfs();
+     * config is made yet (an exec'd process has joined the container's namespaces). Closed after the
+     * last op that writes through it: it has no mask and no read-only path, and a created init waits
+     * for its start while processes exec'd into the container (CAP_SYS_PTRACE) may open its fds. */
+    size_t last_proc_op = nops;
+    for (size_t i = from; i < nops; i++)
+        if (ops[i].code == OP_SYSCTL || ops[i].code == OP_LSM_EXEC) last_proc_op = i;
+    if (last_proc_op < nops) open_private_procfs();
     for (size_t i = from; i < nops; i++) {
         const struct op *o = &ops[i];
+        if (i > last_proc_op && procfd >= 0) {
+            close(procfd);
+            procfd = -1;
+        }
         if (restarting && skipped_on_restart(o->code)) {
             if (o->code == OP_HOOK_STATE) close((int)u64(o, 0)); /* the monitor's copy: nothing of it for a restart */
             continue;

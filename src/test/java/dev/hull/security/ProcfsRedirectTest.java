@@ -27,7 +27,9 @@ import org.junit.jupiter.api.Test;
  * domainname (its own /proc/sys/kernel/domainname, not covered). In a user namespace the same is done
  * with two network sysctls. Also: the masks and read-only binds, made after pivot_root, are not sent
  * elsewhere by a bind over the init's /proc/1/fd; and the fallback where the kernel gives the executor
- * no procfs of its own (a user namespace under a masked /proc) still refuses the redirect.
+ * no procfs of its own (a user namespace under a masked /proc) still refuses the redirect; and that procfs,
+ * which has no mask, is closed before the init waits for its start (an exec'd process with CAP_SYS_PTRACE
+ * could open it through /proc/1/fd).
  */
 class ProcfsRedirectTest {
     static RuntimeBox rbox;
@@ -175,6 +177,33 @@ class ProcfsRedirectTest {
         assertThat(m.at("/proc/sys").readOnly()).as("/proc/sys read-only: %s", m.at("/proc/sys")).isTrue();
         System.out.println("/proc/1/fd covered: ran, masked and read-only");
     }
+    @Test
+    void theInitHoldsNoProcfsOfItsOwnWhileTheContainerIsCreated() throws Exception {
+        // The executor's own procfs has no mask and no read-only path (/proc/sys/kernel/core_pattern is
+        // writable through it). While a container is created and not started, its init waits for the
+        // start; a process exec'd into it with CAP_SYS_PTRACE (no user namespace) may open the init's
+        // /proc/1/fd/N: the procfs must be closed by then, right after the init's last write through it.
+        RuntimeBox.Bundle b = bundle("procfd-created", false).script("sleep 1000");
+        for (String set : new String[] {"bounding", "effective", "permitted"}) {
+            ((ArrayNode) b.config.get("process").get("capabilities").get(set)).add("CAP_SYS_PTRACE");
+        }
+        b.linux().putObject("sysctl").put("net.ipv4.ip_default_ttl", "77"); // the executor opens its procfs
+        b.write();
+        String id = rbox.id("procfd");
+        rbox.rt.create(id, b.dir, null);
+        String home = Path.of(System.getProperty("hull.home", System.getProperty("user.dir"))).toAbsolutePath().toString();
+        String probe = "ls /proc/1/fd >/out/fds; for f in /proc/1/fd/*; do [ -e $f/sys/kernel/core_pattern ] && echo $f; done"
+                + " >/out/procfs; cat /proc/sys/net/ipv4/ip_default_ttl >/out/ttl";
+        int exit = sh("\"$1\" --root \"$2\" exec \"$3\" sh -c \"$4\"", home + "/bin/hull-runtime",
+                rbox.dir.resolve("state").toString(), id, probe);
+        assertThat(exit).as("exec into the created container").isZero();
+        assertThat(Files.readString(b.out.resolve("ttl")).strip()).as("the sysctl applied").isEqualTo("77");
+        assertThat(Files.readString(b.out.resolve("fds")).split("\n")).as("the init's fds are readable (CAP_SYS_PTRACE)")
+                .contains("0", "1", "2");
+        assertThat(Files.readString(b.out.resolve("procfs"))).as("a procfs root among the init's fds").isEmpty();
+        rbox.rt.delete(id, true);
+    }
+
     /** Runs sh -c script with args ($1...); its exit code (output to the test's log). */
     static int sh(String script, String... args) throws Exception {
         java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("sh", "-c", script, "sh"));
