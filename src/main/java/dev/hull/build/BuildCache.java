@@ -55,6 +55,7 @@ public final class BuildCache {
                     return null;
                 }
             }
+            touch(f);
             return e;
         } catch (IOException | RuntimeException e) {
             return null; // a broken entry is a miss
@@ -72,29 +73,19 @@ public final class BuildCache {
 
     /** {@link #prune(Path)}, adding the names of the entries and cache mounts removed to removed. */
     public static long prune(Path home, java.util.List<String> removed) throws IOException {
-        Path build = home.resolve("build");
-        long freed = 0;
-        for (String sub : new String[] {"cache", "mounts"}) {
-            Path d = build.resolve(sub);
-            if (!Files.isDirectory(d)) {
-                continue;
-            }
-            try (var list = Files.list(d)) {
-                for (Path p : list.toList()) {
-                    String name = p.getFileName().toString();
-                    if (name.endsWith(".lock") || sub.equals("mounts") && inUse(d.resolve(name + ".lock"))) {
-                        continue;
-                    }
-                    freed += size(p);
-                    dev.hull.image.SnapshotStore.deleteTree(p);
-                    removed.add(name);
-                }
-            }
-        }
-        return freed;
+        return BuildCachePrune.prune(home, BuildCachePrune.Options.ALL, removed);
     }
 
-    private static boolean inUse(Path lock) throws IOException {
+    /** Marks a cache entry (or cache mount) used now: what prune's until and space bounds go by. */
+    static void touch(Path p) {
+        try {
+            Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
+        } catch (IOException | RuntimeException e) {
+            // only the prune order suffers
+        }
+    }
+
+    static boolean inUse(Path lock) throws IOException {
         if (!Files.exists(lock)) {
             return false;
         }
@@ -110,7 +101,7 @@ public final class BuildCache {
         }
     }
 
-    private static long size(Path p) throws IOException {
+    static long size(Path p) throws IOException {
         try (var walk = Files.walk(p)) {
             return walk.filter(f -> Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)).mapToLong(f -> {
                 try {
@@ -138,7 +129,11 @@ public final class BuildCache {
                 return null;
             }
             Linked l = JSON.readValue(f.toFile(), Linked.class);
-            return content.has(l.layer().parsedDigest()) ? new LayerTar.Stored(l.layer(), l.diffId(), l.tarSize()) : null;
+            if (!content.has(l.layer().parsedDigest())) {
+                return null;
+            }
+            touch(f);
+            return new LayerTar.Stored(l.layer(), l.diffId(), l.tarSize());
         } catch (IOException | RuntimeException e) {
             return null; // a broken entry is a miss
         }

@@ -116,6 +116,7 @@ final class MountSetup implements Closeable {
                 Files.deleteIfExists(fresh);
             }
         }
+        BuildCache.touch(dir); // its last use, for builder prune's until and space bounds
         o.volumes.add(dir + ":" + mount.target() + (mount.flag("ro") ? ":ro" : ""));
     }
 

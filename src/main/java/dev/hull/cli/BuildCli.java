@@ -322,19 +322,52 @@ final class BuildCli {
     static final class BuilderGroup {}
 
     @Command(name = "prune", mixinStandardHelpOptions = true, description = {"Remove hull build's cache: every step's"
-        + " entry and every RUN --mount=type=cache directory not in use.", "", "The steps' layers are then unreferenced"
-            + " blobs: hull image prune removes them.", "", "Example:", "  hull builder prune"}, sortOptions = false)
+        + " entry and every RUN --mount=type=cache directory not in use (oldest use first, within the bounds given).",
+        "", "The steps' layers are then unreferenced blobs: hull image prune removes them.", "", "Examples:",
+        "  hull builder prune", "  hull builder prune --filter until=24h --keep-storage 1g"}, sortOptions = false)
     static final class BuilderPrune implements Callable<Integer> {
         @Option(names = {"-f", "--force"}, description = "Do not ask (hull never asks; for docker's habit).")
         boolean force;
+        @Option(names = {"-a", "--all"}, description = "Every entry (hull always considers every one; for docker's"
+                + " habit).")
+        boolean all;
+        @Option(names = "--filter", paramLabel = "until=TIME", description = "Only what was last used before TIME:"
+                + " a duration back from now (24h, 90m), a unix time or an RFC 3339 time.")
+        List<String> filters = new ArrayList<>();
+        @Option(names = {"--keep-storage", "--reserved-space"}, paramLabel = "SIZE", description = "Never prune the"
+                + " cache below SIZE (512m, 1g).")
+        String reserved;
+        @Option(names = "--max-used-space", paramLabel = "SIZE", description = "Prune until the cache is at most SIZE.")
+        String maxUsed;
+        @Option(names = "--min-free-space", paramLabel = "SIZE", description = "Prune until its filesystem has SIZE"
+                + " free.")
+        String minFree;
 
         @Override
         public Integer call() {
             return ImageCli.guarded(() -> {
-                long freed = dev.hull.build.BuildCache.prune(Engine.defaults().home());
+                java.time.Instant until = null;
+                for (String f : filters) {
+                    if (!f.startsWith("until=")) {
+                        throw new IllegalArgumentException("--filter " + f + ": only until=TIME is supported");
+                    }
+                    until = dev.hull.build.BuildCachePrune.until(f.substring(6), java.time.Instant.now());
+                }
+                var options = new dev.hull.build.BuildCachePrune.Options(until, size(reserved, "--keep-storage"),
+                        size(maxUsed, "--max-used-space"), size(minFree, "--min-free-space"));
+                long freed = dev.hull.build.BuildCachePrune.prune(Engine.defaults().home(), options,
+                        new ArrayList<>());
                 System.out.println("Total reclaimed space: " + ImageService.humanSize(freed));
                 return 0;
             });
+        }
+
+        private static long size(String v, String flag) {
+            try {
+                return v == null ? 0 : Engine.parseSize(v, flag);
+            } catch (RuntimeError e) {
+                throw new IllegalArgumentException(e.getMessage());
+            }
         }
     }
 

@@ -33,6 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class ContainerHealth {
     static final int LOG_ENTRIES = 5, OUTPUT_MAX = 4096;
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
     private final Engine engine;
     private final ContainerStore containers;
@@ -185,6 +186,11 @@ final class ContainerHealth {
                 // ended meanwhile
             }
         });
+        // dockerd's events for the probe's exec: exec_create, exec_start, then exec_die with its code
+        String execId = newExecId();
+        EventLog events = engine.events();
+        events.exec(EventLog.execAction("exec_create", h.command()), info, execId, null);
+        events.exec(EventLog.execAction("exec_start", h.command()), info, execId, null);
         int code;
         String error = null;
         try {
@@ -208,11 +214,21 @@ final class ContainerHealth {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (error == null) {
+            events.exec("exec_die", info, execId, code);
+        }
         String end = Instant.now().toString();
         if (timedOut.get()) {
             return new HealthState.Result(start, end, -1, "Health check exceeded timeout (" + HealthConfig.format(timeout) + ")");
         }
         return new HealthState.Result(start, end, code, error != null ? error : out.text());
+    }
+
+    /** An exec's ID as dockerd makes them: 32 random bytes in hex. */
+    static String newExecId() {
+        byte[] rnd = new byte[32];
+        RANDOM.nextBytes(rnd);
+        return java.util.HexFormat.of().formatHex(rnd);
     }
 
     /** The check's output: the first 4 KiB kept, the rest read and dropped; the read end closed at EOF. */

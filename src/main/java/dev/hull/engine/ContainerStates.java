@@ -67,6 +67,10 @@ final class ContainerStates {
     /** The host's cgroup mounts, read once: they do not move while a service runs. */
     private static volatile dev.hull.linux.cgroup.CgroupLayout layout;
 
+    /** Each cgroup's resources handle, by its path (made once: the layout does not change while a service runs). */
+    private static final java.util.concurrent.ConcurrentHashMap<String, dev.hull.linux.cgroup.CgroupResources> CGROUPS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
     private boolean frozen(ContainerInfo info) {
         try {
             ContainerRecord rec = RECORDS.read(runtime.store().dir(info.id()).resolve(
@@ -77,7 +81,16 @@ final class ContainerStates {
             if (layout == null) {
                 layout = dev.hull.linux.cgroup.CgroupLayout.detect();
             }
-            return new dev.hull.linux.cgroup.CgroupResources(layout, rec.cgroupPath()).isFrozen();
+            String path = rec.cgroupPath();
+            var cg = CGROUPS.get(path);
+            if (cg == null) {
+                if (CGROUPS.size() > 4096) {
+                    CGROUPS.clear(); // containers come and go: kept only for those listed lately
+                }
+                cg = new dev.hull.linux.cgroup.CgroupResources(layout, path);
+                CGROUPS.put(path, cg);
+            }
+            return cg.isFrozen();
         } catch (IOException | RuntimeException e) {
             return false;
         }

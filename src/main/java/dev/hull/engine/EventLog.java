@@ -72,6 +72,28 @@ public final class EventLog {
     }
 
     /**
+     * The action dockerd gives an exec's exec_create and exec_start events: the prefix, the program
+     * and its arguments joined by spaces ("exec_start: /bin/sh -c true"; a program alone keeps the
+     * space dockerd leaves after it).
+     */
+    public static String execAction(String prefix, List<String> cmd) {
+        return prefix + ": " + cmd.getFirst() + " " + String.join(" ", cmd.subList(1, cmd.size()));
+    }
+
+    /**
+     * Records an exec's events as dockerd does (exec_create, exec_start: execID; exec_die: execID
+     * and exitCode) with the container's attributes.
+     */
+    public void exec(String action, ContainerInfo c, String execId, Integer exitCode) {
+        Map<String, String> extra = new LinkedHashMap<>();
+        extra.put("execID", execId);
+        if (exitCode != null) {
+            extra.put("exitCode", Integer.toString(exitCode));
+        }
+        container(action, c, extra);
+    }
+
+    /**
      * Records an image's event as dockerd does: the actor is the image's sha256:ID (the reference for
      * pull and push), its attributes the image's labels and a name (the new tag for tag, the reference
      * for pull and push, else the ID).

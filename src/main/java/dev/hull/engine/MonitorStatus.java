@@ -41,13 +41,46 @@ public record MonitorStatus(String status, int pid, long pidStartTime, int monit
 
     /** The process exists, is no zombie, and started at startTime (not a later process with its pid). */
     public static boolean alive(int pid, long startTime) {
-        try {
-            String s = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
-            String[] f = s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
-            char state = f[0].charAt(0);
-            return state != 'Z' && state != 'X' && Long.parseLong(f[19]) == startTime;
+        byte[] b = new byte[512];
+        int n;
+        try (var in = Files.newInputStream(Path.of("/proc/" + pid + "/stat"))) {
+            n = in.readNBytes(b, 0, b.length);
         } catch (IOException | RuntimeException e) {
             return false;
         }
+        return aliveIn(b, n, startTime);
+    }
+
+    /**
+     * Whether /proc/PID/stat's first n bytes tell a live process (no zombie) that started at startTime:
+     * the state after the command's ")", and field 22 (the start time). Parsed in place: listings ask this
+     * of every running container.
+     */
+    static boolean aliveIn(byte[] b, int n, long startTime) {
+        int i = n - 1;
+        while (i >= 0 && b[i] != ')') {
+            i--;
+        }
+        if (i < 0 || i + 2 >= n) {
+            return false;
+        }
+        i += 2; // the state
+        if (b[i] == 'Z' || b[i] == 'X') {
+            return false;
+        }
+        for (int field = 3; field < 22; field++) { // skip to field 22
+            while (i < n && b[i] != ' ') {
+                i++;
+            }
+            while (i < n && b[i] == ' ') {
+                i++;
+            }
+        }
+        long v = 0;
+        int digits = 0;
+        for (; i < n && b[i] >= '0' && b[i] <= '9'; i++, digits++) {
+            v = v * 10 + (b[i] - '0');
+        }
+        return digits > 0 && v == startTime;
     }
 }

@@ -32,12 +32,19 @@ public final class NetworkInspector {
         return out;
     }
 
+    private static final java.util.Map<String, String> PSEUDO_IDS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A pseudo network's id (the sha256 of its name), computed once a name: listings ask it of every container. */
+    public static String pseudoId(String name) {
+        return PSEUDO_IDS.computeIfAbsent(name, n -> java.util.HexFormat.of().formatHex(
+                dev.hull.linux.Sha256.newDigest().digest(("hull network " + n).getBytes(StandardCharsets.UTF_8))));
+    }
+
     /** docker's pseudo-networks: host (the host's network) and none (loopback only). */
     public static ObjectNode pseudo(String name) {
         ObjectNode p = ContainerStore.JSON.createObjectNode();
         p.put("Name", name);
-        p.put("Id", java.util.HexFormat.of().formatHex(dev.hull.linux.Sha256.newDigest().digest(
-                ("hull network " + name).getBytes(StandardCharsets.UTF_8))));
+        p.put("Id", pseudoId(name));
         p.put("Created", "0001-01-01T00:00:00Z");
         p.put("Scope", "local");
         p.put("Driver", name.equals("host") ? "host" : "null");

@@ -53,18 +53,14 @@ final class Builds {
     }
 
     /**
-     * POST /build/prune ({@code docker builder prune}): hull builder prune, which empties the whole
-     * cache (every step's entry and RUN --mount=type=cache directory no build holds). What would keep
-     * part of it (filters, keep-storage and the other space bounds) is refused by name.
+     * POST /build/prune ({@code docker builder prune}): hull builder prune with BuildKit's bounds: the
+     * until filter, keep-storage (reserved-space), max-used-space, min-free-space. all is taken: Hull's
+     * cache has no "dangling" kind apart, a prune always considers every entry no build holds.
+     * Other filters are refused by name.
      */
     private void prune(Exchange x) throws Exception {
-        for (String bound : List.of("keep-storage", "reserved-space", "max-used-space", "min-free-space")) {
-            String v = x.param(bound);
-            if (v != null && !v.isEmpty() && !v.equals("0")) {
-                throw ApiError.badRequest(bound + " is not supported by Hull: its build cache prune empties the"
-                        + " whole cache");
-            }
-        }
+        long reserved = Math.max(bytes(x, "keep-storage"), bytes(x, "reserved-space"));
+        java.time.Instant until = null;
         String filters = x.param("filters");
         if (filters != null && !filters.isBlank()) {
             JsonNode f;
@@ -74,19 +70,55 @@ final class Builds {
                 throw ApiError.badRequest("invalid filters: " + bad.getMessage());
             }
             for (var e : f.properties()) {
-                if (!e.getValue().isEmpty()) {
-                    throw ApiError.badRequest("filter " + e.getKey() + " is not supported by Hull: its build cache"
-                            + " prune empties the whole cache");
+                List<String> values = new java.util.ArrayList<>();
+                if (e.getValue().isArray()) { // the old form: {"until": ["24h"]}
+                    e.getValue().forEach(v -> values.add(v.asText()));
+                } else {
+                    e.getValue().fieldNames().forEachRemaining(values::add);
+                }
+                if (values.isEmpty()) {
+                    continue;
+                }
+                if (!e.getKey().equals("until")) {
+                    throw ApiError.badRequest("filter " + e.getKey() + " is not supported by Hull's build cache"
+                            + " prune (until is)");
+                }
+                if (values.size() > 1) {
+                    throw ApiError.badRequest("more than one until filter specified");
+                }
+                try {
+                    until = dev.hull.build.BuildCachePrune.until(values.getFirst(), java.time.Instant.now());
+                } catch (IllegalArgumentException bad) {
+                    throw ApiError.badRequest(bad.getMessage());
                 }
             }
         }
+        var options = new dev.hull.build.BuildCachePrune.Options(until, reserved, bytes(x, "max-used-space"),
+                bytes(x, "min-free-space"));
         List<String> removed = new java.util.ArrayList<>();
-        long freed = dev.hull.build.BuildCache.prune(Engine.defaults().home(), removed);
+        long freed = dev.hull.build.BuildCachePrune.prune(Engine.defaults().home(), options, removed);
         ObjectNode r = Exchange.JSON.createObjectNode();
         ArrayNode ids = r.putArray("CachesDeleted");
         removed.forEach(ids::add);
         r.put("SpaceReclaimed", freed);
         x.json(200, r);
+    }
+
+    /** A byte count parameter (the docker CLI sends bytes); absent: 0. */
+    private static long bytes(Exchange x, String name) throws ApiError {
+        String v = x.param(name);
+        if (v == null || v.isEmpty()) {
+            return 0;
+        }
+        try {
+            long n = Long.parseLong(v);
+            if (n < 0) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw ApiError.badRequest(name + " " + v + ": a number of bytes");
+        }
     }
 
     private void build(Exchange x) throws Exception {

@@ -91,7 +91,7 @@ final class DockerShapes {
     private static void networks(ObjectNode nets, String mode) {
         if (nets.isEmpty() && (mode.equals("none") || mode.equals("host"))) {
             ObjectNode x = nets.putObject(mode);
-            x.put("NetworkID", dev.hull.engine.NetworkInspector.pseudo(mode).path("Id").asText());
+            x.put("NetworkID", dev.hull.engine.NetworkInspector.pseudoId(mode));
             x.put("Gateway", "");
             x.put("IPAddress", "");
             x.put("IPPrefixLen", 0);

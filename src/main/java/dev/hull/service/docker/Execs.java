@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hull.engine.ContainerInfo;
 import dev.hull.engine.Engine;
+import dev.hull.engine.EventLog;
+import dev.hull.runtime.DetachKeys;
+import dev.hull.runtime.RuntimeError;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -29,7 +32,11 @@ final class Execs {
         final boolean stdout;
         final boolean stderr;
         final boolean privileged;
+        /** The detach keys' bytes for a terminal with stdin (DetachKeys, default ctrl-p,ctrl-q); else null. */
+        final String detachKeys;
         volatile boolean running;
+        /** The client detached (the keys): the process runs on, unwatched; its pid tells whether it still does. */
+        volatile boolean detached;
         volatile boolean started;
         volatile Integer exitCode;
         volatile int pid;
@@ -49,6 +56,21 @@ final class Execs {
             if (cmd.isEmpty()) {
                 throw ApiError.badRequest("No exec command specified");
             }
+            String keys = CreateTranslation.text(b, "DetachKeys");
+            try {
+                String parsed = DetachKeys.parse(keys == null || keys.isEmpty() ? DetachKeys.DEFAULT : keys);
+                this.detachKeys = tty && stdin ? parsed : null;
+            } catch (RuntimeError err) {
+                throw ApiError.badRequest("Invalid escape keys (" + keys + ") provided");
+            }
+        }
+
+        /** Running as exec inspect tells it: a detached process runs while its pid does. */
+        boolean running() {
+            if (detached) {
+                return pid > 0 && java.nio.file.Files.exists(java.nio.file.Path.of("/proc/" + pid));
+            }
+            return running;
         }
     }
 
@@ -63,7 +85,9 @@ final class Execs {
         byte[] rnd = new byte[32];
         new java.security.SecureRandom().nextBytes(rnd);
         String id = java.util.HexFormat.of().formatHex(rnd);
-        execs.put(id, new ExecRecord(id, c.id(), b));
+        ExecRecord rec = new ExecRecord(id, c.id(), b);
+        execs.put(id, rec);
+        e.events().exec(EventLog.execAction("exec_create", rec.cmd), c, id, null);
         ObjectNode r = Exchange.JSON.createObjectNode();
         r.put("Id", id);
         x.json(201, r);
@@ -97,7 +121,7 @@ final class Execs {
     private static ObjectNode execInspect(ExecRecord r) {
         ObjectNode n = Exchange.JSON.createObjectNode();
         n.put("ID", r.id);
-        n.put("Running", r.running);
+        n.put("Running", r.running());
         if (r.exitCode == null) {
             n.putNull("ExitCode");
         } else {
@@ -115,7 +139,9 @@ final class Execs {
         n.put("OpenStdout", r.stdout);
         n.put("CanRemove", false);
         n.put("ContainerID", r.containerId);
-        n.put("DetachKeys", "");
+        // dockerd's is a []byte: base64 in JSON
+        n.put("DetachKeys", r.detachKeys == null ? "" : java.util.Base64.getEncoder().encodeToString(
+                r.detachKeys.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)));
         n.put("Pid", r.pid);
         return n;
     }
@@ -134,16 +160,39 @@ final class Execs {
         if (!e.state(c).status().equals("running")) {
             throw ApiError.conflict("container " + c.id() + " is not running");
         }
+        e.events().exec(EventLog.execAction("exec_start", r.cmd), c, r.id, null);
         if (detach) {
             runExec(r, Hijack.Bridge.discarding(), true);
             x.empty(200);
             return;
         }
+        // The docker CLI keeps the detach keys it reads to itself and closes its connection: for a terminal
+        // with stdin, this side types the keys then, so the process runs on (as dockerd's does) instead of
+        // being hung up.
         Hijack.Bridge bridge = new Hijack.Bridge(r.tty, r.stdin, r.stdout, r.stderr) {
+            private boolean typed;
+
             @Override
             public void opened(Hijack.Stream connection) {
                 super.opened(connection);
                 runExec(r, this, false);
+            }
+
+            @Override
+            public void inputClosed() {
+                synchronized (this) {
+                    if (r.detachKeys != null && r.running && !typed) {
+                        typed = true;
+                        input(java.nio.ByteBuffer.wrap(r.detachKeys.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)));
+                    }
+                }
+                super.inputClosed();
+            }
+
+            @Override
+            public void closed() {
+                inputClosed();
+                super.closed();
             }
         };
         Hijack.upgrade(x, r.tty, bridge);
@@ -153,13 +202,15 @@ final class Execs {
         r.running = true;
         Thread.ofPlatform().daemon().name("hull-api-exec-" + r.id.substring(0, 12)).start(() -> {
             int code = 126;
+            Engine e = Engine.defaults();
             try {
-                Engine e = Engine.defaults();
                 code = e.exec(r.containerId, new Engine.ExecRequest(r.cmd, r.env, r.user, r.workdir, r.tty, r.stdin,
                         detach, r.privileged, bridge.theirs, pid -> {
                             r.pid = pid;
-                            bridge.releaseTheirs();
-                        }));
+                            if (!r.tty) { // the process has its copies; a terminal's relay (here) uses ours to the end
+                                bridge.releaseTheirs();
+                            }
+                        }, r.detachKeys));
             } catch (Exception err) {
                 String m = err.getMessage() == null ? err.toString() : err.getMessage();
                 code = m.contains("executable file not found") || m.contains("no such file or directory") ? 127
@@ -167,8 +218,20 @@ final class Execs {
                 bridge.say("OCI runtime exec failed: " + m + "\n");
                 bridge.abandon();
             } finally {
-                r.exitCode = code;
+                if (code == Engine.DETACHED) {
+                    r.detached = true; // it runs on: no exit code yet
+                } else {
+                    r.exitCode = code;
+                }
                 r.running = false;
+                if (!detach) {
+                    try {
+                        e.events().exec(code == Engine.DETACHED ? "exec_detach" : "exec_die",
+                                Containers.info(e, r.containerId), r.id, code == Engine.DETACHED ? null : code);
+                    } catch (Exception gone) {
+                        // the container was removed meanwhile: no event to give it
+                    }
+                }
                 bridge.releaseTheirs();
                 bridge.exited(code);
             }

@@ -20,6 +20,28 @@ import org.junit.jupiter.api.Test;
  */
 class DockerApiInputTest extends ApiServiceTest {
 
+    /**
+     * Root is admitted at once (no search for its connection's groups); another user, who can reach the
+     * socket here, still goes through the search and is refused (not in the group; no group here).
+     */
+    @Test
+    void rootIsAdmittedAnotherUserIsRefused() throws Exception {
+        assertThat(api.curl("http://d/_ping").out()).startsWith("HTTP/1.1 200");
+        Path sock = api.dir.resolve("run/docker.sock");
+        for (Path p = sock.getParent(); p != null && p.startsWith(tmp); p = p.getParent()) {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        }
+        Files.setPosixFilePermissions(sock, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+        try {
+            Result other = api.run(null, List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "curl",
+                    "-s", "-i", "--unix-socket", sock.toString(), "http://d/_ping"));
+            assertThat(other.out()).as(other.toString()).startsWith("HTTP/1.1 403");
+            assertThat(body(other)).contains("is for root");
+        } finally {
+            Files.setPosixFilePermissions(sock, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw----"));
+        }
+    }
+
     @Test
     void loginChecksTheCredentialsAgainstTheRegistry() throws Exception {
         try (RegistryServer registry = RegistryServer.builder(tmp.resolve("registry")).htpasswd("alice", "s3cret")

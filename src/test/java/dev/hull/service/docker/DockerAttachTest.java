@@ -55,6 +55,73 @@ class DockerAttachTest extends ApiServiceTest {
         ApiService.ok(api.docker("rm", name));
     }
 
+    /**
+     * docker exec -it --detach-keys: the CLI keeps the keys it reads to itself and closes its connection;
+     * the exec runs on (as dockerd's does), its terminal held by the container's monitor, and the events
+     * say exec_create, exec_start, exec_detach; a plain exec's end is an exec_die with its exit code.
+     */
+    @Test
+    void execItWithDetachKeysLeavesTheExecRunning() throws Exception {
+        String name = "exec-detach-api";
+        String since = Long.toString(System.currentTimeMillis() / 1000 - 1);
+        ApiService.ok(api.docker("run", "-d", "--name", name, "--network", "none", "busybox", "sleep", "100000"));
+        try {
+            String script = "read x; echo got-$x; while [ ! -e /tmp/stop ]; do echo tick; sleep 0.2; done; touch /tmp/done";
+            String out = onPty(List.of(step("hi\n", "got-hi"), step("\u0018", null)), "exec", "-it",
+                    "--detach-keys", "ctrl-x", name, "sh", "-c", script);
+            // the CLI detaches itself (its own message and exit status)
+            assertThat(out).as(out).contains("got-hi", "read escape sequence").containsPattern("EXIT \\d+\n$");
+            awaitEvent(since, name, "exec_detach", 1);
+            assertThat(api.docker("exec", name, "test", "-e", "/tmp/done").exit()).as("ran on, not hung up").isEqualTo(1);
+            assertThat(ApiService.ok(api.docker("exec", name, "sh", "-c", "ps -o args | grep -c '[r]ead x'")).out().strip())
+                    .as("the detached shell still runs").isEqualTo("1");
+            ApiService.ok(api.docker("exec", name, "touch", "/tmp/stop"));
+            int code = 1;
+            for (int i = 0; i < 600 && code != 0; i++) { // a condition polled, generously
+                code = api.docker("exec", name, "test", "-e", "/tmp/done").exit();
+                if (code != 0) {
+                    Thread.sleep(200);
+                }
+            }
+            assertThat(code).as("the detached exec ran on and finished").isZero();
+            // the default keys (ctrl-p ctrl-q) detach too
+            out = onPty(List.of(step("again\n", "got-again"), step("\u0010\u0011", null)), "exec", "-it", name,
+                    "sh", "-c", "read x; echo got-$x; sleep 100001");
+            assertThat(out).as(out).contains("got-again", "read escape sequence").containsPattern("EXIT \\d+\n$");
+            awaitEvent(since, name, "exec_detach", 2);
+            assertThat(ApiService.ok(api.docker("exec", name, "sh", "-c", "ps -o args | grep -c '[s]leep 100001$'"))
+                    .out().strip()).isEqualTo("1");
+
+            assertThat(api.docker("exec", name, "sh", "-c", "exit 7").exit()).isEqualTo(7);
+            String until = Long.toString(System.currentTimeMillis() / 1000 + 1);
+            String events = ApiService.ok(api.docker("events", "--since", since, "--until", until, "--filter",
+                    "container=" + name, "--format", "{{.Action}}|{{.Actor.Attributes.exitCode}}")).out();
+            assertThat(events).as(events).contains("exec_create: sh -c " + script + "|<no value>\n",
+                    "exec_start: sh -c " + script + "|<no value>\n", "exec_detach|<no value>\n", "exec_die|7\n");
+            assertThat(events.indexOf("exec_create: sh -c exit 7")).as(events)
+                    .isLessThan(events.indexOf("exec_start: sh -c exit 7")).isLessThan(events.indexOf("exec_die|7"));
+        } finally {
+            api.docker("rm", "-f", name);
+        }
+    }
+
+    /** Waits (generously) until the container's events since then hold count actions starting with action. */
+    static void awaitEvent(String since, String name, String action, int count) throws Exception {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        for (;;) {
+            String until = Long.toString(System.currentTimeMillis() / 1000 + 1);
+            long n = ApiService.ok(api.docker("events", "--since", since, "--until", until, "--filter",
+                    "container=" + name, "--format", "{{.Action}}")).out().lines().filter(l -> l.startsWith(action)).count();
+            if (n >= count) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(count + " " + action + " events for " + name + " not seen in 60 s");
+            }
+            Thread.sleep(200);
+        }
+    }
+
     @Test
     void attachToARunningContainerWithoutATerminalFeedsItsStdin() throws Exception {
         String name = "att-pipe";

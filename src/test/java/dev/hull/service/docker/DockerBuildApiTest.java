@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -225,8 +226,36 @@ class DockerBuildApiTest {
         ApiService.Result pruned = ok(api.docker("builder", "prune", "-f"));
         assertThat(pruned.out()).contains("Total reclaimed space:");
         assertThat(ok(build(ctx, "-t", "api-prune:1", ".")).out()).as("the cache is gone").contains("ran-2");
-        ApiService.Result kept = api.docker("builder", "prune", "-f", "--filter", "until=24h");
-        assertThat(kept.exit()).as("%s", kept).isNotZero();
-        assertThat(kept.err()).contains("filter until is not supported by Hull");
+        // until and keep-storage: what was used in the last day stays, and so does a cache under 1 GiB
+        ok(api.docker("builder", "prune", "-f", "--filter", "until=24h"));
+        ok(api.docker("builder", "prune", "-f", "--keep-storage", "1g"));
+        assertThat(ok(build(ctx, "-t", "api-prune:1", ".")).out()).as("still cached").doesNotContain("ran-2");
+        age(Duration.ofHours(48));
+        ok(api.docker("builder", "prune", "-f", "--filter", "until=24h"));
+        assertThat(ok(build(ctx, "-t", "api-prune:1", ".")).out()).as("older than a day: gone").contains("ran-2");
+        // the same through hull's CLI
+        ok(api.hull("builder", "prune", "--filter", "until=24h", "--keep-storage", "1g"));
+        assertThat(ok(build(ctx, "-t", "api-prune:1", ".")).out()).as("still cached").doesNotContain("ran-2");
+        age(Duration.ofHours(48));
+        ok(api.hull("builder", "prune", "--filter", "until=72h"));
+        assertThat(ok(build(ctx, "-t", "api-prune:1", ".")).out()).as("used since 72h ago").doesNotContain("ran-2");
+        age(Duration.ofHours(48));
+        ok(api.hull("builder", "prune", "--filter", "until=24h"));
+        assertThat(ok(build(ctx, "-t", "api-prune:1", ".")).out()).as("older than a day: gone").contains("ran-2");
+        ApiService.Result bad = api.docker("builder", "prune", "-f", "--filter", "type=regular");
+        assertThat(bad.exit()).as("%s", bad).isNotZero();
+        assertThat(bad.err()).contains("filter type is not supported by Hull's build cache prune");
+        ApiService.Result badHull = api.hull("builder", "prune", "--filter", "until=soon");
+        assertThat(badHull.exit()).as("%s", badHull).isEqualTo(125);
+        assertThat(badHull.err()).contains("until soon: use a duration");
+    }
+
+    /** Every build cache entry of this class's service last used d ago. */
+    private static void age(Duration d) throws IOException {
+        try (var entries = Files.list(tmp.resolve("svc/home/build/cache"))) {
+            for (Path p : entries.toList()) {
+                Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(d)));
+            }
+        }
     }
 }

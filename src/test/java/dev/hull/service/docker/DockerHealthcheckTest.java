@@ -65,6 +65,35 @@ class DockerHealthcheckTest extends ApiServiceTest {
         }
     }
 
+    /**
+     * dockerd's events for each probe: exec_create and exec_start (the check's command, execID), exec_die
+     * (execID, exitCode), then health_status when the status changes; in that order.
+     */
+    @Test
+    void eachProbeIsAnExecInTheEvents() throws Exception {
+        String since = Long.toString(System.currentTimeMillis() / 1000 - 1);
+        ok(api.docker("run", "-d", "--name", "hc-events", "--health-cmd", "exit 0", "--health-interval", "1s",
+                "busybox", "sleep", "1000"));
+        try {
+            awaitInspect("hc-events", "{{.State.Health.Status}}", "healthy");
+            String until = Long.toString(System.currentTimeMillis() / 1000 + 1);
+            List<String> lines = ok(api.docker("events", "--since", since, "--until", until, "--filter",
+                    "container=hc-events", "--format",
+                    "{{.Action}}|{{.Actor.Attributes.execID}}|{{.Actor.Attributes.exitCode}}|{{.Actor.Attributes.name}}"))
+                    .out().lines().filter(l -> l.startsWith("exec_") || l.startsWith("health_")).toList();
+            assertThat(lines).as(lines.toString()).hasSizeGreaterThanOrEqualTo(4);
+            String[] create = lines.get(0).split("\\|", -1);
+            assertThat(create[0]).isEqualTo("exec_create: /bin/sh -c exit 0");
+            assertThat(create[1]).matches("[0-9a-f]{64}");
+            assertThat(create[3]).isEqualTo("hc-events");
+            assertThat(lines.get(1)).isEqualTo("exec_start: /bin/sh -c exit 0|" + create[1] + "|<no value>|hc-events");
+            assertThat(lines.get(2)).isEqualTo("exec_die|" + create[1] + "|0|hc-events");
+            assertThat(lines.get(3)).isEqualTo("health_status: healthy|<no value>|<no value>|hc-events");
+        } finally {
+            api.docker("rm", "-f", "hc-events");
+        }
+    }
+
     @Test
     void noHealthcheckAndBadValues() throws Exception {
         ok(api.docker("run", "-d", "--name", "hc-none", "--no-healthcheck", "busybox", "sleep", "1000"));
