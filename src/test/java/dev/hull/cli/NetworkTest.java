@@ -197,7 +197,11 @@ class NetworkTest {
     String httpd(String... extra) throws Exception {
         List<String> args = new ArrayList<>(List.of(extra));
         args.addAll(List.of("-v", www + ":/www:ro", "busybox", "httpd", "-f", "-p", "80", "-h", "/www"));
-        return f.detached(args.toArray(String[]::new));
+        String id = f.detached(args.toArray(String[]::new));
+        // running is not listening: wait (generously) until httpd answers inside, before anyone asks
+        assertThat(exec(id, "i=0; until wget -qO- http://127.0.0.1:80/ >/dev/null 2>&1; do i=$((i+1));"
+                + " [ $i -gt 600 ] && break; usleep 100000; done; wget -qO- http://127.0.0.1:80/")).isEqualTo(PAGE);
+        return id;
     }
 
     NetworkState wiring(String id) throws Exception {
