@@ -8,8 +8,10 @@ import java.nio.file.Path;
  * Moves a tree's owners from one id range to another, for what carries a container's files between user
  * namespaces (a machine's clone, export and import): owner ids in [from, from + size) become the same
  * offset in [to, to + size); others stay (a whiteout overlayfs made as the host's root, nobody's files).
- * {@link #HOST} stands for the host's own ids (a container with no user namespace of its own). Walked by
- * descriptor as {@link UsernsAuto#shift} does: no symlink followed, nothing outside the tree touched.
+ * {@link #HOST} stands for the host's own ids (a container with no user namespace of its own). Walked through
+ * directory descriptors (openat2 beneath, no symlinks) and changed with *at calls that follow nothing, so a
+ * container sharing a volume that swaps a directory for a link meanwhile cannot make the host's root chown
+ * anything outside it ({@link UsernsAuto#shift}, a fresh volume or copy moved into a container's range, is this).
  */
 public final class IdShift {
     /** A container's mapping: its ids 0..size-1 are host uids uid.. and gids gid.. ; {@link #HOST}: none. */

@@ -121,50 +121,7 @@ final class UsernsAuto {
      * cannot make the host's root chown anything outside it.
      */
     static void shift(Path dir, SubIds.Range r) throws IOException {
-        int fd = dev.hull.linux.Syscalls.open(dir.toString(), AtFiles.O_RDONLY | AtFiles.O_DIRECTORY
-                | AtFiles.O_NOFOLLOW | AtFiles.O_CLOEXEC, 0);
-        try {
-            shiftOne(fd, "", AtFiles.fstat(fd), r);
-            shiftBelow(fd, r);
-        } finally {
-            dev.hull.linux.Syscalls.close(fd);
-        }
-    }
-
-    private static void shiftBelow(int dfd, SubIds.Range r) throws IOException {
-        for (String name : AtFiles.list(dfd)) {
-            AtFiles.Stat st = AtFiles.lstatOrNull(dfd, name);
-            if (st == null) {
-                continue;
-            }
-            shiftOne(dfd, name, st, r);
-            if ((st.mode() & AtFiles.S_IFMT) == AtFiles.S_IFDIR) {
-                int c = AtFiles.openat2(dfd, name, AtFiles.O_RDONLY | AtFiles.O_DIRECTORY | AtFiles.O_NOFOLLOW
-                        | AtFiles.O_CLOEXEC, 0, AtFiles.RESOLVE_BENEATH | AtFiles.RESOLVE_NO_SYMLINKS);
-                try {
-                    shiftBelow(c, r);
-                } finally {
-                    dev.hull.linux.Syscalls.close(c);
-                }
-            }
-        }
-    }
-
-    /** name in dfd ("": dfd itself) given the range's owner; its mode kept (chown clears setuid and setgid). */
-    private static void shiftOne(int dfd, String name, AtFiles.Stat st, SubIds.Range r) throws IOException {
-        if (st.uid() >= r.size() || st.gid() >= r.size()) {
-            return; // not mappable: left as it is (nobody inside)
-        }
-        int flags = name.isEmpty() ? AtFiles.AT_EMPTY_PATH : AtFiles.AT_SYMLINK_NOFOLLOW;
-        AtFiles.fchownat(dfd, name, (int) (r.uid() + st.uid()), (int) (r.gid() + st.gid()), flags);
-        if ((st.mode() & AtFiles.S_IFMT) == AtFiles.S_IFLNK) {
-            return;
-        }
-        if (name.isEmpty()) {
-            AtFiles.fchmod(dfd, st.mode() & 07777);
-        } else {
-            AtFiles.lchmodat(dfd, name, st.mode() & 07777);
-        }
+        IdShift.shift(dir, IdShift.HOST, new IdShift.Ids(r.uid(), r.gid(), r.size())); // file capabilities kept too
     }
 
     /** An idmapped -v without a user namespace of the container's is refused. */

@@ -1,12 +1,9 @@
 package dev.hull.engine;
 
-import dev.hull.linux.LinuxException;
-import dev.hull.linux.Syscalls;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A container with a user namespace of its own joins a network namespace Hull made, which the host's user
@@ -23,48 +20,17 @@ final class UsernsNetwork {
 
     /** Writes {@link #SYSCTLS} in the network namespace of netnsFile (a fresh thread joins it, then ends). */
     static void grant(Path netnsFile) throws IOException {
-        int nsFd = Syscalls.open(netnsFile.toString(), Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
         try {
-            AtomicReference<IOException> failed = new AtomicReference<>();
-            Thread t = Thread.ofPlatform().name("userns-netns-sysctl").start(() -> {
-                try {
-                    int self = Syscalls.open("/proc/thread-self/ns/net", Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
-                    try {
-                        Syscalls.setns(nsFd, 0x40000000); // CLONE_NEWNET: this thread only
-                        for (var e : SYSCTLS.entrySet()) {
-                            Files.writeString(Path.of("/proc/sys").resolve(e.getKey()),
-                                    e.getValue());
-                        }
-                    } finally {
-                        try {
-                            Syscalls.setns(self, 0x40000000);
-                        } catch (LinuxException back) {
-                            // the thread ends right after, running nothing else
-                        }
-                        Syscalls.close(self);
-                    }
-                } catch (IOException e) {
-                    failed.set(e);
+            dev.hull.linux.net.NetworkNamespaces.callIn(netnsFile, "userns-netns-sysctl", () -> {
+                for (var e : SYSCTLS.entrySet()) {
+                    Files.writeString(Path.of("/proc/sys").resolve(e.getKey()), e.getValue());
                 }
-            });
-            boolean interrupted = false;
-            for (;;) {
-                try {
-                    t.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-            if (failed.get() != null) {
-                throw new IOException("the user namespace's network sysctls in " + netnsFile + ": "
-                        + failed.get().getMessage(), failed.get());
-            }
-        } finally {
-            Syscalls.close(nsFd);
+                return null;
+            }, null);
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("the user namespace's network sysctls in " + netnsFile + ": " + e.getMessage(), e);
+        } catch (Exception e) {
+            throw new IOException("the user namespace's network sysctls in " + netnsFile + ": " + e, e);
         }
     }
 }

@@ -18,7 +18,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -90,41 +89,13 @@ public final class Netlink implements AutoCloseable {
      * other JVM thread ever sees the namespace.
      */
     public static Netlink openIn(Path netnsFile) throws LinuxException {
-        int nsFd = Syscalls.open(netnsFile.toString(), Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
         try {
-            AtomicReference<Object> result = new AtomicReference<>();
-            Thread t = Thread.ofPlatform().name("netlink-setns").start(() -> {
-                try {
-                    int self = Syscalls.open("/proc/thread-self/ns/net", Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
-                    try {
-                        Syscalls.setns(nsFd, CLONE_NEWNET);
-                        result.set(openSocket());
-                        try {
-                            Syscalls.setns(self, CLONE_NEWNET);
-                        } catch (LinuxException back) {
-                            // refused to root of a user namespace (rootless Hull: the host's namespace is not
-                            // its own to join); harmless: this thread ends right after, never running anything else
-                        }
-                    } finally {
-                        Syscalls.close(self);
-                    }
-                } catch (Throwable e) {
-                    if (result.get() instanceof Integer sock) {
-                        Syscalls.close(sock);
-                    }
-                    result.set(e);
-                }
-            });
-            joinUninterruptibly(t); // an abandoned thread could still open a socket nobody closes
-            return switch (result.get()) {
-                case Integer sock -> new Netlink(sock);
-                case LinuxException e -> throw e;
-                case RuntimeException e -> throw e;
-                case Error e -> throw e;
-                case Object o -> throw new IllegalStateException("opening a netlink socket in " + netnsFile, (Throwable) o);
-            };
-        } finally {
-            Syscalls.close(nsFd);
+            return new Netlink(NetworkNamespaces.callIn(netnsFile, "netlink-setns", Netlink::openSocket,
+                    Syscalls::close));
+        } catch (LinuxException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("opening a netlink socket in " + netnsFile, e);
         }
     }
 

@@ -47,6 +47,61 @@ public final class NetworkNamespaces {
         }
     }
 
+    /** Work done inside a network namespace; what it throws reaches the caller of {@link #callIn}. */
+    @FunctionalInterface
+    public interface InNamespace<T> {
+        T call() throws Exception;
+    }
+
+    /**
+     * Runs work in the network namespace of netnsFile (/run/netns/NAME, /proc/PID/ns/net ...):
+     * setns(CLONE_NEWNET) moves only the calling thread, so a fresh platform thread joins it, runs
+     * work, goes back and ends; no other JVM thread ever runs there. Waits for that thread whatever
+     * happens (an abandoned one could still make what nobody closes). undo gets work's result when
+     * it must be dropped (the way back failed the call): e.g. to close a socket it made.
+     */
+    public static <T> T callIn(Path netnsFile, String threadName, InNamespace<T> work,
+            java.util.function.Consumer<T> undo) throws Exception {
+        int nsFd = Syscalls.open(netnsFile.toString(), Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
+        try {
+            AtomicReference<T> result = new AtomicReference<>();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread t = Thread.ofPlatform().name(threadName).start(() -> {
+                try {
+                    int self = Syscalls.open("/proc/thread-self/ns/net", Syscalls.O_RDONLY | Syscalls.O_CLOEXEC, 0);
+                    try {
+                        Syscalls.setns(nsFd, CLONE_NEWNET);
+                        result.set(work.call());
+                        try {
+                            Syscalls.setns(self, CLONE_NEWNET);
+                        } catch (LinuxException back) {
+                            // refused to root of a user namespace (rootless Hull: the host's namespace is not
+                            // its own to join); harmless: this thread ends right after, running nothing else
+                        }
+                    } finally {
+                        Syscalls.close(self);
+                    }
+                } catch (Throwable e) {
+                    if (result.get() != null && undo != null) {
+                        undo.accept(result.getAndSet(null));
+                    }
+                    failure.set(e);
+                }
+            });
+            Netlink.joinUninterruptibly(t);
+            Throwable e = failure.get();
+            if (e instanceof Exception x) {
+                throw x;
+            }
+            if (e instanceof Error x) {
+                throw x;
+            }
+            return result.get();
+        } finally {
+            Syscalls.close(nsFd);
+        }
+    }
+
     /** Unmounts and deletes file; the namespace ends with its last process. Nothing there is not an error. */
     public static void remove(Path file) throws IOException {
         try {
