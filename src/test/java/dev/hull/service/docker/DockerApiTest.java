@@ -140,9 +140,9 @@ class DockerApiTest {
         // refused by Hull: 125, the field named
         Result badSignal = docker("run", "--rm", "--name", "fg-125", "--stop-signal", "NOSUCHSIG", "busybox", "true");
         assertThat(badSignal.exit()).as("%s", badSignal).isEqualTo(125);
-        Result unsupported = docker("run", "--rm", "--name", "fg-125b", "--oom-kill-disable", "busybox", "true");
+        Result unsupported = docker("run", "--rm", "--name", "fg-125b", "--cpu-rt-period", "1000", "busybox", "true");
         assertThat(unsupported.exit()).as("%s", unsupported).isEqualTo(125);
-        assertThat(unsupported.err()).contains("HostConfig.OomKillDisable");
+        assertThat(unsupported.err()).contains("HostConfig.CpuRealtimePeriod");
 
         // --rm: none of them is left (the failed starts too)
         Result left = ok(docker("ps", "-a", "--filter", "name=^/fg-", "--format", "{{.Names}}"));
