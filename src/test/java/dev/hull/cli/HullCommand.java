@@ -45,6 +45,33 @@ public final class HullCommand {
     }
 
     /** Whether commands go through the test's service. */
+    /**
+     * A store of a test class's own in a new directory under /tmp (prefix), traversable as /run/hull is:
+     * a container's root in a user namespace opens its exec fifo in the state directory.
+     */
+    static HullCommand inTraversableDir(String prefix, Map<String, String> env) throws IOException {
+        Path dir = java.nio.file.Files.createTempDirectory(Path.of("/tmp"), prefix);
+        java.nio.file.Files.setPosixFilePermissions(dir,
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        return new HullCommand(dir.resolve("home"), dir.resolve("state"), env);
+    }
+
+    /** The directory {@link #inTraversableDir} made. */
+    Path dir() {
+        return home.getParent();
+    }
+
+    /** Removes every container of the store, then its directory (a test class's end). */
+    static void removeAll(HullCommand hull) throws IOException, InterruptedException {
+        if (hull == null) {
+            return;
+        }
+        for (String line : hull.run("ps", "-aq").out().lines().toList()) {
+            hull.run("rm", "-f", line.strip());
+        }
+        dev.hull.image.SnapshotStore.deleteTree(hull.dir());
+    }
+
     public boolean warm() {
         return warm;
     }

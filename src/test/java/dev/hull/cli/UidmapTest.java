@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,21 +31,13 @@ class UidmapTest {
     static void setUp() throws Exception {
         Assumptions.assumeTrue(dev.hull.runtime.spec.Features.create().path("linux").path("mountExtensions")
                 .path("idmap").path("enabled").asBoolean(), "--uidmap needs idmapped mounts (root, Linux 5.12+)");
-        dir = Files.createTempDirectory(Path.of("/tmp"), "hull-uidmap-");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        hull = new HullCommand(dir.resolve("home"), dir.resolve("state"), Map.of());
+        hull = HullCommand.inTraversableDir("hull-uidmap-", Map.of());
+        dir = hull.dir();
     }
 
     @AfterAll
     static void tearDown() throws Exception {
-        if (hull != null) {
-            for (String line : hull.run("ps", "-aq").out().lines().toList()) {
-                hull.run("rm", "-f", line.strip());
-            }
-        }
-        if (dir != null) {
-            dev.hull.image.SnapshotStore.deleteTree(dir);
-        }
+        HullCommand.removeAll(hull);
     }
 
     static JsonNode inspect(String name) throws Exception {

@@ -29,22 +29,13 @@ class UsernsAutoTest {
     static void setUp() throws Exception {
         Assumptions.assumeTrue(dev.hull.runtime.spec.Features.create().path("linux").path("mountExtensions")
                 .path("idmap").path("enabled").asBoolean(), "--userns=auto needs idmapped mounts (root, Linux 5.12+)");
-        dir = Files.createTempDirectory(Path.of("/tmp"), "hull-userns-");
-        // traversable, as /run/hull is: the container's root opens its exec fifo in the state directory
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        hull = new HullCommand(dir.resolve("home"), dir.resolve("state"), Map.of("HULL_NO_SERVICE", "1"));
+        hull = HullCommand.inTraversableDir("hull-userns-", Map.of("HULL_NO_SERVICE", "1"));
+        dir = hull.dir();
     }
 
     @AfterAll
     static void tearDown() throws Exception {
-        if (hull != null) {
-            for (String line : hull.run("ps", "-aq").out().lines().toList()) {
-                hull.run("rm", "-f", line.strip());
-            }
-        }
-        if (dir != null) {
-            dev.hull.image.SnapshotStore.deleteTree(dir);
-        }
+        HullCommand.removeAll(hull);
     }
 
     static JsonNode inspect(String name) throws Exception {

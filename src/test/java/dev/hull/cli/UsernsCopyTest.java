@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,21 +26,13 @@ class UsernsCopyTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        dir = Files.createTempDirectory(Path.of("/tmp"), "hull-userns-copy-");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        hull = new HullCommand(dir.resolve("home"), dir.resolve("state"), Map.of("HULL_SNAPSHOTTER", "copy"));
+        hull = HullCommand.inTraversableDir("hull-userns-copy-", Map.of("HULL_SNAPSHOTTER", "copy"));
+        dir = hull.dir();
     }
 
     @AfterAll
     static void tearDown() throws Exception {
-        if (hull != null) {
-            for (String line : hull.run("ps", "-aq").out().lines().toList()) {
-                hull.run("rm", "-f", line.strip());
-            }
-        }
-        if (dir != null) {
-            dev.hull.image.SnapshotStore.deleteTree(dir);
-        }
+        HullCommand.removeAll(hull);
     }
 
     static long owner(Path p, String what) throws Exception {
