@@ -425,6 +425,20 @@ void attach_open(const char *status_path)
     close(dfd);
 }
 
+/* In a new init (a restart's is cloned from the monitor): the listening socket, the other clients'
+ * descriptors and the held exec terminals are the monitor's, closed at once (see monitor_child_stdio). */
+void attach_child_close(void)
+{
+    if (attach_listen >= 0) close(attach_listen);
+    attach_listen = -1;
+    for (int i = 0; i < nclients; i++)
+        if (!clients[i]->owner)
+            for (int k = 0; k < 4; k++)
+                if (clients[i]->fd[k] >= 0) close(clients[i]->fd[k]);
+    for (int k = 0; k < ATTACH_MAX_CLIENTS; k++)
+        if (held_ttys[k] >= 0) close(held_ttys[k]);
+}
+
 void attach_close(void)
 {
     if (attach_listen < 0) return;

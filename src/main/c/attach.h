@@ -25,6 +25,8 @@ void clients_end(const char *line);
 /* attach.sock beside the status file (status_path's directory), and its removal. */
 void attach_open(const char *status_path);
 void attach_close(void);
+/* In a new init: closes the monitor's listening socket, its clients' descriptors (but the owner's 0-3) and held ttys. */
+void attach_child_close(void);
 
 /* monitor.c: the starting client's stdin ended and the container's stdin is the monitor's pipe: close it. */
 void monitor_stdin_eof(void);

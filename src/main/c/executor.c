@@ -1012,8 +1012,25 @@ static void do_readonly_path(const char *path)
     close(fd);
 }
 
+/* A write under /proc must not come after this op without its procfs opened before it: a mount or
+ * a root change (the procfs is made before any mount of the config). */
+static int changes_proc(uint32_t code)
+{
+    switch (code) {
+    case OP_SYSCTL: case OP_MOUNT: case OP_MOUNT_TREE: case OP_PIVOT_ROOT: case OP_CHROOT:
+    case OP_MASK_PATH: case OP_READONLY_PATH: case OP_UNSHARE_CHILD:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The label for the next exec. With no procfs open (exec: no mount comes before it), the procfs is
+ * opened for this write alone and closed right after it: the process never holds it while it runs
+ * any other op. */
 static void do_lsm_exec(const char *attr, const char *fallback, const char *content)
 {
+    int own = procfd < 0;
     int fd = proc_open(attr, O_WRONLY);
     if (fd < 0 && errno == ENOENT && *fallback) {
         attr = fallback;
@@ -1024,6 +1041,10 @@ static void do_lsm_exec(const char *attr, const char *fallback, const char *cont
     size_t n = strlen(content);
     if (write(fd, content, n) != (ssize_t)n) SYSFAIL("lsm-exec: write \"%s\" to %s", content, attr);
     close(fd);
+    if (own) {
+        close(procfd);
+        procfd = -1;
+    }
 }
 
 /* Returns 1 if o is a privilege op (and carried it out). */
@@ -1560,9 +1581,15 @@ static void child_ops(size_t from)
      * last op that writes through it: it has no mask and no read-only path, and a created init waits
      * for its start while processes exec'd into the container (CAP_SYS_PTRACE) may open its fds. */
     size_t last_proc_op = nops;
+    int early = 0;
     for (size_t i = from; i < nops; i++)
         if (ops[i].code == OP_SYSCTL || ops[i].code == OP_LSM_EXEC) last_proc_op = i;
-    if (last_proc_op < nops) open_private_procfs();
+    for (size_t i = from; i < last_proc_op && i < nops; i++)
+        early |= changes_proc(ops[i].code);
+    /* Opened before the first op only when a mount or a root change comes before its writes (the
+     * init's sysctls, after pivot_root); else (exec: its label first of all) the write opens it
+     * itself and closes it at once (do_lsm_exec). */
+    if (last_proc_op < nops && early) open_private_procfs();
     for (size_t i = from; i < nops; i++) {
         const struct op *o = &ops[i];
         if (i > last_proc_op && procfd >= 0) {

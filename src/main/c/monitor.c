@@ -111,11 +111,27 @@ int monitor_console_socket(void)
     return console_sock[1];
 }
 
+static int console_dir = -1, console_listen = -1, console_client = -1; /* see "the console socket" */
+static int health_pidfd = -1; /* see "the healthcheck" */
+
+/* In the new init, first of all: it keeps nothing of the monitor's but its own ends of its stdio and
+ * the console socket OP_CONSOLE sends on. The handle on the host's network namespace, the log, the
+ * attach and console sockets and their clients, the healthcheck's pidfd, the monitor's end of the
+ * stdin pipe are all close-on-exec, but that is not soon enough: a created init waits for its start
+ * (a process exec'd into the container with CAP_SYS_PTRACE may open /proc/1/fd/N meanwhile), and a
+ * restart's init is cloned from a monitor that holds every one of them. */
 void monitor_child_stdio(void)
 {
+    if (monitor.host_netns >= 0) close(monitor.host_netns);
+    monitor.host_netns = -1;
+    int mine[] = { logfd, console_dir, console_listen, console_client, health_pidfd, stdin_w };
+    for (size_t k = 0; k < sizeof mine / sizeof *mine; k++)
+        if (mine[k] >= 0) close(mine[k]);
+    attach_child_close();
     if (console_sock[0] >= 0) close(console_sock[0]);
     if (stdin_r >= 0) {
         if (dup2(stdin_r, 0) < 0) SYSFAIL("stdin from the monitor's pipe");
+        close(stdin_r);
     } else if (!monitor.stdin_inherit) {
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null < 0 || dup2(null, 0) < 0) SYSFAIL("stdin from /dev/null");
@@ -395,9 +411,6 @@ static int stop_requested(void)
  * types into it and sizes it), then everything the terminal prints from then on; 'B' when another
  * client has the console (one at a time); 'N' when no terminal is up (between a restart's init
  * and its pty). The monitor stays the master's only reader, so the log keeps all of it. */
-static int console_dir = -1;
-static int console_listen = -1;
-static int console_client = -1;
 #define CONSOLE_BUF (256 * 1024) /* what its client has not taken yet; past it, the client is let go */
 static struct { char *data; size_t len; } console_out;
 
@@ -505,7 +518,6 @@ static void console_listen_close(void)
  * while within the start period of this start. The run is killed (its whole session) when the
  * init ends, and with the monitor (PDEATHSIG): no check outlives the container. */
 static pid_t health_pid = -1;
-static int health_pidfd = -1;
 static struct timespec health_due, init_started;
 
 static long long ms_since(const struct timespec *t)

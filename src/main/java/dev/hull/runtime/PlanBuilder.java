@@ -331,6 +331,7 @@ public final class PlanBuilder {
      */
     static void processSteps(Plan plan, Process proc, boolean inUserNs, Privileges privileges,
             PlanSeccomp.Seccomp seccomp) {
+        privileges.planLabel(plan); // the LSM exec label (its procfs is open for that write only)
         plan.chdir(proc.cwd() == null ? "/" : proc.cwd());
         privileges.planBeforeUser(plan); // rlimits, scheduler, ioprio, personality, bounding set + keepcaps
         // Seccomp (see PlanSeccomp): without noNewPrivileges the filter needs CAP_SYS_ADMIN, so it is
@@ -351,7 +352,7 @@ public final class PlanBuilder {
         }
         plan.env(proc.env());
         plan.resolveExec(pathOf(proc.env()), proc.args().get(0));
-        privileges.planAfterUser(plan); // capset, ambient, LSM label, no_new_privs
+        privileges.planAfterUser(plan); // capset, ambient, no_new_privs
         if (PlanSeccomp.beforeReady(seccomp, proc.noNewPrivileges())) {
             PlanSeccomp.load(plan, seccomp, true);
         }

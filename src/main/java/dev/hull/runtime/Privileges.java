@@ -22,7 +22,7 @@ import java.util.TreeMap;
  * The "privilege" part of a container's confinement: capabilities, noNewPrivileges, rlimits,
  * oomScoreAdj, ioPriority, scheduler, personality, sysctls, masked and read-only paths, LSM labels.
  * Everything is validated and decided here when the plan is built; the executor only carries out
- * the ops (70-89, see docs/executor-protocol.md). {@link PlanBuilder} calls the three
+ * the ops (70-89, see docs/executor-protocol.md). {@link PlanBuilder} calls the four
  * {@code plan*} methods at their places in the init's sequence:
  * <ol>
  * <li>{@link #planAfterPivot}: sysctls (through the container's /proc), then read-only paths, then
@@ -30,8 +30,9 @@ import java.util.TreeMap;
  * <li>{@link #planBeforeUser}: rlimits, scheduler, I/O priority, personality (while the init still
  *     holds every capability), then the bounding set is cut and PR_SET_KEEPCAPS set, so the
  *     permitted set survives a setuid to a non-root user;
- * <li>{@link #planAfterUser}: capset of effective/permitted/inheritable, ambient raise, the LSM exec
- *     label, and last PR_SET_NO_NEW_PRIVS (before any seccomp op, which needs it).
+ * <li>{@link #planLabel}: the LSM exec label, first of the process's steps (see there);
+ * <li>{@link #planAfterUser}: capset of effective/permitted/inheritable, ambient raise, and last
+ *     PR_SET_NO_NEW_PRIVS (before any seccomp op, which needs it).
  * </ol>
  * A capability this host cannot give (not in Hull's own bounding/permitted set, e.g. CAP_SYS_RESOURCE
  * on a host that lacks it, or beyond the kernel's cap_last_cap) is left out of every set: the
@@ -164,13 +165,22 @@ public final class Privileges {
         }
     }
 
+    /**
+     * The LSM label for the exec, first of the process's steps: it takes effect at the exec only, and
+     * written while the process still holds its capabilities and no seccomp filter, the executor
+     * opens its own procfs for this write alone and closes it at once (an exec'd process held that
+     * procfs, which has no mask, from its first op to a label write after its setuid).
+     */
+    public void planLabel(Plan plan) {
+        if (lsmExec != null) {
+            plan.lsmExec(lsmExec[0], lsmExec[1], lsmExec[2]);
+        }
+    }
+
     /** After setuid, before the init reports ready. */
     public void planAfterUser(Plan plan) {
         if (caps != null) {
             plan.caps(caps.effective(), caps.permitted(), caps.inheritable(), caps.ambient());
-        }
-        if (lsmExec != null) {
-            plan.lsmExec(lsmExec[0], lsmExec[1], lsmExec[2]);
         }
         if (noNewPrivileges) {
             plan.prctl(PR_SET_NO_NEW_PRIVS, 1);
