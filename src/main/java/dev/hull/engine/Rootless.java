@@ -154,7 +154,10 @@ public final class Rootless {
     static String describe() {
         RootlessNetwork.Choice net = RootlessNetwork.choose();
         return "yes (uid_map " + map("uid_map") + "; gid_map " + map("gid_map") + "; cgroup delegation: none, "
-                + delegationFact() + "; network: " + (net.tool() == null ? "none, " : "") + net.why() + ")";
+                + delegationFact() + "; network: " + (net.tool() == null ? "none, " : "") + net.why()
+                + (net.tool() == null ? "" : dev.hull.engine.network.UserModeNetwork.hostLoopback()
+                        ? ", the host's loopback reachable (HULL_ROOTLESS_HOST_LOOPBACK=1)"
+                        : ", the host's loopback unreachable") + ")";
     }
 
     private static String map(String file) {
