@@ -173,6 +173,19 @@ class RootlessHullTest {
         }
     }
 
+    /** Sized and encrypted disks need the host's root (a loop device, an ext4 mount): a clear refusal, up front. */
+    @Test
+    void aSizedDiskIsRefusedNamingWhy() throws Exception {
+        HullCommand.Result r = user.hull("run", "--rm", "--storage-opt", "size=64m", "busybox", "true");
+        assertThat(r.exit()).as(r.toString()).isEqualTo(125);
+        assertThat(r.err()).as(r.toString()).contains("a sized or encrypted disk").contains("user namespace (rootless Hull)");
+        r = user.hull("volume", "create", "--opt", "size=64m", "rl-sized");
+        assertThat(r.exit()).as(r.toString()).isNotZero();
+        assertThat(r.err()).as(r.toString()).contains("a sized or encrypted disk");
+        assertThat(user.hull("volume", "ls", "--format", "{{.Name}}").out()).doesNotContain("rl-sized");
+        assertThat(user.hull("info").out()).contains("Disks: unavailable (a sized or encrypted disk");
+    }
+
     @Test
     void xdgDirectoriesDecideWhereTheStoreAndStateLive() throws Exception {
         Path data = user.home.resolve("xdg-data");
