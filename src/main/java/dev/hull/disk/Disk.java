@@ -44,6 +44,11 @@ public final class Disk {
 
     private Disk() {}
 
+    /** Why a user namespace (rootless Hull) has no sized or encrypted disks. */
+    public static final String NESTED = "a sized or encrypted disk (--storage-opt size, volume --opt size/encrypt,"
+            + " machine --disk) is an ext4 image on a loop device: attaching one and mounting ext4 take the host's"
+            + " root, which a user namespace (rootless Hull) does not have";
+
     public static Path image(Path dir) {
         return dir.resolve("disk.img");
     }
@@ -71,6 +76,9 @@ public final class Disk {
      * content directory. On failure nothing of it is left mounted and the files are removed.
      */
     public static void create(Path dir, DiskSpec spec) throws IOException, RuntimeError {
+        if (dev.hull.linux.UserNamespaces.nested()) {
+            throw new RuntimeError(RuntimeError.Kind.PERMISSION, NESTED);
+        }
         Path img = image(dir);
         boolean done = false;
         try {

@@ -15,6 +15,9 @@ public final class DiskHost {
      */
     public static String describe(Path store) {
         String quotas = "project quotas: " + projectQuotas(store);
+        if (dev.hull.linux.UserNamespaces.nested()) {
+            return "unavailable (" + Disk.NESTED + "); " + quotas;
+        }
         if (!Files.exists(Path.of("/dev/loop-control"))) {
             return "unavailable (no /dev/loop-control: no loop devices); " + quotas;
         }

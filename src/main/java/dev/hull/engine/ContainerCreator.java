@@ -107,7 +107,7 @@ final class ContainerCreator {
                 SpecExtras.apply(spec, o, () -> ImageService.readImageFile(layers, "etc/group"));
                 CdiDevices.apply(spec, o, engine.config().cdiSpecDirs()); // --device vendor.com/class=name, --gpus
                 if (rootless) {
-                    Rootless.adapt(spec);
+                    Rootless.adapt(spec, o);
                 }
                 SubIds.Range range = null;
                 if (UsernsMaps.given(o)) { // --uidmap/--gidmap: exactly the mappings given

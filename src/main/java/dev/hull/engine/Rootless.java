@@ -98,9 +98,12 @@ public final class Rootless {
         }
         o.pidsLimit = 0L; // not the config file's default: nothing could hold it
         String mode = o.network == null ? NetworkStore.DEFAULT : o.network;
-        if (mode.equals("host")) { // its sysfs is not the user's to mount
-            throw refuse("--network host", "a rootless container cannot share the host's network namespace,"
-                    + " which belongs to the host's root");
+        if (mode.equals("host")) { // the user's own network namespace, the host's: no stack needed (adapt: /sys)
+            if (!o.publish.isEmpty() || o.publishAll) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT,
+                        "-p/--publish has no meaning with --network host: the container's ports are the host's");
+            }
+            return;
         }
         if (networked) {
             return;
@@ -132,9 +135,16 @@ public final class Rootless {
                 + " systemd.unified_cgroup_hierarchy=1, whose user@.service has Delegate=memory pids cpu, is needed)";
     }
 
-    /** The spec of a rootless container: no cgroup of its own ({@link Annotations#NO_CGROUP}). */
-    static void adapt(com.fasterxml.jackson.databind.node.ObjectNode spec) {
+    /**
+     * The spec of a rootless container: no cgroup of its own ({@link Annotations#NO_CGROUP}); with
+     * {@code --network host} it stays in the user's network namespace, the host's, whose sysfs belongs to the
+     * host's root: /sys is the host's bound read-only instead, as podman and runc do rootless.
+     */
+    static void adapt(com.fasterxml.jackson.databind.node.ObjectNode spec, CreateOptions o) {
         ((com.fasterxml.jackson.databind.node.ObjectNode) spec.get("annotations")).put(Annotations.NO_CGROUP, "true");
+        if ("host".equals(o.network)) {
+            UsernsAuto.sysfsBound(spec);
+        }
     }
 
     /**
@@ -144,7 +154,10 @@ public final class Rootless {
     static String describe() {
         RootlessNetwork.Choice net = RootlessNetwork.choose();
         return "yes (uid_map " + map("uid_map") + "; gid_map " + map("gid_map") + "; cgroup delegation: none, "
-                + delegationFact() + "; network: " + (net.tool() == null ? "none, " : "") + net.why() + ")";
+                + delegationFact() + "; network: " + (net.tool() == null ? "none, " : "") + net.why()
+                + (net.tool() == null ? "" : dev.hull.engine.network.UserModeNetwork.hostLoopback()
+                        ? ", the host's loopback reachable (HULL_ROOTLESS_HOST_LOOPBACK=1)"
+                        : ", the host's loopback unreachable") + ")";
     }
 
     private static String map(String file) {

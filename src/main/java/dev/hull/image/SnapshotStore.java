@@ -144,36 +144,43 @@ public final class SnapshotStore {
         return dirs;
     }
 
-    /** Deletes a tree without following symlinks; tolerant of what an interrupted unpack left. */
+    /**
+     * Deletes a tree without following symlinks; tolerant of what an interrupted unpack left (directories
+     * without write or search permission) and of another remover at work in the same tree: an entry that
+     * vanishes between the listing and its removal is gone as wanted, and a directory that gained an entry
+     * meanwhile (a monitor still closing its sockets in a container's directory) is listed again.
+     */
     public static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        java.nio.file.attribute.BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (java.nio.file.NoSuchFileException e) {
             return;
         }
-        Files.walkFileTree(p, new java.nio.file.SimpleFileVisitor<>() {
-            @Override
-            public java.nio.file.FileVisitResult preVisitDirectory(Path d,
-                    java.nio.file.attribute.BasicFileAttributes a) throws IOException {
-                // a layer may hold directories without write or search permission for their owner
-                d.toFile().setWritable(true, true);
-                d.toFile().setExecutable(true, true);
-                return java.nio.file.FileVisitResult.CONTINUE;
+        if (!a.isDirectory()) {
+            Files.deleteIfExists(p);
+            return;
+        }
+        for (int round = 0; ; round++) {
+            // a layer may hold directories without write or search permission for their owner
+            p.toFile().setWritable(true, true);
+            p.toFile().setExecutable(true, true);
+            try (var entries = Files.newDirectoryStream(p)) {
+                for (Path e : entries) {
+                    deleteTree(e);
+                }
+            } catch (java.nio.file.NoSuchFileException e) {
+                return;
             }
-
-            @Override
-            public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes a)
-                    throws IOException {
-                Files.delete(f);
-                return java.nio.file.FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                if (e != null) {
+            try {
+                Files.deleteIfExists(p);
+                return;
+            } catch (java.nio.file.DirectoryNotEmptyException e) {
+                if (round == 9) {
                     throw e;
                 }
-                Files.delete(d);
-                return java.nio.file.FileVisitResult.CONTINUE;
             }
-        });
+        }
     }
 }

@@ -142,12 +142,48 @@ class RootlessHullTest {
         r = user.hull("run", "--rm", "-p", "8080:80", "busybox", "true");
         assertThat(r.exit()).as(r.toString()).isEqualTo(125);
         assertThat(r.err()).startsWith("hull: rootless: -p/--publish: ");
-        r = user.hull("run", "--rm", "--network", "host", "busybox", "true");
+        r = user.hull("run", "--rm", "--network", "host", "-p", "8080:80", "busybox", "true");
         assertThat(r.exit()).as(r.toString()).isEqualTo(125);
-        assertThat(r.err()).startsWith("hull: rootless: --network host: ");
+        assertThat(r.err()).contains("--network host");
         r = user.hull("network", "create", "rl-net");
         assertThat(r.exit()).as(r.toString()).isNotZero();
         assertThat(r.err()).startsWith("hull: rootless: network create: ");
+    }
+
+    /**
+     * {@code --network host} rootless, as podman's: the container stays in the user's network namespace, the
+     * host's, with the host's /sys bound read-only (a sysfs mount needs a network namespace of the user's).
+     * The test's own bridge link on the host is what it looks for; changing it is the host root's only.
+     */
+    @Test
+    void networkHostIsTheHostsNamespaceSeenButNotChanged() throws Exception {
+        String link = "rlh" + ProcessHandle.current().pid() % 100000;
+        assertThat(RootlessUser.run("ip", "link", "add", link, "type", "bridge").exit()).isZero();
+        try {
+            assertThat(RootlessUser.run("ip", "link", "set", link, "up").exit()).isZero();
+            HullCommand.Result r = user.hull("run", "--rm", "--network", "host", "busybox", "sh", "-c",
+                    "cat /sys/class/net/" + link + "/type; grep -c '" + link + ":' /proc/net/dev;"
+                            + " ip link set " + link + " down 2>/dev/null && echo changed || echo refused;"
+                            + " touch /sys/x 2>/dev/null && echo wrote-sys || echo sys-ro");
+            assertThat(r.exit()).as(r.toString()).isZero();
+            assertThat(r.out()).as(r.toString()).isEqualTo("1\n1\nrefused\nsys-ro\n");
+            assertThat(RootlessUser.run("ip", "-o", "link", "show", link).out()).contains(",UP").doesNotContain("DOWN");
+        } finally {
+            RootlessUser.run("ip", "link", "del", link);
+        }
+    }
+
+    /** Sized and encrypted disks need the host's root (a loop device, an ext4 mount): a clear refusal, up front. */
+    @Test
+    void aSizedDiskIsRefusedNamingWhy() throws Exception {
+        HullCommand.Result r = user.hull("run", "--rm", "--storage-opt", "size=64m", "busybox", "true");
+        assertThat(r.exit()).as(r.toString()).isEqualTo(125);
+        assertThat(r.err()).as(r.toString()).contains("a sized or encrypted disk").contains("user namespace (rootless Hull)");
+        r = user.hull("volume", "create", "--opt", "size=64m", "rl-sized");
+        assertThat(r.exit()).as(r.toString()).isNotZero();
+        assertThat(r.err()).as(r.toString()).contains("a sized or encrypted disk");
+        assertThat(user.hull("volume", "ls", "--format", "{{.Name}}").out()).doesNotContain("rl-sized");
+        assertThat(user.hull("info").out()).contains("Disks: unavailable (a sized or encrypted disk");
     }
 
     @Test

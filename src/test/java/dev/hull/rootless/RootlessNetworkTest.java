@@ -64,6 +64,32 @@ class RootlessNetworkTest {
         throw new AssertionError("nothing answers on " + host + ":" + port, last);
     }
 
+    /**
+     * What a container (run with env) reads from target:PORT (a shell word) while the test listens on
+     * bind:PORT and answers word to the first connection: the word, or "" when nothing came in seconds.
+     */
+    private static String readFrom(Map<String, String> env, InetAddress bind, String target, String word,
+            int seconds) throws Exception {
+        try (ServerSocket host = new ServerSocket(0, 5, bind)) {
+            Thread server = Thread.ofVirtual().start(() -> {
+                try (Socket c = host.accept(); OutputStream o = c.getOutputStream()) {
+                    o.write((word + "\n").getBytes(StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    // closed unanswered: the assertion says it
+                }
+            });
+            // The reply is read as it comes, not up to the close: this pasta (Debian 12's, 2023-03) does not
+            // always pass the host's close on to the container (README), so nc alone could wait for ever.
+            HullCommand.Result r = user.hull(env, "run", "--rm", "busybox", "sh", "-c", "nc " + target + " "
+                    + host.getLocalPort() + " </dev/null >/tmp/o & for i in $(seq " + seconds * 10 + "); do"
+                    + " grep -q . /tmp/o && break; sleep 0.1; done; kill $! 2>/dev/null; head -n 1 /tmp/o");
+            host.close();
+            server.join();
+            ok(r);
+            return r.out().strip();
+        }
+    }
+
     private static void ok(HullCommand.Result r) {
         assertThat(r.exit()).as(r.toString()).isZero();
     }
@@ -83,23 +109,25 @@ class RootlessNetworkTest {
     void theWayOutAndAPublishedPortGoThroughPasta() throws Exception {
         HullCommand.Result r = user.hull("info");
         assertThat(r.out()).as(r.toString()).contains("network: pasta (/usr/bin/pasta)");
-        // the way out: the container's gateway is the host (its loopback, as pasta maps it)
+        assertThat(r.out()).contains("the host's loopback unreachable");
+        // The host's loopback is not the container's to reach by default (podman's rule): what its gateway
+        // address answers is the real gateway's, not a server on the host's 127.0.0.1 ...
         String word = "out-" + ProcessHandle.current().pid();
-        try (ServerSocket host = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
-            Thread server = Thread.ofVirtual().start(() -> {
-                try (Socket c = host.accept(); OutputStream o = c.getOutputStream()) {
-                    o.write((word + "\n").getBytes(StandardCharsets.UTF_8));
-                } catch (IOException e) {
-                    // the assertion below says it
-                }
-            });
-            // The reply is read as it comes, not up to the close: this pasta (Debian 12's, 2023-03) does not
-            // always pass the host's close on to the container (README), so nc alone could wait for ever.
-            r = user.hull("run", "--rm", "busybox", "sh", "-c", "nc $(ip route | awk '/^default/ {print $3}') "
-                    + host.getLocalPort() + " </dev/null >/tmp/o & until grep -q . /tmp/o; do sleep 0.1; done;"
-                    + " kill $!; head -n 1 /tmp/o; ip -o -4 addr show tap0 | wc -l");
-            server.join();
-            assertThat(r.out()).as(r.toString()).isEqualTo(word + "\n1\n");
+        String gateway = "$(ip route | awk '/^default/ {print $3}')";
+        assertThat(readFrom(Map.of(), InetAddress.getLoopbackAddress(), gateway, word, 3)).isEmpty();
+        // ... unless the user says so where it starts
+        assertThat(readFrom(Map.of("HULL_ROOTLESS_HOST_LOOPBACK", "1"), InetAddress.getLoopbackAddress(), gateway,
+                word, 60)).isEqualTo(word);
+        // the way out: an address of the host's (on a bridge of this test's own) is reached through pasta
+        String link = "rlo" + ProcessHandle.current().pid() % 100000;
+        String address = "10.251." + ProcessHandle.current().pid() % 250 + ".1";
+        ok(RootlessUser.run("ip", "link", "add", link, "type", "bridge"));
+        try {
+            ok(RootlessUser.run("ip", "addr", "add", address + "/24", "dev", link));
+            ok(RootlessUser.run("ip", "link", "set", link, "up"));
+            assertThat(readFrom(Map.of(), InetAddress.getByName(address), address, word, 60)).isEqualTo(word);
+        } finally {
+            RootlessUser.run("ip", "link", "del", link);
         }
         // a published port, on the host's loopback and on its other addresses, as the user's
         int port = freePort();
@@ -197,6 +225,11 @@ class RootlessNetworkTest {
             r = user.hull(slirp, "exec", name, "sh", "-c", "ip -o -4 addr show tap0 | awk '{print $4}'");
             assertThat(r.out()).as(r.toString()).isEqualTo("10.0.2.100/24\n");
             assertThat(stacksOf(id)).as("slirp4netns of " + id).hasSize(1);
+            // 10.0.2.2 leads to the host's loopback only when the user says so
+            String word = "slirp-" + ProcessHandle.current().pid();
+            assertThat(readFrom(slirp, InetAddress.getLoopbackAddress(), "10.0.2.2", word, 3)).isEmpty();
+            assertThat(readFrom(Map.of("HULL_ROOTLESS_NETWORK", "slirp4netns", "HULL_ROOTLESS_HOST_LOOPBACK", "1"),
+                    InetAddress.getLoopbackAddress(), "10.0.2.2", word, 60)).isEqualTo(word);
         } finally {
             ok(user.hull(slirp, "rm", "-f", name));
         }

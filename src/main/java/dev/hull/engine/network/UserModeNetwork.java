@@ -115,6 +115,9 @@ public final class UserModeNetwork {
             List<String> cmd = new ArrayList<>(List.of(tool.binary.toString(), "--config-net", "--quiet", "-I", IFNAME,
                     "-t", forwards(ports, "tcp"), "-u", forwards(ports, "udp"), "-T", "none", "-U", "none",
                     "--netns", netns.toString(), "-P", pidFile.toString(), "-l", log.toString()));
+            if (!hostLoopback()) {
+                cmd.add("--no-map-gw"); // the gateway is the real one, not the host's loopback
+            }
             // pasta configures the namespace, then goes to the background (the pid file) and returns
             Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
@@ -127,8 +130,12 @@ public final class UserModeNetwork {
         dev.hull.linux.SecureDirs.ensure(apis, dev.hull.linux.SecureDirs.PRIVATE);
         Path api = apis.resolve(dir.getFileName().toString());
         Files.deleteIfExists(api);
-        List<String> cmd = List.of(tool.binary.toString(), "--configure", "--mtu=65520",
-                "--netns-type=path", "--api-socket", api.toString(), netns.toString(), IFNAME);
+        List<String> cmd = new ArrayList<>(List.of(tool.binary.toString(), "--configure", "--mtu=65520",
+                "--netns-type=path", "--api-socket", api.toString()));
+        if (!hostLoopback()) {
+            cmd.add("--disable-host-loopback"); // 10.0.2.2 does not lead to the host's 127.0.0.1
+        }
+        cmd.addAll(List.of(netns.toString(), IFNAME));
         Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         Files.writeString(pidFile, Long.toString(p.pid()));
@@ -148,6 +155,15 @@ public final class UserModeNetwork {
                 throw new IOException("slirp4netns: publishing " + m.hostPort() + "/" + m.protocol() + ": " + reply.trim());
             }
         }
+    }
+
+    /**
+     * Whether the container may reach what listens on the host's loopback (its gateway address leading
+     * there): only when HULL_ROOTLESS_HOST_LOOPBACK=1 where it starts. Off by default, as podman's: a
+     * database or an admin port bound to 127.0.0.1 is the user's, not every container's.
+     */
+    public static boolean hostLoopback() {
+        return "1".equals(dev.hull.runtime.Caller.getenv("HULL_ROOTLESS_HOST_LOOPBACK"));
     }
 
     /** pasta's -t/-u: none, or ADDR/HOST:CONTAINER,... for the mappings of protocol. */
