@@ -2,6 +2,7 @@ package dev.hull.image.unpack;
 
 import dev.hull.linux.Errno;
 import dev.hull.linux.LinuxException;
+import dev.hull.linux.NewFile;
 import dev.hull.linux.Syscalls;
 import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
@@ -30,7 +31,8 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * one is created with mkdir (which never follows). We are the only writer of the target while unpacking,
  * so what lstat saw stays true; components already checked are remembered until something is removed.
  * The final component is always replaced, never opened: files are created with O_CREAT|O_EXCL|O_NOFOLLOW
- * after unlinking what was there, and chown, chmod, utimes and setxattr all use the no-follow calls.
+ * after unlinking what was there, and chown, chmod, utimes and setxattr all use the no-follow calls, or
+ * for a new regular file its own descriptor ({@link NewFile}: its path is looked up once, by that open).
  * Hard links name an existing non-directory reached the same way.
  */
 final class LayerExtraction {
@@ -238,7 +240,11 @@ final class LayerExtraction {
                 return;
             }
             remove(path, dst);
-            writer.write(tar, dst, this::wrote);
+            try (NewFile f = NewFile.create(dst.toString())) {
+                writer.write(tar, f, this::wrote);
+                finishFile(f, e, tar.xattrs(), path);
+            }
+            return; // owner, mode, xattrs and times set through its descriptor
         } else {
             throw fail("unsupported tar entry type '" + (char) e.getLinkFlag() + "'");
         }
@@ -398,12 +404,42 @@ final class LayerExtraction {
         pendingPaths.add(rel);
         pendingBytes += data.length;
         pending.addLast(new Pending(name, rel, data.length, workers.submit(() -> {
-            SparseWriter.writeAll(data, dst);
-            setOwnerModeXattrs(e, xattrs, path, dst);
+            try (NewFile f = NewFile.create(dst.toString())) {
+                SparseWriter.writeAll(data, f);
+                finishFile(f, e, xattrs, path);
+            }
             return null;
         })));
-        deferred.put(rel, new Deferred(dst, path.parts().size(), false, e.getMode() & 07777,
-                e.getLastModifiedTime()));
+    }
+
+    /**
+     * A new regular file's ownership, mode, xattrs (in that order, as {@link #setOwnerModeXattrs})
+     * and times, all through the descriptor that created it: nothing later in a layer changes a
+     * regular file's times (a later entry at its path replaces the file), so they are set now, not
+     * in {@link #finish}. Thread-safe (file workers call it).
+     */
+    private void finishFile(NewFile f, TarArchiveEntry e, Map<String, byte[]> xattrs, EntryPath path)
+            throws IOException {
+        if (root) {
+            f.chown((int) e.getLongUserId(), (int) e.getLongGroupId());
+        }
+        f.chmod(e.getMode() & 07777); // after chown, which clears setuid/setgid
+        for (Map.Entry<String, byte[]> x : xattrs.entrySet()) { // after chown, which drops capabilities
+            String name = x.getKey();
+            if (name.startsWith(Overlay.XATTR_PREFIX) || !root && !name.startsWith("user.")) {
+                continue; // overlayfs's own attributes never come from an image
+            }
+            try {
+                f.setxattr(name, x.getValue());
+            } catch (LinuxException le) {
+                if (le.errno() != Errno.EOPNOTSUPP) {
+                    throw le;
+                }
+                System.err.println("hull: " + what + ": " + path + ": the filesystem does not support xattr " + name);
+            }
+        }
+        java.time.Instant t = e.getLastModifiedTime().toInstant();
+        f.setTimes(t.getEpochSecond(), t.getNano());
     }
 
     /** Whether entry e could touch a file still being created: its path, a parent, something under it. */
@@ -440,6 +476,7 @@ final class LayerExtraction {
             flushQuietly();
             Throwable c = x.getCause();
             String problem = c instanceof java.nio.file.FileAlreadyExistsException
+                    || c instanceof LinuxException le && le.errno() == Errno.EEXIST
                     ? "it is created twice" : String.valueOf(c.getMessage());
             throw new LayerException(what, p.entry(), problem, c);
         } catch (InterruptedException x) {
