@@ -45,7 +45,8 @@
 #                   systemd/journald behaves the same. --tmpdir keeps podman's
 #                   runtime state (events log, alive lock) out of /run/libpod.
 #                   A pull mounts nothing; cleanup unmounts anyway.
-# Context: the JVM floor (bin/hull --version, java -version), `skopeo copy`
+# Context: the JVM floor (HULL_NO_SERVICE=1 bin/hull --version: a JVM of its own, not the host's
+# service; java -version), `skopeo copy`
 # alone (download + verify, no unpack) and plain `tar -xzf` of the 5 layer
 # blobs into one dir (the host's unpack floor; ignores whiteouts).
 # Prints medians and ratios (hull/skopeo+umoci, hull/podman), writes raw
@@ -368,7 +369,7 @@ hf pull "${args[@]}"
 # context: the JVM floor, and how much of skopeo+umoci is the download alone
 fargs=()
 # (hyperfine wants a --prepare for every command or none: "prep none" is a no-op)
-want hull && fargs+=(-n "hull --version" -p "$work/prep none" "$here/bin/hull --version"
+want hull && fargs+=(-n "hull --version (cold)" -p "$work/prep none" "env HULL_NO_SERVICE=1 $here/bin/hull --version"
                      -n "java -version" -p "$work/prep none" "$JAVA_HOME/bin/java -version")
 want skopeo && fargs+=(-n "skopeo copy alone" -p "$work/prep skopeo" "sh -c 'skopeo copy -q --src-tls-verify=false docker://$image oci:$work/oci:bench'")
 blobs=$(for l in 1 2 3 4 5; do printf '%s ' "$oci/blobs/sha256/$(cat "$work/layer$l.digest")"; done)
