@@ -46,6 +46,13 @@ final class LayerExtraction {
     private final SparseWriter writer = new SparseWriter();
     /** Relative paths lstat showed to be real directories (not symlinks), and nothing removed since. */
     private final TreeSet<String> knownDirs = new TreeSet<>();
+    /**
+     * Relative paths this run made and has not removed: the target starts empty and we are its only
+     * writer, so nothing else is there, and a path not in here needs no lstat to be known absent.
+     * Should one be missed, the create that follows fails (O_EXCL, mkdir, symlink, mknod and link
+     * never replace or follow what is there): wrong here fails the layer, never escapes.
+     */
+    private final TreeSet<String> made = new TreeSet<>();
     /** Times (and, for directories, modes) applied at the end; keyed by relative path, later entries win. */
     private final TreeMap<String, Deferred> deferred = new TreeMap<>();
     private FileStore store;
@@ -213,16 +220,19 @@ final class LayerExtraction {
             hardLink(e, path, dst);
             return;
         }
+        String rel = path.toString();
         if (e.isDirectory()) {
-            BasicFileAttributes a = Fs.lstat(dst);
-            if (a == null || !a.isDirectory()) {
+            BasicFileAttributes a = knownDirs.contains(rel) ? null : lstatMade(rel, dst);
+            if (!knownDirs.contains(rel) && (a == null || !a.isDirectory())) {
                 remove(path, dst);
                 Files.createDirectory(dst);
+                made.add(rel);
             }
-            knownDirs.add(path.toString());
+            knownDirs.add(rel);
         } else if (e.isSymbolicLink()) {
             remove(path, dst);
             Syscalls.symlink(e.getLinkName(), dst.toString());
+            made.add(rel);
         } else if (e.isCharacterDevice() || e.isBlockDevice()) {
             if (!root) {
                 skippedDevices++;
@@ -231,15 +241,19 @@ final class LayerExtraction {
             remove(path, dst);
             int type = e.isCharacterDevice() ? Syscalls.S_IFCHR : Syscalls.S_IFBLK;
             Syscalls.mknod(dst.toString(), type | 0600, Syscalls.makedev(e.getDevMajor(), e.getDevMinor()));
+            made.add(rel);
         } else if (e.isFIFO()) {
             remove(path, dst);
             Syscalls.mkfifo(dst.toString(), 0600);
+            made.add(rel);
         } else if (isRegularFile(e)) {
-            if (workers != null && !e.isSparse() && e.getSize() <= ASYNC_MAX_FILE && Fs.lstat(dst) == null) {
+            if (workers != null && !e.isSparse() && e.getSize() <= ASYNC_MAX_FILE && !made.contains(rel)) {
+                made.add(rel);
                 createLater(e, tar, path, dst);
                 return;
             }
             remove(path, dst);
+            made.add(rel);
             try (NewFile f = NewFile.create(dst.toString())) {
                 writer.write(tar, f, this::wrote);
                 finishFile(f, e, tar.xattrs(), path);
@@ -275,6 +289,7 @@ final class LayerExtraction {
         Path dst = directory(victim.parent(), true, "parent").resolve(name);
         remove(victim, dst);
         Overlay.makeWhiteout(dst);
+        made.add(victim.toString());
     }
 
     private void hardLink(TarArchiveEntry e, EntryPath path, Path dst) throws IOException {
@@ -300,6 +315,7 @@ final class LayerExtraction {
         }
         remove(path, dst);
         Files.createLink(dst, src); // link(2) does not follow a symlink src
+        made.add(path.toString());
     }
 
     /**
@@ -317,12 +333,13 @@ final class LayerExtraction {
             if (knownDirs.contains(r)) {
                 continue;
             }
-            BasicFileAttributes a = Fs.lstat(p);
+            BasicFileAttributes a = lstatMade(r, p);
             if (a == null) {
                 if (!create) {
                     throw fail("the " + role + " \"" + r + "\" does not exist in the layer");
                 }
                 Files.createDirectory(p);
+                made.add(r);
                 Syscalls.lchmod(p.toString(), 0755);
             } else if (a.isSymbolicLink()) {
                 throw fail("the " + role + " \"" + r + "\" is a symlink: nothing is written through a symlink");
@@ -336,20 +353,27 @@ final class LayerExtraction {
 
     /** Removes whatever is at dst (a directory with its content), so a later entry replaces it. */
     private void remove(EntryPath path, Path dst) throws IOException {
-        BasicFileAttributes a = Fs.lstat(dst);
+        String rel = path.toString();
+        BasicFileAttributes a = lstatMade(rel, dst);
         if (a == null) {
             return;
         }
-        String rel = path.toString();
         if (a.isDirectory()) {
             Fs.deleteTree(dst);
             knownDirs.subSet(rel + "/", rel + "0").clear(); // '0' follows '/': everything under rel
             deferred.subMap(rel + "/", rel + "0").clear();
+            made.subSet(rel + "/", rel + "0").clear();
         } else {
             Files.delete(dst); // a symlink itself, never its target
         }
         knownDirs.remove(rel);
         deferred.remove(rel);
+        made.remove(rel);
+    }
+
+    /** lstat of dst (at rel), or null without a syscall when this run never made rel (nothing is there). */
+    private BasicFileAttributes lstatMade(String rel, Path dst) throws IOException {
+        return rel.isEmpty() || made.contains(rel) ? Fs.lstat(dst) : null;
     }
 
     private void applyMetadata(TarArchiveEntry e, XattrTarInputStream tar, EntryPath path, Path dst)
