@@ -26,7 +26,13 @@
 #
 # Measures, with hyperfine (-N; --prepare empties the store before every run,
 # so each run downloads, verifies and unpacks all 5 layers):
-#   hull            HULL_HOME=<tmp> bin/hull pull --tls-verify=false IMAGE
+#   hull            HULL_HOME=<tmp> HULL_RUNTIME_SOCKET=<tmp>/hull.sock
+#                   bin/hull pull --tls-verify=false IMAGE: warm, through
+#                   a service of this build that the bench starts on its own
+#                   socket (bin/hull system service --socket <tmp>/hull.sock;
+#                   not the host's /run/hull/runtime.sock, which other
+#                   builds on the host may retire and restart), stopped at exit
+#   hull cold       the same with HULL_NO_SERVICE=1: a JVM of its own (context)
 #   skopeo+umoci    sh -c 'skopeo copy --src-tls-verify=false docker://IMAGE
 #                   oci:<tmp>/oci:bench && umoci unpack --image <tmp>/oci:bench
 #                   <tmp>/bundle'
@@ -39,7 +45,8 @@
 #                   systemd/journald behaves the same. --tmpdir keeps podman's
 #                   runtime state (events log, alive lock) out of /run/libpod.
 #                   A pull mounts nothing; cleanup unmounts anyway.
-# Context: the JVM floor (bin/hull --version, java -version), `skopeo copy`
+# Context: the JVM floor (HULL_NO_SERVICE=1 bin/hull --version: a JVM of its own, not the host's
+# service; java -version), `skopeo copy`
 # alone (download + verify, no unpack) and plain `tar -xzf` of the 5 layer
 # blobs into one dir (the host's unpack floor; ignores whiteouts).
 # Prints medians and ratios (hull/skopeo+umoci, hull/podman), writes raw
@@ -125,6 +132,7 @@ umount_under() { # unmount everything mounted at or below $1, deepest first
 cleanup() {
   set +e
   if [[ -n ${reg_pid:-} ]]; then kill "$reg_pid" 2>/dev/null; wait "$reg_pid" 2>/dev/null; fi
+  if [[ -n ${svc_pid:-} ]]; then kill "$svc_pid" 2>/dev/null; wait "$svc_pid" 2>/dev/null; fi
   if [[ -d $work/podroot ]]; then
     $PODMAN system reset -f >/dev/null 2>&1
   fi
@@ -301,7 +309,8 @@ hf() { # hf NAME [hyperfine args...]
   grep -E '^Benchmark|Time \(mean' "$work/$name.out" | sed 's/^/  /' >&2
 }
 
-HULL="env HULL_HOME=$work/hullhome $here/bin/hull pull --tls-verify=false $image"
+HULL="env HULL_HOME=$work/hullhome HULL_RUNTIME_SOCKET=$work/hull.sock $here/bin/hull pull --tls-verify=false $image"
+HULLCOLD="env HULL_HOME=$work/hullhome HULL_NO_SERVICE=1 $here/bin/hull pull --tls-verify=false $image"
 SKOPEO="sh -c 'skopeo copy -q --src-tls-verify=false docker://$image oci:$work/oci:bench && umoci unpack --image $work/oci:bench $work/bundle >/dev/null'"
 PODMANPULL="$PODMAN pull -q --tls-verify=false $image"
 if $serve; then
@@ -321,7 +330,20 @@ check() { # check PEER CMD...
   "$work/prep" "$peer"
   "$@" >"$work/check-$peer.log" 2>&1 || { cat "$work/check-$peer.log" >&2; echo "bench: $peer pull failed" >&2; exit 1; }
 }
-want hull && check hull eval "$HULL"
+if want hull; then
+  # the bench's own warm service (this build, own socket; its log in the temp dir)
+  HULL_RUNTIME_SOCKET=$work/hull.sock "$here/bin/hull" system service --idle-timeout 0 \
+    --socket "$work/hull.sock" >"$work/service.log" 2>&1 </dev/null &
+  svc_pid=$!
+  for i in $(seq 300); do
+    [[ -S $work/hull.sock ]] && break
+    kill -0 "$svc_pid" 2>/dev/null || { cat "$work/service.log" >&2; echo "bench: hull's service did not start" >&2; exit 1; }
+    sleep 0.1
+  done
+  [[ -S $work/hull.sock ]] || { cat "$work/service.log" >&2; echo "bench: hull's service did not listen in 30 s" >&2; exit 1; }
+  check hull eval "$HULL"
+  check hull eval "$HULLCOLD"
+fi
 want skopeo && check skopeo eval "$SKOPEO"
 if want podman; then
   check podman eval "$PODMANPULL"
@@ -339,6 +361,7 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench: $runs runs, $warmup warmups, load average $load; results in $results/$stamp-pull-*.json" >&2
 args=()
 want hull && args+=(-n hull -p "$work/prep hull" "$HULL")
+want hull && args+=(-n "hull cold" -p "$work/prep hull" "$HULLCOLD")
 want skopeo && args+=(-n skopeo+umoci -p "$work/prep skopeo" "$SKOPEO")
 want podman && args+=(-n podman -p "$work/prep podman" "$PODMANPULL")
 echo "bench: pull (download + verify + unpack, empty store each run)" >&2
@@ -346,7 +369,7 @@ hf pull "${args[@]}"
 # context: the JVM floor, and how much of skopeo+umoci is the download alone
 fargs=()
 # (hyperfine wants a --prepare for every command or none: "prep none" is a no-op)
-want hull && fargs+=(-n "hull --version" -p "$work/prep none" "$here/bin/hull --version"
+want hull && fargs+=(-n "hull --version (cold)" -p "$work/prep none" "env HULL_NO_SERVICE=1 $here/bin/hull --version"
                      -n "java -version" -p "$work/prep none" "$JAVA_HOME/bin/java -version")
 want skopeo && fargs+=(-n "skopeo copy alone" -p "$work/prep skopeo" "sh -c 'skopeo copy -q --src-tls-verify=false docker://$image oci:$work/oci:bench'")
 blobs=$(for l in 1 2 3 4 5; do printf '%s ' "$oci/blobs/sha256/$(cat "$work/layer$l.digest")"; done)
@@ -369,7 +392,7 @@ def load(name):
         return {r["command"]: r for r in json.load(f)["results"]}
 ms = lambda r: r["median"] * 1000
 r, fl = load("pull"), load("floor")
-order = [n for n in ["hull", "skopeo+umoci", "podman"] if n in r]
+order = [n for n in ["hull", "hull cold", "skopeo+umoci", "podman"] if n in r]
 lines = [f"Pull of a 5-layer image ({comp/1e6:.1f} MB gzip, {uncomp/1e6:.1f} MB unpacked, "
          f"{files} tar entries) from a local registry over loopback HTTP; empty store every run. "
          f"Medians of {runs} runs (hyperfine -N, `bench/pull.sh`).", "",
@@ -378,7 +401,7 @@ for n in order:
     x = r[n]
     lines.append(f"| {n} | {ms(x):.0f} | {x['min']*1000:.0f} | {x['max']*1000:.0f} | {comp/1e6/x['median']:.1f} |")
 if "hull" in r:
-    ratios = [f"hull/{n}: {ms(r['hull'])/ms(r[n]):.2f}x" for n in order if n != "hull"]
+    ratios = [f"hull/{n}: {ms(r['hull'])/ms(r[n]):.2f}x" for n in order if n not in ("hull", "hull cold")]
     if ratios: lines += ["", "Ratios (medians): " + ", ".join(ratios) + "."]
 if fl:
     lines += ["", "Context (medians): " + ", ".join(f"`{n}` {ms(x):.0f} ms" for n, x in fl.items()) + "."]

@@ -2,6 +2,7 @@ package dev.hull.image.unpack;
 
 import dev.hull.linux.Errno;
 import dev.hull.linux.LinuxException;
+import dev.hull.linux.NewFile;
 import dev.hull.linux.Syscalls;
 import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
@@ -30,7 +31,8 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * one is created with mkdir (which never follows). We are the only writer of the target while unpacking,
  * so what lstat saw stays true; components already checked are remembered until something is removed.
  * The final component is always replaced, never opened: files are created with O_CREAT|O_EXCL|O_NOFOLLOW
- * after unlinking what was there, and chown, chmod, utimes and setxattr all use the no-follow calls.
+ * after unlinking what was there, and chown, chmod, utimes and setxattr all use the no-follow calls, or
+ * for a new regular file its own descriptor ({@link NewFile}: its path is looked up once, by that open).
  * Hard links name an existing non-directory reached the same way.
  */
 final class LayerExtraction {
@@ -44,6 +46,13 @@ final class LayerExtraction {
     private final SparseWriter writer = new SparseWriter();
     /** Relative paths lstat showed to be real directories (not symlinks), and nothing removed since. */
     private final TreeSet<String> knownDirs = new TreeSet<>();
+    /**
+     * Relative paths this run made and has not removed: the target starts empty and we are its only
+     * writer, so nothing else is there, and a path not in here needs no lstat to be known absent.
+     * Should one be missed, the create that follows fails (O_EXCL, mkdir, symlink, mknod and link
+     * never replace or follow what is there): wrong here fails the layer, never escapes.
+     */
+    private final TreeSet<String> made = new TreeSet<>();
     /** Times (and, for directories, modes) applied at the end; keyed by relative path, later entries win. */
     private final TreeMap<String, Deferred> deferred = new TreeMap<>();
     private FileStore store;
@@ -211,16 +220,19 @@ final class LayerExtraction {
             hardLink(e, path, dst);
             return;
         }
+        String rel = path.toString();
         if (e.isDirectory()) {
-            BasicFileAttributes a = Fs.lstat(dst);
-            if (a == null || !a.isDirectory()) {
+            BasicFileAttributes a = knownDirs.contains(rel) ? null : lstatMade(rel, dst);
+            if (!knownDirs.contains(rel) && (a == null || !a.isDirectory())) {
                 remove(path, dst);
                 Files.createDirectory(dst);
+                made.add(rel);
             }
-            knownDirs.add(path.toString());
+            knownDirs.add(rel);
         } else if (e.isSymbolicLink()) {
             remove(path, dst);
             Syscalls.symlink(e.getLinkName(), dst.toString());
+            made.add(rel);
         } else if (e.isCharacterDevice() || e.isBlockDevice()) {
             if (!root) {
                 skippedDevices++;
@@ -229,16 +241,24 @@ final class LayerExtraction {
             remove(path, dst);
             int type = e.isCharacterDevice() ? Syscalls.S_IFCHR : Syscalls.S_IFBLK;
             Syscalls.mknod(dst.toString(), type | 0600, Syscalls.makedev(e.getDevMajor(), e.getDevMinor()));
+            made.add(rel);
         } else if (e.isFIFO()) {
             remove(path, dst);
             Syscalls.mkfifo(dst.toString(), 0600);
+            made.add(rel);
         } else if (isRegularFile(e)) {
-            if (workers != null && !e.isSparse() && e.getSize() <= ASYNC_MAX_FILE && Fs.lstat(dst) == null) {
+            if (workers != null && !e.isSparse() && e.getSize() <= ASYNC_MAX_FILE && !made.contains(rel)) {
+                made.add(rel);
                 createLater(e, tar, path, dst);
                 return;
             }
             remove(path, dst);
-            writer.write(tar, dst, this::wrote);
+            made.add(rel);
+            try (NewFile f = NewFile.create(dst.toString())) {
+                writer.write(tar, f, this::wrote);
+                finishFile(f, e, tar.xattrs(), path);
+            }
+            return; // owner, mode, xattrs and times set through its descriptor
         } else {
             throw fail("unsupported tar entry type '" + (char) e.getLinkFlag() + "'");
         }
@@ -269,6 +289,7 @@ final class LayerExtraction {
         Path dst = directory(victim.parent(), true, "parent").resolve(name);
         remove(victim, dst);
         Overlay.makeWhiteout(dst);
+        made.add(victim.toString());
     }
 
     private void hardLink(TarArchiveEntry e, EntryPath path, Path dst) throws IOException {
@@ -294,6 +315,7 @@ final class LayerExtraction {
         }
         remove(path, dst);
         Files.createLink(dst, src); // link(2) does not follow a symlink src
+        made.add(path.toString());
     }
 
     /**
@@ -311,12 +333,13 @@ final class LayerExtraction {
             if (knownDirs.contains(r)) {
                 continue;
             }
-            BasicFileAttributes a = Fs.lstat(p);
+            BasicFileAttributes a = lstatMade(r, p);
             if (a == null) {
                 if (!create) {
                     throw fail("the " + role + " \"" + r + "\" does not exist in the layer");
                 }
                 Files.createDirectory(p);
+                made.add(r);
                 Syscalls.lchmod(p.toString(), 0755);
             } else if (a.isSymbolicLink()) {
                 throw fail("the " + role + " \"" + r + "\" is a symlink: nothing is written through a symlink");
@@ -330,20 +353,27 @@ final class LayerExtraction {
 
     /** Removes whatever is at dst (a directory with its content), so a later entry replaces it. */
     private void remove(EntryPath path, Path dst) throws IOException {
-        BasicFileAttributes a = Fs.lstat(dst);
+        String rel = path.toString();
+        BasicFileAttributes a = lstatMade(rel, dst);
         if (a == null) {
             return;
         }
-        String rel = path.toString();
         if (a.isDirectory()) {
             Fs.deleteTree(dst);
             knownDirs.subSet(rel + "/", rel + "0").clear(); // '0' follows '/': everything under rel
             deferred.subMap(rel + "/", rel + "0").clear();
+            made.subSet(rel + "/", rel + "0").clear();
         } else {
             Files.delete(dst); // a symlink itself, never its target
         }
         knownDirs.remove(rel);
         deferred.remove(rel);
+        made.remove(rel);
+    }
+
+    /** lstat of dst (at rel), or null without a syscall when this run never made rel (nothing is there). */
+    private BasicFileAttributes lstatMade(String rel, Path dst) throws IOException {
+        return rel.isEmpty() || made.contains(rel) ? Fs.lstat(dst) : null;
     }
 
     private void applyMetadata(TarArchiveEntry e, XattrTarInputStream tar, EntryPath path, Path dst)
@@ -398,12 +428,42 @@ final class LayerExtraction {
         pendingPaths.add(rel);
         pendingBytes += data.length;
         pending.addLast(new Pending(name, rel, data.length, workers.submit(() -> {
-            SparseWriter.writeAll(data, dst);
-            setOwnerModeXattrs(e, xattrs, path, dst);
+            try (NewFile f = NewFile.create(dst.toString())) {
+                SparseWriter.writeAll(data, f);
+                finishFile(f, e, xattrs, path);
+            }
             return null;
         })));
-        deferred.put(rel, new Deferred(dst, path.parts().size(), false, e.getMode() & 07777,
-                e.getLastModifiedTime()));
+    }
+
+    /**
+     * A new regular file's ownership, mode, xattrs (in that order, as {@link #setOwnerModeXattrs})
+     * and times, all through the descriptor that created it: nothing later in a layer changes a
+     * regular file's times (a later entry at its path replaces the file), so they are set now, not
+     * in {@link #finish}. Thread-safe (file workers call it).
+     */
+    private void finishFile(NewFile f, TarArchiveEntry e, Map<String, byte[]> xattrs, EntryPath path)
+            throws IOException {
+        if (root) {
+            f.chown((int) e.getLongUserId(), (int) e.getLongGroupId());
+        }
+        f.chmod(e.getMode() & 07777); // after chown, which clears setuid/setgid
+        for (Map.Entry<String, byte[]> x : xattrs.entrySet()) { // after chown, which drops capabilities
+            String name = x.getKey();
+            if (name.startsWith(Overlay.XATTR_PREFIX) || !root && !name.startsWith("user.")) {
+                continue; // overlayfs's own attributes never come from an image
+            }
+            try {
+                f.setxattr(name, x.getValue());
+            } catch (LinuxException le) {
+                if (le.errno() != Errno.EOPNOTSUPP) {
+                    throw le;
+                }
+                System.err.println("hull: " + what + ": " + path + ": the filesystem does not support xattr " + name);
+            }
+        }
+        java.time.Instant t = e.getLastModifiedTime().toInstant();
+        f.setTimes(t.getEpochSecond(), t.getNano());
     }
 
     /** Whether entry e could touch a file still being created: its path, a parent, something under it. */
@@ -440,6 +500,7 @@ final class LayerExtraction {
             flushQuietly();
             Throwable c = x.getCause();
             String problem = c instanceof java.nio.file.FileAlreadyExistsException
+                    || c instanceof LinuxException le && le.errno() == Errno.EEXIST
                     ? "it is created twice" : String.valueOf(c.getMessage());
             throw new LayerException(what, p.entry(), problem, c);
         } catch (InterruptedException x) {

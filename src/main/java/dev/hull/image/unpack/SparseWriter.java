@@ -1,5 +1,6 @@
 package dev.hull.image.unpack;
 
+import dev.hull.linux.NewFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -63,6 +64,75 @@ final class SparseWriter {
             }
         }
         return pos;
+    }
+
+    /**
+     * As {@link #write(InputStream, Path, Progress)}, into a file just made ({@link NewFile#create}):
+     * all-zero blocks skipped, the length set with ftruncate when the file ends in a hole.
+     */
+    long write(InputStream in, NewFile f, Progress progress) throws IOException {
+        long pos = 0, dataEnd = 0;
+        for (;;) {
+            int n = in.readNBytes(buf, 0, CHUNK);
+            if (n == 0) {
+                break;
+            }
+            long written = writeRuns(buf, n, f, pos);
+            if (written > 0) {
+                dataEnd = pos + lastDataEnd;
+                progress.wrote(written);
+            }
+            pos += n;
+        }
+        if (pos > dataEnd) {
+            f.truncate(pos);
+        }
+        return pos;
+    }
+
+    private int lastDataEnd; // set by writeRuns: the end of the last run written within its chunk
+
+    /** As {@link #writeAll(byte[], Path)}, into a file just made; thread-safe (nothing shared). */
+    static void writeAll(byte[] data, NewFile f) throws IOException {
+        int n = data.length, dataEnd = 0;
+        for (int start = 0; start < n; ) {
+            int len = Math.min(BLOCK, n - start);
+            if (isZero(data, start, len)) {
+                start += len;
+                continue;
+            }
+            int end = start + len;
+            while (end < n && !isZero(data, end, Math.min(BLOCK, n - end))) {
+                end += Math.min(BLOCK, n - end);
+            }
+            f.pwrite(data, start, end - start, start);
+            dataEnd = end;
+            start = end;
+        }
+        if (n > dataEnd) {
+            f.truncate(n);
+        }
+    }
+
+    /** Writes the non-zero block runs of b[0, n) at pos + their offset; returns the bytes written. */
+    private long writeRuns(byte[] b, int n, NewFile f, long pos) throws IOException {
+        long written = 0;
+        for (int start = 0; start < n; ) {
+            int len = Math.min(BLOCK, n - start);
+            if (isZero(b, start, len)) {
+                start += len;
+                continue;
+            }
+            int end = start + len;
+            while (end < n && !isZero(b, end, Math.min(BLOCK, n - end))) {
+                end += Math.min(BLOCK, n - end);
+            }
+            f.pwrite(b, start, end - start, pos + start);
+            written += end - start;
+            lastDataEnd = end;
+            start = end;
+        }
+        return written;
     }
 
     private boolean isZero(int off, int len) {
