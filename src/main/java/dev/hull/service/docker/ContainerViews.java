@@ -6,7 +6,6 @@ import dev.hull.engine.ContainerInfo;
 import dev.hull.engine.ContainerInspector;
 import dev.hull.engine.Engine;
 import java.io.IOException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -111,7 +110,7 @@ final class ContainerViews {
         n.put("Image", c.image());
         n.put("ImageID", c.imageId().startsWith("sha256:") ? c.imageId() : "sha256:" + c.imageId());
         n.put("Command", String.join(" ", c.args()));
-        n.put("Created", Instant.parse(c.created()).getEpochSecond());
+        n.put("Created", ContainerInspector.instant(c.created()).getEpochSecond());
         ArrayNode ports = n.putArray("Ports");
         var net = s.running() ? e.networking().state(c.id()) : null;
         if (net != null) {
