@@ -10,7 +10,11 @@
 # Rows (each: hull, dockerd, podman; the same busybox image in each, --network none
 # everywhere, so no server's network set-up is measured):
 #   docker run --rm busybox true        median ms (hyperfine -N)
-#   docker ps -a with N containers      median ms (N created containers, default 100)
+#   docker ps -a with N containers      median ms (N created containers, default 100); and the
+#                                       CLI's floor: ps -a against a stub (python) that answers
+#                                       dockerd's very listing at once
+#   server CPU per listing              ms of the server process's CPU per GET /containers/json?all=1
+#                                       (curl, one keep-alive connection): the server's part alone
 #   N x docker run -d ... at once       wall seconds until all N have been started
 #   server RSS, idle and with N         MiB: the Hull service's JVM; dockerd + its containerd;
 #                                       podman's service (per-container conmon not counted
@@ -31,7 +35,7 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     --runs) runs=$2; shift ;;
     --quick) runs=5 warmup=1 many=20 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "bench/api.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -57,6 +61,7 @@ cleanup() {
     ids=$(D "$s" ps -aq --filter label=hull-bench-api 2>/dev/null)
     [[ -n $ids ]] && D "$s" rm -f $ids >/dev/null 2>&1
   done
+  [[ -n ${stub_pid:-} ]] && kill "$stub_pid" 2>/dev/null && wait "$stub_pid" 2>/dev/null
   [[ -n ${podman_pid:-} ]] && kill "$podman_pid" 2>/dev/null && wait "$podman_pid" 2>/dev/null
   [[ -n ${dockerd_pid:-} ]] && kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null
   [[ -n ${hull_pid:-} ]] && kill "$hull_pid" 2>/dev/null && wait "$hull_pid" 2>/dev/null
@@ -149,27 +154,72 @@ for s in "${SERVERS[@]}"; do
   WITH[$s]=$(rss $(server_pids "$s"))
 done
 echo "bench: docker ps -a with $many containers" >&2
+curl -s --unix-socket "${SOCK[dockerd]}" "http://x/v1.41/containers/json?all=1" > "$work/dockerd-list.json"
+python3 - "$work/stub.sock" "$work/dockerd-list.json" >"$work/stub.log" 2>&1 <<'PY' &
+import http.server, socketserver, sys
+body = open(sys.argv[2], "rb").read()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def address_string(self): return "stub"
+    def answer(self, b, t):
+        self.send_response(200); self.send_header("Content-Type", t); self.send_header("Api-Version", "1.41")
+        self.send_header("Content-Length", str(len(b))); self.end_headers()
+        if self.command != "HEAD": self.wfile.write(b)
+    def do_HEAD(self): self.answer(b"", "text/plain")
+    def do_GET(self):
+        self.answer(body, "application/json") if "/containers/json" in self.path else self.answer(b"OK", "text/plain")
+class S(socketserver.ThreadingMixIn, socketserver.UnixStreamServer): daemon_threads = True
+S(sys.argv[1], H).serve_forever()
+PY
+stub_pid=$!
+for _ in $(seq 100); do [[ -S $work/stub.sock ]] && break; sleep 0.05; done
 args=()
 for s in "${SERVERS[@]}"; do args+=(-n "$s" "$DOCKER -H unix://${SOCK[$s]} ps -a"); done
+args+=(-n floor "$DOCKER -H unix://$work/stub.sock ps -a")
 hyperfine -N --style basic -w "$warmup" -r "$runs" --export-json "$results/$stamp-api-ps.json" "${args[@]}" \
   >"$work/ps.out" 2>&1 || { cat "$work/ps.out" >&2; exit 1; }
+
+# --- server side: CPU per listing --------------------------------------------------
+# The docker CLI's own work is most of a `docker ps` (its start, its table): this row is the
+# servers' alone, the CPU time (user + system, from /proc) their process spends per GET
+# /containers/json?all=1 over one keep-alive connection (curl), after 50 to warm up.
+cpu_ms() { # cpu_ms SERVER N: ms of the server process's CPU per listing request
+  local s=$1 n=$2 pid args=() a b
+  pid=${3:-$(server_pids "$s" | cut -d' ' -f1)}
+  for _ in $(seq "$n"); do args+=(-o /dev/null "http://x/v1.41/containers/json?all=1"); done
+  ticks() { sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}'; }
+  a=$(ticks)
+  curl -s --unix-socket "${SOCK[$s]}" "${args[@]}"
+  b=$(ticks)
+  awk -v d=$((b - a)) -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.3f", d * 1000 / hz / n}'
+}
+declare -A LISTCPU
+for s in "${SERVERS[@]}"; do
+  echo "bench: server CPU per GET /containers/json?all=1 through $s" >&2
+  cpu_ms "$s" 50 >/dev/null
+  LISTCPU[$s]=$(cpu_ms "$s" $((runs * 20)))
+done
 
 # --- report ---------------------------------------------------------------------
 python3 - "$results" "$stamp" "$many" "${STARTALL[hull]}" "${STARTALL[dockerd]}" "${STARTALL[podman]}" \
   "${IDLE[hull]}" "${IDLE[dockerd]}" "${IDLE[podman]}" "${WITH[hull]}" "${WITH[dockerd]}" "${WITH[podman]}" \
-  "$($DOCKER version --format '{{.Client.Version}}' 2>/dev/null)" <<'PY'
+  "$($DOCKER version --format '{{.Client.Version}}' 2>/dev/null)" \
+  "${LISTCPU[hull]}" "${LISTCPU[dockerd]}" "${LISTCPU[podman]}" <<'PY'
 import json, os, sys
 results, stamp, many = sys.argv[1], sys.argv[2], sys.argv[3]
 start = [int(x) / 1000 for x in sys.argv[4:7]]
 idle = [int(x) for x in sys.argv[7:10]]
 with_ = [int(x) for x in sys.argv[10:13]]
 client = sys.argv[13]
+listcpu = [float(x) for x in sys.argv[14:17]]
 def med(key):
     with open(os.path.join(results, f"{stamp}-api-{key}.json")) as f:
         r = {x["command"]: x["median"] * 1000 for x in json.load(f)["results"]}
-    return [r["hull"], r["dockerd"], r["podman"]]
+    return [r["hull"], r["dockerd"], r["podman"]] + ([r["floor"]] if "floor" in r else [])
 rows = [("`docker run --rm busybox true`, median ms", med("run"), "%.1f"),
-        (f"`docker ps -a` with {many} containers, median ms", med("ps"), "%.1f"),
+        (f"`docker ps -a` with {many} containers, median ms", med("ps")[:3], "%.1f"),
+        (f"server CPU per GET /containers/json?all=1 ({many} containers), ms", listcpu, "%.2f"),
         (f"{many} x `docker run -d` at once, s until all started", start, "%.2f"),
         ("server RSS idle, MiB", idle, "%d"),
         (f"server RSS with {many} containers, MiB", with_, "%d")]
@@ -179,4 +229,7 @@ print("|---|---|---|---|---|---|")
 for label, (h, d, p), fmt in rows:
     cells = " | ".join(fmt % v for v in (h, d, p))
     print(f"| {label} | {cells} | {h / d:.2f}x | {h / p:.2f}x |")
+floor = med("ps")[3]
+print(f"\nThe docker CLI's floor for `docker ps -a` (a stub answering dockerd's listing of {many} at once):"
+      f" {floor:.1f} ms median, i.e. {floor / med('ps')[1]:.2f}x dockerd's.")
 PY

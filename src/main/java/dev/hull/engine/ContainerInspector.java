@@ -324,10 +324,27 @@ public final class ContainerInspector {
         return text + (h.status().equals("starting") ? " (health: starting)" : " (" + h.status() + ")");
     }
 
+    /** Timestamps parsed once: a listing parses each container's created and started at every request. */
+    private static final java.util.concurrent.ConcurrentHashMap<String, Instant> PARSED =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Instant.parse(iso), remembered (containers come and go: the memory is cleared past 8192 of them). */
+    public static Instant instant(String iso) {
+        Instant t = PARSED.get(iso);
+        if (t == null) {
+            t = Instant.parse(iso);
+            if (PARSED.size() > 8192) {
+                PARSED.clear();
+            }
+            PARSED.put(iso, t);
+        }
+        return t;
+    }
+
     /** docker's human durations: Less than a second, 5 seconds, 3 minutes, 2 hours, 4 days. */
     public static String since(String iso) {
         try {
-            long sec = Duration.between(Instant.parse(iso), Instant.now()).getSeconds();
+            long sec = Duration.between(instant(iso), Instant.now()).getSeconds();
             if (sec < 1) {
                 return "Less than a second";
             }

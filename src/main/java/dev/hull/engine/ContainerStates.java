@@ -71,6 +71,16 @@ final class ContainerStates {
     private static final java.util.concurrent.ConcurrentHashMap<String, dev.hull.linux.cgroup.CgroupResources> CGROUPS =
             new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** A cgroup's freezer as last read, and the event log's stamp read before it. */
+    private record Frozen(Object stamp, boolean frozen) {}
+
+    /**
+     * The freezer each cgroup had when read last (a listing asks it of every running container): valid
+     * while the event log is unchanged, as pause and unpause record their events after the freezer moved.
+     */
+    private static final java.util.concurrent.ConcurrentHashMap<String, Frozen> FROZEN =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
     private boolean frozen(ContainerInfo info) {
         try {
             ContainerRecord rec = RECORDS.read(runtime.store().dir(info.id()).resolve(
@@ -90,7 +100,19 @@ final class ContainerStates {
                 cg = new dev.hull.linux.cgroup.CgroupResources(layout, path);
                 CGROUPS.put(path, cg);
             }
-            return cg.isFrozen();
+            Object stamp = engine.events().stamp(); // before the freezer: a pause after it changes the stamp
+            Frozen known = FROZEN.get(path);
+            if (stamp != null && known != null && stamp.equals(known.stamp())) {
+                return known.frozen();
+            }
+            boolean frozen = cg.isFrozen();
+            if (stamp != null) {
+                if (FROZEN.size() > 4096) {
+                    FROZEN.clear();
+                }
+                FROZEN.put(path, new Frozen(stamp, frozen));
+            }
+            return frozen;
         } catch (IOException | RuntimeException e) {
             return false;
         }

@@ -53,6 +53,20 @@ public final class EventLog {
         this.file = home.resolve("events.log");
     }
 
+    /**
+     * What the log is now (its file's identity, size and modification time; null without one): a
+     * pause or unpause, recorded after the freezer changed, changes it.
+     */
+    public Object stamp() {
+        try {
+            var a = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+            return List.of(a.fileKey() == null ? "" : a.fileKey(), a.size(), a.lastModifiedTime().to(
+                    java.util.concurrent.TimeUnit.NANOSECONDS));
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     /** The attributes docker gives a container's events: its name, its image, its labels. */
     public static Map<String, String> containerAttributes(ContainerInfo c) {
         Map<String, String> a = new LinkedHashMap<>();

@@ -39,8 +39,87 @@ public record MonitorStatus(String status, int pid, long pidStartTime, int monit
         return pid > 0 && alive(pid, pidStartTime);
     }
 
+    /** A process found alive: its pid, start time. */
+    private record Known(int pid, long startTime) {}
+
+    /** A pidfd, polled and closed under its own lock (never polled once closed, its number reused). */
+    private static final class Pidfd {
+        private int fd;
+
+        Pidfd(int fd) {
+            this.fd = fd;
+        }
+
+        synchronized boolean exited() {
+            if (fd < 0) {
+                return true;
+            }
+            try {
+                return dev.hull.linux.FdControl.pollInFor(0, fd)[0] != 0;
+            } catch (dev.hull.linux.LinuxException | RuntimeException e) {
+                return true;
+            }
+        }
+
+        synchronized void close() {
+            if (fd >= 0) {
+                dev.hull.linux.Syscalls.close(fd);
+                fd = -1;
+            }
+        }
+    }
+
+    /**
+     * A pidfd for each process found alive (a listing asks of every running container): poll tells whether
+     * it still is in one call, where /proc/PID/stat takes three and a parse. Those that ended are closed
+     * when asked about again, or when another is added.
+     */
+    private static final java.util.concurrent.ConcurrentHashMap<Known, Pidfd> PIDFDS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
     /** The process exists, is no zombie, and started at startTime (not a later process with its pid). */
     public static boolean alive(int pid, long startTime) {
+        Known k = new Known(pid, startTime);
+        Pidfd known = PIDFDS.get(k);
+        if (known != null) {
+            if (!known.exited()) {
+                return true;
+            }
+            forget(k, known);
+            return false;
+        }
+        if (!aliveNow(pid, startTime)) {
+            return false;
+        }
+        Pidfd p;
+        try {
+            p = new Pidfd(dev.hull.linux.Syscalls.pidfdOpen(pid));
+        } catch (dev.hull.linux.LinuxException | RuntimeException e) {
+            return aliveNow(pid, startTime);
+        }
+        // the pidfd is of the process that has the pid now: that it is ours, /proc tells once more
+        if (!aliveNow(pid, startTime)) {
+            p.close();
+            return false;
+        }
+        if (PIDFDS.putIfAbsent(k, p) != null) {
+            p.close();
+        } else {
+            PIDFDS.forEach((other, o) -> { // those that ended and were not asked about again
+                if (o != p && o.exited()) {
+                    forget(other, o);
+                }
+            });
+        }
+        return true;
+    }
+
+    private static void forget(Known k, Pidfd p) {
+        PIDFDS.remove(k, p);
+        p.close();
+    }
+
+    private static boolean aliveNow(int pid, long startTime) {
         byte[] b = new byte[512];
         int n;
         try (var in = Files.newInputStream(Path.of("/proc/" + pid + "/stat"))) {

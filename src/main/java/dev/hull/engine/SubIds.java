@@ -26,6 +26,11 @@ final class SubIds {
     static final long DEFAULT_START = 1L << 30, DEFAULT_COUNT = 1L << 30;
     static final long DEFAULT_SIZE = 65536;
     static final Path LEASES = Path.of("/var/lib/hull-subids");
+    /**
+     * The lease file's lock is per process: two threads of one JVM (the service removing two containers at
+     * once) taking it would get OverlappingFileLockException, so they take this first.
+     */
+    private static final java.util.concurrent.locks.ReentrantLock JVM_LOCK = new java.util.concurrent.locks.ReentrantLock();
     static final Path SUBUID = Path.of("/etc/subuid"), SUBGID = Path.of("/etc/subgid");
     /** In the container directory: "uidStart gidStart size leaseOffset", the container's range. */
     static final String RANGE_FILE = "userns-range";
@@ -60,6 +65,7 @@ final class SubIds {
     /** Leases a free range of size ids for the container directory owner. */
     static Range allocate(Path owner, long size) throws IOException, RuntimeError {
         Files.createDirectories(LEASES);
+        JVM_LOCK.lock();
         try (FileChannel ch = FileChannel.open(LEASES.resolve(".lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE); FileLock l = ch.lock()) {
             long[] uids = pool(SUBUID), gids = pool(SUBGID);
@@ -98,6 +104,8 @@ final class SubIds {
             Files.move(tmp, LEASES.resolve(Long.toString(off)), StandardCopyOption.ATOMIC_MOVE);
             Files.writeString(owner.resolve(RANGE_FILE), r.uid() + " " + r.gid() + " " + r.size() + " " + off + "\n");
             return r;
+        } finally {
+            JVM_LOCK.unlock();
         }
     }
 
@@ -119,6 +127,7 @@ final class SubIds {
         } catch (NoSuchFileException e) {
             return;
         }
+        JVM_LOCK.lock();
         try (FileChannel ch = FileChannel.open(LEASES.resolve(".lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE); FileLock l = ch.lock()) {
             Path lease = LEASES.resolve(Long.toString(Long.parseLong(recorded[3])));
@@ -129,6 +138,8 @@ final class SubIds {
             } catch (NoSuchFileException e) {
                 // already given back
             }
+        } finally {
+            JVM_LOCK.unlock();
         }
     }
 

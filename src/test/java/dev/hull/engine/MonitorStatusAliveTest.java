@@ -44,4 +44,39 @@ class MonitorStatusAliveTest {
         assertThat(MonitorStatus.alive(pid, start + 1)).isFalse();
         assertThat(MonitorStatus.alive(Integer.MAX_VALUE, start)).as("no such pid").isFalse();
     }
+
+    /** This process's pidfds (their links read anon_inode:[pidfd]). */
+    private static long pidfds() throws Exception {
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(f -> {
+                try {
+                    return Files.readSymbolicLink(f).toString().contains("pidfd");
+                } catch (Exception gone) {
+                    return false;
+                }
+            }).count();
+        }
+    }
+
+    /** Once found alive, a process is watched by a pidfd: its end is seen, and the pidfd closed. */
+    @Test
+    void aProcessThatEndsAfterBeingSeenAlive() throws Exception {
+        long before = pidfds();
+        Process p = new ProcessBuilder("sleep", "1000").start();
+        try {
+            int pid = (int) p.pid();
+            String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            long start = Long.parseLong(s.substring(s.lastIndexOf(')') + 2).trim().split(" ")[19]);
+            assertThat(MonitorStatus.alive(pid, start)).isTrue();
+            assertThat(pidfds()).as("a pidfd kept for it").isEqualTo(before + 1);
+            assertThat(MonitorStatus.alive(pid, start)).as("asked again: its pidfd").isTrue();
+            assertThat(MonitorStatus.alive(pid, start + 1)).as("another start time").isFalse();
+            p.destroyForcibly();
+            p.waitFor();
+            assertThat(MonitorStatus.alive(pid, start)).as("ended").isFalse();
+            assertThat(pidfds()).as("its pidfd closed").isEqualTo(before);
+        } finally {
+            p.destroyForcibly();
+        }
+    }
 }

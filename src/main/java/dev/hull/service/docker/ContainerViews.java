@@ -6,7 +6,6 @@ import dev.hull.engine.ContainerInfo;
 import dev.hull.engine.ContainerInspector;
 import dev.hull.engine.Engine;
 import java.io.IOException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -61,7 +60,9 @@ final class ContainerViews {
         ListFilters more = new ListFilters(e, filters);
         List<ContainerInfo> cs = new ArrayList<>(e.containers().list());
         cs.sort((a, b) -> b.created().compareTo(a.created()));
-        ArrayNode out = Exchange.JSON.createArrayNode();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(64 + 1024 * cs.size());
+        out.write('[');
+        int listed = 0;
         for (ContainerInfo c : cs) {
             Engine.State s = e.state(c);
             boolean statusFilter = filters.containsKey("status");
@@ -72,12 +73,42 @@ final class ContainerViews {
                     && !filters.get("health").contains(e.healthStatus(c, s))) {
                 continue;
             }
-            out.add(summary(e, c, s));
-            if (limit != null && limit > 0 && out.size() >= limit) {
+            if (listed++ > 0) {
+                out.write(',');
+            }
+            out.write(listed(e, c, s));
+            if (limit != null && limit > 0 && listed >= limit) {
                 break;
             }
         }
-        x.json(200, out);
+        out.write(']');
+        x.jsonBytes(200, out.toByteArray());
+    }
+
+    /** A list entry as JSON, and what it was made of (the values the engine's file memos share while unchanged). */
+    private record Listed(ContainerInfo info, Engine.State state, Object network, String statusText, byte[] json) {}
+
+    /**
+     * Each container's list entry as last written: made again only when its record, its state, its
+     * network or its status text (docker's "Up 5 minutes", which moves with the clock) is another.
+     */
+    private static final java.util.concurrent.ConcurrentHashMap<String, Listed> LISTED =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static byte[] listed(Engine e, ContainerInfo c, Engine.State s) throws IOException {
+        var net = s.running() ? e.networking().state(c.id()) : null;
+        String text = ContainerInspector.statusText(e, c, s);
+        Listed known = LISTED.get(c.id());
+        if (known != null && known.info() == c && known.state().equals(s) && known.network() == net
+                && known.statusText().equals(text)) {
+            return known.json();
+        }
+        byte[] json = Exchange.JSON.writeValueAsBytes(summary(c, s, net, text));
+        if (LISTED.size() > 8192) {
+            LISTED.clear(); // containers come and go: forget the lot rather than keep the gone ones
+        }
+        LISTED.put(c.id(), new Listed(c, s, net, text, json));
+        return json;
     }
 
     private static boolean matches(ContainerInfo c, Engine.State s, Map<String, List<String>> filters,
@@ -105,15 +136,19 @@ final class ContainerViews {
     }
 
     static ObjectNode summary(Engine e, ContainerInfo c, Engine.State s) throws IOException {
+        return summary(c, s, s.running() ? e.networking().state(c.id()) : null, ContainerInspector.statusText(e, c, s));
+    }
+
+    private static ObjectNode summary(ContainerInfo c, Engine.State s, dev.hull.engine.network.NetworkState net,
+            String statusText) {
         ObjectNode n = Exchange.JSON.createObjectNode();
         n.put("Id", c.id());
         n.putArray("Names").add("/" + c.name());
         n.put("Image", c.image());
         n.put("ImageID", c.imageId().startsWith("sha256:") ? c.imageId() : "sha256:" + c.imageId());
         n.put("Command", String.join(" ", c.args()));
-        n.put("Created", Instant.parse(c.created()).getEpochSecond());
+        n.put("Created", ContainerInspector.instant(c.created()).getEpochSecond());
         ArrayNode ports = n.putArray("Ports");
-        var net = s.running() ? e.networking().state(c.id()) : null;
         if (net != null) {
             for (var p : net.ports()) {
                 ObjectNode port = ports.addObject();
@@ -128,7 +163,7 @@ final class ContainerViews {
             c.options().labels.forEach(labels::put);
         }
         n.put("State", s.status());
-        n.put("Status", ContainerInspector.statusText(e, c, s));
+        n.put("Status", statusText);
         n.putObject("HostConfig").put("NetworkMode", c.options() == null ? "bridge" : c.options().network);
         ObjectNode nets = n.putObject("NetworkSettings").putObject("Networks");
         if (net != null) {

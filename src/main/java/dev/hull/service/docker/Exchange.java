@@ -231,6 +231,16 @@ final class Exchange {
         response.write(true, ByteBuffer.wrap(withNewline), callback);
     }
 
+    /** A JSON body already written (a newline is added, as json does). */
+    void jsonBytes(int status, byte[] b) {
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+        byte[] withNewline = java.util.Arrays.copyOf(b, b.length + 1);
+        withNewline[b.length] = '\n';
+        answered = true;
+        response.write(true, ByteBuffer.wrap(withNewline), callback);
+    }
+
     void text(int status, String contentType, String body) {
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);

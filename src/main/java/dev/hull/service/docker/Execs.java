@@ -162,7 +162,9 @@ final class Execs {
         }
         e.events().exec(EventLog.execAction("exec_start", r.cmd), c, r.id, null);
         if (detach) {
-            runExec(r, Hijack.Bridge.discarding(), true);
+            // As dockerd (whose shim waits for it): the service waits for the detached process, every
+            // stdio /dev/null, to give exec inspect its exit code and the events their exec_die.
+            runExec(r, Hijack.Bridge.discarding());
             x.empty(200);
             return;
         }
@@ -175,7 +177,7 @@ final class Execs {
             @Override
             public void opened(Hijack.Stream connection) {
                 super.opened(connection);
-                runExec(r, this, false);
+                runExec(r, this);
             }
 
             @Override
@@ -198,14 +200,14 @@ final class Execs {
         Hijack.upgrade(x, r.tty, bridge);
     }
 
-    private static void runExec(ExecRecord r, Hijack.Bridge bridge, boolean detach) {
+    private static void runExec(ExecRecord r, Hijack.Bridge bridge) {
         r.running = true;
         Thread.ofPlatform().daemon().name("hull-api-exec-" + r.id.substring(0, 12)).start(() -> {
             int code = 126;
             Engine e = Engine.defaults();
             try {
                 code = e.exec(r.containerId, new Engine.ExecRequest(r.cmd, r.env, r.user, r.workdir, r.tty, r.stdin,
-                        detach, r.privileged, bridge.theirs, pid -> {
+                        false, r.privileged, bridge.theirs, pid -> {
                             r.pid = pid;
                             if (!r.tty) { // the process has its copies; a terminal's relay (here) uses ours to the end
                                 bridge.releaseTheirs();
@@ -224,13 +226,11 @@ final class Execs {
                     r.exitCode = code;
                 }
                 r.running = false;
-                if (!detach) {
-                    try {
-                        e.events().exec(code == Engine.DETACHED ? "exec_detach" : "exec_die",
-                                Containers.info(e, r.containerId), r.id, code == Engine.DETACHED ? null : code);
-                    } catch (Exception gone) {
-                        // the container was removed meanwhile: no event to give it
-                    }
+                try {
+                    e.events().exec(code == Engine.DETACHED ? "exec_detach" : "exec_die",
+                            Containers.info(e, r.containerId), r.id, code == Engine.DETACHED ? null : code);
+                } catch (Exception gone) {
+                    // the container was removed meanwhile: no event to give it
                 }
                 bridge.releaseTheirs();
                 bridge.exited(code);

@@ -157,4 +157,36 @@ class DockerEventsTest extends ApiServiceTest {
         after.add("destroy");
         assertThat(events(since, format, "container=ev-rs")).containsExactlyElementsOf(after);
     }
+
+    /**
+     * docker exec -d: dockerd gives the detached exec an exec_die with its exitCode when it ends, and
+     * exec inspect its exit code (the same execID as its exec_create and exec_start).
+     */
+    @Test
+    void aDetachedExecDiesWithItsExitCode() throws Exception {
+        long since = freshSecond();
+        Path live = tmp.resolve("detached-exec.txt");
+        ok(api.docker("run", "-d", "--name", "ev-ex", "busybox", "sleep", "1000"));
+        Process follow = api.spawn(live, "events", "--since", Long.toString(since), "--filter", "container=ev-ex",
+                "--format", "{{.Action}}|{{.Actor.Attributes.execID}}|{{.Actor.Attributes.exitCode}}");
+        try {
+            ok(api.docker("exec", "-d", "ev-ex", "sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 7"));
+            ApiService.awaitFile(live, t -> t.lines().anyMatch(l -> l.startsWith("exec_start: sh -c while")),
+                    "the detached exec's exec_start");
+            String id = Files.readString(live).lines().filter(l -> l.startsWith("exec_start: sh -c while"))
+                    .findFirst().orElseThrow().split("\\|", -1)[1];
+            assertThat(id).matches("[0-9a-f]{64}");
+            assertThat(ApiService.body(ok(api.curl("http://hull/v1.51/exec/" + id + "/json"))))
+                    .contains("\"Running\":true", "\"ExitCode\":null");
+            assertThat(Files.readString(live)).doesNotContain("exec_die|" + id);
+            ok(api.docker("exec", "ev-ex", "touch", "/tmp/go"));
+            ApiService.awaitFile(live, t -> t.lines().anyMatch(l -> l.equals("exec_die|" + id + "|7")),
+                    "exec_die with exitCode 7 for the detached exec " + id);
+            assertThat(ApiService.body(ok(api.curl("http://hull/v1.51/exec/" + id + "/json"))))
+                    .contains("\"Running\":false", "\"ExitCode\":7");
+        } finally {
+            follow.destroy();
+            api.docker("rm", "-f", "ev-ex");
+        }
+    }
 }
