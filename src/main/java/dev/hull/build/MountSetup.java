@@ -28,6 +28,9 @@ import java.util.List;
  * a missing one is an error only with required;</li>
  * <li>bind: a path of the context (what .dockerignore keeps) or of a stage or image (from=),
  * read-only unless rw (then writes go to a copy and are dropped); its content is in the cache key;</li>
+ * <li>ssh: a socket relaying to the ssh agent {@code hull build --ssh} lends (or to an agent Hull
+ * starts with the key files it lends) ({@link AgentProxy}), owned by uid:gid with mode (0600); none
+ * when the build was lent no identity (an error with required); not in the cache key or the layer;</li>
  * <li>tmpfs: an empty tmpfs.</li>
  * </ul>
  */
@@ -63,6 +66,7 @@ final class MountSetup implements Closeable {
                 switch (mount.type()) {
                     case "cache" -> m.cache(b, in, mount, o);
                     case "secret" -> m.secret(b, in, mount, o);
+                    case "ssh" -> m.ssh(b, in, mount, o);
                     case "bind" -> m.bind(b, s, in, mount, ctx, sources, o);
                     default -> {
                         String size = mount.get("size");
@@ -165,6 +169,27 @@ final class MountSetup implements Closeable {
         Syscalls.lchmod(f.toString(), mount.mode(in, 0400));
         o.volumes.add(f + ":" + mount.target() + ":ro");
         undo.add(() -> dev.hull.image.SnapshotStore.deleteTree(dir));
+    }
+
+    private void ssh(BuildSession b, Instruction in, RunMount mount, CreateOptions o) throws BuildException, IOException {
+        SshForward lent = b.req.ssh;
+        int mode = mount.mode(in, 0600);
+        int uid = mount.id(in, "uid");
+        int gid = mount.id(in, "gid");
+        if (lent.agent() < 0 && lent.keys().isEmpty()) {
+            if (mount.flag("required")) {
+                throw in.error("RUN --mount type=ssh: this build was lent no ssh identity (give one with hull build"
+                        + " --ssh default, your agent, or --ssh default=KEY_FILE)");
+            }
+            return; // docker: an optional agent not given is not mounted
+        }
+        if (dry) {
+            return;
+        }
+        AgentProxy proxy = AgentProxy.start(lent, b.tmp);
+        undo.add(proxy);
+        proxy.own(uid, gid, mode);
+        o.volumes.add(proxy.socket() + ":" + mount.target());
     }
 
     private void bind(BuildSession b, Stage s, Instruction in, RunMount mount, BuildContext ctx,

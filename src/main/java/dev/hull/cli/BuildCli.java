@@ -82,8 +82,9 @@ final class BuildCli {
                 + " --mount=type=secret,id=ID sees (at /run/secrets/ID); never in a layer or the history (repeatable).")
         List<String> secrets = new ArrayList<>();
         @Option(names = "--ssh", paramLabel = "default|default=KEY[,KEY]", description = "Let the git fetch of the"
-                + " context and of ADD use an ssh identity: default, the agent at SSH_AUTH_SOCK; default=KEY,..., these"
-                + " key files. Without it, git over ssh uses no key, agent or ssh configuration of this host.")
+                + " context and of ADD, and RUN --mount=type=ssh steps (an agent socket), use an ssh identity: default,"
+                + " the agent at SSH_AUTH_SOCK; default=KEY,..., these key files. Without it, git over ssh uses no key,"
+                + " agent or ssh configuration of this host and RUN steps get no agent.")
         List<String> ssh = new ArrayList<>();
         @Mixin
         RegistryCli.Access access = new RegistryCli.Access();
