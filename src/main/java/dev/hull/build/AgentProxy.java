@@ -32,9 +32,13 @@ final class AgentProxy implements Closeable {
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
     private final Process agent;
     private final Thread acceptor;
+    /** The note in the build's temp dir that names the agent Hull started (for {@link #stopLeftBehind}). */
+    private final Path note;
 
-    private AgentProxy(Path dir, ServerSocketChannel server, UnixDomainSocketAddress upstream, Process agent) {
+    private AgentProxy(Path dir, ServerSocketChannel server, UnixDomainSocketAddress upstream, Process agent,
+            Path note) {
         this.dir = dir;
+        this.note = note;
         this.server = server;
         this.agent = agent;
         this.acceptor = Thread.ofVirtual().name("hull-build-ssh").start(() -> accept(upstream));
@@ -50,20 +54,23 @@ final class AgentProxy implements Closeable {
      * directory under tmp (or under /tmp when tmp's path is too long for a socket's address).
      */
     static AgentProxy start(SshForward f, Path tmp) throws BuildException, IOException {
-        Path dir = Files.createTempDirectory(tmp.toString().length() < 80 ? tmp : Path.of("/tmp"), "ssh-");
+        Path dir = Files.createTempDirectory(tmp.toString().length() < 80 ? tmp : Path.of("/tmp"), "hull-ssh-");
         Process agent = null;
         ServerSocketChannel server = null;
+        Path note = null;
         try {
             UnixDomainSocketAddress upstream;
             if (f.agent() >= 0) {
                 upstream = UnixDomainSocketAddress.of(f.agentPath());
             } else {
                 agent = startAgent(f.keys(), dir.resolve("a"));
+                note = tmp.resolve("agent-" + agent.pid());
+                Files.writeString(note, dir.toString());
                 upstream = UnixDomainSocketAddress.of(dir.resolve("a"));
             }
             server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             server.bind(UnixDomainSocketAddress.of(dir.resolve("s")));
-            return new AgentProxy(dir, server, upstream, agent);
+            return new AgentProxy(dir, server, upstream, agent, note);
         } catch (BuildException | IOException | RuntimeException e) {
             if (server != null) {
                 server.close();
@@ -72,7 +79,38 @@ final class AgentProxy implements Closeable {
                 agent.destroyForcibly();
             }
             dev.hull.image.SnapshotStore.deleteTree(dir);
+            if (note != null) {
+                Files.deleteIfExists(note);
+            }
             throw e;
+        }
+    }
+
+    /**
+     * In the temp dir of a build killed with -9: stops the ssh-agents it started (a note names each:
+     * agent-PID holding the relay's directory, which the agent's command line names) and removes
+     * their directories.
+     */
+    static void stopLeftBehind(Path buildTmp) {
+        try (var notes = Files.newDirectoryStream(buildTmp, "agent-*")) {
+            for (Path n : notes) {
+                try {
+                    long pid = Long.parseLong(n.getFileName().toString().substring(6));
+                    String relay = Files.readString(n).strip();
+                    String cmd = new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")))
+                            .replace('\0', ' ');
+                    if (cmd.startsWith("ssh-agent ") && cmd.contains(relay + "/a")) {
+                        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+                    }
+                    if (!Path.of(relay).startsWith(buildTmp)) {
+                        dev.hull.image.SnapshotStore.deleteTree(Path.of(relay));
+                    }
+                } catch (IOException | RuntimeException gone) {
+                    // the agent ended already
+                }
+            }
+        } catch (IOException e) {
+            // no notes
         }
     }
 
@@ -204,5 +242,8 @@ final class AgentProxy implements Closeable {
             }
         }
         dev.hull.image.SnapshotStore.deleteTree(dir);
+        if (note != null) {
+            Files.deleteIfExists(note);
+        }
     }
 }
