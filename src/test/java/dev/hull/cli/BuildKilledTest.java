@@ -59,7 +59,7 @@ class BuildKilledTest {
             }
             seen.write(b);
         }
-        assertThat(seen.toString(StandardCharsets.UTF_8)).contains("started-" + token);
+        assertThat(seen.toString(StandardCharsets.UTF_8)).contains("started-" + token + "\n"); // the step's output
         new ProcessBuilder("kill", "-KILL", String.valueOf(p.pid())).start().waitFor();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         out.transferTo(java.io.OutputStream.nullOutputStream());
