@@ -16,7 +16,7 @@ import java.util.Set;
 record RunMount(String type, Map<String, String> options) {
     private static final Map<String, Set<String>> KEYS = Map.of(
             "bind", Set.of("target", "source", "from", "ro", "rw"),
-            "cache", Set.of("target", "id", "sharing", "ro", "rw", "mode", "uid", "gid"),
+            "cache", Set.of("target", "id", "sharing", "ro", "rw", "mode", "uid", "gid", "from", "source"),
             "secret", Set.of("target", "id", "required", "mode", "uid", "gid", "env"),
             "ssh", Set.of("target", "id", "required", "mode", "uid", "gid"),
             "tmpfs", Set.of("target", "size"));
