@@ -30,6 +30,8 @@ final class BuildProgress {
     private final Map<Integer, StringBuilder> held = new HashMap<>();
     private final Set<Integer> finished = new HashSet<>();
     private int head;
+    /** dockerd's classic builder's words ({@link BuildRequest#dockerWording}). */
+    private boolean dockerWording;
 
     /** order: the stages' indices in file order. */
     BuildProgress(PrintStream out, List<Integer> order) {
@@ -49,8 +51,18 @@ final class BuildProgress {
         if (view != null) {
             view.start(stage, "[" + (prefixed ? label + " " : "") + position + "] " + text.replace('\n', ' '));
         } else {
-            line(stage, "STEP " + position + ": " + text);
+            line(stage, dockerWording ? "Step " + position + " : " + text : "STEP " + position + ": " + text);
         }
+    }
+
+    /** Words the steps as dockerd's classic builder does. */
+    BuildProgress dockerWording(boolean on) {
+        dockerWording = on;
+        return this;
+    }
+
+    boolean dockerWording() {
+        return dockerWording;
     }
 
     /** The stage's step is done: its result line (plain), from the cache or in seconds. */

@@ -37,6 +37,12 @@ public final class BuildRequest {
     public SshForward ssh = SshForward.NONE;
     /** --network: the network RUN steps join (bridge, host, none); RUN --network=default means this one. */
     public String network = "bridge";
+    /**
+     * Progress worded as dockerd's classic builder words it ("Step 1/5 : FROM busybox", " ---> Using
+     * cache", " ---> ID"), for the Docker API's clients (docker build, docker-compose) and what parses
+     * their output; else Hull's (STEP 1/5: ..., --> CACHED ID).
+     */
+    public boolean dockerWording;
     /** SOURCE_DATE_EPOCH (seconds): history and config times, and the clamp of every layer entry's mtime. */
     public Long sourceDateEpoch;
     /** How many stages may build side by side (HULL_BUILD_JOBS; 1: one after another, in file order). */

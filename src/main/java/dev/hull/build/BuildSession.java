@@ -85,8 +85,9 @@ final class BuildSession {
         String id = Digest.parse(s.id).shortHex();
         double seconds = (System.nanoTime() - t0) / 1e9;
         if (!req.quiet) {
-            progress.done(s.index, cached ? "--> CACHED " + id : String.format(Locale.ROOT, "--> %s (%.1fs)", id,
-                    seconds), cached, seconds);
+            String text = progress.dockerWording() ? (cached ? " ---> Using cache\n ---> " : " ---> ") + id
+                    : cached ? "--> CACHED " + id : String.format(Locale.ROOT, "--> %s (%.1fs)", id, seconds);
+            progress.done(s.index, text, cached, seconds);
         }
     }
 

@@ -63,8 +63,8 @@ public final class Builder {
             ignore = DockerIgnore.parse(Files.readString(ignoreFile));
         }
         BuildContext ctx = req.context == null ? null : new BuildContext(req.context, ignore);
-        Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
-        BuildSession b = new BuildSession(engine, cache, req, Files.createTempDirectory(tmpRoot, "build-"));
+        BuildDebris.sweep(engine); // what builds killed with -9 left
+        BuildSession b = new BuildSession(engine, cache, req, BuildDebris.tempDir(engine.home(), "session"));
         engine.imageSource(text -> {
             ImageRecord r = b.states.get(text);
             if (r != null) {
@@ -191,7 +191,8 @@ public final class Builder {
                 b.req.platform != null ? b.req.platform : Platform.host());
         List<Integer> order = plan.needed.stream().map(StageDef::index).toList();
         b.steps(plan.steps(), b.req.tty && !b.req.quiet ? new BuildProgress(b.req.out, order, new TtyProgress(
-                b.req.err, b.req.stdio != null ? b.req.stdio[2] : 2, plan.steps())) : new BuildProgress(b.req.out, order));
+                b.req.err, b.req.stdio != null ? b.req.stdio[2] : 2, plan.steps()))
+                : new BuildProgress(b.req.out, order).dockerWording(b.req.dockerWording));
         Map<Integer, Stage> built = new ConcurrentHashMap<>();
         Set<String> used = ConcurrentHashMap.newKeySet();
         used.addAll(plan.declared);

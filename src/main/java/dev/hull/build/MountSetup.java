@@ -3,6 +3,7 @@ package dev.hull.build;
 import dev.hull.build.Dockerfile.Instruction;
 import dev.hull.engine.CreateOptions;
 import dev.hull.image.ImageRecord;
+import dev.hull.image.SnapshotStore;
 import dev.hull.linux.Syscalls;
 import dev.hull.runtime.RuntimeError;
 import java.io.Closeable;
@@ -22,12 +23,16 @@ import java.util.List;
  * <ul>
  * <li>cache: a directory kept in Hull's store (HULL_HOME/build/mounts, by id, default the target)
  * from build to build, never in the layer; sharing=shared (the default) lets builds use it at once,
- * locked makes them take turns, private gives a build that finds it in use a fresh one;</li>
+ * locked makes them take turns, private gives a build that finds it in use a fresh one; with
+ * from=STAGE|IMAGE (and source=PATH in it) a new cache starts as a copy of that directory;</li>
  * <li>secret: the file {@code hull build --secret id=ID,src=FILE} names, copied into the build's
  * temp dir with mode (0400) and owner, bound read-only; not in the cache key, the layer or history;
  * a missing one is an error only with required;</li>
  * <li>bind: a path of the context (what .dockerignore keeps) or of a stage or image (from=),
  * read-only unless rw (then writes go to a copy and are dropped); its content is in the cache key;</li>
+ * <li>ssh: a socket relaying to the ssh agent {@code hull build --ssh} lends (or to an agent Hull
+ * starts with the key files it lends) ({@link AgentProxy}), owned by uid:gid with mode (0600); none
+ * when the build was lent no identity (an error with required); not in the cache key or the layer;</li>
  * <li>tmpfs: an empty tmpfs.</li>
  * </ul>
  */
@@ -61,8 +66,9 @@ final class MountSetup implements Closeable {
         try {
             for (RunMount mount : mounts) {
                 switch (mount.type()) {
-                    case "cache" -> m.cache(b, in, mount, o);
+                    case "cache" -> m.cache(b, s, in, mount, sources, o);
                     case "secret" -> m.secret(b, in, mount, o);
+                    case "ssh" -> m.ssh(b, in, mount, o);
                     case "bind" -> m.bind(b, s, in, mount, ctx, sources, o);
                     default -> {
                         String size = mount.get("size");
@@ -78,14 +84,26 @@ final class MountSetup implements Closeable {
         }
     }
 
-    private void cache(BuildSession b, Instruction in, RunMount mount, CreateOptions o)
-            throws BuildException, IOException {
+    private void cache(BuildSession b, Stage s, Instruction in, RunMount mount, CopyStep.Sources sources,
+            CreateOptions o) throws BuildException, IOException, RuntimeError {
         String id = mount.get("id") != null ? mount.get("id") : mount.target();
         String sharing = mount.get("sharing") == null ? "shared" : mount.get("sharing");
         if (!sharing.matches("shared|private|locked")) {
             throw in.error("RUN --mount type=cache sharing=" + sharing + ": use shared, private or locked");
         }
-        key.append("cache ").append(mount.target()).append(' ').append(mount.flag("ro")).append('\n');
+        String source = mount.get("source") == null ? "" : mount.get("source");
+        if (mount.get("from") == null && !source.isEmpty()) {
+            throw in.error("RUN --mount type=cache,source=" + source + ": source= needs from=STAGE (what seeds the cache)");
+        }
+        String seedRel;
+        try {
+            seedRel = BuildContext.clean(source);
+        } catch (IllegalArgumentException e) {
+            throw in.error("RUN --mount type=cache,source=" + source + ": " + e.getMessage());
+        }
+        ImageRecord seed = mount.get("from") == null ? null : sources.image(mount.get("from"), s.index, in);
+        key.append("cache ").append(mount.target()).append(' ').append(mount.flag("ro"))
+                .append(seed == null ? "" : " from " + seed.id() + " " + seedRel).append('\n');
         if (dry) {
             return;
         }
@@ -108,6 +126,17 @@ final class MountSetup implements Closeable {
         }
         if (!Files.isDirectory(dir)) {
             Path fresh = Files.createTempDirectory(root, ".tmp-");
+            if (seed != null) { // its first content: the stage's (or image's) directory
+                Path flat = b.flatten(seed);
+                try {
+                    copyTree(inside(in, flat, seedRel, source), fresh);
+                } catch (BuildException | IOException e) {
+                    SnapshotStore.deleteTree(fresh);
+                    throw e;
+                } finally {
+                    SnapshotStore.deleteTree(flat);
+                }
+            }
             Syscalls.lchmod(fresh.toString(), mount.mode(in, 0755));
             Syscalls.lchown(fresh.toString(), mount.id(in, "uid"), mount.id(in, "gid"));
             try {
@@ -167,6 +196,27 @@ final class MountSetup implements Closeable {
         undo.add(() -> dev.hull.image.SnapshotStore.deleteTree(dir));
     }
 
+    private void ssh(BuildSession b, Instruction in, RunMount mount, CreateOptions o) throws BuildException, IOException {
+        SshForward lent = b.req.ssh;
+        int mode = mount.mode(in, 0600);
+        int uid = mount.id(in, "uid");
+        int gid = mount.id(in, "gid");
+        if (lent.agent() < 0 && lent.keys().isEmpty()) {
+            if (mount.flag("required")) {
+                throw in.error("RUN --mount type=ssh: this build was lent no ssh identity (give one with hull build"
+                        + " --ssh default, your agent, or --ssh default=KEY_FILE)");
+            }
+            return; // docker: an optional agent not given is not mounted
+        }
+        if (dry) {
+            return;
+        }
+        AgentProxy proxy = AgentProxy.start(lent, b.tmp);
+        undo.add(proxy);
+        proxy.own(uid, gid, mode);
+        o.volumes.add(proxy.socket() + ":" + mount.target());
+    }
+
     private void bind(BuildSession b, Stage s, Instruction in, RunMount mount, BuildContext ctx,
             CopyStep.Sources sources, CreateOptions o) throws BuildException, IOException, RuntimeError {
         String source = mount.get("source") == null ? "" : mount.get("source");
@@ -222,6 +272,22 @@ final class MountSetup implements Closeable {
             throw in.error("RUN --mount type=bind,source=" + source + ": it leads outside its source (a symlink)");
         }
         return p;
+    }
+
+    /** What directory from holds, copied into the directory to (links as links, modes, owners, times). */
+    private static void copyTree(Path from, Path to) throws IOException {
+        if (!Files.isDirectory(from, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException(from.getFileName() + ": not a directory (a cache is seeded from one)");
+        }
+        try (var walk = Files.walk(from)) {
+            for (Path p : walk.toList()) {
+                if (p.equals(from)) {
+                    continue;
+                }
+                Path t = to.resolve(from.relativize(p).toString());
+                Files.copy(p, t, LinkOption.NOFOLLOW_LINKS, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+            }
+        }
     }
 
     /** The match's files copied under dir (links as links); returns the copy of its top. */

@@ -8,18 +8,25 @@ import java.util.Set;
 
 /**
  * One {@code RUN --mount=...} as Docker's reference spells it: comma-separated key=value pairs
- * ({@code type=bind|cache|secret|tmpfs}, bind the default), with the keys each type takes; a bare
+ * ({@code type=bind|cache|secret|ssh|tmpfs}, bind the default), with the keys each type takes; a bare
  * key ({@code ro}, {@code rw}, {@code required}) means true. target (alias dst, destination) is
- * an absolute path in the container, except for a secret, whose default is /run/secrets/ID.
+ * an absolute path in the container, except for a secret, whose default is /run/secrets/ID, and
+ * an ssh agent's socket, whose default is /run/buildkit/ssh_agent.N (N counting the RUN's ssh mounts).
  */
 record RunMount(String type, Map<String, String> options) {
     private static final Map<String, Set<String>> KEYS = Map.of(
             "bind", Set.of("target", "source", "from", "ro", "rw"),
-            "cache", Set.of("target", "id", "sharing", "ro", "rw", "mode", "uid", "gid"),
+            "cache", Set.of("target", "id", "sharing", "ro", "rw", "mode", "uid", "gid", "from", "source"),
             "secret", Set.of("target", "id", "required", "mode", "uid", "gid", "env"),
+            "ssh", Set.of("target", "id", "required", "mode", "uid", "gid"),
             "tmpfs", Set.of("target", "size"));
 
     static RunMount parse(Instruction in, String spec) throws BuildException {
+        return parse(in, spec, 0);
+    }
+
+    /** sshIndex: how many ssh mounts come before this one in its RUN (the default target's number). */
+    static RunMount parse(Instruction in, String spec, int sshIndex) throws BuildException {
         Map<String, String> o = new LinkedHashMap<>();
         String type = "bind";
         for (String kv : spec.split(",")) {
@@ -39,12 +46,9 @@ record RunMount(String type, Map<String, String> options) {
             }
         }
         Set<String> keys = KEYS.get(type);
-        if (type.equals("ssh")) {
-            throw in.error("RUN --mount=" + spec + ": type ssh is not supported (hull build --ssh lends an identity to"
-                    + " the git fetch of the context and of ADD only, never to a RUN step)");
-        }
         if (keys == null) {
-            throw in.error("RUN --mount=" + spec + ": type " + type + " is not supported (bind, cache, secret, tmpfs)");
+            throw in.error("RUN --mount=" + spec + ": type " + type + " is not supported (bind, cache, secret, ssh,"
+                    + " tmpfs)");
         }
         for (String k : o.keySet()) {
             if (!keys.contains(k)) {
@@ -60,6 +64,14 @@ record RunMount(String type, Map<String, String> options) {
                 throw in.error("RUN --mount=" + spec + ": a secret mount needs id=ID (or target=PATH)");
             }
             o.putIfAbsent("target", "/run/secrets/" + o.get("id"));
+        }
+        if (type.equals("ssh")) {
+            o.putIfAbsent("id", "default");
+            if (!o.get("id").equals("default")) {
+                throw in.error("RUN --mount=" + spec + ": id=" + o.get("id") + ": only the id default is supported"
+                        + " (what hull build --ssh default[=KEY] lends)");
+            }
+            o.putIfAbsent("target", "/run/buildkit/ssh_agent." + sshIndex);
         }
         String target = o.get("target");
         if (target == null || !target.startsWith("/")) {

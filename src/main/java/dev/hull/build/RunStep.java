@@ -30,8 +30,11 @@ final class RunStep {
         }
         String network = network(b, in);
         List<RunMount> mounts = new ArrayList<>();
+        int ssh = 0;
         for (String m : in.mounts()) {
-            mounts.add(RunMount.parse(in, m));
+            RunMount mount = RunMount.parse(in, m, ssh);
+            ssh += mount.type().equals("ssh") ? 1 : 0;
+            mounts.add(mount);
         }
         Heredoc script = script(in);
         List<String> argv = command(s, in, script);
@@ -44,6 +47,10 @@ final class RunStep {
         o.network = network;
         String key = String.join("\n", extra) + "\n" + in.text() + "\n"
                 + MountSetup.key(b, s, in, mounts, ctx, sources) + "network " + network;
+        String sshSock = sshAuthSock(s, mounts);
+        if (sshSock != null) {
+            o.env.add(sshSock);
+        }
         return b.cached(s, createdBy, key, () -> {
             String why = Binfmt.missing(s.platform);
             if (why != null) {
@@ -61,7 +68,25 @@ final class RunStep {
         });
     }
 
-    /** RUN --network=none|host|default (the build's --network). */
+    /**
+     * SSH_AUTH_SOCK=the first ssh mount's target, as BuildKit sets it (unless the stage's ENV sets
+     * it), in the step's environment only; null without an ssh mount.
+     */
+    private static String sshAuthSock(Stage s, List<RunMount> mounts) {
+        for (String e : s.env()) {
+            if (e.startsWith("SSH_AUTH_SOCK=")) {
+                return null;
+            }
+        }
+        for (RunMount m : mounts) {
+            if (m.type().equals("ssh")) {
+                return "SSH_AUTH_SOCK=" + m.target();
+            }
+        }
+        return null;
+    }
+
+    /** RUN --network|host|default (the build's --network). */
     private static String network(BuildSession b, Instruction in) throws BuildException {
         String n = in.flags().getOrDefault("network", "default");
         return switch (n == null ? "" : n) {

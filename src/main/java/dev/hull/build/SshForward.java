@@ -12,8 +12,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The ssh identity a build's git fetches may use ({@code hull build --ssh}, BuildKit's flag): none
- * by default, so that a repository named {@code git@host:x.git} is fetched without the service's
+ * The ssh identity a build's git fetches and its {@code RUN --mount=type=ssh} steps (through an
+ * {@link AgentProxy}) may use ({@code hull build --ssh}, BuildKit's flag): none by default, so that a repository named {@code git@host:x.git} is fetched without the service's
  * (root's) keys, agent or ssh configuration; with {@code --ssh default} the caller's agent
  * ({@code SSH_AUTH_SOCK}), with {@code --ssh default=KEY[,KEY]} the caller's key files. What the
  * caller names is checked to be the caller's own (a service runs the fetch as root for a caller that
@@ -53,7 +53,7 @@ public record SshForward(int agent, List<Path> keys, List<Path> knownHosts) impl
                 String id = eq < 0 ? spec : spec.substring(0, eq);
                 if (!id.equals("default")) {
                     throw new BuildException("--ssh " + spec + ": only the id default is supported (it is what the git"
-                            + " fetch of the context and of ADD uses; RUN --mount=type=ssh is not supported)");
+                            + " fetch of the context and of ADD uses, and RUN --mount=type=ssh)");
                 }
                 List<String> paths = new ArrayList<>();
                 if (eq < 0) {

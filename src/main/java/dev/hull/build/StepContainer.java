@@ -28,6 +28,7 @@ final class StepContainer {
         b.states.put(s.id, s.record(List.of(), null));
         o.image = s.id;
         o.labels.put("dev.hull.build", "step");
+        o.labels.put(BuildDebris.LABEL, BuildDebris.owner()); // a build killed with -9: the next one removes it
         o.logOpts.put("max-size", "-1");
         o.noImageVolumes = true; // a RUN's writes under a VOLUME go into the layer, not into a volume
         ContainerInfo info;

@@ -82,8 +82,9 @@ final class BuildCli {
                 + " --mount=type=secret,id=ID sees (at /run/secrets/ID); never in a layer or the history (repeatable).")
         List<String> secrets = new ArrayList<>();
         @Option(names = "--ssh", paramLabel = "default|default=KEY[,KEY]", description = "Let the git fetch of the"
-                + " context and of ADD use an ssh identity: default, the agent at SSH_AUTH_SOCK; default=KEY,..., these"
-                + " key files. Without it, git over ssh uses no key, agent or ssh configuration of this host.")
+                + " context and of ADD, and RUN --mount=type=ssh steps (an agent socket), use an ssh identity: default,"
+                + " the agent at SSH_AUTH_SOCK; default=KEY,..., these key files. Without it, git over ssh uses no key,"
+                + " agent or ssh configuration of this host and RUN steps get no agent.")
         List<String> ssh = new ArrayList<>();
         @Mixin
         RegistryCli.Access access = new RegistryCli.Access();
@@ -130,7 +131,7 @@ final class BuildCli {
                 }
                 req.network = network.equals("default") ? "bridge" : network;
                 if (!ssh.isEmpty()) { // copies of key files, root's only, for this build
-                    sshTmp = Files.createTempDirectory(Files.createDirectories(engine.home().resolve("tmp")), "ssh-");
+                    sshTmp = dev.hull.build.BuildDebris.tempDir(engine.home(), "ssh");
                     dev.hull.runtime.Caller c = dev.hull.runtime.Caller.current();
                     forward = dev.hull.build.SshForward.parse(ssh, dev.hull.runtime.Caller.environment(), inv::resolve,
                             c == null ? -1 : c.uid(), sshTmp);
@@ -167,16 +168,14 @@ final class BuildCli {
                 if (context.equals("-")) {
                     byte[] in = System.in.readAllBytes();
                     if (ContextTar.isTar(in)) {
-                        Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
-                        tmpContext = Files.createTempDirectory(tmpRoot, "context-");
+                        tmpContext = dev.hull.build.BuildDebris.tempDir(engine.home(), "context");
                         ContextTar.extract(new java.io.ByteArrayInputStream(in), tmpContext);
                         req.context = tmpContext;
                     } else {
                         stdinDockerfile = in;
                     }
                 } else if (dev.hull.build.GitSource.isGit(context)) { // URL#REF:DIR, cloned here
-                    Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
-                    tmpContext = Files.createTempDirectory(tmpRoot, "context-");
+                    tmpContext = dev.hull.build.BuildDebris.tempDir(engine.home(), "context");
                     req.context = dev.hull.build.GitSource.fetch(context, tmpContext, "context", req.ssh);
                 } else {
                     Path dir = inv.resolve(Path.of(context));

@@ -53,6 +53,19 @@ class DockerfileTest {
         assertThat(late.instructions().get(1).args()).isEqualTo("a  b");
     }
 
+    /** The syntax directive is a directive (the escape after it counts); an unknown one is a comment that ends them. */
+    @Test
+    void theSyntaxDirectiveIsKnownAndAnUnknownOneEndsTheDirectives() throws Exception {
+        Dockerfile df = Dockerfile.parse("Dockerfile", "# syntax=docker/dockerfile:1\n# escape=`\nFROM busybox\nRUN a `\n b\n");
+        assertThat(df.escape()).isEqualTo('`');
+        assertThat(df.instructions().get(1).args()).isEqualTo("a  b");
+        Dockerfile unknown = Dockerfile.parse("Dockerfile", "# nosuch=1\n# escape=`\nFROM busybox\nRUN a \\\n b\n");
+        assertThat(unknown.escape()).isEqualTo('\\');
+        assertThat(unknown.instructions().get(1).args()).isEqualTo("a  b");
+        assertThatThrownBy(() -> Dockerfile.parse("Dockerfile", "# syntax=a\n# SYNTAX=b\nFROM busybox\n"))
+                .hasMessage("Dockerfile:2: parser directive syntax given twice");
+    }
+
     @Test
     void errorsNameTheFileAndLine() {
         assertThatThrownBy(() -> Dockerfile.parse("build/Dockerfile", "FROM busybox\n\nRUNN echo\n"))

@@ -172,6 +172,29 @@ class BuildRunFeaturesTest {
         nothingLeftBehind();
     }
 
+    /** from=STAGE,source=PATH: a new cache starts as a copy of the stage's directory; a kept one is not seeded again. */
+    @Test
+    void aCacheMountSeededFromAStage() throws Exception {
+        String id = "hull-test-seed-" + UUID.randomUUID();
+        Path c = context("cacheseed", """
+                FROM busybox AS seed
+                RUN mkdir -p /seed/sub && echo seeded > /seed/sub/s.txt && chown -R 7:8 /seed/sub && chmod 750 /seed/sub
+                FROM busybox
+                RUN --mount=type=cache,target=/c,id=%s,from=seed,source=/seed cat /c/sub/s.txt > /got \\
+                    && stat -c '%%u %%g %%a' /c/sub > /owner && echo more >> /c/sub/s.txt
+                """.formatted(id));
+        ok("build", "-t", "seed:1", c.toString());
+        assertThat(ok("run", "--rm", "seed:1", "cat", "/got", "/owner").out()).isEqualTo("seeded\n7 8 750\n");
+        assertThat(layerFiles("seed:1", false).keySet()).contains("got").noneMatch(n -> n.startsWith("c/"));
+        ok("build", "--no-cache", "-t", "seed:2", c.toString()); // the cache as the first build left it
+        assertThat(ok("run", "--rm", "seed:2", "cat", "/got").out()).isEqualTo("seeded\nmore\n");
+        Files.writeString(c.resolve("Dockerfile"), "FROM busybox\nRUN --mount=type=cache,target=/c,source=/x true\n");
+        HullCommand.Result r = fx.hull.run("build", c.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("Dockerfile:2: RUN --mount type=cache,source=/x: source= needs from=STAGE");
+        nothingLeftBehind();
+    }
+
     @Test
     void aSecretIsSeenByItsStepAndIsInNoLayerOrHistory() throws Exception {
         String value = "s3cr3t-" + UUID.randomUUID();

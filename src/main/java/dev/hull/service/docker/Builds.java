@@ -130,8 +130,7 @@ final class Builds {
             throw e;
         }
         Engine engine = Engine.defaults();
-        Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
-        Path context = Files.createTempDirectory(tmpRoot, "context-");
+        Path context = dev.hull.build.BuildDebris.tempDir(engine.home(), "context");
         JsonProgress out = null;
         int[] pipe = null;
         Thread pump = null;
@@ -262,6 +261,7 @@ final class Builds {
         req.target = empty(x.param("target"));
         req.noCache = x.flag("nocache");
         req.quiet = x.flag("q");
+        req.dockerWording = true; // docker build and docker-compose print it; tools parse it
         putAll(x, "buildargs", req.buildArgs);
         putAll(x, "labels", req.labels);
         String network = x.param("networkmode", "default");

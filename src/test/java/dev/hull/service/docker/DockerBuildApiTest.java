@@ -63,7 +63,10 @@ class DockerBuildApiTest {
                 """);
         Files.writeString(ctx.resolve("hello.txt"), "hello from the context\n");
         ApiService.Result r = ok(build(ctx, "-t", "api-built:1", "--build-arg", "GREETING=hi", "--label", "extra=1", "."));
-        assertThat(r.out()).contains("run says hi").contains("Successfully tagged api-built:1");
+        assertThat(r.out()).contains("run says hi").contains("Successfully tagged api-built:1")
+                .contains("Step 1/6 : FROM busybox\n", "Step 3/6 : RUN echo", " ---> "); // dockerd's words
+        r = ok(build(ctx, "-t", "api-built:1", "--build-arg", "GREETING=hi", "--label", "extra=1", "."));
+        assertThat(r.out()).contains("Step 3/6 : RUN echo", " ---> Using cache\n").doesNotContain("run says hi");
         assertThat(ok(api.docker("run", "--rm", "api-built:1")).out()).isEqualTo("hi\nhello from the context\n");
         assertThat(ok(api.docker("image", "inspect", "-f", "{{index .Config.Labels \"made.by\"}} {{index .Config.Labels \"extra\"}}",
                 "api-built:1")).out().strip()).isEqualTo("api-test 1");

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Debian's docker-compose (1.29, docker-py) against Hull's Docker API (DOCKER_HOST): a two-service
  * project with a user network, a named volume, depends_on and environment comes up, its services
- * reach each other by name, and {@code down -v} removes every container, network and volume it made.
+ * reach each other by name, and {@code down -v} removes every container, network and volume it made;
+ * a service's {@code build:} goes through POST /build.
  */
 class DockerComposeTest extends ApiServiceTest {
     private static final Path COMPOSE = Path.of("/usr/bin/docker-compose");
@@ -96,6 +97,55 @@ class DockerComposeTest extends ApiServiceTest {
         } finally {
             compose(project, "down", "-v");
         }
+    }
+
+    /**
+     * A service with {@code build:} (context, args): docker-compose build sends it to POST /build
+     * (docker-py, the classic builder's protocol) and prints the steps Hull streams back; the image
+     * is tagged PROJECT_SERVICE, and docker-compose run uses it.
+     */
+    @Test
+    void buildOfAServiceGoesThroughTheBuildEndpoint() throws Exception {
+        Path project = Files.createDirectories(tmp.resolve("built"));
+        Path app = Files.createDirectories(project.resolve("app"));
+        Files.writeString(app.resolve("msg.txt"), "from the context\n");
+        Files.writeString(app.resolve("Dockerfile"), """
+                FROM busybox
+                ARG WHO=nobody
+                COPY msg.txt /
+                RUN echo "built for $WHO" > /built
+                CMD ["cat", "/msg.txt", "/built"]
+                """);
+        Files.writeString(project.resolve("docker-compose.yml"), """
+                version: "3.8"
+                services:
+                  app:
+                    build:
+                      context: ./app
+                      args:
+                        WHO: compose
+                """);
+        List<String> base = List.of(COMPOSE.toString(), "-p", "hullbuilt");
+        try {
+            Result build = api.run(null, concat(base, "build", "--no-cache"), project);
+            assertThat(build.exit()).as("%s", build).isZero();
+            assertThat(build.out() + build.err()).contains("Step 1/5 : FROM busybox", "Step 4/5 : RUN echo",
+                    "Successfully tagged hullbuilt_app:latest");
+            Result run = api.run(null, concat(base, "run", "--rm", "app"), project);
+            assertThat(run.exit()).as("%s", run).isZero();
+            assertThat(run.out()).isEqualTo("from the context\nbuilt for compose\n");
+            Result again = ok(api.run(null, concat(base, "build"), project));
+            assertThat(again.out() + again.err()).contains("Using cache");
+        } finally {
+            api.run(null, concat(base, "down", "--rmi", "local"), project);
+        }
+        assertThat(ok(api.docker("images", "-q", "hullbuilt_app")).out()).isEmpty();
+    }
+
+    private static List<String> concat(List<String> a, String... more) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(List.of(more));
+        return out;
     }
 
     private static java.time.Instant created(String container) throws Exception {
