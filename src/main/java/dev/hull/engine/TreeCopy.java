@@ -662,6 +662,8 @@ final class TreeCopy {
         public void hardlink(String path, String target) throws IOException {
             TarArchiveEntry e = new TarArchiveEntry(path, TarConstants.LF_LINK);
             e.setLinkName(target);
+            // the file's time is its first name's; not the time of the export (the same tree, the same archive)
+            e.setLastModifiedTime(java.nio.file.attribute.FileTime.fromMillis(0));
             tar.putArchiveEntry(e);
             tar.closeArchiveEntry();
         }
