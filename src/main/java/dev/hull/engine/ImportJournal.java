@@ -13,7 +13,7 @@ import java.util.HexFormat;
  * file beside what is imported recording how far it got, so that an import cut short (killed, or its archive
  * truncated, or a stream that broke) can go on with {@code --resume} instead of writing everything again.
  * <p>
- * The reader ({@link TreeCopy#readTar(java.io.InputStream, TreeCopy.Sink, TreeCopy.Progress)}) keeps a chain
+ * The reader ({@link TarReading#readTar}) keeps a chain
  * digest of the archive: after each entry, SHA-256 of the previous link, the entry's header (name, type, mode,
  * owner, size, time, link target, device, extended attributes) and the SHA-256 of its content. Every
  * {@link #EVERY} entries (and every {@link #EVERY_BYTES} of content, and after the first entry) the journal
@@ -26,7 +26,7 @@ import java.util.HexFormat;
  * is the same as an import that was never interrupted. The journal is removed when the import ends whole;
  * an import that ends before the tar's end-of-archive marker is cut short, not whole.
  */
-public final class ImportJournal implements TreeCopy.Progress {
+public final class ImportJournal implements TarReading.Progress {
     public static final String FILE = "import-journal.json";
     static final long EVERY = 256, EVERY_BYTES = 64L << 20;
     private static final ObjectMapper JSON = new ObjectMapper();

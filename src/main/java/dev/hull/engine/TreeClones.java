@@ -148,7 +148,7 @@ public final class TreeClones {
             ImportJournal journal) throws IOException, dev.hull.runtime.RuntimeError {
         Unprefixed sink = new Unprefixed(name, prefix, target);
         try {
-            TreeCopy.readTar(dev.hull.image.unpack.Compression.decompressAny(in), sink, journal);
+            TarReading.readTar(dev.hull.image.unpack.Compression.decompressAny(in), sink, journal);
         } catch (Wrapped w) {
             throw w.error;
         } finally {

@@ -55,7 +55,7 @@ public final class VolumeArchives {
         int fd = open(name);
         try (TreeCopy.DirWriter w = new TreeCopy.DirWriter(fd, null, null, true, "volume " + name + ":", true)) {
             ImportJournal journal = ImportJournal.at(journal(name), resume);
-            TreeCopy.readTar(dev.hull.image.unpack.Compression.decompressAny(in), w, journal);
+            TarReading.readTar(dev.hull.image.unpack.Compression.decompressAny(in), w, journal);
             journal.finish();
             return w.bytes();
         } catch (ImportJournal.Refused e) {
