@@ -11,8 +11,9 @@ import java.nio.file.StandardOpenOption;
 
 /**
  * Where a command that writes an archive (save, export, volume export) writes it: to -o FILE —
- * written beside it as .FILE.part and moved into place only when complete, so a failed or killed
- * command never leaves a truncated archive under the name — or to stdout, which must not be a
+ * written as an unnamed file in its directory (O_TMPFILE), named .FILE.part once whole and moved into
+ * place, so a failed or killed command leaves nothing (a file system without O_TMPFILE: written as
+ * .FILE.part, removed on failure; only a kill leaves that), never a truncated archive under the name — or to stdout, which must not be a
  * terminal. On the warm path FILE is the client's (its directory, umask and ownership), and
  * stdout the client's.
  */
@@ -42,6 +43,24 @@ final class ArchiveOutput {
         // Made anew, never opened as found: in a directory others may write (/tmp), what is there (a
         // stale .part, or another user's file or symlink to /etc/...) is removed, not written through;
         // one put back meanwhile makes the create fail (O_EXCL, which follows no symlink).
+        int tmp = unnamed(file.getParent());
+        if (tmp >= 0) {
+            // written as a file with no name at all (O_TMPFILE): a command killed meanwhile leaves nothing
+            try {
+                try (OutputStream out = new BufferedOutputStream(dev.hull.linux.AtFiles.outputStream(tmp), 1 << 16)) {
+                    body.write(out);
+                }
+                Files.deleteIfExists(part);
+                // named once whole; a .part put back meanwhile makes this fail (linkat replaces nothing)
+                dev.hull.linux.AtFiles.linkat(dev.hull.linux.AtFiles.AT_FDCWD, "/proc/self/fd/" + tmp,
+                        dev.hull.linux.AtFiles.AT_FDCWD, part.toString(), AT_SYMLINK_FOLLOW);
+            } finally {
+                dev.hull.linux.Syscalls.close(tmp);
+            }
+            dev.hull.runtime.Caller.madeFor(part);
+            Files.move(part, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            return;
+        }
         Files.deleteIfExists(part);
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(part, StandardOpenOption.CREATE_NEW,
                 StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), 1 << 16)) {
@@ -53,4 +72,17 @@ final class ArchiveOutput {
         dev.hull.runtime.Caller.madeFor(part); // the client's umask and ownership (warm)
         Files.move(part, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
+
+    /** An unnamed file (O_TMPFILE) in dir, 0600; -1 where its file system has none (the .part file then). */
+    private static int unnamed(Path dir) {
+        try {
+            return dev.hull.linux.AtFiles.openat2(dev.hull.linux.AtFiles.AT_FDCWD, dir.toString(),
+                    O_TMPFILE | dev.hull.linux.AtFiles.O_WRONLY | dev.hull.linux.AtFiles.O_CLOEXEC, 0600, 0);
+        } catch (dev.hull.linux.LinuxException e) {
+            return -1;
+        }
+    }
+
+    private static final int AT_SYMLINK_FOLLOW = 0x400; // through /proc/self/fd: no CAP_DAC_READ_SEARCH needed
+    private static final int O_TMPFILE = 020000000 | 0200000; // __O_TMPFILE | O_DIRECTORY
 }

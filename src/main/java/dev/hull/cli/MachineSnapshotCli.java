@@ -236,12 +236,18 @@ final class MachineSnapshotCli {
         + " hull machine export wrote (plain, gzip or zstd): the same files, machine id and ssh host keys, on this"
         + " host's network; its distribution's template is built if missing.", "",
         "An archive of an encrypted machine needs --key-file: the imported disk is encrypted under it.", "",
-        "Examples:", "  hull machine import web.tar", "  zstd -dc web.tar.zst | hull machine import - web2"})
+        "An import cut short (killed, or its archive truncated or its stream broken) leaves the machine incomplete;"
+        + " --resume with the whole archive goes on from where it stopped, after checking it is the same archive.",
+        "", "Examples:", "  hull machine import web.tar", "  zstd -dc web.tar.zst | hull machine import - web2",
+        "  hull machine import --resume web.tar.zst web2"})
     static final class Import implements Callable<Integer> {
         @Option(names = "--key-file", paramLabel = "FILE", description = "Encrypt its disk under this key file's key.")
         Path keyFile;
         @Option(names = "--start", description = "Start it once made.")
         boolean start;
+        @Option(names = "--resume", description = "Go on with an interrupted import of this archive (NAME, or the"
+                + " archive's).")
+        boolean resume;
         @Parameters(index = "0", paramLabel = "FILE", description = "The archive, or - for stdin.")
         String file;
         @Parameters(index = "1", arity = "0..1", paramLabel = "NAME", description = "Its name (default: the"
@@ -255,7 +261,7 @@ final class MachineSnapshotCli {
                 Path key = keyPath(keyFile);
                 ContainerInfo c;
                 if (file.equals("-")) {
-                    c = m.importFrom(System.in, name, key, System.err);
+                    c = m.importFrom(System.in, name, key, resume, System.err);
                 } else {
                     Path src = Invocation.current().resolve(Path.of(file));
                     if (!java.nio.file.Files.isRegularFile(src)) {
@@ -263,7 +269,7 @@ final class MachineSnapshotCli {
                     }
                     try (java.io.InputStream in = new java.io.BufferedInputStream(java.nio.file.Files.newInputStream(
                             src), 1 << 16)) {
-                        c = m.importFrom(in, name, key, System.err);
+                        c = m.importFrom(in, name, key, resume, System.err);
                     }
                 }
                 return made(m, c, start);

@@ -44,9 +44,14 @@ final class VolumeArchiveCli {
     @Command(name = "import", mixinStandardHelpOptions = true, description = {"Add a tar's content (plain, gzip or"
         + " zstd) to a volume that exists, replacing what is in the way; owners, modes, ACLs, file capabilities"
         + " and user.* attributes are kept (other attributes, such as trusted.*, are not). Sparse files stay"
-        + " sparse.", "", "Examples:", "  hull volume create data && hull volume import data data.tar",
-        "  gunzip -c data.tar.gz | hull volume import data -"}, sortOptions = false)
+        + " sparse.", "", "An import cut short (killed, or its archive truncated) can be gone on with: --resume with"
+        + " the whole archive skips what was written, after checking it is the same archive.", "", "Examples:",
+        "  hull volume create data && hull volume import data data.tar",
+        "  gunzip -c data.tar.gz | hull volume import data -", "  hull volume import --resume data data.tar"},
+            sortOptions = false)
     static final class Import implements Callable<Integer> {
+        @Option(names = "--resume", description = "Go on with an interrupted import of this archive.")
+        boolean resume;
         @Parameters(index = "0", paramLabel = "VOLUME")
         String name;
         @Parameters(index = "1", paramLabel = "FILE|-")
@@ -59,7 +64,7 @@ final class VolumeArchiveCli {
                 volumes.get(name); // a missing volume: its error first
                 VolumeArchives a = new VolumeArchives(volumes);
                 if (file.equals("-")) {
-                    a.importInto(name, System.in);
+                    imported(a, System.in);
                     return 0;
                 }
                 Path f = Invocation.current().resolve(Path.of(file));
@@ -67,10 +72,22 @@ final class VolumeArchiveCli {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, f + ": no such file");
                 }
                 try (InputStream in = new BufferedInputStream(Files.newInputStream(f), 1 << 16)) {
-                    a.importInto(name, in);
+                    imported(a, in);
                 }
                 return 0;
             });
+        }
+
+        private void imported(VolumeArchives a, InputStream in) throws Exception {
+            try {
+                a.importInto(name, in, resume);
+            } catch (java.io.IOException e) {
+                if (a.importing(name)) {
+                    System.err.println("hull: volume " + name + ": the import stopped (" + e.getMessage() + "); once"
+                            + " the archive is whole, hull volume import --resume " + name + " FILE goes on from there");
+                }
+                throw e;
+            }
         }
     }
 }

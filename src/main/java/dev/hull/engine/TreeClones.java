@@ -99,8 +99,11 @@ public final class TreeClones {
     /** Where an archive's tree goes, known once its config entry (the first) has been read. */
     @FunctionalInterface
     public interface Target {
-        Path directory(byte[] config) throws IOException, dev.hull.runtime.RuntimeError;
+        Destination directory(byte[] config) throws IOException, dev.hull.runtime.RuntimeError;
     }
+
+    /** An empty directory (or one a resumed import had begun to fill), and the ids its owners go to. */
+    public record Destination(Path dir, IdShift.Ids ids) {}
 
     /**
      * A machine archive, streamed to out: a config entry (name, its bytes) first, then the tree at dir
@@ -123,7 +126,7 @@ public final class TreeClones {
             tar.raw(name, config);
             AtFiles.Stat st = AtFiles.fstat(fd);
             TreeCopy.Sink sink = ids.equals(IdShift.HOST) ? new Prefixed(tar, prefix)
-                    : new Unshifted(new Prefixed(tar, prefix), ids);
+                    : new Shifted(new Prefixed(tar, prefix), ids, IdShift.HOST);
             new TreeCopy.Walker(sink, st.dev(), true).directory(fd, "",
                     TreeCopy.Meta.of(st).withXattrs(dev.hull.linux.FdXattrs.read(fd)));
             tar.finish();
@@ -138,13 +141,14 @@ public final class TreeClones {
      * handed to target, which says where the tree below prefix/ goes (an empty directory). The tree is
      * written beneath it only (no .., never through a symlink); restored attributes: those a volume
      * import restores, and overlayfs's opaque-directory mark (trusted.overlay.opaque), nothing else of
-     * trusted.*. Returns the bytes of file content.
+     * trusted.*. Owners (and the ids in ACLs and file capabilities), as the container saw them, go to the
+     * destination's ids. With journal: resumable (see {@link ImportJournal}). Returns the bytes of file content.
      */
-    public static long importArchive(java.io.InputStream in, String name, String prefix, Target target)
-            throws IOException, dev.hull.runtime.RuntimeError {
+    public static long importArchive(java.io.InputStream in, String name, String prefix, Target target,
+            ImportJournal journal) throws IOException, dev.hull.runtime.RuntimeError {
         Unprefixed sink = new Unprefixed(name, prefix, target);
         try {
-            TreeCopy.readTar(dev.hull.image.unpack.Compression.decompressAny(in), sink);
+            TarReading.readTar(dev.hull.image.unpack.Compression.decompressAny(in), sink, journal);
         } catch (Wrapped w) {
             throw w.error;
         } finally {
@@ -166,12 +170,26 @@ public final class TreeClones {
         }
     }
 
-    /** Entries with their owners as a container with ids sees them (ids outside its range kept). */
-    private record Unshifted(TreeCopy.Sink sink, IdShift.Ids ids) implements TreeCopy.Sink {
+    /**
+     * Entries with their ids moved from one range to the other (ids outside from kept): owners, the users and
+     * groups POSIX ACLs name, and a file capability's root (for to's root: v2 for the host's ids). An export
+     * writes them as the container sees them (from its range to {@link IdShift#HOST}), an import puts them in
+     * its machine's range.
+     */
+    record Shifted(TreeCopy.Sink sink, IdShift.Ids from, IdShift.Ids to) implements TreeCopy.Sink {
         private TreeCopy.Meta in(TreeCopy.Meta m) {
-            return new TreeCopy.Meta(m.mode(), (int) IdShift.uidIn(ids, IdShift.HOST, m.uid() & 0xffffffffL),
-                    (int) IdShift.gidIn(ids, IdShift.HOST, m.gid() & 0xffffffffL), m.size(), m.mtimeSec(),
-                    m.mtimeNsec(), m.rdev(), m.xattrs());
+            java.util.Map<String, byte[]> x = m.xattrs();
+            if (!x.isEmpty()) {
+                x = new java.util.LinkedHashMap<>(x);
+                for (String acl : IdShift.ACLS) {
+                    x.computeIfPresent(acl, (k, v) -> IdShift.aclFor(v, from, to));
+                }
+                x.computeIfPresent(IdShift.CAPABILITY, (k, v) -> m.type() == S_IFREG && v.length >= 20
+                        ? IdShift.capFor(v, to) : v);
+            }
+            return new TreeCopy.Meta(m.mode(), (int) IdShift.uidIn(from, to, m.uid() & 0xffffffffL),
+                    (int) IdShift.gidIn(from, to, m.gid() & 0xffffffffL), m.size(), m.mtimeSec(),
+                    m.mtimeNsec(), m.rdev(), x);
         }
 
         @Override
@@ -258,6 +276,7 @@ public final class TreeClones {
         private final String prefix;
         private final Target target;
         TreeCopy.DirWriter writer;
+        private TreeCopy.Sink shifted;
         private int fd = -1;
 
         Unprefixed(String name, String prefix, Target target) {
@@ -295,14 +314,17 @@ public final class TreeClones {
             if (writer == null && path.equals(name)) {
                 java.io.ByteArrayOutputStream config = new java.io.ByteArrayOutputStream();
                 c.to(config, Math.min(m.size(), 1 << 20));
+                Destination to;
                 try {
-                    Path dir = target.directory(config.toByteArray());
-                    fd = AtFiles.openat2(AT_FDCWD, dir.toString(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, 0);
+                    to = target.directory(config.toByteArray());
+                    fd = AtFiles.openat2(AT_FDCWD, to.dir().toString(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, 0);
                 } catch (dev.hull.runtime.RuntimeError e) {
                     throw new Wrapped(e);
                 }
                 writer = TreeCopy.DirWriter.keeping(fd, "machine archive:",
                         x -> ArchiveXattrs.restorable(x) || x.equals("trusted.overlay.opaque"));
+                // written in place with the destination's ids: no second pass, so a resumed import is exact too
+                shifted = to.ids().equals(IdShift.HOST) ? writer : new Shifted(writer, IdShift.HOST, to.ids());
                 return;
             }
             writer().file(strip(path), m, c);
@@ -323,11 +345,11 @@ public final class TreeClones {
             writer().special(strip(path), m);
         }
 
-        private TreeCopy.DirWriter writer() throws IOException {
+        private TreeCopy.Sink writer() throws IOException {
             if (writer == null) {
                 throw new IOException("not a machine archive: its first entry is not " + name);
             }
-            return writer;
+            return shifted;
         }
 
         @Override

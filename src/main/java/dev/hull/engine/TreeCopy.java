@@ -662,6 +662,8 @@ final class TreeCopy {
         public void hardlink(String path, String target) throws IOException {
             TarArchiveEntry e = new TarArchiveEntry(path, TarConstants.LF_LINK);
             e.setLinkName(target);
+            // the file's time is its first name's; not the time of the export (the same tree, the same archive)
+            e.setLastModifiedTime(java.nio.file.attribute.FileTime.fromMillis(0));
             tar.putArchiveEntry(e);
             tar.closeArchiveEntry();
         }
@@ -705,51 +707,9 @@ final class TreeCopy {
         }
     }
 
-    /**
-     * Feeds a tar stream's entries to sink. Names are taken relative ("/" and "./" prefixes
-     * dropped); a name or hard link with a ".." component is refused, naming it. Directories get
-     * their modes and times at the end, deepest first.
-     */
+    /** Feeds a tar stream's entries to sink (see {@link TarReading#readTar}). */
     static void readTar(InputStream in, Sink sink) throws IOException {
-        dev.hull.image.unpack.XattrTarInputStream tar = new dev.hull.image.unpack.XattrTarInputStream(in);
-        List<String[]> dirs = new ArrayList<>();
-        List<Meta> dirMetas = new ArrayList<>();
-        TarArchiveEntry e;
-        while ((e = tar.getNextEntry()) != null) {
-            String path = clean(e.getName());
-            java.time.Instant mtime = e.getLastModifiedTime() == null ? java.time.Instant.EPOCH
-                    : e.getLastModifiedTime().toInstant();
-            int type = e.isDirectory() ? S_IFDIR : e.isSymbolicLink() ? S_IFLNK : e.isFIFO() ? S_IFIFO
-                    : e.isCharacterDevice() ? S_IFCHR : e.isBlockDevice() ? S_IFBLK : S_IFREG;
-            long rdev = e.isCharacterDevice() || e.isBlockDevice()
-                    ? Syscalls.makedev(e.getDevMajor(), e.getDevMinor()) : 0;
-            Meta m = new Meta(type | (e.getMode() & 07777), (int) e.getLongUserId(), (int) e.getLongGroupId(),
-                    e.getSize(), mtime.getEpochSecond(), mtime.getNano(), rdev, tar.xattrs());
-            if (e.isDirectory()) {
-                sink.directory(path, m);
-                dirs.add(new String[] {path});
-                dirMetas.add(m);
-            } else if (path.isEmpty()) {
-                throw new IOException("archive entry " + e.getName() + ": not a directory, yet names the destination");
-            } else if (e.isSymbolicLink()) {
-                sink.symlink(path, m, e.getLinkName());
-            } else if (e.isLink()) {
-                sink.hardlink(path, clean(e.getLinkName()));
-            } else if (e.isFIFO() || e.isCharacterDevice() || e.isBlockDevice()) {
-                sink.special(path, m);
-            } else if (e.isFile()) {
-                sink.file(path, m, ofStream(tar));
-            }
-            // other entry types (GNU volume headers, ...) carry nothing to copy
-        }
-        List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < dirs.size(); i++) {
-            order.add(i);
-        }
-        order.sort(Comparator.comparingInt((Integer i) -> dirs.get(i)[0].split("/").length).reversed());
-        for (int i : order) {
-            sink.directoryDone(dirs.get(i)[0], dirMetas.get(i));
-        }
+        TarReading.readTar(in, sink, null);
     }
 
     /** An archive name made relative: no leading "/" or "./", no "." parts; ".." is refused. */

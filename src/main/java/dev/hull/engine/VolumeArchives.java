@@ -47,16 +47,32 @@ public final class VolumeArchives {
 
     /**
      * Adds a tar stream's entries (plain, gzip or zstd) to the volume's content, replacing what
-     * stands in their way, as {@code podman volume import} does; the bytes of file content.
+     * stands in their way, as {@code podman volume import} does; the bytes of file content. The import
+     * keeps a journal beside the content (see {@link ImportJournal}) while it runs: one cut short (killed,
+     * an archive that ends early) is gone on with by resume with the same archive, from where it stopped.
      */
-    public long importInto(String name, InputStream in) throws IOException, RuntimeError {
+    public long importInto(String name, InputStream in, boolean resume) throws IOException, RuntimeError {
         int fd = open(name);
         try (TreeCopy.DirWriter w = new TreeCopy.DirWriter(fd, null, null, true, "volume " + name + ":", true)) {
-            TreeCopy.readTar(dev.hull.image.unpack.Compression.decompressAny(in), w);
+            ImportJournal journal = ImportJournal.at(journal(name), resume);
+            TarReading.readTar(dev.hull.image.unpack.Compression.decompressAny(in), w, journal);
+            journal.finish();
             return w.bytes();
+        } catch (ImportJournal.Refused e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "volume " + name + ": import --resume: " + e.getMessage());
         } finally {
             Syscalls.close(fd);
         }
+    }
+
+    /** Where a volume's import records its progress: beside its content, not in it. */
+    private Path journal(String name) {
+        return volumes.root().resolve(name).resolve(ImportJournal.FILE);
+    }
+
+    /** Whether an import into the volume was cut short (and can be resumed). */
+    public boolean importing(String name) {
+        return ImportJournal.pending(journal(name));
     }
 
     /** The volume's content directory, open for reading; a locked encrypted volume is an error. */

@@ -328,10 +328,16 @@ public final class AtFiles {
 
     /** linkat(olddirfd, oldname, newdirfd, newname, 0): a hard link; a symlink oldname is linked, not followed. */
     public static void linkat(int olddirfd, String oldname, int newdirfd, String newname) throws LinuxException {
+        linkat(olddirfd, oldname, newdirfd, newname, 0);
+    }
+
+    /** As {@link #linkat(int, String, int, String)} with flags (AT_EMPTY_PATH: a name for olddirfd itself, an O_TMPFILE's). */
+    public static void linkat(int olddirfd, String oldname, int newdirfd, String newname, int flags)
+            throws LinuxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CALL_STATE);
             if ((int) call(st, LINKAT.F, olddirfd, cstr(arena, oldname).address(), newdirfd,
-                    cstr(arena, newname).address(), 0) != 0) {
+                    cstr(arena, newname).address(), flags) != 0) {
                 throw new LinuxException("linkat(" + fd(olddirfd) + ", " + q(oldname) + ", " + fd(newdirfd) + ", "
                         + q(newname) + ")", errno(st));
             }

@@ -8,6 +8,7 @@ import dev.hull.engine.ContainerStore;
 import dev.hull.engine.CreateOptions;
 import dev.hull.engine.Engine;
 import dev.hull.engine.IdShift;
+import dev.hull.engine.ImportJournal;
 import dev.hull.engine.TreeClones;
 import dev.hull.runtime.RuntimeError;
 import java.io.IOException;
@@ -79,31 +80,39 @@ final class MachineArchives {
 
     /**
      * Makes a machine (name, or the archive's) from the archive in; keyFile: its disk encrypted under that
-     * key file's key (needed for an archive of an encrypted machine). On failure the machine is removed.
+     * key file's key (needed for an archive of an encrypted machine). On failure the machine is removed, but
+     * for an archive that ended short or whose stream broke (a download cut, a truncated file): that machine is
+     * kept, incomplete (it does not start), for a resume. resume: goes on with the machine (name, or the
+     * archive's) an interrupted import of this same archive left (see {@link ImportJournal}).
      */
-    ContainerInfo importFrom(InputStream in, String name, Path keyFile, java.io.PrintStream progress)
+    ContainerInfo importFrom(InputStream raw, String name, Path keyFile, boolean resume, java.io.PrintStream progress)
             throws IOException, RuntimeError {
-        ContainerInfo[] made = {null};
+        ContainerInfo[] made = {null}, resumed = {null};
         boolean done = false;
+        ImportJournal journal = ImportJournal.of(resume);
+        Watched in = new Watched(raw);
         try {
             TreeClones.importArchive(in, CONFIG, UPPER, json -> {
-                Config cfg;
-                try {
-                    cfg = MachineSnapshots.JSON.readValue(json, Config.class);
-                } catch (IOException e) {
-                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "not a machine archive: " + CONFIG + ": "
-                            + e.getMessage());
-                }
-                if (!FORMAT.equals(cfg.Format())) {
-                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "not a machine archive Hull reads: format "
-                            + cfg.Format() + " (this Hull reads " + FORMAT + ")");
+                Config cfg = config(json);
+                String n = name != null ? name : cfg.Name();
+                if (resume) {
+                    ContainerInfo c = machines.resolve(n);
+                    resumed[0] = c;
+                    Path dir = engine.containers().dir(c.id());
+                    try {
+                        journal.at(dir.resolve(ImportJournal.FILE));
+                    } catch (ImportJournal.Refused e) {
+                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "machine " + c.name() + ": " + e.getMessage());
+                    }
+                    progress.println("hull: machine " + c.name() + ": resuming its import after "
+                            + journal.resumedFrom() + " entries");
+                    return new TreeClones.Destination(ContainerDisks.upper(dir), IdShift.of(dir));
                 }
                 if (cfg.Encrypted() && keyFile == null) {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "the archive is of an encrypted machine: give"
                             + " --key-file FILE to encrypt the imported machine's disk (its files are in the archive in"
                             + " plaintext)");
                 }
-                String n = name != null ? name : cfg.Name();
                 if (keyFile != null && cfg.DiskSize() == 0) {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--key-file: the archive's machine has no disk"
                             + " of its own to encrypt");
@@ -117,16 +126,86 @@ final class MachineArchives {
                             + " template" : "image " + cfg.Image()) + " is not the exported machine's (" + cfg.TemplateId()
                             + "): its files over it are restored as they were");
                 }
-                return ContainerDisks.upper(engine.containers().dir(made[0].id()));
-            });
-            // the archive's owners are as the machine saw them: into this machine's range
-            Path dir = engine.containers().dir(made[0].id());
-            IdShift.shift(ContainerDisks.upper(dir), IdShift.HOST, IdShift.of(dir));
+                Path dir = engine.containers().dir(made[0].id());
+                journal.at(dir.resolve(ImportJournal.FILE));
+                // the archive's owners are as the machine saw them: written into this machine's range
+                return new TreeClones.Destination(ContainerDisks.upper(dir), IdShift.of(dir));
+            }, journal);
+            journal.finish();
             done = true;
-            return made[0];
+            return made[0] != null ? made[0] : resumed[0];
+        } catch (ImportJournal.Refused e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "import --resume: " + e.getMessage());
+        } catch (IOException e) {
+            if (made[0] != null && in.broken() && journal.written() > 0) {
+                done = true; // kept for a resume
+                progress.println("hull: machine " + made[0].name() + " is kept, incomplete (it does not start): its"
+                        + " import stopped after " + journal.written() + " entries (" + e.getMessage() + "); once the"
+                        + " archive is whole, hull machine import --resume FILE " + made[0].name() + " goes on from"
+                        + " there (or hull machine rm " + made[0].name() + ")");
+            }
+            throw e;
         } finally {
             if (!done && made[0] != null) {
                 engine.remove(made[0].id(), true);
+            }
+        }
+    }
+
+    /** hull-machine.json read and checked. */
+    private static Config config(byte[] json) throws RuntimeError {
+        Config cfg;
+        try {
+            cfg = MachineSnapshots.JSON.readValue(json, Config.class);
+        } catch (IOException e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "not a machine archive: " + CONFIG + ": "
+                    + e.getMessage());
+        }
+        if (!FORMAT.equals(cfg.Format())) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "not a machine archive Hull reads: format "
+                    + cfg.Format() + " (this Hull reads " + FORMAT + ")");
+        }
+        return cfg;
+    }
+
+    /** Whether a machine's import was interrupted (it is incomplete until resumed). */
+    static boolean importing(Path containerDir) {
+        return ImportJournal.pending(containerDir.resolve(ImportJournal.FILE));
+    }
+
+    /** The archive's stream, telling whether it ended or failed (a cut archive) rather than what was read from it. */
+    private static final class Watched extends java.io.FilterInputStream {
+        private boolean broken;
+
+        Watched(InputStream in) {
+            super(in);
+        }
+
+        boolean broken() {
+            return broken;
+        }
+
+        @Override
+        public int read() throws IOException {
+            try {
+                int b = super.read();
+                broken |= b < 0;
+                return b;
+            } catch (IOException e) {
+                broken = true;
+                throw e;
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            try {
+                int n = super.read(b, off, len);
+                broken |= n < 0;
+                return n;
+            } catch (IOException e) {
+                broken = true;
+                throw e;
             }
         }
     }

@@ -174,6 +174,10 @@ public final class Machines {
 
     public void start(String ref) throws IOException, RuntimeError {
         ContainerInfo c = resolve(ref);
+        if (MachineArchives.importing(engine.containers().dir(c.id()))) {
+            throw new RuntimeError(RuntimeError.Kind.WRONG_STATE, "machine " + c.name() + " is incomplete: its import"
+                    + " was interrupted (hull machine import --resume FILE " + c.name() + " finishes it)");
+        }
         MachineDisk.ready(engine, c);
         engine.start(c.id(), null);
     }
@@ -319,10 +323,13 @@ public final class Machines {
         return new MachineArchives(this).export(ref, out);
     }
 
-    /** {@code machine import}: a machine (name, or the archive's) from an export; keyFile encrypts its disk. */
-    public ContainerInfo importFrom(java.io.InputStream in, String name, java.nio.file.Path keyFile, PrintStream progress)
-            throws IOException, RuntimeError {
-        return new MachineArchives(this).importFrom(in, name, keyFile, progress);
+    /**
+     * {@code machine import}: a machine (name, or the archive's) from an export; keyFile encrypts its disk;
+     * resume: goes on with an interrupted import of the same archive.
+     */
+    public ContainerInfo importFrom(java.io.InputStream in, String name, java.nio.file.Path keyFile, boolean resume,
+            PrintStream progress) throws IOException, RuntimeError {
+        return new MachineArchives(this).importFrom(in, name, keyFile, resume, progress);
     }
 
     /**

@@ -154,6 +154,48 @@ class VolumeArchiveTest {
     }
 
     @Test
+    void anExportKilledMidwayLeavesNoFile() throws Exception {
+        Path v = volume("arch-killed");
+        sh("truncate -s 4G " + v.resolve("big")); // 4 GiB of zeros in the tar: the export is still writing when killed
+        Path out = Files.createDirectories(dir.resolve("killed-out"));
+        // a JVM of its own (not the test's service): the process killed is the one writing
+        HullCommand cold = HullCommand.cold(dir.resolve("home"), dir.resolve("state"), Map.of());
+        Process p = cold.builder("volume", "export", "-o", out.resolve("k.tar").toString(), "arch-killed")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (p.isAlive() && System.nanoTime() < deadline && written(p.pid(), out) < (8 << 20)) {
+            Thread.sleep(20); // polling a condition, with a generous deadline
+        }
+        assertThat(written(p.pid(), out)).as("the export was writing its archive").isGreaterThanOrEqualTo(8 << 20);
+        p.destroyForcibly();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        try (var s = Files.list(out)) {
+            assertThat(s.toList()).as("what a killed export left in its directory").isEmpty();
+        }
+    }
+
+    /** How far process pid has written a file it has open in dir (its descriptors' offsets), 0 if none. */
+    private static long written(long pid, Path dir) throws Exception {
+        long most = 0;
+        try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    if (Files.readSymbolicLink(fd).toString().startsWith(dir + "/")) {
+                        String info = Files.readString(Path.of("/proc/" + pid + "/fdinfo/" + fd.getFileName()));
+                        most = Math.max(most, Long.parseLong(info.lines().filter(l -> l.startsWith("pos:"))
+                                .findFirst().orElse("pos: 0").substring(4).trim()));
+                    }
+                } catch (java.io.IOException e) {
+                    // closed meanwhile
+                }
+            }
+        } catch (java.io.IOException e) {
+            return 0; // the process is gone
+        }
+        return most;
+    }
+
+    @Test
     void aMissingVolumeIsAClearErrorAndLeavesNoFile() throws Exception {
         HullCommand.Result r = hull.run("volume", "export", "-o", dir.resolve("none.tar").toString(), "arch-none");
         assertThat(r.exit()).isEqualTo(1);

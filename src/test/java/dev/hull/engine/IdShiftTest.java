@@ -75,6 +75,86 @@ class IdShiftTest {
         assertThat(Files.getAttribute(f, "unix:mode")).isEqualTo(0104755);
     }
 
+    /** A POSIX ACL attribute (version 2): entries of tag, perm and id, little-endian. */
+    static byte[] acl(int... tagPermId) {
+        ByteBuffer b = ByteBuffer.allocate(4 + tagPermId.length / 3 * 8).order(ByteOrder.LITTLE_ENDIAN).putInt(2);
+        for (int i = 0; i < tagPermId.length; i += 3) {
+            b.putShort((short) tagPermId[i]).putShort((short) tagPermId[i + 1]).putInt(tagPermId[i + 2]);
+        }
+        return b.array();
+    }
+
+    static final int UNDEFINED = -1;
+
+    /** The access ACL u::rwx,u:ID:rwx,g::r-x,g:GID:r-x,m::rwx,o::r-x. */
+    static byte[] accessAcl(long uid, long gid) {
+        return acl(0x01, 7, UNDEFINED, 0x02, 7, (int) uid, 0x04, 5, UNDEFINED, 0x08, 5, (int) gid, 0x10, 7, UNDEFINED,
+                0x20, 5, UNDEFINED);
+    }
+
+    @Test
+    void theIdsPosixAclsNameMoveWithTheOwners() throws Exception {
+        Path t = Files.createDirectories(dir.resolve("tree/shared"));
+        Path f = Files.writeString(t.resolve("notes"), "x");
+        // a file of root's (whose owner moves) and one of an id outside the range (whose owner stays):
+        // both name a user and a group of the range in their ACLs
+        Syscalls.lsetxattr(f.toString(), "system.posix_acl_access", accessAcl(1000, 42));
+        Path high = Files.writeString(t.resolve("high"), "h");
+        Syscalls.lchown(high.toString(), 70000, 70000);
+        Syscalls.lsetxattr(high.toString(), "system.posix_acl_access", accessAcl(1000, 70001));
+        Syscalls.lsetxattr(t.toString(), "system.posix_acl_default", accessAcl(33, 44));
+
+        IdShift.shift(dir.resolve("tree"), IdShift.HOST, A);
+        assertThat(Syscalls.lgetxattr(f.toString(), "system.posix_acl_access"))
+                .isEqualTo(accessAcl(A.uid() + 1000, A.gid() + 42));
+        assertThat(Syscalls.lgetxattr(high.toString(), "system.posix_acl_access"))
+                .as("an owner outside the range stays; the ids of the range its ACL names move, 70001 stays")
+                .isEqualTo(accessAcl(A.uid() + 1000, 70001));
+        assertThat(Files.getAttribute(high, "unix:uid")).isEqualTo(70000);
+        assertThat(Syscalls.lgetxattr(t.toString(), "system.posix_acl_default"))
+                .isEqualTo(accessAcl(A.uid() + 33, A.gid() + 44));
+        assertThat(Files.getAttribute(f, "unix:mode")).as("the mode the ACL's mask makes, kept").isEqualTo(0100775);
+
+        IdShift.shift(dir.resolve("tree"), A, B); // a clone into another range
+        assertThat(Syscalls.lgetxattr(f.toString(), "system.posix_acl_access"))
+                .isEqualTo(accessAcl(B.uid() + 1000, B.gid() + 42));
+        assertThat(Syscalls.lgetxattr(t.toString(), "system.posix_acl_default"))
+                .isEqualTo(accessAcl(B.uid() + 33, B.gid() + 44));
+    }
+
+    @Test
+    void anExportWritesAclsAsTheContainerSeesThemAndAnImportPutsThemInItsRange() throws Exception {
+        Path src = Files.createDirectories(dir.resolve("src/d"));
+        Path f = Files.writeString(src.resolve("f"), "x");
+        Syscalls.lchown(f.toString(), (int) A.uid() + 5, (int) A.gid() + 6);
+        Syscalls.lsetxattr(f.toString(), "system.posix_acl_access", accessAcl(A.uid() + 1000, A.gid() + 42));
+        Syscalls.lsetxattr(src.toString(), "system.posix_acl_default", accessAcl(A.uid() + 33, A.gid() + 44));
+        java.io.ByteArrayOutputStream tar = new java.io.ByteArrayOutputStream();
+        TreeClones.exportArchive("config.json", "{}".getBytes(), dir.resolve("src"), "upper", tar, A);
+
+        java.util.Map<String, byte[]> seen = new java.util.HashMap<>();
+        try (var in = new dev.hull.image.unpack.XattrTarInputStream(new java.io.ByteArrayInputStream(tar.toByteArray()))) {
+            for (var e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                String name = e.getName();
+                in.xattrs().forEach((k, v) -> seen.put(name + " " + k, v));
+            }
+        }
+        assertThat(seen.get("upper/d/f system.posix_acl_access")).as("as the machine sees it")
+                .isEqualTo(accessAcl(1000, 42));
+        assertThat(seen.get("upper/d/ system.posix_acl_default")).isEqualTo(accessAcl(33, 44));
+
+        Path dst = Files.createDirectories(dir.resolve("dst"));
+        TreeClones.importArchive(new java.io.ByteArrayInputStream(tar.toByteArray()), "config.json", "upper",
+                config -> new TreeClones.Destination(dst, B), null);
+        Path g = dst.resolve("d/f");
+        assertThat(Files.getAttribute(g, "unix:uid")).isEqualTo((int) B.uid() + 5);
+        assertThat(Files.getAttribute(g, "unix:gid")).isEqualTo((int) B.gid() + 6);
+        assertThat(Syscalls.lgetxattr(g.toString(), "system.posix_acl_access"))
+                .isEqualTo(accessAcl(B.uid() + 1000, B.gid() + 42));
+        assertThat(Syscalls.lgetxattr(dst.resolve("d").toString(), "system.posix_acl_default"))
+                .isEqualTo(accessAcl(B.uid() + 33, B.gid() + 44));
+    }
+
     @Test
     void anIdOutsideTheRangeIsNotMoved() {
         assertThat(IdShift.uidIn(A, IdShift.HOST, A.uid() + 5)).isEqualTo(5);

@@ -48,6 +48,11 @@ public final class XattrTarInputStream extends TarArchiveInputStream {
         return n;
     }
 
+    /** Whether the entries ended at the tar's end-of-archive marker (not at a stream that stopped short). */
+    public boolean endMarked() {
+        return isAtEOF();
+    }
+
     /** The current entry's xattr PAX records (SCHILY.xattr.*, LIBARCHIVE.xattr.*): name to raw value. */
     public Map<String, byte[]> xattrs() throws IOException {
         Map<String, byte[]> xattrs = new LinkedHashMap<>();
