@@ -219,7 +219,8 @@ final class BuildCli {
                         throw new BuildException("cannot read the Dockerfile: " + (file == null ? context + "/Dockerfile" : file)
                                 + " does not exist");
                     }
-                    req.dockerfileText = Files.readString(df);
+                    req.dockerfileText = tmpContext != null ? Files.readString(df)
+                            : dev.hull.runtime.CallerFiles.readString(df, "-f"); // the caller's: with its rights
                 }
                 Builder builder = new Builder(engine, (Builder.PlatformSource) (text, plat) -> {
                     try {
@@ -234,7 +235,7 @@ final class BuildCli {
                     out.write(engine, inv, r.image(), r.tags());
                 }
                 if (iidfile != null) {
-                    Files.writeString(inv.resolve(iidfile), r.image().id());
+                    dev.hull.runtime.CallerFiles.writeString(inv.resolve(iidfile), "--iidfile", r.image().id());
                 }
                 dev.hull.build.BuildSummary.lines(r, quiet).forEach(
                         out != null && out.toStdout() ? System.err::println : System.out::println);
@@ -302,12 +303,17 @@ final class BuildCli {
             env = src;
             src = null;
         }
-        if (src != null) {
-            Path f = inv.resolve(Path.of(src));
-            if (!Files.isRegularFile(f)) {
-                throw new BuildException("--secret " + spec + ": " + src + " is not a file");
+        if (src != null) { // with the caller's rights: a member of the service's group reads only its own files
+            try (dev.hull.runtime.CallerFiles.Opened f = dev.hull.runtime.CallerFiles.openRead(inv.resolve(Path.of(src)),
+                    "--secret " + spec + ":")) {
+                if (!Files.isRegularFile(f.path())) {
+                    throw new BuildException("--secret " + spec + ": " + src + " is not a file");
+                }
+                into.put(id, Files.readAllBytes(f.path()));
+            } catch (IOException e) {
+                throw new BuildException(e.getMessage().startsWith("--secret") ? e.getMessage()
+                        : "--secret " + spec + ": " + e.getMessage());
             }
-            into.put(id, Files.readAllBytes(f));
             return;
         }
         String value = dev.hull.runtime.Caller.getenv(env != null ? env : id);

@@ -62,7 +62,8 @@ final class ContainerCreator {
         }
         engine.config().applyTo(o); // the config file's defaults for what the flags left open, kept in container.json
         LogDrivers.limits(o); // bad --log-opt fails before anything is made
-        if (o.cidFile != null && Files.exists(Path.of(o.cidFile))) { // docker's words
+        if (o.cidFile != null && dev.hull.runtime.CallerFiles.asCaller(
+                () -> Files.exists(Path.of(o.cidFile), java.nio.file.LinkOption.NOFOLLOW_LINKS))) { // docker's words
             throw new RuntimeError(RuntimeError.Kind.EXISTS, "container ID file found, make sure the other container"
                     + " isn't running or delete " + o.cidFile);
         }
@@ -162,10 +163,15 @@ final class ContainerCreator {
                         args, o, stopSignal);
                 containers.write(info); // from here on it exists (and names its image: in use)
                 done = true;
-                if (o.cidFile != null) { // --cidfile: the id, as the caller's own file
-                    Files.writeString(Path.of(o.cidFile), id, java.nio.file.StandardOpenOption.CREATE_NEW,
-                            java.nio.file.StandardOpenOption.WRITE);
-                    dev.hull.runtime.Caller.madeFor(Path.of(o.cidFile));
+                if (o.cidFile != null) { // --cidfile: the id, as the caller's own file, made with its rights
+                    try {
+                        dev.hull.runtime.CallerFiles.asCaller(() -> Files.writeString(Path.of(o.cidFile), id,
+                                java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE));
+                    } catch (java.nio.file.AccessDeniedException e) {
+                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--cidfile " + o.cidFile
+                                + ": permission denied (the service writes it with your rights)");
+                    }
+                    dev.hull.runtime.CallerFiles.madeFor(Path.of(o.cidFile));
                 }
                 events.container("create", info, java.util.Map.of());
                 for (String w : o.warnings) { // what was discarded (dockerd's create Warnings, as its CLI prints them)
