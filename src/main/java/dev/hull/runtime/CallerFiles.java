@@ -76,9 +76,13 @@ public final class CallerFiles {
         }
     }
 
-    /** file (resolved against the caller's directory) opened to read; what names the flag in errors. */
+    /**
+     * file (resolved against the caller's directory) opened to read; what names the flag in errors.
+     * Non-blocking, so that a fifo named here does not hang the open (check what it is through
+     * {@link Opened#path} before reading).
+     */
     public static Opened openRead(Path file, String what) throws IOException {
-        return open(file, what, Syscalls.O_RDONLY, 0);
+        return open(file, what, Syscalls.O_RDONLY | Syscalls.O_NONBLOCK, 0);
     }
 
     /** file created or truncated to be written, as the caller's (mode 0666 less its umask). */
