@@ -95,6 +95,7 @@ final class BuildCli {
         @Override
         public Integer call() {
             Path tmpContext = null;
+            Path copiedContext = null;
             Path sshTmp = null;
             dev.hull.build.SshForward forward = dev.hull.build.SshForward.NONE;
             try {
@@ -178,6 +179,14 @@ final class BuildCli {
                     Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
                     tmpContext = Files.createTempDirectory(tmpRoot, "context-");
                     req.context = dev.hull.build.GitSource.fetch(context, tmpContext, "context", req.ssh);
+                } else if (dev.hull.runtime.CallerFiles.restricted()) {
+                    // a warm caller other than root: the build reads a copy made with the caller's rights
+                    Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
+                    copiedContext = Files.createTempDirectory(tmpRoot, "context-");
+                    Path into = Files.createDirectory(copiedContext.resolve("context"));
+                    dev.hull.build.CallerContext.copy(inv.resolve(Path.of(context)), context, into,
+                            copiedContext.resolve("context.tar"));
+                    req.context = into;
                 } else {
                     Path dir = inv.resolve(Path.of(context));
                     if (!Files.isDirectory(dir)) {
@@ -219,7 +228,8 @@ final class BuildCli {
                         throw new BuildException("cannot read the Dockerfile: " + (file == null ? context + "/Dockerfile" : file)
                                 + " does not exist");
                     }
-                    req.dockerfileText = tmpContext != null ? Files.readString(df)
+                    req.dockerfileText = tmpContext != null || copiedContext != null && df.startsWith(copiedContext)
+                            ? Files.readString(df) // in a copy of Hull's (a tar's, a repository's, the caller's context)
                             : dev.hull.runtime.CallerFiles.readString(df, "-f"); // the caller's: with its rights
                 }
                 Builder builder = new Builder(engine, (Builder.PlatformSource) (text, plat) -> {
@@ -257,11 +267,13 @@ final class BuildCli {
                         // a later prune takes it
                     }
                 }
-                if (tmpContext != null) {
-                    try {
-                        SnapshotStore.deleteTree(tmpContext);
-                    } catch (IOException ignored) {
-                        // a later prune takes it
+                for (Path t : new Path[] {tmpContext, copiedContext}) {
+                    if (t != null) {
+                        try {
+                            SnapshotStore.deleteTree(t);
+                        } catch (IOException ignored) {
+                            // a later prune takes it
+                        }
                     }
                 }
             }

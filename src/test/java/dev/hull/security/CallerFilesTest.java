@@ -218,7 +218,42 @@ class CallerFilesTest {
         assertThat(owner(mine)).isEqualTo(memberUid());
     }
 
+    @Test
+    void buildContextIsReadWithTheCallersRights() throws Exception {
+        Path ctx = Files.createDirectory(own.resolve("ctx-with-root-file"));
+        StorePermissionsTest.must("chown", member + ":" + member, ctx.toString());
+        ownFile("ctx-with-root-file/Dockerfile", "FROM busybox\nCOPY . /ctx/\nRUN cat /ctx/* > /dev/null\n");
+        ownFile("ctx-with-root-file/mine", "own file\n");
+        Path theirs = ctx.resolve("theirs");
+        Files.writeString(theirs, marker);
+        chmod(theirs, "rw-------"); // root's, in the member's context
+        StorePermissionsTest.Result r = asMember("build", "--network", "none", "--no-cache", "-t",
+                "localhost/cf/ctx:1", ctx.toString());
+        assertThat(r.exit()).as("refused: %s", r).isNotZero();
+        assertThat(r.err()).as("%s", r).contains("theirs").containsIgnoringCase("permission denied");
+        assertThat(r.out() + r.err()).doesNotContain(marker);
+        assertThat(root.run("images", "-q", "localhost/cf/ctx:1").out()).as("no image").isBlank();
+
+        Files.delete(theirs);
+        assertWorks(asMember("build", "--network", "none", "--no-cache", "-t", "localhost/cf/ctx:1", ctx.toString()));
+    }
+
     // ------------------------------------------------------------------ containers
+
+    @Test
+    void cpWithAHostPathIsRefusedTarStreamsWork() throws Exception {
+        assertWorks(asMember("create", "--network", "none", "--name", "cf-cp", "busybox"));
+        Path theirs = rootFile("cp-root", marker);
+        StorePermissionsTest.Result in = asMember("cp", theirs.toString(), "cf-cp:/x");
+        assertThat(in.exit()).as("%s", in).isNotZero();
+        assertThat(in.err()).as("%s", in).containsIgnoringCase("permission denied").contains("tar stream");
+        StorePermissionsTest.Result out = asMember("cp", "cf-cp:/etc/passwd", rootDir.resolve("passwd").toString());
+        assertThat(out.exit()).as("%s", out).isNotZero();
+        assertThat(rootDir.resolve("passwd")).doesNotExist();
+        StorePermissionsTest.Result tar = asMember("cp", "cf-cp:/etc/passwd", "-");
+        assertWorks(tar);
+        assertThat(tar.out()).contains("root:");
+    }
 
     @Test
     void envFileLabelFileAndSeccompProfileAreReadWithTheCallersRights() throws Exception {
