@@ -112,8 +112,7 @@ public final class CallerContext {
                                 ? "Permission denied (the service reads the context with your rights)" : e.getMessage()));
             }
         });
-        tar.finish();
-        tar.flush();
+        tar.close(); // its last block is written only on close; the descriptor is not closed (FdOutputStream)
     }
 
     private static int mode(Path p) throws IOException {
