@@ -288,6 +288,29 @@ class CallerFilesTest {
         assertThat(owner(mine)).isEqualTo(memberUid());
     }
 
+    @Test
+    void anEncryptedVolumesKeyFileIsReadWithTheCallersRights() throws Exception {
+        assumeTrue(Files.exists(Path.of("/dev/loop-control")), "no /dev/loop-control: no loop devices for a disk volume");
+        assumeTrue(Files.exists(Path.of("/sys/fs/ext4/features/encryption")), "ext4 has no encryption here");
+        byte[] key = new byte[32];
+        new java.security.SecureRandom().nextBytes(key);
+        Path theirs = tmp.resolve("key-root");
+        Files.write(theirs, key);
+        chmod(theirs, "rw-------");
+        StorePermissionsTest.Result r = asMember("volume", "create", "-o", "size=32m", "-o", "encrypt=true",
+                "-o", "key-file=" + theirs, "cf-enc-root");
+        assertRefused(r, theirs.toString());
+        assertThat(root.run("volume", "ls", "-q").out()).as("no volume left").doesNotContain("cf-enc-root");
+
+        Path mine = own.resolve("key-own");
+        Files.write(mine, key);
+        StorePermissionsTest.must("chown", member + ":" + member, mine.toString());
+        chmod(mine, "rw-------");
+        assertWorks(asMember("volume", "create", "-o", "size=32m", "-o", "encrypt=true", "-o", "key-file=" + mine,
+                "cf-enc-own"));
+        root.run("volume", "rm", "-f", "cf-enc-own");
+    }
+
     // ------------------------------------------------------------------ archives
 
     @Test
