@@ -96,14 +96,24 @@ class CallerFilesTest {
                 }
             }
         }
-        if (tmp != null) {
-            SnapshotStore.deleteTree(tmp);
-        }
-        if (member != null) {
-            StorePermissionsTest.exec(List.of("userdel", member));
-        }
-        if (group != null) {
-            StorePermissionsTest.exec(List.of("groupdel", group));
+        try {
+            if (root != null) { // a disk volume is mounted: removed by Hull, not by deleting the tree
+                for (String v : root.run("volume", "ls", "-q").out().split("\n")) {
+                    if (!v.isBlank()) {
+                        root.run("volume", "rm", "-f", v.strip());
+                    }
+                }
+            }
+            if (tmp != null) {
+                SnapshotStore.deleteTree(tmp);
+            }
+        } finally {
+            if (member != null) {
+                StorePermissionsTest.exec(List.of("userdel", member));
+            }
+            if (group != null) {
+                StorePermissionsTest.exec(List.of("groupdel", group));
+            }
         }
     }
 
