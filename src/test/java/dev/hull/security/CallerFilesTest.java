@@ -121,9 +121,15 @@ class CallerFilesTest {
 
     /** hull args through the service as the member, in its own directory. */
     static StorePermissionsTest.Result asMember(String... args) throws Exception {
+        return asMember(List.of(), args);
+    }
+
+    /** The same with env (NAME=VALUE) in the command's environment. */
+    static StorePermissionsTest.Result asMember(List<String> env, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("runuser", "-u", member, "--", "/usr/bin/env",
-                "HULL_HOME=" + tmp.resolve("home"), "HULL_STATE=" + tmp.resolve("state"),
-                bin.resolve("hull-executor").toString(), "--client", "--program", "hull", sock.toString(),
+                "HULL_HOME=" + tmp.resolve("home"), "HULL_STATE=" + tmp.resolve("state")));
+        cmd.addAll(env);
+        cmd.addAll(List.of(bin.resolve("hull-executor").toString(), "--client", "--program", "hull", sock.toString(),
                 bin.resolve("cold").toString()));
         cmd.addAll(List.of(args));
         Path out = Files.createTempFile("hull-cfiles-", ".out");
@@ -319,6 +325,14 @@ class CallerFilesTest {
         assertWorks(asMember("volume", "create", "-o", "size=32m", "-o", "encrypt=true", "-o", "key-file=" + mine,
                 "cf-enc-own"));
         root.run("volume", "rm", "-f", "cf-enc-own");
+    }
+
+    @Test
+    void aRegistriesFileNamedInTheEnvironmentIsReadWithTheCallersRights() throws Exception {
+        Path theirs = rootFile("registries-root.json", marker + "\n");
+        StorePermissionsTest.Result r = asMember(List.of("HULL_REGISTRIES=" + theirs), "pull",
+                "127.0.0.1:9/cf/none:1");
+        assertRefused(r, theirs.toString());
     }
 
     // ------------------------------------------------------------------ archives
