@@ -35,8 +35,16 @@ final class ArchiveCli {
         @Override
         public Integer call() {
             return ImageCli.guarded(() -> {
-                List<ImageRecord> loaded = dev.hull.engine.ImageFiles.load(Engine.defaults(), input,
-                        input == null ? System.in : null, name);
+                List<ImageRecord> loaded;
+                // -i is the caller's file, opened with its rights (a warm caller other than root reads only what it may)
+                try (var in = input == null ? null : dev.hull.runtime.CallerFiles.openRead(input, "-i")) {
+                    if (in != null && in.fd() >= 0 && Files.isDirectory(in.path())) {
+                        throw new IllegalArgumentException("-i " + input + ": an OCI layout directory is read as root,"
+                                + " which the service does only for root; give an archive (tar -C DIR -cf - . | hull load)");
+                    }
+                    loaded = dev.hull.engine.ImageFiles.load(Engine.defaults(), in == null ? null : in.path(),
+                            input == null ? System.in : null, name);
+                }
                 for (ImageRecord r : loaded) {
                     if (quiet) {
                         System.out.println(r.id());
@@ -78,6 +86,10 @@ final class ArchiveCli {
                     case "oci-dir" -> {
                         if (output == null) {
                             throw new IllegalArgumentException("--format oci-dir needs -o DIR");
+                        }
+                        if (dev.hull.runtime.CallerFiles.restricted()) { // a directory tree written as root
+                            throw new IllegalArgumentException("--format oci-dir: the service writes a directory only"
+                                    + " for root; use --format oci-archive -o FILE (or hull save run as root)");
                         }
                         ImageArchives.saveOciLayout(records, images.store(), Invocation.current().resolve(output));
                     }

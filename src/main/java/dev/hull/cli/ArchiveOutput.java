@@ -43,34 +43,64 @@ final class ArchiveOutput {
         // Made anew, never opened as found: in a directory others may write (/tmp), what is there (a
         // stale .part, or another user's file or symlink to /etc/...) is removed, not written through;
         // one put back meanwhile makes the create fail (O_EXCL, which follows no symlink).
-        int tmp = unnamed(file.getParent());
-        if (tmp >= 0) {
-            // written as a file with no name at all (O_TMPFILE): a command killed meanwhile leaves nothing
-            try {
-                try (OutputStream out = new BufferedOutputStream(dev.hull.linux.AtFiles.outputStream(tmp), 1 << 16)) {
-                    body.write(out);
+        // root and cold commands: written as an unnamed file (O_TMPFILE), so a kill leaves nothing
+        if (!dev.hull.runtime.CallerFiles.restricted()) {
+            int tmp = unnamed(file.getParent());
+            if (tmp >= 0) {
+                // written as a file with no name at all (O_TMPFILE): a command killed meanwhile leaves nothing
+                try {
+                    try (OutputStream out = new BufferedOutputStream(dev.hull.linux.AtFiles.outputStream(tmp), 1 << 16)) {
+                        body.write(out);
+                    }
+                    Files.deleteIfExists(part);
+                    // named once whole; a .part put back meanwhile makes this fail (linkat replaces nothing)
+                    dev.hull.linux.AtFiles.linkat(dev.hull.linux.AtFiles.AT_FDCWD, "/proc/self/fd/" + tmp,
+                            dev.hull.linux.AtFiles.AT_FDCWD, part.toString(), AT_SYMLINK_FOLLOW);
+                } finally {
+                    dev.hull.linux.Syscalls.close(tmp);
                 }
-                Files.deleteIfExists(part);
-                // named once whole; a .part put back meanwhile makes this fail (linkat replaces nothing)
-                dev.hull.linux.AtFiles.linkat(dev.hull.linux.AtFiles.AT_FDCWD, "/proc/self/fd/" + tmp,
-                        dev.hull.linux.AtFiles.AT_FDCWD, part.toString(), AT_SYMLINK_FOLLOW);
-            } finally {
-                dev.hull.linux.Syscalls.close(tmp);
+                dev.hull.runtime.CallerFiles.madeFor(part);
+                Files.move(part, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                return;
             }
-            dev.hull.runtime.Caller.madeFor(part);
-            Files.move(part, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            return;
         }
-        Files.deleteIfExists(part);
-        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(part, StandardOpenOption.CREATE_NEW,
-                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), 1 << 16)) {
-            body.write(out);
-        } catch (Exception e) {
-            Files.deleteIfExists(part);
+        // For a warm caller other than root the removal, the create and the move are done with the
+        // caller's rights (CallerFiles): it cannot make the service write where it may not.
+        dev.hull.runtime.CallerFiles.Opened made;
+        try {
+            made = dev.hull.runtime.CallerFiles.asCaller(() -> {
+                Files.deleteIfExists(part);
+                if (!dev.hull.runtime.CallerFiles.restricted()) {
+                    return null;
+                }
+                int fd = dev.hull.linux.Syscalls.open(part.toString(), dev.hull.linux.Syscalls.O_WRONLY
+                        | dev.hull.linux.Syscalls.O_CREAT | dev.hull.linux.Syscalls.O_EXCL
+                        | dev.hull.linux.Syscalls.O_CLOEXEC, 0600);
+                return new dev.hull.runtime.CallerFiles.Opened(fd, Path.of("/proc/self/fd/" + fd));
+            });
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw dev.hull.runtime.CallerFiles.refused("-o", output, dev.hull.linux.Errno.EACCES);
+        } catch (java.io.IOException e) {
+            if (e instanceof dev.hull.linux.LinuxException le) {
+                throw dev.hull.runtime.CallerFiles.refused("-o", output, le.errno());
+            }
             throw e;
         }
-        dev.hull.runtime.Caller.madeFor(part); // the client's umask and ownership (warm)
-        Files.move(part, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        try (OutputStream out = new BufferedOutputStream(made != null ? Files.newOutputStream(made.path())
+                : Files.newOutputStream(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                        LinkOption.NOFOLLOW_LINKS), 1 << 16)) {
+            body.write(out);
+        } catch (Exception e) {
+            dev.hull.runtime.CallerFiles.asCaller(() -> Files.deleteIfExists(part));
+            throw e;
+        } finally {
+            if (made != null) {
+                made.close();
+            }
+        }
+        dev.hull.runtime.CallerFiles.madeFor(part); // the client's umask and ownership (warm)
+        dev.hull.runtime.CallerFiles.asCaller(() -> Files.move(part, file, StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE));
     }
 
     /** An unnamed file (O_TMPFILE) in dir, 0600; -1 where its file system has none (the .part file then). */

@@ -96,6 +96,7 @@ final class BuildCli {
         @Override
         public Integer call() {
             Path tmpContext = null;
+            Path copiedContext = null;
             Path sshTmp = null;
             dev.hull.build.SshForward forward = dev.hull.build.SshForward.NONE;
             try {
@@ -177,6 +178,14 @@ final class BuildCli {
                 } else if (dev.hull.build.GitSource.isGit(context)) { // URL#REF:DIR, cloned here
                     tmpContext = dev.hull.build.BuildDebris.tempDir(engine.home(), "context");
                     req.context = dev.hull.build.GitSource.fetch(context, tmpContext, "context", req.ssh);
+                } else if (dev.hull.runtime.CallerFiles.restricted()) {
+                    // a warm caller other than root: the build reads a copy made with the caller's rights
+                    Path tmpRoot = Files.createDirectories(engine.home().resolve("tmp"));
+                    copiedContext = Files.createTempDirectory(tmpRoot, "context-");
+                    Path into = Files.createDirectory(copiedContext.resolve("context"));
+                    dev.hull.build.CallerContext.copy(inv.resolve(Path.of(context)), context, into,
+                            copiedContext.resolve("context.tar"));
+                    req.context = into;
                 } else {
                     Path dir = inv.resolve(Path.of(context));
                     if (!Files.isDirectory(dir)) {
@@ -218,7 +227,9 @@ final class BuildCli {
                         throw new BuildException("cannot read the Dockerfile: " + (file == null ? context + "/Dockerfile" : file)
                                 + " does not exist");
                     }
-                    req.dockerfileText = Files.readString(df);
+                    req.dockerfileText = tmpContext != null || copiedContext != null && df.startsWith(copiedContext)
+                            ? Files.readString(df) // in a copy of Hull's (a tar's, a repository's, the caller's context)
+                            : dev.hull.runtime.CallerFiles.readString(df, "-f"); // the caller's: with its rights
                 }
                 Builder builder = new Builder(engine, (Builder.PlatformSource) (text, plat) -> {
                     try {
@@ -233,7 +244,7 @@ final class BuildCli {
                     out.write(engine, inv, r.image(), r.tags());
                 }
                 if (iidfile != null) {
-                    Files.writeString(inv.resolve(iidfile), r.image().id());
+                    dev.hull.runtime.CallerFiles.writeString(inv.resolve(iidfile), "--iidfile", r.image().id());
                 }
                 dev.hull.build.BuildSummary.lines(r, quiet).forEach(
                         out != null && out.toStdout() ? System.err::println : System.out::println);
@@ -255,11 +266,13 @@ final class BuildCli {
                         // a later prune takes it
                     }
                 }
-                if (tmpContext != null) {
-                    try {
-                        SnapshotStore.deleteTree(tmpContext);
-                    } catch (IOException ignored) {
-                        // a later prune takes it
+                for (Path t : new Path[] {tmpContext, copiedContext}) {
+                    if (t != null) {
+                        try {
+                            SnapshotStore.deleteTree(t);
+                        } catch (IOException ignored) {
+                            // a later prune takes it
+                        }
                     }
                 }
             }
@@ -301,12 +314,17 @@ final class BuildCli {
             env = src;
             src = null;
         }
-        if (src != null) {
-            Path f = inv.resolve(Path.of(src));
-            if (!Files.isRegularFile(f)) {
-                throw new BuildException("--secret " + spec + ": " + src + " is not a file");
+        if (src != null) { // with the caller's rights: a member of the service's group reads only its own files
+            try (dev.hull.runtime.CallerFiles.Opened f = dev.hull.runtime.CallerFiles.openRead(inv.resolve(Path.of(src)),
+                    "--secret " + spec + ":")) {
+                if (!Files.isRegularFile(f.path())) {
+                    throw new BuildException("--secret " + spec + ": " + src + " is not a file");
+                }
+                into.put(id, Files.readAllBytes(f.path()));
+            } catch (IOException e) {
+                throw new BuildException(e.getMessage().startsWith("--secret") ? e.getMessage()
+                        : "--secret " + spec + ": " + e.getMessage());
             }
-            into.put(id, Files.readAllBytes(f));
             return;
         }
         String value = dev.hull.runtime.Caller.getenv(env != null ? env : id);

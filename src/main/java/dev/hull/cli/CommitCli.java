@@ -98,12 +98,14 @@ final class CommitCli {
                 if (file.equals("-")) {
                     r = c.importTar(System.in, "-", ref, meta);
                 } else {
-                    Path f = Invocation.current().resolve(Path.of(file));
-                    if (!Files.isRegularFile(f)) {
-                        throw new IllegalArgumentException(file + ": no such file");
-                    }
-                    try (InputStream in = Files.newInputStream(f)) {
-                        r = c.importTar(in, file, ref, meta);
+                    // the caller's file, opened with its rights (a warm caller other than root reads only what it may)
+                    try (var f = dev.hull.runtime.CallerFiles.openRead(Invocation.current().resolve(Path.of(file)), null)) {
+                        if (!Files.isRegularFile(f.path())) {
+                            throw new IllegalArgumentException(file + ": no such file");
+                        }
+                        try (InputStream in = Files.newInputStream(f.path())) {
+                            r = c.importTar(in, file, ref, meta);
+                        }
                     }
                 }
                 System.out.println(r.id());

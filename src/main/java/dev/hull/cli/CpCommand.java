@@ -88,6 +88,15 @@ final class CpCommand implements Callable<Integer> {
                 throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "one side must be CONTAINER:PATH (a host path"
                         + " with a colon starts with / or ./)");
             }
+            if (dev.hull.runtime.CallerFiles.restricted() && !src.equals("-") && !dest.equals("-")) {
+                // The host side of a copy is read or written as root, a tree at a time: for a warm caller
+                // other than root the service does not (-v binds are the group's root power; host paths
+                // named on the command line are not). Tar streams are the caller's own descriptors.
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "hull cp " + (from != null ? "to" : "from")
+                        + " a host path: permission denied (the service copies host files as root, which it does"
+                        + " only for root); use a tar stream: hull cp CONTAINER:PATH - | tar -x, or"
+                        + " tar -c FILES | hull cp - CONTAINER:DIR");
+            }
             ContainerFiles files = new ContainerFiles(Engine.defaults());
             ContainerFiles.Options o = new ContainerFiles.Options(followLink, archive);
             if (from != null && from[1].isEmpty() || to != null && to[1].isEmpty()) {

@@ -263,13 +263,16 @@ final class MachineSnapshotCli {
                 if (file.equals("-")) {
                     c = m.importFrom(System.in, name, key, resume, System.err);
                 } else {
-                    Path src = Invocation.current().resolve(Path.of(file));
-                    if (!java.nio.file.Files.isRegularFile(src)) {
-                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "import " + file + ": no such file");
-                    }
-                    try (java.io.InputStream in = new java.io.BufferedInputStream(java.nio.file.Files.newInputStream(
-                            src), 1 << 16)) {
-                        c = m.importFrom(in, name, key, resume, System.err);
+                    // the caller's file, opened with its rights (a warm caller other than root reads only what it may)
+                    try (var src = dev.hull.runtime.CallerFiles.openRead(Invocation.current().resolve(Path.of(file)),
+                            "import")) {
+                        if (!java.nio.file.Files.isRegularFile(src.path())) {
+                            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "import " + file + ": no such file");
+                        }
+                        try (java.io.InputStream in = new java.io.BufferedInputStream(
+                                java.nio.file.Files.newInputStream(src.path()), 1 << 16)) {
+                            c = m.importFrom(in, name, key, resume, System.err);
+                        }
                     }
                 }
                 return made(m, c, start);

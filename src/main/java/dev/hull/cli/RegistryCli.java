@@ -64,10 +64,15 @@ final class RegistryCli {
                     dev.hull.engine.Rootless.active() ? dev.hull.engine.Rootless.config().resolve("registries.json").toString()
                             : "/etc/hull/registries.json");
             Path confPath = dev.hull.runtime.Caller.resolve(Path.of(conf));
-            if (Files.isRegularFile(confPath)) {
+            // a file the caller named (HULL_REGISTRIES) is read with its rights; the host's own as it is
+            boolean named = dev.hull.runtime.Caller.environment().containsKey("HULL_REGISTRIES")
+                    && dev.hull.runtime.CallerFiles.restricted();
+            if (named || Files.isRegularFile(confPath)) {
                 JsonNode root;
+                byte[] bytes = named ? dev.hull.runtime.CallerFiles.readAllBytes(confPath, "HULL_REGISTRIES=")
+                        : Files.readAllBytes(confPath);
                 try {
-                    root = ImageCli.JSON.readTree(confPath.toFile());
+                    root = ImageCli.JSON.readTree(bytes);
                 } catch (IOException e) {
                     throw new IOException(confPath + ": not valid JSON: " + e.getMessage(), e);
                 }

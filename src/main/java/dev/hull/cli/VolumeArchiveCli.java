@@ -68,11 +68,15 @@ final class VolumeArchiveCli {
                     return 0;
                 }
                 Path f = Invocation.current().resolve(Path.of(file));
-                if (!Files.isRegularFile(f)) {
-                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, f + ": no such file");
-                }
-                try (InputStream in = new BufferedInputStream(Files.newInputStream(f), 1 << 16)) {
-                    imported(a, in);
+                try (var o = dev.hull.runtime.CallerFiles.openRead(f, null)) { // with the caller's rights
+                    if (!Files.isRegularFile(o.path())) {
+                        throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, f + ": no such file");
+                    }
+                    try (InputStream in = new BufferedInputStream(Files.newInputStream(o.path()), 1 << 16)) {
+                        imported(a, in);
+                    }
+                } catch (java.io.IOException e) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, e.getMessage());
                 }
                 return 0;
             });

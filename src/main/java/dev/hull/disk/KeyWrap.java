@@ -170,14 +170,29 @@ final class KeyWrap {
     }
 
     private static byte[] fromFile(Path keyFile) throws IOException, RuntimeError {
-        if (!Files.isRegularFile(keyFile)) { // a fifo or a device (/dev/zero) would block or never end
+        // opened with the caller's rights (a warm caller other than root reads only what it may); a
+        // fifo or a device is refused before it is read (the open does not block)
+        try (dev.hull.runtime.CallerFiles.Opened o = dev.hull.runtime.CallerFiles.openRead(keyFile, "key file")) {
+            return fromFile(keyFile, o.path());
+        } catch (dev.hull.linux.LinuxException e) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "key file " + keyFile + ": " + e.getMessage());
+        } catch (IOException e) {
+            if (e instanceof java.nio.file.NoSuchFileException) {
+                throw e;
+            }
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, e.getMessage());
+        }
+    }
+
+    private static byte[] fromFile(Path keyFile, Path at) throws IOException, RuntimeError {
+        if (!Files.isRegularFile(at)) { // a fifo or a device (/dev/zero) would block or never end
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "key file " + keyFile + " is not a regular file");
         }
-        if (Files.size(keyFile) > MAX_KEY_FILE) {
+        if (Files.size(at) > MAX_KEY_FILE) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "key file " + keyFile + " is larger than "
                     + MAX_KEY_FILE + " bytes: a key file holds 32 or more random bytes");
         }
-        byte[] secret = Files.readAllBytes(keyFile);
+        byte[] secret = Files.readAllBytes(at);
         if (secret.length < MIN_KEY_FILE) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "key file " + keyFile + " has " + secret.length
                     + " bytes: use 32 or more random bytes (e.g. head -c 32 /dev/urandom > " + keyFile + ")");

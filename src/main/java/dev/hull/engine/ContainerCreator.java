@@ -62,10 +62,45 @@ final class ContainerCreator {
         }
         engine.config().applyTo(o); // the config file's defaults for what the flags left open, kept in container.json
         LogDrivers.limits(o); // bad --log-opt fails before anything is made
-        if (o.cidFile != null && Files.exists(Path.of(o.cidFile))) { // docker's words
-            throw new RuntimeError(RuntimeError.Kind.EXISTS, "container ID file found, make sure the other container"
-                    + " isn't running or delete " + o.cidFile);
+        if (o.cidFile == null) {
+            return create(o, policy, rootless, null);
         }
+        // --cidfile: made first (docker's order), empty, with the caller's rights (CallerFiles); the id
+        // is written through its descriptor once the container exists, and it is removed if none does.
+        dev.hull.runtime.CallerFiles.Opened cid = createCidFile(o.cidFile);
+        boolean written = false;
+        try {
+            ContainerInfo info = create(o, policy, rootless, cid);
+            written = true;
+            return info;
+        } finally {
+            cid.close();
+            if (!written) {
+                dev.hull.runtime.CallerFiles.asCaller(() -> Files.deleteIfExists(Path.of(o.cidFile)));
+            }
+        }
+    }
+
+    private static dev.hull.runtime.CallerFiles.Opened createCidFile(String file) throws IOException, RuntimeError {
+        dev.hull.runtime.Caller c = dev.hull.runtime.Caller.current();
+        int mode = c != null && c.umask() >= 0 ? 0666 & ~c.umask() : 0666;
+        try {
+            int fd = dev.hull.runtime.CallerFiles.asCaller(() -> dev.hull.linux.Syscalls.open(file,
+                    dev.hull.linux.Syscalls.O_WRONLY | dev.hull.linux.Syscalls.O_CREAT | dev.hull.linux.Syscalls.O_EXCL
+                    | dev.hull.linux.Syscalls.O_CLOEXEC, mode));
+            return new dev.hull.runtime.CallerFiles.Opened(fd, Path.of("/proc/self/fd/" + fd));
+        } catch (dev.hull.linux.LinuxException e) {
+            if (e.errno() == dev.hull.linux.Errno.EEXIST) { // docker's words
+                throw new RuntimeError(RuntimeError.Kind.EXISTS, "container ID file found, make sure the other"
+                        + " container isn't running or delete " + file);
+            }
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--cidfile " + dev.hull.runtime.CallerFiles.refused(
+                    null, Path.of(file), e.errno()).getMessage());
+        }
+    }
+
+    private ContainerInfo create(CreateOptions o, Monitor.RestartPolicy policy, boolean rootless,
+            dev.hull.runtime.CallerFiles.Opened cid) throws IOException, RuntimeError {
         // A lease until the container is recorded: no prune or rmi can take its layers meanwhile.
         try (Closeable lease = images.lease()) {
             ImageRecord image = engine.image(o.image);
@@ -162,10 +197,11 @@ final class ContainerCreator {
                         args, o, stopSignal);
                 containers.write(info); // from here on it exists (and names its image: in use)
                 done = true;
-                if (o.cidFile != null) { // --cidfile: the id, as the caller's own file
-                    Files.writeString(Path.of(o.cidFile), id, java.nio.file.StandardOpenOption.CREATE_NEW,
-                            java.nio.file.StandardOpenOption.WRITE);
-                    dev.hull.runtime.Caller.madeFor(Path.of(o.cidFile));
+                if (cid != null) { // --cidfile: the id, into the caller's file made before
+                    dev.hull.linux.Syscalls.writeFully(cid.fd(), id.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    if (!dev.hull.runtime.CallerFiles.restricted()) {
+                        dev.hull.runtime.Caller.madeFor(Path.of(o.cidFile)); // a cold or root caller's ownership
+                    }
                 }
                 events.container("create", info, java.util.Map.of());
                 for (String w : o.warnings) { // what was discarded (dockerd's create Warnings, as its CLI prints them)

@@ -25,6 +25,9 @@ public final class ImageFiles {
     public static List<ImageRecord> load(Engine engine, Path source, InputStream in, String name) throws IOException {
         ImageService images = engine.images();
         Path tmp = null;
+        java.util.Set<String> before = new java.util.HashSet<>(images.store().read().images.keySet());
+        List<ImageRecord> loaded = List.of();
+        boolean unpacked = false;
         try (Closeable lease = images.lease()) {
             if (source == null) {
                 Path dir = Files.createDirectories(images.store().home().resolve("tmp"));
@@ -32,15 +35,25 @@ public final class ImageFiles {
                 Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                 source = tmp;
             }
-            List<ImageRecord> loaded = ImageArchives.load(source, images.store(), name);
+            loaded = ImageArchives.load(source, images.store(), name);
             for (ImageRecord r : loaded) {
                 images.unpack(r);
             }
+            unpacked = true;
             for (ImageRecord r : loaded) {
                 String id = "sha256:" + r.id().replace("sha256:", "");
                 engine.events().image("load", id, id, images.config(r)); // dockerd names it by its ID
             }
             return loaded;
+        } catch (IOException | RuntimeException e) {
+            if (!unpacked) { // refused (a hostile layer, a bad archive): the images it made and their blobs go
+                try {
+                    images.discard(loaded.stream().map(ImageRecord::id).filter(id -> !before.contains(id)).toList());
+                } catch (IOException | RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+            }
+            throw e;
         } finally {
             if (tmp != null) {
                 Files.deleteIfExists(tmp);

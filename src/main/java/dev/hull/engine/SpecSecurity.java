@@ -206,7 +206,7 @@ final class SpecSecurity {
     private static JsonNode seccompProfile(Path file, List<String> caps) throws RuntimeError {
         JsonNode n;
         try {
-            n = ContainerStore.JSON.readTree(Files.readAllBytes(file));
+            n = ContainerStore.JSON.readTree(dev.hull.runtime.CallerFiles.readAllBytes(file, null)); // caller's rights
         } catch (IOException e) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--security-opt seccomp=" + file + ": "
                     + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage()));

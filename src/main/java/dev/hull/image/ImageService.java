@@ -166,6 +166,21 @@ public final class ImageService {
         return out;
     }
 
+    /**
+     * A refused load's images leave nothing: the records of ids (those the load made) are removed,
+     * with every blob and snapshot no image uses (the load's, and debris of others' refused work;
+     * work in progress holds a {@link #lease}, which this waits for).
+     */
+    public void discard(java.util.Collection<String> ids) throws IOException {
+        try (Closeable g = gc.exclusive()) {
+            List<Path> garbage = store.update(m -> {
+                ids.forEach(m.images::remove);
+                return collect(m);
+            });
+            delete(garbage);
+        }
+    }
+
     private static Reference nameGiven(ImageRecord r, String text) {
         try {
             Reference ref = Reference.parse(text);

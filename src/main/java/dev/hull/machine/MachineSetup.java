@@ -97,7 +97,7 @@ final class MachineSetup {
 
     private static String read(Path f, String flag) throws IOException, RuntimeError {
         try {
-            return Files.readString(dev.hull.runtime.Caller.resolve(f));
+            return dev.hull.runtime.CallerFiles.readString(f, flag); // with the caller's rights
         } catch (NoSuchFileException e) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, flag + " " + f + ": no such file");
         }

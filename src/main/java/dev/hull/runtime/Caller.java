@@ -16,18 +16,26 @@ import java.util.concurrent.Callable;
  * @param uid the caller's uid as the kernel told the service (SO_PEERCRED), -1 unknown
  * @param gid the caller's gid, likewise
  * @param umask the caller's umask (its /proc/PID/status), -1 unknown
+ * @param groups the caller's supplementary groups (SO_PEERGROUPS): with uid and gid, the rights
+ *     the caller's files are opened with ({@link CallerFiles})
  */
-public record Caller(Path cwd, Map<String, String> env, int uid, int gid, int umask) {
+public record Caller(Path cwd, Map<String, String> env, int uid, int gid, int umask, int[] groups) {
 
     private static final InheritableThreadLocal<Caller> CURRENT = new InheritableThreadLocal<>();
 
     public Caller {
         env = Map.copyOf(env);
+        groups = groups == null ? new int[0] : groups.clone();
+    }
+
+    /** A caller with no supplementary groups. */
+    public Caller(Path cwd, Map<String, String> env, int uid, int gid, int umask) {
+        this(cwd, env, uid, gid, umask, new int[0]);
     }
 
     /** A caller whose credentials and umask are unknown (those of this process apply). */
     public Caller(Path cwd, Map<String, String> env) {
-        this(cwd, env, -1, -1, -1);
+        this(cwd, env, -1, -1, -1, new int[0]);
     }
 
     /**

@@ -463,7 +463,8 @@ public final class WarmServer implements AutoCloseable {
             Stdio.Target stdio = new Stdio.Target(new FdInputStream(fds[0]), c.outStream, c.errStream, fds);
             java.util.concurrent.Callable<Integer> command = () -> dev.hull.runtime.WindowChanges.with(
                     containerPid.windowChanges, () -> dev.hull.runtime.Caller.with(
-                    new dev.hull.runtime.Caller(r.cwd(), callerEnv(r), peer.uid(), peer.gid(), umaskOf(peer.pid())),
+                    new dev.hull.runtime.Caller(r.cwd(), callerEnv(r), peer.uid(), peer.gid(), umaskOf(peer.pid()),
+                            peer.groups()),
                     () -> Stdio.with(stdio, () -> commands.run(r, session))));
             int code = launcher == null ? command.call()
                     : dev.hull.runtime.executor.ExecutorSession.launchingThrough(launcher, command);

@@ -320,13 +320,7 @@ final class HullBox implements AutoCloseable {
 
     /** What {@code hull load -i ARCHIVE} does, in-process: loads and unpacks (a hostile layer fails here). */
     List<ImageRecord> load(Path archive) throws IOException {
-        try (var lease = engine.images().lease()) {
-            List<ImageRecord> loaded = ImageArchives.load(archive, engine.images().store(), null);
-            for (ImageRecord r : loaded) {
-                engine.images().unpack(r);
-            }
-            return loaded;
-        }
+        return dev.hull.engine.ImageFiles.load(engine, archive, null, null); // hull load's own code
     }
 
     /** Builds and loads busybox + layer as tag; returns tag. */

@@ -60,10 +60,14 @@ class ImageEscapeTest {
     void hullLoadRefusesLayersThatReachOutside() throws Exception {
         // through the real command line once
         Path archive = box.dockerArchive("evil/load:1", hostileLayers().get("write-through-absolute-symlink"), Map.of());
+        java.util.Set<String> blobs = blobs();
         HullCommand.Result r = box.hull.run("load", "-i", archive.toString());
         assertThat(r.exit()).as(r.toString()).isNotZero();
         assertThat(r.err()).contains("evil/pwned");
-        // (the refused image stays listed: its record is written before its layers are unpacked)
+        // a refused load leaves nothing: no record (not listed), none of its blobs
+        assertThat(box.hull.run("images").out()).as("hull images after the refused load").doesNotContain("evil/load");
+        assertThat(box.engine.images().store().find("evil/load:1")).isEmpty();
+        assertThat(blobs()).as("the store's blobs after the refused load: none new").isSubsetOf(blobs);
         assertThat(box.runOrRefusal("--rm", "evil/load:1", "true")).as("running the refused image")
                 .isInstanceOf(Exception.class);
         box.canary.assertUntouched();
@@ -71,11 +75,20 @@ class ImageEscapeTest {
         for (var e : hostileLayers().entrySet()) {
             Path a = box.dockerArchive("evil/" + e.getKey() + ":1", e.getValue(), Map.of());
             assertThatThrownBy(() -> box.load(a)).as(e.getKey()).isInstanceOf(IOException.class);
+            assertThat(box.engine.images().store().find("evil/" + e.getKey() + ":1")).as(e.getKey()).isEmpty();
+            assertThat(blobs()).as(e.getKey()).isSubsetOf(blobs);
             assertThat(box.runOrRefusal("--rm", "evil/" + e.getKey() + ":1", "true")).as(e.getKey())
                     .isInstanceOf(Exception.class);
             box.canary.assertUntouched();
             assertThat(Files.getAttribute(box.canary.file(), "unix:nlink")).as(e.getKey()).isEqualTo(1);
         }
+    }
+
+    /** The digests of the blobs the test's store holds. */
+    static java.util.Set<String> blobs() throws IOException {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        box.engine.images().store().content().list().forEach(d -> out.add(d.toString()));
+        return out;
     }
 
     @Test
