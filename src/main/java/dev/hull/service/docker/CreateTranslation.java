@@ -57,7 +57,7 @@ final class CreateTranslation {
         for (String mode : List.of("UsernsMode", "CgroupnsMode", "Isolation")) {
             String v = hc.path(mode).asText("");
             if (!v.isEmpty() && !v.equals("private") && !v.equals("default")
-                    && !(mode.equals("UsernsMode") && v.equals("host"))) {
+                    && !(v.equals("host") && (mode.equals("UsernsMode") || mode.equals("CgroupnsMode")))) {
                 throw ApiError.badRequest("HostConfig." + mode + " " + v + " is not supported by Hull");
             }
         }
@@ -388,7 +388,7 @@ final class CreateTranslation {
         }
     }
 
-    /** PidMode, IpcMode, UTSMode, Devices, DeviceCgroupRules and VolumesFrom, as the flags of their names. */
+    /** PidMode, IpcMode, UTSMode, CgroupnsMode, Devices, DeviceCgroupRules and VolumesFrom, as the flags of their names. */
     private static void namespacesAndDevices(CreateOptions o, JsonNode hc) throws ApiError {
         o.pid = emptyToNull(hc.path("PidMode").asText(""));
         o.ipc = emptyToNull(hc.path("IpcMode").asText(""));
@@ -396,6 +396,7 @@ final class CreateTranslation {
             o.ipc = null;
         }
         o.uts = emptyToNull(hc.path("UTSMode").asText(""));
+        o.cgroupns = "host".equals(hc.path("CgroupnsMode").asText("")) ? "host" : null;
         for (JsonNode d : hc.path("Devices")) {
             String host = d.path("PathOnHost").asText("");
             String ctr = d.path("PathInContainer").asText("");
