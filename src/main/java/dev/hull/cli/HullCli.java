@@ -100,6 +100,7 @@ public final class HullCli {
         NetworkCli.addTo(cl); // hull network ...
         MachineCli.addTo(cl); // hull machine ...
         CpCommand.addTo(cl); // hull cp, hull container cp
+        DiffCommand.addTo(cl); // hull diff, hull container diff
         HealthcheckCli.addTo(cl); // hull healthcheck run
         SystemCli.addTo(cl); // hull system df|info, hull info, hull version
         // `source <(hull completion)` gives bash/zsh completion of every command and option.
