@@ -54,10 +54,10 @@ final class CreateTranslation {
         refuse(hc, "HostConfig.", "Cgroup", "Links", "CpuRealtimePeriod",
                 "CpuRealtimeRuntime", "KernelMemory", "KernelMemoryTCP", "CpuCount",
                 "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth", "VolumeDriver");
-        for (String mode : List.of("UsernsMode", "CgroupnsMode", "Isolation")) {
+        for (String mode : List.of("CgroupnsMode", "Isolation")) {
             String v = hc.path(mode).asText("");
             if (!v.isEmpty() && !v.equals("private") && !v.equals("default")
-                    && !(v.equals("host") && (mode.equals("UsernsMode") || mode.equals("CgroupnsMode")))) {
+                    && !(mode.equals("CgroupnsMode") && v.equals("host"))) {
                 throw ApiError.badRequest("HostConfig." + mode + " " + v + " is not supported by Hull");
             }
         }
@@ -66,6 +66,7 @@ final class CreateTranslation {
             throw ApiError.badRequest("HostConfig.Runtime " + runtime + ": Hull runs its own runtime only");
         }
 
+        o.userns = userns(hc.path("UsernsMode").asText(""));
         o.image = text(body, "Image");
         if (o.image == null || o.image.isEmpty()) {
             throw ApiError.badRequest("Config.Image is required");
@@ -386,6 +387,25 @@ final class CreateTranslation {
                         + " (cdi, or nvidia for GPUs through CDI)");
             }
         }
+    }
+
+    /**
+     * HostConfig.UsernsMode as {@link CreateOptions#userns}: dockerd's "" and host (the host's ids), and of
+     * podman's compat API's modes those Hull has: auto[:size=N] and private (a user namespace of its own,
+     * Hull's auto). The rest (keep-id, nomap, ns:PATH, container:ID, ...) is refused naming the value.
+     */
+    static String userns(String mode) throws ApiError {
+        if (mode.isEmpty() || mode.equals("host")) {
+            return null;
+        }
+        if (mode.equals("private")) {
+            return "auto";
+        }
+        if (mode.equals("auto") || mode.startsWith("auto:")) {
+            return mode; // its options are checked by the engine (a 400 naming them)
+        }
+        throw ApiError.badRequest("HostConfig.UsernsMode " + mode + " is not supported by Hull: use host (the"
+                + " default), auto[:size=N] or private (a user namespace of its own)");
     }
 
     /** PidMode, IpcMode, UTSMode, CgroupnsMode, Devices, DeviceCgroupRules and VolumesFrom, as the flags of their names. */
