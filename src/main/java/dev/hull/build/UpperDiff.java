@@ -1,6 +1,7 @@
 package dev.hull.build;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.hull.engine.ContainerIds;
 import dev.hull.linux.Syscalls;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +21,8 @@ import java.util.TreeSet;
  * not part of the layer. What the container's mounts needed and the image did not have — an empty
  * file or directory made as a mount point (/etc/hosts, /etc/resolv.conf, ...) — is left out, as
  * docker leaves it out; so is a directory that holds only such mount points and that the step did not
- * make or change (a copy-up overlayfs made to hold one).
+ * make or change (a copy-up overlayfs made to hold one). A container with a user namespace of its own
+ * (configJson's mappings): owners as seen inside it.
  */
 final class UpperDiff {
     private UpperDiff() {}
@@ -36,12 +38,13 @@ final class UpperDiff {
         }
         CopyLayer lowerView = new CopyLayer(lower, null);
         LayerTar tar = new LayerTar(rel -> new LayerTar.Entry(LayerTar.Type.DIR, 0755, 0, 0, 0));
-        walk(upper, "", tar, mountPoints, lowerView);
+        walk(upper, "", tar, mountPoints, lowerView, ContainerIds.of(spec));
         return tar;
     }
 
-    private static void walk(Path dir, String prefix, LayerTar tar, Set<String> mountPoints, CopyLayer lower)
-            throws IOException {
+    /** ids: the container's user namespace; its files are put in the layer with the ids as seen inside. */
+    private static void walk(Path dir, String prefix, LayerTar tar, Set<String> mountPoints, CopyLayer lower,
+            ContainerIds ids) throws IOException {
         TreeSet<String> names = new TreeSet<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             ds.forEach(c -> names.add(c.getFileName().toString()));
@@ -53,6 +56,8 @@ final class UpperDiff {
             if (e == null) {
                 continue;
             }
+            e.uid = ids.uidOut(e.uid);
+            e.gid = ids.gidOut(e.gid);
             if (mountPoints.contains(rel) && lower.lower(rel) == null && isEmpty(p, e)) {
                 continue; // a mount point the runtime made, not the step's work
             }
@@ -60,7 +65,7 @@ final class UpperDiff {
                 byte[] opaque = Syscalls.lgetxattr(p.toString(), "trusted.overlay.opaque");
                 e.opaque = opaque != null && new String(opaque, StandardCharsets.US_ASCII).equals("y");
                 tar.put(rel, e);
-                walk(p, rel, tar, mountPoints, lower);
+                walk(p, rel, tar, mountPoints, lower, ids);
                 if (e.children.isEmpty() && !e.opaque && isMountParent(rel, mountPoints) && unchanged(lower, rel, e)) {
                     removeEmpty(tar, rel); // made (or copied up) only to hold a mount point
                 }

@@ -274,30 +274,37 @@ final class ContainerCli {
         + " signal (--stop-signal, the image's, or SIGTERM), then SIGKILL after the timeout.", "",
         "A stopped container is not restarted by its restart policy."})
     static final class Stop implements Callable<Integer> {
-        @Option(names = {"-t", "--time"}, paramLabel = "SECONDS", description = "Seconds to wait before SIGKILL"
-                + " (default: the container's --stop-timeout, else 10).")
+        @Option(names = {"-t", "--timeout", "--time"}, paramLabel = "SECONDS", description = "Seconds to wait"
+                + " before SIGKILL (default: the container's --stop-timeout, else 10; --time: docker's old name).")
         Integer time;
+        @Option(names = {"-s", "--signal"}, paramLabel = "SIGNAL", description = "Signal to send first, by name or"
+                + " number (default: the container's --stop-signal, the image's, or SIGTERM).")
+        String signal;
         @Parameters(arity = "1..*", paramLabel = "CONTAINER")
         List<String> refs;
 
         @Override
         public Integer call() {
             Engine engine = Engine.defaults();
-            return each(refs, ref -> engine.stop(ref, time));
+            return each(refs, ref -> engine.stop(ref, time, signal));
         }
     }
 
     @Command(name = "restart", mixinStandardHelpOptions = true, description = "Stop, then start containers.")
     static final class Restart implements Callable<Integer> {
-        @Option(names = {"-t", "--time"}, paramLabel = "SECONDS", description = "Seconds to wait before SIGKILL.")
+        @Option(names = {"-t", "--timeout", "--time"}, paramLabel = "SECONDS", description = "Seconds to wait"
+                + " before SIGKILL (--time: docker's old name).")
         Integer time;
+        @Option(names = {"-s", "--signal"}, paramLabel = "SIGNAL", description = "Signal to send first, by name or"
+                + " number (default: the container's stop signal).")
+        String signal;
         @Parameters(arity = "1..*", paramLabel = "CONTAINER")
         List<String> refs;
 
         @Override
         public Integer call() {
             Engine engine = Engine.defaults();
-            return each(refs, ref -> engine.restart(ref, time));
+            return each(refs, ref -> engine.restart(ref, time, signal));
         }
     }
 

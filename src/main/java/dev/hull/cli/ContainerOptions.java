@@ -204,6 +204,10 @@ final class ContainerOptions {
     String ipc;
     @Option(names = "--uts", paramLabel = "host", description = "Share the host's hostname and domain name.")
     String uts;
+    @Option(names = "--cgroupns", paramLabel = "host|private", description = "private (the default: a cgroup"
+            + " namespace of its own, /proc/self/cgroup shows /) or host (the host's: the container sees its cgroup's"
+            + " full path).")
+    String cgroupns;
     @Option(names = "--userns", paramLabel = "host|auto[:size=N]", description = "host (the default: the host's user"
             + " ids, as docker without userns-remap) or auto[:size=N] (podman's: a user namespace of its own, its ids"
             + " 0..N-1 a range of host ids leased for it, 65536 by default).")
@@ -367,6 +371,7 @@ final class ContainerOptions {
         o.pid = pid;
         o.ipc = ipc;
         o.uts = uts;
+        o.cgroupns = cgroupns == null || cgroupns.equals("private") ? null : cgroupns;
         o.userns = userns == null || userns.isEmpty() || userns.equals("host") ? null : userns;
         o.gpus = gpus;
         o.volumesFrom = volumesFrom;

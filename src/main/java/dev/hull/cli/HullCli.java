@@ -39,7 +39,18 @@ public final class HullCli {
         }
     }
 
+    /** docker's {@code hull -v}: the version, as -V and --version (a second versionHelp option would make picocli warn). */
+    static String[] dockerArgs(String[] args) {
+        if (args.length > 0 && args[0].equals("-v")) {
+            String[] a = args.clone();
+            a[0] = "--version";
+            return a;
+        }
+        return args;
+    }
+
     public static int main(String[] args) {
+        args = dockerArgs(args);
         // A cold JVM spends most of a short command building picocli's model of every command:
         // `hull run ...` builds only `run` (help, completion and the groups build them all).
         Class<?> only = args.length > 0 ? ALONE.get(args[0]) : null;
@@ -65,6 +76,8 @@ public final class HullCli {
         cl.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine c = ex.getCommandLine();
             c.getErr().println("hull: " + ex.getMessage());
+            // a mistyped command or flag: picocli's "Did you mean: ...?" (docker's habit too)
+            CommandLine.UnmatchedArgumentException.printSuggestions(ex, c.getErr());
             String name = c.getCommandSpec().qualifiedName().replaceFirst("^hull ?", "");
             c.getErr().println("See 'hull " + (name.isEmpty() ? "" : name + " ") + "--help'.");
             return 125;
@@ -87,6 +100,7 @@ public final class HullCli {
         NetworkCli.addTo(cl); // hull network ...
         MachineCli.addTo(cl); // hull machine ...
         CpCommand.addTo(cl); // hull cp, hull container cp
+        DiffCommand.addTo(cl); // hull diff, hull container diff
         HealthcheckCli.addTo(cl); // hull healthcheck run
         SystemCli.addTo(cl); // hull system df|info, hull info, hull version
         // `source <(hull completion)` gives bash/zsh completion of every command and option.

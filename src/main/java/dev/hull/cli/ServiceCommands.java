@@ -70,7 +70,8 @@ public final class ServiceCommands implements Commands {
                     : CommandLine.Help.Ansi.OFF));
             ((RuntimeCli) cl.getSubcommands().get("runtime").getCommand()).inv = inv;
             CommandLine c = cl;
-            return Invocation.with(inv, () -> c.execute(args));
+            String[] argv = HullCli.dockerArgs(args);
+            return Invocation.with(inv, () -> c.execute(argv));
         } finally {
             inv.out().flush();
             inv.err().flush();

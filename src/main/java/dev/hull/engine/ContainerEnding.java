@@ -47,10 +47,16 @@ final class ContainerEnding {
      * Returns once the container has ended. A stopped container is left as it is.
      */
     public void stop(String ref, Integer timeoutSeconds) throws IOException, RuntimeError {
+        stop(ref, timeoutSeconds, null);
+    }
+
+    /** As {@link #stop(String, Integer)}, with signal (docker's stop -s) instead of the container's stop signal. */
+    public void stop(String ref, Integer timeoutSeconds, String signal) throws IOException, RuntimeError {
+        int sig = signal == null || signal.isEmpty() ? 0 : Signals.parse(signal); // a bad one refused before anything
         ContainerInfo info = containers.resolve(ref);
         try (ContainerStore.Locked locked = containers.lock(info)) {
             boolean wasRunning = state(locked.info()).running();
-            stopLocked(locked.info(), timeoutSeconds);
+            stopLocked(locked.info(), timeoutSeconds, sig);
             if (!state(locked.info()).running()) {
                 networking.tearDown(info.id());
             }
@@ -60,7 +66,8 @@ final class ContainerEnding {
         }
     }
 
-    private void stopLocked(ContainerInfo info, Integer timeoutSeconds) throws IOException, RuntimeError {
+    /** signal: 0 for the container's stop signal. */
+    private void stopLocked(ContainerInfo info, Integer timeoutSeconds, int signal) throws IOException, RuntimeError {
         Engine.State s = state(info);
         if (!s.running()) {
             return;
@@ -71,7 +78,7 @@ final class ContainerEnding {
                 : Engine.DEFAULT_STOP_TIMEOUT;
         ContainerRecord rec = runtimeRecord(info);
         if (s.status().equals("running") && rec != null) {
-            int sig = Signals.parse(info.stopSignal() != null ? info.stopSignal() : "SIGTERM");
+            int sig = signal != 0 ? signal : Signals.parse(info.stopSignal() != null ? info.stopSignal() : "SIGTERM");
             signal(info, rec, sig, false);
             if (!awaitInitGone(rec, timeout * 1000L)) {
                 signal(info, rec, 9, true);

@@ -35,7 +35,9 @@ import java.util.List;
  * is not started, stopped or removed during a copy.
  *
  * <p>Owners: files copied into a container belong to root (0:0, the container's root user), files
- * copied out to the user running Hull; with archive, both keep the source's owners. Modes and
+ * copied out to the user running Hull; with archive, both keep the source's owners. Owners are the
+ * ids as seen inside: a container with a user namespace of its own (--userns=auto, --uidmap) has its
+ * files' host ids shifted back on the way out and forward on the way in ({@link ContainerIds}). Modes and
  * modification times are kept; xattrs are not. A stopped container's -v mounts are not there (its
  * own directory below them is).
  */
@@ -62,7 +64,7 @@ public final class ContainerFiles {
             PathSpec d = PathSpec.parse(hostDest, false);
             Integer uid = o.archive() ? null : AtFiles.geteuid();
             Integer gid = o.archive() ? null : AtFiles.getegid();
-            return new Result(copy(from, s, Side.HOST, d, o, uid, gid));
+            return new Result(copy(from, s, Side.HOST, d, o, uid, gid, root.ids::out));
         }
     }
 
@@ -72,8 +74,10 @@ public final class ContainerFiles {
             root.requireWritable();
             PathSpec s = PathSpec.parse(hostSrc, false);
             PathSpec d = PathSpec.parse(dest, true);
-            Integer owner = o.archive() ? null : 0;
-            return new Result(copy(Side.HOST, s, root.side(), d, o, owner, owner));
+            long n = copy(Side.HOST, s, root.side(), d, o, root.rootUid(o), root.rootGid(o),
+                    w -> root.ids.in(w, root.info.name()));
+            root.fixCopyUps();
+            return new Result(n);
         }
     }
 
@@ -99,7 +103,7 @@ public final class ContainerFiles {
             PathSpec s = PathSpec.parse(src, true);
             try (Source source = Source.resolve(root.side(), s, o.followLink())) {
                 TreeCopy.TarSink sink = new TreeCopy.TarSink(out);
-                source.emit(source.contents ? "" : source.name, sink);
+                source.emit(source.contents ? "" : source.name, root.ids.out(sink));
                 sink.finish();
                 return new Result(sink.bytes());
             }
@@ -112,7 +116,7 @@ public final class ContainerFiles {
      */
     public Result exportFileSystem(String ref, OutputStream out) throws IOException, RuntimeError {
         try (Root root = open(ref)) {
-            return new Result(tarOf(AtFiles.openat2(root.fd, ".", O_RDONLY | O_DIRECTORY, 0, 0), out));
+            return new Result(tarOf(AtFiles.openat2(root.fd, ".", O_RDONLY | O_DIRECTORY, 0, 0), out, root.ids));
         }
     }
 
@@ -121,15 +125,16 @@ public final class ContainerFiles {
      * file system's entries only); {@code hull build --output type=tar}. The bytes of file content.
      */
     public static long tarOf(Path dir, OutputStream out) throws IOException {
-        return tarOf(AtFiles.openat2(AtFiles.AT_FDCWD, dir.toString(), O_RDONLY | O_DIRECTORY, 0, 0), out);
+        return tarOf(AtFiles.openat2(AtFiles.AT_FDCWD, dir.toString(), O_RDONLY | O_DIRECTORY, 0, 0), out,
+                ContainerIds.HOST);
     }
 
-    /** Writes the tree under the directory d, then closes d. */
-    private static long tarOf(int d, OutputStream out) throws IOException {
+    /** Writes the tree under the directory d with the owners ids gives them, then closes d. */
+    private static long tarOf(int d, OutputStream out, ContainerIds ids) throws IOException {
         try {
             AtFiles.Stat st = AtFiles.fstat(d);
             TreeCopy.TarSink sink = new TreeCopy.TarSink(out);
-            new TreeCopy.Walker(sink, st.dev()).directory(d, "", TreeCopy.Meta.of(st));
+            new TreeCopy.Walker(ids.out(sink), st.dev()).directory(d, "", TreeCopy.Meta.of(st));
             sink.finish();
             return sink.bytes();
         } finally {
@@ -150,9 +155,10 @@ public final class ContainerFiles {
                         : RuntimeError.Kind.NOT_FOUND, "destination " + root.label(d.text()) + " must be a directory"
                         + " that exists (" + Errno.describe(e.errno()) + ")");
             }
-            Integer owner = o.archive() ? null : 0;
-            try (TreeCopy.DirWriter w = new TreeCopy.DirWriter(fd, owner, owner, true, root.label(d.text()))) {
-                TreeCopy.readTar(in, w);
+            try (TreeCopy.DirWriter w = new TreeCopy.DirWriter(fd, root.rootUid(o), root.rootGid(o), true,
+                    root.label(d.text()))) {
+                TreeCopy.readTar(in, root.ids.in(w, root.info.name()));
+                root.fixCopyUps();
                 return new Result(w.bytes());
             } finally {
                 Syscalls.close(fd);
@@ -163,13 +169,13 @@ public final class ContainerFiles {
     // ---------------------------------------------------------------- docker's rules
 
     /** Copies what s names on one side to what d names on the other; returns the bytes of file content. */
-    private static long copy(Side from, PathSpec s, Side to, PathSpec d, Options o, Integer uid, Integer gid)
-            throws IOException, RuntimeError {
+    private static long copy(Side from, PathSpec s, Side to, PathSpec d, Options o, Integer uid, Integer gid,
+            java.util.function.UnaryOperator<TreeCopy.Sink> ids) throws IOException, RuntimeError {
         try (Source source = Source.resolve(from, s, o.followLink())) {
             int[] base = {-1};
             String name = destination(to, d, source, base);
             try (TreeCopy.DirWriter w = new TreeCopy.DirWriter(base[0], uid, gid, false, to.label(d.text()))) {
-                source.emit(name, w);
+                source.emit(name, ids.apply(w));
                 return w.bytes();
             } finally {
                 Syscalls.close(base[0]);
@@ -432,12 +438,41 @@ public final class ContainerFiles {
         private final ContainerStore.Locked locked;
         private final int fd;
         private final boolean running;
+        /** Its user namespace's mappings: what crosses is shifted to and from the ids as seen inside. */
+        private final ContainerIds ids;
+        private final Path dir;
 
-        Root(ContainerInfo info, ContainerStore.Locked locked, int fd, boolean running) {
+        Root(ContainerInfo info, ContainerStore.Locked locked, int fd, boolean running, Path dir) throws IOException {
+            this.dir = dir;
+            this.ids = ContainerIds.of(dir);
             this.info = info;
             this.locked = locked;
             this.fd = fd;
             this.running = running;
+        }
+
+        /** After a copy into it: a stopped overlay's copied-up directories in its user namespace's ids. */
+        void fixCopyUps() throws IOException {
+            if (!running && "overlay".equals(info.snapshotter()) && !ids.host()) {
+                ids.fixCopyUps(ContainerDisks.upper(dir));
+            }
+        }
+
+        /** The owner of what is copied in: the source's with archive (null), else the container's root's host id. */
+        Integer rootUid(Options o) throws RuntimeError {
+            return o.archive() ? null : (int) rootId(ids.uidIn(0), "uid");
+        }
+
+        Integer rootGid(Options o) throws RuntimeError {
+            return o.archive() ? null : (int) rootId(ids.gidIn(0), "gid");
+        }
+
+        private long rootId(long host, String what) throws RuntimeError {
+            if (host < 0) {
+                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "container " + info.name() + " maps no " + what
+                        + " 0 (root) to give the copied files: copy with -a to keep their owners");
+            }
+            return host;
         }
 
         Side side() {
@@ -491,7 +526,7 @@ public final class ContainerFiles {
                         + " is restarting: try again once it runs (or stop it)");
                 default -> fd = stoppedRoot(info);
             }
-            Root r = new Root(info, locked, fd, s.running());
+            Root r = new Root(info, locked, fd, s.running(), engine.containers().dir(info.id()));
             fd = -1;
             return r;
         } catch (IOException | RuntimeError | RuntimeException e) {

@@ -127,6 +127,7 @@ public final class ContainerInspector {
         hc.put("PidMode", o.pid == null ? "" : o.pid);
         hc.put("IpcMode", o.ipc == null || o.ipc.isEmpty() ? "private" : o.ipc); // dockerd's default-ipc-mode
         hc.put("UTSMode", o.uts == null ? "" : o.uts);
+        hc.put("CgroupnsMode", o.cgroupns == null || o.cgroupns.isEmpty() ? "private" : o.cgroupns);
         hc.put("UsernsMode", o.userns == null ? "" : o.userns);
         SubIds.Range range = SubIds.of(dir);
         if (range != null) { // podman's: CONTAINER:HOST:SIZE

@@ -222,11 +222,21 @@ final class ContainerSpecBuilder {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT,
                     "-v " + v + ": use HOST_PATH:CONTAINER_PATH[:ro] or VOLUME_NAME:CONTAINER_PATH[:ro]");
         }
+        if (parts[1].replaceAll("/+", "/").equals("/")) { // docker's words
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "invalid volume specification: '" + v + "': invalid"
+                    + " mount config for type \"bind\": invalid specification: destination can't be '/'");
+        }
         Path host;
         if (parts[0].startsWith("/") || parts[0].startsWith(".")) {
             host = dev.hull.runtime.Caller.absolute(Path.of(parts[0])).normalize();
-            if (!Files.exists(host)) {
-                throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-v " + v + ": " + host + " does not exist");
+            if (!Files.exists(host, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                // docker's -v (not --mount): a missing host directory is made, with its missing parents (0755)
+                try {
+                    Files.createDirectories(host);
+                } catch (IOException e) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "-v " + v + ": " + host + " does not exist"
+                            + " and cannot be made: " + e.getMessage());
+                }
             }
         } else {
             host = volumes.mountpoint(parts[0], true);

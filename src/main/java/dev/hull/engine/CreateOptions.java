@@ -164,6 +164,8 @@ public final class CreateOptions {
     public String ipc;
     /** --uts: null (its own) or host. */
     public String uts;
+    /** --cgroupns: null (private: its own, the default) or host. */
+    public String cgroupns;
     /** --userns: null or host (the host's ids), auto[:size=N] (a range of its own: {@link UsernsAuto}). */
     public String userns;
     /** --cgroup-parent: the cgroup the container's own goes under (default: /hull). */

@@ -420,6 +420,11 @@ public final class Engine {
         ending.stop(ref, timeoutSeconds);
     }
 
+    /** {@code hull stop -s SIGNAL}: that signal first instead of the container's stop signal. */
+    public void stop(String ref, Integer timeoutSeconds, String signal) throws IOException, RuntimeError {
+        ending.stop(ref, timeoutSeconds, signal);
+    }
+
     /** {@code hull kill}: a signal to the container's main process (the restart policy still applies). */
     public void kill(String ref, String signal) throws IOException, RuntimeError {
         ending.kill(ref, signal);
@@ -446,7 +451,12 @@ public final class Engine {
 
     /** {@code hull restart}: stop (if running), then start. */
     public void restart(String ref, Integer timeoutSeconds) throws IOException, RuntimeError {
-        stop(ref, timeoutSeconds);
+        restart(ref, timeoutSeconds, null);
+    }
+
+    /** {@code hull restart -s SIGNAL}: stopped with that signal first. */
+    public void restart(String ref, Integer timeoutSeconds, String signal) throws IOException, RuntimeError {
+        stop(ref, timeoutSeconds, signal);
         start(ref, null);
     }
 

@@ -13,7 +13,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * docker's --pid, --ipc, --uts, --device, --device-cgroup-rule, --cgroup-parent and --volumes-from: which namespaces
+ * docker's --pid, --ipc, --uts, --cgroupns, --device, --device-cgroup-rule, --cgroup-parent and --volumes-from: which namespaces
  * the container shares (the host's, or another container's, joined when it starts), the host devices
  * it gets (a node in its /dev, allowed in its device cgroup with the permissions given, nothing
  * more), and another container's mounts. Each weakens isolation only as docker's does.
@@ -37,6 +37,10 @@ final class NamespaceFlags {
         }
         if (o.uts != null && !o.uts.isEmpty() && !o.uts.equals("host")) {
             throw bad("--uts: invalid UTS mode");
+        }
+        if (o.cgroupns != null && !o.cgroupns.isEmpty() && !o.cgroupns.equals("host")
+                && !o.cgroupns.equals("private")) {
+            throw bad("--cgroupns: invalid CGROUP mode (use host or private)");
         }
         String ipc = o.ipc == null ? "" : o.ipc;
         if (!List.of("", "private", "shareable", "none", "host").contains(ipc) && !container(ipc)) {
@@ -104,6 +108,12 @@ final class NamespaceFlags {
         if ("host".equals(o.uts)) {
             removeNamespace(ns, "uts");
             spec.remove("hostname"); // the host's, which the container cannot change
+        }
+        if ("host".equals(o.cgroupns)) {
+            if (spec.path("annotations").has(dev.hull.runtime.Annotations.CGROUP_WRITABLE)) {
+                throw bad("--cgroupns host: systemd as the container's init needs a cgroup namespace of its own");
+            }
+            removeNamespace(ns, "cgroup");
         }
         String ipc = o.ipc == null ? "" : o.ipc;
         ArrayNode mounts = (ArrayNode) spec.get("mounts");

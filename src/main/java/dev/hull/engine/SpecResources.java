@@ -64,8 +64,19 @@ final class SpecResources {
     }
 
 
+    /** docker's smallest -m (linuxMinMemory): 6 MiB. */
+    static final long MIN_MEMORY = 6L << 20;
+
     static void apply(CreateOptions o, ObjectNode linux) throws RuntimeError {
         ObjectNode res = linux.has("resources") ? (ObjectNode) linux.get("resources") : linux.putObject("resources");
+        if (o.memory > 0 && o.memory < MIN_MEMORY) { // docker's floor and words
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "Minimum memory limit allowed is 6MB");
+        }
+        int cpus = Runtime.getRuntime().availableProcessors();
+        if (o.cpus > cpus) {
+            throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, String.format(java.util.Locale.ROOT, "range of CPUs is"
+                    + " from 0.01 to %d.00, as there are only %d CPUs available", cpus, cpus));
+        }
         if (o.memorySwap > 0 && o.memory <= 0) {
             throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--memory-swap needs --memory (-m): it is the"
                     + " limit of memory and swap together");

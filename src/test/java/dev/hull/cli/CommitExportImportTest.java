@@ -43,6 +43,22 @@ class CommitExportImportTest {
         return fx.ok(args);
     }
 
+    @Test
+    void diffListsWhatTheContainerChangedAsDocker() throws Exception {
+        ok("run", "--name", "cei-diff", "--network", "none", "busybox", "sh", "-c",
+                "echo hi > /tmp/x; rm /etc/group; mkdir /newdir; echo > /newdir/f");
+        try {
+            assertThat(ok("diff", "cei-diff").out()).as("docker's lines, in path order; no /etc/hosts of Hull's own")
+                    .isEqualTo("C /etc\nD /etc/group\nA /newdir\nA /newdir/f\nC /tmp\nA /tmp/x\n");
+            assertThat(ok("container", "diff", "cei-diff").out()).startsWith("C /etc\nD /etc/group\n");
+            HullCommand.Result r = fx.hull.run("diff", "cei-no-such");
+            assertThat(r.exit()).as(r.toString()).isEqualTo(1);
+            assertThat(r.err()).contains("no such container: cei-no-such");
+        } finally {
+            fx.hull.run("rm", "-f", "cei-diff");
+        }
+    }
+
     static JsonNode config(String image) throws Exception {
         return fx.config(image);
     }

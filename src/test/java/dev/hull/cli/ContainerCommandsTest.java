@@ -32,6 +32,38 @@ class ContainerCommandsTest {
         dev.hull.image.SnapshotStore.deleteTree(root);
     }
 
+    @Test
+    void stopAndRestartSendTheSignalGivenWithDockersTimeoutFlag() throws Exception {
+        String name = "cc-stopsig";
+        ok("run", "-d", "--name", name, "--network", "none", "busybox", "sh", "-c", "trap 'echo got-USR1; exit 7'"
+                + " USR1; trap '' TERM; echo ready; while :; do sleep 0.1; done");
+        try {
+            awaitLogLines(name, 1);
+            ok("stop", "-s", "USR1", "--timeout", "60", name);
+            assertThat(ok("inspect", "-f", "{{.State.ExitCode}}", name).out())
+                    .as("ended by its USR1 trap (SIGKILL would be 137)").isEqualTo("7\n");
+            ok("restart", "--signal", "SIGUSR1", "-t", "60", name);
+            awaitLogLines(name, 3); // ready, got-USR1, ready
+            ok("stop", "-s", "10", "--time", "60", name); // a number; --time, docker's old name
+            assertThat(ok("inspect", "-f", "{{.State.ExitCode}}", name).out()).isEqualTo("7\n");
+            assertThat(ok("logs", name).out()).isEqualTo("ready\ngot-USR1\nready\ngot-USR1\n");
+            HullCommand.Result bad = hull.run("stop", "-s", "NOPE", name);
+            assertThat(bad.exit()).as(bad.toString()).isEqualTo(1);
+            assertThat(bad.err()).contains("invalid signal \"NOPE\"");
+        } finally {
+            hull.run("rm", "-f", name);
+        }
+    }
+
+    /** Polls the container's log until it has at least n lines. */
+    static void awaitLogLines(String name, int n) throws Exception {
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (ok("logs", name).out().lines().count() < n) {
+            assertThat(System.nanoTime()).as(name + ": fewer than " + n + " log lines").isLessThan(deadline);
+            Thread.sleep(50);
+        }
+    }
+
     static HullCommand.Result ok(String... args) throws Exception {
         HullCommand.Result r = hull.run(args);
         assertThat(r.exit()).as("hull " + String.join(" ", args) + "\n" + r).isZero();

@@ -109,9 +109,26 @@ class RunFlagsTest {
         assertThat(r.exit()).isNotZero();
         assertThat(r.err()).contains("Read-only file system");
         assertThat(host.resolve("out2")).doesNotExist();
-        assertThat(catchMessage("-v", "/nonexistent/dir:/x", "busybox", "true")).contains("-v /nonexistent/dir:/x")
-                .contains("does not exist");
+        // docker's -v makes a missing host directory, its parents too (--mount refuses: RunMountDeviceTest)
+        Path missing = f.dir.resolve("made-by-v/sub");
+        assertThat(f.output("--rm", "-v", missing + ":/x", "busybox", "sh", "-c", "echo in > /x/f; echo ok"))
+                .isEqualTo("ok\n");
+        assertThat(Files.readString(missing.resolve("f"))).isEqualTo("in\n");
+        assertThat(Files.isDirectory(missing, java.nio.file.LinkOption.NOFOLLOW_LINKS)).isTrue();
         assertThat(catchMessage("-v", host + ":/x:rx", "busybox", "true")).contains("ro or rw");
+    }
+
+    @Test
+    void dockersUpFrontRefusals() throws Exception {
+        assertThat(catchMessage("-v", "/tmp:/", "busybox", "true")).contains("invalid volume specification: '/tmp:/'")
+                .contains("destination can't be '/'");
+        assertThat(catchMessage("-v", "/tmp://", "busybox", "true")).contains("destination can't be '/'");
+        assertThat(catchMessage("-m", "4m", "busybox", "true")).contains("Minimum memory limit allowed is 6MB");
+        int cpus = Runtime.getRuntime().availableProcessors();
+        assertThat(catchMessage("--cpus", String.valueOf(cpus + 1), "busybox", "true"))
+                .contains("range of CPUs is from 0.01 to " + cpus + ".00, as there are only " + cpus + " CPUs available");
+        assertThat(f.output("--rm", "-m", "6m", "--cpus", String.valueOf(cpus), "busybox", "echo", "ok"))
+                .as("the bounds themselves are allowed").isEqualTo("ok\n");
     }
 
     @Test

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * docker's --mount, --device, --device-cgroup-rule, --pid, --ipc, --uts and --volumes-from through the
+ * docker's --mount, --device, --device-cgroup-rule, --pid, --ipc, --uts, --cgroupns and --volumes-from through the
  * real {@code hull} command (warm or cold, {@link HullCommand}): what the container sees of each, and
  * docker's refusals with docker's words.
  */
@@ -178,6 +178,27 @@ class RunMountDeviceTest {
         refused("--uts: invalid UTS mode", "--uts", "container:x");
         refused("invalid IPC mode: elsewhere", "--ipc", "elsewhere");
         refused("--sysctl kernel.shmmax: not allowed with --ipc host", "--ipc", "host", "--sysctl", "kernel.shmmax=1");
+    }
+
+    @Test
+    void cgroupnsHostOrPrivate() throws Exception {
+        String host = Files.readSymbolicLink(Path.of("/proc/self/ns/cgroup")).toString();
+        String[] own = run("--cgroupns", "host", "busybox", "sh", "-c", "readlink /proc/self/ns/cgroup; grep -m1"
+                + " :pids: /proc/self/cgroup").split("\n");
+        assertThat(own[0]).as("--cgroupns host: the host's namespace").isEqualTo(host);
+        assertThat(own[1]).as("its cgroup's full path").matches("[0-9]+:pids:/.+");
+        for (String[] flags : new String[][] {{}, {"--cgroupns", "private"}}) {
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(flags));
+            args.addAll(java.util.List.of("busybox", "sh", "-c", "readlink /proc/self/ns/cgroup; grep -m1 :pids:"
+                    + " /proc/self/cgroup"));
+            String[] priv = run(args.toArray(String[]::new)).split("\n");
+            assertThat(priv[0]).as("private (the default): its own").isNotEqualTo(host);
+            assertThat(priv[1]).matches("[0-9]+:pids:/");
+        }
+        hull.ok("create", "--name", "mountdev-cgns", "--network", "none", "--cgroupns", "host", "busybox", "true");
+        assertThat(hull.ok("inspect", "-f", "{{.HostConfig.CgroupnsMode}}", "mountdev-cgns").out()).isEqualTo("host\n");
+        hull.ok("rm", "mountdev-cgns");
+        refused("--cgroupns: invalid CGROUP mode", "--cgroupns", "container:x");
     }
 
     @Test

@@ -233,11 +233,7 @@ final class Containers {
             x.empty(304);
             return;
         }
-        if (x.param("signal") != null && !x.param("signal").isEmpty()) {
-            throw ApiError.notImplemented("stop with a signal other than the container's stop signal is not"
-                    + " supported by Hull yet");
-        }
-        e.stop(c.id(), x.intParam("t"));
+        e.stop(c.id(), x.intParam("t"), x.param("signal"));
         x.empty(204);
     }
 

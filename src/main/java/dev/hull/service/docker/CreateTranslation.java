@@ -56,7 +56,8 @@ final class CreateTranslation {
                 "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth", "VolumeDriver");
         for (String mode : List.of("CgroupnsMode", "Isolation")) {
             String v = hc.path(mode).asText("");
-            if (!v.isEmpty() && !v.equals("private") && !v.equals("default")) {
+            if (!v.isEmpty() && !v.equals("private") && !v.equals("default")
+                    && !(mode.equals("CgroupnsMode") && v.equals("host"))) {
                 throw ApiError.badRequest("HostConfig." + mode + " " + v + " is not supported by Hull");
             }
         }
@@ -407,7 +408,7 @@ final class CreateTranslation {
                 + " default), auto[:size=N] or private (a user namespace of its own)");
     }
 
-    /** PidMode, IpcMode, UTSMode, Devices, DeviceCgroupRules and VolumesFrom, as the flags of their names. */
+    /** PidMode, IpcMode, UTSMode, CgroupnsMode, Devices, DeviceCgroupRules and VolumesFrom, as the flags of their names. */
     private static void namespacesAndDevices(CreateOptions o, JsonNode hc) throws ApiError {
         o.pid = emptyToNull(hc.path("PidMode").asText(""));
         o.ipc = emptyToNull(hc.path("IpcMode").asText(""));
@@ -415,6 +416,7 @@ final class CreateTranslation {
             o.ipc = null;
         }
         o.uts = emptyToNull(hc.path("UTSMode").asText(""));
+        o.cgroupns = "host".equals(hc.path("CgroupnsMode").asText("")) ? "host" : null;
         for (JsonNode d : hc.path("Devices")) {
             String host = d.path("PathOnHost").asText("");
             String ctr = d.path("PathInContainer").asText("");
