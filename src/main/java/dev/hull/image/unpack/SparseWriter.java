@@ -20,6 +20,12 @@ final class SparseWriter {
         void wrote(long bytes) throws IOException;
     }
 
+    /** Writes b[start, end) at the chunk's offset + start. */
+    @FunctionalInterface
+    private interface Run {
+        void write(int start, int end) throws IOException;
+    }
+
     private static final int BLOCK = 4096, CHUNK = 64 * 1024;
     private static final byte[] ZEROS = new byte[BLOCK];
     private final byte[] buf = new byte[CHUNK];
@@ -30,40 +36,15 @@ final class SparseWriter {
      * FileChannel cannot extend a file without writing), which costs one block.
      */
     long write(InputStream in, Path dst, Progress progress) throws IOException {
-        long pos = 0, dataEnd = 0;
         try (FileChannel ch = FileChannel.open(dst, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                 LinkOption.NOFOLLOW_LINKS)) {
-            for (;;) {
-                int n = in.readNBytes(buf, 0, CHUNK);
-                if (n == 0) {
-                    break;
-                }
-                long written = 0;
-                for (int start = 0; start < n; ) {
-                    int len = Math.min(BLOCK, n - start);
-                    if (isZero(start, len)) {
-                        start += len;
-                        continue;
-                    }
-                    int end = start + len; // extend the run over the following non-zero blocks
-                    while (end < n && !isZero(end, Math.min(BLOCK, n - end))) {
-                        end += Math.min(BLOCK, n - end);
-                    }
-                    writeFully(ch, ByteBuffer.wrap(buf, start, end - start), pos + start);
-                    written += end - start;
-                    dataEnd = pos + end;
-                    start = end;
-                }
-                pos += n;
-                if (written > 0) {
-                    progress.wrote(written);
-                }
+            long[] at = {0};
+            long dataEnd = copy(in, progress, (s, e) -> writeFully(ch, ByteBuffer.wrap(buf, s, e - s), at[0] + s), at);
+            if (at[0] > dataEnd) {
+                writeFully(ch, ByteBuffer.wrap(ZEROS, 0, 1), at[0] - 1);
             }
-            if (pos > dataEnd) {
-                writeFully(ch, ByteBuffer.wrap(ZEROS, 0, 1), pos - 1);
-            }
+            return at[0];
         }
-        return pos;
     }
 
     /**
@@ -71,102 +52,82 @@ final class SparseWriter {
      * all-zero blocks skipped, the length set with ftruncate when the file ends in a hole.
      */
     long write(InputStream in, NewFile f, Progress progress) throws IOException {
-        long pos = 0, dataEnd = 0;
+        long[] at = {0};
+        long dataEnd = copy(in, progress, (s, e) -> f.pwrite(buf, s, e - s, at[0] + s), at);
+        if (at[0] > dataEnd) {
+            f.truncate(at[0]);
+        }
+        return at[0];
+    }
+
+    /**
+     * Reads in by chunks into buf, handing each chunk's data runs to run (at[0]: the chunk's offset in
+     * the file, the file's size at the end); returns where the last data ends.
+     */
+    private long copy(InputStream in, Progress progress, Run run, long[] at) throws IOException {
+        long dataEnd = 0;
         for (;;) {
             int n = in.readNBytes(buf, 0, CHUNK);
             if (n == 0) {
-                break;
+                return dataEnd;
             }
-            long written = writeRuns(buf, n, f, pos);
-            if (written > 0) {
-                dataEnd = pos + lastDataEnd;
-                progress.wrote(written);
+            long[] written = {0};
+            int last = dataRuns(buf, n, (s, e) -> {
+                run.write(s, e);
+                written[0] += e - s;
+            });
+            if (written[0] > 0) {
+                dataEnd = at[0] + last;
+                progress.wrote(written[0]);
             }
-            pos += n;
+            at[0] += n;
         }
-        if (pos > dataEnd) {
-            f.truncate(pos);
-        }
-        return pos;
     }
-
-    private int lastDataEnd; // set by writeRuns: the end of the last run written within its chunk
 
     /** As {@link #writeAll(byte[], Path)}, into a file just made; thread-safe (nothing shared). */
     static void writeAll(byte[] data, NewFile f) throws IOException {
-        int n = data.length, dataEnd = 0;
-        for (int start = 0; start < n; ) {
-            int len = Math.min(BLOCK, n - start);
-            if (isZero(data, start, len)) {
-                start += len;
-                continue;
-            }
-            int end = start + len;
-            while (end < n && !isZero(data, end, Math.min(BLOCK, n - end))) {
-                end += Math.min(BLOCK, n - end);
-            }
-            f.pwrite(data, start, end - start, start);
-            dataEnd = end;
-            start = end;
+        int dataEnd = dataRuns(data, data.length, (s, e) -> f.pwrite(data, s, e - s, s));
+        if (data.length > dataEnd) {
+            f.truncate(data.length);
         }
-        if (n > dataEnd) {
-            f.truncate(n);
-        }
-    }
-
-    /** Writes the non-zero block runs of b[0, n) at pos + their offset; returns the bytes written. */
-    private long writeRuns(byte[] b, int n, NewFile f, long pos) throws IOException {
-        long written = 0;
-        for (int start = 0; start < n; ) {
-            int len = Math.min(BLOCK, n - start);
-            if (isZero(b, start, len)) {
-                start += len;
-                continue;
-            }
-            int end = start + len;
-            while (end < n && !isZero(b, end, Math.min(BLOCK, n - end))) {
-                end += Math.min(BLOCK, n - end);
-            }
-            f.pwrite(b, start, end - start, pos + start);
-            written += end - start;
-            lastDataEnd = end;
-            start = end;
-        }
-        return written;
-    }
-
-    private boolean isZero(int off, int len) {
-        return isZero(buf, off, len);
-    }
-
-    private static boolean isZero(byte[] b, int off, int len) {
-        return Arrays.mismatch(b, off, off + len, ZEROS, 0, len) < 0;
     }
 
     /** Creates dst (which must not exist; never followed) holding data, sparse as {@link #write} does. Thread-safe. */
     static void writeAll(byte[] data, Path dst) throws IOException {
         try (FileChannel ch = FileChannel.open(dst, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                 LinkOption.NOFOLLOW_LINKS)) {
-            int n = data.length;
-            long dataEnd = 0;
-            for (int start = 0; start < n; ) {
-                int len = Math.min(BLOCK, n - start);
-                if (isZero(data, start, len)) {
-                    start += len;
-                    continue;
-                }
-                int end = start + len;
-                while (end < n && !isZero(data, end, Math.min(BLOCK, n - end))) {
-                    end += Math.min(BLOCK, n - end);
-                }
-                writeFully(ch, ByteBuffer.wrap(data, start, end - start), start);
-                dataEnd = end;
-                start = end;
-            }
-            if (n > dataEnd) {
-                writeFully(ch, ByteBuffer.wrap(ZEROS, 0, 1), n - 1);
+            int dataEnd = dataRuns(data, data.length, (s, e) -> writeFully(ch, ByteBuffer.wrap(data, s, e - s), s));
+            if (data.length > dataEnd) {
+                writeFully(ch, ByteBuffer.wrap(ZEROS, 0, 1), data.length - 1);
             }
         }
+    }
+
+    /**
+     * Hands run each longest stretch of b[0, n) made of blocks that are not all zero (a block: BLOCK
+     * bytes from a multiple of BLOCK, the last one shorter); returns the end of the last (0: none).
+     */
+    private static int dataRuns(byte[] b, int n, Run run) throws IOException {
+        int last = 0;
+        for (int start = 0; start < n; ) {
+            int len = Math.min(BLOCK, n - start);
+            if (isZero(b, start, len)) {
+                start += len;
+                continue;
+            }
+            int end = start + len; // extend the run over the following non-zero blocks
+            while (end < n && !isZero(b, end, Math.min(BLOCK, n - end))) {
+                end += Math.min(BLOCK, n - end);
+            }
+            run.write(start, end);
+            last = end;
+            start = end;
+        }
+        return last;
+    }
+
+    private static boolean isZero(byte[] b, int off, int len) {
+        return Arrays.mismatch(b, off, off + len, ZEROS, 0, len) < 0;
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer b, long position) throws IOException {
