@@ -178,9 +178,9 @@ class MachineTest {
         ok("machine", "stop", name);
         JsonNode st = inspect(name).get("State");
         assertThat(st.get("Status").asText()).isEqualTo("exited");
-        assertThat(st.get("ExitCode").asInt()).as("systemd's exit, not 137 (SIGKILL)").isZero();
+        assertThat(st.get("ExitCode").asInt()).as("a power-off (exit 0), not 137 (SIGKILL)").isZero();
         String console = ok("machine", "logs", name).out();
-        assertThat(console).contains("Welcome to").contains("shutdown.target").contains("Exiting container.");
+        assertThat(console).contains("Welcome to").contains("shutdown.target").contains("Powering off.");
         assertThat(console).doesNotContain("console-getty.service: Failed");
 
         ok("machine", "start", name);
