@@ -180,7 +180,7 @@ class MachineTest {
         assertThat(st.get("Status").asText()).isEqualTo("exited");
         assertThat(st.get("ExitCode").asInt()).as("a power-off (exit 0), not 137 (SIGKILL)").isZero();
         String console = ok("machine", "logs", name).out();
-        assertThat(console).contains("Welcome to").contains("shutdown.target").contains("Powering off.");
+        assertThat(console).contains("Welcome to").contains("shutdown.target").contains("Halting system."); // SIGRTMIN+3: halt.target
         assertThat(console).doesNotContain("console-getty.service: Failed");
 
         ok("machine", "start", name);
