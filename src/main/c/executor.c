@@ -81,6 +81,7 @@ enum {
                          * idmapped detached copy (tree N), a plain one if uid_map is ""; label names it in errors */
     OP_OVERLAY_TREE = 15, /* str label, str uid_map, str gid_map, u64 nlower, str lower..., (str key, str value)...:
                            * a detached overlay on idmapped lower layers (tree N) */
+    OP_MONITOR_IDMAP = 16, /* str uid_map, str gid_map: written by the monitor for a restarted init's user namespace */
     /* Child ops */
     OP_SETUID = 20,     /* u64 uid */
     OP_SETGID = 21,     /* u64 gid */
@@ -1923,6 +1924,17 @@ pid_t restart_init(char *err, size_t cap)
     if (clone_init(err, cap)) return -1;
     char msg[4097];
     ssize_t n = 0;
+    if (monitor.uid_map) { /* its new user namespace: the maps Java wrote for the first init */
+        const char *file[2] = {"uid_map", "gid_map"}, *map[2] = {monitor.uid_map, monitor.gid_map};
+        for (int i = 0; i < 2; i++) {
+            char path[64];
+            snprintf(path, sizeof path, "/proc/%d/%s", (int)child, file[i]);
+            if (write_str(path, map[i])) {
+                snprintf(err, cap, "restart: write %s: %s", file[i], strerror(errno));
+                goto failed;
+            }
+        }
+    }
     for (int i = 0; i < monitor.ncgroups; i++) {
         char pid[32];
         int len = snprintf(pid, sizeof pid, "%d", (int)child);
@@ -2046,6 +2058,7 @@ int main(int argc, char **argv)
             if (monitor.ncgroups == MONITOR_MAX_CGROUPS) fail("more than %d monitor cgroups", MONITOR_MAX_CGROUPS);
             monitor.cgroup_procs[monitor.ncgroups++] = str(o, 0);
             break;
+        case OP_MONITOR_IDMAP: monitor.uid_map = str(o, 0); monitor.gid_map = str(o, 1); break;
         case OP_MONITOR_ON_EXIT: monitor.on_exit = strv(o); break;
         case OP_MONITOR_ON_END: monitor.on_end = strv(o); break;
         case OP_MONITOR_HEALTH:

@@ -30,7 +30,7 @@ struct monitor_config {
     const char *log_path;     /* json-file log ("" for none) */
     uint64_t log_max_size;    /* bytes; 0: unlimited */
     uint64_t log_max_files;   /* rotated files kept, incl. the live one (>= 1) */
-    uint64_t restart_mode;    /* 0 no, 1 on-failure, 2 always, 3 unless-stopped */
+    uint64_t restart_mode;    /* 0 no, 1 on-failure, 2 always, 3 unless-stopped, 4 on-reboot */
     uint64_t restart_max;     /* on-failure: most restarts (0: no limit) */
     const char *stop_marker;  /* exists: the user stopped it, do not restart */
     uint64_t stdin_inherit;   /* 1: the container's stdin is the monitor's (the client's) fd 0 */
@@ -38,6 +38,7 @@ struct monitor_config {
     unsigned char detach_keys[16]; /* typed on the relayed stdin: the client is let go (docker's ctrl-p ctrl-q) */
     size_t detach_len;        /* 0: no detach keys */
     const char *cgroup_procs[MONITOR_MAX_CGROUPS]; /* where a restarted init's pid is written */
+    const char *uid_map, *gid_map; /* a restarted init's user namespace maps (NULL: no user namespace made) */
     int ncgroups;
     char **on_exit;           /* argv run (exec'd) when the container is done for good (--rm) */
     char **on_end;            /* ... when it ended by itself: no stop was asked (network clean-up) */

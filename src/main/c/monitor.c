@@ -688,11 +688,16 @@ static void reload_policy(void)
     if (r <= 0) return;
     buf[r] = '\0';
     unsigned long mode, max;
-    if (sscanf(buf, "%lu %lu", &mode, &max) == 2 && mode <= 3) {
+    if (sscanf(buf, "%lu %lu", &mode, &max) == 2 && mode <= 4) {
         monitor.restart_mode = mode;
         monitor.restart_max = max;
     }
 }
+
+/* The init ended by reboot(2) in its pid namespace: the kernel kills a namespace's init with SIGHUP
+ * for a reboot (SIGINT for a power-off or halt; no process can send a pid namespace's init a signal
+ * it does not handle, and systemd handles both). Mode 4 (a machine's) restarts only then. */
+static int init_rebooted;
 
 static int should_restart(int code, unsigned restarts)
 {
@@ -701,6 +706,7 @@ static int should_restart(int code, unsigned restarts)
     switch (monitor.restart_mode) {
     case 1: return code != 0 && (monitor.restart_max == 0 || restarts < monitor.restart_max);
     case 2: case 3: return 1;
+    case 4: return init_rebooted;
     default: return 0;
     }
 }
@@ -744,6 +750,10 @@ void monitor_run(pid_t init, int is_attached)
         }
         int status = watch(init);
         int code = exit_code(status);
+        init_rebooted = WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP;
+        /* a machine's power-off or halt (reboot(2): SIGINT to its init) is a clean end, as systemd's own
+         * exit without CAP_SYS_BOOT was */
+        if (monitor.restart_mode == 4 && WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) code = 0;
         now_rfc3339(finished, sizeof finished);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         char error[512] = "";
@@ -783,6 +793,7 @@ void monitor_run(pid_t init, int is_attached)
                 error[el] = '\0';
             }
             code = 125;
+            init_rebooted = 0; /* a reboot whose new init failed to start is not retried */
             clock_gettime(CLOCK_MONOTONIC, &t0);
             t1 = t0;
             again = should_restart(code, restarts);

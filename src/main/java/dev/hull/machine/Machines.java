@@ -86,6 +86,11 @@ public final class Machines {
         o.pidsLimit = r.pids();
         o.stopSignal = STOP_SIGNAL;
         o.stopTimeout = STOP_TIMEOUT;
+        // reboot inside restarts it: systemd's reboot(2) needs CAP_SYS_BOOT, which in a pid namespace of
+        // its own only ends that namespace's init (SIGHUP; SIGINT for a power-off), and the monitor starts
+        // it again on that signal alone (a power-off, a crash or hull machine stop leave it stopped)
+        o.capAdd.add("CAP_SYS_BOOT");
+        o.restart = "on-reboot";
         o.storageOpts = storageOpts; // --disk: its writable layer on a sized disk of its own
         // unprivileged by default: its root is a range of host ids of its own (leased until machine rm), its
         // template seen through idmapped layers; --privileged: the host's ids, as a machine before user namespaces

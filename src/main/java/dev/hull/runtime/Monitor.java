@@ -33,7 +33,10 @@ public record Monitor(Path statusFile, Path logFile, long logMaxSize, int logMax
      */
     public record Health(long intervalMs, long startIntervalMs, long startPeriodMs, List<String> argv) {}
 
-    /** docker's restart policies: no, on-failure[:N], always, unless-stopped. */
+    /**
+     * docker's restart policies: no, on-failure[:N], always, unless-stopped; and on-reboot (a machine's):
+     * only when the init ended by reboot(2) in its pid namespace (killed by SIGHUP), as LXC restarts one.
+     */
     public record RestartPolicy(String name, int maxRetries) {
         public static final RestartPolicy NO = new RestartPolicy("no", 0);
 
@@ -43,7 +46,7 @@ public record Monitor(Path statusFile, Path logFile, long logMaxSize, int logMax
             }
             String[] p = text.split(":", 2);
             switch (p[0]) {
-                case "always", "unless-stopped" -> {
+                case "always", "unless-stopped", "on-reboot" -> {
                     if (p.length > 1) {
                         throw new IllegalArgumentException("--restart " + text + ": a retry count only goes with"
                                 + " on-failure");
@@ -70,12 +73,13 @@ public record Monitor(Path statusFile, Path logFile, long logMaxSize, int logMax
             }
         }
 
-        /** The code the monitor understands: 0 no, 1 on-failure, 2 always, 3 unless-stopped. */
+        /** The code the monitor understands: 0 no, 1 on-failure, 2 always, 3 unless-stopped, 4 on-reboot. */
         public int mode() {
             return switch (name) {
                 case "on-failure" -> 1;
                 case "always" -> 2;
                 case "unless-stopped" -> 3;
+                case "on-reboot" -> 4;
                 default -> 0;
             };
         }

@@ -113,6 +113,11 @@ public final class PlanBuilder {
             for (Path dir : ctx.cgroupDirs()) {
                 plan.monitorCgroup(dir.resolve("cgroup.procs").toString());
             }
+            if (spec.linux() != null && spec.linux().namespace("user").map(n -> n.path() == null).orElse(false)
+                    && dev.hull.linux.Syscalls.getuid() == 0) { // a restart's new init gets the maps the first one got
+                plan.monitorIdMaps(RootlessRuntime.mapText(spec.linux().uidMappings()),
+                        RootlessRuntime.mapText(spec.linux().gidMappings()));
+            }
             if (!mon.onExit().isEmpty()) {
                 plan.monitorOnExit(mon.onExit());
             } else if (!mon.onEnd().isEmpty()) {

@@ -183,12 +183,17 @@ public final class RootlessRuntime {
     }
 
     private static void write(Path file, List<IdMapping> maps) throws IOException {
+        // One write: the kernel accepts a map only once, whole.
+        Files.writeString(file, mapText(maps));
+    }
+
+    /** A uid_map/gid_map file's text: "containerID hostID size" lines. */
+    static String mapText(List<IdMapping> maps) {
         StringBuilder sb = new StringBuilder();
         for (IdMapping m : maps) {
             sb.append(m.containerID()).append(' ').append(m.hostID()).append(' ').append(m.size()).append('\n');
         }
-        // One write: the kernel accepts a map only once, whole.
-        Files.writeString(file, sb.toString());
+        return sb.toString();
     }
 
     private static void helper(String tool, int pid, List<IdMapping> maps) throws IOException, RuntimeError {

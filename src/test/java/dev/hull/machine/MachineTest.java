@@ -178,9 +178,9 @@ class MachineTest {
         ok("machine", "stop", name);
         JsonNode st = inspect(name).get("State");
         assertThat(st.get("Status").asText()).isEqualTo("exited");
-        assertThat(st.get("ExitCode").asInt()).as("systemd's exit, not 137 (SIGKILL)").isZero();
+        assertThat(st.get("ExitCode").asInt()).as("a power-off (exit 0), not 137 (SIGKILL)").isZero();
         String console = ok("machine", "logs", name).out();
-        assertThat(console).contains("Welcome to").contains("shutdown.target").contains("Exiting container.");
+        assertThat(console).contains("Welcome to").contains("shutdown.target").contains("Halting system."); // SIGRTMIN+3: halt.target
         assertThat(console).doesNotContain("console-getty.service: Failed");
 
         ok("machine", "start", name);
@@ -233,6 +233,43 @@ class MachineTest {
         ok("machine", "restart", name);
         assertBooted(name);
         assertThat(inspect(name).get("State").get("Status").asText()).isEqualTo("running");
+    }
+
+    /** systemctl reboot inside: the machine boots again (a new init); poweroff inside: it stops, exit 0, for good. */
+    @Test
+    void rebootInsideBootsItAgainAndPowerOffInsideStopsIt() throws Exception {
+        String name = unique("mt-reboot");
+        ok("machine", "create", name, "--network", "none");
+        made.add(name);
+        ok("machine", "start", name);
+        assertBooted(name);
+        long pid = inspect(name).get("State").get("Pid").asLong();
+        hull.run("machine", "exec", name, "systemctl", "reboot"); // its exec may end with the machine's processes
+        JsonNode m = inspect(name);
+        for (long end = System.nanoTime() + 180_000_000_000L; System.nanoTime() < end
+                && !(m.get("RestartCount").asInt() >= 1 && m.get("State").get("Status").asText().equals("running"));) {
+            Thread.sleep(250);
+            m = inspect(name);
+        }
+        assertThat(m.get("State").get("Status").asText()).as("running again after the reboot: " + m.get("State"))
+                .isEqualTo("running");
+        assertThat(m.get("RestartCount").asInt()).isEqualTo(1);
+        assertThat(m.get("State").get("Pid").asLong()).as("a new init").isNotEqualTo(pid);
+        assertBooted(name);
+        assertThat(ok("machine", "logs", name).out()).contains("Rebooting.");
+        assertThat(ok("machine", "exec", name, "cat", "/proc/1/comm").out().strip()).isEqualTo("systemd");
+
+        hull.run("machine", "exec", name, "systemctl", "poweroff");
+        m = inspect(name);
+        for (long end = System.nanoTime() + 180_000_000_000L; System.nanoTime() < end
+                && !m.get("State").get("Status").asText().equals("exited");) {
+            Thread.sleep(250);
+            m = inspect(name);
+        }
+        assertThat(m.get("State").get("Status").asText()).as(m.get("State").toString()).isEqualTo("exited");
+        assertThat(m.get("State").get("ExitCode").asInt()).as("a clean power-off").isZero();
+        assertThat(m.get("RestartCount").asInt()).as("no restart after a power-off").isEqualTo(1);
+        assertThat(ok("machine", "logs", name).out()).contains("Powering off.");
     }
 
     /** An interactive {@code hull machine console} under script(1) (a terminal): keys in, output read as it comes. */

@@ -19,7 +19,7 @@ public final class Plan {
     static final int OP_MODE = 1, OP_SETNS = 2, OP_UNSHARE = 3, OP_WRITE = 4, OP_ABORT_UNLINK = 5,
             OP_ABORT_RMDIR = 6, OP_CLONE = 7, OP_RESERVE = 8, OP_MONITOR = 9, OP_MONITOR_CGROUP = 10,
             OP_MONITOR_ON_EXIT = 11, OP_MONITOR_ON_END = 12, OP_MONITOR_HEALTH = 13, OP_IDMAP_TREE = 14,
-            OP_OVERLAY_TREE = 15;
+            OP_OVERLAY_TREE = 15, OP_MONITOR_IDMAP = 16;
     // Child ops
     static final int OP_SETUID = 20, OP_SETGID = 21, OP_SETGROUPS = 22, OP_SETSID = 23, OP_SETHOSTNAME = 24,
             OP_SETDOMAINNAME = 25, OP_OPEN_ROOT = 26, OP_MOUNT = 27, OP_MKNOD = 28, OP_SYMLINK = 29,
@@ -82,7 +82,8 @@ public final class Plan {
     /**
      * The executor stays as the container's monitor (see docs/executor-protocol.md): it holds the
      * container's stdout/stderr, logs them, records the status and restarts the init per the policy.
-     * restartMode: 0 no, 1 on-failure (at most restartMax restarts, 0 no limit), 2 always, 3 unless-stopped.
+     * restartMode: 0 no, 1 on-failure (at most restartMax restarts, 0 no limit), 2 always, 3 unless-stopped,
+     * 4 on-reboot.
      */
     public Plan monitor(String statusFile, String logFile, long logMaxSize, long logMaxFiles, long restartMode,
             long restartMax, String stopMarker, boolean stdinInherit, String detachKeys, boolean stdinPipe) {
@@ -92,6 +93,11 @@ public final class Plan {
     }
     /** A cgroup.procs file the monitor puts a restarted init into. */
     public Plan monitorCgroup(String procsFile) { return op(OP_MONITOR_CGROUP, procsFile); }
+    /**
+     * The uid_map and gid_map texts ("containerID hostID size" lines) of a container whose init makes a
+     * user namespace: the monitor (host root) writes them for a restarted init, as Java does for the first.
+     */
+    public Plan monitorIdMaps(String uidMap, String gidMap) { return op(OP_MONITOR_IDMAP, uidMap, gidMap); }
     /** A command the monitor execs once the container has ended for good (--rm). */
     public Plan monitorOnExit(List<String> argv) { return op(OP_MONITOR_ON_EXIT, argv.toArray()); }
     public Plan monitorOnEnd(List<String> argv) { return op(OP_MONITOR_ON_END, argv.toArray()); }
