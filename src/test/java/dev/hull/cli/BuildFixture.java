@@ -45,6 +45,34 @@ final class BuildFixture implements AutoCloseable {
         return JSON.readTree(home.resolve("content/blobs/sha256").resolve(id).toFile());
     }
 
+    /** The image's layer digests, lowest first. */
+    java.util.List<String> layers(String image) throws Exception {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        JSON.readTree(ok("image", "inspect", image).out()).get(0).path("Hull").path("Layers")
+                .forEach(l -> out.add(l.path("digest").asText()));
+        return out;
+    }
+
+    /** The image's layer blobs (all, or only those the build added to busybox's), decompressed: every entry. */
+    Map<String, byte[]> layerFiles(String image, boolean all) throws Exception {
+        java.util.List<String> layers = layers(image);
+        if (!all) {
+            layers.removeAll(layers("busybox"));
+        }
+        Map<String, byte[]> out = new java.util.LinkedHashMap<>();
+        for (String l : layers) {
+            Path blob = home.resolve("content/blobs/sha256").resolve(l.substring(7));
+            try (java.io.InputStream f = dev.hull.image.unpack.Compression.decompressAny(
+                    new java.io.BufferedInputStream(Files.newInputStream(blob)));
+                    var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(f)) {
+                for (org.apache.commons.compress.archivers.tar.TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
+                    out.put(e.getName(), in.readAllBytes());
+                }
+            }
+        }
+        return out;
+    }
+
     /** Nothing of a build is left: no container, no mount of the store, no temp dirs, no half snapshot. */
     void nothingLeftBehind() throws Exception {
         assertThat(hull.run("ps", "-a", "-q").out()).as("containers").isEmpty();

@@ -4,18 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.hull.image.unpack.Compression;
-import java.io.BufferedInputStream;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -49,29 +43,11 @@ class BuildRunFeaturesTest {
     }
 
     static List<String> layers(String image) throws Exception {
-        List<String> out = new ArrayList<>();
-        JSON.readTree(ok("image", "inspect", image).out()).get(0).path("Hull").path("Layers")
-                .forEach(l -> out.add(l.path("digest").asText()));
-        return out;
+        return fx.layers(image);
     }
 
-    /** The image's layer blobs (all, or only those the build added to busybox's), decompressed: every entry. */
     static Map<String, byte[]> layerFiles(String image, boolean all) throws Exception {
-        List<String> layers = layers(image);
-        if (!all) {
-            layers.removeAll(layers("busybox"));
-        }
-        Map<String, byte[]> out = new java.util.LinkedHashMap<>();
-        for (String l : layers) {
-            Path blob = fx.home.resolve("content/blobs/sha256").resolve(l.substring(7));
-            try (InputStream f = Compression.decompressAny(new BufferedInputStream(Files.newInputStream(blob)));
-                    TarArchiveInputStream in = new TarArchiveInputStream(f)) {
-                for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
-                    out.put(e.getName(), in.readAllBytes());
-                }
-            }
-        }
-        return out;
+        return fx.layerFiles(image, all);
     }
 
     static boolean contains(byte[] hay, byte[] needle) {

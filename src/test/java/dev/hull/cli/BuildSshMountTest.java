@@ -3,9 +3,6 @@ package dev.hull.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.hull.image.unpack.Compression;
-import java.io.BufferedInputStream;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,8 +13,6 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -193,25 +188,6 @@ class BuildSshMountTest {
 
     /** Every entry of the layers the build added to busybox's. */
     static Map<String, byte[]> layerFiles(String image) throws Exception {
-        List<String> layers = layers(image);
-        layers.removeAll(layers("busybox"));
-        Map<String, byte[]> out = new java.util.LinkedHashMap<>();
-        for (String l : layers) {
-            Path blob = fx.home.resolve("content/blobs/sha256").resolve(l.substring(7));
-            try (InputStream f = Compression.decompressAny(new BufferedInputStream(Files.newInputStream(blob)));
-                    TarArchiveInputStream in = new TarArchiveInputStream(f)) {
-                for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
-                    out.put(e.getName(), in.readAllBytes());
-                }
-            }
-        }
-        return out;
-    }
-
-    static List<String> layers(String image) throws Exception {
-        List<String> out = new ArrayList<>();
-        BuildFixture.JSON.readTree(fx.ok("image", "inspect", image).out()).get(0).path("Hull").path("Layers")
-                .forEach(l -> out.add(l.path("digest").asText()));
-        return out;
+        return fx.layerFiles(image, false);
     }
 }
