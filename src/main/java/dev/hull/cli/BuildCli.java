@@ -388,6 +388,11 @@ final class BuildCli {
         }
     }
 
+    /** docker history's default table and its headers, for --format 'table TEMPLATE'. */
+    static final String HISTORY_TABLE = "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+    static final Map<String, String> HISTORY_HEADERS = Map.of("ID", "IMAGE", "CreatedSince", "CREATED", "CreatedAt",
+            "CREATED AT", "CreatedBy", "CREATED BY", "Size", "SIZE", "Comment", "COMMENT");
+
     @Command(name = "history", mixinStandardHelpOptions = true, description = {"Show how an image was made: one line per"
         + " history entry of its config, newest first.", "", "Example:", "  hull history app:1"}, sortOptions = false)
     static final class History implements Callable<Integer> {
@@ -398,7 +403,9 @@ final class BuildCli {
         @Option(names = {"-H", "--human"}, negatable = true, defaultValue = "true", fallbackValue = "true",
                 description = "Sizes and dates in human-readable form (default true).")
         boolean human;
-        @Option(names = "--format", paramLabel = "table|json", description = "json: one JSON object a line.")
+        @Option(names = "--format", paramLabel = "FORMAT", description = "table (default), json (one JSON object a"
+                + " line), or a Go template: {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.CreatedBy}} {{.Size}}"
+                + " {{.Comment}}, 'table TEMPLATE' with headers.")
         String format;
         @Parameters(index = "0", paramLabel = "IMAGE")
         String image;
@@ -458,8 +465,18 @@ final class BuildCli {
                     }
                     return 0;
                 }
-                if (format != null && !format.equals("table")) {
-                    throw new IllegalArgumentException("--format " + format + ": use table or json");
+                if (format != null && !format.equals("table")) { // a Go template, as docker history's
+                    Listing listing = Listing.of(format, HISTORY_TABLE, HISTORY_HEADERS);
+                    for (int k = 0; k < rows.size(); k++) {
+                        String[] row = rows.get(k);
+                        ObjectNode o = objects.get(k);
+                        listing.add(new dev.hull.cli.format.GoStruct("*formatter.historyContext").value("ID", row[0])
+                                .value("CreatedSince", row[1]).value("CreatedAt", Rows.goTime(o.path("CreatedAt")
+                                        .asText(null))).value("CreatedBy", row[2]).value("Size", row[3])
+                                .value("Comment", row[4]));
+                    }
+                    listing.print();
+                    return 0;
                 }
                 String[] head = {"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"};
                 int[] w = new int[head.length];

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** --format's Go templates through the real command line: ps, images, volume ls, network ls, df, stats, info, version, inspect. */
+/** --format's Go templates through the real command line: ps, images, volume ls, network ls, df, stats, info, version, inspect, history. */
 class FormatCommandsTest {
     static Path root;
     static HullCommand hull;
@@ -36,6 +36,24 @@ class FormatCommandsTest {
 
     static String ps(String format) throws Exception {
         return ok("ps", "-a", "--filter", "name=fmt-created", "--format", format).out();
+    }
+
+    /** docker history's fields; before, any --format but table and json was refused. */
+    @Test
+    void historyTakesDockersFields() throws Exception {
+        ok("tag", "busybox", "fmt-hist:1");
+        try {
+            String out = ok("history", "--format", "{{.ID}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}", "fmt-hist:1").out();
+            assertThat(out.lines().toList()).hasSize(1).first().asString()
+                    .matches("[0-9a-f]{12}\\|hull: busybox from /bin/busybox\\|[0-9.]+[kM]?B\\|");
+            assertThat(ok("history", "--format", "table {{.CreatedBy}}", "fmt-hist:1").out())
+                    .startsWith("CREATED BY\n");
+            HullCommand.Result r = hull.run("history", "--format", "{{.Nope}}", "fmt-hist:1");
+            assertThat(r.exit()).isNotZero();
+            assertThat(r.err()).contains("can't evaluate field Nope");
+        } finally {
+            hull.run("rmi", "fmt-hist:1");
+        }
     }
 
     @Test
