@@ -27,7 +27,7 @@ public final class HullCli {
             ImageCli.Tag.class, RegistryCli.Pull.class, RegistryCli.Push.class, RegistryCli.Login.class,
             RegistryCli.Logout.class, ArchiveCli.Load.class, ArchiveCli.Save.class, BuildCli.Build.class, BuildCli.History.class,
             BuildCli.BuilderGroup.class, CommitCli.Commit.class, CommitCli.Export.class, CommitCli.Import.class,
-            ImageCli.SystemGroup.class, CommandLine.HelpCommand.class};
+            EventsCli.class, ImageCli.SystemGroup.class, CommandLine.HelpCommand.class};
     /** These can be built alone (no other command adds to them); the system group cannot (df, info, service join it). */
     private static final java.util.Map<String, Class<?>> ALONE = new java.util.HashMap<>();
 

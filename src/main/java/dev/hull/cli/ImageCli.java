@@ -42,8 +42,16 @@ final class ImageCli {
     }
 
     @Command(name = "images", mixinStandardHelpOptions = true, description = {"List images.", "",
-        "Examples:", "  hull images", "  hull images --format json", "  hull images -q busybox"}, sortOptions = false)
+        "Filters (repeatable; values of one key: any; keys: all): dangling=true|false, reference=PATTERN (REPO or"
+            + " REPO:TAG, * within a path part), label=KEY[=VALUE], before=IMAGE, since=IMAGE.", "",
+        "Examples:", "  hull images", "  hull images --format json", "  hull images -q busybox",
+        "  hull images -f dangling=true -q", "  hull images --filter 'reference=app*:1*'"}, sortOptions = false)
     static final class Images implements Callable<Integer> {
+        @Option(names = {"-a", "--all"}, description = "Every image (Hull keeps no intermediate images: the same"
+                + " list; accepted for docker's habit).")
+        boolean all;
+        @Option(names = {"-f", "--filter"}, paramLabel = "KEY=VALUE", description = "Filter (repeatable).")
+        List<String> filters = new ArrayList<>();
         @Option(names = {"-q", "--quiet"}, description = "Only image ids.")
         boolean quiet;
         @Option(names = "--digests", description = "Show repo digests.")
@@ -63,18 +71,20 @@ final class ImageCli {
                 ImageService images = Engine.defaults().images();
                 ImageStore.Metadata m = images.store().read();
                 String repoFilter = repository == null ? null : Reference.parse(repository).name();
+                ImageFilter filter = ImageFilter.of(filters, images);
                 List<Row> rows = new ArrayList<>();
                 for (ImageRecord r : m.images.values()) {
                     long size = unpackedSize(m, r);
                     if (r.names().isEmpty()) {
-                        if (repoFilter == null) {
+                        if (repoFilter == null && filter.test(r, null, images)) {
                             rows.add(new Row(r, "<none>", "<none>", digestOf(r, null), size));
                         }
                         continue;
                     }
                     for (String n : r.names()) {
                         Reference ref = Reference.parse(n);
-                        if (repoFilter == null || repoFilter.equals(ref.name())) {
+                        if ((repoFilter == null || repoFilter.equals(ref.name()))
+                                && filter.test(r, ref.familiarName() + ":" + ref.tag(), images)) {
                             rows.add(new Row(r, ref.familiarName(), ref.tag(), digestOf(r, ref.name()), size));
                         }
                     }

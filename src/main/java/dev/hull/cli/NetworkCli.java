@@ -72,8 +72,13 @@ final class NetworkCli {
     }
 
     @Command(name = "ls", aliases = "list", mixinStandardHelpOptions = true, description = {"List networks.", "",
-        "Examples:", "  hull network ls", "  hull network ls -q", "  hull network ls --format json"})
+        "Filters (repeatable; values of one key: any; keys: all): name=TEXT (part of the name), id=TEXT (part of"
+            + " the id), driver=DRIVER, label=KEY[=VALUE], type=builtin|custom, scope=local.", "",
+        "Examples:", "  hull network ls", "  hull network ls -q", "  hull network ls --format json",
+        "  hull network ls --filter driver=bridge --filter label=team"})
     static final class Ls implements Callable<Integer> {
+        @Option(names = {"-f", "--filter"}, paramLabel = "KEY=VALUE", description = "Filter (repeatable).")
+        List<String> filters = new ArrayList<>();
         @Option(names = {"-q", "--quiet"}, description = "Only names.")
         boolean quiet;
         @Option(names = "--no-trunc", description = "Full ids.")
@@ -89,7 +94,11 @@ final class NetworkCli {
             return ContainerCli.guarded(1, () -> {
                 boolean json = Listing.isJson(format);
                 Listing listing = quiet || json ? null : Listing.of(format, Rows.NETWORKS_TABLE, Rows.NETWORKS_HEADERS);
+                java.util.Map<String, List<String>> f = filters(filters);
                 for (ObjectNode n : all(Engine.defaults(), false)) {
+                    if (!matches(n, f)) {
+                        continue;
+                    }
                     if (quiet) {
                         System.out.println(n.path("Name").asText());
                     } else if (json) {
@@ -105,6 +114,47 @@ final class NetworkCli {
                 }
                 return 0;
             });
+        }
+
+        private static final List<String> KEYS = List.of("name", "id", "driver", "label", "type", "scope");
+
+        static java.util.Map<String, List<String>> filters(List<String> given) throws RuntimeError {
+            java.util.Map<String, List<String>> f = new java.util.LinkedHashMap<>();
+            for (String s : given) {
+                int eq = s.indexOf('=');
+                if (eq <= 0) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--filter " + s + ": use KEY=VALUE");
+                }
+                String k = s.substring(0, eq);
+                if (!KEYS.contains(k)) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "invalid filter '" + k + "'");
+                }
+                String v = s.substring(eq + 1);
+                if (k.equals("type") && !v.equals("builtin") && !v.equals("custom")) {
+                    throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "invalid filter: 'type'='" + v + "'");
+                }
+                f.computeIfAbsent(k, x -> new ArrayList<>()).add(v);
+            }
+            return f;
+        }
+
+        /** docker's network list filters on a network inspect object. */
+        static boolean matches(ObjectNode n, java.util.Map<String, List<String>> f) {
+            String name = n.path("Name").asText();
+            boolean builtin = List.of("bridge", "host", "none").contains(name);
+            java.util.Map<String, String> labels = new java.util.TreeMap<>();
+            n.path("Labels").properties().forEach(e -> labels.put(e.getKey(), e.getValue().asText()));
+            return any(f, "name", v -> name.contains(v)) && any(f, "id", v -> n.path("Id").asText().contains(v))
+                    && any(f, "driver", v -> v.equals(n.path("Driver").asText()))
+                    && any(f, "scope", v -> v.equals(n.path("Scope").asText("local")))
+                    && any(f, "type", v -> v.equals("builtin") == builtin)
+                    && dev.hull.engine.EventMessages.labelsMatch(f, labels);
+        }
+
+        private static boolean any(java.util.Map<String, List<String>> f, String key,
+                java.util.function.Predicate<String> p) {
+            List<String> v = f.get(key);
+            return v == null || v.stream().anyMatch(p);
         }
 
         /** docker's networkContext fields of a network inspect object. */

@@ -27,6 +27,8 @@ final class SystemCli {
         picocli.CommandLine system = hull.getSubcommands().get("system");
         system.addSubcommand("df", new picocli.CommandLine(new Df()));
         system.addSubcommand("info", new picocli.CommandLine(new Info()));
+        system.addSubcommand("events", new picocli.CommandLine(new EventsCli()));
+        system.addSubcommand("prune", new picocli.CommandLine(new SystemPruneCli()));
         hull.addSubcommand("info", new picocli.CommandLine(new Info()));
         hull.addSubcommand("version", new picocli.CommandLine(new VersionCommand()));
     }

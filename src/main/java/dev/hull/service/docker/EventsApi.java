@@ -17,8 +17,7 @@ import java.util.Map;
  * (daemon/events/filter.go): type, event, container, image, network, volume, label.
  */
 final class EventsApi {
-    private static final List<String> FILTERS = List.of("type", "event", "container", "image", "network", "volume",
-            "label", "scope", "daemon");
+    private static final List<String> FILTERS = dev.hull.engine.EventMessages.FILTERS;
 
     boolean route(Exchange x) throws Exception {
         if (!x.is("GET", "events")) {
@@ -83,71 +82,10 @@ final class EventsApi {
 
     /** dockerd's events.Message. */
     static ObjectNode message(EventLog.Event ev) {
-        ObjectNode n = Exchange.JSON.createObjectNode();
-        if (ev.type().equals("container") || ev.type().equals("image")) {
-            n.put("status", ev.action());
-            n.put("id", ev.id());
-            String from = ev.attributes().get("image");
-            if (from != null) {
-                n.put("from", from);
-            }
-        }
-        n.put("Type", ev.type());
-        n.put("Action", ev.action());
-        ObjectNode actor = n.putObject("Actor");
-        actor.put("ID", ev.id());
-        ObjectNode a = actor.putObject("Attributes");
-        ev.attributes().forEach(a::put);
-        n.put("scope", "local");
-        n.put("time", ev.timeNano() / 1_000_000_000L);
-        n.put("timeNano", ev.timeNano());
-        return n;
+        return dev.hull.engine.EventMessages.message(ev);
     }
 
     static boolean include(EventLog.Event ev, Map<String, List<String>> f) {
-        String name = ev.attributes().get("name");
-        return exact(f, "type", ev.type()) && exact(f, "event", ev.action()) && exact(f, "scope", "local")
-                && (!f.containsKey("container") || ev.type().equals("container") && fuzzy(f, "container", ev.id(), name))
-                && (!f.containsKey("network") || ev.type().equals("network") && fuzzy(f, "network", ev.id(), name))
-                && (!f.containsKey("volume") || ev.type().equals("volume") && fuzzy(f, "volume", ev.id(), name))
-                && (!f.containsKey("image") || anyEquals(f.get("image"), ev.attributes().get("image"),
-                        ev.type().equals("image") ? ev.id() : null, untagged(ev.attributes().get("image"))))
-                && Exchange.labelsMatch(f, ev.attributes());
-    }
-
-    private static boolean exact(Map<String, List<String>> f, String key, String value) {
-        List<String> v = f.get(key);
-        return v == null || v.isEmpty() || v.contains(value);
-    }
-
-    /** moby's FuzzyMatch: equal, or a prefix of, the id or the name. */
-    private static boolean fuzzy(Map<String, List<String>> f, String key, String id, String name) {
-        List<String> v = f.get(key);
-        if (v == null || v.isEmpty()) {
-            return true;
-        }
-        for (String s : v) {
-            if (id.startsWith(s) || name != null && (name.equals(s) || name.startsWith(s))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean anyEquals(List<String> wanted, String... values) {
-        for (String v : values) {
-            if (v != null && wanted.contains(v)) {
-                return true;
-            }
-        }
-        return wanted.isEmpty();
-    }
-
-    private static String untagged(String image) {
-        if (image == null) {
-            return null;
-        }
-        int colon = image.lastIndexOf(':');
-        return colon > image.lastIndexOf('/') ? image.substring(0, colon) : image;
+        return dev.hull.engine.EventMessages.include(ev, f);
     }
 }

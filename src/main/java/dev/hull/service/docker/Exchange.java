@@ -173,22 +173,7 @@ final class Exchange {
      * and no "label!" value does.
      */
     static boolean labelsMatch(java.util.Map<String, List<String>> filters, java.util.Map<String, String> labels) {
-        for (String l : filters.getOrDefault("label", List.of())) {
-            if (!hasLabel(labels, l)) {
-                return false;
-            }
-        }
-        for (String l : filters.getOrDefault("label!", List.of())) {
-            if (hasLabel(labels, l)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static boolean hasLabel(java.util.Map<String, String> labels, String filter) {
-        int eq = filter.indexOf('=');
-        return eq < 0 ? labels.containsKey(filter) : filter.substring(eq + 1).equals(labels.get(filter.substring(0, eq)));
+        return dev.hull.engine.EventMessages.labelsMatch(filters, labels);
     }
 
     /** The request body as JSON (an empty body: null JSON). */
