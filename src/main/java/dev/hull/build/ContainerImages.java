@@ -27,9 +27,9 @@ import java.util.Set;
 
 /**
  * Images from containers and tars, and a container's files as a tar: {@code hull commit} (the
- * container's upper layer as a new layer on its image, the container's command, entrypoint, env,
- * working dir, user and labels in the config, then the --change instructions; a running container
- * is paused meanwhile, as docker does), {@code hull export} (its whole filesystem, image layers and
+ * container's upper layer, or on the copy snapshotter what its copy changed, as a new layer on its
+ * image, the container's command, entrypoint, env, working dir, user and labels in the config, then
+ * the --change instructions; a running container is paused meanwhile, as docker does), {@code hull export} (its whole filesystem, image layers and
  * changes merged, as one tar; a running container is paused meanwhile too, as its files are read by
  * host paths) and {@code hull import} (a tar, plain or compressed, as the one layer of
  * an image, with --change).
@@ -56,10 +56,6 @@ public final class ContainerImages {
         try (Closeable frozen = freeze(info); Closeable lease = images.lease();
                 ContainerStore.Locked locked = engine.containers().lock(info)) {
             info = locked.info();
-            if (!"overlay".equals(info.snapshotter())) {
-                throw new BuildException("commit needs the overlay snapshotter (container " + info.name() + " uses "
-                        + info.snapshotter() + ")");
-            }
             ImageRecord base = images.get(info.imageId());
             Stage s = new Stage(null, 0);
             s.load(images.store().content(), base.id(), base.layers(), base.diffIds());
@@ -69,7 +65,10 @@ public final class ContainerImages {
                 s.config.put("author", meta.author());
             }
             Path dir = engine.containers().dir(info.id());
-            LayerTar tar = UpperDiff.read(dev.hull.engine.ContainerDisks.upper(dir), dir.resolve("config.json"), images.unpack(base));
+            LayerTar tar = "overlay".equals(info.snapshotter())
+                    ? UpperDiff.read(dev.hull.engine.ContainerDisks.upper(dir), dir.resolve("config.json"), images.unpack(base))
+                    : UpperDiff.fromChanges(dir.resolve("rootfs"), dir.resolve("config.json"),
+                            dev.hull.engine.ContainerChanges.of(engine, info)); // the copy against its image
             s.commit(images.store().content(), String.join(" ", info.args() == null ? List.of() : info.args()), meta.message(),
                     tar.store(images.store().content(), tmp, null), null);
             return s.save(images, tags);

@@ -42,6 +42,35 @@ final class UpperDiff {
         return tar;
     }
 
+    /**
+     * The layer of a container on the copy snapshotter: its copy's entries at the paths it added or
+     * modified (changes, parents first, as {@link dev.hull.engine.ContainerChanges} lists them), a
+     * whiteout at each it deleted; owners as seen inside its user namespace (configJson's mappings).
+     */
+    static LayerTar fromChanges(Path rootfs, Path configJson, List<dev.hull.engine.ContainerChanges.Change> changes)
+            throws IOException {
+        ContainerIds ids = ContainerIds.of(Stage.JSON.readTree(configJson.toFile()));
+        LayerTar tar = new LayerTar(rel -> owners(LayerTar.of(rootfs.resolve(rel)), ids));
+        for (var c : changes) {
+            String rel = c.path().substring(1);
+            if (c.kind() == dev.hull.engine.ContainerChanges.Kind.DELETED) {
+                tar.put(rel, new LayerTar.Entry(LayerTar.Type.WHITEOUT, 0, 0, 0, 0));
+                continue;
+            }
+            LayerTar.Entry e = LayerTar.of(rootfs.resolve(rel));
+            if (e != null) {
+                tar.put(rel, owners(e, ids));
+            }
+        }
+        return tar;
+    }
+
+    private static LayerTar.Entry owners(LayerTar.Entry e, ContainerIds ids) {
+        e.uid = ids.uidOut(e.uid);
+        e.gid = ids.gidOut(e.gid);
+        return e;
+    }
+
     /** ids: the container's user namespace; its files are put in the layer with the ids as seen inside. */
     private static void walk(Path dir, String prefix, LayerTar tar, Set<String> mountPoints, CopyLayer lower,
             ContainerIds ids) throws IOException {

@@ -21,7 +21,8 @@ import java.util.TreeSet;
  * modified (C), one it lacks is added (A), an overlayfs whiteout (a 0:0 character device) is a
  * deletion (D). What the runtime made for its own mounts (an empty /etc/hosts, /etc/resolv.conf
  * the image lacked, and the directories copied up only to hold them) is not the container's
- * change, as dockerd keeps those in a layer of their own.
+ * change, as dockerd keeps those in a layer of their own. On the copy snapshotter the container's
+ * copy is compared with its image's layers instead ({@link CopyChanges}).
  */
 public final class ContainerChanges {
     private ContainerChanges() {}
@@ -33,9 +34,6 @@ public final class ContainerChanges {
     public static List<Change> of(Engine engine, ContainerInfo c) throws IOException {
         Path dir = engine.containers().dir(c.id());
         List<Change> out = new ArrayList<>();
-        if (!"overlay".equals(c.snapshotter())) {
-            return out; // the copy snapshotter keeps no record of what changed (dockerd's vfs driver compares trees)
-        }
         List<Path> lower;
         try {
             ImageRecord image = engine.images().get(c.imageId());
@@ -55,7 +53,11 @@ public final class ContainerChanges {
         } catch (java.nio.file.NoSuchFileException e) {
             // no bundle: no mounts of the runtime's
         }
-        walk(ContainerDisks.upper(dir), "", lower, mountPoints, out);
+        if ("overlay".equals(c.snapshotter())) {
+            walk(ContainerDisks.upper(dir), "", lower, mountPoints, out);
+        } else { // the copy snapshotter keeps no record of what changed: its copy is compared with the image
+            CopyChanges.walk(dir.resolve("rootfs"), lower, ContainerIds.of(dir), mountPoints, out);
+        }
         return out;
     }
 
