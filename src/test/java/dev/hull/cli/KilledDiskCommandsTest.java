@@ -54,9 +54,13 @@ class KilledDiskCommandsTest {
     void aVolumeCreateKilledAnywhereLeavesNothingThatPruneDoesNotClear() throws Exception {
         Path volumes = home.resolve("volumes");
         List<String> names = new ArrayList<>();
+        long start = timed(() -> cold.ok("volume", "ls"));
         long full = timed(() -> cold.ok("volume", "create", "--opt", "size=64m", name(names)));
         for (int i = 0; i < ATTEMPTS; i++) {
-            killAfter(full * i / ATTEMPTS, "volume", "create", "--opt", "size=64m", name(names));
+            long at = delay(start, full, i);
+            killAfter(at, "volume", "create", "--opt", "size=64m", name(names));
+            System.err.printf("volume create killed at %d ms (start %d, whole %d): %s%n", at, start, full,
+                    left(volumes));
             assertOnlyHeldLoops();
             List<String> listed = listedVolumes(names);
             for (Mounts.Mount m : Mounts.under(volumes)) { // a mount left is a whole volume's or a creation's debris
@@ -90,9 +94,12 @@ class KilledDiskCommandsTest {
     void aRunWithASizedRootKilledAnywhereLeavesNothingThatRmAndPruneDoNotClear() throws Exception {
         Path containers = f.engine.containers().dir("x").getParent();
         String[] run = {"run", "-d", "--storage-opt", "size=64m", "busybox", "sleep", "1000"};
+        long start = timed(() -> cold.ok("ps"));
         long full = timed(() -> cold.ok(run));
         for (int i = 0; i < ATTEMPTS; i++) {
-            killAfter(full * i / ATTEMPTS, run);
+            long at = delay(start, full, i);
+            killAfter(at, run);
+            System.err.printf("run killed at %d ms (start %d, whole %d): %s%n", at, start, full, left(containers));
             assertOnlyHeldLoops();
             List<String> listed = cold.ok("ps", "-aq", "--no-trunc").out().lines().map(String::strip).toList();
             for (Mounts.Mount m : Mounts.under(containers)) {
@@ -115,6 +122,22 @@ class KilledDiskCommandsTest {
         try (var s = Files.walk(containers)) {
             assertThat(s.filter(p -> p.getFileName().toString().equals("disk.img")).toList()).isEmpty();
         }
+    }
+
+    /**
+     * The i-th kill's delay: spread over the part of the command after the JVM's start (start: a
+     * command of the same JVM that makes nothing), where the disk is made; a kill that lands before or
+     * after that is harmless to the assertions, only less telling.
+     */
+    private static long delay(long start, long full, int i) {
+        long from = start * 3 / 4;
+        return from + Math.max(full - from, 0) * i / (ATTEMPTS - 1);
+    }
+
+    /** What the store holds now, for the log: mounts and loop devices of its own. */
+    private static String left(Path dir) throws Exception {
+        return Mounts.under(dir).stream().map(m -> dir.relativize(Path.of(m.target())).toString()).toList()
+                + " loops " + loops().size();
     }
 
     private static String name(List<String> names) {
