@@ -36,7 +36,7 @@
 # template is built once (mmdebstrap) and loaded into the second store (hull save | hull load). In each
 # store two stopped machines that wrote the payload (dd from /dev/urandom inside, then stopped):
 #   plain   its writes in the overlay's upper layer (a tree of files)
-#   disk    made with --disk 2g (a 2 GiB sparse ext4 image holding the same)
+#   disk    made with --disk 2g (a 2 GiB sparse ext4 image holding the same; MIB+1 GiB when --mib is larger)
 # Timed (wall clock of the whole command, a cold JVM included; medians):
 #   snapshot      hull machine snapshot (stopped)        snapshot-run  the same of the running plain machine
 #   clone         hull machine clone (then removed)      restore       hull machine restore
@@ -410,8 +410,9 @@ hs ext4 save -o "$work/template.tar" hull.local/machine/debian:12
 hs xfs load -q -i "$work/template.tar" >/dev/null
 rm -f "$work/template.tar"
 hs xfs machine create bm-plain --network none >/dev/null
+disk_mib=$(( mib + 1024 > 2048 ? mib + 1024 : 2048 ))  # 2 GiB, or room for a larger payload (--mib 2048)
 for s in "${stores[@]}"; do
-  hs "$s" machine create bm-disk --network none --disk 2g >/dev/null
+  hs "$s" machine create bm-disk --network none --disk "${disk_mib}m" >/dev/null
   for k in plain disk; do
     hs "$s" machine start "bm-$k" >/dev/null
     hs "$s" machine exec "bm-$k" dd if=/dev/urandom of=/root/payload bs=1M count="$mib" status=none
