@@ -68,6 +68,12 @@ final class MachineCli {
         @Option(names = "--autostart", description = "Start it with the host: hull machine start --all-autostart"
                 + " (contrib/hull-machines.service runs that at boot).")
         boolean autostart;
+        @Option(names = "--autostart-order", paramLabel = "N", description = "Where it boots among the autostart"
+                + " machines: lower first (default 0; equal orders by name).")
+        int autostartOrder;
+        @Option(names = {"-p", "--publish"}, paramLabel = "[HOST_IP:][HOST_PORT:]PORT[/PROTO]", description = "A"
+                + " port of the machine published on the host, as hull run's -p (repeatable).")
+        List<String> publish = new ArrayList<>();
         @Option(names = "--start", description = "Start it once made.")
         boolean start;
         @Option(names = "--privileged", description = "Run it with the host's ids (its root is the host's root)."
@@ -88,7 +94,8 @@ final class MachineCli {
                     throw new RuntimeError(RuntimeError.Kind.BAD_INPUT, "--cpus " + cpus + ": a positive number");
                 }
                 ContainerInfo c = m.create(new Machines.Request(name, distro, image, mem, cpus, pids, hostname,
-                        network, ip, autostart, sshKey, rootPasswordFile, disk, encrypt, keyFile, privileged, volumes),
+                        network, ip, autostart, sshKey, rootPasswordFile, disk, encrypt, keyFile, privileged, volumes,
+                        publish, autostartOrder),
                         System.err);
                 if (start) {
                     m.start(c.id());
@@ -123,7 +130,8 @@ final class MachineCli {
     }
 
     @Command(name = "start", mixinStandardHelpOptions = true, description = {"Boot machines.", "",
-        "--all-autostart boots every machine marked autostart that is not running (by name; one that fails is"
+        "--all-autostart boots every machine marked autostart that is not running (in --autostart-order, then by"
+            + " name; one that fails is"
             + " reported, the others still boot): contrib/hull-machines.service runs it at host boot."})
     static final class Start implements Callable<Integer> {
         @Option(names = "--all-autostart", description = "Every machine created or set with --autostart.")
@@ -247,6 +255,7 @@ final class MachineCli {
                         n.put("Disk", x.disk());
                         n.put("DiskSize", x.diskSize());
                         n.put("Autostart", x.autostart());
+                        n.put("AutostartOrder", x.autostartOrder());
                         n.put("Distro", x.distro());
                         n.put("UserNamespace", x.userns());
                         n.put("Id", x.id());

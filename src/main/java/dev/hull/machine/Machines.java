@@ -25,6 +25,8 @@ public final class Machines {
     public static final String LABEL = "dev.hull.machine";
     public static final String LABEL_DISTRO = "dev.hull.machine.distro";
     public static final String LABEL_AUTOSTART = "dev.hull.machine.autostart";
+    /** Where it boots among the autostart machines: lower first, then by name. */
+    public static final String LABEL_AUTOSTART_ORDER = "dev.hull.machine.autostart-order";
     /** systemd's "power off" for a container's PID 1. */
     public static final String STOP_SIGNAL = "SIGRTMIN+3";
     /** Seconds a stop waits for systemd to power off before SIGKILL. */
@@ -46,11 +48,21 @@ public final class Machines {
     public record Request(String name, String distro, String image, long memory, double cpus, Long pids,
             String hostname, String network, String ip, boolean autostart, java.nio.file.Path sshKey,
             java.nio.file.Path rootPasswordFile, String disk, boolean encrypt, java.nio.file.Path keyFile,
-            boolean privileged, List<String> volumes) {}
+            boolean privileged, List<String> volumes, List<String> publish, int autostartOrder) {
+
+        /** A request without published ports, autostart order 0. */
+        public Request(String name, String distro, String image, long memory, double cpus, Long pids,
+                String hostname, String network, String ip, boolean autostart, java.nio.file.Path sshKey,
+                java.nio.file.Path rootPasswordFile, String disk, boolean encrypt, java.nio.file.Path keyFile,
+                boolean privileged, List<String> volumes) {
+            this(name, distro, image, memory, cpus, pids, hostname, network, ip, autostart, sshKey,
+                    rootPasswordFile, disk, encrypt, keyFile, privileged, volumes, List.of(), 0);
+        }
+    }
 
     /** A machine for ls: its state and what it was given. */
     public record Machine(String name, String id, String state, String ipv4, double cpus, long memory,
-            long disk, long diskSize, boolean autostart, String distro, String userns) {}
+            long disk, long diskSize, boolean autostart, String distro, String userns, int autostartOrder) {}
 
     public ContainerInfo create(Request r, PrintStream progress) throws IOException, RuntimeError {
         if (r.name() == null || r.name().isEmpty()) {
@@ -98,9 +110,15 @@ public final class Machines {
         if (r.volumes() != null) {
             o.volumes.addAll(r.volumes()); // -v as hull run's (a host path bound in is left as it is: see README)
         }
+        if (r.publish() != null) {
+            o.publish.addAll(r.publish()); // -p as hull run's: the engine checks, binds and forwards them
+        }
         o.labels.put(LABEL, "true");
         o.labels.put(LABEL_DISTRO, distro);
         o.labels.put(LABEL_AUTOSTART, Boolean.toString(r.autostart()));
+        if (r.autostartOrder() != 0) {
+            o.labels.put(LABEL_AUTOSTART_ORDER, Integer.toString(r.autostartOrder()));
+        }
         ContainerInfo c = engine.create(o);
         boolean done = false;
         try {
@@ -251,12 +269,15 @@ public final class Machines {
     }
 
     /**
-     * Starts every machine marked autostart that is not running, by name; one that fails to start is
-     * reported and the rest still start. Returns how many failed.
+     * Starts every machine marked autostart that is not running, in --autostart-order (lower first; equal
+     * orders by name), one after the other; one that fails to start is reported and the rest still start.
+     * Returns how many failed.
      */
     public int startAutostart(PrintStream out, PrintStream err) throws IOException {
         int failed = 0;
-        for (Machine m : list()) {
+        List<Machine> all = new ArrayList<>(list());
+        all.sort(java.util.Comparator.comparingInt(Machine::autostartOrder)); // stable: by name within an order
+        for (Machine m : all) {
             if (!m.autostart() || m.state().equals("running")) {
                 continue;
             }
@@ -295,7 +316,15 @@ public final class Machines {
         MachineDisk.Usage d = MachineDisk.usage(engine, c);
         return new Machine(c.name(), c.id(), s.status(), ip, o.cpus, o.memory, d.used(), d.size(),
                 "true".equals(o.labels.get(LABEL_AUTOSTART)), o.labels.getOrDefault(LABEL_DISTRO, c.image()),
-                userns(c));
+                userns(c), autostartOrder(o));
+    }
+
+    private static int autostartOrder(CreateOptions o) {
+        try {
+            return Integer.parseInt(o.labels.getOrDefault(LABEL_AUTOSTART_ORDER, "0"));
+        } catch (NumberFormatException e) {
+            return 0; // a label edited by hand: as if unset
+        }
     }
 
     /** "privileged" (the host's ids), or the range its root is: "uid:START:SIZE". */
@@ -398,6 +427,7 @@ public final class Machines {
             x.put("DiskImage", d.image());
         }
         x.put("Autostart", m.autostart());
+        x.put("AutostartOrder", m.autostartOrder());
         x.put("Lxcfs", lxcfs(c, engine.state(c).running()));
         IdShift.Ids ids = IdShift.of(engine.containers().dir(c.id()));
         x.put("Privileged", ids.equals(IdShift.HOST));
