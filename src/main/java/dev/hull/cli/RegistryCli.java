@@ -114,7 +114,8 @@ final class RegistryCli {
             try {
                 image = new Puller(client, images.store()).pull(ref, platform,
                         progress == null ? NO_PROGRESS : progress, (draft, index) -> early.add(unpackers.submit(
-                                () -> images.snapshots().prepareLayer(draft, index, "image " + ref.familiar()))));
+                                () -> images.snapshots().prepareLayer(draft, index, "image " + ref.familiar()))),
+                        (draft, index) -> images.snapshots().streamLayer(draft, index, "image " + ref.familiar()));
                 trace.mark("pull.download");
                 for (var f : List.copyOf(early)) {
                     try {

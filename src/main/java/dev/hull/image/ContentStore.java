@@ -155,6 +155,19 @@ public final class ContentStore {
         }
     }
 
+    /**
+     * Receives a blob's bytes as they are written (to unpack a layer while it downloads). Only
+     * {@link #finish finish(true)} says the bytes were the whole blob and its digest checked out;
+     * whatever the receiver made of them before that must be discarded on finish(false).
+     */
+    public interface Tee {
+        /** The next bytes of the blob; must not block long. */
+        void write(byte[] b, int off, int len);
+
+        /** The end: ok when every byte was written and the blob is verified and stored. Idempotent. */
+        void finish(boolean ok);
+    }
+
     /** Writes one blob; see {@link ContentStore#writer}. */
     public final class Writer implements Closeable {
         private final Digest digest;
@@ -166,6 +179,7 @@ public final class ContentStore {
         private MessageDigest hasher;
         private long written;
         private boolean closed;
+        private Tee tee;
 
         Writer(Digest digest, long expectedSize, Path partial, java.io.Closeable lock) throws IOException {
             this.digest = digest;
@@ -217,8 +231,28 @@ public final class ContentStore {
             return written;
         }
 
+        /**
+         * Also hands every byte written from now on to tee, if the blob is to be written from its
+         * first byte; else (stored already, or resuming a partial one) finishes tee as failed.
+         */
+        public void tee(Tee t) {
+            if (complete || written != 0 || tee != null) {
+                t.finish(false);
+                return;
+            }
+            tee = t;
+        }
+
+        private void endTee(boolean ok) {
+            if (tee != null) {
+                tee.finish(ok);
+                tee = null;
+            }
+        }
+
         /** Drops the partial bytes: start again from zero. */
         public void truncate() throws IOException {
+            endTee(false);
             channel.truncate(0);
             channel.position(0);
             hasher.reset();
@@ -243,6 +277,9 @@ public final class ContentStore {
                     raw.write(b, off, len);
                     hasher.update(b, off, len);
                     written += len;
+                    if (tee != null) {
+                        tee.write(b, off, len);
+                    }
                 }
             };
         }
@@ -258,6 +295,7 @@ public final class ContentStore {
             }
             Digest got = Digest.of(digest.algorithm(), hasher);
             if (!got.equals(digest)) {
+                endTee(false);
                 channel.truncate(0);
                 throw new IOException("blob " + digest + ": content has digest " + got + " (corrupt or tampered"
                         + " download; discarded)");
@@ -267,6 +305,7 @@ public final class ContentStore {
             Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString("r--r--r--"));
             Files.move(partial, path(digest), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             Fsync.directory(path(digest).getParent());
+            endTee(true);
         }
 
         @Override
@@ -275,6 +314,7 @@ public final class ContentStore {
                 return;
             }
             closed = true;
+            endTee(false); // not committed: whatever the tee made is discarded
             try {
                 if (channel != null && channel.isOpen()) {
                     channel.close();

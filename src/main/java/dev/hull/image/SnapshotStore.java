@@ -66,7 +66,43 @@ public final class SnapshotStore {
         return ensure(image, index, image.chainIds().get(index), what);
     }
 
+    /**
+     * Starts unpacking layer index of image from its blob's bytes as they download, on a thread
+     * of its own: returns the tee to hand the blob's writer, or null when the layer is unpacked
+     * already. The snapshot is kept only if the unpack succeeds, its diff id matches and the tee
+     * is finished with ok (the blob whole and verified); else it is discarded, and
+     * {@link #prepareLayer} unpacks the stored blob as usual (and reports any error). If another
+     * unpacker holds the layer's lock, the streamed bytes are dropped the same way.
+     */
+    public ContentStore.Tee streamLayer(ImageRecord image, int index, String what) {
+        String chainId = image.chainIds().get(index);
+        try {
+            if (store.readShared().snapshots.get(chainId) != null) {
+                return null;
+            }
+        } catch (IOException e) {
+            return null; // the unpack after the download reports it
+        }
+        TeePipe pipe = new TeePipe(64);
+        Thread.ofPlatform().daemon().name("hull-pull-stream").start(() -> {
+            try {
+                ensure(image, index, chainId, what, pipe);
+            } catch (IOException | RuntimeException e) {
+                // discarded; the unpack from the stored blob tries again and reports
+            } finally {
+                pipe.abandon();
+            }
+        });
+        return pipe;
+    }
+
     private Path ensure(ImageRecord image, int index, String chainId, String what)
+            throws IOException {
+        return ensure(image, index, chainId, what, null);
+    }
+
+    /** streamed: unpack from it (null: from the stored blob), only if its layer lock is free now. */
+    private Path ensure(ImageRecord image, int index, String chainId, String what, TeePipe streamed)
             throws IOException {
         SnapshotRecord known = store.readShared().snapshots.get(chainId);
         if (known != null && Files.isDirectory(dir().resolve(known.dir()))) {
@@ -77,7 +113,12 @@ public final class SnapshotStore {
         Path locks = Files.createDirectories(dir().resolve(".locks"));
         String chainHex = Digest.parse(chainId).hex();
         // One unpacker per chain id across processes; the second waits, then finds it done.
-        try (java.io.Closeable ignored = FileLocks.exclusive(locks.resolve(chainHex))) {
+        java.io.Closeable lock = streamed == null ? FileLocks.exclusive(locks.resolve(chainHex))
+                : FileLocks.tryExclusive(locks.resolve(chainHex));
+        if (lock == null) {
+            return null; // another unpacker has this layer: the streamed bytes are not needed
+        }
+        try (java.io.Closeable ignored = lock) {
             known = store.read().snapshots.get(chainId);
             if (known != null && Files.isDirectory(dir().resolve(known.dir()))) {
                 return dir().resolve(known.dir());
@@ -90,12 +131,16 @@ public final class SnapshotStore {
                 Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
                 String layerWhat = what + " layer " + layer.digest();
                 LayerUnpacker.Result r;
-                try (InputStream in = store.content().open(layer.parsedDigest())) {
+                try (InputStream in = streamed != null ? streamed.input()
+                        : store.content().open(layer.parsedDigest())) {
                     r = unpacker.unpack(in, tmp, UnpackLimits.forCompressedSize(layer.size()), layerWhat);
                 }
                 if (!r.diffId().equals(diffId)) {
                     throw new LayerException(layerWhat, null, "uncompressed content has digest " + r.diffId()
                             + " but the image config's diff_id is " + diffId + " (layer rejected)");
+                }
+                if (streamed != null && !streamed.drainVerified()) {
+                    throw new IOException(layerWhat + ": the blob was not stored whole and verified");
                 }
                 String name = dirName(chainHex);
                 Path target = dir().resolve(name);

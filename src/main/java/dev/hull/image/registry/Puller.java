@@ -47,6 +47,12 @@ public final class Puller {
         void ready(ImageRecord image, int index);
     }
 
+    /** Gives a layer's download a tee for its bytes (to unpack while downloading), or null for none. */
+    @FunctionalInterface
+    public interface LayerTee {
+        ContentStore.Tee open(ImageRecord image, int index);
+    }
+
     /** Pulls ref for platform (null: linux/amd64) and records it in the store; returns the record. */
     public ImageRecord pull(Reference ref, Platform platform, PullProgress progress) throws IOException {
         return pull(ref, platform, progress, null);
@@ -55,6 +61,12 @@ public final class Puller {
     /** As {@link #pull(Reference, Platform, PullProgress)}, telling onLayer as each layer's blob arrives. */
     public ImageRecord pull(Reference ref, Platform platform, PullProgress progress, LayerReady onLayer)
             throws IOException {
+        return pull(ref, platform, progress, onLayer, null);
+    }
+
+    /** As above, also handing each downloaded layer's bytes to the tee that tees gives for it. */
+    public ImageRecord pull(Reference ref, Platform platform, PullProgress progress, LayerReady onLayer,
+            LayerTee tees) throws IOException {
         Platform want = platform == null ? Platform.LINUX_AMD64 : platform;
         PullProgress events = progress == null ? PullProgress.NONE : progress;
         ContentStore content = store.content();
@@ -120,7 +132,7 @@ public final class Puller {
                 continue; // the same layer twice in one image: download once
             }
             downloads.add(() -> {
-                pullLayer(ref, layer, events);
+                pullLayer(ref, layer, events, tees == null ? null : () -> tees.open(record, index));
                 if (onLayer != null) {
                     for (int j = index; j < manifest.layers().size(); j++) {
                         if (manifest.layers().get(j).digest().equals(layer.digest())) {
@@ -134,7 +146,8 @@ public final class Puller {
         return store.put(record);
     }
 
-    private void pullLayer(Reference ref, Descriptor layer, PullProgress events) throws IOException {
+    private void pullLayer(Reference ref, Descriptor layer, PullProgress events,
+            java.util.function.Supplier<ContentStore.Tee> tee) throws IOException {
         ContentStore content = store.content();
         Digest d = layer.parsedDigest();
         events.started(layer, d.shortHex());
@@ -142,7 +155,8 @@ public final class Puller {
             events.done(layer, PullProgress.ALREADY_EXISTS);
             return;
         }
-        client.fetchBlob(ref, layer, content, (done, total) -> events.progress(layer, done, total));
+        client.fetchBlob(ref, layer, content, (done, total) -> events.progress(layer, done, total),
+                tee == null ? null : tee.get());
         events.done(layer, PullProgress.PULL_COMPLETE);
     }
 

@@ -113,10 +113,30 @@ public final class RegistryClient implements AutoCloseable {
      * (HTTP Range), verifying size and digest before it becomes visible. Tries mirrors first.
      */
     public void fetchBlob(Reference repo, Descriptor d, ContentStore store, ProgressListener p) throws IOException {
+        fetchBlob(repo, d, store, p, null);
+    }
+
+    /**
+     * As above, handing the bytes also to tee (null: none) when the blob downloads from its first
+     * byte; tee is finished with ok only once the blob is verified and stored, else with failure.
+     */
+    public void fetchBlob(Reference repo, Descriptor d, ContentStore store, ProgressListener p, ContentStore.Tee tee)
+            throws IOException {
+        try {
+            fetchBlobFrom(repo, d, store, p, tee);
+        } finally {
+            if (tee != null) {
+                tee.finish(false); // no-op when the commit finished it with ok
+            }
+        }
+    }
+
+    private void fetchBlobFrom(Reference repo, Descriptor d, ContentStore store, ProgressListener p,
+            ContentStore.Tee tee) throws IOException {
         IOException mirrorFailure = null;
         for (Target t : pullTargets(repo)) {
             try {
-                fetchBlob(t, d, store, p == null ? ProgressListener.NONE : p);
+                fetchBlob(t, d, store, p == null ? ProgressListener.NONE : p, tee);
                 return;
             } catch (IOException e) {
                 if (!t.mirror()) {
@@ -394,9 +414,13 @@ public final class RegistryClient implements AutoCloseable {
         }
     }
 
-    private void fetchBlob(Target t, Descriptor d, ContentStore store, ProgressListener p) throws IOException {
+    private void fetchBlob(Target t, Descriptor d, ContentStore store, ProgressListener p, ContentStore.Tee tee)
+            throws IOException {
         Digest digest = d.parsedDigest();
         try (ContentStore.Writer w = store.writer(digest, d.size())) {
+            if (tee != null) {
+                w.tee(tee);
+            }
             if (w.complete()) {
                 return;
             }
