@@ -103,11 +103,15 @@ final class ArchiveOutput {
                 StandardCopyOption.ATOMIC_MOVE));
     }
 
-    /** An unnamed file (O_TMPFILE) in dir, 0600; -1 where its file system has none (the .part file then). */
+    /**
+     * An unnamed file (O_TMPFILE) in dir, 0666 less the umask as any new file (a cold command's is its
+     * caller's; a warm one's is set to the client's by madeFor); -1 where its file system has none (the
+     * .part file then).
+     */
     private static int unnamed(Path dir) {
         try {
             return dev.hull.linux.AtFiles.openat2(dev.hull.linux.AtFiles.AT_FDCWD, dir.toString(),
-                    O_TMPFILE | dev.hull.linux.AtFiles.O_WRONLY | dev.hull.linux.AtFiles.O_CLOEXEC, 0600, 0);
+                    O_TMPFILE | dev.hull.linux.AtFiles.O_WRONLY | dev.hull.linux.AtFiles.O_CLOEXEC, 0666, 0);
         } catch (dev.hull.linux.LinuxException e) {
             return -1;
         }
