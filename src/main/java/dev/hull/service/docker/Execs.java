@@ -217,6 +217,9 @@ final class Execs {
                 String m = err.getMessage() == null ? err.toString() : err.getMessage();
                 code = m.contains("executable file not found") || m.contains("no such file or directory") ? 127
                         : m.contains("permission denied") ? 126 : 126;
+                // known before the client hears the end: it asks exec inspect for the code right after
+                r.exitCode = code;
+                r.running = false;
                 bridge.say("OCI runtime exec failed: " + m + "\n");
                 bridge.abandon();
             } finally {
