@@ -54,18 +54,7 @@ public final class FsCredentials {
             }
         });
         t.start();
-        boolean interrupted = false;
-        for (;;) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true; // the thread holds what it opened: it must end before we go on
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        Threads.joinUninterruptibly(t); // the thread holds what it opened: it must end before we go on
         if (failure[0] instanceof Exception e) {
             throw e;
         }

@@ -99,22 +99,6 @@ public final class Netlink implements AutoCloseable {
         }
     }
 
-    /** Waits for t to end, keeping an interrupt for afterwards (t must not be abandoned). */
-    static void joinUninterruptibly(Thread t) {
-        boolean interrupted = false;
-        for (;;) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     @Override
     public synchronized void close() {
         if (!closed) {

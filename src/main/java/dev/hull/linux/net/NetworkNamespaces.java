@@ -33,7 +33,7 @@ public final class NetworkNamespaces {
                 failure.set(e);
             }
         });
-        Netlink.joinUninterruptibly(t);
+        dev.hull.linux.Threads.joinUninterruptibly(t);
         try {
             if (failure.get() != null) {
                 throw new IOException("network namespace " + file + ": " + failure.get().getMessage(), failure.get());
@@ -88,7 +88,7 @@ public final class NetworkNamespaces {
                     failure.set(e);
                 }
             });
-            Netlink.joinUninterruptibly(t);
+            dev.hull.linux.Threads.joinUninterruptibly(t);
             Throwable e = failure.get();
             if (e instanceof Exception x) {
                 throw x;
