@@ -24,11 +24,16 @@ class DiskCommandsTest {
     static Flags f;
     static Path home;
 
-    @BeforeAll
-    static void setUp() throws Exception {
+    /** What a sized disk needs of the host: loop devices and mkfs.ext4. */
+    static void assumeDisks() {
         Assumptions.assumeTrue(Files.exists(Path.of("/dev/loop-control")), "no /dev/loop-control: no loop devices");
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/mkfs.ext4")) || Files.isExecutable(
                 Path.of("/sbin/mkfs.ext4")), "no mkfs.ext4 (e2fsprogs)");
+    }
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        assumeDisks();
         f = new Flags("disks");
         home = f.dir.resolve("home");
     }

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -29,9 +28,7 @@ class KilledDiskCommandsTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        Assumptions.assumeTrue(Files.exists(Path.of("/dev/loop-control")), "no /dev/loop-control: no loop devices");
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/mkfs.ext4")) || Files.isExecutable(
-                Path.of("/sbin/mkfs.ext4")), "no mkfs.ext4 (e2fsprogs)");
+        DiskCommandsTest.assumeDisks();
         f = new Flags("killed-disks");
         home = f.dir.resolve("home");
         cold = HullCommand.cold(home, f.dir.resolve("state"), Map.of()); // a process of its own to kill
